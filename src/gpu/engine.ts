@@ -1,0 +1,509 @@
+/**
+ * The engine: the only object that touches a GPUDevice. Everything above it (kernels,
+ * tensors, the graph executor) allocates, dispatches and reads back through these methods,
+ * so that limits are checked in one place, every GPU object is labelled, and the counters
+ * below see every allocation, pipeline, bind group, dispatch, submit and readback.
+ */
+import {
+  DeviceLostError,
+  GPULimitError,
+  GPUOperationError,
+  ShaderCompileError,
+  type CompileDiagnostic,
+} from './errors.js';
+
+/** What a test or benchmark can assert about the engine's activity (counts, never times). */
+export interface EngineCounters {
+  /** Buffers currently alive and their total size in bytes. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Totals since the engine was created. */
+  buffersCreated: number;
+  shaderModules: number;
+  pipelines: number;
+  bindGroups: number;
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+}
+
+/** The adapter an engine runs on, as logged by initEngine(). */
+export interface AdapterDescription {
+  /** A human-readable name, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  name: string;
+  vendor: string;
+  architecture: string;
+  /** True for a software (CPU) adapter such as lavapipe or SwiftShader. */
+  isFallback: boolean;
+  /** Where the WebGPU implementation came from: the page's navigator.gpu, or Dawn in Node. */
+  runtime: 'browser' | 'node-dawn';
+}
+
+/** The adapter limits the engine requests and works within. */
+export const ENGINE_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxUniformBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;
+export type EngineLimitName = (typeof ENGINE_LIMITS)[number];
+export type EngineLimits = Readonly<Record<EngineLimitName, number>>;
+
+/** Optional features the engine asks for when the adapter offers them. */
+export const ENGINE_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
+
+export interface BufferRequest {
+  size: number;
+  usage: GPUBufferUsageFlags;
+  label: string;
+}
+
+interface PipelineEntry {
+  pipeline: GPUComputePipeline;
+  /** Set once compilation is known to have failed; later uses throw it at once. */
+  error?: Error;
+  ready: Promise<void>;
+}
+
+/** Eager work is submitted at least this often, so one long chain does not grow unbounded. */
+const MAX_DISPATCHES_PER_SUBMIT = 256;
+
+export class Engine {
+  readonly limits: EngineLimits;
+  readonly features: ReadonlySet<string>;
+  /** Print the WGSL of every new pipeline (initEngine({ debug }) or DEBUG=1 in Node). */
+  debug: boolean;
+
+  private readonly counts: EngineCounters = {
+    liveBuffers: 0,
+    liveBytes: 0,
+    buffersCreated: 0,
+    shaderModules: 0,
+    pipelines: 0,
+    bindGroups: 0,
+    dispatches: 0,
+    submits: 0,
+    readbacks: 0,
+  };
+  private readonly sizes = new Map<GPUBuffer, number>();
+  private readonly pipelineCache = new Map<string, PipelineEntry>();
+  private encoder: GPUCommandEncoder | null = null;
+  private encodedDispatches = 0;
+  /** Buffers released while commands using them may still be unsubmitted. */
+  private releaseAfterSubmit: GPUBuffer[] = [];
+  /** Asynchronous error checks (error scopes, compilation info) not yet awaited. */
+  private checks: Promise<void>[] = [];
+  private errors: Error[] = [];
+  private lostError: DeviceLostError | null = null;
+  private disposed = false;
+  private readonly pendingRejects = new Set<(e: Error) => void>();
+
+  /** Resolves when the device is lost (never, if it is not). */
+  readonly lost: Promise<DeviceLostError>;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    options: { debug?: boolean; keepAlive?: unknown } = {},
+  ) {
+    this.debug = options.debug ?? false;
+    const limits = {} as Record<EngineLimitName, number>;
+    for (const name of ENGINE_LIMITS) limits[name] = device.limits[name];
+    this.limits = Object.freeze(limits);
+    this.features = new Set(device.features);
+    this.keepAlive = options.keepAlive;
+    this.lost = device.lost.then((info) => {
+      const err = new DeviceLostError(String(info.reason ?? 'unknown'), info.message);
+      this.lostError = err;
+      for (const reject of this.pendingRejects) reject(err);
+      this.pendingRejects.clear();
+      return err;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const e = (event as GPUUncapturedErrorEvent).error;
+      this.errors.push(new GPUOperationError(`GPU error: ${e.message}`, errorKind(e)));
+    });
+  }
+
+  /**
+   * The GPU object that owns the device (Dawn's in Node) must outlive the device; holding
+   * it here ties its lifetime to the engine's.
+   */
+  private readonly keepAlive: unknown;
+
+  /** A snapshot of the counters. */
+  stats(): EngineCounters {
+    return { ...this.counts };
+  }
+
+  /** True once the device was lost or the engine disposed. */
+  get isLost(): boolean {
+    return this.lostError !== null || this.disposed;
+  }
+
+  /** Throws if the engine can no longer be used. */
+  assertUsable(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.disposed) {
+      throw new DeviceLostError('destroyed', 'this engine was disposed');
+    }
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  /**
+   * Allocates a buffer after checking its size against maxBufferSize and, for storage
+   * buffers, maxStorageBufferBindingSize (a larger dataset must be split over several
+   * buffers). Sizes are rounded up to a multiple of 4 bytes, at least 4.
+   * Creation runs inside validation and out-of-memory error scopes; an error there is
+   * raised by the next flush() or read().
+   */
+  createBuffer(req: BufferRequest, mappedAtCreation = false): GPUBuffer {
+    this.assertUsable();
+    if (!Number.isSafeInteger(req.size) || req.size < 0) {
+      throw new RangeError(`buffer "${req.label}": size ${req.size} is not a non-negative integer`);
+    }
+    const size = Math.max(4, Math.ceil(req.size / 4) * 4);
+    this.checkLimit('maxBufferSize', size, `buffer "${req.label}"`);
+    if (req.usage & GPUBufferUsage.STORAGE) {
+      this.checkLimit(
+        'maxStorageBufferBindingSize',
+        size,
+        `storage buffer "${req.label}"`,
+        ' Split the data over several buffers.',
+      );
+    }
+    if (req.usage & GPUBufferUsage.UNIFORM) {
+      this.checkLimit('maxUniformBufferBindingSize', size, `uniform buffer "${req.label}"`);
+    }
+    const buffer = this.scoped(`creating buffer "${req.label}" (${size} bytes)`, () =>
+      this.device.createBuffer({ size, usage: req.usage, label: req.label, mappedAtCreation }),
+    );
+    this.sizes.set(buffer, size);
+    this.counts.buffersCreated++;
+    this.counts.liveBuffers++;
+    this.counts.liveBytes += size;
+    return buffer;
+  }
+
+  /** Allocates a buffer holding a copy of `data` (its bytes, zero-padded to 4). */
+  createBufferWithData(
+    data: ArrayBufferView,
+    usage: GPUBufferUsageFlags,
+    label: string,
+  ): GPUBuffer {
+    const buffer = this.createBuffer({ size: data.byteLength, usage, label }, true);
+    new Uint8Array(buffer.getMappedRange()).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    buffer.unmap();
+    return buffer;
+  }
+
+  /** A uniform buffer of u32/i32/f32 words, released after the next submit. */
+  tempUniform(words: Uint32Array | Int32Array | Float32Array, label: string): GPUBuffer {
+    const buffer = this.createBufferWithData(
+      words,
+      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label,
+    );
+    this.releaseBuffer(buffer, true);
+    return buffer;
+  }
+
+  /**
+   * Frees a buffer. If eager commands that may use it are still unsubmitted (or are about to
+   * be encoded: `afterNextSubmit`), the GPU object is destroyed right after the next submit;
+   * WebGPU itself keeps a destroyed buffer alive for work already submitted.
+   */
+  releaseBuffer(buffer: GPUBuffer, afterNextSubmit = false): void {
+    const size = this.sizes.get(buffer);
+    if (size === undefined) return;
+    this.sizes.delete(buffer);
+    this.counts.liveBuffers--;
+    this.counts.liveBytes -= size;
+    if (this.encoder || afterNextSubmit) this.releaseAfterSubmit.push(buffer);
+    else buffer.destroy();
+  }
+
+  private checkLimit(name: EngineLimitName, size: number, what: string, advice = ''): void {
+    const limit = this.limits[name];
+    if (size > limit) {
+      throw new GPULimitError(
+        `${what} needs ${size} bytes (${mib(size)}), over this adapter's ${name} of ` +
+          `${limit} bytes (${mib(limit)}) on "${this.adapter.name}"; nothing was allocated.${advice}`,
+        name,
+        limit,
+        size,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  /**
+   * A compute pipeline for `code` (entry point `main`, layout 'auto'), cached by the final
+   * WGSL text. Creation is synchronous; a compile error is raised as a ShaderCompileError
+   * by the next flush()/read(), and at once by any later request for the same text.
+   * Use pipelineAsync() to get the error immediately.
+   */
+  pipeline(code: string, label: string): GPUComputePipeline {
+    this.assertUsable();
+    const hit = this.pipelineCache.get(code);
+    if (hit) {
+      if (hit.error) throw hit.error;
+      return hit.pipeline;
+    }
+    this.device.pushErrorScope('validation');
+    const module = this.createModule(code, label);
+    const pipeline = this.device.createComputePipeline({
+      label,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+    });
+    const scope = this.device.popErrorScope();
+    this.counts.pipelines++;
+    const entry: PipelineEntry = { pipeline, ready: Promise.resolve() };
+    entry.ready = Promise.all([module.getCompilationInfo(), scope]).then(([info, scopeError]) => {
+      const compileError = this.compileError(info, label, code);
+      const error =
+        compileError ??
+        (scopeError
+          ? new GPUOperationError(
+              `creating pipeline "${label}": ${scopeError.message}`,
+              errorKind(scopeError),
+            )
+          : undefined);
+      if (error) {
+        entry.error = error;
+        this.errors.push(error);
+      }
+    });
+    this.checks.push(entry.ready);
+    this.pipelineCache.set(code, entry);
+    return pipeline;
+  }
+
+  /** Like pipeline(), but waits for compilation and throws a ShaderCompileError at once. */
+  async pipelineAsync(code: string, label: string): Promise<GPUComputePipeline> {
+    const pipeline = this.pipeline(code, label);
+    const entry = this.pipelineCache.get(code);
+    await entry?.ready;
+    if (entry?.error) {
+      this.errors = this.errors.filter((e) => e !== entry.error);
+      throw entry.error;
+    }
+    return pipeline;
+  }
+
+  private createModule(code: string, label: string): GPUShaderModule {
+    if (this.debug) {
+      const numbered = code
+        .split('\n')
+        .map((l, i) => `${String(i + 1).padStart(4)}  ${l}`)
+        .join('\n');
+      console.log(`[webgpu-mlp] new pipeline "${label}":\n${numbered}`);
+    }
+    this.counts.shaderModules++;
+    return this.device.createShaderModule({ code, label });
+  }
+
+  private compileError(
+    info: GPUCompilationInfo,
+    label: string,
+    code: string,
+  ): ShaderCompileError | undefined {
+    const diagnostics: CompileDiagnostic[] = info.messages.map((m) => ({
+      type: m.type,
+      message: m.message,
+      line: m.lineNum,
+      column: m.linePos,
+      length: m.length,
+    }));
+    if (!diagnostics.some((d) => d.type === 'error')) return undefined;
+    return new ShaderCompileError(label, diagnostics, code);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** A bind group for group 0 of `pipeline`, binding i = buffers[i] (whole buffers). */
+  bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], label: string): GPUBindGroup {
+    this.assertUsable();
+    this.counts.bindGroups++;
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  /**
+   * Encodes one dispatch into the pending eager command buffer. Workgroup counts are
+   * checked against maxComputeWorkgroupsPerDimension (see dispatchGrid()).
+   */
+  dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: readonly GPUBuffer[],
+    workgroups: readonly [number, number?, number?],
+    label: string,
+  ): void {
+    const [x, y = 1, z = 1] = workgroups;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new GPULimitError(
+        `dispatch "${label}" of ${x}x${y}x${z} workgroups is over maxComputeWorkgroupsPerDimension (${max})`,
+        'maxComputeWorkgroupsPerDimension',
+        max,
+        Math.max(x, y, z),
+      );
+    }
+    const group = this.bindGroup(pipeline, buffers, label);
+    if (x === 0 || y === 0 || z === 0) return;
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
+    const pass = this.encoder.beginComputePass({ label });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    this.counts.dispatches++;
+    if (++this.encodedDispatches >= MAX_DISPATCHES_PER_SUBMIT) this.submitPending();
+  }
+
+  /**
+   * Workgroup counts covering `count` invocations of `workgroupSize` threads, folded into a
+   * second dimension when one dimension would exceed the limit. A shader recovers the flat
+   * index as gid.x + gid.y * num_workgroups.x * workgroupSize.
+   */
+  dispatchGrid(count: number, workgroupSize: number): [number, number] {
+    const groups = Math.ceil(count / workgroupSize);
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1];
+    const y = Math.ceil(groups / max);
+    return [Math.ceil(groups / y), y];
+  }
+
+  /** Submits the pending eager commands, if any. */
+  submitPending(): void {
+    this.assertUsable();
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.counts.submits++;
+      this.encoder = null;
+      this.encodedDispatches = 0;
+    }
+    for (const b of this.releaseAfterSubmit) b.destroy();
+    this.releaseAfterSubmit = [];
+  }
+
+  /**
+   * Submits pending work, waits for the GPU to finish it, and throws the first error the
+   * device reported since the last flush (validation, out-of-memory, shader compilation).
+   */
+  async flush(): Promise<void> {
+    this.submitPending();
+    await this.guard(this.device.queue.onSubmittedWorkDone());
+    await this.throwReportedErrors();
+  }
+
+  /** Copies `byteLength` bytes of `buffer` to the host. Counts one readback. */
+  async read(buffer: GPUBuffer, byteLength: number, label: string): Promise<ArrayBuffer> {
+    this.assertUsable();
+    await this.throwReportedErrors();
+    const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
+    const staging = this.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: `${label} (readback)`,
+    });
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
+    this.encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.submitPending();
+    this.counts.readbacks++;
+    try {
+      await this.guard(staging.mapAsync(GPUMapMode.READ));
+      await this.throwReportedErrors();
+      return staging.getMappedRange().slice(0, byteLength);
+    } finally {
+      if (!this.isLost) staging.unmap();
+      this.releaseBuffer(staging);
+    }
+  }
+
+  /** Waits for `p`, rejecting with a DeviceLostError if the device is lost meanwhile. */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    this.assertUsable();
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (e: Error) => reject(e);
+      this.pendingRejects.add(onLost);
+      p.then(
+        (v) => {
+          this.pendingRejects.delete(onLost);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.pendingRejects.delete(onLost);
+          reject(this.lostError ?? e);
+        },
+      );
+    });
+  }
+
+  private async throwReportedErrors(): Promise<void> {
+    const checks = this.checks;
+    this.checks = [];
+    await Promise.all(checks);
+    this.assertUsable();
+    // A compile error explains the validation errors that follow from it: report it first.
+    const first = this.errors.find((e) => e instanceof ShaderCompileError) ?? this.errors[0];
+    this.errors = [];
+    if (first) throw first;
+  }
+
+  /** Runs `create` inside validation and out-of-memory error scopes. */
+  private scoped<T>(what: string, create: () => T): T {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const result = create();
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.checks.push(
+      Promise.all([validation, oom]).then(([v, o]) => {
+        const e = o ?? v;
+        if (e) this.errors.push(new GPUOperationError(`${what}: ${e.message}`, errorKind(e)));
+      }),
+    );
+    return result;
+  }
+
+  /** Destroys the device. Everything made on this engine becomes unusable. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.device.destroy();
+  }
+}
+
+function errorKind(e: GPUError): GPUOperationError['kind'] {
+  switch (e.constructor.name) {
+    case 'GPUValidationError':
+      return 'validation';
+    case 'GPUOutOfMemoryError':
+      return 'out-of-memory';
+    case 'GPUInternalError':
+      return 'internal';
+    default:
+      return 'unknown';
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

@@ -1,0 +1,95 @@
+/**
+ * Error types raised by the GPU layer. Each names the problem (which limit, which line of
+ * which shader, which buffer) so that a user can act on the message alone.
+ */
+
+/** No usable WebGPU adapter or device could be obtained. */
+export class GPUInitError extends Error {
+  override name = 'GPUInitError';
+}
+
+/** A requested size is over one of the adapter's limits; nothing was created. */
+export class GPULimitError extends Error {
+  override name = 'GPULimitError';
+  constructor(
+    message: string,
+    readonly limit: string,
+    readonly limitValue: number,
+    readonly requested: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The device reported a validation or out-of-memory error for a labelled operation. */
+export class GPUOperationError extends Error {
+  override name = 'GPUOperationError';
+  constructor(
+    message: string,
+    readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'unknown',
+  ) {
+    super(message);
+  }
+}
+
+/** The GPU device was lost; every engine object made from it is unusable. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(
+      `GPU device was lost (reason: ${reason})${detail ? `: ${detail}` : ''}. ` +
+        'Tensors and models made on it are gone; call initEngine() again to get a working engine.',
+    );
+  }
+}
+
+/** One diagnostic of a WGSL compilation, located in the shader's source. */
+export interface CompileDiagnostic {
+  type: 'error' | 'warning' | 'info';
+  message: string;
+  /** 1-based line and column, as getCompilationInfo() reports them. */
+  line: number;
+  column: number;
+  length: number;
+}
+
+/** A WGSL shader failed to compile. The message carries `line:col`, the text and the source line. */
+export class ShaderCompileError extends Error {
+  override name = 'ShaderCompileError';
+  constructor(
+    readonly label: string,
+    readonly diagnostics: readonly CompileDiagnostic[],
+    readonly source: string,
+  ) {
+    super(formatCompileMessage(label, diagnostics, source));
+  }
+}
+
+/**
+ * Renders compiler diagnostics as
+ *   `label: 12:5 error: unresolved value 'foo'` followed by the source line and a caret.
+ */
+export function formatCompileMessage(
+  label: string,
+  diagnostics: readonly CompileDiagnostic[],
+  source: string,
+): string {
+  const lines = source.split('\n');
+  const errors = diagnostics.filter((d) => d.type === 'error');
+  const shown = errors.length > 0 ? errors : diagnostics;
+  const parts = [`WGSL compilation failed for shader "${label}" (${errors.length} error(s))`];
+  for (const d of shown) {
+    parts.push(`  ${d.line}:${d.column} ${d.type}: ${d.message}`);
+    const text = lines[d.line - 1];
+    if (text !== undefined) {
+      const gutter = `${d.line} | `;
+      parts.push(`    ${gutter}${text}`);
+      const caret = ' '.repeat(Math.max(0, d.column - 1)) + '^'.repeat(Math.max(1, d.length));
+      parts.push(`    ${' '.repeat(gutter.length)}${caret}`);
+    }
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,11 @@
+/**
+ * The Node entry: the whole public API, with initEngine() able to reach Dawn.
+ * `import ... from 'webgpu-mlp'` resolves here under Node; browser code never imports it.
+ */
+import { registerAdapterSource } from '../gpu/init.js';
+import { dawnSource } from './dawn.js';
+
+registerAdapterSource(dawnSource);
+
+export * from '../index.js';
+export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
