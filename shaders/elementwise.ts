@@ -2,8 +2,9 @@
  * Elementwise kernels over f32 arrays: unary y = f(x) and binary c = f(a, b) with
  * numpy-style broadcasting up to rank 4.
  *
- * NaN must propagate: where WGSL's builtins leave NaN handling to the implementation
- * (max, min), the ops test for NaN on the bit pattern and pass a NaN operand through.
+ * NaN must propagate. WGSL leaves NaN handling of builtins to the implementation
+ * (SwiftShader's exp(NaN) is +Inf; max/min may drop a NaN operand), so unary ops pass a
+ * NaN input straight through and maximum/minimum test for NaN on the bit pattern.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
@@ -42,13 +43,14 @@ struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
+${isNan}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= params.n) { return; }
   let x = xs[i];
-  ys[i] = ${UNARY_OPS[op]};
+  ys[i] = select(${UNARY_OPS[op]}, x, is_nan(x));
 }`;
 }
 

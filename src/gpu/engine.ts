@@ -172,7 +172,8 @@ export class Engine {
       throw new RangeError(`buffer "${req.label}": size ${req.size} is not a non-negative integer`);
     }
     const size = Math.max(4, Math.ceil(req.size / 4) * 4);
-    this.checkLimit('maxBufferSize', size, `buffer "${req.label}"`);
+    // The binding limit first: it is the one a storage buffer meets in a shader, and the
+    // advice differs (split the data). On some adapters the two limits are equal.
     if (req.usage & GPUBufferUsage.STORAGE) {
       this.checkLimit(
         'maxStorageBufferBindingSize',
@@ -181,6 +182,7 @@ export class Engine {
         ' Split the data over several buffers.',
       );
     }
+    this.checkLimit('maxBufferSize', size, `buffer "${req.label}"`);
     if (req.usage & GPUBufferUsage.UNIFORM) {
       this.checkLimit('maxUniformBufferBindingSize', size, `uniform buffer "${req.label}"`);
     }

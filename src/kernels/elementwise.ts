@@ -88,9 +88,12 @@ export const BINARY_REFERENCE: Record<BinaryOp, (a: number, b: number) => number
   minimum: Math.min,
 };
 
+// The references evaluate in float64 and round once to f32, the kernels' output type, so
+// that overflow to ±Inf and underflow to 0 are expected rather than counted as errors.
+
 export function unaryReference(op: UnaryOp, x: ArrayLike<number>): Float64Array {
   const f = UNARY_REFERENCE[op];
-  return Float64Array.from({ length: x.length }, (_, i) => f(x[i] ?? NaN));
+  return Float64Array.from({ length: x.length }, (_, i) => Math.fround(f(x[i] ?? NaN)));
 }
 
 /** op(a, b) with numpy broadcasting, by explicit multi-index walk (independent of the kernel's strides). */
@@ -115,7 +118,7 @@ export function binaryReference(
     return flat;
   };
   for (let i = 0; i < n; i++) {
-    out[i] = f(a[offsetIn(aShape)] ?? NaN, b[offsetIn(bShape)] ?? NaN);
+    out[i] = Math.fround(f(a[offsetIn(aShape)] ?? NaN, b[offsetIn(bShape)] ?? NaN));
     for (let d = outShape.length - 1; d >= 0; d--) {
       index[d] = (index[d] ?? 0) + 1;
       if ((index[d] ?? 0) < (outShape[d] ?? 1)) break;

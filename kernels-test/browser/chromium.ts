@@ -1,0 +1,87 @@
+/**
+ * Headless Chromium with WebGPU, as the kernel suite and the browser benchmarks use it:
+ * Debian's browser (CHROME_PATH, else /usr/bin/chromium), driven by puppeteer-core, on a
+ * page served by Vite from 127.0.0.1 (navigator.gpu exists only in a secure context, and
+ * loopback addresses count as one).
+ */
+import { existsSync } from 'node:fs';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createServer, type ViteDevServer } from 'vite';
+
+/** Without a GPU, WebGPU in Chromium runs on its bundled SwiftShader. */
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const found = candidates.find((p): p is string => !!p && existsSync(p));
+  if (!found) {
+    throw new Error(
+      'No Chromium found (tried CHROME_PATH, /usr/bin/chromium, /usr/bin/chromium-browser, ' +
+        '/usr/bin/google-chrome). Install it with `npm run setup` (Debian: apt-get install chromium) ' +
+        'or set CHROME_PATH.',
+    );
+  }
+  return found;
+}
+
+export interface ChromiumSession {
+  page: Page;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the repository with Vite and opens `path` in headless Chromium. The WebGPU adapter
+ * is SwiftShader unless WEBGPU_MLP_CHROME_ADAPTER names another (e.g. 'default' on a
+ * machine with a GPU).
+ */
+export async function openPage(path: string, log: (line: string) => void): Promise<ChromiumSession> {
+  const server: ViteDevServer = await createServer({
+    configFile: false,
+    root: process.cwd(),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    optimizeDeps: { noDiscovery: true, include: [] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('Vite did not report a port');
+  const url = `http://127.0.0.1:${address.port}${path}`;
+
+  const adapter = process.env.WEBGPU_MLP_CHROME_ADAPTER ?? 'swiftshader';
+  let browser: Browser | undefined;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: chromiumPath(),
+      headless: true,
+      args: [...CHROMIUM_FLAGS, ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`])],
+      protocolTimeout: 900_000,
+    });
+    const page = await browser.newPage();
+    page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log(`[page error] ${String(e)}`));
+    const response = await page.goto(url, { waitUntil: 'load' });
+    if (!response?.ok()) throw new Error(`GET ${url} answered ${response?.status()}`);
+    const b = browser;
+    return {
+      page,
+      url,
+      async close() {
+        await b.close();
+        await server.close();
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    await server.close();
+    throw e;
+  }
+}

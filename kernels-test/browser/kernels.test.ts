@@ -1,0 +1,41 @@
+/**
+ * Runs every kernel case inside headless Chromium (Puppeteer + a Vite-served page) and
+ * reports each as its own test. The cases are the same module the Node run executes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernelCases } from '../cases/index.js';
+import { openPage, type ChromiumSession } from './chromium.js';
+import type { BrowserRun, CaseResult } from './main.js';
+
+let session: ChromiumSession | undefined;
+let run: BrowserRun | undefined;
+const byName = new Map<string, CaseResult>();
+
+beforeAll(async () => {
+  session = await openPage('/kernels-test/browser/index.html', (line) => {
+    if (/error|fail/i.test(line)) console.log(line);
+  });
+  await session.page.waitForFunction(() => typeof window.runKernelCases === 'function');
+  run = await session.page.evaluate(() => window.runKernelCases());
+  console.log(`[kernels-test chromium] ${run.adapterLine}`);
+  console.log(`[kernels-test chromium] ${run.userAgent}`);
+  for (const r of run.results) byName.set(r.name, r);
+});
+
+afterAll(async () => {
+  await session?.close();
+});
+
+describe('kernels in headless Chromium', () => {
+  it('runs on a WebGPU adapter and returns a result for every case', () => {
+    expect(run?.adapter.name).toBeTruthy();
+    expect(run?.results.map((r) => r.name)).toEqual(kernelCases.map((c) => c.name));
+  });
+  for (const c of kernelCases) {
+    it(c.name, () => {
+      const r = byName.get(c.name);
+      if (!r) throw new Error(`no result from the page for "${c.name}"`);
+      if (!r.ok) throw new Error(r.error);
+    });
+  }
+});
