@@ -1,11 +1,28 @@
 /**
- * Vite serves the demo and the benchmark pages, and the kernel-test page that headless
- * Chromium loads; vitest runs the Node tests and the Chromium kernel suite.
+ * One config for three jobs:
+ * - `vite` (npm run dev) serves the repository: the demo page (demo/), the kernel-test page
+ *   (kernels-test/browser/) and benchmark pages, from 127.0.0.1 (a secure context, so
+ *   navigator.gpu exists);
+ * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe) and
+ *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external);
+ * - vitest runs the Node tests and the Chromium kernel suite (projects 'node', 'chromium').
  */
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   server: { host: '127.0.0.1' },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    sourcemap: true,
+    lib: {
+      entry: { index: 'src/index.ts', node: 'src/node/index.ts' },
+      formats: ['es'],
+    },
+    rollupOptions: {
+      external: ['webgpu', /^node:/],
+    },
+  },
   test: {
     projects: [
       {

@@ -30,10 +30,10 @@ describe('compareArrays / expectClose', () => {
     expect(c.worst?.index).toBe(3);
   });
   it('throws with index and values in the message', () => {
-    expect(() => expectClose([1, 2, 4], [1, 2, 3], { atol: 0, rtol: 0 }, 'k')).toThrowError(
+    expect(() => expectClose([1, 2, 4], [1, 2, 3], { atol: 0, rtol: 0 }, 'k')).toThrow(
       /k: 1 of 3 values differ.*index 2: got 4, expected 3/,
     );
-    expect(() => expectClose([1], [1, 2], { atol: 0, rtol: 0 }, 'k')).toThrowError(KernelMismatchError);
+    expect(() => expectClose([1], [1, 2], { atol: 0, rtol: 0 }, 'k')).toThrow(KernelMismatchError);
   });
 });
 

@@ -119,7 +119,8 @@ export async function expectError<E extends Error>(
   } catch (e) {
     caught = e;
   }
-  if (caught === undefined) throw new KernelMismatchError(`${what}: expected ${type.name}, nothing was thrown`);
+  if (caught === undefined)
+    throw new KernelMismatchError(`${what}: expected ${type.name}, nothing was thrown`);
   if (!(caught instanceof type)) {
     throw new KernelMismatchError(`${what}: expected ${type.name}, got ${String(caught)}`);
   }

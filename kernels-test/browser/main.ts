@@ -38,7 +38,12 @@ window.runKernelCases = async () => {
       results.push({ name: c.name, ok: true, ms: performance.now() - t0 });
     } catch (e) {
       const err = e as Error;
-      results.push({ name: c.name, ok: false, error: `${err.name}: ${err.message}`, ms: performance.now() - t0 });
+      results.push({
+        name: c.name,
+        ok: false,
+        error: `${err.name}: ${err.message}`,
+        ms: performance.now() - t0,
+      });
     }
     if (out) out.textContent += `${results.at(-1)?.ok ? 'ok  ' : 'FAIL'} ${c.name}\n`;
   }

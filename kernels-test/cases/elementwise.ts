@@ -111,11 +111,23 @@ const binaryCases: KernelCase[] = (Object.keys(BINARY_REFERENCE) as BinaryOp[]).
     const pairs: [number[], number[]][] = [
       [[1], [1]],
       [[513], [513]],
-      [[33, 65], [33, 65]],
+      [
+        [33, 65],
+        [33, 65],
+      ],
       [[4, 3], [3]], // bias-style row broadcast
-      [[4, 1], [1, 5]], // outer product shape
-      [[2, 3, 4], [3, 1]],
-      [[2, 1, 3, 1], [5, 1, 4]], // rank 4, both sides broadcast
+      [
+        [4, 1],
+        [1, 5],
+      ], // outer product shape
+      [
+        [2, 3, 4],
+        [3, 1],
+      ],
+      [
+        [2, 1, 3, 1],
+        [5, 1, 4],
+      ], // rank 4, both sides broadcast
       [[3], [2, 3]], // the left operand broadcast
       [[6], []], // a scalar
     ];
@@ -163,7 +175,12 @@ const edgeCases: KernelCase[] = [
     async run(engine: Engine) {
       const a = tensor(new Float32Array(6), [2, 3], 'f32', { engine });
       const b = tensor(new Float32Array(4), [4], 'f32', { engine });
-      await expectError(() => ops.add(a, b), RangeError, [/\[2, 3\]/, /\[4\]/, /cannot be broadcast/], 'add [2,3]+[4]');
+      await expectError(
+        () => ops.add(a, b),
+        RangeError,
+        [/\[2, 3\]/, /\[4\]/, /cannot be broadcast/],
+        'add [2,3]+[4]',
+      );
       const i = tensor([1, 2, 3, 4, 5, 6], [2, 3], 'i32', { engine });
       await expectError(() => ops.mul(a, i), TypeError, [/needs f32/, /i32/], 'mul f32*i32');
       for (const t of [a, b, i]) t.dispose();

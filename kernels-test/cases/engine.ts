@@ -38,7 +38,15 @@ export const engineCases: KernelCase[] = [
       const back = await tb.read();
       expectEqual(back.length, 5, 'u8 read length');
       expectClose(back, b, EXACT, 'u8');
-      const nested = tensor([[1, 2, 3], [4, 5, 6]], undefined, undefined, { engine });
+      const nested = tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        undefined,
+        undefined,
+        { engine },
+      );
       expectEqual(nested.shape.join(','), '2,3', 'shape inferred from nested arrays');
       expectClose(await nested.read(), [1, 2, 3, 4, 5, 6], EXACT, 'nested values');
     },
@@ -47,14 +55,54 @@ export const engineCases: KernelCase[] = [
     name: 'tensor() rejects wrong shapes, ragged arrays, bad dtypes and out-of-range integers',
     async run(engine: Engine) {
       const opts = { engine };
-      await expectError(() => tensor([1, 2, 3, 4, 5], [2, 3], 'f32', opts), RangeError, [/\[2, 3\] holds 6 values but 5/], 'size');
-      await expectError(() => tensor([1, 2], [2, -1], 'f32', opts), RangeError, [/invalid dimension -1 at axis 1/], 'negative dim');
-      await expectError(() => tensor([1, 2], [1.5], 'f32', opts), RangeError, [/invalid dimension 1.5/], 'fractional dim');
-      await expectError(() => tensor([[1, 2], [3]], undefined, 'f32', opts), RangeError, [/ragged/, /\[1\]/, /length 2, got length 1/], 'ragged');
-      await expectError(() => tensor([1], [1], 'float64' as 'f32', opts), TypeError, [/unknown dtype 'float64'/], 'dtype');
-      await expectError(() => tensor([1.5], [1], 'i32', opts), RangeError, [/1.5 at index 0/, /i32/], 'non-integer i32');
-      await expectError(() => tensor([256], [1], 'u8', opts), RangeError, [/256/, /u8/, /0..255/], 'u8 range');
-      await expectError(() => tensor([[1, 'a' as unknown as number]], undefined, 'f32', opts), TypeError, [/\[0, 1\]/, /not a number/], 'string');
+      await expectError(
+        () => tensor([1, 2, 3, 4, 5], [2, 3], 'f32', opts),
+        RangeError,
+        [/\[2, 3\] holds 6 values but 5/],
+        'size',
+      );
+      await expectError(
+        () => tensor([1, 2], [2, -1], 'f32', opts),
+        RangeError,
+        [/invalid dimension -1 at axis 1/],
+        'negative dim',
+      );
+      await expectError(
+        () => tensor([1, 2], [1.5], 'f32', opts),
+        RangeError,
+        [/invalid dimension 1.5/],
+        'fractional dim',
+      );
+      await expectError(
+        () => tensor([[1, 2], [3]], undefined, 'f32', opts),
+        RangeError,
+        [/ragged/, /\[1\]/, /length 2, got length 1/],
+        'ragged',
+      );
+      await expectError(
+        () => tensor([1], [1], 'float64' as 'f32', opts),
+        TypeError,
+        [/unknown dtype 'float64'/],
+        'dtype',
+      );
+      await expectError(
+        () => tensor([1.5], [1], 'i32', opts),
+        RangeError,
+        [/1.5 at index 0/, /i32/],
+        'non-integer i32',
+      );
+      await expectError(
+        () => tensor([256], [1], 'u8', opts),
+        RangeError,
+        [/256/, /u8/, /0..255/],
+        'u8 range',
+      );
+      await expectError(
+        () => tensor([[1, 'a' as unknown as number]], undefined, 'f32', opts),
+        TypeError,
+        [/\[0, 1\]/, /not a number/],
+        'string',
+      );
     },
   },
   {
@@ -80,7 +128,12 @@ export const engineCases: KernelCase[] = [
       );
       expectEqual(e.limit, 'maxStorageBufferBindingSize', 'limit named');
       await expectError(
-        () => engine.createBuffer({ size: engine.limits.maxBufferSize + 4, usage: GPUBufferUsage.COPY_DST, label: 'huge' }),
+        () =>
+          engine.createBuffer({
+            size: engine.limits.maxBufferSize + 4,
+            usage: GPUBufferUsage.COPY_DST,
+            label: 'huge',
+          }),
         GPULimitError,
         [/maxBufferSize/, /"huge"/],
         'buffer over maxBufferSize',
@@ -103,8 +156,18 @@ export const engineCases: KernelCase[] = [
       // The synchronous path reports the same error at the next flush, and again on reuse.
       const other = BAD_WGSL.replace('1.0', '2.0');
       engine.pipeline(other, 'bad shader (sync)');
-      await expectError(() => engine.flush(), ShaderCompileError, [/3:16 error/], 'flush after sync pipeline');
-      await expectError(() => engine.pipeline(other, 'again'), ShaderCompileError, [/3:16/], 'cached failure');
+      await expectError(
+        () => engine.flush(),
+        ShaderCompileError,
+        [/3:16 error/],
+        'flush after sync pipeline',
+      );
+      await expectError(
+        () => engine.pipeline(other, 'again'),
+        ShaderCompileError,
+        [/3:16/],
+        'cached failure',
+      );
     },
   },
   {
@@ -138,11 +201,21 @@ export const engineCases: KernelCase[] = [
       const t = tensor([1, 2, 3], [3], 'f32', { engine: doomed });
       const pending = ops.relu(t).read();
       doomed.device.destroy();
-      await expectError(() => pending, DeviceLostError, [/device was lost/, /initEngine\(\) again/], 'pending read');
+      await expectError(
+        () => pending,
+        DeviceLostError,
+        [/device was lost/, /initEngine\(\) again/],
+        'pending read',
+      );
       const lost = await doomed.lost;
       expectEqual(lost.reason, 'destroyed', 'loss reason');
       await expectError(() => t.read(), DeviceLostError, [/initEngine/], 'read after loss');
-      await expectError(() => tensor([1], [1], 'f32', { engine: doomed }), DeviceLostError, [/lost/], 'tensor() after loss');
+      await expectError(
+        () => tensor([1], [1], 'f32', { engine: doomed }),
+        DeviceLostError,
+        [/lost/],
+        'tensor() after loss',
+      );
       const fresh = await initEngine({ log: false });
       const x = tensor([-1, 2], [2], 'f32', { engine: fresh });
       expectClose(await ops.relu(x).read(), [0, 2], EXACT, 'relu on the new engine');

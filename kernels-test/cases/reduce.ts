@@ -95,7 +95,12 @@ export const reduceCases: KernelCase[] = [
       const x = Float32Array.from(rows.flat());
       const t = tensor(x, [4, 4], 'f32', { engine });
       const y = ops.sum(t, 1);
-      expectClose(await y.read(), [NaN, Infinity, -Infinity, NaN], { atol: 0, rtol: 0 }, 'row sums with specials');
+      expectClose(
+        await y.read(),
+        [NaN, Infinity, -Infinity, NaN],
+        { atol: 0, rtol: 0 },
+        'row sums with specials',
+      );
       const all = ops.sum(t);
       expectClose(await all.read(), [NaN], { atol: 0, rtol: 0 }, 'full sum with a NaN');
       for (const u of [t, y, all]) u.dispose();

@@ -121,14 +121,14 @@ export class Engine {
     this.features = new Set(device.features);
     this.keepAlive = options.keepAlive;
     this.lost = device.lost.then((info) => {
-      const err = new DeviceLostError(String(info.reason ?? 'unknown'), info.message);
+      const err = new DeviceLostError(info.reason, info.message);
       this.lostError = err;
       for (const reject of this.pendingRejects) reject(err);
       this.pendingRejects.clear();
       return err;
     });
     device.addEventListener('uncapturederror', (event) => {
-      const e = (event as GPUUncapturedErrorEvent).error;
+      const e = event.error;
       this.errors.push(new GPUOperationError(`GPU error: ${e.message}`, errorKind(e)));
     });
   }
@@ -197,11 +197,7 @@ export class Engine {
   }
 
   /** Allocates a buffer holding a copy of `data` (its bytes, zero-padded to 4). */
-  createBufferWithData(
-    data: ArrayBufferView,
-    usage: GPUBufferUsageFlags,
-    label: string,
-  ): GPUBuffer {
+  createBufferWithData(data: ArrayBufferView, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
     const buffer = this.createBuffer({ size: data.byteLength, usage, label }, true);
     new Uint8Array(buffer.getMappedRange()).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
@@ -212,11 +208,7 @@ export class Engine {
 
   /** A uniform buffer of u32/i32/f32 words, released after the next submit. */
   tempUniform(words: Uint32Array | Int32Array | Float32Array, label: string): GPUBuffer {
-    const buffer = this.createBufferWithData(
-      words,
-      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      label,
-    );
+    const buffer = this.createBufferWithData(words, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
     this.releaseBuffer(buffer, true);
     return buffer;
   }
@@ -452,7 +444,7 @@ export class Engine {
         },
         (e: unknown) => {
           this.pendingRejects.delete(onLost);
-          reject(this.lostError ?? e);
+          reject(this.lostError ?? (e instanceof Error ? e : new Error(String(e))));
         },
       );
     });

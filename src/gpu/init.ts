@@ -48,8 +48,9 @@ function adapterSource(): AdapterSource {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (gpu) return browserSource(gpu);
   if (nodeSource) return nodeSource;
-  const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process
-    ?.versions?.node === 'string';
+  const inNode =
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
+    'string';
   throw new GPUInitError(
     inNode
       ? "No WebGPU in this Node process: import from 'webgpu-mlp' (its Node entry) or " +
@@ -135,9 +136,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
       requiredFeatures: requiredFeatures as GPUFeatureName[],
     });
   } catch (e) {
-    throw new GPUInitError(
-      `The adapter "${description.name}" refused a device: ${(e as Error).message}`,
-    );
+    throw new GPUInitError(`The adapter "${description.name}" refused a device: ${(e as Error).message}`);
   }
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
@@ -165,8 +164,7 @@ export function currentEngine(): Engine {
 }
 
 function debugFromEnvironment(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
-    ?.env;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const value = env?.DEBUG ?? '';
   return value === '1' || value === 'true' || value.split(',').includes('webgpu-mlp');
 }

@@ -2,12 +2,7 @@
  * Elementwise kernels: dispatch geometry, bindings and their float64 references.
  * The WGSL lives in shaders/elementwise.ts.
  */
-import {
-  binaryShader,
-  unaryShader,
-  type BinaryOp,
-  type UnaryOp,
-} from '../../shaders/elementwise.js';
+import { binaryShader, unaryShader, type BinaryOp, type UnaryOp } from '../../shaders/elementwise.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Engine } from '../gpu/engine.js';
 import { broadcastStrides, formatShape, sizeOf, type Shape } from './shape.js';

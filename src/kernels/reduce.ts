@@ -24,7 +24,12 @@ export function encodeSum(
   if (inner > 1) {
     const pipeline = engine.pipeline(columnSumShader(), 'sum_columns');
     const params = engine.tempUniform(packParams(outer, n, inner, scale), 'sum_columns params');
-    engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(outer * inner, WORKGROUP_1D), 'sum_columns');
+    engine.dispatch(
+      pipeline,
+      [x, y, params],
+      engine.dispatchGrid(outer * inner, WORKGROUP_1D),
+      'sum_columns',
+    );
     return;
   }
   if (outer > 1 || n <= FULL_SUM_CHUNK) {

@@ -34,6 +34,7 @@ async function loadDawn(): Promise<DawnModule> {
     throw new Error(
       `Could not load Dawn from the 'webgpu' package (${(e as Error).message}). ` +
         'Install it with `npm install webgpu`.',
+      { cause: e },
     );
   }
   // GPUBufferUsage, GPUMapMode, ... as in a browser.
@@ -56,15 +57,13 @@ async function withIcd<T>(icd: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function restore(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
+function restore(name: 'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', value: string | undefined): void {
+  if (value !== undefined) process.env[name] = value;
+  else if (name === 'VK_ICD_FILENAMES') delete process.env.VK_ICD_FILENAMES;
+  else delete process.env.VK_DRIVER_FILES;
 }
 
-async function request(
-  mod: DawnModule,
-  options: GPURequestAdapterOptions,
-): Promise<FoundAdapter | null> {
+async function request(mod: DawnModule, options: GPURequestAdapterOptions): Promise<FoundAdapter | null> {
   const gpu = mod.create([]);
   const adapter = await gpu.requestAdapter(options);
   return adapter ? { adapter, owner: gpu } : null;

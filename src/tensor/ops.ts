@@ -2,12 +2,7 @@
  * Eager ops on f32 tensors: each call encodes its kernel at once (submitted in batches)
  * and returns a new tensor; nothing waits for the GPU until a read().
  */
-import {
-  encodeBinary,
-  encodeUnary,
-  type BinaryOp,
-  type UnaryOp,
-} from '../kernels/elementwise.js';
+import { encodeBinary, encodeUnary, type BinaryOp, type UnaryOp } from '../kernels/elementwise.js';
 import { encodeSum } from '../kernels/reduce.js';
 import { broadcastShapes, formatShape, sizeOf } from '../kernels/shape.js';
 import { emptyTensor, type Tensor } from './tensor.js';
@@ -77,17 +72,13 @@ function reduction(name: string, mean: boolean) {
       shape = options.keepDims ? x.shape.map(() => 1) : [];
     } else {
       if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) {
-        throw new RangeError(
-          `${name}(): axis ${axis} is out of range for ${x.describe()} (rank ${x.rank})`,
-        );
+        throw new RangeError(`${name}(): axis ${axis} is out of range for ${x.describe()} (rank ${x.rank})`);
       }
       const a = axis < 0 ? axis + x.rank : axis;
       outer = sizeOf(x.shape.slice(0, a));
       n = x.shape[a] ?? 1;
       inner = sizeOf(x.shape.slice(a + 1));
-      shape = options.keepDims
-        ? x.shape.map((d, i) => (i === a ? 1 : d))
-        : x.shape.filter((_, i) => i !== a);
+      shape = options.keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
     }
     const y = emptyTensor(x.engine, shape, 'f32', `${name}(${x.label}) ${formatShape(shape)}`);
     encodeSum(x.engine, x.buffer, y.buffer, { outer, n, inner }, mean ? 1 / n : 1);

@@ -204,18 +204,21 @@ export function tensor(
 }
 
 function checkShape(shape: Shape, what: string): number[] {
-  if (!Array.isArray(shape)) {
-    throw new TypeError(`${what}: shape must be an array of dimensions, got ${String(shape)}`);
+  // Callers from plain JavaScript may pass anything.
+  const given: unknown = shape;
+  if (!Array.isArray(given)) {
+    throw new TypeError(`${what}: shape must be an array of dimensions, got ${String(given)}`);
   }
-  shape.forEach((d, axis) => {
+  const dims = shape.slice();
+  dims.forEach((d, axis) => {
     if (!Number.isSafeInteger(d) || d < 0) {
       throw new RangeError(
-        `${what}: shape ${formatShape(shape)} has an invalid dimension ${String(d)} at axis ${axis} ` +
+        `${what}: shape ${formatShape(dims)} has an invalid dimension ${String(d)} at axis ${axis} ` +
           '(dimensions must be non-negative integers)',
       );
     }
   });
-  return [...shape];
+  return dims;
 }
 
 function defaultDType(data: TensorData): DType {
@@ -243,7 +246,9 @@ function flatten(data: TensorData, what: string): { values: FlatValues; inferred
   const walk = (node: unknown, depth: number, path: number[]): void => {
     if (depth === shape.length) {
       if (typeof node !== 'number') {
-        throw new TypeError(`${what}: element at [${path.join(', ')}] is ${describeValue(node)}, not a number`);
+        throw new TypeError(
+          `${what}: element at [${path.join(', ')}] is ${describeValue(node)}, not a number`,
+        );
       }
       values.push(node);
       return;
