@@ -14,6 +14,7 @@ export type AdapterChoice = 'auto' | 'hardware' | 'software';
 
 export interface InitEngineOptions {
   adapter?: AdapterChoice;
+  /** Default 'high-performance': training wants the discrete GPU over an integrated one. */
   powerPreference?: GPUPowerPreference;
   /** Print each new pipeline's WGSL. Default: DEBUG=1 (or a DEBUG list naming webgpu-mlp) in Node. */
   debug?: boolean;
@@ -117,7 +118,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
     throw new GPUInitError(`initEngine(): adapter must be 'auto', 'hardware' or 'software', got '${choice}'`);
   }
   const source = adapterSource();
-  const found = await source.find(choice, options.powerPreference);
+  const found = await source.find(choice, options.powerPreference ?? 'high-performance');
   if (!found) {
     const kind = choice === 'auto' ? '' : `${choice} `;
     throw new GPUInitError(`No ${kind}WebGPU adapter was found. ${source.installHint}`);

@@ -1,0 +1,156 @@
+/**
+ * Adapter choice and engine set-up. The browser logic runs against a fake navigator.gpu;
+ * the Node logic against the machine's real drivers (what it finds is asserted per branch:
+ * on a machine without a GPU, 'hardware' must fail with an install hint).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { existsSync } from 'node:fs';
+import { browserSource, describeAdapter, isFallback } from './init.js';
+import { formatCompileMessage } from './errors.js';
+import { GPUInitError, initEngine, softwareIcds, SOFTWARE_ICDS } from '../node/index.js';
+
+function fakeAdapter(description: string, fallback: boolean | undefined): GPUAdapter {
+  const info = { vendor: 'v', architecture: 'a', device: 'd', description, isFallbackAdapter: fallback };
+  return { info } as unknown as GPUAdapter;
+}
+
+function fakeGpu(hardware: GPUAdapter | null, software: GPUAdapter | null): GPU & { calls: unknown[] } {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    requestAdapter: (options?: GPURequestAdapterOptions) => {
+      calls.push(options);
+      return Promise.resolve(options?.forceFallbackAdapter ? software : (hardware ?? software));
+    },
+  } as unknown as GPU & { calls: unknown[] };
+}
+
+describe('browser adapter choice', () => {
+  const hw = fakeAdapter('NVIDIA H100', false);
+  const sw = fakeAdapter('SwiftShader', true);
+
+  it("'auto' takes hardware when present, else the fallback adapter", async () => {
+    expect((await browserSource(fakeGpu(hw, sw)).find('auto', 'high-performance'))?.adapter).toBe(hw);
+    expect((await browserSource(fakeGpu(null, sw)).find('auto'))?.adapter).toBe(sw);
+    expect(await browserSource(fakeGpu(null, null)).find('auto')).toBeNull();
+  });
+
+  it("'hardware' refuses a software adapter; 'software' forces the fallback", async () => {
+    expect(await browserSource(fakeGpu(null, sw)).find('hardware')).toBeNull();
+    const gpu = fakeGpu(hw, sw);
+    expect((await browserSource(gpu).find('software'))?.adapter).toBe(sw);
+    expect(gpu.calls).toEqual([{ forceFallbackAdapter: true }]);
+  });
+
+  it('passes the power preference through', async () => {
+    const gpu = fakeGpu(hw, sw);
+    await browserSource(gpu).find('auto', 'low-power');
+    expect(gpu.calls[0]).toEqual({ powerPreference: 'low-power' });
+  });
+
+  it('recognises software adapters by name where isFallbackAdapter is missing', () => {
+    expect(isFallback(fakeAdapter('SwiftShader Device (Subzero)', undefined))).toBe(true);
+    expect(isFallback(fakeAdapter('llvmpipe (LLVM 15.0.6, 256 bits)', undefined))).toBe(true);
+    expect(isFallback(fakeAdapter('NVIDIA GeForce RTX 4090', undefined))).toBe(false);
+    expect(describeAdapter(fakeAdapter('', false), 'browser').name).toBe('v a d');
+  });
+});
+
+describe('Node adapter choice (Dawn)', () => {
+  afterEach(() => {
+    delete process.env.WEBGPU_MLP_SOFTWARE_ICD;
+  });
+
+  it("'software' takes lavapipe first, then SwiftShader, from the usual ICD paths", async () => {
+    const icds = softwareIcds();
+    const first = icds[0];
+    if (!first) {
+      await expect(initEngine({ adapter: 'software', log: false })).rejects.toThrow(/mesa-vulkan-drivers/);
+      return;
+    }
+    const engine = await initEngine({ adapter: 'software', log: false });
+    expect(engine.adapter.isFallback).toBe(true);
+    expect(engine.adapter.name).toMatch(first.includes('lvp') ? /llvmpipe/i : /swiftshader/i);
+    engine.dispose();
+  });
+
+  it('WEBGPU_MLP_SOFTWARE_ICD picks another software driver', async () => {
+    const swiftshader = SOFTWARE_ICDS.find((p) => p.includes('swiftshader') && existsSync(p));
+    if (!swiftshader) {
+      // Without Chromium's SwiftShader the variable names a file that does not exist: ignored.
+      process.env.WEBGPU_MLP_SOFTWARE_ICD = '/nonexistent/icd.json';
+      expect(softwareIcds()).not.toContain('/nonexistent/icd.json');
+      return;
+    }
+    process.env.WEBGPU_MLP_SOFTWARE_ICD = swiftshader;
+    expect(softwareIcds()[0]).toBe(swiftshader);
+    const engine = await initEngine({ adapter: 'software', log: false });
+    expect(engine.adapter.name).toMatch(/swiftshader/i);
+    engine.dispose();
+  });
+
+  it("'auto' logs one line naming the adapter; 'hardware' fails with an install hint when there is none", async () => {
+    const lines: string[] = [];
+    const auto = await initEngine({ log: (l) => lines.push(l) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(auto.adapter.name);
+    expect(lines[0]).toContain(auto.adapter.isFallback ? 'software fallback' : 'hardware');
+    auto.dispose();
+    if (auto.adapter.isFallback) {
+      // 'auto' fell back, so this machine has no hardware adapter.
+      const err = await initEngine({ adapter: 'hardware', log: false }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GPUInitError);
+      expect((err as Error).message).toMatch(/No hardware WebGPU adapter.*Vulkan/);
+    } else {
+      const hw = await initEngine({ adapter: 'hardware', log: false });
+      expect(hw.adapter.isFallback).toBe(false);
+      hw.dispose();
+    }
+  });
+
+  it('rejects an unknown adapter choice', async () => {
+    await expect(initEngine({ adapter: 'gpu' as 'auto', log: false })).rejects.toThrow(
+      /'auto', 'hardware' or 'software', got 'gpu'/,
+    );
+  });
+
+  it('DEBUG mode prints the WGSL of each new pipeline once, with its label', async () => {
+    const engine = await initEngine({ log: false, debug: true });
+    const spy = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const code = '@compute @workgroup_size(1) fn main() { let unique_marker_42 = 1; }';
+    try {
+      await engine.pipelineAsync(code, 'debug probe');
+      await engine.pipelineAsync(code, 'debug probe'); // cached: printed once
+      const printed = spy.mock.calls.map((c) => String(c[0]));
+      const dumps = printed.filter((l) => l.includes('unique_marker_42'));
+      expect(dumps).toHaveLength(1);
+      expect(dumps[0]).toContain('"debug probe"');
+    } finally {
+      spy.mockRestore();
+      engine.dispose();
+    }
+  });
+});
+
+describe('formatCompileMessage', () => {
+  it('shows every error with line:col, the source line and a caret under the span', () => {
+    const src = 'fn a() {\n  let x = y;\n  let z = w;\n}';
+    const msg = formatCompileMessage(
+      'k',
+      [
+        { type: 'error', message: "unresolved value 'y'", line: 2, column: 11, length: 1 },
+        { type: 'warning', message: 'unused', line: 3, column: 7, length: 1 },
+        { type: 'error', message: "unresolved value 'w'", line: 3, column: 11, length: 1 },
+      ],
+      src,
+    );
+    expect(msg).toContain('(2 error(s))');
+    expect(msg).toContain("2:11 error: unresolved value 'y'");
+    expect(msg).toContain("3:11 error: unresolved value 'w'");
+    expect(msg).not.toContain('unused'); // warnings are left out when there are errors
+    const lines = msg.split('\n');
+    const at = lines.findIndex((l) => l.endsWith('2 |   let x = y;'));
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]?.indexOf('^')).toBe((lines[at] ?? '').indexOf('y;'));
+  });
+});
