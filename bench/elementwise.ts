@@ -10,14 +10,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { encodeBinary } from '../src/kernels/elementwise.js';
 import { encodeSum } from '../src/kernels/reduce.js';
-import { emptyTensor, initEngine, type AdapterChoice } from '../src/node/index.js';
+import { emptyTensor, initEngine } from '../src/node/index.js';
+import { adapterFromArgs } from '../src/node/cli.js';
 
 const args = process.argv.slice(2);
-const adapter: AdapterChoice = args.includes('--software')
-  ? 'software'
-  : args.includes('--hardware')
-    ? 'hardware'
-    : 'auto';
+const adapter = adapterFromArgs(args);
 const jsonAt = args.indexOf('--json');
 const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 

@@ -4,14 +4,11 @@
  *
  *   npm start [-- --software | --hardware]
  */
-import { initEngine, ops, tensor, type AdapterChoice } from '../../src/node/index.js';
+import { initEngine, ops, tensor } from '../../src/node/index.js';
+import { adapterFromArgs } from '../../src/node/cli.js';
 
 const args = process.argv.slice(2);
-const adapter: AdapterChoice = args.includes('--software')
-  ? 'software'
-  : args.includes('--hardware')
-    ? 'hardware'
-    : 'auto';
+const adapter = adapterFromArgs(args);
 
 const engine = await initEngine({ adapter });
 const { limits, features } = engine;

@@ -9,3 +9,4 @@ registerAdapterSource(dawnSource);
 
 export * from '../index.js';
 export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
+export { adapterFromArgs } from './cli.js';
