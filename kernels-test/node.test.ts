@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { initEngine, type AdapterChoice, type Engine } from '../src/node/index.js';
-import { kernelCases } from './cases/index.js';
+import { selectCases } from './cases/index.js';
 
 let engine: Engine;
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => engine.dispose());
 
 describe('kernels on Node (Dawn)', () => {
-  for (const c of kernelCases) {
-    it(c.name, () => c.run(engine));
+  for (const c of selectCases(process.env.KERNEL_CASES)) {
+    it(`${c.family}: ${c.name}`, () => c.run(engine));
   }
 });

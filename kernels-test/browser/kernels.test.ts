@@ -3,10 +3,11 @@
  * reports each as its own test. The cases are the same module the Node run executes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelCases } from '../cases/index.js';
+import { selectCases } from '../cases/index.js';
 import { openPage, type ChromiumSession } from './chromium.js';
 import type { BrowserRun, CaseResult } from './main.js';
 
+const selected = selectCases(process.env.KERNEL_CASES);
 let session: ChromiumSession | undefined;
 let run: BrowserRun | undefined;
 const byName = new Map<string, CaseResult>();
@@ -16,7 +17,10 @@ beforeAll(async () => {
     if (/error|fail/i.test(line)) console.log(line);
   });
   await session.page.waitForFunction(() => typeof window.runKernelCases === 'function');
-  run = await session.page.evaluate(() => window.runKernelCases());
+  run = await session.page.evaluate(
+    (filter) => window.runKernelCases(filter),
+    process.env.KERNEL_CASES ?? '',
+  );
   console.log(`[kernels-test chromium] ${run.adapterLine}`);
   console.log(`[kernels-test chromium] ${run.userAgent}`);
   for (const r of run.results) byName.set(r.name, r);
@@ -29,10 +33,10 @@ afterAll(async () => {
 describe('kernels in headless Chromium', () => {
   it('runs on a WebGPU adapter and returns a result for every case', () => {
     expect(run?.adapter.name).toBeTruthy();
-    expect(run?.results.map((r) => r.name)).toEqual(kernelCases.map((c) => c.name));
+    expect(run?.results.map((r) => r.name)).toEqual(selected.map((c) => c.name));
   });
-  for (const c of kernelCases) {
-    it(c.name, () => {
+  for (const c of selected) {
+    it(`${c.family}: ${c.name}`, () => {
       const r = byName.get(c.name);
       if (!r) throw new Error(`no result from the page for "${c.name}"`);
       if (!r.ok) throw new Error(r.error);

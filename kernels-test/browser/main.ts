@@ -3,7 +3,7 @@
  * window.runKernelCases() through Puppeteer and turns each result into a vitest test.
  */
 import { initEngine, type AdapterDescription } from '../../src/index.js';
-import { kernelCases } from '../cases/index.js';
+import { selectCases } from '../cases/index.js';
 
 export interface CaseResult {
   name: string;
@@ -21,17 +21,17 @@ export interface BrowserRun {
 
 declare global {
   interface Window {
-    runKernelCases: () => Promise<BrowserRun>;
+    runKernelCases: (filter?: string) => Promise<BrowserRun>;
   }
 }
 
 const out = document.getElementById('out');
 
-window.runKernelCases = async () => {
+window.runKernelCases = async (filter?: string) => {
   let adapterLine = '';
   const engine = await initEngine({ log: (line) => (adapterLine = line) });
   const results: CaseResult[] = [];
-  for (const c of kernelCases) {
+  for (const c of selectCases(filter)) {
     const t0 = performance.now();
     try {
       await c.run(engine);

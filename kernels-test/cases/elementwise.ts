@@ -188,4 +188,4 @@ const edgeCases: KernelCase[] = [
   },
 ];
 
-export const elementwiseCases: KernelCase[] = [...unaryCases, ...specialCases, ...binaryCases, ...edgeCases];
+export const cases: KernelCase[] = [...unaryCases, ...specialCases, ...binaryCases, ...edgeCases];

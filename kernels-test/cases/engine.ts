@@ -22,7 +22,7 @@ const BAD_WGSL = [
   '}',
 ].join('\n');
 
-export const engineCases: KernelCase[] = [
+export const cases: KernelCase[] = [
   {
     name: 'tensor() round-trips f32, i32, u32 and u8 (odd lengths, packed bytes) exactly',
     async run(engine: Engine) {

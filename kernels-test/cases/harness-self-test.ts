@@ -7,7 +7,7 @@ import { binaryReference } from '../../src/kernels/elementwise.js';
 import { expectClose, expectError, KernelMismatchError, uniformF32 } from '../harness.js';
 import type { KernelCase } from './types.js';
 
-export const harnessCases: KernelCase[] = [
+export const cases: KernelCase[] = [
   {
     name: 'harness: a deliberately wrong reference fails, naming the index and the values',
     async run(engine: Engine) {

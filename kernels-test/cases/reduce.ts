@@ -29,7 +29,7 @@ function viewOf(shape: number[], axis: number | undefined) {
   return { outer: prod(shape.slice(0, a)), n: shape[a] ?? 1, inner: prod(shape.slice(a + 1)) };
 }
 
-export const reduceCases: KernelCase[] = [
+export const cases: KernelCase[] = [
   {
     name: 'sum of all elements: 1 to 1,000,003 values (single and multi-pass)',
     async run(engine: Engine) {
