@@ -1,0 +1,514 @@
+/**
+ * Optimizer updates over a flat arena against the float64 reference (optimizerStepReference),
+ * step after step, with the learning rate and the step counter read from the GPU.
+ *
+ * Tolerances (the reference runs its own float64 trajectory over 5 steps, so the f32 state's
+ * rounding accumulates; parameters and gradients are O(1), learning rates ≤ 0.1):
+ * - TOL_PARAMS (atol 1e-6, rtol 1e-6): each step rounds w ± Δ once (≤ 2^-24·|w| ≈ 8e-8 for
+ *   |w| < 1.4) and Δ ≤ 0.1 carries a few ULP from sqrt and division (WGSL allows 2.5 ULP each)
+ *   and from β, ρ, μ rounded to f32 (~3e-8 relative): under 2e-7 a step, 1e-6 over 5 steps.
+ *   Seen on lavapipe and SwiftShader: about 2e-7 at most.
+ * - TOL_STATE (atol 2e-7, rtol 1e-5): m, v, velocities mix O(1) terms, each rounded once a
+ *   step (2^-24 ≈ 6e-8 absolute); where the terms cancel (m near 0) only the absolute bound
+ *   means anything. Seen on lavapipe and SwiftShader: about 5e-8 absolute.
+ * - Adam's first step against its closed form: atol 1e-7, rtol 1e-5 on Δ = w0 − w1 (α goes
+ *   through the series for 1 − β^t and a sqrt, and w0 − w1 is recovered from |w| ≤ 1 with
+ *   6e-8 absolute rounding).
+ * - Nadam's Π u_t read back from the GPU: rtol 1e-6 (exp2's 3 + 2|x| ULP at |x| < 1 and one
+ *   rounding per step).
+ * The step counter and the learning rate read back from the hyper buffer are exact.
+ */
+import type { Engine } from '../../src/index.js';
+import {
+  createOptimizerHyper,
+  createSegmentTable,
+  encodeOptimizerAdvance,
+  encodeOptimizerSetLearningRate,
+  encodeOptimizerUpdate,
+  initialOptimizerHyper,
+  optimizerAdvanceReference,
+  optimizerHyperBytes,
+  optimizerStateNames,
+  optimizerStateSlots,
+  optimizerStepReference,
+  parseOptimizerHyper,
+  planArena,
+  readOptimizerHyper,
+  type ArenaSegment,
+  type OptimizerHyper,
+  type OptimizerSpec,
+} from '../../src/kernels/optim.js';
+import {
+  EXACT,
+  expectClose,
+  expectEqual,
+  expectError,
+  KernelMismatchError,
+  rng,
+  uniformF32,
+  type Tolerance,
+} from '../harness.js';
+import type { KernelCase } from './types.js';
+
+const TOL_PARAMS: Tolerance = { atol: 1e-6, rtol: 1e-6 };
+const TOL_STATE: Tolerance = { atol: 2e-7, rtol: 1e-5 };
+const TOL_CLOSED_FORM: Tolerance = { atol: 1e-7, rtol: 1e-5 };
+const TOL_U_PRODUCT: Tolerance = { atol: 0, rtol: 1e-6 };
+
+const STEPS = 5;
+
+/** Three segments of odd lengths with different penalties: a kernel, a big kernel, a bias-like scalar. */
+const LAYOUT = planArena([
+  { length: 7, l1: 0.01, l2: 0 },
+  { length: 300, l1: 0, l2: 0.05 },
+  { length: 1, l1: 0.02, l2: 0.03 },
+]);
+
+interface Variant {
+  label: string;
+  spec: OptimizerSpec;
+  /** The learning rate of each step, changed on the GPU between steps. */
+  lrs: number[];
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'sgd', spec: { kind: 'sgd' }, lrs: [0.1, 0.05, 0.02, 0.1, 0.07] },
+  { label: 'sgd momentum', spec: { kind: 'sgd', momentum: 0.9 }, lrs: [0.05, 0.05, 0.01, 0.03, 0.02] },
+  {
+    label: 'sgd nesterov',
+    spec: { kind: 'sgd', momentum: 0.8, nesterov: true },
+    lrs: [0.05, 0.02, 0.04, 0.01, 0.05],
+  },
+  { label: 'rmsprop', spec: { kind: 'rmsprop' }, lrs: [0.01, 0.005, 0.02, 0.01, 0.003] },
+  {
+    label: 'rmsprop momentum',
+    spec: { kind: 'rmsprop', rho: 0.8, momentum: 0.5, epsilon: 0.01 },
+    lrs: [0.01, 0.02, 0.005, 0.01, 0.01],
+  },
+  {
+    label: 'rmsprop centered',
+    spec: { kind: 'rmsprop', centered: true },
+    lrs: [0.01, 0.01, 0.002, 0.02, 0.01],
+  },
+  {
+    label: 'rmsprop centered momentum',
+    spec: { kind: 'rmsprop', centered: true, momentum: 0.9, epsilon: 1e-6 },
+    lrs: [0.005, 0.01, 0.01, 0.002, 0.01],
+  },
+  { label: 'adam', spec: { kind: 'adam' }, lrs: [0.01, 0.02, 0.005, 0.01, 0.05] },
+  {
+    label: 'adam amsgrad',
+    spec: { kind: 'adam', amsgrad: true, beta1: 0.8, beta2: 0.99 },
+    lrs: [0.01, 0.01, 0.03, 0.002, 0.01],
+  },
+  { label: 'adam epsilon 1e-3', spec: { kind: 'adam', epsilon: 1e-3 }, lrs: [0.02, 0.01, 0.01, 0.04, 0.01] },
+  { label: 'nadam', spec: { kind: 'nadam' }, lrs: [0.01, 0.005, 0.02, 0.01, 0.01] },
+  {
+    label: 'nadam tf.keras 2 schedule',
+    spec: { kind: 'nadam', scheduleDecay: 0.004, beta2: 0.99 },
+    lrs: [0.01, 0.03, 0.01, 0.005, 0.01],
+  },
+];
+
+/** Read at call time: GPUBufferUsage exists only once WebGPU is set up. */
+function storage(): GPUBufferUsageFlags {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+/** Parameters uniform in [-1, 1) inside the segments, 0 in the padding. */
+function initialParams(segments: readonly ArenaSegment[], total: number, seed: number): Float32Array {
+  const p = new Float32Array(total);
+  const r = rng(seed);
+  for (const s of segments) {
+    for (let i = s.offset; i < s.offset + s.length; i++) p[i] = 2 * r() - 1;
+  }
+  // Segment 0 has l1 > 0: the penalty's gradient at w = 0 is sign(0)·l1 = 0.
+  const first = segments[0];
+  if (first) p[first.offset + 3] = 0;
+  return p;
+}
+
+/** Gradients uniform in [-1, 1) inside the segments and NaN in the padding, which must never be read. */
+function gradients(segments: readonly ArenaSegment[], total: number, seed: number): Float32Array {
+  const g = new Float32Array(total).fill(NaN);
+  const r = rng(seed);
+  for (const s of segments) {
+    for (let i = s.offset; i < s.offset + s.length; i++) g[i] = 2 * r() - 1;
+  }
+  return g;
+}
+
+function paddingIndices(segments: readonly ArenaSegment[], total: number): number[] {
+  const inside = new Uint8Array(total);
+  for (const s of segments) inside.fill(1, s.offset, s.offset + s.length);
+  return [...inside.keys()].filter((i) => inside[i] === 0);
+}
+
+async function readF32(engine: Engine, buffer: GPUBuffer, n: number, what: string): Promise<Float32Array> {
+  return new Float32Array(await engine.read(buffer, n * 4, what));
+}
+
+/** The GPU arenas of one optimizer and their float64 twins. */
+class Arena {
+  readonly params: GPUBuffer;
+  readonly state: GPUBuffer[];
+  readonly refParams: Float64Array;
+  readonly refState: Float64Array[];
+
+  constructor(
+    readonly engine: Engine,
+    readonly spec: OptimizerSpec,
+    readonly segments: readonly ArenaSegment[],
+    readonly total: number,
+    params: Float32Array,
+  ) {
+    this.params = engine.createBufferWithData(params, storage(), 'optim test params');
+    const slots = optimizerStateSlots(spec);
+    this.state = Array.from({ length: slots }, (_, k) =>
+      engine.createBufferWithData(new Float32Array(total), storage(), `optim test state ${k}`),
+    );
+    this.refParams = Float64Array.from(params);
+    this.refState = Array.from({ length: slots }, () => new Float64Array(total));
+  }
+
+  async expectMatches(tol: Tolerance, what: string): Promise<void> {
+    const params = await readF32(this.engine, this.params, this.total, 'optim test params');
+    expectClose(params, this.refParams, tol, `${what}: params`);
+    const names = optimizerStateNames(this.spec);
+    for (const [k, buf] of this.state.entries()) {
+      const s = await readF32(this.engine, buf, this.total, 'optim test state');
+      expectClose(s, this.refState[k] ?? [], TOL_STATE, `${what}: state ${names[k] ?? k}`);
+    }
+  }
+
+  /** Padding of the parameters and of every state arena is exactly zero. */
+  async expectZeroPadding(what: string): Promise<void> {
+    const pad = paddingIndices(this.segments, this.total);
+    for (const [name, buf] of [
+      ['params', this.params],
+      ...this.state.map((s, k) => [`state ${k}`, s] as const),
+    ] as const) {
+      const values = await readF32(this.engine, buf, this.total, 'optim test padding');
+      const padded = pad.map((i) => values[i] ?? NaN);
+      expectClose(padded, new Float64Array(pad.length), EXACT, `${what}: ${name} padding`);
+    }
+  }
+
+  dispose(): void {
+    this.engine.releaseBuffer(this.params);
+    for (const s of this.state) this.engine.releaseBuffer(s);
+  }
+}
+
+function expectHyper(actual: OptimizerHyper, expected: OptimizerHyper, what: string): void {
+  expectEqual(actual.step, expected.step, `${what}: step read from the GPU`);
+  expectEqual(actual.lr, expected.lr, `${what}: learning rate read from the GPU`);
+  expectClose([actual.uProduct], [expected.uProduct], TOL_U_PRODUCT, `${what}: Nadam u product`);
+}
+
+const variantCases: KernelCase[] = VARIANTS.map(({ label, spec, lrs }) => ({
+  name: `optim ${label}: ${STEPS} steps on segments of 7, 300 and 1 with l1/l2 against float64`,
+  async run(engine: Engine) {
+    const { segments, totalLength: total } = LAYOUT;
+    const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 11));
+    const hyper = createOptimizerHyper(engine, spec, 1);
+    let refHyper = initialOptimizerHyper(1);
+    const table = createSegmentTable(engine, segments, total);
+    let pipelinesAfterFirstStep = 0;
+    for (let step = 0; step < STEPS; step++) {
+      const what = `${label} step ${step + 1}`;
+      const lr = lrs[step] ?? 0.01;
+      // A schedule rewriting the rate on the GPU, then t += 1.
+      encodeOptimizerSetLearningRate(engine, hyper, lr);
+      encodeOptimizerAdvance(engine, spec, hyper);
+      refHyper = optimizerAdvanceReference(spec, { ...refHyper, lr: Math.fround(lr) });
+      const g = gradients(segments, total, 100 + step);
+      const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+      const before = engine.stats();
+      // Odd steps upload a temporary segment table, even ones reuse the created one.
+      const segmentTable = step % 2 === 0 ? table : undefined;
+      encodeOptimizerUpdate(
+        engine,
+        spec,
+        segments,
+        { params: arena.params, grads, state: arena.state, hyper, segmentTable },
+        total,
+      );
+      const after = engine.stats();
+      expectEqual(after.dispatches - before.dispatches, 1, `${what}: dispatches of the update`);
+      if (step === 0) pipelinesAfterFirstStep = after.pipelines;
+      else
+        expectEqual(after.pipelines, pipelinesAfterFirstStep, `${what}: pipelines after a new learning rate`);
+      optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, refHyper);
+      expectHyper(await readOptimizerHyper(engine, hyper), refHyper, what);
+      await arena.expectMatches(TOL_PARAMS, what);
+      engine.releaseBuffer(grads);
+    }
+    await arena.expectZeroPadding(label);
+    arena.dispose();
+    engine.releaseBuffer(hyper);
+    engine.releaseBuffer(table);
+  },
+}));
+
+const otherCases: KernelCase[] = [
+  {
+    name: "optim adam: the first step from zero state is Keras's closed form lr·g/(|g| + ε/√(1−β2))",
+    async run(engine: Engine) {
+      // Step 1: m = (1−β1)g, v = (1−β2)g², α = lr·√(1−β2)/(1−β1), so
+      // Δ = α·m/(√v + ε) = lr·g / (|g| + ε/√(1−β2)) exactly: lr·sign(g) for |g| ≫ ε/√(1−β2).
+      // ε = 1e-3 makes the ε term visible: ε/√(1−β2) ≈ 0.0316 next to |g| from 1e-4 to 1.
+      const { segments, totalLength: total } = planArena([{ length: 513, l1: 0, l2: 0 }]);
+      for (const epsilon of [1e-7, 1e-3]) {
+        const spec: OptimizerSpec = { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon };
+        const lr = Math.fround(0.01);
+        const n = segments[0]?.length ?? 0;
+        const w0 = uniformF32(total, -1, 1, 21).fill(0, n);
+        // Magnitudes spread over four decades, both signs, and an exact zero.
+        const r = rng(22);
+        const g = Float32Array.from({ length: total }, () => (r() < 0.5 ? -1 : 1) * 10 ** (-4 * r()));
+        g[3] = 0;
+        const arena = new Arena(engine, spec, segments, total, w0);
+        const hyper = createOptimizerHyper(engine, spec, lr);
+        const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+        encodeOptimizerAdvance(engine, spec, hyper);
+        encodeOptimizerUpdate(
+          engine,
+          spec,
+          segments,
+          { params: arena.params, grads, state: arena.state, hyper },
+          total,
+        );
+        const w1 = await readF32(engine, arena.params, total, 'optim test params');
+        const delta = Float64Array.from(w1, (w, i) => (w0[i] as number) - w);
+        const scale = epsilon / Math.sqrt(1 - 0.999);
+        // Padding (from element n on) is not updated.
+        const closed = Float64Array.from(g, (gi, i) => (i < n ? (lr * gi) / (Math.abs(gi) + scale) : 0));
+        expectClose(delta, closed, TOL_CLOSED_FORM, `adam step 1, ε ${epsilon}: w0 − w1`);
+        // And close to lr·sign(g) where |g| dominates ε/√(1−β2).
+        for (const [i, gi] of g.subarray(0, n).entries()) {
+          if (Math.abs(gi) > 1000 * scale && Math.abs(Math.abs(delta[i] as number) - lr) > 2e-3 * lr) {
+            throw new KernelMismatchError(`adam step 1: |Δ| ${delta[i]} far from lr ${lr} at g = ${gi}`);
+          }
+        }
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+        engine.releaseBuffer(grads);
+      }
+    },
+  },
+  {
+    name: 'optim: a NaN gradient makes only that parameter (and its state) NaN, for every optimizer',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const nanAt = 64 + 123;
+      for (const { label, spec } of VARIANTS) {
+        const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 31));
+        const hyper = createOptimizerHyper(engine, spec, 0.01);
+        let refHyper = initialOptimizerHyper(0.01);
+        for (let step = 0; step < 2; step++) {
+          const g = gradients(segments, total, 200 + step);
+          if (step === 0) g[nanAt] = NaN;
+          const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+          encodeOptimizerAdvance(engine, spec, hyper);
+          refHyper = optimizerAdvanceReference(spec, refHyper);
+          encodeOptimizerUpdate(
+            engine,
+            spec,
+            segments,
+            { params: arena.params, grads, state: arena.state, hyper },
+            total,
+          );
+          optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, refHyper);
+          engine.releaseBuffer(grads);
+        }
+        const p = await readF32(engine, arena.params, total, 'optim test params');
+        const nans = [...p.keys()].filter((i) => Number.isNaN(p[i]));
+        expectEqual(nans.join(','), String(nanAt), `${label}: NaN parameters after a NaN gradient`);
+        // Everything, NaN where the float64 reference has NaN, equal elsewhere.
+        await arena.expectMatches(TOL_PARAMS, `${label} with a NaN gradient`);
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+      }
+    },
+  },
+  {
+    name: 'optim: steps encoded back to back without the host read the step and Π from the GPU',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      for (const spec of [{ kind: 'adam' }, { kind: 'nadam' }] as const) {
+        const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 41));
+        const hyper = createOptimizerHyper(engine, spec, 0.02);
+        const table = createSegmentTable(engine, segments, total);
+        let refHyper = initialOptimizerHyper(0.02);
+        const readbacks = engine.stats().readbacks;
+        const grads: GPUBuffer[] = [];
+        for (let step = 0; step < 8; step++) {
+          const g = gradients(segments, total, 300 + step);
+          grads.push(engine.createBufferWithData(g, storage(), 'optim test grads'));
+          encodeOptimizerAdvance(engine, spec, hyper);
+          encodeOptimizerUpdate(
+            engine,
+            spec,
+            segments,
+            {
+              params: arena.params,
+              grads: grads[step] as GPUBuffer,
+              state: arena.state,
+              hyper,
+              segmentTable: table,
+            },
+            total,
+          );
+          refHyper = optimizerAdvanceReference(spec, refHyper);
+          optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, refHyper);
+        }
+        expectEqual(engine.stats().readbacks, readbacks, `${spec.kind}: readbacks while encoding 8 steps`);
+        expectHyper(await readOptimizerHyper(engine, hyper), refHyper, `${spec.kind} after 8 steps`);
+        await arena.expectMatches(TOL_PARAMS, `${spec.kind} after 8 steps encoded at once`);
+        for (const b of grads) engine.releaseBuffer(b);
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+        engine.releaseBuffer(table);
+      }
+    },
+  },
+  {
+    name: 'optim: 40 segments (lengths 0 to 700, exact multiples of 64) in one dispatch; resumed hyper state',
+    async run(engine: Engine) {
+      const r = rng(51);
+      const specials = [0, 1, 63, 64, 65, 128, 255, 256, 257, 700];
+      const tensors = Array.from({ length: 40 }, (_, k) => ({
+        length: specials[k] ?? Math.floor(r() * 700),
+        l1: r() < 0.5 ? 0 : 0.01 * r(),
+        l2: r() < 0.5 ? 0 : 0.01 * r(),
+      }));
+      // Shuffled order: the kernel's table is sorted by offset whatever order it is given in.
+      const { segments, totalLength: total } = planArena(tensors);
+      const shuffled = [...segments].sort(() => r() - 0.5);
+      const spec: OptimizerSpec = { kind: 'nadam' };
+      const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 52));
+      // Resume at step 6 with the matching Π.
+      let refHyper = initialOptimizerHyper(0.003);
+      for (let t = 0; t < 6; t++) refHyper = optimizerAdvanceReference(spec, refHyper);
+      const hyper = createOptimizerHyper(engine, spec, 0.003, refHyper);
+      for (let step = 0; step < 2; step++) {
+        const g = gradients(segments, total, 400 + step);
+        const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+        encodeOptimizerAdvance(engine, spec, hyper);
+        const before = engine.stats().dispatches;
+        encodeOptimizerUpdate(
+          engine,
+          spec,
+          shuffled,
+          { params: arena.params, grads, state: arena.state, hyper },
+          total,
+        );
+        expectEqual(engine.stats().dispatches - before, 1, 'dispatches for 40 segments');
+        refHyper = optimizerAdvanceReference(spec, refHyper);
+        optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, refHyper);
+        engine.releaseBuffer(grads);
+      }
+      expectHyper(await readOptimizerHyper(engine, hyper), refHyper, 'resumed nadam');
+      await arena.expectMatches(TOL_PARAMS, `nadam over 40 segments (${total} elements)`);
+      await arena.expectZeroPadding('40 segments');
+      arena.dispose();
+      engine.releaseBuffer(hyper);
+    },
+  },
+  {
+    name: 'optim: hyper bytes round-trip; bad segments, state counts, sizes and hyper-parameters are refused',
+    async run(engine: Engine) {
+      const h = { lr: Math.fround(0.125), step: 4_000_000_000, uProduct: Math.fround(0.3) };
+      const back = parseOptimizerHyper(optimizerHyperBytes(h).buffer as ArrayBuffer);
+      expectEqual(JSON.stringify(back), JSON.stringify(h), 'hyper bytes round trip');
+      expectEqual(optimizerStateSlots({ kind: 'sgd' }), 0, 'sgd slots');
+      expectEqual(optimizerStateSlots({ kind: 'sgd', momentum: 0.9 }), 1, 'sgd momentum slots');
+      expectEqual(optimizerStateSlots({ kind: 'rmsprop' }), 1, 'rmsprop slots');
+      expectEqual(
+        optimizerStateSlots({ kind: 'rmsprop', momentum: 0.1, centered: true }),
+        3,
+        'rmsprop full slots',
+      );
+      expectEqual(optimizerStateSlots({ kind: 'adam' }), 2, 'adam slots');
+      expectEqual(optimizerStateSlots({ kind: 'adam', amsgrad: true }), 3, 'amsgrad slots');
+      expectEqual(optimizerStateSlots({ kind: 'nadam' }), 2, 'nadam slots');
+
+      const total = 192;
+      const params = engine.createBuffer({ size: total * 4, usage: storage(), label: 'optim test params' });
+      const small = engine.createBuffer({ size: 100 * 4, usage: storage(), label: 'optim test small' });
+      const hyper = createOptimizerHyper(engine, { kind: 'adam' }, 0.01);
+      const adam: OptimizerSpec = { kind: 'adam' };
+      const ok = [{ offset: 0, length: 10, l1: 0, l2: 0 }];
+      const bind = { params, grads: params, state: [params, params], hyper };
+      const update = (segs: ArenaSegment[], b = bind, spec: OptimizerSpec = adam) =>
+        encodeOptimizerUpdate(engine, spec, segs, b, total);
+      await expectError(
+        () => update([{ offset: 32, length: 10, l1: 0, l2: 0 }]),
+        RangeError,
+        [/segment 0/, /offset 32/, /multiple of 64/],
+        'misaligned offset',
+      );
+      await expectError(
+        () => update([...ok, { offset: 0, length: 5, l1: 0, l2: 0 }]),
+        RangeError,
+        [/overlap/, /\[0, 10\)/],
+        'overlapping segments',
+      );
+      await expectError(
+        () => update([{ offset: 128, length: 65, l1: 0, l2: 0 }]),
+        RangeError,
+        [/ends at 193/, /arena of 192/],
+        'segment past the arena',
+      );
+      await expectError(
+        () => update([{ offset: 0, length: 10, l1: -1, l2: 0 }]),
+        RangeError,
+        [/l1/, /-1/],
+        'negative l1',
+      );
+      await expectError(
+        () => update(ok, { ...bind, state: [params] }),
+        RangeError,
+        [/needs 2 state/, /m, v/, /got 1/],
+        'missing state',
+      );
+      await expectError(
+        () => update(ok, { ...bind, grads: small }),
+        RangeError,
+        [/grads has 400 bytes/, /needs 768/],
+        'short gradient arena',
+      );
+      await expectError(
+        () => update(ok, bind, { kind: 'adam', beta1: 1 }),
+        RangeError,
+        [/beta1/, /\[0, 1\)/],
+        'β1 = 1',
+      );
+      await expectError(
+        () => update(ok, { ...bind, state: [] }, { kind: 'sgd', momentum: -0.5 }),
+        RangeError,
+        [/momentum/, /-0.5/],
+        'negative momentum',
+      );
+      await expectError(
+        () =>
+          optimizerStepReference(
+            adam,
+            ok,
+            new Float64Array(total),
+            new Float64Array(total),
+            [new Float64Array(total), new Float64Array(total)],
+            initialOptimizerHyper(0.1),
+          ),
+        RangeError,
+        [/advance/],
+        'adam reference at step 0',
+      );
+      for (const b of [params, small, hyper]) engine.releaseBuffer(b);
+      await engine.flush();
+    },
+  },
+];
+
+export const cases: KernelCase[] = [...variantCases, ...otherCases];

@@ -1,0 +1,329 @@
+/**
+ * Optimizer updates over a flat parameter arena: ONE dispatch updates every parameter
+ * segment of a model.
+ *
+ * Layout (element units, f32): the parameters, their gradients and each optimizer state slot
+ * are arenas of the same length. A segment (one weight tensor) starts at a multiple of 64
+ * elements (256 bytes) and the padding between segments is zero. The update launches one
+ * thread per arena element; a thread finds its segment in the segment table by binary search
+ * (segments are few and the table stays in cache), leaves padding untouched (so it stays
+ * zero whatever the gradient arena holds there) and otherwise applies the rule below.
+ *
+ * The rules follow Keras 3's `update_step` of keras/src/optimizers/{sgd,rmsprop,adam,nadam}.py
+ * term for term (the formulas are restated next to each branch). Regularization enters as
+ * the gradient of the penalty Keras adds to the loss: l2(λ) adds λ·Σw², so g += 2λ·w;
+ * l1(λ) adds λ·Σ|w|, so g += λ·sign(w) (sign(0) = 0, as TensorFlow's gradient of |w|).
+ *
+ * Hyper-parameters Keras fixes at construction (momentum, ρ, β1, β2, ε) are WGSL constants,
+ * written as exact f32 bit patterns. What changes between steps lives in the `hyper` buffer
+ * the GPU owns: the learning rate (rewritten by a schedule without a recompile), the step t
+ * and Nadam's running product of momentum coefficients; the advance kernel moves them on
+ * before each update, so many steps can be encoded without the host.
+ */
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
+
+/** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizer()). */
+export type ResolvedOptimizer =
+  | { kind: 'sgd'; momentum: number; nesterov: boolean }
+  | { kind: 'rmsprop'; rho: number; epsilon: number; momentum: number; centered: boolean }
+  | { kind: 'adam'; beta1: number; beta2: number; epsilon: number; amsgrad: boolean }
+  | { kind: 'nadam'; beta1: number; beta2: number; epsilon: number; scheduleDecay: number };
+
+/**
+ * The names of the state arenas, in binding order (bindings 4, 5, 6 of the update kernel).
+ * Keras's names: SGD `momentum` (velocity), RMSprop `velocity`, `momentum`,
+ * `average_gradient`, Adam/Nadam `momentum` (m), `velocity` (v), `velocity_hat`.
+ */
+export function stateSlotNames(o: ResolvedOptimizer): string[] {
+  switch (o.kind) {
+    case 'sgd':
+      return o.momentum > 0 ? ['velocity'] : [];
+    case 'rmsprop':
+      return ['velocity', ...(o.momentum > 0 ? ['momentum'] : []), ...(o.centered ? ['average_grad'] : [])];
+    case 'adam':
+      return o.amsgrad ? ['m', 'v', 'v_hat'] : ['m', 'v'];
+    case 'nadam':
+      return ['m', 'v'];
+  }
+}
+
+/** WGSL: an f32 constant written as its exact bit pattern (no decimal rounding on any compiler). */
+function f32Bits(x: number): string {
+  const words = new Uint32Array(new Float32Array([x]).buffer);
+  return `bitcast<f32>(0x${(words[0] ?? 0).toString(16).padStart(8, '0')}u)`;
+}
+
+/** WGSL: `const NAME: f32 = ...; // value`. */
+function constF32(name: string, x: number): string {
+  return `const ${name}: f32 = ${f32Bits(x)};  // ${Number(x.toPrecision(8))}`;
+}
+
+/**
+ * The hyper buffer (16 bytes; storage in the advance kernel, uniform in the update):
+ *   lr         f32  learning rate of the next update
+ *   step       u32  t, the number of updates including the one about to run (0 at creation)
+ *   u_product  f32  Nadam: Π u_i for i ≤ t (1 at creation); unused by the other optimizers
+ */
+const HYPER_STRUCT = /* wgsl */ `
+struct Hyper { lr: f32, step: u32, u_product: f32, _pad: u32 }`;
+
+/**
+ * WGSL: 1 − β^t from ln β without cancellation. For |t·ln β| < 0.5 (β near 1, t small:
+ * 1 − 0.999^1 would lose 10 bits to 1 − pow()) it sums the series of −expm1 (truncation
+ * below 3e-11 relative); beyond, 1 − exp() has no cancellation (the result exceeds 0.39).
+ */
+const ONE_MINUS_POW = /* wgsl */ `
+fn one_minus_pow(ln_beta: f32, t: f32) -> f32 {
+  let y = t * ln_beta;
+  if (y < -0.5) {
+    return 1.0 - exp(y);
+  }
+  // expm1(y) = y (1 + y/2 (1 + y/3 (1 + ... (1 + y/10))))
+  var p = 1.0;
+  for (var k = 10.0; k >= 2.0; k -= 1.0) {
+    p = 1.0 + p * y / k;
+  }
+  return -y * p;
+}`;
+
+/**
+ * WGSL: Nadam's momentum coefficient u_t = β1 (1 − 0.5 · 0.96^(d·t)), with
+ * SCHEDULE_LOG2 = d · log2(0.96) (Keras 3: d = 1; tf.keras 2: d = 0.004).
+ */
+const NADAM_U = /* wgsl */ `
+fn nadam_u(t: f32) -> f32 {
+  return BETA1 * (1.0 - 0.5 * exp2(t * SCHEDULE_LOG2));
+}`;
+
+function nadamConstants(o: { beta1: number; scheduleDecay: number }): string {
+  return [constF32('BETA1', o.beta1), constF32('SCHEDULE_LOG2', o.scheduleDecay * Math.log2(0.96))].join(
+    '\n',
+  );
+}
+
+/** Drops the blank-line runs left where #if blocks were removed. */
+function tidy(code: string): string {
+  return code.replace(/\n\s*\n(\s*\n)+/g, '\n\n');
+}
+
+function optimizerConstants(o: ResolvedOptimizer): string {
+  switch (o.kind) {
+    case 'sgd':
+      return constF32('MOMENTUM', o.momentum);
+    case 'rmsprop':
+      return [
+        constF32('RHO', o.rho),
+        constF32('ONE_MINUS_RHO', 1 - o.rho),
+        constF32('EPSILON', o.epsilon),
+        constF32('MOMENTUM', o.momentum),
+      ].join('\n');
+    case 'adam':
+    case 'nadam':
+      // 1 − β and ln β are taken in float64 here, so β's f32 rounding does not enter them.
+      return [
+        constF32('ONE_MINUS_BETA1', 1 - o.beta1),
+        constF32('ONE_MINUS_BETA2', 1 - o.beta2),
+        constF32('LN_BETA1', Math.log(o.beta1)),
+        constF32('LN_BETA2', Math.log(o.beta2)),
+        constF32('EPSILON', o.epsilon),
+        ...(o.kind === 'nadam' ? [nadamConstants(o)] : []),
+      ].join('\n');
+  }
+}
+
+/**
+ * The update of every segment in one dispatch.
+ * Bindings: 0 params (read_write), 1 grads (read), 2 segment table (read), 3 hyper (uniform),
+ * 4.. the state arenas in stateSlotNames() order (read_write).
+ * Segment table: { count, total, 0, 0 } then `count` × { offset, end, l1, l2 } sorted by offset
+ * (u32, u32, f32, f32; [offset, end) in elements). Launch: one thread per arena element
+ * (`total` of them, 1-D folded into 2-D).
+ */
+export function optimizerUpdateShader(o: ResolvedOptimizer): string {
+  const sgd = o.kind === 'sgd';
+  const rmsprop = o.kind === 'rmsprop';
+  const adam = o.kind === 'adam';
+  const nadam = o.kind === 'nadam';
+  const momentum = (sgd || rmsprop) && o.momentum > 0;
+  const nesterov = sgd && o.nesterov;
+  const centered = rmsprop && o.centered;
+  const amsgrad = adam && o.amsgrad;
+  const names = stateSlotNames(o);
+  const states = names
+    .map((n, k) => `@group(0) @binding(${4 + k}) var<storage, read_write> ${n}: array<f32>;`)
+    .join('\n');
+  return tidy(wgsl`
+struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
+struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }
+${HYPER_STRUCT}
+
+// Arenas of table.total f32 elements each.
+@group(0) @binding(0) var<storage, read_write> params: array<f32>;
+@group(0) @binding(1) var<storage, read> grads: array<f32>;
+@group(0) @binding(2) var<storage, read> table: Table;
+@group(0) @binding(3) var<uniform> hyper: Hyper;
+${states}
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${optimizerConstants(o)}
+${flatIndex}
+${isNan}
+#if ${adam || nadam}
+${ONE_MINUS_POW}
+#endif
+#if ${nadam}
+${NADAM_U}
+#endif
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= table.total || table.count == 0u) { return; }
+  // The segment holding i: the last one whose offset is <= i.
+  var lo = 0u;
+  var hi = table.count;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
+  }
+  let seg = table.segments[lo];
+  if (i < seg.offset || i >= seg.end) { return; }  // padding: never written, stays zero
+
+  let lr = hyper.lr;
+  let w = params[i];
+  // The gradient of loss + l1·Σ|w| + l2·Σw².
+  let g = grads[i] + (2.0 * seg.l2) * w + seg.l1 * sign(w);
+
+#if ${sgd}
+#if ${momentum}
+  // v = momentum·v − lr·g
+  let v = MOMENTUM * velocity[i] - lr * g;
+  velocity[i] = v;
+#if ${nesterov}
+  // w += momentum·v − lr·g (with the new v)
+  var w_new = w + (MOMENTUM * v - lr * g);
+#else
+  // w += v
+  var w_new = w + v;
+#endif
+#else
+  // w −= lr·g
+  var w_new = w - lr * g;
+#endif
+#endif
+
+#if ${rmsprop}
+  // S = ρ·S + (1 − ρ)·g²
+  let s = RHO * velocity[i] + ONE_MINUS_RHO * (g * g);
+  velocity[i] = s;
+#if ${centered}
+  // ḡ = ρ·ḡ + (1 − ρ)·g; the denominator is √(S − ḡ² + ε)
+  let a = RHO * average_grad[i] + ONE_MINUS_RHO * g;
+  average_grad[i] = a;
+  let denominator = s - a * a + EPSILON;
+#else
+  // Keras 3 puts ε inside the root: √(S + ε)
+  let denominator = s + EPSILON;
+#endif
+  let increment = lr * g / sqrt(denominator);
+#if ${momentum}
+  // mom = momentum·mom + increment; w −= mom
+  let mo = MOMENTUM * momentum[i] + increment;
+  momentum[i] = mo;
+  var w_new = w - mo;
+#else
+  var w_new = w - increment;
+#endif
+#endif
+
+#if ${adam || nadam}
+  let t = f32(hyper.step);
+  // m += (g − m)(1 − β1); v += (g² − v)(1 − β2)
+  let m_old = m[i];
+  let v_old = v[i];
+  let m_new = m_old + (g - m_old) * ONE_MINUS_BETA1;
+  let v_new = v_old + (g * g - v_old) * ONE_MINUS_BETA2;
+  m[i] = m_new;
+  v[i] = v_new;
+#endif
+
+#if ${adam}
+  // α = lr·√(1 − β2^t) / (1 − β1^t)
+  let alpha = lr * sqrt(one_minus_pow(LN_BETA2, t)) / one_minus_pow(LN_BETA1, t);
+#if ${amsgrad}
+  // v̂ = max(v̂, v), a NaN in v kept (max() may drop it)
+  let v_hat_new = select(max(v_hat[i], v_new), v_new, is_nan(v_new));
+  v_hat[i] = v_hat_new;
+  let v_used = v_hat_new;
+#else
+  let v_used = v_new;
+#endif
+  // w −= α·m / (√v + ε)
+  var w_new = w - m_new * alpha / (sqrt(v_used) + EPSILON);
+#endif
+
+#if ${nadam}
+  // u_t, u_{t+1}; hyper.u_product = Π u_i for i ≤ t (advanced on the GPU before this update)
+  let u_t = nadam_u(t);
+  let u_next = nadam_u(t + 1.0);
+  let u_product = hyper.u_product;
+  let u_product_next = u_product * u_next;
+  // m̂ = u_{t+1}·m / (1 − Π_{t+1}) + (1 − u_t)·g / (1 − Π_t); v̂ = v / (1 − β2^t)
+  let m_hat = u_next * m_new / (1.0 - u_product_next) + (1.0 - u_t) * g / (1.0 - u_product);
+  let v_hat = v_new / one_minus_pow(LN_BETA2, t);
+  // w −= lr·m̂ / (√v̂ + ε)
+  var w_new = w - m_hat * lr / (sqrt(v_hat) + EPSILON);
+#endif
+
+  // A NaN gradient makes this parameter NaN whatever sqrt/max did with it.
+  if (is_nan(g)) { w_new = g; }
+  params[i] = w_new;
+}`);
+}
+
+/**
+ * Moves the hyper buffer to the next step: t += 1 and, for Nadam, u_product *= u_t (Keras 3
+ * does both before its update_step). One invocation.
+ * Bindings: 0 hyper (read_write).
+ */
+export function optimizerAdvanceShader(o: ResolvedOptimizer): string {
+  const nadam = o.kind === 'nadam';
+  return tidy(wgsl`
+${HYPER_STRUCT}
+
+@group(0) @binding(0) var<storage, read_write> hyper: Hyper;
+
+#if ${nadam}
+${o.kind === 'nadam' ? nadamConstants(o) : ''}
+${NADAM_U}
+#endif
+
+@compute @workgroup_size(1)
+fn main() {
+  let t = hyper.step + 1u;
+  hyper.step = t;
+#if ${nadam}
+  hyper.u_product = hyper.u_product * nadam_u(f32(t));
+#endif
+}`);
+}
+
+/**
+ * Writes a new learning rate into the hyper buffer, ordered with the surrounding dispatches
+ * (a queue write would land before commands encoded but not yet submitted).
+ * Bindings: 0 hyper (read_write), 1 { lr } (uniform). One invocation.
+ */
+export function optimizerSetLearningRateShader(): string {
+  return /* wgsl */ `
+${HYPER_STRUCT}
+struct Value { lr: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
+
+@group(0) @binding(0) var<storage, read_write> hyper: Hyper;
+@group(0) @binding(1) var<uniform> value: Value;
+
+@compute @workgroup_size(1)
+fn main() {
+  hyper.lr = value.lr;
+}`;
+}

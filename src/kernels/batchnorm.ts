@@ -1,0 +1,287 @@
+/**
+ * Batch normalisation (Keras 3 BatchNormalization on a [rows, features] input, axis −1):
+ * dispatch geometry, validation, and the float64 reference. The WGSL lives in
+ * shaders/batchnorm.ts.
+ *
+ * Semantics, as in Keras 3 (keras/src/layers/normalization/batch_normalization.py):
+ * defaults momentum 0.99 and epsilon 1e-3; training normalises with the batch mean and the
+ * biased batch variance (mean of squared deviations, no Bessel correction), and the moving
+ * statistics are updated with that same biased variance:
+ *   moving = momentum·moving + (1 − momentum)·batch.
+ * Inference normalises with the moving statistics.
+ */
+import {
+  batchNormBackwardShader,
+  batchNormInferenceShader,
+  batchNormTrainShader,
+  BN_FEATURES_PER_WG,
+} from '../../shaders/batchnorm.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import type { Engine } from '../gpu/engine.js';
+
+export interface BatchNormSpec {
+  rows: number;
+  features: number;
+  /** Added to the variance before the square root; Keras default 1e-3. */
+  epsilon: number;
+  /** Weight of the old moving statistics; Keras default 0.99. */
+  momentum: number;
+}
+
+/** Keras 3 BatchNormalization defaults. */
+export const BATCH_NORM_DEFAULTS = { epsilon: 1e-3, momentum: 0.99 } as const;
+
+/**
+ * Training forward: batch mean and biased variance per feature, y = γ·x̂ + β, saves mean and
+ * invStd = 1/√(var + ε) for the backward, and updates runningMean/runningVar in place.
+ */
+export function encodeBatchNormTrain(
+  engine: Engine,
+  spec: BatchNormSpec,
+  b: {
+    x: GPUBuffer;
+    gamma: GPUBuffer;
+    beta: GPUBuffer;
+    y: GPUBuffer;
+    mean: GPUBuffer;
+    invStd: GPUBuffer;
+    runningMean: GPUBuffer;
+    runningVar: GPUBuffer;
+  },
+): void {
+  const label = 'batchnorm_train';
+  checkSpec(spec, label);
+  const { rows, features } = spec;
+  checkSizes(label, spec, b, ['x', 'y'], ['gamma', 'beta', 'mean', 'invStd', 'runningMean', 'runningVar']);
+  const words = new Uint32Array(8);
+  const floats = new Float32Array(words.buffer);
+  words[0] = rows;
+  words[1] = features;
+  floats[2] = spec.epsilon;
+  floats[3] = spec.momentum;
+  floats[4] = 1 - spec.momentum; // formed in float64, rounded once
+  const pipeline = engine.pipeline(batchNormTrainShader(), label);
+  const params = engine.tempUniform(words, `${label} params`);
+  engine.dispatch(
+    pipeline,
+    [b.x, b.gamma, b.beta, b.y, b.mean, b.invStd, b.runningMean, b.runningVar, params],
+    engine.dispatchGrid(features, BN_FEATURES_PER_WG),
+    label,
+  );
+}
+
+/** Inference forward: y = γ·(x − runningMean)/√(runningVar + ε) + β. */
+export function encodeBatchNormInference(
+  engine: Engine,
+  spec: BatchNormSpec,
+  b: {
+    x: GPUBuffer;
+    gamma: GPUBuffer;
+    beta: GPUBuffer;
+    runningMean: GPUBuffer;
+    runningVar: GPUBuffer;
+    y: GPUBuffer;
+  },
+): void {
+  const label = 'batchnorm_inference';
+  checkSpec(spec, label);
+  const n = spec.rows * spec.features;
+  checkSizes(label, spec, b, ['x', 'y'], ['gamma', 'beta', 'runningMean', 'runningVar']);
+  const words = new Uint32Array(4);
+  words[0] = n;
+  words[1] = spec.features;
+  new Float32Array(words.buffer)[2] = spec.epsilon;
+  const pipeline = engine.pipeline(batchNormInferenceShader(), label);
+  const params = engine.tempUniform(words, `${label} params`);
+  engine.dispatch(
+    pipeline,
+    [b.x, b.gamma, b.beta, b.runningMean, b.runningVar, b.y, params],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    label,
+  );
+}
+
+/**
+ * Backward in the fused form, from the mean and invStd saved by the training forward:
+ * dβ = Σdy, dγ = Σdy·x̂, dx = γ·invStd/N · (N·dy − dβ − x̂·dγ). dgamma and dbeta are
+ * overwritten (not accumulated).
+ */
+export function encodeBatchNormBackward(
+  engine: Engine,
+  spec: BatchNormSpec,
+  b: {
+    x: GPUBuffer;
+    dy: GPUBuffer;
+    gamma: GPUBuffer;
+    mean: GPUBuffer;
+    invStd: GPUBuffer;
+    dx: GPUBuffer;
+    dgamma: GPUBuffer;
+    dbeta: GPUBuffer;
+  },
+): void {
+  const label = 'batchnorm_backward';
+  checkSpec(spec, label);
+  checkSizes(label, spec, b, ['x', 'dy', 'dx'], ['gamma', 'mean', 'invStd', 'dgamma', 'dbeta']);
+  const pipeline = engine.pipeline(batchNormBackwardShader(), label);
+  const params = engine.tempUniform(new Uint32Array([spec.rows, spec.features, 0, 0]), `${label} params`);
+  engine.dispatch(
+    pipeline,
+    [b.x, b.dy, b.gamma, b.mean, b.invStd, b.dx, b.dgamma, b.dbeta, params],
+    engine.dispatchGrid(spec.features, BN_FEATURES_PER_WG),
+    label,
+  );
+}
+
+function checkSpec(spec: BatchNormSpec, what: string): void {
+  const { rows, features, epsilon, momentum } = spec;
+  if (!Number.isSafeInteger(rows) || rows < 1 || rows > 2 ** 24) {
+    throw new RangeError(`${what}: rows must be an integer in [1, 2^24], got ${rows}`);
+  }
+  if (!Number.isSafeInteger(features) || features < 1) {
+    throw new RangeError(`${what}: features must be a positive integer, got ${features}`);
+  }
+  if (rows * features >= 2 ** 32) {
+    throw new RangeError(`${what}: [${rows}, ${features}] has more elements than a u32 index reaches`);
+  }
+  if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
+    throw new RangeError(`${what}: epsilon must be a positive finite number, got ${epsilon}`);
+  }
+  if (!(momentum >= 0 && momentum <= 1)) {
+    throw new RangeError(`${what}: momentum must be in [0, 1], got ${momentum}`);
+  }
+}
+
+/**
+ * Checks every buffer is large enough: those named in `full` hold [rows, features], those
+ * in `perFeature` hold [features].
+ */
+function checkSizes<K extends string>(
+  what: string,
+  spec: BatchNormSpec,
+  buffers: Record<K, GPUBuffer>,
+  full: readonly K[],
+  perFeature: readonly K[],
+): void {
+  const need = (name: K, bytes: number, shape: string): void => {
+    const size = buffers[name].size;
+    if (size < bytes) {
+      throw new RangeError(`${what}: buffer "${name}" holds ${size} bytes, ${shape} f32 needs ${bytes}`);
+    }
+  };
+  for (const name of full) {
+    need(name, spec.rows * spec.features * 4, `[${spec.rows}, ${spec.features}]`);
+  }
+  for (const name of perFeature) need(name, spec.features * 4, `[${spec.features}]`);
+}
+
+// ------------------------------------------------------------ float64 reference
+
+export interface BatchNormTrainReference {
+  y: Float64Array;
+  /** Batch mean and biased variance per feature. */
+  mean: Float64Array;
+  variance: Float64Array;
+  invStd: Float64Array;
+  /** The moving statistics after the update. */
+  runningMean: Float64Array;
+  runningVar: Float64Array;
+}
+
+export interface BatchNormBackwardReference {
+  dx: Float64Array;
+  dgamma: Float64Array;
+  dbeta: Float64Array;
+}
+
+type Values = ArrayLike<number>;
+
+/**
+ * Float64 batch normalisation, evaluated by the textbook formulas (two passes over each
+ * column, no shifts or fused forms), independent of the kernels' arithmetic.
+ * - 'train': batch statistics, y, and the moving-statistic update.
+ * - 'inference': y from the moving statistics.
+ * - 'backward': dx, dγ, dβ given the saved mean and invStd (with exact batch statistics this
+ *   is the gradient of the 'train' forward; finite differences check that in the tests).
+ */
+export function batchNormReference(
+  spec: BatchNormSpec,
+  mode: 'train',
+  v: { x: Values; gamma: Values; beta: Values; runningMean: Values; runningVar: Values },
+): BatchNormTrainReference;
+export function batchNormReference(
+  spec: BatchNormSpec,
+  mode: 'inference',
+  v: { x: Values; gamma: Values; beta: Values; runningMean: Values; runningVar: Values },
+): { y: Float64Array };
+export function batchNormReference(
+  spec: BatchNormSpec,
+  mode: 'backward',
+  v: { x: Values; dy: Values; gamma: Values; mean: Values; invStd: Values },
+): BatchNormBackwardReference;
+export function batchNormReference(
+  spec: BatchNormSpec,
+  mode: 'train' | 'inference' | 'backward',
+  v: Record<string, Values>,
+): BatchNormTrainReference | BatchNormBackwardReference | { y: Float64Array } {
+  const { rows, features, epsilon, momentum } = spec;
+  const at = (a: Values | undefined, i: number): number => (a ? (a[i] ?? NaN) : NaN);
+  const x = v.x;
+  if (mode === 'backward') {
+    const dx = new Float64Array(rows * features);
+    const dgamma = new Float64Array(features);
+    const dbeta = new Float64Array(features);
+    for (let f = 0; f < features; f++) {
+      const mu = at(v.mean, f);
+      const s = at(v.invStd, f);
+      let db = 0;
+      let dg = 0;
+      for (let r = 0; r < rows; r++) {
+        const dy = at(v.dy, r * features + f);
+        db += dy;
+        dg += dy * (at(x, r * features + f) - mu) * s;
+      }
+      dbeta[f] = db;
+      dgamma[f] = dg;
+      const k = (at(v.gamma, f) * s) / rows;
+      for (let r = 0; r < rows; r++) {
+        const i = r * features + f;
+        const xhat = (at(x, i) - mu) * s;
+        dx[i] = k * (rows * at(v.dy, i) - db - xhat * dg);
+      }
+    }
+    return { dx, dgamma, dbeta };
+  }
+  const y = new Float64Array(rows * features);
+  const mean = new Float64Array(features);
+  const variance = new Float64Array(features);
+  const invStd = new Float64Array(features);
+  const runningMean = new Float64Array(features);
+  const runningVar = new Float64Array(features);
+  for (let f = 0; f < features; f++) {
+    let m: number;
+    let s2: number;
+    if (mode === 'train') {
+      m = 0;
+      for (let r = 0; r < rows; r++) m += at(x, r * features + f);
+      m /= rows;
+      s2 = 0;
+      for (let r = 0; r < rows; r++) s2 += (at(x, r * features + f) - m) ** 2;
+      s2 /= rows;
+      runningMean[f] = momentum * at(v.runningMean, f) + (1 - momentum) * m;
+      runningVar[f] = momentum * at(v.runningVar, f) + (1 - momentum) * s2;
+    } else {
+      m = at(v.runningMean, f);
+      s2 = at(v.runningVar, f);
+    }
+    mean[f] = m;
+    variance[f] = s2;
+    invStd[f] = 1 / Math.sqrt(s2 + epsilon);
+    for (let r = 0; r < rows; r++) {
+      const i = r * features + f;
+      y[i] = at(v.gamma, f) * (at(x, i) - m) * (invStd[f] ?? NaN) + at(v.beta, f);
+    }
+  }
+  if (mode === 'inference') return { y };
+  return { y, mean, variance, invStd, runningMean, runningVar };
+}

@@ -1,0 +1,171 @@
+/**
+ * Inverted dropout: dispatch, validation, and the exact TypeScript mask. The WGSL and the
+ * description of the generator (Philox-4x32-10 over counter (i/4, step, 0, 0), key
+ * (seed, 0)) live in shaders/dropout.ts.
+ *
+ * Keras semantics: during training each element is dropped with probability `rate` and the
+ * kept ones are scaled by 1/(1 − rate), so the expectation is unchanged; inference is the
+ * identity (no kernel).
+ */
+import { DROPOUT_ELEMENTS_PER_THREAD, dropoutShader } from '../../shaders/dropout.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import type { Engine } from '../gpu/engine.js';
+
+export interface DropoutSpec {
+  /** Number of f32 elements. */
+  n: number;
+  /** Drop probability in [0, 1). */
+  rate: number;
+  /** A u32: the same seed and step give the same mask on every adapter. */
+  seed: number;
+}
+
+/** Bits of the uniform draw compared against the rate. */
+const UNIFORM_BITS = 24;
+
+/**
+ * The integer keep threshold: element kept when (philox word >> 8) ≥ threshold, so the drop
+ * probability is threshold / 2^24, within 2^-25 of `rate`.
+ */
+export function dropoutThreshold(rate: number): number {
+  return Math.round(rate * 2 ** UNIFORM_BITS);
+}
+
+/** The factor applied to kept elements: 1/(1 − rate) rounded once to f32. */
+export function dropoutScale(rate: number): number {
+  return Math.fround(1 / (1 - rate));
+}
+
+/**
+ * y = x · mask / (1 − rate); the step is the u32 at index 0 of `step` (a storage buffer), so
+ * a compiled plan can advance it on the GPU. x and y must be different buffers.
+ */
+export function encodeDropout(
+  engine: Engine,
+  spec: DropoutSpec,
+  b: { x: GPUBuffer; y: GPUBuffer; step: GPUBuffer },
+): void {
+  encode(engine, spec, b.x, b.y, b.step, 'dropout');
+}
+
+/** dx = dy · mask / (1 − rate), the mask recomputed from (seed, step, index). */
+export function encodeDropoutGrad(
+  engine: Engine,
+  spec: DropoutSpec,
+  b: { dy: GPUBuffer; dx: GPUBuffer; step: GPUBuffer },
+): void {
+  encode(engine, spec, b.dy, b.dx, b.step, 'dropout_grad');
+}
+
+function encode(
+  engine: Engine,
+  spec: DropoutSpec,
+  input: GPUBuffer,
+  output: GPUBuffer,
+  step: GPUBuffer,
+  label: string,
+): void {
+  checkSpec(spec, label);
+  const bytes = spec.n * 4;
+  for (const [name, buf] of [
+    ['input', input],
+    ['output', output],
+  ] as const) {
+    if (buf.size < bytes) {
+      throw new RangeError(
+        `${label}: ${name} buffer holds ${buf.size} bytes, n = ${spec.n} f32 needs ${bytes}`,
+      );
+    }
+  }
+  if (step.size < 4) throw new RangeError(`${label}: the step buffer must hold one u32`);
+  if (input === output) {
+    throw new RangeError(
+      `${label}: input and output must be different buffers (WebGPU forbids the aliasing)`,
+    );
+  }
+  const words = new Uint32Array([spec.n, dropoutThreshold(spec.rate), spec.seed >>> 0, 0]);
+  new Float32Array(words.buffer)[3] = dropoutScale(spec.rate);
+  // The same WGSL (one cached pipeline) serves forward and backward: the masks cannot differ.
+  const pipeline = engine.pipeline(dropoutShader(), 'dropout');
+  const params = engine.tempUniform(words, `${label} params`);
+  const threads = Math.ceil(spec.n / DROPOUT_ELEMENTS_PER_THREAD);
+  engine.dispatch(pipeline, [input, output, step, params], engine.dispatchGrid(threads, WORKGROUP_1D), label);
+}
+
+function checkSpec(spec: DropoutSpec, what: string): void {
+  const { n, rate, seed } = spec;
+  if (!(rate >= 0 && rate < 1)) {
+    throw new RangeError(`${what}: rate must be in [0, 1), got ${rate}`);
+  }
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31) {
+    throw new RangeError(`${what}: n must be an integer in [0, 2^31], got ${n}`);
+  }
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`${what}: seed must be a u32 (integer in [0, 2^32)), got ${seed}`);
+  }
+}
+
+// ------------------------------------------------------------ the exact reference
+
+const PHILOX_M0 = 0xd2511f53;
+const PHILOX_M1 = 0xcd9e8d57;
+const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W1 = 0xbb67ae85;
+
+/** High 32 bits of the 64-bit product of two u32s, from 16-bit limbs (exact in doubles). */
+function mulHi(a: number, b: number): number {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const cross0 = a0 * b1;
+  const cross1 = a1 * b0;
+  const mid = Math.floor((a0 * b0) / 0x10000) + (cross0 % 0x10000) + (cross1 % 0x10000);
+  return (
+    (a1 * b1 + Math.floor(cross0 / 0x10000) + Math.floor(cross1 / 0x10000) + Math.floor(mid / 0x10000)) >>> 0
+  );
+}
+
+/**
+ * Philox-4x32-10 (Random123's philox4x32 with 10 rounds): four u32 outputs for a
+ * four-word counter and a two-word key.
+ */
+export function philox4x32(
+  counter: readonly number[],
+  key: readonly number[],
+): [number, number, number, number] {
+  let [c0, c1, c2, c3] = counter.map((w) => w >>> 0) as [number, number, number, number];
+  let [k0, k1] = key.map((w) => w >>> 0) as [number, number];
+  for (let r = 0; r < 10; r++) {
+    if (r > 0) {
+      k0 = (k0 + PHILOX_W0) >>> 0;
+      k1 = (k1 + PHILOX_W1) >>> 0;
+    }
+    const hi0 = mulHi(PHILOX_M0, c0);
+    const lo0 = Math.imul(PHILOX_M0, c0) >>> 0;
+    const hi1 = mulHi(PHILOX_M1, c2);
+    const lo1 = Math.imul(PHILOX_M1, c2) >>> 0;
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+  }
+  return [c0, c1, c2, c3];
+}
+
+/** The keep mask (1 kept, 0 dropped) the kernels use for (seed, step), bit-identical to the GPU. */
+export function dropoutMaskReference(seed: number, step: number, n: number, rate: number): Uint8Array {
+  checkSpec({ n, rate, seed }, 'dropoutMaskReference');
+  const threshold = dropoutThreshold(rate);
+  const mask = new Uint8Array(n);
+  for (let g = 0; g * 4 < n; g++) {
+    const words = philox4x32([g, step, 0, 0], [seed, 0]);
+    for (let j = 0; j < 4 && g * 4 + j < n; j++) {
+      mask[g * 4 + j] = (words[j] ?? 0) >>> 8 >= threshold ? 1 : 0;
+    }
+  }
+  return mask;
+}
+
+/** The kernel's exact output: x · scale rounded once to f32 where kept (the product of two f32s is exact in float64), else 0. */
+export function dropoutReference(x: ArrayLike<number>, mask: Uint8Array, rate: number): Float32Array {
+  const scale = dropoutScale(rate);
+  return Float32Array.from({ length: x.length }, (_, i) => (mask[i] ? (x[i] ?? NaN) * scale : 0));
+}

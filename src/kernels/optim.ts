@@ -1,0 +1,490 @@
+/**
+ * Optimizer updates over a flat parameter arena: the API the graph scheduler builds on, the
+ * dispatch of ONE update kernel for all segments, and the float64 reference of one step.
+ * The WGSL lives in shaders/optim.ts.
+ *
+ * Semantics are Keras 3's (keras/src/optimizers/sgd.py, rmsprop.py, adam.py, nadam.py, read
+ * for this file): per step t = 1, 2, ... with g the gradient of the loss INCLUDING the
+ * per-segment penalty Keras adds to it (l2(λ): λ·Σw² → g += 2λ·w; l1(λ): λ·Σ|w| →
+ * g += λ·sign(w)):
+ *   SGD       w −= lr·g;  momentum: v = μ·v − lr·g, w += v;  Nesterov: w += μ·v − lr·g (new v)
+ *   RMSprop   S = ρ·S + (1−ρ)·g²;  inc = lr·g / √(S + ε)  (ε INSIDE the root, as Keras 3's code);
+ *             centered: ḡ = ρ·ḡ + (1−ρ)·g, inc = lr·g / √(S − ḡ² + ε);
+ *             momentum: M = μ·M + inc, w −= M;  otherwise w −= inc
+ *   Adam      m += (g−m)(1−β1);  v += (g²−v)(1−β2);  α = lr·√(1−β2^t)/(1−β1^t);
+ *             w −= α·m / (√v + ε);  amsgrad: v̂ = max(v̂, v) replaces v in the last line
+ *   Nadam     u_t = β1·(1 − 0.5·0.96^(d·t)), Π_t = Π_{t−1}·u_t (Π_0 = 1, kept on the GPU),
+ *             m, v as Adam;  m̂ = u_{t+1}·m/(1 − Π_t·u_{t+1}) + (1−u_t)·g/(1 − Π_t);
+ *             v̂ = v/(1 − β2^t);  w −= lr·m̂ / (√v̂ + ε)
+ * Nadam's d (`scheduleDecay`) is 1 in Keras 3 (`ops.power(0.96, iterations + 1)`); tf.keras 2
+ * used 0.004 (its `schedule_decay`). Defaults: SGD lr-only; RMSprop ρ 0.9, ε 1e-7; Adam and
+ * Nadam β1 0.9, β2 0.999, ε 1e-7.
+ *
+ * Per step the host (or the graph) encodes encodeOptimizerAdvance() then
+ * encodeOptimizerUpdate(); both read the step and learning rate from the `hyper` buffer, so
+ * any number of steps can be encoded without a readback, and a schedule changes the rate
+ * with encodeOptimizerSetLearningRate() (or by writing the buffer) without a recompile.
+ */
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import {
+  optimizerAdvanceShader,
+  optimizerSetLearningRateShader,
+  optimizerUpdateShader,
+  stateSlotNames,
+  type ResolvedOptimizer,
+} from '../../shaders/optim.js';
+import type { Engine } from '../gpu/engine.js';
+
+export type { ResolvedOptimizer };
+
+/**
+ * One weight tensor's place in the arenas (element units): [offset, offset + length), offset
+ * a multiple of ARENA_ALIGN. l1/l2 are the Keras regularizer factors of that tensor (kernels
+ * typically yes, biases 0).
+ */
+export interface ArenaSegment {
+  offset: number;
+  length: number;
+  l1: number;
+  l2: number;
+}
+
+export type OptimizerSpec =
+  | { kind: 'sgd'; momentum?: number; nesterov?: boolean }
+  | { kind: 'rmsprop'; rho?: number; epsilon?: number; momentum?: number; centered?: boolean }
+  | { kind: 'adam'; beta1?: number; beta2?: number; epsilon?: number; amsgrad?: boolean }
+  | {
+      kind: 'nadam';
+      beta1?: number;
+      beta2?: number;
+      epsilon?: number;
+      /** d in u_t = β1(1 − 0.5·0.96^(d·t)): 1 (default) is Keras 3, 0.004 tf.keras 2. */
+      scheduleDecay?: number;
+    };
+
+/** Segment offsets are multiples of this many elements (256 bytes). */
+export const ARENA_ALIGN = 64;
+
+/** The scalars in the hyper buffer (see OPTIMIZER_HYPER_BYTES for the layout). */
+export interface OptimizerHyper {
+  /** The learning rate (stored as f32). */
+  lr: number;
+  /** t: updates applied, counting the one about to run once advanced (0 at creation). */
+  step: number;
+  /** Nadam's Π u_i for i ≤ t (1 at creation); carried unchanged by the other optimizers. */
+  uProduct: number;
+}
+
+/** Hyper buffer: 16 bytes, { lr: f32, step: u32, u_product: f32, unused: u32 }. */
+export const OPTIMIZER_HYPER_BYTES = 16;
+
+/** GPUBufferUsage is a global only once WebGPU is set up (Dawn in Node): read it at call time. */
+function hyperUsage(): GPUBufferUsageFlags {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+// ------------------------------------------------------------ specs
+
+/** Fills in Keras 3's defaults and checks every hyper-parameter's range. */
+export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
+  const inUnit = (name: string, x: number, closedAbove: boolean): number => {
+    if (!Number.isFinite(x) || x < 0 || (closedAbove ? x > 1 : x >= 1)) {
+      throw new RangeError(`${spec.kind}: ${name} must be in [0, 1${closedAbove ? ']' : ')'}, got ${x}`);
+    }
+    return x;
+  };
+  const positive = (name: string, x: number): number => {
+    if (!Number.isFinite(x) || x <= 0) throw new RangeError(`${spec.kind}: ${name} must be > 0, got ${x}`);
+    return x;
+  };
+  switch (spec.kind) {
+    case 'sgd':
+      return {
+        kind: 'sgd',
+        momentum: inUnit('momentum', spec.momentum ?? 0, true),
+        nesterov: spec.nesterov ?? false,
+      };
+    case 'rmsprop':
+      return {
+        kind: 'rmsprop',
+        rho: inUnit('rho', spec.rho ?? 0.9, false),
+        epsilon: positive('epsilon', spec.epsilon ?? 1e-7),
+        momentum: inUnit('momentum', spec.momentum ?? 0, true),
+        centered: spec.centered ?? false,
+      };
+    case 'adam':
+      return {
+        kind: 'adam',
+        beta1: inUnit('beta1', spec.beta1 ?? 0.9, false),
+        beta2: inUnit('beta2', spec.beta2 ?? 0.999, false),
+        epsilon: positive('epsilon', spec.epsilon ?? 1e-7),
+        amsgrad: spec.amsgrad ?? false,
+      };
+    case 'nadam':
+      return {
+        kind: 'nadam',
+        beta1: inUnit('beta1', spec.beta1 ?? 0.9, false),
+        beta2: inUnit('beta2', spec.beta2 ?? 0.999, false),
+        epsilon: positive('epsilon', spec.epsilon ?? 1e-7),
+        scheduleDecay: positive('scheduleDecay', spec.scheduleDecay ?? 1),
+      };
+    default: {
+      const kind: unknown = (spec as { kind: unknown }).kind;
+      throw new TypeError(`unknown optimizer kind ${String(kind)}`);
+    }
+  }
+}
+
+/** Names of the state arenas the optimizer needs, in the order encodeOptimizerUpdate() takes them. */
+export function optimizerStateNames(spec: OptimizerSpec): string[] {
+  return stateSlotNames(resolveOptimizer(spec));
+}
+
+/**
+ * How many state arenas the optimizer needs: SGD 0 (1 with momentum); RMSprop 1 (+1 with
+ * momentum, +1 centered); Adam 2 (3 with amsgrad); Nadam 2. Zero-filled at the start.
+ */
+export function optimizerStateSlots(spec: OptimizerSpec): number {
+  return optimizerStateNames(spec).length;
+}
+
+// ------------------------------------------------------------ arena layout
+
+/**
+ * Lays out tensors of the given lengths one after another at ARENA_ALIGN offsets; the total
+ * is rounded up to ARENA_ALIGN too.
+ */
+export function planArena(tensors: readonly { length: number; l1?: number; l2?: number }[]): {
+  segments: ArenaSegment[];
+  totalLength: number;
+} {
+  let offset = 0;
+  const segments = tensors.map(({ length, l1 = 0, l2 = 0 }) => {
+    const s = { offset, length, l1, l2 };
+    offset += Math.ceil(length / ARENA_ALIGN) * ARENA_ALIGN;
+    return s;
+  });
+  return { segments, totalLength: Math.max(offset, ARENA_ALIGN) };
+}
+
+/** Checks a segment list against an arena length; returns the non-empty segments sorted by offset. */
+export function validateSegments(segments: readonly ArenaSegment[], totalLength: number): ArenaSegment[] {
+  if (!Number.isSafeInteger(totalLength) || totalLength <= 0) {
+    throw new RangeError(`optimizer arena length must be a positive integer, got ${totalLength}`);
+  }
+  for (const [k, s] of segments.entries()) {
+    const what = `segment ${k} {offset ${s.offset}, length ${s.length}}`;
+    if (!Number.isSafeInteger(s.offset) || s.offset < 0 || s.offset % ARENA_ALIGN !== 0) {
+      throw new RangeError(`${what}: offset must be a non-negative multiple of ${ARENA_ALIGN} elements`);
+    }
+    if (!Number.isSafeInteger(s.length) || s.length < 0) {
+      throw new RangeError(`${what}: length must be a non-negative integer`);
+    }
+    if (s.offset + s.length > totalLength) {
+      throw new RangeError(`${what}: ends at ${s.offset + s.length}, past the arena of ${totalLength}`);
+    }
+    for (const [name, x] of [
+      ['l1', s.l1],
+      ['l2', s.l2],
+    ] as const) {
+      if (!Number.isFinite(x) || x < 0)
+        throw new RangeError(`${what}: ${name} must be finite and >= 0, got ${x}`);
+    }
+  }
+  const sorted = segments.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
+  for (let k = 1; k < sorted.length; k++) {
+    const a = sorted[k - 1] as ArenaSegment;
+    const b = sorted[k] as ArenaSegment;
+    if (b.offset < a.offset + a.length) {
+      throw new RangeError(
+        `segments overlap: [${a.offset}, ${a.offset + a.length}) and [${b.offset}, ${b.offset + b.length})`,
+      );
+    }
+  }
+  return sorted;
+}
+
+/** The segment table's words: { count, total, 0, 0 } then { offset, end, l1 (f32), l2 (f32) } each. */
+export function segmentTableWords(segments: readonly ArenaSegment[], totalLength: number): Uint32Array {
+  const sorted = validateSegments(segments, totalLength);
+  const words = new Uint32Array(4 + 4 * Math.max(sorted.length, 1));
+  const floats = new Float32Array(words.buffer);
+  words[0] = sorted.length;
+  words[1] = totalLength;
+  for (const [k, s] of sorted.entries()) {
+    words[4 + 4 * k] = s.offset;
+    words[5 + 4 * k] = s.offset + s.length;
+    floats[6 + 4 * k] = s.l1;
+    floats[7 + 4 * k] = s.l2;
+  }
+  return words;
+}
+
+/**
+ * A segment table buffer to pass to encodeOptimizerUpdate() step after step (the caller
+ * releases it). Without one, each update uploads a temporary table.
+ */
+export function createSegmentTable(
+  engine: Engine,
+  segments: readonly ArenaSegment[],
+  totalLength: number,
+): GPUBuffer {
+  return engine.createBufferWithData(
+    segmentTableWords(segments, totalLength),
+    GPUBufferUsage.STORAGE,
+    'optim segment table',
+  );
+}
+
+// ------------------------------------------------------------ hyper buffer
+
+/** The hyper state before the first step. */
+export function initialOptimizerHyper(learningRate: number): OptimizerHyper {
+  return { lr: Math.fround(learningRate), step: 0, uProduct: 1 };
+}
+
+/** The hyper buffer's 16 bytes for `h`. */
+export function optimizerHyperBytes(h: OptimizerHyper): Uint32Array {
+  if (!Number.isFinite(h.lr)) throw new RangeError(`learning rate must be finite, got ${h.lr}`);
+  if (!Number.isInteger(h.step) || h.step < 0 || h.step > 0xffffffff) {
+    throw new RangeError(`optimizer step must be a u32, got ${h.step}`);
+  }
+  const words = new Uint32Array(OPTIMIZER_HYPER_BYTES / 4);
+  const floats = new Float32Array(words.buffer);
+  floats[0] = h.lr;
+  words[1] = h.step;
+  floats[2] = h.uProduct;
+  return words;
+}
+
+/** Reads a hyper buffer's bytes (as from engine.read(hyper, OPTIMIZER_HYPER_BYTES)). */
+export function parseOptimizerHyper(bytes: ArrayBuffer): OptimizerHyper {
+  const words = new Uint32Array(bytes, 0, 4);
+  const floats = new Float32Array(bytes, 0, 4);
+  return { lr: floats[0] ?? NaN, step: words[1] ?? 0, uProduct: floats[2] ?? NaN };
+}
+
+/**
+ * A hyper buffer for a fresh optimizer (step 0), or one resumed from `from`. Usage: storage
+ * (advance, set-lr), uniform (update), copy source and destination.
+ */
+export function createOptimizerHyper(
+  engine: Engine,
+  spec: OptimizerSpec,
+  learningRate: number,
+  from?: { step: number; uProduct: number },
+): GPUBuffer {
+  resolveOptimizer(spec);
+  const h = initialOptimizerHyper(learningRate);
+  if (from) {
+    h.step = from.step;
+    h.uProduct = from.uProduct;
+  }
+  return engine.createBufferWithData(optimizerHyperBytes(h), hyperUsage(), `optim ${spec.kind} hyper`);
+}
+
+/** Copies the hyper buffer to the host (one readback). */
+export async function readOptimizerHyper(engine: Engine, hyper: GPUBuffer): Promise<OptimizerHyper> {
+  return parseOptimizerHyper(await engine.read(hyper, OPTIMIZER_HYPER_BYTES, 'optim hyper'));
+}
+
+function checkHyper(hyper: GPUBuffer): void {
+  if (hyper.size < OPTIMIZER_HYPER_BYTES) {
+    throw new RangeError(`optimizer hyper buffer has ${hyper.size} bytes, needs ${OPTIMIZER_HYPER_BYTES}`);
+  }
+}
+
+/** Encodes t += 1 (and Nadam's Π *= u_t) on the GPU: one single-invocation dispatch. */
+export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: GPUBuffer): void {
+  checkHyper(hyper);
+  const o = resolveOptimizer(spec);
+  const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
+  engine.dispatch(engine.pipeline(optimizerAdvanceShader(o), label), [hyper], [1], label);
+}
+
+/**
+ * Encodes hyper.lr = learningRate, ordered with the dispatches around it; the same pipeline
+ * serves every value.
+ */
+export function encodeOptimizerSetLearningRate(engine: Engine, hyper: GPUBuffer, learningRate: number): void {
+  checkHyper(hyper);
+  if (!Number.isFinite(learningRate))
+    throw new RangeError(`learning rate must be finite, got ${learningRate}`);
+  const label = 'optim_set_lr';
+  const value = engine.tempUniform(new Float32Array([learningRate, 0, 0, 0]), `${label} value`);
+  engine.dispatch(engine.pipeline(optimizerSetLearningRateShader(), label), [hyper, value], [1], label);
+}
+
+// ------------------------------------------------------------ update
+
+/**
+ * Encodes ONE dispatch that applies one optimizer step to every segment of the arenas.
+ * `params`, `grads` and each of `state` (optimizerStateNames(spec) order) hold at least
+ * `totalLength` f32; `hyper` holds the step (already advanced) and the learning rate.
+ * `segmentTable` (createSegmentTable() of the same segments and length) saves the upload of
+ * a temporary one. Padding elements are neither read as parameters nor written.
+ */
+export function encodeOptimizerUpdate(
+  engine: Engine,
+  spec: OptimizerSpec,
+  segments: readonly ArenaSegment[],
+  b: {
+    params: GPUBuffer;
+    grads: GPUBuffer;
+    state: readonly GPUBuffer[];
+    hyper: GPUBuffer;
+    segmentTable?: GPUBuffer;
+  },
+  totalLength: number,
+): void {
+  const o = resolveOptimizer(spec);
+  const names = stateSlotNames(o);
+  const label = updateLabel(o);
+  if (b.state.length !== names.length) {
+    throw new RangeError(
+      `${label}: needs ${names.length} state buffer(s) [${names.join(', ')}], got ${b.state.length}`,
+    );
+  }
+  const bytes = totalLength * 4;
+  const arenas: [string, GPUBuffer][] = [
+    ['params', b.params],
+    ['grads', b.grads],
+    ...b.state.map((s, k): [string, GPUBuffer] => [`state ${names[k] ?? k}`, s]),
+  ];
+  for (const [name, buf] of arenas) {
+    if (buf.size < bytes) {
+      throw new RangeError(
+        `${label}: ${name} has ${buf.size} bytes, the arena of ${totalLength} f32 needs ${bytes}`,
+      );
+    }
+  }
+  checkHyper(b.hyper);
+  let table = b.segmentTable;
+  if (table) {
+    validateSegments(segments, totalLength);
+  } else {
+    table = createSegmentTable(engine, segments, totalLength);
+    engine.releaseBuffer(table, true);
+  }
+  const pipeline = engine.pipeline(optimizerUpdateShader(o), label);
+  engine.dispatch(
+    pipeline,
+    [b.params, b.grads, table, b.hyper, ...b.state],
+    engine.dispatchGrid(totalLength, WORKGROUP_1D),
+    label,
+  );
+}
+
+function updateLabel(o: ResolvedOptimizer): string {
+  const flags: string[] = [];
+  if ((o.kind === 'sgd' || o.kind === 'rmsprop') && o.momentum > 0) flags.push('momentum');
+  if (o.kind === 'sgd' && o.nesterov && o.momentum > 0) flags.push('nesterov');
+  if (o.kind === 'rmsprop' && o.centered) flags.push('centered');
+  if (o.kind === 'adam' && o.amsgrad) flags.push('amsgrad');
+  return ['optim', o.kind, ...flags].join('_');
+}
+
+// ------------------------------------------------------------ float64 references
+
+/** Nadam's u_t = β1·(1 − 0.5·0.96^(d·t)). */
+export function nadamMomentumCoefficient(beta1: number, scheduleDecay: number, t: number): number {
+  return beta1 * (1 - 0.5 * Math.pow(0.96, scheduleDecay * t));
+}
+
+/** What encodeOptimizerAdvance() does to the hyper buffer, in float64. */
+export function optimizerAdvanceReference(spec: OptimizerSpec, h: OptimizerHyper): OptimizerHyper {
+  const o = resolveOptimizer(spec);
+  const step = h.step + 1;
+  const uProduct =
+    o.kind === 'nadam' ? h.uProduct * nadamMomentumCoefficient(o.beta1, o.scheduleDecay, step) : h.uProduct;
+  return { lr: h.lr, step, uProduct };
+}
+
+/**
+ * One update in float64, in place on `params` and `state` (optimizerStateNames() order),
+ * with the hyper values the GPU would read (already advanced: hyper.step = t ≥ 1).
+ * Elements outside the segments are not touched.
+ */
+export function optimizerStepReference(
+  spec: OptimizerSpec,
+  segments: readonly ArenaSegment[],
+  params: Float64Array,
+  grads: ArrayLike<number>,
+  state: Float64Array[],
+  hyper: OptimizerHyper,
+): void {
+  const o = resolveOptimizer(spec);
+  const slots = stateSlotNames(o).length;
+  if (state.length !== slots)
+    throw new RangeError(`${o.kind}: needs ${slots} state arrays, got ${state.length}`);
+  const { lr } = hyper;
+  const t = hyper.step;
+  if ((o.kind === 'adam' || o.kind === 'nadam') && t < 1) {
+    throw new RangeError(`${o.kind}: step ${t}: advance the hyper state before the first update`);
+  }
+  const [s0 = new Float64Array(0), s1 = new Float64Array(0), s2 = new Float64Array(0)] = state;
+  for (const seg of validateSegments(segments, params.length)) {
+    for (let i = seg.offset; i < seg.offset + seg.length; i++) {
+      const w = params[i] as number;
+      const g = (grads[i] as number) + 2 * seg.l2 * w + seg.l1 * Math.sign(w);
+      switch (o.kind) {
+        case 'sgd': {
+          if (o.momentum > 0) {
+            const v = o.momentum * (s0[i] as number) - lr * g;
+            s0[i] = v;
+            params[i] = o.nesterov ? w + o.momentum * v - lr * g : w + v;
+          } else {
+            params[i] = w - lr * g;
+          }
+          break;
+        }
+        case 'rmsprop': {
+          const s = o.rho * (s0[i] as number) + (1 - o.rho) * g * g;
+          s0[i] = s;
+          const avgSlot = o.momentum > 0 ? s2 : s1;
+          let denominator = s + o.epsilon;
+          if (o.centered) {
+            const a = o.rho * (avgSlot[i] as number) + (1 - o.rho) * g;
+            avgSlot[i] = a;
+            denominator = s - a * a + o.epsilon;
+          }
+          const increment = (lr * g) / Math.sqrt(denominator);
+          if (o.momentum > 0) {
+            const mo = o.momentum * (s1[i] as number) + increment;
+            s1[i] = mo;
+            params[i] = w - mo;
+          } else {
+            params[i] = w - increment;
+          }
+          break;
+        }
+        case 'adam': {
+          const m = (s0[i] as number) + (g - (s0[i] as number)) * (1 - o.beta1);
+          let v = (s1[i] as number) + (g * g - (s1[i] as number)) * (1 - o.beta2);
+          s0[i] = m;
+          s1[i] = v;
+          if (o.amsgrad) {
+            const vh = s2[i] as number;
+            v = Number.isNaN(v) || Number.isNaN(vh) ? NaN : Math.max(vh, v);
+            s2[i] = v;
+          }
+          const alpha = (lr * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t));
+          params[i] = w - (m * alpha) / (Math.sqrt(v) + o.epsilon);
+          break;
+        }
+        case 'nadam': {
+          const m = (s0[i] as number) + (g - (s0[i] as number)) * (1 - o.beta1);
+          const v = (s1[i] as number) + (g * g - (s1[i] as number)) * (1 - o.beta2);
+          s0[i] = m;
+          s1[i] = v;
+          const uT = nadamMomentumCoefficient(o.beta1, o.scheduleDecay, t);
+          const uNext = nadamMomentumCoefficient(o.beta1, o.scheduleDecay, t + 1);
+          const mHat = (uNext * m) / (1 - hyper.uProduct * uNext) + ((1 - uT) * g) / (1 - hyper.uProduct);
+          const vHat = v / (1 - Math.pow(o.beta2, t));
+          params[i] = w - (mHat * lr) / (Math.sqrt(vHat) + o.epsilon);
+          break;
+        }
+      }
+    }
+  }
+}
