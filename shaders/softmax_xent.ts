@@ -1,0 +1,216 @@
+/**
+ * Fused softmax + categorical cross-entropy over logits [rows, classes], one pass per row.
+ *
+ * Layout shared with shaders/losses.ts: each row is owned by a segment of `tpr` consecutive
+ * lanes of a 256-thread workgroup (tpr a power of two ≤ 32, chosen on the host from the
+ * row length and passed as a uniform, so one pipeline serves every shape), so a workgroup
+ * holds 256 / tpr rows. Lane k of a row visits columns k, k + tpr, ...; per-lane partials are combined by a
+ * segmented shared-memory tree whose total every lane of the row reads back.
+ *
+ * Per row: m = max x (NaN-free), s = Σ exp(x − m), lse = m + log s, and
+ *   dense targets y:  loss = Σ_{y≠0} y·(lse − x) = Σ y·(m − x) + log(s)·Σ y
+ *                     dlogits = ((Σ y)·softmax − y) · gradScale   (softmax − y for Σ y = 1)
+ *   sparse label l:   loss = (m − x_l) + log s,  dlogits = (softmax − onehot(l)) · gradScale
+ * Every exponent is ≤ 0, so logits of ±1e4 cannot overflow; terms with y = 0 are skipped,
+ * so a −inf logit with a zero target adds 0 rather than 0·∞ = NaN.
+ *
+ * NaN: builtins may drop NaN (max) or turn it into ±Inf (exp on SwiftShader), so NaN logits
+ * (and NaN dense targets) are counted on the bit pattern, and a row holding any gets NaN loss
+ * and NaN gradient. A sparse label outside [0, classes) does the same and sets bit 0 of
+ * flags[0].
+ */
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { isNan, WORKGROUP_1D } from './common.js';
+
+/**
+ * Most lanes given to one row. Wider segments mean deeper barrier trees and fewer rows per
+ * workgroup; with 32, a 300 x 257 loss ran about 5x faster on SwiftShader than with 256.
+ */
+export const MAX_LANES_PER_ROW = 32;
+
+/**
+ * Lanes per row: the row length rounded up to a power of two, at most MAX_LANES_PER_ROW
+ * (longer rows take several columns per lane: fewer, shorter reductions).
+ */
+export function lanesPerRow(rowLength: number): number {
+  let tpr = 1;
+  while (tpr < rowLength && tpr < MAX_LANES_PER_ROW) tpr *= 2;
+  return tpr;
+}
+
+/**
+ * WGSL shared by the row-loss kernels: the row geometry, segmented reductions over the lanes
+ * of one row, and a runtime NaN. Needs `params.tpr` (lanes per row) in scope.
+ */
+export const rowSegments = /* wgsl */ `
+const WG: u32 = ${WORKGROUP_1D}u;
+var<workgroup> scratch: array<vec4f, WG>;
+// A NaN made at run time: a constant NaN expression is a shader-creation error in WGSL.
+var<private> nan_bits: u32 = 0x7fc00000u;
+${isNan}
+
+fn nan_f32() -> f32 {
+  return bitcast<f32>(nan_bits);
+}
+
+// The row owned by this lane (may be past the last row: such lanes still take part in every
+// barrier, and skip all memory access).
+fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * (WG / params.tpr) + lid / params.tpr;
+}
+
+// Σ v over the lanes of this lane's row, returned to all of them. Every invocation of the
+// workgroup must call it (it holds barriers).
+fn segment_sum(lid: u32, v: vec4f) -> vec4f {
+  let lane = lid % params.tpr;
+  scratch[lid] = v;
+  workgroupBarrier();
+  for (var stride = params.tpr / 2u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) {
+      scratch[lid] += scratch[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = scratch[lid - lane];
+  workgroupBarrier();  // scratch is reused by the next reduction
+  return total;
+}
+
+// (max v.x, Σ v.y) over the lanes of this lane's row; same contract as segment_sum.
+fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
+  let lane = lid % params.tpr;
+  scratch[lid] = vec4f(v, 0.0, 0.0);
+  workgroupBarrier();
+  for (var stride = params.tpr / 2u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) {
+      let a = scratch[lid];
+      let b = scratch[lid + stride];
+      scratch[lid] = vec4f(max(a.x, b.x), a.y + b.y, 0.0, 0.0);
+    }
+    workgroupBarrier();
+  }
+  let total = scratch[lid - lane].xy;
+  workgroupBarrier();
+  return total;
+}`;
+
+/**
+ * Bindings: 0 logits f32 [rows, classes], 1 labels (dense: f32 [rows, classes]; sparse:
+ * u32 [rows]), 2 loss f32 [rows], 3 dlogits f32 [rows, classes], then sparse only 4 flags
+ * (atomic u32 [1]), and last params. Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
+ */
+export function softmaxCrossEntropyShader(labels: 'dense' | 'sparse'): string {
+  const dense = labels === 'dense';
+  const sparse = !dense;
+  return wgsl`
+struct Params { rows: u32, classes: u32, tpr: u32, grad_scale: f32 }
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+#if ${dense}
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#else
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(4) var<storage, read_write> flags: array<atomic<u32>>;
+@group(0) @binding(5) var<uniform> params: Params;
+#endif
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
+${rowSegments}
+
+// Below every finite logit; −inf logits stay below it and take no part in the max.
+const LOWEST: f32 = -0x1.fffffep+127f;  // -FLT_MAX
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let tpr = params.tpr;
+  let lane = lid % tpr;
+  let row = row_of(wid, nwg, lid);
+  let live = row < params.rows;
+  let n = params.classes;
+  let base = row * n;
+#if ${sparse}
+  var label = 0u;
+  if (live) {
+    label = labels[row];
+  }
+  let label_ok = label < n;
+#endif
+
+  // Pass 1: the row's max over non-NaN logits, and the count of NaN inputs.
+  var m = LOWEST;
+  var nans = 0.0;
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let x = logits[base + j];
+      if (is_nan(x)) {
+        nans += 1.0;
+      } else {
+        m = max(m, x);
+      }
+#if ${dense}
+      if (is_nan(labels[base + j])) {
+        nans += 1.0;
+      }
+#endif
+    }
+  }
+  let max_nans = segment_max_sum(lid, vec2f(m, nans));
+  let row_max = max_nans.x;
+#if ${dense}
+  let poisoned = max_nans.y > 0.0;
+#else
+  let poisoned = max_nans.y > 0.0 || !label_ok;
+#endif
+
+  // Pass 2: s = Σ exp(x − m); dense: Σ y·(m − x) and Σ y over the classes with y ≠ 0.
+  var acc = vec4f(0.0);
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let x = logits[base + j];
+      acc.x += exp(x - row_max);
+#if ${dense}
+      let y = labels[base + j];
+      if (y != 0.0) {
+        acc.y += y * (row_max - x);
+        acc.z += y;
+      }
+#endif
+    }
+  }
+  let sums = segment_sum(lid, acc);
+  let log_s = log(sums.x);
+#if ${dense}
+  let target_total = sums.z;
+  let row_loss = sums.y + log_s * target_total;
+#else
+  var row_loss = 0.0;
+  if (live) {
+    row_loss = (row_max - logits[base + min(label, n - 1u)]) + log_s;
+  }
+#endif
+  if (live && lane == 0u) {
+    loss[row] = select(row_loss, nan_f32(), poisoned);
+#if ${sparse}
+    if (!label_ok) {
+      atomicOr(&flags[0], 1u);
+    }
+#endif
+  }
+
+  // Pass 3: the gradient.
+  if (live) {
+    let inv_s = 1.0 / sums.x;
+    for (var j = lane; j < n; j += tpr) {
+      let p = exp(logits[base + j] - row_max) * inv_s;
+#if ${dense}
+      let g = target_total * p - labels[base + j];
+#else
+      let g = p - select(0.0, 1.0, j == label);
+#endif
+      dlogits[base + j] = select(g * params.grad_scale, nan_f32(), poisoned);
+    }
+  }
+}`;
+}

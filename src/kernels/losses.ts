@@ -1,0 +1,408 @@
+/**
+ * Loss kernels: the fused softmax + cross-entropy and the per-row Keras losses (value and
+ * gradient), their dispatch geometry and validation, and their float64 references.
+ * The WGSL lives in shaders/softmax_xent.ts and shaders/losses.ts.
+ */
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import {
+  hingeTargetCheckShader,
+  LOSS_NAMES,
+  lossIsMean,
+  lossShader,
+  lossUsesHingeTargets,
+  type LossName,
+} from '../../shaders/losses.js';
+import { lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
+import type { Engine } from '../gpu/engine.js';
+
+export { LOSS_NAMES, lossIsMean };
+export type { LossName };
+
+/** Keras's backend.epsilon(), the default clipping epsilon. */
+export const KERAS_EPSILON = 1e-7;
+
+export interface SoftmaxCrossEntropySpec {
+  rows: number;
+  classes: number;
+  /** 'dense': f32 targets [rows, classes] (one-hot or soft); 'sparse': u32 class ids [rows]. */
+  labels: 'dense' | 'sparse';
+  /** Multiplies the gradient (e.g. 1/batch for a mean over the batch); not the loss. */
+  gradScale: number;
+}
+
+export interface SoftmaxCrossEntropyBuffers {
+  logits: GPUBuffer;
+  labels: GPUBuffer;
+  /** f32 [rows] */
+  loss: GPUBuffer;
+  /** f32 [rows, classes] */
+  dlogits: GPUBuffer;
+  /** u32 [1]: bit 0 is set (never cleared) when a sparse label is outside [0, classes). */
+  flags: GPUBuffer;
+}
+
+export interface LossSpec {
+  name: LossName;
+  rows: number;
+  cols: number;
+  /** Multiplies the gradient (e.g. 1/batch for a mean over the batch); not the loss. */
+  gradScale: number;
+  /** huber's δ, default 1. */
+  delta?: number;
+  /** Clipping epsilon, default 1e-7 as Keras. */
+  epsilon?: number;
+}
+
+export interface LossBuffers {
+  /** f32 [rows, cols] */
+  pred: GPUBuffer;
+  /** f32 [rows, cols] */
+  target: GPUBuffer;
+  /** f32 [rows] */
+  loss: GPUBuffer;
+  /** f32 [rows, cols] */
+  dpred: GPUBuffer;
+}
+
+/**
+ * Fused softmax + categorical cross-entropy over logits [rows, classes], one pass per row:
+ * max, log-sum-exp, the row's loss, and dlogits = (softmax − onehot) · gradScale (for soft
+ * dense targets, (Σy·softmax − y) · gradScale, the exact gradient of the loss).
+ * labels 'dense': f32 [rows, classes] (one-hot or soft targets); 'sparse': u32 [rows] class
+ * ids (i32 ids may be passed as their bits: a negative id reads as out of range).
+ * A sparse label outside [0, classes) sets bit 0 of flags[0] (atomicOr) and that row's loss
+ * and gradient are NaN; so is a row holding a NaN logit or NaN dense target.
+ */
+export function encodeSoftmaxCrossEntropy(
+  engine: Engine,
+  spec: SoftmaxCrossEntropySpec,
+  buffers: SoftmaxCrossEntropyBuffers,
+): void {
+  const { rows, classes, labels } = spec;
+  const what = `softmaxCrossEntropy [${rows}, ${classes}] (${labels} labels)`;
+  checkCount(rows, 'rows', what);
+  checkCount(classes, 'classes', what);
+  checkFinite(spec.gradScale, 'gradScale', what);
+  // Checked at run time for untyped callers.
+  const mode: string = labels;
+  if (mode !== 'dense' && mode !== 'sparse') {
+    throw new RangeError(`${what}: labels must be 'dense' or 'sparse', got '${mode}'`);
+  }
+  const n = rows * classes;
+  checkBuffer(buffers.logits, n, `logits f32 [${rows}, ${classes}]`, what);
+  checkBuffer(
+    buffers.labels,
+    labels === 'dense' ? n : rows,
+    labels === 'dense' ? `labels f32 [${rows}, ${classes}]` : `labels u32 [${rows}]`,
+    what,
+  );
+  checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
+  checkBuffer(buffers.dlogits, n, `dlogits f32 [${rows}, ${classes}]`, what);
+  if (labels === 'sparse') checkBuffer(buffers.flags, 1, 'flags u32 [1]', what);
+
+  const tpr = lanesPerRow(classes);
+  const label = `softmax_xent_${labels}`;
+  const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels), label);
+  const params = engine.tempUniform(packParams([rows, classes, tpr], [spec.gradScale]), `${label} params`);
+  const bound =
+    labels === 'dense'
+      ? [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, params]
+      : [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, buffers.flags, params];
+  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label);
+}
+
+/**
+ * Per-row loss (Keras semantics: the mean over the last axis for mse/mae/huber/msle/hinge/
+ * squared_hinge/binary CE; the sum over classes for categorical CE and KL) into loss [rows],
+ * and d(loss_row)/d(pred) · gradScale into dpred [rows, cols]. Formulas, clipping and NaN
+ * rules: shaders/losses.ts. hinge/squared_hinge take {−1, 1} targets; when every target is
+ * 0 or 1 they are mapped to −1/1 first, as Keras does (one extra small pass over target).
+ */
+export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers): void {
+  const { name, rows, cols } = spec;
+  const what = `loss ${name} [${rows}, ${cols}]`;
+  if (!(LOSS_NAMES as readonly string[]).includes(name)) {
+    throw new RangeError(`${what}: unknown loss; expected one of ${LOSS_NAMES.join(', ')}`);
+  }
+  checkCount(rows, 'rows', what);
+  checkCount(cols, 'cols', what);
+  checkFinite(spec.gradScale, 'gradScale', what);
+  const { delta, epsilon } = lossParameters(spec, what);
+  const n = rows * cols;
+  checkBuffer(buffers.pred, n, `pred f32 [${rows}, ${cols}]`, what);
+  checkBuffer(buffers.target, n, `target f32 [${rows}, ${cols}]`, what);
+  checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
+  checkBuffer(buffers.dpred, n, `dpred f32 [${rows}, ${cols}]`, what);
+
+  const tpr = lanesPerRow(cols);
+  const label = `loss_${name}`;
+  const eps = Math.fround(epsilon);
+  const params = engine.tempUniform(
+    packParams(
+      [rows, cols, tpr],
+      [spec.gradScale, lossIsMean(name) ? 1 / cols : 1, delta, eps, Math.fround(1 - eps)],
+    ),
+    `${label} params`,
+  );
+  const bound = [buffers.pred, buffers.target, buffers.loss, buffers.dpred, params];
+  let flag: GPUBuffer | undefined;
+  if (lossUsesHingeTargets(name)) {
+    // New buffers are zero-filled, as the check pass requires.
+    flag = engine.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE, label: `${label} not-binary flag` });
+    const check = engine.pipeline(hingeTargetCheckShader(), 'loss_hinge_target_check');
+    const checkParams = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), 'loss_hinge_target_check params');
+    engine.dispatch(
+      check,
+      [buffers.target, flag, checkParams],
+      engine.dispatchGrid(n, WORKGROUP_1D),
+      'loss_hinge_target_check',
+    );
+    bound.push(flag);
+  }
+  const pipeline = engine.pipeline(lossShader(name), label);
+  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label);
+  if (flag) engine.releaseBuffer(flag);
+}
+
+function lossParameters(spec: LossSpec, what: string): { delta: number; epsilon: number } {
+  const delta = spec.delta ?? 1;
+  const epsilon = spec.epsilon ?? KERAS_EPSILON;
+  if (!(Number.isFinite(delta) && delta > 0)) {
+    throw new RangeError(`${what}: delta must be a finite number > 0, got ${delta}`);
+  }
+  if (!(Number.isFinite(epsilon) && epsilon > 0 && epsilon < 0.5)) {
+    throw new RangeError(`${what}: epsilon must be in (0, 0.5), got ${epsilon}`);
+  }
+  return { delta, epsilon };
+}
+
+/** u32 words then f32 words, padded to a multiple of 4 words (16 bytes). */
+function packParams(u32s: number[], f32s: number[]): Uint32Array {
+  const words = new Uint32Array(Math.ceil((u32s.length + f32s.length) / 4) * 4);
+  words.set(u32s);
+  new Float32Array(words.buffer).set(f32s, u32s.length);
+  return words;
+}
+
+function checkCount(v: number, name: string, what: string): void {
+  if (!Number.isSafeInteger(v) || v < 1 || v > 0x7fffffff) {
+    throw new RangeError(`${what}: ${name} must be a positive integer, got ${v}`);
+  }
+}
+
+function checkFinite(v: number, name: string, what: string): void {
+  if (!Number.isFinite(v)) throw new RangeError(`${what}: ${name} must be finite, got ${v}`);
+}
+
+function checkBuffer(buffer: GPUBuffer, elements: number, shape: string, what: string): void {
+  const need = elements * 4;
+  if (buffer.size < need) {
+    throw new RangeError(
+      `${what}: ${shape} needs ${need} bytes, buffer "${buffer.label}" holds ${buffer.size}`,
+    );
+  }
+}
+
+// ------------------------------------------------------------ float64 references
+//
+// Independent of the WGSL: plain float64 arithmetic of the formulas, one branch per loss.
+// The clip bounds are the f32 values the kernels use (ε and 1 − ε rounded to f32, as Keras
+// evaluates them in float32).
+
+/** The f32 clip bounds for epsilon: [ε, 1 − ε] as float32 numbers. */
+export function clipBounds(epsilon = KERAS_EPSILON): { lo: number; hi: number } {
+  const lo = Math.fround(epsilon);
+  return { lo, hi: Math.fround(1 - lo) };
+}
+
+/** Keras's whole-tensor test: true when every target is exactly 0 or 1 (hinge then uses 2y − 1). */
+export function hingeTargetsAreBinary(target: ArrayLike<number>): boolean {
+  for (let i = 0; i < target.length; i++) {
+    const y = target[i];
+    if (y !== 0 && y !== 1) return false;
+  }
+  return true;
+}
+
+/**
+ * One row's loss and d(loss)/d(pred) (without gradScale). `convertHinge`: map targets
+ * y → 2y − 1 first (hingeTargetsAreBinary of the whole tensor).
+ */
+export function lossRowReference(
+  spec: Pick<LossSpec, 'name' | 'delta' | 'epsilon'>,
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  convertHinge: boolean,
+): { loss: number; grad: Float64Array } {
+  const cols = pred.length;
+  const grad = new Float64Array(cols);
+  const eps = Math.fround(spec.epsilon ?? KERAS_EPSILON);
+  const { lo, hi } = clipBounds(eps);
+  const at = (a: ArrayLike<number>, j: number): number => a[j] ?? NaN;
+
+  if (spec.name === 'categorical_crossentropy') {
+    let total = 0;
+    let poisoned = false;
+    for (let j = 0; j < cols; j++) {
+      if (Number.isNaN(at(pred, j)) || Number.isNaN(at(target, j))) poisoned = true;
+      total += at(pred, j);
+    }
+    if (poisoned) return { loss: NaN, grad: grad.fill(NaN) };
+    let loss = 0;
+    let insideTargets = 0;
+    for (let j = 0; j < cols; j++) {
+      const q = at(pred, j) / total;
+      const y = at(target, j);
+      loss -= y * Math.log(Math.min(Math.max(q, lo), hi));
+      if (q >= lo && q <= hi) insideTargets += y;
+    }
+    for (let j = 0; j < cols; j++) {
+      const q = at(pred, j) / total;
+      const dq = q >= lo && q <= hi ? -at(target, j) / q : 0;
+      grad[j] = (dq + insideTargets) / total;
+    }
+    return { loss, grad };
+  }
+
+  const delta = spec.delta ?? 1;
+  let sum = 0;
+  for (let j = 0; j < cols; j++) {
+    const p = at(pred, j);
+    let y = at(target, j);
+    if (convertHinge && lossUsesHingeTargets(spec.name)) y = 2 * y - 1;
+    if (Number.isNaN(p) || Number.isNaN(y)) {
+      sum = NaN;
+      grad[j] = NaN;
+      continue;
+    }
+    const [value, slope] = elementReference(spec.name, p, y, delta, lo, hi);
+    sum += value;
+    grad[j] = slope;
+  }
+  const scale = lossIsMean(spec.name) ? 1 / cols : 1;
+  for (let j = 0; j < cols; j++) grad[j] = (grad[j] ?? NaN) * scale;
+  return { loss: sum * scale, grad };
+}
+
+/** [term, d term / d p] of one element, p and y not NaN. */
+function elementReference(
+  name: Exclude<LossName, 'categorical_crossentropy'>,
+  p: number,
+  y: number,
+  delta: number,
+  lo: number,
+  hi: number,
+): [number, number] {
+  const e = p - y;
+  switch (name) {
+    case 'mse':
+      return [e * e, 2 * e];
+    case 'mae':
+      return [Math.abs(e), e > 0 ? 1 : e < 0 ? -1 : 0];
+    case 'huber':
+      return Math.abs(e) <= delta
+        ? [0.5 * e * e, e]
+        : [delta * Math.abs(e) - 0.5 * delta * delta, delta * Math.sign(e)];
+    case 'msle': {
+      const q = p >= lo ? p : lo;
+      const f = Math.log1p(q) - Math.log1p(y >= lo ? y : lo);
+      return [f * f, p >= lo ? (2 * f) / (1 + q) : 0];
+    }
+    case 'hinge': {
+      const margin = 1 - y * p;
+      return margin >= 0 ? [margin, -y] : [0, 0];
+    }
+    case 'squared_hinge': {
+      const margin = Math.max(1 - y * p, 0);
+      return [margin * margin, -2 * margin * y];
+    }
+    case 'kl_divergence': {
+      const yc = Math.min(Math.max(y, lo), 1);
+      const pc = Math.min(Math.max(p, lo), 1);
+      return [yc * Math.log(yc / pc), p >= lo && p <= 1 ? -yc / pc : 0];
+    }
+    case 'binary_crossentropy': {
+      const pc = Math.min(Math.max(p, lo), hi);
+      const value = -(y * Math.log(pc) + (1 - y) * Math.log1p(-pc));
+      return [value, p >= lo && p <= hi ? (1 - y) / (1 - pc) - y / pc : 0];
+    }
+    case 'binary_crossentropy_logits': {
+      const sigmoid = p >= 0 ? 1 / (1 + Math.exp(-p)) : Math.exp(p) / (1 + Math.exp(p));
+      return [Math.max(p, 0) - p * y + Math.log1p(Math.exp(-Math.abs(p))), sigmoid - y];
+    }
+  }
+}
+
+/** Float64 reference of encodeLoss: loss [rows] and dpred [rows, cols] (gradScale applied). */
+export function lossReference(
+  spec: LossSpec,
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+): { loss: Float64Array; dpred: Float64Array } {
+  const { rows, cols } = spec;
+  const convertHinge = lossUsesHingeTargets(spec.name) && hingeTargetsAreBinary(target);
+  const loss = new Float64Array(rows);
+  const dpred = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const p = Array.from({ length: cols }, (_, j) => pred[r * cols + j] ?? NaN);
+    const y = Array.from({ length: cols }, (_, j) => target[r * cols + j] ?? NaN);
+    const row = lossRowReference(spec, p, y, convertHinge);
+    loss[r] = row.loss;
+    for (let j = 0; j < cols; j++) dpred[r * cols + j] = (row.grad[j] ?? NaN) * spec.gradScale;
+  }
+  return { loss, dpred };
+}
+
+/**
+ * Float64 reference of encodeSoftmaxCrossEntropy. labels: dense targets [rows, classes] or
+ * sparse class ids [rows]. outOfRange: some sparse label is not an integer in [0, classes).
+ */
+export function softmaxCrossEntropyReference(
+  spec: SoftmaxCrossEntropySpec,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { loss: Float64Array; dlogits: Float64Array; outOfRange: boolean } {
+  const { rows, classes } = spec;
+  const loss = new Float64Array(rows);
+  const dlogits = new Float64Array(rows * classes);
+  let outOfRange = false;
+  for (let r = 0; r < rows; r++) {
+    const x = Array.from({ length: classes }, (_, j) => logits[r * classes + j] ?? NaN);
+    let y: number[];
+    if (spec.labels === 'dense') {
+      y = Array.from({ length: classes }, (_, j) => labels[r * classes + j] ?? NaN);
+    } else {
+      const id = labels[r] ?? NaN;
+      const valid = Number.isInteger(id) && id >= 0 && id < classes;
+      if (!valid) outOfRange = true;
+      y = Array.from({ length: classes }, (_, j) => (valid ? (j === id ? 1 : 0) : NaN));
+    }
+    const row = softmaxCrossEntropyRow(x, y);
+    loss[r] = row.loss;
+    for (let j = 0; j < classes; j++) dlogits[r * classes + j] = (row.grad[j] ?? NaN) * spec.gradScale;
+  }
+  return { loss, dlogits, outOfRange };
+}
+
+/** −Σ y·log softmax(x) for one row, and its gradient Σy·softmax − y; NaN anywhere → all NaN. */
+export function softmaxCrossEntropyRow(
+  x: readonly number[],
+  y: readonly number[],
+): { loss: number; grad: Float64Array } {
+  const n = x.length;
+  const grad = new Float64Array(n);
+  if (x.some(Number.isNaN) || y.some(Number.isNaN)) return { loss: NaN, grad: grad.fill(NaN) };
+  const m = Math.max(...x);
+  let s = 0;
+  for (const v of x) s += Math.exp(v - m);
+  const lse = m + Math.log(s);
+  let loss = 0;
+  let targetTotal = 0;
+  for (let j = 0; j < n; j++) {
+    const yj = y[j] ?? 0;
+    if (yj !== 0) loss += yj * (lse - (x[j] ?? 0));
+    targetTotal += yj;
+  }
+  for (let j = 0; j < n; j++) grad[j] = (targetTotal * Math.exp((x[j] ?? 0) - m)) / s - (y[j] ?? 0);
+  return { loss, grad };
+}
