@@ -1,88 +1,261 @@
 /**
- * Sum/mean reductions: dispatch geometry, bindings and the float64 reference.
+ * Reductions: dispatch geometry, bindings, validation and the float64/integer references.
  * The WGSL lives in shaders/reduce.ts.
  */
-import { columnSumShader, rowSumShader } from '../../shaders/reduce.js';
+import {
+  argmaxShader,
+  correctCountShader,
+  partialSumShader,
+  type CorrectCountKind,
+} from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Engine } from '../gpu/engine.js';
 
-/** Elements one workgroup sums per pass of a full reduction over a long vector. */
-const FULL_SUM_CHUNK = 16 * WORKGROUP_1D;
+export type { CorrectCountKind };
+
+/**
+ * Terms one thread adds in an intermediate sum pass: such a pass cuts the summed axis n into
+ * about n / 64 parts, and the next pass sums those.
+ */
+export const SUM_TERMS_PER_THREAD = 64;
+
+/**
+ * Up to this many terms are summed in one pass, one thread per output (a bias gradient
+ * over a batch of up to 256 rows is one dispatch). 16M values: 3 passes of 64, then 64.
+ */
+export const SUM_SINGLE_PASS_MAX = 256;
+
+/** A [outer, n, inner] row-major view reduced over its middle axis. */
+export interface SumView {
+  outer: number;
+  n: number;
+  inner: number;
+}
 
 /**
  * Sums an [outer, n, inner] row-major f32 view over its middle axis into y[outer * inner],
- * multiplying by `scale` (1/n for a mean). A full sum is outer = inner = 1.
+ * multiplying by `scale` (1/n for a mean). A full sum is outer = inner = 1, row sums
+ * inner = 1, column sums (a bias gradient) outer = 1.
  */
-export function encodeSum(
+export function encodeSum(engine: Engine, x: GPUBuffer, y: GPUBuffer, view: SumView, scale: number): void {
+  const { outer, n, inner } = view;
+  checkCount('sum', 'outer', outer);
+  checkCount('sum', 'n', n);
+  checkCount('sum', 'inner', inner);
+  checkSize('sum', 'x', x, outer * n * inner * 4, `[${outer}, ${n}, ${inner}] f32`);
+  checkSize('sum', 'y', y, outer * inner * 4, `[${outer * inner}] f32`);
+  sumPasses(engine, x, view, scale, { buffer: y, offset: 0, accumulate: false }, 'sum');
+}
+
+/**
+ * acc[slot] += Σ x[0..n) (f32), entirely on the GPU: e.g. the loss sum of a step
+ * accumulated over an epoch. The order of additions depends on n alone (no float atomics),
+ * so equal inputs give equal bits. The final add to acc[slot] is one f32 rounding.
+ */
+export function encodeAccumulateSum(
   engine: Engine,
   x: GPUBuffer,
-  y: GPUBuffer,
-  view: { outer: number; n: number; inner: number },
-  scale: number,
+  n: number,
+  acc: GPUBuffer,
+  slot: number,
 ): void {
-  const { outer, n, inner } = view;
-  if (inner > 1) {
-    const pipeline = engine.pipeline(columnSumShader(), 'sum_columns');
-    const params = engine.tempUniform(packParams(outer, n, inner, scale), 'sum_columns params');
-    engine.dispatch(
-      pipeline,
-      [x, y, params],
-      engine.dispatchGrid(outer * inner, WORKGROUP_1D),
-      'sum_columns',
-    );
-    return;
+  checkCount('accumulateSum', 'n', n);
+  checkCount('accumulateSum', 'slot', slot);
+  checkSize('accumulateSum', 'x', x, n * 4, `[${n}] f32`);
+  checkSize('accumulateSum', 'acc', acc, (slot + 1) * 4, `slot ${slot} (f32)`);
+  if (n === 0) return;
+  const view = { outer: 1, n, inner: 1 };
+  sumPasses(engine, x, view, 1, { buffer: acc, offset: slot, accumulate: true }, 'accumulate_sum');
+}
+
+/**
+ * The longest chain of f32 roundings between an input and the output of a sum over n terms:
+ * per pass, the terms of one thread's longest chain (it keeps four) plus 2 adds joining the
+ * chains; plus 1 for the scale (or for encodeAccumulateSum's add into the slot). The error
+ * of each output is at most depth · 2^-24 · Σ|x| (to first order), whatever the signs.
+ */
+export function sumRoundingDepth(n: number): number {
+  let depth = 1;
+  let m = n;
+  while (m > SUM_SINGLE_PASS_MAX) {
+    const g = passGeometry(m);
+    depth += Math.ceil(Math.ceil(Math.min(m, g.span) / g.lanes) / 4) + 2;
+    m = g.parts;
   }
-  if (outer > 1 || n <= FULL_SUM_CHUNK) {
-    rowSum(engine, x, y, outer, n, outer * n, scale);
-    return;
-  }
-  // A long vector: partial sums of chunks, then the sum of those, until one value is left.
-  let input = x;
-  let count = n;
+  return depth + Math.ceil(m / 4) + 2;
+}
+
+interface SumDestination {
+  buffer: GPUBuffer;
+  /** Element index of output 0 in `buffer`. */
+  offset: number;
+  /** Add to the value there instead of overwriting it. */
+  accumulate: boolean;
+}
+
+function sumPasses(
+  engine: Engine,
+  x: GPUBuffer,
+  view: SumView,
+  scale: number,
+  dest: SumDestination,
+  label: string,
+): void {
+  const { outer, inner } = view;
+  const pipeline = engine.pipeline(partialSumShader(), 'partial_sum');
   const temps: GPUBuffer[] = [];
-  while (count > FULL_SUM_CHUNK) {
-    const rows = Math.ceil(count / FULL_SUM_CHUNK);
+  let input = x;
+  let n = view.n;
+  while (n > SUM_SINGLE_PASS_MAX) {
+    const g = passGeometry(n);
     const partial = engine.createBuffer({
-      size: rows * 4,
+      size: outer * g.parts * inner * 4,
       usage: GPUBufferUsage.STORAGE,
-      label: `sum partials (${rows})`,
+      label: `${label} partials [${outer}, ${g.parts}, ${inner}]`,
     });
     temps.push(partial);
-    rowSum(engine, input, partial, rows, FULL_SUM_CHUNK, count, 1);
+    const params = sumParams({ outer, n, inner, ...g }, 0, false, 1);
+    engine.dispatch(
+      pipeline,
+      [input, partial, engine.tempUniform(params, `${label} params`)],
+      engine.dispatchGrid(outer * g.parts * inner, WORKGROUP_1D),
+      `${label} (pass ${temps.length})`,
+    );
     input = partial;
-    count = rows;
+    n = g.parts;
   }
-  rowSum(engine, input, y, 1, count, count, scale);
+  const params = sumParams(
+    { outer, n, inner, parts: 1, lanes: 1, span: n },
+    dest.offset,
+    dest.accumulate,
+    scale,
+  );
+  engine.dispatch(
+    pipeline,
+    [input, dest.buffer, engine.tempUniform(params, `${label} params`)],
+    engine.dispatchGrid(outer * inner, WORKGROUP_1D),
+    label,
+  );
   for (const t of temps) engine.releaseBuffer(t);
 }
 
-function rowSum(
-  engine: Engine,
-  x: GPUBuffer,
-  y: GPUBuffer,
-  rows: number,
-  rowLen: number,
-  total: number,
-  scale: number,
-): void {
-  const pipeline = engine.pipeline(rowSumShader(), 'sum_rows');
-  const params = engine.tempUniform(packParams(rows, rowLen, total, scale), 'sum_rows params');
-  engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(rows, 1), 'sum_rows');
+/**
+ * How a pass splits n > 64 terms: blocks of `lanes` parts, each block covering span =
+ * lanes · 64 consecutive terms (lanes = 256, a workgroup, unless n is smaller).
+ */
+function passGeometry(n: number): { parts: number; lanes: number; span: number } {
+  const lanes = Math.min(WORKGROUP_1D, Math.ceil(n / SUM_TERMS_PER_THREAD));
+  const span = lanes * SUM_TERMS_PER_THREAD;
+  return { parts: Math.ceil(n / span) * lanes, lanes, span };
 }
 
-/** Three u32 words and one f32, as the reduce shaders' Params structs lay them out. */
-function packParams(a: number, b: number, c: number, scale: number): Uint32Array {
-  const words = new Uint32Array([a, b, c, 0]);
-  new Float32Array(words.buffer)[3] = scale;
+/** The partial-sum shader's Params: u32 words with the f32 scale at word 8. */
+function sumParams(
+  g: SumView & { parts: number; lanes: number; span: number },
+  offset: number,
+  accumulate: boolean,
+  scale: number,
+): Uint32Array {
+  const words = new Uint32Array(12);
+  words.set([g.outer, g.n, g.inner, g.parts, g.lanes, g.span, offset, accumulate ? 1 : 0]);
+  new Float32Array(words.buffer)[8] = scale;
   return words;
 }
 
+/**
+ * Row-wise argmax of x [rows, cols] (f32) into out [rows] (u32): the first index of the
+ * maximum (ties go to the lowest index). A row holding a NaN gives the index of its first
+ * NaN, as numpy does, so a diverged model is not scored as if its NaNs were absent.
+ */
+export function encodeArgmax(engine: Engine, x: GPUBuffer, out: GPUBuffer, rows: number, cols: number): void {
+  checkCount('argmax', 'rows', rows);
+  checkCount('argmax', 'cols', cols, 1);
+  checkSize('argmax', 'x', x, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkSize('argmax', 'out', out, rows * 4, `[${rows}] u32`);
+  const pipeline = engine.pipeline(argmaxShader(), 'argmax');
+  const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), 'argmax params');
+  engine.dispatch(pipeline, [x, out, params], engine.dispatchGrid(rows, WORKGROUP_1D), 'argmax');
+}
+
+export interface CorrectCountSpec {
+  kind: CorrectCountKind;
+  rows: number;
+  cols: number;
+  /** 'binary': a prediction is positive when > threshold (default 0.5, as Keras). */
+  threshold?: number;
+  /** Only the first rowsValid rows count (a partial last batch); default rows. */
+  rowsValid?: number;
+}
+
+/**
+ * counts[slot] += the number of right predictions among the first rowsValid rows (u32,
+ * added atomically, so several batches can share a slot):
+ *  - 'sparse': argmax(pred row) == labels[row], labels u32 [rows]. A label ≥ cols is never
+ *    matched, so it counts as wrong.
+ *  - 'dense': argmax(pred row) == argmax(label row), labels f32 [rows, cols].
+ *  - 'binary': (pred > threshold) == (label > 0.5) element-wise over rows × cols (it counts
+ *    elements, not rows). A NaN prediction or label is "not above".
+ * Argmax follows encodeArgmax (ties to the lowest index, a NaN row to its first NaN).
+ */
+export function encodeCorrectCount(
+  engine: Engine,
+  spec: CorrectCountSpec,
+  b: { pred: GPUBuffer; labels: GPUBuffer; counts: GPUBuffer; slot?: number },
+): void {
+  const { kind, rows, cols } = spec;
+  const what = `correctCount(${kind})`;
+  if (!['sparse', 'dense', 'binary'].includes(kind)) {
+    throw new TypeError(`correctCount: unknown kind '${kind}'; expected sparse, dense or binary`);
+  }
+  checkCount(what, 'rows', rows);
+  checkCount(what, 'cols', cols, 1);
+  const rowsValid = spec.rowsValid ?? rows;
+  checkCount(what, 'rowsValid', rowsValid);
+  if (rowsValid > rows) {
+    throw new RangeError(`${what}: rowsValid ${rowsValid} is more than rows ${rows}`);
+  }
+  const threshold = spec.threshold ?? 0.5;
+  if (!Number.isFinite(threshold)) {
+    throw new RangeError(`${what}: threshold ${threshold} is not a finite number`);
+  }
+  const slot = b.slot ?? 0;
+  checkCount(what, 'slot', slot);
+  checkSize(what, 'pred', b.pred, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  if (kind === 'sparse') checkSize(what, 'labels', b.labels, rows * 4, `[${rows}] u32`);
+  else checkSize(what, 'labels', b.labels, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkSize(what, 'counts', b.counts, (slot + 1) * 4, `slot ${slot} (u32)`);
+
+  const words = new Uint32Array([rowsValid, cols, slot, 0]);
+  new Float32Array(words.buffer)[3] = threshold;
+  const label = `correct_count_${kind}`;
+  const pipeline = engine.pipeline(correctCountShader(kind), label);
+  const threads = kind === 'binary' ? rowsValid * cols : rowsValid;
+  engine.dispatch(
+    pipeline,
+    [b.pred, b.labels, b.counts, engine.tempUniform(words, `${label} params`)],
+    engine.dispatchGrid(threads, WORKGROUP_1D),
+    label,
+  );
+}
+
+function checkCount(what: string, name: string, value: number, min = 0): void {
+  if (!Number.isSafeInteger(value) || value < min || value >= 2 ** 32) {
+    throw new RangeError(`${what}: ${name} ${value} is not an integer in [${min}, 2^32)`);
+  }
+}
+
+function checkSize(what: string, name: string, buffer: GPUBuffer, bytes: number, holds: string): void {
+  if (buffer.size < bytes) {
+    throw new RangeError(
+      `${what}: buffer ${name} ("${buffer.label}") has ${buffer.size} bytes; ${holds} needs ${bytes}`,
+    );
+  }
+}
+
+// ------------------------------------------------------------ references
+
 /** Float64 reference: sum over the middle axis of [outer, n, inner], times scale. */
-export function sumReference(
-  x: ArrayLike<number>,
-  view: { outer: number; n: number; inner: number },
-  scale: number,
-): Float64Array {
+export function sumReference(x: ArrayLike<number>, view: SumView, scale: number): Float64Array {
   const { outer, n, inner } = view;
   const out = new Float64Array(outer * inner);
   for (let o = 0; o < outer; o++) {
@@ -93,4 +266,51 @@ export function sumReference(
     }
   }
   return out;
+}
+
+/** Reference argmax of one row: first index of the maximum, or of the first NaN. */
+function argmaxOf(x: ArrayLike<number>, base: number, cols: number): number {
+  let best = -Infinity;
+  let bestJ = 0;
+  for (let j = 0; j < cols; j++) {
+    const v = x[base + j] ?? NaN;
+    if (Number.isNaN(v)) return j;
+    if (v > best) {
+      best = v;
+      bestJ = j;
+    }
+  }
+  return bestJ;
+}
+
+/** Reference: row-wise argmax of x [rows, cols] (see encodeArgmax for ties and NaN). */
+export function argmaxReference(x: ArrayLike<number>, rows: number, cols: number): Uint32Array {
+  return Uint32Array.from({ length: rows }, (_, r) => argmaxOf(x, r * cols, cols));
+}
+
+/** Reference: the count encodeCorrectCount adds (see there for each kind's rule). */
+export function correctCountReference(
+  spec: CorrectCountSpec,
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): number {
+  const { kind, cols } = spec;
+  const rowsValid = spec.rowsValid ?? spec.rows;
+  // The kernel compares against the threshold rounded to f32.
+  const threshold = Math.fround(spec.threshold ?? 0.5);
+  let count = 0;
+  if (kind === 'binary') {
+    for (let i = 0; i < rowsValid * cols; i++) {
+      const p = pred[i] ?? NaN;
+      const l = labels[i] ?? NaN;
+      if (p > threshold === l > 0.5) count++;
+    }
+    return count;
+  }
+  for (let r = 0; r < rowsValid; r++) {
+    const predicted = argmaxOf(pred, r * cols, cols);
+    const expected = kind === 'sparse' ? (labels[r] ?? NaN) : argmaxOf(labels, r * cols, cols);
+    if (predicted === expected) count++;
+  }
+  return count;
 }
