@@ -1,15 +1,23 @@
 /**
- * Activations: float64 references of each function and its derivative (the WGSL is in
- * shaders/activations.ts). Independent of the WGSL forms: gelu uses a series/continued
- * fraction erf good to ~1e-14, not the shader's 1.5e-7 approximation.
+ * Activations and row-wise softmax: dispatch geometry, bindings, validation, and the float64
+ * references of each function and its derivative (the WGSL is in shaders/activations.ts).
+ * The references are independent of the WGSL forms: gelu uses a series/continued fraction
+ * erf good to ~1e-14, not the shader's 1.5e-7 approximation.
  */
 import {
+  activationFromY,
+  activationGradShader,
+  activationShader,
   defaultAlpha,
   SELU_ALPHA,
   SELU_SCALE,
+  softmaxGradShader,
+  softmaxShader,
   type Activation,
   type ActivationSpec,
 } from '../../shaders/activations.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import type { Engine } from '../gpu/engine.js';
 
 export { ACTIVATIONS, activationFromY, activationWgsl } from '../../shaders/activations.js';
 export type { Activation, ActivationSpec };
@@ -31,7 +39,12 @@ export function erf(x: number): number {
     }
     return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
   }
-  // erfc(z) = exp(-z²)/√π · 1/(z + 1/2/(z + 1/(z + 3/2/(z + ...))))
+  return Math.sign(x) * (1 - erfcTail(z));
+}
+
+/** erfc(z) for z >= 3: exp(-z²)/√π · 1/(z + 1/2/(z + 1/(z + 3/2/(z + ...)))). */
+function erfcTail(z: number): number {
+  if (z === Infinity) return 0;
   let f = z;
   let c = z;
   let d = 0;
@@ -44,12 +57,22 @@ export function erf(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  const erfc = Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
 }
 
-const PHI = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+/** 1 − erf(x) in float64, with full relative precision in the right tail (no 1 − erf cancellation). */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x >= 3) return erfcTail(x);
+  if (x <= -3) return 2 - erfcTail(-x);
+  return 1 - erf(x);
+}
+
+// Φ(x) = erfc(−x/√2)/2 keeps its relative precision for x ≪ 0, where 1 + erf would cancel.
+const PHI = (x: number) => 0.5 * erfc(-x / Math.SQRT2);
 const pdf = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+/** 1/cosh²(x) = 1 − tanh²(x), without the cancellation of the latter for large |x|. */
+const sech2 = (x: number) => 1 / Math.cosh(x) ** 2;
 const K = Math.sqrt(2 / Math.PI);
 
 /** f(x) and f'(x) in float64. */
@@ -66,26 +89,234 @@ export function activationReference(spec: ActivationSpec): {
       f: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
       df: (x) => (x > 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * Math.exp(x)),
     },
-    sigmoid: { f: sigmoid, df: (x) => sigmoid(x) * (1 - sigmoid(x)) },
+    // σ'(x) = σ(x)(1 − σ(x)) = sech²(x/2)/4
+    sigmoid: { f: sigmoid, df: (x) => sech2(x / 2) / 4 },
     hard_sigmoid: {
       f: (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5)),
       df: (x) => (x > -2.5 && x < 2.5 ? 0.2 : 0),
     },
-    tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
+    tanh: { f: Math.tanh, df: sech2 },
     softplus: { f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), df: sigmoid },
     softsign: { f: (x) => x / (1 + Math.abs(x)), df: (x) => 1 / (1 + Math.abs(x)) ** 2 },
     exponential: { f: Math.exp, df: Math.exp },
     leaky_relu: { f: (x) => (x > 0 ? x : a * x), df: (x) => (x > 0 ? 1 : a) },
     gelu: { f: (x) => x * PHI(x), df: (x) => PHI(x) + x * pdf(x) },
+    // 0.5·x·(1 + tanh(u)) with 0.5·(1 + tanh(u)) evaluated as σ(2u) (no cancellation for u ≪ 0).
     gelu_tanh: {
-      f: (x) => 0.5 * x * (1 + Math.tanh(K * (x + 0.044715 * x ** 3))),
+      f: (x) => x * sigmoid(2 * K * (x + 0.044715 * x ** 3)),
       df: (x) => {
-        const t = Math.tanh(K * (x + 0.044715 * x ** 3));
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * 0.044715 * x * x);
+        const u = K * (x + 0.044715 * x ** 3);
+        return sigmoid(2 * u) + 0.5 * x * sech2(u) * K * (1 + 3 * 0.044715 * x * x);
       },
     },
   };
   const r = table[spec.name];
   // NaN in, NaN out, like the kernels.
   return { f: (x) => (Number.isNaN(x) ? NaN : r.f(x)), df: (x) => (Number.isNaN(x) ? NaN : r.df(x)) };
+}
+
+// ------------------------------------------------------------------------------ kernels
+
+const F32 = 4;
+
+function specLabel(spec: ActivationSpec): string {
+  return spec.alpha === undefined ? spec.name : `${spec.name}(${spec.alpha})`;
+}
+
+function checkCount(what: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${what}: ${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** Every buffer must hold at least `elements` f32 values. */
+function checkBuffers(
+  what: string,
+  elements: number,
+  shape: string,
+  buffers: Record<string, GPUBuffer>,
+): void {
+  for (const [name, b] of Object.entries(buffers)) {
+    if (b.size < elements * F32) {
+      throw new RangeError(
+        `${what}: buffer ${name} (${b.size} bytes) is too small for ${shape} f32 (${elements * F32} bytes)`,
+      );
+    }
+  }
+}
+
+/** y = f(x) over n f32 elements. x and y may be the same buffer (in place). */
+export function encodeActivation(
+  engine: Engine,
+  spec: ActivationSpec,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  n: number,
+): void {
+  const label = `activation_${specLabel(spec)}`;
+  checkCount(label, 'n', n);
+  checkBuffers(label, n, `[${n}]`, { x, y });
+  const inPlace = x === y;
+  const pipeline = engine.pipeline(activationShader(spec, inPlace), label);
+  const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
+  const buffers = inPlace ? [y, params] : [x, y, params];
+  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label);
+}
+
+/**
+ * dx = dy ⊙ f'(·), from the stored input x (from: 'x') or output y (from: 'y', only where
+ * activationFromY(spec)). accumulate: dx += instead of =. dy and dx may be the same buffer
+ * (dx overwrites dy) unless accumulating; the input must not be dx.
+ */
+export function encodeActivationGrad(
+  engine: Engine,
+  spec: ActivationSpec,
+  from: 'x' | 'y',
+  input: GPUBuffer,
+  dy: GPUBuffer,
+  dx: GPUBuffer,
+  n: number,
+  options: { accumulate?: boolean } = {},
+): void {
+  const accumulate = options.accumulate ?? false;
+  const label = `activation_grad_${specLabel(spec)}_from_${from}${accumulate ? '_acc' : ''}`;
+  if (!(['x', 'y'] as unknown[]).includes(from)) {
+    throw new RangeError(`${label}: 'from' must be 'x' or 'y', got ${from as string}`);
+  }
+  if (from === 'y' && !activationFromY(spec)) {
+    throw new RangeError(
+      `${label}: the gradient of ${specLabel(spec)} cannot be computed from its output y ` +
+        `(gelu and gelu_tanh never, elu and leaky_relu only with alpha >= 0); pass the input x with from: 'x'`,
+    );
+  }
+  checkCount(label, 'n', n);
+  checkBuffers(label, n, `[${n}]`, { input, dy, dx });
+  if (input === dx) throw new RangeError(`${label}: the ${from} buffer cannot also be dx`);
+  const inPlace = dy === dx;
+  if (inPlace && accumulate) throw new RangeError(`${label}: accumulate needs dx separate from dy`);
+  const pipeline = engine.pipeline(activationGradShader(spec, { from, accumulate, inPlace }), label);
+  const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
+  const buffers = inPlace ? [input, dx, params] : [input, dy, dx, params];
+  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label);
+}
+
+/**
+ * Threads per softmax row: the smallest power of two covering cols, at most the workgroup
+ * (cols = 10 runs 16 threads a row, 16 rows a workgroup; cols >= 256 one row a workgroup).
+ */
+export function softmaxThreadsPerRow(cols: number): number {
+  let t = 1;
+  while (t < cols && t < WORKGROUP_1D) t *= 2;
+  return t;
+}
+
+export interface SoftmaxOptions {
+  /** Overrides softmaxThreadsPerRow(cols): a power of two from 1 to 256. */
+  threadsPerRow?: number;
+  /** Rows per workgroup; default (and at most) 256 / threadsPerRow. */
+  rowsPerWorkgroup?: number;
+}
+
+function softmaxGeometry(engine: Engine, label: string, rows: number, cols: number, options: SoftmaxOptions) {
+  checkCount(label, 'rows', rows);
+  checkCount(label, 'cols', cols);
+  if (cols === 0 && rows > 0) throw new RangeError(`${label}: a softmax over [${rows}, 0] has no columns`);
+  const t = options.threadsPerRow ?? softmaxThreadsPerRow(cols);
+  if (!Number.isInteger(t) || t < 1 || t > WORKGROUP_1D || (t & (t - 1)) !== 0) {
+    throw new RangeError(
+      `${label}: threadsPerRow must be a power of two from 1 to ${WORKGROUP_1D}, got ${t}`,
+    );
+  }
+  const r = options.rowsPerWorkgroup ?? WORKGROUP_1D / t;
+  if (!Number.isInteger(r) || r < 1 || r * t > WORKGROUP_1D) {
+    throw new RangeError(
+      `${label}: rowsPerWorkgroup must be an integer from 1 to ${WORKGROUP_1D / t} (256 / threadsPerRow), got ${r}`,
+    );
+  }
+  return { layout: { threadsPerRow: t, rowsPerWorkgroup: r }, grid: engine.dispatchGrid(rows, r) };
+}
+
+/** Row-wise softmax of x [rows, cols] (max-subtracted, stable). A row with a NaN, a +Inf, or only −Inf is all NaN. */
+export function encodeSoftmax(
+  engine: Engine,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  rows: number,
+  cols: number,
+  options: SoftmaxOptions = {},
+): void {
+  const label = 'softmax';
+  const { layout, grid } = softmaxGeometry(engine, label, rows, cols, options);
+  checkBuffers(label, rows * cols, `[${rows}, ${cols}]`, { x, y });
+  if (x === y) throw new RangeError(`${label}: x and y must be different buffers`);
+  const pipeline = engine.pipeline(softmaxShader(layout), `${label}_t${layout.threadsPerRow}`);
+  const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
+  engine.dispatch(pipeline, [x, y, params], grid, label);
+}
+
+/** Softmax backward from its output: dx = y ⊙ (dy − Σ_j dy_j y_j) per row. */
+export function encodeSoftmaxGrad(
+  engine: Engine,
+  y: GPUBuffer,
+  dy: GPUBuffer,
+  dx: GPUBuffer,
+  rows: number,
+  cols: number,
+  options: SoftmaxOptions = {},
+): void {
+  const label = 'softmax_grad';
+  const { layout, grid } = softmaxGeometry(engine, label, rows, cols, options);
+  checkBuffers(label, rows * cols, `[${rows}, ${cols}]`, { y, dy, dx });
+  if (dx === y || dx === dy) throw new RangeError(`${label}: dx must be separate from y and dy`);
+  const pipeline = engine.pipeline(softmaxGradShader(layout), `${label}_t${layout.threadsPerRow}`);
+  const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
+  engine.dispatch(pipeline, [y, dy, dx, params], grid, label);
+}
+
+// ------------------------------------------------------------------ softmax references
+
+/**
+ * Float64 row-wise softmax: exp(x − max) / Σ. A row whose max is NaN or ±Inf (any NaN, a
+ * +Inf, or only −Inf) is all NaN, as the kernel defines it.
+ */
+export function softmaxReference(x: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) {
+      const v = x[base + j] ?? NaN;
+      m = Number.isNaN(v) || Number.isNaN(m) ? NaN : Math.max(m, v);
+    }
+    if (!Number.isFinite(m)) {
+      out.fill(NaN, base, base + cols);
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp((x[base + j] ?? NaN) - m);
+      out[base + j] = e;
+      s += e;
+    }
+    for (let j = 0; j < cols; j++) out[base + j] = (out[base + j] ?? NaN) / s;
+  }
+  return out;
+}
+
+/** Float64 softmax backward from its output: dx_j = y_j·(dy_j − Σ_k dy_k·y_k) per row. */
+export function softmaxGradReference(
+  y: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += (dy[r * cols + j] ?? NaN) * (y[r * cols + j] ?? NaN);
+    for (let j = 0; j < cols; j++) {
+      out[r * cols + j] = (y[r * cols + j] ?? NaN) * ((dy[r * cols + j] ?? NaN) - dot);
+    }
+  }
+  return out;
 }
