@@ -48,13 +48,18 @@ export interface ChromiumSession {
  * is SwiftShader unless WEBGPU_MLP_CHROME_ADAPTER names another (e.g. 'default' on a
  * machine with a GPU).
  */
-export async function openPage(path: string, log: (line: string) => void): Promise<ChromiumSession> {
+export async function openPage(
+  path: string,
+  log: (line: string) => void,
+  options: { optimizeDeps?: string[] } = {},
+): Promise<ChromiumSession> {
   const server: ViteDevServer = await createServer({
     configFile: false,
     root: process.cwd(),
     logLevel: 'warn',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: [] },
+    // Dependencies the page imports that are not plain ESM (TF.js) must be pre-bundled.
+    optimizeDeps: { noDiscovery: true, include: options.optimizeDeps ?? [] },
   });
   await server.listen();
   const address = server.httpServer?.address();

@@ -1,0 +1,58 @@
+/**
+ * npm run bench:matmul — our matmul against TF.js 4.22 WebGPU tf.matMul in Node, both on Dawn
+ * and on the same kind of adapter (TF.js gets its own adapter object of the same driver).
+ *
+ *   npm run bench:matmul -- [--software|--hardware] [--max-square 2048] [--batches 32,128,1024]
+ *                           [--min-ms 300] [--json FILE] [--write-results]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { adapterFromArgs } from '../src/node/cli.js';
+import { dawnSource, initEngine } from '../src/node/index.js';
+import { matmulCases, runMatmulBench } from './matmul-core.js';
+import { matmulReport } from './matmul-report.js';
+import { writeResultsSection } from './results.js';
+
+const args = process.argv.slice(2);
+const value = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const choice = adapterFromArgs(args);
+const maxSquare = Number(value('--max-square') ?? 2048);
+const batches = (value('--batches') ?? '32,128,1024').split(',').map(Number);
+const minMs = Number(value('--min-ms') ?? 300);
+
+const engine = await initEngine({ adapter: choice });
+// TF.js's WebGPU backend asks navigator.gpu for an adapter: hand it one of the same driver.
+const forTf = await dawnSource.find(choice, 'high-performance');
+if (!forTf) throw new Error('no second adapter for TF.js');
+const tfAdapter = forTf.adapter;
+Object.assign(globalThis, {
+  navigator: {
+    gpu: { requestAdapter: () => Promise.resolve(tfAdapter), getPreferredCanvasFormat: () => 'rgba8unorm' },
+  },
+});
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-webgpu');
+if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its WebGPU backend');
+const tfName = tfAdapter.info.description || tfAdapter.info.vendor;
+console.log(`ours on "${engine.adapter.name}"; TF.js ${tf.version_core} WebGPU on "${tfName}"`);
+
+const rows = await runMatmulBench(engine, tf, matmulCases(maxSquare, batches), { minMs, log: console.log });
+
+const command = `npm run bench:matmul -- ${args.join(' ')}`.trim();
+const report = matmulReport(
+  `Node ${process.version}, Dawn (webgpu npm package) — ${engine.adapter.name}`,
+  `\`${command}\`, ${new Date().toISOString().slice(0, 10)}. TF.js ${tf.version_core} (tfjs-backend-webgpu) on an adapter of the same driver, same process.`,
+  rows,
+);
+console.log(`\n${report}`);
+const json = value('--json');
+if (json) {
+  mkdirSync(dirname(json), { recursive: true });
+  writeFileSync(json, JSON.stringify({ adapter: engine.adapter, tfjs: tf.version_core, rows }, null, 2));
+}
+if (args.includes('--write-results')) writeResultsSection('bench:matmul:node', report);
+engine.dispose();
+process.exit(0); // TF.js keeps its device alive

@@ -1,0 +1,337 @@
+/**
+ * Tiled matrix product with a fused epilogue:
+ *
+ *   C[m, n] = act(op(A) · op(B) + bias)        or, with accumulate,  C += op(A) · op(B)
+ *
+ * op(A) is [m, k]: A is stored [m, k] row-major, or [k, m] when transA (C = Aᵀ·B, the weight
+ * gradient Xᵀ·dY). op(B) is [k, n]: B is stored [k, n], or [n, k] when transB (C = A·Bᵀ, the
+ * input gradient dY·Wᵀ). No transpose is ever copied: each operand's tile is loaded in the
+ * operand's own storage layout and the transpose happens in registers.
+ *
+ * Geometry. A workgroup of WG_X·WG_Y threads owns a TM×TN tile of C; each thread owns BM×BN
+ * blocks of 4×4 outputs (TM = 4·BM·WG_Y, TN = 4·BN·WG_X), each block kept in registers as one
+ * mat4x4f (column i = row i of the block, so one column is one vec4 store into row-major C).
+ * A thread's blocks interleave with its neighbours' (block rows WG_Y·4 apart), so neighbouring
+ * threads read neighbouring vec4s of workgroup memory and store neighbouring vec4s of C.
+ * The k axis is walked TK at a time: the workgroup copies the A and B windows of that step into
+ * workgroup memory (each thread moving whole vec4s), then every thread multiplies its rows of
+ * the A window by its columns of the B window, 4 k-values per 4×4 matrix product.
+ *
+ * Loads use vec4 where the operand's contiguous dimension is a multiple of 4 (every vec4 is
+ * then aligned and either wholly inside the matrix or wholly outside), and four bounds-checked
+ * scalar loads otherwise. Elements outside the matrix load as 0, so edge tiles need no special
+ * path in the product; only the stores check bounds.
+ *
+ * The tile grid is flattened (tile = workgroup_id.x + workgroup_id.y · num_workgroups.x) so a
+ * launch over maxComputeWorkgroupsPerDimension folds into two dimensions (Engine.dispatchGrid).
+ */
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { activationWgsl, type ActivationSpec } from './activations.js';
+
+/**
+ * Threads and k-step of one workgroup. Each thread computes bm×bn blocks of 4×4 outputs,
+ * so a workgroup covers TM = 4·bm·wgY rows and TN = 4·bn·wgX columns of C.
+ */
+export interface MatmulTiling {
+  /** Threads along n (C's columns). */
+  wgX: number;
+  /** Threads along m (C's rows). */
+  wgY: number;
+  /** 4×4 blocks per thread along m and along n. */
+  bm: number;
+  bn: number;
+  /** k-values per shared-memory step, a multiple of 4. */
+  tk: number;
+  /** Pad each row of the workgroup tiles by one vec4 (spreads column reads over memory banks). */
+  pad: boolean;
+}
+
+/** Everything that selects a distinct shader. */
+export interface MatmulVariant {
+  transA: boolean;
+  transB: boolean;
+  /** A's contiguous dimension (k, or m when transA) is a multiple of 4. */
+  vecA: boolean;
+  /** B's contiguous dimension (n, or k when transB) is a multiple of 4. */
+  vecB: boolean;
+  /** n is a multiple of 4: C, bias and the pre-activation are read and written as vec4. */
+  vecC: boolean;
+  bias: boolean;
+  /** undefined or linear: no activation. */
+  activation?: ActivationSpec;
+  writePreActivation: boolean;
+  accumulate: boolean;
+}
+
+/** Workgroup memory the shader declares for `tiling` (both tiles, with their row padding). */
+export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean, transB: boolean): number {
+  const tm = 4 * t.bm * t.wgY;
+  const tn = 4 * t.bn * t.wgX;
+  const pad = t.pad ? 1 : 0;
+  // Each tile is the operand's window in its storage layout, rows of vec4.
+  const aVecs = transA ? t.tk * (tm / 4 + pad) : tm * (t.tk / 4 + pad);
+  const bVecs = transB ? tn * (t.tk / 4 + pad) : t.tk * (tn / 4 + pad);
+  return 16 * (aVecs + bVecs);
+}
+
+/**
+ * Bindings: 0 a, 1 b (read), 2 c (read_write), 3 params { m, n, k, tiles_n, tiles, k_quads },
+ * then bias (if v.bias), then the pre-activation (if v.writePreActivation).
+ * Launch: one workgroup per TM×TN tile of C, flattened and folded (see the module comment).
+ */
+export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
+  const activation = v.activation !== undefined && v.activation.name !== 'linear';
+  const biasBinding = 4;
+  const preBinding = v.bias ? 5 : 4;
+  return wgsl`
+// op(A): [m, k]; A stored ${v.transA ? '[k, m]' : '[m, k]'} row-major.
+// op(B): [k, n]; B stored ${v.transB ? '[n, k]' : '[k, n]'} row-major.  C: [m, n] row-major.
+struct Params {
+  m: u32, n: u32, k: u32,
+  tiles_n: u32,  // tiles along n: ceil(n / TN)
+  tiles: u32,    // all tiles of C
+  k_quads: u32,  // TK / 4, as a uniform so the inner k loop stays a loop (see there)
+  _pad0: u32, _pad1: u32,
+}
+
+#if ${v.vecA}
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+#else
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+#endif
+#if ${v.vecB}
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+#else
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+#endif
+#if ${v.vecC}
+@group(0) @binding(2) var<storage, read_write> c: array<vec4f>;
+#else
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+#endif
+@group(0) @binding(3) var<uniform> params: Params;
+#if ${v.bias}
+#if ${v.vecC}
+@group(0) @binding(${biasBinding}) var<storage, read> bias: array<vec4f>;  // [n]
+#else
+@group(0) @binding(${biasBinding}) var<storage, read> bias: array<f32>;  // [n]
+#endif
+#endif
+#if ${v.writePreActivation}
+#if ${v.vecC}
+@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<vec4f>;  // [m, n], z before the activation
+#else
+@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<f32>;  // [m, n], z before the activation
+#endif
+#endif
+${activation ? activationWgsl(v.activation as ActivationSpec) : ''}
+
+const WG_X = ${t.wgX}u;  // threads along n
+const WG_Y = ${t.wgY}u;  // threads along m
+const THREADS = WG_X * WG_Y;
+const BM = ${t.bm}u;     // 4×4 blocks per thread along m
+const BN = ${t.bn}u;     // and along n
+const TM = 4u * BM * WG_Y;  // rows of C per workgroup
+const TN = 4u * BN * WG_X;  // columns of C per workgroup
+const TK = ${t.tk}u;     // k-values per step
+const PAD = ${t.pad ? 1 : 0}u;
+
+// The A window of one step, [TM, TK] of op(A), kept in A's storage layout as rows of vec4
+// along the stored contiguous dimension. With PAD, each row is padded by one vec4 so that
+// threads reading down a column of vec4s hit different memory banks.
+#if ${v.transA}
+const A_ROWS = TK;         // the window is [TK, TM] of A stored [k, m]
+const A_VECS = TM / 4u;
+#else
+const A_ROWS = TM;         // the window is [TM, TK] of A stored [m, k]
+const A_VECS = TK / 4u;
+#endif
+const A_STRIDE = A_VECS + PAD;
+var<workgroup> tile_a: array<vec4f, A_ROWS * A_STRIDE>;
+
+// The B window, [TK, TN] of op(B), likewise in B's storage layout.
+#if ${v.transB}
+const B_ROWS = TN;         // the window is [TN, TK] of B stored [n, k]
+const B_VECS = TK / 4u;
+#else
+const B_ROWS = TK;         // the window is [TK, TN] of B stored [k, n]
+const B_VECS = TN / 4u;
+#endif
+const B_STRIDE = B_VECS + PAD;
+var<workgroup> tile_b: array<vec4f, B_ROWS * B_STRIDE>;
+
+// Elements (col .. col + 3) of stored row \`row\` of A, zero outside the matrix.
+// A's stored shape is [a_rows, a_cols].
+fn load_a(row: u32, col: u32) -> vec4f {
+#if ${v.transA}
+  let a_rows = params.k;
+  let a_cols = params.m;
+#else
+  let a_rows = params.m;
+  let a_cols = params.k;
+#endif
+  if (row >= a_rows) { return vec4f(0.0); }
+#if ${v.vecA}
+  // a_cols is a multiple of 4 and so is col: the vec4 is aligned and wholly in or out.
+  if (col >= a_cols) { return vec4f(0.0); }
+  return a[(row * a_cols + col) / 4u];
+#else
+  var v = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (col + e < a_cols) { v[e] = a[row * a_cols + col + e]; }
+  }
+  return v;
+#endif
+}
+
+// Elements (col .. col + 3) of stored row \`row\` of B, zero outside the matrix.
+fn load_b(row: u32, col: u32) -> vec4f {
+#if ${v.transB}
+  let b_rows = params.n;
+  let b_cols = params.k;
+#else
+  let b_rows = params.k;
+  let b_cols = params.n;
+#endif
+  if (row >= b_rows) { return vec4f(0.0); }
+#if ${v.vecB}
+  if (col >= b_cols) { return vec4f(0.0); }
+  return b[(row * b_cols + col) / 4u];
+#else
+  var v = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (col + e < b_cols) { v[e] = b[row * b_cols + col + e]; }
+  }
+  return v;
+#endif
+}
+
+@compute @workgroup_size(THREADS)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;  // uniform across the workgroup
+  if (tile >= params.tiles) { return; }
+  let row0 = (tile / params.tiles_n) * TM;  // this workgroup's first row and column of C
+  let col0 = (tile % params.tiles_n) * TN;
+  // This thread's blocks interleave with its neighbours': block (bi, bj) holds rows
+  // row0 + 4·(ty + WG_Y·bi) .. +3 and columns col0 + 4·(tx + WG_X·bj) .. +3.
+  let tx = lid % WG_X;
+  let ty = lid / WG_X;
+
+  // acc[bi·BN + bj][i] = row i of block (bi, bj), over its 4 columns.
+  var acc: array<mat4x4f, BM * BN>;
+
+  for (var k0 = 0u; k0 < params.k; k0 += TK) {
+    // Copy the two windows, one vec4 per slot; slot s is (row s / VECS, vec4 s % VECS).
+    for (var s = lid; s < A_ROWS * A_VECS; s += THREADS) {
+      let r = s / A_VECS;
+      let q = s % A_VECS;
+#if ${v.transA}
+      tile_a[r * A_STRIDE + q] = load_a(k0 + r, row0 + 4u * q);
+#else
+      tile_a[r * A_STRIDE + q] = load_a(row0 + r, k0 + 4u * q);
+#endif
+    }
+    for (var s = lid; s < B_ROWS * B_VECS; s += THREADS) {
+      let r = s / B_VECS;
+      let q = s % B_VECS;
+#if ${v.transB}
+      tile_b[r * B_STRIDE + q] = load_b(col0 + r, k0 + 4u * q);
+#else
+      tile_b[r * B_STRIDE + q] = load_b(k0 + r, col0 + 4u * q);
+#endif
+    }
+    workgroupBarrier();
+
+    // A bound the compiler cannot see (it is TK / 4) keeps this loop rolled: lavapipe's LLVM,
+    // given TK / 4 copies of the body, spills registers and runs about 1.5x slower (SwiftShader
+    // would gain some 15% from unrolling; lavapipe is the faster and more used of the two).
+    for (var kq = 0u; kq < params.k_quads; kq++) {
+      // at[bi]: column i = row i of block row bi of op(A), over kk = 4·kq .. 4·kq + 3.
+      var at: array<mat4x4f, BM>;
+      for (var bi = 0u; bi < BM; bi++) {
+#if ${v.transA}
+        let ka = 4u * kq * A_STRIDE + ty + WG_Y * bi;  // tile_a row kk: op(A)[4 rows, kk]
+        at[bi] = transpose(mat4x4f(tile_a[ka], tile_a[ka + A_STRIDE],
+                                   tile_a[ka + 2u * A_STRIDE], tile_a[ka + 3u * A_STRIDE]));
+#else
+        let ka = 4u * (ty + WG_Y * bi) * A_STRIDE + kq;  // tile_a row r: op(A)[r, 4 kk]
+        at[bi] = mat4x4f(tile_a[ka], tile_a[ka + A_STRIDE],
+                         tile_a[ka + 2u * A_STRIDE], tile_a[ka + 3u * A_STRIDE]);
+#endif
+      }
+      for (var bj = 0u; bj < BN; bj++) {
+        // bk: column j = row 4·kq + j of op(B), over the 4 columns of block column bj.
+#if ${v.transB}
+        let kb = 4u * (tx + WG_X * bj) * B_STRIDE + kq;  // tile_b row c: op(B)[4 kk, c]
+        let bk = transpose(mat4x4f(tile_b[kb], tile_b[kb + B_STRIDE],
+                                   tile_b[kb + 2u * B_STRIDE], tile_b[kb + 3u * B_STRIDE]));
+#else
+        let kb = 4u * kq * B_STRIDE + tx + WG_X * bj;  // tile_b row kk: op(B)[kk, 4 columns]
+        let bk = mat4x4f(tile_b[kb], tile_b[kb + B_STRIDE],
+                         tile_b[kb + 2u * B_STRIDE], tile_b[kb + 3u * B_STRIDE]);
+#endif
+        // Column i of bk · at = Σ_j op(B)[kk_j, 4 columns] · op(A)[row_i, kk_j].
+        for (var bi = 0u; bi < BM; bi++) {
+          acc[bi * BN + bj] += bk * at[bi];
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Epilogue: z = acc (+ bias); store z (pre-activation) and act(z), or C += acc.
+  for (var bi = 0u; bi < BM; bi++) {
+    for (var bj = 0u; bj < BN; bj++) {
+      let col = col0 + 4u * (tx + WG_X * bj);
+      for (var i = 0u; i < 4u; i++) {
+        let row = row0 + 4u * (ty + WG_Y * bi) + i;
+        if (row >= params.m) { break; }
+        store_c(row, col, acc[bi * BN + bj][i]);
+      }
+    }
+  }
+}
+
+// Stores row \`row\`, columns col .. col + 3 of the product through the epilogue.
+fn store_c(row: u32, col: u32, product: vec4f) {
+#if ${v.vecC}
+  // n is a multiple of 4, so the 4 columns are all inside or all outside.
+  if (col >= params.n) { return; }
+  let at_c = (row * params.n + col) / 4u;
+  var z = product;
+#if ${v.bias}
+  z += bias[col / 4u];
+#endif
+#if ${v.writePreActivation}
+  pre[at_c] = z;
+#endif
+#if ${v.accumulate}
+  c[at_c] += z;
+#elif ${activation}
+  c[at_c] = vec4f(activate(z.x), activate(z.y), activate(z.z), activate(z.w));
+#else
+  c[at_c] = z;
+#endif
+#else
+  for (var j = 0u; j < 4u; j++) {
+    if (col + j >= params.n) { return; }
+    let at_c = row * params.n + col + j;
+    var z = product[j];
+#if ${v.bias}
+    z += bias[col + j];
+#endif
+#if ${v.writePreActivation}
+    pre[at_c] = z;
+#endif
+#if ${v.accumulate}
+    c[at_c] += z;
+#elif ${activation}
+    c[at_c] = activate(z);
+#else
+    c[at_c] = z;
+#endif
+  }
+#endif
+}`;
+}
