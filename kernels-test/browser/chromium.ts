@@ -73,7 +73,7 @@ export async function openPage(
       executablePath: chromiumPath(),
       headless: true,
       args: [...CHROMIUM_FLAGS, ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`])],
-      protocolTimeout: 900_000,
+      protocolTimeout: 1_800_000, // a full Chromium benchmark sweep on SwiftShader takes ~15 min
     });
     const page = await browser.newPage();
     page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));

@@ -40,31 +40,8 @@ import {
   uniformF32,
   type Tolerance,
 } from '../harness.js';
+import { CaseBuffers } from '../buffers.js';
 import type { KernelCase } from './types.js';
-
-/** Buffers of one case, released together. */
-class Buffers {
-  private readonly all: GPUBuffer[] = [];
-  // GPUBufferUsage is a global only once the WebGPU implementation is loaded (Dawn in Node).
-  private readonly usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  constructor(private readonly engine: Engine) {}
-  data(values: ArrayLike<number>, label: string): GPUBuffer {
-    const b = this.engine.createBufferWithData(Float32Array.from(values), this.usage, label);
-    this.all.push(b);
-    return b;
-  }
-  empty(n: number, label: string): GPUBuffer {
-    const b = this.engine.createBuffer({ size: n * 4, usage: this.usage, label });
-    this.all.push(b);
-    return b;
-  }
-  async read(b: GPUBuffer, n: number, label: string): Promise<Float32Array> {
-    return new Float32Array(await this.engine.read(b, n * 4, label));
-  }
-  release(): void {
-    for (const b of this.all) this.engine.releaseBuffer(b);
-  }
-}
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -109,7 +86,7 @@ interface TrainOutputs {
 
 async function runTrain(engine: Engine, spec: BatchNormSpec, inp: TrainInputs): Promise<TrainOutputs> {
   const { rows, features } = spec;
-  const bufs = new Buffers(engine);
+  const bufs = new CaseBuffers(engine);
   try {
     const b = {
       x: bufs.data(inp.x, 'bn test x'),
@@ -135,7 +112,7 @@ async function runTrain(engine: Engine, spec: BatchNormSpec, inp: TrainInputs): 
 }
 
 async function runInference(engine: Engine, spec: BatchNormSpec, inp: TrainInputs): Promise<Float32Array> {
-  const bufs = new Buffers(engine);
+  const bufs = new CaseBuffers(engine);
   try {
     const y = bufs.empty(spec.rows * spec.features, 'bn test y');
     encodeBatchNormInference(engine, spec, {
@@ -162,7 +139,7 @@ interface BackwardInputs {
 
 async function runBackward(engine: Engine, spec: BatchNormSpec, inp: BackwardInputs) {
   const { rows, features } = spec;
-  const bufs = new Buffers(engine);
+  const bufs = new CaseBuffers(engine);
   try {
     const b = {
       x: bufs.data(inp.x, 'bn test x'),
@@ -452,7 +429,7 @@ export const cases: KernelCase[] = [
   {
     name: 'batchnorm: invalid specs and short buffers throw, naming the problem',
     async run(engine: Engine) {
-      const bufs = new Buffers(engine);
+      const bufs = new CaseBuffers(engine);
       try {
         const big = bufs.empty(12, 'bn test big');
         const small = bufs.empty(2, 'bn test small');

@@ -23,31 +23,8 @@ import {
   type DropoutSpec,
 } from '../../src/kernels/dropout.js';
 import { EXACT, expectClose, expectEqual, expectError, KernelMismatchError, uniformF32 } from '../harness.js';
+import { CaseBuffers } from '../buffers.js';
 import type { KernelCase } from './types.js';
-
-/** Buffers of one case, released together. */
-class Buffers {
-  private readonly all: GPUBuffer[] = [];
-  // GPUBufferUsage is a global only once the WebGPU implementation is loaded (Dawn in Node).
-  private readonly usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  constructor(private readonly engine: Engine) {}
-  data(values: Float32Array | Uint32Array, label: string): GPUBuffer {
-    const b = this.engine.createBufferWithData(values, this.usage, label);
-    this.all.push(b);
-    return b;
-  }
-  empty(n: number, label: string): GPUBuffer {
-    const b = this.engine.createBuffer({ size: n * 4, usage: this.usage, label });
-    this.all.push(b);
-    return b;
-  }
-  async read(b: GPUBuffer, n: number, label: string): Promise<Float32Array> {
-    return new Float32Array(await this.engine.read(b, n * 4, label));
-  }
-  release(): void {
-    for (const b of this.all) this.engine.releaseBuffer(b);
-  }
-}
 
 /** Runs the forward on x at `step` and returns y. */
 async function forward(
@@ -56,7 +33,7 @@ async function forward(
   x: Float32Array,
   step: number,
 ): Promise<Float32Array> {
-  const bufs = new Buffers(engine);
+  const bufs = new CaseBuffers(engine);
   try {
     const xb = bufs.data(x, 'dropout test x');
     const yb = bufs.empty(spec.n, 'dropout test y');
@@ -205,7 +182,7 @@ export const cases: KernelCase[] = [
       const mask = await gpuMask(engine, spec, step);
       expectSameMask(mask, dropoutMaskReference(spec.seed, step, n, spec.rate), 'forward mask');
       const dy = uniformF32(n, -3, 3, 1001);
-      const bufs = new Buffers(engine);
+      const bufs = new CaseBuffers(engine);
       try {
         const dyb = bufs.data(dy, 'dropout test dy');
         const dxb = bufs.empty(n, 'dropout test dx');
@@ -286,7 +263,7 @@ export const cases: KernelCase[] = [
   {
     name: 'dropout: rate outside [0, 1), a non-u32 seed, or aliased buffers throw',
     async run(engine: Engine) {
-      const bufs = new Buffers(engine);
+      const bufs = new CaseBuffers(engine);
       try {
         const x = bufs.empty(8, 'dropout test x');
         const y = bufs.empty(8, 'dropout test y');

@@ -13,6 +13,7 @@ import {
 } from '../../shaders/gather.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Engine } from '../gpu/engine.js';
+import { checkCount, checkSize } from './validate.js';
 
 export { MAX_GATHER_PARTS };
 export type { GatherSource, LabelOut, LabelSource };
@@ -223,20 +224,6 @@ function checkLabels(
   checkSize(what, 'labelsOut', out, spec.batch * perRow * 4, `[${spec.batch}, ${perRow}] ${outType}`);
   if (b.labelErrors) checkSize(what, 'labelErrors', b.labelErrors, 4, 'one u32');
   return { src, out, errors: b.labelErrors, perRow };
-}
-
-function checkCount(what: string, name: string, value: number, min = 0): void {
-  if (!Number.isSafeInteger(value) || value < min || value >= 2 ** 32) {
-    throw new RangeError(`${what}: ${name} ${value} is not an integer in [${min}, 2^32)`);
-  }
-}
-
-function checkSize(what: string, name: string, buffer: GPUBuffer, bytes: number, holds: string): void {
-  if (buffer.size < bytes) {
-    throw new RangeError(
-      `${what}: buffer ${name} ("${buffer.label}") has ${buffer.size} bytes; ${holds} needs ${bytes}`,
-    );
-  }
 }
 
 // ------------------------------------------------------------ reference

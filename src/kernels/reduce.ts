@@ -10,6 +10,7 @@ import {
 } from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Engine } from '../gpu/engine.js';
+import { checkCount, checkSize } from './validate.js';
 
 export type { CorrectCountKind };
 
@@ -236,20 +237,6 @@ export function encodeCorrectCount(
     engine.dispatchGrid(threads, WORKGROUP_1D),
     label,
   );
-}
-
-function checkCount(what: string, name: string, value: number, min = 0): void {
-  if (!Number.isSafeInteger(value) || value < min || value >= 2 ** 32) {
-    throw new RangeError(`${what}: ${name} ${value} is not an integer in [${min}, 2^32)`);
-  }
-}
-
-function checkSize(what: string, name: string, buffer: GPUBuffer, bytes: number, holds: string): void {
-  if (buffer.size < bytes) {
-    throw new RangeError(
-      `${what}: buffer ${name} ("${buffer.label}") has ${buffer.size} bytes; ${holds} needs ${bytes}`,
-    );
-  }
 }
 
 // ------------------------------------------------------------ references
