@@ -5,6 +5,8 @@
 export { initEngine, currentEngine, isFallback, registerAdapterSource } from './gpu/init.js';
 export type { InitEngineOptions, AdapterChoice, AdapterSource, FoundAdapter } from './gpu/init.js';
 export { Engine, ENGINE_FEATURES, ENGINE_LIMITS } from './gpu/engine.js';
+export { profile } from './gpu/profiler.js';
+export type { Profile, DispatchTiming } from './gpu/profiler.js';
 export type { EngineCounters, AdapterDescription, EngineLimits } from './gpu/engine.js';
 export {
   GPUInitError,

@@ -73,6 +73,12 @@ interface PipelineEntry {
   ready: Promise<void>;
 }
 
+interface TimestampRecording {
+  querySet: GPUQuerySet;
+  labels: string[];
+  untimed: number;
+}
+
 /** Eager work is submitted at least this often, so one long chain does not grow unbounded. */
 const MAX_DISPATCHES_PER_SUBMIT = 256;
 
@@ -104,6 +110,8 @@ export class Engine {
   private errors: Error[] = [];
   private lostError: DeviceLostError | null = null;
   private disposed = false;
+  /** While a profile is recorded: where each dispatch's pass writes its begin/end timestamps. */
+  private timestamps: TimestampRecording | null = null;
   private readonly pendingRejects = new Set<(e: Error) => void>();
 
   /** Resolves when the device is lost (never, if it is not). */
@@ -362,7 +370,7 @@ export class Engine {
     const group = this.bindGroup(pipeline, buffers, label);
     if (x === 0 || y === 0 || z === 0) return;
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
-    const pass = this.encoder.beginComputePass({ label });
+    const pass = this.encoder.beginComputePass({ label, timestampWrites: this.nextTimestampWrites(label) });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
@@ -382,6 +390,50 @@ export class Engine {
     if (groups <= max) return [groups, 1];
     const y = Math.ceil(groups / max);
     return [Math.ceil(groups / y), y];
+  }
+
+  // ---------------------------------------------------------------- timestamps
+
+  /**
+   * Starts giving each dispatch's compute pass begin/end timestamp writes into `querySet`
+   * (two queries per dispatch, in dispatch order) until stopTimestamps(). Needs the
+   * 'timestamp-query' feature. Used by profile() in ./profiler.ts.
+   */
+  startTimestamps(querySet: GPUQuerySet): void {
+    if (!this.features.has('timestamp-query')) {
+      throw new GPUOperationError(
+        `GPU timestamps need the 'timestamp-query' feature, which "${this.adapter.name}" does not offer`,
+        'validation',
+      );
+    }
+    if (this.timestamps) throw new Error('a timestamp recording is already running');
+    this.timestamps = { querySet, labels: [], untimed: 0 };
+  }
+
+  /** Ends the recording; returns the labels of the timed dispatches and how many were not timed. */
+  stopTimestamps(): { labels: string[]; untimed: number } {
+    const t = this.timestamps;
+    this.timestamps = null;
+    return { labels: t?.labels ?? [], untimed: t?.untimed ?? 0 };
+  }
+
+  private nextTimestampWrites(label: string): GPUComputePassTimestampWrites | undefined {
+    const t = this.timestamps;
+    if (!t) return undefined;
+    const index = t.labels.length * 2;
+    if (index + 2 > t.querySet.count) {
+      t.untimed++;
+      return undefined;
+    }
+    t.labels.push(label);
+    return { querySet: t.querySet, beginningOfPassWriteIndex: index, endOfPassWriteIndex: index + 1 };
+  }
+
+  /** Records commands other than dispatches (copies, query resolves) into the pending eager commands. */
+  encodeCommands(record: (encoder: GPUCommandEncoder) => void): void {
+    this.assertUsable();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
+    record(this.encoder);
   }
 
   /** Submits the pending eager commands, if any. */
