@@ -15,8 +15,17 @@
  * large values. The variance is the corrected two-pass form
  *   var = (Σ e² − (Σ e)² / N) / N,   e = d − mean(d),
  * whose second term cancels most of the rounding left in mean(d). The normalised value is
- * formed as e·invStd, never as (x − mean)·invStd, so the rounding of the stored f32 mean
- * does not enter the forward output.
+ * formed as x̂ = ((x − k) − mean(d))·invStd, never as (x − mean)·invStd: the mean rounded to
+ * f32 is off by up to ulp(|mean|)/2 (3e-5 at 1000), which against a std of 0.006 would move
+ * x̂ by 0.5%. The forward therefore saves k and mean(d) beside the mean and invStd (the
+ * `saved` buffer below), and the backward rebuilds x̂ from them exactly as the forward did.
+ *
+ * saved: [BN_SAVED_ROWS, features] row-major f32, written by the training forward:
+ *   row BN_SAVED.mean         the batch mean, k + mean(d) rounded once to f32 (for reading;
+ *                             the backward does not use it)
+ *   row BN_SAVED.invStd       1/√(var + ε)
+ *   row BN_SAVED.shift        k = x[0, f]
+ *   row BN_SAVED.shiftedMean  mean(d) = mean(x − k), the f32 value the forward centred with
  *
  * NaN: columns are independent, so a NaN poisons only its own feature; invStd of a NaN
  * variance is that NaN, chosen on the bit pattern, because inverseSqrt(NaN) is not
@@ -28,6 +37,10 @@ import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
 export const BN_FEATURES_PER_WG = 16;
 /** Row lanes per workgroup of the column kernels; FEATURES_PER_WG · ROW_LANES = 256 threads. */
 export const BN_ROW_LANES = 16;
+
+/** Rows of the saved-statistics buffer ([BN_SAVED_ROWS, features], see above). */
+export const BN_SAVED = { mean: 0, invStd: 1, shift: 2, shiftedMean: 3 } as const;
+export const BN_SAVED_ROWS = 4;
 
 /** Shared by the column kernels: the tile geometry, the lane tree and the NaN helpers. */
 const columnPrelude = /* wgsl */ `
@@ -53,8 +66,8 @@ fn reduce_lanes(lane: u32, col: u32) {
 
 /**
  * Training forward. Bindings: 0 x [rows, features], 1 gamma [features], 2 beta [features],
- * 3 y [rows, features], 4 mean [features], 5 inv_std [features], 6 running_mean [features]
- * (read-write), 7 running_var [features] (read-write), 8 params.
+ * 3 y [rows, features], 4 saved [4, features] (written), 5 running_mean [features]
+ * (read-write), 6 running_var [features] (read-write), 7 params.
  * Launch: ceil(features / FX) workgroups (folded 2-D).
  */
 export function batchNormTrainShader(): string {
@@ -68,11 +81,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;
 @group(0) @binding(2) var<storage, read> beta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ys: array<f32>;
-@group(0) @binding(4) var<storage, read_write> mean_out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> inv_std_out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(8) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> saved: array<f32>;
+@group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(7) var<uniform> params: Params;
 ${columnPrelude}
 
 @compute @workgroup_size(FX, RY)
@@ -119,13 +131,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   if (lane == 0u) {
     let mean = shift + mean_d;
-    mean_out[f] = mean;
-    inv_std_out[f] = inv_std;
+    saved[${BN_SAVED.mean} * stride + f] = mean;
+    saved[${BN_SAVED.invStd} * stride + f] = inv_std;
+    saved[${BN_SAVED.shift} * stride + f] = shift;
+    saved[${BN_SAVED.shiftedMean} * stride + f] = mean_d;
     running_mean[f] = params.momentum * running_mean[f] + params.one_minus_momentum * mean;
     running_var[f] = params.momentum * running_var[f] + params.one_minus_momentum * variance;
   }
 
-  // Pass 3: y = γ·x̂ + β with x̂ = e·invStd.
+  // Pass 3: y = γ·x̂ + β with x̂ = e·invStd (the backward forms e the same way).
   let scale = gamma[f] * inv_std;
   let offset = beta[f];
   for (var r = lane; r < rows; r += RY) {
@@ -167,9 +181,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 /**
- * Backward. Bindings: 0 x, 1 dy [rows, features], 2 gamma, 3 mean, 4 inv_std (as saved by
- * the training forward), 5 dx [rows, features], 6 dgamma, 7 dbeta [features], 8 params.
- *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invStd/N · (N·dy − dβ − x̂·dγ),  x̂ = (x − mean)·invStd.
+ * Backward. Bindings: 0 x, 1 dy [rows, features], 2 gamma, 3 saved [4, features] (as written
+ * by the training forward), 4 dx [rows, features], 5 dgamma, 6 dbeta [features], 7 params.
+ *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invStd/N · (N·dy − dβ − x̂·dγ),
+ *   x̂ = e·invStd,  e = (x − shift) − shiftedMean  (the forward's e, bit for bit).
  * Launch: ceil(features / FX) workgroups (folded 2-D).
  */
 export function batchNormBackwardShader(): string {
@@ -179,12 +194,11 @@ struct Params { rows: u32, features: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<storage, read> xs: array<f32>;
 @group(0) @binding(1) var<storage, read> dys: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> mean: array<f32>;
-@group(0) @binding(4) var<storage, read> inv_std: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dxs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(8) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> saved: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dxs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(7) var<uniform> params: Params;
 ${columnPrelude}
 
 @compute @workgroup_size(FX, RY)
@@ -196,26 +210,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let in_range = f < params.features;
   let rows = params.rows;
   let stride = params.features;
-  var mu = 0.0;
   var istd = 0.0;
+  var shift = 0.0;
+  var mean_d = 0.0;
   if (in_range) {
-    mu = mean[f];
-    istd = inv_std[f];
+    istd = saved[${BN_SAVED.invStd} * stride + f];
+    shift = saved[${BN_SAVED.shift} * stride + f];
+    mean_d = saved[${BN_SAVED.shiftedMean} * stride + f];
   }
 
-  // Pass 1: Σ dy and Σ dy·(x − mean); the latter times invStd is dγ.
+  // Pass 1: Σ dy and Σ dy·e; the latter times invStd is dγ.
   var sdy = 0.0;
-  var sdyc = 0.0;
+  var sdye = 0.0;
   if (in_range) {
     for (var r = lane; r < rows; r += RY) {
       let i = r * stride + f;
       let dy = dys[i];
       sdy += dy;
-      sdyc += dy * (xs[i] - mu);
+      sdye += dy * ((xs[i] - shift) - mean_d);
     }
   }
   acc_a[lane * FX + col] = sdy;
-  acc_b[lane * FX + col] = sdyc;
+  acc_b[lane * FX + col] = sdye;
   reduce_lanes(lane, col);
   let db = acc_a[col];
   let dg = acc_b[col] * istd;
@@ -230,7 +246,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let k = gamma[f] * istd / n;
   for (var r = lane; r < rows; r += RY) {
     let i = r * stride + f;
-    let xhat = (xs[i] - mu) * istd;
+    let xhat = ((xs[i] - shift) - mean_d) * istd;
     dxs[i] = k * (n * dys[i] - db - xhat * dg);
   }
 }`;

@@ -4,9 +4,12 @@
  *
  * The generator is Philox-4x32-10 (Salmon, Moraes, Dror, Shaw, "Parallel random numbers:
  * as easy as 1, 2, 3", SC 2011): ten rounds of two 32×32→64-bit multiplies and xors over a
- * 128-bit counter under a 64-bit key. Element i at step s uses
- *   counter = (i / 4, s, 0, 0),  key = (seed, 0),  word i % 4 of the output,
+ * 128-bit counter under a 64-bit key. Element i at step s of stream t uses
+ *   counter = (i / 4, s, t, 0),  key = (seed, 0),  word i % 4 of the output,
  * so one Philox call serves four neighbouring elements and a thread handles those four.
+ * Distinct (i / 4, s, t) are distinct counters, so layers given distinct streams draw
+ * independent masks even with the same seed, size and step; stream 0 is the counter
+ * (i / 4, s, 0, 0) this module used before streams existed.
  * The keep decision is integer-only: u = word >> 8 (24 uniform bits) is kept when
  * u ≥ threshold, threshold = round(rate · 2^24) formed on the host. Every adapter therefore
  * draws the same mask from the same (seed, step), and the backward recomputes it instead of
@@ -24,13 +27,17 @@ import { flatIndex, WORKGROUP_1D } from './common.js';
 export const DROPOUT_ELEMENTS_PER_THREAD = 4;
 
 /**
- * Bindings: 0 x (read), 1 y (write), 2 step (storage, u32 at index 0), 3 params
- * { n, threshold, seed, scale }. The same shader is the backward (x = dy, y = dx).
+ * Bindings: 0 x (read), 1 y (write), 2 step (storage u32 array; the step is word
+ * params.step_word), 3 params { n, threshold, seed, scale, stream, step_word }. The same
+ * shader is the backward (x = dy, y = dx).
  * Launch: one thread per 4 elements (folded 2-D).
  */
 export function dropoutShader(): string {
   return /* wgsl */ `
-struct Params { n: u32, threshold: u32, seed: u32, scale: f32 }
+struct Params {
+  n: u32, threshold: u32, seed: u32, scale: f32,
+  stream: u32, step_word: u32, _pad0: u32, _pad1: u32,
+}
 
 @group(0) @binding(0) var<storage, read> xs: array<f32>;
 @group(0) @binding(1) var<storage, read_write> ys: array<f32>;
@@ -77,7 +84,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let g = flat_index(gid, nwg);  // element group: elements 4g .. 4g+3
   let first = g * 4u;
   if (first >= params.n) { return; }
-  let bits = philox4x32_10(vec4u(g, step_buf[0], 0u, 0u), vec2u(params.seed, 0u));
+  let step = step_buf[params.step_word];
+  let bits = philox4x32_10(vec4u(g, step, params.stream, 0u), vec2u(params.seed, 0u));
   for (var j = 0u; j < 4u; j++) {
     let i = first + j;
     if (i < params.n) {

@@ -196,14 +196,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     right = argmax_pred(t * cols, cols) == argmax_label(t * cols, cols);
   }
 #elif ${binary}
-  // Element-wise over [rows_valid, cols]. A NaN prediction is "not above the threshold"
-  // (Keras: y_pred > threshold), tested on the bit pattern so fast-math cannot flip it.
+  // Element-wise over [rows_valid, cols], as Keras 3's binary_accuracy: right when
+  // y_true == cast(y_pred > threshold), exact equality, so a soft label such as 0.9 is never
+  // right. A NaN prediction is "not above the threshold" (0) and a NaN label equals nothing;
+  // both tested on the bit pattern so fast-math cannot flip them.
   if (t < params.rows_valid * cols) {
     let p = pred[t];
     let l = labels[t];
     let p_on = !is_nan(p) && p > params.threshold;
-    let l_on = !is_nan(l) && l > 0.5;
-    right = p_on == l_on;
+    right = !is_nan(l) && l == select(0.0, 1.0, p_on);
   }
 #endif
   if (right) {

@@ -4,8 +4,8 @@
  *
  * Tolerances:
  * - The mask is compared EXACTLY with dropoutMaskReference: both are integer functions of
- *   (seed, step, index), so any difference is a bug, and exact equality on every adapter is
- *   what makes a seed reproducible across them.
+ *   (seed, stream, step, index), so any difference is a bug, and exact equality on every
+ *   adapter is what makes a seed reproducible across them.
  * - Outputs are compared EXACTLY with fround(x · fround(1/(1 − rate))): WGSL rounds an f32
  *   multiply correctly. Against the real-number x/(1 − rate) that is two roundings, so
  *   within rtol 2·2^-24 (1.2e-7).
@@ -26,12 +26,15 @@ import { EXACT, expectClose, expectEqual, expectError, KernelMismatchError, unif
 import { CaseBuffers } from '../buffers.js';
 import type { KernelCase } from './types.js';
 
-/** Runs the forward on x at `step` and returns y. */
+/**
+ * Runs the forward on x and returns y. `step` is the step (a one-word step buffer) or the
+ * whole step buffer's words (spec.stepWord picks the word).
+ */
 async function forward(
   engine: Engine,
   spec: DropoutSpec,
   x: Float32Array,
-  step: number,
+  step: number | Uint32Array,
 ): Promise<Float32Array> {
   const bufs = new CaseBuffers(engine);
   try {
@@ -40,7 +43,7 @@ async function forward(
     encodeDropout(engine, spec, {
       x: xb,
       y: yb,
-      step: bufs.data(new Uint32Array([step]), 'dropout test step'),
+      step: bufs.data(typeof step === 'number' ? new Uint32Array([step]) : step, 'dropout test step'),
     });
     return await bufs.read(yb, spec.n, 'dropout test y');
   } finally {
@@ -49,7 +52,7 @@ async function forward(
 }
 
 /** The GPU's keep mask at (seed, step): the forward of an all-ones input is nonzero exactly where kept. */
-async function gpuMask(engine: Engine, spec: DropoutSpec, step: number): Promise<Uint8Array> {
+async function gpuMask(engine: Engine, spec: DropoutSpec, step: number | Uint32Array): Promise<Uint8Array> {
   const y = await forward(engine, spec, new Float32Array(spec.n).fill(1), step);
   return Uint8Array.from(y, (v) => (v !== 0 ? 1 : 0));
 }
@@ -123,19 +126,20 @@ export const cases: KernelCase[] = [
   {
     name: 'dropout: the GPU mask equals dropoutMaskReference bit for bit (seeds, steps, ragged n)',
     async run(engine: Engine) {
-      const runs: { seed: number; step: number; n: number; rate: number }[] = [
+      const runs: { seed: number; step: number; n: number; rate: number; stream?: number }[] = [
         { seed: 1234, step: 0, n: 100_003, rate: 0.5 },
-        { seed: 0xffffffff, step: 0xfffffffe, n: 1027, rate: 0.1 },
+        { seed: 0xffffffff, step: 0xfffffffe, n: 1027, rate: 0.1, stream: 0xffffffff },
         { seed: 0, step: 7, n: 5, rate: 0.9 },
-        { seed: 42, step: 3, n: 1, rate: 0.3 },
+        { seed: 42, step: 3, n: 1, rate: 0.3, stream: 5 },
         { seed: 0x9e3779b9, step: 123456, n: 4096, rate: 0.25 },
+        { seed: 1234, step: 0, n: 10_001, rate: 0.5, stream: 1 },
       ];
-      for (const [k, { seed, step, n, rate }] of runs.entries()) {
-        const what = `seed ${seed} step ${step} n ${n} rate ${rate}`;
+      for (const [k, { seed, step, n, rate, stream }] of runs.entries()) {
+        const what = `seed ${seed} step ${step} stream ${stream ?? 'default'} n ${n} rate ${rate}`;
         // Inputs away from 0, so the output is nonzero exactly where kept.
         const x = uniformF32(n, 0.5, 2, 900 + k);
-        const y = await forward(engine, { n, rate, seed }, x, step);
-        const mask = dropoutMaskReference(seed, step, n, rate);
+        const y = await forward(engine, { n, rate, seed, stream }, x, step);
+        const mask = dropoutMaskReference(seed, step, n, rate, stream);
         expectSameMask(
           Uint8Array.from(y, (v) => (v !== 0 ? 1 : 0)),
           mask,
@@ -222,6 +226,119 @@ export const cases: KernelCase[] = [
     },
   },
   {
+    name: 'dropout: stream 0 and stepWord 0 (explicit or default) keep the counter (i/4, step, 0, 0)',
+    async run(engine: Engine) {
+      // Known answer: Random123's vector for counter (0, 0, 0, 0), key (0, 0) is the mask of
+      // elements 0..3 at seed 0, step 0, stream 0.
+      const kat = [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8];
+      for (const rate of [0.5, 0.3, 0.7, 0.9]) {
+        const expected = Uint8Array.from(kat, (w) => (w >>> 8 >= dropoutThreshold(rate) ? 1 : 0));
+        const spec = { n: 4, rate, seed: 0 };
+        expectSameMask(await gpuMask(engine, spec, 0), expected, `known answer, rate ${rate}`);
+        const explicit = { ...spec, stream: 0, stepWord: 0 };
+        expectSameMask(await gpuMask(engine, explicit, 0), expected, `known answer, explicit, rate ${rate}`);
+      }
+      // The counter (g, step, 0, 0) built here from philox4x32 directly, not through
+      // dropoutMaskReference, against the GPU with the defaults and with them spelled out.
+      const n = 5003;
+      const seed = 0xdeadbeef;
+      const step = 41;
+      const rate = 0.35;
+      const threshold = dropoutThreshold(rate);
+      const old = new Uint8Array(n);
+      for (let g = 0; g * 4 < n; g++) {
+        const words = philox4x32([g, step, 0, 0], [seed, 0]);
+        for (let j = 0; j < 4 && 4 * g + j < n; j++)
+          old[4 * g + j] = (words[j] ?? 0) >>> 8 >= threshold ? 1 : 0;
+      }
+      expectSameMask(await gpuMask(engine, { n, rate, seed }, step), old, 'defaults');
+      expectSameMask(
+        await gpuMask(engine, { n, rate, seed, stream: 0, stepWord: 0 }, step),
+        old,
+        'explicit 0, 0',
+      );
+      expectSameMask(dropoutMaskReference(seed, step, n, rate), old, 'reference, default stream');
+      expectSameMask(dropoutMaskReference(seed, step, n, rate, 0), old, 'reference, stream 0');
+    },
+  },
+  {
+    name: 'dropout: stepWord 1 reads the step from word 1 (an optimizer hyper buffer [lr, step, ...])',
+    async run(engine: Engine) {
+      const n = 4099;
+      const rate = 0.5;
+      const seed = 606;
+      const step = 7;
+      const hyper = new Uint32Array(4);
+      new Float32Array(hyper.buffer)[0] = 1e-3; // lr in word 0, as src/kernels/optim.ts keeps it
+      hyper[1] = step;
+      const lrBits = hyper[0] ?? 0;
+      const spec = { n, rate, seed, stepWord: 1 };
+      const mask = await gpuMask(engine, spec, hyper);
+      expectSameMask(mask, dropoutMaskReference(seed, step, n, rate), 'stepWord 1: the step-7 mask');
+      // Not the mask of the lr bits read as a step (what word 0 would give).
+      let differ = 0;
+      const wrong = dropoutMaskReference(seed, lrBits, n, rate);
+      for (let i = 0; i < n; i++) differ += mask[i] === wrong[i] ? 0 : 1;
+      expectBinomial(differ, n, 0.5, 'stepWord 1 vs the lr bits as the step: differing elements');
+      // The backward reads the same word.
+      const dy = uniformF32(n, -3, 3, 1300);
+      const bufs = new CaseBuffers(engine);
+      try {
+        const dxb = bufs.empty(n, 'dropout test dx');
+        encodeDropoutGrad(engine, spec, {
+          dy: bufs.data(dy, 'dropout test dy'),
+          dx: dxb,
+          step: bufs.data(hyper, 'dropout test hyper'),
+        });
+        const dx = await bufs.read(dxb, n, 'dropout test dx');
+        expectClose(dx, dropoutReference(dy, mask, rate), EXACT, 'stepWord 1: backward');
+      } finally {
+        bufs.release();
+      }
+      // A larger word index works too.
+      const words = new Uint32Array([0xffffffff, 1, 2, 3, 4, step]);
+      expectSameMask(
+        await gpuMask(engine, { ...spec, stepWord: 5 }, words),
+        dropoutMaskReference(seed, step, n, rate),
+        'stepWord 5',
+      );
+    },
+  },
+  {
+    name: 'dropout: layers with the same seed, size and step but different streams draw independent masks',
+    async run(engine: Engine) {
+      const n = 100_000;
+      for (const rate of [0.5, 0.2]) {
+        const q = keepProbability(rate);
+        const agree = q * q + (1 - q) * (1 - q);
+        const seed = 2024;
+        const step = 9;
+        const masks = [];
+        for (const stream of [0, 1, 2, 0x80000000]) {
+          const mask = await gpuMask(engine, { n, rate, seed, stream }, step);
+          expectSameMask(mask, dropoutMaskReference(seed, step, n, rate, stream), `stream ${stream}`);
+          expectBinomial(countOnes(mask), n, q, `rate ${rate}, stream ${stream}: kept`);
+          masks.push({ stream, mask });
+        }
+        for (let a = 0; a < masks.length; a++) {
+          for (let b = a + 1; b < masks.length; b++) {
+            const ma = masks[a];
+            const mb = masks[b];
+            if (!ma || !mb) continue;
+            let same = 0;
+            for (let i = 0; i < n; i++) same += ma.mask[i] === mb.mask[i] ? 1 : 0;
+            expectBinomial(
+              same,
+              n,
+              agree,
+              `rate ${rate}, stream ${ma.stream} vs ${mb.stream}: agreeing elements`,
+            );
+          }
+        }
+      }
+    },
+  },
+  {
     name: 'dropout: rate 0 is the identity, NaN and ±Inf included',
     async run(engine: Engine) {
       const x = uniformF32(1001, -5, 5, 1100);
@@ -297,6 +414,34 @@ export const cases: KernelCase[] = [
             `seed ${seed}`,
           );
         }
+        for (const stream of [-1, 2 ** 32, 0.5]) {
+          await expectError(
+            () => encodeDropout(engine, { n: 8, rate: 0.5, seed: 1, stream }, { x, y, step }),
+            RangeError,
+            [/stream/, /u32/],
+            `stream ${stream}`,
+          );
+          await expectError(
+            () => dropoutMaskReference(1, 0, 8, 0.5, stream),
+            RangeError,
+            [/stream/],
+            `reference stream ${stream}`,
+          );
+        }
+        for (const stepWord of [-1, 1.5]) {
+          await expectError(
+            () => encodeDropout(engine, { n: 8, rate: 0.5, seed: 1, stepWord }, { x, y, step }),
+            RangeError,
+            [/stepWord/],
+            `stepWord ${stepWord}`,
+          );
+        }
+        await expectError(
+          () => encodeDropoutGrad(engine, { n: 8, rate: 0.5, seed: 1, stepWord: 1 }, { dy: x, dx: y, step }),
+          RangeError,
+          [/step buffer holds 4 bytes/, /stepWord 1 needs 8/],
+          'stepWord past the step buffer',
+        );
         await expectError(
           () => encodeDropout(engine, { n: 8, rate: 0.5, seed: 1 }, { x, y: x, step }),
           RangeError,

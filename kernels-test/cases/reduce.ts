@@ -359,6 +359,33 @@ const countCases: KernelCase[] = [
     },
   },
   {
+    name: 'reduce correctCount binary: soft labels are never right (Keras y_true == cast(y_pred > t))',
+    async run(engine: Engine) {
+      const pred = Float32Array.from([0.95, 0.05, 0.8, 0.2, NaN, 0.6, 0.4, 0.5, 0.7, 0.3]);
+      const labels = Float32Array.from([0.9, 0.1, 1, 0, 0, 1, 0.5, -0, NaN, 2]);
+      // At 0.5, pred > t is [1,0,1,0,0, 1,0,0,1,0] (NaN and 0.5 are not above). Equal to the
+      // label: 1, 0 (elements 2, 3), 0 where the pred is NaN (4), 1 (5), −0 = 0 (7): 5 of 10.
+      // The soft labels 0.9, 0.1, 0.5 and 2 and the NaN label miss; a rule thresholding the
+      // label at 0.5 would count 8. At 0.75, pred > t is [1,0,1,0,0, 0,0,0,0,0]: elements
+      // 2, 3, 4, 7 are right: 4.
+      const p = storage(engine, pred, 'soft pred');
+      const l = storage(engine, labels, 'soft labels');
+      const counts = storage(engine, new Uint32Array(3), 'counts');
+      const specs: CorrectCountSpec[] = [
+        { kind: 'binary', rows: 2, cols: 5 },
+        { kind: 'binary', rows: 2, cols: 5, threshold: 0.75 },
+        { kind: 'binary', rows: 2, cols: 5, rowsValid: 1 },
+      ];
+      specs.forEach((spec, slot) => encodeCorrectCount(engine, spec, { pred: p, labels: l, counts, slot }));
+      // Row 0 alone at 0.5: elements 2, 3, 4: 3.
+      const expected = [5, 4, 3];
+      expectClose(await readU32(engine, counts, 3), expected, EXACT, 'soft-label counts');
+      const ref = specs.map((s) => correctCountReference(s, pred, labels));
+      expectClose(ref, expected, EXACT, 'correctCountReference of the same elements');
+      for (const b of [p, l, counts]) engine.releaseBuffer(b);
+    },
+  },
+  {
     name: 'reduce correctCount: random batches, partial last batch, repeated calls, labels out of range',
     async run(engine: Engine) {
       const rows = 700; // three workgroups' worth of rows, the last one partial
@@ -373,7 +400,12 @@ const countCases: KernelCase[] = [
       const r = rng(55);
       const binPred = Float32Array.from({ length: rows * cols }, () => r());
       binPred[17] = NaN;
-      const binLabels = Float32Array.from({ length: rows * cols }, () => (r() < 0.4 ? 1 : 0));
+      // Mostly hard labels, some soft (never right) and a NaN.
+      const soft = [0.9, 0.1, 0.5, 0.999];
+      const binLabels = Float32Array.from({ length: rows * cols }, () =>
+        r() < 0.1 ? (soft[Math.floor(r() * soft.length)] ?? 0) : r() < 0.4 ? 1 : 0,
+      );
+      binLabels[23] = NaN;
       const bp = storage(engine, binPred, 'binary pred');
       const bl = storage(engine, binLabels, 'binary labels');
       const counts = storage(engine, new Uint32Array(8), 'counts');

@@ -15,9 +15,13 @@ import {
   batchNormInferenceShader,
   batchNormTrainShader,
   BN_FEATURES_PER_WG,
+  BN_SAVED,
+  BN_SAVED_ROWS,
 } from '../../shaders/batchnorm.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Engine } from '../gpu/engine.js';
+
+export { BN_SAVED, BN_SAVED_ROWS };
 
 export interface BatchNormSpec {
   rows: number;
@@ -32,8 +36,18 @@ export interface BatchNormSpec {
 export const BATCH_NORM_DEFAULTS = { epsilon: 1e-3, momentum: 0.99 } as const;
 
 /**
- * Training forward: batch mean and biased variance per feature, y = γ·x̂ + β, saves mean and
- * invStd = 1/√(var + ε) for the backward, and updates runningMean/runningVar in place.
+ * Training forward: batch mean and biased variance per feature, y = γ·x̂ + β, and
+ * runningMean/runningVar updated in place. `saved` ([BN_SAVED_ROWS = 4, features] f32,
+ * row-major; row r starts at element r·features) receives, per feature f:
+ *  - row BN_SAVED.mean (0): the batch mean, rounded once to f32. For reading (metrics,
+ *    debugging); the backward does not use it.
+ *  - row BN_SAVED.invStd (1): invStd = 1/√(var + ε), var the biased batch variance.
+ *  - row BN_SAVED.shift (2): the shift k = x[0, f] the sums were taken around.
+ *  - row BN_SAVED.shiftedMean (3): mean(x[:, f] − k) in f32. k + shiftedMean (summed in
+ *    float64) is the batch mean to well below f32's resolution at |mean|, and the forward
+ *    centres x as (x − k) − shiftedMean.
+ * Pass the same buffer to encodeBatchNormBackward, which rebuilds x̂ from rows 1–3 exactly as
+ * the forward formed it.
  */
 export function encodeBatchNormTrain(
   engine: Engine,
@@ -43,8 +57,7 @@ export function encodeBatchNormTrain(
     gamma: GPUBuffer;
     beta: GPUBuffer;
     y: GPUBuffer;
-    mean: GPUBuffer;
-    invStd: GPUBuffer;
+    saved: GPUBuffer;
     runningMean: GPUBuffer;
     runningVar: GPUBuffer;
   },
@@ -52,7 +65,7 @@ export function encodeBatchNormTrain(
   const label = 'batchnorm_train';
   checkSpec(spec, label);
   const { rows, features } = spec;
-  checkSizes(label, spec, b, ['x', 'y'], ['gamma', 'beta', 'mean', 'invStd', 'runningMean', 'runningVar']);
+  checkSizes(label, spec, b, ['x', 'y'], ['gamma', 'beta', 'runningMean', 'runningVar'], ['saved']);
   const words = new Uint32Array(8);
   const floats = new Float32Array(words.buffer);
   words[0] = rows;
@@ -64,7 +77,7 @@ export function encodeBatchNormTrain(
   const params = engine.tempUniform(words, `${label} params`);
   engine.dispatch(
     pipeline,
-    [b.x, b.gamma, b.beta, b.y, b.mean, b.invStd, b.runningMean, b.runningVar, params],
+    [b.x, b.gamma, b.beta, b.y, b.saved, b.runningMean, b.runningVar, params],
     engine.dispatchGrid(features, BN_FEATURES_PER_WG),
     label,
   );
@@ -102,9 +115,10 @@ export function encodeBatchNormInference(
 }
 
 /**
- * Backward in the fused form, from the mean and invStd saved by the training forward:
- * dβ = Σdy, dγ = Σdy·x̂, dx = γ·invStd/N · (N·dy − dβ − x̂·dγ). dgamma and dbeta are
- * overwritten (not accumulated).
+ * Backward in the fused form, from the `saved` buffer the training forward wrote (same x):
+ * dβ = Σdy, dγ = Σdy·x̂, dx = γ·invStd/N · (N·dy − dβ − x̂·dγ), with
+ * x̂ = ((x − shift) − shiftedMean)·invStd as in the forward (so |mean| ≫ std stays accurate).
+ * dgamma and dbeta are overwritten (not accumulated).
  */
 export function encodeBatchNormBackward(
   engine: Engine,
@@ -113,8 +127,7 @@ export function encodeBatchNormBackward(
     x: GPUBuffer;
     dy: GPUBuffer;
     gamma: GPUBuffer;
-    mean: GPUBuffer;
-    invStd: GPUBuffer;
+    saved: GPUBuffer;
     dx: GPUBuffer;
     dgamma: GPUBuffer;
     dbeta: GPUBuffer;
@@ -122,12 +135,12 @@ export function encodeBatchNormBackward(
 ): void {
   const label = 'batchnorm_backward';
   checkSpec(spec, label);
-  checkSizes(label, spec, b, ['x', 'dy', 'dx'], ['gamma', 'mean', 'invStd', 'dgamma', 'dbeta']);
+  checkSizes(label, spec, b, ['x', 'dy', 'dx'], ['gamma', 'dgamma', 'dbeta'], ['saved']);
   const pipeline = engine.pipeline(batchNormBackwardShader(), label);
   const params = engine.tempUniform(new Uint32Array([spec.rows, spec.features, 0, 0]), `${label} params`);
   engine.dispatch(
     pipeline,
-    [b.x, b.dy, b.gamma, b.mean, b.invStd, b.dx, b.dgamma, b.dbeta, params],
+    [b.x, b.dy, b.gamma, b.saved, b.dx, b.dgamma, b.dbeta, params],
     engine.dispatchGrid(spec.features, BN_FEATURES_PER_WG),
     label,
   );
@@ -154,7 +167,7 @@ function checkSpec(spec: BatchNormSpec, what: string): void {
 
 /**
  * Checks every buffer is large enough: those named in `full` hold [rows, features], those
- * in `perFeature` hold [features].
+ * in `perFeature` hold [features], those in `saved` hold [BN_SAVED_ROWS, features].
  */
 function checkSizes<K extends string>(
   what: string,
@@ -162,6 +175,7 @@ function checkSizes<K extends string>(
   buffers: Record<K, GPUBuffer>,
   full: readonly K[],
   perFeature: readonly K[],
+  saved: readonly K[] = [],
 ): void {
   const need = (name: K, bytes: number, shape: string): void => {
     const size = buffers[name].size;
@@ -173,6 +187,9 @@ function checkSizes<K extends string>(
     need(name, spec.rows * spec.features * 4, `[${spec.rows}, ${spec.features}]`);
   }
   for (const name of perFeature) need(name, spec.features * 4, `[${spec.features}]`);
+  for (const name of saved) {
+    need(name, BN_SAVED_ROWS * spec.features * 4, `[${BN_SAVED_ROWS}, ${spec.features}]`);
+  }
 }
 
 // ------------------------------------------------------------ float64 reference
@@ -201,8 +218,10 @@ type Values = ArrayLike<number>;
  * column, no shifts or fused forms), independent of the kernels' arithmetic.
  * - 'train': batch statistics, y, and the moving-statistic update.
  * - 'inference': y from the moving statistics.
- * - 'backward': dx, dγ, dβ given the saved mean and invStd (with exact batch statistics this
- *   is the gradient of the 'train' forward; finite differences check that in the tests).
+ * - 'backward': dx, dγ, dβ given a mean and invStd, with x̂ = (x − mean)·invStd (with the
+ *   exact batch statistics from 'train' this is the gradient of the 'train' forward; finite
+ *   differences check that in the tests). It takes plain statistics, not the kernels'
+ *   `saved` buffer: compare the kernel with the reference at float64 statistics.
  */
 export function batchNormReference(
   spec: BatchNormSpec,

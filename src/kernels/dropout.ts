@@ -1,6 +1,6 @@
 /**
  * Inverted dropout: dispatch, validation, and the exact TypeScript mask. The WGSL and the
- * description of the generator (Philox-4x32-10 over counter (i/4, step, 0, 0), key
+ * description of the generator (Philox-4x32-10 over counter (i/4, step, stream, 0), key
  * (seed, 0)) live in shaders/dropout.ts.
  *
  * Keras semantics: during training each element is dropped with probability `rate` and the
@@ -16,8 +16,19 @@ export interface DropoutSpec {
   n: number;
   /** Drop probability in [0, 1). */
   rate: number;
-  /** A u32: the same seed and step give the same mask on every adapter. */
+  /** A u32: the same seed, stream and step give the same mask on every adapter. */
   seed: number;
+  /**
+   * A u32 (default 0) naming this layer's draw: it fills Philox counter word 2, so layers
+   * sharing a seed but given different streams get independent masks. Stream 0 gives the
+   * masks of the counter (i/4, step, 0, 0).
+   */
+  stream?: number;
+  /**
+   * Which u32 word of the `step` buffer holds the step (default 0). E.g. 1 for an optimizer
+   * hyper buffer (src/kernels/optim.ts), which keeps lr (f32) in word 0 and the step in word 1.
+   */
+  stepWord?: number;
 }
 
 /** Bits of the uniform draw compared against the rate. */
@@ -37,8 +48,9 @@ export function dropoutScale(rate: number): number {
 }
 
 /**
- * y = x · mask / (1 − rate); the step is the u32 at index 0 of `step` (a storage buffer), so
- * a compiled plan can advance it on the GPU. x and y must be different buffers.
+ * y = x · mask / (1 − rate); the step is the u32 at word spec.stepWord (default 0) of `step`
+ * (a storage buffer), so a compiled plan can advance it on the GPU. x and y must be
+ * different buffers.
  */
 export function encodeDropout(
   engine: Engine,
@@ -48,7 +60,7 @@ export function encodeDropout(
   encode(engine, spec, b.x, b.y, b.step, 'dropout');
 }
 
-/** dx = dy · mask / (1 − rate), the mask recomputed from (seed, step, index). */
+/** dx = dy · mask / (1 − rate), the mask recomputed from (seed, stream, step, index). */
 export function encodeDropoutGrad(
   engine: Engine,
   spec: DropoutSpec,
@@ -77,13 +89,27 @@ function encode(
       );
     }
   }
-  if (step.size < 4) throw new RangeError(`${label}: the step buffer must hold one u32`);
+  const stepWord = spec.stepWord ?? 0;
+  if (step.size < (stepWord + 1) * 4) {
+    throw new RangeError(
+      `${label}: the step buffer holds ${step.size} bytes; stepWord ${stepWord} needs ${(stepWord + 1) * 4}`,
+    );
+  }
   if (input === output) {
     throw new RangeError(
       `${label}: input and output must be different buffers (WebGPU forbids the aliasing)`,
     );
   }
-  const words = new Uint32Array([spec.n, dropoutThreshold(spec.rate), spec.seed >>> 0, 0]);
+  const words = new Uint32Array([
+    spec.n,
+    dropoutThreshold(spec.rate),
+    spec.seed >>> 0,
+    0,
+    spec.stream ?? 0,
+    stepWord,
+    0,
+    0,
+  ]);
   new Float32Array(words.buffer)[3] = dropoutScale(spec.rate);
   // The same WGSL (one cached pipeline) serves forward and backward: the masks cannot differ.
   const pipeline = engine.pipeline(dropoutShader(), 'dropout');
@@ -93,7 +119,7 @@ function encode(
 }
 
 function checkSpec(spec: DropoutSpec, what: string): void {
-  const { n, rate, seed } = spec;
+  const { n, rate, seed, stream = 0, stepWord = 0 } = spec;
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`${what}: rate must be in [0, 1), got ${rate}`);
   }
@@ -102,6 +128,12 @@ function checkSpec(spec: DropoutSpec, what: string): void {
   }
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`${what}: seed must be a u32 (integer in [0, 2^32)), got ${seed}`);
+  }
+  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) {
+    throw new RangeError(`${what}: stream must be a u32 (integer in [0, 2^32)), got ${stream}`);
+  }
+  if (!Number.isInteger(stepWord) || stepWord < 0 || stepWord >= 2 ** 28) {
+    throw new RangeError(`${what}: stepWord must be a non-negative integer word index, got ${stepWord}`);
   }
 }
 
@@ -150,13 +182,22 @@ export function philox4x32(
   return [c0, c1, c2, c3];
 }
 
-/** The keep mask (1 kept, 0 dropped) the kernels use for (seed, step), bit-identical to the GPU. */
-export function dropoutMaskReference(seed: number, step: number, n: number, rate: number): Uint8Array {
-  checkSpec({ n, rate, seed }, 'dropoutMaskReference');
+/**
+ * The keep mask (1 kept, 0 dropped) the kernels use for (seed, step, stream), bit-identical
+ * to the GPU. `step` is the step value itself (not a buffer word index).
+ */
+export function dropoutMaskReference(
+  seed: number,
+  step: number,
+  n: number,
+  rate: number,
+  stream = 0,
+): Uint8Array {
+  checkSpec({ n, rate, seed, stream }, 'dropoutMaskReference');
   const threshold = dropoutThreshold(rate);
   const mask = new Uint8Array(n);
   for (let g = 0; g * 4 < n; g++) {
-    const words = philox4x32([g, step, 0, 0], [seed, 0]);
+    const words = philox4x32([g, step, stream, 0], [seed, 0]);
     for (let j = 0; j < 4 && g * 4 + j < n; j++) {
       mask[g * 4 + j] = (words[j] ?? 0) >>> 8 >= threshold ? 1 : 0;
     }

@@ -194,8 +194,10 @@ export interface CorrectCountSpec {
  *  - 'sparse': argmax(pred row) == labels[row], labels u32 [rows]. A label ≥ cols is never
  *    matched, so it counts as wrong.
  *  - 'dense': argmax(pred row) == argmax(label row), labels f32 [rows, cols].
- *  - 'binary': (pred > threshold) == (label > 0.5) element-wise over rows × cols (it counts
- *    elements, not rows). A NaN prediction or label is "not above".
+ *  - 'binary': label == (pred > threshold ? 1 : 0) element-wise over rows × cols (it counts
+ *    elements, not rows), with exact equality as Keras 3's binary_accuracy: a soft label
+ *    (0.9, 0.1, ...) is never right, −0 equals 0. A NaN prediction is "not above" (0); a
+ *    NaN label is never right.
  * Argmax follows encodeArgmax (ties to the lowest index, a NaN row to its first NaN).
  */
 export function encodeCorrectCount(
@@ -290,7 +292,7 @@ export function correctCountReference(
     for (let i = 0; i < rowsValid * cols; i++) {
       const p = pred[i] ?? NaN;
       const l = labels[i] ?? NaN;
-      if (p > threshold === l > 0.5) count++;
+      if (l === (p > threshold ? 1 : 0)) count++;
     }
     return count;
   }
