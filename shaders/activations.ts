@@ -48,6 +48,9 @@ export interface ActivationSpec {
 export const SELU_ALPHA = 1.6732632423543772;
 export const SELU_SCALE = 1.0507009873554805;
 
+/** The largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
+
 export function defaultAlpha(name: Activation): number {
   return name === 'leaky_relu' ? 0.2 : 1;
 }
@@ -63,9 +66,16 @@ export function activationFromY(spec: ActivationSpec): boolean {
   return true;
 }
 
-/** A WGSL f32 literal for a JS number. */
-export function f32Literal(v: number): string {
-  if (!Number.isFinite(v)) throw new RangeError(`activation parameter must be finite, got ${v}`);
+/**
+ * A WGSL f32 literal for a JS number; `what` names the value in the error for one that is
+ * not finite as an f32 (NaN, ±Inf, or a double beyond ±3.4028235e38, which rounds to ±Inf).
+ */
+export function f32Literal(v: number, what = 'activation parameter'): string {
+  if (!Number.isFinite(Math.fround(v))) {
+    throw new RangeError(
+      `${what} must be a finite f32 (|v| <= ${F32_MAX}), got ${v}${Number.isFinite(v) ? ', which rounds to ±Infinity in f32' : ''}`,
+    );
+  }
   const s = String(Math.fround(v));
   return s.includes('.') || s.includes('e') ? s : `${s}.0`;
 }
@@ -101,10 +111,14 @@ fn expm1_stable(x: f32) -> f32 {
   return select(exp(x) - 1.0, p, abs(x) < 0.5);
 }`;
 
-// log(1 + u) for u in [0, 1] (all softplus needs) without WGSL's log, whose error near 1
-// is 2^-21 absolute: 2·atanh(s) with s = u/(2 + u) in [0, 1/3], series to s¹⁵ (< 2^-29).
-const LOG1P = /* wgsl */ `
-fn log1p_unit(u: f32) -> f32 {
+/**
+ * WGSL `fn log1p_small(u: f32) -> f32`: log(1 + u) for u in [−0.5, 1] with full relative
+ * precision, without WGSL's log, whose error for arguments near 1 is 2^-21 absolute:
+ * 2·atanh(s) with s = u/(2 + u) in [−1/3, 1/3], series to s¹⁵ (truncation < 2^-29
+ * relative). Self-contained; the losses use it too.
+ */
+export const log1pWgsl = /* wgsl */ `
+fn log1p_small(u: f32) -> f32 {
   let s = u / (2.0 + u);
   let s2 = s * s;
   return 2.0 * s * (1.0 + s2 * (0.33333334 + s2 * (0.2 + s2 * (0.14285715 + s2 * (0.11111111
@@ -126,6 +140,20 @@ fn tanh_grad_stable(x: f32) -> f32 {
   return 4.0 * e / ((1.0 + e) * (1.0 + e));
 }`;
 
+// gelu_tanh'(x) = σ(2u) + x·σ'(2u)·2u' with 2u = 2√(2/π)·(x + 0.044715·x³) and
+// 2u' = 2√(2/π)·(1 + 3·0.044715·x²). The second term uses x clamped to ±20: beyond, σ'(2u)
+// is exactly 0 in f32 (|2u| > 600), and a raw x would overflow (x² past 1.8e19, or x times
+// the constants once the compiler reassociates the product) into 0·∞ = NaN. At x = ±∞
+// float64 gives ∞·0 = NaN; that is set on the bit pattern, as a compiler may assume no ∞.
+const GELU_TANH_GRAD = /* wgsl */ `
+fn gelu_tanh_grad(x: f32) -> f32 {
+  let u2 = 1.5957691216 * (x + 0.044715 * x * x * x);
+  let xc = clamp(x, -20.0, 20.0);
+  let g = sigmoid_stable(u2) + xc * sigmoid_grad_stable(u2) * 1.5957691216 * (1.0 + 0.134145 * xc * xc);
+  let bits = bitcast<u32>(x);
+  return select(g, bitcast<f32>(bits | 0x7fc00000u), (bits & 0x7fffffffu) == 0x7f800000u);
+}`;
+
 // Abramowitz & Stegun 7.1.26: |error| < 1.5e-7 over the whole line.
 const ERF = /* wgsl */ `
 fn erf_approx(x: f32) -> f32 {
@@ -136,7 +164,7 @@ fn erf_approx(x: f32) -> f32 {
 }`;
 
 function body(spec: ActivationSpec): Body {
-  const a = f32Literal(spec.alpha ?? defaultAlpha(spec.name));
+  const a = f32Literal(spec.alpha ?? defaultAlpha(spec.name), `activation ${spec.name}: alpha`);
   const S = f32Literal(SELU_SCALE);
   const SA = f32Literal(SELU_SCALE * SELU_ALPHA);
   const fromY = activationFromY(spec);
@@ -189,10 +217,10 @@ function body(spec: ActivationSpec): Body {
     case 'softplus':
       // log(1 + exp(x)) = max(x, 0) + log1p(exp(−|x|)); f'(x) = σ(x) = 1 − exp(−y).
       return {
-        f: 'max(x, 0.0) + log1p_unit(exp(-abs(x)))',
+        f: 'max(x, 0.0) + log1p_small(exp(-abs(x)))',
         gradX: 'sigmoid_stable(x)',
         gradY: '-expm1_stable(-y)',
-        helpers: [SIGMOID, LOG1P, EXPM1],
+        helpers: [SIGMOID, log1pWgsl, EXPM1],
       };
     case 'softsign':
       return {
@@ -218,12 +246,12 @@ function body(spec: ActivationSpec): Body {
     case 'gelu_tanh': {
       // 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³), computed as x·σ(2u) (the
       // same function: 0.5·(1 + tanh(u)) = σ(2u)) so that 1 + tanh(u) cannot cancel for x ≪ 0.
-      // f'(x) = σ(2u) + x·σ'(2u)·2u', u' = √(2/π)·(1 + 3·0.044715·x²).
+      // f'(x): see GELU_TANH_GRAD.
       const u2 = '1.5957691216 * (x + 0.044715 * x * x * x)';
       return {
         f: `x * sigmoid_stable(${u2})`,
-        gradX: `sigmoid_stable(${u2}) + x * sigmoid_grad_stable(${u2}) * 1.5957691216 * (1.0 + 0.134145 * x * x)`,
-        helpers: [SIGMOID, SIGMOID_GRAD],
+        gradX: 'gelu_tanh_grad(x)',
+        helpers: [SIGMOID, SIGMOID_GRAD, GELU_TANH_GRAD],
       };
     }
   }

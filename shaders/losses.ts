@@ -11,7 +11,7 @@
  *   kl_divergence  Σ y'·log(y'/p'),  y' = clip(y, ε, 1), p' = clip(p, ε, 1)
  *   categorical_crossentropy    Σ −y·log(clip(p / Σp, ε, 1 − ε))
  *   binary_crossentropy         mean −(y·log p' + (1 − y)·log(1 − p')),  p' = clip(p, ε, 1 − ε)
- *   binary_crossentropy_logits  mean max(x, 0) − x·y + log(1 + exp(−|x|))
+ *   binary_crossentropy_logits  mean max(x, 0) − x·y + log1p(exp(−|x|))
  *
  * hinge/squared_hinge: when every target of the whole tensor is 0 or 1, Keras maps them to
  * −1/1 (2y − 1) first. A separate pass (hingeTargetCheckShader) sets a flag when any target
@@ -23,11 +23,18 @@
  *
  * NaN: clamp/max may drop a NaN, so inputs are tested on the bit pattern. A NaN pred or
  * target gives NaN for its element's gradient and its row's loss. categorical_crossentropy
- * couples the row through Σp, so there a NaN anywhere makes the whole row's gradient NaN.
+ * couples the row through Σp, so there a NaN anywhere makes the whole row's gradient NaN,
+ * and so does a Σp (summed in f32) that is 0 or ±∞: Keras's p/Σp is then 0/0, ±x/0 or ∞/∞
+ * (an all-zero prediction row gives NaN there, not −log ε).
+ *
+ * Logarithms of arguments near 1 (BCE's log p for p → 1 and log(1 − p) for p → 0, and
+ * log(1 + exp(−|x|)) of the logits form) go through log1p_small (shaders/activations.ts):
+ * WGSL's log is only 2^-21 absolute there, which is most of a tiny loss.
  *
  * Row layout and reductions: see rowSegments in shaders/softmax_xent.ts.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { log1pWgsl } from './activations.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
 import { rowSegments } from './softmax_xent.js';
 
@@ -92,7 +99,11 @@ const TERMS: Record<Exclude<LossName, 'categorical_crossentropy'>, string> = {
   binary_crossentropy: `
   let pc = clamp(p, params.eps, params.one_minus_eps);
   let inside = p >= params.eps && p <= params.one_minus_eps;
-  let value = -(y * log(pc) + (1.0 - y) * log(1.0 - pc));
+  // log pc and log(1 − pc); the argument near 1 as log1p of pc − 1 or −pc, both exact
+  // (Sterbenz) where they are taken, so a tiny loss keeps its relative precision.
+  let log_p = select(log(pc), log1p_small(pc - 1.0), pc >= 0.5);
+  let log_q = select(log(1.0 - pc), log1p_small(-pc), pc <= 0.5);
+  let value = -(y * log_p + (1.0 - y) * log_q);
   // (1 − y)/(1 − p) − y/p as one fraction: p − y is rounded once, so no cancellation.
   return vec2f(value, select(0.0, (pc - y) / (pc * (1.0 - pc)), inside));`,
   // z = exp(−|x|) ≤ 1, so nothing overflows. The gradient sigmoid(x) − y is formed as
@@ -101,7 +112,7 @@ const TERMS: Record<Exclude<LossName, 'categorical_crossentropy'>, string> = {
   let z = exp(-abs(p));
   let small = z / (1.0 + z);  // sigmoid(−|x|)
   let grad = select(small - y, (1.0 - y) - small, p >= 0.0);
-  return vec2f(max(p, 0.0) - p * y + log(1.0 + z), grad);`,
+  return vec2f(max(p, 0.0) - p * y + log1p_small(z), grad);`,
 };
 
 const PARAMS = /* wgsl */ `
@@ -121,6 +132,7 @@ export function lossShader(name: LossName): string {
   const categorical = name === 'categorical_crossentropy';
   const hingeTargets = lossUsesHingeTargets(name);
   const termBody = categorical ? '' : TERMS[name];
+  const log1p = name === 'binary_crossentropy' || name === 'binary_crossentropy_logits' ? log1pWgsl : '';
   return wgsl`
 ${PARAMS}
 
@@ -133,6 +145,7 @@ ${PARAMS}
 @group(0) @binding(5) var<storage, read> not_binary: array<u32>;
 #endif
 ${rowSegments}
+${log1p}
 
 fn target_at(i: u32) -> f32 {
 #if ${hingeTargets}
@@ -174,7 +187,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let first = segment_sum(lid, acc);
   let total = first.x;
-  let poisoned = first.y > 0.0;
+  let total_bits = bitcast<u32>(total) & 0x7fffffffu;
+  // A NaN input, or Σp = ±0 or ±∞ (q = p/Σp would be 0/0, ±∞ or ∞/∞).
+  let poisoned = first.y > 0.0 || total_bits == 0u || total_bits >= 0x7f800000u;
 
   // Pass 2: the loss Σ −y·log(clip(q)), q = p / S, and Σ y over the unclipped q, which is
   // −Σ_k (dL/dq_k)·q_k in dL/dp_j = (dL/dq_j − Σ_k (dL/dq_k)·q_k) / S.

@@ -301,6 +301,8 @@ const referenceCases: KernelCase[] = [
 ];
 
 const SPECIAL = new Float32Array([NaN, Infinity, -Infinity, 1, -1, 3, -3, 0]);
+/** Where x², x³ (and for 3e38 even 2x) overflow f32, and the infinities. */
+const HUGE_X = new Float32Array([1e20, -1e20, 3e38, -3e38, Infinity, -Infinity]);
 
 const specialCases: KernelCase[] = [
   {
@@ -345,6 +347,46 @@ const specialCases: KernelCase[] = [
         }
       }
       for (const t of [xt, ones, nanDy, out]) t.dispose();
+    },
+  },
+  {
+    name: 'activations at huge finite x (±1e20, ±3e38) and ±Inf: forward and gradients from x and y like float64',
+    async run(engine: Engine) {
+      // f' is 0, 1, α, the SELU scale, ±Inf or NaN at these points (softsign's is below
+      // 2^-126), so one rounding and FTZ bound every element; the generic tolerances, which
+      // grow with |x| through exp's bound, would accept anything here. Intermediate
+      // overflow (x², x³) must not turn a 0·∞ into NaN where float64 has a value.
+      const tight: Tolerance = { atol: FTZ, rtol: 2 * U };
+      const n = HUGE_X.length;
+      const xt = tensor(HUGE_X, [n], 'f32', { engine });
+      const ones = tensor(new Float32Array(n).fill(1), [n], 'f32', { engine });
+      const out = emptyTensor(engine, [n], 'f32', 'activations huge out');
+      for (const spec of SPECS) {
+        const ref = activationReference(spec);
+        const name = describeSpec(spec);
+        const y32 = Float32Array.from(HUGE_X, (v) => ref.f(v));
+        const at = `at ${Array.from(HUGE_X).join(', ')}`;
+        encodeActivation(engine, spec, xt.buffer, out.buffer, n);
+        expectClose(await out.read(), y32, tight, `${name} forward ${at}`);
+        const dfExpected = Float64Array.from(HUGE_X, (v) => Math.fround(ref.df(v)));
+        encodeActivationGrad(engine, spec, 'x', xt.buffer, ones.buffer, out.buffer, n);
+        expectClose(await out.read(), dfExpected, tight, `${name} gradient from x ${at}`);
+        if (activationFromY(spec)) {
+          // Only where y is a number (softsign(±Inf) is NaN: its gradient from y is NaN too).
+          const keep = Array.from(y32.keys()).filter((i) => !Number.isNaN(y32[i]));
+          const yt = tensor(y32, [n], 'f32', { engine });
+          encodeActivationGrad(engine, spec, 'y', yt.buffer, ones.buffer, out.buffer, n);
+          const got = await out.read();
+          expectClose(
+            keep.map((i) => got[i] ?? NaN),
+            keep.map((i) => dfExpected[i] ?? NaN),
+            tight,
+            `${name} gradient from y ${at}`,
+          );
+          yt.dispose();
+        }
+      }
+      for (const t of [xt, ones, out]) t.dispose();
     },
   },
   {
@@ -446,6 +488,23 @@ const specialCases: KernelCase[] = [
         { name: 'elu', alpha: 0 },
       ] as ActivationSpec[]) {
         expectEqual(activationFromY(spec), true, `activationFromY(${describeSpec(spec)})`);
+      }
+      // α finite as a double but not as an f32 (1e39 would print as an invalid WGSL literal).
+      for (const spec of [
+        { name: 'elu', alpha: 1e39 },
+        { name: 'leaky_relu', alpha: -4e38 },
+        { name: 'elu', alpha: NaN },
+      ] as ActivationSpec[]) {
+        await expectError(
+          () => encodeActivation(engine, spec, a.buffer, b.buffer, 8),
+          RangeError,
+          [
+            new RegExp(`${spec.name}: alpha`),
+            /finite f32/,
+            new RegExp(String(spec.alpha).replace('+', '\\+')),
+          ],
+          `${describeSpec(spec)} out of f32 range`,
+        );
       }
       await expectError(
         () => encodeActivation(engine, { name: 'relu' }, a.buffer, b.buffer, 9),

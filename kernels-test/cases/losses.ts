@@ -19,6 +19,9 @@
  *   Observed on lavapipe and SwiftShader: under 1/15 of these bounds.
  * - Finite differences of the float64 references: central, eps 1e-6, atol 1e-5, rtol 1e-3
  *   (PyTorch gradcheck), at points at least 1e-3 away from every kink and clip edge.
+ * - Tiny binary CE losses (down to 1.8e-35): relative only, no atol, so an absolute error of
+ *   log near 1 cannot hide: logits (3 + 2|x|) ULP (WGSL's exp) + 8 ULP; probabilities 8 ULP
+ *   (log1p's series and a few roundings).
  * - Keras's documented example values: to the digits Keras prints (half a unit of the last).
  * - NaN/flag/finiteness checks are exact.
  */
@@ -94,6 +97,7 @@ async function runLoss(
   spec: LossSpec,
   pred: Float32Array,
   target: Float32Array,
+  flag?: GPUBuffer,
 ): Promise<{ loss: Float32Array; dpred: Float32Array }> {
   const n = spec.rows * spec.cols;
   const predBuf = engine.createBufferWithData(pred, IN(), `losses test ${spec.name} pred`);
@@ -108,7 +112,7 @@ async function runLoss(
     usage: OUT(),
     label: `losses test ${spec.name} dpred`,
   });
-  encodeLoss(engine, spec, { pred: predBuf, target: targetBuf, loss: lossBuf, dpred: dpredBuf });
+  encodeLoss(engine, spec, { pred: predBuf, target: targetBuf, loss: lossBuf, dpred: dpredBuf, flag });
   const loss = await readF32(engine, lossBuf, spec.rows, 'losses test loss');
   const dpred = await readF32(engine, dpredBuf, n, 'losses test dpred');
   for (const b of [predBuf, targetBuf, lossBuf, dpredBuf]) engine.releaseBuffer(b);
@@ -589,6 +593,147 @@ const nanCase: KernelCase = {
   },
 };
 
+const zeroSumCase: KernelCase = {
+  name: 'losses categorical CE: a row with Σp = 0 or an infinite Σp gives NaN loss and gradient',
+  async run(engine: Engine) {
+    const cols = 3;
+    // Row 0: all-zero prediction (Keras: 0/0). Row 1: Σp = 0 with mixed signs (±∞ and 0/0
+    // after normalising). Row 2: an infinite prediction (∞/∞). Row 3: an ordinary row.
+    const pred = Float32Array.from([0, 0, 0, 0.5, -0.5, 0, Infinity, 0.2, 0.3, 0.2, 0.3, 0.5]);
+    const target = Float32Array.from([0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0]);
+    const spec: LossSpec = { name: 'categorical_crossentropy', rows: 4, cols, gradScale: 0.25 };
+    const got = await runLoss(engine, spec, pred, target);
+    const ref = lossReference(spec, pred, target);
+    for (let r = 0; r < 4; r++) {
+      const nan = r < 3;
+      expectEqual(Number.isNaN(ref.loss[r]), nan, `reference row ${r} loss NaN`);
+      expectEqual(Number.isNaN(got.loss[r]), nan, `row ${r} loss NaN (got ${got.loss[r]})`);
+      for (let j = 0; j < cols; j++) {
+        expectEqual(Number.isNaN(got.dpred[r * cols + j]), nan, `row ${r} dpred[${j}] NaN`);
+      }
+    }
+    expectClose(got.loss, ref.loss, LOSS_TOL, 'categorical CE zero-sum rows: loss');
+    expectClose(got.dpred, ref.dpred, gradTolerance(ref.dpred, lossUnit(spec)), 'zero-sum rows: dpred');
+    expectClose([got.loss[3] ?? NaN], [-Math.log(0.3)], LOSS_TOL, 'categorical CE ordinary row by hand');
+  },
+};
+
+/** Relative error of WGSL's exp(x): (3 + 2|x|) ULP. */
+const expRel = (x: number) => (3 + 2 * Math.abs(x)) * 2 ** -23;
+
+const tinyLossCase: KernelCase = {
+  name: 'losses binary CE: tiny losses (p near 0 or 1, |logit| up to 80) to a relative tolerance',
+  async run(engine: Engine) {
+    // Logits: loss = log1p(exp(−|x|)) where the target agrees with the sign, down to 1.8e-35
+    // at |x| = 80; exp's relative error (3 + 2|x| ULP) plus a few roundings, no absolute
+    // slack (the old log(1 + z) gave 0 for x = 20 and 6% off at x = 16).
+    const logits = [8, 16, 20, 30, 80, -8, -16, -20, -30, -80, 0.5, -3];
+    const logitTargets = [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0];
+    const lspec: LossSpec = {
+      name: 'binary_crossentropy_logits',
+      rows: logits.length,
+      cols: 1,
+      gradScale: 1,
+    };
+    const lx = Float32Array.from(logits);
+    const ly = Float32Array.from(logitTargets);
+    const lgot = await runLoss(engine, lspec, lx, ly);
+    const lref = lossReference(lspec, lx, ly);
+    for (const [i, x] of logits.entries()) {
+      expectClose(
+        [lgot.loss[i] ?? NaN],
+        [lref.loss[i] ?? NaN],
+        { atol: 0, rtol: expRel(x) + 8 * 2 ** -23 },
+        `BCE logits x = ${x}, y = ${logitTargets[i]}: loss ${lref.loss[i]}`,
+      );
+    }
+    expectClose(lgot.dpred, lref.dpred, gradTolerance(lref.dpred, 1), 'BCE logits tiny losses: dpred');
+
+    // Probabilities: −log p for p near 1 and −log(1 − p) for p near 0 go through log1p of
+    // an exact pc − 1 or −pc; 8 ULP (the old log near 1 erred by 2^-21 absolute: 3.4e-4 of
+    // the loss at p = 0.9999).
+    const probs = [0.9999, 0.99999, 0.999, 0.6, 1e-4, 1e-5, 1e-3, 0.4, 0.5, 0.5];
+    const probTargets = [1, 1, 1, 1, 0, 0, 0, 0, 1, 0];
+    const pspec: LossSpec = { name: 'binary_crossentropy', rows: probs.length, cols: 1, gradScale: 1 };
+    const px = Float32Array.from(probs);
+    const py = Float32Array.from(probTargets);
+    const pgot = await runLoss(engine, pspec, px, py);
+    const pref = lossReference(pspec, px, py);
+    expectClose(pgot.loss, pref.loss, { atol: 0, rtol: 8 * 2 ** -23 }, 'BCE tiny losses near p = 0 and 1');
+    expectClose(pgot.dpred, pref.dpred, gradTolerance(pref.dpred, 1), 'BCE tiny losses: dpred');
+  },
+};
+
+const hingeFlagCase: KernelCase = {
+  name: 'losses hinge: a caller-owned flag buffer is cleared each call and nothing else is allocated',
+  async run(engine: Engine) {
+    const rows = 3;
+    const cols = 4;
+    const pred = Float32Array.from([0.3, -0.7, 1.4, -2, 0.1, 0.9, -0.4, 2.5, 0.6, -1.2, 0.2, 0.05]);
+    const binary = Float32Array.from([0, 1, 1, 0, 1, 1, 0, 0, 0, 1, 0, 1]);
+    const mixed = binary.slice();
+    mixed[11] = 0.5;
+    const flag = engine.createBuffer({
+      size: 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      label: 'losses test hinge flag',
+    });
+    for (const name of ['hinge', 'squared_hinge'] as const) {
+      const spec: LossSpec = { name, rows, cols, gradScale: 1 };
+      // Non-binary targets set the flag; the next call on binary targets must see it cleared.
+      for (const target of [mixed, binary, mixed, binary]) {
+        const got = await runLoss(engine, spec, pred, target, flag);
+        const ref = lossReference(spec, pred, target);
+        const kind = target === binary ? 'binary' : 'mixed';
+        expectClose(got.loss, ref.loss, LOSS_TOL, `${name} with a reused flag, ${kind} targets: loss`);
+        expectClose(
+          got.dpred,
+          ref.dpred,
+          gradTolerance(ref.dpred, lossUnit(spec)),
+          `${name} with a reused flag, ${kind} targets: dpred`,
+        );
+      }
+    }
+    // Allocation count over repeated calls on fixed buffers. Each call still makes two
+    // uniform parameter buffers through engine.tempUniform (the check pass's and the loss's):
+    // those are counted as such; everything beyond them is the flag.
+    const [predBuf, targetBuf, lossBuf, dpredBuf] = ['pred', 'target', 'loss', 'dpred'].map((what) =>
+      engine.createBuffer({ size: rows * cols * 4, usage: OUT(), label: `losses test hinge ${what}` }),
+    ) as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+    const io = { pred: predBuf, target: targetBuf, loss: lossBuf, dpred: dpredBuf };
+    const spec: LossSpec = { name: 'hinge', rows, cols, gradScale: 1 };
+    const calls = 3;
+    const created = (): number => engine.stats().buffersCreated;
+    encodeLoss(engine, spec, { ...io, flag }); // pipelines compiled
+    await engine.flush();
+    const before = created();
+    for (let i = 0; i < calls; i++) encodeLoss(engine, spec, { ...io, flag });
+    await engine.flush();
+    expectEqual(created() - before, 2 * calls, 'buffers created by hinge with a caller flag (uniforms only)');
+    const beforeTemp = created();
+    for (let i = 0; i < calls; i++) encodeLoss(engine, spec, io);
+    await engine.flush();
+    expectEqual(
+      created() - beforeTemp,
+      3 * calls,
+      'buffers created by hinge without a flag (uniforms + flag)',
+    );
+    // A flag too small or without COPY_DST (it is cleared with clearBuffer) is refused.
+    const noCopy = engine.createBuffer({
+      size: 4,
+      usage: GPUBufferUsage.STORAGE,
+      label: 'losses test flag no copy',
+    });
+    await expectError(
+      () => encodeLoss(engine, spec, { ...io, flag: noCopy }),
+      RangeError,
+      [/flag/, /COPY_DST/, /losses test flag no copy/],
+      'flag without COPY_DST',
+    );
+    for (const b of [flag, predBuf, targetBuf, lossBuf, dpredBuf, noCopy]) engine.releaseBuffer(b);
+  },
+};
+
 const validationCase: KernelCase = {
   name: 'losses: invalid specs and short buffers are refused, naming the shapes',
   async run(engine: Engine) {
@@ -812,6 +957,9 @@ export const cases: KernelCase[] = [
   kerasExamplesCase,
   clipCase,
   hingeCase,
+  hingeFlagCase,
+  zeroSumCase,
+  tinyLossCase,
   nanCase,
   validationCase,
   softmaxSweepCase,

@@ -65,7 +65,11 @@ const EXTRA_SHAPES: Record<Variant, [number, number, number][]> = {
     [130, 12, 36],
   ],
   NT: [[130, 12, 36]],
-  TN: [[40, 20, 9]],
+  TN: [
+    [40, 20, 9],
+    [512, 10, 33],
+    [130, 16, 36],
+  ],
   TT: [],
 };
 /** TT (no layer of an MLP needs it) runs the first shapes only: scalar and vec4, 32- and 64-row tiles. */

@@ -62,6 +62,13 @@ export interface LossBuffers {
   loss: GPUBuffer;
   /** f32 [rows, cols] */
   dpred: GPUBuffer;
+  /**
+   * hinge/squared_hinge only: u32 [1] scratch for the whole-tensor binary-target test,
+   * owned by the caller (STORAGE | COPY_DST) and cleared by encodeLoss on every call, so
+   * that a compiled step allocates nothing for it. Without it, each call creates and frees
+   * a temporary 4-byte buffer.
+   */
+  flag?: GPUBuffer;
 }
 
 /**
@@ -116,7 +123,10 @@ export function encodeSoftmaxCrossEntropy(
  * squared_hinge/binary CE; the sum over classes for categorical CE and KL) into loss [rows],
  * and d(loss_row)/d(pred) · gradScale into dpred [rows, cols]. Formulas, clipping and NaN
  * rules: shaders/losses.ts. hinge/squared_hinge take {−1, 1} targets; when every target is
- * 0 or 1 they are mapped to −1/1 first, as Keras does (one extra small pass over target).
+ * 0 or 1 they are mapped to −1/1 first, as Keras does (one extra small pass over target,
+ * which needs a u32 flag: buffers.flag, cleared here each call, or a temporary buffer).
+ * Per call, encodeLoss itself allocates only the uniform parameter buffers (engine.tempUniform)
+ * and, for hinge without buffers.flag, the temporary flag.
  */
 export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers): void {
   const { name, rows, cols } = spec;
@@ -133,6 +143,16 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   checkBuffer(buffers.target, n, `target f32 [${rows}, ${cols}]`, what);
   checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
   checkBuffer(buffers.dpred, n, `dpred f32 [${rows}, ${cols}]`, what);
+  const hinge = lossUsesHingeTargets(name);
+  if (hinge && buffers.flag) {
+    checkBuffer(buffers.flag, 1, 'flag u32 [1]', what);
+    const needed = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    if ((buffers.flag.usage & needed) !== needed) {
+      throw new RangeError(
+        `${what}: flag buffer "${buffers.flag.label}" needs STORAGE and COPY_DST usage (it is cleared with clearBuffer)`,
+      );
+    }
+  }
 
   const tpr = lanesPerRow(cols);
   const label = `loss_${name}`;
@@ -145,10 +165,21 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
     `${label} params`,
   );
   const bound = [buffers.pred, buffers.target, buffers.loss, buffers.dpred, params];
-  let flag: GPUBuffer | undefined;
-  if (lossUsesHingeTargets(name)) {
-    // New buffers are zero-filled, as the check pass requires.
-    flag = engine.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE, label: `${label} not-binary flag` });
+  let temporary: GPUBuffer | undefined;
+  if (hinge) {
+    // The check pass needs the flag at 0: the caller's is cleared, a new one is zero-filled.
+    let flag = buffers.flag;
+    if (flag) {
+      const toClear = flag;
+      engine.encodeCommands((encoder) => encoder.clearBuffer(toClear, 0, 4));
+    } else {
+      flag = engine.createBuffer({
+        size: 4,
+        usage: GPUBufferUsage.STORAGE,
+        label: `${label} not-binary flag`,
+      });
+      temporary = flag;
+    }
     const check = engine.pipeline(hingeTargetCheckShader(), 'loss_hinge_target_check');
     const checkParams = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), 'loss_hinge_target_check params');
     engine.dispatch(
@@ -161,7 +192,7 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   }
   const pipeline = engine.pipeline(lossShader(name), label);
   engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label);
-  if (flag) engine.releaseBuffer(flag);
+  if (temporary) engine.releaseBuffer(temporary);
 }
 
 function lossParameters(spec: LossSpec, what: string): { delta: number; epsilon: number } {
@@ -247,7 +278,8 @@ export function lossRowReference(
       if (Number.isNaN(at(pred, j)) || Number.isNaN(at(target, j))) poisoned = true;
       total += at(pred, j);
     }
-    if (poisoned) return { loss: NaN, grad: grad.fill(NaN) };
+    // Σp of 0 or ±∞ makes p/Σp 0/0, ±x/0 or ∞/∞: the row is NaN, as the kernel defines it.
+    if (poisoned || total === 0 || !Number.isFinite(total)) return { loss: NaN, grad: grad.fill(NaN) };
     let loss = 0;
     let insideTargets = 0;
     for (let j = 0; j < cols; j++) {
