@@ -1,9 +1,10 @@
 /**
  * npm run bench:matmul:chromium — the matmul benchmark in headless Chromium (Debian's, via
- * puppeteer-core), ours and TF.js on the page's navigator.gpu. Without a GPU that is
- * SwiftShader (~0.3 GFLOP/s), hence the smaller default sizes.
+ * puppeteer-core), ours and TF.js on the page's navigator.gpu. Defaults are the same sizes as
+ * the Node run; without a GPU that is SwiftShader (~0.5 GFLOP/s) and the sweep takes about
+ * 13 minutes: `--max-square 512 --batches 32,128` is a one-minute version.
  *
- *   npm run bench:matmul:chromium -- [--max-square 512] [--batches 32,128] [--min-ms 300] [--write-results]
+ *   npm run bench:matmul:chromium -- [--max-square 2048] [--batches 32,128,1024] [--min-ms 300] [--write-results]
  */
 import { openPage } from '../kernels-test/browser/chromium.js';
 import { matmulReport } from './matmul-report.js';
@@ -15,8 +16,8 @@ const value = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const opts = {
-  maxSquare: Number(value('--max-square') ?? 512),
-  batches: (value('--batches') ?? '32,128').split(',').map(Number),
+  maxSquare: Number(value('--max-square') ?? 2048),
+  batches: (value('--batches') ?? '32,128,1024').split(',').map(Number),
   minMs: Number(value('--min-ms') ?? 300),
 };
 

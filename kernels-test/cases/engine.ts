@@ -5,6 +5,7 @@
 import {
   DeviceLostError,
   GPULimitError,
+  GPUOperationError,
   initEngine,
   ops,
   ShaderCompileError,
@@ -141,6 +142,28 @@ export const cases: KernelCase[] = [
       const after = engine.stats();
       expectEqual(after.liveBuffers, before.liveBuffers, 'live buffers unchanged');
       expectEqual(after.buffersCreated, before.buffersCreated, 'no buffer created');
+    },
+  },
+  {
+    name: 'a buffer the device refuses is caught by its error scope and raised at the next flush, naming it',
+    async run(engine: Engine) {
+      // MAP_READ may only be combined with COPY_DST: a validation error inside the scope.
+      const bad = engine.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE,
+        label: 'bad usage',
+      });
+      const e = await expectError(
+        () => engine.flush(),
+        GPUOperationError,
+        [/creating buffer "bad usage"/],
+        'flush',
+      );
+      expectEqual(e.kind, 'validation', 'error kind');
+      engine.releaseBuffer(bad);
+      const t = tensor([1, 2], [2], 'f32', { engine });
+      expectClose(await t.read(), [1, 2], EXACT, 'the engine works afterwards');
+      t.dispose();
     },
   },
   {

@@ -7,7 +7,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { existsSync } from 'node:fs';
 import { browserSource, describeAdapter, isFallback } from './init.js';
 import { formatCompileMessage } from './errors.js';
-import { GPUInitError, initEngine, softwareIcds, SOFTWARE_ICDS } from '../node/index.js';
+import {
+  dawnSource,
+  ENGINE_FEATURES,
+  ENGINE_LIMITS,
+  GPUInitError,
+  initEngine,
+  softwareIcds,
+  SOFTWARE_ICDS,
+} from '../node/index.js';
 
 function fakeAdapter(description: string, fallback: boolean | undefined): GPUAdapter {
   const info = { vendor: 'v', architecture: 'a', device: 'd', description, isFallbackAdapter: fallback };
@@ -106,6 +114,21 @@ describe('Node adapter choice (Dawn)', () => {
       expect(hw.adapter.isFallback).toBe(false);
       hw.dispose();
     }
+  });
+
+  it("requests every limit the engine uses at the adapter's own value, and each optional feature it offers", async () => {
+    // A second adapter of the same driver tells what the adapter offers; the engine reports what
+    // its device got. Where the adapter beats WebGPU's defaults (lavapipe: 4 GiB buffers, 1024
+    // invocations per workgroup), a device made with default limits would fail this.
+    const found = await dawnSource.find('software', 'high-performance');
+    expect(found).not.toBeNull();
+    const offered = found?.adapter;
+    const engine = await initEngine({ adapter: 'software', log: false });
+    for (const name of ENGINE_LIMITS)
+      expect([name, engine.limits[name]]).toEqual([name, offered?.limits[name]]);
+    for (const f of ENGINE_FEATURES)
+      expect([f, engine.features.has(f)]).toEqual([f, offered?.features.has(f)]);
+    engine.dispose();
   });
 
   it('rejects an unknown adapter choice', async () => {
