@@ -3,6 +3,10 @@
  *
  *   C[m, n] = act(op(A) · op(B) + bias)        or, with accumulate,  C += op(A) · op(B)
  *
+ * or, with gradActivation, the backward of the layer below's activation in the same pass:
+ *
+ *   C[m, n] = (op(A) · op(B)) ⊙ f'(S)          S [m, n]: that layer's output y = f(x), or x
+ *
  * op(A) is [m, k]: A is stored [m, k] row-major, or [k, m] when transA (C = Aᵀ·B, the weight
  * gradient Xᵀ·dY). op(B) is [k, n]: B is stored [k, n], or [n, k] when transB (C = A·Bᵀ, the
  * input gradient dY·Wᵀ). No transpose is ever copied: each operand's tile is loaded in the
@@ -26,7 +30,7 @@
  * launch over maxComputeWorkgroupsPerDimension folds into two dimensions (Engine.dispatchGrid).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { activationWgsl, type ActivationSpec } from './activations.js';
+import { activationFromY, activationWgsl, type ActivationSpec } from './activations.js';
 
 /**
  * Threads and k-step of one workgroup. Each thread computes bm×bn blocks of 4×4 outputs,
@@ -61,6 +65,11 @@ export interface MatmulVariant {
   activation?: ActivationSpec;
   writePreActivation: boolean;
   accumulate: boolean;
+  /**
+   * Multiply the product by f'(·) of gradSource, which holds f's output y (from 'y') or its
+   * input x (from 'x'). Excludes bias, activation, writePreActivation and accumulate.
+   */
+  gradActivation?: { activation: ActivationSpec; from: 'x' | 'y' };
 }
 
 /** Workgroup memory the shader declares for `tiling` (both tiles, with their row padding). */
@@ -76,13 +85,27 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean, transB: b
 
 /**
  * Bindings: 0 a, 1 b (read), 2 c (read_write), 3 params { m, n, k, tiles_n, tiles, k_quads },
- * then bias (if v.bias), then the pre-activation (if v.writePreActivation).
+ * then bias (if v.bias), then the pre-activation (if v.writePreActivation); or, with
+ * v.gradActivation, 4 the gradient source S (read).
  * Launch: one workgroup per TM×TN tile of C, flattened and folded (see the module comment).
  */
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
   const activation = v.activation !== undefined && v.activation.name !== 'linear';
+  const dact = v.gradActivation;
+  if (dact && (activation || v.bias || v.writePreActivation || v.accumulate)) {
+    throw new RangeError(
+      'matmul shader: gradActivation excludes bias, activation, pre-activation and accumulate',
+    );
+  }
+  const fromOk = dact?.from === 'x' || (dact?.from === 'y' && activationFromY(dact.activation));
+  if (dact && (dact.activation.name === 'linear' || !fromOk)) {
+    throw new RangeError(
+      `matmul shader: no gradient epilogue for '${dact.activation.name}' from ${dact.from}`,
+    );
+  }
   const biasBinding = 4;
   const preBinding = v.bias ? 5 : 4;
+  const gradBinding = 4;
   return wgsl`
 // op(A): [m, k]; A stored ${v.transA ? '[k, m]' : '[m, k]'} row-major.
 // op(B): [k, n]; B stored ${v.transB ? '[n, k]' : '[k, n]'} row-major.  C: [m, n] row-major.
@@ -124,7 +147,15 @@ struct Params {
 @group(0) @binding(${preBinding}) var<storage, read_write> pre: array<f32>;  // [m, n], z before the activation
 #endif
 #endif
+#if ${dact !== undefined}
+#if ${v.vecC}
+@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<vec4f>;  // [m, n], S
+#else
+@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<f32>;  // [m, n], S
+#endif
+#endif
 ${activation ? activationWgsl(v.activation as ActivationSpec) : ''}
+${dact ? activationWgsl(dact.activation) + gradEpilogueWgsl(dact.from) : ''}
 
 const WG_X = ${t.wgX}u;  // threads along n
 const WG_Y = ${t.wgY}u;  // threads along m
@@ -280,7 +311,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
 
-  // Epilogue: z = acc (+ bias); store z (pre-activation) and act(z), or C += acc.
+  // Epilogue: z = acc (+ bias); store z (pre-activation) and act(z), or C += acc, or
+  // C = acc ⊙ f'(S).
   for (var bi = 0u; bi < BM; bi++) {
     for (var bj = 0u; bj < BN; bj++) {
       let col = col0 + 4u * (tx + WG_X * bj);
@@ -310,6 +342,9 @@ fn store_c(row: u32, col: u32, product: vec4f) {
   c[at_c] += z;
 #elif ${activation}
   c[at_c] = vec4f(activate(z.x), activate(z.y), activate(z.z), activate(z.w));
+#elif ${dact !== undefined}
+  let s = grad_src[at_c];
+  c[at_c] = vec4f(times_grad(z.x, s.x), times_grad(z.y, s.y), times_grad(z.z, s.z), times_grad(z.w, s.w));
 #else
   c[at_c] = z;
 #endif
@@ -328,10 +363,25 @@ fn store_c(row: u32, col: u32, product: vec4f) {
     c[at_c] += z;
 #elif ${activation}
     c[at_c] = activate(z);
+#elif ${dact !== undefined}
+    c[at_c] = times_grad(z, grad_src[at_c]);
 #else
     c[at_c] = z;
 #endif
   }
 #endif
+}`;
+}
+
+/**
+ * WGSL `times_grad(d, s)` = d·f'(·), f' taken at S's element s by activate_grad_x or _y. A NaN
+ * in either factor gives NaN even where f' is 0 (relu's inactive units), as the separate
+ * activation-gradient kernel does: a fast-math compiler may fold d·0 to 0.
+ */
+function gradEpilogueWgsl(from: 'x' | 'y'): string {
+  return `
+fn times_grad(d: f32, s: f32) -> f32 {
+  let g = activate_grad_${from}(s);
+  return select(select(d * g, g, is_nan(g)), d, is_nan(d));
 }`;
 }

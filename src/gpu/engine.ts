@@ -79,6 +79,79 @@ interface TimestampRecording {
   untimed: number;
 }
 
+/**
+ * A byte range of a buffer, bound as one binding (e.g. one layer's weights inside the flat
+ * parameter arena). offset must be a multiple of minStorageBufferOffsetAlignment (256 bytes
+ * on every adapter we target) for storage bindings; Engine.bindGroup checks it.
+ */
+export class BufferSlice {
+  constructor(
+    readonly buffer: GPUBuffer,
+    /** Bytes from the start of `buffer`. */
+    readonly offset: number,
+    /** Bytes in the slice. */
+    readonly size: number,
+    readonly label: string,
+  ) {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size <= 0) {
+      throw new RangeError(`slice "${label}": offset ${offset} and size ${size} must be integers, size > 0`);
+    }
+    if (offset + size > buffer.size) {
+      throw new RangeError(
+        `slice "${label}": bytes [${offset}, ${offset + size}) are outside buffer "${buffer.label}" of ${buffer.size} bytes`,
+      );
+    }
+  }
+}
+
+/** What a kernel binds: a whole buffer or a slice of one. */
+export type Bindable = GPUBuffer | BufferSlice;
+
+/** The GPUBuffer under a binding. */
+export function bufferOf(b: Bindable): GPUBuffer {
+  return b instanceof BufferSlice ? b.buffer : b;
+}
+
+/** One dispatch captured by Engine.record(): replayed with the same pipeline and bind group. */
+export interface RecordedDispatch {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  workgroups: readonly [number, number, number];
+  label: string;
+}
+
+/**
+ * Dispatches captured once and replayed many times (a compiled training step). It owns the
+ * buffers created while it was recorded (the kernels' parameter uniforms and scratch), which
+ * live until release().
+ */
+export class Recording {
+  readonly dispatches: RecordedDispatch[] = [];
+  readonly buffers: GPUBuffer[] = [];
+  private released = false;
+  constructor(
+    private readonly engine: Engine,
+    readonly label: string,
+  ) {}
+
+  /** Bytes of the buffers this recording owns. */
+  get bytes(): number {
+    return this.buffers.reduce((s, b) => s + b.size, 0);
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** Frees the owned buffers (after work already submitted, as releaseBuffer does). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const owned = this.buffers.splice(0);
+    this.engine.releaseOwned(owned);
+  }
+}
+
 /** Eager work is submitted at least this often, so one long chain does not grow unbounded. */
 const MAX_DISPATCHES_PER_SUBMIT = 256;
 
@@ -113,6 +186,8 @@ export class Engine {
   /** While a profile is recorded: where each dispatch's pass writes its begin/end timestamps. */
   private timestamps: TimestampRecording | null = null;
   private readonly pendingRejects = new Set<(e: Error) => void>();
+  /** While record() runs: where dispatches and new buffers go. */
+  private recording: Recording | null = null;
 
   /** Resolves when the device is lost (never, if it is not). */
   readonly lost: Promise<DeviceLostError>;
@@ -198,6 +273,7 @@ export class Engine {
       this.device.createBuffer({ size, usage: req.usage, label: req.label, mappedAtCreation }),
     );
     this.sizes.set(buffer, size);
+    this.recording?.buffers.push(buffer);
     this.counts.buffersCreated++;
     this.counts.liveBuffers++;
     this.counts.liveBytes += size;
@@ -214,6 +290,45 @@ export class Engine {
     return buffer;
   }
 
+  /** Writes `data` into `buffer` at `offset` bytes, ordered before the next submit's commands. */
+  writeBuffer(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.assertUsable();
+    this.submitPending(); // earlier encoded commands must see the old contents
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Copies `size` bytes of each source into `staging` (a MAP_READ | COPY_DST buffer the
+   * caller keeps, e.g. a ring slot), submits, and maps it: no buffer is created. Counts one
+   * readback. The caller unmaps `staging` when done with the returned bytes.
+   */
+  async readInto(
+    staging: GPUBuffer,
+    sources: readonly { buffer: GPUBuffer; size: number }[],
+    label: string,
+  ): Promise<ArrayBuffer> {
+    this.assertUsable();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
+    let offset = 0;
+    for (const s of sources) {
+      this.encoder.copyBufferToBuffer(s.buffer, 0, staging, offset, s.size);
+      offset += s.size;
+    }
+    this.submitPending();
+    this.counts.readbacks++;
+    await this.guard(staging.mapAsync(GPUMapMode.READ));
+    await this.throwReportedErrors().catch((e: unknown) => {
+      staging.unmap();
+      throw e instanceof Error ? e : new Error(`${label}: ${String(e)}`);
+    });
+    return staging.getMappedRange().slice(0, offset);
+  }
+
+  /** Copies a whole buffer region to another (ordered with the pending commands). */
+  copy(src: GPUBuffer, dst: GPUBuffer, size: number, srcOffset = 0, dstOffset = 0): void {
+    this.encodeCommands((e) => e.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size));
+  }
+
   /** A uniform buffer of u32/i32/f32 words, released after the next submit. */
   tempUniform(words: Uint32Array | Int32Array | Float32Array, label: string): GPUBuffer {
     const buffer = this.createBufferWithData(words, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
@@ -227,6 +342,17 @@ export class Engine {
    * WebGPU itself keeps a destroyed buffer alive for work already submitted.
    */
   releaseBuffer(buffer: GPUBuffer, afterNextSubmit = false): void {
+    // A recording keeps the buffers made while it was recorded until Recording.release().
+    if (this.recording?.buffers.includes(buffer)) return;
+    this.destroyTracked(buffer, afterNextSubmit);
+  }
+
+  /** Called by Recording.release(). */
+  releaseOwned(buffers: readonly GPUBuffer[]): void {
+    for (const b of buffers) this.destroyTracked(b, true);
+  }
+
+  private destroyTracked(buffer: GPUBuffer, afterNextSubmit: boolean): void {
     const size = this.sizes.get(buffer);
     if (size === undefined) return;
     this.sizes.delete(buffer);
@@ -336,15 +462,25 @@ export class Engine {
 
   // ---------------------------------------------------------------- dispatch
 
-  /** A bind group for group 0 of `pipeline`, binding i = buffers[i] (whole buffers). */
-  bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], label: string): GPUBindGroup {
+  /**
+   * A bind group for group 0 of `pipeline`, binding i = buffers[i] (a whole buffer, or a
+   * slice whose offset is a multiple of minStorageBufferOffsetAlignment).
+   */
+  bindGroup(pipeline: GPUComputePipeline, buffers: readonly Bindable[], label: string): GPUBindGroup {
     this.assertUsable();
-    this.counts.bindGroups++;
-    return this.device.createBindGroup({
-      label,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const entries = buffers.map((b, binding): GPUBindGroupEntry => {
+      if (!(b instanceof BufferSlice)) return { binding, resource: { buffer: b } };
+      if (b.offset % align !== 0) {
+        throw new RangeError(
+          `${label}: binding ${binding} slice "${b.label}" starts at byte ${b.offset}, ` +
+            `not a multiple of this adapter's minStorageBufferOffsetAlignment (${align})`,
+        );
+      }
+      return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
     });
+    this.counts.bindGroups++;
+    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   }
 
   /**
@@ -353,7 +489,7 @@ export class Engine {
    */
   dispatch(
     pipeline: GPUComputePipeline,
-    buffers: readonly GPUBuffer[],
+    buffers: readonly Bindable[],
     workgroups: readonly [number, number?, number?],
     label: string,
   ): void {
@@ -369,6 +505,10 @@ export class Engine {
     }
     const group = this.bindGroup(pipeline, buffers, label);
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.recording) {
+      this.recording.dispatches.push({ pipeline, group, workgroups: [x, y, z], label });
+      return;
+    }
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
     const pass = this.encoder.beginComputePass({ label, timestampWrites: this.nextTimestampWrites(label) });
     pass.setPipeline(pipeline);
@@ -390,6 +530,71 @@ export class Engine {
     if (groups <= max) return [groups, 1];
     const y = Math.ceil(groups / max);
     return [Math.ceil(groups / y), y];
+  }
+
+  // ---------------------------------------------------------------- record / replay
+
+  /**
+   * Runs `fn`, capturing every dispatch it makes (with its pipeline and bind group) instead
+   * of encoding it, and every buffer it creates (kernel parameters, scratch) as owned by the
+   * returned Recording. Replaying it later creates nothing. If `fn` throws, the buffers it
+   * made are freed and the error is rethrown.
+   */
+  record(label: string, fn: () => void): Recording {
+    this.assertUsable();
+    if (this.recording) throw new Error(`record("${label}") inside record("${this.recording.label}")`);
+    const rec = new Recording(this, label);
+    this.recording = rec;
+    try {
+      fn();
+    } catch (e) {
+      this.recording = null;
+      rec.release();
+      throw e;
+    } finally {
+      this.recording = null;
+    }
+    return rec;
+  }
+
+  /**
+   * Encodes the recorded dispatches `times` times into the pending commands, in one compute
+   * pass (WebGPU orders the dispatches of a pass and makes each one's writes visible to the
+   * next), or one pass per dispatch while timestamps are recorded. Never submits by itself:
+   * the caller decides how many steps go into one command buffer.
+   */
+  replay(rec: Recording, times = 1): void {
+    this.assertUsable();
+    if (rec.isReleased) throw new Error(`recording "${rec.label}" was released`);
+    if (rec.dispatches.length === 0 || times <= 0) return;
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
+    if (this.timestamps) {
+      for (let t = 0; t < times; t++) {
+        for (const d of rec.dispatches) {
+          const pass = this.encoder.beginComputePass({
+            label: d.label,
+            timestampWrites: this.nextTimestampWrites(d.label),
+          });
+          pass.setPipeline(d.pipeline);
+          pass.setBindGroup(0, d.group);
+          pass.dispatchWorkgroups(...d.workgroups);
+          pass.end();
+        }
+      }
+    } else {
+      const pass = this.encoder.beginComputePass({ label: rec.label });
+      let current: GPUComputePipeline | null = null;
+      for (let t = 0; t < times; t++) {
+        for (const d of rec.dispatches) {
+          if (d.pipeline !== current) pass.setPipeline(d.pipeline);
+          current = d.pipeline;
+          pass.setBindGroup(0, d.group);
+          pass.dispatchWorkgroups(...d.workgroups);
+        }
+      }
+      pass.end();
+    }
+    this.counts.dispatches += rec.dispatches.length * times;
   }
 
   // ---------------------------------------------------------------- timestamps
@@ -432,6 +637,11 @@ export class Engine {
   /** Records commands other than dispatches (copies, query resolves) into the pending eager commands. */
   encodeCommands(record: (encoder: GPUCommandEncoder) => void): void {
     this.assertUsable();
+    if (this.recording) {
+      throw new Error(
+        `record("${this.recording.label}"): only dispatches can be recorded; a copy or clear was encoded`,
+      );
+    }
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
     record(this.encoder);
   }

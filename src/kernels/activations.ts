@@ -17,7 +17,7 @@ import {
   type ActivationSpec,
 } from '../../shaders/activations.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 
 export { ACTIVATIONS, activationFromY, activationWgsl } from '../../shaders/activations.js';
 export type { Activation, ActivationSpec };
@@ -134,7 +134,7 @@ function checkBuffers(
   what: string,
   elements: number,
   shape: string,
-  buffers: Record<string, GPUBuffer>,
+  buffers: Record<string, Bindable>,
 ): void {
   for (const [name, b] of Object.entries(buffers)) {
     if (b.size < elements * F32) {
@@ -149,8 +149,8 @@ function checkBuffers(
 export function encodeActivation(
   engine: Engine,
   spec: ActivationSpec,
-  x: GPUBuffer,
-  y: GPUBuffer,
+  x: Bindable,
+  y: Bindable,
   n: number,
 ): void {
   const label = `activation_${specLabel(spec)}`;
@@ -172,9 +172,9 @@ export function encodeActivationGrad(
   engine: Engine,
   spec: ActivationSpec,
   from: 'x' | 'y',
-  input: GPUBuffer,
-  dy: GPUBuffer,
-  dx: GPUBuffer,
+  input: Bindable,
+  dy: Bindable,
+  dx: Bindable,
   n: number,
   options: { accumulate?: boolean } = {},
 ): void {
@@ -239,8 +239,8 @@ function softmaxGeometry(engine: Engine, label: string, rows: number, cols: numb
 /** Row-wise softmax of x [rows, cols] (max-subtracted, stable). A row with a NaN, a +Inf, or only −Inf is all NaN. */
 export function encodeSoftmax(
   engine: Engine,
-  x: GPUBuffer,
-  y: GPUBuffer,
+  x: Bindable,
+  y: Bindable,
   rows: number,
   cols: number,
   options: SoftmaxOptions = {},
@@ -257,9 +257,9 @@ export function encodeSoftmax(
 /** Softmax backward from its output: dx = y ⊙ (dy − Σ_j dy_j y_j) per row. */
 export function encodeSoftmaxGrad(
   engine: Engine,
-  y: GPUBuffer,
-  dy: GPUBuffer,
-  dx: GPUBuffer,
+  y: Bindable,
+  dy: Bindable,
+  dx: Bindable,
   rows: number,
   cols: number,
   options: SoftmaxOptions = {},

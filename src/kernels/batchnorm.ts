@@ -19,7 +19,7 @@ import {
   BN_SAVED_ROWS,
 } from '../../shaders/batchnorm.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 
 export { BN_SAVED, BN_SAVED_ROWS };
 
@@ -53,13 +53,13 @@ export function encodeBatchNormTrain(
   engine: Engine,
   spec: BatchNormSpec,
   b: {
-    x: GPUBuffer;
-    gamma: GPUBuffer;
-    beta: GPUBuffer;
-    y: GPUBuffer;
-    saved: GPUBuffer;
-    runningMean: GPUBuffer;
-    runningVar: GPUBuffer;
+    x: Bindable;
+    gamma: Bindable;
+    beta: Bindable;
+    y: Bindable;
+    saved: Bindable;
+    runningMean: Bindable;
+    runningVar: Bindable;
   },
 ): void {
   const label = 'batchnorm_train';
@@ -88,12 +88,12 @@ export function encodeBatchNormInference(
   engine: Engine,
   spec: BatchNormSpec,
   b: {
-    x: GPUBuffer;
-    gamma: GPUBuffer;
-    beta: GPUBuffer;
-    runningMean: GPUBuffer;
-    runningVar: GPUBuffer;
-    y: GPUBuffer;
+    x: Bindable;
+    gamma: Bindable;
+    beta: Bindable;
+    runningMean: Bindable;
+    runningVar: Bindable;
+    y: Bindable;
   },
 ): void {
   const label = 'batchnorm_inference';
@@ -124,13 +124,13 @@ export function encodeBatchNormBackward(
   engine: Engine,
   spec: BatchNormSpec,
   b: {
-    x: GPUBuffer;
-    dy: GPUBuffer;
-    gamma: GPUBuffer;
-    saved: GPUBuffer;
-    dx: GPUBuffer;
-    dgamma: GPUBuffer;
-    dbeta: GPUBuffer;
+    x: Bindable;
+    dy: Bindable;
+    gamma: Bindable;
+    saved: Bindable;
+    dx: Bindable;
+    dgamma: Bindable;
+    dbeta: Bindable;
   },
 ): void {
   const label = 'batchnorm_backward';
@@ -172,7 +172,7 @@ function checkSpec(spec: BatchNormSpec, what: string): void {
 function checkSizes<K extends string>(
   what: string,
   spec: BatchNormSpec,
-  buffers: Record<K, GPUBuffer>,
+  buffers: Record<K, Bindable>,
   full: readonly K[],
   perFeature: readonly K[],
   saved: readonly K[] = [],

@@ -9,7 +9,7 @@
  */
 import { DROPOUT_ELEMENTS_PER_THREAD, dropoutShader } from '../../shaders/dropout.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 
 export interface DropoutSpec {
   /** Number of f32 elements. */
@@ -55,7 +55,7 @@ export function dropoutScale(rate: number): number {
 export function encodeDropout(
   engine: Engine,
   spec: DropoutSpec,
-  b: { x: GPUBuffer; y: GPUBuffer; step: GPUBuffer },
+  b: { x: Bindable; y: Bindable; step: Bindable },
 ): void {
   encode(engine, spec, b.x, b.y, b.step, 'dropout');
 }
@@ -64,7 +64,7 @@ export function encodeDropout(
 export function encodeDropoutGrad(
   engine: Engine,
   spec: DropoutSpec,
-  b: { dy: GPUBuffer; dx: GPUBuffer; step: GPUBuffer },
+  b: { dy: Bindable; dx: Bindable; step: Bindable },
 ): void {
   encode(engine, spec, b.dy, b.dx, b.step, 'dropout_grad');
 }
@@ -72,9 +72,9 @@ export function encodeDropoutGrad(
 function encode(
   engine: Engine,
   spec: DropoutSpec,
-  input: GPUBuffer,
-  output: GPUBuffer,
-  step: GPUBuffer,
+  input: Bindable,
+  output: Bindable,
+  step: Bindable,
   label: string,
 ): void {
   checkSpec(spec, label);

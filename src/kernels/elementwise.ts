@@ -4,7 +4,7 @@
  */
 import { binaryShader, unaryShader, type BinaryOp, type UnaryOp } from '../../shaders/elementwise.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 import { broadcastStrides, formatShape, sizeOf, type Shape } from './shape.js';
 
 export type { BinaryOp, UnaryOp };
@@ -13,7 +13,7 @@ export type { BinaryOp, UnaryOp };
 export const MAX_BROADCAST_RANK = 4;
 
 /** y[i] = op(x[i]) for i < n; x and y are f32 buffers. */
-export function encodeUnary(engine: Engine, op: UnaryOp, x: GPUBuffer, y: GPUBuffer, n: number): void {
+export function encodeUnary(engine: Engine, op: UnaryOp, x: Bindable, y: Bindable, n: number): void {
   const pipeline = engine.pipeline(unaryShader(op), `unary_${op}`);
   const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `unary_${op} params`);
   engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(n, WORKGROUP_1D), `unary_${op}`);
@@ -26,9 +26,9 @@ export function encodeUnary(engine: Engine, op: UnaryOp, x: GPUBuffer, y: GPUBuf
 export function encodeBinary(
   engine: Engine,
   op: BinaryOp,
-  a: { buffer: GPUBuffer; shape: Shape },
-  b: { buffer: GPUBuffer; shape: Shape },
-  out: GPUBuffer,
+  a: { buffer: Bindable; shape: Shape },
+  b: { buffer: Bindable; shape: Shape },
+  out: Bindable,
   outShape: Shape,
 ): void {
   const n = sizeOf(outShape);

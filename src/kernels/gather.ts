@@ -12,7 +12,7 @@ import {
   type LabelSource,
 } from '../../shaders/gather.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkSize } from './validate.js';
 
 export { MAX_GATHER_PARTS };
@@ -57,20 +57,20 @@ export interface GatherSpec {
 
 export interface GatherBuffers {
   /** The dataset, 1 to MAX_GATHER_PARTS buffers. */
-  parts: readonly GPUBuffer[];
+  parts: readonly Bindable[];
   /** u32 [permLength]: dataset row indices (repeats allowed). */
-  perm: GPUBuffer;
+  perm: Bindable;
   permLength: number;
   /** u32 at index 0: the permutation position of batch row 0. */
-  cursor: GPUBuffer;
+  cursor: Bindable;
   /** f32 [batch, features]. */
-  out: GPUBuffer;
+  out: Bindable;
   /** [rows, width] of spec.labels.source. */
-  labelSource?: GPUBuffer;
+  labelSource?: Bindable;
   /** [batch, width] (u32 or f32) or f32 [batch, classes] for one-hot. */
-  labelsOut?: GPUBuffer;
+  labelsOut?: Bindable;
   /** Optional u32: [0] += the number of gathered labels out of range (see GatherLabels). */
-  labelErrors?: GPUBuffer;
+  labelErrors?: Bindable;
 }
 
 /**
@@ -121,23 +121,60 @@ export function encodeGatherBatch(engine: Engine, spec: GatherSpec, b: GatherBuf
     engine.dispatchGrid(batch * features, WORKGROUP_1D),
     label,
   );
-  if (labels && labelPlan) {
-    const { src, out, errors, perRow } = labelPlan;
-    const lw = new Uint32Array([batch, labels.width, labels.classes ?? 0, rows, b.permLength, 0, 0, 0]);
-    const ll = `gather_labels_${labels.source}_${labels.out}`;
-    const buffers = [src, b.perm, b.cursor, out, engine.tempUniform(lw, `${ll} params`)];
-    if (errors) buffers.push(errors);
-    engine.dispatch(
-      engine.pipeline(labelGatherShader(labels.source, labels.out, errors !== undefined), ll),
-      buffers,
-      engine.dispatchGrid(batch * perRow, WORKGROUP_1D),
-      ll,
-    );
-  }
+  if (labels && labelPlan) dispatchLabels(engine, spec.batch, labels, labelPlan, rows, b);
+}
+
+/**
+ * Gathers only the labels of the batch (a target column of its own, e.g. one of several
+ * model outputs): labelsOut[i] from labelSource row perm[cursor[0] + i]. `rows` is the
+ * number of rows in labelSource.
+ */
+export function encodeGatherLabels(
+  engine: Engine,
+  spec: { batch: number; rows: number; labels: GatherLabels },
+  b: Omit<GatherBuffers, 'parts' | 'out'>,
+): void {
+  const what = 'gatherLabels';
+  checkCount(what, 'batch', spec.batch);
+  checkCount(what, 'rows', spec.rows, 1);
+  checkCount(what, 'permLength', b.permLength);
+  checkSize(what, 'perm', b.perm, b.permLength * 4, `[${b.permLength}] u32`);
+  checkSize(what, 'cursor', b.cursor, 4, 'one u32');
+  const gather: GatherSpec = {
+    batch: spec.batch,
+    features: 1,
+    source: 'f32',
+    scale: 1,
+    rowsPerPart: spec.rows,
+  };
+  const plan = checkLabels(gather, spec.labels, b, spec.rows);
+  if (spec.batch === 0) return;
+  dispatchLabels(engine, spec.batch, spec.labels, plan, spec.rows, b);
+}
+
+function dispatchLabels(
+  engine: Engine,
+  batch: number,
+  labels: GatherLabels,
+  plan: { src: Bindable; out: Bindable; errors?: Bindable; perRow: number },
+  rows: number,
+  b: { perm: Bindable; permLength: number; cursor: Bindable },
+): void {
+  const { src, out, errors, perRow } = plan;
+  const lw = new Uint32Array([batch, labels.width, labels.classes ?? 0, rows, b.permLength, 0, 0, 0]);
+  const ll = `gather_labels_${labels.source}_${labels.out}`;
+  const buffers = [src, b.perm, b.cursor, out, engine.tempUniform(lw, `${ll} params`)];
+  if (errors) buffers.push(errors);
+  engine.dispatch(
+    engine.pipeline(labelGatherShader(labels.source, labels.out, errors !== undefined), ll),
+    buffers,
+    engine.dispatchGrid(batch * perRow, WORKGROUP_1D),
+    ll,
+  );
 }
 
 /** cursor[0] += step on the GPU (u32, wrapping), e.g. after each batch of an epoch. */
-export function encodeAdvanceCursor(engine: Engine, cursor: GPUBuffer, step: number): void {
+export function encodeAdvanceCursor(engine: Engine, cursor: Bindable, step: number): void {
   checkCount('advanceCursor', 'step', step);
   checkSize('advanceCursor', 'cursor', cursor, 4, 'one u32');
   const params = engine.tempUniform(new Uint32Array([step, 0, 0, 0]), 'advance_cursor params');
@@ -150,7 +187,7 @@ export function encodeAdvanceCursor(engine: Engine, cursor: GPUBuffer, step: num
 }
 
 /** Rows of the dataset, checking that every part holds its share. */
-function datasetRows(spec: GatherSpec, parts: readonly GPUBuffer[]): number {
+function datasetRows(spec: GatherSpec, parts: readonly Bindable[]): number {
   const { features, rowsPerPart } = spec;
   const bytesPerValue = spec.source === 'u8' ? 1 : 4;
   const rowBytes = features * bytesPerValue;
@@ -187,9 +224,9 @@ function datasetRows(spec: GatherSpec, parts: readonly GPUBuffer[]): number {
 function checkLabels(
   spec: GatherSpec,
   labels: GatherLabels,
-  b: GatherBuffers,
+  b: Omit<GatherBuffers, 'parts' | 'out'>,
   rows: number,
-): { src: GPUBuffer; out: GPUBuffer; errors?: GPUBuffer; perRow: number } {
+): { src: Bindable; out: Bindable; errors?: Bindable; perRow: number } {
   const what = `gatherBatch labels (${labels.source} -> ${labels.out})`;
   if (!['u8', 'u32', 'i32', 'f32'].includes(labels.source)) {
     throw new TypeError(`${what}: label source must be u8, u32, i32 or f32`);

@@ -13,7 +13,7 @@ import {
   type LossName,
 } from '../../shaders/losses.js';
 import { lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 
 export { LOSS_NAMES, lossIsMean };
 export type { LossName };
@@ -31,14 +31,14 @@ export interface SoftmaxCrossEntropySpec {
 }
 
 export interface SoftmaxCrossEntropyBuffers {
-  logits: GPUBuffer;
-  labels: GPUBuffer;
+  logits: Bindable;
+  labels: Bindable;
   /** f32 [rows] */
-  loss: GPUBuffer;
+  loss: Bindable;
   /** f32 [rows, classes] */
-  dlogits: GPUBuffer;
+  dlogits: Bindable;
   /** u32 [1]: bit 0 is set (never cleared) when a sparse label is outside [0, classes). */
-  flags: GPUBuffer;
+  flags: Bindable;
 }
 
 export interface LossSpec {
@@ -55,13 +55,13 @@ export interface LossSpec {
 
 export interface LossBuffers {
   /** f32 [rows, cols] */
-  pred: GPUBuffer;
+  pred: Bindable;
   /** f32 [rows, cols] */
-  target: GPUBuffer;
+  target: Bindable;
   /** f32 [rows] */
-  loss: GPUBuffer;
+  loss: Bindable;
   /** f32 [rows, cols] */
-  dpred: GPUBuffer;
+  dpred: Bindable;
   /**
    * hinge/squared_hinge only: u32 [1] scratch for the whole-tensor binary-target test,
    * owned by the caller (STORAGE | COPY_DST) and cleared by encodeLoss on every call, so
@@ -225,7 +225,7 @@ function checkFinite(v: number, name: string, what: string): void {
   if (!Number.isFinite(v)) throw new RangeError(`${what}: ${name} must be finite, got ${v}`);
 }
 
-function checkBuffer(buffer: GPUBuffer, elements: number, shape: string, what: string): void {
+function checkBuffer(buffer: Bindable, elements: number, shape: string, what: string): void {
   const need = elements * 4;
   if (buffer.size < need) {
     throw new RangeError(

@@ -1,16 +1,24 @@
 /**
  * Matrix products C = op(A)·op(B) with a fused epilogue (bias, activation, pre-activation
- * store) or accumulation into C: validation, tile choice, dispatch, and the float64
- * reference. The WGSL lives in shaders/matmul.ts.
+ * store; or the activation-gradient product C = op(A)·op(B) ⊙ f'(S)) or accumulation into C:
+ * validation, tile choice, dispatch, and the float64 reference. The WGSL lives in
+ * shaders/matmul.ts.
  */
-import type { ActivationSpec } from '../../shaders/activations.js';
+import {
+  activationFromY,
+  defaultAlpha,
+  SELU_ALPHA,
+  SELU_SCALE,
+  type Activation,
+  type ActivationSpec,
+} from '../../shaders/activations.js';
 import {
   matmulShader,
   matmulWorkgroupBytes,
   type MatmulTiling,
   type MatmulVariant,
 } from '../../shaders/matmul.js';
-import type { Engine } from '../gpu/engine.js';
+import { bufferOf, type Bindable, type Engine } from '../gpu/engine.js';
 import { activationReference } from './activations.js';
 
 export type { MatmulTiling };
@@ -32,14 +40,23 @@ export interface MatmulSpec {
   writePreActivation?: boolean;
   /** C += A·B (gradient accumulation); only without bias, activation or pre-activation. */
   accumulate?: boolean;
+  /**
+   * C = op(A)·op(B) ⊙ f'(S), S = buffers.gradSource [m, n]: the backward dX = (dY·Wᵀ) ⊙ f'
+   * of the activation f of the layer below, in the same pass. from 'y': S holds f's output
+   * (only where activationFromY(activation)); from 'x': S holds f's input. Not with bias,
+   * activation, writePreActivation or accumulate; f must not be linear.
+   */
+  gradActivation?: { activation: ActivationSpec; from: 'x' | 'y' };
 }
 
 export interface MatmulBuffers {
-  a: GPUBuffer;
-  b: GPUBuffer;
-  c: GPUBuffer;
-  bias?: GPUBuffer;
-  preActivation?: GPUBuffer;
+  a: Bindable;
+  b: Bindable;
+  c: Bindable;
+  bias?: Bindable;
+  preActivation?: Bindable;
+  /** S for spec.gradActivation: [m, n] f32, read only. */
+  gradSource?: Bindable;
 }
 
 /**
@@ -54,19 +71,28 @@ export interface MatmulBuffers {
  */
 export const DEFAULT_TILING: MatmulTiling = { wgX: 8, wgY: 8, bm: 2, bn: 2, tk: 8, pad: false };
 
-/** "8x784·784x64", with the operands in their stored shapes and a ᵀ on transposed ones. */
+/**
+ * "matmul 8x784·784x64", with the operands in their stored shapes and a ᵀ on transposed ones,
+ * and " ⊙ relu'(y)" for a gradient epilogue.
+ */
 export function describeMatmul(spec: MatmulSpec): string {
   const { m, n, k } = spec;
   const a = spec.transA ? `(${k}x${m})ᵀ` : `${m}x${k}`;
   const b = spec.transB ? `(${n}x${k})ᵀ` : `${k}x${n}`;
-  return `matmul ${a}·${b}`;
+  const g = spec.gradActivation;
+  return `matmul ${a}·${b}${g ? ` ⊙ ${g.activation.name}'(${g.from})` : ''}`;
 }
 
+/** "NT", and "NT_dact_relu" with a gradient epilogue (pipeline and dispatch labels). */
 function variantName(spec: MatmulSpec): string {
-  return `${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}`;
+  const g = spec.gradActivation;
+  return `${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${g ? `_dact_${g.activation.name}` : ''}`;
 }
 
-/** Throws on a spec no kernel can run: bad sizes, or accumulate mixed with an epilogue. */
+/**
+ * Throws on a spec no kernel can run: bad sizes, accumulate mixed with an epilogue, or a
+ * gradient epilogue mixed with another or with no gradient from its source.
+ */
 export function validateMatmulSpec(spec: MatmulSpec): void {
   for (const dim of ['m', 'n', 'k'] as const) {
     const v = spec[dim];
@@ -90,6 +116,35 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
       `${describeMatmul(spec)}: accumulate (C += A·B) cannot be combined with ${what.join(', ')}; ` +
         'apply the epilogue in a separate pass',
     );
+  }
+  const g = spec.gradActivation;
+  if (g !== undefined) {
+    const what = describeMatmul(spec);
+    const others = [
+      spec.bias ? 'bias' : '',
+      linear ? '' : `activation '${spec.activation?.name}'`,
+      spec.writePreActivation ? 'writePreActivation' : '',
+      spec.accumulate ? 'accumulate' : '',
+    ].filter((s) => s);
+    if (others.length > 0) {
+      throw new TypeError(
+        `${what}: gradActivation (C = A·B ⊙ f'(S)) cannot be combined with ${others.join(', ')}`,
+      );
+    }
+    const from: unknown = g.from;
+    if (from !== 'x' && from !== 'y') {
+      throw new TypeError(`${what}: gradActivation.from must be 'x' or 'y', got ${String(from)}`);
+    }
+    if (g.activation.name === 'linear') {
+      throw new TypeError(`${what}: gradActivation with a linear activation has nothing to fuse (f' = 1)`);
+    }
+    if (g.from === 'y' && !activationFromY(g.activation)) {
+      throw new TypeError(
+        `${what}: the gradient of '${g.activation.name}' (alpha ${g.activation.alpha ?? defaultAlpha(g.activation.name)}) ` +
+          'cannot be computed from its output y (gelu and gelu_tanh never, elu and leaky_relu only with alpha >= 0); ' +
+          "use from: 'x' with the pre-activation",
+      );
+    }
   }
 }
 
@@ -125,7 +180,7 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   }
 }
 
-function checkSize(spec: MatmulSpec, buffer: GPUBuffer, name: string, shape: string, elements: number): void {
+function checkSize(spec: MatmulSpec, buffer: Bindable, name: string, shape: string, elements: number): void {
   const bytes = 4 * elements;
   if (buffer.size < bytes) {
     throw new RangeError(
@@ -162,11 +217,18 @@ export function encodeMatmul(
   if (!spec.writePreActivation && buffers.preActivation) {
     throw new TypeError(`${what}: a preActivation buffer was given but spec.writePreActivation is not set`);
   }
+  if (spec.gradActivation && !buffers.gradSource) {
+    throw new TypeError(`${what}: spec.gradActivation is set but no gradSource buffer was given`);
+  }
+  if (!spec.gradActivation && buffers.gradSource) {
+    throw new TypeError(`${what}: a gradSource buffer was given but spec.gradActivation is not set`);
+  }
   checkSize(spec, buffers.a, 'A', transA ? `[${k}, ${m}]` : `[${m}, ${k}]`, m * k);
   checkSize(spec, buffers.b, 'B', transB ? `[${n}, ${k}]` : `[${k}, ${n}]`, k * n);
   checkSize(spec, buffers.c, 'C', `[${m}, ${n}]`, m * n);
   if (buffers.bias) checkSize(spec, buffers.bias, 'bias', `[${n}]`, n);
   if (buffers.preActivation) checkSize(spec, buffers.preActivation, 'preActivation', `[${m}, ${n}]`, m * n);
+  if (buffers.gradSource) checkSize(spec, buffers.gradSource, 'gradSource', `[${m}, ${n}]`, m * n);
   const written = [buffers.c, buffers.preActivation];
   for (const [name, read] of [
     ['A', buffers.a],
@@ -176,6 +238,12 @@ export function encodeMatmul(
     if (read && written.includes(read)) {
       throw new TypeError(`${what}: ${name} and an output are the same buffer "${read.label}"`);
     }
+  }
+  // Also slices of one buffer: WebGPU refuses a buffer bound both writable and read-only.
+  if (buffers.gradSource && bufferOf(buffers.gradSource) === bufferOf(buffers.c)) {
+    throw new TypeError(
+      `${what}: gradSource "${buffers.gradSource.label}" and C "${buffers.c.label}" are (in) the same buffer`,
+    );
   }
   if (buffers.preActivation === buffers.c) {
     throw new TypeError(`${what}: C and preActivation are the same buffer "${buffers.c.label}"`);
@@ -191,6 +259,7 @@ export function encodeMatmul(
     activation: spec.activation,
     writePreActivation: spec.writePreActivation ?? false,
     accumulate: spec.accumulate ?? false,
+    gradActivation: spec.gradActivation,
   };
   checkTiling(engine, spec, tiling);
   const tilesN = Math.ceil(n / (4 * tiling.bn * tiling.wgX));
@@ -204,14 +273,45 @@ export function encodeMatmul(
   const bindings = [buffers.a, buffers.b, buffers.c, params];
   if (buffers.bias) bindings.push(buffers.bias);
   if (buffers.preActivation) bindings.push(buffers.preActivation);
+  if (buffers.gradSource) bindings.push(buffers.gradSource);
   engine.dispatch(pipeline, bindings, engine.dispatchGrid(tiles, 1), `${name} ${m}x${n}x${k}`);
 }
 
 // ------------------------------------------------------------ float64 reference
 
 /**
- * float64 reference: returns C (after the epilogue, or C0 + A·B when accumulate) and the
- * pre-activation z = A·B (+ bias). Operands are read in their stored layouts (see MatmulSpec).
+ * f'(x) in float64 from y = f(x), for activations where activationFromY(spec), by the
+ * identities f' = g(f): relu 1[y > 0], sigmoid y(1 − y), tanh 1 − y², elu y + α for y ≤ 0,
+ * softplus 1 − e^(−y), softsign (1 − |y|)², ... NaN in, NaN out.
+ */
+export function activationGradFromY(spec: ActivationSpec): (y: number) => number {
+  if (!activationFromY(spec)) {
+    throw new TypeError(`the gradient of '${spec.name}' cannot be computed from its output y`);
+  }
+  const a = spec.alpha ?? defaultAlpha(spec.name);
+  const table: Partial<Record<Activation, (y: number) => number>> = {
+    linear: () => 1,
+    relu: (y) => (y > 0 ? 1 : 0),
+    elu: (y) => (y > 0 ? 1 : y + a),
+    selu: (y) => (y > 0 ? SELU_SCALE : y + SELU_SCALE * SELU_ALPHA),
+    sigmoid: (y) => y * (1 - y),
+    hard_sigmoid: (y) => (y > 0 && y < 1 ? 0.2 : 0),
+    tanh: (y) => 1 - y * y,
+    softplus: (y) => -Math.expm1(-y),
+    softsign: (y) => (1 - Math.abs(y)) ** 2,
+    exponential: (y) => y,
+    leaky_relu: (y) => (y > 0 ? 1 : a),
+  };
+  const df = table[spec.name];
+  if (!df) throw new TypeError(`no gradient from y for '${spec.name}'`);
+  return (y) => (Number.isNaN(y) ? NaN : df(y));
+}
+
+/**
+ * float64 reference: returns C (after the epilogue, C0 + A·B when accumulate, or A·B ⊙ f'(S)
+ * with gradActivation) and the pre-activation z = A·B (+ bias). Operands are read in their
+ * stored layouts (see MatmulSpec). f' is activationReference's df(S) from 'x', and
+ * activationGradFromY(S) from 'y'.
  */
 export function matmulReference(
   spec: MatmulSpec,
@@ -219,6 +319,7 @@ export function matmulReference(
   b: ArrayLike<number>,
   bias?: ArrayLike<number>,
   cInitial?: ArrayLike<number>,
+  gradSource?: ArrayLike<number>,
 ): { c: Float64Array; preActivation: Float64Array } {
   validateMatmulSpec(spec);
   const { m, n, k } = spec;
@@ -229,6 +330,9 @@ export function matmulReference(
   if (spec.bias && (!bias || bias.length < n)) throw new RangeError(`${what}: bias needs ${n} values`);
   if (spec.accumulate && (!cInitial || cInitial.length < m * n)) {
     throw new RangeError(`${what}: accumulate needs the initial C (${m * n} values)`);
+  }
+  if (spec.gradActivation && (!gradSource || gradSource.length < m * n)) {
+    throw new RangeError(`${what}: gradActivation needs the gradient source S (${m * n} values)`);
   }
   // Element strides of op(A)[i, p] and op(B)[p, j] in the stored arrays.
   const [aI, aP] = spec.transA ? [1, m] : [k, 1];
@@ -242,8 +346,12 @@ export function matmulReference(
     }
   }
   const c = new Float64Array(m * n);
+  const g = spec.gradActivation;
   if (spec.accumulate) {
     for (let i = 0; i < m * n; i++) c[i] = (cInitial?.[i] ?? NaN) + (z[i] ?? NaN);
+  } else if (g) {
+    const df = g.from === 'y' ? activationGradFromY(g.activation) : activationReference(g.activation).df;
+    for (let i = 0; i < m * n; i++) c[i] = (z[i] ?? NaN) * df(gradSource?.[i] ?? NaN);
   } else {
     const f = activationReference(spec.activation ?? { name: 'linear' }).f;
     for (let i = 0; i < m * n; i++) c[i] = f(z[i] ?? NaN);

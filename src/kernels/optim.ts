@@ -33,7 +33,7 @@ import {
   stateSlotNames,
   type ResolvedOptimizer,
 } from '../../shaders/optim.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 
 export type { ResolvedOptimizer };
 
@@ -288,14 +288,14 @@ export async function readOptimizerHyper(engine: Engine, hyper: GPUBuffer): Prom
   return parseOptimizerHyper(await engine.read(hyper, OPTIMIZER_HYPER_BYTES, 'optim hyper'));
 }
 
-function checkHyper(hyper: GPUBuffer): void {
+function checkHyper(hyper: Bindable): void {
   if (hyper.size < OPTIMIZER_HYPER_BYTES) {
     throw new RangeError(`optimizer hyper buffer has ${hyper.size} bytes, needs ${OPTIMIZER_HYPER_BYTES}`);
   }
 }
 
 /** Encodes t += 1 (and Nadam's Π *= u_t) on the GPU: one single-invocation dispatch. */
-export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: GPUBuffer): void {
+export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: Bindable): void {
   checkHyper(hyper);
   const o = resolveOptimizer(spec);
   const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
@@ -306,7 +306,7 @@ export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hype
  * Encodes hyper.lr = learningRate, ordered with the dispatches around it; the same pipeline
  * serves every value.
  */
-export function encodeOptimizerSetLearningRate(engine: Engine, hyper: GPUBuffer, learningRate: number): void {
+export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, learningRate: number): void {
   checkHyper(hyper);
   if (!Number.isFinite(learningRate))
     throw new RangeError(`learning rate must be finite, got ${learningRate}`);
@@ -329,11 +329,11 @@ export function encodeOptimizerUpdate(
   spec: OptimizerSpec,
   segments: readonly ArenaSegment[],
   b: {
-    params: GPUBuffer;
-    grads: GPUBuffer;
-    state: readonly GPUBuffer[];
-    hyper: GPUBuffer;
-    segmentTable?: GPUBuffer;
+    params: Bindable;
+    grads: Bindable;
+    state: readonly Bindable[];
+    hyper: Bindable;
+    segmentTable?: Bindable;
   },
   totalLength: number,
 ): void {
@@ -346,10 +346,10 @@ export function encodeOptimizerUpdate(
     );
   }
   const bytes = totalLength * 4;
-  const arenas: [string, GPUBuffer][] = [
+  const arenas: [string, Bindable][] = [
     ['params', b.params],
     ['grads', b.grads],
-    ...b.state.map((s, k): [string, GPUBuffer] => [`state ${names[k] ?? k}`, s]),
+    ...b.state.map((s, k): [string, Bindable] => [`state ${names[k] ?? k}`, s]),
   ];
   for (const [name, buf] of arenas) {
     if (buf.size < bytes) {

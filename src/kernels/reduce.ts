@@ -9,7 +9,7 @@ import {
   type CorrectCountKind,
 } from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Engine } from '../gpu/engine.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkSize } from './validate.js';
 
 export type { CorrectCountKind };
@@ -38,7 +38,7 @@ export interface SumView {
  * multiplying by `scale` (1/n for a mean). A full sum is outer = inner = 1, row sums
  * inner = 1, column sums (a bias gradient) outer = 1.
  */
-export function encodeSum(engine: Engine, x: GPUBuffer, y: GPUBuffer, view: SumView, scale: number): void {
+export function encodeSum(engine: Engine, x: Bindable, y: Bindable, view: SumView, scale: number): void {
   const { outer, n, inner } = view;
   checkCount('sum', 'outer', outer);
   checkCount('sum', 'n', n);
@@ -55,9 +55,9 @@ export function encodeSum(engine: Engine, x: GPUBuffer, y: GPUBuffer, view: SumV
  */
 export function encodeAccumulateSum(
   engine: Engine,
-  x: GPUBuffer,
+  x: Bindable,
   n: number,
-  acc: GPUBuffer,
+  acc: Bindable,
   slot: number,
 ): void {
   checkCount('accumulateSum', 'n', n);
@@ -87,7 +87,7 @@ export function sumRoundingDepth(n: number): number {
 }
 
 interface SumDestination {
-  buffer: GPUBuffer;
+  buffer: Bindable;
   /** Element index of output 0 in `buffer`. */
   offset: number;
   /** Add to the value there instead of overwriting it. */
@@ -96,7 +96,7 @@ interface SumDestination {
 
 function sumPasses(
   engine: Engine,
-  x: GPUBuffer,
+  x: Bindable,
   view: SumView,
   scale: number,
   dest: SumDestination,
@@ -168,7 +168,7 @@ function sumParams(
  * maximum (ties go to the lowest index). A row holding a NaN gives the index of its first
  * NaN, as numpy does, so a diverged model is not scored as if its NaNs were absent.
  */
-export function encodeArgmax(engine: Engine, x: GPUBuffer, out: GPUBuffer, rows: number, cols: number): void {
+export function encodeArgmax(engine: Engine, x: Bindable, out: Bindable, rows: number, cols: number): void {
   checkCount('argmax', 'rows', rows);
   checkCount('argmax', 'cols', cols, 1);
   checkSize('argmax', 'x', x, rows * cols * 4, `[${rows}, ${cols}] f32`);
@@ -203,7 +203,7 @@ export interface CorrectCountSpec {
 export function encodeCorrectCount(
   engine: Engine,
   spec: CorrectCountSpec,
-  b: { pred: GPUBuffer; labels: GPUBuffer; counts: GPUBuffer; slot?: number },
+  b: { pred: Bindable; labels: Bindable; counts: Bindable; slot?: number },
 ): void {
   const { kind, rows, cols } = spec;
   const what = `correctCount(${kind})`;

@@ -1,3 +1,5 @@
+import type { Bindable } from '../gpu/engine.js';
+
 /** Argument checks shared by kernel wrappers: counts and buffer sizes, with messages naming both. */
 
 export function checkCount(what: string, name: string, value: number, min = 0): void {
@@ -6,7 +8,7 @@ export function checkCount(what: string, name: string, value: number, min = 0): 
   }
 }
 
-export function checkSize(what: string, name: string, buffer: GPUBuffer, bytes: number, holds: string): void {
+export function checkSize(what: string, name: string, buffer: Bindable, bytes: number, holds: string): void {
   if (buffer.size < bytes) {
     throw new RangeError(
       `${what}: buffer ${name} ("${buffer.label}") has ${buffer.size} bytes; ${holds} needs ${bytes}`,

@@ -1,0 +1,95 @@
+/**
+ * Small kernels the compiled training step needs around the layer kernels:
+ *   copyColumnsShader   dst[:, dstOff .. +width] (+)= src[:, srcOff .. +width]  (concatenate
+ *                       forward, its backward split, gradient accumulation at a fan-out)
+ *   stepEndShader       per-step bookkeeping done by the GPU: the first step whose loss
+ *                       accumulators turned non-finite, the step counter, the batch cursor
+ *   guardedCopyShader   dst = src unless a non-finite loss was already seen (the snapshot of
+ *                       the weights taken at the start of each window of steps)
+ */
+import { flatIndex, WORKGROUP_1D } from './common.js';
+
+/**
+ * The status words of a plan (u32), shared by every plan of one model.
+ *   STEPS:      steps run so far (also the step word of the dropout masks)
+ *   BAD_STEP:   0, or 1 + the step index at which a loss accumulator first became NaN/±Inf
+ *   BACKUP_STEP the step index at which the last weight snapshot was taken
+ */
+export const STATUS = { STEPS: 0, BAD_STEP: 1, BACKUP_STEP: 2 } as const;
+export const STATUS_WORDS = 4;
+
+/** Bindings: 0 src (read), 1 dst (read_write), 2 params. One thread per copied element. */
+export function copyColumnsShader(accumulate: boolean): string {
+  return /* wgsl */ `
+struct Params {
+  rows: u32, width: u32,
+  src_cols: u32, src_off: u32,  // src: [rows, src_cols]; columns src_off .. src_off + width
+  dst_cols: u32, dst_off: u32,  // dst: [rows, dst_cols]; columns dst_off .. dst_off + width
+  _pad0: u32, _pad1: u32,
+}
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.rows * params.width) { return; }
+  let r = i / params.width;
+  let c = i % params.width;
+  let v = src[r * params.src_cols + params.src_off + c];
+  let at = r * params.dst_cols + params.dst_off + c;
+  dst[at] = ${accumulate ? 'dst[at] + v' : 'v'};
+}`;
+}
+
+/**
+ * Bindings: 0 acc (f32 loss accumulators, read), 1 status (u32, read_write), 2 cursor (u32),
+ * 3 params { slots, batch }. One thread.
+ */
+export function stepEndShader(): string {
+  return /* wgsl */ `
+struct Params { slots: u32, batch: u32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<storage, read> acc: array<f32>;
+@group(0) @binding(1) var<storage, read_write> status: array<u32>;
+@group(0) @binding(2) var<storage, read_write> cursor: array<u32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(1)
+fn main() {
+  // A sum that met a NaN or ±Inf stays non-finite, so the first step that sees it is the
+  // step that produced it. Tested on the bits: fast-math drivers fold isnan/isinf away.
+  var bad = false;
+  for (var i = 0u; i < params.slots; i++) {
+    bad = bad || (bitcast<u32>(acc[i]) & 0x7f800000u) == 0x7f800000u;
+  }
+  if (bad && status[${STATUS.BAD_STEP}] == 0u) { status[${STATUS.BAD_STEP}] = status[${STATUS.STEPS}] + 1u; }
+  status[${STATUS.STEPS}] += 1u;
+  cursor[0] += params.batch;
+}`;
+}
+
+/** Bindings: 0 src (read), 1 dst (read_write), 2 status (read_write), 3 params { n, mark }. */
+export function guardedCopyShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, mark: u32, _pad0: u32, _pad1: u32 }
+// u32 words, so every bit pattern (f32 values, u32 counters) is copied exactly.
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<storage, read_write> status: array<u32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n || status[${STATUS.BAD_STEP}] != 0u) { return; }
+  dst[i] = src[i];
+  if (i == 0u && params.mark != 0u) { status[${STATUS.BACKUP_STEP}] = status[${STATUS.STEPS}]; }
+}`;
+}

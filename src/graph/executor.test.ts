@@ -1,0 +1,216 @@
+/**
+ * The executor: dispatch counts of a compiled step, nothing created or read per step,
+ * partial last batches, datasets split over several bindings, NaN detection and restore,
+ * evaluate/predict, and memory returned on dispose.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, type Engine } from '../node/index.js';
+import { GpuData } from './dataset.js';
+import { NonFiniteLossError, Trainer } from './executor.js';
+import { Graph, type Value } from './ir.js';
+import { referenceForward, type ParamValues } from './reference.js';
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await initEngine({ adapter: (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto', log: false });
+});
+afterAll(() => engine.dispose());
+
+function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return lo + ((hi - lo) * s) / 2 ** 32;
+  });
+}
+
+/** Dense layers with glorot-uniform-like kernels; the last one softmax. */
+function mlp(sizes: number[], seed = 1): { g: Graph; out: Value } {
+  const g = new Graph();
+  let x = g.input('x', sizes[0] as number);
+  for (let i = 1; i < sizes.length; i++) {
+    const [a, b] = [sizes[i - 1] as number, sizes[i] as number];
+    const lim = Math.sqrt(6 / (a + b));
+    const w = g.param(`dense_${i}/kernel`, [a, b], uniform(a * b, -lim, lim, seed + i));
+    const bias = g.param(`dense_${i}/bias`, [b], new Float32Array(b));
+    x = g.dense(`dense_${i}`, x, w, bias, { name: i === sizes.length - 1 ? 'softmax' : 'relu' });
+  }
+  g.loss(x, 'categorical_crossentropy', 'sparse');
+  g.metric(0, 'sparse');
+  return { g, out: x };
+}
+
+function labels(rows: number, classes: number, seed: number): Uint8Array {
+  return Uint8Array.from(uniform(rows, 0, classes, seed), (v) => Math.min(classes - 1, Math.floor(v)));
+}
+
+describe('compiled step: counts, not times', () => {
+  it('784-512-512-10 with Adam compiles to 19 dispatches; 10 steps create nothing and read nothing', async () => {
+    const { g } = mlp([784, 512, 512, 10]);
+    const rows = 320;
+    const data = new GpuData(engine, {
+      inputs: [{ data: Uint8Array.from(uniform(rows * 784, 0, 255, 3)), width: 784, scale: 1 / 255 }],
+      targets: [{ data: labels(rows, 10, 4), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
+    const plan = t.plan('train', 32, data);
+    // gather x, gather labels; 3 matmuls with bias+relu fused (the last linear: its softmax is
+    // fused into the loss); softmax-xent; loss sum; accuracy count;
+    // backward: layer 3 dW, db, dX (relu' in its epilogue); layer 2 dW, db, dX (same);
+    // layer 1 dW, db (no dX: the input needs no gradient); optimizer advance + one update for
+    // all 6 tensors; step end (NaN watch, step counter, cursor) = 2 + 3 + 3 + 8 + 2 + 1 = 19.
+    expect(plan.stats().dispatchesPerStep).toBe(19);
+    expect(plan.stats().dispatches.filter((l) => l.includes('_dact_relu'))).toHaveLength(2);
+    await t.trainEpoch(data, { batchSize: 32 }); // warm: every plan compiled
+    await engine.flush();
+    const before = engine.stats();
+    await t.trainEpoch(data, { batchSize: 32, stepsPerSubmit: 4 }); // 10 steps, 3 windows
+    const after = engine.stats();
+    expect(after.buffersCreated - before.buffersCreated).toBe(0);
+    expect(after.bindGroups - before.bindGroups).toBe(0);
+    expect(after.pipelines - before.pipelines).toBe(0);
+    expect(after.readbacks - before.readbacks).toBe(1); // the epoch's one read of the logs
+    // 10 steps of 19, plus per window (3) a guarded snapshot of 5 copies: params, Adam's
+    // two moments, the non-trainable state arena, the optimizer's hyper words.
+    expect(after.dispatches - before.dispatches).toBe(10 * 19 + 3 * 5);
+    t.dispose();
+    data.dispose();
+  });
+});
+
+describe('executor', () => {
+  it('a partial last batch: every row once, the loss averaged over the real rows', async () => {
+    const { g } = mlp([5, 4, 3]);
+    const rows = 11; // batches of 4: 4 + 4 + 3
+    const x = uniform(rows * 5, -1, 1, 9);
+    const y = labels(rows, 3, 10);
+    const data = new GpuData(engine, { inputs: [{ data: x, width: 5 }], targets: [{ data: y, width: 1 }] });
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const logs = await t.trainEpoch(data, { batchSize: 4, shuffle: 7 });
+    const params: ParamValues = g.params.map((p) => Float64Array.from(p.init));
+    const ref = referenceForward(g, params, { inputs: [x], targets: [y] }, { mode: 'train', step: 0 });
+    expect(logs.samples).toBe(11);
+    expect(logs.step).toBe(3);
+    expect(logs.loss).toBeCloseTo(ref.loss, 5); // lr 0: the epoch's mean = the mean over all rows
+    expect(logs.metrics.accuracy).toBeCloseTo((ref.correct[0] ?? NaN) / rows, 6);
+    // evaluate and predict agree with the reference in inference mode.
+    const ev = await t.evaluate(data, 4);
+    const inf = referenceForward(g, params, { inputs: [x], targets: [y] }, { mode: 'inference', step: 0 });
+    expect(ev.loss).toBeCloseTo(inf.loss, 5);
+    const [pred] = await t.predict(data, 4);
+    const outId = g.losses[0]?.output.id ?? -1;
+    const expected = inf.values.get(outId) as Float64Array;
+    expect(pred?.length).toBe(rows * 3);
+    pred?.forEach((v, i) => expect(Math.abs(v - (expected[i] ?? NaN))).toBeLessThan(1e-5));
+    t.dispose();
+    data.dispose();
+  });
+
+  it('a u8 dataset over the binding limit is split and gathered from every part', async () => {
+    const limit = engine.limits.maxStorageBufferBindingSize;
+    const features = 4096;
+    const rows = Math.ceil((limit + 16 * 2 ** 20) / features); // > the limit by 16 MiB
+    const bytes = new Uint8Array(rows * features);
+    for (let r = 0; r < rows; r++) bytes.fill(r % 251, r * features, (r + 1) * features);
+    const g = new Graph();
+    const xin = g.input('x', features);
+    const w = g.param('probe/kernel', [features, 1], new Float32Array(features).fill(1 / features));
+    g.loss(g.matmul('probe', xin, w), 'mse', 'dense');
+    const target = Float32Array.from({ length: rows }, (_, r) => r % 251);
+    const data = new GpuData(engine, {
+      inputs: [{ data: bytes, width: features }],
+      targets: [{ data: target, width: 1 }],
+    });
+    expect(data.inputs[0]?.parts.length).toBeGreaterThan(1);
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    // The probe outputs each row's mean byte, which equals its target: the loss is 0 only if
+    // every row (in both parts) was gathered correctly. Rows near the split are in the last batch.
+    const ev = await t.evaluate(data, 4096);
+    expect(ev.samples).toBe(rows);
+    expect(ev.loss).toBeLessThan(1e-6);
+    t.dispose();
+    data.dispose();
+  }, 120_000);
+
+  it('a NaN loss is reported with its step, and the weights are those before that step', async () => {
+    const { g } = mlp([4, 3, 2]);
+    const rows = 24;
+    const x = uniform(rows * 4, -1, 1, 11);
+    x[13 * 4 + 2] = NaN; // row 13: the 4th batch of 4 (step 3) in order
+    const data = new GpuData(engine, {
+      inputs: [{ data: x, width: 4 }],
+      targets: [{ data: labels(rows, 2, 12), width: 1 }],
+    });
+    // Reference weights: a second model trained on the 3 clean batches only.
+    const clean = new GpuData(engine, {
+      inputs: [{ data: x.slice(0, 12 * 4), width: 4 }],
+      targets: [{ data: labels(rows, 2, 12).slice(0, 12), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
+    const ok = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
+    await ok.trainEpoch(clean, { batchSize: 4 });
+    const err = await t.trainEpoch(data, { batchSize: 4, stepsPerSubmit: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect((err as NonFiniteLossError).epochStep).toBe(3);
+    expect((err as Error).message).toMatch(/step 3 of the epoch.*restored/);
+    const [a, b] = [await t.readWeights(), await ok.readWeights()];
+    for (const p of g.params) {
+      expect(Array.from(a[p.id] ?? [])).toEqual(Array.from(b[p.id] ?? []));
+      expect((a[p.id] ?? []).every(Number.isFinite)).toBe(true);
+    }
+    for (const d of [t, ok, data, clean]) d.dispose();
+  });
+
+  it('sparse labels out of range are reported', async () => {
+    const { g } = mlp([3, 2]);
+    const data = new GpuData(engine, {
+      inputs: [{ data: uniform(6, -1, 1, 1), width: 3 }],
+      targets: [{ data: Uint8Array.from([0, 1]), width: 1 }],
+    });
+    const bad = new GpuData(engine, {
+      inputs: [{ data: uniform(6, -1, 1, 1), width: 3 }],
+      targets: [{ data: Uint8Array.from([0, 7]), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
+    await expect(t.trainEpoch(bad, { batchSize: 2 })).rejects.toThrow(
+      /1 target label\(s\) are not valid class ids/,
+    );
+    expect(() =>
+      t.plan(
+        'train',
+        2,
+        new GpuData(engine, {
+          inputs: [{ data: new Float32Array(4), width: 4 }],
+          targets: [{ data: new Uint8Array(1), width: 1 }],
+        }),
+      ),
+    ).toThrow(/input "x" has 3 features; data column 0 has 4/);
+    t.dispose();
+    data.dispose();
+    bad.dispose();
+  });
+
+  it('live buffers return to the starting count after dispose()', async () => {
+    await engine.flush();
+    const start = engine.stats();
+    const { g } = mlp([6, 5, 3]);
+    const data = new GpuData(engine, {
+      inputs: [{ data: uniform(30, -1, 1, 2), width: 6 }],
+      targets: [{ data: labels(5, 3, 3), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'nadam' }, learningRate: 0.01 });
+    await t.trainEpoch(data, { batchSize: 2, readEvery: 1, onProgress: () => undefined });
+    await t.evaluate(data, 4);
+    await t.predict(data, 3);
+    expect(engine.stats().liveBuffers).toBeGreaterThan(start.liveBuffers);
+    t.dispose();
+    data.dispose();
+    await engine.flush();
+    expect(engine.stats().liveBuffers).toBe(start.liveBuffers);
+    expect(engine.stats().liveBytes).toBe(start.liveBytes);
+  });
+});

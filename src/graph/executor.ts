@@ -1,0 +1,433 @@
+/**
+ * The executor: runs compiled plans over a GPU dataset.
+ *
+ * An epoch uploads one permutation, then encodes windows of `stepsPerSubmit` steps, each
+ * window one command buffer: a guarded snapshot of the weights (skipped by the GPU once a
+ * loss went non-finite), then the same recorded step replayed. The GPU advances the batch
+ * cursor, the step counter and the optimizer's step; loss sums and right-prediction counts
+ * accumulate on the GPU and are read once per epoch, or every `readEvery` steps through a
+ * ring of staging buffers without waiting for them (progress displays, callbacks). A last
+ * partial batch runs its own plan compiled for the remaining rows, so every sample is used
+ * once and the loss is averaged over the real rows, as Keras does.
+ *
+ * A non-finite loss is recorded by the GPU with its step; at the next readback the weights,
+ * optimizer state and moving statistics are restored to the snapshot of that window and the
+ * steps before the failing one are replayed, so the model is left as it was just before the
+ * failing step, and a NonFiniteLossError names the step.
+ */
+import type { Engine, Recording } from '../gpu/engine.js';
+import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/graph.js';
+import { OPTIMIZER_HYPER_BYTES } from '../kernels/optim.js';
+import type { GpuData } from './dataset.js';
+import { identity } from './dataset.js';
+import type { Mode } from './fusion.js';
+import type { Graph, Value } from './ir.js';
+import { ModelMemory, type OptimizerConfig } from './memory.js';
+import { compilePlan, type Plan } from './plan.js';
+
+export interface StepLogs {
+  /** Steps of this epoch done when the values were read. */
+  step: number;
+  /** Samples seen so far in this epoch. */
+  samples: number;
+  /** Weighted sum of the heads' mean losses over those samples. */
+  loss: number;
+  headLosses: number[];
+  /** Accuracy per metric head (by name; repeated names get a suffix). */
+  metrics: Record<string, number>;
+}
+
+export interface EpochOptions {
+  batchSize: number;
+  /** Shuffle the rows: a seed (u32) for a reproducible order, true for a random one. */
+  shuffle?: boolean | number;
+  /** Steps per command buffer (default 32). */
+  stepsPerSubmit?: number;
+  /** Also read the running loss and metrics every this many steps (default: once per epoch). */
+  readEvery?: number;
+  onProgress?: (logs: StepLogs) => void;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(
+    /** Index of the failing step since the model was created (0-based). */
+    readonly step: number,
+    /** Its index within the epoch. */
+    readonly epochStep: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class LabelError extends Error {
+  override name = 'LabelError';
+}
+
+const RING_SLOTS = 3;
+
+export class Trainer {
+  readonly model: ModelMemory;
+  private readonly plans = new Map<string, Plan>();
+  private snapshot: Recording | undefined;
+  private readonly ring: GPUBuffer[] = [];
+  private ringNext = 0;
+  private readonly ringBusy = new Map<GPUBuffer, Promise<unknown>>();
+  /** Host mirror of status[STEPS]: steps run since the model was created. */
+  private steps = 0;
+  private disposed = false;
+
+  constructor(
+    readonly engine: Engine,
+    readonly graph: Graph,
+    optimizer?: OptimizerConfig,
+  ) {
+    this.model = new ModelMemory(engine, graph, optimizer);
+    try {
+      for (let i = 0; i < RING_SLOTS; i++) {
+        this.ring.push(
+          engine.createBuffer({
+            size: this.readbackBytes,
+            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+            label: `readback ring ${i}`,
+          }),
+        );
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** The plan for (mode, batch, data), compiled on first use and kept. */
+  plan(mode: Mode, batch: number, data: GpuData, outputs?: readonly Value[]): Plan {
+    this.assertUsable();
+    const key = `${mode}/${batch}/${dataId(data)}/${(outputs ?? []).map((v) => v.id).join(',')}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = compilePlan(this.engine, this.model, { mode, batch, data, ...(outputs ? { outputs } : {}) });
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /** Runs one epoch of training; resolves with its mean loss and metrics. */
+  async trainEpoch(data: GpuData, options: EpochOptions): Promise<StepLogs> {
+    this.assertUsable();
+    const batch = checkBatch(options.batchSize);
+    const perSubmit = Math.max(1, Math.floor(options.stepsPerSubmit ?? 32));
+    const readEvery = options.readEvery ?? 0;
+    const full = Math.floor(data.rows / batch);
+    const rem = data.rows % batch;
+    const fullPlan = full > 0 ? this.plan('train', batch, data) : undefined;
+    const remPlan = rem > 0 ? this.plan('train', rem, data) : undefined;
+    const snapshot = this.snapshotRecording();
+    data.setPermutation(permutation(data.rows, options.shuffle));
+    this.resetEpoch();
+    const epochStart = this.steps;
+    const pending: Promise<void>[] = [];
+    let done = 0;
+    let nextRead = readEvery > 0 ? readEvery : Infinity;
+    while (done < full) {
+      const n = Math.min(perSubmit, full - done, nextRead - done);
+      this.engine.replay(snapshot);
+      fullPlan?.encode(n);
+      this.engine.submitPending();
+      done += n;
+      this.steps += n;
+      if (done === nextRead) {
+        nextRead += readEvery;
+        if (options.onProgress && done < full + (rem > 0 ? 1 : 0)) {
+          const at = done;
+          // A failure seen here is reported (and undone) by the epoch's final read.
+          pending.push(
+            this.readLogs(at, at * batch).then(
+              (logs) => options.onProgress?.(logs),
+              () => undefined,
+            ),
+          );
+        }
+      }
+    }
+    if (remPlan) {
+      this.engine.replay(snapshot);
+      remPlan.encode(1);
+      this.steps += 1;
+    }
+    const steps = full + (rem > 0 ? 1 : 0);
+    await Promise.all(pending);
+    const logs = await this.readLogs(steps, data.rows, { epochStart, batch, data, fullPlan });
+    options.onProgress?.(logs);
+    return logs;
+  }
+
+  /** Loss and metrics over all rows of `data` (batch-norm in inference mode, no dropout). */
+  async evaluate(data: GpuData, batchSize: number): Promise<StepLogs> {
+    this.assertUsable();
+    const batch = checkBatch(batchSize);
+    const full = Math.floor(data.rows / batch);
+    const rem = data.rows % batch;
+    data.setPermutation();
+    this.resetEpoch();
+    if (full > 0) this.plan('evaluate', batch, data).encode(full);
+    if (rem > 0) this.plan('evaluate', rem, data).encode(1);
+    this.steps += full + (rem > 0 ? 1 : 0);
+    return this.readLogs(full + (rem > 0 ? 1 : 0), data.rows);
+  }
+
+  /** The model's outputs (default: each loss head's) for every row of `data`, [rows, features] each. */
+  async predict(data: GpuData, batchSize: number, outputs?: readonly Value[]): Promise<Float32Array[]> {
+    this.assertUsable();
+    const batch = checkBatch(batchSize);
+    const outs = outputs ?? [...new Set(this.graph.losses.map((h) => h.output))];
+    if (outs.length === 0)
+      throw new Error('predict: the model has no outputs (no loss heads and none given)');
+    const full = Math.floor(data.rows / batch);
+    const rem = data.rows % batch;
+    data.setPermutation();
+    this.resetEpoch();
+    const results = outs.map((v, i) =>
+      this.engine.createBuffer({
+        size: data.rows * v.features * 4,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label: `predict output ${i}`,
+      }),
+    );
+    try {
+      const run = (plan: Plan, rows: number, row0: number): void => {
+        plan.encode(1);
+        outs.forEach((v, i) =>
+          this.engine.copy(
+            plan.output(i),
+            results[i] as GPUBuffer,
+            rows * v.features * 4,
+            0,
+            row0 * v.features * 4,
+          ),
+        );
+      };
+      for (let s = 0; s < full; s++) {
+        run(this.plan('predict', batch, data, outs), batch, s * batch);
+        if ((s + 1) % 64 === 0) this.engine.submitPending();
+      }
+      if (rem > 0) run(this.plan('predict', rem, data, outs), rem, full * batch);
+      this.steps += full + (rem > 0 ? 1 : 0);
+      return await Promise.all(
+        outs.map(
+          async (v, i) =>
+            new Float32Array(
+              await this.engine.read(results[i] as GPUBuffer, data.rows * v.features * 4, 'predict'),
+            ),
+        ),
+      );
+    } finally {
+      for (const r of results) this.engine.releaseBuffer(r);
+    }
+  }
+
+  /** Every parameter's current values, by Param.id. */
+  readWeights(): Promise<Float32Array[]> {
+    this.assertUsable();
+    return this.model.readParams();
+  }
+
+  writeWeights(values: readonly (ArrayLike<number> | undefined)[]): void {
+    this.assertUsable();
+    this.model.writeParams(values);
+  }
+
+  /** Frees every GPU buffer of the model and its plans. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.plans.values()) p.dispose();
+    this.plans.clear();
+    this.snapshot?.release();
+    for (const b of this.ring) this.engine.releaseBuffer(b, true);
+    this.model.dispose();
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error('this model was disposed');
+    this.engine.assertUsable();
+  }
+
+  /** Guarded copies of everything a failing step would corrupt, recorded once. */
+  private snapshotRecording(): Recording {
+    if (this.snapshot) return this.snapshot;
+    const m = this.model;
+    const status = m.status;
+    this.snapshot = this.engine.record('snapshot', () => {
+      const copy = (src: GPUBuffer, dst: GPUBuffer, words: number, mark = false): void =>
+        encodeGuardedCopy(this.engine, words, { src, dst, status }, mark);
+      // The mark goes last, after every copy has read status[BAD_STEP].
+      m.optState.forEach((s, i) => copy(s, m.backup.optState[i] as GPUBuffer, m.totalLength));
+      copy(m.state, m.backup.state, m.stateLength);
+      if (m.hyper && m.backup.hyper) copy(m.hyper, m.backup.hyper, OPTIMIZER_HYPER_BYTES / 4);
+      copy(m.params, m.backup.params, m.totalLength, true);
+    });
+    return this.snapshot;
+  }
+
+  private resetEpoch(): void {
+    const m = this.model;
+    const zero = new Uint32Array(Math.max(4, this.graph.losses.length, this.graph.metrics.length));
+    this.engine.writeBuffer(m.cursor, 0, new Uint32Array(4));
+    this.engine.writeBuffer(m.lossSums, 0, zero.subarray(0, Math.max(1, this.graph.losses.length)));
+    this.engine.writeBuffer(m.counts, 0, zero.subarray(0, Math.max(1, this.graph.metrics.length)));
+    this.engine.writeBuffer(m.labelFlags, 0, new Uint32Array(4));
+    this.engine.writeBuffer(m.labelErrors, 0, new Uint32Array(4));
+    this.engine.writeBuffer(m.status, 0, new Uint32Array([this.steps, 0, this.steps, 0]));
+  }
+
+  private get readbackBytes(): number {
+    return (
+      16 + 4 * Math.max(1, this.graph.losses.length) + 4 * Math.max(1, this.graph.metrics.length) + 16 + 16
+    );
+  }
+
+  /** Reads status, sums and counts through the ring (waiting only if all slots are busy). */
+  private async readRaw(): Promise<{
+    status: Uint32Array;
+    sums: Float32Array;
+    counts: Uint32Array;
+    flags: number;
+    labelErrors: number;
+  }> {
+    const m = this.model;
+    const slot = this.ring[this.ringNext] as GPUBuffer;
+    this.ringNext = (this.ringNext + 1) % this.ring.length;
+    await this.ringBusy.get(slot);
+    const sums = Math.max(1, this.graph.losses.length);
+    const counts = Math.max(1, this.graph.metrics.length);
+    const read = this.engine.readInto(
+      slot,
+      [
+        { buffer: m.status, size: STATUS_WORDS * 4 },
+        { buffer: m.lossSums, size: sums * 4 },
+        { buffer: m.counts, size: counts * 4 },
+        { buffer: m.labelFlags, size: 16 },
+        { buffer: m.labelErrors, size: 16 },
+      ],
+      'logs',
+    );
+    this.ringBusy.set(
+      slot,
+      read.catch(() => undefined),
+    );
+    const bytes = await read;
+    slot.unmap();
+    const words = new Uint32Array(bytes);
+    return {
+      status: words.slice(0, STATUS_WORDS),
+      sums: new Float32Array(bytes, STATUS_WORDS * 4, sums),
+      counts: words.slice(STATUS_WORDS + sums, STATUS_WORDS + sums + counts),
+      flags: words[STATUS_WORDS + sums + counts] ?? 0,
+      labelErrors: words[STATUS_WORDS + sums + counts + 4] ?? 0,
+    };
+  }
+
+  private async readLogs(
+    step: number,
+    samples: number,
+    restore?: { epochStart: number; batch: number; data: GpuData; fullPlan: Plan | undefined },
+  ): Promise<StepLogs> {
+    const raw = await this.readRaw();
+    const bad = raw.status[STATUS.BAD_STEP] ?? 0;
+    if (bad !== 0 || raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
+      const failing = bad > 0 ? bad - 1 : undefined;
+      const restored =
+        restore && failing !== undefined ? await this.restoreBefore(failing, raw.status, restore) : false;
+      const where =
+        failing !== undefined
+          ? ` at step ${failing - (restore?.epochStart ?? 0)} of the epoch (step ${failing} overall)`
+          : '';
+      const state = restored ? ' The weights were restored to their values before that step.' : '';
+      if (raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
+        throw new LabelError(
+          `${raw.labelErrors > 0 ? raw.labelErrors : 'some'} target label(s) are not valid class ids ` +
+            `(an integer in [0, classes) for each loss head)${where}.${state}`,
+        );
+      }
+      throw new NonFiniteLossError(
+        failing ?? -1,
+        (failing ?? 0) - (restore?.epochStart ?? 0),
+        `the loss became NaN or infinite${where}.${state}`,
+      );
+    }
+    const headLosses = this.graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
+    const loss = this.graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), 0);
+    const metrics: Record<string, number> = {};
+    this.graph.metrics.forEach((m, j) => {
+      const denom = m.kind === 'binary' ? samples * m.output.features : samples;
+      let name = m.name;
+      for (let k = 2; name in metrics; k++) name = `${m.name}_${k}`;
+      metrics[name] = (raw.counts[j] ?? 0) / denom;
+    });
+    return { step, samples, loss, headLosses, metrics };
+  }
+
+  /**
+   * Puts back the snapshot taken at the start of the failing window and replays the steps
+   * between it and the failing step (same permutation, same dropout steps).
+   */
+  private async restoreBefore(
+    failing: number,
+    status: Uint32Array,
+    r: { epochStart: number; batch: number; fullPlan: Plan | undefined },
+  ): Promise<boolean> {
+    const m = this.model;
+    const from = status[STATUS.BACKUP_STEP] ?? r.epochStart;
+    if (from > failing || from < r.epochStart) return false;
+    const bytes = m.totalLength * 4;
+    m.optState.forEach((s, i) => this.engine.copy(m.backup.optState[i] as GPUBuffer, s, bytes));
+    this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
+    if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
+    this.engine.copy(m.backup.params, m.params, bytes);
+    this.engine.writeBuffer(m.status, 0, new Uint32Array([from, 0, from, 0]));
+    this.engine.writeBuffer(m.cursor, 0, new Uint32Array([(from - r.epochStart) * r.batch, 0, 0, 0]));
+    if (failing > from) r.fullPlan?.encode(failing - from);
+    this.steps = failing;
+    await this.engine.flush();
+    return true;
+  }
+}
+
+const dataIds = new WeakMap<GpuData, number>();
+let nextDataId = 0;
+function dataId(d: GpuData): number {
+  let id = dataIds.get(d);
+  if (id === undefined) {
+    id = nextDataId++;
+    dataIds.set(d, id);
+  }
+  return id;
+}
+
+function checkBatch(b: number): number {
+  if (!Number.isSafeInteger(b) || b <= 0) throw new RangeError(`batchSize ${b} must be a positive integer`);
+  return b;
+}
+
+/** A shuffled order: Fisher–Yates with a seeded xorshift32 (or Math.random for `true`). */
+export function permutation(rows: number, shuffle: boolean | number | undefined): Uint32Array {
+  const p = identity(rows);
+  if (shuffle === undefined || shuffle === false) return p;
+  let s = (typeof shuffle === 'number' ? shuffle : Math.floor(Math.random() * 2 ** 32)) >>> 0 || 0x9e3779b9;
+  const next = (): number => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const t = p[i] as number;
+    p[i] = p[j] as number;
+    p[j] = t;
+  }
+  return p;
+}

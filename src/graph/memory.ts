@@ -1,0 +1,210 @@
+/**
+ * The model's resident GPU memory, shared by all of its plans: the flat arenas (trainable
+ * parameters, their gradients, the optimizer state, and the non-trainable state such as
+ * batch-norm moving statistics), the optimizer's hyper buffer, the status/cursor words and
+ * the GPU accumulators, plus the snapshot copies used to undo a step that went non-finite.
+ */
+import { BufferSlice, type Engine } from '../gpu/engine.js';
+import { STATUS_WORDS } from '../kernels/graph.js';
+import {
+  ARENA_ALIGN,
+  createOptimizerHyper,
+  createSegmentTable,
+  OPTIMIZER_HYPER_BYTES,
+  optimizerStateSlots,
+  planArena,
+  type ArenaSegment,
+  type OptimizerSpec,
+} from '../kernels/optim.js';
+import type { Graph, Param } from './ir.js';
+import type { VBuf } from './planner.js';
+
+export interface OptimizerConfig {
+  spec: OptimizerSpec;
+  learningRate: number;
+}
+
+const STORAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+export class ModelMemory {
+  readonly trainable: Param[];
+  readonly nonTrainable: Param[];
+  readonly segments: ArenaSegment[];
+  readonly totalLength: number;
+  readonly stateOffsets = new Map<Param, number>();
+  readonly stateLength: number;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly optState: GPUBuffer[];
+  readonly state: GPUBuffer;
+  readonly hyper: GPUBuffer | undefined;
+  readonly segmentTable: GPUBuffer | undefined;
+  readonly status: GPUBuffer;
+  readonly cursor: GPUBuffer;
+  /** f32 loss sums per head, then u32 right-prediction counts per metric, then label flags. */
+  readonly lossSums: GPUBuffer;
+  readonly counts: GPUBuffer;
+  readonly labelFlags: GPUBuffer;
+  readonly labelErrors: GPUBuffer;
+  /** Snapshot of params / optimizer state / non-trainable state / hyper (see executor.ts). */
+  readonly backup: { params: GPUBuffer; optState: GPUBuffer[]; state: GPUBuffer; hyper?: GPUBuffer };
+  private readonly owned: GPUBuffer[] = [];
+  private readonly slices = new Map<string, VBuf>();
+  private nextId = -1_000_000;
+  private disposed = false;
+
+  constructor(
+    readonly engine: Engine,
+    readonly graph: Graph,
+    readonly optimizer?: OptimizerConfig,
+  ) {
+    this.trainable = graph.params.filter((p) => p.trainable);
+    this.nonTrainable = graph.params.filter((p) => !p.trainable);
+    const arena = planArena(this.trainable.map((p) => ({ length: p.length, l1: p.l1, l2: p.l2 })));
+    this.segments = arena.segments;
+    this.totalLength = Math.max(ARENA_ALIGN, arena.totalLength);
+    let offset = 0;
+    for (const p of this.nonTrainable) {
+      this.stateOffsets.set(p, offset);
+      offset += Math.ceil(p.length / ARENA_ALIGN) * ARENA_ALIGN;
+    }
+    this.stateLength = Math.max(ARENA_ALIGN, offset);
+    try {
+      const bytes = this.totalLength * 4;
+      this.params = this.buffer(bytes, 'params arena');
+      this.grads = this.buffer(bytes, 'grads arena');
+      const slots = optimizer ? optimizerStateSlots(optimizer.spec) : 0;
+      this.optState = Array.from({ length: slots }, (_, i) => this.buffer(bytes, `optimizer state ${i}`));
+      this.state = this.buffer(this.stateLength * 4, 'state arena');
+      this.status = this.buffer(STATUS_WORDS * 4, 'status');
+      this.cursor = this.buffer(16, 'cursor');
+      this.lossSums = this.buffer(Math.max(1, graph.losses.length) * 4, 'loss sums');
+      this.counts = this.buffer(Math.max(1, graph.metrics.length) * 4, 'metric counts');
+      this.labelFlags = this.buffer(16, 'label flags');
+      this.labelErrors = this.buffer(16, 'label errors');
+      this.backup = {
+        params: this.buffer(bytes, 'params backup'),
+        optState: this.optState.map((_, i) => this.buffer(bytes, `optimizer state ${i} backup`)),
+        state: this.buffer(this.stateLength * 4, 'state backup'),
+      };
+      if (optimizer) {
+        this.hyper = this.adopt(createOptimizerHyper(engine, optimizer.spec, optimizer.learningRate));
+        this.segmentTable = this.adopt(createSegmentTable(engine, this.segments, this.totalLength));
+        this.backup.hyper = this.buffer(OPTIMIZER_HYPER_BYTES, 'hyper backup');
+      }
+      this.writeInitialValues();
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  private buffer(size: number, label: string): GPUBuffer {
+    return this.adopt(this.engine.createBuffer({ size, usage: STORAGE(), label }));
+  }
+
+  private adopt(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  private writeInitialValues(): void {
+    const params = new Float32Array(this.totalLength);
+    this.trainable.forEach((p, i) => params.set(p.init, (this.segments[i] as ArenaSegment).offset));
+    this.engine.writeBuffer(this.params, 0, params);
+    const state = new Float32Array(this.stateLength);
+    for (const p of this.nonTrainable) state.set(p.init, this.stateOffsets.get(p) ?? 0);
+    this.engine.writeBuffer(this.state, 0, state);
+  }
+
+  /** Where `p` lives: its arena buffer and element offset. */
+  location(p: Param): { buffer: GPUBuffer; offset: number } {
+    if (p.trainable) {
+      const i = this.trainable.indexOf(p);
+      const seg = this.segments[i];
+      if (!seg) throw new Error(`parameter "${p.name}" is not in this model`);
+      return { buffer: this.params, offset: seg.offset };
+    }
+    const offset = this.stateOffsets.get(p);
+    if (offset === undefined) throw new Error(`state "${p.name}" is not in this model`);
+    return { buffer: this.state, offset };
+  }
+
+  /** A fixed VBuf for a parameter's (or state tensor's) slice. */
+  param(p: Param): VBuf {
+    return this.slice(`p${p.id}`, () => {
+      const { buffer, offset } = this.location(p);
+      return new BufferSlice(buffer, offset * 4, align16(p.length * 4), p.name);
+    });
+  }
+
+  /** A fixed VBuf for a trainable parameter's gradient slice. */
+  grad(p: Param): VBuf {
+    return this.slice(`g${p.id}`, () => {
+      const { offset } = this.location(p);
+      return new BufferSlice(this.grads, offset * 4, align16(p.length * 4), `d(${p.name})`);
+    });
+  }
+
+  /** A fixed VBuf for a whole buffer. */
+  whole(buffer: GPUBuffer): VBuf {
+    return this.slice(buffer.label, () => buffer);
+  }
+
+  private slice(key: string, make: () => GPUBuffer | BufferSlice): VBuf {
+    let v = this.slices.get(key);
+    if (!v) {
+      const fixed = make();
+      v = { id: this.nextId--, bytes: fixed.size, label: fixed.label, fixed };
+      this.slices.set(key, v);
+    }
+    return v;
+  }
+
+  /** Reads every parameter (trainable and state) back, by Param.id. */
+  async readParams(): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    const params = new Float32Array(await this.engine.read(this.params, this.totalLength * 4, 'params'));
+    const state = new Float32Array(await this.engine.read(this.state, this.stateLength * 4, 'state'));
+    for (const p of this.graph.params) {
+      const { buffer, offset } = this.location(p);
+      out[p.id] = (buffer === this.params ? params : state).slice(offset, offset + p.length);
+    }
+    return out;
+  }
+
+  /** Overwrites parameter values (by Param.id; undefined entries are left as they are). */
+  writeParams(values: readonly (ArrayLike<number> | undefined)[]): void {
+    for (const p of this.graph.params) {
+      const v = values[p.id];
+      if (!v) continue;
+      if (v.length !== p.length) {
+        throw new RangeError(
+          `setting "${p.name}" [${p.shape.join(', ')}]: got ${v.length} values, need ${p.length}`,
+        );
+      }
+      const { buffer, offset } = this.location(p);
+      this.engine.writeBuffer(buffer, offset * 4, Float32Array.from(v));
+    }
+  }
+
+  /** Bytes of everything the model keeps resident (arenas, state, snapshots, small buffers). */
+  get bytes(): number {
+    return this.owned.reduce((s, b) => s + b.size, 0);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.owned) this.engine.releaseBuffer(b);
+    this.owned.length = 0;
+  }
+}
+
+function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}

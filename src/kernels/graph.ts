@@ -1,0 +1,134 @@
+/**
+ * The compiled step's helper kernels (WGSL in shaders/graph.ts): column copies, the per-step
+ * bookkeeping, and the guarded weight snapshot; with their references.
+ */
+import {
+  copyColumnsShader,
+  guardedCopyShader,
+  STATUS,
+  STATUS_WORDS,
+  stepEndShader,
+} from '../../shaders/graph.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkSize } from './validate.js';
+
+export { STATUS, STATUS_WORDS };
+
+export interface ColumnCopy {
+  rows: number;
+  width: number;
+  /** src is [rows, srcCols]; columns srcOffset .. srcOffset + width are read. */
+  srcCols: number;
+  srcOffset: number;
+  /** dst is [rows, dstCols]; columns dstOffset .. dstOffset + width are written. */
+  dstCols: number;
+  dstOffset: number;
+  /** dst += src instead of dst = src. */
+  accumulate: boolean;
+}
+
+/** dst[:, dstOffset + c] (+)= src[:, srcOffset + c] for c < width; src and dst must differ. */
+export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindable, dst: Bindable): void {
+  const what = `copyColumns ${spec.rows}x${spec.width}`;
+  for (const k of ['rows', 'width', 'srcCols', 'srcOffset', 'dstCols', 'dstOffset'] as const) {
+    checkCount(what, k, spec[k], k === 'width' || k.endsWith('Cols') ? 1 : 0);
+  }
+  if (spec.srcOffset + spec.width > spec.srcCols || spec.dstOffset + spec.width > spec.dstCols) {
+    throw new RangeError(
+      `${what}: columns [${spec.srcOffset}, +${spec.width}) of ${spec.srcCols} → ` +
+        `[${spec.dstOffset}, +${spec.width}) of ${spec.dstCols} run past a row`,
+    );
+  }
+  checkSize(what, 'src', src, spec.rows * spec.srcCols * 4, `[${spec.rows}, ${spec.srcCols}] f32`);
+  checkSize(what, 'dst', dst, spec.rows * spec.dstCols * 4, `[${spec.rows}, ${spec.dstCols}] f32`);
+  if (src === dst) throw new RangeError(`${what}: src and dst must be different buffers`);
+  const n = spec.rows * spec.width;
+  if (n === 0) return;
+  const label = spec.accumulate ? 'copy_columns_acc' : 'copy_columns';
+  const params = engine.tempUniform(
+    new Uint32Array([
+      spec.rows,
+      spec.width,
+      spec.srcCols,
+      spec.srcOffset,
+      spec.dstCols,
+      spec.dstOffset,
+      0,
+      0,
+    ]),
+    `${label} params`,
+  );
+  engine.dispatch(
+    engine.pipeline(copyColumnsShader(spec.accumulate), label),
+    [src, dst, params],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    label,
+  );
+}
+
+/**
+ * One thread of bookkeeping after a step: if any of acc[0 .. slots) is NaN/±Inf and no bad
+ * step is recorded, status[BAD_STEP] = status[STEPS] + 1; then status[STEPS] += 1 and
+ * cursor[0] += batch.
+ */
+export function encodeStepEnd(
+  engine: Engine,
+  spec: { slots: number; batch: number },
+  b: { acc: Bindable; status: Bindable; cursor: Bindable },
+): void {
+  const what = 'stepEnd';
+  checkCount(what, 'slots', spec.slots);
+  checkCount(what, 'batch', spec.batch);
+  checkSize(what, 'acc', b.acc, Math.max(1, spec.slots) * 4, `[${spec.slots}] f32`);
+  checkSize(what, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
+  checkSize(what, 'cursor', b.cursor, 4, 'one u32');
+  const params = engine.tempUniform(new Uint32Array([spec.slots, spec.batch, 0, 0]), 'step_end params');
+  engine.dispatch(
+    engine.pipeline(stepEndShader(), 'step_end'),
+    [b.acc, b.status, b.cursor, params],
+    [1],
+    'step_end',
+  );
+}
+
+/**
+ * dst[0 .. n) = src[0 .. n) (32-bit words, bit-exact) unless status[BAD_STEP] ≠ 0; with `mark`, also
+ * status[BACKUP_STEP] = status[STEPS] (the step the snapshot belongs to).
+ */
+export function encodeGuardedCopy(
+  engine: Engine,
+  n: number,
+  b: { src: Bindable; dst: Bindable; status: Bindable },
+  mark: boolean,
+): void {
+  const what = 'guardedCopy';
+  checkCount(what, 'n', n);
+  checkSize(what, 'src', b.src, n * 4, `[${n}] words`);
+  checkSize(what, 'dst', b.dst, n * 4, `[${n}] words`);
+  checkSize(what, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
+  if (n === 0) return;
+  const params = engine.tempUniform(new Uint32Array([n, mark ? 1 : 0, 0, 0]), 'guarded_copy params');
+  engine.dispatch(
+    engine.pipeline(guardedCopyShader(), 'guarded_copy'),
+    [b.src, b.dst, b.status, params],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    'guarded_copy',
+  );
+}
+
+/** float64 reference of encodeCopyColumns (dst is updated in place and returned). */
+export function copyColumnsReference(
+  spec: ColumnCopy,
+  src: ArrayLike<number>,
+  dst: Float64Array,
+): Float64Array {
+  for (let r = 0; r < spec.rows; r++) {
+    for (let c = 0; c < spec.width; c++) {
+      const v = src[r * spec.srcCols + spec.srcOffset + c] ?? NaN;
+      const at = r * spec.dstCols + spec.dstOffset + c;
+      dst[at] = spec.accumulate ? (dst[at] ?? NaN) + v : v;
+    }
+  }
+  return dst;
+}
