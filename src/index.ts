@@ -18,3 +18,25 @@ export {
 export { Tensor, tensor, emptyTensor } from './tensor/tensor.js';
 export type { DType, DTypeLike, TensorData, TensorOptions, TypedArray } from './tensor/tensor.js';
 export * as ops from './tensor/ops.js';
+// The graph scheduler (the layer API of src/model builds on it).
+export { Graph, GraphError } from './graph/ir.js';
+export type {
+  Value,
+  Param,
+  Node,
+  LossHead,
+  MetricHead,
+  TargetKind,
+  MetricKind,
+  ActivationOp,
+} from './graph/ir.js';
+export { GpuData } from './graph/dataset.js';
+export type { ColumnInput, GpuDataOptions } from './graph/dataset.js';
+export { Trainer, NonFiniteLossError, LabelError, permutation } from './graph/executor.js';
+export type { EpochOptions, StepLogs } from './graph/executor.js';
+export { Plan, compilePlan } from './graph/plan.js';
+export type { PlanStats, PlanOptions } from './graph/plan.js';
+export type { OptimizerConfig } from './graph/memory.js';
+export type { OptimizerSpec } from './kernels/optim.js';
+export { BufferSlice, Recording } from './gpu/engine.js';
+export type { Bindable } from './gpu/engine.js';

@@ -83,6 +83,26 @@ describe('compiled step: counts, not times', () => {
 });
 
 describe('executor', () => {
+  it('plan.profile() times every dispatch of one step by label, or names the missing feature', async () => {
+    const { g } = mlp([8, 6, 3]);
+    const data = new GpuData(engine, {
+      inputs: [{ data: uniform(32, -1, 1, 5), width: 8 }],
+      targets: [{ data: labels(4, 3, 6), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
+    const plan = t.plan('train', 4, data);
+    if (engine.features.has('timestamp-query')) {
+      const p = await plan.profile();
+      expect(p.dispatches.map((d) => d.label)).toEqual(plan.stats().dispatches);
+      expect(p.dispatches.every((d) => d.ms >= 0 && Number.isFinite(d.ms))).toBe(true);
+      expect(p.totalMs).toBeCloseTo(p.dispatches.reduce((s, d) => s + d.ms, 0), 9);
+    } else {
+      await expect(plan.profile()).rejects.toThrow(/timestamp-query/);
+    }
+    t.dispose();
+    data.dispose();
+  });
+
   it('a partial last batch: every row once, the loss averaged over the real rows', async () => {
     const { g } = mlp([5, 4, 3]);
     const rows = 11; // batches of 4: 4 + 4 + 3

@@ -1,0 +1,122 @@
+/**
+ * The compiled step's helper kernels: column copies (concatenate and its gradient split,
+ * gradient accumulation), the per-step bookkeeping, and the guarded snapshot copy.
+ * Copies are exact (EXACT); an accumulation is one f32 add, compared with the float64 sum
+ * rounded once (atol 0, rtol 2^-24).
+ */
+import type { Engine } from '../../src/index.js';
+import {
+  copyColumnsReference,
+  encodeCopyColumns,
+  encodeGuardedCopy,
+  encodeStepEnd,
+  STATUS,
+} from '../../src/kernels/graph.js';
+import { CaseBuffers } from '../buffers.js';
+import { EXACT, expectClose, expectEqual, expectError, uniformF32 } from '../harness.js';
+import type { KernelCase } from './types.js';
+
+async function copyCase(engine: Engine, accumulate: boolean): Promise<void> {
+  const b = new CaseBuffers(engine);
+  try {
+    // src [7, 9]: columns 2..6 into dst [7, 11] at column 5.
+    const spec = { rows: 7, width: 5, srcCols: 9, srcOffset: 2, dstCols: 11, dstOffset: 5, accumulate };
+    const src = uniformF32(63, -2, 2, 1);
+    src[3 * 9 + 4] = NaN;
+    const dst0 = uniformF32(77, -1, 1, 2);
+    const s = b.data(src, 'src');
+    const d = b.data(dst0, 'dst');
+    encodeCopyColumns(engine, spec, s, d);
+    const expected = copyColumnsReference(spec, src, Float64Array.from(dst0));
+    expectClose(
+      await b.read(d, 77, 'dst'),
+      expected,
+      accumulate ? { atol: 0, rtol: 2 ** -24 } : EXACT,
+      'copyColumns',
+    );
+    await expectError(
+      () => encodeCopyColumns(engine, { ...spec, dstOffset: 7 }, s, d),
+      RangeError,
+      [/run past a row/],
+      'columns past the row',
+    );
+  } finally {
+    b.release();
+  }
+}
+
+export const cases: KernelCase[] = [
+  { name: 'graph copyColumns (concatenate)', run: (e) => copyCase(e, false) },
+  { name: 'graph copyColumns accumulate (gradient fan-in)', run: (e) => copyCase(e, true) },
+  {
+    name: 'graph stepEnd records the first non-finite step and advances the cursor',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        const acc = b.data([1.5, 2], 'acc');
+        const status = b.data(new Uint32Array([5, 0, 0, 0]), 'status');
+        const cursor = b.data(new Uint32Array([40]), 'cursor');
+        const step = (): void => encodeStepEnd(engine, { slots: 2, batch: 8 }, { acc, status, cursor });
+        step();
+        step();
+        const words = async (buf: GPUBuffer, n: number): Promise<Uint32Array> =>
+          new Uint32Array(await engine.read(buf, n * 4, 'words'));
+        let s = await words(status, 4);
+        expectEqual(s[STATUS.STEPS], 7, 'steps after 2');
+        expectEqual(s[STATUS.BAD_STEP], 0, 'no bad step while finite');
+        expectEqual((await words(cursor, 1))[0], 56, 'cursor 40 + 2·8');
+        // An Inf in slot 1 at step 7, then a NaN later: the first one is kept.
+        const inf = b.data([1.5, Infinity], 'acc inf');
+        encodeStepEnd(engine, { slots: 2, batch: 8 }, { acc: inf, status, cursor });
+        const nan = b.data([NaN, 0], 'acc nan');
+        encodeStepEnd(engine, { slots: 2, batch: 8 }, { acc: nan, status, cursor });
+        s = await words(status, 4);
+        expectEqual(s[STATUS.BAD_STEP], 8, 'bad step = 7 + 1');
+        expectEqual(s[STATUS.STEPS], 9, 'steps keep counting');
+        // slots 1 ignores the Inf in slot 1.
+        const fresh = b.data(new Uint32Array([0, 0, 0, 0]), 'status 2');
+        encodeStepEnd(engine, { slots: 1, batch: 1 }, { acc: inf, status: fresh, cursor });
+        expectEqual((await words(fresh, 4))[STATUS.BAD_STEP], 0, 'only the first slot watched');
+      } finally {
+        b.release();
+      }
+    },
+  },
+  {
+    name: 'graph guardedCopy copies bit-exactly until a bad step is recorded',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        // u32 words that are f32 subnormals and NaN payloads must survive unchanged.
+        const src = new Uint32Array([1, 2, 0x7fc00001, 0xffffffff, 0x3f800000]);
+        const dst = b.empty(5, 'dst');
+        const s = b.data(src, 'src');
+        const status = b.data(new Uint32Array([12, 0, 0, 0]), 'status');
+        encodeGuardedCopy(engine, 5, { src: s, dst, status }, true);
+        const got = new Uint32Array(await engine.read(dst, 20, 'dst'));
+        expectClose(got, src, EXACT, 'copied words');
+        expectEqual(
+          new Uint32Array(await engine.read(status, 16, 's'))[STATUS.BACKUP_STEP],
+          12,
+          'marked step',
+        );
+        const bad = b.data(new Uint32Array([20, 4, 0, 0]), 'bad status');
+        const s2 = b.data(new Uint32Array([9, 9, 9, 9, 9]), 'src 2');
+        encodeGuardedCopy(engine, 5, { src: s2, dst, status: bad }, true);
+        expectClose(
+          new Uint32Array(await engine.read(dst, 20, 'dst')),
+          src,
+          EXACT,
+          'no copy after a bad step',
+        );
+        expectEqual(
+          new Uint32Array(await engine.read(bad, 16, 's'))[STATUS.BACKUP_STEP],
+          0,
+          'no mark after a bad step',
+        );
+      } finally {
+        b.release();
+      }
+    },
+  },
+];
