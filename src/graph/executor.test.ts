@@ -95,7 +95,10 @@ describe('executor', () => {
       const p = await plan.profile();
       expect(p.dispatches.map((d) => d.label)).toEqual(plan.stats().dispatches);
       expect(p.dispatches.every((d) => d.ms >= 0 && Number.isFinite(d.ms))).toBe(true);
-      expect(p.totalMs).toBeCloseTo(p.dispatches.reduce((s, d) => s + d.ms, 0), 9);
+      expect(p.totalMs).toBeCloseTo(
+        p.dispatches.reduce((s, d) => s + d.ms, 0),
+        9,
+      );
     } else {
       await expect(plan.profile()).rejects.toThrow(/timestamp-query/);
     }
