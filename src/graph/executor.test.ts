@@ -4,6 +4,7 @@
  * evaluate/predict, and memory returned on dispose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
 import { NonFiniteLossError, Trainer } from './executor.js';
@@ -16,18 +17,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine.dispose());
 
-function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return lo + ((hi - lo) * s) / 2 ** 32;
-  });
-}
-
 /** Dense layers with glorot-uniform-like kernels; the last one softmax. */
 function mlp(sizes: number[], seed = 1): { g: Graph; out: Value } {
   const g = new Graph();
@@ -35,7 +24,7 @@ function mlp(sizes: number[], seed = 1): { g: Graph; out: Value } {
   for (let i = 1; i < sizes.length; i++) {
     const [a, b] = [sizes[i - 1] as number, sizes[i] as number];
     const lim = Math.sqrt(6 / (a + b));
-    const w = g.param(`dense_${i}/kernel`, [a, b], uniform(a * b, -lim, lim, seed + i));
+    const w = g.param(`dense_${i}/kernel`, [a, b], uniformF32(a * b, -lim, lim, seed + i));
     const bias = g.param(`dense_${i}/bias`, [b], new Float32Array(b));
     x = g.dense(`dense_${i}`, x, w, bias, { name: i === sizes.length - 1 ? 'softmax' : 'relu' });
   }
@@ -45,7 +34,7 @@ function mlp(sizes: number[], seed = 1): { g: Graph; out: Value } {
 }
 
 function labels(rows: number, classes: number, seed: number): Uint8Array {
-  return Uint8Array.from(uniform(rows, 0, classes, seed), (v) => Math.min(classes - 1, Math.floor(v)));
+  return Uint8Array.from(uniformF32(rows, 0, classes, seed), (v) => Math.min(classes - 1, Math.floor(v)));
 }
 
 describe('compiled step: counts, not times', () => {
@@ -53,7 +42,7 @@ describe('compiled step: counts, not times', () => {
     const { g } = mlp([784, 512, 512, 10]);
     const rows = 320;
     const data = new GpuData(engine, {
-      inputs: [{ data: Uint8Array.from(uniform(rows * 784, 0, 255, 3)), width: 784, scale: 1 / 255 }],
+      inputs: [{ data: Uint8Array.from(uniformF32(rows * 784, 0, 255, 3)), width: 784, scale: 1 / 255 }],
       targets: [{ data: labels(rows, 10, 4), width: 1 }],
     });
     const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
@@ -86,7 +75,7 @@ describe('executor', () => {
   it('plan.profile() times every dispatch of one step by label, or names the missing feature', async () => {
     const { g } = mlp([8, 6, 3]);
     const data = new GpuData(engine, {
-      inputs: [{ data: uniform(32, -1, 1, 5), width: 8 }],
+      inputs: [{ data: uniformF32(32, -1, 1, 5), width: 8 }],
       targets: [{ data: labels(4, 3, 6), width: 1 }],
     });
     const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
@@ -109,7 +98,7 @@ describe('executor', () => {
   it('a partial last batch: every row once, the loss averaged over the real rows', async () => {
     const { g } = mlp([5, 4, 3]);
     const rows = 11; // batches of 4: 4 + 4 + 3
-    const x = uniform(rows * 5, -1, 1, 9);
+    const x = uniformF32(rows * 5, -1, 1, 9);
     const y = labels(rows, 3, 10);
     const data = new GpuData(engine, { inputs: [{ data: x, width: 5 }], targets: [{ data: y, width: 1 }] });
     const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
@@ -162,7 +151,7 @@ describe('executor', () => {
   it('a NaN loss is reported with its step, and the weights are those before that step', async () => {
     const { g } = mlp([4, 3, 2]);
     const rows = 24;
-    const x = uniform(rows * 4, -1, 1, 11);
+    const x = uniformF32(rows * 4, -1, 1, 11);
     x[13 * 4 + 2] = NaN; // row 13: the 4th batch of 4 (step 3) in order
     const data = new GpuData(engine, {
       inputs: [{ data: x, width: 4 }],
@@ -191,11 +180,11 @@ describe('executor', () => {
   it('sparse labels out of range are reported', async () => {
     const { g } = mlp([3, 2]);
     const data = new GpuData(engine, {
-      inputs: [{ data: uniform(6, -1, 1, 1), width: 3 }],
+      inputs: [{ data: uniformF32(6, -1, 1, 1), width: 3 }],
       targets: [{ data: Uint8Array.from([0, 1]), width: 1 }],
     });
     const bad = new GpuData(engine, {
-      inputs: [{ data: uniform(6, -1, 1, 1), width: 3 }],
+      inputs: [{ data: uniformF32(6, -1, 1, 1), width: 3 }],
       targets: [{ data: Uint8Array.from([0, 7]), width: 1 }],
     });
     const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
@@ -222,7 +211,7 @@ describe('executor', () => {
     const start = engine.stats();
     const { g } = mlp([6, 5, 3]);
     const data = new GpuData(engine, {
-      inputs: [{ data: uniform(30, -1, 1, 2), width: 6 }],
+      inputs: [{ data: uniformF32(30, -1, 1, 2), width: 6 }],
       targets: [{ data: labels(5, 3, 3), width: 1 }],
     });
     const t = new Trainer(engine, g, { spec: { kind: 'nadam' }, learningRate: 0.01 });

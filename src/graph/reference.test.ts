@@ -4,6 +4,7 @@
  * eps 1e-6) and against values computed here by hand (closed forms, the Keras moving-stat
  * update, the dropout mask). Float64 throughout, so the hand-computed checks are tight.
  */
+import { rng } from '../../kernels-test/harness.js';
 import { describe, expect, it } from 'vitest';
 import type { ActivationOp } from './ir.js';
 import { Graph, type Value } from './ir.js';
@@ -22,18 +23,6 @@ const TRAIN: ReferenceOptions = { mode: 'train', step: 7 };
 const INFER: ReferenceOptions = { mode: 'inference', step: 0 };
 /** For sums of a few float64 products evaluated in a different order. */
 const TIGHT = { atol: 1e-12, rtol: 1e-12 };
-
-/** mulberry32: a tiny seeded generator of uniforms in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(n: number, lo: number, hi: number, r: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());

@@ -3,6 +3,7 @@
  * gradients, SGD and Adam steps, partial last batches, NaN handling, counts and memory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng, uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
 import { Trainer } from './executor.js';
@@ -27,21 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine.dispose());
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
 function param(
   g: Graph,
   name: string,
@@ -50,7 +36,7 @@ function param(
   scale = 0.5,
 ): ReturnType<Graph['param']> {
   const n = shape.reduce((a, b) => a * b, 1);
-  return g.param(name, shape, uniform(n, -scale, scale, seed));
+  return g.param(name, shape, uniformF32(n, -scale, scale, seed));
 }
 
 function dense(g: Graph, name: string, x: Value, units: number, act: string, seed: number): Value {
@@ -65,7 +51,7 @@ function bn(g: Graph, name: string, x: Value, seed: number): Value {
     name,
     x,
     {
-      gamma: g.param(`${name}/gamma`, [f], uniform(f, 0.5, 1.5, seed)),
+      gamma: g.param(`${name}/gamma`, [f], uniformF32(f, 0.5, 1.5, seed)),
       beta: param(g, `${name}/beta`, [f], seed + 1, 0.2),
       movingMean: g.param(`${name}/moving_mean`, [f], new Float32Array(f), { trainable: false }),
       movingVariance: g.param(`${name}/moving_variance`, [f], new Float32Array(f).fill(1), {
@@ -97,7 +83,7 @@ function gpuData(g: Graph, batch: ReferenceBatch): GpuData {
 
 function makeBatch(g: Graph, rows: number, seed: number): ReferenceBatch {
   return {
-    inputs: g.inputs.map((v, i) => uniform(rows * v.features, -1, 1, seed + i)),
+    inputs: g.inputs.map((v, i) => uniformF32(rows * v.features, -1, 1, seed + i)),
     targets: g.losses.map((h, i) => {
       const r = rng(seed + 50 + i);
       if (h.target === 'sparse')
@@ -107,7 +93,7 @@ function makeBatch(g: Graph, rows: number, seed: number): ReferenceBatch {
         for (let k = 0; k < rows; k++) t[k * h.output.features + Math.floor(r() * h.output.features)] = 1;
         return t;
       }
-      return uniform(rows * h.output.features, -1, 1, seed + 60 + i);
+      return uniformF32(rows * h.output.features, -1, 1, seed + 60 + i);
     }),
   };
 }
@@ -232,7 +218,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
 async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
   const g = new Graph();
   const x = g.input('x', 6);
-  const w1 = g.param('d1/kernel', [6, 5], uniform(30, -0.7, 0.7, 1), { l2: 0.01 });
+  const w1 = g.param('d1/kernel', [6, 5], uniformF32(30, -0.7, 0.7, 1), { l2: 0.01 });
   const b1 = param(g, 'd1/bias', [5], 2, 0.1);
   const h = g.dense('d1', x, w1, b1, { name: 'tanh' });
   g.loss(dense(g, 'd2', h, 3, 'softmax', 3), 'categorical_crossentropy', 'sparse');
