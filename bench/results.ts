@@ -7,7 +7,7 @@ export function writeResultsSection(key: string, body: string): void {
   const start = `<!-- ${key} -->`;
   const end = `<!-- /${key} -->`;
   const text = readFileSync(RESULTS, 'utf8');
-  const block = `${start}\n${body.trim()}\n${end}`;
+  const block = `${start}\n\n${body.trim()}\n\n${end}`;
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   const next =
