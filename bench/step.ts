@@ -11,7 +11,7 @@
  *   - host µs per step of encoding: `plan.encode(n)` alone (the CPU cost of replaying the
  *     recorded step into a command encoder), and with the `engine.submitPending()` after it;
  *     the n steps then run on the GPU before the next measurement (not timed).
- *   - dispatches per step, the plan's buffers and bytes, and the peak resident bytes.
+ *   - dispatches per step, the plan's buffers and bytes, and the resident bytes.
  *   - GPU time per dispatch of one step (`plan.profile()`), when the device has
  *     'timestamp-query'.
  *
@@ -171,7 +171,7 @@ for (const batch of batches) {
     const encodeTimes: number[] = [];
     const submitTimes: number[] = [];
     // Each measurement starts the batch cursor at row 0, so the steps gather real rows.
-    const rewind = (): void => engine.writeBuffer(trainer.model.cursor, 0, new Uint32Array(4));
+    const rewind = (): void => trainer.resetCursor();
     for (let r = 0; r < 5; r++) {
       rewind();
       await engine.flush();
@@ -305,7 +305,7 @@ const lines: string[] = [
     `step of \`plan.encode(n)\` (n = ${results.map((r) => r.encodeSteps).join('/')} steps replayed into one ` +
     `command encoder; the fastest of 5, as other processes only add time), without and with the \`engine.submitPending()\` that submits them; ` +
     `GPU time not included. Buffers and MiB from \`plan.stats()\`: the plan's own buffers (shared ` +
-    `temporaries, kernel uniforms and scratch); peak adds the model's arenas, optimizer state and ` +
+    `temporaries, kernel uniforms and scratch); resident adds the model's arenas, optimizer state and ` +
     `snapshots, and the dataset.`,
   '',
   table(
@@ -317,7 +317,7 @@ const lines: string[] = [
       'plan buffers',
       'plan MiB',
       'unshared temps MiB',
-      'peak MiB',
+      'resident MiB',
     ],
     ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     results.map((r) => [
@@ -328,7 +328,7 @@ const lines: string[] = [
       String(r.stats.buffers),
       mib(r.stats.bytes),
       mib(r.stats.unsharedTempBytes),
-      mib(r.stats.peakBytes),
+      mib(r.stats.residentBytes),
     ]),
   ),
 ];

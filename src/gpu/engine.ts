@@ -564,37 +564,53 @@ export class Engine {
    * the caller decides how many steps go into one command buffer.
    */
   replay(rec: Recording, times = 1): void {
+    this.replaySequence([{ recording: rec, times }]);
+  }
+
+  /**
+   * Encodes several recordings in order (each `times` times) into ONE compute pass, e.g. a
+   * window of training steps after its weight snapshot. Opening a pass has a host cost
+   * (milliseconds at times on Dawn with lavapipe), so a window opens one.
+   */
+  replaySequence(parts: readonly { recording: Recording; times: number }[]): void {
     this.assertUsable();
-    if (rec.isReleased) throw new Error(`recording "${rec.label}" was released`);
-    if (rec.dispatches.length === 0 || times <= 0) return;
+    for (const { recording } of parts) {
+      if (recording.isReleased) throw new Error(`recording "${recording.label}" was released`);
+    }
+    const work = parts.filter((p) => p.times > 0 && p.recording.dispatches.length > 0);
+    if (work.length === 0) return;
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
     if (this.timestamps) {
-      for (let t = 0; t < times; t++) {
-        for (const d of rec.dispatches) {
-          const pass = this.encoder.beginComputePass({
-            label: d.label,
-            timestampWrites: this.nextTimestampWrites(d.label),
-          });
-          pass.setPipeline(d.pipeline);
-          pass.setBindGroup(0, d.group);
-          pass.dispatchWorkgroups(...d.workgroups);
-          pass.end();
+      for (const { recording, times } of work) {
+        for (let t = 0; t < times; t++) {
+          for (const d of recording.dispatches) {
+            const pass = this.encoder.beginComputePass({
+              label: d.label,
+              timestampWrites: this.nextTimestampWrites(d.label),
+            });
+            pass.setPipeline(d.pipeline);
+            pass.setBindGroup(0, d.group);
+            pass.dispatchWorkgroups(...d.workgroups);
+            pass.end();
+          }
         }
       }
     } else {
-      const pass = this.encoder.beginComputePass({ label: rec.label });
+      const pass = this.encoder.beginComputePass({ label: work.map((p) => p.recording.label).join(' + ') });
       let current: GPUComputePipeline | null = null;
-      for (let t = 0; t < times; t++) {
-        for (const d of rec.dispatches) {
-          if (d.pipeline !== current) pass.setPipeline(d.pipeline);
-          current = d.pipeline;
-          pass.setBindGroup(0, d.group);
-          pass.dispatchWorkgroups(...d.workgroups);
+      for (const { recording, times } of work) {
+        for (let t = 0; t < times; t++) {
+          for (const d of recording.dispatches) {
+            if (d.pipeline !== current) pass.setPipeline(d.pipeline);
+            current = d.pipeline;
+            pass.setBindGroup(0, d.group);
+            pass.dispatchWorkgroups(...d.workgroups);
+          }
         }
       }
       pass.end();
     }
-    this.counts.dispatches += rec.dispatches.length * times;
+    for (const { recording, times } of work) this.counts.dispatches += recording.dispatches.length * times;
   }
 
   // ---------------------------------------------------------------- timestamps

@@ -118,6 +118,13 @@ describe('executor', () => {
     const expected = inf.values.get(outId) as Float64Array;
     expect(pred?.length).toBe(rows * 3);
     pred?.forEach((v, i) => expect(Math.abs(v - (expected[i] ?? NaN))).toBeLessThan(1e-5));
+    // Every step counts on the GPU's step word (dropout masks never repeat): 3 + 3 + 3, then
+    // 2 more encoded directly from the rewound cursor.
+    t.resetCursor();
+    t.plan('train', 4, data).encode(2);
+    const status = new Uint32Array(await engine.read(t.model.status, 16, 'status'));
+    expect(status[0]).toBe(11);
+    expect(new Uint32Array(await engine.read(t.model.cursor, 4, 'cursor'))[0]).toBe(8);
     t.dispose();
     data.dispose();
   });

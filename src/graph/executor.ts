@@ -107,6 +107,9 @@ export class Trainer {
     let plan = this.plans.get(key);
     if (!plan) {
       plan = compilePlan(this.engine, this.model, { mode, batch, data, ...(outputs ? { outputs } : {}) });
+      plan.onSteps = (n) => {
+        this.steps += n;
+      };
       this.plans.set(key, plan);
     }
     return plan;
@@ -131,11 +134,9 @@ export class Trainer {
     let nextRead = readEvery > 0 ? readEvery : Infinity;
     while (done < full) {
       const n = Math.min(perSubmit, full - done, nextRead - done);
-      this.engine.replay(snapshot);
-      fullPlan?.encode(n);
+      fullPlan?.encode(n, snapshot);
       this.engine.submitPending();
       done += n;
-      this.steps += n;
       if (done === nextRead) {
         nextRead += readEvery;
         if (options.onProgress && done < full + (rem > 0 ? 1 : 0)) {
@@ -150,11 +151,7 @@ export class Trainer {
         }
       }
     }
-    if (remPlan) {
-      this.engine.replay(snapshot);
-      remPlan.encode(1);
-      this.steps += 1;
-    }
+    remPlan?.encode(1, snapshot);
     const steps = full + (rem > 0 ? 1 : 0);
     await Promise.all(pending);
     const logs = await this.readLogs(steps, data.rows, { epochStart, batch, data, fullPlan });
@@ -172,7 +169,6 @@ export class Trainer {
     this.resetEpoch();
     if (full > 0) this.plan('evaluate', batch, data).encode(full);
     if (rem > 0) this.plan('evaluate', rem, data).encode(1);
-    this.steps += full + (rem > 0 ? 1 : 0);
     return this.readLogs(full + (rem > 0 ? 1 : 0), data.rows);
   }
 
@@ -212,7 +208,6 @@ export class Trainer {
         if ((s + 1) % 64 === 0) this.engine.submitPending();
       }
       if (rem > 0) run(this.plan('predict', rem, data, outs), rem, full * batch);
-      this.steps += full + (rem > 0 ? 1 : 0);
       return await Promise.all(
         outs.map(
           async (v, i) =>
@@ -224,6 +219,27 @@ export class Trainer {
     } finally {
       for (const r of results) this.engine.releaseBuffer(r);
     }
+  }
+
+  /**
+   * Points the GPU batch cursor at the start of the permutation, for running a plan's
+   * encode() or profile() directly after an epoch.
+   */
+  resetCursor(): void {
+    this.assertUsable();
+    this.engine.writeBuffer(this.model.cursor, 0, new Uint32Array(4));
+  }
+
+  /** Resident GPU bytes: the model, every compiled plan, and the readback ring. */
+  memory(): { modelBytes: number; planBytes: number; ringBytes: number; plans: number } {
+    let planBytes = 0;
+    for (const p of this.plans.values()) planBytes += p.stats().bytes;
+    return {
+      modelBytes: this.model.bytes,
+      planBytes,
+      ringBytes: this.ring.reduce((s, b) => s + b.size, 0),
+      plans: this.plans.size,
+    };
   }
 
   /** Every parameter's current values, by Param.id. */
@@ -387,6 +403,7 @@ export class Trainer {
     this.engine.copy(m.backup.params, m.params, bytes);
     this.engine.writeBuffer(m.status, 0, new Uint32Array([from, 0, from, 0]));
     this.engine.writeBuffer(m.cursor, 0, new Uint32Array([(from - r.epochStart) * r.batch, 0, 0, 0]));
+    this.steps = from;
     if (failing > from) r.fullPlan?.encode(failing - from);
     this.steps = failing;
     await this.engine.flush();

@@ -290,14 +290,14 @@ function backwardDense(L: Lowering, g: DenseGroup): void {
     L.paramGrad(bias, (db, accumulate) => {
       if (!accumulate) {
         L.emit(`${g.layer} db`, [dZ], [db], (e, get) =>
-          encodeSum(e, get(dZ), get(db), { outer: 1, n: rows, inner: out }, 1),
+          encodeSum(e, get(dZ), get(db), { outer: 1, n: rows, inner: out }, 1, `${g.layer}_db`),
         );
         return;
       }
       const part: VBuf = { id: -1 - bias.id, bytes: align16(out * 4), label: `${g.layer} db part` };
       const spec = copySpec(1, out, out, 0, out, 0, true);
       L.emit(`${g.layer} db`, [dZ], [part], (e, get) =>
-        encodeSum(e, get(dZ), get(part), { outer: 1, n: rows, inner: out }, 1),
+        encodeSum(e, get(dZ), get(part), { outer: 1, n: rows, inner: out }, 1, `${g.layer}_db`),
       );
       L.emit(`${g.layer} db accumulate`, [part, db], [db], (e, get) =>
         encodeCopyColumns(e, spec, get(part), get(db)),
@@ -463,7 +463,7 @@ function backwardNode(L: Lowering, g: NodeGroup): void {
       L.paramGrad(n.b, (db, accumulate) => {
         if (accumulate) throw new Error(`layer "${n.layer}": a bias shared between layers is not supported`);
         L.emit(`${n.layer} db`, [dy], [db], (e, get) =>
-          encodeSum(e, get(dy), get(db), { outer: 1, n: rows, inner: f }, 1),
+          encodeSum(e, get(dy), get(db), { outer: 1, n: rows, inner: f }, 1, `${n.layer}_db`),
         );
       });
       if (L.needsGrad(n.x)) L.passThrough(n.x, dy);
@@ -605,7 +605,7 @@ function lowerHeads(L: Lowering, targets: Lowered['targets']): void {
     else emitLoss(L.temp(f, `loss ${i} gradient (unused)`));
     const sums = env.lossSums;
     L.emit(`loss ${i} sum`, [rowLoss, sums], [sums], (e, get) =>
-      encodeAccumulateSum(e, get(rowLoss), rows, get(sums), i),
+      encodeAccumulateSum(e, get(rowLoss), rows, get(sums), i, `loss_${i}_sum`),
     );
   });
   graph.metrics.forEach((m, j) => {

@@ -39,8 +39,12 @@ export interface PlanStats {
   bytes: number;
   /** Bytes the temporaries would take without sharing by liveness. */
   unsharedTempBytes: number;
-  /** The model's resident bytes (arenas, optimizer state, snapshots) plus this plan's. */
-  peakBytes: number;
+  /**
+   * Bytes resident while this plan runs: the model (arenas, optimizer state, snapshots,
+   * small buffers), this plan's, and the dataset's. Other plans of the same Trainer (other
+   * batch sizes, the partial batch, evaluate) add theirs: see Trainer.memory().
+   */
+  residentBytes: number;
 }
 
 export class Plan {
@@ -55,10 +59,21 @@ export class Plan {
     readonly lowered: Lowered,
   ) {}
 
-  /** Encodes `steps` steps (not submitted; the executor submits per window). */
-  encode(steps = 1): void {
+  /** Called with the number of steps each time steps are encoded (the Trainer's step count). */
+  onSteps: ((steps: number) => void) | undefined;
+
+  /**
+   * Encodes `steps` steps (not submitted; the executor submits per window), after one run
+   * of `before` (e.g. the weight snapshot) in the same compute pass. The steps read their
+   * batches at the GPU cursor, which each step advances (Trainer.resetCursor() rewinds it).
+   */
+  encode(steps = 1, before?: Recording): void {
     if (this.disposed) throw new Error('this plan was disposed');
-    this.engine.replay(this.recording, steps);
+    this.engine.replaySequence([
+      ...(before ? [{ recording: before, times: 1 }] : []),
+      { recording: this.recording, times: steps },
+    ]);
+    this.onSteps?.(steps);
   }
 
   /** The physical buffer holding output i (predict plans). */
@@ -79,7 +94,7 @@ export class Plan {
       buffers: this.memory.buffers.length + this.recording.buffers.length,
       bytes,
       unsharedTempBytes: this.memory.unsharedBytes,
-      peakBytes: this.model.bytes + bytes + this.options.data.bytes,
+      residentBytes: this.model.bytes + bytes + this.options.data.bytes,
     };
   }
 

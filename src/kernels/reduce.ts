@@ -38,14 +38,21 @@ export interface SumView {
  * multiplying by `scale` (1/n for a mean). A full sum is outer = inner = 1, row sums
  * inner = 1, column sums (a bias gradient) outer = 1.
  */
-export function encodeSum(engine: Engine, x: Bindable, y: Bindable, view: SumView, scale: number): void {
+export function encodeSum(
+  engine: Engine,
+  x: Bindable,
+  y: Bindable,
+  view: SumView,
+  scale: number,
+  label = 'sum',
+): void {
   const { outer, n, inner } = view;
   checkCount('sum', 'outer', outer);
   checkCount('sum', 'n', n);
   checkCount('sum', 'inner', inner);
   checkSize('sum', 'x', x, outer * n * inner * 4, `[${outer}, ${n}, ${inner}] f32`);
   checkSize('sum', 'y', y, outer * inner * 4, `[${outer * inner}] f32`);
-  sumPasses(engine, x, view, scale, { buffer: y, offset: 0, accumulate: false }, 'sum');
+  sumPasses(engine, x, view, scale, { buffer: y, offset: 0, accumulate: false }, label);
 }
 
 /**
@@ -59,6 +66,7 @@ export function encodeAccumulateSum(
   n: number,
   acc: Bindable,
   slot: number,
+  label = 'accumulate_sum',
 ): void {
   checkCount('accumulateSum', 'n', n);
   checkCount('accumulateSum', 'slot', slot);
@@ -66,7 +74,7 @@ export function encodeAccumulateSum(
   checkSize('accumulateSum', 'acc', acc, (slot + 1) * 4, `slot ${slot} (f32)`);
   if (n === 0) return;
   const view = { outer: 1, n, inner: 1 };
-  sumPasses(engine, x, view, 1, { buffer: acc, offset: slot, accumulate: true }, 'accumulate_sum');
+  sumPasses(engine, x, view, 1, { buffer: acc, offset: slot, accumulate: true }, label);
 }
 
 /**
