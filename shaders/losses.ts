@@ -248,6 +248,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
  * Bindings: 0 target f32 [n], 1 flag atomic u32 [1], 2 params { n }.
  * Launch: ceil(n / 256) workgroups (folded 2-D).
  */
+/** Bindings: 0 flag (read_write). One thread: flag[0] = 0 before the target check. */
+export function clearFlagShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> flag: array<u32>;
+
+@compute @workgroup_size(1)
+fn main() {
+  flag[0] = 0u;
+}`;
+}
+
 export function hingeTargetCheckShader(): string {
   return /* wgsl */ `
 struct Params { n: u32, _pad0: u32, _pad1: u32, _pad2: u32 }

@@ -12,7 +12,9 @@ import {
   encodeStepEnd,
   STATUS,
 } from '../../src/kernels/graph.js';
+import { Graph } from '../../src/graph/ir.js';
 import { CaseBuffers } from '../buffers.js';
+import { bn, checkGradients, dense } from '../graph-check.js';
 import { EXACT, expectClose, expectEqual, expectError, uniformF32 } from '../harness.js';
 import type { KernelCase } from './types.js';
 
@@ -117,6 +119,21 @@ export const cases: KernelCase[] = [
       } finally {
         b.release();
       }
+    },
+  },
+  {
+    // The whole compiled step in both runtimes: BN (train mode), dropout, a residual add and
+    // concatenate, every parameter's gradient against the float64 model.
+    name: 'graph training step gradients (batch-norm, dropout, residual, concatenate)',
+    async run(engine) {
+      const g = new Graph();
+      const x = g.input('x', 6);
+      const h1 = g.activation('a1', bn(g, 'bn1', dense(g, 'd1', x, 8, 'linear', 1), 3), { name: 'relu' });
+      const h2 = g.dropout('drop', dense(g, 'd2', h1, 8, 'tanh', 5), 0.25, 99);
+      const r = g.add('res', [h1, h2]);
+      const cat = g.concat('cat', [r, x]);
+      g.loss(dense(g, 'out', cat, 4, 'softmax', 7), 'categorical_crossentropy', 'sparse');
+      await checkGradients(engine, 'graph step', g, 12, 80);
     },
   },
 ];

@@ -3,17 +3,12 @@
  * gradients, SGD and Adam steps, partial last batches, NaN handling, counts and memory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rng, uniformF32 } from '../../kernels-test/harness.js';
+import { bn, checkGradients, dense, gpuData, makeBatch, param } from '../../kernels-test/graph-check.js';
+import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
-import { GpuData } from './dataset.js';
 import { Trainer } from './executor.js';
-import { Graph, type Value } from './ir.js';
-import {
-  finiteDifferenceGradients,
-  referenceGradients,
-  type ParamValues,
-  type ReferenceBatch,
-} from './reference.js';
+import { Graph } from './ir.js';
+import { referenceGradients, type ParamValues, type ReferenceBatch } from './reference.js';
 import {
   initialOptimizerHyper,
   optimizerAdvanceReference,
@@ -28,140 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => engine.dispose());
 
-function param(
-  g: Graph,
-  name: string,
-  shape: number[],
-  seed: number,
-  scale = 0.5,
-): ReturnType<Graph['param']> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return g.param(name, shape, uniformF32(n, -scale, scale, seed));
-}
-
-function dense(g: Graph, name: string, x: Value, units: number, act: string, seed: number): Value {
-  const w = param(g, `${name}/kernel`, [x.features, units], seed, Math.sqrt(6 / (x.features + units)));
-  const b = param(g, `${name}/bias`, [units], seed + 1, 0.1);
-  return g.dense(name, x, w, b, { name: act } as never);
-}
-
-function bn(g: Graph, name: string, x: Value, seed: number): Value {
-  const f = x.features;
-  return g.batchNorm(
-    name,
-    x,
-    {
-      gamma: g.param(`${name}/gamma`, [f], uniformF32(f, 0.5, 1.5, seed)),
-      beta: param(g, `${name}/beta`, [f], seed + 1, 0.2),
-      movingMean: g.param(`${name}/moving_mean`, [f], new Float32Array(f), { trainable: false }),
-      movingVariance: g.param(`${name}/moving_variance`, [f], new Float32Array(f).fill(1), {
-        trainable: false,
-      }),
-    },
-    { epsilon: 1e-3, momentum: 0.99 },
-  );
-}
-
-interface Case {
-  g: Graph;
-  batch: ReferenceBatch;
-  data: GpuData;
-}
-
-/** Columns of a batch as GPU data (inputs f32; sparse targets u32, dense f32). */
-function gpuData(g: Graph, batch: ReferenceBatch): GpuData {
-  return new GpuData(engine, {
-    inputs: batch.inputs.map((x, i) => ({ data: Float32Array.from(x), width: g.inputs[i]?.features ?? 1 })),
-    targets: batch.targets.map((t, i) => {
-      const h = g.losses[i];
-      return h?.target === 'sparse'
-        ? { data: Uint32Array.from(t), width: 1 }
-        : { data: Float32Array.from(t), width: h?.output.features ?? 1 };
-    }),
-  });
-}
-
-function makeBatch(g: Graph, rows: number, seed: number): ReferenceBatch {
-  return {
-    inputs: g.inputs.map((v, i) => uniformF32(rows * v.features, -1, 1, seed + i)),
-    targets: g.losses.map((h, i) => {
-      const r = rng(seed + 50 + i);
-      if (h.target === 'sparse')
-        return Uint32Array.from({ length: rows }, () => Math.floor(r() * h.output.features));
-      if (h.loss === 'categorical_crossentropy') {
-        const t = new Float32Array(rows * h.output.features);
-        for (let k = 0; k < rows; k++) t[k * h.output.features + Math.floor(r() * h.output.features)] = 1;
-        return t;
-      }
-      return uniformF32(rows * h.output.features, -1, 1, seed + 60 + i);
-    }),
-  };
-}
-
-/** One SGD step with lr 0 leaves the gradients of the batch in the gradient arena. */
-async function gpuGradients(
-  c: Case,
-  rows: number,
-): Promise<{ grads: Map<number, Float32Array>; loss: number; t: Trainer }> {
-  const t = new Trainer(engine, c.g, { spec: { kind: 'sgd' }, learningRate: 0 });
-  const logs = await t.trainEpoch(c.data, { batchSize: rows });
-  const all = new Float32Array(await engine.read(t.model.grads, t.model.totalLength * 4, 'grads'));
-  const grads = new Map<number, Float32Array>();
-  t.model.trainable.forEach((p, i) => {
-    const off = t.model.segments[i]?.offset ?? 0;
-    grads.set(p.id, all.slice(off, off + p.length));
-  });
-  return { grads, loss: logs.loss, t };
-}
-
-function expectGrads(
-  what: string,
-  actual: Map<number, ArrayLike<number>>,
-  expected: Map<number, ArrayLike<number>>,
-  g: Graph,
-): void {
-  for (const p of g.params.filter((q) => q.trainable)) {
-    const a = actual.get(p.id);
-    const e = expected.get(p.id);
-    if (!a || !e) throw new Error(`${what}: no gradient for ${p.name}`);
-    for (let k = 0; k < p.length; k++) {
-      const [x, y] = [a[k] ?? NaN, e[k] ?? NaN];
-      if (!(Math.abs(x - y) <= 1e-5 + 1e-3 * Math.abs(y))) {
-        throw new Error(`${what}: d(${p.name})[${k}] = ${x}, expected ${y}`);
-      }
-    }
-  }
-}
-
-/** The GPU gradients against the reference's, and the reference's against finite differences. */
-async function checkGradients(name: string, g: Graph, rows: number, seed: number): Promise<void> {
-  const batch = makeBatch(g, rows, seed);
-  const data = gpuData(g, batch);
-  const params: ParamValues = g.params.map((p) => Float64Array.from(p.init));
-  const opts = { mode: 'train' as const, step: 0 };
-  const ref = referenceGradients(g, params, batch, opts);
-  expectGrads(
-    `${name} (reference vs finite differences)`,
-    ref.grads,
-    finiteDifferenceGradients(g, params, batch, opts),
-    g,
-  );
-  const { grads, loss, t } = await gpuGradients({ g, batch, data }, rows);
-  try {
-    expect(loss).toBeCloseTo(ref.forward.loss, 5);
-    expectGrads(`${name} (GPU vs reference)`, grads, ref.grads, g);
-  } finally {
-    t.dispose();
-    data.dispose();
-  }
-}
-
 describe('whole-model gradients (GPU vs float64 reference vs finite differences)', () => {
   it('MLP 6-5-4, relu, fused softmax + sparse cross-entropy', async () => {
     const g = new Graph();
     const h = dense(g, 'd1', g.input('x', 6), 5, 'relu', 1);
     g.loss(dense(g, 'd2', h, 4, 'softmax', 3), 'categorical_crossentropy', 'sparse');
-    await checkGradients('mlp', g, 8, 10);
+    await checkGradients(engine, 'mlp', g, 8, 10);
   });
 
   it('with batch norm (train mode) and tanh, dense one-hot targets', async () => {
@@ -169,7 +36,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const h = dense(g, 'd1', g.input('x', 7), 6, 'linear', 1);
     const a = g.activation('act', bn(g, 'bn', h, 5), { name: 'tanh' });
     g.loss(dense(g, 'd2', a, 3, 'softmax', 3), 'categorical_crossentropy', 'dense');
-    await checkGradients('batchnorm', g, 12, 20);
+    await checkGradients(engine, 'batchnorm', g, 12, 20);
   });
 
   it('with a residual add (fan-out of a hidden value)', async () => {
@@ -178,7 +45,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const h2 = dense(g, 'd2', h1, 6, 'gelu', 3);
     const r = g.add('res', [h1, h2]);
     g.loss(dense(g, 'd3', r, 3, 'softmax', 5), 'categorical_crossentropy', 'sparse');
-    await checkGradients('residual', g, 9, 30);
+    await checkGradients(engine, 'residual', g, 9, 30);
   });
 
   it('with two inputs and concatenate, one input also feeding a second branch', async () => {
@@ -189,7 +56,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const d2 = dense(g, 'd2', d1, 4, 'sigmoid', 3);
     const cat = g.concat('cat', [a, d2, d1]);
     g.loss(dense(g, 'out', cat, 1, 'linear', 5), 'mse', 'dense');
-    await checkGradients('concat', g, 10, 40);
+    await checkGradients(engine, 'concat', g, 10, 40);
   });
 
   it('two outputs with loss weights (cross-entropy 1.0 + mse 0.3) and a shared kernel', async () => {
@@ -200,14 +67,14 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const h2 = g.activation('s2', g.matmul('s2', h1, shared), { name: 'elu' });
     g.loss(dense(g, 'cls', h2, 3, 'softmax', 1), 'categorical_crossentropy', 'sparse');
     g.loss(dense(g, 'reg', h1, 2, 'linear', 3), 'mse', 'dense', { weight: 0.3 });
-    await checkGradients('multi-output', g, 7, 50);
+    await checkGradients(engine, 'multi-output', g, 7, 50);
   });
 
   it('with dropout: the GPU mask of step 0 is the reference mask', async () => {
     const g = new Graph();
     const h = g.dropout('drop', dense(g, 'd1', g.input('x', 6), 8, 'relu', 1), 0.3, 1234);
     g.loss(dense(g, 'd2', h, 3, 'softmax', 3), 'categorical_crossentropy', 'sparse');
-    await checkGradients('dropout', g, 8, 60);
+    await checkGradients(engine, 'dropout', g, 8, 60);
   });
 });
 
@@ -225,7 +92,7 @@ async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
   const rows = 5;
   const steps = 4;
   const batch = makeBatch(g, rows * steps, 70);
-  const data = gpuData(g, batch);
+  const data = gpuData(engine, g, batch);
   const t = new Trainer(engine, g, { spec, learningRate: lr });
   try {
     const segs = t.model.segments;

@@ -5,6 +5,7 @@
  */
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import {
+  clearFlagShader,
   hingeTargetCheckShader,
   LOSS_NAMES,
   lossIsMean,
@@ -64,7 +65,7 @@ export interface LossBuffers {
   dpred: Bindable;
   /**
    * hinge/squared_hinge only: u32 [1] scratch for the whole-tensor binary-target test,
-   * owned by the caller (STORAGE | COPY_DST) and cleared by encodeLoss on every call, so
+   * owned by the caller (STORAGE) and cleared by a dispatch of encodeLoss on every call, so
    * that a compiled step allocates nothing for it. Without it, each call creates and frees
    * a temporary 4-byte buffer.
    */
@@ -144,15 +145,7 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
   checkBuffer(buffers.dpred, n, `dpred f32 [${rows}, ${cols}]`, what);
   const hinge = lossUsesHingeTargets(name);
-  if (hinge && buffers.flag) {
-    checkBuffer(buffers.flag, 1, 'flag u32 [1]', what);
-    const needed = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-    if ((buffers.flag.usage & needed) !== needed) {
-      throw new RangeError(
-        `${what}: flag buffer "${buffers.flag.label}" needs STORAGE and COPY_DST usage (it is cleared with clearBuffer)`,
-      );
-    }
-  }
+  if (hinge && buffers.flag) checkBuffer(buffers.flag, 1, 'flag u32 [1]', what);
 
   const tpr = lanesPerRow(cols);
   const label = `loss_${name}`;
@@ -167,12 +160,10 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   const bound = [buffers.pred, buffers.target, buffers.loss, buffers.dpred, params];
   let temporary: GPUBuffer | undefined;
   if (hinge) {
-    // The check pass needs the flag at 0: the caller's is cleared, a new one is zero-filled.
+    // The check pass needs the flag at 0. It is cleared by a dispatch (not clearBuffer), so
+    // a recorded step (src/graph) clears it on every replay.
     let flag = buffers.flag;
-    if (flag) {
-      const toClear = flag;
-      engine.encodeCommands((encoder) => encoder.clearBuffer(toClear, 0, 4));
-    } else {
+    if (!flag) {
       flag = engine.createBuffer({
         size: 4,
         usage: GPUBufferUsage.STORAGE,
@@ -180,6 +171,12 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
       });
       temporary = flag;
     }
+    engine.dispatch(
+      engine.pipeline(clearFlagShader(), 'loss_hinge_clear_flag'),
+      [flag],
+      [1],
+      'loss_hinge_clear_flag',
+    );
     const check = engine.pipeline(hingeTargetCheckShader(), 'loss_hinge_target_check');
     const checkParams = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), 'loss_hinge_target_check params');
     engine.dispatch(
