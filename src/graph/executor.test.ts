@@ -129,6 +129,80 @@ describe('executor', () => {
     data.dispose();
   });
 
+  it('progress reads every N steps give the running mean; evaluate uses batch-norm moving statistics', async () => {
+    const g = new Graph();
+    const x = g.input('x', 5);
+    const w = g.param('d/kernel', [5, 4], uniformF32(20, -0.8, 0.8, 1));
+    const h = g.matmul('d', x, w);
+    const f = 4;
+    const b = g.batchNorm(
+      'bn',
+      h,
+      {
+        gamma: g.param('bn/gamma', [f], uniformF32(f, 0.5, 1.5, 2)),
+        beta: g.param('bn/beta', [f], uniformF32(f, -0.2, 0.2, 3)),
+        movingMean: g.param('bn/moving_mean', [f], uniformF32(f, -0.3, 0.3, 4), { trainable: false }),
+        movingVariance: g.param('bn/moving_variance', [f], uniformF32(f, 0.5, 2, 5), { trainable: false }),
+      },
+      { epsilon: 1e-3, momentum: 0.9 },
+    );
+    const out = g.activation('sm', b, { name: 'softmax' });
+    g.loss(out, 'categorical_crossentropy', 'sparse');
+    g.metric(0, 'sparse');
+    const rows = 12;
+    const xs = uniformF32(rows * 5, -1, 1, 6);
+    const ys = labels(rows, 4, 7);
+    const data = new GpuData(engine, { inputs: [{ data: xs, width: 5 }], targets: [{ data: ys, width: 1 }] });
+    const params: ParamValues = g.params.map((p) => Float64Array.from(p.init));
+    // Evaluate first (moving statistics as initialised), against the reference in inference mode.
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const ev = await t.evaluate(data, 5);
+    const inf = referenceForward(g, params, { inputs: [xs], targets: [ys] }, { mode: 'inference', step: 0 });
+    expect(ev.loss).toBeCloseTo(inf.loss, 5);
+    expect(ev.metrics.accuracy).toBeCloseTo((inf.correct[0] ?? NaN) / rows, 6);
+    // Train with lr 0 and a read after every step: the running mean over the batches so far.
+    const seen: number[][] = [];
+    const before = engine.stats().readbacks;
+    const logs = await t.trainEpoch(data, {
+      batchSize: 4,
+      readEvery: 1,
+      onProgress: (l) => seen.push([l.step, l.loss]),
+    });
+    expect(engine.stats().readbacks - before).toBe(3); // after steps 1 and 2, and the epoch's
+    expect(seen.map(([step]) => step)).toEqual([1, 2, 3]);
+    for (const [step, loss] of seen) {
+      const n = 4 * (step ?? 0);
+      const ref = referenceForward(
+        g,
+        params,
+        { inputs: [xs.slice(0, n * 5)], targets: [ys.slice(0, n)] },
+        { mode: 'train', step: 0 },
+      );
+      // Batch-norm statistics are per batch, so the reference runs batch by batch.
+      let sum = 0;
+      for (let k = 0; k < (step ?? 0); k++) {
+        const part = referenceForward(
+          g,
+          params,
+          { inputs: [xs.slice(k * 20, (k + 1) * 20)], targets: [ys.slice(k * 4, (k + 1) * 4)] },
+          { mode: 'train', step: k },
+        );
+        sum += part.loss * 4;
+      }
+      if ((step ?? 0) > 1) expect(ref.loss).not.toBeCloseTo(sum / n, 6); // whole-prefix BN stats differ
+      expect(loss).toBeCloseTo(sum / n, 5);
+    }
+    expect(logs.loss).toBeCloseTo(seen[2]?.[1] ?? NaN, 9);
+    // Training updated the moving statistics: mean ← 0.9·mean + 0.1·batch mean, per batch.
+    const state = await t.readWeights();
+    const mm = g.params.find((p) => p.name === 'bn/moving_mean');
+    expect(
+      Array.from(state[mm?.id ?? -1] ?? []).some((v, i) => Math.abs(v - (mm?.init[i] ?? v)) > 1e-4),
+    ).toBe(true);
+    t.dispose();
+    data.dispose();
+  });
+
   it('a u8 dataset over the binding limit is split and gathered from every part', async () => {
     const limit = engine.limits.maxStorageBufferBindingSize;
     const features = 4096;

@@ -67,6 +67,14 @@ export class LabelError extends Error {
 
 const RING_SLOTS = 3;
 
+interface RawLogs {
+  status: Uint32Array;
+  sums: Float32Array;
+  counts: Uint32Array;
+  flags: number;
+  labelErrors: number;
+}
+
 export class Trainer {
   readonly model: ModelMemory;
   private readonly plans = new Map<string, Plan>();
@@ -129,7 +137,7 @@ export class Trainer {
     data.setPermutation(permutation(data.rows, options.shuffle));
     this.resetEpoch();
     const epochStart = this.steps;
-    const pending: Promise<void>[] = [];
+    let progress: Promise<void> = Promise.resolve();
     let done = 0;
     let nextRead = readEvery > 0 ? readEvery : Infinity;
     while (done < full) {
@@ -141,10 +149,14 @@ export class Trainer {
         nextRead += readEvery;
         if (options.onProgress && done < full + (rem > 0 ? 1 : 0)) {
           const at = done;
-          // A failure seen here is reported (and undone) by the epoch's final read.
-          pending.push(
-            this.readLogs(at, at * batch).then(
-              (logs) => options.onProgress?.(logs),
+          // The copies are encoded before the next window; only a full ring waits here.
+          const started = this.startRead(await this.nextSlot());
+          // Delivered in step order; a failure seen here is reported (and undone) by the
+          // epoch's final read.
+          const logs = this.readLogs(at, at * batch, undefined, started);
+          progress = progress.then(() =>
+            logs.then(
+              (l) => options.onProgress?.(l),
               () => undefined,
             ),
           );
@@ -153,7 +165,7 @@ export class Trainer {
     }
     remPlan?.encode(1, snapshot);
     const steps = full + (rem > 0 ? 1 : 0);
-    await Promise.all(pending);
+    await progress;
     const logs = await this.readLogs(steps, data.rows, { epochStart, batch, data, fullPlan });
     options.onProgress?.(logs);
     return logs;
@@ -303,53 +315,59 @@ export class Trainer {
     );
   }
 
-  /** Reads status, sums and counts through the ring (waiting only if all slots are busy). */
-  private async readRaw(): Promise<{
-    status: Uint32Array;
-    sums: Float32Array;
-    counts: Uint32Array;
-    flags: number;
-    labelErrors: number;
-  }> {
-    const m = this.model;
+  /** The next ring slot, once the read that last used it is done. */
+  private async nextSlot(): Promise<GPUBuffer> {
     const slot = this.ring[this.ringNext] as GPUBuffer;
     this.ringNext = (this.ringNext + 1) % this.ring.length;
     await this.ringBusy.get(slot);
+    return slot;
+  }
+
+  /**
+   * Encodes the copies of status, sums and counts into `slot` NOW (so they see exactly the
+   * steps submitted so far) and resolves when the slot is mapped; nothing waits meanwhile.
+   */
+  private startRead(slot: GPUBuffer): Promise<RawLogs> {
+    const m = this.model;
     const sums = Math.max(1, this.graph.losses.length);
     const counts = Math.max(1, this.graph.metrics.length);
-    const read = this.engine.readInto(
-      slot,
-      [
-        { buffer: m.status, size: STATUS_WORDS * 4 },
-        { buffer: m.lossSums, size: sums * 4 },
-        { buffer: m.counts, size: counts * 4 },
-        { buffer: m.labelFlags, size: 16 },
-        { buffer: m.labelErrors, size: 16 },
-      ],
-      'logs',
-    );
+    const read = this.engine
+      .readInto(
+        slot,
+        [
+          { buffer: m.status, size: STATUS_WORDS * 4 },
+          { buffer: m.lossSums, size: sums * 4 },
+          { buffer: m.counts, size: counts * 4 },
+          { buffer: m.labelFlags, size: 16 },
+          { buffer: m.labelErrors, size: 16 },
+        ],
+        'logs',
+      )
+      .then((bytes) => {
+        slot.unmap();
+        const words = new Uint32Array(bytes);
+        return {
+          status: words.slice(0, STATUS_WORDS),
+          sums: new Float32Array(bytes, STATUS_WORDS * 4, sums),
+          counts: words.slice(STATUS_WORDS + sums, STATUS_WORDS + sums + counts),
+          flags: words[STATUS_WORDS + sums + counts] ?? 0,
+          labelErrors: words[STATUS_WORDS + sums + counts + 4] ?? 0,
+        };
+      });
     this.ringBusy.set(
       slot,
       read.catch(() => undefined),
     );
-    const bytes = await read;
-    slot.unmap();
-    const words = new Uint32Array(bytes);
-    return {
-      status: words.slice(0, STATUS_WORDS),
-      sums: new Float32Array(bytes, STATUS_WORDS * 4, sums),
-      counts: words.slice(STATUS_WORDS + sums, STATUS_WORDS + sums + counts),
-      flags: words[STATUS_WORDS + sums + counts] ?? 0,
-      labelErrors: words[STATUS_WORDS + sums + counts + 4] ?? 0,
-    };
+    return read;
   }
 
   private async readLogs(
     step: number,
     samples: number,
     restore?: { epochStart: number; batch: number; data: GpuData; fullPlan: Plan | undefined },
+    started?: Promise<RawLogs>,
   ): Promise<StepLogs> {
-    const raw = await this.readRaw();
+    const raw = await (started ?? this.startRead(await this.nextSlot()));
     const bad = raw.status[STATUS.BAD_STEP] ?? 0;
     if (bad !== 0 || raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
       const failing = bad > 0 ? bad - 1 : undefined;
