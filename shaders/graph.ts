@@ -48,11 +48,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 /**
  * Bindings: 0 acc (f32 loss accumulators, read), 1 status (u32, read_write), 2 cursor (u32),
- * 3 params { slots, batch }. One thread.
+ * 3 params { slots, batch, count_step }. One thread.
  */
 export function stepEndShader(): string {
   return /* wgsl */ `
-struct Params { slots: u32, batch: u32, _pad0: u32, _pad1: u32 }
+struct Params { slots: u32, batch: u32, count_step: u32, _pad0: u32 }
 @group(0) @binding(0) var<storage, read> acc: array<f32>;
 @group(0) @binding(1) var<storage, read_write> status: array<u32>;
 @group(0) @binding(2) var<storage, read_write> cursor: array<u32>;
@@ -67,7 +67,8 @@ fn main() {
     bad = bad || (bitcast<u32>(acc[i]) & 0x7f800000u) == 0x7f800000u;
   }
   if (bad && status[${STATUS.BAD_STEP}] == 0u) { status[${STATUS.BAD_STEP}] = status[${STATUS.STEPS}] + 1u; }
-  status[${STATUS.STEPS}] += 1u;
+  // Training steps count (the dropout and NaN step word); evaluate/predict batches do not.
+  status[${STATUS.STEPS}] += params.count_step;
   cursor[0] += params.batch;
 }`;
 }

@@ -51,6 +51,7 @@ export class GpuData {
   readonly perm: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
   private disposed = false;
+  private readonly disposeHooks: (() => void)[] = [];
 
   constructor(
     readonly engine: Engine,
@@ -147,6 +148,7 @@ export class GpuData {
 
   /** Sets the order of the next epoch (a permutation of 0 .. rows−1; identity if omitted). */
   setPermutation(perm?: Uint32Array): void {
+    if (this.disposed) throw new Error('this dataset was disposed');
     const p = perm ?? identity(this.rows);
     if (p.length !== this.rows)
       throw new RangeError(`permutation has ${p.length} entries, the data ${this.rows} rows`);
@@ -184,6 +186,20 @@ export class GpuData {
     });
   }
 
+  /** Runs `hook` when this dataset is disposed (a Trainer drops the plans bound to it). */
+  onDispose(hook: () => void): void {
+    this.disposeHooks.push(hook);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The GPU buffers of the dataset (columns and permutation). */
+  get buffers(): readonly GPUBuffer[] {
+    return this.owned;
+  }
+
   get bytes(): number {
     return this.owned.reduce((s, b) => s + b.size, 0);
   }
@@ -191,6 +207,7 @@ export class GpuData {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const hook of this.disposeHooks.splice(0)) hook();
     for (const b of this.owned) this.engine.releaseBuffer(b);
   }
 }

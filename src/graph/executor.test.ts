@@ -118,12 +118,12 @@ describe('executor', () => {
     const expected = inf.values.get(outId) as Float64Array;
     expect(pred?.length).toBe(rows * 3);
     pred?.forEach((v, i) => expect(Math.abs(v - (expected[i] ?? NaN))).toBeLessThan(1e-5));
-    // Every step counts on the GPU's step word (dropout masks never repeat): 3 + 3 + 3, then
-    // 2 more encoded directly from the rewound cursor.
+    // Every training step counts on the GPU's step word (dropout masks never repeat), evaluate
+    // and predict batches do not: 3, then 2 more encoded directly from the rewound cursor.
     t.resetCursor();
     t.plan('train', 4, data).encode(2);
     const status = new Uint32Array(await engine.read(t.model.status, 16, 'status'));
-    expect(status[0]).toBe(11);
+    expect(status[0]).toBe(5);
     expect(new Uint32Array(await engine.read(t.model.cursor, 4, 'cursor'))[0]).toBe(8);
     t.dispose();
     data.dispose();
@@ -305,5 +305,97 @@ describe('executor', () => {
     await engine.flush();
     expect(engine.stats().liveBuffers).toBe(start.liveBuffers);
     expect(engine.stats().liveBytes).toBe(start.liveBytes);
+  });
+
+  it('one trainer, two datasets (train and validation): each plan reads its own data', async () => {
+    const g = new Graph();
+    const x = g.input('x', 2);
+    g.loss(g.matmul('probe', x, g.param('probe/kernel', [2, 1], Float32Array.from([1, 1]))), 'mse', 'dense');
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const a = new GpuData(engine, {
+      inputs: [{ data: Float32Array.from([1, 1, 1, 1]), width: 2 }],
+      targets: [{ data: Float32Array.from([2, 2]), width: 1 }],
+    });
+    const b = new GpuData(engine, {
+      inputs: [{ data: Float32Array.from([5, 5, 5, 5]), width: 2 }],
+      targets: [{ data: Float32Array.from([0, 0]), width: 1 }],
+    });
+    expect((await t.evaluate(a, 2)).loss).toBeCloseTo(0, 9);
+    expect((await t.evaluate(b, 2)).loss).toBeCloseTo(100, 4);
+    expect(Array.from((await t.predict(b, 2))[0] ?? [])).toEqual([10, 10]);
+    // Disposing a dataset frees its plans; using it afterwards is a clear error.
+    await engine.flush();
+    const live = engine.stats().liveBuffers;
+    b.dispose();
+    await engine.flush();
+    expect(engine.stats().liveBuffers).toBeLessThan(live - b.buffers.length);
+    await expect(t.evaluate(b, 2)).rejects.toThrow(/this dataset was disposed/);
+    // Fresh data for each predict does not grow memory once each is disposed.
+    const start = engine.stats().liveBuffers;
+    for (let i = 0; i < 3; i++) {
+      const d = new GpuData(engine, { inputs: [{ data: Float32Array.from([i, i]), width: 2 }] });
+      expect((await t.predict(d, 1, [g.losses[0]?.output as Value]))[0]?.[0]).toBe(2 * i);
+      d.dispose();
+    }
+    await engine.flush();
+    expect(engine.stats().liveBuffers).toBe(start);
+    t.dispose();
+    a.dispose();
+  });
+
+  it('an onProgress that throws: the error is raised after the epoch, a NaN is still undone; a busy model refuses', async () => {
+    const { g } = mlp([3, 2]);
+    const rows = 8;
+    const x = uniformF32(rows * 3, -1, 1, 21);
+    x[5 * 3] = NaN; // step 2 (batch 2 of 4)
+    const data = new GpuData(engine, {
+      inputs: [{ data: x, width: 3 }],
+      targets: [{ data: labels(rows, 2, 22), width: 1 }],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
+    const err = await t
+      .trainEpoch(data, {
+        batchSize: 2,
+        readEvery: 1,
+        onProgress: (l) => {
+          if (l.step === 1) throw new Error('ui broke');
+        },
+      })
+      .catch((e: unknown) => e);
+    // The NaN (the more serious failure) is reported, and the weights are finite.
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect((err as NonFiniteLossError).epochStep).toBe(2);
+    expect((await t.readWeights()).every((w) => w.every(Number.isFinite))).toBe(true);
+    // A callback's own error, without a NaN, comes out of trainEpoch.
+    const clean = new GpuData(engine, {
+      inputs: [{ data: uniformF32(rows * 3, -1, 1, 23), width: 3 }],
+      targets: [{ data: labels(rows, 2, 24), width: 1 }],
+    });
+    await expect(
+      t.trainEpoch(clean, {
+        batchSize: 2,
+        readEvery: 1,
+        onProgress: (l) => {
+          if (l.step === 1) throw new Error('ui broke');
+        },
+      }),
+    ).rejects.toThrow('ui broke');
+    // Re-entry from a callback is refused with a clear error.
+    let reentry: unknown;
+    await t.trainEpoch(clean, {
+      batchSize: 2,
+      readEvery: 1,
+      onProgress: (l) => {
+        if (l.step === 1) t.evaluate(clean, 2).catch((e: unknown) => (reentry = e));
+      },
+    });
+    expect(String(reentry)).toMatch(/evaluate: this model is busy with trainEpoch/);
+    await expect(t.trainEpoch(clean, { batchSize: 2, readEvery: 1.5 })).rejects.toThrow(
+      /readEvery 1.5 must be an integer/,
+    );
+    await expect(t.trainEpoch(clean, { batchSize: 2, stepsPerSubmit: Number.NaN })).rejects.toThrow(
+      /stepsPerSubmit NaN/,
+    );
+    for (const d of [t, data, clean]) d.dispose();
   });
 });

@@ -82,8 +82,10 @@ export class Trainer {
   private readonly ring: GPUBuffer[] = [];
   private ringNext = 0;
   private readonly ringBusy = new Map<GPUBuffer, Promise<unknown>>();
-  /** Host mirror of status[STEPS]: steps run since the model was created. */
+  /** Host mirror of status[STEPS]: training steps run since the model was created. */
   private steps = 0;
+  private busy: string | undefined;
+  private readonly watched = new Set<GpuData>();
   private disposed = false;
 
   constructor(
@@ -111,24 +113,66 @@ export class Trainer {
   /** The plan for (mode, batch, data), compiled on first use and kept. */
   plan(mode: Mode, batch: number, data: GpuData, outputs?: readonly Value[]): Plan {
     this.assertUsable();
+    if (data.isDisposed) throw new Error('this dataset was disposed');
+    for (const v of outputs ?? []) {
+      if (!this.graph.values.includes(v))
+        throw new Error(`output "${v.name}" is not a value of this model's graph`);
+    }
     const key = `${mode}/${batch}/${dataId(data)}/${(outputs ?? []).map((v) => v.id).join(',')}`;
     let plan = this.plans.get(key);
     if (!plan) {
+      if (!this.watched.has(data)) {
+        this.watched.add(data);
+        data.onDispose(() => this.forgetData(data));
+      }
       plan = compilePlan(this.engine, this.model, { mode, batch, data, ...(outputs ? { outputs } : {}) });
-      plan.onSteps = (n) => {
-        this.steps += n;
-      };
+      if (mode === 'train') {
+        plan.onSteps = (n) => {
+          this.steps += n;
+        };
+      }
       this.plans.set(key, plan);
     }
     return plan;
   }
 
-  /** Runs one epoch of training; resolves with its mean loss and metrics. */
-  async trainEpoch(data: GpuData, options: EpochOptions): Promise<StepLogs> {
+  /** Frees the plans bound to a dataset that is being disposed. */
+  private forgetData(data: GpuData): void {
+    for (const [key, plan] of this.plans) {
+      if (plan.options.data !== data) continue;
+      plan.dispose();
+      this.plans.delete(key);
+    }
+    this.model.forget(data.buffers);
+    this.watched.delete(data);
+  }
+
+  /** Marks the trainer busy for the duration of `run` (epochs, evaluate, predict). */
+  private async exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
     this.assertUsable();
+    if (this.busy) {
+      throw new Error(
+        `${what}: this model is busy with ${this.busy}; wait for it to finish ` +
+          '(e.g. evaluate after trainEpoch resolves, not from its onProgress callback)',
+      );
+    }
+    this.busy = what;
+    try {
+      return await run();
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  /** Runs one epoch of training; resolves with its mean loss and metrics. */
+  trainEpoch(data: GpuData, options: EpochOptions): Promise<StepLogs> {
+    return this.exclusive('trainEpoch', () => this.runEpoch(data, options));
+  }
+
+  private async runEpoch(data: GpuData, options: EpochOptions): Promise<StepLogs> {
     const batch = checkBatch(options.batchSize);
-    const perSubmit = Math.max(1, Math.floor(options.stepsPerSubmit ?? 32));
-    const readEvery = options.readEvery ?? 0;
+    const perSubmit = checkCount('stepsPerSubmit', options.stepsPerSubmit ?? 32, 1);
+    const readEvery = checkCount('readEvery', options.readEvery ?? 0, 0);
     const full = Math.floor(data.rows / batch);
     const rem = data.rows % batch;
     const fullPlan = full > 0 ? this.plan('train', batch, data) : undefined;
@@ -138,6 +182,7 @@ export class Trainer {
     this.resetEpoch();
     const epochStart = this.steps;
     let progress: Promise<void> = Promise.resolve();
+    let callbackError: unknown;
     let done = 0;
     let nextRead = readEvery > 0 ? readEvery : Infinity;
     while (done < full) {
@@ -151,12 +196,19 @@ export class Trainer {
           const at = done;
           // The copies are encoded before the next window; only a full ring waits here.
           const started = this.startRead(await this.nextSlot());
-          // Delivered in step order; a failure seen here is reported (and undone) by the
-          // epoch's final read.
+          // Delivered in step order. A failure seen here is reported (and undone) by the
+          // epoch's final read; a callback's own error is rethrown after it.
           const logs = this.readLogs(at, at * batch, undefined, started);
+          logs.catch(() => undefined);
           progress = progress.then(() =>
             logs.then(
-              (l) => options.onProgress?.(l),
+              (l) => {
+                try {
+                  options.onProgress?.(l);
+                } catch (e) {
+                  callbackError ??= e;
+                }
+              },
               () => undefined,
             ),
           );
@@ -167,13 +219,21 @@ export class Trainer {
     const steps = full + (rem > 0 ? 1 : 0);
     await progress;
     const logs = await this.readLogs(steps, data.rows, { epochStart, batch, data, fullPlan });
+    if (callbackError !== undefined) {
+      throw callbackError instanceof Error
+        ? callbackError
+        : new Error(`onProgress threw ${String(callbackError)}`);
+    }
     options.onProgress?.(logs);
     return logs;
   }
 
   /** Loss and metrics over all rows of `data` (batch-norm in inference mode, no dropout). */
-  async evaluate(data: GpuData, batchSize: number): Promise<StepLogs> {
-    this.assertUsable();
+  evaluate(data: GpuData, batchSize: number): Promise<StepLogs> {
+    return this.exclusive('evaluate', () => this.runEvaluate(data, batchSize));
+  }
+
+  private async runEvaluate(data: GpuData, batchSize: number): Promise<StepLogs> {
     const batch = checkBatch(batchSize);
     const full = Math.floor(data.rows / batch);
     const rem = data.rows % batch;
@@ -185,8 +245,15 @@ export class Trainer {
   }
 
   /** The model's outputs (default: each loss head's) for every row of `data`, [rows, features] each. */
-  async predict(data: GpuData, batchSize: number, outputs?: readonly Value[]): Promise<Float32Array[]> {
-    this.assertUsable();
+  predict(data: GpuData, batchSize: number, outputs?: readonly Value[]): Promise<Float32Array[]> {
+    return this.exclusive('predict', () => this.runPredict(data, batchSize, outputs));
+  }
+
+  private async runPredict(
+    data: GpuData,
+    batchSize: number,
+    outputs?: readonly Value[],
+  ): Promise<Float32Array[]> {
     const batch = checkBatch(batchSize);
     const outs = outputs ?? [...new Set(this.graph.losses.map((h) => h.output))];
     if (outs.length === 0)
@@ -195,14 +262,18 @@ export class Trainer {
     const rem = data.rows % batch;
     data.setPermutation();
     this.resetEpoch();
-    const results = outs.map((v, i) =>
-      this.engine.createBuffer({
-        size: data.rows * v.features * 4,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        label: `predict output ${i}`,
-      }),
-    );
+    // Copy targets only (not bound to a kernel), so only maxBufferSize limits them.
+    const results: GPUBuffer[] = [];
     try {
+      outs.forEach((v, i) =>
+        results.push(
+          this.engine.createBuffer({
+            size: data.rows * v.features * 4,
+            usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+            label: `predict output ${i}`,
+          }),
+        ),
+      );
       const run = (plan: Plan, rows: number, row0: number): void => {
         plan.encode(1);
         outs.forEach((v, i) =>
@@ -239,6 +310,7 @@ export class Trainer {
    */
   resetCursor(): void {
     this.assertUsable();
+    if (this.busy) throw new Error(`resetCursor: this model is busy with ${this.busy}`);
     this.engine.writeBuffer(this.model.cursor, 0, new Uint32Array(4));
   }
 
@@ -262,6 +334,7 @@ export class Trainer {
 
   writeWeights(values: readonly (ArrayLike<number> | undefined)[]): void {
     this.assertUsable();
+    if (this.busy) throw new Error(`writeWeights: this model is busy with ${this.busy}`);
     this.model.writeParams(values);
   }
 
@@ -438,6 +511,11 @@ function dataId(d: GpuData): number {
     dataIds.set(d, id);
   }
   return id;
+}
+
+function checkCount(what: string, v: number, min: number): number {
+  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${what} ${v} must be an integer ≥ ${min}`);
+  return v;
 }
 
 function checkBatch(b: number): number {

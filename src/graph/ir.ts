@@ -14,7 +14,7 @@
  *   add          x1 + x2 + ...            (residual connections)
  * Heads: a loss (with its target column and weight) and metrics on a model output.
  */
-import type { ActivationSpec } from '../../shaders/activations.js';
+import { ACTIVATIONS, type ActivationSpec } from '../../shaders/activations.js';
 import type { LossName } from '../kernels/losses.js';
 
 /** A per-sample width: every value is [batch, features]. */
@@ -182,6 +182,15 @@ export class Graph {
 
   activation(layer: string, x: Value, activation: ActivationOp): Value {
     this.own(x, layer);
+    const names: readonly string[] = [...ACTIVATIONS, 'softmax'];
+    if (!names.includes(activation.name)) {
+      throw new GraphError(
+        `layer "${layer}": unknown activation '${activation.name}'; expected one of ${names.join(', ')}`,
+      );
+    }
+    if ('alpha' in activation && activation.alpha !== undefined && !Number.isFinite(activation.alpha)) {
+      throw new GraphError(`layer "${layer}": activation alpha ${activation.alpha} must be a finite number`);
+    }
     return this.value({ op: 'activation', layer, x, activation }, x.features, `${layer}/${activation.name}`);
   }
 
@@ -276,6 +285,11 @@ export class Graph {
         `loss ${loss} on "${output.name}": sparse (class id) targets need categorical cross-entropy`,
       );
     }
+    if (options.delta !== undefined && !(Number.isFinite(options.delta) && options.delta > 0)) {
+      throw new GraphError(
+        `loss ${loss} on "${output.name}": delta ${options.delta} must be a finite number > 0`,
+      );
+    }
     const weight = options.weight ?? 1;
     if (!Number.isFinite(weight) || weight < 0) {
       throw new GraphError(`loss ${loss} on "${output.name}": weight ${weight} must be a finite number ≥ 0`);
@@ -293,6 +307,11 @@ export class Graph {
   metric(lossIndex: number, kind: MetricKind, name = 'accuracy'): void {
     const head = this.losses[lossIndex];
     if (!head) throw new GraphError(`metric ${name}: no loss #${lossIndex}`);
+    if (kind === 'binary' && head.target === 'sparse') {
+      throw new GraphError(
+        `metric ${name}: binary accuracy needs one value per output unit, not class ids, on "${head.output.name}"`,
+      );
+    }
     if (kind === 'sparse' && head.target !== 'sparse') {
       throw new GraphError(`metric ${name}: sparse accuracy needs class-id targets on "${head.output.name}"`);
     }

@@ -188,6 +188,29 @@ class Lowering {
     write(this.env.grad(p), accumulate);
   }
 
+  /**
+   * Where a parameter's gradient goes: its slice of the gradient arena, or (for a parameter
+   * already given a gradient this step: a shared layer) a temporary that finish() adds to
+   * it. A non-trainable parameter gets a scratch temporary.
+   */
+  paramGradTarget(p: Param, label: string): { buf: VBuf; finish(): void } {
+    const scratch = (): VBuf => ({ id: this.nextId++, bytes: align16(p.length * 4), label });
+    if (!p.trainable) return { buf: scratch(), finish: () => undefined };
+    const accumulate = this.paramGradWritten.has(p);
+    this.paramGradWritten.add(p);
+    const dst = this.env.grad(p);
+    if (!accumulate) return { buf: dst, finish: () => undefined };
+    const part = scratch();
+    const spec = copySpec(1, p.length, p.length, 0, p.length, 0, true);
+    return {
+      buf: part,
+      finish: () =>
+        this.emit(`${label} accumulate`, [part, dst], [dst], (e, get) =>
+          encodeCopyColumns(e, spec, get(part), get(dst)),
+        ),
+    };
+  }
+
   gradOf(v: Value): VBuf | undefined {
     return this.grads.get(v);
   }
@@ -286,23 +309,11 @@ function backwardDense(L: Lowering, g: DenseGroup): void {
   );
   // db = column sums of dZ.
   if (g.bias) {
-    const bias = g.bias;
-    L.paramGrad(bias, (db, accumulate) => {
-      if (!accumulate) {
-        L.emit(`${g.layer} db`, [dZ], [db], (e, get) =>
-          encodeSum(e, get(dZ), get(db), { outer: 1, n: rows, inner: out }, 1, `${g.layer}_db`),
-        );
-        return;
-      }
-      const part: VBuf = { id: -1 - bias.id, bytes: align16(out * 4), label: `${g.layer} db part` };
-      const spec = copySpec(1, out, out, 0, out, 0, true);
-      L.emit(`${g.layer} db`, [dZ], [part], (e, get) =>
-        encodeSum(e, get(dZ), get(part), { outer: 1, n: rows, inner: out }, 1, `${g.layer}_db`),
-      );
-      L.emit(`${g.layer} db accumulate`, [part, db], [db], (e, get) =>
-        encodeCopyColumns(e, spec, get(part), get(db)),
-      );
-    });
+    const db = L.paramGradTarget(g.bias, `${g.layer} db`);
+    L.emit(`${g.layer} db`, [dZ], [db.buf], (e, get) =>
+      encodeSum(e, get(dZ), get(db.buf), { outer: 1, n: rows, inner: out }, 1, `${g.layer}_db`),
+    );
+    db.finish();
   }
   // dX = dZ·Wᵀ: A = dZ [rows, out] = [m, k], B = W stored [in, out] = [n, k] (transB).
   if (!L.needsGrad(g.x)) return;
@@ -460,12 +471,11 @@ function backwardNode(L: Lowering, g: NodeGroup): void {
   const f = g.out.features;
   switch (n.op) {
     case 'biasAdd': {
-      L.paramGrad(n.b, (db, accumulate) => {
-        if (accumulate) throw new Error(`layer "${n.layer}": a bias shared between layers is not supported`);
-        L.emit(`${n.layer} db`, [dy], [db], (e, get) =>
-          encodeSum(e, get(dy), get(db), { outer: 1, n: rows, inner: f }, 1, `${n.layer}_db`),
-        );
-      });
+      const db = L.paramGradTarget(n.b, `${n.layer} db`);
+      L.emit(`${n.layer} db`, [dy], [db.buf], (e, get) =>
+        encodeSum(e, get(dy), get(db.buf), { outer: 1, n: rows, inner: f }, 1, `${n.layer}_db`),
+      );
+      db.finish();
       if (L.needsGrad(n.x)) L.passThrough(n.x, dy);
       return;
     }
@@ -497,10 +507,10 @@ function backwardNode(L: Lowering, g: NodeGroup): void {
       const x = L.buf(n.x);
       const saved = L.saved.get(g.out) as VBuf;
       const gamma = L.env.param(n.gamma);
-      const dgamma = n.gamma.trainable ? L.env.grad(n.gamma) : L.temp(f, `${n.layer} dgamma (unused)`, 0);
-      const dbeta = n.beta.trainable ? L.env.grad(n.beta) : L.temp(f, `${n.layer} dbeta (unused)`, 0);
-      const dg: VBuf = dgamma.fixed ? dgamma : { ...dgamma, bytes: align16(f * 4) };
-      const db: VBuf = dbeta.fixed ? dbeta : { ...dbeta, bytes: align16(f * 4) };
+      // A batch-norm layer applied twice shares γ and β: the second gradient is added.
+      const dgTarget = L.paramGradTarget(n.gamma, `${n.layer} dgamma`);
+      const dbTarget = L.paramGradTarget(n.beta, `${n.layer} dbeta`);
+      const [dg, db] = [dgTarget.buf, dbTarget.buf];
       const spec = { rows, features: f, epsilon: n.epsilon, momentum: n.momentum };
       const encode = (dx: VBuf): void =>
         L.emit(`${n.layer} batchnorm grad`, [x, dy, gamma, saved], [dx, dg, db], (e, get) =>
@@ -516,6 +526,8 @@ function backwardNode(L: Lowering, g: NodeGroup): void {
         );
       if (L.needsGrad(n.x)) L.contribute(n.x, false, (dx) => encode(dx));
       else encode(L.temp(f, `${n.layer} dx (unused)`));
+      dgTarget.finish();
+      dbTarget.finish();
       return;
     }
     case 'dropout': {

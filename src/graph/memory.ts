@@ -31,12 +31,22 @@ export class ModelMemory {
   readonly nonTrainable: Param[];
   readonly segments: ArenaSegment[];
   readonly totalLength: number;
+  /** Element offsets of the non-trainable tensors in `state` (written by steps) or `frozen`. */
   readonly stateOffsets = new Map<Param, number>();
   readonly stateLength: number;
+  readonly frozenLength: number;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
   readonly optState: GPUBuffer[];
+  /** Non-trainable tensors a step writes (batch-norm moving statistics). */
   readonly state: GPUBuffer;
+  /**
+   * Other non-trainable tensors (frozen weights): a separate buffer, because one dispatch may
+   * read a frozen γ while writing the moving statistics, and WebGPU forbids binding one
+   * buffer both read-only and writable in a dispatch.
+   */
+  readonly frozen: GPUBuffer;
+  private readonly written: Set<Param>;
   readonly hyper: GPUBuffer | undefined;
   readonly segmentTable: GPUBuffer | undefined;
   readonly status: GPUBuffer;
@@ -50,6 +60,7 @@ export class ModelMemory {
   readonly backup: { params: GPUBuffer; optState: GPUBuffer[]; state: GPUBuffer; hyper?: GPUBuffer };
   private readonly owned: GPUBuffer[] = [];
   private readonly slices = new Map<string, VBuf>();
+  private readonly wholes = new Map<GPUBuffer, VBuf>();
   private nextId = -1_000_000;
   private disposed = false;
 
@@ -63,12 +74,21 @@ export class ModelMemory {
     const arena = planArena(this.trainable.map((p) => ({ length: p.length, l1: p.l1, l2: p.l2 })));
     this.segments = arena.segments;
     this.totalLength = Math.max(ARENA_ALIGN, arena.totalLength);
-    let offset = 0;
-    for (const p of this.nonTrainable) {
-      this.stateOffsets.set(p, offset);
-      offset += Math.ceil(p.length / ARENA_ALIGN) * ARENA_ALIGN;
-    }
-    this.stateLength = Math.max(ARENA_ALIGN, offset);
+    this.written = new Set(
+      graph.values.flatMap((v) =>
+        v.node.op === 'batchNorm' ? [v.node.movingMean, v.node.movingVariance] : [],
+      ),
+    );
+    const layout = (params: readonly Param[]): number => {
+      let offset = 0;
+      for (const p of params) {
+        this.stateOffsets.set(p, offset);
+        offset += Math.ceil(p.length / ARENA_ALIGN) * ARENA_ALIGN;
+      }
+      return Math.max(ARENA_ALIGN, offset);
+    };
+    this.stateLength = layout(this.nonTrainable.filter((p) => this.written.has(p)));
+    this.frozenLength = layout(this.nonTrainable.filter((p) => !this.written.has(p)));
     try {
       const bytes = this.totalLength * 4;
       this.params = this.buffer(bytes, 'params arena');
@@ -76,6 +96,7 @@ export class ModelMemory {
       const slots = optimizer ? optimizerStateSlots(optimizer.spec) : 0;
       this.optState = Array.from({ length: slots }, (_, i) => this.buffer(bytes, `optimizer state ${i}`));
       this.state = this.buffer(this.stateLength * 4, 'state arena');
+      this.frozen = this.buffer(this.frozenLength * 4, 'frozen arena');
       this.status = this.buffer(STATUS_WORDS * 4, 'status');
       this.cursor = this.buffer(16, 'cursor');
       this.lossSums = this.buffer(Math.max(1, graph.losses.length) * 4, 'loss sums');
@@ -113,8 +134,11 @@ export class ModelMemory {
     this.trainable.forEach((p, i) => params.set(p.init, (this.segments[i] as ArenaSegment).offset));
     this.engine.writeBuffer(this.params, 0, params);
     const state = new Float32Array(this.stateLength);
-    for (const p of this.nonTrainable) state.set(p.init, this.stateOffsets.get(p) ?? 0);
+    const frozen = new Float32Array(this.frozenLength);
+    for (const p of this.nonTrainable)
+      (this.written.has(p) ? state : frozen).set(p.init, this.stateOffsets.get(p) ?? 0);
     this.engine.writeBuffer(this.state, 0, state);
+    this.engine.writeBuffer(this.frozen, 0, frozen);
   }
 
   /** Where `p` lives: its arena buffer and element offset. */
@@ -127,7 +151,7 @@ export class ModelMemory {
     }
     const offset = this.stateOffsets.get(p);
     if (offset === undefined) throw new Error(`state "${p.name}" is not in this model`);
-    return { buffer: this.state, offset };
+    return { buffer: this.written.has(p) ? this.state : this.frozen, offset };
   }
 
   /** A fixed VBuf for a parameter's (or state tensor's) slice. */
@@ -146,9 +170,19 @@ export class ModelMemory {
     });
   }
 
-  /** A fixed VBuf for a whole buffer. */
+  /** A fixed VBuf for a whole buffer (one per buffer object, whatever its label). */
   whole(buffer: GPUBuffer): VBuf {
-    return this.slice(buffer.label, () => buffer);
+    let v = this.wholes.get(buffer);
+    if (!v) {
+      v = { id: this.nextId--, bytes: buffer.size, label: buffer.label, fixed: buffer };
+      this.wholes.set(buffer, v);
+    }
+    return v;
+  }
+
+  /** Forgets the VBufs of buffers that are gone (a disposed dataset's). */
+  forget(buffers: readonly GPUBuffer[]): void {
+    for (const b of buffers) this.wholes.delete(b);
   }
 
   private slice(key: string, make: () => GPUBuffer | BufferSlice): VBuf {
@@ -166,9 +200,11 @@ export class ModelMemory {
     const out: Float32Array[] = [];
     const params = new Float32Array(await this.engine.read(this.params, this.totalLength * 4, 'params'));
     const state = new Float32Array(await this.engine.read(this.state, this.stateLength * 4, 'state'));
+    const frozen = new Float32Array(await this.engine.read(this.frozen, this.frozenLength * 4, 'frozen'));
     for (const p of this.graph.params) {
       const { buffer, offset } = this.location(p);
-      out[p.id] = (buffer === this.params ? params : state).slice(offset, offset + p.length);
+      const from = buffer === this.params ? params : buffer === this.state ? state : frozen;
+      out[p.id] = from.slice(offset, offset + p.length);
     }
     return out;
   }

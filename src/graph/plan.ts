@@ -141,13 +141,19 @@ export function compilePlan(engine: Engine, model: ModelMemory, options: PlanOpt
   const acc = env.lossSums;
   const status = env.status;
   const cursor = model.whole(model.cursor);
-  const slots = mode === 'predict' ? 0 : graph.losses.length;
+  // Only training watches for a non-finite loss (there is a step to undo); evaluate
+  // reports a NaN loss as its result, as Keras does.
+  const slots = mode === 'train' ? graph.losses.length : 0;
   calls.push({
     label: 'step end',
     reads: [acc],
     writes: [status, cursor],
     encode: (e, get) =>
-      encodeStepEnd(e, { slots, batch }, { acc: get(acc), status: get(status), cursor: get(cursor) }),
+      encodeStepEnd(
+        e,
+        { slots, batch, countStep: mode === 'train' },
+        { acc: get(acc), status: get(status), cursor: get(cursor) },
+      ),
   });
   const memory = planMemory(engine, calls, `${mode} b${batch}`, new Set(lowered.outputs.map((v) => v.id)));
   const get = (v: VBuf): GPUBuffer | NonNullable<VBuf['fixed']> => {

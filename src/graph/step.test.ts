@@ -70,6 +70,29 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     await checkGradients(engine, 'multi-output', g, 7, 50);
   });
 
+  it('a batch-norm layer applied to two branches (shared γ, β, moving statistics) and a frozen one', async () => {
+    const g = new Graph();
+    const f = 4;
+    const shared = {
+      gamma: g.param('bn/gamma', [f], uniformF32(f, 0.5, 1.5, 1)),
+      beta: param(g, 'bn/beta', [f], 2, 0.2),
+      movingMean: g.param('bn/moving_mean', [f], new Float32Array(f), { trainable: false }),
+      movingVariance: g.param('bn/moving_variance', [f], new Float32Array(f).fill(1), { trainable: false }),
+    };
+    const frozen = {
+      gamma: g.param('fbn/gamma', [f], uniformF32(f, 0.5, 1.5, 3), { trainable: false }),
+      beta: g.param('fbn/beta', [f], uniformF32(f, -0.2, 0.2, 4), { trainable: false }),
+      movingMean: g.param('fbn/moving_mean', [f], new Float32Array(f), { trainable: false }),
+      movingVariance: g.param('fbn/moving_variance', [f], new Float32Array(f).fill(1), { trainable: false }),
+    };
+    const opts = { epsilon: 1e-3, momentum: 0.9 };
+    const a = g.batchNorm('bn_a', dense(g, 'da', g.input('a', 5), f, 'linear', 5), shared, opts);
+    const b = g.batchNorm('bn_b', dense(g, 'db', g.input('b', 3), f, 'linear', 7), shared, opts);
+    const c = g.batchNorm('fbn', dense(g, 'dc', g.concat('cat', [a, b]), f, 'tanh', 9), frozen, opts);
+    g.loss(dense(g, 'out', c, 3, 'softmax', 11), 'categorical_crossentropy', 'sparse');
+    await checkGradients(engine, 'shared and frozen batch-norm', g, 8, 90);
+  });
+
   it('with dropout: the GPU mask of step 0 is the reference mask', async () => {
     const g = new Graph();
     const h = g.dropout('drop', dense(g, 'd1', g.input('x', 6), 8, 'relu', 1), 0.3, 1234);

@@ -69,12 +69,12 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
 
 /**
  * One thread of bookkeeping after a step: if any of acc[0 .. slots) is NaN/±Inf and no bad
- * step is recorded, status[BAD_STEP] = status[STEPS] + 1; then status[STEPS] += 1 and
- * cursor[0] += batch.
+ * step is recorded, status[BAD_STEP] = status[STEPS] + 1; then status[STEPS] += 1 (unless
+ * countStep is false: an evaluate or predict batch) and cursor[0] += batch.
  */
 export function encodeStepEnd(
   engine: Engine,
-  spec: { slots: number; batch: number },
+  spec: { slots: number; batch: number; countStep?: boolean },
   b: { acc: Bindable; status: Bindable; cursor: Bindable },
 ): void {
   const what = 'stepEnd';
@@ -83,7 +83,10 @@ export function encodeStepEnd(
   checkSize(what, 'acc', b.acc, Math.max(1, spec.slots) * 4, `[${spec.slots}] f32`);
   checkSize(what, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
   checkSize(what, 'cursor', b.cursor, 4, 'one u32');
-  const params = engine.tempUniform(new Uint32Array([spec.slots, spec.batch, 0, 0]), 'step_end params');
+  const params = engine.tempUniform(
+    new Uint32Array([spec.slots, spec.batch, spec.countStep === false ? 0 : 1, 0]),
+    'step_end params',
+  );
   engine.dispatch(
     engine.pipeline(stepEndShader(), 'step_end'),
     [b.acc, b.status, b.cursor, params],
