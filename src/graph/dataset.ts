@@ -23,7 +23,10 @@ export interface ColumnInput {
   /** Row-major [rows, width]. u8 features are stored packed, 4 per word, as uploaded. */
   data: Uint8Array | Float32Array | Uint32Array | Int32Array;
   width: number;
-  /** Features: x·scale + offset in the gathered batch (e.g. 1/255 for u8 pixels). */
+  /**
+   * u8/f32 rows (features, or dense targets): x·scale + offset in the gathered batch (e.g.
+   * 1/255 for u8 pixels). Class-id targets ignore them.
+   */
   scale?: number;
   offset?: number;
 }
@@ -85,7 +88,11 @@ export class GpuData {
         const what = `target ${i}`;
         if (rowsOf(c, what) !== this.rows)
           throw new RangeError(`${label}: ${what} has ${rowsOf(c, what)} rows, input 0 has ${this.rows}`);
-        this.targets.push(this.upload(c, sourceOf(c.data), `${label} ${what}`, undefined, false));
+        // u8/f32 target rows (regression, autoencoders) are gathered like features and may be
+        // split; class ids must fit one binding (MNIST's are 60 kB).
+        const source = sourceOf(c.data);
+        const rowsLike = source === 'u8' || source === 'f32';
+        this.targets.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, rowsLike));
       });
       this.perm = this.own(
         engine.createBufferWithData(

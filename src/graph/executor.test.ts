@@ -229,6 +229,37 @@ describe('executor', () => {
     data.dispose();
   }, 120_000);
 
+  it('dense u8 targets are split over bindings like inputs (maxPartBytes forces the splits)', async () => {
+    const g = new Graph();
+    const x = g.input('x', 4);
+    const w = Float32Array.from([1, -2, 0.5, 3, -1, 0.25, 2, -0.75]); // [4, 2]
+    g.loss(g.matmul('lin', x, g.param('lin/kernel', [4, 2], w)), 'mse', 'dense');
+    const rows = 10;
+    const pixels = Uint8Array.from({ length: rows * 4 }, (_, i) => (i * 37) % 256);
+    const target = new Float32Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < 2; j++) {
+        let acc = 0;
+        for (let k = 0; k < 4; k++) acc += ((pixels[r * 4 + k] ?? 0) / 255) * (w[k * 2 + j] ?? 0);
+        target[r * 2 + j] = acc;
+      }
+    }
+    const data = new GpuData(engine, {
+      inputs: [{ data: pixels, width: 4, scale: 1 / 255 }],
+      targets: [{ data: target, width: 2 }],
+      maxPartBytes: 24, // inputs: 6 rows per part (2 parts); targets: 3 rows per part (4 parts)
+    });
+    expect(data.inputs[0]?.parts.length).toBe(2);
+    expect(data.targets[0]?.parts.length).toBe(4);
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const ev = await t.evaluate(data, 4);
+    expect(ev.loss).toBeLessThan(1e-12);
+    const logs = await t.trainEpoch(data, { batchSize: 3, shuffle: 5 });
+    expect(logs.loss).toBeLessThan(1e-12);
+    t.dispose();
+    data.dispose();
+  });
+
   it('a NaN loss is reported with its step, and the weights are those before that step', async () => {
     const { g } = mlp([4, 3, 2]);
     const rows = 24;

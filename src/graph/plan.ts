@@ -15,7 +15,7 @@ import type { Value } from './ir.js';
 import { lower, type Lowered } from './lower.js';
 import type { ModelMemory } from './memory.js';
 import { planMemory, type Call, type MemoryPlan, type VBuf } from './planner.js';
-import type { GpuData } from './dataset.js';
+import type { DataColumn, GpuData } from './dataset.js';
 
 export interface PlanOptions {
   mode: Mode;
@@ -182,9 +182,8 @@ function gatherCalls(model: ModelMemory, data: GpuData, lowered: Lowered, batch:
   const calls: Call[] = [];
   const perm = model.whole(data.perm);
   const cursor = model.whole(model.cursor);
-  lowered.inputs.forEach((out, i) => {
-    const col = data.inputs[i];
-    if (!col) throw new Error(`internal: data has no input column ${i}`);
+  /** Rows of a u8/f32 column (split over parts, scaled) into out [batch, width] f32. */
+  const gatherRows = (col: DataColumn, out: VBuf, label: string): void => {
     const parts = col.parts.map((p) => model.whole(p));
     const spec = {
       batch,
@@ -196,7 +195,7 @@ function gatherCalls(model: ModelMemory, data: GpuData, lowered: Lowered, batch:
       rows: data.rows,
     };
     calls.push({
-      label: `gather input ${i}`,
+      label,
       reads: [...parts, perm, cursor],
       writes: [out],
       encode: (e, get) =>
@@ -208,10 +207,24 @@ function gatherCalls(model: ModelMemory, data: GpuData, lowered: Lowered, batch:
           out: get(out),
         }),
     });
+  };
+  lowered.inputs.forEach((out, i) => {
+    const col = data.inputs[i];
+    if (!col) throw new Error(`internal: data has no input column ${i}`);
+    gatherRows(col, out, `gather input ${i}`);
   });
   lowered.targets.forEach((t, i) => {
     const col = data.targets[i];
     if (!col) throw new Error(`internal: data has no target column ${i}`);
+    if (t.format === 'f32' && (col.source === 'u8' || col.source === 'f32')) {
+      gatherRows(col, t.buf, `gather target ${i}`); // may be split over bindings, like inputs
+      return;
+    }
+    if (col.parts.length !== 1) {
+      throw new RangeError(
+        `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
+      );
+    }
     const src = model.whole(col.parts[0] as GPUBuffer);
     const errors = model.whole(model.labelErrors);
     const labels =
