@@ -54,6 +54,17 @@ describe('compiled step: counts, not times', () => {
     // all 6 tensors; step end (NaN watch, step counter, cursor) = 2 + 3 + 3 + 8 + 2 + 1 = 19.
     expect(plan.stats().dispatchesPerStep).toBe(19);
     expect(plan.stats().dispatches.filter((l) => l.includes('_dact_relu'))).toHaveLength(2);
+    // Liveness sharing: temporaries take less than one buffer each would (activations,
+    // pre-activations and gradients whose lifetimes do not overlap share buffers).
+    expect(plan.memory.bytes).toBeLessThan(plan.memory.unsharedBytes);
+    expect(plan.memory.buffers.length).toBeLessThan(
+      new Set(
+        plan.lowered.calls
+          .flatMap((c) => [...c.reads, ...c.writes])
+          .filter((v) => !v.fixed)
+          .map((v) => v.id),
+      ).size,
+    );
     await t.trainEpoch(data, { batchSize: 32 }); // warm: every plan compiled
     await engine.flush();
     const before = engine.stats();

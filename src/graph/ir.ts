@@ -237,12 +237,11 @@ export class Graph {
     this.own(x, layer);
     if (!(rate >= 0 && rate < 1))
       throw new GraphError(`layer "${layer}": dropout rate ${rate} must be in [0, 1)`);
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+      throw new GraphError(`layer "${layer}": dropout seed ${seed} must be an integer in [0, 2^32)`);
+    }
     const stream = this.values.filter((v) => v.node.op === 'dropout').length;
-    return this.value(
-      { op: 'dropout', layer, x, rate, seed: seed >>> 0, stream },
-      x.features,
-      `${layer}/dropout`,
-    );
+    return this.value({ op: 'dropout', layer, x, rate, seed, stream }, x.features, `${layer}/dropout`);
   }
 
   concat(layer: string, xs: readonly Value[]): Value {
