@@ -17,7 +17,7 @@
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/graph.js';
-import { OPTIMIZER_HYPER_BYTES } from '../kernels/optim.js';
+import { OPTIMIZER_HYPER_BYTES, readOptimizerHyper, type OptimizerHyper } from '../kernels/optim.js';
 import type { GpuData } from './dataset.js';
 import { identity } from './dataset.js';
 import type { Mode } from './fusion.js';
@@ -312,6 +312,27 @@ export class Trainer {
     this.assertUsable();
     if (this.busy) throw new Error(`resetCursor: this model is busy with ${this.busy}`);
     this.engine.writeBuffer(this.model.cursor, 0, new Uint32Array(4));
+  }
+
+  /**
+   * Sets the optimizer's learning rate for the following steps (a schedule or a callback
+   * between epochs): one 4-byte write, no plan is recompiled.
+   */
+  setLearningRate(learningRate: number): void {
+    this.assertUsable();
+    if (this.busy) throw new Error(`setLearningRate: this model is busy with ${this.busy}`);
+    if (!this.model.hyper) throw new Error('setLearningRate: this model has no optimizer');
+    if (!Number.isFinite(learningRate) || learningRate < 0) {
+      throw new RangeError(`learning rate ${learningRate} must be a finite number ≥ 0`);
+    }
+    this.engine.writeBuffer(this.model.hyper, 0, new Float32Array([learningRate]));
+  }
+
+  /** The optimizer's learning rate, step count and Nadam momentum product, read from the GPU. */
+  async optimizerState(): Promise<OptimizerHyper> {
+    this.assertUsable();
+    if (!this.model.hyper) throw new Error('optimizerState: this model has no optimizer');
+    return readOptimizerHyper(this.engine, this.model.hyper);
   }
 
   /** Resident GPU bytes: the model, every compiled plan, and the readback ring. */

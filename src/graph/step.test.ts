@@ -145,6 +145,9 @@ async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
       });
     }
     await t.trainEpoch(data, { batchSize: rows, stepsPerSubmit: 3 });
+    const h = await t.optimizerState();
+    expect(h.step).toBe(steps);
+    expect(h.lr).toBe(Math.fround(lr));
     const gpu = await t.readWeights();
     for (const p of t.model.trainable) {
       const a = gpu[p.id] as Float32Array;
@@ -164,6 +167,30 @@ async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
 }
 
 describe('optimizer steps on the GPU follow the float64 reference step by step', () => {
+  it('setLearningRate changes the rate of the next steps without recompiling', async () => {
+    const g = new Graph();
+    const w = g.param('k', [2, 1], Float32Array.from([1, -1]));
+    g.loss(g.matmul('lin', g.input('x', 2), w), 'mse', 'dense');
+    const data = gpuData(engine, g, {
+      inputs: [Float32Array.from([1, 2])],
+      targets: [Float32Array.from([1])],
+    });
+    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.05 });
+    // y = w·x, L = (y − 1)², dL/dw = 2(y − 1)·x. Step 1 at lr 0.05: y = −1, w = [1, −1] + 0.05·4·[1, 2] = [1.2, −0.6].
+    await t.trainEpoch(data, { batchSize: 1 });
+    const pipelines = engine.stats().pipelines;
+    t.setLearningRate(0.01);
+    // Step 2 at lr 0.01: y = 0, w = [1.2, −0.6] + 0.01·2·[1, 2] = [1.22, −0.56].
+    await t.trainEpoch(data, { batchSize: 1 });
+    const got = Array.from((await t.readWeights())[w.id] ?? []);
+    expect(got[0]).toBeCloseTo(1.22, 6);
+    expect(got[1]).toBeCloseTo(-0.56, 6);
+    expect((await t.optimizerState()).lr).toBe(Math.fround(0.01));
+    expect(engine.stats().pipelines).toBe(pipelines);
+    expect(() => t.setLearningRate(Number.NaN)).toThrow(/learning rate NaN must be a finite number/);
+    t.dispose();
+    data.dispose();
+  });
   it('SGD with momentum (L2 0.01 on one kernel)', () => runSteps({ kind: 'sgd', momentum: 0.9 }, 0.1));
   it('Adam', () => runSteps({ kind: 'adam' }, 0.01));
 });
