@@ -1,0 +1,457 @@
+/**
+ * Keras weight initializers, seedable, computed on the host into a Float32Array.
+ *
+ * Formulas are Keras 3's (keras/src/initializers):
+ *   Zeros, Ones, Constant(value = 0)
+ *   RandomUniform(minval = −0.05, maxval = 0.05)      U[minval, maxval)
+ *   RandomNormal(mean = 0, stddev = 0.05)              N(mean, stddev²)
+ *   TruncatedNormal(mean = 0, stddev = 0.05)           N(mean, stddev²), draws beyond 2·stddev
+ *                                                      from the mean discarded and redrawn
+ *   VarianceScaling(scale = 1, mode = fan_in, distribution = truncated_normal):
+ *     n = max(1, fan_in | fan_out | (fan_in + fan_out)/2) by mode, s = scale / n;
+ *     uniform              U[−√(3s), √(3s))
+ *     truncated_normal     TruncatedNormal(0, √s / 0.87962566103423978): 0.8796… is the
+ *                          standard deviation of N(0, 1) truncated to [−2, 2], so the values
+ *                          end up with variance s
+ *     untruncated_normal   N(0, s)
+ *   GlorotUniform/GlorotNormal   scale 1, fan_avg,  uniform / truncated_normal
+ *   HeUniform/HeNormal           scale 2, fan_in,   uniform / truncated_normal
+ *   LecunUniform/LecunNormal     scale 1, fan_in,   uniform / truncated_normal
+ * Fans (Keras compute_fans): shape [] → 1, 1; [n] → n, n; [in, out] → in, out; higher ranks
+ * (convolution kernels [..., in, out]) multiply both by the product of the leading dims.
+ *
+ * Seeds: an initializer seeded in its config (`glorotUniform({ seed: 42 })`) gives the same
+ * values on every call for the same shape, as Keras 3 documents for integer seeds; an unseeded
+ * one draws from the seed the caller passes to init() (a layer passes a fresh one per
+ * weight). The generator is xoshiro128** seeded through splitmix32, normals by Box–Muller;
+ * values are drawn in float64 and rounded once to f32.
+ */
+import { suggest } from './names.js';
+
+/** A Keras initializer: `name` is its Keras class name, `config` its Keras config. */
+export interface Initializer {
+  name: string;
+  config: Record<string, number | string | null>;
+  /** Values for a tensor of `shape`, row-major; `seed` is used unless the config has a seed. */
+  init(shape: readonly number[], seed: number): Float32Array;
+}
+
+/**
+ * A name ('glorotUniform', 'he_uniform', 'GlorotUniform'), a serialized Keras object
+ * ({ className: 'RandomUniform', config: { minval: -0.5, maxval: 0.5 } }), or an initializer.
+ */
+export type InitializerSpec = string | { className: string; config?: Record<string, unknown> } | Initializer;
+
+type Config = Record<string, unknown>;
+type Seed = number | null;
+
+// ---------------------------------------------------------------- random numbers
+
+/** splitmix32: one step of a Weyl sequence through a mixing function. */
+function splitmix32(state: number): { state: number; value: number } {
+  const next = (state + 0x9e3779b9) | 0;
+  let z = next;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return { state: next, value: (z ^ (z >>> 16)) >>> 0 };
+}
+
+/** xoshiro128** (Blackman & Vigna): 32-bit outputs, period 2^128 − 1. */
+class Rng {
+  private s = new Uint32Array(4);
+  private spare: number | undefined;
+
+  constructor(seed: number) {
+    // Both halves of a safe integer take part: seeds 1 and 2^32 + 1 differ.
+    let state = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x27d4eb2f);
+    for (let i = 0; i < 4; i++) {
+      const r = splitmix32(state);
+      state = r.state;
+      this.s[i] = r.value;
+    }
+    if (this.s.every((v) => v === 0)) this.s[0] = 1;
+  }
+
+  nextU32(): number {
+    const s = this.s;
+    const s0 = s[0] as number;
+    const s1 = s[1] as number;
+    const s2 = s[2] as number;
+    const s3 = s[3] as number;
+    const m = Math.imul(s1, 5);
+    const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+    const t = s1 << 9;
+    const n2 = s2 ^ s0;
+    const n3 = s3 ^ s1;
+    s[1] = s1 ^ n2;
+    s[0] = s0 ^ n3;
+    s[2] = n2 ^ t;
+    s[3] = (n3 << 11) | (n3 >>> 21);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal by Box–Muller (both values of a pair are used). */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    const u1 = 1 - this.uniform(); // (0, 1]: log is finite
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** Standard normal conditioned on |z| ≤ 2 (rejection: about 95% of draws are kept). */
+  truncatedNormal(): number {
+    for (;;) {
+      const z = this.normal();
+      if (Math.abs(z) <= 2) return z;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- shapes
+
+function checkShape(what: string, shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(`${what}: shape [${shape.join(', ')}] must be non-negative integers`);
+    }
+    n *= d;
+  }
+  return n;
+}
+
+/** Keras compute_fans: [fanIn, fanOut] of a weight shape. */
+export function computeFans(shape: readonly number[]): [number, number] {
+  checkShape('computeFans', shape);
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [shape[0] as number, shape[0] as number];
+  if (shape.length === 2) return [shape[0] as number, shape[1] as number];
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return [(shape[shape.length - 2] as number) * receptive, (shape[shape.length - 1] as number) * receptive];
+}
+
+function checkCallSeed(what: string, seed: number): void {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`${what}: seed must be an integer, got ${seed}`);
+}
+
+function sample(
+  what: string,
+  shape: readonly number[],
+  configSeed: Seed,
+  callSeed: number,
+  draw: (rng: Rng) => number,
+): Float32Array {
+  const n = checkShape(what, shape);
+  checkCallSeed(what, callSeed);
+  const rng = new Rng(configSeed ?? callSeed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = draw(rng);
+  return out;
+}
+
+// ---------------------------------------------------------------- config reading
+
+function readNumber(what: string, config: Config, key: string, fallback: number): number {
+  const v = config[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new RangeError(`${what}: ${key} must be a finite number, got ${String(v)}`);
+  }
+  return v;
+}
+
+function readSeed(what: string, config: Config): Seed {
+  const v = config.seed;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    throw new RangeError(`${what}: seed must be an integer or null, got ${String(v)}`);
+  }
+  return v;
+}
+
+function readChoice<T extends string>(
+  what: string,
+  config: Config,
+  key: string,
+  fallback: T,
+  choices: Readonly<Record<string, T>>,
+): T {
+  const v = config[key] ?? fallback;
+  const found = typeof v === 'string' ? choices[v.toLowerCase().replace(/_/g, '')] : undefined;
+  if (found === undefined) {
+    const valid = [...new Set(Object.values(choices))].join(', ');
+    throw new RangeError(`${what}: ${key} must be one of ${valid}, got ${String(v)}`);
+  }
+  return found;
+}
+
+type Mode = 'fan_in' | 'fan_out' | 'fan_avg';
+type Distribution = 'uniform' | 'truncated_normal' | 'untruncated_normal';
+
+const MODES: Readonly<Record<string, Mode>> = { fanin: 'fan_in', fanout: 'fan_out', fanavg: 'fan_avg' };
+/** 'normal' is Keras 2's name for the truncated normal; Keras 3 maps it the same way. */
+const DISTRIBUTIONS: Readonly<Record<string, Distribution>> = {
+  uniform: 'uniform',
+  truncatednormal: 'truncated_normal',
+  normal: 'truncated_normal',
+  untruncatednormal: 'untruncated_normal',
+};
+
+/** The standard deviation of N(0, 1) truncated to [−2, 2] (Keras's constant). */
+const TRUNCATED_STDDEV = 0.87962566103423978;
+
+// ---------------------------------------------------------------- the initializers
+
+function zeros(): Initializer {
+  return constantOf('Zeros', {}, 0);
+}
+
+function ones(): Initializer {
+  return constantOf('Ones', {}, 1);
+}
+
+function constantOf(name: string, config: Record<string, number>, value: number): Initializer {
+  return {
+    name,
+    config,
+    init: (shape) => new Float32Array(checkShape(name, shape)).fill(value),
+  };
+}
+
+function constant(config: Config): Initializer {
+  const value = readNumber('Constant', config, 'value', 0);
+  return constantOf('Constant', { value }, value);
+}
+
+function randomUniform(config: Config): Initializer {
+  const what = 'RandomUniform';
+  const minval = readNumber(what, config, 'minval', -0.05);
+  const maxval = readNumber(what, config, 'maxval', 0.05);
+  if (!(minval <= maxval)) throw new RangeError(`${what}: minval ${minval} must be ≤ maxval ${maxval}`);
+  const seed = readSeed(what, config);
+  return {
+    name: what,
+    config: { minval, maxval, seed },
+    init: (shape, callSeed) =>
+      sample(what, shape, seed, callSeed, (rng) => minval + (maxval - minval) * rng.uniform()),
+  };
+}
+
+function randomNormal(config: Config, truncated: boolean): Initializer {
+  const what = truncated ? 'TruncatedNormal' : 'RandomNormal';
+  const mean = readNumber(what, config, 'mean', 0);
+  const stddev = readNumber(what, config, 'stddev', 0.05);
+  if (stddev < 0) throw new RangeError(`${what}: stddev must be ≥ 0, got ${stddev}`);
+  const seed = readSeed(what, config);
+  return {
+    name: what,
+    config: { mean, stddev, seed },
+    init: (shape, callSeed) =>
+      sample(
+        what,
+        shape,
+        seed,
+        callSeed,
+        (rng) => mean + stddev * (truncated ? rng.truncatedNormal() : rng.normal()),
+      ),
+  };
+}
+
+function varianceScaling(
+  name: string,
+  config: Config,
+  fixed?: { scale: number; mode: Mode; distribution: Distribution },
+): Initializer {
+  const scale = fixed?.scale ?? readNumber(name, config, 'scale', 1);
+  if (!(scale > 0)) throw new RangeError(`${name}: scale must be > 0, got ${scale}`);
+  const mode = fixed?.mode ?? readChoice(name, config, 'mode', 'fan_in', MODES);
+  const distribution =
+    fixed?.distribution ?? readChoice(name, config, 'distribution', 'truncated_normal', DISTRIBUTIONS);
+  const seed = readSeed(name, config);
+  return {
+    name,
+    config: { scale, mode, distribution, seed },
+    init: (shape, callSeed) => {
+      const [fanIn, fanOut] = computeFans(shape);
+      const n = mode === 'fan_in' ? fanIn : mode === 'fan_out' ? fanOut : (fanIn + fanOut) / 2;
+      const s = scale / Math.max(1, n);
+      if (distribution === 'uniform') {
+        const limit = Math.sqrt(3 * s);
+        return sample(name, shape, seed, callSeed, (rng) => limit * (2 * rng.uniform() - 1));
+      }
+      if (distribution === 'truncated_normal') {
+        const stddev = Math.sqrt(s) / TRUNCATED_STDDEV;
+        return sample(name, shape, seed, callSeed, (rng) => stddev * rng.truncatedNormal());
+      }
+      const stddev = Math.sqrt(s);
+      return sample(name, shape, seed, callSeed, (rng) => stddev * rng.normal());
+    },
+  };
+}
+
+interface Kind {
+  className: string;
+  /** Config keys accepted (others are an error: a typo would silently fall back to a default). */
+  keys: readonly string[];
+  make(config: Config): Initializer;
+}
+
+/** The VarianceScaling keys a serialized GlorotUniform etc. may carry (tfjs writes them); ignored. */
+const VS_KEYS = ['seed', 'scale', 'mode', 'distribution'] as const;
+
+function named(className: string, scale: number, mode: Mode, distribution: Distribution): Kind {
+  return {
+    className,
+    keys: VS_KEYS,
+    make: (c) => varianceScaling(className, c, { scale, mode, distribution }),
+  };
+}
+
+const KINDS: readonly Kind[] = [
+  { className: 'Zeros', keys: [], make: () => zeros() },
+  { className: 'Ones', keys: [], make: () => ones() },
+  { className: 'Constant', keys: ['value'], make: constant },
+  { className: 'RandomUniform', keys: ['minval', 'maxval', 'seed'], make: randomUniform },
+  { className: 'RandomNormal', keys: ['mean', 'stddev', 'seed'], make: (c) => randomNormal(c, false) },
+  { className: 'TruncatedNormal', keys: ['mean', 'stddev', 'seed'], make: (c) => randomNormal(c, true) },
+  { className: 'VarianceScaling', keys: VS_KEYS, make: (c) => varianceScaling('VarianceScaling', c) },
+  named('GlorotUniform', 1, 'fan_avg', 'uniform'),
+  named('GlorotNormal', 1, 'fan_avg', 'truncated_normal'),
+  named('HeUniform', 2, 'fan_in', 'uniform'),
+  named('HeNormal', 2, 'fan_in', 'truncated_normal'),
+  named('LecunUniform', 1, 'fan_in', 'uniform'),
+  named('LecunNormal', 1, 'fan_in', 'truncated_normal'),
+];
+
+/** Accepted spellings, normalized (lower case, no underscores): class name and snake/camel names. */
+const KIND_BY_NAME = new Map<string, Kind>();
+for (const kind of KINDS) KIND_BY_NAME.set(kind.className.toLowerCase(), kind);
+for (const [alias, className] of [
+  ['zero', 'Zeros'],
+  ['one', 'Ones'],
+  ['uniform', 'RandomUniform'],
+  ['normal', 'RandomNormal'],
+] as const) {
+  KIND_BY_NAME.set(alias, KINDS.find((k) => k.className === className) as Kind);
+}
+
+/** Keras initializers this library does not implement. */
+const UNSUPPORTED = new Set(['identity', 'orthogonal', 'stft']);
+
+/** Valid names as the error lists them (Keras snake_case; camelCase and class names work too). */
+const VALID_NAMES = [
+  'zeros',
+  'ones',
+  'constant',
+  'random_uniform',
+  'random_normal',
+  'truncated_normal',
+  'variance_scaling',
+  'glorot_uniform',
+  'glorot_normal',
+  'he_uniform',
+  'he_normal',
+  'lecun_uniform',
+  'lecun_normal',
+];
+const SUGGESTIONS = [...VALID_NAMES, ...KINDS.map((k) => k.className), ...VALID_NAMES.map(toCamel)];
+
+function toCamel(snake: string): string {
+  return snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function findKind(name: string): Kind {
+  const key = name.toLowerCase().replace(/_/g, '');
+  const kind = KIND_BY_NAME.get(key);
+  if (kind) return kind;
+  if (UNSUPPORTED.has(key)) {
+    throw new Error(`initializer '${name}' is not supported yet; supported: ${VALID_NAMES.join(', ')}`);
+  }
+  const guess = suggest(name, SUGGESTIONS);
+  throw new Error(
+    `unknown initializer '${name}'${guess === undefined ? '.' : `; did you mean '${guess}'?`} ` +
+      `Valid: ${VALID_NAMES.join(', ')} (camelCase and Keras class names are accepted too)`,
+  );
+}
+
+function isInitializer(spec: object): spec is Initializer {
+  return typeof (spec as { init?: unknown }).init === 'function';
+}
+
+/**
+ * An initializer from a name, a serialized { className, config } (Keras or tfjs-layers JSON:
+ * tfjs writes a glorotUniform as { className: 'VarianceScaling', config: { scale: 1, mode:
+ * 'fan_avg', distribution: 'uniform', seed: null } }), or an initializer, returned as is.
+ */
+export function resolveInitializer(spec: InitializerSpec): Initializer {
+  if (typeof spec === 'string') return findKind(spec).make({});
+  const value: unknown = spec; // JS callers may pass anything
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(
+      `initializer must be a name, { className, config } or an initializer, got ${String(spec)}`,
+    );
+  }
+  if (isInitializer(spec)) return spec;
+  const { className, config = {} } = spec as { className: unknown; config?: Record<string, unknown> };
+  if (typeof className !== 'string') {
+    throw new TypeError(`initializer object needs a className string, got ${String(className)}`);
+  }
+  const kind = findKind(className);
+  for (const key of Object.keys(config)) {
+    if (key !== 'dtype' && !kind.keys.includes(key)) {
+      throw new Error(
+        `initializer ${kind.className}: unknown config key '${key}'; ` +
+          (kind.keys.length > 0 ? `valid: ${kind.keys.join(', ')}` : 'it takes none'),
+      );
+    }
+  }
+  return kind.make(config);
+}
+
+// ---------------------------------------------------------------- factories
+
+type SeedArgs = { seed?: Seed };
+type UniformArgs = { minval?: number; maxval?: number; seed?: Seed };
+type NormalArgs = { mean?: number; stddev?: number; seed?: Seed };
+type VarianceScalingArgs = { scale?: number; mode?: string; distribution?: string; seed?: Seed };
+
+function kind(className: string): Kind {
+  return KINDS.find((k) => k.className === className) as Kind;
+}
+
+/**
+ * Factories in tfjs-layers style: `initializers.heUniform({ seed: 1 })`,
+ * `initializers.randomUniform({ minval: -0.5, maxval: 0.5 })`.
+ */
+export const initializers = {
+  zeros: (): Initializer => zeros(),
+  ones: (): Initializer => ones(),
+  constant: (args: { value?: number } = {}): Initializer => constant({ ...args }),
+  randomUniform: (args: UniformArgs = {}): Initializer => randomUniform({ ...args }),
+  randomNormal: (args: NormalArgs = {}): Initializer => randomNormal({ ...args }, false),
+  truncatedNormal: (args: NormalArgs = {}): Initializer => randomNormal({ ...args }, true),
+  varianceScaling: (args: VarianceScalingArgs = {}): Initializer =>
+    varianceScaling('VarianceScaling', { ...args }),
+  glorotUniform: (args: SeedArgs = {}): Initializer => kind('GlorotUniform').make({ ...args }),
+  glorotNormal: (args: SeedArgs = {}): Initializer => kind('GlorotNormal').make({ ...args }),
+  heUniform: (args: SeedArgs = {}): Initializer => kind('HeUniform').make({ ...args }),
+  heNormal: (args: SeedArgs = {}): Initializer => kind('HeNormal').make({ ...args }),
+  lecunUniform: (args: SeedArgs = {}): Initializer => kind('LecunUniform').make({ ...args }),
+  lecunNormal: (args: SeedArgs = {}): Initializer => kind('LecunNormal').make({ ...args }),
+  /** tfjs spelling of lecunUniform. */
+  leCunUniform: (args: SeedArgs = {}): Initializer => kind('LecunUniform').make({ ...args }),
+  /** tfjs spelling of lecunNormal. */
+  leCunNormal: (args: SeedArgs = {}): Initializer => kind('LecunNormal').make({ ...args }),
+};

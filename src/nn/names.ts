@@ -1,0 +1,336 @@
+/**
+ * Name resolution for the Keras-style API: activations, losses and accuracy metrics given as
+ * Keras snake_case strings ('hard_sigmoid', 'sparse_categorical_crossentropy'), tfjs-layers
+ * camelCase ones ('hardSigmoid', 'sparseCategoricalCrossentropy') or Keras class names
+ * ('MeanSquaredError'). Matching ignores case and underscores, so all of these meet the same
+ * entry. An unknown name fails with the closest valid spelling (edit distance) and the list of
+ * valid names; a name Keras knows but this library does not implement yet says so.
+ */
+import type { ActivationOp, MetricKind, TargetKind } from '../graph/ir.js';
+import type { LossName } from '../kernels/losses.js';
+
+/** 'Hard_Sigmoid', 'hardSigmoid' and 'hard_sigmoid' all become 'hardsigmoid'. */
+function normalize(name: string): string {
+  return name.toLowerCase().replace(/[_\-\s]/g, '');
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and transpositions
+ * of adjacent characters each cost 1 ('rleu' → 'relu' is 1).
+ */
+function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d = new Array<number>(rows * cols).fill(0);
+  const at = (i: number, j: number): number => d[i * cols + j] as number;
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(i - 2, j - 2) + 1);
+      d[i * cols + j] = v;
+    }
+  }
+  return at(rows - 1, cols - 1);
+}
+
+/**
+ * The valid name closest to `name` (case-insensitive edit distance), or undefined when none is
+ * close: at most max(2, ⌈length/3⌉) edits away. Ties go to the name closer with case counted
+ * ('heUnifrom' → 'heUniform' rather than 'HeUniform'), then to the earlier entry of `valid`.
+ */
+export function suggest(name: string, valid: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const limit = Math.max(2, Math.ceil(lower.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  let bestExact = Infinity;
+  for (const v of valid) {
+    const dist = editDistance(lower, v.toLowerCase());
+    if (dist > bestDistance) continue;
+    const exact = editDistance(name, v);
+    if (dist < bestDistance || exact < bestExact) {
+      best = v;
+      bestDistance = dist;
+      bestExact = exact;
+    }
+  }
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** `unknown <what> 'x'; did you mean 'y'? Valid: a, b, c` (without the question when none is close). */
+function unknownName(
+  what: string,
+  name: string,
+  aliases: readonly string[],
+  canonical: readonly string[],
+): Error {
+  const guess = suggest(name, aliases);
+  const hint = guess === undefined ? '.' : `; did you mean '${guess}'?`;
+  return new Error(
+    `unknown ${what} '${name}'${hint} Valid: ${canonical.join(', ')} (tfjs camelCase spellings are accepted too)`,
+  );
+}
+
+function checkString(what: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new TypeError(`${what} must be a string name, got ${String(name)}`);
+}
+
+/** A table from every accepted spelling (normalized) to its entry. */
+function table<T>(entries: readonly (readonly [readonly string[], T])[]): {
+  lookup: Map<string, T>;
+  aliases: string[];
+} {
+  const lookup = new Map<string, T>();
+  const aliases: string[] = [];
+  for (const [names, value] of entries) {
+    for (const n of names) {
+      const key = normalize(n);
+      if (lookup.has(key) && lookup.get(key) !== value) throw new Error(`internal: name '${n}' is ambiguous`);
+      lookup.set(key, value);
+      aliases.push(n);
+    }
+  }
+  return { lookup, aliases };
+}
+
+// ---------------------------------------------------------------- activations
+
+const ACTIVATION_ENTRIES: readonly (readonly [readonly string[], ActivationOp['name']])[] = [
+  [['linear'], 'linear'],
+  [['relu'], 'relu'],
+  [['elu'], 'elu'],
+  [['selu'], 'selu'],
+  [['sigmoid'], 'sigmoid'],
+  [['hard_sigmoid', 'hardSigmoid'], 'hard_sigmoid'],
+  [['tanh'], 'tanh'],
+  [['softplus'], 'softplus'],
+  [['softsign'], 'softsign'],
+  [['exponential'], 'exponential'],
+  [['softmax'], 'softmax'],
+  [['leaky_relu', 'leakyRelu'], 'leaky_relu'],
+  [['gelu'], 'gelu'],
+  [['gelu_tanh', 'geluTanh'], 'gelu_tanh'],
+];
+const ACTIVATIONS = table(ACTIVATION_ENTRIES);
+const ACTIVATION_CANONICAL = ACTIVATION_ENTRIES.map(([, n]) => n);
+
+/** Keras activations this library does not implement. */
+const UNSUPPORTED_ACTIVATIONS = new Set(
+  [
+    'relu6',
+    'silu',
+    'swish',
+    'hard_silu',
+    'hard_swish',
+    'mish',
+    'log_softmax',
+    'celu',
+    'glu',
+    'sparsemax',
+  ].map(normalize),
+);
+
+/**
+ * An activation name as the graph IR's op: `{ name }` with the Keras snake_case name. elu's α
+ * and leaky_relu's slope keep their defaults (1 and 0.2, as Keras); 'gelu' is the exact (erf)
+ * form, 'gelu_tanh' the tanh approximation (Keras `gelu(x, approximate=True)`).
+ */
+export function resolveActivation(name: string): ActivationOp {
+  checkString('activation', name);
+  const found = ACTIVATIONS.lookup.get(normalize(name));
+  if (found !== undefined) return { name: found };
+  if (UNSUPPORTED_ACTIVATIONS.has(normalize(name))) {
+    throw new Error(
+      `activation '${name}' is not supported yet; supported: ${ACTIVATION_CANONICAL.join(', ')}`,
+    );
+  }
+  throw unknownName('activation', name, ACTIVATIONS.aliases, ACTIVATION_CANONICAL);
+}
+
+// ---------------------------------------------------------------- losses
+
+interface LossEntry {
+  loss: LossName;
+  target: TargetKind;
+  /** Keras's snake_case name. */
+  name: string;
+}
+
+const LOSS_ENTRIES: readonly (readonly [readonly string[], LossEntry])[] = [
+  [
+    ['mean_squared_error', 'meanSquaredError', 'mse'],
+    { loss: 'mse', target: 'dense', name: 'mean_squared_error' },
+  ],
+  [
+    ['mean_absolute_error', 'meanAbsoluteError', 'mae'],
+    { loss: 'mae', target: 'dense', name: 'mean_absolute_error' },
+  ],
+  [['huber', 'huber_loss', 'huberLoss'], { loss: 'huber', target: 'dense', name: 'huber' }],
+  [
+    ['mean_squared_logarithmic_error', 'meanSquaredLogarithmicError', 'msle'],
+    { loss: 'msle', target: 'dense', name: 'mean_squared_logarithmic_error' },
+  ],
+  [
+    ['binary_crossentropy', 'binaryCrossentropy'],
+    { loss: 'binary_crossentropy', target: 'dense', name: 'binary_crossentropy' },
+  ],
+  [
+    ['categorical_crossentropy', 'categoricalCrossentropy'],
+    { loss: 'categorical_crossentropy', target: 'dense', name: 'categorical_crossentropy' },
+  ],
+  [
+    ['sparse_categorical_crossentropy', 'sparseCategoricalCrossentropy'],
+    { loss: 'categorical_crossentropy', target: 'sparse', name: 'sparse_categorical_crossentropy' },
+  ],
+  [['hinge'], { loss: 'hinge', target: 'dense', name: 'hinge' }],
+  [['squared_hinge', 'squaredHinge'], { loss: 'squared_hinge', target: 'dense', name: 'squared_hinge' }],
+  [
+    // 'klDivergence' also matches Keras's class name KLDivergence.
+    ['kl_divergence', 'kullback_leibler_divergence', 'kullbackLeiblerDivergence', 'klDivergence', 'kld'],
+    { loss: 'kl_divergence', target: 'dense', name: 'kl_divergence' },
+  ],
+];
+const LOSSES = table(LOSS_ENTRIES);
+const LOSS_CANONICAL = LOSS_ENTRIES.map(([names]) => names[0] as string);
+
+const UNSUPPORTED_LOSSES = new Set(
+  [
+    'mean_absolute_percentage_error',
+    'mape',
+    'log_cosh',
+    'logcosh',
+    'poisson',
+    'cosine_similarity',
+    'cosine_proximity',
+    'categorical_hinge',
+    'binary_focal_crossentropy',
+    'categorical_focal_crossentropy',
+    'ctc',
+    'dice',
+    'tversky',
+  ].map(normalize),
+);
+
+/**
+ * A loss name as the graph's loss and target kind. sparse_categorical_crossentropy is the
+ * categorical cross-entropy on class-id targets. `name` is Keras's snake_case name, for logs
+ * and serialization. binary_crossentropy is the probability form: `fromLogits` is the caller's
+ * switch to 'binary_crossentropy_logits'.
+ */
+export function resolveLoss(name: string): { loss: LossName; target: TargetKind; name: string } {
+  checkString('loss', name);
+  const found = LOSSES.lookup.get(normalize(name));
+  if (found !== undefined) return { ...found };
+  if (UNSUPPORTED_LOSSES.has(normalize(name))) {
+    throw new Error(`loss '${name}' is not supported yet; supported: ${LOSS_CANONICAL.join(', ')}`);
+  }
+  throw unknownName('loss', name, LOSSES.aliases, LOSS_CANONICAL);
+}
+
+// ---------------------------------------------------------------- metrics
+
+type MetricEntry = 'accuracy' | 'acc' | MetricKind;
+
+const METRIC_NAME: Record<MetricKind, string> = {
+  binary: 'binary_accuracy',
+  dense: 'categorical_accuracy',
+  sparse: 'sparse_categorical_accuracy',
+};
+
+const METRIC_ENTRIES: readonly (readonly [readonly string[], MetricEntry])[] = [
+  [['accuracy'], 'accuracy'],
+  [['acc'], 'acc'],
+  [['binary_accuracy', 'binaryAccuracy'], 'binary'],
+  [['categorical_accuracy', 'categoricalAccuracy'], 'dense'],
+  [['sparse_categorical_accuracy', 'sparseCategoricalAccuracy'], 'sparse'],
+];
+const METRICS = table(METRIC_ENTRIES);
+const METRIC_CANONICAL = [
+  'accuracy',
+  'binary_accuracy',
+  'categorical_accuracy',
+  'sparse_categorical_accuracy',
+];
+
+/** Keras metrics this library does not compute yet. */
+const UNSUPPORTED_METRICS = new Set(
+  [
+    'precision',
+    'recall',
+    'f1',
+    'f1_score',
+    'fbeta_score',
+    'auc',
+    'mae',
+    'mean_absolute_error',
+    'mse',
+    'mean_squared_error',
+    'rmse',
+    'root_mean_squared_error',
+    'msle',
+    'mean_squared_logarithmic_error',
+    'mape',
+    'mean_absolute_percentage_error',
+    'top_k_categorical_accuracy',
+    'sparse_top_k_categorical_accuracy',
+  ].map(normalize),
+);
+
+/**
+ * An accuracy metric for an output with `outputUnits` units trained with `loss`.
+ *
+ * 'accuracy' / 'acc' are resolved from the loss as tf.keras 2 and tfjs-layers do: class-id
+ * targets (sparse categorical cross-entropy) → sparse_categorical_accuracy; binary
+ * cross-entropy or a single output unit → binary_accuracy (threshold 0.5); otherwise
+ * categorical_accuracy. The returned name is the one the user wrote ('accuracy' or 'acc', the
+ * key Keras puts in the history), otherwise the canonical snake_case name.
+ *
+ * A metric that cannot read the targets the loss uses (binary or categorical accuracy on
+ * class ids, sparse accuracy on dense rows) is an error naming the metric to use instead.
+ */
+export function resolveMetric(
+  name: string,
+  loss: { loss: LossName; target: TargetKind },
+  outputUnits: number,
+): { kind: MetricKind; name: string } {
+  checkString('metric', name);
+  if (!Number.isSafeInteger(outputUnits) || outputUnits <= 0) {
+    throw new RangeError(`metric '${name}': outputUnits must be a positive integer, got ${outputUnits}`);
+  }
+  const found = METRICS.lookup.get(normalize(name));
+  if (found === undefined) {
+    if (UNSUPPORTED_METRICS.has(normalize(name))) {
+      throw new Error(`metric '${name}' is not supported yet; supported: ${METRIC_CANONICAL.join(', ')}`);
+    }
+    throw unknownName('metric', name, METRICS.aliases, METRIC_CANONICAL);
+  }
+  if (found === 'accuracy' || found === 'acc') {
+    let kind: MetricKind;
+    if (loss.target === 'sparse') kind = 'sparse';
+    else if (
+      loss.loss === 'binary_crossentropy' ||
+      loss.loss === 'binary_crossentropy_logits' ||
+      outputUnits === 1
+    )
+      kind = 'binary';
+    else kind = 'dense';
+    return { kind, name: found };
+  }
+  if (loss.target === 'sparse' && found !== 'sparse') {
+    throw new Error(
+      `metric '${name}' compares rows of ${outputUnits} values, but the loss sparse_categorical_crossentropy ` +
+        `takes class ids; use 'sparse_categorical_accuracy' (or 'accuracy')`,
+    );
+  }
+  if (loss.target === 'dense' && found === 'sparse') {
+    throw new Error(
+      `metric '${name}' needs class-id targets, but the loss ${loss.loss} takes rows of ${outputUnits} values; ` +
+        `use '${outputUnits === 1 ? 'binary_accuracy' : 'categorical_accuracy'}' (or 'accuracy')`,
+    );
+  }
+  return { kind: found, name: METRIC_NAME[found] };
+}
