@@ -1,0 +1,31 @@
+/**
+ * Data utilities, browser-safe: the IDX reader, MNIST through fetch, and the scikit-learn /
+ * Keras style preparation helpers. Meant to be re-exported as a namespace
+ * (`export * as data from './data/index.js'`); the Node MNIST loader is in mnist-node.ts.
+ */
+export { parseIdx, readIdxHeader, idxByteLength, IdxError } from './idx.js';
+export type { IdxType, IdxData, IdxHeader, IdxTensor, ParseIdxOptions } from './idx.js';
+export { fetchMnist, mnistSplit, MNIST_FILES, MNIST_SIDE, MNIST_FEATURES, MNIST_CLASSES } from './mnist.js';
+export type { MnistData, MnistSplit, MnistOptions, FetchMnistOptions } from './mnist.js';
+export {
+  toCategorical,
+  takeRows,
+  standardScaler,
+  minMaxScaler,
+  StandardScaler,
+  MinMaxScaler,
+  trainTestSplit,
+  kFold,
+  stratifiedKFold,
+  createRng,
+  shuffledIndices,
+} from './prep.js';
+export type {
+  NumericArray,
+  Split,
+  Rng,
+  StandardScalerOptions,
+  MinMaxScalerOptions,
+  TrainTestSplitOptions,
+  KFoldOptions,
+} from './prep.js';
