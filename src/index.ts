@@ -40,3 +40,59 @@ export type { OptimizerConfig } from './graph/memory.js';
 export type { OptimizerSpec } from './kernels/optim.js';
 export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';
+// The Keras-style API.
+export { sequential, model, input, LayersModel, Sequential, formatLogs } from './model/model.js';
+export type { CompileArgs, FitArgs, Prediction } from './model/model.js';
+export {
+  callbacks,
+  BaseCallback,
+  CustomCallback,
+  History,
+  EarlyStopping,
+  ModelCheckpoint,
+  LearningRateScheduler,
+  ReduceLROnPlateau,
+  TerminateOnNaN,
+  CSVLogger,
+  timeBasedDecay,
+  stepDecay,
+} from './model/callbacks.js';
+export type { Callback, Logs, TrainParams } from './model/callbacks.js';
+export { DataError } from './model/data.js';
+export type { TensorLike, DataArg } from './model/data.js';
+export {
+  layers,
+  Layer,
+  SymbolicTensor,
+  Dense,
+  Flatten,
+  Activation,
+  Dropout,
+  BatchNormalization,
+  Concatenate,
+  Add,
+  InputLayer,
+} from './nn/layers.js';
+export { initializers, resolveInitializer } from './nn/initializers.js';
+export type { Initializer, InitializerSpec } from './nn/initializers.js';
+export { regularizers, resolveRegularizer } from './nn/regularizers.js';
+export type { Regularizer, RegularizerSpec } from './nn/regularizers.js';
+export { optimizers, resolveOptimizer } from './nn/optimizers.js';
+export type { OptimizerConfig as KerasOptimizer } from './nn/optimizers.js';
+export * as data from './data/index.js';
+export {
+  saveModel,
+  loadModel,
+  browserFiles,
+  modelToArtifacts,
+  modelFromArtifacts,
+  ModelFormatError,
+} from './model/io.js';
+export type {
+  SaveResult,
+  SaveHandler,
+  LoadHandler,
+  ModelArtifacts,
+  ModelArtifactsLike,
+  ModelJson,
+} from './model/io.js';

@@ -10,3 +10,5 @@ registerAdapterSource(dawnSource);
 export * from '../index.js';
 export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
 export { adapterFromArgs } from './cli.js';
+export { loadMnist, mnistDataDir } from '../data/mnist-node.js';
+export type { LoadMnistOptions } from '../data/mnist-node.js';

@@ -1,0 +1,355 @@
+/**
+ * Keras callbacks: History, EarlyStopping, ModelCheckpoint, LearningRateScheduler (with the
+ * course's time-based and step-drop schedules), ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
+ * and custom callbacks (any object with onEpochBegin/onEpochEnd/onBatchEnd/...). Asking for
+ * batch logs (onBatchEnd) makes fit() read the running loss every few steps; without it the
+ * executor reads once per epoch.
+ */
+import type { LayersModel } from './model.js';
+
+export type Logs = Record<string, number>;
+
+export interface TrainParams {
+  epochs: number;
+  steps: number;
+  samples: number;
+  batchSize: number;
+  verbose: number;
+  doValidation: boolean;
+}
+
+/** Hooks a callback may implement; every one may return a promise, which fit() awaits. */
+export interface Callback {
+  setModel?(model: LayersModel): void;
+  setParams?(params: TrainParams): void;
+  onTrainBegin?(logs?: Logs): unknown;
+  onTrainEnd?(logs?: Logs): unknown;
+  onEpochBegin?(epoch: number, logs?: Logs): unknown;
+  onEpochEnd?(epoch: number, logs?: Logs): unknown;
+  /** Called with the running epoch logs every few steps (not every step: see readEvery). */
+  onBatchEnd?(batch: number, logs?: Logs): unknown;
+}
+
+/** Base class with the model and the training parameters set by fit(). */
+export class BaseCallback implements Callback {
+  model: LayersModel | undefined;
+  params: TrainParams | undefined;
+  setModel(model: LayersModel): void {
+    this.model = model;
+  }
+  setParams(params: TrainParams): void {
+    this.params = params;
+  }
+  protected get target(): LayersModel {
+    if (!this.model) throw new Error(`${this.constructor.name} used outside fit()`);
+    return this.model;
+  }
+}
+
+/** fit()'s return value: `history.history.loss[epoch]`, `history.epoch`, `history.params`. */
+export class History extends BaseCallback {
+  readonly history: Record<string, number[]> = {};
+  readonly epoch: number[] = [];
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+}
+
+export class CallbackList {
+  constructor(
+    private readonly list: readonly Callback[],
+    model: LayersModel,
+    params: TrainParams,
+  ) {
+    for (const c of list) {
+      c.setModel?.(model);
+      c.setParams?.(params);
+    }
+  }
+  wantsBatchEnd(): boolean {
+    return this.list.some((c) => typeof c.onBatchEnd === 'function');
+  }
+  terminatesOnNaN(): boolean {
+    return this.list.some((c) => c instanceof TerminateOnNaN);
+  }
+  async onTrainBegin(): Promise<void> {
+    for (const c of this.list) await c.onTrainBegin?.({});
+  }
+  async onTrainEnd(): Promise<void> {
+    for (const c of this.list) await c.onTrainEnd?.({});
+  }
+  async onEpochBegin(epoch: number): Promise<void> {
+    for (const c of this.list) await c.onEpochBegin?.(epoch, {});
+  }
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    for (const c of this.list) await c.onEpochEnd?.(epoch, { ...logs });
+  }
+  /** Runs during the epoch from the executor's progress reads; not awaited (a GPU window may be in flight). */
+  onBatchEnd(batch: number, logs: Logs): void {
+    for (const c of this.list) void c.onBatchEnd?.(batch, { ...logs });
+  }
+}
+
+type Mode = 'auto' | 'min' | 'max';
+
+/** min for losses and errors, max for accuracies (Keras's 'auto'). */
+function better(mode: Mode, monitor: string): (a: number, b: number, delta: number) => boolean {
+  const max = mode === 'max' || (mode === 'auto' && /acc|auc|precision|recall|f1/.test(monitor));
+  return max ? (a, b, d) => a - d > b : (a, b, d) => a + d < b;
+}
+
+function monitored(logs: Logs | undefined, monitor: string, who: string): number | undefined {
+  const v = logs?.[monitor];
+  if (v === undefined) {
+    console.warn(`${who}: "${monitor}" is not in the logs (${Object.keys(logs ?? {}).join(', ')}); skipping`);
+  }
+  return v;
+}
+
+export interface EarlyStoppingArgs {
+  monitor?: string;
+  minDelta?: number;
+  patience?: number;
+  mode?: Mode;
+  baseline?: number;
+  restoreBestWeights?: boolean;
+}
+
+/** Stops when `monitor` has not improved by minDelta for `patience` epochs. */
+export class EarlyStopping extends BaseCallback {
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly mode: Mode;
+  readonly restoreBestWeights: boolean;
+  private best = NaN;
+  private wait = 0;
+  private bestWeights: Float32Array[] | undefined;
+  stoppedEpoch = 0;
+  bestEpoch = 0;
+
+  constructor(args: EarlyStoppingArgs = {}) {
+    super();
+    this.monitor = args.monitor ?? 'val_loss';
+    this.minDelta = Math.abs(args.minDelta ?? 0);
+    this.patience = args.patience ?? 0;
+    this.mode = args.mode ?? 'auto';
+    this.restoreBestWeights = args.restoreBestWeights ?? false;
+    if (!Number.isSafeInteger(this.patience) || this.patience < 0) {
+      throw new RangeError(`EarlyStopping: patience ${this.patience} must be an integer ≥ 0`);
+    }
+    if (args.baseline !== undefined) this.best = args.baseline;
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.stoppedEpoch = 0;
+    this.bestWeights = undefined;
+  }
+
+  async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    const v = monitored(logs, this.monitor, 'EarlyStopping');
+    if (v === undefined) return;
+    if (Number.isNaN(this.best) || better(this.mode, this.monitor)(v, this.best, this.minDelta)) {
+      this.best = v;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights) this.bestWeights = (await this.target.getWeights()).map((w) => w.data);
+      return;
+    }
+    this.wait++;
+    if (this.wait > this.patience) {
+      this.stoppedEpoch = epoch;
+      this.target.stopTraining = true;
+      if (this.restoreBestWeights && this.bestWeights) await this.target.setWeights(this.bestWeights);
+    }
+  }
+}
+
+/** Saves the model after each epoch, or only when `monitor` improves (saveBestOnly). */
+export class ModelCheckpoint extends BaseCallback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly saveBestOnly: boolean;
+  readonly mode: Mode;
+  private best = NaN;
+  /** Epochs at which the model was saved. */
+  readonly saved: number[] = [];
+
+  constructor(args: { filepath: string; monitor?: string; saveBestOnly?: boolean; mode?: Mode }) {
+    super();
+    this.filepath = args.filepath;
+    this.monitor = args.monitor ?? 'val_loss';
+    this.saveBestOnly = args.saveBestOnly ?? false;
+    this.mode = args.mode ?? 'auto';
+  }
+
+  async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    if (this.saveBestOnly) {
+      const v = monitored(logs, this.monitor, 'ModelCheckpoint');
+      if (v === undefined) return;
+      if (!Number.isNaN(this.best) && !better(this.mode, this.monitor)(v, this.best, 0)) return;
+      this.best = v;
+    }
+    const path = this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_m, w: string | undefined) =>
+      String(epoch + 1).padStart(Number(w ?? 0), '0'),
+    );
+    await this.target.save(path);
+    this.saved.push(epoch);
+  }
+}
+
+/** lr = schedule(epoch, lr) at the start of each epoch. */
+export class LearningRateScheduler extends BaseCallback {
+  constructor(
+    private readonly schedule: (epoch: number, lr: number) => number,
+    private readonly verbose = 0,
+  ) {
+    super();
+  }
+  onEpochBegin(epoch: number): void {
+    const lr = this.schedule(epoch, this.target.learningRate);
+    if (!Number.isFinite(lr) || lr < 0)
+      throw new RangeError(`LearningRateScheduler: schedule(${epoch}) gave ${lr}`);
+    this.target.learningRate = lr;
+    if (this.verbose > 0)
+      console.log(`Epoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);
+  }
+}
+
+/** The course's time-based decay: lr0 / (1 + decay · epoch). */
+export function timeBasedDecay(lr0: number, decay: number): (epoch: number) => number {
+  return (epoch) => lr0 / (1 + decay * epoch);
+}
+
+/** The course's step drop: lr0 · drop^floor((1 + epoch) / epochsDrop). */
+export function stepDecay(lr0: number, drop: number, epochsDrop: number): (epoch: number) => number {
+  return (epoch) => lr0 * drop ** Math.floor((1 + epoch) / epochsDrop);
+}
+
+/** Multiplies the learning rate by `factor` when `monitor` stalls for `patience` epochs. */
+export class ReduceLROnPlateau extends BaseCallback {
+  readonly monitor: string;
+  readonly factor: number;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly cooldown: number;
+  readonly minLr: number;
+  readonly mode: Mode;
+  private best = NaN;
+  private wait = 0;
+  private cooldownLeft = 0;
+
+  constructor(
+    args: {
+      monitor?: string;
+      factor?: number;
+      patience?: number;
+      minDelta?: number;
+      cooldown?: number;
+      minLr?: number;
+      mode?: Mode;
+    } = {},
+  ) {
+    super();
+    this.monitor = args.monitor ?? 'val_loss';
+    this.factor = args.factor ?? 0.1;
+    if (!(this.factor > 0 && this.factor < 1))
+      throw new RangeError(`ReduceLROnPlateau: factor ${this.factor} must be in (0, 1)`);
+    this.patience = args.patience ?? 10;
+    this.minDelta = args.minDelta ?? 1e-4;
+    this.cooldown = args.cooldown ?? 0;
+    this.minLr = args.minLr ?? 0;
+    this.mode = args.mode ?? 'auto';
+  }
+
+  onEpochEnd(_epoch: number, logs?: Logs): void {
+    const v = monitored(logs, this.monitor, 'ReduceLROnPlateau');
+    if (v === undefined) return;
+    if (this.cooldownLeft > 0) this.cooldownLeft--;
+    if (Number.isNaN(this.best) || better(this.mode, this.monitor)(v, this.best, this.minDelta)) {
+      this.best = v;
+      this.wait = 0;
+      return;
+    }
+    if (this.cooldownLeft > 0) return;
+    this.wait++;
+    if (this.wait >= this.patience) {
+      const lr = this.target.learningRate;
+      if (lr > this.minLr) this.target.learningRate = Math.max(lr * this.factor, this.minLr);
+      this.cooldownLeft = this.cooldown;
+      this.wait = 0;
+    }
+  }
+}
+
+/**
+ * Ends training when the loss becomes NaN/Inf. Without it fit() throws NonFiniteLossError;
+ * either way the weights are those before the failing step.
+ */
+export class TerminateOnNaN extends BaseCallback {}
+
+/** Appends one CSV row per epoch (Node only): epoch, then the logs in sorted order. */
+export class CSVLogger extends BaseCallback {
+  private keys: string[] | undefined;
+  constructor(
+    readonly filename: string,
+    readonly options: { separator?: string; append?: boolean } = {},
+  ) {
+    super();
+  }
+  async onTrainBegin(): Promise<void> {
+    const fs = await nodeFs();
+    this.keys = undefined;
+    if (!this.options.append) await fs.writeFile(this.filename, '');
+  }
+  async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
+    const fs = await nodeFs();
+    const sep = this.options.separator ?? ',';
+    let text = '';
+    if (!this.keys) {
+      this.keys = Object.keys(logs).sort();
+      text += ['epoch', ...this.keys].join(sep) + '\n';
+    }
+    text += [String(epoch), ...this.keys.map((k) => String(logs[k] ?? ''))].join(sep) + '\n';
+    await fs.appendFile(this.filename, text);
+  }
+}
+
+interface FsLike {
+  writeFile(path: string, data: string): Promise<void>;
+  appendFile(path: string, data: string): Promise<void>;
+}
+
+async function nodeFs(): Promise<FsLike> {
+  if (
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string'
+  ) {
+    throw new Error('CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback');
+  }
+  const spec = 'node:fs/promises';
+  return (await import(/* @vite-ignore */ spec)) as FsLike;
+}
+
+/** tfjs-layers' name for a callback built from hooks. */
+export class CustomCallback extends BaseCallback {
+  constructor(hooks: Callback) {
+    super();
+    Object.assign(this, hooks);
+  }
+}
+
+export const callbacks = {
+  earlyStopping: (args?: EarlyStoppingArgs) => new EarlyStopping(args),
+  modelCheckpoint: (args: ConstructorParameters<typeof ModelCheckpoint>[0]) => new ModelCheckpoint(args),
+  learningRateScheduler: (schedule: (epoch: number, lr: number) => number, verbose?: number) =>
+    new LearningRateScheduler(schedule, verbose),
+  reduceLROnPlateau: (args?: ConstructorParameters<typeof ReduceLROnPlateau>[0]) =>
+    new ReduceLROnPlateau(args),
+  terminateOnNaN: () => new TerminateOnNaN(),
+  csvLogger: (filename: string, options?: { separator?: string; append?: boolean }) =>
+    new CSVLogger(filename, options),
+  timeBasedDecay,
+  stepDecay,
+};

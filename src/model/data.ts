@@ -1,0 +1,147 @@
+/**
+ * What fit/evaluate/predict accept as x and y, turned into host columns and checked with
+ * errors that name the problem: row counts, feature sizes, NaN/Inf, labels that do not match
+ * the loss (one-hot width, class ids out of range or not integers).
+ */
+import type { ColumnInput } from '../graph/dataset.js';
+
+type Typed =
+  Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
+
+/** A batch of rows: a typed array or numbers with a shape, nested arrays, or a bare typed array. */
+export type TensorLike =
+  | { data: Typed | readonly number[]; shape: readonly number[] }
+  | readonly (readonly number[])[]
+  | readonly number[]
+  | Typed;
+
+/** x or y for a model with several inputs/outputs: one TensorLike each, or by name. */
+export type DataArg = TensorLike | readonly TensorLike[] | Readonly<Record<string, TensorLike>>;
+
+export class DataError extends Error {
+  override name = 'DataError';
+}
+
+/** Rows × width values of one column, kept u8 when given as u8 (4× less GPU memory). */
+export interface HostColumn {
+  values: Uint8Array | Float32Array | Uint32Array;
+  rows: number;
+  /** Per-row shape (e.g. [28, 28]). */
+  shape: number[];
+}
+
+function isTyped(x: unknown): x is Typed {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}
+
+/** One TensorLike as a host column whose rows have `width` values. */
+export function toColumn(x: TensorLike, width: number, what: string): HostColumn {
+  let flat: Typed | readonly number[];
+  let shape: number[] | undefined;
+  if (isTyped(x)) flat = x;
+  else if (Array.isArray(x) && (x.length === 0 || Array.isArray(x[0]))) {
+    const rows = x as readonly (readonly number[])[];
+    const w = rows[0]?.length ?? 0;
+    const out = new Float32Array(rows.length * w);
+    rows.forEach((r, i) => {
+      if (r.length !== w) throw new DataError(`${what}: row ${i} has ${r.length} values, row 0 has ${w}`);
+      out.set(r, i * w);
+    });
+    flat = out;
+    shape = [rows.length, w];
+  } else if (Array.isArray(x)) {
+    flat = x as readonly number[];
+  } else {
+    const t = x as { data: Typed | readonly number[]; shape: readonly number[] };
+    flat = t.data;
+    shape = [...t.shape];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== flat.length) {
+      throw new DataError(
+        `${what}: shape [${shape.join(', ')}] holds ${n} values, the data has ${flat.length}`,
+      );
+    }
+  }
+  if (flat.length % width !== 0) {
+    throw new DataError(
+      `${what}: ${flat.length} values are not whole rows of ${width} (the model's ${what.startsWith('y') ? 'output' : 'input'} size)`,
+    );
+  }
+  const rows = flat.length / width;
+  if (shape) {
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (shape[0] !== rows || per !== width) {
+      throw new DataError(
+        `${what}: shape [${shape.join(', ')}] does not match rows of ${width} values (expected [rows, ${width}] or the layer's input shape)`,
+      );
+    }
+  }
+  const values: HostColumn['values'] =
+    flat instanceof Uint8Array || flat instanceof Float32Array || flat instanceof Uint32Array
+      ? flat
+      : Float32Array.from(flat);
+  if (values instanceof Float32Array) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (!Number.isFinite(v)) {
+        throw new DataError(
+          `${what}: value ${v} at row ${Math.floor(i / width)}, column ${i % width} (NaN and ±Inf are not accepted)`,
+        );
+      }
+    }
+  }
+  return { values, rows, shape: shape ? shape.slice(1) : [width] };
+}
+
+/** x/y as one TensorLike per model input/output, in order. */
+export function perTensor(arg: DataArg, names: readonly string[], what: string): TensorLike[] {
+  if (names.length === 1) {
+    if (Array.isArray(arg) && arg.length === 1 && !Array.isArray(arg[0]) && typeof arg[0] === 'object') {
+      return [arg[0] as TensorLike];
+    }
+    if (!Array.isArray(arg) && !isTyped(arg) && typeof arg === 'object' && !('data' in arg)) {
+      const byName = arg as Readonly<Record<string, TensorLike>>;
+      const v = byName[names[0] as string];
+      if (!v)
+        throw new DataError(`${what}: no entry for "${names[0]}"; got ${Object.keys(byName).join(', ')}`);
+      return [v];
+    }
+    return [arg as TensorLike];
+  }
+  if (Array.isArray(arg)) {
+    if (arg.length !== names.length) {
+      throw new DataError(
+        `${what}: the model has ${names.length} (${names.join(', ')}); got ${arg.length} arrays`,
+      );
+    }
+    return arg as TensorLike[];
+  }
+  if (isTyped(arg) || 'data' in (arg as object)) {
+    throw new DataError(`${what}: the model has ${names.length} (${names.join(', ')}); pass one array each`);
+  }
+  const byName = arg as Readonly<Record<string, TensorLike>>;
+  return names.map((n) => {
+    const v = byName[n];
+    if (!v) throw new DataError(`${what}: no entry for "${n}"; got ${Object.keys(byName).join(', ')}`);
+    return v;
+  });
+}
+
+/** Class ids for a sparse loss: integers in [0, classes). */
+export function checkClassIds(col: HostColumn, classes: number, what: string): ColumnInput {
+  const v = col.values;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i] as number;
+    if (!Number.isInteger(c) || c < 0 || c >= classes) {
+      throw new DataError(
+        `${what}: label ${c} at row ${i} is not a class id in [0, ${classes}) (the output layer has ${classes} units)`,
+      );
+    }
+  }
+  return { data: v instanceof Float32Array ? Uint32Array.from(v) : v, width: 1 };
+}
+
+/** Rows [start, end) of a column. */
+export function sliceColumn(c: ColumnInput, start: number, end: number): ColumnInput {
+  return { ...c, data: c.data.subarray(start * c.width, end * c.width) };
+}

@@ -1,0 +1,404 @@
+/**
+ * Saving and loading models in the TF.js layers format, where tfjs-layers keeps them:
+ *
+ *   file://dir          Node: dir/model.json + dir/weights.bin (load 'file://dir/model.json'
+ *                       or 'file://dir')
+ *   indexeddb://name    browser: one record of this library's own IndexedDB database
+ *   downloads://name    browser: downloads name.json + name.weights.bin; load them back with
+ *                       loadModel(browserFiles(jsonFile, weightsFile))
+ *   http(s)://…/model.json, or a relative URL in a browser: loading only, by fetch
+ *
+ * or an IO handler ({ save(artifacts) } / { load() }), which tfjs's handlers
+ * (tf.io.withSaveHandler, tf.io.fromMemory) also are.
+ *
+ * model.json is tfjs's file: { modelTopology, format, generatedBy, convertedBy,
+ * weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] }. This module only
+ * moves bytes; src/model/serialize.ts turns models into artifacts and back. Node's fs is
+ * reached through a dynamic import, so the module stays browser-safe.
+ */
+import type { LayersModel } from './model.js';
+import {
+  modelFromArtifacts,
+  modelToArtifacts,
+  ModelFormatError,
+  type ModelArtifacts,
+  type ModelArtifactsLike,
+  type WeightSpecLike,
+} from './serialize.js';
+
+export type { ModelArtifacts, ModelArtifactsLike, WeightSpec, WeightSpecLike } from './serialize.js';
+export { modelFromArtifacts, modelToArtifacts, ModelFormatError } from './serialize.js';
+
+/** Sizes of what was saved (the fields of tfjs's ModelArtifactsInfo). */
+export interface ModelArtifactsInfo {
+  dateSaved: Date;
+  modelTopologyType: 'JSON';
+  modelTopologyBytes: number;
+  weightSpecsBytes: number;
+  weightDataBytes: number;
+}
+
+export interface SaveResult {
+  modelArtifactsInfo: ModelArtifactsInfo;
+  /** Where the model went: the model.json path or URL, or the IndexedDB key. */
+  url?: string;
+}
+
+/** Receives the artifacts of `save`; its result is not used (tfjs's handlers fit). */
+export interface SaveHandler {
+  save(artifacts: ModelArtifacts): Promise<unknown>;
+}
+
+/** Gives the artifacts to `loadModel` (tfjs's handlers fit; their load is optional). */
+export interface LoadHandler {
+  load?: () => Promise<ModelArtifactsLike>;
+}
+
+/** The contents of a model.json file. */
+export interface ModelJson {
+  modelTopology: unknown;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  weightsManifest: { paths: string[]; weights: WeightSpecLike[] }[];
+}
+
+/**
+ * Saves `model` ('file://dir', 'indexeddb://name', 'downloads://name' or a handler).
+ * `includeOptimizer: true` is refused: optimizer state is not saved.
+ */
+export async function saveModel(
+  model: LayersModel,
+  target: string | SaveHandler,
+  options: { includeOptimizer?: boolean } = {},
+): Promise<SaveResult> {
+  if (typeof target !== 'string' && typeof (target as Partial<SaveHandler> | null)?.save !== 'function') {
+    throw new TypeError('save: the target must be a URL string or a handler with a save(artifacts) method');
+  }
+  const artifacts = await modelToArtifacts(model, options);
+  if (typeof target !== 'string') {
+    const r = await target.save(artifacts);
+    const url = (r as { url?: unknown } | undefined)?.url;
+    return { modelArtifactsInfo: info(artifacts), ...(typeof url === 'string' ? { url } : {}) };
+  }
+  const [scheme, rest] = splitScheme(target);
+  switch (scheme) {
+    case 'file':
+      return saveFiles(artifacts, rest);
+    case 'indexeddb':
+      return saveIndexedDb(artifacts, key(rest, target));
+    case 'downloads':
+      return saveDownloads(artifacts, rest === '' ? 'model' : rest);
+    default:
+      throw new Error(
+        `save: unsupported destination '${target}'; use file://dir (Node), indexeddb://name or downloads://name ` +
+          '(browser), or a handler with save(artifacts)',
+      );
+  }
+}
+
+/**
+ * Loads a model saved in the TF.js layers format, by this library, tfjs-layers or Keras
+ * (through tensorflowjs_converter). The model comes back uncompiled.
+ */
+export async function loadModel(source: string | LoadHandler | ModelArtifactsLike): Promise<LayersModel> {
+  if (typeof source === 'string') return modelFromArtifacts(await loadUrl(source));
+  if (typeof source !== 'object' || (source as unknown) === null) {
+    throw new TypeError(
+      'loadModel: the source must be a URL string, a handler with load(), or model artifacts',
+    );
+  }
+  const load = (source as LoadHandler).load;
+  if (typeof load === 'function') return modelFromArtifacts(await load.call(source));
+  return modelFromArtifacts(source as ModelArtifactsLike);
+}
+
+async function loadUrl(url: string): Promise<ModelArtifactsLike> {
+  const [scheme, rest] = splitScheme(url);
+  if (scheme === 'file') return loadFiles(rest);
+  if (scheme === 'indexeddb') return loadIndexedDb(key(rest, url));
+  if (scheme === 'http' || scheme === 'https' || (scheme === '' && !isNode())) return loadHttp(url);
+  if (scheme === 'downloads') {
+    throw new Error(
+      "loadModel: 'downloads://' only saves; load the files with loadModel(browserFiles(jsonFile, weightsFile))",
+    );
+  }
+  throw new Error(
+    `loadModel: unsupported source '${url}'; use file://path/model.json (Node), indexeddb://name, ` +
+      'an http(s) URL, browserFiles(...) or a handler with load()',
+  );
+}
+
+/** A load handler for files the user picked (an <input type="file">): model.json and its weights. */
+export function browserFiles(
+  jsonFile: Blob & { name: string },
+  ...weightFiles: (Blob & { name: string })[]
+): LoadHandler {
+  return {
+    async load() {
+      const json = parseModelJson(await jsonFile.text(), jsonFile.name);
+      const byName = new Map(weightFiles.map((f) => [f.name, f]));
+      return artifactsFromJson(json, async (path) => {
+        const base = path.slice(path.lastIndexOf('/') + 1);
+        const file =
+          byName.get(base) ??
+          (weightFiles.length === 1 && manifestPaths(json) === 1 ? weightFiles[0] : undefined);
+        if (!file) {
+          throw new Error(
+            `loadModel: ${jsonFile.name} needs the weights file "${base}"; got ${weightFiles.map((f) => `"${f.name}"`).join(', ') || 'none'}`,
+          );
+        }
+        return file.arrayBuffer();
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- model.json
+
+function info(a: ModelArtifacts): ModelArtifactsInfo {
+  const bytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v)).byteLength;
+  return {
+    dateSaved: new Date(),
+    modelTopologyType: 'JSON',
+    modelTopologyBytes: bytes(a.modelTopology),
+    weightSpecsBytes: bytes(a.weightSpecs),
+    weightDataBytes: a.weightData.byteLength,
+  };
+}
+
+function modelJson(a: ModelArtifacts, weightsPath: string): ModelJson {
+  return {
+    modelTopology: a.modelTopology,
+    format: a.format,
+    generatedBy: a.generatedBy,
+    convertedBy: a.convertedBy,
+    weightsManifest: [{ paths: [weightsPath], weights: a.weightSpecs }],
+  };
+}
+
+function parseModelJson(text: string, where: string): ModelJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(
+      `loadModel: ${where} is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  const j = json as Partial<ModelJson> | null;
+  if (
+    typeof j !== 'object' ||
+    j === null ||
+    typeof j.modelTopology !== 'object' ||
+    j.modelTopology === null
+  ) {
+    throw new ModelFormatError(`loadModel: ${where} has no modelTopology; is it a TF.js layers model.json?`);
+  }
+  if (!Array.isArray(j.weightsManifest)) {
+    throw new ModelFormatError(`loadModel: ${where} has no weightsManifest list`);
+  }
+  for (const g of j.weightsManifest) {
+    if (typeof g !== 'object' || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
+      throw new ModelFormatError(
+        `loadModel: ${where}: each weightsManifest entry needs paths and weights lists`,
+      );
+    }
+  }
+  return j as ModelJson;
+}
+
+function manifestPaths(json: ModelJson): number {
+  return json.weightsManifest.reduce((s, g) => s + g.paths.length, 0);
+}
+
+/** The artifacts of a model.json whose weight files `read` fetches (paths as written in the manifest). */
+async function artifactsFromJson(
+  json: ModelJson,
+  read: (path: string) => Promise<ArrayBuffer>,
+): Promise<ModelArtifactsLike> {
+  const weightSpecs: WeightSpecLike[] = [];
+  const weightData: ArrayBuffer[] = [];
+  for (const group of json.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const path of group.paths) weightData.push(await read(path));
+  }
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs,
+    weightData,
+    ...(json.format !== undefined ? { format: json.format } : {}),
+    ...(json.generatedBy !== undefined ? { generatedBy: json.generatedBy } : {}),
+    ...(json.convertedBy !== undefined ? { convertedBy: json.convertedBy } : {}),
+  };
+}
+
+function splitScheme(url: string): [string, string] {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
+  return m ? [(m[1] as string).toLowerCase(), m[2] as string] : ['', url];
+}
+
+function key(rest: string, url: string): string {
+  if (rest === '') throw new Error(`'${url}' has no model name`);
+  return rest;
+}
+
+function isNode(): boolean {
+  return (
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  );
+}
+
+// ---------------------------------------------------------------- file:// (Node)
+
+interface FsLike {
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: string | Uint8Array): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean }): Promise<unknown>;
+  stat(path: string): Promise<{ isDirectory(): boolean }>;
+}
+
+async function nodeFs(): Promise<FsLike> {
+  if (!isNode())
+    throw new Error("file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'");
+  const spec = 'node:fs/promises';
+  return (await import(/* @vite-ignore */ spec)) as FsLike;
+}
+
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
+  if (dir === '') throw new Error("save: 'file://' needs a directory, e.g. file://./my-model");
+  const fs = await nodeFs();
+  const base = dir.replace(/\/+$/, '') || '/';
+  const stat = await fs.stat(base).catch((e: unknown) => {
+    if (errorCode(e) === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (stat && !stat.isDirectory())
+    throw new Error(`save: file://${dir} is a file; give a directory (model.json and weights.bin go in it)`);
+  await fs.mkdir(base, { recursive: true });
+  const jsonPath = `${base}/model.json`;
+  await fs.writeFile(`${base}/weights.bin`, new Uint8Array(a.weightData));
+  await fs.writeFile(jsonPath, JSON.stringify(modelJson(a, 'weights.bin')));
+  return { modelArtifactsInfo: info(a), url: `file://${jsonPath}` };
+}
+
+async function loadFiles(path: string): Promise<ModelArtifactsLike> {
+  const fs = await nodeFs();
+  const notFound = (what: string, e: unknown): Error =>
+    errorCode(e) === 'ENOENT' ? new Error(`loadModel: ${what} not found`, { cause: e }) : (e as Error);
+  let jsonPath = path;
+  const stat = await fs.stat(path).catch((e: unknown) => {
+    throw notFound(`file://${path}`, e);
+  });
+  if (stat.isDirectory()) jsonPath = `${path.replace(/\/+$/, '')}/model.json`;
+  const bytes = await fs.readFile(jsonPath).catch((e: unknown) => {
+    throw notFound(`file://${jsonPath}`, e);
+  });
+  const json = parseModelJson(new TextDecoder().decode(bytes), jsonPath);
+  const dir = jsonPath.includes('/') ? jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1) : '';
+  return artifactsFromJson(json, async (p) => {
+    const file = /^\//.test(p) ? p : `${dir}${p.replace(/^\.\//, '')}`;
+    const data = await fs.readFile(file).catch((e: unknown) => {
+      throw notFound(`weights file ${file} (listed in ${jsonPath})`, e);
+    });
+    // Node's Buffers may share a larger pool: copy out exactly these bytes.
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  });
+}
+
+// ---------------------------------------------------------------- http(s)
+
+async function loadHttp(url: string): Promise<ModelArtifactsLike> {
+  const base = typeof location === 'undefined' ? url : new URL(url, location.href).href;
+  const get = async (u: string): Promise<Response> => {
+    const r = await fetch(u);
+    if (!r.ok) throw new Error(`loadModel: GET ${u} answered ${r.status} ${r.statusText}`);
+    return r;
+  };
+  const json = parseModelJson(await (await get(base)).text(), base);
+  return artifactsFromJson(json, async (p) => (await get(new URL(p, base).href)).arrayBuffer());
+}
+
+// ---------------------------------------------------------------- indexeddb:// (browser)
+
+/** This library's database and store: one record { name, artifacts, dateSaved } per model. */
+const IDB_DATABASE = 'webgpu-mlp';
+const IDB_STORE = 'models';
+
+interface IdbRecord {
+  name: string;
+  artifacts: ModelArtifacts;
+  dateSaved: Date;
+}
+
+function openDatabase(): Promise<IDBDatabase> {
+  const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (!factory) throw new Error("indexeddb:// needs a browser with IndexedDB; in Node use 'file://dir'");
+  return new Promise((resolve, reject) => {
+    const req = factory.open(IDB_DATABASE, 1);
+    req.onupgradeneeded = () => {
+      if (!req.result.objectStoreNames.contains(IDB_STORE))
+        req.result.createObjectStore(IDB_STORE, { keyPath: 'name' });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error('IndexedDB: the database did not open'));
+  });
+}
+
+async function withStore<T>(mode: IDBTransactionMode, f: (store: IDBObjectStore) => IDBRequest): Promise<T> {
+  const db = await openDatabase();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(IDB_STORE, mode);
+      const req = f(tx.objectStore(IDB_STORE));
+      let result: T;
+      req.onsuccess = () => {
+        result = req.result as T;
+      };
+      tx.oncomplete = () => resolve(result);
+      tx.onerror = () => reject(tx.error ?? req.error ?? new Error('IndexedDB: the transaction failed'));
+      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB: the transaction was aborted'));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function saveIndexedDb(a: ModelArtifacts, name: string): Promise<SaveResult> {
+  const record: IdbRecord = { name, artifacts: a, dateSaved: new Date() };
+  await withStore<unknown>('readwrite', (s) => s.put(record));
+  return { modelArtifactsInfo: info(a), url: `indexeddb://${name}` };
+}
+
+async function loadIndexedDb(name: string): Promise<ModelArtifactsLike> {
+  const record = await withStore<IdbRecord | undefined>('readonly', (s) => s.get(name));
+  if (!record)
+    throw new Error(`loadModel: no model named '${name}' in IndexedDB (database '${IDB_DATABASE}')`);
+  return record.artifacts;
+}
+
+// ---------------------------------------------------------------- downloads:// (browser)
+
+function saveDownloads(a: ModelArtifacts, name: string): SaveResult {
+  if (typeof document === 'undefined')
+    throw new Error("downloads:// needs a browser page; in Node use 'file://dir'");
+  const weightsName = `${name}.weights.bin`;
+  const json = JSON.stringify(modelJson(a, `./${weightsName}`));
+  const download = (blob: Blob, filename: string): void => {
+    const href = URL.createObjectURL(blob);
+    const anchor = document.createElement('a');
+    anchor.download = filename;
+    anchor.href = href;
+    anchor.click();
+    // The download reads the blob after click() returns: release it later.
+    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  };
+  download(new Blob([json], { type: 'application/json' }), `${name}.json`);
+  download(new Blob([a.weightData], { type: 'application/octet-stream' }), weightsName);
+  return { modelArtifactsInfo: info(a), url: `downloads://${name}` };
+}
