@@ -29,3 +29,5 @@ export type {
   TrainTestSplitOptions,
   KFoldOptions,
 } from './prep.js';
+export { gpuDataset, mnistDatasets, mnist } from './gpu.js';
+export type { MnistDatasets } from './gpu.js';

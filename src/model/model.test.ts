@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, NonFiniteLossError, type Engine } from '../node/index.js';
 import { loadMnist } from '../data/mnist-node.js';
+import { mnist as mnistDatasets } from '../data/node.js';
 import { layers } from '../nn/layers.js';
 import { optimizers } from '../nn/optimizers.js';
 import {
@@ -276,4 +277,37 @@ describe('model API', () => {
     const right = classes.reduce((s, c, i) => s + (c === mnist.test.labels[i] ? 1 : 0), 0);
     expect(right / 1000).toBeCloseTo(ev.accuracy ?? NaN, 6); // host argmax = GPU count
   }, 120_000);
+
+  it('data.mnist() gives GPU datasets (u8 pixels scaled on the GPU) that fit() trains from without a copy', async () => {
+    const { train, test, host } = await mnistDatasets({ trainRows: 1000, testRows: 500 });
+    expect([train.rows, test.rows]).toEqual([1000, 500]);
+    const m = sequential({
+      layers: [
+        layers.dense({
+          units: 32,
+          activation: 'relu',
+          inputShape: [784],
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 4 } },
+        }),
+        layers.dense({
+          units: 10,
+          activation: 'softmax',
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 5 } },
+        }),
+      ],
+    });
+    m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    await m.fit(train, undefined, { epochs: 5, batchSize: 32, verbose: 0, seed: 6 });
+    const onGpu = await m.evaluate(test, undefined, { batchSize: 100 });
+    // The same test images from host arrays scaled on the host: the same result.
+    const scaled = Float32Array.from(host.test.images, (v) => v / 255);
+    const onHost = await m.evaluate({ data: scaled, shape: [500, 784] }, host.test.labels, {
+      batchSize: 100,
+    });
+    expect(onGpu.accuracy).toBeCloseTo(onHost.accuracy ?? NaN, 9);
+    expect(onGpu.loss).toBeCloseTo(onHost.loss ?? NaN, 5);
+    expect(onGpu.accuracy).toBeGreaterThan(0.75);
+    train.dispose();
+    test.dispose();
+  }, 60_000);
 });

