@@ -148,7 +148,27 @@ describe('model API', () => {
     const ev = await m.evaluate({ wide: xw, deep: xd }, [ym, ya], { batchSize: 5 });
     expect(Object.keys(ev).sort()).toEqual(['aux_loss', 'loss', 'main_accuracy', 'main_loss']);
     expect(ev.loss).toBeCloseTo((ev.main_loss ?? NaN) + 0.25 * (ev.aux_loss ?? NaN), 5);
-    const h2 = await m.fit([xw, xd], [ym, ya], { epochs: 2, batchSize: 4, verbose: 0 });
+    const events: string[] = [];
+    const listener = (e: Event): void => {
+      const d = (e as CustomEvent<{ epoch: number; step?: number }>).detail;
+      events.push(`${e.type} ${d.epoch}${d.step !== undefined ? `:${d.step}` : ''}`);
+    };
+    m.events.addEventListener('batch', listener);
+    m.events.addEventListener('epoch', listener);
+    const h2 = await m.fit([xw, xd], [ym, ya], { epochs: 2, batchSize: 4, verbose: 1 });
+    // 4 steps per epoch, read every ceil(4/30) = 1 step; the last step's read is the epoch's.
+    expect(events).toEqual([
+      'batch 0:1',
+      'batch 0:2',
+      'batch 0:3',
+      'batch 0:4',
+      'epoch 0',
+      'batch 1:1',
+      'batch 1:2',
+      'batch 1:3',
+      'batch 1:4',
+      'epoch 1',
+    ]);
     expect(h2.history.main_accuracy).toHaveLength(2);
     const preds = await m.predict([xw, xd]);
     expect(Array.isArray(preds) && preds.map((p) => p.shape)).toEqual([

@@ -76,6 +76,12 @@ export class LayersModel {
   outputs: SymbolicTensor[];
   /** Set by a callback (EarlyStopping, TerminateOnNaN) to end fit() after this epoch. */
   stopTraining = false;
+  /**
+   * Progress events of fit() with verbose ≥ 1, for pages and apps (where there is no
+   * terminal for the progress bar): 'batch' { epoch, step, steps, logs } a few times per
+   * epoch, and 'epoch' { epoch, epochs, logs } at the end of each epoch (validation included).
+   */
+  readonly events = new EventTarget();
   private compiled: Compiled | undefined;
   private built: Built | undefined;
   /** The previous compile's graph, kept until its trained weights are copied back. */
@@ -357,6 +363,7 @@ export class LayersModel {
               onProgress: (p) => {
                 const l = this.logsFrom(p);
                 bar?.update(p.step, l);
+                if (verbose > 0) this.emit('batch', { epoch, step: p.step, steps, logs: l });
                 if (p.step < steps) cbs.onBatchEnd(p.step - 1, l);
               },
             });
@@ -375,6 +382,7 @@ export class LayersModel {
             for (const [k, value] of Object.entries(this.logsFrom(v))) logs[`val_${k}`] = value;
           }
           bar?.finish(logs);
+          if (verbose > 0) this.emit('epoch', { epoch, epochs, logs });
           if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs} - ${formatLogs(logs)}`);
           await cbs.onEpochEnd(epoch, logs);
         }
@@ -482,6 +490,10 @@ export class LayersModel {
   }
 
   // ------------------------------------------------------------------ internals
+
+  private emit(type: 'batch' | 'epoch', detail: Record<string, unknown>): void {
+    this.events.dispatchEvent(new CustomEvent(type, { detail }));
+  }
 
   private async exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
     if (this.busy)
