@@ -6,6 +6,8 @@
  *                       accumulators turned non-finite, the step counter, the batch cursor
  *   guardedCopyShader   dst = src unless a non-finite loss was already seen (the snapshot of
  *                       the weights taken at the start of each window of steps)
+ *   penaltyTermsShader  rows · (l1·|w| + l2·w²) per arena element, by segment: the Keras
+ *                       regularization penalty of a step, summed afterwards into the loss sums
  */
 import { flatIndex, WORKGROUP_1D } from './common.js';
 
@@ -92,5 +94,46 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= params.n || status[${STATUS.BAD_STEP}] != 0u) { return; }
   dst[i] = src[i];
   if (i == 0u && params.mark != 0u) { status[${STATUS.BACKUP_STEP}] = status[${STATUS.STEPS}]; }
+}`;
+}
+
+/**
+ * Bindings: 0 params (read), 1 segment table (read; the optimizer's: { count, total } then
+ * { offset, end, l1, l2 } per segment sorted by offset), 2 terms (read_write, [total] f32),
+ * 3 params { rows (f32) }. Padding between segments gives 0.
+ */
+export function penaltyTermsShader(): string {
+  return /* wgsl */ `
+struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
+struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }
+struct Params { rows: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
+@group(0) @binding(0) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> table: Table;
+@group(0) @binding(2) var<storage, read_write> terms: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= table.total) { return; }
+  var term = 0.0;
+  if (table.count > 0u) {
+    // The segment holding i: the last one whose offset is <= i (binary search).
+    var lo = 0u;
+    var hi = table.count;
+    while (hi - lo > 1u) {
+      let mid = (lo + hi) / 2u;
+      if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
+    }
+    let seg = table.segments[lo];
+    if (i >= seg.offset && i < seg.end) {
+      let x = w[i];
+      term = params.rows * (seg.l1 * abs(x) + seg.l2 * x * x);
+    }
+  }
+  terms[i] = term;
 }`;
 }

@@ -7,11 +7,13 @@
 import type { Engine } from '../../src/index.js';
 import {
   copyColumnsReference,
+  encodePenaltyTerms,
   encodeCopyColumns,
   encodeGuardedCopy,
   encodeStepEnd,
   STATUS,
 } from '../../src/kernels/graph.js';
+import { createSegmentTable, planArena } from '../../src/kernels/optim.js';
 import { Graph } from '../../src/graph/ir.js';
 import { CaseBuffers } from '../buffers.js';
 import { bn, checkGradients, dense } from '../graph-check.js';
@@ -134,6 +136,38 @@ export const cases: KernelCase[] = [
       const cat = g.concat('cat', [r, x]);
       g.loss(dense(g, 'out', cat, 4, 'softmax', 7), 'categorical_crossentropy', 'sparse');
       await checkGradients(engine, 'graph step', g, 12, 80);
+    },
+  },
+  {
+    name: 'graph penaltyTerms: rows · (l1·|w| + l2·w²) per segment, 0 in the padding',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        // Three tensors: 70 values with l2 0.01, 5 with l1 0.5 and l2 0.1, 3 unregularized.
+        const plan = planArena([{ length: 70, l2: 0.01 }, { length: 5, l1: 0.5, l2: 0.1 }, { length: 3 }]);
+        const w = uniformF32(plan.totalLength, -2, 2, 5);
+        const table = createSegmentTable(engine, plan.segments, plan.totalLength);
+        const params = b.data(w, 'params');
+        const terms = b.empty(plan.totalLength, 'terms');
+        encodePenaltyTerms(engine, { total: plan.totalLength, rows: 3 }, { params, table, terms });
+        const expected = new Float64Array(plan.totalLength);
+        for (const seg of plan.segments) {
+          for (let i = seg.offset; i < seg.offset + seg.length; i++) {
+            const x = w[i] ?? NaN;
+            expected[i] = 3 * (seg.l1 * Math.abs(x) + seg.l2 * x * x);
+          }
+        }
+        // Two f32 products and a sum: a few ulp.
+        expectClose(
+          await b.read(terms, plan.totalLength, 'terms'),
+          expected,
+          { atol: 0, rtol: 4 * 2 ** -24 },
+          'penalty terms',
+        );
+        engine.releaseBuffer(table);
+      } finally {
+        b.release();
+      }
     },
   },
 ];

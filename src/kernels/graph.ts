@@ -5,6 +5,7 @@
 import {
   copyColumnsShader,
   guardedCopyShader,
+  penaltyTermsShader,
   STATUS,
   STATUS_WORDS,
   stepEndShader,
@@ -117,6 +118,31 @@ export function encodeGuardedCopy(
     [b.src, b.dst, b.status, params],
     engine.dispatchGrid(n, WORKGROUP_1D),
     'guarded_copy',
+  );
+}
+
+/**
+ * terms[i] = rows · (l1·|w[i]| + l2·w[i]²) with the l1/l2 of the segment holding i (0 in
+ * the padding): summed, the step's regularization penalty weighted by its rows, so that an
+ * epoch's penalty sum / samples is the mean penalty over its steps, as Keras reports it.
+ * `table` is the optimizer's segment table (createSegmentTable) for `total` elements.
+ */
+export function encodePenaltyTerms(
+  engine: Engine,
+  spec: { total: number; rows: number },
+  b: { params: Bindable; table: Bindable; terms: Bindable },
+): void {
+  const what = 'penaltyTerms';
+  checkCount(what, 'total', spec.total, 1);
+  checkCount(what, 'rows', spec.rows, 1);
+  checkSize(what, 'params', b.params, spec.total * 4, `[${spec.total}] f32`);
+  checkSize(what, 'terms', b.terms, spec.total * 4, `[${spec.total}] f32`);
+  const params = engine.tempUniform(new Float32Array([spec.rows, 0, 0, 0]), 'penalty_terms params');
+  engine.dispatch(
+    engine.pipeline(penaltyTermsShader(), 'penalty_terms'),
+    [b.params, b.table, b.terms, params],
+    engine.dispatchGrid(spec.total, WORKGROUP_1D),
+    'penalty_terms',
   );
 }
 
