@@ -21,8 +21,16 @@ import { OPTIMIZER_HYPER_BYTES, readOptimizerHyper, type OptimizerHyper } from '
 import type { GpuData } from './dataset.js';
 import { identity } from './dataset.js';
 import type { Mode } from './fusion.js';
-import type { Graph, Value } from './ir.js';
-import { ModelMemory, type OptimizerConfig } from './memory.js';
+import {
+  aucFromHistogram,
+  aucHistogramWords,
+  CONFUSION_WORDS,
+  f1From,
+  precisionFrom,
+  recallFrom,
+} from '../kernels/metrics.js';
+import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead, type Value } from './ir.js';
+import { metricSource, ModelMemory, type OptimizerConfig } from './memory.js';
 import { compilePlan, type Plan } from './plan.js';
 
 export interface StepLogs {
@@ -33,7 +41,7 @@ export interface StepLogs {
   /** Weighted sum of the heads' mean losses over those samples. */
   loss: number;
   headLosses: number[];
-  /** Accuracy per metric head (by name; repeated names get a suffix). */
+  /** Each metric's value (by name, in the order added; repeated names get a suffix). */
   metrics: Record<string, number>;
 }
 
@@ -394,19 +402,25 @@ export class Trainer {
 
   private resetEpoch(): void {
     const m = this.model;
-    const zero = new Uint32Array(Math.max(4, this.graph.losses.length, this.graph.metrics.length));
+    const { sums, counts } = this.accumulatorWords;
+    const zero = new Uint32Array(Math.max(4, sums, counts));
     this.engine.writeBuffer(m.cursor, 0, new Uint32Array(4));
-    this.engine.writeBuffer(m.lossSums, 0, zero.subarray(0, Math.max(1, this.graph.losses.length)));
-    this.engine.writeBuffer(m.counts, 0, zero.subarray(0, Math.max(1, this.graph.metrics.length)));
+    this.engine.writeBuffer(m.lossSums, 0, zero.subarray(0, sums));
+    this.engine.writeBuffer(m.counts, 0, zero.subarray(0, counts));
     this.engine.writeBuffer(m.labelFlags, 0, new Uint32Array(4));
     this.engine.writeBuffer(m.labelErrors, 0, new Uint32Array(4));
     this.engine.writeBuffer(m.status, 0, new Uint32Array([this.steps, 0, this.steps, 0]));
   }
 
+  /** Words of lossSums (loss sums, then metric sums) and of counts (see MetricLayout). */
+  private get accumulatorWords(): { sums: number; counts: number } {
+    const layout = this.model.metricLayout;
+    return { sums: Math.max(1, layout.sumWords), counts: Math.max(1, layout.countWords) };
+  }
+
   private get readbackBytes(): number {
-    return (
-      16 + 4 * Math.max(1, this.graph.losses.length) + 4 * Math.max(1, this.graph.metrics.length) + 16 + 16
-    );
+    const { sums, counts } = this.accumulatorWords;
+    return 16 + 4 * sums + 4 * counts + 16 + 16;
   }
 
   /** The next ring slot, once the read that last used it is done. */
@@ -423,8 +437,7 @@ export class Trainer {
    */
   private startRead(slot: GPUBuffer): Promise<RawLogs> {
     const m = this.model;
-    const sums = Math.max(1, this.graph.losses.length);
-    const counts = Math.max(1, this.graph.metrics.length);
+    const { sums, counts } = this.accumulatorWords;
     const read = this.engine
       .readInto(
         slot,
@@ -487,13 +500,41 @@ export class Trainer {
     const headLosses = this.graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
     const loss = this.graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), 0);
     const metrics: Record<string, number> = {};
-    this.graph.metrics.forEach((m, j) => {
-      const denom = m.kind === 'binary' ? samples * m.output.features : samples;
+    for (const m of this.graph.allMetrics) {
       let name = m.name;
       for (let k = 2; name in metrics; k++) name = `${m.name}_${k}`;
-      metrics[name] = (raw.counts[j] ?? 0) / denom;
-    });
+      metrics[name] = this.metricValue(m, raw, samples);
+    }
     return { step, samples, loss, headLosses, metrics };
+  }
+
+  /**
+   * A metric's epoch value from the accumulators: accuracy = right / samples (per unit for
+   * binary); mae, mse = Σ per-sample error / samples, rmse = √mse; precision, recall, f1
+   * and auc by Keras's formulas on the epoch's counts (src/kernels/metrics.ts).
+   */
+  private metricValue(m: MetricHead | StatMetricHead, raw: RawLogs, samples: number): number {
+    if (!isStatMetricKind(m.kind)) {
+      const j = this.graph.metrics.indexOf(m as MetricHead);
+      const denom = m.kind === 'binary' ? samples * m.output.features : samples;
+      return (raw.counts[j] ?? 0) / denom;
+    }
+    const at = metricSource(this.model.metricLayout, m as StatMetricHead);
+    switch (m.kind) {
+      case 'mae':
+      case 'mse':
+        return (raw.sums[at] ?? NaN) / samples;
+      case 'rmse':
+        return Math.sqrt((raw.sums[at] ?? NaN) / samples);
+      case 'precision':
+        return precisionFrom(raw.counts.subarray(at, at + CONFUSION_WORDS));
+      case 'recall':
+        return recallFrom(raw.counts.subarray(at, at + CONFUSION_WORDS));
+      case 'f1':
+        return f1From(raw.counts.subarray(at, at + CONFUSION_WORDS));
+      case 'auc':
+        return aucFromHistogram(raw.counts.subarray(at, at + aucHistogramWords()));
+    }
   }
 
   /**

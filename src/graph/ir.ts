@@ -85,7 +85,44 @@ export interface LossHead {
   delta?: number;
 }
 
+/** Accuracy flavours: argmax vs class id, argmax vs argmax, or thresholded element-wise. */
 export type MetricKind = 'sparse' | 'dense' | 'binary';
+
+/**
+ * The other Keras metrics, on dense targets ([batch, units] f32):
+ *  - 'mae', 'mse', 'rmse': regression; per sample the mean over units of |p − t| or
+ *    (p − t)², averaged over the epoch's samples (rmse: the square root of that mse, as
+ *    Keras's RootMeanSquaredError);
+ *  - 'precision', 'recall', 'f1': over every unit of every sample, a prediction > 0.5 is
+ *    positive and a label ≠ 0 is (Keras's defaults, micro-averaged over units);
+ *  - 'auc': Keras's AUC (ROC, 200 thresholds, interpolation).
+ */
+export type StatMetricKind = 'mae' | 'mse' | 'rmse' | 'precision' | 'recall' | 'f1' | 'auc';
+
+export const STAT_METRIC_KINDS: readonly StatMetricKind[] = [
+  'mae',
+  'mse',
+  'rmse',
+  'precision',
+  'recall',
+  'f1',
+  'auc',
+];
+
+export function isStatMetricKind(kind: string): kind is StatMetricKind {
+  return (STAT_METRIC_KINDS as readonly string[]).includes(kind);
+}
+
+/** Keras's history key for each kind when no name is given. */
+const STAT_DEFAULT_NAME: Record<StatMetricKind, string> = {
+  mae: 'mae',
+  mse: 'mse',
+  rmse: 'rmse',
+  precision: 'precision',
+  recall: 'recall',
+  f1: 'f1_score',
+  auc: 'auc',
+};
 
 export interface MetricHead {
   output: Value;
@@ -93,6 +130,14 @@ export interface MetricHead {
   lossIndex: number;
   /** Accuracy flavour: argmax vs class id, argmax vs argmax, or thresholded elementwise. */
   kind: MetricKind;
+  name: string;
+}
+
+/** A metric head of a StatMetricKind (kept apart from the accuracy heads of Graph.metrics). */
+export interface StatMetricHead {
+  output: Value;
+  lossIndex: number;
+  kind: StatMetricKind;
   name: string;
 }
 
@@ -106,7 +151,12 @@ export class Graph {
   readonly params: Param[] = [];
   readonly inputs: Value[] = [];
   readonly losses: LossHead[] = [];
+  /** Accuracy heads, in the order added; slot j of the counts buffer is metrics[j]. */
   readonly metrics: MetricHead[] = [];
+  /** The other metrics (mae, precision, auc...), in the order added. */
+  readonly statMetrics: StatMetricHead[] = [];
+  /** Every metric head in the order added: the order of the logs and of name suffixes. */
+  readonly allMetrics: (MetricHead | StatMetricHead)[] = [];
   private nextId = 0;
 
   input(layer: string, features: number): Value {
@@ -303,9 +353,38 @@ export class Graph {
     return this.losses.length - 1;
   }
 
-  metric(lossIndex: number, kind: MetricKind, name = 'accuracy'): void {
+  /**
+   * A metric on loss head `lossIndex`'s output and targets. `name` is the history key
+   * (default 'accuracy', or Keras's name for the other kinds: 'mae', 'f1_score', ...).
+   */
+  metric(lossIndex: number, kind: MetricKind | StatMetricKind, name?: string): void {
+    if (isStatMetricKind(kind)) {
+      this.statMetric(lossIndex, kind, name ?? STAT_DEFAULT_NAME[kind]);
+      return;
+    }
+    this.accuracyMetric(lossIndex, kind, name ?? 'accuracy');
+  }
+
+  private statMetric(lossIndex: number, kind: StatMetricKind, name: string): void {
     const head = this.losses[lossIndex];
     if (!head) throw new GraphError(`metric ${name}: no loss #${lossIndex}`);
+    if (head.target === 'sparse') {
+      throw new GraphError(
+        `metric ${name}: ${kind} compares rows of ${head.output.features} values, but the targets of ` +
+          `"${head.output.name}" are class ids; use one-hot targets (categorical_crossentropy)`,
+      );
+    }
+    const m: StatMetricHead = { output: head.output, lossIndex, kind, name };
+    this.statMetrics.push(m);
+    this.allMetrics.push(m);
+  }
+
+  private accuracyMetric(lossIndex: number, kind: MetricKind, name: string): void {
+    const head = this.losses[lossIndex];
+    if (!head) throw new GraphError(`metric ${name}: no loss #${lossIndex}`);
+    if (!['sparse', 'dense', 'binary'].includes(kind)) {
+      throw new GraphError(`metric ${name}: unknown kind '${kind}'`);
+    }
     if (kind === 'binary' && head.target === 'sparse') {
       throw new GraphError(
         `metric ${name}: binary accuracy needs one value per output unit, not class ids, on "${head.output.name}"`,
@@ -314,7 +393,9 @@ export class Graph {
     if (kind === 'sparse' && head.target !== 'sparse') {
       throw new GraphError(`metric ${name}: sparse accuracy needs class-id targets on "${head.output.name}"`);
     }
-    this.metrics.push({ output: head.output, lossIndex, kind, name });
+    const m: MetricHead = { output: head.output, lossIndex, kind, name };
+    this.metrics.push(m);
+    this.allMetrics.push(m);
   }
 
   /** Values that feed another value (not inputs of losses or metrics). */

@@ -25,6 +25,7 @@ import { encodeBinary } from '../kernels/elementwise.js';
 import { encodeCopyColumns, STATUS } from '../kernels/graph.js';
 import { encodeLoss, encodeSoftmaxCrossEntropy } from '../kernels/losses.js';
 import { encodeMatmul, type MatmulSpec } from '../kernels/matmul.js';
+import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
 import {
   encodeAccumulateSum,
   encodeCorrectCount,
@@ -42,7 +43,8 @@ import {
   type Mode,
   type NodeGroup,
 } from './fusion.js';
-import type { Graph, Param, Value } from './ir.js';
+import type { Graph, LossHead, Param, Value } from './ir.js';
+import { metricLayout } from './memory.js';
 import type { Call, VBuf } from './planner.js';
 
 /** How a loss head's targets are gathered for the kernels that read them. */
@@ -56,9 +58,9 @@ export interface LowerEnv {
   grad(p: Param): VBuf;
   /** u32 status words (see STATUS): word STEPS is the dropout step. */
   status: VBuf;
-  /** f32 loss sums, one slot per loss head. */
+  /** f32 loss sums, one slot per loss head (then MetricLayout's sums). */
   lossSums: VBuf;
-  /** u32 right-prediction counts, one slot per metric head. */
+  /** u32 right-prediction counts, one slot per metric head (then MetricLayout's counts). */
   counts: VBuf;
   /** u32 [1]: bit 0 set when a sparse label was out of range. */
   labelFlags: VBuf;
@@ -634,6 +636,75 @@ function lowerHeads(L: Lowering, targets: Lowered['targets']): void {
       encodeCorrectCount(e, spec, { pred: get(p), labels: get(t), counts: get(counts), slot: j }),
     );
   });
+  lowerStatMetrics(L, targets);
+}
+
+/**
+ * mae / mse / rmse, precision / recall / f1 and auc (see MetricLayout): per loss head, one
+ * row-error pass plus its sum into an f32 slot per error kind, one confusion count and one
+ * AUC histogram, each only when a metric asks for it. They read the head's output; where
+ * the softmax was fused into the loss (so only the logits exist), a softmax is run first.
+ */
+function lowerStatMetrics(L: Lowering, targets: Lowered['targets']): void {
+  const { graph, fused, rows, env } = L;
+  if (graph.statMetrics.length === 0) return;
+  // A function of the graph alone: ModelMemory sized lossSums and counts from the same.
+  const layout = metricLayout(graph);
+  const probs = new Map<number, VBuf>();
+  const predOf = (lossIndex: number): VBuf => {
+    const h = graph.losses[lossIndex];
+    if (!h) throw new Error('internal: metric head missing');
+    const logits = fused.softmaxLogits.get(lossIndex);
+    if (!logits) return L.buf(h.output);
+    let y = probs.get(lossIndex);
+    if (!y) {
+      const x = L.buf(logits);
+      const out = L.temp(h.output.features, `metrics ${lossIndex} softmax`);
+      const f = h.output.features;
+      L.emit(`metrics ${lossIndex} softmax`, [x], [out], (e, get) =>
+        encodeSoftmax(e, get(x), get(out), rows, f),
+      );
+      probs.set(lossIndex, out);
+      y = out;
+    }
+    return y;
+  };
+  const targetOf = (lossIndex: number): VBuf => {
+    const t = targets[lossIndex];
+    if (t?.format !== 'f32') throw new Error('internal: a metric needs f32 targets');
+    return t.buf;
+  };
+  const cols = (lossIndex: number): number => (graph.losses[lossIndex] as LossHead).output.features;
+  const sums = env.lossSums;
+  const counts = env.counts;
+  for (const s of layout.sums) {
+    const p = predOf(s.lossIndex);
+    const t = targetOf(s.lossIndex);
+    const f = cols(s.lossIndex);
+    const rowErr = L.temp(1, `metrics ${s.lossIndex} ${s.kind} rows`);
+    L.emit(`metrics ${s.lossIndex} ${s.kind} error`, [p, t], [rowErr], (e, get) =>
+      encodeRowError(e, { kind: s.kind, rows, cols: f }, { pred: get(p), target: get(t), out: get(rowErr) }),
+    );
+    L.emit(`metrics ${s.lossIndex} ${s.kind} sum`, [rowErr, sums], [sums], (e, get) =>
+      encodeAccumulateSum(e, get(rowErr), rows, get(sums), s.slot, `metric_${s.kind}_sum`),
+    );
+  }
+  for (const c of layout.confusion) {
+    const p = predOf(c.lossIndex);
+    const t = targetOf(c.lossIndex);
+    const n = rows * cols(c.lossIndex);
+    L.emit(`metrics ${c.lossIndex} confusion`, [p, t, counts], [counts], (e, get) =>
+      encodeConfusion(e, { n }, { pred: get(p), labels: get(t), counts: get(counts), offset: c.offset }),
+    );
+  }
+  for (const a of layout.auc) {
+    const p = predOf(a.lossIndex);
+    const t = targetOf(a.lossIndex);
+    const n = rows * cols(a.lossIndex);
+    L.emit(`metrics ${a.lossIndex} auc`, [p, t, counts], [counts], (e, get) =>
+      encodeAucHistogram(e, { n }, { pred: get(p), labels: get(t), counts: get(counts), offset: a.offset }),
+    );
+  }
 }
 
 // ------------------------------------------------------------------ entry point

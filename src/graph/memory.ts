@@ -16,8 +16,64 @@ import {
   type ArenaSegment,
   type OptimizerSpec,
 } from '../kernels/optim.js';
-import type { Graph, Param } from './ir.js';
+import { aucHistogramWords, CONFUSION_WORDS, type RowErrorKind } from '../kernels/metrics.js';
+import type { Graph, Param, StatMetricHead } from './ir.js';
 import type { VBuf } from './planner.js';
+
+/**
+ * Where the non-accuracy metrics accumulate. f32 sums follow the loss sums in `lossSums`
+ * (one word per loss head and row-error kind, shared by mae / mse / rmse of that head); u32
+ * counts follow the accuracy counts in `counts`: per loss head with precision, recall or f1
+ * one confusion block (TP, FP, FN, TN), per loss head with auc one AUC histogram. Indices
+ * are absolute word indices in those buffers. A graph without such metrics adds nothing.
+ */
+export interface MetricLayout {
+  sums: { lossIndex: number; kind: RowErrorKind; slot: number }[];
+  confusion: { lossIndex: number; offset: number }[];
+  auc: { lossIndex: number; offset: number }[];
+  /** Words of lossSums and of counts in all. */
+  sumWords: number;
+  countWords: number;
+}
+
+export function metricLayout(graph: Graph): MetricLayout {
+  const layout: MetricLayout = { sums: [], confusion: [], auc: [], sumWords: 0, countWords: 0 };
+  let sumWords = graph.losses.length;
+  let countWords = graph.metrics.length;
+  for (const m of graph.statMetrics) {
+    const { lossIndex } = m;
+    if (m.kind === 'mae' || m.kind === 'mse' || m.kind === 'rmse') {
+      const kind: RowErrorKind = m.kind === 'mae' ? 'abs' : 'squared';
+      if (!layout.sums.some((s) => s.lossIndex === lossIndex && s.kind === kind))
+        layout.sums.push({ lossIndex, kind, slot: sumWords++ });
+    } else if (m.kind === 'auc') {
+      if (!layout.auc.some((a) => a.lossIndex === lossIndex)) {
+        layout.auc.push({ lossIndex, offset: countWords });
+        countWords += aucHistogramWords();
+      }
+    } else if (!layout.confusion.some((c) => c.lossIndex === lossIndex)) {
+      layout.confusion.push({ lossIndex, offset: countWords });
+      countWords += CONFUSION_WORDS;
+    }
+  }
+  layout.sumWords = sumWords;
+  layout.countWords = countWords;
+  return layout;
+}
+
+/** The slot (lossSums) or offset (counts) a stat metric reads in `layout`. */
+export function metricSource(layout: MetricLayout, m: StatMetricHead): number {
+  const found =
+    m.kind === 'mae' || m.kind === 'mse' || m.kind === 'rmse'
+      ? layout.sums.find(
+          (s) => s.lossIndex === m.lossIndex && s.kind === (m.kind === 'mae' ? 'abs' : 'squared'),
+        )?.slot
+      : m.kind === 'auc'
+        ? layout.auc.find((a) => a.lossIndex === m.lossIndex)?.offset
+        : layout.confusion.find((c) => c.lossIndex === m.lossIndex)?.offset;
+  if (found === undefined) throw new Error(`internal: metric ${m.name} has no accumulator`);
+  return found;
+}
 
 export interface OptimizerConfig {
   spec: OptimizerSpec;
@@ -51,9 +107,13 @@ export class ModelMemory {
   readonly segmentTable: GPUBuffer | undefined;
   readonly status: GPUBuffer;
   readonly cursor: GPUBuffer;
-  /** f32 loss sums per head, then u32 right-prediction counts per metric, then label flags. */
+  /**
+   * f32 loss sums per head, then the metric sums; u32 right-prediction counts per accuracy
+   * metric, then the confusion counts and AUC histograms (see MetricLayout).
+   */
   readonly lossSums: GPUBuffer;
   readonly counts: GPUBuffer;
+  readonly metricLayout: MetricLayout;
   readonly labelFlags: GPUBuffer;
   readonly labelErrors: GPUBuffer;
   /** Snapshot of params / optimizer state / non-trainable state / hyper (see executor.ts). */
@@ -87,6 +147,7 @@ export class ModelMemory {
       }
       return Math.max(ARENA_ALIGN, offset);
     };
+    this.metricLayout = metricLayout(graph);
     this.stateLength = layout(this.nonTrainable.filter((p) => this.written.has(p)));
     this.frozenLength = layout(this.nonTrainable.filter((p) => !this.written.has(p)));
     try {
@@ -99,8 +160,8 @@ export class ModelMemory {
       this.frozen = this.buffer(this.frozenLength * 4, 'frozen arena');
       this.status = this.buffer(STATUS_WORDS * 4, 'status');
       this.cursor = this.buffer(16, 'cursor');
-      this.lossSums = this.buffer(Math.max(1, graph.losses.length) * 4, 'loss sums');
-      this.counts = this.buffer(Math.max(1, graph.metrics.length) * 4, 'metric counts');
+      this.lossSums = this.buffer(Math.max(1, this.metricLayout.sumWords) * 4, 'loss sums');
+      this.counts = this.buffer(Math.max(1, this.metricLayout.countWords) * 4, 'metric counts');
       this.labelFlags = this.buffer(16, 'label flags');
       this.labelErrors = this.buffer(16, 'label errors');
       this.backup = {

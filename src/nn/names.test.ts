@@ -222,13 +222,44 @@ describe('resolveMetric', () => {
   });
 
   it('says which Keras metrics are not supported yet, with the exact text', () => {
-    for (const m of ['precision', 'recall', 'f1', 'auc', 'mae', 'mse', 'rmse', 'AUC', 'f1_score']) {
+    for (const m of ['fbeta_score', 'mape', 'msle', 'top_k_categorical_accuracy']) {
       expect(() => resolveMetric(m, loss('binary_crossentropy'), 1)).toThrow(
         new Error(
-          `metric '${m}' is not supported yet; supported: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy`,
+          `metric '${m}' is not supported yet; supported: accuracy, binary_accuracy, categorical_accuracy, ` +
+            `sparse_categorical_accuracy, mae, mse, rmse, precision, recall, f1_score, auc`,
         ),
       );
     }
+  });
+
+  it('maps the regression and binary metrics to their kinds and Keras history keys', () => {
+    const cases: [string, string, string][] = [
+      ['mae', 'mae', 'mae'],
+      ['MAE', 'mae', 'mae'],
+      ['mean_absolute_error', 'mae', 'mean_absolute_error'],
+      ['meanAbsoluteError', 'mae', 'mean_absolute_error'],
+      ['mse', 'mse', 'mse'],
+      ['MeanSquaredError', 'mse', 'mean_squared_error'],
+      ['rmse', 'rmse', 'rmse'],
+      ['root_mean_squared_error', 'rmse', 'root_mean_squared_error'],
+      ['RootMeanSquaredError', 'rmse', 'root_mean_squared_error'],
+      ['precision', 'precision', 'precision'],
+      ['Recall', 'recall', 'recall'],
+      ['f1', 'f1', 'f1_score'],
+      ['f1_score', 'f1', 'f1_score'],
+      ['F1Score', 'f1', 'f1_score'],
+      ['AUC', 'auc', 'auc'],
+    ];
+    for (const [name, kind, key] of cases) {
+      expect(resolveMetric(name, loss('binary_crossentropy'), 3), name).toEqual({ kind, name: key });
+      expect(resolveMetric(name, loss('mse'), 1), name).toEqual({ kind, name: key });
+    }
+    expect(() => resolveMetric('precision', loss('sparse_categorical_crossentropy'), 10)).toThrow(
+      /takes class ids; use one-hot targets/,
+    );
+    expect(() => resolveMetric('mae', loss('sparse_categorical_crossentropy'), 10)).toThrow(
+      /^metric 'mae' compares rows of 10 values/,
+    );
   });
 
   it('suggests the closest metric for an unknown name', () => {

@@ -6,7 +6,7 @@
  * entry. An unknown name fails with the closest valid spelling (edit distance) and the list of
  * valid names; a name Keras knows but this library does not implement yet says so.
  */
-import type { ActivationOp, MetricKind, TargetKind } from '../graph/ir.js';
+import type { ActivationOp, MetricKind, StatMetricKind, TargetKind } from '../graph/ir.js';
 import type { LossName } from '../kernels/losses.js';
 
 /** 'Hard_Sigmoid', 'hardSigmoid' and 'hard_sigmoid' all become 'hardsigmoid'. */
@@ -233,7 +233,13 @@ export function resolveLoss(name: string): { loss: LossName; target: TargetKind;
 
 // ---------------------------------------------------------------- metrics
 
-type MetricEntry = 'accuracy' | 'acc' | MetricKind;
+/** A metric other than accuracy: its graph kind and its history key. */
+interface StatEntry {
+  stat: StatMetricKind;
+  name: string;
+}
+
+type MetricEntry = 'accuracy' | 'acc' | MetricKind | StatEntry;
 
 const METRIC_NAME: Record<MetricKind, string> = {
   binary: 'binary_accuracy',
@@ -241,12 +247,31 @@ const METRIC_NAME: Record<MetricKind, string> = {
   sparse: 'sparse_categorical_accuracy',
 };
 
+/**
+ * Keras's short names keep their spelling as the history key ('mae', as Keras logs it), the
+ * long and class spellings give the snake_case name (MeanAbsoluteError → mean_absolute_error);
+ * f1 is Keras 3's F1Score, logged as f1_score.
+ */
+const STAT_ENTRIES: readonly (readonly [readonly string[], StatMetricKind, string])[] = [
+  [['mae'], 'mae', 'mae'],
+  [['mean_absolute_error', 'meanAbsoluteError'], 'mae', 'mean_absolute_error'],
+  [['mse'], 'mse', 'mse'],
+  [['mean_squared_error', 'meanSquaredError'], 'mse', 'mean_squared_error'],
+  [['rmse'], 'rmse', 'rmse'],
+  [['root_mean_squared_error', 'rootMeanSquaredError'], 'rmse', 'root_mean_squared_error'],
+  [['precision'], 'precision', 'precision'],
+  [['recall'], 'recall', 'recall'],
+  [['f1', 'f1_score', 'f1Score'], 'f1', 'f1_score'],
+  [['auc'], 'auc', 'auc'],
+];
+
 const METRIC_ENTRIES: readonly (readonly [readonly string[], MetricEntry])[] = [
   [['accuracy'], 'accuracy'],
   [['acc'], 'acc'],
   [['binary_accuracy', 'binaryAccuracy'], 'binary'],
   [['categorical_accuracy', 'categoricalAccuracy'], 'dense'],
   [['sparse_categorical_accuracy', 'sparseCategoricalAccuracy'], 'sparse'],
+  ...STAT_ENTRIES.map(([names, stat, name]) => [names, { stat, name }] as const),
 ];
 const METRICS = table(METRIC_ENTRIES);
 const METRIC_CANONICAL = [
@@ -254,23 +279,19 @@ const METRIC_CANONICAL = [
   'binary_accuracy',
   'categorical_accuracy',
   'sparse_categorical_accuracy',
+  'mae',
+  'mse',
+  'rmse',
+  'precision',
+  'recall',
+  'f1_score',
+  'auc',
 ];
 
 /** Keras metrics this library does not compute yet. */
 const UNSUPPORTED_METRICS = new Set(
   [
-    'precision',
-    'recall',
-    'f1',
-    'f1_score',
     'fbeta_score',
-    'auc',
-    'mae',
-    'mean_absolute_error',
-    'mse',
-    'mean_squared_error',
-    'rmse',
-    'root_mean_squared_error',
     'msle',
     'mean_squared_logarithmic_error',
     'mape',
@@ -281,7 +302,10 @@ const UNSUPPORTED_METRICS = new Set(
 );
 
 /**
- * An accuracy metric for an output with `outputUnits` units trained with `loss`.
+ * A metric for an output with `outputUnits` units trained with `loss`.
+ *
+ * mae, mse, rmse, precision, recall, f1 (f1_score) and auc map to their graph kinds (see
+ * StatMetricKind); they compare rows of values, so class-id targets are an error.
  *
  * 'accuracy' / 'acc' are resolved from the loss as tf.keras 2 and tfjs-layers do: class-id
  * targets (sparse categorical cross-entropy) → sparse_categorical_accuracy; binary
@@ -296,7 +320,7 @@ export function resolveMetric(
   name: string,
   loss: { loss: LossName; target: TargetKind },
   outputUnits: number,
-): { kind: MetricKind; name: string } {
+): { kind: MetricKind | StatMetricKind; name: string } {
   checkString('metric', name);
   if (!Number.isSafeInteger(outputUnits) || outputUnits <= 0) {
     throw new RangeError(`metric '${name}': outputUnits must be a positive integer, got ${outputUnits}`);
@@ -307,6 +331,15 @@ export function resolveMetric(
       throw new Error(`metric '${name}' is not supported yet; supported: ${METRIC_CANONICAL.join(', ')}`);
     }
     throw unknownName('metric', name, METRICS.aliases, METRIC_CANONICAL);
+  }
+  if (typeof found === 'object') {
+    if (loss.target === 'sparse') {
+      throw new Error(
+        `metric '${name}' compares rows of ${outputUnits} values, but the loss sparse_categorical_crossentropy ` +
+          `takes class ids; use one-hot targets with categorical_crossentropy`,
+      );
+    }
+    return { kind: found.stat, name: found.name };
   }
   if (found === 'accuracy' || found === 'acc') {
     let kind: MetricKind;

@@ -1,0 +1,261 @@
+/**
+ * Epoch metrics beyond accuracy: dispatch, validation, the float64/integer references, and
+ * the host formulas that turn the accumulated sums and counts into Keras's metric values.
+ * The WGSL lives in shaders/metrics.ts.
+ */
+import {
+  aucHistogramShader,
+  confusionShader,
+  rowErrorShader,
+  type RowErrorKind,
+} from '../../shaders/metrics.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
+import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkSize } from './validate.js';
+
+export type { RowErrorKind };
+
+/** Keras AUC's default num_thresholds. */
+export const AUC_THRESHOLDS = 200;
+
+/** Words one confusion count uses: TP, FP, FN, TN. */
+export const CONFUSION_WORDS = 4;
+
+/** Words one AUC histogram uses: [bucket][negative, positive]. */
+export function aucHistogramWords(thresholds = AUC_THRESHOLDS): number {
+  return 2 * thresholds;
+}
+
+function checkThresholds(what: string, thresholds: number): void {
+  checkCount(what, 'thresholds', thresholds, 2);
+  // The histogram lives in workgroup memory: 2 words per bucket, under 16 KiB.
+  if (thresholds > 1024) throw new RangeError(`${what}: thresholds ${thresholds} is more than 1024`);
+}
+
+/**
+ * out[r] = mean over the row of |pred − target| ('abs') or (pred − target)² ('squared'), for
+ * pred and target [rows, cols] f32 and out [rows] f32: the per-sample values of Keras's
+ * mean_absolute_error and mean_squared_error.
+ */
+export function encodeRowError(
+  engine: Engine,
+  spec: { kind: RowErrorKind; rows: number; cols: number },
+  b: { pred: Bindable; target: Bindable; out: Bindable },
+): void {
+  const { kind, rows, cols } = spec;
+  const what = `rowError(${kind})`;
+  if (!['abs', 'squared'].includes(kind)) {
+    throw new TypeError(`rowError: unknown kind '${kind}'; expected abs or squared`);
+  }
+  checkCount(what, 'rows', rows, 1);
+  checkCount(what, 'cols', cols, 1);
+  checkSize(what, 'pred', b.pred, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkSize(what, 'target', b.target, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkSize(what, 'out', b.out, rows * 4, `[${rows}] f32`);
+  const label = `row_error_${kind}`;
+  const pipeline = engine.pipeline(rowErrorShader(kind), label);
+  const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
+  engine.dispatch(
+    pipeline,
+    [b.pred, b.target, b.out, params],
+    engine.dispatchGrid(rows, WORKGROUP_1D),
+    label,
+  );
+}
+
+/**
+ * counts[offset + 0..3] += TP, FP, FN, TN over the n elements of pred and labels (f32):
+ * a label is positive when ≠ 0 (NaN too: Keras casts y_true to bool), a prediction when it is
+ * > threshold (default 0.5, Keras's Precision/Recall default; NaN never is). u32 atomics, so
+ * several batches can add into the same words.
+ */
+export function encodeConfusion(
+  engine: Engine,
+  spec: { n: number; threshold?: number },
+  b: { pred: Bindable; labels: Bindable; counts: Bindable; offset?: number },
+): void {
+  const what = 'confusion';
+  const { n } = spec;
+  const offset = b.offset ?? 0;
+  const threshold = spec.threshold ?? 0.5;
+  checkCount(what, 'n', n, 1);
+  checkCount(what, 'offset', offset);
+  if (!Number.isFinite(threshold)) throw new RangeError(`${what}: threshold ${threshold} is not finite`);
+  checkSize(what, 'pred', b.pred, n * 4, `[${n}] f32`);
+  checkSize(what, 'labels', b.labels, n * 4, `[${n}] f32`);
+  checkSize(what, 'counts', b.counts, (offset + CONFUSION_WORDS) * 4, `words ${offset}..${offset + 3} (u32)`);
+  const words = new Uint32Array([n, offset, 0, 0]);
+  new Float32Array(words.buffer)[2] = threshold;
+  const pipeline = engine.pipeline(confusionShader(), 'confusion');
+  engine.dispatch(
+    pipeline,
+    [b.pred, b.labels, b.counts, engine.tempUniform(words, 'confusion params')],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    'confusion',
+  );
+}
+
+/**
+ * counts[offset + 2·bucket + positive] += 1 for each of the n elements: Keras AUC's buckets
+ * for `thresholds` evenly spaced thresholds (prediction clipped to [0, 1], NaN as 0, bucket
+ * max(0, ceil(p·(thresholds − 1)) − 1)); positive as in encodeConfusion.
+ */
+export function encodeAucHistogram(
+  engine: Engine,
+  spec: { n: number; thresholds?: number },
+  b: { pred: Bindable; labels: Bindable; counts: Bindable; offset?: number },
+): void {
+  const what = 'aucHistogram';
+  const { n } = spec;
+  const thresholds = spec.thresholds ?? AUC_THRESHOLDS;
+  const offset = b.offset ?? 0;
+  checkCount(what, 'n', n, 1);
+  checkThresholds(what, thresholds);
+  checkCount(what, 'offset', offset);
+  const words = aucHistogramWords(thresholds);
+  checkSize(what, 'pred', b.pred, n * 4, `[${n}] f32`);
+  checkSize(what, 'labels', b.labels, n * 4, `[${n}] f32`);
+  checkSize(what, 'counts', b.counts, (offset + words) * 4, `words ${offset}..${offset + words - 1} (u32)`);
+  const params = new Uint32Array([n, offset, 0, 0]);
+  new Float32Array(params.buffer)[2] = thresholds - 1;
+  const label = `auc_histogram_${thresholds}`;
+  const pipeline = engine.pipeline(aucHistogramShader(thresholds), label);
+  engine.dispatch(
+    pipeline,
+    [b.pred, b.labels, b.counts, engine.tempUniform(params, `${label} params`)],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    label,
+  );
+}
+
+// ------------------------------------------------------------ references
+
+/** Float64 reference of encodeRowError. */
+export function rowErrorReference(
+  kind: RowErrorKind,
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let acc = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = (pred[r * cols + j] ?? NaN) - (target[r * cols + j] ?? NaN);
+      acc += kind === 'abs' ? Math.abs(e) : e * e;
+    }
+    out[r] = acc / cols;
+  }
+  return out;
+}
+
+const isPositiveLabel = (l: number): boolean => l !== 0; // NaN !== 0 is true
+
+/** Reference of encodeConfusion: [TP, FP, FN, TN]. */
+export function confusionReference(
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  n: number,
+  threshold = 0.5,
+): [number, number, number, number] {
+  const t = Math.fround(threshold);
+  const c: [number, number, number, number] = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const on = (pred[i] ?? NaN) > t;
+    const pos = isPositiveLabel(labels[i] ?? NaN);
+    c[on ? (pos ? 0 : 1) : pos ? 2 : 3]++;
+  }
+  return c;
+}
+
+/** Reference of encodeAucHistogram (the bucket computed in f32 as the kernel does). */
+export function aucHistogramReference(
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  n: number,
+  thresholds = AUC_THRESHOLDS,
+): Uint32Array {
+  const h = new Uint32Array(aucHistogramWords(thresholds));
+  for (let i = 0; i < n; i++) {
+    let p = pred[i] ?? NaN;
+    if (Number.isNaN(p)) p = 0;
+    p = Math.min(Math.max(p, 0), 1);
+    const bucket = Math.max(Math.ceil(Math.fround(p * (thresholds - 1))) - 1, 0);
+    const k = 2 * bucket + (isPositiveLabel(labels[i] ?? NaN) ? 1 : 0);
+    h[k] = (h[k] ?? 0) + 1;
+  }
+  return h;
+}
+
+// ------------------------------------------------------------ host formulas (Keras)
+
+/** tf.math.divide_no_nan: 0 where the denominator is 0. */
+function divideNoNan(a: number, b: number): number {
+  return b === 0 ? 0 : a / b;
+}
+
+/** Keras Precision: TP / (TP + FP), 0 when there is no predicted positive. */
+export function precisionFrom(c: ArrayLike<number>): number {
+  const tp = c[0] ?? 0;
+  return divideNoNan(tp, tp + (c[1] ?? 0));
+}
+
+/** Keras Recall: TP / (TP + FN), 0 when there is no positive label. */
+export function recallFrom(c: ArrayLike<number>): number {
+  const tp = c[0] ?? 0;
+  return divideNoNan(tp, tp + (c[2] ?? 0));
+}
+
+/** Keras's backend epsilon, which FBetaScore adds to its denominators. */
+export const KERAS_EPSILON = 1e-7;
+
+/**
+ * Keras 3 F1Score(average='micro', threshold=0.5) on the counts: p = TP/(TP+FP+ε),
+ * r = TP/(TP+FN+ε), f1 = 2·p·r/(p + r + ε), ε = 1e-7 (FBetaScore with β = 1).
+ */
+export function f1From(c: ArrayLike<number>): number {
+  const tp = c[0] ?? 0;
+  const p = tp / (tp + (c[1] ?? 0) + KERAS_EPSILON);
+  const r = tp / (tp + (c[2] ?? 0) + KERAS_EPSILON);
+  return (2 * p * r) / (p + r + KERAS_EPSILON);
+}
+
+/**
+ * Keras AUC (curve='ROC', summation_method='interpolation') from the bucket histogram:
+ * tp[i] = Σ_{b ≥ i} positives[b], fp[i] likewise (threshold i sees buckets ≥ i as positive),
+ * tpr = divide_no_nan(tp, P), fpr = divide_no_nan(fp, N), and the trapezoidal Riemann sum
+ * Σ_{i < T−1} (fpr[i] − fpr[i+1]) · (tpr[i] + tpr[i+1]) / 2, as Keras's AUC.result().
+ */
+export function aucFromHistogram(h: ArrayLike<number>, thresholds = AUC_THRESHOLDS): number {
+  const tp = new Float64Array(thresholds);
+  const fp = new Float64Array(thresholds);
+  let pos = 0;
+  let neg = 0;
+  for (let b = thresholds - 1; b >= 0; b--) {
+    neg += h[2 * b] ?? 0;
+    pos += h[2 * b + 1] ?? 0;
+    tp[b] = pos;
+    fp[b] = neg;
+  }
+  return aucFromCurve(tp, fp, pos, neg);
+}
+
+/** The ROC trapezoid sum of Keras's AUC.result() from tp/fp per threshold and the totals. */
+export function aucFromCurve(
+  tp: ArrayLike<number>,
+  fp: ArrayLike<number>,
+  positives: number,
+  negatives: number,
+): number {
+  const t = tp.length;
+  let auc = 0;
+  for (let i = 0; i + 1 < t; i++) {
+    const x0 = divideNoNan(fp[i] ?? 0, negatives);
+    const x1 = divideNoNan(fp[i + 1] ?? 0, negatives);
+    const y0 = divideNoNan(tp[i] ?? 0, positives);
+    const y1 = divideNoNan(tp[i + 1] ?? 0, positives);
+    auc += ((x0 - x1) * (y0 + y1)) / 2;
+  }
+  return auc;
+}
