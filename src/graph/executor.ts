@@ -498,7 +498,10 @@ export class Trainer {
       );
     }
     const headLosses = this.graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
-    const loss = this.graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), 0);
+    const penaltySlot = this.model.metricLayout.penaltySlot;
+    const penalty = penaltySlot === undefined ? 0 : (raw.sums[penaltySlot] ?? NaN) / samples;
+    // Keras's loss: the weighted head losses plus the regularization penalty.
+    const loss = this.graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), penalty);
     const metrics: Record<string, number> = {};
     for (const m of this.graph.allMetrics) {
       let name = m.name;

@@ -31,6 +31,11 @@ export interface MetricLayout {
   sums: { lossIndex: number; kind: RowErrorKind; slot: number }[];
   confusion: { lossIndex: number; offset: number }[];
   auc: { lossIndex: number; offset: number }[];
+  /**
+   * The lossSums slot of the regularization penalty (Σ over steps of rows · Σ l1|w| + l2·w²,
+   * the loss Keras reports adds it); absent when no weight has a regularizer.
+   */
+  penaltySlot?: number;
   /** Words of lossSums and of counts in all. */
   sumWords: number;
   countWords: number;
@@ -56,6 +61,7 @@ export function metricLayout(graph: Graph): MetricLayout {
       countWords += CONFUSION_WORDS;
     }
   }
+  if (graph.params.some((p) => p.trainable && (p.l1 > 0 || p.l2 > 0))) layout.penaltySlot = sumWords++;
   layout.sumWords = sumWords;
   layout.countWords = countWords;
   return layout;

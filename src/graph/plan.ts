@@ -8,7 +8,8 @@
 import type { Engine, Recording } from '../gpu/engine.js';
 import { profile, type DispatchTiming } from '../gpu/profiler.js';
 import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
-import { encodeStepEnd } from '../kernels/graph.js';
+import { encodePenaltyTerms, encodeStepEnd } from '../kernels/graph.js';
+import { encodeAccumulateSum } from '../kernels/reduce.js';
 import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
 import type { Mode } from './fusion.js';
 import type { Value } from './ir.js';
@@ -137,6 +138,8 @@ export function compilePlan(engine: Engine, model: ModelMemory, options: PlanOpt
   };
   const lowered = lower(graph, env, batch, mode, outputs);
   const calls: Call[] = [...gatherCalls(model, data, lowered, batch), ...lowered.calls];
+  // The penalty of the weights this step used, before the optimizer changes them.
+  if (mode !== 'predict') calls.push(...penaltyCalls(model, batch));
   if (mode === 'train' && model.trainable.length > 0) calls.push(...optimizerCalls(model));
   const acc = env.lossSums;
   const status = env.status;
@@ -257,6 +260,36 @@ function classesOf(model: ModelMemory, head: number): number {
   const h = model.graph.losses[head];
   if (!h) throw new Error(`internal: no loss head ${head}`);
   return h.output.features;
+}
+
+/** rows · Σ (l1·|w| + l2·w²) over the regularized weights, added to the penalty slot. */
+function penaltyCalls(model: ModelMemory, batch: number): Call[] {
+  const slot = model.metricLayout.penaltySlot;
+  if (slot === undefined || !model.segmentTable) return [];
+  const params = model.whole(model.params);
+  const table = model.whole(model.segmentTable);
+  const sums = model.whole(model.lossSums);
+  const total = model.totalLength;
+  const terms: VBuf = { id: -2_000_000, bytes: total * 4, label: 'penalty terms' };
+  return [
+    {
+      label: 'penalty terms',
+      reads: [params, table],
+      writes: [terms],
+      encode: (e, get) =>
+        encodePenaltyTerms(
+          e,
+          { total, rows: batch },
+          { params: get(params), table: get(table), terms: get(terms) },
+        ),
+    },
+    {
+      label: 'penalty sum',
+      reads: [terms, sums],
+      writes: [sums],
+      encode: (e, get) => encodeAccumulateSum(e, get(terms), total, get(sums), slot, 'penalty_sum'),
+    },
+  ];
 }
 
 function optimizerCalls(model: ModelMemory): Call[] {

@@ -108,6 +108,30 @@ describe('model API', () => {
     await expect(m.evaluate([[1, 1]], [[0]])).rejects.toThrow(/must be compiled/);
   });
 
+  it('the reported loss includes the regularization penalty (l2 on the kernel, l1 on the bias), as Keras', async () => {
+    const m = sequential({
+      layers: [
+        layers.dense({
+          units: 1,
+          inputShape: [2],
+          kernelRegularizer: { l2: 0.01 },
+          biasRegularizer: { l1: 0.5 },
+        }),
+      ],
+    });
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 1e-9 }), loss: 'mse' });
+    await m.setWeights([Float32Array.from([2, -1]), Float32Array.from([0.5])]);
+    // ŷ = [1.5, 4.5] for y = [1, 4]: mse 0.25; penalty 0.01·(4 + 1) + 0.5·|0.5| = 0.3.
+    const x = [
+      [1, 1],
+      [2, 0],
+    ];
+    const y = [[1], [4]];
+    expect((await m.evaluate(x, y)).loss).toBeCloseTo(0.55, 6);
+    const h = await m.fit(x, y, { epochs: 1, batchSize: 1, shuffle: false, verbose: 0 });
+    expect(h.history.loss?.[0]).toBeCloseTo(0.55, 5);
+  });
+
   it('validationSplit takes the last rows, as Keras does', async () => {
     const { m, init } = linear();
     m.compile({ optimizer: optimizers.sgd({ learningRate: 0.01 }), loss: 'mse' });
