@@ -137,3 +137,52 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   terms[i] = term;
 }`;
 }
+
+/**
+ * Activity regularization of a value a [n]: terms[i] = l1·|a[i]| + l2·a[i]² (summed after,
+ * into the penalty slot). Bindings: 0 a (read), 1 terms (read_write), 2 params { n, l1, l2 }.
+ */
+export function activityPenaltyShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, l1: f32, l2: f32, _pad0: u32 }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> terms: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let x = a[i];
+  terms[i] = params.l1 * abs(x) + params.l2 * x * x;
+}`;
+}
+
+/**
+ * The gradient through an activity regularizer (tf.keras: penalty / batch size):
+ * dx (+)= dy + (l1·sign(a) + 2·l2·a) · scale, scale = 1 / rows.
+ * Bindings: 0 a (read), 1 dy (read), 2 dx (read_write), 3 params { n, l1, l2, scale }.
+ */
+export function activityGradShader(accumulate: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, l1: f32, l2: f32, scale: f32 }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let x = a[i];
+  let g = dy[i] + (params.l1 * sign(x) + 2.0 * params.l2 * x) * params.scale;
+  dx[i] = ${accumulate ? 'dx[i] + g' : 'g'};
+}`;
+}

@@ -8,6 +8,8 @@ import type { Engine } from '../../src/index.js';
 import {
   copyColumnsReference,
   encodePenaltyTerms,
+  encodeActivityGrad,
+  encodeActivityPenalty,
   encodeCopyColumns,
   encodeGuardedCopy,
   encodeStepEnd,
@@ -165,6 +167,43 @@ export const cases: KernelCase[] = [
           'penalty terms',
         );
         engine.releaseBuffer(table);
+      } finally {
+        b.release();
+      }
+    },
+  },
+  {
+    name: 'graph activity regularizer: penalty terms and gradient (l1·sign + 2·l2·a)/rows, plain and accumulated',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        const n = 37;
+        const a = uniformF32(n, -2, 2, 8);
+        a[3] = 0; // sign(0) = 0
+        const dy = uniformF32(n, -1, 1, 9);
+        const dx0 = uniformF32(n, -1, 1, 10);
+        const [ab, dyb, terms, dx] = [
+          b.data(a, 'a'),
+          b.data(dy, 'dy'),
+          b.empty(n, 'terms'),
+          b.data(dx0, 'dx'),
+        ];
+        const l1 = 0.3;
+        const l2 = 0.05;
+        encodeActivityPenalty(engine, { n, l1, l2 }, { a: ab, terms });
+        const t = Float64Array.from(a, (x) => l1 * Math.abs(x) + l2 * x * x);
+        expectClose(await b.read(terms, n, 'terms'), t, { atol: 0, rtol: 4 * 2 ** -24 }, 'activity terms');
+        const g = Float64Array.from(a, (x, i) => (dy[i] ?? NaN) + (l1 * Math.sign(x) + 2 * l2 * x) / 4);
+        encodeActivityGrad(engine, { n, l1, l2, scale: 0.25, accumulate: true }, { a: ab, dy: dyb, dx });
+        const acc = g.map((v, i) => v + (dx0[i] ?? NaN));
+        expectClose(
+          await b.read(dx, n, 'dx'),
+          acc,
+          { atol: 1e-7, rtol: 8 * 2 ** -24 },
+          'activity grad (accumulated)',
+        );
+        encodeActivityGrad(engine, { n, l1, l2, scale: 0.25, accumulate: false }, { a: ab, dy: dyb, dx });
+        expectClose(await b.read(dx, n, 'dx'), g, { atol: 1e-7, rtol: 8 * 2 ** -24 }, 'activity grad');
       } finally {
         b.release();
       }

@@ -12,6 +12,8 @@
  *   dropout      inverted dropout, a counter-based mask per (seed, stream, step, element)
  *   concat       [x1 | x2 | ...] along features
  *   add          x1 + x2 + ...            (residual connections)
+ *   activityReg  identity; adds (l1·Σ|x| + l2·Σx²) / batch to the loss (tf.keras's activity
+ *                regularizer, made batch-size independent)
  * Heads: a loss (with its target column and weight) and metrics on a model output.
  */
 import { ACTIVATIONS, type ActivationSpec } from '../../shaders/activations.js';
@@ -64,7 +66,8 @@ export type Node =
     }
   | { op: 'dropout'; layer: string; x: Value; rate: number; seed: number; stream: number }
   | { op: 'concat'; layer: string; xs: readonly Value[] }
-  | { op: 'add'; layer: string; xs: readonly Value[] };
+  | { op: 'add'; layer: string; xs: readonly Value[] }
+  | { op: 'activityReg'; layer: string; x: Value; l1: number; l2: number };
 
 export type OpName = Node['op'];
 
@@ -316,6 +319,19 @@ export class Graph {
       }
     }
     return this.value({ op: 'add', layer, xs: [...xs] }, first.features, `${layer}/add`);
+  }
+
+  /** A Keras activity regularizer on `x`: the identity, with its penalty added to the loss. */
+  activityRegularizer(layer: string, x: Value, factors: { l1?: number; l2?: number }): Value {
+    this.own(x, layer);
+    const l1 = factors.l1 ?? 0;
+    const l2 = factors.l2 ?? 0;
+    if (!(Number.isFinite(l1) && l1 >= 0 && Number.isFinite(l2) && l2 >= 0)) {
+      throw new GraphError(
+        `layer "${layer}": activity regularizer l1 ${l1} and l2 ${l2} must be finite and ≥ 0`,
+      );
+    }
+    return this.value({ op: 'activityReg', layer, x, l1, l2 }, x.features, `${layer}/activity`);
   }
 
   /**

@@ -22,7 +22,7 @@ import {
 } from '../kernels/batchnorm.js';
 import { encodeDropout, encodeDropoutGrad } from '../kernels/dropout.js';
 import { encodeBinary } from '../kernels/elementwise.js';
-import { encodeCopyColumns, STATUS } from '../kernels/graph.js';
+import { encodeActivityGrad, encodeActivityPenalty, encodeCopyColumns, STATUS } from '../kernels/graph.js';
 import { encodeLoss, encodeSoftmaxCrossEntropy } from '../kernels/losses.js';
 import { encodeMatmul, type MatmulSpec } from '../kernels/matmul.js';
 import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
@@ -64,6 +64,8 @@ export interface LowerEnv {
   counts: VBuf;
   /** u32 [1]: bit 0 set when a sparse label was out of range. */
   labelFlags: VBuf;
+  /** The lossSums slot of regularization penalties (weights and activity), if any. */
+  penaltySlot?: number;
 }
 
 export interface Lowered {
@@ -462,6 +464,24 @@ function forwardNode(L: Lowering, g: NodeGroup): void {
       L.value.set(g.out, y);
       return;
     }
+    case 'activityReg': {
+      // The identity (no copy); training and evaluation add l1·Σ|a| + l2·Σa² per step to the
+      // penalty sum (÷ rows for the step's loss, × rows for the epoch's weighted mean: Σ).
+      const a = L.buf(n.x);
+      L.value.set(g.out, a);
+      const slot = L.env.penaltySlot;
+      if (L.mode === 'predict' || slot === undefined) return;
+      const terms = L.temp(f, `${n.layer} activity terms`);
+      const sums = L.env.lossSums;
+      const spec = { n: rows * f, l1: n.l1, l2: n.l2 };
+      L.emit(`${n.layer} activity penalty`, [a], [terms], (e, get) =>
+        encodeActivityPenalty(e, spec, { a: get(a), terms: get(terms) }),
+      );
+      L.emit(`${n.layer} activity sum`, [terms, sums], [sums], (e, get) =>
+        encodeAccumulateSum(e, get(terms), rows * f, get(sums), slot, `${n.layer}_activity_sum`),
+      );
+      return;
+    }
   }
 }
 
@@ -565,6 +585,17 @@ function backwardNode(L: Lowering, g: NodeGroup): void {
     case 'add':
       for (const input of n.xs) if (L.needsGrad(input)) L.passThrough(input, dy);
       return;
+    case 'activityReg': {
+      if (!L.needsGrad(n.x)) return;
+      const a = L.buf(n.x);
+      L.contribute(n.x, true, (dx, accumulate) => {
+        const spec = { n: rows * f, l1: n.l1, l2: n.l2, scale: 1 / rows, accumulate };
+        L.emit(`${n.layer} activity grad`, [a, dy, accumulate ? dx : undefined], [dx], (e, get) =>
+          encodeActivityGrad(e, spec, { a: get(a), dy: get(dy), dx: get(dx) }),
+        );
+      });
+      return;
+    }
   }
 }
 

@@ -61,7 +61,10 @@ export function metricLayout(graph: Graph): MetricLayout {
       countWords += CONFUSION_WORDS;
     }
   }
-  if (graph.params.some((p) => p.trainable && (p.l1 > 0 || p.l2 > 0))) layout.penaltySlot = sumWords++;
+  const regularized =
+    graph.params.some((p) => p.trainable && (p.l1 > 0 || p.l2 > 0)) ||
+    graph.values.some((v) => v.node.op === 'activityReg');
+  if (regularized) layout.penaltySlot = sumWords++;
   layout.sumWords = sumWords;
   layout.countWords = countWords;
   return layout;

@@ -135,6 +135,7 @@ export function compilePlan(engine: Engine, model: ModelMemory, options: PlanOpt
     lossSums: model.whole(model.lossSums),
     counts: model.whole(model.counts),
     labelFlags: model.whole(model.labelFlags),
+    ...(model.metricLayout.penaltySlot !== undefined ? { penaltySlot: model.metricLayout.penaltySlot } : {}),
   };
   const lowered = lower(graph, env, batch, mode, outputs);
   const calls: Call[] = [...gatherCalls(model, data, lowered, batch), ...lowered.calls];
@@ -265,7 +266,8 @@ function classesOf(model: ModelMemory, head: number): number {
 /** rows · Σ (l1·|w| + l2·w²) over the regularized weights, added to the penalty slot. */
 function penaltyCalls(model: ModelMemory, batch: number): Call[] {
   const slot = model.metricLayout.penaltySlot;
-  if (slot === undefined || !model.segmentTable) return [];
+  const weights = model.trainable.some((p) => p.l1 > 0 || p.l2 > 0);
+  if (slot === undefined || !weights || !model.segmentTable) return [];
   const params = model.whole(model.params);
   const table = model.whole(model.segmentTable);
   const sums = model.whole(model.lossSums);

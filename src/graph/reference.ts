@@ -239,6 +239,15 @@ export function referenceGradients(
       case 'add':
         for (const x of node.xs) accumulate(x, dy);
         break;
+      case 'activityReg': {
+        const a = get(forward.values, node.x);
+        const { l1, l2 } = node;
+        accumulate(
+          node.x,
+          dy.map((d, i) => d + (l1 * Math.sign(at(a, i)) + 2 * l2 * at(a, i)) / rows),
+        );
+        break;
+      }
     }
   }
   return { forward, grads };
@@ -398,6 +407,8 @@ function run(graph: Graph, params: ParamValues, batch: ReferenceBatch, options: 
         }
         return y;
       }
+      case 'activityReg':
+        return Float64Array.from(get(values, node.x)); // identity; its penalty joins the loss below
     }
   }
 
@@ -421,6 +432,15 @@ function run(graph: Graph, params: ParamValues, batch: ReferenceBatch, options: 
     }
     for (let i = 0; i < seed.length; i++) seed[i] = at(seed, i) + at(grad, i) * scale;
   });
+
+  // Activity regularizers (tf.keras): (l1·Σ|a| + l2·Σa²) / rows, a the regularized value.
+  for (const v of graph.values) {
+    if (v.node.op !== 'activityReg') continue;
+    const a = get(values, v.node.x);
+    let p = 0;
+    for (const x of a) p += v.node.l1 * Math.abs(x) + v.node.l2 * x * x;
+    loss += p / rows;
+  }
 
   const correct = graph.metrics.map((m) => {
     const head = graph.losses[m.lossIndex] as LossHead;

@@ -93,6 +93,15 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     await checkGradients(engine, 'shared and frozen batch-norm', g, 8, 90);
   });
 
+  it('with activity regularizers (l1 on a hidden layer, l2 on a value read twice)', async () => {
+    const g = new Graph();
+    const h = g.activityRegularizer('d1', dense(g, 'd1', g.input('x', 5), 6, 'tanh', 1), { l1: 0.05 });
+    const r = g.activityRegularizer('d2', dense(g, 'd2', h, 6, 'linear', 3), { l2: 0.1 });
+    const s2 = g.add('res', [r, dense(g, 'd3', r, 6, 'relu', 5)]);
+    g.loss(dense(g, 'out', s2, 3, 'softmax', 7), 'categorical_crossentropy', 'sparse');
+    await checkGradients(engine, 'activity', g, 8, 95);
+  });
+
   it('with dropout: the GPU mask of step 0 is the reference mask', async () => {
     const g = new Graph();
     const h = g.dropout('drop', dense(g, 'd1', g.input('x', 6), 8, 'relu', 1), 0.3, 1234);

@@ -3,6 +3,8 @@
  * bookkeeping, and the guarded weight snapshot; with their references.
  */
 import {
+  activityGradShader,
+  activityPenaltyShader,
   copyColumnsShader,
   guardedCopyShader,
   penaltyTermsShader,
@@ -144,6 +146,55 @@ export function encodePenaltyTerms(
     engine.dispatchGrid(spec.total, WORKGROUP_1D),
     'penalty_terms',
   );
+}
+
+/** terms[i] = l1·|a[i]| + l2·a[i]² for i < n (an activity regularizer's penalty terms). */
+export function encodeActivityPenalty(
+  engine: Engine,
+  spec: { n: number; l1: number; l2: number },
+  b: { a: Bindable; terms: Bindable },
+): void {
+  const what = 'activityPenalty';
+  checkCount(what, 'n', spec.n, 1);
+  checkFactors(what, spec);
+  checkSize(what, 'a', b.a, spec.n * 4, `[${spec.n}] f32`);
+  checkSize(what, 'terms', b.terms, spec.n * 4, `[${spec.n}] f32`);
+  const words = new Uint32Array([spec.n, 0, 0, 0]);
+  new Float32Array(words.buffer).set([spec.l1, spec.l2], 1);
+  engine.dispatch(
+    engine.pipeline(activityPenaltyShader(), 'activity_penalty'),
+    [b.a, b.terms, engine.tempUniform(words, 'activity_penalty params')],
+    engine.dispatchGrid(spec.n, WORKGROUP_1D),
+    'activity_penalty',
+  );
+}
+
+/** dx (+)= dy + (l1·sign(a) + 2·l2·a)·scale: the gradient through an activity regularizer. */
+export function encodeActivityGrad(
+  engine: Engine,
+  spec: { n: number; l1: number; l2: number; scale: number; accumulate: boolean },
+  b: { a: Bindable; dy: Bindable; dx: Bindable },
+): void {
+  const what = 'activityGrad';
+  checkCount(what, 'n', spec.n, 1);
+  checkFactors(what, spec);
+  for (const [k, v] of Object.entries(b)) checkSize(what, k, v, spec.n * 4, `[${spec.n}] f32`);
+  if (b.dx === b.a || b.dx === b.dy) throw new RangeError(`${what}: dx must differ from a and dy`);
+  const words = new Uint32Array([spec.n, 0, 0, 0]);
+  new Float32Array(words.buffer).set([spec.l1, spec.l2, spec.scale], 1);
+  const label = spec.accumulate ? 'activity_grad_acc' : 'activity_grad';
+  engine.dispatch(
+    engine.pipeline(activityGradShader(spec.accumulate), label),
+    [b.a, b.dy, b.dx, engine.tempUniform(words, `${label} params`)],
+    engine.dispatchGrid(spec.n, WORKGROUP_1D),
+    label,
+  );
+}
+
+function checkFactors(what: string, spec: { l1: number; l2: number }): void {
+  if (!(Number.isFinite(spec.l1) && spec.l1 >= 0 && Number.isFinite(spec.l2) && spec.l2 >= 0)) {
+    throw new RangeError(`${what}: l1 ${spec.l1} and l2 ${spec.l2} must be finite and ≥ 0`);
+  }
 }
 
 /** float64 reference of encodeCopyColumns (dst is updated in place and returned). */

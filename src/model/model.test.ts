@@ -132,6 +132,26 @@ describe('model API', () => {
     expect(h.history.loss?.[0]).toBeCloseTo(0.55, 5);
   });
 
+  it('an activity regularizer adds (l2·Σy²) / batch of the layer output to the loss, as tf.keras', async () => {
+    const m = sequential({
+      layers: [layers.dense({ units: 1, inputShape: [2], activityRegularizer: { l2: 0.1 } })],
+    });
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 1e-9 }), loss: 'mse' });
+    await m.setWeights([Float32Array.from([2, -1]), Float32Array.from([0.5])]);
+    // ŷ = [1.5, 4.5], y = [1, 4]: mse 0.25; activity 0.1·(1.5² + 4.5²)/2 = 1.125.
+    expect(
+      (
+        await m.evaluate(
+          [
+            [1, 1],
+            [2, 0],
+          ],
+          [[1], [4]],
+        )
+      ).loss,
+    ).toBeCloseTo(1.375, 5);
+  });
+
   it('validationSplit takes the last rows, as Keras does', async () => {
     const { m, init } = linear();
     m.compile({ optimizer: optimizers.sgd({ learningRate: 0.01 }), loss: 'mse' });

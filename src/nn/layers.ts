@@ -241,6 +241,8 @@ export class Dense extends Layer {
   readonly biasInitializer: Initializer;
   readonly kernelRegularizer: Regularizer | undefined;
   readonly biasRegularizer: Regularizer | undefined;
+  /** Adds (l1·Σ|y| + l2·Σy²) / batch of the layer's output to the loss (tf.keras semantics). */
+  readonly activityRegularizer: Regularizer | undefined;
   kernel: LayerWeight | undefined;
   bias: LayerWeight | undefined;
 
@@ -257,11 +259,7 @@ export class Dense extends Layer {
     this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros');
     this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer);
     this.biasRegularizer = resolveRegularizer(args.biasRegularizer);
-    if (args.activityRegularizer !== undefined) {
-      throw new Error(
-        `layer "${this.name}": activityRegularizer is not supported yet (kernel and bias regularizers are)`,
-      );
-    }
+    this.activityRegularizer = resolveRegularizer(args.activityRegularizer);
   }
 
   protected override checkInputs(shapes: readonly (readonly number[])[]): void {
@@ -304,7 +302,9 @@ export class Dense extends Layer {
   lower(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
     const kernel = param(this.kernel as LayerWeight, params);
     const bias = this.bias ? param(this.bias, params) : undefined;
-    return g.dense(this.name, xs[0] as Value, kernel, bias, resolveActivation(this.activation));
+    const y = g.dense(this.name, xs[0] as Value, kernel, bias, resolveActivation(this.activation));
+    const act = this.activityRegularizer;
+    return act ? g.activityRegularizer(this.name, y, { l1: act.l1, l2: act.l2 }) : y;
   }
 
   getConfig(): Record<string, unknown> {
@@ -317,7 +317,7 @@ export class Dense extends Layer {
       bias_initializer: { class_name: this.biasInitializer.name, config: this.biasInitializer.config },
       kernel_regularizer: regularizerConfig(this.kernelRegularizer),
       bias_regularizer: regularizerConfig(this.biasRegularizer),
-      activity_regularizer: null,
+      activity_regularizer: regularizerConfig(this.activityRegularizer),
       kernel_constraint: null,
       bias_constraint: null,
     };
