@@ -17,7 +17,12 @@
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/graph.js';
-import { OPTIMIZER_HYPER_BYTES, readOptimizerHyper, type OptimizerHyper } from '../kernels/optim.js';
+import {
+  optimizerStateNames,
+  OPTIMIZER_HYPER_BYTES,
+  readOptimizerHyper,
+  type OptimizerHyper,
+} from '../kernels/optim.js';
 import type { GpuData } from './dataset.js';
 import { identity } from './dataset.js';
 import type { Mode } from './fusion.js';
@@ -353,6 +358,84 @@ export class Trainer {
       ringBytes: this.ring.reduce((s, b) => s + b.size, 0),
       plans: this.plans.size,
     };
+  }
+
+  /**
+   * The optimizer's state as named tensors: 'iterations' (the step count), 'u_product'
+   * (Nadam), then for each state slot (optimizerStateNames: e.g. Adam's m, v) one tensor per
+   * trainable parameter, named '<param>/<slot>'.
+   */
+  async optimizerWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
+    this.assertUsable();
+    const m = this.model;
+    const opt = m.optimizer;
+    if (!opt || !m.hyper) throw new Error('optimizerWeights: this model has no optimizer');
+    const h = await readOptimizerHyper(this.engine, m.hyper);
+    const out: { name: string; shape: number[]; data: Float32Array }[] = [
+      { name: 'iterations', shape: [], data: Float32Array.of(h.step) },
+    ];
+    if (opt.spec.kind === 'nadam')
+      out.push({ name: 'u_product', shape: [], data: Float32Array.of(h.uProduct) });
+    const names = optimizerStateNames(opt.spec);
+    for (const [k, buffer] of m.optState.entries()) {
+      const arena = new Float32Array(await this.engine.read(buffer, m.totalLength * 4, 'optimizer state'));
+      m.trainable.forEach((p, i) => {
+        const off = m.segments[i]?.offset ?? 0;
+        out.push({
+          name: `${p.name}/${names[k] ?? k}`,
+          shape: [...p.shape],
+          data: arena.slice(off, off + p.length),
+        });
+      });
+    }
+    return out;
+  }
+
+  /** Restores state saved by optimizerWeights() (same optimizer kind and parameters). */
+  setOptimizerWeights(
+    weights: readonly { name: string; shape?: readonly number[]; data: ArrayLike<number> }[],
+  ): void {
+    this.assertUsable();
+    if (this.busy) throw new Error(`setOptimizerWeights: this model is busy with ${this.busy}`);
+    const m = this.model;
+    const opt = m.optimizer;
+    if (!opt || !m.hyper) throw new Error('setOptimizerWeights: this model has no optimizer');
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    const scalar = (name: string): number => {
+      const w = byName.get(name);
+      if (!w || w.data.length !== 1) throw new Error(`optimizer state: "${name}" (one value) is missing`);
+      return w.data[0] as number;
+    };
+    const step = scalar('iterations');
+    const uProduct = opt.spec.kind === 'nadam' ? scalar('u_product') : 1;
+    const names = optimizerStateNames(opt.spec);
+    const arenas = m.optState.map(() => new Float32Array(m.totalLength));
+    names.forEach((slot, k) =>
+      m.trainable.forEach((p, i) => {
+        const w = byName.get(`${p.name}/${slot}`);
+        if (!w) {
+          throw new Error(
+            `optimizer state: "${p.name}/${slot}" is missing (saved by another optimizer than ${opt.spec.kind}?)`,
+          );
+        }
+        if (w.data.length !== p.length) {
+          throw new Error(
+            `optimizer state: "${p.name}/${slot}" has ${w.data.length} values, needs ${p.length}`,
+          );
+        }
+        arenas[k]?.set(w.data, m.segments[i]?.offset ?? 0);
+      }),
+    );
+    const expected = 1 + (opt.spec.kind === 'nadam' ? 1 : 0) + names.length * m.trainable.length;
+    if (weights.length !== expected) {
+      throw new Error(
+        `optimizer state: ${weights.length} tensors given, ${opt.spec.kind} here has ${expected}`,
+      );
+    }
+    arenas.forEach((a, k) => this.engine.writeBuffer(m.optState[k] as GPUBuffer, 0, a));
+    // Keep the learning rate on the GPU; restore the step (bias correction) and Nadam's product.
+    this.engine.writeBuffer(m.hyper, 4, new Uint32Array([step >>> 0]));
+    this.engine.writeBuffer(m.hyper, 8, new Float32Array([uProduct]));
   }
 
   /** Every parameter's current values, by Param.id. */

@@ -631,6 +631,51 @@ describe('clear errors', () => {
     expect(() => modelFromArtifacts(short)).toThrow(/the weight data has 8 bytes; the weight specs need 52/);
   });
 
+  it('includeOptimizer: Adam state saved and restored, so training continues exactly as without the save', async () => {
+    const make = (): LayersModel =>
+      sequential({
+        layers: [
+          layers.dense({
+            units: 5,
+            activation: 'tanh',
+            inputShape: [3],
+            kernelInitializer: { className: 'GlorotUniform', config: { seed: 11 } },
+          }),
+          layers.dense({
+            units: 2,
+            activation: 'softmax',
+            kernelInitializer: { className: 'GlorotUniform', config: { seed: 12 } },
+          }),
+        ],
+      });
+    const x = { data: uniformF32(24, -1, 1, 13), shape: [8, 3] };
+    const y = Uint8Array.from([0, 1, 1, 0, 1, 0, 0, 1]);
+    const opts = { epochs: 2, batchSize: 4, shuffle: false, verbose: 0 as const };
+    const a = make();
+    a.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    await a.fit(x, y, opts);
+    await a.save(`file://${dir}/with-optimizer`, { includeOptimizer: true });
+    const json = JSON.parse(await readFile(join(dir, 'with-optimizer', 'model.json'), 'utf8')) as {
+      modelTopology: { training_config?: { optimizer_config: { class_name: string } } };
+      weightsManifest: { weights: { name: string; dtype: string; group?: string }[] }[];
+    };
+    expect(json.modelTopology.training_config?.optimizer_config.class_name).toBe('Adam');
+    const opt = json.weightsManifest[0]?.weights.filter((w) => w.group === 'optimizer') ?? [];
+    expect(opt[0]).toEqual({ name: 'iterations', shape: [], dtype: 'int32', group: 'optimizer' });
+    expect(opt).toHaveLength(1 + 2 * 4); // iterations, then m and v of 2 kernels + 2 biases
+    const b = await loadModel(`file://${dir}/with-optimizer/model.json`);
+    b.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    expect(await b.getOptimizerWeights()).toEqual(await a.getOptimizerWeights());
+    await a.fit(x, y, opts);
+    await b.fit(x, y, opts);
+    const [wa, wb] = [await a.getWeights(), await b.getWeights()];
+    wa.forEach((w, i) => expect(Array.from(wb[i]?.data ?? [])).toEqual(Array.from(w.data)));
+    // Another optimizer cannot take Adam's state.
+    const c = await loadModel(`file://${dir}/with-optimizer/model.json`);
+    c.compile({ optimizer: 'rmsprop', loss: 'sparseCategoricalCrossentropy' });
+    await expect(c.fit(x, y, opts)).rejects.toThrow(/does not fit the compiled optimizer \(RMSprop\)/);
+  });
+
   it('missing files, unsupported URLs, graph models and includeOptimizer', async () => {
     const { m } = await small();
     await expect(loadModel(`file://${dir}/no-such-model/model.json`)).rejects.toThrow(
@@ -647,7 +692,7 @@ describe('clear errors', () => {
       /unsupported destination 's3:\/\/bucket\/model'/,
     );
     await expect(m.save(`file://${dir}/x`, { includeOptimizer: true })).rejects.toThrow(
-      /includeOptimizer is not supported/,
+      /includeOptimizer needs a compiled model/,
     );
     await expect(m.save('indexeddb://m')).rejects.toThrow(/needs a browser with IndexedDB/);
     await expect(loadModel('downloads://m')).rejects.toThrow(/only saves/);

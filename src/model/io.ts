@@ -65,7 +65,7 @@ export interface ModelJson {
 
 /**
  * Saves `model` ('file://dir', 'indexeddb://name', 'downloads://name' or a handler).
- * `includeOptimizer: true` is refused: optimizer state is not saved.
+ * `includeOptimizer: true` (a compiled model) also saves the optimizer state (see modelToArtifacts).
  */
 export async function saveModel(
   model: LayersModel,

@@ -86,8 +86,17 @@ describe('compile metrics end to end', () => {
   it("['precision', 'recall', 'f1', 'auc'] on a two-unit sigmoid model: Keras's formulas", async () => {
     const m = sequential({
       layers: [
-        layers.dense({ units: 6, activation: 'tanh', inputShape: [3] }),
-        layers.dense({ units: 2, activation: 'sigmoid' }),
+        layers.dense({
+          units: 6,
+          activation: 'tanh',
+          inputShape: [3],
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 21 } },
+        }),
+        layers.dense({
+          units: 2,
+          activation: 'sigmoid',
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 22 } },
+        }),
       ],
     });
     m.compile({
@@ -105,7 +114,7 @@ describe('compile metrics end to end', () => {
     });
     const x = rowsOf(xs, 3);
     const y = rowsOf(ys, 2);
-    const h = await m.fit(x, y, { epochs: 2, batchSize: BATCH, shuffle: false, verbose: 0 });
+    const h = await m.fit(x, y, { epochs: 10, batchSize: BATCH, shuffle: false, verbose: 0 });
     expect(Object.keys(h.history).sort()).toEqual([
       'accuracy',
       'auc',
@@ -137,6 +146,6 @@ describe('compile metrics end to end', () => {
     for (const [k, v] of Object.entries(want)) {
       expect(Math.abs((ev[k] ?? NaN) - v), k).toBeLessThanOrEqual(1e-12);
     }
-    expect(auc).toBeGreaterThan(0.5); // it learned something, so the curve is not trivial
+    expect(auc).toBeGreaterThan(0.6); // seeded; it learned something, so the curve is not trivial
   });
 });

@@ -196,6 +196,25 @@ export class LayersModel {
     return this.compiled !== undefined;
   }
 
+  /** The compiled optimizer's Keras class name and config (for saving). */
+  get optimizerConfig(): { className: string; config: Record<string, number | boolean> } | undefined {
+    const o = this.compiled?.optimizer;
+    return o ? { className: o.className, config: o.config } : undefined;
+  }
+
+  /**
+   * Optimizer state loaded with a model saved with includeOptimizer: applied when the model
+   * is next built after compile() with the same optimizer (a mismatch is an error then).
+   */
+  pendingOptimizerWeights: { name: string; shape: number[]; data: Float32Array }[] | undefined;
+
+  /** The optimizer's state tensors (iterations, moments...), after compile. */
+  async getOptimizerWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
+    if (!this.compiled) throw new Error('getOptimizerWeights: the model is not compiled');
+    const b = await this.build();
+    return b.trainer.optimizerWeights();
+  }
+
   // ------------------------------------------------------------------ weights
 
   /** Every weight, in layer order (Keras order within a layer), read from the GPU if training ran. */
@@ -565,6 +584,19 @@ export class LayersModel {
       spec: c.optimizer.spec,
       learningRate: this.learningRateValue,
     });
+    const pending = this.pendingOptimizerWeights;
+    if (pending) {
+      try {
+        trainer.setOptimizerWeights(pending);
+      } catch (e) {
+        trainer.dispose();
+        throw new Error(
+          `the optimizer state saved with this model does not fit the compiled optimizer (${c.optimizer.className}): ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      this.pendingOptimizerWeights = undefined;
+    }
     this.built = { graph: g, trainer, params, outputs };
     return this.built;
   }

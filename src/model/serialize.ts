@@ -46,7 +46,9 @@ export const GENERATED_BY = 'webgpu-mlp 0.1.0';
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  dtype: 'float32' | 'int32';
+  /** 'optimizer' for optimizer state (includeOptimizer); absent for layer weights. */
+  group?: string;
 }
 
 /** The artifacts of a saved model, as tfjs-layers' IO handlers exchange them. */
@@ -119,18 +121,16 @@ export const SUPPORTED_LAYERS = [
 
 /**
  * The model as TF.js layers-format artifacts (what `model.save(handler)` gives the handler).
- * Optimizer state is not saved: `includeOptimizer: true` is an error.
+ * With `includeOptimizer`, the optimizer's state follows the layer weights as weight specs
+ * of group 'optimizer' ('iterations' int32, then '<weight>/<slot>' f32) and the topology gets
+ * a training_config naming the optimizer; loadModel() keeps that state for the next compile
+ * with the same optimizer.
  */
 export async function modelToArtifacts(
   model: LayersModel,
   options: { includeOptimizer?: boolean } = {},
 ): Promise<ModelArtifacts> {
-  if (options.includeOptimizer === true) {
-    throw new Error(
-      'save: includeOptimizer is not supported; the optimizer state (moments, step count) is not saved. ' +
-        'Save without it and compile the loaded model again',
-    );
-  }
+  const optimizer = options.includeOptimizer === true ? await optimizerArtifacts(model) : undefined;
   const layers = model.layers;
   const seen = new Set<string>();
   for (const l of layers) {
@@ -172,13 +172,47 @@ export async function modelToArtifacts(
     all.set(w.data, offset);
     offset += w.data.length;
   }
+  let weightData = littleEndian(all);
+  if (optimizer) {
+    weightSpecs.push(...optimizer.specs);
+    weightData = concatBuffers([weightData, optimizer.data]);
+    (modelTopology as unknown as Record<string, unknown>).training_config = optimizer.trainingConfig;
+  }
   return {
     modelTopology,
     weightSpecs,
-    weightData: littleEndian(all),
+    weightData,
     format: 'layers-model',
     generatedBy: GENERATED_BY,
     convertedBy: null,
+  };
+}
+
+/** The optimizer state as weight specs of group 'optimizer' ('iterations' as int32). */
+async function optimizerArtifacts(
+  model: LayersModel,
+): Promise<{ specs: WeightSpec[]; data: ArrayBuffer; trainingConfig: Record<string, unknown> }> {
+  const config = model.optimizerConfig;
+  if (!config)
+    throw new Error('save: includeOptimizer needs a compiled model (its optimizer state is saved)');
+  const weights = await model.getOptimizerWeights();
+  const specs: WeightSpec[] = [];
+  const parts: ArrayBuffer[] = [];
+  for (const w of weights) {
+    if (w.name === 'iterations') {
+      specs.push({ name: w.name, shape: [], dtype: 'int32', group: 'optimizer' });
+      const b = new ArrayBuffer(4);
+      new DataView(b).setInt32(0, w.data[0] ?? 0, true);
+      parts.push(b);
+    } else {
+      specs.push({ name: w.name, shape: [...w.shape], dtype: 'float32', group: 'optimizer' });
+      parts.push(littleEndian(w.data));
+    }
+  }
+  return {
+    specs,
+    data: concatBuffers(parts),
+    trainingConfig: { optimizer_config: { class_name: config.className, config: config.config } },
   };
 }
 
@@ -710,6 +744,7 @@ function setWeightsFrom(model: LayersModel, artifacts: ModelArtifactsLike): void
   if (!Array.isArray(artifacts.weightSpecs ?? [])) throw new ModelFormatError('weightSpecs must be a list');
   const data = concatBuffers(artifacts.weightData);
   const values = new Map<string, { spec: WeightSpecLike; data: Float32Array }>();
+  const optimizerState: { name: string; shape: number[]; data: Float32Array }[] = [];
   let offset = 0;
   for (const spec of specs) {
     const raw = spec as unknown;
@@ -744,6 +779,19 @@ function setWeightsFrom(model: LayersModel, artifacts: ModelArtifactsLike): void
       if (values.has(spec.name))
         throw new ModelFormatError(`weight "${spec.name}" appears twice in the weight specs`);
       values.set(spec.name, { spec, data: readF32(data, offset, count) });
+    } else {
+      // Optimizer state (includeOptimizer): kept for the model's next compile.
+      const view = new DataView(data, offset, bytes);
+      const read = (i: number): number =>
+        spec.dtype === 'int32' ? view.getInt32(4 * i, true) : view.getFloat32(4 * i, true);
+      if (spec.dtype !== 'int32' && spec.dtype !== 'float32') {
+        throw new ModelFormatError(`optimizer weight "${spec.name}": dtype '${spec.dtype}' is not supported`);
+      }
+      optimizerState.push({
+        name: spec.name,
+        shape: [...spec.shape],
+        data: Float32Array.from({ length: count }, (_, i) => read(i)),
+      });
     }
     offset += bytes;
   }
@@ -795,6 +843,7 @@ function setWeightsFrom(model: LayersModel, artifacts: ModelArtifactsLike): void
     );
   }
   for (const [w, v] of writes) w.values.set(v);
+  model.pendingOptimizerWeights = optimizerState.length > 0 ? optimizerState : undefined;
 }
 
 function concatBuffers(data: ArrayBuffer | readonly ArrayBuffer[] | undefined): ArrayBuffer {
