@@ -204,7 +204,8 @@ describe('optimizer steps on the GPU follow the float64 reference step by step',
   it('Adam', () => runSteps({ kind: 'adam' }, 0.01));
   it('plain SGD', () => runSteps({ kind: 'sgd' }, 0.1));
   it('SGD with Nesterov momentum', () => runSteps({ kind: 'sgd', momentum: 0.9, nesterov: true }, 0.05));
-  it('RMSprop (centered, with momentum)', () => runSteps({ kind: 'rmsprop', momentum: 0.5, centered: true }, 0.01));
+  it('RMSprop (centered, with momentum)', () =>
+    runSteps({ kind: 'rmsprop', momentum: 0.5, centered: true }, 0.01));
   it('AMSGrad', () => runSteps({ kind: 'adam', amsgrad: true }, 0.01));
   it('Nadam', () => runSteps({ kind: 'nadam' }, 0.01));
 });
