@@ -4,6 +4,7 @@
  * the loss (one-hot width, class ids out of range or not integers).
  */
 import type { ColumnInput } from '../graph/dataset.js';
+import { Tensor } from '../tensor/tensor.js';
 
 type Typed =
   Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
@@ -17,6 +18,30 @@ export type TensorLike =
 
 /** x or y for a model with several inputs/outputs: one TensorLike each, or by name. */
 export type DataArg = TensorLike | readonly TensorLike[] | Readonly<Record<string, TensorLike>>;
+
+/** Like DataArg, but eager GPU Tensors are accepted too (read back once). */
+export type DataInput =
+  TensorLike | Tensor | readonly (TensorLike | Tensor)[] | Readonly<Record<string, TensorLike | Tensor>>;
+
+/** Eager Tensors in x/y read back to host arrays (u8 stays u8); everything else unchanged. */
+export async function resolveTensors(arg: DataInput): Promise<DataArg> {
+  const one = async (t: TensorLike | Tensor): Promise<TensorLike> =>
+    t instanceof Tensor ? { data: (await t.read()) as Typed, shape: [...t.shape] } : t;
+  if (arg instanceof Tensor) return one(arg);
+  if (Array.isArray(arg) && arg.some((a) => a instanceof Tensor)) {
+    return Promise.all((arg as readonly (TensorLike | Tensor)[]).map(one));
+  }
+  if (!Array.isArray(arg) && !isTyped(arg) && typeof arg === 'object' && !('data' in arg)) {
+    const rec = arg as Readonly<Record<string, TensorLike | Tensor>>;
+    if (Object.values(rec).some((v) => v instanceof Tensor)) {
+      const entries = await Promise.all(
+        Object.entries(rec).map(async ([k, v]) => [k, await one(v)] as const),
+      );
+      return Object.fromEntries(entries);
+    }
+  }
+  return arg as DataArg;
+}
 
 export class DataError extends Error {
   override name = 'DataError';

@@ -21,6 +21,7 @@ import {
   timeBasedDecay,
 } from './callbacks.js';
 import { input, model, sequential } from './model.js';
+import { tensor } from '../tensor/tensor.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -150,6 +151,22 @@ describe('model API', () => {
         )
       ).loss,
     ).toBeCloseTo(1.375, 5);
+  });
+
+  it('x and y may be eager GPU tensors', async () => {
+    const { m, init } = linear([2, 3], 1);
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 0.1 }), loss: 'mse' });
+    await init();
+    const x = tensor([
+      [1, 1],
+      [0, 2],
+    ]);
+    const y = tensor([[6], [7]]);
+    expect((await m.evaluate(x, y)).loss).toBeCloseTo(0, 9); // ŷ = [6, 7] exactly
+    const p = await m.predict(x);
+    expect(Array.isArray(p) ? [] : Array.from(p.data)).toEqual([6, 7]);
+    x.dispose();
+    y.dispose();
   });
 
   it('validationSplit takes the last rows, as Keras does', async () => {

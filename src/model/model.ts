@@ -19,7 +19,16 @@ import {
 import { resolveLoss, resolveMetric } from '../nn/names.js';
 import { resolveOptimizer, type OptimizerConfig } from '../nn/optimizers.js';
 import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
-import { checkClassIds, DataError, perTensor, sliceColumn, toColumn, type DataArg } from './data.js';
+import {
+  checkClassIds,
+  DataError,
+  perTensor,
+  resolveTensors,
+  sliceColumn,
+  toColumn,
+  type DataArg,
+  type DataInput,
+} from './data.js';
 import { ProgressBar } from './progress.js';
 import type { SaveHandler, SaveResult } from './io.js';
 
@@ -311,8 +320,9 @@ export class LayersModel {
 
   // ------------------------------------------------------------------ training
 
-  async fit(x: DataArg | GpuData, y: DataArg | undefined, args: FitArgs = {}): Promise<History> {
+  async fit(xIn: DataInput | GpuData, yIn: DataInput | undefined, args: FitArgs = {}): Promise<History> {
     return this.exclusive('fit', async () => {
+      const [x, y] = await hostArgs(xIn, yIn);
       const epochs = checkInt('epochs', args.epochs ?? 1, 1);
       const batchSize = checkInt('batchSize', args.batchSize ?? 32, 1);
       const initialEpoch = checkInt('initialEpoch', args.initialEpoch ?? 0, 0);
@@ -414,8 +424,13 @@ export class LayersModel {
   }
 
   /** Loss and metrics over (x, y): { loss, accuracy, ... }. */
-  async evaluate(x: DataArg | GpuData, y?: DataArg, args: { batchSize?: number } = {}): Promise<Logs> {
+  async evaluate(
+    xIn: DataInput | GpuData,
+    yIn?: DataInput,
+    args: { batchSize?: number } = {},
+  ): Promise<Logs> {
     return this.exclusive('evaluate', async () => {
+      const [x, y] = await hostArgs(xIn, yIn);
       const { trainer } = await this.build();
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data =
@@ -429,8 +444,12 @@ export class LayersModel {
   }
 
   /** The outputs for x: one Prediction, or one per output for a multi-output model. */
-  async predict(x: DataArg | GpuData, args: { batchSize?: number } = {}): Promise<Prediction | Prediction[]> {
+  async predict(
+    xIn: DataInput | GpuData,
+    args: { batchSize?: number } = {},
+  ): Promise<Prediction | Prediction[]> {
     return this.exclusive('predict', async () => {
+      const [x] = await hostArgs(xIn, undefined);
       const b = await this.build(true);
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data =
@@ -451,7 +470,7 @@ export class LayersModel {
   }
 
   /** Class ids: argmax of each row, or (one output unit) probability > 0.5. */
-  async predictClasses(x: DataArg | GpuData, args: { batchSize?: number } = {}): Promise<Uint32Array> {
+  async predictClasses(x: DataInput | GpuData, args: { batchSize?: number } = {}): Promise<Uint32Array> {
     const p = await this.predict(x, args);
     const { data, shape } = Array.isArray(p) ? (p[0] as Prediction) : p;
     const cols = shape.slice(1).reduce((a, b) => a * b, 1);
@@ -471,8 +490,9 @@ export class LayersModel {
   }
 
   /** One training step on this batch (the hand-written loop of the course). */
-  async trainOnBatch(x: DataArg | GpuData, y?: DataArg): Promise<Logs> {
+  async trainOnBatch(xIn: DataInput | GpuData, yIn?: DataInput): Promise<Logs> {
     return this.exclusive('trainOnBatch', async () => {
+      const [x, y] = await hostArgs(xIn, yIn);
       const { trainer } = await this.build();
       const data =
         x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'trainOnBatch'), 0, undefined, 'batch');
@@ -485,7 +505,7 @@ export class LayersModel {
   }
 
   /** Loss and metrics of one batch, without training. */
-  testOnBatch(x: DataArg | GpuData, y?: DataArg): Promise<Logs> {
+  testOnBatch(x: DataInput | GpuData, y?: DataInput): Promise<Logs> {
     const rows = x instanceof GpuData ? x.rows : undefined;
     return this.evaluate(x, y, rows ? { batchSize: rows } : { batchSize: 2 ** 30 });
   }
@@ -721,6 +741,17 @@ function uniqueMetricKey(heads: Compiled['heads'], head: number, name: string): 
     }
   }
   return name;
+}
+
+/** x (unless a GpuData) and y with eager Tensors read back to host arrays. */
+async function hostArgs(
+  x: DataInput | GpuData,
+  y: DataInput | undefined,
+): Promise<[DataArg | GpuData, DataArg | undefined]> {
+  return [
+    x instanceof GpuData ? x : await resolveTensors(x),
+    y === undefined ? undefined : await resolveTensors(y),
+  ];
 }
 
 function countTrainable(l: Layer): number {
