@@ -85,9 +85,12 @@ export class CallbackList {
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.list) await c.onEpochEnd?.(epoch, { ...logs });
   }
-  /** Runs during the epoch from the executor's progress reads; not awaited (a GPU window may be in flight). */
-  onBatchEnd(batch: number, logs: Logs): void {
-    for (const c of this.list) void c.onBatchEnd?.(batch, { ...logs });
+  /**
+   * Runs during the epoch from the executor's progress reads (a GPU window may be in
+   * flight); fit() awaits the returned promise at the end of the epoch.
+   */
+  async onBatchEnd(batch: number, logs: Logs): Promise<void> {
+    for (const c of this.list) await c.onBatchEnd?.(batch, { ...logs });
   }
 }
 
@@ -123,6 +126,7 @@ export class EarlyStopping extends BaseCallback {
   readonly patience: number;
   readonly mode: Mode;
   readonly restoreBestWeights: boolean;
+  readonly baseline: number | undefined;
   private best = NaN;
   private wait = 0;
   private bestWeights: Float32Array[] | undefined;
@@ -139,6 +143,7 @@ export class EarlyStopping extends BaseCallback {
     if (!Number.isSafeInteger(this.patience) || this.patience < 0) {
       throw new RangeError(`EarlyStopping: patience ${this.patience} must be an integer ≥ 0`);
     }
+    this.baseline = args.baseline;
     if (args.baseline !== undefined) this.best = args.baseline;
   }
 
@@ -146,6 +151,8 @@ export class EarlyStopping extends BaseCallback {
     this.wait = 0;
     this.stoppedEpoch = 0;
     this.bestWeights = undefined;
+    this.best = this.baseline ?? NaN;
+    this.bestEpoch = 0;
   }
 
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
@@ -159,7 +166,8 @@ export class EarlyStopping extends BaseCallback {
       return;
     }
     this.wait++;
-    if (this.wait > this.patience) {
+    // Keras: stop once `patience` epochs in a row brought no improvement.
+    if (this.wait >= this.patience) {
       this.stoppedEpoch = epoch;
       this.target.stopTraining = true;
       if (this.restoreBestWeights && this.bestWeights) await this.target.setWeights(this.bestWeights);
@@ -192,12 +200,27 @@ export class ModelCheckpoint extends BaseCallback {
       if (!Number.isNaN(this.best) && !better(this.mode, this.monitor)(v, this.best, 0)) return;
       this.best = v;
     }
-    const path = this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_m, w: string | undefined) =>
-      String(epoch + 1).padStart(Number(w ?? 0), '0'),
+    // Keras's placeholders: {epoch}, {epoch:02d}, {val_loss:.2f}, ...
+    const path = this.filepath.replace(
+      /\{(\w+)(?::(0?)(\d*)(?:\.(\d+))?([df]))?\}/g,
+      (m, key: string, zero: string, width: string, digits: string | undefined, kind: string | undefined) => {
+        const value = key === 'epoch' ? epoch + 1 : logs?.[key];
+        if (value === undefined) return m;
+        const text =
+          kind === 'f' || digits !== undefined
+            ? value.toFixed(Number(digits ?? 6))
+            : String(Math.round(value));
+        return text.padStart(Number(width || 0), zero ? '0' : ' ');
+      },
     );
-    await this.target.save(path);
+    await this.target.save(hasScheme(path) ? path : `file://${path}`);
     this.saved.push(epoch);
   }
+}
+
+/** 'file://x', 'indexeddb://x', 'http://x'...: a save destination that names its scheme. */
+function hasScheme(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
 }
 
 /** lr = schedule(epoch, lr) at the start of each epoch. */
@@ -262,6 +285,12 @@ export class ReduceLROnPlateau extends BaseCallback {
     this.cooldown = args.cooldown ?? 0;
     this.minLr = args.minLr ?? 0;
     this.mode = args.mode ?? 'auto';
+  }
+
+  onTrainBegin(): void {
+    this.best = NaN;
+    this.wait = 0;
+    this.cooldownLeft = 0;
   }
 
   onEpochEnd(_epoch: number, logs?: Logs): void {

@@ -2,7 +2,7 @@
  * The Keras-style model API: summary counts, fit/evaluate/predict against closed forms,
  * functional models with several inputs and outputs, callbacks, and input errors.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   CSVLogger,
   EarlyStopping,
   LearningRateScheduler,
+  ModelCheckpoint,
   ReduceLROnPlateau,
   stepDecay,
   TerminateOnNaN,
@@ -249,7 +250,10 @@ describe('model API', () => {
     const y = [[-1], [2]]; // exact: the loss stays 0, nothing improves
     const stop = new EarlyStopping({ monitor: 'loss', patience: 2 });
     const h = await m.fit(x, y, { epochs: 10, batchSize: 2, verbose: 0, callbacks: [stop] });
-    expect(h.epoch).toEqual([0, 1, 2, 3]); // best at 0, then 3 epochs without improvement > patience
+    expect(h.epoch).toEqual([0, 1, 2]); // best at 0, then `patience` (2) epochs without improvement, as Keras
+    // Reused for another fit, it starts afresh (Keras resets its best value in on_train_begin).
+    const again = await m.fit(x, y, { epochs: 10, batchSize: 2, verbose: 0, callbacks: [stop] });
+    expect(again.epoch).toEqual([0, 1, 2]);
     const seen: number[] = [];
     const record = { onEpochEnd: () => void seen.push(m.learningRate) };
     await m.fit(x, y, {
@@ -391,4 +395,87 @@ describe('model API', () => {
     train.dispose();
     test.dispose();
   }, 60_000);
+
+  it('weights stay consistent: setWeights after a recompile (the k-fold reset), and layers shared by two models', async () => {
+    const { m, init } = linear([0.5, -0.5], 0);
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 0.1 }), loss: 'mse' });
+    await init();
+    const start = (await m.getWeights()).map((w) => w.data);
+    const x = [
+      [1, 2],
+      [3, 1],
+    ];
+    const y = [[2], [-1]];
+    await m.fit(x, y, { epochs: 3, batchSize: 2, verbose: 0 });
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 0.1 }), loss: 'mse' });
+    await m.setWeights(start);
+    expect((await m.getWeights()).map((w) => Array.from(w.data))).toEqual(start.map((d) => Array.from(d)));
+    // An encoder sharing the autoencoder's first layer sees the autoencoder's training.
+    const a = input({ shape: [4] });
+    const encLayer = layers.dense({
+      units: 2,
+      kernelInitializer: { className: 'GlorotUniform', config: { seed: 31 } },
+    });
+    const enc = encLayer.apply(a);
+    const ae = model({ inputs: a, outputs: layers.dense({ units: 4 }).apply(enc) });
+    const encoder = model({ inputs: a, outputs: enc });
+    const xs = [
+      [1, 0, 0, 1],
+      [0, 1, 1, 0],
+      [1, 1, 0, 0],
+    ];
+    const before = await encoder.predict(xs);
+    ae.compile({ optimizer: optimizers.sgd({ learningRate: 0.5 }), loss: 'mse' });
+    await ae.fit(xs, xs, { epochs: 3, batchSize: 3, verbose: 0 });
+    const [k, b] = (await ae.getWeights()).slice(0, 2).map((w) => w.data) as [Float32Array, Float32Array];
+    const after = await encoder.predict(xs);
+    const expected = xs.flatMap((row) =>
+      [0, 1].map((j) => row.reduce((s2, v, i) => s2 + v * (k[i * 2 + j] ?? NaN), b[j] ?? NaN)),
+    );
+    if (Array.isArray(after) || Array.isArray(before)) throw new Error('one output expected');
+    after.data.forEach((v, i) => expect(v).toBeCloseTo(expected[i] ?? NaN, 5));
+    expect(Array.from(after.data)).not.toEqual(Array.from(before.data));
+  });
+
+  it('Sequential.add after a predict rebuilds; compile dicts with unknown output names are refused', async () => {
+    const m = sequential({ layers: [layers.dense({ units: 2, inputShape: [3] })] });
+    await m.predict([[1, 2, 3]]);
+    m.add(layers.dense({ units: 4 }));
+    const p = await m.predict([[1, 2, 3]]);
+    expect(Array.isArray(p) ? [] : [p.shape, p.data.length]).toEqual([[1, 4], 4]);
+    const i = input({ shape: [2] });
+    const f = model({
+      inputs: i,
+      outputs: [
+        layers.dense({ units: 1, name: 'aux_output' }).apply(i),
+        layers.dense({ units: 1, name: 'main' }).apply(i),
+      ],
+    });
+    expect(() =>
+      f.compile({ optimizer: 'adam', loss: 'mse', lossWeights: { aux_outptu: 0.2, main: 1 } }),
+    ).toThrow(
+      /lossWeights names output "aux_outptu", which this model does not have; did you mean "aux_output"\?/,
+    );
+  });
+
+  it('ModelCheckpoint takes a plain path (file:// in Node) with Keras placeholders', async () => {
+    const { m, init } = linear([1, -1], 0);
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 0.05 }), loss: 'mse' });
+    await init();
+    const dir = mkdtempSync(join(tmpdir(), 'ck-'));
+    const every = new ModelCheckpoint({ filepath: `${dir}/ck-{epoch:02d}-{loss:.2f}`, monitor: 'loss' });
+    const h = await m.fit(
+      [
+        [1, 2],
+        [3, 1],
+      ],
+      [[2], [-1]],
+      { epochs: 2, batchSize: 2, verbose: 0, callbacks: [every] },
+    );
+    const names = (h.history.loss ?? []).map(
+      (l, e) => `ck-${String(e + 1).padStart(2, '0')}-${l.toFixed(2)}`,
+    );
+    expect(readdirSync(dir).sort()).toEqual(names.sort());
+    expect(readdirSync(join(dir, names[0] ?? '')).sort()).toEqual(['model.json', 'weights.bin']);
+  });
 });

@@ -16,7 +16,7 @@ import {
   type Layer,
   type LayerWeight,
 } from '../nn/layers.js';
-import { resolveLoss, resolveMetric } from '../nn/names.js';
+import { resolveLoss, resolveMetric, suggest } from '../nn/names.js';
 import { resolveOptimizer, type OptimizerConfig } from '../nn/optimizers.js';
 import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import {
@@ -95,6 +95,8 @@ export class LayersModel {
   private built: Built | undefined;
   /** The previous compile's graph, kept until its trained weights are copied back. */
   private stale: Built | undefined;
+  /** The host version of each weight that this model's GPU copy holds. */
+  private uploaded = new Map<LayerWeight, number>();
   private learningRateValue = 0;
   private busy = false;
 
@@ -158,6 +160,15 @@ export class LayersModel {
           return v[i] as T;
         }
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+          for (const key of Object.keys(v)) {
+            if (!names.includes(key)) {
+              const hint = suggest(key, names);
+              throw new TypeError(
+                `compile: ${what} names output "${key}", which this model does not have` +
+                  `${hint ? `; did you mean "${hint}"?` : ''} Outputs: ${names.join(', ')}`,
+              );
+            }
+          }
           const r = (v as Readonly<Record<string, T>>)[name];
           if (r === undefined) {
             if (fallback === undefined)
@@ -252,13 +263,10 @@ export class LayersModel {
     ws.forEach((w, i) => {
       const v = values[i] as ArrayLike<number> | { data: ArrayLike<number> };
       w.values.set('data' in v && !ArrayBuffer.isView(v) ? v.data : (v as ArrayLike<number>));
+      w.version++;
+      w.owner = undefined; // the host copy is now the newest, for every model sharing it
     });
-    if (this.built) {
-      const b = this.built;
-      const byParam: Float32Array[] = [];
-      for (const [w, p] of b.params) byParam[p.id] = w.values;
-      b.trainer.writeWeights(byParam);
-    }
+    if (this.built) this.upload(this.built);
     await Promise.resolve();
   }
 
@@ -266,15 +274,65 @@ export class LayersModel {
     return this.layers.flatMap((l) => l.weights);
   }
 
-  /** Copies the GPU's weights back into the layers (after training). */
-  private async syncWeights(): Promise<void> {
+  /**
+   * Brings the newest values of every weight of this model to the host: from the GPU of the
+   * model that last trained it (this one, or another model sharing the layer).
+   */
+  private async syncWeights(except?: LayersModel): Promise<void> {
+    const owners = new Set<LayersModel>();
+    for (const w of this.allWeights()) {
+      if (w.owner instanceof LayersModel && w.owner !== except) owners.add(w.owner);
+    }
+    for (const m of owners) await m.pullOwn();
+  }
+
+  /** Host ← this model's GPU copy, for the weights it trained since the host was last written. */
+  private async pullOwn(): Promise<void> {
     const b = this.built ?? this.stale;
-    if (!b) return;
+    const mine = [...(b?.params ?? [])].filter(([w]) => w.owner === this);
+    if (!b || mine.length === 0) {
+      for (const [w] of mine) w.owner = undefined;
+      return;
+    }
     const values = await b.trainer.readWeights();
-    for (const [w, p] of b.params) {
+    for (const [w, p] of mine) {
       const v = values[p.id];
       if (v) w.values.set(v);
+      w.version++;
+      w.owner = undefined;
+      this.uploaded.set(w, w.version); // the GPU copy equals the host again
     }
+  }
+
+  /** Writes into `b`'s GPU copy every weight whose host version it does not hold yet. */
+  private upload(b: Built): void {
+    const byParam: Float32Array[] = [];
+    let any = false;
+    for (const [w, p] of b.params) {
+      if (this.uploaded.get(w) === w.version) continue;
+      byParam[p.id] = w.values;
+      this.uploaded.set(w, w.version);
+      any = true;
+    }
+    if (any) b.trainer.writeWeights(byParam);
+  }
+
+  /**
+   * Drops the compiled graph after the model's structure changed (Sequential.add after a
+   * predict). Only an uncompiled model gets here, which never trained: the host copies are
+   * current.
+   */
+  protected discardGraph(): void {
+    this.built?.trainer.dispose();
+    this.stale?.trainer.dispose();
+    this.built = undefined;
+    this.stale = undefined;
+    this.uploaded.clear();
+  }
+
+  /** After training: this model's GPU copy is the newest for all its weights. */
+  private markTrained(): void {
+    for (const l of this.layers) for (const w of [...l.weights, ...l.constants]) w.owner = this;
   }
 
   // ------------------------------------------------------------------ summary
@@ -378,11 +436,13 @@ export class LayersModel {
         await cbs.onTrainBegin();
         let seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
         const stopped = (): boolean => this.stopTraining; // set by callbacks during the loop
+        const batchCallbacks: Promise<void>[] = [];
         for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
           await cbs.onEpochBegin(epoch);
           const bar = verbose === 1 ? new ProgressBar(epoch, epochs, steps) : undefined;
           const readEvery = wantsBatches ? Math.max(1, Math.ceil(steps / 30)) : 0;
           let logs: Logs;
+          this.markTrained(); // from here on the GPU copy is the newest
           try {
             const r = await trainer.trainEpoch(train, {
               batchSize,
@@ -393,11 +453,13 @@ export class LayersModel {
                 const l = this.logsFrom(p);
                 bar?.update(p.step, l);
                 if (verbose > 0) this.emit('batch', { epoch, step: p.step, steps, logs: l });
-                if (p.step < steps) cbs.onBatchEnd(p.step - 1, l);
+                if (p.step < steps) batchCallbacks.push(cbs.onBatchEnd(p.step - 1, l));
               },
             });
             logs = this.logsFrom(r);
+            await Promise.all(batchCallbacks.splice(0)); // a failing onBatchEnd fails fit here
           } catch (e) {
+            await Promise.allSettled(batchCallbacks.splice(0));
             if (e instanceof NonFiniteLossError && cbs.terminatesOnNaN()) {
               bar?.finish({ loss: NaN });
               this.stopTraining = true;
@@ -471,6 +533,11 @@ export class LayersModel {
 
   /** Class ids: argmax of each row, or (one output unit) probability > 0.5. */
   async predictClasses(x: DataInput | GpuData, args: { batchSize?: number } = {}): Promise<Uint32Array> {
+    if (this.outputs.length > 1) {
+      throw new Error(
+        `predictClasses: the model has ${this.outputs.length} outputs; use predict() and pick one`,
+      );
+    }
     const p = await this.predict(x, args);
     const { data, shape } = Array.isArray(p) ? (p[0] as Prediction) : p;
     const cols = shape.slice(1).reduce((a, b) => a * b, 1);
@@ -497,6 +564,7 @@ export class LayersModel {
       const data =
         x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'trainOnBatch'), 0, undefined, 'batch');
       try {
+        this.markTrained();
         return this.logsFrom(await trainer.trainEpoch(data, { batchSize: data.rows }));
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
@@ -521,7 +589,7 @@ export class LayersModel {
 
   /** Frees the GPU memory of the compiled model (weights stay on the host). */
   async dispose(): Promise<void> {
-    await this.syncWeights();
+    await this.pullOwn();
     this.built?.trainer.dispose();
     this.stale?.trainer.dispose();
     this.built = undefined;
@@ -556,12 +624,18 @@ export class LayersModel {
         'the model must be compiled before fit/evaluate (call model.compile({ optimizer, loss }))',
       );
     }
-    if (this.built) return this.built;
+    // Weights another model trained since come to the host, then into our GPU copy.
+    await this.syncWeights(this);
+    if (this.built) {
+      this.upload(this.built);
+      return this.built;
+    }
     if (this.stale) {
-      await this.syncWeights();
+      await this.pullOwn();
       this.stale.trainer.dispose();
       this.stale = undefined;
     }
+    this.uploaded.clear();
     const c = this.compiled;
     const g = new Graph();
     const params = new Map<LayerWeight, Param>();
@@ -593,6 +667,7 @@ export class LayersModel {
       // An uncompiled model (e.g. just loaded) can predict: a forward-only graph, no optimizer.
       const trainer = new Trainer(this.engine, g);
       this.built = { graph: g, trainer, params, outputs };
+      for (const w of params.keys()) this.uploaded.set(w, w.version);
       return this.built;
     }
     c.heads.forEach((h, i) => {
@@ -618,6 +693,7 @@ export class LayersModel {
       this.pendingOptimizerWeights = undefined;
     }
     this.built = { graph: g, trainer, params, outputs };
+    for (const w of params.keys()) this.uploaded.set(w, w.version);
     return this.built;
   }
 
@@ -781,6 +857,7 @@ export class Sequential extends LayersModel {
 
   add(layer: Layer): void {
     if (this.isCompiled) throw new Error('add: the model is already compiled; add layers before compile()');
+    this.discardGraph();
     if (this.stack.length === 0) {
       const shape = layer instanceof InputLayer ? layer.shape : layer.inputShape;
       if (!shape) {

@@ -35,9 +35,17 @@ export interface LayerWeight {
   /** "dense_1/kernel" */
   name: string;
   shape: number[];
+  /** The host copy. */
   values: Float32Array;
   trainable: boolean;
   regularizer?: Regularizer;
+  /** Bumped whenever the host copy changes (models re-upload a weight whose version moved). */
+  version: number;
+  /**
+   * The model whose GPU copy is newer than the host copy (it trained the weight since), if
+   * any: a model sharing the layer first pulls the values from it.
+   */
+  owner?: object;
 }
 
 export interface LayerArgs {
@@ -143,6 +151,7 @@ export abstract class Layer {
       values: init.init(shape, seedFor(`${this.name}/${suffix}`)),
       trainable,
       ...(regularizer ? { regularizer } : {}),
+      version: 0,
     };
     this.weights.push(w);
     return w;
@@ -156,6 +165,7 @@ export abstract class Layer {
       shape,
       values: new Float32Array(n).fill(value),
       trainable: false,
+      version: 0,
     };
     this.constants.push(w);
     return w;
