@@ -16,6 +16,26 @@ export type TensorLike =
   | readonly number[]
   | Typed;
 
+/** The shape of regular nested arrays, with an error naming the first ragged place. */
+function nestedShape(x: unknown, what: string): number[] {
+  const shape: number[] = [];
+  for (let level: unknown = x; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const check = (v: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') throw new DataError(`${what}: element ${path} is not a number`);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new DataError(
+        `${what}: element ${path || '[]'} has ${Array.isArray(v) ? v.length : 'no'} entries where ${shape[depth]} were expected (ragged nesting)`,
+      );
+    }
+    v.forEach((u, i) => check(u, depth + 1, `${path}[${i}]`));
+  };
+  check(x, 0, '');
+  return shape;
+}
+
 /** x or y for a model with several inputs/outputs: one TensorLike each, or by name. */
 export type DataArg = TensorLike | readonly TensorLike[] | Readonly<Record<string, TensorLike>>;
 
@@ -65,15 +85,10 @@ export function toColumn(x: TensorLike, width: number, what: string): HostColumn
   let shape: number[] | undefined;
   if (isTyped(x)) flat = x;
   else if (Array.isArray(x) && (x.length === 0 || Array.isArray(x[0]))) {
-    const rows = x as readonly (readonly number[])[];
-    const w = rows[0]?.length ?? 0;
-    const out = new Float32Array(rows.length * w);
-    rows.forEach((r, i) => {
-      if (r.length !== w) throw new DataError(`${what}: row ${i} has ${r.length} values, row 0 has ${w}`);
-      out.set(r, i * w);
-    });
-    flat = out;
-    shape = [rows.length, w];
+    // Nested arrays of any depth (rows of 28×28 images...): the shape from the nesting.
+    const nested = nestedShape(x, what);
+    flat = Float32Array.from((x as unknown[]).flat(Infinity) as number[]);
+    shape = nested;
   } else if (Array.isArray(x)) {
     flat = x as readonly number[];
   } else {

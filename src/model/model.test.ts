@@ -478,4 +478,46 @@ describe('model API', () => {
     expect(readdirSync(dir).sort()).toEqual(names.sort());
     expect(readdirSync(join(dir, names[0] ?? '')).sort()).toEqual(['model.json', 'weights.bin']);
   });
+
+  it('functional summary lists every call of a shared layer; nested arrays of images are accepted', async () => {
+    const a = input({ shape: [3], name: 'left' });
+    const b = input({ shape: [3], name: 'right' });
+    const shared = layers.dense({ units: 2, name: 'shared' });
+    const m = model({
+      inputs: [a, b],
+      outputs: layers.concatenate({ name: 'cat' }).apply([shared.apply(a), shared.apply(b)]),
+    });
+    const lines: string[] = [];
+    m.summary((l) => lines.push(l));
+    expect(lines.find((l) => l.startsWith('shared (Dense)'))).toMatch(
+      /\(None, 2\)\s+8\s+left\[0\]\[0\], right\[0\]\[0\]$/,
+    );
+    expect(lines.find((l) => l.startsWith('cat (Concatenate)'))).toMatch(
+      /shared\[0\]\[0\], shared\[1\]\[0\]$/,
+    );
+    // [2, 2, 3] nested rows for a Flatten([2, 3]) model.
+    const f = sequential({
+      layers: [layers.flatten({ inputShape: [2, 3] }), layers.dense({ units: 1, useBias: false })],
+    });
+    await f.setWeights([Float32Array.from([1, 2, 3, 4, 5, 6])]);
+    const p = await f.predict([
+      [
+        [1, 0, 0],
+        [0, 0, 0],
+      ],
+      [
+        [0, 0, 0],
+        [0, 0, 1],
+      ],
+    ]);
+    expect(Array.isArray(p) ? [] : Array.from(p.data)).toEqual([1, 6]);
+    await expect(
+      f.predict([
+        [
+          [1, 0, 0],
+          [0, 0],
+        ],
+      ]),
+    ).rejects.toThrow(/element \[0\]\[1\] has 2 entries where 3 were expected/);
+  });
 });

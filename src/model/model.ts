@@ -340,13 +340,25 @@ export class LayersModel {
   /** Prints a Keras-style table of layers, output shapes, parameter counts and connections. */
   summary(print: (line: string) => void = console.log): void {
     const functional = !(this instanceof Sequential);
-    const rows = this.layers
-      .filter((l) => functional || !(l instanceof InputLayer))
-      .map((l) => {
-        const node = l.nodes[0];
-        const shape = node ? `(None, ${node.output.shape.join(', ')})` : '?';
-        const connected = node?.inputs.map((x) => `${x.layer.name}[0][0]`).join(', ') ?? '';
-        return [`${l.name} (${l.className})`, shape, l.countParams().toLocaleString('en-US'), connected];
+    // One row per layer, in graph order, with this model's calls: a shared layer lists each
+    // call's output shape and inputs; calls are numbered within this model, as Keras does.
+    const order = this.nodeOrder();
+    const callIndex = new Map<SymbolicTensor, number>();
+    const calls = new Map<Layer, { inputs: SymbolicTensor[]; output: SymbolicTensor }[]>();
+    for (const n of order) {
+      const list = calls.get(n.output.layer) ?? [];
+      callIndex.set(n.output, list.length);
+      list.push(n);
+      calls.set(n.output.layer, list);
+    }
+    const rows = [...calls.entries()]
+      .filter(([l]) => functional || !(l instanceof InputLayer))
+      .map(([l, ns]) => {
+        const shapes = [...new Set(ns.map((n) => `(None, ${n.output.shape.join(', ')})`))].join(', ');
+        const connected = ns
+          .flatMap((n) => n.inputs.map((x) => `${x.layer.name}[${callIndex.get(x) ?? 0}][0]`))
+          .join(', ');
+        return [`${l.name} (${l.className})`, shapes, l.countParams().toLocaleString('en-US'), connected];
       });
     const headers = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
     const cols = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2);
