@@ -54,8 +54,8 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
   for (const o of outputs) bump(o);
   const only = (v: Value): boolean => (uses.get(v) ?? 0) === 1;
 
-  // Where a value's consumer folds it in, the consumer's value stands for it.
-  const absorbedBy = new Map<Value, Value>();
+  // Intermediates folded into a dense group (the matmul and bias results it does not store).
+  const absorbed = new Set<Value>();
   const groupOf = new Map<Value, Group>();
   const groups: Group[] = [];
   for (const v of graph.values) {
@@ -67,13 +67,13 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
       const next = (u: Value): Value | undefined => graph.values.find((c) => nodeInputs(c.node).includes(u));
       const b = only(out) ? next(out) : undefined;
       if (b?.node.op === 'biasAdd') {
-        absorbedBy.set(out, b);
+        absorbed.add(out);
         bias = b.node.b;
         out = b;
       }
       const a = only(out) ? next(out) : undefined;
       if (a?.node.op === 'activation' && a.node.activation.name !== 'softmax') {
-        absorbedBy.set(out, a);
+        absorbed.add(out);
         activation = a.node.activation;
         out = a;
       }
@@ -81,7 +81,7 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
       if (bias) g.bias = bias;
       groups.push(g);
       groupOf.set(out, g);
-    } else if (!absorbedBy.has(v) && !(groupOf.has(v) || isAbsorbedResult(v, absorbedBy))) {
+    } else if (!absorbed.has(v) && !groupOf.has(v)) {
       const g: NodeGroup = { kind: 'node', node, out: v };
       groups.push(g);
       groupOf.set(v, g);
@@ -117,10 +117,6 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
   for (const m of metrics) need(logitsFor(m.output, heads, softmaxLogits) ?? m.output);
   for (const o of outputs) need(o);
   return { groups: groups.filter((g) => needed.has(g.out)), groupOf, softmaxLogits, uses };
-}
-
-function isAbsorbedResult(v: Value, absorbedBy: Map<Value, Value>): boolean {
-  return [...absorbedBy.values()].includes(v);
 }
 
 /** The logits standing for a softmax output whose loss was fused, if any. */

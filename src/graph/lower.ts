@@ -102,8 +102,14 @@ class Lowering {
     readonly mode: Mode,
   ) {}
 
-  temp(features: number, label: string, bytesPerRow = 4): VBuf {
-    return { id: this.nextId++, bytes: align16(this.rows * features * bytesPerRow), label };
+  /** A temporary of `features` f32 values per row of the batch. */
+  temp(features: number, label: string): VBuf {
+    return this.tempBytes(this.rows * features * 4, label);
+  }
+
+  /** A temporary of `bytes` bytes (rounded up to 16). */
+  tempBytes(bytes: number, label: string): VBuf {
+    return { id: this.nextId++, bytes: align16(bytes), label };
   }
 
   emit(
@@ -198,7 +204,7 @@ class Lowering {
    * it. A non-trainable parameter gets a scratch temporary.
    */
   paramGradTarget(p: Param, label: string): { buf: VBuf; finish(): void } {
-    const scratch = (): VBuf => ({ id: this.nextId++, bytes: align16(p.length * 4), label });
+    const scratch = (): VBuf => this.tempBytes(p.length * 4, label);
     if (!p.trainable) return { buf: scratch(), finish: () => undefined };
     const accumulate = this.paramGradWritten.has(p);
     this.paramGradWritten.add(p);
@@ -388,8 +394,7 @@ function forwardNode(L: Lowering, g: NodeGroup): void {
       ) as [VBuf, VBuf, VBuf, VBuf];
       const spec = { rows, features: f, epsilon: n.epsilon, momentum: n.momentum };
       if (L.mode === 'train') {
-        const saved = L.temp(f, `${n.layer} saved`, 0);
-        const s: VBuf = { ...saved, bytes: align16(BN_SAVED_ROWS * f * 4) };
+        const s = L.tempBytes(BN_SAVED_ROWS * f * 4, `${n.layer} saved`);
         L.saved.set(g.out, s);
         L.emit(`${n.layer} batchnorm`, [x, gamma, beta, mean, variance], [y, s, mean, variance], (e, get) =>
           encodeBatchNormTrain(e, spec, {

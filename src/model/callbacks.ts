@@ -6,6 +6,7 @@
  * executor reads once per epoch.
  */
 import type { LayersModel } from './model.js';
+import { nodeFs } from './node-fs.js';
 
 export type Logs = Record<string, number>;
 
@@ -329,12 +330,16 @@ export class CSVLogger extends BaseCallback {
     super();
   }
   async onTrainBegin(): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await nodeFs(
+      'CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback',
+    );
     this.keys = undefined;
     if (!this.options.append) await fs.writeFile(this.filename, '');
   }
   async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
-    const fs = await nodeFs();
+    const fs = await nodeFs(
+      'CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback',
+    );
     const sep = this.options.separator ?? ',';
     let text = '';
     if (!this.keys) {
@@ -344,21 +349,6 @@ export class CSVLogger extends BaseCallback {
     text += [String(epoch), ...this.keys.map((k) => String(logs[k] ?? ''))].join(sep) + '\n';
     await fs.appendFile(this.filename, text);
   }
-}
-
-interface FsLike {
-  writeFile(path: string, data: string): Promise<void>;
-  appendFile(path: string, data: string): Promise<void>;
-}
-
-async function nodeFs(): Promise<FsLike> {
-  if (
-    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string'
-  ) {
-    throw new Error('CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback');
-  }
-  const spec = 'node:fs/promises';
-  return (await import(/* @vite-ignore */ spec)) as FsLike;
 }
 
 /** tfjs-layers' name for a callback built from hooks. */

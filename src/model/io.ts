@@ -25,6 +25,9 @@ import {
   type ModelArtifactsLike,
   type WeightSpecLike,
 } from './serialize.js';
+import { isNode, nodeFs } from './node-fs.js';
+
+const FILE_NEEDS_NODE = "file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'";
 
 export type { ModelArtifacts, ModelArtifactsLike, WeightSpec, WeightSpecLike } from './serialize.js';
 export { modelFromArtifacts, modelToArtifacts, ModelFormatError } from './serialize.js';
@@ -243,28 +246,6 @@ function key(rest: string, url: string): string {
   return rest;
 }
 
-function isNode(): boolean {
-  return (
-    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  );
-}
-
-// ---------------------------------------------------------------- file:// (Node)
-
-interface FsLike {
-  readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, data: string | Uint8Array): Promise<void>;
-  mkdir(path: string, options: { recursive: boolean }): Promise<unknown>;
-  stat(path: string): Promise<{ isDirectory(): boolean }>;
-}
-
-async function nodeFs(): Promise<FsLike> {
-  if (!isNode())
-    throw new Error("file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'");
-  const spec = 'node:fs/promises';
-  return (await import(/* @vite-ignore */ spec)) as FsLike;
-}
-
 function errorCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -272,7 +253,7 @@ function errorCode(e: unknown): string | undefined {
 
 async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
   if (dir === '') throw new Error("save: 'file://' needs a directory, e.g. file://./my-model");
-  const fs = await nodeFs();
+  const fs = await nodeFs(FILE_NEEDS_NODE);
   const base = dir.replace(/\/+$/, '') || '/';
   const stat = await fs.stat(base).catch((e: unknown) => {
     if (errorCode(e) === 'ENOENT') return undefined;
@@ -288,7 +269,7 @@ async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
 }
 
 async function loadFiles(path: string): Promise<ModelArtifactsLike> {
-  const fs = await nodeFs();
+  const fs = await nodeFs(FILE_NEEDS_NODE);
   const notFound = (what: string, e: unknown): Error =>
     errorCode(e) === 'ENOENT' ? new Error(`loadModel: ${what} not found`, { cause: e }) : (e as Error);
   let jsonPath = path;

@@ -14,8 +14,8 @@
  *
  * Loading matches weights by name, so tfjs's order (trainable weights first, then the
  * BatchNormalization moving statistics) and ours (layer by layer) both load. A
- * BatchNormalization without scale/center has no gamma/beta weight in Keras and tfjs; ours
- * keeps them as frozen 1/0 constants, left out when saving and restored when loading.
+ * BatchNormalization without scale/center has no gamma/beta weight in Keras, tfjs or here
+ * (the layer keeps 1/0 constants for its kernel, which are not weights).
  *
  * Configs are written as tfjs writes them, so tfjs can read them: Glorot/He/LeCun
  * initializers as VarianceScaling (tfjs registers LeCunUniform, Keras LecunUniform) and the
@@ -147,23 +147,14 @@ export async function modelToArtifacts(
   if (values.length !== owned.length) {
     throw new Error(`internal: getWeights() gave ${values.length} weights, the layers hold ${owned.length}`);
   }
-  const kept: { name: string; shape: number[]; data: Float32Array }[] = [];
   values.forEach((v, i) => {
-    const { layer, weight } = owned[i] as (typeof owned)[number];
+    const { weight } = owned[i] as (typeof owned)[number];
     if (v.name !== weight.name)
       throw new Error(`internal: getWeights() order: "${v.name}" where "${weight.name}" was expected`);
-    if (!isImplicitConstant(layer, weight)) {
-      kept.push(v);
-      return;
-    }
-    const constant = layer instanceof BatchNormalization && weight === layer.gamma ? 1 : 0;
-    if (!v.data.every((x) => x === constant)) {
-      throw new Error(
-        `save: "${v.name}" must be all ${constant}s: layer "${layer.name}" has ${constant === 1 ? 'scale' : 'center'}: false, ` +
-          'so Keras and tfjs have no such weight to save it in',
-      );
-    }
   });
+  // BatchNormalization without scale/center has no gamma/beta weight (constants inside the
+  // layer), as in Keras and tfjs, so every weight is saved.
+  const kept = values;
   const weightSpecs = kept.map((w): WeightSpec => ({ name: w.name, shape: [...w.shape], dtype: 'float32' }));
   const total = kept.reduce((s, w) => s + w.data.length, 0);
   const all = new Float32Array(total);
@@ -214,14 +205,6 @@ async function optimizerArtifacts(
     data: concatBuffers(parts),
     trainingConfig: { optimizer_config: { class_name: config.className, config: config.config } },
   };
-}
-
-/** BatchNormalization's γ without scale and β without center: not weights in Keras/tfjs. */
-function isImplicitConstant(layer: Layer, w: LayerWeight): boolean {
-  return (
-    layer instanceof BatchNormalization &&
-    ((w === layer.gamma && !layer.scale) || (w === layer.beta && !layer.center))
-  );
 }
 
 /** True on every platform this runs on; checked so a big-endian host gets correct files. */
@@ -815,11 +798,7 @@ function setWeightsFrom(model: LayersModel, artifacts: ModelArtifactsLike): void
     for (const w of layer.weights) {
       const found = lookup(w.name);
       if (!found) {
-        if (isImplicitConstant(layer, w)) {
-          w.values.fill(layer instanceof BatchNormalization && w === layer.gamma ? 1 : 0);
-        } else {
-          missing.push(`"${w.name}" [${w.shape.join(', ')}]`);
-        }
+        missing.push(`"${w.name}" [${w.shape.join(', ')}]`);
         continue;
       }
       const shape = found.spec.shape;
