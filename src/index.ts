@@ -7,7 +7,7 @@ export type { InitEngineOptions, AdapterChoice, AdapterSource, FoundAdapter } fr
 export { Engine, ENGINE_FEATURES, ENGINE_LIMITS } from './gpu/engine.js';
 export { profile } from './gpu/profiler.js';
 export type { Profile, DispatchTiming } from './gpu/profiler.js';
-export type { EngineCounters, AdapterDescription, EngineLimits } from './gpu/engine.js';
+export type { EngineCounters, AdapterDescription, EngineLimits, DispatchWork } from './gpu/engine.js';
 export {
   GPUInitError,
   GPULimitError,
@@ -42,7 +42,7 @@ export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';
 // The Keras-style API.
 export { sequential, model, input, LayersModel, Sequential, formatLogs } from './model/model.js';
-export type { CompileArgs, FitArgs, Prediction } from './model/model.js';
+export type { CompileArgs, CompiledStep, FitArgs, Prediction } from './model/model.js';
 export {
   callbacks,
   BaseCallback,

@@ -17,6 +17,8 @@ export interface EngineCounters {
   /** Buffers currently alive and their total size in bytes. */
   liveBuffers: number;
   liveBytes: number;
+  /** The most bytes alive at once since the engine was created or resetPeak(). */
+  peakBytes: number;
   /** Totals since the engine was created. */
   buffersCreated: number;
   shaderModules: number;
@@ -73,9 +75,32 @@ interface PipelineEntry {
   ready: Promise<void>;
 }
 
+/**
+ * The work one dispatch does, declared by the kernel wrapper from its shapes, so that a
+ * profile can turn GPU time into GFLOP/s and GB/s.
+ *  - flops: floating-point operations, a multiply-add counting 2 and an elementwise function
+ *    (exp, log, sqrt, an activation, a comparison) 1, whatever its instruction cost; 0 for
+ *    pure data movement and integer work. Scalars formed once per row, feature or step are
+ *    left out unless a wrapper says otherwise.
+ *  - bytes: the minimum global-memory traffic: every element the kernel must read, once,
+ *    plus every element it writes, once, at their stored width (u8 data 1 byte, f32/u32 4).
+ *    Uniform buffers are not counted. Reads that depend on the data (an atomic only when a
+ *    label is out of range) are estimates; each wrapper's comment says which.
+ */
+export interface DispatchWork {
+  flops: number;
+  bytes: number;
+}
+
+/** One dispatch given timestamp writes: its label and declared work. */
+export interface TimedDispatch {
+  label: string;
+  work?: DispatchWork;
+}
+
 interface TimestampRecording {
   querySet: GPUQuerySet;
-  labels: string[];
+  timed: TimedDispatch[];
   untimed: number;
 }
 
@@ -118,6 +143,8 @@ export interface RecordedDispatch {
   group: GPUBindGroup;
   workgroups: readonly [number, number, number];
   label: string;
+  /** What the dispatch declared it does (see DispatchWork), if it did. */
+  work?: DispatchWork;
 }
 
 /**
@@ -164,6 +191,7 @@ export class Engine {
   private readonly counts: EngineCounters = {
     liveBuffers: 0,
     liveBytes: 0,
+    peakBytes: 0,
     buffersCreated: 0,
     shaderModules: 0,
     pipelines: 0,
@@ -227,6 +255,11 @@ export class Engine {
     return { ...this.counts };
   }
 
+  /** Starts a new peak: peakBytes becomes the bytes alive now. */
+  resetPeak(): void {
+    this.counts.peakBytes = this.counts.liveBytes;
+  }
+
   /** True once the device was lost or the engine disposed. */
   get isLost(): boolean {
     return this.lostError !== null || this.disposed;
@@ -277,6 +310,7 @@ export class Engine {
     this.counts.buffersCreated++;
     this.counts.liveBuffers++;
     this.counts.liveBytes += size;
+    this.counts.peakBytes = Math.max(this.counts.peakBytes, this.counts.liveBytes);
     return buffer;
   }
 
@@ -485,13 +519,15 @@ export class Engine {
 
   /**
    * Encodes one dispatch into the pending eager command buffer. Workgroup counts are
-   * checked against maxComputeWorkgroupsPerDimension (see dispatchGrid()).
+   * checked against maxComputeWorkgroupsPerDimension (see dispatchGrid()). `work` (what the
+   * kernel computes and moves) is kept with a recorded dispatch and reported by profile().
    */
   dispatch(
     pipeline: GPUComputePipeline,
     buffers: readonly Bindable[],
     workgroups: readonly [number, number?, number?],
     label: string,
+    work?: DispatchWork,
   ): void {
     const [x, y = 1, z = 1] = workgroups;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
@@ -503,14 +539,24 @@ export class Engine {
         Math.max(x, y, z),
       );
     }
+    if (work && !(isCount(work.flops) && isCount(work.bytes))) {
+      throw new RangeError(
+        `dispatch "${label}": declared work { flops: ${work.flops}, bytes: ${work.bytes} } must be finite and >= 0`,
+      );
+    }
     const group = this.bindGroup(pipeline, buffers, label);
     if (x === 0 || y === 0 || z === 0) return;
     if (this.recording) {
-      this.recording.dispatches.push({ pipeline, group, workgroups: [x, y, z], label });
+      const d: RecordedDispatch = { pipeline, group, workgroups: [x, y, z], label };
+      if (work) d.work = work;
+      this.recording.dispatches.push(d);
       return;
     }
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
-    const pass = this.encoder.beginComputePass({ label, timestampWrites: this.nextTimestampWrites(label) });
+    const pass = this.encoder.beginComputePass({
+      label,
+      timestampWrites: this.nextTimestampWrites(label, work),
+    });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
@@ -586,7 +632,7 @@ export class Engine {
           for (const d of recording.dispatches) {
             const pass = this.encoder.beginComputePass({
               label: d.label,
-              timestampWrites: this.nextTimestampWrites(d.label),
+              timestampWrites: this.nextTimestampWrites(d.label, d.work),
             });
             pass.setPipeline(d.pipeline);
             pass.setBindGroup(0, d.group);
@@ -628,25 +674,28 @@ export class Engine {
       );
     }
     if (this.timestamps) throw new Error('a timestamp recording is already running');
-    this.timestamps = { querySet, labels: [], untimed: 0 };
+    this.timestamps = { querySet, timed: [], untimed: 0 };
   }
 
-  /** Ends the recording; returns the labels of the timed dispatches and how many were not timed. */
-  stopTimestamps(): { labels: string[]; untimed: number } {
+  /**
+   * Ends the recording; returns the timed dispatches in order (label and declared work) and
+   * how many were not timed.
+   */
+  stopTimestamps(): { timed: TimedDispatch[]; untimed: number } {
     const t = this.timestamps;
     this.timestamps = null;
-    return { labels: t?.labels ?? [], untimed: t?.untimed ?? 0 };
+    return { timed: t?.timed ?? [], untimed: t?.untimed ?? 0 };
   }
 
-  private nextTimestampWrites(label: string): GPUComputePassTimestampWrites | undefined {
+  private nextTimestampWrites(label: string, work?: DispatchWork): GPUComputePassTimestampWrites | undefined {
     const t = this.timestamps;
     if (!t) return undefined;
-    const index = t.labels.length * 2;
+    const index = t.timed.length * 2;
     if (index + 2 > t.querySet.count) {
       t.untimed++;
       return undefined;
     }
-    t.labels.push(label);
+    t.timed.push(work ? { label, work } : { label });
     return { querySet: t.querySet, beginningOfPassWriteIndex: index, endOfPassWriteIndex: index + 1 };
   }
 
@@ -774,6 +823,10 @@ function errorKind(e: GPUError): GPUOperationError['kind'] {
     default:
       return 'unknown';
   }
+}
+
+function isCount(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
 }
 
 function mib(bytes: number): string {

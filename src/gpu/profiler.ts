@@ -10,6 +10,13 @@ export interface DispatchTiming {
   label: string;
   /** GPU time between the pass's begin and end timestamps, in milliseconds. */
   ms: number;
+  /**
+   * The work the dispatch declared (DispatchWork in ./engine.ts): floating-point operations
+   * and minimum global-memory bytes, so flops / ms / 1e6 is its GFLOP/s and bytes / ms / 1e6
+   * its GB/s. Absent when the dispatch declared none.
+   */
+  flops?: number;
+  bytes?: number;
 }
 
 export interface Profile<T> {
@@ -33,7 +40,7 @@ export async function profile<T>(
   const max = Math.max(1, Math.min(options.maxDispatches ?? 1024, 2048)); // 4096 queries per set
   await engine.flush(); // earlier work is not part of the profile
   const querySet = engine.device.createQuerySet({ type: 'timestamp', count: 2 * max, label: 'profile' });
-  let recorded: { labels: string[]; untimed: number };
+  let recorded: ReturnType<Engine['stopTimestamps']>;
   let result: T;
   engine.startTimestamps(querySet);
   try {
@@ -41,7 +48,7 @@ export async function profile<T>(
   } finally {
     recorded = engine.stopTimestamps();
   }
-  const count = 2 * recorded.labels.length;
+  const count = 2 * recorded.timed.length;
   try {
     if (count === 0) return { result, dispatches: [], totalMs: 0, untimed: recorded.untimed };
     const resolved = engine.createBuffer({
@@ -52,10 +59,11 @@ export async function profile<T>(
     try {
       engine.encodeCommands((encoder) => encoder.resolveQuerySet(querySet, 0, count, resolved, 0));
       const ns = new BigInt64Array(await engine.read(resolved, count * 8, 'profile timestamps'));
-      const dispatches = recorded.labels.map((label, i) => {
+      const dispatches = recorded.timed.map(({ label, work }, i): DispatchTiming => {
         const begin = ns[2 * i] ?? 0n;
         const end = ns[2 * i + 1] ?? 0n;
-        return { label, ms: Number(end > begin ? end - begin : 0n) / 1e6 };
+        const ms = Number(end > begin ? end - begin : 0n) / 1e6;
+        return work ? { label, ms, flops: work.flops, bytes: work.bytes } : { label, ms };
       });
       const totalMs = dispatches.reduce((s, d) => s + d.ms, 0);
       return { result, dispatches, totalMs, untimed: recorded.untimed };

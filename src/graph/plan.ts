@@ -34,6 +34,11 @@ export interface PlanStats {
   dispatchesPerStep: number;
   /** Dispatches by kernel label, in step order. */
   dispatches: string[];
+  /**
+   * The work of one step: the sum of what its dispatches declared (DispatchWork in
+   * src/gpu/engine.ts), e.g. flops / (ms per step) / 1e6 for the step's GFLOP/s.
+   */
+  work: { flops: number; bytes: number };
   /** GPU buffers the plan owns (shared temporaries + the kernels' parameter uniforms and scratch). */
   buffers: number;
   /** Their bytes. */
@@ -92,6 +97,10 @@ export class Plan {
       batch: this.options.batch,
       dispatchesPerStep: this.recording.dispatches.length,
       dispatches: this.recording.dispatches.map((d) => d.label),
+      work: {
+        flops: this.recording.dispatches.reduce((s, d) => s + (d.work?.flops ?? 0), 0),
+        bytes: this.recording.dispatches.reduce((s, d) => s + (d.work?.bytes ?? 0), 0),
+      },
       buffers: this.memory.buffers.length + this.recording.buffers.length,
       bytes,
       unsharedTempBytes: this.memory.unsharedBytes,

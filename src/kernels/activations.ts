@@ -160,7 +160,9 @@ export function encodeActivation(
   const pipeline = engine.pipeline(activationShader(spec, inPlace), label);
   const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
   const buffers = inPlace ? [y, params] : [x, y, params];
-  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label);
+  // One function evaluation per element; x read and y written once (in place too).
+  const work = { flops: n, bytes: 8 * n };
+  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label, work);
 }
 
 /**
@@ -197,7 +199,11 @@ export function encodeActivationGrad(
   const pipeline = engine.pipeline(activationGradShader(spec, { from, accumulate, inPlace }), label);
   const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
   const buffers = inPlace ? [input, dx, params] : [input, dy, dx, params];
-  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label);
+  // f' and the product (+ the add when accumulating); the input and dy read, dx written (and
+  // read when accumulating).
+  const acc = accumulate ? 1 : 0;
+  const work = { flops: n * (2 + acc), bytes: 4 * n * (3 + acc) };
+  engine.dispatch(pipeline, buffers, engine.dispatchGrid(n, WORKGROUP_1D), label, work);
 }
 
 /**
@@ -251,7 +257,10 @@ export function encodeSoftmax(
   if (x === y) throw new RangeError(`${label}: x and y must be different buffers`);
   const pipeline = engine.pipeline(softmaxShader(layout), `${label}_t${layout.threadsPerRow}`);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
-  engine.dispatch(pipeline, [x, y, params], grid, label);
+  // Per element: max, subtract, exp, sum, divide. x read and y written once (the kernel
+  // stores exp and rescales it in place: the minimum is counted).
+  const work = { flops: 5 * rows * cols, bytes: 8 * rows * cols };
+  engine.dispatch(pipeline, [x, y, params], grid, label, work);
 }
 
 /** Softmax backward from its output: dx = y ⊙ (dy − Σ_j dy_j y_j) per row. */
@@ -270,7 +279,9 @@ export function encodeSoftmaxGrad(
   if (dx === y || dx === dy) throw new RangeError(`${label}: dx must be separate from y and dy`);
   const pipeline = engine.pipeline(softmaxGradShader(layout), `${label}_t${layout.threadsPerRow}`);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
-  engine.dispatch(pipeline, [y, dy, dx, params], grid, label);
+  // Per element: the dot's multiply-add, the subtract and the multiply; y, dy read, dx written.
+  const work = { flops: 4 * rows * cols, bytes: 12 * rows * cols };
+  engine.dispatch(pipeline, [y, dy, dx, params], grid, label, work);
 }
 
 // ------------------------------------------------------------------ softmax references

@@ -75,11 +75,17 @@ export function encodeBatchNormTrain(
   floats[4] = 1 - spec.momentum; // formed in float64, rounded once
   const pipeline = engine.pipeline(batchNormTrainShader(), label);
   const params = engine.tempUniform(words, `${label} params`);
+  // Per element, as the three passes form it: Σ(x − k) 2, Σe and Σe² 5, y 4 (per-feature
+  // terms left out). x read (the kernel reads it 3 times: once counted) and y written; γ, β
+  // read, the moving statistics read and written, saved's 4 rows written.
+  const n = rows * features;
+  const work = { flops: 11 * n, bytes: 4 * (2 * n + 10 * features) };
   engine.dispatch(
     pipeline,
     [b.x, b.gamma, b.beta, b.y, b.saved, b.runningMean, b.runningVar, params],
     engine.dispatchGrid(features, BN_FEATURES_PER_WG),
     label,
+    work,
   );
 }
 
@@ -106,11 +112,15 @@ export function encodeBatchNormInference(
   new Float32Array(words.buffer)[2] = spec.epsilon;
   const pipeline = engine.pipeline(batchNormInferenceShader(), label);
   const params = engine.tempUniform(words, `${label} params`);
+  // Per element: subtract, scale, shift (the per-feature γ/√(var + ε) left out); x read and y
+  // written, the four per-feature arrays read once.
+  const work = { flops: 3 * n, bytes: 4 * (2 * n + 4 * spec.features) };
   engine.dispatch(
     pipeline,
     [b.x, b.gamma, b.beta, b.runningMean, b.runningVar, b.y, params],
     engine.dispatchGrid(n, WORKGROUP_1D),
     label,
+    work,
   );
 }
 
@@ -138,11 +148,16 @@ export function encodeBatchNormBackward(
   checkSizes(label, spec, b, ['x', 'dy', 'dx'], ['gamma', 'dgamma', 'dbeta'], ['saved']);
   const pipeline = engine.pipeline(batchNormBackwardShader(), label);
   const params = engine.tempUniform(new Uint32Array([spec.rows, spec.features, 0, 0]), `${label} params`);
+  // Per element: Σdy and Σdy·e 5, dx 8 (per-feature terms left out). x and dy read (twice by
+  // the kernel: once counted), dx written; γ and saved's rows 1-3 read, dγ and dβ written.
+  const n = spec.rows * spec.features;
+  const work = { flops: 13 * n, bytes: 4 * (3 * n + 6 * spec.features) };
   engine.dispatch(
     pipeline,
     [b.x, b.dy, b.gamma, b.saved, b.dx, b.dgamma, b.dbeta, params],
     engine.dispatchGrid(spec.features, BN_FEATURES_PER_WG),
     label,
+    work,
   );
 }
 

@@ -115,7 +115,16 @@ function encode(
   const pipeline = engine.pipeline(dropoutShader(), 'dropout');
   const params = engine.tempUniform(words, `${label} params`);
   const threads = Math.ceil(spec.n / DROPOUT_ELEMENTS_PER_THREAD);
-  engine.dispatch(pipeline, [input, output, step, params], engine.dispatchGrid(threads, WORKGROUP_1D), label);
+  // The scale multiply per element (Philox is integer work); input read, output written, the
+  // step word read.
+  const work = { flops: spec.n, bytes: 8 * spec.n + 4 };
+  engine.dispatch(
+    pipeline,
+    [input, output, step, params],
+    engine.dispatchGrid(threads, WORKGROUP_1D),
+    label,
+    work,
+  );
 }
 
 function checkSpec(spec: DropoutSpec, what: string): void {

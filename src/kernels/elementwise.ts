@@ -16,7 +16,9 @@ export const MAX_BROADCAST_RANK = 4;
 export function encodeUnary(engine: Engine, op: UnaryOp, x: Bindable, y: Bindable, n: number): void {
   const pipeline = engine.pipeline(unaryShader(op), `unary_${op}`);
   const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `unary_${op} params`);
-  engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(n, WORKGROUP_1D), `unary_${op}`);
+  // One operation per element; x read and y written once.
+  const work = { flops: n, bytes: 8 * n };
+  engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(n, WORKGROUP_1D), `unary_${op}`, work);
 }
 
 /**
@@ -55,7 +57,16 @@ export function encodeBinary(
   const label = `binary_${op}${same ? '' : '_broadcast'}`;
   const pipeline = engine.pipeline(binaryShader(op, !same), label);
   const params = engine.tempUniform(words, `${label} params`);
-  engine.dispatch(pipeline, [a.buffer, b.buffer, out, params], engine.dispatchGrid(n, WORKGROUP_1D), label);
+  // One operation per output; each operand's own elements read once (a broadcast one is
+  // smaller than the output), the output written once.
+  const work = { flops: n, bytes: 4 * (sizeOf(a.shape) + sizeOf(b.shape) + n) };
+  engine.dispatch(
+    pipeline,
+    [a.buffer, b.buffer, out, params],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    label,
+    work,
+  );
 }
 
 function sameShape(a: Shape, b: Shape): boolean {

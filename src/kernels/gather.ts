@@ -115,11 +115,17 @@ export function encodeGatherBatch(engine: Engine, spec: GatherSpec, b: GatherBuf
   floats[5] = spec.scale;
   floats[6] = offset;
   const label = `gather_${source}_x${partCount}`;
+  // x·scale + offset per value; batch rows of the source (1 byte a u8 value) read, written as
+  // f32, plus the batch's permutation entries and the cursor. An estimate for a partial last
+  // batch, whose rows past the permutation read nothing.
+  const values = batch * features;
+  const work = { flops: 2 * values, bytes: values * (source === 'u8' ? 1 : 4) + 4 * values + 4 * batch + 4 };
   engine.dispatch(
     engine.pipeline(gatherShader(partCount, source), label),
     [...b.parts, b.perm, b.cursor, b.out, engine.tempUniform(words, `${label} params`)],
-    engine.dispatchGrid(batch * features, WORKGROUP_1D),
+    engine.dispatchGrid(values, WORKGROUP_1D),
     label,
+    work,
   );
   if (labels && labelPlan) dispatchLabels(engine, spec.batch, labels, labelPlan, rows, b);
 }
@@ -165,11 +171,18 @@ function dispatchLabels(
   const ll = `gather_labels_${labels.source}_${labels.out}`;
   const buffers = [src, b.perm, b.cursor, out, engine.tempUniform(lw, `${ll} params`)];
   if (errors) buffers.push(errors);
+  // No arithmetic (conversions and class tests). Reads each batch row's labels (one for
+  // one-hot) at their width, the permutation entries and the cursor; writes [batch, perRow]
+  // 4-byte values. The error count's atomic (only for a label out of range) is not counted.
+  const srcBytes = labels.source === 'u8' ? 1 : 4;
+  const read = batch * (labels.out === 'onehot' ? 1 : labels.width) * srcBytes + 4 * batch + 4;
+  const work = { flops: 0, bytes: read + 4 * batch * perRow };
   engine.dispatch(
     engine.pipeline(labelGatherShader(labels.source, labels.out, errors !== undefined), ll),
     buffers,
     engine.dispatchGrid(batch * perRow, WORKGROUP_1D),
     ll,
+    work,
   );
 }
 
@@ -183,6 +196,7 @@ export function encodeAdvanceCursor(engine: Engine, cursor: Bindable, step: numb
     [cursor, params],
     [1],
     'advance_cursor',
+    { flops: 0, bytes: 8 }, // the cursor read and written
   );
 }
 

@@ -62,11 +62,14 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
     ]),
     `${label} params`,
   );
+  // The copied columns read and written (dst also read, and one add, when accumulating).
+  const acc = spec.accumulate ? 1 : 0;
   engine.dispatch(
     engine.pipeline(copyColumnsShader(spec.accumulate), label),
     [src, dst, params],
     engine.dispatchGrid(n, WORKGROUP_1D),
     label,
+    { flops: acc * n, bytes: 4 * n * (2 + acc) },
   );
 }
 
@@ -95,6 +98,9 @@ export function encodeStepEnd(
     [b.acc, b.status, b.cursor, params],
     [1],
     'step_end',
+    // Bit tests only. The slots read; the bad-step and step words read, the step word
+    // written (the bad-step word only on a bad step); the cursor read and written.
+    { flops: 0, bytes: 4 * (spec.slots + 5) },
   );
 }
 
@@ -120,6 +126,9 @@ export function encodeGuardedCopy(
     [b.src, b.dst, b.status, params],
     engine.dispatchGrid(n, WORKGROUP_1D),
     'guarded_copy',
+    // n words read and written, the bad-step word read (+ the step read and the backup
+    // step written with `mark`); nothing is copied after a bad step, so this is the most.
+    { flops: 0, bytes: 8 * n + 4 + (mark ? 8 : 0) },
   );
 }
 
@@ -145,6 +154,10 @@ export function encodePenaltyTerms(
     [b.params, b.table, b.terms, params],
     engine.dispatchGrid(spec.total, WORKGROUP_1D),
     'penalty_terms',
+    // rows·(l1·|w| + l2·w²): 6 per element, the weights read and the terms written, the
+    // table read once. The padding between segments (no reads, no arithmetic) is counted as
+    // weights: an estimate.
+    { flops: 6 * spec.total, bytes: 8 * spec.total + b.table.size },
   );
 }
 
@@ -166,6 +179,7 @@ export function encodeActivityPenalty(
     [b.a, b.terms, engine.tempUniform(words, 'activity_penalty params')],
     engine.dispatchGrid(spec.n, WORKGROUP_1D),
     'activity_penalty',
+    { flops: 5 * spec.n, bytes: 8 * spec.n }, // l1·|a| + l2·a²; a read, terms written
   );
 }
 
@@ -183,11 +197,15 @@ export function encodeActivityGrad(
   const words = new Uint32Array([spec.n, 0, 0, 0]);
   new Float32Array(words.buffer).set([spec.l1, spec.l2, spec.scale], 1);
   const label = spec.accumulate ? 'activity_grad_acc' : 'activity_grad';
+  const acc = spec.accumulate ? 1 : 0;
   engine.dispatch(
     engine.pipeline(activityGradShader(spec.accumulate), label),
     [b.a, b.dy, b.dx, engine.tempUniform(words, `${label} params`)],
     engine.dispatchGrid(spec.n, WORKGROUP_1D),
     label,
+    // dy + (l1·sign(a) + 2·l2·a)·scale: 7 per element (+1 accumulating); a and dy read, dx
+    // written (and read when accumulating).
+    { flops: (7 + acc) * spec.n, bytes: 4 * spec.n * (3 + acc) },
   );
 }
 

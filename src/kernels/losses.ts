@@ -116,7 +116,16 @@ export function encodeSoftmaxCrossEntropy(
     labels === 'dense'
       ? [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, params]
       : [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, buffers.flags, params];
-  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label);
+  // Per logit: the max 1, exp(x − m) and its sum 3, the gradient 5 (exp again, · 1/s, − the
+  // target, · gradScale); dense adds y·(m − x) and Σy 4 (counted for every class, although the
+  // kernel skips y = 0: an upper bound) and target_total·p 1. Per-row terms left out. Logits
+  // read, dlogits written, the labels read ([rows] u32 or [rows, classes] f32), the loss
+  // written; the flags atomic (only for a bad label) is not counted.
+  const work =
+    labels === 'dense'
+      ? { flops: 14 * n, bytes: 4 * (3 * n + rows) }
+      : { flops: 9 * n, bytes: 4 * (2 * n + 2 * rows) };
+  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label, work);
 }
 
 /**
@@ -176,6 +185,7 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
       [flag],
       [1],
       'loss_hinge_clear_flag',
+      { flops: 0, bytes: 4 },
     );
     const check = engine.pipeline(hingeTargetCheckShader(), 'loss_hinge_target_check');
     const checkParams = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), 'loss_hinge_target_check params');
@@ -184,13 +194,38 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
       [buffers.target, flag, checkParams],
       engine.dispatchGrid(n, WORKGROUP_1D),
       'loss_hinge_target_check',
+      // Two comparisons per target, the targets read; the flag's atomic (only when a target
+      // is not 0 or 1, once per workgroup) is not counted.
+      { flops: 2 * n, bytes: 4 * n },
     );
     bound.push(flag);
   }
   const pipeline = engine.pipeline(lossShader(name), label);
-  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label);
+  // LOSS_FLOPS per element; pred and target read, dpred written, the row losses written (and
+  // the hinge flag read).
+  const work = { flops: LOSS_FLOPS[name] * n, bytes: 4 * (3 * n + rows + (hinge ? 1 : 0)) };
+  engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label, work);
   if (temporary) engine.releaseBuffer(temporary);
 }
+
+/**
+ * Floating-point operations per element of encodeLoss, as shaders/losses.ts forms them: the
+ * term and its derivative (both sides of a select, which WGSL evaluates; huber's quadratic
+ * branch; hinge's 2y − 1 target map), plus the row sum's add and the gradient's scale.
+ * categorical_crossentropy: Σp 1, the loss and Σy 6, the gradient 6. Per-row terms left out.
+ */
+const LOSS_FLOPS: Record<LossName, number> = {
+  mse: 5,
+  mae: 5,
+  huber: 7,
+  msle: 13,
+  hinge: 8,
+  squared_hinge: 10,
+  kl_divergence: 9,
+  categorical_crossentropy: 13,
+  binary_crossentropy: 19,
+  binary_crossentropy_logits: 15,
+};
 
 function lossParameters(spec: LossSpec, what: string): { delta: number; epsilon: number } {
   const delta = spec.delta ?? 1;

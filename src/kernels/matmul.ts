@@ -18,7 +18,7 @@ import {
   type MatmulTiling,
   type MatmulVariant,
 } from '../../shaders/matmul.js';
-import { bufferOf, type Bindable, type Engine } from '../gpu/engine.js';
+import { bufferOf, type Bindable, type DispatchWork, type Engine } from '../gpu/engine.js';
 import { activationReference } from './activations.js';
 
 export type { MatmulTiling };
@@ -274,7 +274,34 @@ export function encodeMatmul(
   if (buffers.bias) bindings.push(buffers.bias);
   if (buffers.preActivation) bindings.push(buffers.preActivation);
   if (buffers.gradSource) bindings.push(buffers.gradSource);
-  engine.dispatch(pipeline, bindings, engine.dispatchGrid(tiles, 1), `${name} ${m}x${n}x${k}`);
+  engine.dispatch(
+    pipeline,
+    bindings,
+    engine.dispatchGrid(tiles, 1),
+    `${name} ${m}x${n}x${k}`,
+    matmulWork(spec),
+  );
+}
+
+/**
+ * The work of one encodeMatmul dispatch (padding of partial tiles not counted).
+ * flops: 2mnk for the product, plus mn per epilogue operation: the bias add, a non-linear
+ * activation (one function evaluation), the accumulate add, and for gradActivation f'(S)
+ * and the multiply (2mn).
+ * bytes: A, B and C once (4(mk + kn + mn)), plus the bias (4n), the pre-activation store
+ * (4mn), C's old value when accumulating (4mn) and S for gradActivation (4mn).
+ */
+export function matmulWork(spec: MatmulSpec): DispatchWork {
+  const { m, n, k } = spec;
+  const mn = m * n;
+  const activation = spec.activation !== undefined && spec.activation.name !== 'linear';
+  const epilogue = (spec.bias ? 1 : 0) + (activation ? 1 : 0) + (spec.accumulate ? 1 : 0);
+  const extraMn =
+    (spec.writePreActivation ? 1 : 0) + (spec.accumulate ? 1 : 0) + (spec.gradActivation ? 1 : 0);
+  return {
+    flops: 2 * mn * k + mn * (epilogue + (spec.gradActivation ? 2 : 0)),
+    bytes: 4 * (m * k + k * n + mn + (spec.bias ? n : 0) + mn * extraMn),
+  };
 }
 
 // ------------------------------------------------------------ float64 reference

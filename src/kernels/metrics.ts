@@ -60,6 +60,9 @@ export function encodeRowError(
     [b.pred, b.target, b.out, params],
     engine.dispatchGrid(rows, WORKGROUP_1D),
     label,
+    // Subtract, abs or square, add per element (the per-row mean left out); pred and target
+    // read, out written.
+    { flops: 3 * rows * cols, bytes: 4 * (2 * rows * cols + rows) },
   );
 }
 
@@ -92,6 +95,9 @@ export function encodeConfusion(
     [b.pred, b.labels, b.counts, engine.tempUniform(words, 'confusion params')],
     engine.dispatchGrid(n, WORKGROUP_1D),
     'confusion',
+    // Two comparisons per element; pred and labels read, the 4 counts read and written once
+    // (the kernel adds each workgroup's totals atomically: the minimum is counted).
+    { flops: 2 * n, bytes: 8 * n + 8 * CONFUSION_WORDS },
   );
 }
 
@@ -125,6 +131,9 @@ export function encodeAucHistogram(
     [b.pred, b.labels, b.counts, engine.tempUniform(params, `${label} params`)],
     engine.dispatchGrid(n, WORKGROUP_1D),
     label,
+    // Clamp, scale, ceil, subtract, max and the label test per element; pred and labels
+    // read, the histogram read and written once (per-workgroup atomics: the minimum counted).
+    { flops: 6 * n, bytes: 8 * n + 8 * words },
   );
 }
 

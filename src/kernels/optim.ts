@@ -299,7 +299,9 @@ export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hype
   checkHyper(hyper);
   const o = resolveOptimizer(spec);
   const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
-  engine.dispatch(engine.pipeline(optimizerAdvanceShader(o), label), [hyper], [1], label);
+  // The step read and written; Nadam also u_t (5) times the product, read and written.
+  const work = o.kind === 'nadam' ? { flops: 6, bytes: 16 } : { flops: 0, bytes: 8 };
+  engine.dispatch(engine.pipeline(optimizerAdvanceShader(o), label), [hyper], [1], label, work);
 }
 
 /**
@@ -312,7 +314,13 @@ export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, 
     throw new RangeError(`learning rate must be finite, got ${learningRate}`);
   const label = 'optim_set_lr';
   const value = engine.tempUniform(new Float32Array([learningRate, 0, 0, 0]), `${label} value`);
-  engine.dispatch(engine.pipeline(optimizerSetLearningRateShader(), label), [hyper, value], [1], label);
+  engine.dispatch(
+    engine.pipeline(optimizerSetLearningRateShader(), label),
+    [hyper, value],
+    [1],
+    label,
+    { flops: 0, bytes: 4 }, // the rate written (the value is a uniform)
+  );
 }
 
 // ------------------------------------------------------------ update
@@ -359,20 +367,49 @@ export function encodeOptimizerUpdate(
     }
   }
   checkHyper(b.hyper);
+  const live = validateSegments(segments, totalLength);
   let table = b.segmentTable;
-  if (table) {
-    validateSegments(segments, totalLength);
-  } else {
+  if (!table) {
     table = createSegmentTable(engine, segments, totalLength);
     engine.releaseBuffer(table, true);
   }
+  // Over the n elements of the segments (padding is skipped): updateFlopsPerElement(o) each;
+  // the parameter read and written, the gradient read, each state slot read and written; the
+  // segment table (16-byte header + 16 bytes a segment) read once.
+  const n = live.reduce((sum, s) => sum + s.length, 0);
+  const work = {
+    flops: updateFlopsPerElement(o) * n,
+    bytes: 4 * n * (3 + 2 * names.length) + 16 * (1 + live.length),
+  };
   const pipeline = engine.pipeline(optimizerUpdateShader(o), label);
   engine.dispatch(
     pipeline,
     [b.params, b.grads, table, b.hyper, ...b.state],
     engine.dispatchGrid(totalLength, WORKGROUP_1D),
     label,
+    work,
   );
+}
+
+/**
+ * Floating-point operations per parameter of one update, as shaders/optim.ts forms them:
+ * the regularized gradient g + 2l2·w + l1·sign(w) 5, then SGD w − lr·g 2 (momentum 4,
+ * Nesterov 7); RMSprop S 4, ε 1, lr·g/√ 3, w − 1 (centered + ḡ 3 and − ḡ² 2; momentum + 2);
+ * Adam m 3, v 4, w − α·m/(√v + ε) 5 (AMSGrad + max 1); Nadam m, v 7, m̂ 5, v̂ 1, w 5.
+ * Per-step scalars (α, Nadam's u_t, 1 − β2^t, 2·l2) are left out.
+ */
+function updateFlopsPerElement(o: ResolvedOptimizer): number {
+  const grad = 5;
+  switch (o.kind) {
+    case 'sgd':
+      return grad + (o.momentum > 0 ? (o.nesterov ? 7 : 4) : 2);
+    case 'rmsprop':
+      return grad + 9 + (o.centered ? 5 : 0) + (o.momentum > 0 ? 2 : 0);
+    case 'adam':
+      return grad + 12 + (o.amsgrad ? 1 : 0);
+    case 'nadam':
+      return grad + 18;
+  }
 }
 
 function updateLabel(o: ResolvedOptimizer): string {

@@ -9,7 +9,7 @@ import {
   type CorrectCountKind,
 } from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import type { Bindable, Engine } from '../gpu/engine.js';
+import type { Bindable, DispatchWork, Engine } from '../gpu/engine.js';
 import { checkCount, checkSize } from './validate.js';
 
 export type { CorrectCountKind };
@@ -129,6 +129,7 @@ function sumPasses(
       [input, partial, engine.tempUniform(params, `${label} params`)],
       engine.dispatchGrid(outer * g.parts * inner, WORKGROUP_1D),
       `${label} (pass ${temps.length})`,
+      sumPassWork(outer * n * inner, outer * g.parts * inner, false),
     );
     input = partial;
     n = g.parts;
@@ -144,8 +145,19 @@ function sumPasses(
     [input, dest.buffer, engine.tempUniform(params, `${label} params`)],
     engine.dispatchGrid(outer * inner, WORKGROUP_1D),
     label,
+    sumPassWork(outer * n * inner, outer * inner, dest.accumulate),
   );
   for (const t of temps) engine.releaseBuffer(t);
+}
+
+/**
+ * One pass of `terms` inputs into `outputs` sums: an add per term, and per output the 3 adds
+ * joining its four chains and the scale (+ the add into the old value when accumulating).
+ * The terms read and the outputs written once (and read when accumulating).
+ */
+function sumPassWork(terms: number, outputs: number, accumulate: boolean): DispatchWork {
+  const acc = accumulate ? 1 : 0;
+  return { flops: terms + outputs * (4 + acc), bytes: 4 * (terms + outputs * (1 + acc)) };
 }
 
 /**
@@ -183,7 +195,9 @@ export function encodeArgmax(engine: Engine, x: Bindable, out: Bindable, rows: n
   checkSize('argmax', 'out', out, rows * 4, `[${rows}] u32`);
   const pipeline = engine.pipeline(argmaxShader(), 'argmax');
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), 'argmax params');
-  engine.dispatch(pipeline, [x, out, params], engine.dispatchGrid(rows, WORKGROUP_1D), 'argmax');
+  // One comparison per element; x read, the [rows] u32 indices written.
+  const work = { flops: rows * cols, bytes: 4 * (rows * cols + rows) };
+  engine.dispatch(pipeline, [x, out, params], engine.dispatchGrid(rows, WORKGROUP_1D), 'argmax', work);
 }
 
 export interface CorrectCountSpec {
@@ -241,11 +255,20 @@ export function encodeCorrectCount(
   const label = `correct_count_${kind}`;
   const pipeline = engine.pipeline(correctCountShader(kind), label);
   const threads = kind === 'binary' ? rowsValid * cols : rowsValid;
+  // Comparisons: the argmax of each valid pred row (sparse), and of each label row too
+  // (dense); binary: 2 per element. The valid rows of pred and labels read, the count read
+  // and written once (the kernel adds each workgroup's total atomically).
+  const values = rowsValid * cols;
+  const work = {
+    flops: kind === 'sparse' ? values : 2 * values,
+    bytes: 4 * (values + (kind === 'sparse' ? rowsValid : values)) + 8,
+  };
   engine.dispatch(
     pipeline,
     [b.pred, b.labels, b.counts, engine.tempUniform(words, `${label} params`)],
     engine.dispatchGrid(threads, WORKGROUP_1D),
     label,
+    work,
   );
 }
 
