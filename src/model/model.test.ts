@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, NonFiniteLossError, type Engine } from '../node/index.js';
 import { loadMnist } from '../data/mnist-node.js';
 import { mnist as mnistDatasets } from '../data/node.js';
+import { gpuDataset } from '../data/gpu.js';
 import { layers } from '../nn/layers.js';
 import { optimizers } from '../nn/optimizers.js';
 import {
@@ -477,6 +478,65 @@ describe('model API', () => {
     );
     expect(readdirSync(dir).sort()).toEqual(names.sort());
     expect(readdirSync(join(dir, names[0] ?? '')).sort()).toEqual(['model.json', 'weights.bin']);
+  });
+
+  it('compiledStep: encode(n) runs n real training steps (= one more epoch of fit); profile and stats agree; the engine tracks its peak bytes', async () => {
+    const build = () => {
+      const m = sequential({
+        layers: [
+          layers.dense({
+            units: 6,
+            activation: 'tanh',
+            inputShape: [3],
+            kernelInitializer: { className: 'GlorotUniform', config: { seed: 3 } },
+          }),
+          layers.dense({ units: 2, kernelInitializer: { className: 'GlorotUniform', config: { seed: 4 } } }),
+        ],
+      });
+      m.compile({ optimizer: optimizers.adam({ learningRate: 0.05 }), loss: 'mse' });
+      return m;
+    };
+    const x = Float32Array.from({ length: 12 * 3 }, (_, i) => Math.sin(i));
+    const y = Float32Array.from({ length: 12 * 2 }, (_, i) => Math.cos(i));
+    const data = gpuDataset({ inputs: [{ data: x, width: 3 }], targets: [{ data: y, width: 2 }] });
+    const a = build();
+    const b = build();
+    const peak0 = engine.stats().peakBytes;
+    expect(peak0).toBeGreaterThanOrEqual(engine.stats().liveBytes);
+    await a.fit(data, undefined, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
+    // The same 3 steps again (rows 0..11 in order, batch 4), through the compiled step.
+    const step = await a.compiledStep('train', 4, data);
+    step.encode(3);
+    engine.submitPending();
+    await b.fit(data, undefined, { batchSize: 4, epochs: 2, shuffle: false, verbose: 0 });
+    const wa = await a.getWeights();
+    const wb = await b.getWeights();
+    wa.forEach((w, i) =>
+      expect(Array.from(w.data)).toEqual(Array.from((wb[i] as { data: Float32Array }).data)),
+    );
+
+    const stats = step.stats();
+    expect(stats.dispatches).toHaveLength(stats.dispatchesPerStep);
+    if (engine.features.has('timestamp-query')) {
+      const p = await step.profile();
+      expect(p.dispatches.map((d) => d.label)).toEqual(stats.dispatches);
+      expect(p.dispatches.reduce((s, d) => s + (d.flops ?? 0), 0)).toBe(stats.work.flops);
+    }
+    await expect(a.compiledStep('train', 0, data)).rejects.toThrow(/batchSize/);
+
+    // Peak: a 1 MiB buffer raises it by 1 MiB; releasing it keeps the peak; resetPeak() drops it.
+    engine.resetPeak();
+    const live = engine.stats().liveBytes;
+    expect(engine.stats().peakBytes).toBe(live);
+    const buf = engine.createBuffer({ size: 2 ** 20, usage: GPUBufferUsage.STORAGE, label: 'peak probe' });
+    engine.releaseBuffer(buf);
+    expect(engine.stats().peakBytes).toBe(live + 2 ** 20);
+    expect(engine.stats().liveBytes).toBe(live);
+    engine.resetPeak();
+    expect(engine.stats().peakBytes).toBe(live);
+    await a.dispose();
+    await b.dispose();
+    data.dispose();
   });
 
   it('functional summary lists every call of a shared layer; nested arrays of images are accepted', async () => {

@@ -6,9 +6,11 @@
  */
 import { currentEngine } from '../gpu/init.js';
 import type { Engine } from '../gpu/engine.js';
+import type { DispatchTiming } from '../gpu/profiler.js';
 import { GpuData, type ColumnInput } from '../graph/dataset.js';
 import { NonFiniteLossError, Trainer, type StepLogs } from '../graph/executor.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
+import type { PlanStats } from '../graph/plan.js';
 import {
   InputLayer,
   input as makeInput,
@@ -71,6 +73,13 @@ interface Built {
   trainer: Trainer;
   params: Map<LayerWeight, Param>;
   outputs: Value[];
+}
+
+/** A model's compiled step (see LayersModel.compiledStep). */
+export interface CompiledStep {
+  stats(): PlanStats;
+  profile(): Promise<{ dispatches: DispatchTiming[]; totalMs: number }>;
+  encode(steps?: number): void;
 }
 
 /** A prediction: values [rows, ...shape] row-major. */
@@ -597,6 +606,40 @@ export class LayersModel {
   async save(url: string | SaveHandler, options: { includeOptimizer?: boolean } = {}): Promise<SaveResult> {
     const { saveModel } = await import('./io.js');
     return saveModel(this, url, options);
+  }
+
+  /**
+   * The compiled step of this model for `batchSize` rows of a GPU dataset, for benchmarks and
+   * diagnostics (it is what fit / predict replay): `stats()` gives the dispatches of one step,
+   * the plan's buffers and bytes and the work it declares; `profile()` runs one step and gives
+   * the GPU time of each dispatch with its FLOPs and bytes (needs the 'timestamp-query'
+   * feature); `encode(steps)` records `steps` steps into the engine's pending commands from
+   * the first rows of the dataset (submit them with `engine.submitPending()`), to time the host
+   * cost of a step. A 'train' step that is profiled or encoded really trains the model.
+   */
+  async compiledStep(mode: 'train' | 'predict', batchSize: number, data: GpuData): Promise<CompiledStep> {
+    const batch = checkInt('batchSize', batchSize, 1);
+    if (!(data instanceof GpuData))
+      throw new TypeError('compiledStep: data must be a GpuData (gpuDataset())');
+    const b = await this.exclusive('compiledStep', () => this.build(mode === 'predict'));
+    const plan = b.trainer.plan(mode, batch, data, mode === 'predict' ? b.outputs : undefined);
+    const before = (): void => {
+      if (this.busy)
+        throw new Error('compiledStep: the model is running fit/evaluate/predict; await it first');
+      b.trainer.resetCursor();
+      if (mode === 'train') this.markTrained();
+    };
+    return {
+      stats: () => plan.stats(),
+      profile: () => {
+        before();
+        return plan.profile();
+      },
+      encode: (steps = 1) => {
+        before();
+        plan.encode(checkInt('steps', steps, 1));
+      },
+    };
   }
 
   /** Frees the GPU memory of the compiled model (weights stay on the host). */
