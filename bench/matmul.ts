@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { adapterFromArgs } from '../src/node/cli.js';
-import { dawnSource, initEngine } from '../src/node/index.js';
+import { initEngine } from '../src/node/index.js';
+import { loadTfjs } from './tfjs-node.js';
 import { matmulCases, runMatmulBench } from './matmul-core.js';
 import { matmulReport } from './matmul-report.js';
 import { writeResultsSection } from './results.js';
@@ -24,19 +25,7 @@ const batches = (value('--batches') ?? '32,128,1024').split(',').map(Number);
 const minMs = Number(value('--min-ms') ?? 300);
 
 const engine = await initEngine({ adapter: choice });
-// TF.js's WebGPU backend asks navigator.gpu for an adapter: hand it one of the same driver.
-const forTf = await dawnSource.find(choice, 'high-performance');
-if (!forTf) throw new Error('no second adapter for TF.js');
-const tfAdapter = forTf.adapter;
-Object.assign(globalThis, {
-  navigator: {
-    gpu: { requestAdapter: () => Promise.resolve(tfAdapter), getPreferredCanvasFormat: () => 'rgba8unorm' },
-  },
-});
-const tf = await import('@tensorflow/tfjs-core');
-await import('@tensorflow/tfjs-backend-webgpu');
-if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its WebGPU backend');
-const tfName = tfAdapter.info.description || tfAdapter.info.vendor;
+const { tf, adapterName: tfName } = await loadTfjs(choice);
 console.log(`ours on "${engine.adapter.name}"; TF.js ${tf.version_core} WebGPU on "${tfName}"`);
 
 const rows = await runMatmulBench(engine, tf, matmulCases(maxSquare, batches), { minMs, log: console.log });

@@ -1,0 +1,62 @@
+/**
+ * npm run bench — training and inference throughput of our Keras-style API against TF.js
+ * 4.22 (tfjs-layers, WebGPU backend) in Node, both on Dawn and on the same kind of adapter
+ * (TF.js gets its own adapter object of the same driver). Scenarios and method: see
+ * bench/train/core.ts; options: `npm run bench -- --help`.
+ *
+ * The same file is the entry of `npm run bench:bundle` (one ES module for the GPU machine).
+ * `--report FILE.json` renders a report from a saved run (e.g. one that came back from the
+ * GPU machine) without running anything; with --write-results it goes into RESULTS.md.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { adapterFromArgs } from '../src/node/cli.js';
+import { initEngine } from '../src/node/index.js';
+import { loadTfjs } from './tfjs-node.js';
+import { runTrainBench, type BenchEnv } from './train/core.js';
+import { finishRun, type SavedRun } from './train/output.js';
+import { optionValue, parseArgs, resolveOptions, USAGE } from './train/scenarios.js';
+
+const args = process.argv.slice(2);
+if (args.includes('--help')) {
+  console.log(
+    `npm run bench -- [options]\n${USAGE}\n  --report FILE.json  render a saved run instead of running`,
+  );
+  process.exit(0);
+}
+
+const given = parseArgs(args); // option errors before anything starts
+const saved = optionValue(args, '--report');
+if (saved) {
+  const run = JSON.parse(readFileSync(saved, 'utf8')) as SavedRun;
+  finishRun(run, run.command, run.notes, args);
+  process.exit(0);
+}
+
+const choice = adapterFromArgs(args);
+const loadBefore = loadavg()[0] ?? NaN;
+const engine = await initEngine({ adapter: choice });
+const options = resolveOptions(given, !engine.adapter.isFallback);
+const notes: string[] = [];
+const env: BenchEnv = { runtime: `Node ${process.version}, Dawn`, log: (l) => console.log(l) };
+if (options.tfjs) {
+  const { tf, tfl, adapterName } = await loadTfjs(choice);
+  env.tf = tf;
+  env.tfl = tfl;
+  notes.push(`TF.js's adapter: "${adapterName}".`);
+}
+console.log(
+  `ours on "${engine.adapter.name}"${options.tfjs ? `; ${notes[0]}` : '; TF.js not run (--no-tfjs)'}`,
+);
+
+const run = await runTrainBench(options, env);
+const loadAfter = loadavg()[0] ?? NaN;
+notes.push(
+  `Host: ${cpus().length} cores, 1-minute load average ${loadBefore.toFixed(1)} at the start and ` +
+    `${loadAfter.toFixed(1)} at the end${engine.adapter.isFallback ? ' (a software adapter shares the cores with everything else running)' : ''}.`,
+);
+// The single-file build runs as `node bench.mjs` (on the GPU machine: .gpu/run.sh bench.mjs).
+const invoked = /\.mjs$/.test(process.argv[1] ?? '') ? 'node bench.mjs' : 'npm run bench --';
+finishRun(run, `${invoked} ${args.join(' ')}`.trim(), notes, args);
+engine.dispose();
+process.exit(0); // TF.js keeps its device alive
