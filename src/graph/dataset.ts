@@ -144,13 +144,54 @@ export class GpuData {
         this.own(
           this.engine.createBufferWithData(
             values.subarray(start, end),
-            GPUBufferUsage.STORAGE,
+            GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, // COPY_DST: rewrite()
             count > 1 ? `${label} part ${p}` : label,
           ),
         ),
       );
     }
     return { parts, rowsPerPart, width: c.width, source, scale: c.scale ?? 1, offset: c.offset ?? 0 };
+  }
+
+  /**
+   * True when `inputs` (no targets) have this dataset's shape: as many columns, each with the
+   * same width, element type and row count, and this dataset holds no targets. Such inputs
+   * can replace the values in place (rewrite()), keeping every plan compiled for it.
+   */
+  fits(inputs: readonly ColumnInput[]): boolean {
+    return (
+      !this.disposed &&
+      this.targets.length === 0 &&
+      inputs.length === this.inputs.length &&
+      inputs.every((c, i) => {
+        const col = this.inputs[i] as DataColumn;
+        return (
+          c.width === col.width &&
+          sourceOf(c.data) === col.source &&
+          c.data.length === this.rows * c.width &&
+          (c.scale ?? 1) === col.scale &&
+          (c.offset ?? 0) === col.offset
+        );
+      })
+    );
+  }
+
+  /** Replaces the input values with `inputs`, which must fit() (one queue write per part). */
+  rewrite(inputs: readonly ColumnInput[]): void {
+    if (!this.fits(inputs)) throw new RangeError("rewrite: the inputs do not have this dataset's shape");
+    inputs.forEach((c, i) => {
+      const col = this.inputs[i] as DataColumn;
+      col.parts.forEach((part, p) => {
+        const start = p * col.rowsPerPart * col.width;
+        const end = Math.min(c.data.length, start + col.rowsPerPart * col.width);
+        const values = c.data.subarray(start, end);
+        // Queue writes come in whole words: u8 parts are padded as they were at upload.
+        const padded =
+          values.byteLength % 4 === 0 ? values : new Uint8Array(Math.ceil(values.byteLength / 4) * 4);
+        if (padded !== values) (padded as Uint8Array).set(values as Uint8Array);
+        this.engine.writeBuffer(part, 0, padded);
+      });
+    });
   }
 
   /** Sets the order of the next epoch (a permutation of 0 .. rows−1; identity if omitted). */

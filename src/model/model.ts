@@ -82,6 +82,9 @@ export interface CompiledStep {
   encode(steps?: number): void;
 }
 
+/** Host inputs to predict() up to this size reuse one GPU dataset and its compiled step. */
+const PREDICT_CACHE_BYTES = 1 << 20;
+
 /** A prediction: values [rows, ...shape] row-major. */
 export interface Prediction {
   data: Float32Array;
@@ -108,6 +111,7 @@ export class LayersModel {
   private uploaded = new Map<LayerWeight, number>();
   private learningRateValue = 0;
   private busy = false;
+  private predictCache: GpuData | undefined;
 
   constructor(args: {
     inputs: SymbolicTensor | readonly SymbolicTensor[];
@@ -535,10 +539,8 @@ export class LayersModel {
       const [x] = await hostArgs(xIn, undefined);
       const b = await this.build(true);
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
-      const data =
-        x instanceof GpuData
-          ? x
-          : this.gpuData(this.columns(x, undefined, 'predict'), 0, undefined, 'predict');
+      const data = x instanceof GpuData ? x : this.predictData(this.columns(x, undefined, 'predict'));
+      const owned = !(x instanceof GpuData) && data !== this.predictCache;
       try {
         const outs = await b.trainer.predict(data, batch, b.outputs);
         const preds = outs.map((d, i) => ({
@@ -547,7 +549,7 @@ export class LayersModel {
         }));
         return preds.length === 1 ? (preds[0] as Prediction) : preds;
       } finally {
-        if (!(x instanceof GpuData)) data.dispose();
+        if (owned) data.dispose();
       }
     });
   }
@@ -645,6 +647,8 @@ export class LayersModel {
   /** Frees the GPU memory of the compiled model (weights stay on the host). */
   async dispose(): Promise<void> {
     await this.pullOwn();
+    this.predictCache?.dispose();
+    this.predictCache = undefined;
     this.built?.trainer.dispose();
     this.stale?.trainer.dispose();
     this.built = undefined;
@@ -808,6 +812,25 @@ export class LayersModel {
       targets: cols.targets.map((c) => sliceColumn(c, start, stop)),
       label,
     });
+  }
+
+  /**
+   * The GPU copy of predict()'s host inputs. Small inputs (an app predicting one drawing at a
+   * time) go into a dataset kept between calls and rewritten in place, so the step compiled for
+   * it is reused: no buffers, bind groups or plan per call. Larger inputs get a dataset of
+   * their own, freed after the call.
+   */
+  private predictData(cols: { inputs: ColumnInput[]; targets: ColumnInput[]; rows: number }): GpuData {
+    const bytes = cols.inputs.reduce((s, c) => s + c.data.byteLength, 0);
+    if (bytes > PREDICT_CACHE_BYTES) return this.gpuData(cols, 0, undefined, 'predict');
+    if (this.predictCache?.fits(cols.inputs)) {
+      this.predictCache.rewrite(cols.inputs);
+      return this.predictCache;
+    }
+    this.predictCache?.dispose();
+    this.predictCache = undefined;
+    this.predictCache = this.gpuData(cols, 0, undefined, 'predict (kept)');
+    return this.predictCache;
   }
 
   /** Keras log names: loss, accuracy (single output); loss, <out>_loss, <out>_accuracy (several). */
