@@ -186,10 +186,13 @@ export class GpuData {
         const end = Math.min(c.data.length, start + col.rowsPerPart * col.width);
         const values = c.data.subarray(start, end);
         // Queue writes come in whole words: u8 parts are padded as they were at upload.
-        const padded =
-          values.byteLength % 4 === 0 ? values : new Uint8Array(Math.ceil(values.byteLength / 4) * 4);
-        if (padded !== values) (padded as Uint8Array).set(values as Uint8Array);
-        this.engine.writeBuffer(part, 0, padded);
+        if (values.byteLength % 4 === 0) {
+          this.engine.writeBuffer(part, 0, values);
+        } else {
+          const padded = new Uint8Array(Math.ceil(values.byteLength / 4) * 4);
+          padded.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+          this.engine.writeBuffer(part, 0, padded);
+        }
       });
     });
   }
