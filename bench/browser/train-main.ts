@@ -8,7 +8,9 @@ import { resolveOptions, type BenchOptions } from '../train/scenarios.js';
 
 declare global {
   interface Window {
-    runTrainBench: (options: Partial<BenchOptions>) => Promise<BenchRun & { userAgent: string }>;
+    runTrainBench: (
+      options: Partial<BenchOptions>,
+    ) => Promise<BenchRun & { userAgent: string; isolated: boolean }>;
   }
 }
 
@@ -30,7 +32,7 @@ window.runTrainBench = async (partial) => {
       runtime: `Headless Chromium ${chrome?.[2] ?? '?'}`,
       log,
     });
-    return { ...run, userAgent: navigator.userAgent };
+    return { ...run, userAgent: navigator.userAgent, isolated: crossOriginIsolated };
   } finally {
     engine.dispose();
   }

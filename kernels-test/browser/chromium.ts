@@ -51,13 +51,28 @@ export interface ChromiumSession {
 export async function openPage(
   path: string,
   log: (line: string) => void,
-  options: { optimizeDeps?: string[] } = {},
+  options: { optimizeDeps?: string[]; crossOriginIsolated?: boolean } = {},
 ): Promise<ChromiumSession> {
   const server: ViteDevServer = await createServer({
     configFile: false,
     root: process.cwd(),
     logLevel: 'warn',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      strictPort: false,
+      hmr: false,
+      watch: null,
+      // A cross-origin-isolated page gets performance.now() at 5 µs instead of 100 µs.
+      ...(options.crossOriginIsolated
+        ? {
+            headers: {
+              'Cross-Origin-Opener-Policy': 'same-origin',
+              'Cross-Origin-Embedder-Policy': 'require-corp',
+            },
+          }
+        : {}),
+    },
     // Dependencies the page imports that are not plain ESM (TF.js) must be pre-bundled.
     optimizeDeps: { noDiscovery: true, include: options.optimizeDeps ?? [] },
   });
