@@ -9,6 +9,7 @@
  * GPU machine) without running anything; with --write-results it goes into RESULTS.md.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
@@ -18,6 +19,15 @@ import { finishRun, type SavedRun } from './train/output.js';
 import { optionValue, parseArgs, resolveOptions, USAGE } from './train/scenarios.js';
 
 const args = process.argv.slice(2);
+
+/** The `webgpu` package's version (beside the single-file build too: .gpu/node_modules). */
+function dawnVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 if (args.includes('--help')) {
   console.log(
     `npm run bench -- [options]\n${USAGE}\n  --report FILE.json  render a saved run instead of running`,
@@ -38,7 +48,11 @@ const loadBefore = loadavg()[0] ?? NaN;
 const engine = await initEngine({ adapter: choice });
 const options = resolveOptions(given, !engine.adapter.isFallback);
 const notes: string[] = [];
-const env: BenchEnv = { runtime: `Node ${process.version}, Dawn`, log: (l) => console.log(l) };
+const env: BenchEnv = {
+  runtime: `Node ${process.version}, Dawn`,
+  versions: { Node: process.version, 'webgpu (Dawn for Node)': dawnVersion() },
+  log: (l) => console.log(l),
+};
 if (options.tfjs) {
   const { tf, tfl, adapterName } = await loadTfjs(choice);
   env.tf = tf;

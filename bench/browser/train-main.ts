@@ -30,6 +30,7 @@ window.runTrainBench = async (partial) => {
     const run = await runTrainBench(options, {
       ...(options.tfjs ? { tf, tfl } : {}),
       runtime: `Headless Chromium ${chrome?.[2] ?? '?'}`,
+      versions: { Chromium: chrome?.[2] ?? '?' },
       log,
     });
     return { ...run, userAgent: navigator.userAgent, isolated: crossOriginIsolated };

@@ -26,6 +26,7 @@
  *     GFLOP/s or GB/s.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
+import pkg from '../../package.json' with { type: 'json' };
 import type * as tflayers from '@tensorflow/tfjs-layers';
 import type { AdapterDescription, Engine } from '../../src/gpu/engine.js';
 import { currentEngine } from '../../src/gpu/init.js';
@@ -97,6 +98,8 @@ export interface BenchRun {
   runtime: string;
   adapter: AdapterDescription;
   tfjsVersion: string;
+  /** Software versions, e.g. { 'webgpu-mlp': '0.1.0', Node: 'v20.20.2', 'webgpu (Dawn)': '0.6.2' }. */
+  versions: Record<string, string>;
   date: string;
   options: BenchOptions;
   features: string[];
@@ -108,6 +111,8 @@ export interface BenchEnv {
   tf?: typeof tfc;
   tfl?: typeof tflayers;
   runtime: string;
+  /** Versions the driver knows (Node, Dawn, the browser). */
+  versions?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -320,6 +325,7 @@ export async function runTrainBench(options: BenchOptions, env: BenchEnv): Promi
     runtime: env.runtime,
     adapter: engine.adapter,
     tfjsVersion: withTf ? tf.version_core : 'not run',
+    versions: { 'webgpu-mlp': pkg.version, ...env.versions },
     date: new Date().toISOString().slice(0, 10),
     options,
     features: [...engine.features].sort(),

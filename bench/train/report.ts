@@ -152,7 +152,10 @@ export function trainReport(run: BenchRun, ctx: ReportContext): string {
       `shuffling (ending with the loss on the host); the median is shown. Inference: \`predict\` + read back, repeated ` +
       `for ${fmt(o.predictMs)} ms per repetition; batch 1 predicts one host row per call, larger batches rows resident ` +
       `on the GPU.` +
-      (ctx.notes?.length ? ` ${ctx.notes.join(' ')}` : ''),
+      (ctx.notes?.length ? ` ${ctx.notes.join(' ')}` : '') +
+      ` Versions: ${Object.entries(run.versions ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
     '',
   ];
   const ratioTrain = geomean(train);
