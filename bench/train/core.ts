@@ -99,7 +99,7 @@ export interface BenchRun {
   adapter: AdapterDescription;
   tfjsVersion: string;
   /** Software versions, e.g. { 'webgpu-mlp': '0.1.0', Node: 'v20.20.2', 'webgpu (Dawn)': '0.6.2' }. */
-  versions: Record<string, string>;
+  versions?: Record<string, string>;
   date: string;
   options: BenchOptions;
   features: string[];
