@@ -90,22 +90,6 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean, transB: b
  * Launch: one workgroup per TM×TN tile of C, flattened and folded (see the module comment).
  */
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
-  const activation = v.activation !== undefined && v.activation.name !== 'linear';
-  const dact = v.gradActivation;
-  if (dact && (activation || v.bias || v.writePreActivation || v.accumulate)) {
-    throw new RangeError(
-      'matmul shader: gradActivation excludes bias, activation, pre-activation and accumulate',
-    );
-  }
-  const fromOk = dact?.from === 'x' || (dact?.from === 'y' && activationFromY(dact.activation));
-  if (dact && (dact.activation.name === 'linear' || !fromOk)) {
-    throw new RangeError(
-      `matmul shader: no gradient epilogue for '${dact.activation.name}' from ${dact.from}`,
-    );
-  }
-  const biasBinding = 4;
-  const preBinding = v.bias ? 5 : 4;
-  const gradBinding = 4;
   return wgsl`
 // op(A): [m, k]; A stored ${v.transA ? '[k, m]' : '[m, k]'} row-major.
 // op(B): [k, n]; B stored ${v.transB ? '[n, k]' : '[k, n]'} row-major.  C: [m, n] row-major.
@@ -127,35 +111,8 @@ struct Params {
 #else
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 #endif
-#if ${v.vecC}
-@group(0) @binding(2) var<storage, read_write> c: array<vec4f>;
-#else
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-#endif
 @group(0) @binding(3) var<uniform> params: Params;
-#if ${v.bias}
-#if ${v.vecC}
-@group(0) @binding(${biasBinding}) var<storage, read> bias: array<vec4f>;  // [n]
-#else
-@group(0) @binding(${biasBinding}) var<storage, read> bias: array<f32>;  // [n]
-#endif
-#endif
-#if ${v.writePreActivation}
-#if ${v.vecC}
-@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<vec4f>;  // [m, n], z before the activation
-#else
-@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<f32>;  // [m, n], z before the activation
-#endif
-#endif
-#if ${dact !== undefined}
-#if ${v.vecC}
-@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<vec4f>;  // [m, n], S
-#else
-@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<f32>;  // [m, n], S
-#endif
-#endif
-${activation ? activationWgsl(v.activation as ActivationSpec) : ''}
-${dact ? activationWgsl(dact.activation) + gradEpilogueWgsl(dact.from) : ''}
+${matmulEpilogueWgsl(v)}
 
 const WG_X = ${t.wgX}u;  // threads along n
 const WG_Y = ${t.wgY}u;  // threads along m
@@ -323,7 +280,70 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
+}`;
 }
+
+/** The part of a variant that selects the epilogue (shared by the tiled and thin shaders). */
+export type MatmulEpilogue = Pick<
+  MatmulVariant,
+  'vecC' | 'bias' | 'activation' | 'writePreActivation' | 'accumulate' | 'gradActivation'
+>;
+
+/**
+ * WGSL shared by the matmul shaders: the output bindings (2 c; then 4 bias if v.bias, then
+ * the pre-activation if v.writePreActivation; or 4 the gradient source S with
+ * v.gradActivation), the activation functions, and
+ *
+ *   fn store_c(row, col, product: vec4f)   C[row, col .. col + 3] through the epilogue
+ *
+ * which reads params.n. Throws on an epilogue no shader has (see MatmulVariant).
+ */
+export function matmulEpilogueWgsl(v: MatmulEpilogue): string {
+  const activation = v.activation !== undefined && v.activation.name !== 'linear';
+  const dact = v.gradActivation;
+  if (dact && (activation || v.bias || v.writePreActivation || v.accumulate)) {
+    throw new RangeError(
+      'matmul shader: gradActivation excludes bias, activation, pre-activation and accumulate',
+    );
+  }
+  const fromOk = dact?.from === 'x' || (dact?.from === 'y' && activationFromY(dact.activation));
+  if (dact && (dact.activation.name === 'linear' || !fromOk)) {
+    throw new RangeError(
+      `matmul shader: no gradient epilogue for '${dact.activation.name}' from ${dact.from}`,
+    );
+  }
+  const biasBinding = 4;
+  const preBinding = v.bias ? 5 : 4;
+  const gradBinding = 4;
+  return wgsl`
+#if ${v.vecC}
+@group(0) @binding(2) var<storage, read_write> c: array<vec4f>;
+#else
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+#endif
+#if ${v.bias}
+#if ${v.vecC}
+@group(0) @binding(${biasBinding}) var<storage, read> bias: array<vec4f>;  // [n]
+#else
+@group(0) @binding(${biasBinding}) var<storage, read> bias: array<f32>;  // [n]
+#endif
+#endif
+#if ${v.writePreActivation}
+#if ${v.vecC}
+@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<vec4f>;  // [m, n], z before the activation
+#else
+@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<f32>;  // [m, n], z before the activation
+#endif
+#endif
+#if ${dact !== undefined}
+#if ${v.vecC}
+@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<vec4f>;  // [m, n], S
+#else
+@group(0) @binding(${gradBinding}) var<storage, read> grad_src: array<f32>;  // [m, n], S
+#endif
+#endif
+${activation ? activationWgsl(v.activation as ActivationSpec) : ''}
+${dact ? activationWgsl(dact.activation) + gradEpilogueWgsl(dact.from) : ''}
 
 // Stores row \`row\`, columns col .. col + 3 of the product through the epilogue.
 fn store_c(row: u32, col: u32, product: vec4f) {

@@ -19,7 +19,10 @@
  * only own. own: relu 0 (exact); sigmoid 1e-6 (exp(−|x|) within (3 + 2|x|) ULP, so within
  * 3·2^-23 absolute, plus the division's 2.5 ULP, doubled); gelu 4e-7·|z| + 2.4e-7·|f(z)|
  * (0.5·|z| times erf's error: the approximation's 1.5e-7 plus f32 rounding of its
- * evaluation and of 1 + erf, about 6e-7, then the final products' rounding).
+ * evaluation and of 1 + erf, about 6e-7, then the final products' rounding); tanh
+ * (2·e₁ + 5·2^-23)·|f(z)| with e₁ the relative error of expm1(−2|z|) (a Taylor polynomial,
+ * 3·2^-23, for 2|z| < 0.5; exp within (3 + 4|z|) ULP, magnified by e/|e − 1|, beyond), as
+ * for the elementwise tanh (./activations.ts).
  *
  * Activation-gradient epilogue C = P ⊙ f'(S), P = op(A)·op(B) (the "matmul dact" cases). S is
  * made from an f32 pre-activation x in [−3, 3]: S = x (from 'x'), or S = f(x) in float64
@@ -41,6 +44,7 @@ import {
   encodeMatmul,
   matmulReference,
   type MatmulSpec,
+  type MatmulThinTiling,
   type MatmulTiling,
 } from '../../src/kernels/matmul.js';
 import { activationReference, type ActivationSpec } from '../../src/kernels/activations.js';
@@ -54,12 +58,13 @@ const gamma = (n: number): number => (n * U) / (1 - n * U);
 export const SENTINEL = 12345.5;
 export const TAIL = 8;
 
-type Variant = 'NN' | 'NT' | 'TN' | 'TT';
+export type Variant = 'NN' | 'NT' | 'TN' | 'TT';
 const VARIANTS: Variant[] = ['NN', 'NT', 'TN', 'TT'];
 
 /**
  * [m, n, k]: ones and odd sizes (scalar loads, edge tiles everywhere), multiples of 4 (vec4
- * paths), several tiles along every axis, and the MLP's products at batch 8 and 32.
+ * paths), several tiles along every axis, and the MLP's products at batch 8 and 32. Shapes of
+ * at most THIN_MAX_M (8) rows run the thin kernel (its own cases: ./matmul-thin.ts).
  */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -94,10 +99,10 @@ const TT_SHAPES = 6;
  * Shaders compile slowly on SwiftShader (about 0.4 s each), so the epilogue, accumulate and
  * NaN cases share one shape per variant: vec4 C for NN and TN, scalar for NT. The epilogue
  * follows the product whatever the transposes, so each runs on NN (vec4 stores) and NT
- * (scalar stores), and the bias alone on TN too.
+ * (scalar stores), and the bias alone on TN too. All three take the tiled kernel (m > 8).
  */
 const EPILOGUE_SHAPES: Record<'NN' | 'NT' | 'TN', [number, number, number]> = {
-  NN: [8, 64, 784],
+  NN: [9, 64, 784],
   NT: [65, 33, 17],
   TN: [784, 64, 8],
 };
@@ -149,7 +154,7 @@ export const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | 
 export async function runGpu(
   engine: Engine,
   p: Problem,
-  tiling?: MatmulTiling,
+  tiling?: MatmulTiling | MatmulThinTiling,
 ): Promise<{ c: Float32Array; pre?: Float32Array }> {
   const { m, n } = p.spec;
   const made: GPUBuffer[] = [];
@@ -239,10 +244,25 @@ const ACTIVATION_ERROR: Record<string, { lipschitz: number; own: (z: number, f: 
   relu: { lipschitz: 1, own: () => 0 },
   sigmoid: { lipschitz: 0.25, own: () => 1e-6 },
   gelu: { lipschitz: 1.13, own: (z, f) => 4e-7 * Math.abs(z) + 2.4e-7 * Math.abs(f) },
+  tanh: {
+    lipschitz: 1,
+    own: (z, f) => {
+      const x = -2 * Math.abs(z);
+      const expm1 =
+        Math.abs(x) < 0.5
+          ? 3 * 2 ** -23
+          : (3 + 2 * Math.abs(x)) * 2 ** -23 * (Math.exp(x) / Math.abs(Math.expm1(x))) + 2 ** -23;
+      return (2 * expm1 + 5 * 2 ** -23) * Math.abs(f);
+    },
+  },
 };
 
 /** Runs `p` and checks C (and the pre-activation) against the reference. */
-export async function check(engine: Engine, p: Problem, tiling?: MatmulTiling): Promise<void> {
+export async function check(
+  engine: Engine,
+  p: Problem,
+  tiling?: MatmulTiling | MatmulThinTiling,
+): Promise<void> {
   const what = `${describe(p.spec)}${tiling ? ` tiling ${JSON.stringify(tiling)}` : ''}`;
   const { m, n } = p.spec;
   const got = await runGpu(engine, p, tiling);
