@@ -2,9 +2,9 @@
  * npm run bench:chrome — the training benchmark of `npm run bench` in headless Chromium
  * (Debian's, via puppeteer-core, page served by Vite): ours and TF.js 4.22 on the page's
  * navigator.gpu. Same scenarios, options and report as the Node run. Without a GPU the
- * adapter is SwiftShader (about a fifth of lavapipe's speed), so the default software-adapter
- * run takes a while: `--scenarios mlp --batches 128` is a short one. On a machine with a GPU,
- * WEBGPU_MLP_CHROME_ADAPTER=default uses it.
+ * adapter is SwiftShader (about a fifth of lavapipe's speed): the default run then uses 1,024
+ * rows and takes about 12 minutes; `--scenarios mlp --batches 128` is a short one. On a
+ * machine with a GPU, WEBGPU_MLP_CHROME_ADAPTER=default uses it.
  *
  *   npm run bench:chrome -- [options]   (npm run bench -- --help lists them)
  */
@@ -18,6 +18,10 @@ if (args.includes('--help')) {
   process.exit(0);
 }
 const given = parseArgs(args);
+// SwiftShader trains about 5× slower than lavapipe: 1,024 rows (the fewest the batch-1024
+// scenarios need) keep the default run to about 12 minutes.
+const software = (process.env.WEBGPU_MLP_CHROME_ADAPTER ?? 'swiftshader') === 'swiftshader';
+if (software && given.rows === undefined) given.rows = 1024;
 
 const session = await openPage('/bench/browser/train.html', (l) => console.log(l), {
   optimizeDeps: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-layers'],
