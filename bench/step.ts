@@ -30,6 +30,7 @@ import type { PlanStats } from '../src/graph/plan.js';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
 import { writeResultsSection } from './results.js';
+import { table } from './train/report.js';
 import { rng } from '../kernels-test/harness.js';
 
 const args = process.argv.slice(2);
@@ -238,18 +239,6 @@ data.dispose();
 const fmt = (x: number, digits = 0): string =>
   x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (bytes: number): string => fmt(bytes / 2 ** 20, 2);
-
-function table(
-  header: readonly string[],
-  align: readonly ('l' | 'r')[],
-  body: readonly (readonly string[])[],
-): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] ?? '').length), 3));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((s, c) => (align[c] === 'r' ? s.padStart(widths[c] ?? 0) : s.padEnd(widths[c] ?? 0))).join(' | ')} |`;
-  const rule = `| ${widths.map((w, c) => (align[c] === 'r' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
-  return [line(header), rule, ...body.map(line)].join('\n');
-}
 
 const command = `npm run bench:step -- ${args.join(' ')}`.trim();
 const loadAfter = loadavg()[0] ?? NaN;

@@ -25,7 +25,7 @@
  * dimensions past maxComputeWorkgroupsPerDimension).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { matmulEpilogueWgsl, type MatmulVariant } from './matmul.js';
+import { matmulEpilogueWgsl, matmulOperandsWgsl, type MatmulVariant } from './matmul.js';
 
 /**
  * The most rows of C the thin shader takes: M vec4 accumulators per thread. Up to 8 its time
@@ -79,17 +79,7 @@ struct Params {
   _pad0: u32, _pad1: u32,
 }
 
-#if ${vecA}
-@group(0) @binding(0) var<storage, read> a: array<vec4f>;
-#else
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-#endif
-#if ${v.vecB}
-@group(0) @binding(1) var<storage, read> b: array<vec4f>;
-#else
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-#endif
-@group(0) @binding(3) var<uniform> params: Params;
+${matmulOperandsWgsl(vecA, v.vecB)}
 ${matmulEpilogueWgsl(v)}
 
 const M = ${v.m}u;       // rows of C

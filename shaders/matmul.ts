@@ -101,17 +101,7 @@ struct Params {
   _pad0: u32, _pad1: u32,
 }
 
-#if ${v.vecA}
-@group(0) @binding(0) var<storage, read> a: array<vec4f>;
-#else
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-#endif
-#if ${v.vecB}
-@group(0) @binding(1) var<storage, read> b: array<vec4f>;
-#else
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-#endif
-@group(0) @binding(3) var<uniform> params: Params;
+${matmulOperandsWgsl(v.vecA, v.vecB)}
 ${matmulEpilogueWgsl(v)}
 
 const WG_X = ${t.wgX}u;  // threads along n
@@ -288,6 +278,26 @@ export type MatmulEpilogue = Pick<
   MatmulVariant,
   'vecC' | 'bias' | 'activation' | 'writePreActivation' | 'accumulate' | 'gradActivation'
 >;
+
+/**
+ * WGSL: the operand bindings every matmul shader shares: 0 a and 1 b (read; vec4 arrays when
+ * their contiguous dimension is a multiple of 4, else scalars) and 3 params (uniform; the
+ * shader defines struct Params).
+ */
+export function matmulOperandsWgsl(vecA: boolean, vecB: boolean): string {
+  return wgsl`
+#if ${vecA}
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+#else
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+#endif
+#if ${vecB}
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+#else
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+#endif
+@group(0) @binding(3) var<uniform> params: Params;`;
+}
 
 /**
  * WGSL shared by the matmul shaders: the output bindings (2 c; then 4 bias if v.bias, then
