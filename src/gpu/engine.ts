@@ -35,6 +35,11 @@ export interface AdapterDescription {
   name: string;
   vendor: string;
   architecture: string;
+  /**
+   * The device as the implementation names it (Dawn on Vulkan: the GPU's model, e.g.
+   * "nvidia-h100-80gb-hbm3", where `name` may only give the driver). May be empty.
+   */
+  device: string;
   /** True for a software (CPU) adapter such as lavapipe or SwiftShader. */
   isFallback: boolean;
   /** Where the WebGPU implementation came from: the page's navigator.gpu, or Dawn in Node. */

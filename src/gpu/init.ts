@@ -102,6 +102,7 @@ export function describeAdapter(
     name,
     vendor: info.vendor,
     architecture: info.architecture,
+    device: info.device,
     isFallback: isFallback(adapter),
     runtime,
   };

@@ -237,9 +237,16 @@ export class GpuData {
     });
   }
 
-  /** Runs `hook` when this dataset is disposed (a Trainer drops the plans bound to it). */
-  onDispose(hook: () => void): void {
+  /**
+   * Runs `hook` when this dataset is disposed (a Trainer drops the plans bound to it). Returns
+   * a function that removes the hook (a Trainer disposed first).
+   */
+  onDispose(hook: () => void): () => void {
     this.disposeHooks.push(hook);
+    return () => {
+      const i = this.disposeHooks.indexOf(hook);
+      if (i >= 0) this.disposeHooks.splice(i, 1);
+    };
   }
 
   get isDisposed(): boolean {

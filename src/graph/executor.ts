@@ -98,7 +98,8 @@ export class Trainer {
   /** Host mirror of status[STEPS]: training steps run since the model was created. */
   private steps = 0;
   private busy: string | undefined;
-  private readonly watched = new Set<GpuData>();
+  /** Datasets this trainer has plans for, with the removal of its dispose hook on each. */
+  private readonly watched = new Map<GpuData, () => void>();
   private disposed = false;
 
   constructor(
@@ -134,10 +135,11 @@ export class Trainer {
     const key = `${mode}/${batch}/${dataId(data)}/${(outputs ?? []).map((v) => v.id).join(',')}`;
     let plan = this.plans.get(key);
     if (!plan) {
-      if (!this.watched.has(data)) {
-        this.watched.add(data);
-        data.onDispose(() => this.forgetData(data));
-      }
+      if (!this.watched.has(data))
+        this.watched.set(
+          data,
+          data.onDispose(() => this.forgetData(data)),
+        );
       plan = compilePlan(this.engine, this.model, { mode, batch, data, ...(outputs ? { outputs } : {}) });
       if (mode === 'train') {
         plan.onSteps = (n) => {
@@ -456,6 +458,8 @@ export class Trainer {
     this.disposed = true;
     for (const p of this.plans.values()) p.dispose();
     this.plans.clear();
+    for (const unhook of this.watched.values()) unhook();
+    this.watched.clear();
     this.snapshot?.release();
     for (const b of this.ring) this.engine.releaseBuffer(b, true);
     this.model.dispose();

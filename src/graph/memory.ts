@@ -161,8 +161,11 @@ export class ModelMemory {
     this.frozenLength = layout(this.nonTrainable.filter((p) => !this.written.has(p)));
     try {
       const bytes = this.totalLength * 4;
+      // Gradients and the NaN-restore snapshot serve training only, which needs an optimizer
+      // (compilePlan refuses 'train' without one): an inference model keeps a token buffer.
+      const trainingBytes = optimizer ? bytes : 16;
       this.params = this.buffer(bytes, 'params arena');
-      this.grads = this.buffer(bytes, 'grads arena');
+      this.grads = this.buffer(trainingBytes, 'grads arena');
       const slots = optimizer ? optimizerStateSlots(optimizer.spec) : 0;
       this.optState = Array.from({ length: slots }, (_, i) => this.buffer(bytes, `optimizer state ${i}`));
       this.state = this.buffer(this.stateLength * 4, 'state arena');
@@ -174,7 +177,7 @@ export class ModelMemory {
       this.labelFlags = this.buffer(16, 'label flags');
       this.labelErrors = this.buffer(16, 'label errors');
       this.backup = {
-        params: this.buffer(bytes, 'params backup'),
+        params: this.buffer(trainingBytes, 'params backup'),
         optState: this.optState.map((_, i) => this.buffer(bytes, `optimizer state ${i} backup`)),
         state: this.buffer(this.stateLength * 4, 'state backup'),
       };

@@ -506,6 +506,7 @@ describe('model API', () => {
     await a.fit(data, undefined, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
     // The same 3 steps again (rows 0..11 in order, batch 4), through the compiled step.
     const step = await a.compiledStep('train', 4, data);
+    step.rewind();
     step.encode(3);
     engine.submitPending();
     await b.fit(data, undefined, { batchSize: 4, epochs: 2, shuffle: false, verbose: 0 });
@@ -575,6 +576,18 @@ describe('model API', () => {
     const live = engine.stats().liveBytes;
     await m.dispose(); // frees the kept dataset too
     expect(engine.stats().liveBytes).toBeLessThan(live);
+  });
+
+  it('an inference-only model keeps its weights on the GPU and no gradients or training snapshot', async () => {
+    const m = sequential({ layers: [layers.dense({ units: 512, inputShape: [784] })] });
+    const weightBytes = 4 * (784 * 512 + 512);
+    const before = engine.stats().liveBytes;
+    await m.predict({ data: new Float32Array(784), shape: [1, 784] });
+    const held = engine.stats().liveBytes - before; // the model's memory and its kept input
+    expect(held).toBeGreaterThan(weightBytes);
+    expect(held).toBeLessThan(1.2 * weightBytes); // gradients + a snapshot would add 2×
+    await m.dispose();
+    expect(engine.stats().liveBytes).toBe(before);
   });
 
   it('functional summary lists every call of a shared layer; nested arrays of images are accepted', async () => {

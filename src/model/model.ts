@@ -78,7 +78,11 @@ interface Built {
 /** A model's compiled step (see LayersModel.compiledStep). */
 export interface CompiledStep {
   stats(): PlanStats;
+  /** Points the step at the dataset's first rows. */
+  rewind(): void;
+  /** One step from the first rows, timed per dispatch. */
   profile(): Promise<{ dispatches: DispatchTiming[]; totalMs: number }>;
+  /** Encodes `steps` steps (not submitted), each on the next batch. */
   encode(steps?: number): void;
 }
 
@@ -613,11 +617,13 @@ export class LayersModel {
   /**
    * The compiled step of this model for `batchSize` rows of a GPU dataset, for benchmarks and
    * diagnostics (it is what fit / predict replay): `stats()` gives the dispatches of one step,
-   * the plan's buffers and bytes and the work it declares; `profile()` runs one step and gives
-   * the GPU time of each dispatch with its FLOPs and bytes (needs the 'timestamp-query'
-   * feature); `encode(steps)` records `steps` steps into the engine's pending commands from
-   * the first rows of the dataset (submit them with `engine.submitPending()`), to time the host
-   * cost of a step. A 'train' step that is profiled or encoded really trains the model.
+   * the plan's buffers and bytes and the work it declares; `profile()` runs one step from the
+   * first rows and gives the GPU time of each dispatch with its FLOPs and bytes (needs the
+   * 'timestamp-query' feature); `encode(steps)` records `steps` steps into the engine's
+   * pending commands (submit them with `engine.submitPending()`), to time the host cost of a
+   * step; each step reads the next batch, from where `rewind()` (a 16-byte queue write) put
+   * the cursor: the first rows. A 'train' step that is profiled or encoded really trains the
+   * model.
    */
   async compiledStep(mode: 'train' | 'predict', batchSize: number, data: GpuData): Promise<CompiledStep> {
     const batch = checkInt('batchSize', batchSize, 1);
@@ -625,20 +631,25 @@ export class LayersModel {
       throw new TypeError('compiledStep: data must be a GpuData (gpuDataset())');
     const b = await this.exclusive('compiledStep', () => this.build(mode === 'predict'));
     const plan = b.trainer.plan(mode, batch, data, mode === 'predict' ? b.outputs : undefined);
-    const before = (): void => {
+    const idle = (what: string): void => {
       if (this.busy)
-        throw new Error('compiledStep: the model is running fit/evaluate/predict; await it first');
+        throw new Error(`compiledStep ${what}: the model is running fit/evaluate/predict; await it first`);
+    };
+    const rewind = (): void => {
+      idle('rewind');
       b.trainer.resetCursor();
-      if (mode === 'train') this.markTrained();
     };
     return {
       stats: () => plan.stats(),
+      rewind,
       profile: () => {
-        before();
+        rewind();
+        if (mode === 'train') this.markTrained();
         return plan.profile();
       },
       encode: (steps = 1) => {
-        before();
+        idle('encode');
+        if (mode === 'train') this.markTrained();
         plan.encode(checkInt('steps', steps, 1));
       },
     };

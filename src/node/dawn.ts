@@ -63,8 +63,15 @@ function restore(name: 'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', value: string | u
   else delete process.env.VK_DRIVER_FILES;
 }
 
+/**
+ * Dawn rounds GPU timestamps to 65.5 µs by default (a browser's defence against timing
+ * attacks); a Node process has nothing to hide from itself, and profiles of short kernels
+ * need the real resolution.
+ */
+const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
 async function request(mod: DawnModule, options: GPURequestAdapterOptions): Promise<FoundAdapter | null> {
-  const gpu = mod.create([]);
+  const gpu = mod.create(DAWN_FLAGS);
   const adapter = await gpu.requestAdapter(options);
   return adapter ? { adapter, owner: gpu } : null;
 }
