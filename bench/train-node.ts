@@ -15,7 +15,7 @@ import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
 import { loadTfjs } from './tfjs-node.js';
 import { runTrainBench, type BenchEnv } from './train/core.js';
-import { finishRun, type SavedRun } from './train/output.js';
+import { finishRun, saveJson, type SavedRun } from './train/output.js';
 import { optionValue, parseArgs, resolveOptions, USAGE } from './train/scenarios.js';
 
 const args = process.argv.slice(2);
@@ -46,12 +46,21 @@ if (saved) {
 const choice = adapterFromArgs(args);
 const loadBefore = loadavg()[0] ?? NaN;
 const engine = await initEngine({ adapter: choice });
-const options = resolveOptions(given, !engine.adapter.isFallback);
+let options: ReturnType<typeof resolveOptions>;
+try {
+  options = resolveOptions(given, !engine.adapter.isFallback);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+const invoked = /\.mjs$/.test(process.argv[1] ?? '') ? 'node bench.mjs' : 'npm run bench --';
+const command = `${invoked} ${args.join(' ')}`.trim(); // the single-file build runs as `node bench.mjs`
 const notes: string[] = [];
 const env: BenchEnv = {
   runtime: `Node ${process.version}, Dawn`,
   versions: { Node: process.version, 'webgpu (Dawn for Node)': dawnVersion() },
   log: (l) => console.log(l),
+  onScenario: (partial) => saveJson(partial, command, notes, args),
 };
 if (options.tfjs) {
   const { tf, tfl, adapterName } = await loadTfjs(choice);
@@ -60,7 +69,8 @@ if (options.tfjs) {
   notes.push(`TF.js's adapter: "${adapterName}".`);
 }
 console.log(
-  `ours on "${engine.adapter.name}"${options.tfjs ? `; ${notes[0]}` : '; TF.js not run (--no-tfjs)'}`,
+  `ours on "${engine.adapter.name}" (device "${engine.adapter.device}")` +
+    (options.tfjs ? `; ${notes[0]}` : '; TF.js not run (--no-tfjs)'),
 );
 
 const run = await runTrainBench(options, env);
@@ -69,8 +79,6 @@ notes.push(
   `Host: ${cpus().length} cores, 1-minute load average ${loadBefore.toFixed(1)} at the start and ` +
     `${loadAfter.toFixed(1)} at the end${engine.adapter.isFallback ? ' (a software adapter shares the cores with everything else running)' : ''}.`,
 );
-// The single-file build runs as `node bench.mjs` (on the GPU machine: .gpu/run.sh bench.mjs).
-const invoked = /\.mjs$/.test(process.argv[1] ?? '') ? 'node bench.mjs' : 'npm run bench --';
-finishRun(run, `${invoked} ${args.join(' ')}`.trim(), notes, args);
+finishRun(run, command, notes, args);
 engine.dispose();
 process.exit(0); // TF.js keeps its device alive

@@ -15,16 +15,20 @@ export function sectionOf(run: BenchRun): string {
   return `bench:train:${runtime}${run.adapter.isFallback ? '' : ':gpu'}`;
 }
 
+/** Writes the run so far to --json FILE, if given (after each scenario: a failure keeps the rest). */
+export function saveJson(run: BenchRun, command: string, notes: string[], args: readonly string[]): void {
+  const json = optionValue(args, '--json');
+  if (!json) return;
+  mkdirSync(dirname(json), { recursive: true });
+  const saved: SavedRun = { ...run, command, notes };
+  writeFileSync(json, JSON.stringify(saved, null, 2));
+}
+
 /** Prints the report; writes the JSON (--json FILE) and the RESULTS.md section (--write-results). */
 export function finishRun(run: BenchRun, command: string, notes: string[], args: readonly string[]): string {
   const report = trainReport(run, { command, notes });
   console.log(`\n${report}`);
-  const json = optionValue(args, '--json');
-  if (json) {
-    mkdirSync(dirname(json), { recursive: true });
-    const saved: SavedRun = { ...run, command, notes };
-    writeFileSync(json, JSON.stringify(saved, null, 2));
-  }
+  saveJson(run, command, notes, args);
   if (args.includes('--write-results')) writeResultsSection(sectionOf(run), report);
   return report;
 }

@@ -41,8 +41,10 @@ const PEAKS: { match: RegExp; name: string; tflops: number; tbps: number }[] = [
   { match: /H100/i, name: 'NVIDIA H100 SXM', tflops: 67, tbps: 3.35 },
 ];
 
-export function peakOf(adapterName: string): (typeof PEAKS)[number] | undefined {
-  return PEAKS.find((p) => p.match.test(adapterName));
+/** The peak for an adapter: Dawn on Vulkan names the GPU in `device`, the driver in `name`. */
+export function peakOf(adapter: { name: string; device?: string }): (typeof PEAKS)[number] | undefined {
+  const text = `${adapter.name} ${(adapter.device ?? '').replace(/-/g, ' ')}`;
+  return PEAKS.find((p) => p.match.test(text));
 }
 
 /** Matmuls (forward and backward), the optimizer, and the rest. */
@@ -50,9 +52,9 @@ function kindOf(label: string): 'matmul' | 'optimizer' | 'other' {
   return /_(NN|NT|TN)[_ ]/.test(label) ? 'matmul' : label.startsWith('optim') ? 'optimizer' : 'other';
 }
 
-/** A dispatch label without the layer's name: "dense_3_dW_TN 512x10x32" → "dW_TN 512x10x32". */
+/** A dispatch label without the layer's index: "dense_3_dW_TN 512x10x32" → "dense_dW_TN 512x10x32". */
 function kernelOf(label: string): string {
-  return label.replace(/^[a-z]+(?:_[a-z]+)*_\d+_/, '');
+  return label.replace(/_\d+(?=_)/, '');
 }
 
 const gflops = (d: { flops?: number; ms: number }): string =>
@@ -71,7 +73,9 @@ function profileSection(r: ScenarioResult, peak: ReturnType<typeof peakOf>): str
   const lines = [
     '',
     `GPU time per dispatch of one step of ${r.id} (\`model.compiledStep().profile()\`, median of 3 profiled ` +
-      `steps, one compute pass per dispatch): ${fmt(p.totalMs, 3)} ms in all; ${shares}. ` +
+      `steps, one compute pass per dispatch with timestamps, which costs time of its own): ${fmt(p.totalMs, 3)} ms in all` +
+      (r.stepMs !== undefined ? ` (a step of the timed runs: ${fmt(r.stepMs, 3)} ms)` : '') +
+      `; ${shares}. ` +
       `GFLOP/s: the kernel's declared FLOPs / its time; GB/s: the bytes it must read and write / its time` +
       (flops > 0 ? `; the whole step: ${fmt(flops / (p.totalMs * 1e6), 2)} GFLOP/s` : '') +
       (peak && flops > 0
@@ -139,45 +143,66 @@ export interface ReportContext {
 
 export function trainReport(run: BenchRun, ctx: ReportContext): string {
   const o = run.options;
-  const peak = peakOf(run.adapter.name);
+  const peak = peakOf(run.adapter);
   const train = run.results.filter((r) => r.kind === 'train');
   const predict = run.results.filter((r) => r.kind === 'predict');
+  const withTf = run.results.some((r) => r.tfjs);
+  const versions = Object.entries(run.versions ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const lines: string[] = [
-    `### Training throughput against TF.js — ${run.runtime} — ${run.adapter.name}`,
+    `### ${withTf ? 'Training throughput against TF.js' : 'Training throughput'} — ${run.runtime} — ${run.adapter.name}`,
     '',
-    `\`${ctx.command}\`, ${run.date}. TF.js ${run.tfjsVersion} (tfjs-layers on tfjs-backend-webgpu), same adapter, ` +
-      `same process. ${fmt(o.rows)} synthetic MNIST-shaped rows (784 values in [0, 1), one-hot labels) resident on the GPU ` +
-      `for both; same initial weights; ${o.optimizer === 'adam' ? 'Adam (lr 1e-3)' : 'SGD (lr 0.01)'}, categorical cross-entropy, accuracy. Per scenario: one warm-up ` +
-      `epoch each, then ${o.reps} timed repetitions per engine, alternating, of \`fit\` for ${o.epochs} epoch(s) with ` +
-      `shuffling (ending with the loss on the host); the median is shown. Inference: \`predict\` + read back, repeated ` +
-      `for ${fmt(o.predictMs)} ms per repetition; batch 1 predicts one host row per call, larger batches rows resident ` +
-      `on the GPU.` +
+    `\`${ctx.command}\`, ${run.date}. ` +
+      (withTf
+        ? `TF.js ${run.tfjsVersion} (tfjs-layers on tfjs-backend-webgpu) on the same adapter, in the same process. `
+        : 'Ours only (TF.js not run). ') +
+      `${fmt(o.rows)} synthetic MNIST-shaped rows (784 values in [0, 1), one-hot labels) resident on the GPU` +
+      `${withTf ? ' for both; same initial weights' : ''}; ${o.optimizer === 'adam' ? 'Adam (lr 1e-3)' : 'SGD (lr 0.01)'}, ` +
+      `categorical cross-entropy, accuracy. Per scenario: one warm-up epoch${withTf ? ' each' : ''}, then ${o.reps} ` +
+      `timed repetitions${withTf ? ' per engine, alternating,' : ''} of \`fit\` for ${o.epochs} epoch(s) with ` +
+      `shuffling (ending with the loss on the host${withTf ? "; TF.js's fit does not yield to the event loop" : ''}); ` +
+      `the median is shown${withTf ? ', and the lowest and highest ratio of a pair of repetitions' : ''}. Inference: ` +
+      `\`predict\` at the scenario's batch size + read back, repeated for ${fmt(o.predictMs)} ms per repetition; ` +
+      `batch 1 predicts one host row per call, larger batches rows resident on the GPU.` +
       (ctx.notes?.length ? ` ${ctx.notes.join(' ')}` : '') +
-      ` Versions: ${Object.entries(run.versions ?? {})
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}.`,
+      (versions ? ` Versions: ${versions}.` : ''),
     '',
   ];
   const ratioTrain = geomean(train);
   const ratioPredict = geomean(predict);
   if (Number.isFinite(ratioTrain) || Number.isFinite(ratioPredict)) {
     lines.push(
-      `Geometric mean of ours/TF.js: training ${fmt(ratioTrain, 2)}× (${train.length} scenarios), ` +
+      `Geometric mean of ours/TF.js: training ${fmt(ratioTrain, 2)}× (${train.length} scenario${train.length === 1 ? '' : 's'}), ` +
         `inference ${fmt(ratioPredict, 2)}× (${predict.length}).`,
       '',
     );
   }
+  const range = (r: ScenarioResult): string =>
+    r.ratioRange ? `${fmt(r.ratioRange[0], 2)}–${fmt(r.ratioRange[1], 2)}` : '–';
   lines.push(
     table(
-      ['scenario', 'model', 'batch', 'ours samples/s', 'TF.js samples/s', 'ours/TF.js', 'ours GFLOP/s'],
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+      withTf
+        ? [
+            'scenario',
+            'model',
+            'batch',
+            'ours samples/s',
+            'TF.js samples/s',
+            'ours/TF.js',
+            'pairs',
+            'ours GFLOP/s',
+          ]
+        : ['scenario', 'model', 'batch', 'ours samples/s', 'ours GFLOP/s'],
+      withTf ? ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'] : ['l', 'l', 'r', 'r', 'r'],
       run.results.map((r) => [
         r.id,
         r.model,
         String(r.batch),
         rate(r.ours.samplesPerS),
-        rate(r.tfjs?.samplesPerS),
-        r.ratio === undefined ? '–' : `**${fmt(r.ratio, 2)}×**`,
+        ...(withTf
+          ? [rate(r.tfjs?.samplesPerS), r.ratio === undefined ? '–' : `**${fmt(r.ratio, 2)}×**`, range(r)]
+          : []),
         fmt((r.ours.samplesPerS * r.flopsPerSample) / 1e9, 2),
       ]),
     ),
@@ -190,10 +215,13 @@ export function trainReport(run: BenchRun, ctx: ReportContext): string {
       )
       .join(
         '; ',
-      )}. GFLOP/s counts the matmuls only (${train[0] ? `${fmt(train[0].flopsPerSample / 1e6, 2)} MFLOP per sample for ${train[0].model} training` : 'forward 2·Σ in·out per sample'}).`,
+      )}. GFLOP/s counts the matmuls only (${train[0] ? `${fmt(train[0].flopsPerSample / 1e6, 2)} MFLOP per sample for ${train[0].model} training` : 'forward 2·Σ in·out per sample'}).` +
+      (withTf
+        ? ` With few repetitions on a shared machine, a difference of ratios inside the pairs' ranges is noise.`
+        : ''),
     '',
   );
-  if (train.length) {
+  if (train.length && withTf) {
     lines.push(
       `Same start, same training: the warm-up epoch (same weights, same rows in the same order) ends at these ` +
         `losses (the mean over its batches). With SGD (\`--optimizer sgd\`) the two agree to float rounding. With Adam ` +
@@ -218,9 +246,13 @@ export function trainReport(run: BenchRun, ctx: ReportContext): string {
   lines.push(
     `Ours, per compiled step (\`model.compiledStep(mode, batch, data)\`): dispatches, host µs to encode one step ` +
       `(n steps replayed into one command encoder, fastest of 5) and with the submit, GPU→host reads per epoch ` +
-      `(training) or per call (inference), the engine's peak live GPU bytes during the scenario (model, optimizer ` +
-      `state, plans, data, staging), and the plan's own bytes. TF.js: the bytes its WebGPU backend holds after the ` +
-      `scenario (\`tf.memory()\`, pool included, shared data included).`,
+      `(training) or per call (inference), the engine's peak live GPU bytes during the scenario (weights, ` +
+      `gradients, optimizer state and its NaN-restore snapshot, plans, staging; inference models are not compiled), ` +
+      `and the plan's own bytes.` +
+      (withTf
+        ? ` TF.js: the peak bytes of its live tensors during the warm-up (\`tf.profile\`), which leaves out its buffer ` +
+          `pool and staging; so the two memory columns are not like for like. Both leave out the rows all scenarios share.`
+        : ' The rows all scenarios share are left out.'),
     '',
     table(
       [
@@ -231,9 +263,9 @@ export function trainReport(run: BenchRun, ctx: ReportContext): string {
         'readbacks',
         'peak GPU MiB',
         'plan MiB',
-        'TF.js GPU MiB',
+        ...(withTf ? ['TF.js tensors peak MiB'] : []),
       ],
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', ...(withTf ? (['r'] as const) : [])],
       run.results.map((r) => [
         r.id,
         String(r.ours.dispatchesPerStep),
@@ -242,7 +274,7 @@ export function trainReport(run: BenchRun, ctx: ReportContext): string {
         fmt(r.ours.readbacksPerEpoch, 0),
         mib(r.ours.peakBytes),
         mib(r.ours.planBytes),
-        mib(r.tfjs?.gpuBytes),
+        ...(withTf ? [mib(r.tfjs?.peakBytes)] : []),
       ]),
     ),
   );

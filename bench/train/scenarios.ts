@@ -264,8 +264,9 @@ export function parseArgs(args: readonly string[]): Partial<BenchOptions> {
       throw new RangeError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
     return v;
   };
-  const ints = (name: string): number[] | undefined =>
-    values
+  /** A comma-separated list of positive integers, each once (scenario ids must be unique). */
+  const ints = (name: string): number[] | undefined => {
+    const list = values
       .get(name)
       ?.split(',')
       .map((s) => {
@@ -274,6 +275,8 @@ export function parseArgs(args: readonly string[]): Partial<BenchOptions> {
           throw new RangeError(`${name}: "${s}" is not a positive integer`);
         return v;
       });
+    return list && [...new Set(list)];
+  };
   const set = <K extends keyof BenchOptions>(key: K, v: BenchOptions[K] | undefined): void => {
     if (v !== undefined) o[key] = v;
   };

@@ -63,6 +63,7 @@ describe('training benchmark', () => {
     expect(() => parseArgs(['--scenarios', 'mlp,cnn'])).toThrow(/unknown group "cnn"/);
     expect(() => parseArgs(['--batches', '32,0'])).toThrow(/"0" is not a positive integer/);
     expect(() => parseArgs(['--rows'])).toThrow(/--rows needs a value/);
+    expect(parseArgs(['--batches', '64,32,64']).batches).toEqual([64, 32]);
     expect(() => resolveOptions(given, false)).toThrow(
       /--rows 512 is smaller than the largest batch \(1024\)/,
     );
@@ -116,7 +117,21 @@ describe('training benchmark', () => {
       expect(r.ours.samplesPerS).toBeGreaterThan(0);
       expect(r.tfjs?.samplesPerS).toBeGreaterThan(0);
       expect(r.ours.peakBytes).toBeGreaterThan(r.ours.planBytes);
+      // One repetition: the pair's ratio is the ratio.
+      expect(r.ratioRange?.[0]).toBeCloseTo(r.ratio ?? NaN, 12);
+      expect(r.ratioRange?.[1]).toBeCloseTo(r.ratio ?? NaN, 12);
     }
+    // Memory against the parameter count (f32): training holds weights, gradients and (SGD)
+    // the NaN-restore snapshot of the weights at least; TF.js's tensors, weights and
+    // gradients at least; inference (not compiled) holds the weights and no training state.
+    const params = 4 * train.params;
+    expect(train.ours.peakBytes).toBeGreaterThan(3 * params);
+    expect(train.tfjs.peakBytes).toBeGreaterThan(2 * params);
+    const p1 = run.results[1];
+    expect(p1?.ours.peakBytes).toBeGreaterThan(params);
+    expect(p1?.ours.peakBytes).toBeLessThan(2 * params);
+    expect(p1?.tfjs?.peakBytes).toBeGreaterThan(params);
+    expect(p1?.tfjs?.peakBytes).toBeLessThan(2 * params);
     if (run.features.includes('timestamp-query')) {
       const p = train.ours.profile;
       expect(p?.dispatches).toHaveLength(19);
