@@ -30,6 +30,7 @@ import type { PlanStats } from '../src/graph/plan.js';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
 import { writeResultsSection } from './results.js';
+import { median } from './train/core.js';
 import { table } from './train/report.js';
 import { rng } from '../kernels-test/harness.js';
 
@@ -88,12 +89,6 @@ function syntheticData(seed: number): { pixels: Uint8Array; labels: Uint8Array }
   const labels = Uint8Array.from({ length: rows }, () => Math.floor(r() * CLASSES));
   return { pixels, labels };
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 interface BatchResult {
   batch: number;

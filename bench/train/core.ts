@@ -253,7 +253,8 @@ async function buildTfjs(
 
 // ------------------------------------------------------------------ timing
 
-const median = (xs: readonly number[]): number => {
+/** The median (the mean of the middle two for an even count). */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
