@@ -51,11 +51,18 @@ export interface ChromiumSession {
 export async function openPage(
   path: string,
   log: (line: string) => void,
-  options: { optimizeDeps?: string[]; crossOriginIsolated?: boolean } = {},
+  options: {
+    optimizeDeps?: string[];
+    crossOriginIsolated?: boolean;
+    /** A Vite config to serve with (its root and plugins), e.g. demo/vite.config.ts; default none. */
+    configFile?: string;
+    /** Extra Chromium flags (e.g. '--disable-features=WebGPU'). */
+    args?: string[];
+  } = {},
 ): Promise<ChromiumSession> {
   const server: ViteDevServer = await createServer({
-    configFile: false,
-    root: process.cwd(),
+    configFile: options.configFile ?? false,
+    ...(options.configFile ? {} : { root: process.cwd() }),
     logLevel: 'warn',
     server: {
       host: '127.0.0.1',
@@ -87,7 +94,11 @@ export async function openPage(
     browser = await puppeteer.launch({
       executablePath: chromiumPath(),
       headless: true,
-      args: [...CHROMIUM_FLAGS, ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`])],
+      args: [
+        ...CHROMIUM_FLAGS,
+        ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`]),
+        ...(options.args ?? []),
+      ],
       protocolTimeout: 1_800_000, // a full Chromium benchmark sweep on SwiftShader takes ~15 min
     });
     const page = await browser.newPage();

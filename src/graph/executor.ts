@@ -59,6 +59,11 @@ export interface EpochOptions {
   /** Also read the running loss and metrics every this many steps (default: once per epoch). */
   readEvery?: number;
   onProgress?: (logs: StepLogs) => void;
+  /**
+   * Asked before each submission: true ends the epoch there (Keras's stop_training checked
+   * between batches); the logs then cover the steps that ran.
+   */
+  shouldStop?: () => boolean;
 }
 
 export class NonFiniteLossError extends Error {
@@ -200,7 +205,12 @@ export class Trainer {
     let callbackError: unknown;
     let done = 0;
     let nextRead = readEvery > 0 ? readEvery : Infinity;
+    let stopped = false;
     while (done < full) {
+      if (done > 0 && options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
       const n = Math.min(perSubmit, full - done, nextRead - done);
       fullPlan?.encode(n, snapshot);
       this.engine.submitPending();
@@ -230,10 +240,15 @@ export class Trainer {
         }
       }
     }
-    remPlan?.encode(1, snapshot);
-    const steps = full + (rem > 0 ? 1 : 0);
+    if (!stopped) remPlan?.encode(1, snapshot);
+    const steps = stopped ? done : full + (rem > 0 ? 1 : 0);
     await progress;
-    const logs = await this.readLogs(steps, data.rows, { epochStart, batch, data, fullPlan });
+    const logs = await this.readLogs(steps, stopped ? done * batch : data.rows, {
+      epochStart,
+      batch,
+      data,
+      fullPlan,
+    });
     if (callbackError !== undefined) {
       throw callbackError instanceof Error
         ? callbackError
@@ -241,6 +256,24 @@ export class Trainer {
     }
     options.onProgress?.(logs);
     return logs;
+  }
+
+  /**
+   * The gradients of the loss over all rows of `data` as one batch (training mode: batch
+   * statistics, dropout), by Param.id for the trainable parameters, with nothing changed:
+   * one training step runs, its gradients are read, and the snapshot taken before it (the
+   * weights, optimizer state, moving statistics and step) is put back.
+   */
+  gradients(data: GpuData): Promise<(Float32Array | undefined)[]> {
+    return this.exclusive('gradients', async () => {
+      if (!this.model.optimizer) throw new Error('gradients: the model has no optimizer (compile it first)');
+      const before = this.steps;
+      await this.runEpoch(data, { batchSize: data.rows, shuffle: false });
+      // The step's window began with a snapshot of everything it changes: put it back first,
+      // so that the regularization terms are taken at the weights the gradient was.
+      this.putBackSnapshot(before);
+      return this.model.readGrads();
+    });
   }
 
   /** Loss and metrics over all rows of `data` (batch-norm in inference mode, no dropout). */
@@ -628,6 +661,21 @@ export class Trainer {
   }
 
   /**
+   * Copies the snapshot (weights, optimizer state, moving statistics, optimizer step) back
+   * over the live buffers and sets the step counters to `step`.
+   */
+  private putBackSnapshot(step: number): void {
+    const m = this.model;
+    const bytes = m.totalLength * 4;
+    m.optState.forEach((s, i) => this.engine.copy(m.backup.optState[i] as GPUBuffer, s, bytes));
+    this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
+    if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
+    this.engine.copy(m.backup.params, m.params, bytes);
+    this.engine.writeBuffer(m.status, 0, new Uint32Array([step, 0, step, 0]));
+    this.steps = step;
+  }
+
+  /**
    * Puts back the snapshot taken at the start of the failing window and replays the steps
    * between it and the failing step (same permutation, same dropout steps).
    */
@@ -639,14 +687,8 @@ export class Trainer {
     const m = this.model;
     const from = status[STATUS.BACKUP_STEP] ?? r.epochStart;
     if (from > failing || from < r.epochStart) return false;
-    const bytes = m.totalLength * 4;
-    m.optState.forEach((s, i) => this.engine.copy(m.backup.optState[i] as GPUBuffer, s, bytes));
-    this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
-    if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
-    this.engine.copy(m.backup.params, m.params, bytes);
-    this.engine.writeBuffer(m.status, 0, new Uint32Array([from, 0, from, 0]));
+    this.putBackSnapshot(from);
     this.engine.writeBuffer(m.cursor, 0, new Uint32Array([(from - r.epochStart) * r.batch, 0, 0, 0]));
-    this.steps = from;
     if (failing > from) r.fullPlan?.encode(failing - from);
     this.steps = failing;
     await this.engine.flush();

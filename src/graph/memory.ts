@@ -268,6 +268,37 @@ export class ModelMemory {
     return v;
   }
 
+  /**
+   * The gradients of the last training step by Param.id (trainable parameters only; the
+   * others are undefined), read while the weights are those the step started from: the
+   * gradient arena plus each weight's regularization term (2·l2·w + l1·sign(w)), which the
+   * optimizer kernel adds as it updates.
+   */
+  async readGrads(): Promise<(Float32Array | undefined)[]> {
+    const bytes = this.totalLength * 4;
+    const penalized = this.segments.some((s) => s.l1 !== 0 || s.l2 !== 0);
+    const [grads, params] = await Promise.all([
+      this.engine.read(this.grads, bytes, 'grads'),
+      penalized ? this.engine.read(this.params, bytes, 'params') : undefined,
+    ]);
+    const g = new Float32Array(grads);
+    const w = params ? new Float32Array(params) : undefined;
+    const out: (Float32Array | undefined)[] = [];
+    this.trainable.forEach((p, k) => {
+      const seg = this.segments[k];
+      if (!seg) return;
+      const values = g.slice(seg.offset, seg.offset + p.length);
+      if (w && (seg.l1 !== 0 || seg.l2 !== 0)) {
+        for (let i = 0; i < values.length; i++) {
+          const v = w[seg.offset + i] ?? 0;
+          values[i] = (values[i] ?? 0) + 2 * seg.l2 * v + seg.l1 * Math.sign(v);
+        }
+      }
+      out[p.id] = values;
+    });
+    return out;
+  }
+
   /** Reads every parameter (trainable and state) back, by Param.id. */
   async readParams(): Promise<Float32Array[]> {
     const out: Float32Array[] = [];

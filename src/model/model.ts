@@ -99,7 +99,11 @@ export class LayersModel {
   readonly name: string;
   inputs: SymbolicTensor[];
   outputs: SymbolicTensor[];
-  /** Set by a callback (EarlyStopping, TerminateOnNaN) to end fit() after this epoch. */
+  /**
+   * Set to end fit(): by a callback (EarlyStopping, TerminateOnNaN) or a page's Stop button.
+   * fit() checks it between GPU submissions (every stepsPerSubmit steps, or at each batch
+   * callback), so the current epoch ends early, with logs over the steps that ran.
+   */
   stopTraining = false;
   /**
    * Progress events of fit() with verbose ≥ 1, for pages and apps (where there is no
@@ -475,6 +479,7 @@ export class LayersModel {
           try {
             const r = await trainer.trainEpoch(train, {
               batchSize,
+              shouldStop: stopped,
               shuffle: args.shuffle === false ? false : (seed = (seed * 1103515245 + 12345) >>> 0),
               ...(args.stepsPerSubmit ? { stepsPerSubmit: args.stepsPerSubmit } : {}),
               readEvery,
@@ -593,6 +598,39 @@ export class LayersModel {
       try {
         this.markTrained();
         return this.logsFrom(await trainer.trainEpoch(data, { batchSize: data.rows }));
+      } finally {
+        if (!(x instanceof GpuData)) data.dispose();
+      }
+    });
+  }
+
+  /**
+   * The gradient of the training loss (the compiled losses, weighted, plus the regularization
+   * penalties) with respect to each trainable weight, over (x, y) taken as one batch in
+   * training mode (batch statistics, dropout on), as a GradientTape around one training step
+   * would give it. Nothing changes: the weights, optimizer state and moving statistics stay
+   * as they were. In getWeights() order, trainable weights only.
+   */
+  async computeGradients(
+    xIn: DataInput | GpuData,
+    yIn?: DataInput,
+  ): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
+    return this.exclusive('computeGradients', async () => {
+      const [x, y] = await hostArgs(xIn, yIn);
+      const b = await this.build();
+      const data =
+        x instanceof GpuData
+          ? x
+          : this.gpuData(this.columns(x, y, 'computeGradients'), 0, undefined, 'gradients');
+      try {
+        const grads = await b.trainer.gradients(data);
+        const out: { name: string; shape: number[]; data: Float32Array }[] = [];
+        for (const w of this.allWeights()) {
+          const p = b.params.get(w);
+          const g = p?.trainable ? grads[p.id] : undefined;
+          if (g) out.push({ name: w.name, shape: [...w.shape], data: g });
+        }
+        return out;
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
       }
