@@ -84,12 +84,15 @@ export {
   saveModel,
   loadModel,
   browserFiles,
+  listModels,
+  removeModel,
   modelToArtifacts,
   modelFromArtifacts,
   ModelFormatError,
 } from './model/io.js';
 export type {
   SaveResult,
+  ModelArtifactsInfo,
   SaveHandler,
   LoadHandler,
   ModelArtifacts,

@@ -25,10 +25,12 @@ import type * as LayersModule from '../nn/layers.js';
 import { model as functional, sequential, type LayersModel, type Prediction } from './model.js';
 import type * as ModelModule from './model.js';
 import {
+  listModels,
   loadModel,
   modelFromArtifacts,
   ModelFormatError,
   modelToArtifacts,
+  removeModel,
   saveModel,
   type ModelArtifacts,
 } from './io.js';
@@ -695,6 +697,8 @@ describe('clear errors', () => {
       /includeOptimizer needs a compiled model/,
     );
     await expect(m.save('indexeddb://m')).rejects.toThrow(/needs a browser with IndexedDB/);
+    await expect(listModels()).rejects.toThrow(/needs a browser with IndexedDB/);
+    await expect(removeModel('indexeddb://m')).rejects.toThrow(/needs a browser with IndexedDB/);
     await expect(loadModel('downloads://m')).rejects.toThrow(/only saves/);
     await expect(m.save('downloads://m')).rejects.toThrow(/downloads:\/\/ needs a browser page/);
     expect(() => modelFromArtifacts({ modelTopology: {}, format: 'graph-model' })).toThrow(
@@ -807,6 +811,109 @@ describe('in headless Chromium', () => {
       expect(r.fileTopology).toBe(r.topology);
       expect(r.missing).toMatch(/no model named 'no_such_model' in IndexedDB/);
       expect(r.wrongFile).toMatch(/needs the weights file "browser_mlp.weights.bin"; got none/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('listModels() gives the IndexedDB models with dates and sizes; removeModel() deletes one', async () => {
+    const lines: string[] = [];
+    const session = await openPage('/package.json', (l) => lines.push(l));
+    try {
+      await session.page.addScriptTag({
+        type: 'module',
+        content:
+          "import * as io from '/src/model/io.ts'; import * as nn from '/src/nn/layers.ts'; " +
+          "import * as mdl from '/src/model/model.ts'; window.__ioTest = { io, nn, mdl };",
+      });
+      await session.page
+        .waitForFunction(() => '__ioTest' in window, { timeout: 60_000 })
+        .catch((e: unknown) => {
+          throw new Error(`the modules did not load in the page: ${lines.join('\n')}`, { cause: e });
+        });
+      const r = await session.page.evaluate(async () => {
+        const { io, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
+        const mlpOf = (inputs: number, hidden: number) =>
+          mdl.sequential({
+            layers: [
+              nn.layers.dense({ units: hidden, inputShape: [inputs], activation: 'relu' }),
+              nn.layers.dense({ units: 2, activation: 'softmax' }),
+            ],
+          });
+        // A database as version 1 of this library left it (one store, no model_info): the
+        // model in it must be listed once the library opens it as version 2.
+        const oldArtifacts = await io.modelToArtifacts(mlpOf(3, 5));
+        const oldDate = new Date('2024-05-06T07:08:09Z');
+        await new Promise<void>((resolve, reject) => {
+          const req = indexedDB.open('webgpu-mlp', 1);
+          req.onupgradeneeded = () => {
+            const store = req.result.createObjectStore('models', { keyPath: 'name' });
+            store.put({ name: 'from_v1', artifacts: oldArtifacts, dateSaved: oldDate });
+          };
+          req.onsuccess = () => {
+            req.result.close();
+            resolve();
+          };
+          req.onerror = () => reject(req.error ?? new Error('open failed'));
+        });
+        const before = Date.now();
+        const a = await mlpOf(4, 6).save('indexeddb://a');
+        const b = await mlpOf(8, 3).save('indexeddb://b model');
+        const after = Date.now();
+        const listed = await io.listModels();
+        const removed = await io.removeModel('indexeddb://a');
+        const listedAfter = await io.listModels();
+        const errors: string[] = [];
+        for (const url of ['indexeddb://a', 'file://x', 'indexeddb://']) {
+          await io.removeModel(url).catch((e: unknown) => errors.push(String(e)));
+        }
+        await io.loadModel('indexeddb://a').catch((e: unknown) => errors.push(String(e)));
+        const stillThere = await io.loadModel('indexeddb://b model');
+        const plain = (i: Record<string, unknown>) =>
+          Object.fromEntries(Object.entries(i).map(([k, v]) => [k, v instanceof Date ? v.getTime() : v]));
+        const plainAll = (l: Record<string, Record<string, unknown>>) =>
+          Object.fromEntries(Object.entries(l).map(([k, v]) => [k, plain(v)]));
+        return {
+          before,
+          after,
+          oldDate: oldDate.getTime(),
+          oldWeightBytes: oldArtifacts.weightData.byteLength,
+          oldTopologyBytes: new TextEncoder().encode(JSON.stringify(oldArtifacts.modelTopology)).byteLength,
+          saved: [plain({ ...a.modelArtifactsInfo }), plain({ ...b.modelArtifactsInfo })],
+          listed: plainAll(listed as unknown as Record<string, Record<string, unknown>>),
+          removed: plain({ ...removed }),
+          listedAfter: Object.keys(listedAfter),
+          errors,
+          stillThereParams: (await stillThere.getWeights()).reduce((s, w) => s + w.data.length, 0),
+        };
+      });
+      // Weights are f32: 4 bytes per parameter, counted from the layer sizes.
+      const params = (i: number, h: number) => i * h + h + h * 2 + 2;
+      expect(r.oldWeightBytes).toBe(4 * params(3, 5));
+      expect(Object.keys(r.listed)).toEqual(['indexeddb://a', 'indexeddb://b model', 'indexeddb://from_v1']);
+      expect(r.listed['indexeddb://from_v1']).toMatchObject({
+        dateSaved: r.oldDate,
+        modelTopologyType: 'JSON',
+        modelTopologyBytes: r.oldTopologyBytes,
+        weightDataBytes: 4 * params(3, 5),
+      });
+      expect(r.listed['indexeddb://a']).toEqual(r.saved[0]);
+      expect(r.listed['indexeddb://b model']).toEqual(r.saved[1]);
+      expect(r.listed['indexeddb://a']?.weightDataBytes).toBe(4 * params(4, 6));
+      expect(r.listed['indexeddb://b model']?.weightDataBytes).toBe(4 * params(8, 3));
+      for (const url of ['indexeddb://a', 'indexeddb://b model']) {
+        const t = r.listed[url]?.dateSaved as number;
+        expect(t).toBeGreaterThanOrEqual(r.before);
+        expect(t).toBeLessThanOrEqual(r.after);
+      }
+      expect(r.removed).toEqual(r.saved[0]);
+      expect(r.listedAfter).toEqual(['indexeddb://b model', 'indexeddb://from_v1']);
+      expect(r.errors).toHaveLength(4);
+      expect(r.errors[0]).toMatch(/removeModel: no model named 'a' in IndexedDB/);
+      expect(r.errors[1]).toMatch(/removeModel: 'file:\/\/x' is not an indexeddb:\/\/name URL/);
+      expect(r.errors[2]).toMatch(/'indexeddb:\/\/' has no model name/);
+      expect(r.errors[3]).toMatch(/loadModel: no model named 'a' in IndexedDB/);
+      expect(r.stillThereParams).toBe(params(8, 3));
     } finally {
       await session.close();
     }

@@ -4,6 +4,7 @@
  *   file://dir          Node: dir/model.json + dir/weights.bin (load 'file://dir/model.json'
  *                       or 'file://dir')
  *   indexeddb://name    browser: one record of this library's own IndexedDB database
+ *                       (listModels() lists them with dates and sizes, removeModel(url) deletes one)
  *   downloads://name    browser: downloads name.json + name.weights.bin; load them back with
  *                       loadModel(browserFiles(jsonFile, weightsFile))
  *   http(s)://…/model.json, or a relative URL in a browser: loading only, by fetch
@@ -159,10 +160,10 @@ export function browserFiles(
 
 // ---------------------------------------------------------------- model.json
 
-function info(a: ModelArtifacts): ModelArtifactsInfo {
+function info(a: ModelArtifacts, dateSaved = new Date()): ModelArtifactsInfo {
   const bytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v)).byteLength;
   return {
-    dateSaved: new Date(),
+    dateSaved,
     modelTopologyType: 'JSON',
     modelTopologyBytes: bytes(a.modelTopology),
     weightSpecsBytes: bytes(a.weightSpecs),
@@ -307,9 +308,17 @@ async function loadHttp(url: string): Promise<ModelArtifactsLike> {
 
 // ---------------------------------------------------------------- indexeddb:// (browser)
 
-/** This library's database and store: one record { name, artifacts, dateSaved } per model. */
+/**
+ * This library's database: store 'models' holds one record { name, artifacts, dateSaved } per
+ * model, store 'model_info' its { name, ...ModelArtifactsInfo }, so that listModels() reads
+ * sizes and dates without reading any weights. Both are written in one transaction.
+ * Version 1 had only 'models'; opening it as version 2 adds 'model_info' for the models there.
+ */
 const IDB_DATABASE = 'webgpu-mlp';
+const IDB_VERSION = 2;
 const IDB_STORE = 'models';
+const IDB_INFO_STORE = 'model_info';
+const IDB_SCHEME = 'indexeddb://';
 
 interface IdbRecord {
   name: string;
@@ -317,32 +326,58 @@ interface IdbRecord {
   dateSaved: Date;
 }
 
+interface IdbInfoRecord extends ModelArtifactsInfo {
+  name: string;
+}
+
 function openDatabase(): Promise<IDBDatabase> {
   const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!factory) throw new Error("indexeddb:// needs a browser with IndexedDB; in Node use 'file://dir'");
   return new Promise((resolve, reject) => {
-    const req = factory.open(IDB_DATABASE, 1);
+    const req = factory.open(IDB_DATABASE, IDB_VERSION);
     req.onupgradeneeded = () => {
-      if (!req.result.objectStoreNames.contains(IDB_STORE))
-        req.result.createObjectStore(IDB_STORE, { keyPath: 'name' });
+      const db = req.result;
+      const tx = req.transaction as IDBTransaction;
+      const models = db.objectStoreNames.contains(IDB_STORE)
+        ? tx.objectStore(IDB_STORE)
+        : db.createObjectStore(IDB_STORE, { keyPath: 'name' });
+      if (db.objectStoreNames.contains(IDB_INFO_STORE)) return;
+      const infos = db.createObjectStore(IDB_INFO_STORE, { keyPath: 'name' });
+      // Models saved by version 1: their info from the artifacts, once.
+      models.openCursor().onsuccess = (e) => {
+        const cursor = (e.target as IDBRequest<IDBCursorWithValue | null>).result;
+        if (!cursor) return;
+        const r = cursor.value as IdbRecord;
+        infos.put({ name: r.name, ...info(r.artifacts, r.dateSaved) } satisfies IdbInfoRecord);
+        cursor.continue();
+      };
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error('IndexedDB: the database did not open'));
   });
 }
 
-async function withStore<T>(mode: IDBTransactionMode, f: (store: IDBObjectStore) => IDBRequest): Promise<T> {
+/**
+ * Runs `body` in one transaction over both stores; `body` returns a function that gives the
+ * result once the transaction has completed (it may throw then, e.g. for a missing model).
+ */
+async function inTransaction<T>(
+  mode: IDBTransactionMode,
+  body: (models: IDBObjectStore, infos: IDBObjectStore) => () => T,
+): Promise<T> {
   const db = await openDatabase();
   try {
     return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(IDB_STORE, mode);
-      const req = f(tx.objectStore(IDB_STORE));
-      let result: T;
-      req.onsuccess = () => {
-        result = req.result as T;
+      const tx = db.transaction([IDB_STORE, IDB_INFO_STORE], mode);
+      const result = body(tx.objectStore(IDB_STORE), tx.objectStore(IDB_INFO_STORE));
+      tx.oncomplete = () => {
+        try {
+          resolve(result());
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
       };
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = () => reject(tx.error ?? req.error ?? new Error('IndexedDB: the transaction failed'));
+      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB: the transaction failed'));
       tx.onabort = () => reject(tx.error ?? new Error('IndexedDB: the transaction was aborted'));
     });
   } finally {
@@ -350,17 +385,74 @@ async function withStore<T>(mode: IDBTransactionMode, f: (store: IDBObjectStore)
   }
 }
 
+/** The value of a request, once its transaction completed. */
+function resultOf<T>(req: IDBRequest<T>): () => T {
+  return () => req.result;
+}
+
 async function saveIndexedDb(a: ModelArtifacts, name: string): Promise<SaveResult> {
-  const record: IdbRecord = { name, artifacts: a, dateSaved: new Date() };
-  await withStore<unknown>('readwrite', (s) => s.put(record));
-  return { modelArtifactsInfo: info(a), url: `indexeddb://${name}` };
+  const dateSaved = new Date();
+  const modelArtifactsInfo = info(a, dateSaved);
+  await inTransaction('readwrite', (models, infos) => {
+    models.put({ name, artifacts: a, dateSaved } satisfies IdbRecord);
+    infos.put({ name, ...modelArtifactsInfo } satisfies IdbInfoRecord);
+    return () => undefined;
+  });
+  return { modelArtifactsInfo, url: `${IDB_SCHEME}${name}` };
 }
 
 async function loadIndexedDb(name: string): Promise<ModelArtifactsLike> {
-  const record = await withStore<IdbRecord | undefined>('readonly', (s) => s.get(name));
+  const record = await inTransaction('readonly', (models) =>
+    resultOf(models.get(name) as IDBRequest<IdbRecord | undefined>),
+  );
   if (!record)
     throw new Error(`loadModel: no model named '${name}' in IndexedDB (database '${IDB_DATABASE}')`);
   return record.artifacts;
+}
+
+function infoOf(r: IdbInfoRecord): ModelArtifactsInfo {
+  return {
+    dateSaved: r.dateSaved,
+    modelTopologyType: r.modelTopologyType,
+    modelTopologyBytes: r.modelTopologyBytes,
+    weightSpecsBytes: r.weightSpecsBytes,
+    weightDataBytes: r.weightDataBytes,
+  };
+}
+
+/**
+ * The models saved in this browser's IndexedDB, as tf.io.listModels() gives them: keyed by
+ * their URL ('indexeddb://name', what loadModel and removeModel take), each with its date
+ * and sizes. Reads no weights.
+ */
+export async function listModels(): Promise<Record<string, ModelArtifactsInfo>> {
+  const records = await inTransaction('readonly', (_, infos) =>
+    resultOf(infos.getAll() as IDBRequest<IdbInfoRecord[]>),
+  );
+  return Object.fromEntries(records.map((r) => [`${IDB_SCHEME}${r.name}`, infoOf(r)]));
+}
+
+/** Deletes a model saved at 'indexeddb://name'; gives what it was (date and sizes). */
+export async function removeModel(url: string): Promise<ModelArtifactsInfo> {
+  const [scheme, rest] = splitScheme(url);
+  if (scheme !== 'indexeddb') {
+    throw new Error(
+      `removeModel: '${url}' is not an indexeddb://name URL (only models saved in IndexedDB can be removed)`,
+    );
+  }
+  const name = key(rest, url);
+  const record = await inTransaction('readwrite', (models, infos) => {
+    const req = infos.get(name) as IDBRequest<IdbInfoRecord | undefined>;
+    req.onsuccess = () => {
+      if (!req.result) return;
+      models.delete(name);
+      infos.delete(name);
+    };
+    return resultOf(req);
+  });
+  if (!record)
+    throw new Error(`removeModel: no model named '${name}' in IndexedDB (database '${IDB_DATABASE}')`);
+  return infoOf(record);
 }
 
 // ---------------------------------------------------------------- downloads:// (browser)
