@@ -1,26 +1,30 @@
 /**
  * One config for three jobs:
- * - `vite` (npm run dev) serves the repository: the demo page (demo/), the kernel-test page
- *   (kernels-test/browser/) and benchmark pages, from 127.0.0.1 (a secure context, so
- *   navigator.gpu exists);
- * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe) and
- *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external);
- * - vitest runs the Node tests and the Chromium kernel suite (projects 'node', 'chromium').
+ * - `vite` (npm run dev) serves the repository: the demo page (demo/, also served alone by
+ *   `npm run demo` with demo/vite.config.ts), the kernel-test page (kernels-test/browser/)
+ *   and benchmark pages, from 127.0.0.1 (a secure context, so navigator.gpu exists);
+ * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe),
+ *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external) and
+ *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external);
+ * - vitest runs the Node tests and the Chromium suites (kernels, demo) (projects 'node',
+ *   'chromium').
  */
 import { defineConfig } from 'vitest/config';
+import { mnistAssets } from './demo/mnist-assets.js';
 
 export default defineConfig({
   server: { host: '127.0.0.1' },
+  plugins: [mnistAssets()],
   build: {
     target: 'es2022',
     outDir: 'dist',
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', node: 'src/node/index.ts' },
+      entry: { index: 'src/index.ts', node: 'src/node/index.ts', trainer: 'demo/src/trainer.ts' },
       formats: ['es'],
     },
     rollupOptions: {
-      external: ['webgpu', /^node:/],
+      external: ['webgpu', /^node:/, 'lit', /^lit\//, 'chart.js'],
     },
   },
   test: {
@@ -34,8 +38,9 @@ export default defineConfig({
             'kernels-test/**/*.test.ts',
             'scripts/**/*.test.ts',
             'bench/**/*.test.ts',
+            'demo/**/*.test.ts',
           ],
-          exclude: ['kernels-test/browser/**'],
+          exclude: ['kernels-test/browser/**', 'demo/test/**'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
@@ -44,7 +49,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chromium',
-          include: ['kernels-test/browser/**/*.test.ts'],
+          include: ['kernels-test/browser/**/*.test.ts', 'demo/test/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 900_000,
         },

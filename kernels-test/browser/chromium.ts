@@ -56,8 +56,13 @@ export async function openPage(
     crossOriginIsolated?: boolean;
     /** A Vite config to serve with (its root and plugins), e.g. demo/vite.config.ts; default none. */
     configFile?: string;
-    /** Extra Chromium flags (e.g. '--disable-features=WebGPU'). */
+    /** Extra Chromium flags. */
     args?: string[];
+    /**
+     * false: launch without --enable-unsafe-webgpu and without choosing an adapter, as a
+     * Linux Chrome without WebGPU enabled (navigator.gpu exists, requestAdapter() gives null).
+     */
+    webgpu?: boolean;
   } = {},
 ): Promise<ChromiumSession> {
   const server: ViteDevServer = await createServer({
@@ -95,8 +100,10 @@ export async function openPage(
       executablePath: chromiumPath(),
       headless: true,
       args: [
-        ...CHROMIUM_FLAGS,
-        ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`]),
+        ...(options.webgpu === false
+          ? CHROMIUM_FLAGS.filter((f) => f !== '--enable-unsafe-webgpu')
+          : CHROMIUM_FLAGS),
+        ...(adapter === 'default' || options.webgpu === false ? [] : [`--use-webgpu-adapter=${adapter}`]),
         ...(options.args ?? []),
       ],
       protocolTimeout: 1_800_000, // a full Chromium benchmark sweep on SwiftShader takes ~15 min

@@ -1,0 +1,190 @@
+/**
+ * <mlp-demo>: the demo page. Starts WebGPU (or explains why it cannot), then shows the
+ * tabs: Train, Predict, Lab, Vanishing gradients, Save / load.
+ */
+import { css, html, LitElement, nothing } from 'lit';
+import type { LayersModel } from '../../src/index.js';
+import { DemoState } from './state.js';
+import { panelStyles } from './styles.js';
+import { startWebGPU, type WebGPUStatus } from './webgpu.js';
+import './trainer.js';
+import './predict.js';
+import './lab.js';
+import './vanishing.js';
+import './model-io.js';
+
+const TABS = [
+  { id: 'train', label: 'Train' },
+  { id: 'predict', label: 'Predict' },
+  { id: 'lab', label: 'Lab' },
+  { id: 'vanishing', label: 'Vanishing gradients' },
+  { id: 'io', label: 'Save / load' },
+] as const;
+type TabId = (typeof TABS)[number]['id'];
+
+export class MlpDemo extends LitElement {
+  static override properties = {
+    status: { state: true },
+    tab: { state: true },
+    busy: { state: true },
+  };
+
+  static override styles = [
+    panelStyles,
+    css`
+      :host {
+        max-width: 76rem;
+        margin: 0 auto;
+        padding: 1rem 1.25rem 3rem;
+      }
+      header {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: baseline;
+        gap: 0.5rem 1rem;
+        margin-bottom: 0.75rem;
+      }
+      header h1 {
+        font-size: 1.4rem;
+        margin: 0;
+      }
+      .adapter {
+        color: #4a5466;
+      }
+      nav {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem;
+        border-bottom: 1px solid #dde2ea;
+        margin-bottom: 1rem;
+      }
+      nav button {
+        background: none;
+        color: #2456a6;
+        border: none;
+        border-bottom: 3px solid transparent;
+        border-radius: 0;
+        padding: 0.4rem 0.8rem;
+      }
+      nav button[aria-selected='true'] {
+        border-bottom-color: #2f6fd6;
+        color: #1d2430;
+        font-weight: 600;
+      }
+      .no-webgpu {
+        border: 1px solid #e0b4b4;
+        background: #fff6f6;
+        border-radius: 8px;
+        padding: 1rem 1.25rem;
+        max-width: 46rem;
+      }
+      .no-webgpu h2 {
+        color: #9f1d1d;
+      }
+    `,
+  ];
+
+  declare status: WebGPUStatus | undefined;
+  declare tab: TabId;
+  declare busy: string | undefined;
+  /** Set once WebGPU started; the panels share it. */
+  state: DemoState | undefined;
+
+  constructor() {
+    super();
+    this.status = undefined;
+    this.tab = tabFromHash();
+    this.busy = undefined;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this.onHash);
+    void this.start();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.onHash);
+  }
+
+  private readonly onHash = () => {
+    this.tab = tabFromHash();
+  };
+
+  private async start(): Promise<void> {
+    const status = await startWebGPU();
+    if (status.ok) {
+      this.state = new DemoState(status.engine);
+      this.state.addEventListener('busy', () => (this.busy = this.state?.busy));
+    }
+    this.status = status;
+  }
+
+  private select(tab: TabId): void {
+    this.tab = tab;
+    history.replaceState(null, '', `#${tab}`);
+  }
+
+  private readonly onTrained = (e: CustomEvent<{ model: LayersModel; description: string }>): void => {
+    this.state?.setModel(e.detail.model, e.detail.description);
+  };
+
+  override render() {
+    const s = this.status;
+    const header = html`<header>
+      <h1>webgpu-mlp</h1>
+      <span class="lead">Keras-style neural networks trained on your GPU with WebGPU compute shaders.</span>
+      ${
+        s?.ok
+          ? html`<span class="adapter" id="adapter"
+              >GPU adapter:
+              <b>${s.engine.adapter.name}</b>${s.engine.adapter.isFallback ? ' (software)' : ''}</span
+            >`
+          : nothing
+      }
+    </header>`;
+    if (!s)
+      return html`${header}
+        <p class="status" id="starting">Starting WebGPU…</p>`;
+    if (!s.ok) {
+      return html`${header}
+        <section class="no-webgpu" id="no-webgpu" role="alert" data-reason=${s.reason}>
+          <h2>${s.title}</h2>
+          <p>${s.detail}</p>
+        </section>`;
+    }
+    const state = this.state;
+    return html`${header}
+      <nav role="tablist">
+        ${TABS.map(
+          (t) =>
+            html`<button
+              role="tab"
+              id=${`tab-${t.id}`}
+              aria-selected=${this.tab === t.id ? 'true' : 'false'}
+              @click=${() => this.select(t.id)}
+            >
+              ${t.label}
+            </button>`,
+        )}
+      </nav>
+      <mlp-trainer
+        ?hidden=${this.tab !== 'train'}
+        .engine=${s.engine}
+        .lock=${state}
+        @mlp-trained=${this.onTrained}
+      ></mlp-trainer>
+      <mlp-predict ?hidden=${this.tab !== 'predict'} .state=${state}></mlp-predict>
+      <mlp-lab ?hidden=${this.tab !== 'lab'} .state=${state}></mlp-lab>
+      <mlp-vanishing ?hidden=${this.tab !== 'vanishing'} .state=${state}></mlp-vanishing>
+      <mlp-model-io ?hidden=${this.tab !== 'io'} .state=${state}></mlp-model-io>`;
+  }
+}
+
+function tabFromHash(): TabId {
+  const id = location.hash.slice(1);
+  return TABS.some((t) => t.id === id) ? (id as TabId) : 'train';
+}
+
+if (!customElements.get('mlp-demo')) customElements.define('mlp-demo', MlpDemo);

@@ -1,0 +1,216 @@
+/**
+ * <mlp-chart>: a Chart.js line or bar chart as a Lit element. Set `series` (new arrays, or
+ * the same arrays followed by requestUpdate()) and it redraws without re-creating the chart,
+ * so live training curves cost one Chart.update() per new point.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Title,
+  Tooltip,
+  type ChartConfiguration,
+} from 'chart.js';
+import { css, html, LitElement, type PropertyValues } from 'lit';
+
+Chart.register(
+  BarController,
+  BarElement,
+  CategoryScale,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Title,
+  Tooltip,
+);
+
+export interface ChartPoint {
+  x: number;
+  y: number;
+}
+
+export interface ChartSeries {
+  label: string;
+  /** Line charts: {x, y} points. Bar charts: one y per category of `categories`. */
+  points: ChartPoint[] | number[];
+  color?: string;
+  dashed?: boolean;
+  /** A thin line without point markers (e.g. a running mean drawn under the epoch points). */
+  thin?: boolean;
+}
+
+/** A palette that stays readable on white, for up to 12 overlaid series. */
+export const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+  '#393b79',
+  '#ad494a',
+];
+
+export class MlpChart extends LitElement {
+  static override properties = {
+    series: { attribute: false },
+    categories: { attribute: false },
+    kind: { type: String },
+    heading: { type: String },
+    xLabel: { type: String, attribute: 'x-label' },
+    yLabel: { type: String, attribute: 'y-label' },
+    logY: { type: Boolean, attribute: 'log-y' },
+    yMin: { type: Number, attribute: 'y-min' },
+    yMax: { type: Number, attribute: 'y-max' },
+  };
+
+  static override styles = css`
+    :host {
+      display: block;
+      position: relative;
+      min-height: 220px;
+    }
+    canvas {
+      width: 100%;
+      height: 100%;
+    }
+  `;
+
+  declare series: ChartSeries[];
+  declare categories: string[];
+  declare kind: 'line' | 'bar';
+  declare heading: string;
+  declare xLabel: string;
+  declare yLabel: string;
+  declare logY: boolean;
+  declare yMin: number | undefined;
+  declare yMax: number | undefined;
+  private chart: Chart | undefined;
+
+  constructor() {
+    super();
+    this.series = [];
+    this.categories = [];
+    this.kind = 'line';
+    this.heading = '';
+    this.xLabel = '';
+    this.yLabel = '';
+    this.logY = false;
+    this.yMin = undefined;
+    this.yMax = undefined;
+  }
+
+  /** Points drawn so far, per series (what a test reads to check the curves). */
+  get pointCounts(): number[] {
+    return this.series.map((s) => s.points.length);
+  }
+
+  override render() {
+    return html`<canvas role="img" aria-label=${this.heading || 'chart'}></canvas>`;
+  }
+
+  override firstUpdated(): void {
+    const canvas = this.renderRoot.querySelector('canvas');
+    if (!canvas) return;
+    this.chart = new Chart(canvas, this.config());
+  }
+
+  override updated(changed: PropertyValues<this>): void {
+    if (!this.chart || changed.size === 0) return;
+    if (changed.has('kind')) {
+      this.chart.destroy();
+      const canvas = this.renderRoot.querySelector('canvas');
+      if (canvas) this.chart = new Chart(canvas, this.config());
+      return;
+    }
+    const next = this.config();
+    this.chart.data = next.data;
+    this.chart.options = next.options ?? {};
+    this.chart.update('none');
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // Re-attached after a disconnect (a tab switch that moves the element): draw again.
+    if (this.hasUpdated && !this.chart) {
+      const canvas = this.renderRoot.querySelector('canvas');
+      if (canvas) this.chart = new Chart(canvas, this.config());
+    }
+  }
+
+  private config(): ChartConfiguration {
+    const datasets = this.series.map((s, i) => {
+      const color = s.color ?? PALETTE[i % PALETTE.length] ?? '#333';
+      return {
+        label: s.label,
+        data: s.points as never,
+        borderColor: color,
+        backgroundColor: this.kind === 'bar' ? `${color}cc` : color,
+        borderDash: s.dashed ? [6, 4] : [],
+        borderWidth: this.kind === 'bar' ? 0 : s.thin ? 1 : 2,
+        pointRadius: this.kind === 'bar' || s.thin ? 0 : 2,
+        tension: 0,
+      };
+    });
+    const title = (text: string) => ({ display: text !== '', text });
+    const yScale = {
+      type: this.logY ? ('logarithmic' as const) : ('linear' as const),
+      title: title(this.yLabel),
+      ...(this.yMin === undefined ? {} : { min: this.yMin }),
+      ...(this.yMax === undefined ? {} : { max: this.yMax }),
+    };
+    return {
+      type: this.kind,
+      data: this.kind === 'bar' ? { labels: this.categories, datasets } : { datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: this.kind === 'bar' ? undefined : false,
+        normalized: true,
+        plugins: {
+          title: { display: this.heading !== '', text: this.heading },
+          legend: { display: this.series.length > 1, position: 'bottom' },
+          tooltip: { mode: 'nearest', intersect: false },
+        },
+        scales: {
+          x:
+            this.kind === 'bar'
+              ? { type: 'category', title: title(this.xLabel) }
+              : { type: 'linear', title: title(this.xLabel) },
+          y: yScale,
+        },
+      },
+    };
+  }
+}
+
+if (!customElements.get('mlp-chart')) customElements.define('mlp-chart', MlpChart);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mlp-chart': MlpChart;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The course's vanishing-gradients experiment: three deep MLPs on MNIST (784 inputs, 10
+ * softmax outputs, sparse categorical cross-entropy, accuracy), each with `depth` hidden
+ * Dense layers of `units` units:
+ *
+ *   tanh-uniform  Dense(tanh), kernels RandomUniform(−0.5, 0.5): the saturating setup that
+ *                 stops learning at 10–20 layers;
+ *   relu-he       Dense(relu), kernels he_uniform;
+ *   residual-bn   functional: h = relu(Dense(x)) maps 784 → units, then depth − 1 blocks
+ *                 h ← h + relu(BN(Dense(h))) at that width (depth Dense layers in all).
+ *
+ * The output Dense (glorot_uniform, Keras's default) is the same in all three, so only the
+ * hidden stack differs. Browser-safe (the demo's Vanishing gradients tab) and Node-safe.
+ */
+import { input, layers, model, sequential, type Layer, type LayersModel } from '../../src/index.js';
+import { makeOptimizer } from './models.js';
+
+export const DEEP_KINDS = ['tanh-uniform', 'relu-he', 'residual-bn'] as const;
+export type DeepKind = (typeof DEEP_KINDS)[number];
+
+/** What the demo shows for each model: a short label and a colour. */
+export const DEEP_MODEL_INFO: Readonly<Record<DeepKind, { label: string; color: string }>> = {
+  'tanh-uniform': { label: 'tanh, uniform(±0.5)', color: '#d62728' },
+  'relu-he': { label: 'relu, he_uniform', color: '#1f77b4' },
+  'residual-bn': { label: 'residual + BN', color: '#2ca02c' },
+};
+
+/** One line on how the model of `kind` is built. */
+export function describeDeepModel(kind: DeepKind, depth = 20, saturating = 'tanh'): string {
+  switch (kind) {
+    case 'tanh-uniform':
+      return `Dense(${saturating}) ×${depth}, kernels RandomUniform(−0.5, 0.5)`;
+    case 'relu-he':
+      return `Dense(relu) ×${depth}, kernels he_uniform`;
+    case 'residual-bn':
+      return `relu(Dense) 784 → units, then h ← h + relu(BN(Dense(h))) ×${depth - 1}; he_uniform`;
+  }
+}
+
+export interface DeepModelOptions {
+  /** Hidden Dense layers (default 20). */
+  depth?: number;
+  /** Units of each hidden layer (default 64). */
+  units?: number;
+  /** Seed of the kernel initializers (default 1). */
+  seed?: number;
+  /** The saturating activation of 'tanh-uniform' (default 'tanh'; 'sigmoid' is the course's σ' ≤ 1/4 case). */
+  saturating?: 'tanh' | 'sigmoid';
+  /** 'adam' (default) or 'sgd', 'rmsprop', 'nadam'. */
+  optimizer?: string;
+  /** Default: Keras's for the optimizer (SGD 0.01, the others 0.001). */
+  learningRate?: number;
+}
+
+/** The experiment's model of `kind`, compiled (sparse categorical cross-entropy, accuracy). */
+export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): LayersModel {
+  const depth = options.depth ?? 20;
+  const units = options.units ?? 64;
+  const seed = options.seed ?? 1;
+  const optimizer = options.optimizer ?? 'adam';
+  for (const [what, v] of [
+    ['depth', depth],
+    ['units', units],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new RangeError(`${what} must be a positive integer, got ${v}`);
+  }
+  const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 0.01 : 0.001);
+  const output = (): Layer =>
+    layers.dense({
+      units: 10,
+      activation: 'softmax',
+      kernelInitializer: { className: 'GlorotUniform', config: { seed: seed + 999 } },
+    });
+  let m: LayersModel;
+  if (kind === 'residual-bn') {
+    const heUniform = (i: number) => ({ className: 'HeUniform', config: { seed: seed + i } });
+    const x = input({ shape: [784], name: 'pixels' });
+    let h = layers.dense({ units, activation: 'relu', kernelInitializer: heUniform(0) }).apply(x);
+    for (let i = 1; i < depth; i++) {
+      // Block i: f(h) = relu(BN(h·W + b)), added to its input (the identity shortcut).
+      let f = layers.dense({ units, kernelInitializer: heUniform(i) }).apply(h);
+      f = layers.batchNormalization().apply(f);
+      f = layers.activation({ activation: 'relu' }).apply(f);
+      h = layers.add().apply([h, f]);
+    }
+    m = model({ inputs: x, outputs: output().apply(h), name: 'residual_bn' });
+  } else {
+    const tanh = kind === 'tanh-uniform';
+    const hidden = Array.from({ length: depth }, (_, i) =>
+      layers.dense({
+        units,
+        activation: tanh ? (options.saturating ?? 'tanh') : 'relu',
+        kernelInitializer: tanh
+          ? { className: 'RandomUniform', config: { minval: -0.5, maxval: 0.5, seed: seed + i } }
+          : { className: 'HeUniform', config: { seed: seed + i } },
+        ...(i === 0 ? { inputShape: [784] } : {}),
+      }),
+    );
+    m = sequential({ layers: [...hidden, output()], name: tanh ? 'tanh_uniform' : 'relu_he' });
+  }
+  m.compile({
+    optimizer: makeOptimizer(optimizer, learningRate),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+  return m;
+}
+
+/** A weight's gradient as LayersModel.computeGradients gives it. */
+export interface WeightGradient {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Euclidean norm of `v`, accumulated in float64. */
+export function l2Norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    s += x * x;
+  }
+  return Math.sqrt(s);
+}
+
+/**
+ * The L2 norm of each Dense kernel's gradient, numbered 1.. from the input in the order
+ * computeGradients gives them (layer order): 1..depth are the hidden layers, depth + 1 the output.
+ * Kernels are the 2-D weights named ".../kernel" (BN's gamma/beta and biases are left out).
+ */
+export function kernelGradientNorms(
+  grads: readonly WeightGradient[],
+): { layer: number; name: string; norm: number }[] {
+  return grads
+    .filter((g) => g.shape.length === 2 && g.name.endsWith('/kernel'))
+    .map((g, i) => ({ layer: i + 1, name: g.name, norm: l2Norm(g.data) }));
+}
+
+/**
+ * How a model's kernel-gradient norms change across the hidden layers that share a shape
+ * (2..depth; layer 1 has 784 input rows, so its norm is larger for that reason alone):
+ * `spread` is max/min, `perLayer` the least-squares factor by which the norm grows per
+ * layer going back toward the input (> 1: larger near the input; < 1: vanishing there).
+ */
+export function gradientProfile(
+  norms: readonly number[],
+  depth: number,
+): { spread: number; perLayer: number } {
+  const hidden = norms.slice(1, depth).filter((n) => n > 0 && Number.isFinite(n));
+  if (hidden.length < 2) return { spread: NaN, perLayer: NaN };
+  const spread = Math.max(...hidden) / Math.min(...hidden);
+  // log(norm) against the layer number: the slope per layer toward the output.
+  const xs = hidden.map((_, i) => i);
+  const ys = hidden.map((n) => Math.log(n));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * ((ys[i] as number) - my);
+    sxx += (x - mx) ** 2;
+  });
+  return { spread, perLayer: Math.exp(-sxy / sxx) };
+}

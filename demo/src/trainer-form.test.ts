@@ -1,0 +1,95 @@
+/**
+ * <mlp-trainer>'s form: the values it starts from (the demo's defaults, smaller on a software
+ * adapter, Keras's default learning rate of the chosen optimizer, attributes and .config over
+ * them) and the checks of what the user typed (each error names its field).
+ */
+import { describe, expect, it } from 'vitest';
+import { baseForm, parseForm, type FormAttributes, type FormValues } from './trainer-form.js';
+
+const NO_ATTRIBUTES: FormAttributes = {
+  hiddenLayers: undefined,
+  activation: undefined,
+  initializer: undefined,
+  batchNorm: false,
+  dropout: undefined,
+  optimizer: undefined,
+  learningRate: undefined,
+  batchSize: undefined,
+  epochs: undefined,
+  trainRows: undefined,
+};
+
+describe('baseForm', () => {
+  it('starts from the demo defaults: all of MNIST and 5 epochs on a GPU, 5,000 rows and 2 epochs on a software adapter', () => {
+    const hardware = baseForm(NO_ATTRIBUTES, {}, false);
+    expect(hardware).toEqual({
+      hiddenLayers: '128, 64',
+      activation: 'relu',
+      initializer: 'he_uniform',
+      batchNorm: false,
+      dropout: '0',
+      optimizer: 'adam',
+      learningRate: '0.001',
+      batchSize: '64',
+      epochs: '5',
+      trainRows: '60000',
+    });
+    const software = baseForm(NO_ATTRIBUTES, {}, true);
+    expect([software.trainRows, software.epochs]).toEqual(['5000', '2']);
+  });
+
+  it("takes Keras's default learning rate of the optimizer (SGD 0.01, RMSprop 0.001) unless one is given", () => {
+    expect(baseForm({ ...NO_ATTRIBUTES, optimizer: 'sgd' }, {}, false).learningRate).toBe('0.01');
+    expect(baseForm({ ...NO_ATTRIBUTES, optimizer: 'rmsprop' }, {}, false).learningRate).toBe('0.001');
+    expect(baseForm({ ...NO_ATTRIBUTES, optimizer: 'sgd', learningRate: 0.1 }, {}, false).learningRate).toBe(
+      '0.1',
+    );
+    expect(baseForm(NO_ATTRIBUTES, { optimizer: 'sgd' }, false).learningRate).toBe('0.01');
+  });
+
+  it('puts .config over the attributes, field by field', () => {
+    const attrs: FormAttributes = { ...NO_ATTRIBUTES, hiddenLayers: '300, 100', epochs: 3, batchNorm: true };
+    const f = baseForm(attrs, { hidden: [32], batchNorm: false, dropout: 0.2 }, false);
+    expect([f.hiddenLayers, f.batchNorm, f.dropout, f.epochs]).toEqual(['32', false, '0.2', '3']);
+  });
+});
+
+describe('parseForm', () => {
+  const form: FormValues = baseForm(NO_ATTRIBUTES, {}, true);
+
+  it('gives the ModelConfig of the fields and the training rows', () => {
+    const { config, trainRows } = parseForm({ ...form, hiddenLayers: ' 32,16 ', dropout: '0.25' }, 7, false);
+    expect(config).toEqual({
+      hidden: [32, 16],
+      activation: 'relu',
+      initializer: 'he_uniform',
+      batchNorm: false,
+      dropout: 0.25,
+      optimizer: 'adam',
+      learningRate: 0.001,
+      batchSize: 64,
+      epochs: 2,
+      seed: 7,
+    });
+    expect(trainRows).toBe(5000);
+  });
+
+  it.each([
+    [{ hiddenLayers: '12, x' }, /hidden layers: "12, x"/],
+    [{ dropout: '1' }, /dropout rate must be in \[0, 1\), got 1/],
+    [{ learningRate: '' }, /learning rate: "" is not a number/],
+    [{ learningRate: 'abc' }, /learning rate: "abc" is not a number/],
+    [{ learningRate: '-1' }, /learning rate must be a positive number, got -1/],
+    [{ batchSize: '0' }, /batch size must be a positive integer, got 0/],
+    [{ epochs: '1.5' }, /epochs must be a positive integer, got 1.5/],
+    [{ optimizer: 'adagrad' }, /unknown optimizer "adagrad"/],
+    [{ trainRows: '5' }, /training rows must be an integer from 10 to 60,000, got 5/],
+    [{ trainRows: '60001' }, /training rows must be an integer from 10 to 60,000, got 60001/],
+  ])('rejects %o, naming the field', (change, message) => {
+    expect(() => parseForm({ ...form, ...change }, undefined, false)).toThrow(message);
+  });
+
+  it('ignores the training rows for an app’s own data', () => {
+    expect(parseForm({ ...form, trainRows: 'n/a' }, undefined, true).trainRows).toBe(0);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * <mlp-trainer>'s form: the text of each field (what the user sees and types), the values it
+ * starts from (defaults ← software-adapter defaults ← attributes ← `.config`), and the
+ * parsed, checked configuration.
+ */
+import { checkConfig, DEFAULT_CONFIG, defaultLearningRate, parseHidden, type ModelConfig } from './models.js';
+
+export interface FormValues {
+  hiddenLayers: string;
+  activation: string;
+  initializer: string;
+  batchNorm: boolean;
+  dropout: string;
+  optimizer: string;
+  learningRate: string;
+  batchSize: string;
+  epochs: string;
+  trainRows: string;
+}
+
+export type FormField = keyof FormValues;
+
+/** The attributes (as the element's properties; a number attribute's text when it is not one) that set each field. */
+export interface FormAttributes {
+  hiddenLayers: string | undefined;
+  activation: string | undefined;
+  initializer: string | undefined;
+  batchNorm: boolean;
+  dropout: number | string | undefined;
+  optimizer: string | undefined;
+  learningRate: number | string | undefined;
+  batchSize: number | string | undefined;
+  epochs: number | string | undefined;
+  trainRows: number | string | undefined;
+}
+
+/** The ModelConfig key behind each field (trainRows is the trainer's own). */
+export const CONFIG_KEY: Record<FormField, keyof ModelConfig | undefined> = {
+  hiddenLayers: 'hidden',
+  activation: 'activation',
+  initializer: 'initializer',
+  batchNorm: 'batchNorm',
+  dropout: 'dropout',
+  optimizer: 'optimizer',
+  learningRate: 'learningRate',
+  batchSize: 'batchSize',
+  epochs: 'epochs',
+  trainRows: undefined,
+};
+
+/** Every field (each one set by the attribute of the same name). */
+export const FORM_FIELDS = Object.keys(CONFIG_KEY) as FormField[];
+
+export const MNIST_TRAIN_ROWS = 60_000;
+
+/** Smaller runs on a software adapter (SwiftShader, lavapipe: the CPU does the GPU's work). */
+export function defaultsFor(fallback: boolean): { trainRows: number; epochs: number; testRows: number } {
+  return fallback
+    ? { trainRows: 5_000, epochs: 2, testRows: 1_000 }
+    : { trainRows: MNIST_TRAIN_ROWS, epochs: DEFAULT_CONFIG.epochs, testRows: 10_000 };
+}
+
+/** The fields before the user edits them. */
+export function baseForm(attrs: FormAttributes, config: Partial<ModelConfig>, fallback: boolean): FormValues {
+  const d = defaultsFor(fallback);
+  const str = (v: number | string | undefined, fallbackValue: number): string => String(v ?? fallbackValue);
+  const optimizer = config.optimizer ?? attrs.optimizer ?? DEFAULT_CONFIG.optimizer;
+  return {
+    hiddenLayers: config.hidden?.join(', ') ?? attrs.hiddenLayers ?? DEFAULT_CONFIG.hidden.join(', '),
+    activation: config.activation ?? attrs.activation ?? DEFAULT_CONFIG.activation,
+    initializer: config.initializer ?? attrs.initializer ?? DEFAULT_CONFIG.initializer,
+    batchNorm: config.batchNorm ?? attrs.batchNorm,
+    dropout: str(config.dropout ?? attrs.dropout, DEFAULT_CONFIG.dropout),
+    optimizer,
+    learningRate: str(config.learningRate ?? attrs.learningRate, defaultLearningRate(optimizer)),
+    batchSize: str(config.batchSize ?? attrs.batchSize, DEFAULT_CONFIG.batchSize),
+    epochs: str(config.epochs ?? attrs.epochs, d.epochs),
+    trainRows: str(attrs.trainRows, d.trainRows),
+  };
+}
+
+function num(text: string, field: string): number {
+  const t = text.trim();
+  const v = Number(t);
+  if (t === '' || Number.isNaN(v)) throw new RangeError(`${field}: "${text}" is not a number`);
+  return v;
+}
+
+/** The configuration of the fields (throws a RangeError naming the field). */
+export function parseForm(
+  f: FormValues,
+  seed: number | undefined,
+  custom: boolean,
+): { config: ModelConfig; trainRows: number } {
+  const config: ModelConfig = {
+    hidden: parseHidden(f.hiddenLayers),
+    activation: f.activation,
+    initializer: f.initializer,
+    batchNorm: f.batchNorm,
+    dropout: num(f.dropout, 'dropout rate'),
+    optimizer: f.optimizer,
+    learningRate: num(f.learningRate, 'learning rate'),
+    batchSize: num(f.batchSize, 'batch size'),
+    epochs: num(f.epochs, 'epochs'),
+    ...(seed === undefined ? {} : { seed }),
+  };
+  checkConfig(config);
+  let trainRows = 0;
+  if (!custom) {
+    trainRows = num(f.trainRows, 'training rows');
+    if (!Number.isSafeInteger(trainRows) || trainRows < 10 || trainRows > MNIST_TRAIN_ROWS) {
+      throw new RangeError(
+        `training rows must be an integer from 10 to ${MNIST_TRAIN_ROWS.toLocaleString('en-US')}, got ${f.trainRows}`,
+      );
+    }
+  }
+  return { config, trainRows };
+}

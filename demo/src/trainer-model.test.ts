@@ -1,0 +1,38 @@
+/**
+ * The trainer's models: for MNIST the demo's buildModel; for an app's data the same layers
+ * with its input width and classes. Parameter counts against the closed form Σ (in+1)·out
+ * (the course's 784-300-100-10 has 266,610), and BN's 4 per unit (2 trainable).
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from './models.js';
+import { architecture, buildMlp } from './trainer-model.js';
+
+const dense = (sizes: number[]): number =>
+  sizes.slice(1).reduce((s, out, i) => s + ((sizes[i] ?? 0) + 1) * out, 0);
+
+describe('buildMlp', () => {
+  it("builds the course's 784-300-100-10 MNIST model (266,610 parameters)", () => {
+    const m = buildMlp({ ...DEFAULT_CONFIG, hidden: [300, 100] });
+    expect(m.name).toBe('mnist_mlp');
+    expect(m.countParams()).toBe(266_610);
+    expect(m.countParams()).toBe(dense([784, 300, 100, 10]));
+  });
+
+  it('builds the same MLP for other inputs and classes, with BN and dropout', () => {
+    const c = { ...DEFAULT_CONFIG, hidden: [16, 8], batchNorm: true, dropout: 0.2 };
+    const m = buildMlp(c, 4, 3);
+    expect(m.outputs[0]?.shape).toEqual([3]);
+    expect(m.inputs[0]?.shape).toEqual([4]);
+    expect(m.countParams()).toBe(dense([4, 16, 8, 3]) + 4 * (16 + 8));
+    const lines: string[] = [];
+    m.summary((l) => lines.push(l));
+    expect(lines.filter((l) => l.includes('(BatchNormalization)'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('(Dropout)'))).toHaveLength(2);
+    expect(lines.join('\n')).toContain(`Non-trainable params: ${2 * (16 + 8)}`);
+    expect(architecture(c, 4, 3)).toBe('4-16-8-3 relu + BN, dropout 0.2');
+  });
+
+  it('checks the configuration', () => {
+    expect(() => buildMlp({ ...DEFAULT_CONFIG, hidden: [] }, 4, 3)).toThrow(/at least one hidden layer/);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * What <mlp-trainer> shows of a fit() as it runs: the curves (the running epoch means from
+ * fit's 'batch' events at x = epoch + step/steps, and each epoch's train and validation
+ * values at its end) and the progress line (epoch, samples/s).
+ */
+import type { Callback, LayersModel, Logs } from '../../src/index.js';
+import type { ChartPoint, ChartSeries } from './chart.js';
+
+export interface Progress {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Samples/s of the epoch so far, from the batch events. */
+  running: number | undefined;
+  /** Samples/s of the last finished epoch: its rows over its training time (validation excluded). */
+  epochRate: number | undefined;
+}
+
+interface BatchDetail {
+  epoch: number;
+  step: number;
+  steps: number;
+  logs: Logs;
+}
+
+const COLORS = { running: '#9ecae1', train: '#1f77b4', validation: '#d62728' };
+
+export class RunMonitor {
+  progress: Progress;
+  private readonly points = {
+    lossRun: [] as ChartPoint[],
+    accRun: [] as ChartPoint[],
+    loss: [] as ChartPoint[],
+    valLoss: [] as ChartPoint[],
+    acc: [] as ChartPoint[],
+    valAcc: [] as ChartPoint[],
+  };
+  private epochStart = performance.now();
+  /** The last batch event: when, samples trained so far in its epoch, its x. */
+  private last = { t: this.epochStart, samples: 0, x: 0 };
+
+  constructor(
+    private readonly rows: number,
+    private readonly batchSize: number,
+    epochs: number,
+    /** Called after every change (new points, new progress). */
+    private readonly onChange: () => void,
+    private readonly onEpoch: (epoch: number, logs: Logs) => void,
+  ) {
+    this.progress = { epoch: 1, epochs, running: undefined, epochRate: undefined };
+  }
+
+  /** The fit() callback that times each epoch from its start. */
+  readonly callback: Callback = {
+    onEpochBegin: (epoch: number) => {
+      this.epochStart = performance.now();
+      this.last = { t: this.epochStart, samples: 0, x: epoch };
+      this.progress = { ...this.progress, epoch: epoch + 1, running: undefined };
+      this.onChange();
+    },
+  };
+
+  /** Follows `model`'s progress events (fit with verbose ≥ 1). */
+  watch(model: LayersModel): void {
+    model.events.addEventListener('batch', (e) => this.batch((e as CustomEvent<BatchDetail>).detail));
+    model.events.addEventListener('epoch', (e) => {
+      const { epoch, logs } = (e as CustomEvent<{ epoch: number; logs: Logs }>).detail;
+      this.epoch(epoch, logs);
+    });
+  }
+
+  private batch(d: BatchDetail): void {
+    const t = performance.now();
+    const x = d.epoch + d.step / d.steps;
+    const samples = Math.min(d.step * this.batchSize, this.rows);
+    this.last = { t, samples, x };
+    push(this.points.lossRun, x, d.logs.loss);
+    push(this.points.accRun, x, d.logs.accuracy);
+    this.progress = {
+      ...this.progress,
+      epoch: d.epoch + 1,
+      running: samples / ((t - this.epochStart) / 1000),
+    };
+    this.onChange();
+  }
+
+  private epoch(epoch: number, logs: Logs): void {
+    // At the epoch's end, or where Stop ended it.
+    const x = this.last.x > epoch ? this.last.x : epoch + 1;
+    push(this.points.loss, x, logs.loss);
+    push(this.points.acc, x, logs.accuracy);
+    push(this.points.valLoss, x, logs.val_loss);
+    push(this.points.valAcc, x, logs.val_accuracy);
+    const seconds = (this.last.t - this.epochStart) / 1000;
+    this.progress = { ...this.progress, epochRate: seconds > 0 ? this.last.samples / seconds : undefined };
+    this.onChange();
+    this.onEpoch(epoch, logs);
+  }
+
+  /** New series arrays (what <mlp-chart> redraws on). */
+  lossSeries(): ChartSeries[] {
+    return series(this.points.lossRun, this.points.loss, this.points.valLoss);
+  }
+
+  accuracySeries(): ChartSeries[] {
+    return series(this.points.accRun, this.points.acc, this.points.valAcc);
+  }
+}
+
+function series(running: ChartPoint[], train: ChartPoint[], validation: ChartPoint[]): ChartSeries[] {
+  // Chart.js draws the first series on top: the epoch points over the running line.
+  return [
+    { label: 'train (epoch)', points: train, color: COLORS.train },
+    { label: 'validation (epoch)', points: validation, color: COLORS.validation },
+    { label: 'train (running mean)', points: running, color: COLORS.running, thin: true },
+  ];
+}
+
+function push(points: ChartPoint[], x: number, y: number | undefined): void {
+  if (y !== undefined && Number.isFinite(y)) points.push({ x, y });
+}

@@ -1,0 +1,799 @@
+/**
+ * <mlp-trainer>: the Train panel, and a web component another app can drop in. A form for
+ * the MLP (hidden layers, activation, initializer, batch-norm, dropout) and its training
+ * (optimizer, learning rate, batch size, epochs, rows), Start / Stop, live loss and accuracy
+ * curves (running values every few batches, train and validation per epoch), samples/s, the
+ * final validation and test accuracy, and the model summary. Attributes and properties are
+ * listed on the class; README's "Embedding the trainer" section documents them.
+ */
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import {
+  currentEngine,
+  LabelError,
+  NonFiniteLossError,
+  type Engine,
+  type History,
+  type LayersModel,
+  type Logs,
+} from '../../src/index.js';
+import './chart.js';
+import type { ChartSeries } from './chart.js';
+import {
+  ACTIVATIONS,
+  defaultLearningRate,
+  INITIALIZERS,
+  OPTIMIZERS,
+  summaryText,
+  type ModelConfig,
+} from './models.js';
+import { fmt, panelStyles, pct } from './styles.js';
+import { trainerStyles } from './trainer-styles.js';
+import { TrainerDatasets, type TrainerData } from './trainer-data.js';
+import { RunMonitor, type Progress } from './trainer-run.js';
+import {
+  baseForm,
+  CONFIG_KEY,
+  FORM_FIELDS,
+  defaultsFor,
+  parseForm,
+  type FormAttributes,
+  type FormField,
+  type FormValues,
+} from './trainer-form.js';
+import { architecture, buildMlp } from './trainer-model.js';
+import { startWebGPU, type WebGPUStatus } from './webgpu.js';
+
+export type { TrainerData, TrainerSplit } from './trainer-data.js';
+
+/** One training job at a time across panels (the demo's DemoState is one). */
+export interface TrainerLock {
+  exclusive<T>(who: string, job: () => Promise<T>): Promise<T>;
+  /** Who holds the lock now, if the lock says (DemoState does, and fires 'busy' on changes). */
+  readonly busy?: string | undefined;
+  addEventListener?(type: 'busy', listener: () => void): void;
+  removeEventListener?(type: 'busy', listener: () => void): void;
+}
+
+export interface MlpEpochDetail {
+  epoch: number;
+  logs: Logs;
+}
+
+export interface MlpErrorDetail {
+  error: unknown;
+}
+
+export interface MlpTrainedDetail {
+  model: LayersModel;
+  description: string;
+  history: History;
+}
+
+type Phase = 'starting' | 'idle' | 'loading' | 'training' | 'evaluating' | 'done' | 'stopped' | 'error';
+
+interface Results {
+  valAccuracy?: number;
+  valLoss?: number;
+  testAccuracy?: number;
+  testLoss?: number;
+}
+
+const WHO = 'The Train panel';
+/** One WebGPU start shared by every <mlp-trainer> that was given no engine. */
+let selfStart: Promise<WebGPUStatus> | undefined;
+
+export class MlpTrainer extends LitElement {
+  static override properties = {
+    hiddenLayers: { type: String, attribute: 'hidden-layers' },
+    activation: { type: String },
+    initializer: { type: String },
+    batchNorm: { type: Boolean, attribute: 'batch-norm' },
+    dropout: { type: Number },
+    optimizer: { type: String },
+    learningRate: { type: Number, attribute: 'learning-rate' },
+    batchSize: { type: Number, attribute: 'batch-size' },
+    epochs: { type: Number },
+    trainRows: { type: Number, attribute: 'train-rows' },
+    mnistUrl: { type: String, attribute: 'mnist-url' },
+    hideForm: { type: Boolean, attribute: 'hide-form', reflect: true },
+    autostart: { type: Boolean },
+    config: { attribute: false },
+    engine: { attribute: false },
+    lock: { attribute: false },
+    data: { attribute: false },
+    edits: { state: true },
+    phase: { state: true },
+    failure: { state: true },
+    ownEngine: { state: true },
+    progress: { state: true },
+    results: { state: true },
+    lossSeries: { state: true },
+    accuracySeries: { state: true },
+    summary: { state: true },
+    summaryError: { state: true },
+    runError: { state: true },
+    otherBusy: { state: true },
+    now: { state: true },
+  };
+
+  static override styles = [panelStyles, trainerStyles];
+
+  // Attributes (see the README's table).
+  declare hiddenLayers: string | undefined;
+  declare activation: string | undefined;
+  declare initializer: string | undefined;
+  declare batchNorm: boolean;
+  declare dropout: number | undefined;
+  declare optimizer: string | undefined;
+  declare learningRate: number | undefined;
+  declare batchSize: number | undefined;
+  declare epochs: number | undefined;
+  declare trainRows: number | undefined;
+  declare mnistUrl: string | undefined;
+  declare hideForm: boolean;
+  declare autostart: boolean;
+  /** Model configuration merged over the attributes. */
+  declare config: Partial<ModelConfig>;
+  /** The engine to train on; without one the element starts WebGPU itself. */
+  declare engine: Engine | undefined;
+  /** Shared with other panels so that one trains at a time. */
+  declare lock: TrainerLock | undefined;
+  /** An app's own data instead of MNIST. */
+  declare data: TrainerData | undefined;
+
+  declare private edits: Partial<FormValues>;
+  declare private phase: Phase;
+  /** Why WebGPU could not start (only when the element started it). */
+  declare private failure: Extract<WebGPUStatus, { ok: false }> | undefined;
+  declare private ownEngine: Engine | undefined;
+  declare private progress: Progress | undefined;
+  declare private results: Results;
+  declare private lossSeries: ChartSeries[];
+  declare private accuracySeries: ChartSeries[];
+  declare private summary: string;
+  declare private summaryError: string | undefined;
+  declare private runError: string | undefined;
+  declare private otherBusy: string | undefined;
+  declare private now: number;
+
+  private trainedModel: LayersModel | undefined;
+  private trainedHistory: History | undefined;
+  /** The model fit() is training now (never handed out yet). */
+  private training: LayersModel | undefined;
+  private running: Promise<void> | undefined;
+  private stopRequested = false;
+  private lrTyped = false;
+  private autostarted = false;
+  private startedAt = 0;
+  private summaryKey = '';
+  private summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  private watchedLock: TrainerLock | undefined;
+  private readonly datasets = new TrainerDatasets();
+
+  constructor() {
+    super();
+    this.hiddenLayers = undefined;
+    this.activation = undefined;
+    this.initializer = undefined;
+    this.batchNorm = false;
+    this.dropout = undefined;
+    this.optimizer = undefined;
+    this.learningRate = undefined;
+    this.batchSize = undefined;
+    this.epochs = undefined;
+    this.trainRows = undefined;
+    this.mnistUrl = undefined;
+    this.hideForm = false;
+    this.autostart = false;
+    this.config = {};
+    this.engine = undefined;
+    this.lock = undefined;
+    this.data = undefined;
+    this.edits = {};
+    this.phase = 'starting';
+    this.failure = undefined;
+    this.ownEngine = undefined;
+    this.progress = undefined;
+    this.results = {};
+    this.lossSeries = [];
+    this.accuracySeries = [];
+    this.summary = '';
+    this.summaryError = undefined;
+    this.runError = undefined;
+    this.otherBusy = undefined;
+    this.now = 0;
+  }
+
+  /** The model of the last run that finished at least one epoch (handed out with mlp-trained). */
+  get model(): LayersModel | undefined {
+    return this.trainedModel;
+  }
+
+  /** That run's History (history.history.loss, val_accuracy, ...). */
+  get history(): History | undefined {
+    return this.trainedHistory;
+  }
+
+  /** Trains with the form's configuration; resolves when the run ends (errors are shown in #error). */
+  start(): Promise<void> {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+      this.requestUpdate();
+    });
+    this.requestUpdate();
+    return this.running;
+  }
+
+  /** Stops training between GPU submissions (the epoch's validation and the test evaluation still run). */
+  stop(): void {
+    if (!this.running) return;
+    this.stopRequested = true;
+    if (this.training) this.training.stopTraining = true;
+    this.requestUpdate();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.watchLock(this.lock);
+    // Properties bound in the same template as the element are set by now or in a moment:
+    // start WebGPU only if none came.
+    void Promise.resolve().then(() => this.resolveEngine());
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.watchLock(undefined);
+    clearTimeout(this.summaryTimer);
+    this.summaryKey = '';
+    if (!this.running) this.datasets.dispose();
+  }
+
+  /** A method, not a field read, so that TypeScript does not narrow it across the awaits. */
+  private stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  private get activeEngine(): Engine | undefined {
+    return this.engine ?? this.ownEngine;
+  }
+
+  private get fallback(): boolean {
+    return this.activeEngine?.adapter.isFallback ?? false;
+  }
+
+  /** The given engine, else the page's current one, else one this element starts. */
+  private async resolveEngine(): Promise<Engine | undefined> {
+    if (this.activeEngine) return this.activeEngine;
+    try {
+      this.ownEngine = currentEngine();
+      return this.ownEngine;
+    } catch {
+      // no engine on this page yet
+    }
+    selfStart ??= startWebGPU();
+    const status = await selfStart;
+    if (this.engine) return this.engine;
+    if (status.ok) {
+      this.ownEngine = status.engine;
+      return status.engine;
+    }
+    this.failure = status;
+    return undefined;
+  }
+
+  private readonly onLockBusy = (): void => {
+    const busy = this.watchedLock?.busy;
+    this.otherBusy = busy !== undefined && busy !== WHO ? busy : undefined;
+  };
+
+  private watchLock(lock: TrainerLock | undefined): void {
+    if (this.watchedLock === lock) return;
+    this.watchedLock?.removeEventListener?.('busy', this.onLockBusy);
+    this.watchedLock = lock;
+    lock?.addEventListener?.('busy', this.onLockBusy);
+    this.onLockBusy();
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('lock') && this.isConnected) this.watchLock(this.lock);
+    // An attribute or .config set now overrides what the user typed in that field.
+    let edits = this.edits;
+    const drop = (field: FormField) => {
+      if (field in edits) edits = Object.fromEntries(Object.entries(edits).filter(([k]) => k !== field));
+      if (field === 'learningRate') this.lrTyped = false;
+    };
+    for (const f of FORM_FIELDS) if (changed.has(f)) drop(f);
+    if (changed.has('config')) {
+      for (const f of FORM_FIELDS) {
+        const key = CONFIG_KEY[f];
+        if (key && key in this.config) drop(f);
+      }
+    }
+    if (edits !== this.edits) this.edits = edits;
+    if (this.phase === 'starting' && this.activeEngine) this.phase = 'idle';
+    this.scheduleSummary();
+  }
+
+  override updated(): void {
+    if (this.autostart && !this.autostarted && this.activeEngine && this.isConnected) {
+      this.autostarted = true;
+      void this.start();
+    }
+  }
+
+  // ------------------------------------------------------------------ form
+
+  private get form(): FormValues {
+    const attrs: FormAttributes = {
+      hiddenLayers: this.hiddenLayers,
+      activation: this.activation,
+      initializer: this.initializer,
+      batchNorm: this.batchNorm,
+      dropout: this.numberAttribute(this.dropout, 'dropout'),
+      optimizer: this.optimizer,
+      learningRate: this.numberAttribute(this.learningRate, 'learning-rate'),
+      batchSize: this.numberAttribute(this.batchSize, 'batch-size'),
+      epochs: this.numberAttribute(this.epochs, 'epochs'),
+      trainRows: this.numberAttribute(this.trainRows, 'train-rows'),
+    };
+    return { ...baseForm(attrs, this.config, this.fallback), ...this.edits };
+  }
+
+  /** A number attribute's text when it is not a number ("abc" rather than NaN in the message). */
+  private numberAttribute(v: number | undefined, attribute: string): number | string | undefined {
+    return v !== undefined && Number.isNaN(v) ? (this.getAttribute(attribute) ?? 'NaN') : v;
+  }
+
+  private parsed(): { config: ModelConfig; trainRows: number } {
+    return parseForm(this.form, this.config.seed, this.data !== undefined);
+  }
+
+  private edit(field: FormField, value: string | boolean): void {
+    const edits: Partial<FormValues> = { ...this.edits, [field]: value };
+    if (field === 'learningRate') this.lrTyped = true;
+    // Switching the optimizer takes Keras's default learning rate for it, unless one was typed.
+    if (field === 'optimizer' && !this.lrTyped)
+      edits.learningRate = String(defaultLearningRate(String(value)));
+    this.edits = edits;
+    this.runError = undefined;
+    if (this.phase === 'error') this.phase = 'idle';
+  }
+
+  /** The error of the form's current values, if any. */
+  private get configError(): string | undefined {
+    try {
+      this.parsed();
+    } catch (e) {
+      return message(e);
+    }
+    return this.summaryError;
+  }
+
+  /**
+   * Rebuilds the summary shortly after the architecture changes: a model built only to print
+   * it (host weights, no GPU memory), disposed at once.
+   */
+  private scheduleSummary(): void {
+    if (this.training || !this.isConnected) return;
+    let config: ModelConfig;
+    try {
+      config = this.parsed().config;
+    } catch {
+      return; // configError shows why
+    }
+    const { features, classes } = this.shape();
+    const key = JSON.stringify([
+      config.hidden,
+      config.activation,
+      config.initializer,
+      config.batchNorm,
+      config.dropout,
+      features,
+      classes,
+    ]);
+    if (key === this.summaryKey) return;
+    this.summaryKey = key;
+    clearTimeout(this.summaryTimer);
+    this.summaryTimer = setTimeout(() => {
+      try {
+        const model = buildMlp(config, features, classes);
+        this.summary = summaryText(model);
+        this.summaryError = undefined;
+        void model.dispose();
+      } catch (e) {
+        this.summary = '';
+        this.summaryError = message(e);
+      }
+    }, 100);
+  }
+
+  private shape(): { features: number; classes: number } {
+    return this.data
+      ? { features: this.data.features, classes: this.data.classes }
+      : { features: 784, classes: 10 };
+  }
+
+  // ------------------------------------------------------------------ training
+
+  private async run(): Promise<void> {
+    this.runError = undefined;
+    const engine = await this.resolveEngine();
+    if (!engine) return; // #no-webgpu says why
+    let parsed: { config: ModelConfig; trainRows: number };
+    try {
+      parsed = this.parsed();
+    } catch (e) {
+      this.runError = message(e);
+      return;
+    }
+    const job = () => this.train(engine, parsed.config, parsed.trainRows);
+    try {
+      await (this.lock ? this.lock.exclusive(WHO, job) : job());
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async train(engine: Engine, config: ModelConfig, trainRows: number): Promise<void> {
+    this.stopRequested = false;
+    this.phase = 'loading';
+    this.results = {};
+    this.progress = undefined;
+    this.lossSeries = [];
+    this.accuracySeries = [];
+    this.startedAt = performance.now();
+    this.now = this.startedAt;
+    const clock = setInterval(() => (this.now = performance.now()), 500);
+    let model: LayersModel | undefined;
+    let handedOut = false;
+    try {
+      const source = { data: this.data, mnistUrl: this.mnistUrl || undefined };
+      const sets = await this.datasets.get(engine, source, trainRows, defaultsFor(this.fallback).testRows);
+      if (this.stopping()) {
+        this.phase = 'stopped';
+        return;
+      }
+      const { features, classes } = sets;
+      const m = buildMlp(config, features, classes);
+      model = m;
+      this.training = m;
+      this.summary = summaryText(m);
+      const monitor = new RunMonitor(
+        sets.train.rows,
+        config.batchSize,
+        config.epochs,
+        () => {
+          if (this.stopRequested) m.stopTraining = true; // fit() clears it when it begins
+          this.progress = monitor.progress;
+          this.lossSeries = monitor.lossSeries();
+          this.accuracySeries = monitor.accuracySeries();
+        },
+        (epoch, logs) =>
+          this.dispatchEvent(
+            new CustomEvent<MlpEpochDetail>('mlp-epoch', {
+              detail: { epoch, logs },
+              bubbles: true,
+              composed: true,
+            }),
+          ),
+      );
+      monitor.watch(m);
+      this.progress = monitor.progress;
+      this.phase = 'training';
+      const history = await m.fit(sets.train, undefined, {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        validationData: [sets.validation],
+        verbose: 1,
+        callbacks: [monitor.callback],
+        ...(config.seed === undefined ? {} : { seed: config.seed }),
+      });
+      const epochsRun = history.epoch.length;
+      if (epochsRun === 0) {
+        this.phase = 'stopped';
+        return;
+      }
+      const h = history.history;
+      const results: Results = { valAccuracy: lastOf(h.val_accuracy), valLoss: lastOf(h.val_loss) };
+      this.results = results;
+      if (sets.test) {
+        this.phase = 'evaluating';
+        const t = await m.evaluate(sets.test, undefined, { batchSize: config.batchSize });
+        this.results = { ...results, testAccuracy: t.accuracy, testLoss: t.loss };
+      }
+      const stopped = this.stopping() && epochsRun < config.epochs;
+      const description =
+        `trained: ${architecture(config, features, classes)}, ${config.optimizer} ${config.learningRate}, ` +
+        `batch ${config.batchSize}, ${epochsRun} epoch${epochsRun === 1 ? '' : 's'}${stopped ? ' (stopped)' : ''} ` +
+        `on ${sets.label}`;
+      this.trainedModel = m;
+      this.trainedHistory = history;
+      handedOut = true;
+      this.phase = stopped ? 'stopped' : 'done';
+      this.dispatchEvent(
+        new CustomEvent<MlpTrainedDetail>('mlp-trained', {
+          detail: { model: m, description, history },
+          bubbles: true,
+          composed: true,
+        }),
+      );
+    } finally {
+      clearInterval(clock);
+      this.now = performance.now();
+      this.training = undefined;
+      // A model never handed out is ours to free; a handed-out one belongs to the app now.
+      if (model && !handedOut) await model.dispose();
+      if (!this.isConnected) this.datasets.dispose();
+    }
+  }
+
+  private fail(e: unknown): void {
+    // A run that failed says so; a lock held by another panel leaves the last run's state.
+    if (this.phase === 'loading' || this.phase === 'training' || this.phase === 'evaluating')
+      this.phase = 'error';
+    this.runError =
+      e instanceof NonFiniteLossError
+        ? `Training stopped: ${e.message} Try a lower learning rate, batch normalization or another initializer.`
+        : e instanceof LabelError
+          ? `The labels do not fit the model: ${e.message}`
+          : message(e);
+    this.dispatchEvent(
+      new CustomEvent<MlpErrorDetail>('mlp-error', { detail: { error: e }, bubbles: true, composed: true }),
+    );
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  override render() {
+    if (this.failure) {
+      return html`<section class="no-webgpu" id="no-webgpu" role="alert" data-reason=${this.failure.reason}>
+        <h2>${this.failure.title}</h2>
+        <p>${this.failure.detail}</p>
+      </section>`;
+    }
+    const custom = this.data !== undefined;
+    return html`
+      ${
+        this.hideForm
+          ? nothing
+          : html`<h2>Train an MLP on ${custom ? 'your data' : 'MNIST'}</h2>
+              <p class="lead">
+                Choose the layers and the optimizer, press Start, and watch the loss and accuracy: the light
+                line is the running mean over the epoch so far, the points are each epoch's training and
+                validation values. The last 10% of the training rows validate (Keras's
+                <code>validation_split</code>)${
+                  custom ? '' : html`; at the end the model is evaluated on the MNIST test set`
+                }.
+              </p>`
+      }
+      <div class="layout">
+        ${this.hideForm ? nothing : this.renderForm()}
+        <div class="main">
+          ${this.renderRun()}
+          <div class="charts">
+            <mlp-chart
+              id="loss-chart"
+              class="card"
+              heading="Loss"
+              x-label="epoch"
+              y-label="cross-entropy"
+              .series=${this.lossSeries}
+            ></mlp-chart>
+            <mlp-chart
+              id="accuracy-chart"
+              class="card"
+              heading="Accuracy"
+              x-label="epoch"
+              y-label="accuracy"
+              y-max="1"
+              .series=${this.accuracySeries}
+            ></mlp-chart>
+          </div>
+          ${
+            this.hideForm
+              ? nothing
+              : html`<div class="card">
+                  <h3>Model</h3>
+                  <pre id="summary">${this.summary}</pre>
+                </div>`
+          }
+        </div>
+      </div>
+    `;
+  }
+
+  private renderForm() {
+    const f = this.form;
+    const busy = this.running !== undefined;
+    const custom = this.data !== undefined;
+    const text = (field: FormField, id: string, label: string, mode: 'numeric' | 'decimal' | 'text') =>
+      html`<label for=${id}>${label}</label>
+        <input
+          id=${id}
+          type="text"
+          inputmode=${mode}
+          autocomplete="off"
+          spellcheck="false"
+          .value=${String(f[field])}
+          ?disabled=${busy}
+          @input=${(e: Event) => this.edit(field, (e.target as HTMLInputElement).value)}
+        />`;
+    const select = (field: FormField, id: string, label: string, options: readonly string[]) => {
+      const value = String(f[field]);
+      const all = options.includes(value) ? options : [...options, value];
+      return html`<label for=${id}>${label}</label>
+        <select
+          id=${id}
+          ?disabled=${busy}
+          @change=${(e: Event) => this.edit(field, (e.target as HTMLSelectElement).value)}
+        >
+          ${all.map((o) => html`<option .value=${o} ?selected=${o === value}>${o}</option>`)}
+        </select>`;
+    };
+    const d = defaultsFor(true);
+    const engine = this.activeEngine;
+    return html`<form class="card config" id="config" @submit=${(e: Event) => e.preventDefault()}>
+      ${text('hiddenLayers', 'hidden-layers', 'Hidden layers', 'text')}
+      <p class="hint">Units per hidden Dense layer, e.g. 128, 64</p>
+      ${select('activation', 'activation', 'Activation', ACTIVATIONS)}
+      ${select('initializer', 'initializer', 'Initializer', INITIALIZERS)}
+      <label for="batch-norm">Batch-norm</label>
+      <input
+        id="batch-norm"
+        type="checkbox"
+        .checked=${f.batchNorm}
+        ?disabled=${busy}
+        @change=${(e: Event) => this.edit('batchNorm', (e.target as HTMLInputElement).checked)}
+      />
+      ${text('dropout', 'dropout', 'Dropout rate', 'decimal')}
+      ${select('optimizer', 'optimizer', 'Optimizer', OPTIMIZERS)}
+      ${text('learningRate', 'learning-rate', 'Learning rate', 'decimal')}
+      ${text('batchSize', 'batch-size', 'Batch size', 'numeric')}
+      ${text('epochs', 'epochs', 'Epochs', 'numeric')}
+      ${custom ? nothing : text('trainRows', 'train-rows', 'Training rows', 'numeric')}
+      ${
+        engine?.adapter.isFallback
+          ? html`<p class="note" id="fallback-note" style="grid-column: 1 / -1">
+              Software adapter detected (${engine.adapter.name}): WebGPU runs on the CPU here, many times
+              slower than on a GPU, so the defaults are small:
+              ${custom ? '' : `${fmt(d.trainRows)} training rows, `}${d.epochs}
+              epochs${custom ? '' : `, ${fmt(d.testRows)} test images`}. Raise them if you can wait.
+            </p>`
+          : nothing
+      }
+    </form>`;
+  }
+
+  private renderRun() {
+    const training = this.running !== undefined;
+    const error = this.runError ?? this.configError;
+    const r = this.results;
+    const canStart = !training && !this.otherBusy && this.activeEngine !== undefined;
+    return html`<div class="card">
+      <div class="run">
+        <div class="buttons">
+          <button id="start" ?disabled=${!canStart} @click=${() => void this.start()}>Start</button>
+          <button
+            id="stop"
+            class="secondary"
+            ?disabled=${!training || this.stopRequested}
+            @click=${() => this.stop()}
+          >
+            Stop
+          </button>
+        </div>
+        ${this.renderStatus()}
+      </div>
+      <dl class="results">
+        <div>
+          <dt>validation accuracy</dt>
+          <dd id="val-accuracy" data-value=${r.valAccuracy ?? nothing}>${pct(r.valAccuracy)}</dd>
+        </div>
+        <div>
+          <dt>validation loss</dt>
+          <dd id="val-loss" data-value=${r.valLoss ?? nothing}>${fmt(r.valLoss)}</dd>
+        </div>
+        ${
+          this.data
+            ? nothing
+            : html`<div>
+                  <dt>test accuracy</dt>
+                  <dd id="test-accuracy" data-value=${r.testAccuracy ?? nothing}>${pct(r.testAccuracy)}</dd>
+                </div>
+                <div>
+                  <dt>test loss</dt>
+                  <dd id="test-loss" data-value=${r.testLoss ?? nothing}>${fmt(r.testLoss)}</dd>
+                </div>`
+        }
+      </dl>
+      ${
+        this.otherBusy && !training
+          ? html`<p class="note" id="busy">
+              ${this.otherBusy} is training; Start is available again when it ends.
+            </p>`
+          : nothing
+      }
+      <p id="error" class="error" role="alert" ?hidden=${!error}>${error ?? ''}</p>
+    </div>`;
+  }
+
+  private renderStatus() {
+    const engine = this.activeEngine;
+    const p = this.progress;
+    const adapter = engine
+      ? html`<span id="adapter"
+          >${engine.adapter.name}${engine.adapter.isFallback ? ' (software)' : ''}</span
+        >`
+      : nothing;
+    const elapsed = this.startedAt > 0 ? `${((this.now - this.startedAt) / 1000).toFixed(1)} s` : undefined;
+    const rate = p?.epochRate ?? p?.running;
+    const parts: unknown[] = [];
+    switch (this.phase) {
+      case 'starting':
+        parts.push('Starting WebGPU…');
+        break;
+      case 'idle':
+        parts.push('Ready');
+        break;
+      case 'loading':
+        parts.push(this.data ? 'Uploading the data…' : 'Loading MNIST and uploading it to the GPU…');
+        break;
+      case 'evaluating':
+        parts.push('Evaluating on the test set…');
+        break;
+      case 'error':
+        parts.push('Failed (see below)');
+        break;
+      case 'training':
+      case 'done':
+      case 'stopped': {
+        const head =
+          this.phase === 'training' ? 'Epoch' : this.phase === 'done' ? 'Done: epoch' : 'Stopped: epoch';
+        if (p) parts.push(html`${head} <b id="epoch">${p.epoch}/${p.epochs}</b>`);
+        else parts.push(this.phase === 'stopped' ? 'Stopped' : 'Done');
+        if (p?.running !== undefined && this.phase === 'training') {
+          parts.push(html`${fmt(p.running, 3)} samples/s now`);
+        }
+        if (p?.epochRate !== undefined) parts.push(html`${fmt(p.epochRate, 3)} samples/s last epoch`);
+        if (this.phase === 'training' && p?.running === undefined && p?.epoch === 1) {
+          parts.push('compiling the GPU pipelines…');
+        }
+        break;
+      }
+    }
+    if (elapsed && this.phase !== 'idle') parts.push(html`<span id="elapsed">${elapsed}</span>`);
+    if (engine) parts.push(adapter);
+    return html`<p
+      class="status"
+      id="status"
+      data-state=${this.phase}
+      data-epoch=${p?.epoch ?? nothing}
+      data-samples-per-second=${rate ?? nothing}
+    >
+      ${parts.map((part, i) => html`${i > 0 ? ' · ' : ''}${part}`)}
+    </p>`;
+  }
+}
+
+function lastOf(values: number[] | undefined): number | undefined {
+  return values?.[values.length - 1];
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+if (!customElements.get('mlp-trainer')) customElements.define('mlp-trainer', MlpTrainer);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mlp-trainer': MlpTrainer;
+  }
+  interface HTMLElementEventMap {
+    'mlp-epoch': CustomEvent<MlpEpochDetail>;
+    'mlp-trained': CustomEvent<MlpTrainedDetail>;
+    'mlp-error': CustomEvent<MlpErrorDetail>;
+  }
+}

@@ -1,0 +1,748 @@
+/**
+ * <mlp-vanishing>: the course's vanishing-gradients experiment. Three models with 20 hidden
+ * layers (deep-models.ts) train in turn on the same MNIST rows; before training and after
+ * each epoch, the gradient of every Dense kernel on one fixed batch of 256 training rows is
+ * computed (without changing the weights) and its L2 norm plotted per layer.
+ */
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import type { GpuData, LayersModel, Logs } from '../../src/index.js';
+import './chart.js';
+import type { ChartPoint, ChartSeries } from './chart.js';
+import {
+  buildDeepModel,
+  DEEP_KINDS,
+  DEEP_MODEL_INFO,
+  describeDeepModel,
+  gradientProfile,
+  kernelGradientNorms,
+  type DeepKind,
+} from './deep-models.js';
+import { gpuSplit, loadMnist, rowsOf, trainValidation } from './mnist.js';
+import type { DemoState } from './state.js';
+import { fmt, panelStyles, pct } from './styles.js';
+
+const SEED = 1;
+const BATCH = 32;
+const PROBE_ROWS = 256;
+
+interface VanishingSettings {
+  rows: number;
+  epochs: number;
+  units: number;
+  depth: number;
+  optimizer: 'adam' | 'sgd';
+  saturating: 'tanh' | 'sigmoid';
+}
+
+interface ModelRun {
+  kind: DeepKind;
+  /** The label, with model (a)'s activation as chosen. */
+  label: string;
+  status: 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
+  /** Kernel-gradient L2 norms per layer (1..depth, depth + 1 = output): [0] before training, [e] after epoch e. */
+  norms: number[][];
+  /** Running mean of the training loss within each epoch, x in epochs. */
+  trainCurve: ChartPoint[];
+  /** Validation loss after each epoch. */
+  valCurve: ChartPoint[];
+  last?: { loss: number; accuracy: number; valLoss: number; valAccuracy: number };
+  seconds?: number;
+  error?: string;
+}
+
+/** L2 norms of the Dense kernels' gradients on `probe` (one batch; the weights stay as they are). */
+async function kernelNorms(model: LayersModel, probe: GpuData): Promise<number[]> {
+  return kernelGradientNorms(await model.computeGradients(probe)).map((n) => n.norm);
+}
+
+function defaults(fallback: boolean): { rows: string; epochs: string; units: string; depth: string } {
+  return fallback
+    ? { rows: '2000', epochs: '2', units: '64', depth: '20' }
+    : { rows: '60000', epochs: '5', units: '64', depth: '20' };
+}
+
+function intField(text: string, what: string, min: number, max: number): number {
+  const v = Number(text.trim());
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new RangeError(
+      `${what} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${text}"`,
+    );
+  }
+  return v;
+}
+
+function labelOf(kind: DeepKind, saturating: string): string {
+  return kind === 'tanh-uniform' ? `${saturating}, uniform(±0.5)` : DEEP_MODEL_INFO[kind].label;
+}
+
+export class MlpVanishing extends LitElement {
+  static override properties = {
+    state: { attribute: false },
+    rowsText: { state: true },
+    epochsText: { state: true },
+    unitsText: { state: true },
+    depthText: { state: true },
+    optimizer: { state: true },
+    saturating: { state: true },
+    runs: { state: true },
+    running: { state: true },
+    status: { state: true },
+    error: { state: true },
+  };
+
+  static override styles = [
+    panelStyles,
+    css`
+      .controls {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 1rem 2.5rem;
+        align-items: flex-start;
+      }
+      form.config input {
+        width: 7rem;
+      }
+      .models {
+        margin: 0;
+        padding-left: 1.1rem;
+        color: #333c4d;
+      }
+      .models li {
+        margin: 0.1rem 0;
+      }
+      .key {
+        display: inline-block;
+        width: 1.4rem;
+        border-top: 3px solid;
+        vertical-align: middle;
+        margin-right: 0.35rem;
+      }
+      .actions {
+        margin-top: 0.75rem;
+      }
+      .note {
+        border-left: 3px solid #e0a100;
+        background: #fff9e6;
+        padding: 0.4rem 0.75rem;
+        margin: 0 0 0.75rem;
+        max-width: 60rem;
+      }
+      progress {
+        width: 12rem;
+      }
+      .charts {
+        margin-top: 1rem;
+        grid-template-columns: repeat(auto-fit, minmax(400px, 1fr));
+      }
+      .charts mlp-chart {
+        height: 340px;
+      }
+      .tables {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
+        gap: 0 2rem;
+        align-items: start;
+      }
+      .scroll {
+        overflow-x: auto;
+      }
+      #vanishing-results td {
+        white-space: nowrap;
+      }
+      th {
+        font-weight: 600;
+      }
+      th.model {
+        text-align: center;
+        border-bottom: none;
+      }
+      tr.pending td,
+      tr.skipped td {
+        color: #8a93a3;
+      }
+      tr.running td {
+        background: #f0f5ff;
+      }
+      .explain {
+        max-width: 62rem;
+        color: #333c4d;
+      }
+      .explain p {
+        margin: 0.4rem 0;
+      }
+      .hint {
+        color: #4a5466;
+        margin: 0.4rem 0 0;
+        max-width: 62rem;
+      }
+    `,
+  ];
+
+  declare state: DemoState | undefined;
+  declare rowsText: string;
+  declare epochsText: string;
+  declare unitsText: string;
+  declare depthText: string;
+  declare optimizer: 'adam' | 'sgd';
+  declare saturating: 'tanh' | 'sigmoid';
+  declare runs: ModelRun[];
+  declare running: boolean;
+  declare status: string;
+  declare error: string;
+  private defaultsFor: DemoState | undefined;
+  private listeningTo: DemoState | undefined;
+  private stopRequested = false;
+  private training: LayersModel | undefined;
+  /** The depth of the models in `runs` (the table's layer count). */
+  private runDepth = 20;
+
+  constructor() {
+    super();
+    this.state = undefined;
+    const d = defaults(false);
+    this.rowsText = d.rows;
+    this.epochsText = d.epochs;
+    this.unitsText = d.units;
+    this.depthText = d.depth;
+    this.optimizer = 'adam';
+    this.saturating = 'tanh';
+    this.runs = [];
+    this.running = false;
+    this.status = '';
+    this.error = '';
+  }
+
+  private get fallback(): boolean {
+    return this.state?.engine.adapter.isFallback ?? false;
+  }
+
+  private readonly onBusy = () => this.requestUpdate();
+
+  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
+  private listen(): void {
+    if (this.listeningTo === this.state) return;
+    this.listeningTo?.removeEventListener('busy', this.onBusy);
+    this.listeningTo = this.state;
+    this.listeningTo?.addEventListener('busy', this.onBusy);
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (!changed.has('state')) return;
+    if (this.isConnected) this.listen();
+    if (this.state && this.defaultsFor !== this.state) {
+      this.defaultsFor = this.state;
+      const d = defaults(this.fallback);
+      this.rowsText = d.rows;
+      this.epochsText = d.epochs;
+      this.unitsText = d.units;
+      this.depthText = d.depth;
+    }
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.listen();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.listeningTo?.removeEventListener('busy', this.onBusy);
+    this.listeningTo = undefined;
+  }
+
+  /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */
+  private stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  private settings(): VanishingSettings {
+    return {
+      rows: intField(this.rowsText, 'training rows', 300, 60_000),
+      epochs: intField(this.epochsText, 'epochs', 1, 100),
+      units: intField(this.unitsText, 'units', 2, 1024),
+      depth: intField(this.depthText, 'hidden layers', 2, 50),
+      optimizer: this.optimizer,
+      saturating: this.saturating,
+    };
+  }
+
+  private stop(): void {
+    this.stopRequested = true;
+    if (this.training) this.training.stopTraining = true;
+    this.status = 'Stopping…';
+  }
+
+  private async run(): Promise<void> {
+    const state = this.state;
+    if (!state || this.running) return;
+    this.error = '';
+    let cfg: VanishingSettings;
+    try {
+      cfg = this.settings();
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+      return;
+    }
+    this.stopRequested = false;
+    const errors: string[] = [];
+    try {
+      await state.exclusive('Vanishing gradients', async () => {
+        this.running = true;
+        this.runDepth = cfg.depth;
+        this.runs = DEEP_KINDS.map((kind) => ({
+          kind,
+          label: labelOf(kind, cfg.saturating),
+          status: 'pending',
+          norms: [],
+          trainCurve: [],
+          valCurve: [],
+        }));
+        const data: GpuData[] = [];
+        try {
+          this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
+          const mnist = await loadMnist(cfg.rows, 1);
+          const split = trainValidation(mnist.train, cfg.rows, 0.1);
+          const train = gpuSplit(state.engine, split.train, 'vanishing train');
+          data.push(train);
+          const validation = gpuSplit(state.engine, split.validation, 'vanishing validation');
+          data.push(validation);
+          const probe = gpuSplit(
+            state.engine,
+            rowsOf(split.train, 0, Math.min(PROBE_ROWS, split.train.rows)),
+            'vanishing gradient batch',
+          );
+          data.push(probe);
+          for (const [i, r] of this.runs.entries()) {
+            if (this.stopRequested) {
+              r.status = 'skipped';
+              continue;
+            }
+            const error = await this.runModel(r, i, cfg, train, validation, probe);
+            if (error) errors.push(`${r.label}: ${error}`);
+          }
+        } finally {
+          for (const d of data) d.dispose();
+        }
+      });
+      this.status = this.stopping()
+        ? 'Stopped.'
+        : `Done: ${this.runs.filter((r) => r.status === 'done').length} of ${this.runs.length} models.`;
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+      for (const r of this.runs) if (r.status === 'pending') r.status = 'skipped';
+      this.status = '';
+    } finally {
+      this.running = false;
+      this.training = undefined;
+      this.error = errors.join('\n');
+      this.requestUpdate();
+    }
+  }
+
+  /** Trains one model epoch by epoch, with the gradient norms before and after each; disposes it. */
+  private async runModel(
+    r: ModelRun,
+    index: number,
+    cfg: VanishingSettings,
+    train: GpuData,
+    validation: GpuData,
+    probe: GpuData,
+  ): Promise<string | undefined> {
+    const where = `Model ${index + 1} of ${this.runs.length} (${r.label})`;
+    r.status = 'running';
+    this.requestUpdate();
+    let model: LayersModel | undefined;
+    const t0 = performance.now();
+    try {
+      model = buildDeepModel(r.kind, {
+        depth: cfg.depth,
+        units: cfg.units,
+        seed: SEED,
+        optimizer: cfg.optimizer,
+        saturating: cfg.saturating,
+      });
+      this.training = model;
+      const m = model;
+      this.status = `${where}: gradients before training…`;
+      r.norms.push(await kernelNorms(m, probe));
+      this.requestUpdate();
+      let epochsDone = 0;
+      m.events.addEventListener('batch', (e) => {
+        const d = (e as CustomEvent<{ epoch: number; step: number; steps: number; logs: Logs }>).detail;
+        // Stop pressed between two epochs' fit() calls: each call clears stopTraining.
+        if (this.stopRequested) m.stopTraining = true;
+        const loss = d.logs.loss;
+        if (loss !== undefined && Number.isFinite(loss))
+          r.trainCurve.push({ x: d.epoch + d.step / d.steps, y: loss });
+        this.status = `${where}: epoch ${d.epoch + 1}/${cfg.epochs}, step ${d.step}/${d.steps}, loss ${fmt(loss)}`;
+        this.requestUpdate();
+      });
+      m.events.addEventListener('epoch', (e) => {
+        const { epoch, logs } = (e as CustomEvent<{ epoch: number; logs: Logs }>).detail;
+        epochsDone = epoch + 1;
+        r.last = {
+          loss: logs.loss ?? NaN,
+          accuracy: logs.accuracy ?? NaN,
+          valLoss: logs.val_loss ?? NaN,
+          valAccuracy: logs.val_accuracy ?? NaN,
+        };
+        r.valCurve.push({ x: epoch + 1, y: r.last.valLoss });
+        this.requestUpdate();
+      });
+      // One fit() per epoch, so that the gradients can be taken between epochs (the
+      // optimizer's state carries over; initialEpoch keeps the epoch numbers).
+      for (let epoch = 0; epoch < cfg.epochs && !this.stopping(); epoch++) {
+        await m.fit(train, undefined, {
+          epochs: epoch + 1,
+          initialEpoch: epoch,
+          batchSize: BATCH,
+          validationData: [validation, undefined],
+          verbose: 1,
+          seed: SEED + epoch,
+        });
+        if (epochsDone < epoch + 1) break; // stopped within the epoch
+        this.status = `${where}: gradients after epoch ${epoch + 1}…`;
+        r.norms.push(await kernelNorms(m, probe));
+        this.requestUpdate();
+      }
+      r.seconds = (performance.now() - t0) / 1000;
+      r.status = this.stopping() ? 'stopped' : 'done';
+      return undefined;
+    } catch (e) {
+      r.status = 'failed';
+      r.error = e instanceof Error ? e.message : String(e);
+      return r.error;
+    } finally {
+      this.training = undefined;
+      await model?.dispose();
+      this.requestUpdate();
+    }
+  }
+
+  private normSeries(): ChartSeries[] {
+    return this.runs.flatMap((r) => {
+      const color = DEEP_MODEL_INFO[r.kind].color;
+      const layerPoints = (norms: number[] | undefined): ChartPoint[] =>
+        (norms ?? []).map((y, i) => ({ x: i + 1, y })).filter((p) => p.y > 0 && Number.isFinite(p.y));
+      const out: ChartSeries[] = [];
+      if (r.norms.length > 0)
+        out.push({ label: `${r.label}: before`, points: layerPoints(r.norms[0]), color, dashed: true });
+      if (r.norms.length > 1) {
+        out.push({
+          label: `${r.label}: epoch ${r.norms.length - 1}`,
+          points: layerPoints(r.norms.at(-1)),
+          color,
+        });
+      }
+      return out;
+    });
+  }
+
+  private lossSeries(): ChartSeries[] {
+    return this.runs.flatMap((r) => {
+      const color = DEEP_MODEL_INFO[r.kind].color;
+      const positive = (ps: ChartPoint[]) => ps.filter((p) => p.y > 0 && Number.isFinite(p.y));
+      return r.status === 'pending' || r.status === 'skipped'
+        ? []
+        : [
+            { label: `${r.label}: training`, points: positive(r.trainCurve), color },
+            { label: `${r.label}: validation`, points: positive(r.valCurve), color, dashed: true },
+          ];
+    });
+  }
+
+  override render() {
+    const busyElsewhere = !this.running && this.state?.busy !== undefined;
+    const d = defaults(true);
+    return html`
+      <h2>Vanishing gradients in deep MLPs</h2>
+      <p class="lead">
+        The course's experiment: three MLPs with 20 hidden Dense layers of 64 units train in turn on the same
+        MNIST rows (Adam or SGD, batch ${BATCH}, sparse categorical cross-entropy). Before training and after
+        each epoch, the gradient of every Dense kernel is computed on the same ${PROBE_ROWS} training images —
+        without changing the weights — and its L2 norm is plotted per layer.
+      </p>
+      ${
+        this.fallback
+          ? html`<p class="note" id="vanishing-fallback">
+              This browser's WebGPU adapter is a software one (${this.state?.engine.adapter.name}), so the
+              defaults are small: ${Number(d.rows).toLocaleString('en-US')} training rows and ${d.epochs}
+              epochs (a GPU would run 60,000 rows for 5 epochs).
+            </p>`
+          : nothing
+      }
+      <div class="card">
+        <div class="controls">
+          <form class="config" @submit=${(e: Event) => e.preventDefault()}>
+            <label for="vanishing-rows">Training rows</label>
+            <input
+              id="vanishing-rows"
+              inputmode="numeric"
+              .value=${this.rowsText}
+              ?disabled=${this.running}
+              @input=${(e: Event) => (this.rowsText = (e.target as HTMLInputElement).value)}
+            />
+            <label for="vanishing-epochs">Epochs</label>
+            <input
+              id="vanishing-epochs"
+              inputmode="numeric"
+              .value=${this.epochsText}
+              ?disabled=${this.running}
+              @input=${(e: Event) => (this.epochsText = (e.target as HTMLInputElement).value)}
+            />
+            <label for="vanishing-depth">Hidden layers</label>
+            <input
+              id="vanishing-depth"
+              inputmode="numeric"
+              .value=${this.depthText}
+              ?disabled=${this.running}
+              @input=${(e: Event) => (this.depthText = (e.target as HTMLInputElement).value)}
+            />
+            <label for="vanishing-units">Units per layer</label>
+            <input
+              id="vanishing-units"
+              inputmode="numeric"
+              .value=${this.unitsText}
+              ?disabled=${this.running}
+              @input=${(e: Event) => (this.unitsText = (e.target as HTMLInputElement).value)}
+            />
+            <label for="vanishing-optimizer">Optimizer</label>
+            <select
+              id="vanishing-optimizer"
+              ?disabled=${this.running}
+              @change=${(e: Event) => (this.optimizer = (e.target as HTMLSelectElement).value as 'adam' | 'sgd')}
+            >
+              <option value="adam" ?selected=${this.optimizer === 'adam'}>Adam (0.001)</option>
+              <option value="sgd" ?selected=${this.optimizer === 'sgd'}>SGD (0.01)</option>
+            </select>
+            <label for="vanishing-saturating">First model's activation</label>
+            <select
+              id="vanishing-saturating"
+              ?disabled=${this.running}
+              @change=${(e: Event) =>
+                (this.saturating = (e.target as HTMLSelectElement).value as 'tanh' | 'sigmoid')}
+            >
+              <option value="tanh" ?selected=${this.saturating === 'tanh'}>tanh</option>
+              <option value="sigmoid" ?selected=${this.saturating === 'sigmoid'}>sigmoid</option>
+            </select>
+          </form>
+          <ul class="models">
+            ${DEEP_KINDS.map(
+              (k) =>
+                html`<li>
+                  <span class="key" style=${`border-color: ${DEEP_MODEL_INFO[k].color}`}></span
+                  ><b>${labelOf(k, this.saturating)}</b>:
+                  ${describeDeepModel(k, Number(this.depthText) || 20, this.saturating)}
+                </li>`,
+            )}
+          </ul>
+        </div>
+        <div class="row actions">
+          <button
+            id="run-vanishing"
+            ?disabled=${this.running || busyElsewhere}
+            title=${busyElsewhere ? `${this.state?.busy} is training` : ''}
+            @click=${() => void this.run()}
+          >
+            Train the three models
+          </button>
+          <button
+            id="stop-vanishing"
+            class="secondary"
+            ?disabled=${!this.running}
+            @click=${() => this.stop()}
+          >
+            Stop
+          </button>
+          ${this.running ? html`<progress id="vanishing-progress" max="1" .value=${this.progress()}></progress>` : nothing}
+          <span class="status" id="vanishing-status"
+            >${busyElsewhere ? `${this.state?.busy} is training…` : this.status}</span
+          >
+        </div>
+        ${this.error ? html`<p class="error" id="vanishing-error" role="alert">${this.error}</p>` : nothing}
+      </div>
+      <div class="grid charts">
+        <mlp-chart
+          id="grad-norms"
+          heading="Gradient L2 norm per Dense kernel (dashed: before training)"
+          x-label=${`Dense layer (1 = first hidden, ${this.runDepth + 1} = output)`}
+          y-label="‖∂L/∂W‖₂ (log scale)"
+          log-y
+          .series=${this.normSeries()}
+        ></mlp-chart>
+        <mlp-chart
+          id="vanishing-loss"
+          heading="Loss (solid: training, mean over the epoch so far; dashed: validation)"
+          x-label="epoch"
+          y-label="loss (log scale)"
+          log-y
+          .series=${this.lossSeries()}
+        ></mlp-chart>
+      </div>
+      <p class="hint">
+        Layer 1's kernel has 784 rows (one per pixel) where the others have one per unit, so its norm is
+        larger for that reason alone: compare layers 2–${this.runDepth}. The spread and the factor per layer
+        below are over those layers.
+      </p>
+      ${
+        this.runs.length === 0
+          ? html`<p class="status" id="vanishing-no-results">Train the models to fill the tables.</p>`
+          : html`<h3>Results</h3>
+              <div class="scroll">${this.renderResults()}</div>
+              <p class="hint">
+                Spread: the largest gradient norm over the smallest, layers 2–${this.runDepth}. Factor per
+                layer: how much the norm grows per layer going back toward the input (a least-squares fit over
+                the same layers): ×1 is flat; below 1 the gradient vanishes toward the input, above 1 it
+                explodes.
+              </p>`
+      }
+      <div class="tables">
+        ${
+          this.runs.length === 0
+            ? nothing
+            : html`<div class="scroll">
+                <h3>Gradient norms per layer</h3>
+                ${this.renderNorms()}
+              </div>`
+        }
+        ${this.renderExplanation()}
+      </div>
+    `;
+  }
+
+  private progress(): number {
+    const epochs = Number(this.epochsText) || 1;
+    const total = this.runs.length * epochs;
+    if (total === 0) return 0;
+    let done = 0;
+    for (const r of this.runs) {
+      if (r.status === 'running') done += Math.min(epochs, r.trainCurve.at(-1)?.x ?? 0);
+      else if (r.status !== 'pending') done += epochs;
+    }
+    return done / total;
+  }
+
+  private renderResults() {
+    const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
+    return html`<table id="vanishing-results">
+      <thead>
+        <tr>
+          <th>Model</th>
+          <th>Train loss</th>
+          <th>Val loss</th>
+          <th>Val acc</th>
+          <th title="max/min of the gradient norms over layers 2–${this.runDepth}">Spread before → after</th>
+          <th title="least-squares factor per layer, going toward the input">Factor per layer</th>
+          <th>Time</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${this.runs.map((r) => {
+          const before = gradientProfile(r.norms[0] ?? [], this.runDepth);
+          const after = r.norms.length > 1 ? gradientProfile(r.norms.at(-1) ?? [], this.runDepth) : undefined;
+          return html`<tr
+            class=${r.status}
+            data-model=${r.kind}
+            data-status=${r.status}
+            data-train-loss=${num(r.last?.loss)}
+            data-val-loss=${num(r.last?.valLoss)}
+            data-val-accuracy=${num(r.last?.valAccuracy)}
+            data-spread-before=${num(before.spread)}
+            data-spread-after=${num(after?.spread)}
+            data-factor-before=${num(before.perLayer)}
+            data-factor-after=${num(after?.perLayer)}
+            title=${r.error ?? ''}
+          >
+            <td>
+              <span class="key" style=${`border-color: ${DEEP_MODEL_INFO[r.kind].color}`}></span>${r.label}
+            </td>
+            <td>${fmt(r.last?.loss)}</td>
+            <td>${fmt(r.last?.valLoss)}</td>
+            <td>${pct(r.last?.valAccuracy)}</td>
+            <td>${fmt(before.spread, 3)}× → ${fmt(after?.spread, 3)}×</td>
+            <td>×${fmt(before.perLayer, 3)} → ×${fmt(after?.perLayer, 3)}</td>
+            <td>
+              ${
+                r.status === 'running'
+                  ? 'training…'
+                  : r.seconds === undefined
+                    ? r.status
+                    : `${fmt(r.seconds, 3)} s${r.status === 'stopped' ? ' (stopped)' : ''}`
+              }
+            </td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>`;
+  }
+
+  private renderNorms() {
+    const layers = Array.from({ length: this.runDepth + 1 }, (_, i) => i + 1);
+    const cell = (r: ModelRun, epoch: number, layer: number) => {
+      const v = r.norms[epoch]?.[layer - 1];
+      return html`<td
+        data-model=${r.kind}
+        data-layer=${layer}
+        data-epoch=${epoch}
+        data-norm=${v === undefined ? '' : String(v)}
+      >
+        ${v === undefined ? '—' : v.toExponential(2)}
+      </td>`;
+    };
+    return html`<table id="grad-table">
+      <thead>
+        <tr>
+          <th></th>
+          ${this.runs.map((r) => html`<th class="model" colspan="2">${r.label}</th>`)}
+        </tr>
+        <tr>
+          <th>Layer</th>
+          ${this.runs.map(
+            (r) =>
+              html`<th>before</th>
+                <th>${r.norms.length > 1 ? `epoch ${r.norms.length - 1}` : 'after'}</th>`,
+          )}
+        </tr>
+      </thead>
+      <tbody>
+        ${layers.map(
+          (layer) =>
+            html`<tr data-layer=${layer}>
+              <td>${layer > this.runDepth ? `${layer} (output)` : layer}</td>
+              ${this.runs.map((r) => html`${cell(r, 0, layer)}${cell(r, Math.max(1, r.norms.length - 1), layer)}`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
+  }
+
+  private renderExplanation() {
+    return html`<div class="explain" id="vanishing-explain">
+      <h3>Why</h3>
+      <p>
+        Backpropagation multiplies the gradient, layer after layer, by each layer's weights and by its
+        activation's derivative. A factor a little below or above 1 per layer compounds over 20 layers: the
+        first layers then get gradients orders of magnitude smaller (vanishing) or larger (exploding) than the
+        last ones, and the network stops learning. The sigmoid's derivative is at most 1/4 (σ′ ≤ 1/4), so each
+        sigmoid layer shrinks it; tanh′ ≤ 1, and it is close to 0 wherever a unit saturates, which large
+        weights such as uniform(−0.5, 0.5) make common.
+      </p>
+      <p>
+        The fixes: relu, whose derivative is 1 for every active unit, with he_uniform, which draws kernels
+        with variance 2 / fan_in so that signals and gradients keep their size from layer to layer; residual
+        connections h + f(h), whose identity path carries the gradient back unchanged; and batch
+        normalization, which keeps every layer's inputs standardized. The course's rule of thumb: not deep
+        (1–3 layers): tanh or sigmoid with uniform ±0.5; medium (4–8): relu + he_uniform; deep (9–25):
+        residual connections + batch normalization.
+      </p>
+    </div>`;
+  }
+}
+
+if (!customElements.get('mlp-vanishing')) customElements.define('mlp-vanishing', MlpVanishing);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mlp-vanishing': MlpVanishing;
+  }
+}

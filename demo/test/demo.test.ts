@@ -1,0 +1,211 @@
+/**
+ * The demo in headless Chromium (SwiftShader): train a small MLP on an MNIST subset for one
+ * epoch from the Train tab, check the accuracy it shows and its curves, then draw a digit
+ * on the Predict tab and check the prediction shown against a float64 forward pass of the
+ * page's own model weights on the page's own 28×28 input. Screenshots go to out/demo-test/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
+
+const OUT = join(process.cwd(), 'out', 'demo-test');
+/**
+ * 1,800 training images, one epoch of 113 steps, 784-32-10, Adam at 0.003: the validation
+ * accuracy shown was 0.86–0.91 and the test accuracy 0.81–0.84 over four runs here
+ * (SwiftShader; the shuffle and dropout differ from run to run).
+ */
+const ACCURACY_THRESHOLD = 0.75;
+
+let session: ChromiumSession;
+let page: Page;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  session = await openPage('/', (l) => lines.push(l), {
+    configFile: 'demo/vite.config.ts',
+    optimizeDeps: ['lit', 'chart.js'],
+  });
+  page = session.page;
+  // tsx-compiled functions passed to evaluate may reference esbuild's __name helper.
+  await page.evaluate('window.__name = (f) => f');
+}, 300_000);
+
+afterAll(async () => {
+  await session.close();
+});
+
+/** Polls `fn` in the page until it returns a value other than null/undefined/false. */
+async function until<T>(fn: () => T, timeout = 300_000): Promise<NonNullable<T>> {
+  const handle = await page.waitForFunction(fn, { timeout, polling: 200 });
+  return (await handle.jsonValue()) as NonNullable<T>;
+}
+
+describe('the demo page', () => {
+  it('trains a small model for one epoch on a subset: the accuracy shown passes the threshold, the curves have points', async () => {
+    await until(() => document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer'));
+    const adapter = await until(
+      () => document.querySelector('mlp-demo')?.shadowRoot?.querySelector('#adapter')?.textContent,
+    );
+    expect(adapter).toMatch(/GPU adapter:/);
+    // Configure through the element's documented attributes, then press Start.
+    await page.evaluate(() => {
+      const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
+      if (!t) throw new Error('no <mlp-trainer>');
+      for (const [k, v] of Object.entries({
+        'train-rows': '2000',
+        epochs: '1',
+        'hidden-layers': '32',
+        activation: 'relu',
+        initializer: 'he_uniform',
+        optimizer: 'adam',
+        'learning-rate': '0.003',
+        'batch-size': '16',
+        dropout: '0',
+      })) {
+        t.setAttribute(k, v);
+      }
+      t.removeAttribute('batch-norm');
+    });
+    const trained = page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
+          t?.addEventListener(
+            'mlp-trained',
+            (e) => resolve((e as CustomEvent<{ description: string }>).detail.description),
+            {
+              once: true,
+            },
+          );
+        }),
+    );
+    await until(() => {
+      const b = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#start');
+      return b && !b.disabled;
+    });
+    await page.evaluate(() =>
+      document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#start')
+        ?.click(),
+    );
+    const description = await trained;
+    expect(description).toMatch(/784-32-10/);
+    const shown = await until(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      const v = root?.querySelector('#val-accuracy')?.getAttribute('data-value');
+      const t = root?.querySelector('#test-accuracy')?.getAttribute('data-value');
+      return v && t ? { val: Number(v), test: Number(t) } : undefined;
+    });
+    console.log(`demo: ${description}: validation accuracy ${shown.val}, test accuracy ${shown.test}`);
+    expect(shown.val).toBeGreaterThan(ACCURACY_THRESHOLD);
+    expect(shown.test).toBeGreaterThan(ACCURACY_THRESHOLD);
+    expect(shown.val).toBeLessThanOrEqual(1);
+    // Curves: per-epoch points for train and validation, and per-N-batch points while training.
+    const counts = await page.evaluate(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      const read = (id: string) =>
+        (
+          root?.querySelector(id) as unknown as { series: { label: string; points: unknown[] }[] } | null
+        )?.series.map((s) => [s.label, s.points.length] as const) ?? [];
+      return { loss: read('#loss-chart'), accuracy: read('#accuracy-chart') };
+    });
+    for (const chart of [counts.loss, counts.accuracy]) {
+      expect(chart.length).toBeGreaterThanOrEqual(2);
+      expect(chart.every(([, n]) => n >= 1)).toBe(true);
+      // The batch-level curve has several points within the one epoch.
+      expect(Math.max(...chart.map(([, n]) => n))).toBeGreaterThanOrEqual(3);
+    }
+    await page.setViewport({ width: 1280, height: 1100 });
+    await page.screenshot({ path: join(OUT, 'train.png'), fullPage: true });
+  });
+
+  it('draws a digit on the Predict tab: the prediction shown is a float64 forward pass of the model on the drawn input', async () => {
+    await page.evaluate(() => {
+      location.hash = '#predict';
+    });
+    const canvas = await until(() => {
+      const c = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-predict')
+        ?.shadowRoot?.querySelector('digit-canvas')
+        ?.shadowRoot?.querySelector('canvas');
+      if (!c) return undefined;
+      const r = c.getBoundingClientRect();
+      return r.width > 0 ? { x: r.x, y: r.y, w: r.width, h: r.height } : undefined;
+    });
+    // A "1": one vertical stroke down the middle, drawn with the mouse.
+    const at = (fx: number, fy: number) => [canvas.x + fx * canvas.w, canvas.y + fy * canvas.h] as const;
+    await page.mouse.move(...at(0.52, 0.18));
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++)
+      await page.mouse.move(...at(0.52 - 0.04 * (i / 12), 0.18 + 0.64 * (i / 12)));
+    await page.mouse.up();
+    const shown = await until(() => {
+      const p = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-predict')
+        ?.shadowRoot?.querySelector('#prediction');
+      if (p?.getAttribute('data-current') !== 'true') return undefined;
+      return {
+        cls: Number(p.getAttribute('data-class')),
+        confidence: Number(p.getAttribute('data-confidence')),
+        text: p.textContent.replace(/\s+/g, ' ').trim(),
+      };
+    });
+    // What the page fed the model, and the model's weights, read from the page.
+    const { input, weights } = await page.evaluate(async () => {
+      const demo = document.querySelector('mlp-demo') as unknown as {
+        state: {
+          current?: {
+            model: { getWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> };
+          };
+        };
+        shadowRoot: ShadowRoot;
+      };
+      const digit = demo.shadowRoot
+        .querySelector('mlp-predict')
+        ?.shadowRoot?.querySelector('digit-canvas') as unknown as { input?: Float32Array } | null;
+      const model = demo.state.current?.model;
+      if (!model || !digit?.input) throw new Error('no model or no drawn input');
+      const ws = await model.getWeights();
+      return {
+        input: Array.from(digit.input),
+        weights: ws.map((w) => ({ name: w.name, shape: w.shape, data: Array.from(w.data) })),
+      };
+    });
+    expect(input).toHaveLength(784);
+    expect(input.some((v) => v > 0.5)).toBe(true);
+    // Float64 forward pass: relu(x·W1 + b1)·W2 + b2, softmax.
+    const [W1, b1, W2, b2] = weights;
+    if (!W1 || !b1 || !W2 || !b2)
+      throw new Error(`expected 4 weights, got ${weights.map((w) => w.name).join(', ')}`);
+    expect(W1.shape).toEqual([784, 32]);
+    const h = Array.from({ length: 32 }, (_, j) =>
+      Math.max(
+        0,
+        input.reduce((s, x, i) => s + x * (W1.data[i * 32 + j] ?? 0), b1.data[j] ?? 0),
+      ),
+    );
+    const z = Array.from({ length: 10 }, (_, c) =>
+      h.reduce((s, v, j) => s + v * (W2.data[j * 10 + c] ?? 0), b2.data[c] ?? 0),
+    );
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    const p = e.map((v) => v / sum);
+    const best = p.indexOf(Math.max(...p));
+    expect(shown.cls).toBe(best);
+    expect(shown.confidence).toBeCloseTo(p[best] ?? NaN, 4);
+    expect(shown.text).toContain(`this is a ${best}`);
+    expect(shown.text).toMatch(/I am \d+(\.\d+)?% confident/);
+    await page.screenshot({ path: join(OUT, 'predict.png'), fullPage: true });
+  });
+});
