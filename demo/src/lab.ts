@@ -5,10 +5,18 @@
  * normalization + dropout 0.2 after each hidden Dense. Validation and training curves are
  * overlaid, and a table gives each scenario's final, best and test figures.
  */
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { GpuData, LayersModel, Logs } from '../../src/index.js';
+import { css, html, nothing } from 'lit';
+import type { GpuData } from '../../src/index.js';
 import './chart.js';
 import type { ChartPoint, ChartSeries } from './chart.js';
+import {
+  ExperimentPanel,
+  experimentStyles,
+  intField,
+  type BatchDetail,
+  type EpochDetail,
+  type ExperimentRun,
+} from './experiment.js';
 import { gpuSplit, loadMnist, trainValidation } from './mnist.js';
 import { buildModel, defaultLearningRate, parseHidden } from './models.js';
 import type { DemoState } from './state.js';
@@ -67,18 +75,14 @@ interface EpochRow {
   valAccuracy: number;
 }
 
-interface ScenarioRun {
+interface ScenarioRun extends ExperimentRun {
   scenario: LabScenario;
-  status: 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
   epochs: EpochRow[];
   /** Validation loss and accuracy before training (the curves' epoch 0). */
   initial?: { valLoss: number; valAccuracy: number };
-  /** Running mean of the training loss within each epoch, x in epochs (fit's 'batch' events). */
-  trainCurve: ChartPoint[];
   test?: { loss: number; accuracy: number };
   seconds?: number;
   samplesPerSecond?: number;
-  error?: string;
 }
 
 interface LabSettings {
@@ -88,20 +92,17 @@ interface LabSettings {
   epochs: number;
 }
 
+/** The datasets every scenario trains, validates and tests on. */
+interface LabData {
+  train: GpuData;
+  validation: GpuData;
+  test: GpuData;
+}
+
 function defaults(fallback: boolean): { hidden: string; rows: string; testRows: string; epochs: string } {
   return fallback
     ? { hidden: '64, 64', rows: '2000', testRows: '1000', epochs: '1' }
     : { hidden: '512, 512', rows: '60000', testRows: '10000', epochs: '10' };
-}
-
-function intField(text: string, what: string, min: number, max: number): number {
-  const v = Number(text.trim());
-  if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new RangeError(
-      `${what} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${text}"`,
-    );
-  }
-  return v;
 }
 
 function best(run: ScenarioRun): EpochRow | undefined {
@@ -117,29 +118,19 @@ function curve(r: ScenarioRun, y: (e: { valLoss: number; valAccuracy: number }) 
   return [...start, ...r.epochs.map((e) => ({ x: e.epoch, y: y(e) }))];
 }
 
-export class MlpLab extends LitElement {
+export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
   static override properties = {
-    state: { attribute: false },
     hiddenText: { state: true },
     rowsText: { state: true },
     testRowsText: { state: true },
     epochsText: { state: true },
     picked: { state: true },
-    runs: { state: true },
-    running: { state: true },
-    status: { state: true },
-    error: { state: true },
   };
 
   static override styles = [
     panelStyles,
+    experimentStyles,
     css`
-      .controls {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 1rem 2.5rem;
-        align-items: flex-start;
-      }
       form.config input {
         width: 8rem;
       }
@@ -153,25 +144,8 @@ export class MlpLab extends LitElement {
         text-align: left;
         font-weight: normal;
       }
-      .actions {
-        margin-top: 0.75rem;
-      }
-      .note {
-        border-left: 3px solid #e0a100;
-        background: #fff9e6;
-        padding: 0.4rem 0.75rem;
-        margin: 0 0 0.75rem;
-        max-width: 60rem;
-      }
-      progress {
-        width: 12rem;
-      }
       .charts {
-        margin-top: 1rem;
         grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
-      }
-      .charts mlp-chart {
-        height: 340px;
       }
       .charts #lab-train-loss {
         grid-column: 1 / -1;
@@ -207,13 +181,6 @@ export class MlpLab extends LitElement {
         background: #e8f6ec;
         font-weight: 600;
       }
-      tr.pending td,
-      tr.skipped td {
-        color: #8a93a3;
-      }
-      tr.running td {
-        background: #f0f5ff;
-      }
       .hint {
         color: #4a5466;
         max-width: 62rem;
@@ -222,88 +189,61 @@ export class MlpLab extends LitElement {
     `,
   ];
 
-  declare state: DemoState | undefined;
   declare hiddenText: string;
   declare rowsText: string;
   declare testRowsText: string;
   declare epochsText: string;
   /** Ids of the scenarios to run. */
   declare picked: ReadonlySet<string>;
-  /** The current (or last) run's scenarios, in order. */
-  declare runs: ScenarioRun[];
-  declare running: boolean;
-  declare status: string;
-  declare error: string;
-  private defaultsFor: DemoState | undefined;
-  private stopRequested = false;
-  private training: LayersModel | undefined;
+  protected readonly who = 'Lab';
+  protected readonly noun = 'scenarios';
 
   constructor() {
     super();
-    this.state = undefined;
     const d = defaults(false);
     this.hiddenText = d.hidden;
     this.rowsText = d.rows;
     this.testRowsText = d.testRows;
     this.epochsText = d.epochs;
     this.picked = new Set(LAB_SCENARIOS.map((s) => s.id));
-    this.runs = [];
-    this.running = false;
-    this.status = '';
-    this.error = '';
   }
 
-  private get fallback(): boolean {
-    return this.state?.engine.adapter.isFallback ?? false;
+  protected applyDefaults(fallback: boolean): void {
+    const d = defaults(fallback);
+    this.hiddenText = d.hidden;
+    this.rowsText = d.rows;
+    this.testRowsText = d.testRows;
+    this.epochsText = d.epochs;
   }
 
-  private readonly onBusy = () => this.requestUpdate();
-  private listeningTo: DemoState | undefined;
-
-  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
-  private listen(): void {
-    if (this.listeningTo === this.state) return;
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = this.state;
-    this.listeningTo?.addEventListener('busy', this.onBusy);
-  }
-
-  override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('state')) return;
-    if (this.isConnected) this.listen();
-    if (this.state && this.defaultsFor !== this.state) {
-      this.defaultsFor = this.state;
-      const d = defaults(this.fallback);
-      this.hiddenText = d.hidden;
-      this.rowsText = d.rows;
-      this.testRowsText = d.testRows;
-      this.epochsText = d.epochs;
-    }
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.listen();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = undefined;
-  }
-
-  /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */
-  private stopping(): boolean {
-    return this.stopRequested;
-  }
-
-  private settings(): LabSettings {
-    return {
+  protected plan(): { settings: LabSettings; runs: ScenarioRun[] } {
+    const settings = {
       hidden: parseHidden(this.hiddenText),
       rows: intField(this.rowsText, 'training rows', 100, 60_000),
       testRows: intField(this.testRowsText, 'test rows', 1, 10_000),
       epochs: intField(this.epochsText, 'epochs', 1, 1000),
     };
+    const chosen = LAB_SCENARIOS.filter((s) => this.picked.has(s.id));
+    if (chosen.length === 0) throw new RangeError('Tick at least one scenario to run.');
+    return {
+      settings,
+      runs: chosen.map((scenario) => ({ scenario, status: 'pending', epochs: [], trainCurve: [] })),
+    };
+  }
+
+  protected async load(cfg: LabSettings, state: DemoState, keep: (d: GpuData) => GpuData): Promise<LabData> {
+    this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training and ${cfg.testRows.toLocaleString('en-US')} test images…`;
+    const mnist = await loadMnist(cfg.rows, cfg.testRows);
+    const split = trainValidation(mnist.train, cfg.rows, 0.1);
+    return {
+      train: keep(gpuSplit(state.engine, split.train, 'lab train')),
+      validation: keep(gpuSplit(state.engine, split.validation, 'lab validation')),
+      test: keep(gpuSplit(state.engine, mnist.test, 'lab test')),
+    };
+  }
+
+  protected labelOf(r: ScenarioRun): string {
+    return labelOf(r.scenario);
   }
 
   private toggle(id: string, on: boolean): void {
@@ -313,90 +253,18 @@ export class MlpLab extends LitElement {
     this.picked = next;
   }
 
-  private stop(): void {
-    this.stopRequested = true;
-    if (this.training) this.training.stopTraining = true;
-    this.status = 'Stopping…';
-  }
-
-  private async run(): Promise<void> {
-    const state = this.state;
-    if (!state || this.running) return;
-    this.error = '';
-    let cfg: LabSettings;
-    try {
-      cfg = this.settings();
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-      return;
-    }
-    const chosen = LAB_SCENARIOS.filter((s) => this.picked.has(s.id));
-    if (chosen.length === 0) {
-      this.error = 'Tick at least one scenario to run.';
-      return;
-    }
-    this.stopRequested = false;
-    const errors: string[] = [];
-    try {
-      await state.exclusive('Lab', async () => {
-        this.running = true;
-        this.runs = chosen.map((scenario) => ({ scenario, status: 'pending', epochs: [], trainCurve: [] }));
-        const data: GpuData[] = [];
-        try {
-          this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training and ${cfg.testRows.toLocaleString('en-US')} test images…`;
-          const mnist = await loadMnist(cfg.rows, cfg.testRows);
-          const split = trainValidation(mnist.train, cfg.rows, 0.1);
-          const train = gpuSplit(state.engine, split.train, 'lab train');
-          data.push(train);
-          const validation = gpuSplit(state.engine, split.validation, 'lab validation');
-          data.push(validation);
-          const test = gpuSplit(state.engine, mnist.test, 'lab test');
-          data.push(test);
-          for (const [i, r] of this.runs.entries()) {
-            if (this.stopRequested) {
-              r.status = 'skipped';
-              continue;
-            }
-            const error = await this.runScenario(r, i, cfg, train, validation, test);
-            if (error) errors.push(`${labelOf(r.scenario)}: ${error}`);
-          }
-        } finally {
-          for (const d of data) d.dispose();
-        }
-      });
-      const done = this.runs.filter((r) => r.status === 'done').length;
-      this.status = this.stopping()
-        ? `Stopped: ${done} of ${this.runs.length} scenarios finished.`
-        : `Done: ${done} of ${this.runs.length} scenarios.`;
-    } catch (e) {
-      errors.push(e instanceof Error ? e.message : String(e));
-      for (const r of this.runs) if (r.status === 'pending') r.status = 'skipped';
-      this.status = '';
-    } finally {
-      this.running = false;
-      this.training = undefined;
-      this.error = errors.join('\n');
-      this.requestUpdate();
-    }
-  }
-
-  /** Trains, evaluates and disposes one scenario's model; returns an error message if it failed. */
-  private async runScenario(
+  /** Trains, evaluates and disposes one scenario's model. */
+  protected runOne(
     r: ScenarioRun,
     index: number,
     cfg: LabSettings,
-    train: GpuData,
-    validation: GpuData,
-    test: GpuData,
+    { train, validation, test }: LabData,
   ): Promise<string | undefined> {
     const s = r.scenario;
     const where = `Scenario ${index + 1} of ${this.runs.length} (${labelOf(s)})`;
-    r.status = 'running';
     this.status = `${where}: building the model…`;
-    this.requestUpdate();
-    let model: LayersModel | undefined;
-    try {
-      model = buildModel(
+    const build = () =>
+      buildModel(
         {
           hidden: cfg.hidden,
           activation: 'relu',
@@ -411,19 +279,18 @@ export class MlpLab extends LitElement {
         },
         { name: `lab_${s.id.replaceAll('-', '_')}` },
       );
-      this.training = model;
+    return this.runModel(r, where, build, async (model) => {
+      // Samples trained: whole epochs, plus the steps of one that Stop ended early.
+      let trained = 0;
+      let inEpoch = 0;
       model.events.addEventListener('batch', (e) => {
-        const d = (e as CustomEvent<{ epoch: number; step: number; steps: number; logs: Logs }>).detail;
-        const loss = d.logs.loss;
-        // Stop pressed while the model was built: fit() cleared stopTraining when it started.
-        if (this.stopRequested && model) model.stopTraining = true;
-        if (loss !== undefined && Number.isFinite(loss))
-          r.trainCurve.push({ x: d.epoch + d.step / d.steps, y: loss });
-        this.status = `${where}: epoch ${d.epoch + 1}/${cfg.epochs}, step ${d.step}/${d.steps}, loss ${fmt(loss)}`;
-        this.requestUpdate();
+        const d = (e as CustomEvent<BatchDetail>).detail;
+        inEpoch = Math.min(d.step * s.batchSize, train.rows);
       });
       model.events.addEventListener('epoch', (e) => {
-        const { epoch, logs } = (e as CustomEvent<{ epoch: number; logs: Logs }>).detail;
+        const { epoch, logs } = (e as CustomEvent<EpochDetail>).detail;
+        trained += inEpoch; // the epoch's last 'batch' event came before this one
+        inEpoch = 0;
         r.epochs.push({
           epoch: epoch + 1,
           loss: logs.loss ?? NaN,
@@ -445,25 +312,13 @@ export class MlpLab extends LitElement {
         seed: SEED,
       });
       r.seconds = (performance.now() - t0) / 1000;
-      r.samplesPerSecond = (train.rows * r.epochs.length) / r.seconds;
-      if (this.stopRequested) {
-        r.status = r.epochs.length > 0 ? 'stopped' : 'skipped';
-        return undefined;
-      }
+      r.samplesPerSecond = trained / r.seconds;
+      if (this.stopping()) return r.epochs.length > 0 ? 'stopped' : 'skipped';
       this.status = `${where}: evaluating on ${test.rows.toLocaleString('en-US')} test images…`;
       const t = await model.evaluate(test, undefined, { batchSize: 500 });
       r.test = { loss: t.loss ?? NaN, accuracy: t.accuracy ?? NaN };
-      r.status = 'done';
-      return undefined;
-    } catch (e) {
-      r.status = 'failed';
-      r.error = e instanceof Error ? e.message : String(e);
-      return r.error;
-    } finally {
-      this.training = undefined;
-      await model?.dispose();
-      this.requestUpdate();
-    }
+      return 'done';
+    });
   }
 
   private series(pick: (r: ScenarioRun) => ChartPoint[]): ChartSeries[] {
@@ -478,7 +333,6 @@ export class MlpLab extends LitElement {
   }
 
   override render() {
-    const busyElsewhere = !this.running && this.state?.busy !== undefined;
     const d = defaults(true);
     return html`
       <h2>Lab: batch size × optimizer × batch normalization + dropout</h2>
@@ -502,59 +356,17 @@ export class MlpLab extends LitElement {
       <div class="card">
         <div class="controls">
           <form class="config" @submit=${(e: Event) => e.preventDefault()}>
-            <label for="lab-hidden">Hidden layers</label>
-            <input
-              id="lab-hidden"
-              .value=${this.hiddenText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.hiddenText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="lab-rows">Training rows</label>
-            <input
-              id="lab-rows"
-              inputmode="numeric"
-              .value=${this.rowsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.rowsText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="lab-test-rows">Test rows</label>
-            <input
-              id="lab-test-rows"
-              inputmode="numeric"
-              .value=${this.testRowsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.testRowsText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="lab-epochs">Epochs</label>
-            <input
-              id="lab-epochs"
-              inputmode="numeric"
-              .value=${this.epochsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.epochsText = (e.target as HTMLInputElement).value)}
-            />
+            ${this.textField('lab-hidden', 'Hidden layers', this.hiddenText, (v) => (this.hiddenText = v), false)}
+            ${this.textField('lab-rows', 'Training rows', this.rowsText, (v) => (this.rowsText = v))}
+            ${this.textField('lab-test-rows', 'Test rows', this.testRowsText, (v) => (this.testRowsText = v))}
+            ${this.textField('lab-epochs', 'Epochs', this.epochsText, (v) => (this.epochsText = v))}
           </form>
           ${this.renderPicks()}
         </div>
-        <div class="row actions">
-          <button
-            id="run-lab"
-            ?disabled=${this.running || busyElsewhere}
-            title=${busyElsewhere ? `${this.state?.busy} is training` : ''}
-            @click=${() => void this.run()}
-          >
-            Run
-            ${this.picked.size === LAB_SCENARIOS.length ? 'all 12 scenarios' : `${this.picked.size} scenarios`}
-          </button>
-          <button id="stop-lab" class="secondary" ?disabled=${!this.running} @click=${() => this.stop()}>
-            Stop
-          </button>
-          ${this.running ? html`<progress id="lab-progress" max="1" .value=${this.progress()}></progress>` : nothing}
-          <span class="status" id="lab-status"
-            >${busyElsewhere ? `${this.state?.busy} is training…` : this.status}</span
-          >
-        </div>
-        ${this.error ? html`<p class="error" id="lab-error" role="alert">${this.error}</p>` : nothing}
+        ${this.renderActions(
+          'lab',
+          `Run ${this.picked.size === LAB_SCENARIOS.length ? 'all 12 scenarios' : `${this.picked.size} scenarios`}`,
+        )}
       </div>
       <div class="grid charts">
         <mlp-chart
@@ -582,20 +394,6 @@ export class MlpLab extends LitElement {
       <h3>Results</h3>
       ${this.renderResults()}
     `;
-  }
-
-  private progress(): number {
-    const epochs = Number(this.epochsText) || 1;
-    const total = this.runs.length * epochs;
-    if (total === 0) return 0;
-    let done = 0;
-    for (const r of this.runs) {
-      if (r.status === 'running') {
-        const last = r.trainCurve.at(-1)?.x ?? 0;
-        done += Math.min(epochs, last);
-      } else if (r.status !== 'pending') done += epochs;
-    }
-    return done / total;
   }
 
   private renderPicks() {

@@ -16,6 +16,7 @@ import {
   type KerasOptimizer,
   type LayersModel,
   type ModelArtifactsInfo,
+  type SaveResult,
 } from '../../src/index.js';
 import { gpuSplit, loadMnist } from './mnist.js';
 import { summaryText } from './models.js';
@@ -190,13 +191,22 @@ export class MlpModelIo extends LitElement {
 
   private save(where: 'downloads' | 'indexeddb'): Promise<void> {
     return this.run('save', async () => {
-      const model = this.state?.current?.model;
-      if (!model) throw new Error('There is no model to save yet: train one first, or load one.');
+      const state = this.state;
+      const model = state?.current?.model;
+      if (!state || !model) throw new Error('There is no model to save yet: train one first, or load one.');
       const name = checkModelName(this.name);
       const includeOptimizer = this.includeOptimizer && model.isCompiled;
       const replacing = where === 'indexeddb' && this.saved?.[`${IDB}${name}`] !== undefined;
       this.saveStatus = 'Saving…';
-      const r = await saveModel(model, `${where}://${name}`, { includeOptimizer });
+      let r: SaveResult;
+      try {
+        // Through use(): a model trained or loaded meanwhile replaces this one, which is then
+        // disposed only after the save.
+        r = await state.use(model, () => saveModel(model, `${where}://${name}`, { includeOptimizer }));
+      } catch (e) {
+        this.saveStatus = ''; // #error says why
+        throw e;
+      }
       const size = bytes(r.modelArtifactsInfo.modelTopologyBytes + r.modelArtifactsInfo.weightDataBytes);
       const withState = includeOptimizer ? ', with the optimizer state' : '';
       if (where === 'downloads') {
@@ -219,9 +229,12 @@ export class MlpModelIo extends LitElement {
     return this.run('load', async () => {
       this.loadStatus = `Loading ${name}…`;
       this.loaded = undefined;
-      const { model, optimizer } = await get();
+      let model: LayersModel | undefined;
       let handedOver = false;
       try {
+        const got = await get();
+        model = got.model;
+        const optimizer = got.optimizer;
         const bad = misfit(model);
         if (bad) throw new Error(`"${name}" ${bad}, so this demo cannot use it.`);
         model.compile({
@@ -246,13 +259,16 @@ export class MlpModelIo extends LitElement {
           accuracy = await this.evaluate(model);
         }
         const summary = summaryText(model);
-        this.state?.setModel(model, `loaded: ${name}`);
+        const state = this.state;
+        if (!state) throw new Error('The demo has not started WebGPU.');
+        state.setModel(model, `loaded: ${name}`);
         handedOver = true;
         this.loaded = { name, summary, accuracy, note };
         this.loadStatus = '';
       } finally {
+        // A failed load (a missing or broken file included) leaves no status behind.
         if (!handedOver) {
-          await model.dispose();
+          await model?.dispose();
           this.loadStatus = '';
         }
       }

@@ -327,9 +327,11 @@ export class MlpPredict extends LitElement {
         this.testData?.gpu.dispose();
         this.testData = { rows, split: test, gpu: gpuSplit(engine, test, 'mnist test (predict)') };
       }
-      if (!this.stillCurrent(model)) return;
+      const state = this.state;
+      if (!state || !this.stillCurrent(model)) return;
       this.status = `Predicting ${rows.toLocaleString('en-US')} test digits…`;
-      const p = (await model.predict(this.testData.gpu, { batchSize: BATCH })) as Prediction;
+      const gpu = this.testData.gpu;
+      const p = (await state.use(model, () => model.predict(gpu, { batchSize: BATCH }))) as Prediction;
       if (!this.stillCurrent(model)) return;
       this.analysis = analyse(model, this.testData.split, p);
       this.status = '';
@@ -341,9 +343,11 @@ export class MlpPredict extends LitElement {
   }
 
   private async predictDrawing(model: LayersModel, x: Float32Array): Promise<void> {
+    const state = this.state;
+    if (!state || !this.stillCurrent(model)) return;
     try {
       // One host row: the library keeps its GPU copy and compiled step for small inputs.
-      const p = (await model.predict({ data: x, shape: [1, 784] })) as Prediction;
+      const p = (await state.use(model, () => model.predict({ data: x, shape: [1, 784] }))) as Prediction;
       if (!this.stillCurrent(model) || this.drawing !== x) return;
       this.lastProbabilities = p.data.slice(0, CLASSES);
       this.probabilitiesOf = x;

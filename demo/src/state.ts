@@ -16,6 +16,9 @@ export class DemoState extends EventTarget {
   readonly engine: Engine;
   private currentModel: CurrentModel | undefined;
   private job: string | undefined;
+  /** Jobs running on each model (use()), and the replaced models that wait for them to end. */
+  private readonly users = new Map<LayersModel, number>();
+  private readonly retired = new Set<LayersModel>();
 
   constructor(engine: Engine) {
     super();
@@ -26,12 +29,40 @@ export class DemoState extends EventTarget {
     return this.currentModel;
   }
 
-  /** Makes `model` the current one; the previous one is disposed unless it is the same model. */
+  /**
+   * Makes `model` the current one. The previous one is disposed (unless it is the same
+   * model), once no use() of it runs: another panel may be predicting with it or saving it.
+   */
   setModel(model: LayersModel, description: string): void {
     const previous = this.currentModel?.model;
     this.currentModel = { model, description };
-    if (previous && previous !== model) void previous.dispose();
+    this.retired.delete(model);
+    if (previous && previous !== model) {
+      if (this.users.has(previous)) this.retired.add(previous);
+      else dispose(previous);
+    }
     this.dispatchEvent(new Event('model'));
+  }
+
+  /**
+   * Runs `job` with the current model `model`, which setModel() then disposes only after
+   * the job ends. A disposed model would rebuild its GPU copy on the next call and leak it,
+   * and one disposed during a call would fail it; so panels call the current model through
+   * this. Throws if `model` is no longer the current one.
+   */
+  async use<T>(model: LayersModel, job: () => Promise<T>): Promise<T> {
+    if (model !== this.currentModel?.model) throw new Error('the model was replaced meanwhile');
+    this.users.set(model, (this.users.get(model) ?? 0) + 1);
+    try {
+      return await job();
+    } finally {
+      const left = (this.users.get(model) ?? 1) - 1;
+      if (left > 0) this.users.set(model, left);
+      else {
+        this.users.delete(model);
+        if (this.retired.delete(model)) dispose(model);
+      }
+    }
   }
 
   /** The panel training now, if any. */
@@ -54,4 +85,8 @@ export class DemoState extends EventTarget {
       this.dispatchEvent(new Event('busy'));
     }
   }
+}
+
+function dispose(model: LayersModel): void {
+  model.dispose().catch((e: unknown) => console.warn('disposing the replaced model failed', e));
 }

@@ -4,10 +4,17 @@
  * each epoch, the gradient of every Dense kernel on one fixed batch of 256 training rows is
  * computed (without changing the weights) and its L2 norm plotted per layer.
  */
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { GpuData, LayersModel, Logs } from '../../src/index.js';
+import { css, html, nothing } from 'lit';
+import type { GpuData, LayersModel } from '../../src/index.js';
 import './chart.js';
 import type { ChartPoint, ChartSeries } from './chart.js';
+import {
+  ExperimentPanel,
+  experimentStyles,
+  intField,
+  type EpochDetail,
+  type ExperimentRun,
+} from './experiment.js';
 import {
   buildDeepModel,
   DEEP_KINDS,
@@ -34,20 +41,24 @@ interface VanishingSettings {
   saturating: 'tanh' | 'sigmoid';
 }
 
-interface ModelRun {
+interface ModelRun extends ExperimentRun {
   kind: DeepKind;
   /** The label, with model (a)'s activation as chosen. */
   label: string;
-  status: 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
   /** Kernel-gradient L2 norms per layer (1..depth, depth + 1 = output): [0] before training, [e] after epoch e. */
   norms: number[][];
-  /** Running mean of the training loss within each epoch, x in epochs. */
-  trainCurve: ChartPoint[];
   /** Validation loss after each epoch. */
   valCurve: ChartPoint[];
   last?: { loss: number; accuracy: number; valLoss: number; valAccuracy: number };
   seconds?: number;
-  error?: string;
+}
+
+/** The datasets the three models share. */
+interface VanishingData {
+  train: GpuData;
+  validation: GpuData;
+  /** The fixed batch the gradients are taken on. */
+  probe: GpuData;
 }
 
 /** L2 norms of the Dense kernels' gradients on `probe` (one batch; the weights stay as they are). */
@@ -61,44 +72,24 @@ function defaults(fallback: boolean): { rows: string; epochs: string; units: str
     : { rows: '60000', epochs: '5', units: '64', depth: '20' };
 }
 
-function intField(text: string, what: string, min: number, max: number): number {
-  const v = Number(text.trim());
-  if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new RangeError(
-      `${what} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${text}"`,
-    );
-  }
-  return v;
-}
-
 function labelOf(kind: DeepKind, saturating: string): string {
   return kind === 'tanh-uniform' ? `${saturating}, uniform(±0.5)` : DEEP_MODEL_INFO[kind].label;
 }
 
-export class MlpVanishing extends LitElement {
+export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, VanishingData> {
   static override properties = {
-    state: { attribute: false },
     rowsText: { state: true },
     epochsText: { state: true },
     unitsText: { state: true },
     depthText: { state: true },
     optimizer: { state: true },
     saturating: { state: true },
-    runs: { state: true },
-    running: { state: true },
-    status: { state: true },
-    error: { state: true },
   };
 
   static override styles = [
     panelStyles,
+    experimentStyles,
     css`
-      .controls {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 1rem 2.5rem;
-        align-items: flex-start;
-      }
       form.config input {
         width: 7rem;
       }
@@ -117,25 +108,8 @@ export class MlpVanishing extends LitElement {
         vertical-align: middle;
         margin-right: 0.35rem;
       }
-      .actions {
-        margin-top: 0.75rem;
-      }
-      .note {
-        border-left: 3px solid #e0a100;
-        background: #fff9e6;
-        padding: 0.4rem 0.75rem;
-        margin: 0 0 0.75rem;
-        max-width: 60rem;
-      }
-      progress {
-        width: 12rem;
-      }
       .charts {
-        margin-top: 1rem;
         grid-template-columns: repeat(auto-fit, minmax(400px, 1fr));
-      }
-      .charts mlp-chart {
-        height: 340px;
       }
       .tables {
         display: grid;
@@ -156,13 +130,6 @@ export class MlpVanishing extends LitElement {
         text-align: center;
         border-bottom: none;
       }
-      tr.pending td,
-      tr.skipped td {
-        color: #8a93a3;
-      }
-      tr.running td {
-        background: #f0f5ff;
-      }
       .explain {
         max-width: 62rem;
         color: #333c4d;
@@ -178,27 +145,17 @@ export class MlpVanishing extends LitElement {
     `,
   ];
 
-  declare state: DemoState | undefined;
   declare rowsText: string;
   declare epochsText: string;
   declare unitsText: string;
   declare depthText: string;
   declare optimizer: 'adam' | 'sgd';
   declare saturating: 'tanh' | 'sigmoid';
-  declare runs: ModelRun[];
-  declare running: boolean;
-  declare status: string;
-  declare error: string;
-  private defaultsFor: DemoState | undefined;
-  private listeningTo: DemoState | undefined;
-  private stopRequested = false;
-  private training: LayersModel | undefined;
-  /** The depth of the models in `runs` (the table's layer count). */
-  private runDepth = 20;
+  protected readonly who = 'Vanishing gradients';
+  protected readonly noun = 'models';
 
   constructor() {
     super();
-    this.state = undefined;
     const d = defaults(false);
     this.rowsText = d.rows;
     this.epochsText = d.epochs;
@@ -206,57 +163,23 @@ export class MlpVanishing extends LitElement {
     this.depthText = d.depth;
     this.optimizer = 'adam';
     this.saturating = 'tanh';
-    this.runs = [];
-    this.running = false;
-    this.status = '';
-    this.error = '';
   }
 
-  private get fallback(): boolean {
-    return this.state?.engine.adapter.isFallback ?? false;
+  /** The depth of the models in `runs` (the tables' layer count). */
+  private get runDepth(): number {
+    return this.settingsOfRuns?.depth ?? 20;
   }
 
-  private readonly onBusy = () => this.requestUpdate();
-
-  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
-  private listen(): void {
-    if (this.listeningTo === this.state) return;
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = this.state;
-    this.listeningTo?.addEventListener('busy', this.onBusy);
+  protected applyDefaults(fallback: boolean): void {
+    const d = defaults(fallback);
+    this.rowsText = d.rows;
+    this.epochsText = d.epochs;
+    this.unitsText = d.units;
+    this.depthText = d.depth;
   }
 
-  override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('state')) return;
-    if (this.isConnected) this.listen();
-    if (this.state && this.defaultsFor !== this.state) {
-      this.defaultsFor = this.state;
-      const d = defaults(this.fallback);
-      this.rowsText = d.rows;
-      this.epochsText = d.epochs;
-      this.unitsText = d.units;
-      this.depthText = d.depth;
-    }
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.listen();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = undefined;
-  }
-
-  /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */
-  private stopping(): boolean {
-    return this.stopRequested;
-  }
-
-  private settings(): VanishingSettings {
-    return {
+  protected plan(): { settings: VanishingSettings; runs: ModelRun[] } {
+    const settings: VanishingSettings = {
       rows: intField(this.rowsText, 'training rows', 300, 60_000),
       epochs: intField(this.epochsText, 'epochs', 1, 100),
       units: intField(this.unitsText, 'units', 2, 1024),
@@ -264,121 +187,68 @@ export class MlpVanishing extends LitElement {
       optimizer: this.optimizer,
       saturating: this.saturating,
     };
+    return {
+      settings,
+      runs: DEEP_KINDS.map((kind) => ({
+        kind,
+        label: labelOf(kind, settings.saturating),
+        status: 'pending',
+        norms: [],
+        trainCurve: [],
+        valCurve: [],
+      })),
+    };
   }
 
-  private stop(): void {
-    this.stopRequested = true;
-    if (this.training) this.training.stopTraining = true;
-    this.status = 'Stopping…';
+  protected async load(
+    cfg: VanishingSettings,
+    state: DemoState,
+    keep: (d: GpuData) => GpuData,
+  ): Promise<VanishingData> {
+    this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
+    const mnist = await loadMnist(cfg.rows, 1);
+    const split = trainValidation(mnist.train, cfg.rows, 0.1);
+    return {
+      train: keep(gpuSplit(state.engine, split.train, 'vanishing train')),
+      validation: keep(gpuSplit(state.engine, split.validation, 'vanishing validation')),
+      probe: keep(
+        gpuSplit(
+          state.engine,
+          rowsOf(split.train, 0, Math.min(PROBE_ROWS, split.train.rows)),
+          'vanishing gradient batch',
+        ),
+      ),
+    };
   }
 
-  private async run(): Promise<void> {
-    const state = this.state;
-    if (!state || this.running) return;
-    this.error = '';
-    let cfg: VanishingSettings;
-    try {
-      cfg = this.settings();
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-      return;
-    }
-    this.stopRequested = false;
-    const errors: string[] = [];
-    try {
-      await state.exclusive('Vanishing gradients', async () => {
-        this.running = true;
-        this.runDepth = cfg.depth;
-        this.runs = DEEP_KINDS.map((kind) => ({
-          kind,
-          label: labelOf(kind, cfg.saturating),
-          status: 'pending',
-          norms: [],
-          trainCurve: [],
-          valCurve: [],
-        }));
-        const data: GpuData[] = [];
-        try {
-          this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
-          const mnist = await loadMnist(cfg.rows, 1);
-          const split = trainValidation(mnist.train, cfg.rows, 0.1);
-          const train = gpuSplit(state.engine, split.train, 'vanishing train');
-          data.push(train);
-          const validation = gpuSplit(state.engine, split.validation, 'vanishing validation');
-          data.push(validation);
-          const probe = gpuSplit(
-            state.engine,
-            rowsOf(split.train, 0, Math.min(PROBE_ROWS, split.train.rows)),
-            'vanishing gradient batch',
-          );
-          data.push(probe);
-          for (const [i, r] of this.runs.entries()) {
-            if (this.stopRequested) {
-              r.status = 'skipped';
-              continue;
-            }
-            const error = await this.runModel(r, i, cfg, train, validation, probe);
-            if (error) errors.push(`${r.label}: ${error}`);
-          }
-        } finally {
-          for (const d of data) d.dispose();
-        }
-      });
-      this.status = this.stopping()
-        ? 'Stopped.'
-        : `Done: ${this.runs.filter((r) => r.status === 'done').length} of ${this.runs.length} models.`;
-    } catch (e) {
-      errors.push(e instanceof Error ? e.message : String(e));
-      for (const r of this.runs) if (r.status === 'pending') r.status = 'skipped';
-      this.status = '';
-    } finally {
-      this.running = false;
-      this.training = undefined;
-      this.error = errors.join('\n');
-      this.requestUpdate();
-    }
+  protected labelOf(r: ModelRun): string {
+    return r.label;
   }
 
-  /** Trains one model epoch by epoch, with the gradient norms before and after each; disposes it. */
-  private async runModel(
+  /** Trains one model epoch by epoch, with the gradient norms before and after each. */
+  protected runOne(
     r: ModelRun,
     index: number,
     cfg: VanishingSettings,
-    train: GpuData,
-    validation: GpuData,
-    probe: GpuData,
+    { train, validation, probe }: VanishingData,
   ): Promise<string | undefined> {
     const where = `Model ${index + 1} of ${this.runs.length} (${r.label})`;
-    r.status = 'running';
-    this.requestUpdate();
-    let model: LayersModel | undefined;
     const t0 = performance.now();
-    try {
-      model = buildDeepModel(r.kind, {
+    const build = () =>
+      buildDeepModel(r.kind, {
         depth: cfg.depth,
         units: cfg.units,
         seed: SEED,
         optimizer: cfg.optimizer,
         saturating: cfg.saturating,
       });
-      this.training = model;
-      const m = model;
+    return this.runModel(r, where, build, async (m) => {
       this.status = `${where}: gradients before training…`;
       r.norms.push(await kernelNorms(m, probe));
       this.requestUpdate();
       let epochsDone = 0;
-      m.events.addEventListener('batch', (e) => {
-        const d = (e as CustomEvent<{ epoch: number; step: number; steps: number; logs: Logs }>).detail;
-        // Stop pressed between two epochs' fit() calls: each call clears stopTraining.
-        if (this.stopRequested) m.stopTraining = true;
-        const loss = d.logs.loss;
-        if (loss !== undefined && Number.isFinite(loss))
-          r.trainCurve.push({ x: d.epoch + d.step / d.steps, y: loss });
-        this.status = `${where}: epoch ${d.epoch + 1}/${cfg.epochs}, step ${d.step}/${d.steps}, loss ${fmt(loss)}`;
-        this.requestUpdate();
-      });
       m.events.addEventListener('epoch', (e) => {
-        const { epoch, logs } = (e as CustomEvent<{ epoch: number; logs: Logs }>).detail;
+        const { epoch, logs } = (e as CustomEvent<EpochDetail>).detail;
         epochsDone = epoch + 1;
         r.last = {
           loss: logs.loss ?? NaN,
@@ -400,23 +270,16 @@ export class MlpVanishing extends LitElement {
           verbose: 1,
           seed: SEED + epoch,
         });
-        if (epochsDone < epoch + 1) break; // stopped within the epoch
+        // Stopped: fit() ended the epoch early (its 'epoch' event still came); no gradients
+        // for a partial epoch.
+        if (this.stopping() || epochsDone < epoch + 1) break;
         this.status = `${where}: gradients after epoch ${epoch + 1}…`;
         r.norms.push(await kernelNorms(m, probe));
         this.requestUpdate();
       }
       r.seconds = (performance.now() - t0) / 1000;
-      r.status = this.stopping() ? 'stopped' : 'done';
-      return undefined;
-    } catch (e) {
-      r.status = 'failed';
-      r.error = e instanceof Error ? e.message : String(e);
-      return r.error;
-    } finally {
-      this.training = undefined;
-      await model?.dispose();
-      this.requestUpdate();
-    }
+      return this.stopping() ? 'stopped' : 'done';
+    });
   }
 
   private normSeries(): ChartSeries[] {
@@ -452,7 +315,6 @@ export class MlpVanishing extends LitElement {
   }
 
   override render() {
-    const busyElsewhere = !this.running && this.state?.busy !== undefined;
     const d = defaults(true);
     return html`
       <h2>Vanishing gradients in deep MLPs</h2>
@@ -474,38 +336,10 @@ export class MlpVanishing extends LitElement {
       <div class="card">
         <div class="controls">
           <form class="config" @submit=${(e: Event) => e.preventDefault()}>
-            <label for="vanishing-rows">Training rows</label>
-            <input
-              id="vanishing-rows"
-              inputmode="numeric"
-              .value=${this.rowsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.rowsText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="vanishing-epochs">Epochs</label>
-            <input
-              id="vanishing-epochs"
-              inputmode="numeric"
-              .value=${this.epochsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.epochsText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="vanishing-depth">Hidden layers</label>
-            <input
-              id="vanishing-depth"
-              inputmode="numeric"
-              .value=${this.depthText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.depthText = (e.target as HTMLInputElement).value)}
-            />
-            <label for="vanishing-units">Units per layer</label>
-            <input
-              id="vanishing-units"
-              inputmode="numeric"
-              .value=${this.unitsText}
-              ?disabled=${this.running}
-              @input=${(e: Event) => (this.unitsText = (e.target as HTMLInputElement).value)}
-            />
+            ${this.textField('vanishing-rows', 'Training rows', this.rowsText, (v) => (this.rowsText = v))}
+            ${this.textField('vanishing-epochs', 'Epochs', this.epochsText, (v) => (this.epochsText = v))}
+            ${this.textField('vanishing-depth', 'Hidden layers', this.depthText, (v) => (this.depthText = v))}
+            ${this.textField('vanishing-units', 'Units per layer', this.unitsText, (v) => (this.unitsText = v))}
             <label for="vanishing-optimizer">Optimizer</label>
             <select
               id="vanishing-optimizer"
@@ -537,29 +371,7 @@ export class MlpVanishing extends LitElement {
             )}
           </ul>
         </div>
-        <div class="row actions">
-          <button
-            id="run-vanishing"
-            ?disabled=${this.running || busyElsewhere}
-            title=${busyElsewhere ? `${this.state?.busy} is training` : ''}
-            @click=${() => void this.run()}
-          >
-            Train the three models
-          </button>
-          <button
-            id="stop-vanishing"
-            class="secondary"
-            ?disabled=${!this.running}
-            @click=${() => this.stop()}
-          >
-            Stop
-          </button>
-          ${this.running ? html`<progress id="vanishing-progress" max="1" .value=${this.progress()}></progress>` : nothing}
-          <span class="status" id="vanishing-status"
-            >${busyElsewhere ? `${this.state?.busy} is training…` : this.status}</span
-          >
-        </div>
-        ${this.error ? html`<p class="error" id="vanishing-error" role="alert">${this.error}</p>` : nothing}
+        ${this.renderActions('vanishing', 'Train the three models')}
       </div>
       <div class="grid charts">
         <mlp-chart
@@ -608,18 +420,6 @@ export class MlpVanishing extends LitElement {
         ${this.renderExplanation()}
       </div>
     `;
-  }
-
-  private progress(): number {
-    const epochs = Number(this.epochsText) || 1;
-    const total = this.runs.length * epochs;
-    if (total === 0) return 0;
-    let done = 0;
-    for (const r of this.runs) {
-      if (r.status === 'running') done += Math.min(epochs, r.trainCurve.at(-1)?.x ?? 0);
-      else if (r.status !== 'pending') done += epochs;
-    }
-    return done / total;
   }
 
   private renderResults() {

@@ -268,7 +268,16 @@ export class Trainer {
     return this.exclusive('gradients', async () => {
       if (!this.model.optimizer) throw new Error('gradients: the model has no optimizer (compile it first)');
       const before = this.steps;
-      await this.runEpoch(data, { batchSize: data.rows, shuffle: false });
+      try {
+        await this.runEpoch(data, { batchSize: data.rows, shuffle: false });
+      } catch (e) {
+        // A non-finite loss was undone by readLogs (steps is back at `before`). A LabelError
+        // where the class ids become one-hot rows (no fused softmax: a bad id gives a zero
+        // row and a finite loss) leaves the step applied: undo it. Only if the step was
+        // encoded: until then the backup holds an older snapshot.
+        if (this.steps !== before) this.putBackSnapshot(before);
+        throw e;
+      }
       // The step's window began with a snapshot of everything it changes: put it back first,
       // so that the regularization terms are taken at the weights the gradient was.
       this.putBackSnapshot(before);

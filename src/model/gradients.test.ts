@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import { layers } from '../nn/layers.js';
 import { optimizers } from '../nn/optimizers.js';
+import { GpuData } from '../graph/dataset.js';
+import { LabelError } from '../graph/executor.js';
 import { CustomCallback } from './callbacks.js';
 import { sequential } from './model.js';
 
@@ -223,6 +225,29 @@ describe('computeGradients', () => {
     }
     const mean = after.find((w) => /moving_mean/.test(w.name))?.data ?? new Float32Array();
     mu.forEach((v, j) => expect(mean[j]).toBeCloseTo(0.01 * v, 6));
+    await m.dispose();
+  });
+
+  it('a GPU dataset with a label out of range: LabelError, and the step it ran is undone', async () => {
+    const rnd = stream(7);
+    // A sigmoid output: the labels are expanded to one-hot rows (softmax fuses them with the
+    // loss instead, where a bad label makes the loss NaN and is undone as a non-finite loss).
+    const m = sequential({ layers: [layers.dense({ units: 3, inputShape: [4], activation: 'sigmoid' })] });
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
+    const x = Float32Array.from({ length: 8 * 4 }, rnd);
+    // Host labels are checked before upload; a GpuData's only on the GPU, as the step runs.
+    const data = new GpuData(engine, {
+      inputs: [{ data: x, width: 4 }],
+      targets: [{ data: Uint8Array.from([0, 1, 2, 0, 1, 2, 0, 7]), width: 1 }],
+    });
+    // predict() reads the GPU copy of the weights, which the step would have changed.
+    const outputs = async () => Array.from(((await m.predict(x)) as { data: Float32Array }).data);
+    const before = await outputs();
+    await expect(m.computeGradients(data)).rejects.toThrow(LabelError);
+    expect(await outputs()).toEqual(before);
+    const [iterations] = await m.getOptimizerWeights();
+    expect(iterations?.data[0]).toBe(0);
+    data.dispose();
     await m.dispose();
   });
 });
