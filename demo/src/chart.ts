@@ -180,6 +180,32 @@ export class MlpChart extends LitElement {
       title: title(this.yLabel),
       ...(this.yMin === undefined ? {} : { min: this.yMin }),
       ...(this.yMax === undefined ? {} : { max: this.yMax }),
+      // A log axis spanning decades labels its powers of ten only, as 1e-4 … 1e+1 (Chart.js's
+      // default writes 0.00010 and crowds the minor ticks); a narrower one, 3 digits.
+      ...(this.logY
+        ? {
+            ticks: {
+              callback: (v: number | string, index: number, ticks: { value: number }[]) => {
+                const values = ticks.map((t) => t.value).filter((x) => x > 0);
+                const decades = Math.log10(Math.max(...values) / Math.min(...values));
+                if (decades >= 1) {
+                  const e = Math.log10(Number(v));
+                  return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}` : '';
+                }
+                // Label a tick only if it is an eighth of the axis above the last one labelled.
+                let last = -Infinity;
+                for (let i = 0; i <= index; i++) {
+                  const at = Math.log10(ticks[i]?.value ?? 0);
+                  if (at - last >= decades / 8) {
+                    last = at;
+                    if (i === index) return Number(Number(v).toPrecision(3)).toString();
+                  }
+                }
+                return '';
+              },
+            },
+          }
+        : {}),
     };
     return {
       type: this.kind,

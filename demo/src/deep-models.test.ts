@@ -30,7 +30,8 @@ describe('deep models: structure', () => {
     expect(dense.at(-1)?.activation).toBe('softmax');
     const classes = m.layers.map((l) => l.className);
     const count = (c: string) => classes.filter((x) => x === c).length;
-    expect(count('BatchNormalization')).toBe(kind === 'residual-bn' ? 19 : 0);
+    // One BN before each block's Dense, and one before the output.
+    expect(count('BatchNormalization')).toBe(kind === 'residual-bn' ? 20 : 0);
     expect(count('Add')).toBe(kind === 'residual-bn' ? 19 : 0);
   });
 

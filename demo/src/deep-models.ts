@@ -6,8 +6,16 @@
  *   tanh-uniform  Dense(tanh), kernels RandomUniform(−0.5, 0.5): the saturating setup that
  *                 stops learning at 10–20 layers;
  *   relu-he       Dense(relu), kernels he_uniform;
- *   residual-bn   functional: h = relu(Dense(x)) maps 784 → units, then depth − 1 blocks
- *                 h ← h + relu(BN(Dense(h))) at that width (depth Dense layers in all).
+ *   residual-bn   functional: h = relu(Dense(x)) maps 784 → units, then depth − 1
+ *                 pre-activation blocks h ← h + Dense(relu(BN(h))) at that width (depth
+ *                 Dense layers in all), then relu(BN(h)) before the output (ResNet v2's
+ *                 order: the identity path carries h unchanged, and the last BN brings the
+ *                 sum of the blocks back to unit scale; with relu(BN(Dense(h))) added
+ *                 instead, h grows with every block and the first logits are ~10× too large:
+ *                 a starting loss near 7 instead of ln 10). BN momentum 0.9: Keras's 0.99
+ *                 averages over ~100 steps, and these runs are a few dozen to a few hundred
+ *                 steps, so validation (inference mode, moving statistics) would measure a
+ *                 model normalised by statistics still near their initial 0 and 1.
  *
  * The output Dense (glorot_uniform, Keras's default) is the same in all three, so only the
  * hidden stack differs. Browser-safe (the demo's Vanishing gradients tab) and Node-safe.
@@ -33,7 +41,7 @@ export function describeDeepModel(kind: DeepKind, depth = 20, saturating = 'tanh
     case 'relu-he':
       return `Dense(relu) ×${depth}, kernels he_uniform`;
     case 'residual-bn':
-      return `relu(Dense) 784 → units, then h ← h + relu(BN(Dense(h))) ×${depth - 1}; he_uniform`;
+      return `relu(Dense) 784 → units, then h ← h + Dense(relu(BN(h))) ×${depth - 1}, relu(BN(h)); he_uniform`;
   }
 }
 
@@ -77,13 +85,14 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
     const heUniform = (i: number) => ({ className: 'HeUniform', config: { seed: seed + i } });
     const x = input({ shape: [784], name: 'pixels' });
     let h = layers.dense({ units, activation: 'relu', kernelInitializer: heUniform(0) }).apply(x);
+    const bnRelu = (t: typeof h) =>
+      layers.activation({ activation: 'relu' }).apply(layers.batchNormalization({ momentum: 0.9 }).apply(t));
     for (let i = 1; i < depth; i++) {
-      // Block i: f(h) = relu(BN(h·W + b)), added to its input (the identity shortcut).
-      let f = layers.dense({ units, kernelInitializer: heUniform(i) }).apply(h);
-      f = layers.batchNormalization().apply(f);
-      f = layers.activation({ activation: 'relu' }).apply(f);
+      // Block i: f(h) = relu(BN(h))·W + b, added to its input (the identity shortcut).
+      const f = layers.dense({ units, kernelInitializer: heUniform(i) }).apply(bnRelu(h));
       h = layers.add().apply([h, f]);
     }
+    h = bnRelu(h);
     m = model({ inputs: x, outputs: output().apply(h), name: 'residual_bn' });
   } else {
     const tanh = kind === 'tanh-uniform';

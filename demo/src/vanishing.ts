@@ -319,10 +319,11 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
     return html`
       <h2>Vanishing gradients in deep MLPs</h2>
       <p class="lead">
-        The course's experiment: three MLPs with 20 hidden Dense layers of 64 units train in turn on the same
-        MNIST rows (Adam or SGD, batch ${BATCH}, sparse categorical cross-entropy). Before training and after
-        each epoch, the gradient of every Dense kernel is computed on the same ${PROBE_ROWS} training images —
-        without changing the weights — and its L2 norm is plotted per layer.
+        The course's experiment: three MLPs with ${this.depthText || '20'} hidden Dense layers of
+        ${this.unitsText || '64'} units (the course's 20 × 64 by default) train in turn on the same MNIST rows
+        (Adam or SGD, batch ${BATCH}, sparse categorical cross-entropy). Before training and after each epoch,
+        the gradient of every Dense kernel is computed on the same ${PROBE_ROWS} training images — without
+        changing the weights — and its L2 norm is plotted per layer.
       </p>
       ${
         this.fallback
