@@ -99,3 +99,5 @@ export type {
   ModelArtifactsLike,
   ModelJson,
 } from './model/io.js';
+// Hyperparameter search (grid, random, Hyperband) and cross-validation.
+export * from './tune/index.js';

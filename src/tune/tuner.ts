@@ -1,0 +1,482 @@
+/**
+ * The Tuner base shared by grid, random and Hyperband search (Keras Tuner's Tuner + Oracle):
+ * discovers the search space with one build, puts the data on the GPU once, then asks the
+ * searcher for trials one at a time, builds and trains each (callbacks such as EarlyStopping
+ * honoured), scores it by the best epoch of the objective and frees its GPU memory. The
+ * compiled kernels are shared by all trials through the engine's pipeline cache (keyed by the
+ * WGSL text), so only the first trial of each shape compiles shaders.
+ *
+ * Weights stay on the host only for the best `keepModels` trials (for getBestModels) and for
+ * the trials a later Hyperband round continues. A trial that fails (a NaN loss, a build that
+ * throws, a model that does not fit the data) is recorded with its reason and the search
+ * goes on; mistakes in the search itself (the objective missing from the logs, a
+ * hyperparameter defined twice differently, a lost device) end it.
+ */
+import { currentEngine } from '../gpu/init.js';
+import { DeviceLostError } from '../gpu/errors.js';
+import type { GpuData } from '../graph/dataset.js';
+import type { Callback, Logs } from '../model/callbacks.js';
+import type { DataArg } from '../model/data.js';
+import { LayersModel, type FitArgs } from '../model/model.js';
+import { createRng, type Rng } from '../data/prep.js';
+import {
+  gridOf,
+  HyperParameterError,
+  HyperParameters,
+  sampleValue,
+  SearchSpace,
+  type HpDefinition,
+  type HpValue,
+  type HpValues,
+} from './hyperparameters.js';
+import {
+  better,
+  bestEpoch,
+  objectiveValue,
+  ObjectiveError,
+  resolveObjective,
+  type Objective,
+  type ObjectiveSpec,
+} from './objective.js';
+import { searchData, type SearchData } from './data.js';
+
+/** The user's model builder: reads hyperparameters from `hp`, returns a compiled model. */
+export type BuildFn = (hp: HyperParameters) => LayersModel;
+
+export type TrialStatus = 'completed' | 'failed';
+
+export interface Trial {
+  /** 0, 1, ... in the order the trials ran. */
+  id: number;
+  /** Every hyperparameter value the build read (fixed and conditional ones included). */
+  hyperparameters: HpValues;
+  status: TrialStatus;
+  /** The best epoch value of the objective; undefined for a failed trial. */
+  score: number | undefined;
+  /** fit()'s epoch number (from 0, counting from initialEpoch) of that value. */
+  bestEpoch: number | undefined;
+  /** Epochs trained in this trial (fewer than asked when EarlyStopping ended it). */
+  epochs: number;
+  /** The epoch fit started from (Hyperband continuations). */
+  initialEpoch: number;
+  /** fit()'s logs, one value per epoch trained in this trial. */
+  history: Record<string, number[]>;
+  seconds: number;
+  /** Why a failed trial failed. */
+  error?: string;
+  /** Hyperband: the bracket and round, and the trial whose weights this one continued. */
+  bracket?: number;
+  round?: number;
+  parent?: number;
+}
+
+/** What a searcher asks the tuner to run next. */
+export interface TrialPlan {
+  values: HpValues;
+  /** fit()'s epochs (the total to reach); default the search's epochs. */
+  epochs?: number;
+  initialEpoch?: number;
+  /** Weights to start from (getWeights() order). */
+  weights?: readonly Float32Array[];
+  bracket?: number;
+  round?: number;
+  parent?: number;
+}
+
+export interface TunerOptions {
+  /** A log name (direction inferred: losses and errors min, accuracy/AUC/precision/recall/F1 max) or { name, direction }. */
+  objective: ObjectiveSpec;
+  /** Seeds the searcher's draws (random, Hyperband). */
+  seed?: number;
+  /** How many of the best trials keep their weights on the host for getBestModels (default 1). */
+  keepModels?: number;
+  /** 1 (default): a line per trial and the searcher's plan; 0: silent. */
+  verbose?: 0 | 1;
+  /** Where lines go (default console.log). */
+  print?: (line: string) => void;
+}
+
+/** Detail of the 'trial' events on tuner.events. */
+export interface TrialEventDetail {
+  trial: Trial;
+  /** 0-based position of the trial in this search. */
+  index: number;
+  /** How many trials the searcher plans at most (undefined when it cannot tell). */
+  total: number | undefined;
+}
+
+/** Most draws tried when looking for a configuration not tried yet in a large space. */
+const MAX_COLLISIONS = 1000;
+/** Spaces up to this many configurations are listed to draw among the untried ones. */
+const LIST_LIMIT = 10_000;
+
+export abstract class Tuner {
+  readonly objective: Objective;
+  readonly space = new SearchSpace();
+  readonly trials: Trial[] = [];
+  /** 'trial' CustomEvents with a TrialEventDetail, as each trial ends. */
+  readonly events = new EventTarget();
+  protected readonly rng: Rng;
+  protected readonly print: (line: string) => void;
+  protected readonly verbose: 0 | 1;
+  private readonly keepModels: number;
+  private readonly kept = new Map<number, Float32Array[]>();
+  private readonly tried = new Set<string>();
+  private running = false;
+  private stopped = false;
+  /** The model of the trial running now. */
+  private current: LayersModel | undefined;
+
+  constructor(
+    protected readonly build: BuildFn,
+    options: TunerOptions,
+  ) {
+    if (typeof build !== 'function') throw new TypeError('the first argument must be a build(hp) function');
+    this.objective = resolveObjective(options.objective);
+    this.keepModels = options.keepModels ?? 1;
+    if (!Number.isSafeInteger(this.keepModels) || this.keepModels < 0)
+      throw new RangeError(`keepModels ${this.keepModels} must be an integer ≥ 0`);
+    this.rng = createRng(options.seed);
+    this.print = options.print ?? console.log;
+    this.verbose = options.verbose ?? 1;
+  }
+
+  // ------------------------------------------------------------ the searcher's part
+
+  /** Called once the space is known, before the first trial (log the plan here). */
+  protected abstract begin(args: FitArgs): void;
+  /** The next trial, or undefined when the search is over. */
+  protected abstract nextTrial(): TrialPlan | undefined;
+  /** How many trials the search plans at most. */
+  abstract get totalTrials(): number | undefined;
+  /** True while a later trial may continue from this trial's weights. */
+  protected needsWeights?(trial: Trial): boolean;
+  /**
+   * A hyperparameter build() asked for the first time during a trial (a conditional one).
+   * Random draws include it from the next trial on; grid search warns.
+   */
+  protected newHyperparameter?(d: HpDefinition): void;
+
+  /**
+   * A configuration not tried yet (Keras Tuner's _random_values with its tried-so-far set),
+   * or undefined when the space is exhausted. A small finite space draws uniformly among its
+   * untried configurations; a large one draws until a new one comes up.
+   */
+  protected drawNew(): HpValues | undefined {
+    const size = this.space.size();
+    if (this.tried.size >= size) return undefined;
+    if (size <= LIST_LIMIT) {
+      const untried = gridOf(this.space).filter((v) => !this.tried.has(this.space.key(v)));
+      const pick = untried[this.rng.int(untried.length)];
+      if (pick) this.tried.add(this.space.key(pick));
+      return pick;
+    }
+    for (let i = 0; i < MAX_COLLISIONS; i++) {
+      const values: HpValues = {};
+      for (const d of this.space.definitions) values[d.name] = sampleValue(d, this.rng);
+      const key = this.space.key(values);
+      if (!this.tried.has(key)) {
+        this.tried.add(key);
+        return values;
+      }
+    }
+    return undefined;
+  }
+
+  /** The kept weights of a trial (Hyperband continues from them). */
+  protected weightsOf(trial: Trial): Float32Array[] | undefined {
+    return this.kept.get(trial.id);
+  }
+
+  // ------------------------------------------------------------ search
+
+  /**
+   * Runs the search: x and y as model.fit takes them (host arrays, or a GpuData with y
+   * undefined), and fit's arguments for every trial (epochs, batchSize, validationSplit or
+   * validationData, callbacks, seed, shuffle, verbose: 0 by default here). Host data is
+   * uploaded once; validationSplit makes two GPU datasets once (the last rows validate).
+   */
+  async search(x: DataArg | GpuData, y: DataArg | undefined, args: FitArgs = {}): Promise<Trial[]> {
+    if (this.running) throw new Error('search: this tuner is already searching; await it first');
+    this.running = true;
+    this.stopped = false;
+    let data: SearchData | undefined;
+    try {
+      const engine = currentEngine();
+      // Discover the space: one build with every hyperparameter at its default.
+      const probe = this.checked(this.build(new HyperParameters(this.space)));
+      try {
+        data = searchData(engine, probe, x, y, args);
+      } finally {
+        await probe.dispose();
+      }
+      this.begin(args);
+      const first = this.trials.length;
+      for (let plan = this.nextTrial(); plan && !this.stopRequested(); plan = this.nextTrial()) {
+        const trial = await this.runTrial(plan, data, args);
+        this.trials.push(trial);
+        this.prune();
+        const detail: TrialEventDetail = {
+          trial,
+          index: this.trials.length - 1 - first,
+          total: this.totalTrials,
+        };
+        if (this.verbose) this.print(this.trialLine(detail));
+        this.events.dispatchEvent(new CustomEvent('trial', { detail }));
+      }
+      return this.trials.slice(first);
+    } finally {
+      data?.dispose();
+      this.running = false;
+    }
+  }
+
+  /**
+   * Ends a running search (a page's Stop button): the trial running now stops at its next GPU
+   * submission and is recorded with the epochs it finished; no further trial starts.
+   */
+  stop(): void {
+    this.stopped = true;
+    if (this.current) this.current.stopTraining = true;
+  }
+
+  /** A method, not the field: the type checker would take the field as still false in the loop. */
+  private stopRequested(): boolean {
+    return this.stopped;
+  }
+
+  private checked(m: unknown): LayersModel {
+    if (!(m instanceof LayersModel))
+      throw new TypeError(`build(hp) must return a model (sequential() or model()), got ${String(m)}`);
+    if (!m.isCompiled)
+      throw new TypeError('build(hp) must compile the model it returns (model.compile({...}))');
+    return m;
+  }
+
+  private async runTrial(plan: TrialPlan, data: SearchData, args: FitArgs): Promise<Trial> {
+    const t0 = performance.now();
+    const trial: Trial = {
+      id: this.trials.length,
+      hyperparameters: { ...plan.values },
+      status: 'failed',
+      score: undefined,
+      bestEpoch: undefined,
+      epochs: 0,
+      initialEpoch: plan.initialEpoch ?? args.initialEpoch ?? 0,
+      history: {},
+      seconds: 0,
+      ...(plan.bracket !== undefined ? { bracket: plan.bracket } : {}),
+      ...(plan.round !== undefined ? { round: plan.round } : {}),
+      ...(plan.parent !== undefined ? { parent: plan.parent } : {}),
+    };
+    let model: LayersModel | undefined;
+    const values: number[] = [];
+    const epochs: number[] = [];
+    let bestWeights: Float32Array[] | undefined;
+    try {
+      const hp = new HyperParameters(this.space, plan.values, (d) => this.newHyperparameter?.(d));
+      const m = this.checked(this.build(hp));
+      model = m;
+      this.current = m;
+      trial.hyperparameters = hp.values;
+      if (plan.weights) await m.setWeights(plan.weights);
+      const tracker: Callback = {
+        onEpochEnd: async (epoch: number, logs: Logs = {}) => {
+          trial.epochs++;
+          for (const [k, v] of Object.entries(logs)) (trial.history[k] ??= []).push(v);
+          // TerminateOnNaN ends the epoch with { loss: NaN } only: no objective to read.
+          const nanStop = logs[this.objective.name] === undefined && Number.isNaN(logs.loss);
+          const v = nanStop ? NaN : objectiveValue(this.objective, logs, data.val !== undefined);
+          const previous = bestEpoch(this.objective, values, epochs)?.score;
+          values.push(v);
+          epochs.push(epoch);
+          if (better(this.objective, v, previous) && this.mayKeep(trial, v)) {
+            bestWeights = (await m.getWeights()).map((w) => w.data);
+          }
+          if (this.stopped) m.stopTraining = true; // stop() came before fit() began
+        },
+      };
+      await m.fit(data.train, undefined, {
+        ...args,
+        epochs: plan.epochs ?? args.epochs ?? 1,
+        initialEpoch: trial.initialEpoch,
+        validationSplit: 0,
+        validationData: data.val ? [data.val] : undefined,
+        callbacks: [tracker, ...(args.callbacks ?? [])],
+        verbose: args.verbose ?? 0,
+      });
+      const best = bestEpoch(this.objective, values, epochs);
+      if (!best) {
+        const nan = trial.history.loss?.some((l) => !Number.isFinite(l)) ? ' (the loss became NaN)' : '';
+        throw new Error(`no finite value of "${this.objective.name}" in ${trial.epochs} epoch(s)${nan}`);
+      }
+      trial.status = 'completed';
+      trial.score = best.score;
+      trial.bestEpoch = best.epoch;
+      if (bestWeights) this.kept.set(trial.id, bestWeights);
+    } catch (e) {
+      if (e instanceof ObjectiveError || e instanceof HyperParameterError || e instanceof DeviceLostError) {
+        this.current = undefined;
+        await model?.dispose();
+        throw e;
+      }
+      trial.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    }
+    this.current = undefined;
+    await model?.dispose();
+    trial.seconds = (performance.now() - t0) / 1000;
+    return trial;
+  }
+
+  /** Completed trials, best first (ties: the earlier trial first). */
+  ranked(): Trial[] {
+    return this.trials
+      .filter((t) => t.status === 'completed')
+      .sort((a, b) =>
+        better(this.objective, a.score, b.score)
+          ? -1
+          : better(this.objective, b.score, a.score)
+            ? 1
+            : a.id - b.id,
+      );
+  }
+
+  /** Whether a trial scoring `score` must keep its weights (among the best, or continued later). */
+  private mayKeep(trial: Trial, score: number): boolean {
+    if (this.needsWeights?.(trial)) return true;
+    const ahead = this.trials.filter(
+      (t) => t.status === 'completed' && !better(this.objective, score, t.score),
+    );
+    return ahead.length < this.keepModels;
+  }
+
+  /** Frees the host weights no longer needed. */
+  private prune(): void {
+    const best = new Set(
+      this.ranked()
+        .slice(0, this.keepModels)
+        .map((t) => t.id),
+    );
+    for (const id of [...this.kept.keys()]) {
+      const t = this.trials[id];
+      if (!best.has(id) && !(t && this.needsWeights?.(t))) this.kept.delete(id);
+    }
+  }
+
+  // ------------------------------------------------------------ results
+
+  /** The hyperparameters of the n best trials, best first. */
+  getBestHyperparameters(n = 1): HpValues[] {
+    return this.ranked()
+      .slice(0, n)
+      .map((t) => ({ ...t.hyperparameters }));
+  }
+
+  /**
+   * The n best models, rebuilt with their hyperparameters and given the weights of their best
+   * epoch (kept on the host; no retraining). Compiled; the caller disposes them.
+   */
+  async getBestModels(n = 1): Promise<LayersModel[]> {
+    const best = this.ranked().slice(0, n);
+    const out: LayersModel[] = [];
+    for (const t of best) {
+      const weights = this.kept.get(t.id);
+      if (!weights) {
+        throw new Error(
+          `getBestModels(${n}): the weights of trial ${t.id} were not kept; create the tuner with keepModels: ${n}`,
+        );
+      }
+      const m = this.checked(this.build(new HyperParameters(this.space, t.hyperparameters)));
+      await m.setWeights(weights);
+      out.push(m);
+    }
+    return out;
+  }
+
+  /** The best model (see getBestModels). */
+  async bestModel(): Promise<LayersModel> {
+    const [m] = await this.getBestModels(1);
+    if (!m) throw new Error('bestModel: no trial completed');
+    return m;
+  }
+
+  /** A table of the n best trials (best first), then the failed ones with their reason. */
+  resultsSummary(n = 10, print: (line: string) => void = console.log): void {
+    const names = this.space.definitions.map((d) => d.name);
+    const completed = this.ranked().slice(0, n);
+    const failed = this.trials.filter((t) => t.status === 'failed');
+    const o = this.objective;
+    print(
+      `Results: ${this.trials.length} trials (${this.trials.length - failed.length} completed, ${failed.length} failed); ` +
+        `objective ${o.name} (${o.direction === 'max' ? 'higher' : 'lower'} is better)`,
+    );
+    const hyperband = this.trials.some((t) => t.bracket !== undefined);
+    const head = [
+      '#',
+      'trial',
+      ...names,
+      o.name,
+      'best epoch',
+      'epochs',
+      ...(hyperband ? ['bracket/round'] : []),
+      'time',
+    ];
+    const row = (t: Trial, rank: string): string[] => [
+      rank,
+      String(t.id),
+      ...names.map((k) => formatValue(t.hyperparameters[k])),
+      t.score === undefined ? '-' : t.score.toFixed(4),
+      t.bestEpoch === undefined ? '-' : String(t.bestEpoch + 1),
+      t.initialEpoch > 0 ? `${t.initialEpoch}+${t.epochs}` : String(t.epochs),
+      ...(hyperband ? [t.bracket === undefined ? '-' : `${t.bracket}/${t.round ?? 0}`] : []),
+      `${t.seconds.toFixed(1)} s`,
+    ];
+    for (const line of formatTable(
+      head,
+      completed.map((t, i) => row(t, String(i + 1))),
+    ))
+      print(line);
+    if (completed.length < this.trials.length - failed.length)
+      print(`(${this.trials.length - failed.length - completed.length} more completed trials not shown)`);
+    for (const t of failed) {
+      const hp = names.map((k) => `${k} ${formatValue(t.hyperparameters[k])}`).join(', ');
+      print(`failed: trial ${t.id} (${hp}): ${t.error ?? 'unknown error'}`);
+    }
+  }
+
+  private trialLine({ trial: t, index, total }: TrialEventDetail): string {
+    const hp = Object.entries(t.hyperparameters)
+      .map(([k, v]) => `${k} ${formatValue(v)}`)
+      .join(', ');
+    const where = t.bracket !== undefined ? ` [bracket ${t.bracket}, round ${t.round ?? 0}]` : '';
+    const head = `Trial ${index + 1}${total !== undefined ? `/${total}` : ''}${where} ${hp}`;
+    if (t.status === 'failed') return `${head}: failed (${t.error ?? 'unknown'}), ${t.seconds.toFixed(1)} s`;
+    const best = this.ranked()[0];
+    const epochs =
+      t.initialEpoch > 0
+        ? `epochs ${t.initialEpoch + 1}-${t.initialEpoch + t.epochs}`
+        : `${t.epochs} epoch${t.epochs === 1 ? '' : 's'}`;
+    return (
+      `${head}: ${this.objective.name} ${t.score?.toFixed(4)} (epoch ${(t.bestEpoch ?? 0) + 1}; ${epochs}), ` +
+      `${t.seconds.toFixed(1)} s; best so far ${best?.score?.toFixed(4)} (trial ${best?.id})`
+    );
+  }
+}
+
+/** A hyperparameter value for tables: integers as they are, other numbers to 4 significant digits. */
+export function formatValue(v: HpValue | undefined): string {
+  if (v === undefined) return '-';
+  if (typeof v !== 'number' || Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** Lines of a left-aligned table with a header rule; columns two spaces apart. */
+function formatTable(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
