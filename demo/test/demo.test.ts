@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { trainSmallModel, until as untilIn } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 /**
@@ -38,10 +39,7 @@ afterAll(async () => {
 });
 
 /** Polls `fn` in the page until it returns a value other than null/undefined/false. */
-async function until<T>(fn: () => T, timeout = 300_000): Promise<NonNullable<T>> {
-  const handle = await page.waitForFunction(fn, { timeout, polling: 200 });
-  return (await handle.jsonValue()) as NonNullable<T>;
-}
+const until = <T>(fn: () => T, timeout?: number) => untilIn(page, fn, timeout);
 
 describe('the demo page', () => {
   it('trains a small model for one epoch on a subset: the accuracy shown passes the threshold, the curves have points', async () => {
@@ -51,52 +49,7 @@ describe('the demo page', () => {
     );
     expect(adapter).toMatch(/GPU adapter:/);
     // Configure through the element's documented attributes, then press Start.
-    await page.evaluate(() => {
-      const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
-      if (!t) throw new Error('no <mlp-trainer>');
-      for (const [k, v] of Object.entries({
-        'train-rows': '2000',
-        epochs: '1',
-        'hidden-layers': '32',
-        activation: 'relu',
-        initializer: 'he_uniform',
-        optimizer: 'adam',
-        'learning-rate': '0.003',
-        'batch-size': '16',
-        dropout: '0',
-      })) {
-        t.setAttribute(k, v);
-      }
-      t.removeAttribute('batch-norm');
-    });
-    const trained = page.evaluate(
-      () =>
-        new Promise<string>((resolve) => {
-          const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
-          t?.addEventListener(
-            'mlp-trained',
-            (e) => resolve((e as CustomEvent<{ description: string }>).detail.description),
-            {
-              once: true,
-            },
-          );
-        }),
-    );
-    await until(() => {
-      const b = document
-        .querySelector('mlp-demo')
-        ?.shadowRoot?.querySelector('mlp-trainer')
-        ?.shadowRoot?.querySelector<HTMLButtonElement>('#start');
-      return b && !b.disabled;
-    });
-    await page.evaluate(() =>
-      document
-        .querySelector('mlp-demo')
-        ?.shadowRoot?.querySelector('mlp-trainer')
-        ?.shadowRoot?.querySelector<HTMLButtonElement>('#start')
-        ?.click(),
-    );
-    const description = await trained;
+    const description = await trainSmallModel(page);
     expect(description).toMatch(/784-32-10/);
     const shown = await until(() => {
       const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;

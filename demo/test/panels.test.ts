@@ -18,6 +18,7 @@ import type { Page } from 'puppeteer-core';
 import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { loadMnist } from '../../src/data/mnist-node.js';
 import { buildDeepModel, gradientProfile, l2Norm } from '../src/deep-models.js';
+import { trainSmallModel } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 
@@ -285,43 +286,7 @@ function referenceKernelNorms(
 describe('the demo panels', () => {
   it('Save / load: a trained model saved in IndexedDB is listed with its size, loads back bit-identical with the same test accuracy, and is deleted', async () => {
     // Train 784-32-10 for one epoch on 2,000 rows (as demo.test.ts does).
-    await page.evaluate(() => {
-      const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
-      if (!t) throw new Error('no <mlp-trainer>');
-      for (const [k, v] of Object.entries({
-        'train-rows': '2000',
-        epochs: '1',
-        'hidden-layers': '32',
-        activation: 'relu',
-        initializer: 'he_uniform',
-        optimizer: 'adam',
-        'learning-rate': '0.003',
-        'batch-size': '16',
-        dropout: '0',
-      })) {
-        t.setAttribute(k, v);
-      }
-      t.removeAttribute('batch-norm');
-    });
-    const trained = page.evaluate(
-      () =>
-        new Promise<string>((resolve) => {
-          const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
-          t?.addEventListener(
-            'mlp-trained',
-            (e) => resolve((e as CustomEvent<{ description: string }>).detail.description),
-            { once: true },
-          );
-        }),
-    );
-    await until(() => {
-      const b = (window as unknown as Win).__h
-        .root('mlp-trainer')
-        ?.querySelector<HTMLButtonElement>('#start');
-      return b && !b.disabled;
-    });
-    await page.evaluate(() => (window as unknown as Win).__h.click('mlp-trainer', '#start'));
-    expect(await trained).toMatch(/784-32-10/);
+    expect(await trainSmallModel(page)).toMatch(/784-32-10/);
     await until(() => (document.querySelector('mlp-demo') as unknown as DemoLike).state.current?.description);
     const before = await currentWeights();
     expect(before.weights.map((w) => w.shape)).toEqual([[784, 32], [32], [32, 10], [10]]);
