@@ -47,7 +47,7 @@ export interface TuneOptions {
   factor?: number;
   /** Random search's trials (default 10); grid search's maxTrials (default: the whole grid). */
   trials?: number;
-  /** Epochs per trial for random and grid search (default 2). */
+  /** Epochs per trial for random and grid search (default 2); Hyperband's schedule sets its own. */
   epochs?: number;
   seed?: number;
   /** Lines go here (default console.log). */
@@ -126,7 +126,8 @@ export async function runTune(engine: Engine, options: TuneOptions = {}): Promis
     );
     const t0 = performance.now();
     await tuner.search(train, undefined, {
-      epochs: search === 'hyperband' ? undefined : (options.epochs ?? 2),
+      // Hyperband sets each trial's epochs; an --epochs given anyway is passed on, and the tuner says it is ignored.
+      epochs: search === 'hyperband' ? options.epochs : (options.epochs ?? 2),
       batchSize: 128,
       validationData: [val],
       callbacks: [callbacks.earlyStopping({ monitor: 'val_loss', patience: 5 })],

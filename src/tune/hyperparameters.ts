@@ -89,9 +89,26 @@ function tidy(v: number): number {
   return Number(v.toPrecision(12));
 }
 
+/** The step of a number's value list; undefined for a continuous one (a float without step). */
+function stepOf(d: HpDefinition & { kind: 'int' | 'float' }): number | undefined {
+  // An int without step lists every integer, log sampling included.
+  return d.step ?? (d.kind === 'int' ? 1 : undefined);
+}
+
+/** How many values (min, min + step, ... ≤ max) a linear list has, without listing them. */
+function linearCount(d: HpDefinition & { kind: 'int' | 'float' }, step: number): number {
+  // The 1e-9 keeps max when (max − min) / step is a whole number up to rounding.
+  return Math.floor((d.max - d.min) / step + 1e-9) + 1;
+}
+
+/** Whether the values are min + i·step (log sampling with a step multiplies instead). */
+function isLinearList(d: HpDefinition & { kind: 'int' | 'float' }): boolean {
+  return d.sampling === 'linear' || d.step === undefined;
+}
+
 /**
  * The finite list of values of a hyperparameter, in order; undefined for a continuous one
- * (a float without step, or an int with log sampling and no step: every integer, listed).
+ * (a float without step). An int without step lists every integer, log sampling included.
  */
 export function valuesOf(d: HpDefinition): readonly HpValue[] | undefined {
   switch (d.kind) {
@@ -103,23 +120,31 @@ export function valuesOf(d: HpDefinition): readonly HpValue[] | undefined {
       return [d.value];
     case 'int':
     case 'float': {
-      const step = d.step ?? (d.kind === 'int' && d.sampling === 'linear' ? 1 : undefined);
-      if (step === undefined) {
-        if (d.kind === 'float') return undefined;
-        return range(d.max - d.min + 1, d.name, (i) => d.min + i);
-      }
-      if (d.sampling === 'linear') {
-        // The 1e-9 keeps max when (max − min) / step is a whole number up to rounding.
-        const n = Math.floor((d.max - d.min) / step + 1e-9) + 1;
-        return range(n, d.name, (i) => (d.kind === 'int' ? d.min + i * step : tidy(d.min + i * step)));
+      const step = stepOf(d);
+      if (step === undefined) return undefined;
+      if (isLinearList(d)) {
+        return range(linearCount(d, step), d.name, (i) =>
+          d.kind === 'int' ? d.min + i * step : tidy(d.min + i * step),
+        );
       }
       const n = Math.floor(Math.log(d.max / d.min) / Math.log(step) + 1e-9) + 1;
-      return range(n, d.name, (i) => {
+      const values = range(n, d.name, (i) => {
         const v = d.min * step ** i;
         return d.kind === 'int' ? Math.round(v) : tidy(v);
       });
+      // An int factor below 2 rounds neighbours to the same integer (1, 1.5 → 2, 2.25 → 2).
+      return d.kind === 'int' ? [...new Set(values)] : values;
     }
   }
+}
+
+/** How many values valuesOf lists (Infinity for a continuous one), without listing a linear range. */
+export function countOf(d: HpDefinition): number {
+  if ((d.kind === 'int' || d.kind === 'float') && isLinearList(d)) {
+    const step = stepOf(d);
+    return step === undefined ? Infinity : linearCount(d, step);
+  }
+  return (valuesOf(d) as readonly HpValue[]).length;
 }
 
 function range(n: number, name: string, at: (i: number) => number): number[] {
@@ -130,11 +155,21 @@ function range(n: number, name: string, at: (i: number) => number): number[] {
 
 /** A random value: uniform over the listed values, else uniform (or log-uniform) in [min, max]. */
 export function sampleValue(d: HpDefinition, rng: Rng): HpValue {
-  if ((d.kind === 'int' || d.kind === 'float') && d.step === undefined) {
-    const u = rng.next();
-    const v = d.sampling === 'log' ? d.min * (d.max / d.min) ** u : d.min + u * (d.max - d.min);
-    if (d.kind === 'float') return Math.min(d.max, v);
-    if (d.sampling === 'log') return Math.min(d.max, Math.max(d.min, Math.round(v)));
+  if (d.kind === 'int' || d.kind === 'float') {
+    // A float without step is continuous; an int with log sampling and no step is drawn
+    // log-uniformly, then rounded.
+    if (d.step === undefined && (d.kind === 'float' || d.sampling === 'log')) {
+      const u = rng.next();
+      const v = d.sampling === 'log' ? d.min * (d.max / d.min) ** u : d.min + u * (d.max - d.min);
+      if (d.kind === 'float') return Math.min(d.max, v);
+      return Math.min(d.max, Math.max(d.min, Math.round(v)));
+    }
+    // A linear range: the i-th value, without listing the range (it may hold millions).
+    const step = stepOf(d);
+    if (step !== undefined && isLinearList(d)) {
+      const i = rng.int(linearCount(d, step));
+      return d.kind === 'int' ? d.min + i * step : tidy(d.min + i * step);
+    }
   }
   const values = valuesOf(d) as readonly HpValue[];
   return values[rng.int(values.length)] as HpValue;
@@ -184,28 +219,46 @@ export class SearchSpace {
 
   /** "units: 4 × learning_rate: 3" (value counts; ∞ for a continuous one). */
   describe(): string {
-    return this.definitions.map((d) => `${d.name}: ${valuesOf(d)?.length ?? '∞'}`).join(' × ');
+    return this.definitions
+      .map((d) => {
+        const n = countOf(d);
+        return `${d.name}: ${Number.isFinite(n) ? n : '∞'}`;
+      })
+      .join(' × ');
   }
 
   /** The number of distinct configurations, Infinity when one hyperparameter is continuous. */
   size(): number {
     let n = 1;
-    for (const d of this.defs.values()) n *= valuesOf(d)?.length ?? Infinity;
+    for (const d of this.defs.values()) n *= countOf(d);
     return n;
   }
 
-  /** A key identifying a configuration (for duplicate checks), over the names defined. */
-  key(values: HpValues): string {
-    return JSON.stringify(this.definitions.map((d) => values[d.name] ?? null));
+  /**
+   * Whether a build given `candidate` would read exactly the values in `read` (the values an
+   * earlier build read, in any order; a name missing from `candidate` takes its default). A
+   * build's path depends only on the values it reads, so such a candidate builds the same
+   * model: it differs at most in hyperparameters that build does not use.
+   */
+  sameAs(read: HpValues, candidate: HpValues): boolean {
+    return Object.entries(read).every(([name, v]) => {
+      const d = this.defs.get(name);
+      if (!d || d.kind === 'fixed') return true; // a fixed value is read whatever the trial gives
+      return (candidate[name] ?? defaultValue(d)) === v;
+    });
   }
 }
 
 /**
  * What build(hp) receives: ask for each hyperparameter by name with its range; get the value
- * of the current trial. `values` holds every value asked for so far in this trial.
+ * of the current trial. `values` holds every value asked for so far in this trial (values
+ * the trial was given for names this build did not ask for are left out).
  */
 export class HyperParameters {
+  /** The trial's values, by name, and the defaults given so far. */
   private readonly current: HpValues;
+  /** The values build() asked for, in the order it asked. */
+  private readonly read: HpValues = {};
 
   constructor(
     readonly space: SearchSpace = new SearchSpace(),
@@ -216,14 +269,14 @@ export class HyperParameters {
     this.current = { ...values };
   }
 
-  /** The values of this trial (a copy). */
+  /** The values asked for in this trial (a copy). */
   get values(): HpValues {
-    return { ...this.current };
+    return { ...this.read };
   }
 
   /** A value already asked for in this trial. */
   get(name: string): HpValue {
-    const v = this.current[name];
+    const v = this.read[name];
     if (v === undefined) throw new HyperParameterError(`hyperparameter '${name}' has not been defined`);
     return v;
   }
@@ -236,8 +289,9 @@ export class HyperParameters {
   }
 
   /** A float in [min, max]: continuous, or on a grid with `step`; `log: true` samples log(value). */
-  float(name: string, min: number, max: number, options: NumberOptions = {}): number {
-    return this.value(numberDef('float', name, min, max, options)) as number;
+  float(name: string, min: number, max: number, step: number | NumberOptions = {}): number {
+    const o = typeof step === 'number' ? { step } : step;
+    return this.value(numberDef('float', name, min, max, o)) as number;
   }
 
   /** One of `values` (the first while discovering the space). */
@@ -272,6 +326,7 @@ export class HyperParameters {
       v = defaultValue(d);
       this.current[d.name] = v;
     }
+    this.read[d.name] = v;
     return v;
   }
 }

@@ -40,6 +40,11 @@ export function inferDirection(name: string): Direction | undefined {
 
 /** The objective with its direction (inferred from a name, or as given). */
 export function resolveObjective(spec: ObjectiveSpec): Objective {
+  const given: unknown = spec;
+  if (typeof given !== 'string' && (typeof given !== 'object' || given === null))
+    throw new ObjectiveError(
+      `objective: give a log name such as "val_accuracy" or { name, direction }, got ${String(given)}`,
+    );
   if (typeof spec === 'string') {
     if (spec === '') throw new ObjectiveError('objective: give a log name such as "val_accuracy"');
     const direction = inferDirection(spec);

@@ -12,11 +12,13 @@
  *   epochs between the two rounds' totals.
  *
  * One deliberate difference: Keras Tuner computes log_factor(maxEpochs) with Python's
- * floating-point math.log, which for a few exact powers lands one ulp above the integer
- * (math.log(125, 5) = 3.0000000000000004), so its ceil(1 + log) is one more than the exact
- * value there (maxEpochs 125 with factor 5, 216 with factor 6; no other case with maxEpochs <
- * 2000 and factor 2..10). We use the exact value: the smallest k with factor^k ≥ maxEpochs.
- * Everything else is the same IEEE arithmetic as Keras Tuner's, so the numbers agree.
+ * floating-point math.log, which for some exact powers lands an ulp or two above the integer.
+ * Usually 1 + log rounds back to the integer (math.log(125, 5) = 3.0000000000000004, and
+ * 1 + that is 4.0), but for maxEpochs 15625 with factor 5, 16807 with 7 and 46656 with 6 it
+ * does not, and its ceil(1 + log) is one more than the exact value (the only such cases for
+ * maxEpochs < 200,000 and factors 2..39). We use the exact value: the smallest k with
+ * factor^k ≥ maxEpochs. Everything else is the same IEEE arithmetic as Keras Tuner's, so the
+ * numbers agree.
  *
  * For maxEpochs 81 and factor 3, the first round of every bracket and every round's epochs
  * are those of the Hyperband paper's table (Li et al. 2018, R = 81, η = 3); later rounds keep

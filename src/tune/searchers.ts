@@ -24,10 +24,16 @@ export interface GridSearchOptions extends TunerOptions {
   maxTrials?: number;
 }
 
-/** Every configuration of the space (floats need a step), the count logged before it starts. */
+/**
+ * Every configuration of the space (floats need a step), the count logged before it starts.
+ * A configuration whose build would read the same values as a trial already run (it differs
+ * only in a hyperparameter of a branch its build does not take) is skipped, not run again.
+ */
 export class GridSearch extends Tuner {
   private grid: HpValues[] = [];
   private next = 0;
+  private started = 0;
+  private skipped = 0;
   private readonly maxTrials: number;
   private warned = new Set<string>();
 
@@ -49,16 +55,30 @@ export class GridSearch extends Tuner {
   }
 
   protected nextTrial(): TrialPlan | undefined {
-    if (this.next >= this.totalTrials) return undefined;
-    const values = this.grid[this.next++];
-    return values && { values };
+    while (this.next < this.grid.length && this.started < this.maxTrials) {
+      const values = this.grid[this.next++] as HpValues;
+      if (this.wasRun(values)) {
+        this.skipped++;
+        continue;
+      }
+      this.started++;
+      return { values };
+    }
+    if (this.skipped > 0 && this.verbose) {
+      this.print(
+        `Grid search: ${this.skipped} configuration${this.skipped === 1 ? '' : 's'} skipped, the same as a trial ` +
+          'already run but for hyperparameters its build did not ask for',
+      );
+      this.skipped = 0;
+    }
+    return undefined;
   }
 
   protected override newHyperparameter(d: HpDefinition): void {
     if (this.warned.has(d.name) || !this.verbose) return;
     this.warned.add(d.name);
     this.print(
-      `Grid search: '${d.name}' first appeared in trial ${this.next} (a conditional hyperparameter); ` +
+      `Grid search: '${d.name}' first appeared in trial ${this.trials.length} (a conditional hyperparameter); ` +
         'the grid was made from the first build, so it keeps its default',
     );
   }
@@ -123,7 +143,9 @@ export interface HyperbandOptions extends TunerOptions {
  * only in some versions); (2) when trials of a round fail, the best min(size, completed) of
  * the rest continue (Keras Tuner promotes only while more candidates remain than it drops,
  * so each failure costs it one continuation); (3) trials run one at a time, so a round's
- * promotions see the whole round, which is what Keras Tuner does with one worker.
+ * promotions see the whole round, which is what Keras Tuner does with one worker; (4) when
+ * the space runs out of configurations not run yet, the bracket under way still promotes
+ * and finishes, then no new bracket starts (Keras Tuner stops at once).
  */
 export class Hyperband extends Tuner {
   readonly schedule: HyperbandBracket[];

@@ -17,6 +17,7 @@ import {
 } from './hyperparameters.js';
 import { bestEpoch, inferDirection, resolveObjective } from './objective.js';
 import { hyperbandBrackets, hyperbandSchedule, scheduleTotals } from './schedule.js';
+import { gridSearch } from './searchers.js';
 
 describe('hp search space', () => {
   it('records definitions in order and returns the defaults while discovering', () => {
@@ -70,6 +71,55 @@ describe('hp search space', () => {
     expect(valuesOf(def({ kind: 'float', min: 0, max: 1 }))).toBeUndefined();
     expect(valuesOf({ kind: 'boolean', name: 'b' })).toEqual([false, true]);
     expect(defaultValue({ kind: 'choice', name: 'c', values: ['a', 'b'] })).toBe('a');
+  });
+
+  it('counts and samples a large integer range without listing it', () => {
+    // A seed or a batch count as a hyperparameter: ten million values, more than a grid lists.
+    const hp = new HyperParameters();
+    hp.int('seed', 0, 10_000_000);
+    hp.int('batch', 16, 4096, { step: 16 });
+    expect(hp.space.size()).toBe(10_000_001 * 256);
+    expect(hp.space.describe()).toBe('seed: 10000001 × batch: 256');
+    expect(() => gridOf(hp.space)).toThrow(/'seed' has 10000001 values; at most 1000000/);
+    const rng = createRng(3);
+    const seeds = Array.from({ length: 200 }, () => sampleValue(hp.space.get('seed') as HpDefinition, rng));
+    for (const v of seeds)
+      expect(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1e7).toBe(true);
+    // 200 uniform draws of 10^7 + 1 values: a repeat has probability ≈ 200² / 2e7 = 0.002.
+    expect(new Set(seeds).size).toBe(200);
+    const batch = sampleValue(hp.space.get('batch') as HpDefinition, rng) as number;
+    expect(batch % 16 === 0 && batch >= 16 && batch <= 4096).toBe(true);
+  });
+
+  it('lists an int with a log factor below 2 without repeats; a number is a float step', () => {
+    const d: HpDefinition = { kind: 'int', name: 'u', min: 1, max: 10, step: 1.5, sampling: 'log' };
+    // 1, 1.5, 2.25, 3.375, 5.06, 7.59 rounded: 1, 2, 2, 3, 5, 8.
+    expect(valuesOf(d)).toEqual([1, 2, 3, 5, 8]);
+    const hp = new HyperParameters();
+    hp.float('dropout', 0, 0.5, 0.1);
+    expect(hp.space.describe()).toBe('dropout: 6');
+  });
+
+  it('values holds what the build asked for; sameAs tells configurations that build the same model', () => {
+    const space = new SearchSpace();
+    // Discovery: kind 'linear' reads no units.
+    const build = (hp: HyperParameters) => {
+      if (hp.choice('kind', ['linear', 'mlp']) === 'mlp') hp.int('units', 4, 8, 4);
+      hp.fixed('epochs', 3);
+    };
+    build(new HyperParameters(space));
+    const given = new HyperParameters(space, { kind: 'linear', units: 8, epochs: 9 });
+    build(given);
+    expect(given.values).toEqual({ kind: 'linear', epochs: 3 });
+    expect(() => given.get('units')).toThrow(/'units' has not been defined/);
+    const mlp = new HyperParameters(space, { kind: 'mlp' });
+    build(mlp);
+    expect(mlp.values).toEqual({ kind: 'mlp', units: 4, epochs: 3 });
+    expect(space.sameAs(given.values, { kind: 'linear', units: 4 })).toBe(true);
+    expect(space.sameAs(given.values, { kind: 'mlp' })).toBe(false);
+    // A missing name takes its default (units 4); a fixed one is read whatever is given.
+    expect(space.sameAs(mlp.values, { kind: 'mlp', epochs: 1 })).toBe(true);
+    expect(space.sameAs(mlp.values, { kind: 'mlp', units: 8 })).toBe(false);
   });
 
   it('rejects bad definitions with the name and the problem', () => {
@@ -154,6 +204,15 @@ describe('objective', () => {
     expect(inferDirection('val_out_a_accuracy')).toBe('max');
     expect(inferDirection('throughput')).toBeUndefined();
     expect(() => resolveObjective('throughput')).toThrow(/direction: "min" \| "max"/);
+    // A missing objective (JavaScript callers) is named, not a TypeError about reading 'name'.
+    expect(() => resolveObjective(undefined as unknown as string)).toThrow(
+      /objective: give a log name such as "val_accuracy" or \{ name, direction \}, got undefined/,
+    );
+    const build = () => {
+      throw new Error('not built');
+    };
+    expect(() => gridSearch(build, undefined as never)).toThrow(/second argument must be the options/);
+    expect(() => gridSearch(build, {} as never)).toThrow(/objective: give a log name/);
     expect(resolveObjective({ name: 'throughput', direction: 'max' })).toEqual({
       name: 'throughput',
       direction: 'max',
@@ -253,9 +312,15 @@ describe('hyperband schedule', () => {
       ],
       [[3, 4]],
     ]);
-    // 27 = 3^3 exactly: JavaScript's Math.log(27)/Math.log(3) is 3.0000000000000004, whose ceil
-    // would give end size 5; the exact log gives 4, as Python's math.log(27, 3) = 3.0 does.
+    // 27 = 3^3 exactly: JavaScript's Math.log(27) / Math.log(3) is 3.0000000000000004 (Python's
+    // math.log(27, 3) is 3.0), so ceil(log) + 1 would give end size 5; ceil(1 + log) and the exact
+    // log give 4. Python's math.log(125, 5) is 3.0000000000000004 too, and Keras Tuner's
+    // ceil(1 + log) is still 4 (1 + it rounds to 4.0).
     expect(hyperbandSchedule(27, 3).at(-1)).toEqual({ bracket: 0, rounds: [{ trials: 4, epochs: 27 }] });
+    expect(hyperbandSchedule(125, 5).at(-1)).toEqual({ bracket: 0, rounds: [{ trials: 4, epochs: 125 }] });
+    // The stated difference: math.log(15625, 5) = 6.000000000000001, so Keras Tuner's end size is
+    // ceil(7.000000000000001) = 8; the exact 1 + 6 gives 7.
+    expect(hyperbandSchedule(15625, 5).at(-1)?.rounds).toEqual([{ trials: 7, epochs: 15625 }]);
     expect(() => hyperbandSchedule(0, 3)).toThrow(/maxEpochs 0/);
     expect(() => hyperbandSchedule(10, 1)).toThrow(/factor 1/);
   });

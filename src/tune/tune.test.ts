@@ -229,6 +229,120 @@ describe('grid search', () => {
   });
 });
 
+describe('kept weights', () => {
+  const build = (hp: HyperParameters) =>
+    mlp(hp.choice('units', [16]), optimizers.adam({ learningRate: hp.fixed('learning_rate', 0.05) }));
+  const fitArgs = {
+    batchSize: 32,
+    validationData: [val.x, val.y] as [typeof val.x, typeof val.y],
+    seed: 3,
+  };
+  const argBest = (v: readonly number[], sign: number) =>
+    v.reduce((best, x, i) => (sign * x > sign * (v[best] ?? NaN) ? i : best), 0);
+
+  it('bestModel has the weights of the best epoch, not the last', async () => {
+    // Maximising val_loss while training lowers it: the best epoch is the first.
+    const tuner = gridSearch(build, { objective: { name: 'val_loss', direction: 'max' }, verbose: 0 });
+    await tuner.search(train.x, train.y, { ...fitArgs, epochs: 4 });
+    const t = tuner.trials[0] as Trial;
+    const history = t.history.val_loss ?? [];
+    expect(history).toHaveLength(4);
+    expect(t.bestEpoch).toBe(argBest(history, 1));
+    expect(t.score).toBe(history[t.bestEpoch ?? -1]);
+    expect(history[3]).toBeLessThan((history[0] ?? NaN) - 0.01); // the last epoch differs
+    const model = await tuner.bestModel();
+    const logs = await model.evaluate(val.x, val.y, { batchSize: 32 });
+    await model.dispose();
+    expect(logs.loss).toBeCloseTo(t.score ?? NaN, 5);
+  });
+
+  it("keeps the objective's best epoch when EarlyStopping restores another epoch's weights", async () => {
+    // EarlyStopping on loss, mode max: epoch 0 is its best, and at epoch 2 (patience 2) it
+    // stops and restores epoch 0's weights in its onEpochEnd. The objective (val_loss, min)
+    // is best at the last epoch, whose weights the tuner read before that restore.
+    const stop = new EarlyStopping({ monitor: 'loss', mode: 'max', patience: 2, restoreBestWeights: true });
+    const tuner = gridSearch(build, { objective: 'val_loss', verbose: 0 });
+    await tuner.search(train.x, train.y, { ...fitArgs, epochs: 6, callbacks: [stop] });
+    const t = tuner.trials[0] as Trial;
+    const history = t.history.val_loss ?? [];
+    expect(stop.stoppedEpoch).toBe(2);
+    expect(history).toHaveLength(3);
+    expect(t.bestEpoch).toBe(argBest(history, -1));
+    expect(t.bestEpoch).toBe(2);
+    const model = await tuner.bestModel();
+    const logs = await model.evaluate(val.x, val.y, { batchSize: 32 });
+    await model.dispose();
+    expect(logs.loss).toBeCloseTo(history[2] ?? NaN, 5);
+    expect(Math.abs((logs.loss ?? NaN) - (history[0] ?? NaN))).toBeGreaterThan(0.01);
+  });
+});
+
+describe('conditional hyperparameters and stop', () => {
+  const linear = () => {
+    const m = sequential({ layers: [layers.dense({ units: 2, activation: 'softmax', inputShape: [2] })] });
+    m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    return m;
+  };
+  // 'linear' reads no units: its two grid points build the same model.
+  const conditional = (hp: HyperParameters) =>
+    hp.choice('kind', ['mlp', 'linear']) === 'mlp'
+      ? mlp(hp.choice('units', [4, 8]), optimizers.adam({ learningRate: 0.05 }))
+      : linear();
+  const fitArgs = {
+    epochs: 1,
+    batchSize: 64,
+    validationData: [val.x, val.y] as [typeof val.x, typeof val.y],
+  };
+
+  it('grid search runs a configuration once when it differs only in a name its build does not read', async () => {
+    const lines: string[] = [];
+    const tuner = gridSearch(conditional, { objective: 'val_loss', print: (l) => lines.push(l) });
+    await tuner.search(train.x, train.y, fitArgs);
+    expect(lines[0]).toBe('Grid search: 4 trials (kind: 2 × units: 2)');
+    // Trials record the values their build read: 'linear' has no units.
+    expect(tuner.trials.map((t) => t.hyperparameters)).toEqual([
+      { kind: 'mlp', units: 4 },
+      { kind: 'mlp', units: 8 },
+      { kind: 'linear' },
+    ]);
+    expect(lines).toContain(
+      'Grid search: 1 configuration skipped, the same as a trial already run but for hyperparameters its build did not ask for',
+    );
+  });
+
+  it('random search never runs the same model twice when a conditional name appears', async () => {
+    // 'units' is first seen when 'hidden' is drawn true; three models in all.
+    const build = (hp: HyperParameters) =>
+      hp.boolean('hidden')
+        ? mlp(hp.choice('units', [4, 8]), optimizers.adam({ learningRate: 0.05 }))
+        : linear();
+    for (const seed of [1, 2, 3, 4]) {
+      const tuner = randomSearch(build, { objective: 'val_loss', maxTrials: 10, seed, verbose: 0 });
+      await tuner.search(train.x, train.y, fitArgs);
+      const runs = tuner.trials.map((t) => JSON.stringify(t.hyperparameters)).sort();
+      expect(runs).toEqual(
+        ['{"hidden":false}', '{"hidden":true,"units":4}', '{"hidden":true,"units":8}'].sort(),
+      );
+    }
+  });
+
+  it('a search stopped and started again runs every grid configuration once', async () => {
+    const tuner = gridSearch(
+      (hp) => mlp(hp.choice('units', [2, 4, 8, 16]), optimizers.adam({ learningRate: 0.05 })),
+      { objective: 'val_loss', verbose: 0 },
+    );
+    const stopAfterFirst = (e: Event) => {
+      if ((e as CustomEvent<TrialEventDetail>).detail.index === 0) tuner.stop();
+    };
+    tuner.events.addEventListener('trial', stopAfterFirst);
+    await tuner.search(train.x, train.y, fitArgs);
+    expect(tuner.trials).toHaveLength(1);
+    tuner.events.removeEventListener('trial', stopAfterFirst);
+    await tuner.search(train.x, train.y, fitArgs);
+    expect(tuner.trials.map((t) => t.hyperparameters.units)).toEqual([2, 4, 8, 16]);
+  });
+});
+
 describe('random search', () => {
   const build = (hp: HyperParameters) =>
     mlp(
@@ -362,8 +476,9 @@ describe('hyperband', () => {
       expect(t.hyperparameters).toEqual(parent.hyperparameters);
       // It starts from the weights of the parent's best epoch, and its epochs count on from there.
       const best = recorder.epochs[parent.id]?.find((e) => e.epoch === parent.bestEpoch);
-      expect(best).toBeDefined();
-      recorder.starts[t.id]?.forEach((w, i) => expect(w).toEqual(best?.weights[i]));
+      const start = recorder.starts[t.id];
+      expect(best?.weights).toHaveLength(4); // two dense layers: kernel and bias each
+      expect(start).toEqual(best?.weights);
       expect(recorder.epochs[t.id]?.[0]?.epoch).toBe(t.initialEpoch);
     }
     const models = await tuner.getBestModels(2);

@@ -48,7 +48,10 @@ export type TrialStatus = 'completed' | 'failed';
 export interface Trial {
   /** 0, 1, ... in the order the trials ran. */
   id: number;
-  /** Every hyperparameter value the build read (fixed and conditional ones included). */
+  /**
+   * Every hyperparameter value the build read (fixed and conditional ones included; names it
+   * did not ask for are left out). A build that threw: the values it was given.
+   */
   hyperparameters: HpValues;
   status: TrialStatus;
   /** The best epoch value of the objective; undefined for a failed trial. */
@@ -121,7 +124,8 @@ export abstract class Tuner {
   protected readonly verbose: 0 | 1;
   private readonly keepModels: number;
   private readonly kept = new Map<number, Float32Array[]>();
-  private readonly tried = new Set<string>();
+  /** The values each trial's build read: a configuration agreeing with one of them was run. */
+  private readonly seen: HpValues[] = [];
   private running = false;
   private stopped = false;
   /** The model of the trial running now. */
@@ -132,6 +136,9 @@ export abstract class Tuner {
     options: TunerOptions,
   ) {
     if (typeof build !== 'function') throw new TypeError('the first argument must be a build(hp) function');
+    const given: unknown = options;
+    if (typeof given !== 'object' || given === null)
+      throw new TypeError('the second argument must be the options, e.g. { objective: "val_accuracy" }');
     this.objective = resolveObjective(options.objective);
     this.keepModels = options.keepModels ?? 1;
     if (!Number.isSafeInteger(this.keepModels) || this.keepModels < 0)
@@ -158,27 +165,28 @@ export abstract class Tuner {
   protected newHyperparameter?(d: HpDefinition): void;
 
   /**
-   * A configuration not tried yet (Keras Tuner's _random_values with its tried-so-far set),
+   * Whether a trial already ran this configuration: one whose build read the same values
+   * (the configurations differ at most in hyperparameters that build does not ask for, such
+   * as a conditional one in a branch not taken).
+   */
+  protected wasRun(values: HpValues): boolean {
+    return this.seen.some((read) => this.space.sameAs(read, values));
+  }
+
+  /**
+   * A configuration not run yet (Keras Tuner's _random_values with its tried-so-far set),
    * or undefined when the space is exhausted. A small finite space draws uniformly among its
-   * untried configurations; a large one draws until a new one comes up.
+   * configurations not run; a large one draws until a new one comes up.
    */
   protected drawNew(): HpValues | undefined {
-    const size = this.space.size();
-    if (this.tried.size >= size) return undefined;
-    if (size <= LIST_LIMIT) {
-      const untried = gridOf(this.space).filter((v) => !this.tried.has(this.space.key(v)));
-      const pick = untried[this.rng.int(untried.length)];
-      if (pick) this.tried.add(this.space.key(pick));
-      return pick;
+    if (this.space.size() <= LIST_LIMIT) {
+      const untried = gridOf(this.space).filter((v) => !this.wasRun(v));
+      return untried.length ? untried[this.rng.int(untried.length)] : undefined;
     }
     for (let i = 0; i < MAX_COLLISIONS; i++) {
       const values: HpValues = {};
       for (const d of this.space.definitions) values[d.name] = sampleValue(d, this.rng);
-      const key = this.space.key(values);
-      if (!this.tried.has(key)) {
-        this.tried.add(key);
-        return values;
-      }
+      if (!this.wasRun(values)) return values;
     }
     return undefined;
   }
@@ -212,7 +220,10 @@ export abstract class Tuner {
       }
       this.begin(args);
       const first = this.trials.length;
-      for (let plan = this.nextTrial(); plan && !this.stopRequested(); plan = this.nextTrial()) {
+      // Stop is checked before asking for a plan: a plan taken is a configuration used up.
+      while (!this.stopRequested()) {
+        const plan = this.nextTrial();
+        if (!plan) break;
         const trial = await this.runTrial(plan, data, args);
         this.trials.push(trial);
         this.prune();
@@ -273,9 +284,20 @@ export abstract class Tuner {
     const values: number[] = [];
     const epochs: number[] = [];
     let bestWeights: Float32Array[] | undefined;
+    const hp = new HyperParameters(this.space, plan.values, (d) => this.newHyperparameter?.(d));
+    // A continuation's values are its parent's, seen already.
+    const see = (read: HpValues): void => {
+      if (plan.parent === undefined) this.seen.push(read);
+    };
     try {
-      const hp = new HyperParameters(this.space, plan.values, (d) => this.newHyperparameter?.(d));
-      const m = this.checked(this.build(hp));
+      let m: LayersModel;
+      try {
+        m = this.checked(this.build(hp));
+      } catch (e) {
+        see({ ...plan.values, ...hp.values }); // it may have thrown before reading all that matters
+        throw e;
+      }
+      see(hp.values);
       model = m;
       this.current = m;
       trial.hyperparameters = hp.values;
