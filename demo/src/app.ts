@@ -1,6 +1,6 @@
 /**
  * <mlp-demo>: the demo page. Starts WebGPU (or explains why it cannot), then shows the
- * tabs: Train, Predict, Lab, Vanishing gradients, Save / load.
+ * tabs: Train, Predict, Lab, Vanishing gradients, Tune, Save / load.
  */
 import { css, html, LitElement, nothing } from 'lit';
 import type { LayersModel } from '../../src/index.js';
@@ -11,6 +11,7 @@ import './trainer.js';
 import './predict.js';
 import './lab.js';
 import './vanishing.js';
+import './tune.js';
 import './model-io.js';
 
 const TABS = [
@@ -18,6 +19,7 @@ const TABS = [
   { id: 'predict', label: 'Predict' },
   { id: 'lab', label: 'Lab' },
   { id: 'vanishing', label: 'Vanishing gradients' },
+  { id: 'tune', label: 'Tune' },
   { id: 'io', label: 'Save / load' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -178,6 +180,7 @@ export class MlpDemo extends LitElement {
       <mlp-predict ?hidden=${this.tab !== 'predict'} .state=${state}></mlp-predict>
       <mlp-lab ?hidden=${this.tab !== 'lab'} .state=${state}></mlp-lab>
       <mlp-vanishing ?hidden=${this.tab !== 'vanishing'} .state=${state}></mlp-vanishing>
+      <mlp-tune ?hidden=${this.tab !== 'tune'} .state=${state}></mlp-tune>
       <mlp-model-io ?hidden=${this.tab !== 'io'} .state=${state}></mlp-model-io>`;
   }
 }

@@ -1,10 +1,11 @@
 /**
- * What the Lab and Vanishing gradients panels share: each trains a list of models in turn
- * on the same MNIST rows, holding the DemoState lock, with Run / Stop, a progress bar, a
- * status line and one error line; its settings are text fields with smaller defaults on a
- * software adapter. ExperimentPanel runs that loop (datasets loaded once and disposed at
- * the end, each model disposed after its run, Stop applied between and within runs); a
- * panel supplies its settings, its runs, the shared data and how one run trains.
+ * What the Lab, Vanishing gradients and Tune panels share: each trains a list of models in
+ * turn on the same MNIST rows (Tune: one run, the search, whose tuner builds the models),
+ * holding the DemoState lock, with Run / Stop, a progress bar, a status line and one error
+ * line; its settings are text fields with smaller defaults on a software adapter.
+ * ExperimentPanel runs that loop (datasets loaded once and disposed at the end, each model
+ * disposed after its run, Stop applied between and within runs); a panel supplies its
+ * settings, its runs, the shared data and how one run trains.
  */
 import { css, html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
 import type { GpuData, LayersModel, Logs } from '../../src/index.js';
@@ -187,8 +188,12 @@ export abstract class ExperimentPanel<
   private stop(): void {
     this.stopRequested = true;
     if (this.training) this.training.stopTraining = true;
+    this.onStop();
     this.status = 'Stopping…';
   }
+
+  /** Stop was pressed: a panel whose models are not trained through runModel stops them here. */
+  protected onStop(): void {}
 
   /** Runs the experiment: every run in turn, holding the lock, on datasets loaded once. */
   protected async run(): Promise<void> {
@@ -288,7 +293,7 @@ export abstract class ExperimentPanel<
   }
 
   /** The share of the experiment's epochs trained so far (the progress bar). */
-  private progress(): number {
+  protected progress(): number {
     const epochs = this.settingsOfRuns?.epochs ?? 1;
     const total = this.runs.length * epochs;
     if (total === 0) return 0;

@@ -120,7 +120,7 @@ afterAll(async () => {
 async function snapshot(): Promise<string> {
   const said = await page
     .evaluate(() =>
-      ['mlp-trainer', 'mlp-predict', 'mlp-lab', 'mlp-vanishing', 'mlp-model-io'].flatMap((tag) =>
+      ['mlp-trainer', 'mlp-predict', 'mlp-lab', 'mlp-vanishing', 'mlp-tune', 'mlp-model-io'].flatMap((tag) =>
         [...((window as unknown as Win).__h.root(tag)?.querySelectorAll('.status, .error') ?? [])]
           .map((e) => e.textContent.replace(/\s+/g, ' ').trim())
           .filter((t) => t !== '')

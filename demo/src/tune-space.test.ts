@@ -1,0 +1,108 @@
+/**
+ * The Tune tab's space without the page: the learning-rate field, the counts shown before a
+ * search (against the product of the value counts and Keras Tuner's Hyperband totals), the
+ * trial model's shape, and how values are written.
+ */
+import { describe, expect, it } from 'vitest';
+import { HyperParameters } from '../../src/index.js';
+import {
+  buildTrialModel,
+  describeConfig,
+  formatHp,
+  parseRates,
+  plannedTrials,
+  spaceOf,
+  tuneDefaults,
+  type SpaceSettings,
+  type TuneSettings,
+} from './tune-space.js';
+
+const COURSE: SpaceSettings = {
+  unitsMin: 32,
+  unitsMax: 512,
+  unitsStep: 32,
+  learningRates: [1e-2, 1e-3, 1e-4],
+  extras: false,
+};
+
+function settings(over: Partial<TuneSettings> = {}): TuneSettings {
+  return {
+    searcher: 'grid',
+    rows: 2000,
+    batchSize: 32,
+    epochs: 2,
+    maxEpochs: 10,
+    factor: 3,
+    maxTrials: 10,
+    seed: 1,
+    space: COURSE,
+    ...over,
+  };
+}
+
+describe('the Tune tab space', () => {
+  it('reads the learning-rate field as the course writes it, naming what is wrong', () => {
+    expect(parseRates('1e-2, 1e-3, 1e-4')).toEqual([0.01, 0.001, 0.0001]);
+    expect(parseRates(' 0.1 3e-4;0.5 ')).toEqual([0.1, 0.0003, 0.5]);
+    expect(() => parseRates('')).toThrow(/learning rates/);
+    expect(() => parseRates('1e-2, fast')).toThrow(/"fast"/);
+    expect(() => parseRates('0, 1e-3')).toThrow(/"0"/);
+    expect(() => parseRates('-1e-3')).toThrow(/"-1e-3"/);
+    expect(() => parseRates('1e-2, 0.01')).toThrow(/0\.01 is listed twice/);
+  });
+
+  it('counts the configurations: (512 − 32) / 32 + 1 = 16 units × 3 rates, × 3 dropouts × 2 with the extras', () => {
+    expect(spaceOf(COURSE)).toEqual({ size: 48, text: 'units: 16 × learning_rate: 3' });
+    expect(spaceOf({ ...COURSE, extras: true })).toEqual({
+      size: 288,
+      text: 'units: 16 × learning_rate: 3 × dropout: 3 × batch_norm: 2',
+    });
+    // The software adapter's defaults: 16, 32, 48, 64.
+    const d = tuneDefaults(true);
+    expect(
+      spaceOf({ ...COURSE, unitsMin: Number(d.unitsMin), unitsMax: Number(d.unitsMax), unitsStep: 16 }).size,
+    ).toBe(4 * 3);
+  });
+
+  it('plans the trials: the grid, random capped by the space, Keras Tuner’s Hyperband totals', () => {
+    expect(plannedTrials(settings())).toBe(48);
+    expect(plannedTrials(settings({ searcher: 'random', maxTrials: 10 }))).toBe(10);
+    expect(plannedTrials(settings({ searcher: 'random', maxTrials: 100 }))).toBe(48);
+    // Keras Tuner, max_epochs=10, factor=3: 12 + 4 + 2, 6 + 2, 4 trials.
+    expect(plannedTrials(settings({ searcher: 'hyperband', maxEpochs: 10, factor: 3 }))).toBe(30);
+    // The software adapter's default, maxEpochs 3: 3 → 1, then 2.
+    expect(plannedTrials(settings({ searcher: 'hyperband', maxEpochs: 3, factor: 3 }))).toBe(6);
+  });
+
+  it('builds the trial’s 784-units-10 model with its values, seeded', async () => {
+    const cfg = settings({ space: { ...COURSE, extras: true } });
+    const values = { units: 64, learning_rate: 1e-3, dropout: 0.2, batch_norm: false };
+    const hp = new HyperParameters(undefined, values);
+    const model = buildTrialModel(hp, cfg);
+    expect(hp.values).toEqual(values);
+    const shapes = (await model.getWeights()).map((w) => w.shape);
+    expect(shapes).toEqual([[784, 64], [64], [64, 10], [10]]);
+    // The same seed gives the same initial weights: trials of one width start alike.
+    const again = buildTrialModel(new HyperParameters(undefined, { ...values, learning_rate: 1e-2 }), cfg);
+    const [a, b] = [await model.getWeights(), await again.getWeights()];
+    expect(b.map((w) => Array.from(w.data))).toEqual(a.map((w) => Array.from(w.data)));
+  });
+
+  it('writes values as the course does', () => {
+    expect([0.01, 0.001, 0.0003, 1e-6, 0.2, 0.5, 32, true, false].map(formatHp)).toEqual([
+      '1e-2',
+      '1e-3',
+      '3e-4',
+      '1e-6',
+      '0.2',
+      '0.5',
+      '32',
+      'yes',
+      'no',
+    ]);
+    expect(describeConfig({ units: 48, learning_rate: 0.01 })).toBe('784-48-10 relu, Adam 1e-2');
+    expect(describeConfig({ units: 48, learning_rate: 0.001, dropout: 0.2, batch_norm: true })).toBe(
+      '784-48-10 relu +BN dropout 0.2, Adam 1e-3',
+    );
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * The Tune tab's search space and settings, without the page: the course's model builder
+ * (784 → units relu → 10 softmax, Adam, sparse categorical cross-entropy, accuracy; optionally
+ * dropout and batch normalization) as questions to `hp`, the form's parsing, and the counts
+ * the tab shows before a search starts.
+ */
+import {
+  hyperbandSchedule,
+  HyperParameters,
+  scheduleTotals,
+  type HpValue,
+  type HpValues,
+  type Sequential,
+} from '../../src/index.js';
+import { buildModel } from './models.js';
+
+export type SearcherKind = 'hyperband' | 'random' | 'grid';
+
+export const SEARCHERS: readonly { id: SearcherKind; label: string }[] = [
+  { id: 'hyperband', label: 'Hyperband' },
+  { id: 'random', label: 'Random search' },
+  { id: 'grid', label: 'Grid search' },
+];
+
+/** What every search maximises. */
+export const OBJECTIVE = 'val_accuracy';
+/** The optional extra hyperparameters' values. */
+const DROPOUTS = [0, 0.2, 0.5];
+/** EarlyStopping in every trial, as the Keras Tuner tutorial passes it to search(). */
+export const PATIENCE = 5;
+
+/** What build(hp) asks `hp` for. */
+export interface SpaceSettings {
+  unitsMin: number;
+  unitsMax: number;
+  unitsStep: number;
+  learningRates: number[];
+  /** Also tune dropout (choice 0, 0.2, 0.5) and batch normalization (boolean). */
+  extras: boolean;
+}
+
+export interface TuneSettings {
+  searcher: SearcherKind;
+  /** MNIST training rows; the last 10% validate. */
+  rows: number;
+  batchSize: number;
+  /** Epochs per trial (grid, random); Hyperband's maxEpochs. */
+  epochs: number;
+  maxEpochs: number;
+  factor: number;
+  /** Random search's trials. */
+  maxTrials: number;
+  /** Seeds the draws, the initial weights and the shuffles. */
+  seed: number;
+  space: SpaceSettings;
+}
+
+/** One trial's model configuration, as build(hp) reads it. */
+export interface TrialConfig {
+  units: number;
+  learningRate: number;
+  dropout: number;
+  batchNorm: boolean;
+}
+
+/** The course's model_builder's questions to `hp`. */
+export function readSpace(hp: HyperParameters, s: SpaceSettings): TrialConfig {
+  const units = hp.int('units', s.unitsMin, s.unitsMax, { step: s.unitsStep });
+  const learningRate = hp.choice('learning_rate', s.learningRates);
+  if (!s.extras) return { units, learningRate, dropout: 0, batchNorm: false };
+  return {
+    units,
+    learningRate,
+    dropout: hp.choice('dropout', DROPOUTS),
+    batchNorm: hp.boolean('batch_norm'),
+  };
+}
+
+/** "1e-2, 1e-3, 1e-4" → [0.01, 0.001, 0.0001]; the message names the field. */
+export function parseRates(text: string): number[] {
+  const parts = text
+    .split(/[\s,;]+/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const rates = parts.map(Number);
+  const bad = parts.find((_, i) => !(Number.isFinite(rates[i]) && (rates[i] ?? 0) > 0));
+  if (parts.length === 0 || bad !== undefined) {
+    throw new RangeError(
+      `learning rates: "${text}" is not a list of positive numbers like "1e-2, 1e-3, 1e-4"${bad !== undefined ? ` ("${bad}")` : ''}`,
+    );
+  }
+  const twice = rates.find((r, i) => rates.indexOf(r) !== i);
+  if (twice !== undefined) throw new RangeError(`learning rates: ${twice} is listed twice`);
+  return rates;
+}
+
+/** The search space's size and description ("units: 4 × learning_rate: 3"), without building a model. */
+export function spaceOf(s: SpaceSettings): { size: number; text: string } {
+  const hp = new HyperParameters();
+  readSpace(hp, s);
+  return { size: hp.space.size(), text: hp.space.describe() };
+}
+
+/** A hyperparameter value for the tables: 0.001 as 1e-3 (below 0.1), integers and strings as they are. */
+export function formatHp(v: HpValue | undefined): string {
+  if (v === undefined) return '—';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v !== 'number' || Number.isInteger(v)) return String(v);
+  // Learning rates as the course writes them: 1e-2, 3e-4.
+  return Math.abs(v) < 0.1 ? Number(v.toPrecision(4)).toExponential() : String(Number(v.toPrecision(4)));
+}
+
+/** Trials the search runs at most (a tuner tells only once its search began). */
+export function plannedTrials(cfg: TuneSettings): number {
+  const size = spaceOf(cfg.space).size;
+  if (cfg.searcher === 'grid') return size;
+  if (cfg.searcher === 'random') return Math.min(cfg.maxTrials, size);
+  return scheduleTotals(hyperbandSchedule(cfg.maxEpochs, cfg.factor)).trials;
+}
+
+/** "784-48-10 relu +BN dropout 0.2, Adam 1e-2". */
+export function describeConfig(hp: HpValues): string {
+  const bn = hp.batch_norm === true ? ' +BN' : '';
+  const dropout = typeof hp.dropout === 'number' && hp.dropout > 0 ? ` dropout ${hp.dropout}` : '';
+  return `784-${String(hp.units)}-10 relu${bn}${dropout}, Adam ${formatHp(hp.learning_rate)}`;
+}
+
+/** The settings form's text fields. */
+export interface TuneForm {
+  rows: string;
+  batch: string;
+  epochs: string;
+  maxEpochs: string;
+  factor: string;
+  trials: string;
+  seed: string;
+  unitsMin: string;
+  unitsMax: string;
+  unitsStep: string;
+  rates: string;
+}
+
+/** The course's space on a GPU; a small one on a software adapter. */
+export function tuneDefaults(fallback: boolean): TuneForm {
+  const common = { epochs: '2', factor: '3', seed: '1', rates: '1e-2, 1e-3, 1e-4' };
+  return fallback
+    ? {
+        ...common,
+        rows: '2000',
+        batch: '32',
+        maxEpochs: '3',
+        trials: '5',
+        unitsMin: '16',
+        unitsMax: '64',
+        unitsStep: '16',
+      }
+    : {
+        ...common,
+        rows: '60000',
+        batch: '128',
+        maxEpochs: '10',
+        trials: '10',
+        unitsMin: '32',
+        unitsMax: '512',
+        unitsStep: '32',
+      };
+}
+
+/**
+ * The model of one trial: the demo's MLP (models.ts) with the trial's units and learning rate
+ * (and dropout, batch normalization), glorot_uniform kernels as Keras's Dense has by default,
+ * seeded, so trials of the same width start from the same weights.
+ */
+export function buildTrialModel(hp: HyperParameters, cfg: TuneSettings): Sequential {
+  const c = readSpace(hp, cfg.space);
+  return buildModel(
+    {
+      hidden: [c.units],
+      activation: 'relu',
+      initializer: 'glorot_uniform',
+      batchNorm: c.batchNorm,
+      dropout: c.dropout,
+      optimizer: 'adam',
+      learningRate: c.learningRate,
+      batchSize: cfg.batchSize,
+      epochs: cfg.epochs,
+      seed: cfg.seed,
+    },
+    { name: 'tuned_mlp' },
+  );
+}
