@@ -107,16 +107,12 @@ export function makeOptimizer(name: string, learningRate: number): KerasOptimize
   }
 }
 
-/** Keras's class name of an initializer name, seeded: 'he_uniform' → HeUniform. */
+/** An initializer by its Keras name ('he_uniform'; the library resolves names and class names alike), seeded. */
 export function initializer(
   name: string,
   seed: number | undefined,
 ): { className: string; config: { seed?: number } } {
-  const className = name
-    .split('_')
-    .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-    .join('');
-  return { className, config: seed === undefined ? {} : { seed } };
+  return { className: name, config: seed === undefined ? {} : { seed } };
 }
 
 /**

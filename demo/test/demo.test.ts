@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
-import { trainSmallModel, until as untilIn } from './train-tab.js';
+import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { openDemo, trainSmallModel, until as untilIn } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 /**
@@ -25,13 +25,8 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
-  session = await openPage('/', (l) => lines.push(l), {
-    configFile: 'demo/vite.config.ts',
-    optimizeDeps: ['lit', 'chart.js'],
-  });
+  session = await openDemo('/', lines);
   page = session.page;
-  // tsx-compiled functions passed to evaluate may reference esbuild's __name helper.
-  await page.evaluate('window.__name = (f) => f');
 }, 300_000);
 
 afterAll(async () => {

@@ -15,10 +15,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { loadMnist } from '../../src/data/mnist-node.js';
 import { buildDeepModel, gradientProfile, l2Norm } from '../src/deep-models.js';
-import { trainSmallModel } from './train-tab.js';
+import { openDemo, trainSmallModel } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 
@@ -72,13 +72,8 @@ interface WeightBits {
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
-  session = await openPage('/', (l) => lines.push(l), {
-    configFile: 'demo/vite.config.ts',
-    optimizeDeps: ['lit', 'chart.js'],
-  });
+  session = await openDemo('/', lines);
   page = session.page;
-  // tsx-compiled functions passed to evaluate may reference esbuild's __name helper.
-  await page.evaluate('window.__name = (f) => f');
   await page.setViewport({ width: 1280, height: 1100 });
   await page.evaluate(() => {
     const root = (tag: string) =>

@@ -1,8 +1,24 @@
 /**
- * What the demo's Puppeteer tests share: polling the page through shadow roots, and one
- * small training run from the Train tab through <mlp-trainer>'s documented attributes.
+ * What the demo's Puppeteer tests share: opening the demo, polling the page through shadow
+ * roots, and one small training run from the Train tab through <mlp-trainer>'s documented
+ * attributes.
  */
 import type { Page } from 'puppeteer-core';
+import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
+
+/**
+ * The demo (demo/vite.config.ts) at `path` in headless Chromium, its console lines going to
+ * `lines`; ready for page.evaluate of tsx-compiled functions.
+ */
+export async function openDemo(path: string, lines: string[]): Promise<ChromiumSession> {
+  const session = await openPage(path, (l) => lines.push(l), {
+    configFile: 'demo/vite.config.ts',
+    optimizeDeps: ['lit', 'chart.js'],
+  });
+  // tsx-compiled functions passed to evaluate may reference esbuild's __name helper.
+  await session.page.evaluate('window.__name = (f) => f');
+  return session;
+}
 
 /**
  * The Train tab's run in the tests: 784-32-10 relu, Adam 0.003, batch 16, one epoch on the

@@ -17,7 +17,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { openPage, type ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { openDemo } from './train-tab.js';
 import { loadMnist } from '../../src/data/mnist-node.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
@@ -90,13 +91,8 @@ interface SearchResult {
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
-  session = await openPage('/#tune', (l) => lines.push(l), {
-    configFile: 'demo/vite.config.ts',
-    optimizeDeps: ['lit', 'chart.js'],
-  });
+  session = await openDemo('/#tune', lines);
   page = session.page;
-  // tsx-compiled functions passed to evaluate may reference esbuild's __name helper.
-  await page.evaluate('window.__name = (f) => f');
   await page.setViewport({ width: 1280, height: 1100 });
   await page.evaluate((tag) => {
     const root = () => document.querySelector('mlp-demo')?.shadowRoot?.querySelector(tag)?.shadowRoot;

@@ -725,7 +725,8 @@ interface BrowserModules {
 }
 
 describe('in headless Chromium', () => {
-  it('indexeddb:// and downloads:// + browserFiles round-trip bit-exact', async () => {
+  /** A Chromium page with the io, layers and model modules as window.__ioTest. */
+  async function openIoPage() {
     const lines: string[] = [];
     const session = await openPage('/package.json', (l) => lines.push(l));
     try {
@@ -740,6 +741,16 @@ describe('in headless Chromium', () => {
         .catch((e: unknown) => {
           throw new Error(`the modules did not load in the page: ${lines.join('\n')}`, { cause: e });
         });
+      return session;
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
+  }
+
+  it('indexeddb:// and downloads:// + browserFiles round-trip bit-exact', async () => {
+    const session = await openIoPage();
+    try {
       const r = await session.page.evaluate(async () => {
         const { io, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
         const m = mdl.sequential({
@@ -817,20 +828,8 @@ describe('in headless Chromium', () => {
   });
 
   it('listModels() gives the IndexedDB models with dates and sizes; removeModel() deletes one', async () => {
-    const lines: string[] = [];
-    const session = await openPage('/package.json', (l) => lines.push(l));
+    const session = await openIoPage();
     try {
-      await session.page.addScriptTag({
-        type: 'module',
-        content:
-          "import * as io from '/src/model/io.ts'; import * as nn from '/src/nn/layers.ts'; " +
-          "import * as mdl from '/src/model/model.ts'; window.__ioTest = { io, nn, mdl };",
-      });
-      await session.page
-        .waitForFunction(() => '__ioTest' in window, { timeout: 60_000 })
-        .catch((e: unknown) => {
-          throw new Error(`the modules did not load in the page: ${lines.join('\n')}`, { cause: e });
-        });
       const r = await session.page.evaluate(async () => {
         const { io, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
         const mlpOf = (inputs: number, hidden: number) =>
