@@ -17,13 +17,13 @@ export {
   trainTestSplit,
   kFold,
   stratifiedKFold,
-  createRng,
   shuffledIndices,
 } from './prep.js';
+export { createRng } from '../util/random.js';
+export type { Rng } from '../util/random.js';
 export type {
   NumericArray,
   Split,
-  Rng,
   StandardScalerOptions,
   MinMaxScalerOptions,
   TrainTestSplitOptions,

@@ -6,11 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createRng,
   kFold,
   MinMaxScaler,
   minMaxScaler,
-  shuffledIndices,
   standardScaler,
   stratifiedKFold,
   takeRows,
@@ -18,6 +16,7 @@ import {
   trainTestSplit,
   type Split,
 } from './prep.js';
+import { createRng } from '../util/random.js';
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-6, atol = 1e-7): void {
   expect(actual.length).toBe(expected.length);
@@ -381,40 +380,5 @@ describe('stratifiedKFold', () => {
     expect(() => stratifiedKFold([0, 0, 1, 1, 2, 2], { folds: 3 })).toThrow(
       /3 folds exceed the member count of every class \(largest 2\)/,
     );
-  });
-});
-
-describe('createRng / shuffledIndices', () => {
-  it('is reproducible per seed and uses both halves of the seed', () => {
-    const a = createRng(123);
-    const b = createRng(123);
-    const xs = Array.from({ length: 5 }, () => a.nextU32());
-    expect(Array.from({ length: 5 }, () => b.nextU32())).toEqual(xs);
-    expect(createRng(1).nextU32()).not.toBe(createRng(2 ** 32 + 1).nextU32());
-    expect(Array.from(shuffledIndices(10, 4))).toEqual(Array.from(shuffledIndices(10, 4)));
-    expect(Array.from(shuffledIndices(10, 4)).sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(() => createRng(0.5)).toThrow(/seed 0.5 must be a safe integer/);
-  });
-
-  it('draws uniformly: next() has mean 1/2, and all 6 orders of 3 items are equally likely', () => {
-    const r = createRng(2024);
-    let sum = 0;
-    let outside = 0;
-    for (let i = 0; i < 100_000; i++) {
-      const u = r.next();
-      if (!(u >= 0 && u < 1)) outside++;
-      sum += u;
-    }
-    expect(outside).toBe(0);
-    // Standard error of the mean: √(1/12)/√100000 ≈ 0.0009; allow 5 of them.
-    expect(Math.abs(sum / 100_000 - 0.5)).toBeLessThan(0.0046);
-    const orders = new Map<string, number>();
-    for (let i = 0; i < 60_000; i++) {
-      const key = r.shuffle([0, 1, 2]).join('');
-      orders.set(key, (orders.get(key) ?? 0) + 1);
-    }
-    expect(orders.size).toBe(6);
-    // Each count ~ Binomial(60000, 1/6): mean 10000, sd ≈ 91; allow 5.5 sd.
-    for (const count of orders.values()) expect(Math.abs(count - 10_000)).toBeLessThan(500);
   });
 });

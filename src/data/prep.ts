@@ -5,6 +5,8 @@
  * row-major [rows, cols] flat arrays, as the GPU dataset takes them.
  */
 
+import { createRng, iota, type Rng } from '../util/random.js';
+
 export type NumericArray =
   | Int8Array
   | Uint8Array
@@ -21,82 +23,6 @@ export interface Split {
   test: Uint32Array;
 }
 
-// ---------------------------------------------------------------------------------------
-// Seeded random numbers
-
-/** A seeded generator: xoshiro128** seeded through a splitmix32-style mixer. */
-export interface Rng {
-  /** A uniform u32. */
-  nextU32(): number;
-  /** A uniform float in [0, 1) with 53 random bits. */
-  next(): number;
-  /** A uniform integer in [0, n). */
-  int(n: number): number;
-  /** Shuffles in place (Fisher–Yates) and returns the array. */
-  shuffle<T extends { length: number; [i: number]: number }>(a: T): T;
-}
-
-function checkSeed(seed: number, who: string): void {
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`${who}: seed ${seed} must be a safe integer`);
-}
-
-/**
- * A seeded generator; without a seed, one drawn from Math.random. The same seed gives the
- * same sequence on every platform.
- */
-export function createRng(seed?: number): Rng {
-  if (seed !== undefined) checkSeed(seed, 'createRng');
-  const s = seed ?? Math.floor(Math.random() * 2 ** 53);
-  // Both 32-bit halves of the seed feed the state, so 1 and 2^32 + 1 differ.
-  let mix = (s >>> 0) ^ Math.imul(Math.floor(s / 2 ** 32) >>> 0, 0x27d4eb2f);
-  const splitmix = (): number => {
-    mix = (mix + 0x9e3779b9) | 0;
-    let z = mix;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  if ((a | b | c | d) === 0) a = 1; // the all-zero state is a fixed point
-  const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
-  const nextU32 = (): number => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = rotl(d, 11);
-    return result;
-  };
-  const next = (): number => ((nextU32() >>> 5) * 2 ** 26 + (nextU32() >>> 6)) / 2 ** 53;
-  const int = (n: number): number => Math.floor(next() * n);
-  return {
-    nextU32,
-    next,
-    int,
-    shuffle(arr) {
-      for (let i = arr.length - 1; i > 0; i--) {
-        const j = int(i + 1);
-        const t = arr[i] as number;
-        arr[i] = arr[j] as number;
-        arr[j] = t;
-      }
-      return arr;
-    },
-  };
-}
-
-function iota(n: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  return out;
-}
-
 /** 0..n−1 in a random order (seeded when `seed` is given). */
 export function shuffledIndices(n: number, seed?: number): Uint32Array {
   checkCount(n, 'shuffledIndices', 'n');
@@ -105,6 +31,10 @@ export function shuffledIndices(n: number, seed?: number): Uint32Array {
 
 // ---------------------------------------------------------------------------------------
 // Labels and rows
+
+function checkSeed(seed: number, who: string): void {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`${who}: seed ${seed} must be a safe integer`);
+}
 
 function checkCount(n: number, who: string, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${who}: ${what} ${n} must be an integer ≥ 0`);

@@ -25,6 +25,7 @@ import {
 } from '../kernels/optim.js';
 import type { GpuData } from './dataset.js';
 import { identity } from './dataset.js';
+import { createRng } from '../util/random.js';
 import type { Mode } from './fusion.js';
 import {
   aucFromHistogram,
@@ -726,24 +727,12 @@ function checkBatch(b: number): number {
   return b;
 }
 
-/** A shuffled order: Fisher–Yates with a seeded xorshift32 (or Math.random for `true`). */
+/**
+ * The order of an epoch's rows: as they are (no shuffle), or shuffled by src/util/random.ts
+ * from a seed (a reproducible order) or from a fresh one (`true`).
+ */
 export function permutation(rows: number, shuffle: boolean | number | undefined): Uint32Array {
   const p = identity(rows);
   if (shuffle === undefined || shuffle === false) return p;
-  let s = (typeof shuffle === 'number' ? shuffle : Math.floor(Math.random() * 2 ** 32)) >>> 0 || 0x9e3779b9;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-  for (let i = rows - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    const t = p[i] as number;
-    p[i] = p[j] as number;
-    p[j] = t;
-  }
-  return p;
+  return createRng(typeof shuffle === 'number' ? shuffle : undefined).shuffle(p);
 }

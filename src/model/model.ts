@@ -32,6 +32,7 @@ import {
   type DataInput,
 } from './data.js';
 import { ProgressBar } from './progress.js';
+import { createRng } from '../util/random.js';
 import type { SaveHandler, SaveResult } from './io.js';
 
 export interface CompileArgs {
@@ -467,7 +468,8 @@ export class LayersModel {
         const wantsBatches = cbs.wantsBatchEnd() || verbose === 1;
         this.stopTraining = false;
         await cbs.onTrainBegin();
-        let seed = args.seed ?? Math.floor(Math.random() * 2 ** 31);
+        // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs).
+        const seeds = createRng(args.seed);
         const stopped = (): boolean => this.stopTraining; // set by callbacks during the loop
         const batchCallbacks: Promise<void>[] = [];
         for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
@@ -480,7 +482,7 @@ export class LayersModel {
             const r = await trainer.trainEpoch(train, {
               batchSize,
               shouldStop: stopped,
-              shuffle: args.shuffle === false ? false : (seed = (seed * 1103515245 + 12345) >>> 0),
+              shuffle: args.shuffle === false ? false : seeds.nextU32(),
               ...(args.stepsPerSubmit ? { stepsPerSubmit: args.stepsPerSubmit } : {}),
               readEvery,
               onProgress: (p) => {

@@ -23,9 +23,10 @@
  * Seeds: an initializer seeded in its config (`glorotUniform({ seed: 42 })`) gives the same
  * values on every call for the same shape, as Keras 3 documents for integer seeds; an unseeded
  * one draws from the seed the caller passes to init() (a layer passes a fresh one per
- * weight). The generator is xoshiro128** seeded through splitmix32, normals by Box–Muller;
+ * weight). The generator is src/util/random.ts (xoshiro128**), normals by Box–Muller;
  * values are drawn in float64 and rounded once to f32.
  */
+import { createRng, type Rng } from '../util/random.js';
 import { suggest } from './names.js';
 
 /** A Keras initializer: `name` is its Keras class name, `config` its Keras config. */
@@ -44,81 +45,6 @@ export type InitializerSpec = string | { className: string; config?: Record<stri
 
 type Config = Record<string, unknown>;
 type Seed = number | null;
-
-// ---------------------------------------------------------------- random numbers
-
-/** splitmix32: one step of a Weyl sequence through a mixing function. */
-function splitmix32(state: number): { state: number; value: number } {
-  const next = (state + 0x9e3779b9) | 0;
-  let z = next;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return { state: next, value: (z ^ (z >>> 16)) >>> 0 };
-}
-
-/** xoshiro128** (Blackman & Vigna): 32-bit outputs, period 2^128 − 1. */
-class Rng {
-  private s = new Uint32Array(4);
-  private spare: number | undefined;
-
-  constructor(seed: number) {
-    // Both halves of a safe integer take part: seeds 1 and 2^32 + 1 differ.
-    let state = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x27d4eb2f);
-    for (let i = 0; i < 4; i++) {
-      const r = splitmix32(state);
-      state = r.state;
-      this.s[i] = r.value;
-    }
-    if (this.s.every((v) => v === 0)) this.s[0] = 1;
-  }
-
-  nextU32(): number {
-    const s = this.s;
-    const s0 = s[0] as number;
-    const s1 = s[1] as number;
-    const s2 = s[2] as number;
-    const s3 = s[3] as number;
-    const m = Math.imul(s1, 5);
-    const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
-    const t = s1 << 9;
-    const n2 = s2 ^ s0;
-    const n3 = s3 ^ s1;
-    s[1] = s1 ^ n2;
-    s[0] = s0 ^ n3;
-    s[2] = n2 ^ t;
-    s[3] = (n3 << 11) | (n3 >>> 21);
-    return result;
-  }
-
-  /** Uniform in [0, 1) with 53 random bits. */
-  uniform(): number {
-    const hi = this.nextU32() >>> 5; // 27 bits
-    const lo = this.nextU32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-
-  /** Standard normal by Box–Muller (both values of a pair are used). */
-  normal(): number {
-    if (this.spare !== undefined) {
-      const v = this.spare;
-      this.spare = undefined;
-      return v;
-    }
-    const u1 = 1 - this.uniform(); // (0, 1]: log is finite
-    const u2 = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    this.spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  }
-
-  /** Standard normal conditioned on |z| ≤ 2 (rejection: about 95% of draws are kept). */
-  truncatedNormal(): number {
-    for (;;) {
-      const z = this.normal();
-      if (Math.abs(z) <= 2) return z;
-    }
-  }
-}
 
 // ---------------------------------------------------------------- shapes
 
@@ -156,7 +82,7 @@ function sample(
 ): Float32Array {
   const n = checkShape(what, shape);
   checkCallSeed(what, callSeed);
-  const rng = new Rng(configSeed ?? callSeed);
+  const rng = createRng(configSeed ?? callSeed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = draw(rng);
   return out;
@@ -245,7 +171,7 @@ function randomUniform(config: Config): Initializer {
     name: what,
     config: { minval, maxval, seed },
     init: (shape, callSeed) =>
-      sample(what, shape, seed, callSeed, (rng) => minval + (maxval - minval) * rng.uniform()),
+      sample(what, shape, seed, callSeed, (rng) => minval + (maxval - minval) * rng.next()),
   };
 }
 
@@ -289,7 +215,7 @@ function varianceScaling(
       const s = scale / Math.max(1, n);
       if (distribution === 'uniform') {
         const limit = Math.sqrt(3 * s);
-        return sample(name, shape, seed, callSeed, (rng) => limit * (2 * rng.uniform() - 1));
+        return sample(name, shape, seed, callSeed, (rng) => limit * (2 * rng.next() - 1));
       }
       if (distribution === 'truncated_normal') {
         const stddev = Math.sqrt(s) / TRUNCATED_STDDEV;

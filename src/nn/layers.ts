@@ -7,6 +7,7 @@
  * Flatten) is tracked here only for summaries and checks.
  */
 import type { Graph, Param, Value } from '../graph/ir.js';
+import { randomSeed } from '../util/random.js';
 import { resolveInitializer, type Initializer, type InitializerSpec } from './initializers.js';
 import { resolveActivation } from './names.js';
 import { resolveRegularizer, type Regularizer, type RegularizerSpec } from './regularizers.js';
@@ -148,7 +149,8 @@ export abstract class Layer {
     const w: LayerWeight = {
       name: `${this.name}/${suffix}`,
       shape,
-      values: init.init(shape, seedFor(`${this.name}/${suffix}`)),
+      // Initializers without a seed of their own get a fresh one per weight, as Keras draws.
+      values: init.init(shape, randomSeed()),
       trainable,
       ...(regularizer ? { regularizer } : {}),
       version: 0,
@@ -179,14 +181,6 @@ export abstract class Layer {
       dtype: 'float32',
     };
   }
-}
-
-let seedCounter = 0;
-/** Initializers without a seed get a fresh one per weight, as Keras draws a new seed. */
-function seedFor(name: string): number {
-  let h = 2166136261 ^ seedCounter++;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return (h ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
 }
 
 function param(w: LayerWeight, params: ReadonlyMap<LayerWeight, Param>): Param {
@@ -398,7 +392,7 @@ export class Dropout extends Layer {
       throw new RangeError(`layer "${this.name}": dropout rate ${args.rate} must be in [0, 1)`);
     }
     this.rate = args.rate;
-    this.seed = args.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.seed = args.seed ?? randomSeed() >>> 0;
   }
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
-import { createRng, takeRows, toCategorical } from '../data/prep.js';
+import { takeRows, toCategorical } from '../data/prep.js';
+import { createRng } from '../util/random.js';
 import { sequential } from '../model/model.js';
 import { layers } from '../nn/layers.js';
 import { optimizers } from '../nn/optimizers.js';

@@ -6,7 +6,7 @@
  * get the values a searcher picked. Every call also records the definition, so a name asked
  * for with two different definitions is an error.
  */
-import type { Rng } from '../data/prep.js';
+import type { Rng } from '../util/random.js';
 
 export type HpValue = number | string | boolean;
 /** The values of one trial, by name. */

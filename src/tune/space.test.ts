@@ -4,7 +4,7 @@
  * formulas and the Hyperband paper's table.
  */
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../data/prep.js';
+import { createRng } from '../util/random.js';
 import {
   defaultValue,
   gridOf,

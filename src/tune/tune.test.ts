@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
-import { createRng } from '../data/prep.js';
+import { createRng } from '../util/random.js';
 import { GpuData } from '../graph/dataset.js';
 import { BaseCallback, EarlyStopping, TerminateOnNaN } from '../model/callbacks.js';
 import { sequential } from '../model/model.js';

@@ -18,7 +18,7 @@ import type { GpuData } from '../graph/dataset.js';
 import type { Callback, Logs } from '../model/callbacks.js';
 import type { DataArg } from '../model/data.js';
 import { LayersModel, type FitArgs } from '../model/model.js';
-import { createRng, type Rng } from '../data/prep.js';
+import { createRng, type Rng } from '../util/random.js';
 import {
   gridOf,
   HyperParameterError,
