@@ -6,7 +6,7 @@
  * synthetic rows of 784 random bytes (scale 1/255) with class ids 0..9 (u8), resident on the
  * GPU. For each batch size it reports:
  *   - training samples/s: one warm-up epoch (compiles the plans), then `reps` repetitions of
- *     `epochs` timed epochs of `trainer.trainEpoch`, which ends with the loss readback, so the
+ *     `epochs` timed epochs of `executor.trainEpoch`, which ends with the loss readback, so the
  *     time covers the GPU work; the median repetition is reported.
  *   - host µs per step of encoding: `plan.encode(n)` alone (the CPU cost of replaying the
  *     recorded step into a command encoder), and with the `engine.submitPending()` after it;
@@ -24,9 +24,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import type { DispatchTiming } from '../src/gpu/profiler.js';
 import { GpuData } from '../src/graph/dataset.js';
-import { Trainer } from '../src/graph/executor.js';
+import { Executor } from '../src/graph/executor.js';
 import { Graph } from '../src/graph/ir.js';
-import type { PlanStats } from '../src/graph/plan.js';
+import type { PlanStats } from '../src/graph/compile.js';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
 import { writeResultsSection } from './results.js';
@@ -98,7 +98,7 @@ interface BatchResult {
   samplesPerSAll: number[];
   msPerStep: number;
   gflops: number;
-  /** Host ms of trainer.plan() for the batch (the first epoch may still wait for pipelines). */
+  /** Host ms of executor.plan() for the batch (the first epoch may still wait for pipelines). */
   compileMs: number;
   warmupS: number;
   /** Host µs per step of plan.encode(n) alone, and with the submit of the n steps. */
@@ -138,21 +138,21 @@ for (const batch of batches) {
     console.log(`batch ${batch}: skipped (more than the ${rows} rows)`);
     continue;
   }
-  const trainer = new Trainer(engine, buildModel(1), { spec: { kind: 'adam' }, learningRate: 1e-3 });
+  const executor = new Executor(engine, buildModel(1), { spec: { kind: 'adam' }, learningRate: 1e-3 });
   try {
     const epochOptions = { batchSize: batch, stepsPerSubmit, shuffle: 1 };
     let t0 = performance.now();
-    trainer.plan('train', batch, data); // compiles the plan (pipelines, bind groups, recording)
+    executor.plan('train', batch, data); // compiles the plan (pipelines, bind groups, recording)
     const compileMs = performance.now() - t0;
     t0 = performance.now();
-    await trainer.trainEpoch(data, epochOptions);
+    await executor.trainEpoch(data, epochOptions);
     const warmupS = (performance.now() - t0) / 1000;
     const perRep: number[] = [];
     let last = { loss: NaN, accuracy: NaN };
     for (let r = 0; r < reps; r++) {
       t0 = performance.now();
       for (let e = 0; e < epochs; e++) {
-        const logs = await trainer.trainEpoch(data, { ...epochOptions, shuffle: 2 + r * epochs + e });
+        const logs = await executor.trainEpoch(data, { ...epochOptions, shuffle: 2 + r * epochs + e });
         last = { loss: logs.loss, accuracy: logs.metrics.accuracy ?? NaN };
       }
       perRep.push((rows * epochs) / ((performance.now() - t0) / 1000));
@@ -162,12 +162,12 @@ for (const batch of batches) {
     // Host encoding: the same full-batch plan the epochs ran, n steps into one encoder. The
     // encoded steps must run before the next measurement (on a CPU adapter the GPU work would
     // compete with the host for the cores), so n is kept small.
-    const plan = trainer.plan('train', batch, data);
+    const plan = executor.plan('train', batch, data);
     const encodeSteps = Math.max(1, Math.min(16, Math.floor(rows / batch)));
     const encodeTimes: number[] = [];
     const submitTimes: number[] = [];
     // Each measurement starts the batch cursor at row 0, so the steps gather real rows.
-    const rewind = (): void => trainer.resetCursor();
+    const rewind = (): void => executor.resetCursor();
     for (let r = 0; r < 5; r++) {
       rewind();
       await engine.flush();
@@ -224,7 +224,7 @@ for (const batch of batches) {
         `with submit ${submitTimes.map((ms) => ((ms * 1000) / encodeSteps).toFixed(0)).join('/')}, plan ${compileMs.toFixed(0)} ms, warm-up epoch ${warmupS.toFixed(1)} s`,
     );
   } finally {
-    trainer.dispose();
+    executor.dispose();
   }
 }
 data.dispose();
@@ -244,7 +244,7 @@ const lines: string[] = [
     `cross-entropy + accuracy; ${fmt(rows)} synthetic MNIST-shaped rows (784 random u8 pixels ×1/255, ` +
     `class ids 0..9) resident on the GPU, shuffled each epoch; ${stepsPerSubmit} steps per submit. ` +
     `Per batch size: one warm-up epoch (it compiles the plans), then the median of ${reps} repetitions ` +
-    `of ${epochs} timed epoch(s) of \`trainer.trainEpoch\`, each ending with the epoch's loss readback ` +
+    `of ${epochs} timed epoch(s) of \`executor.trainEpoch\`, each ending with the epoch's loss readback ` +
     `(so the time covers the GPU work). plan() ms: host time of compiling the step; the warm-up epoch ` +
     `includes any pipeline compilation the driver defers to first use. GFLOP/s counts the 9 matmuls of a step ` +
     `(${fmt(TRAIN_FLOP_PER_SAMPLE / 1e6, 2)} MFLOP per sample). Host: ${cpus().length} cores, 1-minute load ` +
@@ -285,7 +285,7 @@ const lines: string[] = [
     `Loss and accuracy are the last timed epoch's, on random labels (ln 10 ≈ 2.303 and 0.1 at chance; ` +
     `a small dataset is partly memorised).`,
   '',
-  `Host cost and memory of the compiled step (\`trainer.plan('train', batch, data)\`). Encode: host µs per ` +
+  `Host cost and memory of the compiled step (\`executor.plan('train', batch, data)\`). Encode: host µs per ` +
     `step of \`plan.encode(n)\` (n = ${results.map((r) => r.encodeSteps).join('/')} steps replayed into one ` +
     `command encoder; the fastest of 5, as other processes only add time), without and with the \`engine.submitPending()\` that submits them; ` +
     `GPU time not included. Buffers and MiB from \`plan.stats()\`: the plan's own buffers (shared ` +

@@ -1,12 +1,12 @@
 /**
  * Whole-model gradient checks shared by the Node graph tests (src/graph/step.test.ts) and the
- * kernel cases that run in both Node and Chromium (cases/graph.ts): the GPU step's gradient
+ * kernel cases that run in both Node and Chromium (cases/step.ts): the GPU step's gradient
  * of every parameter against the float64 reference model, and the reference against central
  * finite differences (PyTorch gradcheck tolerances: atol 1e-5, rtol 1e-3).
  */
 import type { Engine } from '../src/gpu/engine.js';
 import { GpuData } from '../src/graph/dataset.js';
-import { Trainer } from '../src/graph/executor.js';
+import { Executor } from '../src/graph/executor.js';
 import type { Graph, Value } from '../src/graph/ir.js';
 import {
   finiteDifferenceGradients,
@@ -91,8 +91,8 @@ async function gpuGradients(
   engine: Engine,
   c: Case,
   rows: number,
-): Promise<{ grads: Map<number, Float32Array>; loss: number; t: Trainer }> {
-  const t = new Trainer(engine, c.g, { spec: { kind: 'sgd' }, learningRate: 0 });
+): Promise<{ grads: Map<number, Float32Array>; loss: number; t: Executor }> {
+  const t = new Executor(engine, c.g, { spec: { kind: 'sgd' }, learningRate: 0 });
   const logs = await t.trainEpoch(c.data, { batchSize: rows });
   const all = new Float32Array(await engine.read(t.model.grads, t.model.totalLength * 4, 'grads'));
   const grads = new Map<number, Float32Array>();

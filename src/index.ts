@@ -32,11 +32,11 @@ export type {
 } from './graph/ir.js';
 export { GpuData } from './graph/dataset.js';
 export type { ColumnInput, GpuDataOptions } from './graph/dataset.js';
-export { Trainer, NonFiniteLossError, LabelError, permutation } from './graph/executor.js';
+export { Executor, NonFiniteLossError, LabelError, permutation } from './graph/executor.js';
 export type { EpochOptions, StepLogs } from './graph/executor.js';
-export { Plan, compilePlan } from './graph/plan.js';
-export type { PlanStats, PlanOptions } from './graph/plan.js';
-export type { OptimizerConfig } from './graph/memory.js';
+export { Plan, compilePlan } from './graph/compile.js';
+export type { PlanStats, PlanOptions } from './graph/compile.js';
+export type { OptimizerConfig } from './graph/arenas.js';
 export type { OptimizerSpec } from './kernels/optim.js';
 export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';

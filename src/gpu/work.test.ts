@@ -8,7 +8,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { encodeActivation, encodeSoftmaxGrad } from '../kernels/activations.js';
 import { encodeBinary, encodeUnary } from '../kernels/elementwise.js';
 import { encodeAdvanceCursor, encodeGatherBatch } from '../kernels/gather.js';
-import { encodeActivityGrad, encodeCopyColumns } from '../kernels/graph.js';
+import { encodeActivityGrad, encodeCopyColumns } from '../kernels/step.js';
 import { encodeLoss, encodeSoftmaxCrossEntropy, LOSS_NAMES } from '../kernels/losses.js';
 import { encodeMatmul, type MatmulSpec } from '../kernels/matmul.js';
 import {

@@ -238,8 +238,8 @@ export class GpuData {
   }
 
   /**
-   * Runs `hook` when this dataset is disposed (a Trainer drops the plans bound to it). Returns
-   * a function that removes the hook (a Trainer disposed first).
+   * Runs `hook` when this dataset is disposed (a Executor drops the plans bound to it). Returns
+   * a function that removes the hook (a Executor disposed first).
    */
   onDispose(hook: () => void): () => void {
     this.disposeHooks.push(hook);

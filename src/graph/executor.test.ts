@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
-import { NonFiniteLossError, Trainer } from './executor.js';
+import { NonFiniteLossError, Executor } from './executor.js';
 import { Graph, type Value } from './ir.js';
 import { referenceForward, type ParamValues } from './reference.js';
 
@@ -45,7 +45,7 @@ describe('compiled step: counts, not times', () => {
       inputs: [{ data: Uint8Array.from(uniformF32(rows * 784, 0, 255, 3)), width: 784, scale: 1 / 255 }],
       targets: [{ data: labels(rows, 10, 4), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
+    const t = new Executor(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
     const plan = t.plan('train', 32, data);
     // gather x, gather labels; 3 matmuls with bias+relu fused (the last linear: its softmax is
     // fused into the loss); softmax-xent; loss sum; accuracy count;
@@ -89,7 +89,7 @@ describe('executor', () => {
       inputs: [{ data: uniformF32(32, -1, 1, 5), width: 8 }],
       targets: [{ data: labels(4, 3, 6), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
+    const t = new Executor(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
     const plan = t.plan('train', 4, data);
     if (engine.features.has('timestamp-query')) {
       const p = await plan.profile();
@@ -112,7 +112,7 @@ describe('executor', () => {
     const x = uniformF32(rows * 5, -1, 1, 9);
     const y = labels(rows, 3, 10);
     const data = new GpuData(engine, { inputs: [{ data: x, width: 5 }], targets: [{ data: y, width: 1 }] });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     const logs = await t.trainEpoch(data, { batchSize: 4, shuffle: 7 });
     const params: ParamValues = g.params.map((p) => Float64Array.from(p.init));
     const ref = referenceForward(g, params, { inputs: [x], targets: [y] }, { mode: 'train', step: 0 });
@@ -166,7 +166,7 @@ describe('executor', () => {
     const data = new GpuData(engine, { inputs: [{ data: xs, width: 5 }], targets: [{ data: ys, width: 1 }] });
     const params: ParamValues = g.params.map((p) => Float64Array.from(p.init));
     // Evaluate first (moving statistics as initialised), against the reference in inference mode.
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     const ev = await t.evaluate(data, 5);
     const inf = referenceForward(g, params, { inputs: [xs], targets: [ys] }, { mode: 'inference', step: 0 });
     expect(ev.loss).toBeCloseTo(inf.loss, 5);
@@ -230,7 +230,7 @@ describe('executor', () => {
       targets: [{ data: target, width: 1 }],
     });
     expect(data.inputs[0]?.parts.length).toBeGreaterThan(1);
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     // The probe outputs each row's mean byte, which equals its target: the loss is 0 only if
     // every row (in both parts) was gathered correctly. Rows near the split are in the last batch.
     const ev = await t.evaluate(data, 4096);
@@ -262,7 +262,7 @@ describe('executor', () => {
     });
     expect(data.inputs[0]?.parts.length).toBe(2);
     expect(data.targets[0]?.parts.length).toBe(4);
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     const ev = await t.evaluate(data, 4);
     expect(ev.loss).toBeLessThan(1e-12);
     const logs = await t.trainEpoch(data, { batchSize: 3, shuffle: 5 });
@@ -285,8 +285,8 @@ describe('executor', () => {
       inputs: [{ data: x.slice(0, 12 * 4), width: 4 }],
       targets: [{ data: labels(rows, 2, 12).slice(0, 12), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
-    const ok = new Trainer(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
+    const t = new Executor(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
+    const ok = new Executor(engine, g, { spec: { kind: 'adam' }, learningRate: 0.01 });
     await ok.trainEpoch(clean, { batchSize: 4 });
     const err = await t.trainEpoch(data, { batchSize: 4, stepsPerSubmit: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NonFiniteLossError);
@@ -310,7 +310,7 @@ describe('executor', () => {
       inputs: [{ data: uniformF32(6, -1, 1, 1), width: 3 }],
       targets: [{ data: Uint8Array.from([0, 7]), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
     await expect(t.trainEpoch(bad, { batchSize: 2 })).rejects.toThrow(
       /1 target label\(s\) are not valid class ids/,
     );
@@ -337,7 +337,7 @@ describe('executor', () => {
       inputs: [{ data: uniformF32(30, -1, 1, 2), width: 6 }],
       targets: [{ data: labels(5, 3, 3), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'nadam' }, learningRate: 0.01 });
+    const t = new Executor(engine, g, { spec: { kind: 'nadam' }, learningRate: 0.01 });
     await t.trainEpoch(data, { batchSize: 2, readEvery: 1, onProgress: () => undefined });
     await t.evaluate(data, 4);
     await t.predict(data, 3);
@@ -349,11 +349,11 @@ describe('executor', () => {
     expect(engine.stats().liveBytes).toBe(start.liveBytes);
   });
 
-  it('one trainer, two datasets (train and validation): each plan reads its own data', async () => {
+  it('one executor, two datasets (train and validation): each plan reads its own data', async () => {
     const g = new Graph();
     const x = g.input('x', 2);
     g.loss(g.matmul('probe', x, g.param('probe/kernel', [2, 1], Float32Array.from([1, 1]))), 'mse', 'dense');
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     const a = new GpuData(engine, {
       inputs: [{ data: Float32Array.from([1, 1, 1, 1]), width: 2 }],
       targets: [{ data: Float32Array.from([2, 2]), width: 1 }],
@@ -394,7 +394,7 @@ describe('executor', () => {
       inputs: [{ data: x, width: 3 }],
       targets: [{ data: labels(rows, 2, 22), width: 1 }],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.1 });
     const err = await t
       .trainEpoch(data, {
         batchSize: 2,

@@ -16,7 +16,7 @@
  * failing step, and a NonFiniteLossError names the step.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
-import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/graph.js';
+import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/step.js';
 import {
   optimizerStateNames,
   OPTIMIZER_HYPER_BYTES,
@@ -36,8 +36,8 @@ import {
   recallFrom,
 } from '../kernels/metrics.js';
 import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead, type Value } from './ir.js';
-import { metricSource, ModelMemory, type OptimizerConfig } from './memory.js';
-import { compilePlan, type Plan } from './plan.js';
+import { metricSource, ModelArenas, type OptimizerConfig } from './arenas.js';
+import { compilePlan, type Plan } from './compile.js';
 
 export interface StepLogs {
   /** Steps of this epoch done when the values were read. */
@@ -94,8 +94,8 @@ interface RawLogs {
   labelErrors: number;
 }
 
-export class Trainer {
-  readonly model: ModelMemory;
+export class Executor {
+  readonly model: ModelArenas;
   private readonly plans = new Map<string, Plan>();
   private snapshot: Recording | undefined;
   private readonly ring: GPUBuffer[] = [];
@@ -104,7 +104,7 @@ export class Trainer {
   /** Host mirror of status[STEPS]: training steps run since the model was created. */
   private steps = 0;
   private busy: string | undefined;
-  /** Datasets this trainer has plans for, with the removal of its dispose hook on each. */
+  /** Datasets this executor has plans for, with the removal of its dispose hook on each. */
   private readonly watched = new Map<GpuData, () => void>();
   private disposed = false;
 
@@ -113,7 +113,7 @@ export class Trainer {
     readonly graph: Graph,
     optimizer?: OptimizerConfig,
   ) {
-    this.model = new ModelMemory(engine, graph, optimizer);
+    this.model = new ModelArenas(engine, graph, optimizer);
     try {
       for (let i = 0; i < RING_SLOTS; i++) {
         this.ring.push(
@@ -168,7 +168,7 @@ export class Trainer {
     this.watched.delete(data);
   }
 
-  /** Marks the trainer busy for the duration of `run` (epochs, evaluate, predict). */
+  /** Marks the executor busy for the duration of `run` (epochs, evaluate, predict). */
   private async exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
     this.assertUsable();
     if (this.busy) {

@@ -4,7 +4,7 @@
  *    (when each intermediate has no other consumer);
  *  - softmax feeding only a categorical cross-entropy loss is dropped: the loss runs the fused
  *    softmax + cross-entropy kernel on the logits, and accuracy reads the logits (same argmax);
- *  - in backward (see lower.ts), a dense group's activation gradient is applied in the
+ *  - in backward (see lowering.ts), a dense group's activation gradient is applied in the
  *    epilogue of the matmul that produces its dY, when that matmul is dY's only producer;
  *  - bias gradients are column sums; weight and input gradients are transposed matmuls.
  */

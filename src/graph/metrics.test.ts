@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
-import { Trainer } from './executor.js';
+import { Executor } from './executor.js';
 import { Graph, GraphError, type Value } from './ir.js';
 
 let engine: Engine;
@@ -119,7 +119,7 @@ describe('regression metrics: mae, mse, rmse', () => {
     const xs = uniformF32(rows * 5, -2, 2, 1);
     const ys = uniformF32(rows * 3, -1, 3, 2);
     const data = new GpuData(engine, { inputs: [{ data: xs, width: 5 }], targets: [{ data: ys, width: 3 }] });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     try {
       const [pred] = await t.predict(data, 16);
       const want = hostRegression(pred as Float32Array, ys, rows, 3);
@@ -145,7 +145,7 @@ describe('regression metrics: mae, mse, rmse', () => {
       const base = new Graph();
       const bx = base.input('x', 5);
       base.loss(dense(base, dense(base, bx, 8, 'sigmoid', 10), 3, 'linear', 20), 'mse', 'dense');
-      const tb = new Trainer(engine, base, { spec: { kind: 'sgd' }, learningRate: 0 });
+      const tb = new Executor(engine, base, { spec: { kind: 'sgd' }, learningRate: 0 });
       try {
         const without = tb.plan('evaluate', 16, data).stats().dispatchesPerStep;
         expect(t.plan('evaluate', 16, data).stats().dispatchesPerStep).toBe(without + 4);
@@ -177,7 +177,7 @@ describe('binary metrics: precision, recall, f1, auc', () => {
     const xs = uniformF32(rows * 4, -3, 3, 5);
     const ys = binaryLabels(rows * 3, 6);
     const data = new GpuData(engine, { inputs: [{ data: xs, width: 4 }], targets: [{ data: ys, width: 3 }] });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     try {
       const [pred] = await t.predict(data, 32);
       const want = hostBinary(pred as Float32Array, ys);
@@ -204,7 +204,7 @@ describe('binary metrics: precision, recall, f1, auc', () => {
         'dense',
       );
       base.metric(0, 'binary', 'binary_accuracy');
-      const tb = new Trainer(engine, base);
+      const tb = new Executor(engine, base);
       try {
         expect(t.plan('evaluate', 32, data).stats().dispatchesPerStep).toBe(
           tb.plan('evaluate', 32, data).stats().dispatchesPerStep + 2,
@@ -233,7 +233,7 @@ describe('binary metrics: precision, recall, f1, auc', () => {
     const ys = new Float32Array(rows * 3);
     cls.forEach((c, r) => (ys[r * 3 + Math.min(2, Math.floor(c))] = 1));
     const data = new GpuData(engine, { inputs: [{ data: xs, width: 4 }], targets: [{ data: ys, width: 3 }] });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     try {
       expect(t.plan('evaluate', 20, data).lowered.fused.softmaxLogits.size).toBe(1);
       const [pred] = await t.predict(data, 20);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bn, checkGradients, dense, gpuData, makeBatch, param } from '../../kernels-test/graph-check.js';
 import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
-import { Trainer } from './executor.js';
+import { Executor } from './executor.js';
 import { Graph } from './ir.js';
 import { referenceGradients, type ParamValues, type ReferenceBatch } from './reference.js';
 import {
@@ -125,7 +125,7 @@ async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
   const steps = 4;
   const batch = makeBatch(g, rows * steps, 70);
   const data = gpuData(engine, g, batch);
-  const t = new Trainer(engine, g, { spec, learningRate: lr });
+  const t = new Executor(engine, g, { spec, learningRate: lr });
   try {
     const segs = t.model.segments;
     const arena = new Float64Array(t.model.totalLength);
@@ -184,7 +184,7 @@ describe('optimizer steps on the GPU follow the float64 reference step by step',
       inputs: [Float32Array.from([1, 2])],
       targets: [Float32Array.from([1])],
     });
-    const t = new Trainer(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.05 });
+    const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0.05 });
     // y = w·x, L = (y − 1)², dL/dw = 2(y − 1)·x. Step 1 at lr 0.05: y = −1, w = [1, −1] + 0.05·4·[1, 2] = [1.2, −0.6].
     await t.trainEpoch(data, { batchSize: 1 });
     const pipelines = engine.stats().pipelines;

@@ -10,7 +10,7 @@ import { bn, dense } from '../../kernels-test/graph-check.js';
 import type { DispatchWork } from '../gpu/engine.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
-import { Trainer } from './executor.js';
+import { Executor } from './executor.js';
 import { Graph } from './ir.js';
 
 let engine: Engine;
@@ -51,7 +51,7 @@ const MATMUL_LABEL = /_(NN|NT|TN|TT)(_dact_\w+)? (\d+)x(\d+)x(\d+)$/;
 describe('declared work of a compiled step', () => {
   it('784-512-512-10, batch 32, Adam: every dispatch declares work; the matmuls add up to the closed form', async () => {
     const data = mnistLike(64);
-    const t = new Trainer(engine, mlp(), { spec: { kind: 'adam' }, learningRate: 1e-3 });
+    const t = new Executor(engine, mlp(), { spec: { kind: 'adam' }, learningRate: 1e-3 });
     const plan = t.plan('train', BATCH, data);
     const dispatches = plan.recording.dispatches;
     expect(dispatches.filter((d) => d.work === undefined).map((d) => d.label)).toEqual([]);
@@ -142,7 +142,7 @@ describe('declared work of a compiled step', () => {
       dispatch(pipeline, buffers, workgroups, label, work);
     };
     try {
-      const t = new Trainer(engine, g, {
+      const t = new Executor(engine, g, {
         spec: { kind: 'rmsprop', momentum: 0.5, centered: true },
         learningRate: 0.01,
       });

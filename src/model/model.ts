@@ -1,16 +1,16 @@
 /**
  * Keras models: `sequential({ layers })` and the functional `model({ inputs, outputs })`,
  * with compile / fit / evaluate / predict / summary / getWeights / setWeights. A compiled
- * model is a Graph (src/graph/ir.ts) trained by a Trainer (src/graph/executor.ts): the
+ * model is a Graph (src/graph/ir.ts) trained by an Executor (src/graph/executor.ts): the
  * layers lower themselves into the graph, the loss and metric names become its heads.
  */
 import { currentEngine } from '../gpu/init.js';
 import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
 import { GpuData, type ColumnInput } from '../graph/dataset.js';
-import { NonFiniteLossError, Trainer, type StepLogs } from '../graph/executor.js';
+import { NonFiniteLossError, Executor, type StepLogs } from '../graph/executor.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
-import type { PlanStats } from '../graph/plan.js';
+import type { PlanStats } from '../graph/compile.js';
 import {
   InputLayer,
   input as makeInput,
@@ -71,7 +71,7 @@ interface Compiled {
 
 interface Built {
   graph: Graph;
-  trainer: Trainer;
+  executor: Executor;
   params: Map<LayerWeight, Param>;
   outputs: Value[];
 }
@@ -157,7 +157,7 @@ export class LayersModel {
     if (!Number.isFinite(lr) || lr < 0)
       throw new RangeError(`learning rate ${lr} must be a finite number ≥ 0`);
     this.learningRateValue = lr;
-    this.built?.trainer.setLearningRate(lr);
+    this.built?.executor.setLearningRate(lr);
   }
 
   compile(args: CompileArgs): void {
@@ -228,7 +228,7 @@ export class LayersModel {
     // The graph is rebuilt lazily by the next fit/evaluate/predict, which first copies the
     // weights trained so far back from the old one.
     if (this.built) {
-      this.stale?.trainer.dispose();
+      this.stale?.executor.dispose();
       this.stale = this.built;
       this.built = undefined;
     }
@@ -254,7 +254,7 @@ export class LayersModel {
   async getOptimizerWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
     if (!this.compiled) throw new Error('getOptimizerWeights: the model is not compiled');
     const b = await this.build();
-    return b.trainer.optimizerWeights();
+    return b.executor.optimizerWeights();
   }
 
   // ------------------------------------------------------------------ weights
@@ -316,7 +316,7 @@ export class LayersModel {
       for (const [w] of mine) w.owner = undefined;
       return;
     }
-    const values = await b.trainer.readWeights();
+    const values = await b.executor.readWeights();
     for (const [w, p] of mine) {
       const v = values[p.id];
       if (v) w.values.set(v);
@@ -336,7 +336,7 @@ export class LayersModel {
       this.uploaded.set(w, w.version);
       any = true;
     }
-    if (any) b.trainer.writeWeights(byParam);
+    if (any) b.executor.writeWeights(byParam);
   }
 
   /**
@@ -345,8 +345,8 @@ export class LayersModel {
    * current.
    */
   protected discardGraph(): void {
-    this.built?.trainer.dispose();
-    this.stale?.trainer.dispose();
+    this.built?.executor.dispose();
+    this.stale?.executor.dispose();
     this.built = undefined;
     this.stale = undefined;
     this.uploaded.clear();
@@ -419,7 +419,7 @@ export class LayersModel {
       const batchSize = checkInt('batchSize', args.batchSize ?? 32, 1);
       const initialEpoch = checkInt('initialEpoch', args.initialEpoch ?? 0, 0);
       const verbose = args.verbose ?? 1;
-      const { trainer } = await this.build();
+      const { executor } = await this.build();
       const split = args.validationSplit ?? 0;
       if (!(split >= 0 && split < 1)) throw new RangeError(`validationSplit ${split} must be in [0, 1)`);
       const owned: GpuData[] = [];
@@ -479,7 +479,7 @@ export class LayersModel {
           let logs: Logs;
           this.markTrained(); // from here on the GPU copy is the newest
           try {
-            const r = await trainer.trainEpoch(train, {
+            const r = await executor.trainEpoch(train, {
               batchSize,
               shouldStop: stopped,
               shuffle: args.shuffle === false ? false : seeds.nextU32(),
@@ -505,7 +505,7 @@ export class LayersModel {
             throw e;
           }
           if (val) {
-            const v = await trainer.evaluate(val, batchSize);
+            const v = await executor.evaluate(val, batchSize);
             for (const [k, value] of Object.entries(this.logsFrom(v))) logs[`val_${k}`] = value;
           }
           bar?.finish(logs);
@@ -529,12 +529,12 @@ export class LayersModel {
   ): Promise<Logs> {
     return this.exclusive('evaluate', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
-      const { trainer } = await this.build();
+      const { executor } = await this.build();
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data =
         x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'evaluate'), 0, undefined, 'evaluate');
       try {
-        return this.logsFrom(await trainer.evaluate(data, batch));
+        return this.logsFrom(await executor.evaluate(data, batch));
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
       }
@@ -553,7 +553,7 @@ export class LayersModel {
       const data = x instanceof GpuData ? x : this.predictData(this.columns(x, undefined, 'predict'));
       const owned = !(x instanceof GpuData) && data !== this.predictCache;
       try {
-        const outs = await b.trainer.predict(data, batch, b.outputs);
+        const outs = await b.executor.predict(data, batch, b.outputs);
         const preds = outs.map((d, i) => ({
           data: d,
           shape: [data.rows, ...(this.outputs[i] as SymbolicTensor).shape],
@@ -594,12 +594,12 @@ export class LayersModel {
   async trainOnBatch(xIn: DataInput | GpuData, yIn?: DataInput): Promise<Logs> {
     return this.exclusive('trainOnBatch', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
-      const { trainer } = await this.build();
+      const { executor } = await this.build();
       const data =
         x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'trainOnBatch'), 0, undefined, 'batch');
       try {
         this.markTrained();
-        return this.logsFrom(await trainer.trainEpoch(data, { batchSize: data.rows }));
+        return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
       }
@@ -625,7 +625,7 @@ export class LayersModel {
           ? x
           : this.gpuData(this.columns(x, y, 'computeGradients'), 0, undefined, 'gradients');
       try {
-        const grads = await b.trainer.gradients(data);
+        const grads = await b.executor.gradients(data);
         const out: { name: string; shape: number[]; data: Float32Array }[] = [];
         for (const w of this.allWeights()) {
           const p = b.params.get(w);
@@ -670,14 +670,14 @@ export class LayersModel {
     if (!(data instanceof GpuData))
       throw new TypeError('compiledStep: data must be a GpuData (gpuDataset())');
     const b = await this.exclusive('compiledStep', () => this.build(mode === 'predict'));
-    const plan = b.trainer.plan(mode, batch, data, mode === 'predict' ? b.outputs : undefined);
+    const plan = b.executor.plan(mode, batch, data, mode === 'predict' ? b.outputs : undefined);
     const idle = (what: string): void => {
       if (this.busy)
         throw new Error(`compiledStep ${what}: the model is running fit/evaluate/predict; await it first`);
     };
     const rewind = (): void => {
       idle('rewind');
-      b.trainer.resetCursor();
+      b.executor.resetCursor();
     };
     return {
       stats: () => plan.stats(),
@@ -700,8 +700,8 @@ export class LayersModel {
     await this.pullOwn();
     this.predictCache?.dispose();
     this.predictCache = undefined;
-    this.built?.trainer.dispose();
-    this.stale?.trainer.dispose();
+    this.built?.executor.dispose();
+    this.stale?.executor.dispose();
     this.built = undefined;
     this.stale = undefined;
   }
@@ -727,7 +727,7 @@ export class LayersModel {
     return currentEngine();
   }
 
-  /** Builds the graph and the trainer for the compiled model (once per compile). */
+  /** Builds the graph and the executor for the compiled model (once per compile). */
   private async build(forPredict = false): Promise<Built> {
     if (!this.compiled && !forPredict) {
       throw new Error(
@@ -742,7 +742,7 @@ export class LayersModel {
     }
     if (this.stale) {
       await this.pullOwn();
-      this.stale.trainer.dispose();
+      this.stale.executor.dispose();
       this.stale = undefined;
     }
     this.uploaded.clear();
@@ -770,13 +770,13 @@ export class LayersModel {
         if (!v) throw new Error(`internal: "${t.layer.name}" not lowered before "${n.output.layer.name}"`);
         return v;
       });
-      values.set(n.output, n.output.layer.lower(g, xs, params));
+      values.set(n.output, n.output.layer.toGraph(g, xs, params));
     }
     const outputs = this.outputs.map((o) => values.get(o) as Value);
     if (!c) {
       // An uncompiled model (e.g. just loaded) can predict: a forward-only graph, no optimizer.
-      const trainer = new Trainer(this.engine, g);
-      this.built = { graph: g, trainer, params, outputs };
+      const executor = new Executor(this.engine, g);
+      this.built = { graph: g, executor, params, outputs };
       for (const w of params.keys()) this.uploaded.set(w, w.version);
       return this.built;
     }
@@ -785,16 +785,16 @@ export class LayersModel {
       const idx = g.loss(out, h.loss.loss, h.loss.target, { weight: h.weight });
       for (const m of h.metrics) g.metric(idx, m.kind, m.name);
     });
-    const trainer = new Trainer(this.engine, g, {
+    const executor = new Executor(this.engine, g, {
       spec: c.optimizer.spec,
       learningRate: this.learningRateValue,
     });
     const pending = this.pendingOptimizerWeights;
     if (pending) {
       try {
-        trainer.setOptimizerWeights(pending);
+        executor.setOptimizerWeights(pending);
       } catch (e) {
-        trainer.dispose();
+        executor.dispose();
         throw new Error(
           `the optimizer state saved with this model does not fit the compiled optimizer (${c.optimizer.className}): ${(e as Error).message}`,
           { cause: e },
@@ -802,7 +802,7 @@ export class LayersModel {
       }
       this.pendingOptimizerWeights = undefined;
     }
-    this.built = { graph: g, trainer, params, outputs };
+    this.built = { graph: g, executor, params, outputs };
     for (const w of params.keys()) this.uploaded.set(w, w.version);
     return this.built;
   }

@@ -130,7 +130,7 @@ export abstract class Layer {
   abstract outputShape(shapes: readonly (readonly number[])[]): number[];
 
   /** Adds the layer's ops to `g`; `params` maps this model's weights to graph parameters. */
-  abstract lower(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value;
+  abstract toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value;
 
   /** Keras config (snake_case keys, as Keras and tfjs-layers serialize them). */
   abstract getConfig(): Record<string, unknown>;
@@ -207,8 +207,8 @@ export class InputLayer extends Layer {
   outputShape(): number[] {
     return this.shape;
   }
-  lower(): Value {
-    throw new Error('internal: an InputLayer is lowered by the model');
+  toGraph(): Value {
+    throw new Error('internal: the model adds an InputLayer to the graph itself');
   }
   getConfig(): Record<string, unknown> {
     return { batch_input_shape: [null, ...this.shape], dtype: 'float32', sparse: false, name: this.name };
@@ -303,7 +303,7 @@ export class Dense extends Layer {
     return [this.units];
   }
 
-  lower(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
+  toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
     const kernel = param(this.kernel as LayerWeight, params);
     const bias = this.bias ? param(this.bias, params) : undefined;
     const y = g.dense(this.name, xs[0] as Value, kernel, bias, resolveActivation(this.activation));
@@ -348,7 +348,7 @@ export class Flatten extends Layer {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [(shapes[0] as readonly number[]).reduce((a, b) => a * b, 1)];
   }
-  lower(_g: Graph, xs: readonly Value[]): Value {
+  toGraph(_g: Graph, xs: readonly Value[]): Value {
     return xs[0] as Value; // [batch, features] already: a view
   }
   getConfig(): Record<string, unknown> {
@@ -373,7 +373,7 @@ export class Activation extends Layer {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
-  lower(g: Graph, xs: readonly Value[]): Value {
+  toGraph(g: Graph, xs: readonly Value[]): Value {
     const a = resolveActivation(this.activation);
     return a.name === 'linear' ? (xs[0] as Value) : g.activation(this.name, xs[0] as Value, a);
   }
@@ -397,7 +397,7 @@ export class Dropout extends Layer {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
-  lower(g: Graph, xs: readonly Value[]): Value {
+  toGraph(g: Graph, xs: readonly Value[]): Value {
     return g.dropout(this.name, xs[0] as Value, this.rate, this.seed >>> 0);
   }
   getConfig(): Record<string, unknown> {
@@ -470,7 +470,7 @@ export class BatchNormalization extends Layer {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
-  lower(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
+  toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
     const get = (w: LayerWeight | undefined): Param => param(w as LayerWeight, params);
     return g.batchNorm(
       this.name,
@@ -527,7 +527,7 @@ export class Concatenate extends Merge {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [shapes.reduce((s, x) => s + (x[0] as number), 0)];
   }
-  lower(g: Graph, xs: readonly Value[]): Value {
+  toGraph(g: Graph, xs: readonly Value[]): Value {
     return g.concat(this.name, xs);
   }
   getConfig(): Record<string, unknown> {
@@ -554,7 +554,7 @@ export class Add extends Merge {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
-  lower(g: Graph, xs: readonly Value[]): Value {
+  toGraph(g: Graph, xs: readonly Value[]): Value {
     return g.add(this.name, xs);
   }
   getConfig(): Record<string, unknown> {

@@ -14,7 +14,7 @@ import {
   encodeGuardedCopy,
   encodeStepEnd,
   STATUS,
-} from '../../src/kernels/graph.js';
+} from '../../src/kernels/step.js';
 import { createSegmentTable, planArena } from '../../src/kernels/optim.js';
 import { Graph } from '../../src/graph/ir.js';
 import { CaseBuffers } from '../buffers.js';
@@ -52,10 +52,10 @@ async function copyCase(engine: Engine, accumulate: boolean): Promise<void> {
 }
 
 export const cases: KernelCase[] = [
-  { name: 'graph copyColumns (concatenate)', run: (e) => copyCase(e, false) },
-  { name: 'graph copyColumns accumulate (gradient fan-in)', run: (e) => copyCase(e, true) },
+  { name: 'step copyColumns (concatenate)', run: (e) => copyCase(e, false) },
+  { name: 'step copyColumns accumulate (gradient fan-in)', run: (e) => copyCase(e, true) },
   {
-    name: 'graph stepEnd records the first non-finite step and advances the cursor',
+    name: 'step stepEnd records the first non-finite step and advances the cursor',
     async run(engine) {
       const b = new CaseBuffers(engine);
       try {
@@ -89,7 +89,7 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'graph guardedCopy copies bit-exactly until a bad step is recorded',
+    name: 'step guardedCopy copies bit-exactly until a bad step is recorded',
     async run(engine) {
       const b = new CaseBuffers(engine);
       try {
@@ -128,7 +128,7 @@ export const cases: KernelCase[] = [
   {
     // The whole compiled step in both runtimes: BN (train mode), dropout, a residual add and
     // concatenate, every parameter's gradient against the float64 model.
-    name: 'graph training step gradients (batch-norm, dropout, residual, concatenate)',
+    name: 'step training step gradients (batch-norm, dropout, residual, concatenate)',
     async run(engine) {
       const g = new Graph();
       const x = g.input('x', 6);
@@ -141,7 +141,7 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'graph penaltyTerms: rows · (l1·|w| + l2·w²) per segment, 0 in the padding',
+    name: 'step penaltyTerms: rows · (l1·|w| + l2·w²) per segment, 0 in the padding',
     async run(engine) {
       const b = new CaseBuffers(engine);
       try {
@@ -173,7 +173,7 @@ export const cases: KernelCase[] = [
     },
   },
   {
-    name: 'graph activity regularizer: penalty terms and gradient (l1·sign + 2·l2·a)/rows, plain and accumulated',
+    name: 'step activity regularizer: penalty terms and gradient (l1·sign + 2·l2·a)/rows, plain and accumulated',
     async run(engine) {
       const b = new CaseBuffers(engine);
       try {

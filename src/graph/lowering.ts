@@ -22,7 +22,7 @@ import {
 } from '../kernels/batchnorm.js';
 import { encodeDropout, encodeDropoutGrad } from '../kernels/dropout.js';
 import { encodeBinary } from '../kernels/elementwise.js';
-import { encodeActivityGrad, encodeActivityPenalty, encodeCopyColumns, STATUS } from '../kernels/graph.js';
+import { encodeActivityGrad, encodeActivityPenalty, encodeCopyColumns, STATUS } from '../kernels/step.js';
 import { encodeLoss, encodeSoftmaxCrossEntropy } from '../kernels/losses.js';
 import { encodeMatmul, type MatmulSpec } from '../kernels/matmul.js';
 import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
@@ -44,13 +44,13 @@ import {
   type NodeGroup,
 } from './fusion.js';
 import type { Graph, LossHead, Param, Value } from './ir.js';
-import { metricLayout } from './memory.js';
-import type { Call, VBuf } from './planner.js';
+import { metricLayout } from './arenas.js';
+import type { Call, VBuf } from './liveness.js';
 
 /** How a loss head's targets are gathered for the kernels that read them. */
 export type TargetFormat = 'u32' | 'onehot' | 'f32';
 
-/** The fixed buffers a step reads and writes (owned by the model, see plan.ts). */
+/** The fixed buffers a step reads and writes (owned by the model, see compile.ts). */
 export interface LowerEnv {
   /** A trainable weight's slice of the parameter arena, or a state tensor's slice. */
   param(p: Param): VBuf;
@@ -684,7 +684,7 @@ function lowerHeads(L: Lowering, targets: Lowered['targets']): void {
 function lowerStatMetrics(L: Lowering, targets: Lowered['targets']): void {
   const { graph, fused, rows, env } = L;
   if (graph.statMetrics.length === 0) return;
-  // A function of the graph alone: ModelMemory sized lossSums and counts from the same.
+  // A function of the graph alone: ModelArenas sized lossSums and counts from the same.
   const layout = metricLayout(graph);
   const probs = new Map<number, VBuf>();
   const predOf = (lossIndex: number): VBuf => {

@@ -8,14 +8,14 @@
 import type { Engine, Recording } from '../gpu/engine.js';
 import { profile, type DispatchTiming } from '../gpu/profiler.js';
 import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
-import { encodePenaltyTerms, encodeStepEnd } from '../kernels/graph.js';
+import { encodePenaltyTerms, encodeStepEnd } from '../kernels/step.js';
 import { encodeAccumulateSum } from '../kernels/reduce.js';
 import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
 import type { Mode } from './fusion.js';
 import type { Value } from './ir.js';
-import { lower, type Lowered } from './lower.js';
-import type { ModelMemory } from './memory.js';
-import { planMemory, type Call, type MemoryPlan, type VBuf } from './planner.js';
+import { lower, type Lowered } from './lowering.js';
+import type { ModelArenas } from './arenas.js';
+import { planMemory, type Call, type MemoryPlan, type VBuf } from './liveness.js';
 import type { DataColumn, GpuData } from './dataset.js';
 
 export interface PlanOptions {
@@ -47,8 +47,8 @@ export interface PlanStats {
   unsharedTempBytes: number;
   /**
    * Bytes resident while this plan runs: the model (arenas, optimizer state, snapshots,
-   * small buffers), this plan's, and the dataset's. Other plans of the same Trainer (other
-   * batch sizes, the partial batch, evaluate) add theirs: see Trainer.memory().
+   * small buffers), this plan's, and the dataset's. Other plans of the same Executor (other
+   * batch sizes, the partial batch, evaluate) add theirs: see Executor.memory().
    */
   residentBytes: number;
 }
@@ -58,20 +58,20 @@ export class Plan {
 
   constructor(
     readonly engine: Engine,
-    readonly model: ModelMemory,
+    readonly model: ModelArenas,
     readonly options: PlanOptions,
     readonly recording: Recording,
     readonly memory: MemoryPlan,
     readonly lowered: Lowered,
   ) {}
 
-  /** Called with the number of steps each time steps are encoded (the Trainer's step count). */
+  /** Called with the number of steps each time steps are encoded (the Executor's step count). */
   onSteps: ((steps: number) => void) | undefined;
 
   /**
    * Encodes `steps` steps (not submitted; the executor submits per window), after one run
    * of `before` (e.g. the weight snapshot) in the same compute pass. The steps read their
-   * batches at the GPU cursor, which each step advances (Trainer.resetCursor() rewinds it).
+   * batches at the GPU cursor, which each step advances (Executor.resetCursor() rewinds it).
    */
   encode(steps = 1, before?: Recording): void {
     if (this.disposed) throw new Error('this plan was disposed');
@@ -127,7 +127,7 @@ export class Plan {
   }
 }
 
-export function compilePlan(engine: Engine, model: ModelMemory, options: PlanOptions): Plan {
+export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOptions): Plan {
   const { mode, batch, data } = options;
   const graph = model.graph;
   if (!Number.isSafeInteger(batch) || batch <= 0)
@@ -138,8 +138,8 @@ export function compilePlan(engine: Engine, model: ModelMemory, options: PlanOpt
   const outputs =
     options.outputs ?? (mode === 'predict' ? uniqueOutputs(graph.losses.map((h) => h.output)) : []);
   const env = {
-    param: (p: Parameters<ModelMemory['param']>[0]) => model.param(p),
-    grad: (p: Parameters<ModelMemory['grad']>[0]) => model.grad(p),
+    param: (p: Parameters<ModelArenas['param']>[0]) => model.param(p),
+    grad: (p: Parameters<ModelArenas['grad']>[0]) => model.grad(p),
     status: model.whole(model.status),
     lossSums: model.whole(model.lossSums),
     counts: model.whole(model.counts),
@@ -191,7 +191,7 @@ function uniqueOutputs(values: readonly Value[]): Value[] {
   return [...new Set(values)];
 }
 
-function gatherCalls(model: ModelMemory, data: GpuData, lowered: Lowered, batch: number): Call[] {
+function gatherCalls(model: ModelArenas, data: GpuData, lowered: Lowered, batch: number): Call[] {
   const calls: Call[] = [];
   const perm = model.whole(data.perm);
   const cursor = model.whole(model.cursor);
@@ -266,14 +266,14 @@ function gatherCalls(model: ModelMemory, data: GpuData, lowered: Lowered, batch:
   return calls;
 }
 
-function classesOf(model: ModelMemory, head: number): number {
+function classesOf(model: ModelArenas, head: number): number {
   const h = model.graph.losses[head];
   if (!h) throw new Error(`internal: no loss head ${head}`);
   return h.output.features;
 }
 
 /** rows · Σ (l1·|w| + l2·w²) over the regularized weights, added to the penalty slot. */
-function penaltyCalls(model: ModelMemory, batch: number): Call[] {
+function penaltyCalls(model: ModelArenas, batch: number): Call[] {
   const slot = model.metricLayout.penaltySlot;
   const weights = model.trainable.some((p) => p.l1 > 0 || p.l2 > 0);
   if (slot === undefined || !weights || !model.segmentTable) return [];
@@ -303,7 +303,7 @@ function penaltyCalls(model: ModelMemory, batch: number): Call[] {
   ];
 }
 
-function optimizerCalls(model: ModelMemory): Call[] {
+function optimizerCalls(model: ModelArenas): Call[] {
   const opt = model.optimizer;
   if (!opt || !model.hyper || !model.segmentTable) return [];
   const hyper = model.whole(model.hyper);

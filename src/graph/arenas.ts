@@ -5,7 +5,7 @@
  * the GPU accumulators, plus the snapshot copies used to undo a step that went non-finite.
  */
 import { BufferSlice, type Engine } from '../gpu/engine.js';
-import { STATUS_WORDS } from '../kernels/graph.js';
+import { STATUS_WORDS } from '../kernels/step.js';
 import {
   ARENA_ALIGN,
   createOptimizerHyper,
@@ -18,7 +18,7 @@ import {
 } from '../kernels/optim.js';
 import { aucHistogramWords, CONFUSION_WORDS, type RowErrorKind } from '../kernels/metrics.js';
 import type { Graph, Param, StatMetricHead } from './ir.js';
-import type { VBuf } from './planner.js';
+import type { VBuf } from './liveness.js';
 
 /**
  * Where the non-accuracy metrics accumulate. f32 sums follow the loss sums in `lossSums`
@@ -91,7 +91,7 @@ export interface OptimizerConfig {
 
 const STORAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-export class ModelMemory {
+export class ModelArenas {
   readonly trainable: Param[];
   readonly nonTrainable: Param[];
   readonly segments: ArenaSegment[];

@@ -1,5 +1,5 @@
 /**
- * The compiled step's helper kernels (WGSL in shaders/graph.ts): column copies, the per-step
+ * The compiled step's helper kernels (WGSL in shaders/step.ts): column copies, the per-step
  * bookkeeping, and the guarded weight snapshot; with their references.
  */
 import {
@@ -11,7 +11,7 @@ import {
   STATUS,
   STATUS_WORDS,
   stepEndShader,
-} from '../../shaders/graph.js';
+} from '../../shaders/step.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkSize } from './validate.js';
