@@ -36,8 +36,7 @@ export { Executor, NonFiniteLossError, LabelError, permutation } from './graph/e
 export type { EpochOptions, StepLogs } from './graph/executor.js';
 export { Plan, compilePlan } from './graph/compile.js';
 export type { PlanStats, PlanOptions } from './graph/compile.js';
-export type { OptimizerConfig } from './graph/arenas.js';
-export type { OptimizerSpec } from './kernels/optim.js';
+export type { OptimizerSettings, OptimizerSpec } from './kernels/optim.js';
 export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';
 // The Keras-style API.

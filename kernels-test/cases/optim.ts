@@ -34,6 +34,8 @@ import {
   parseOptimizerHyper,
   planArena,
   readOptimizerHyper,
+  writeOptimizerLearningRate,
+  writeOptimizerProgress,
   type ArenaSegment,
   type OptimizerHyper,
   type OptimizerSpec,
@@ -414,6 +416,40 @@ const otherCases: KernelCase[] = [
       await arena.expectZeroPadding('40 segments');
       arena.dispose();
       engine.releaseBuffer(hyper);
+    },
+  },
+  {
+    name: 'optim: writeOptimizerLearningRate / writeOptimizerProgress set the words the kernels read',
+    async run(engine: Engine) {
+      const spec = { kind: 'nadam' } as const;
+      const hyper = createOptimizerHyper(engine, spec, 0.02);
+      try {
+        // Progress as saved after 7 steps, a new rate; then one advance on the GPU.
+        writeOptimizerProgress(engine, hyper, { step: 7, uProduct: 0.375 });
+        writeOptimizerLearningRate(engine, hyper, 0.25);
+        expectHyper(
+          await readOptimizerHyper(engine, hyper),
+          { lr: 0.25, step: 7, uProduct: 0.375 },
+          'after the writes',
+        );
+        encodeOptimizerAdvance(engine, spec, hyper);
+        const want = optimizerAdvanceReference(spec, { lr: 0.25, step: 7, uProduct: 0.375 });
+        expectHyper(await readOptimizerHyper(engine, hyper), want, 'advanced from the written step');
+        await expectError(
+          () => writeOptimizerProgress(engine, hyper, { step: -1, uProduct: 1 }),
+          RangeError,
+          [/optimizer step must be a u32, got -1/],
+          'a negative step',
+        );
+        await expectError(
+          () => writeOptimizerLearningRate(engine, hyper, NaN),
+          RangeError,
+          [/learning rate must be finite, got NaN/],
+          'a NaN rate',
+        );
+      } finally {
+        engine.releaseBuffer(hyper);
+      }
     },
   },
   {

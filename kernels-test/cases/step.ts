@@ -14,7 +14,9 @@ import {
   encodeGuardedCopy,
   encodeStepEnd,
   STATUS,
+  writeStatus,
 } from '../../src/kernels/step.js';
+import { writeCursor } from '../../src/kernels/gather.js';
 import { createSegmentTable, planArena } from '../../src/kernels/optim.js';
 import { Graph } from '../../src/graph/ir.js';
 import { CaseBuffers } from '../buffers.js';
@@ -83,6 +85,43 @@ export const cases: KernelCase[] = [
         const fresh = b.data(new Uint32Array([0, 0, 0, 0]), 'status 2');
         encodeStepEnd(engine, { slots: 1, batch: 1 }, { acc: inf, status: fresh, cursor });
         expectEqual((await words(fresh, 4))[STATUS.BAD_STEP], 0, 'only the first slot watched');
+      } finally {
+        b.release();
+      }
+    },
+  },
+  {
+    name: 'step writeStatus / writeCursor set the words stepEnd and guardedCopy read',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        const acc = b.data([1], 'acc');
+        const status = b.data(new Uint32Array([99, 5, 98, 0]), 'status');
+        const cursor = b.data(new Uint32Array([77, 0, 0, 0]), 'cursor');
+        writeStatus(engine, status, 12);
+        writeCursor(engine, cursor, 24);
+        encodeStepEnd(engine, { slots: 1, batch: 8 }, { acc, status, cursor });
+        encodeStepEnd(engine, { slots: 1, batch: 8 }, { acc, status, cursor });
+        const words = async (buf: GPUBuffer, n: number): Promise<Uint32Array> =>
+          new Uint32Array(await engine.read(buf, n * 4, 'words'));
+        let s = await words(status, 4);
+        expectEqual(s[STATUS.STEPS], 14, 'steps 12 + 2');
+        expectEqual(s[STATUS.BAD_STEP], 0, 'the bad step cleared');
+        expectEqual(s[STATUS.BACKUP_STEP], 12, 'the snapshot step set with the steps');
+        expectEqual((await words(cursor, 1))[0], 40, 'cursor 24 + 2·8');
+        // A cleared bad step lets the guarded copy run again and mark its step.
+        const src = b.data([3, 4], 'src');
+        const dst = b.data([0, 0], 'dst');
+        encodeGuardedCopy(engine, 2, { src, dst, status }, true);
+        expectClose(new Float32Array(await engine.read(dst, 8, 'dst')), [3, 4], EXACT, 'copied');
+        s = await words(status, 4);
+        expectEqual(s[STATUS.BACKUP_STEP], 14, 'marked at step 14');
+        await expectError(
+          () => writeStatus(engine, status, -1),
+          RangeError,
+          [/writeStatus: steps -1 is not an integer/],
+          'negative steps',
+        );
       } finally {
         b.release();
       }

@@ -14,7 +14,7 @@ import {
   optimizerStateSlots,
   planArena,
   type ArenaSegment,
-  type OptimizerSpec,
+  type OptimizerSettings,
 } from '../kernels/optim.js';
 import { aucHistogramWords, CONFUSION_WORDS, type RowErrorKind } from '../kernels/metrics.js';
 import type { Graph, Param, StatMetricHead } from './ir.js';
@@ -84,11 +84,6 @@ export function metricSource(layout: MetricLayout, m: StatMetricHead): number {
   return found;
 }
 
-export interface OptimizerConfig {
-  spec: OptimizerSpec;
-  learningRate: number;
-}
-
 const STORAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 export class ModelArenas {
@@ -136,7 +131,7 @@ export class ModelArenas {
   constructor(
     readonly engine: Engine,
     readonly graph: Graph,
-    readonly optimizer?: OptimizerConfig,
+    readonly optimizer?: OptimizerSettings,
   ) {
     this.trainable = graph.params.filter((p) => p.trainable);
     this.nonTrainable = graph.params.filter((p) => !p.trainable);

@@ -16,12 +16,16 @@
  * failing step, and a NonFiniteLossError names the step.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
-import { encodeGuardedCopy, STATUS, STATUS_WORDS } from '../kernels/step.js';
+import { writeCursor } from '../kernels/gather.js';
+import { encodeGuardedCopy, STATUS, STATUS_WORDS, writeStatus } from '../kernels/step.js';
 import {
   optimizerStateNames,
   OPTIMIZER_HYPER_BYTES,
   readOptimizerHyper,
+  writeOptimizerLearningRate,
+  writeOptimizerProgress,
   type OptimizerHyper,
+  type OptimizerSettings,
 } from '../kernels/optim.js';
 import type { GpuData } from './dataset.js';
 import { identity } from './dataset.js';
@@ -36,7 +40,7 @@ import {
   recallFrom,
 } from '../kernels/metrics.js';
 import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead, type Value } from './ir.js';
-import { metricSource, ModelArenas, type OptimizerConfig } from './arenas.js';
+import { metricSource, ModelArenas } from './arenas.js';
 import { compilePlan, type Plan } from './compile.js';
 
 export interface StepLogs {
@@ -111,7 +115,7 @@ export class Executor {
   constructor(
     readonly engine: Engine,
     readonly graph: Graph,
-    optimizer?: OptimizerConfig,
+    optimizer?: OptimizerSettings,
   ) {
     this.model = new ModelArenas(engine, graph, optimizer);
     try {
@@ -369,7 +373,7 @@ export class Executor {
   resetCursor(): void {
     this.assertUsable();
     if (this.busy) throw new Error(`resetCursor: this model is busy with ${this.busy}`);
-    this.engine.writeBuffer(this.model.cursor, 0, new Uint32Array(4));
+    writeCursor(this.engine, this.model.cursor);
   }
 
   /**
@@ -383,7 +387,7 @@ export class Executor {
     if (!Number.isFinite(learningRate) || learningRate < 0) {
       throw new RangeError(`learning rate ${learningRate} must be a finite number ≥ 0`);
     }
-    this.engine.writeBuffer(this.model.hyper, 0, new Float32Array([learningRate]));
+    writeOptimizerLearningRate(this.engine, this.model.hyper, learningRate);
   }
 
   /** The optimizer's learning rate, step count and Nadam momentum product, read from the GPU. */
@@ -479,8 +483,7 @@ export class Executor {
     }
     arenas.forEach((a, k) => this.engine.writeBuffer(m.optState[k] as GPUBuffer, 0, a));
     // Keep the learning rate on the GPU; restore the step (bias correction) and Nadam's product.
-    this.engine.writeBuffer(m.hyper, 4, new Uint32Array([step >>> 0]));
-    this.engine.writeBuffer(m.hyper, 8, new Float32Array([uProduct]));
+    writeOptimizerProgress(this.engine, m.hyper, { step: step >>> 0, uProduct });
   }
 
   /** Every parameter's current values, by Param.id. */
@@ -534,12 +537,12 @@ export class Executor {
     const m = this.model;
     const { sums, counts } = this.accumulatorWords;
     const zero = new Uint32Array(Math.max(4, sums, counts));
-    this.engine.writeBuffer(m.cursor, 0, new Uint32Array(4));
+    writeCursor(this.engine, m.cursor);
     this.engine.writeBuffer(m.lossSums, 0, zero.subarray(0, sums));
     this.engine.writeBuffer(m.counts, 0, zero.subarray(0, counts));
     this.engine.writeBuffer(m.labelFlags, 0, new Uint32Array(4));
     this.engine.writeBuffer(m.labelErrors, 0, new Uint32Array(4));
-    this.engine.writeBuffer(m.status, 0, new Uint32Array([this.steps, 0, this.steps, 0]));
+    writeStatus(this.engine, m.status, this.steps);
   }
 
   /** Words of lossSums (loss sums, then metric sums) and of counts (see MetricLayout). */
@@ -681,7 +684,7 @@ export class Executor {
     this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
     if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
     this.engine.copy(m.backup.params, m.params, bytes);
-    this.engine.writeBuffer(m.status, 0, new Uint32Array([step, 0, step, 0]));
+    writeStatus(this.engine, m.status, step);
     this.steps = step;
   }
 
@@ -698,7 +701,7 @@ export class Executor {
     const from = status[STATUS.BACKUP_STEP] ?? r.epochStart;
     if (from > failing || from < r.epochStart) return false;
     this.putBackSnapshot(from);
-    this.engine.writeBuffer(m.cursor, 0, new Uint32Array([(from - r.epochStart) * r.batch, 0, 0, 0]));
+    writeCursor(this.engine, m.cursor, (from - r.epochStart) * r.batch);
     if (failing > from) r.fullPlan?.encode(failing - from);
     this.steps = failing;
     await this.engine.flush();

@@ -186,6 +186,13 @@ function dispatchLabels(
   );
 }
 
+/** Points the batch cursor at row `row` of the permutation (one 16-byte queue write). */
+export function writeCursor(engine: Engine, cursor: GPUBuffer, row = 0): void {
+  checkCount('writeCursor', 'row', row);
+  checkSize('writeCursor', 'cursor', cursor, 4, 'one u32');
+  engine.writeBuffer(cursor, 0, new Uint32Array([row, 0, 0, 0]));
+}
+
 /** cursor[0] += step on the GPU (u32, wrapping), e.g. after each batch of an epoch. */
 export function encodeAdvanceCursor(engine: Engine, cursor: Bindable, step: number): void {
   checkCount('advanceCursor', 'step', step);

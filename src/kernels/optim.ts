@@ -62,6 +62,16 @@ export type OptimizerSpec =
       scheduleDecay?: number;
     };
 
+/**
+ * An optimizer as the update kernel runs it: the update rule with its hyperparameters, and
+ * the learning rate the hyper buffer starts with (src/nn/optimizers.ts builds these from
+ * Keras's names and options).
+ */
+export interface OptimizerSettings {
+  spec: OptimizerSpec;
+  learningRate: number;
+}
+
 /** Segment offsets are multiples of this many elements (256 bytes). */
 export const ARENA_ALIGN = 64;
 
@@ -77,6 +87,9 @@ export interface OptimizerHyper {
 
 /** Hyper buffer: 16 bytes, { lr: f32, step: u32, u_product: f32, unused: u32 }. */
 export const OPTIMIZER_HYPER_BYTES = 16;
+
+/** Word offsets of the hyper buffer's fields; only this module reads or writes them. */
+const HYPER = { LR: 0, STEP: 1, U_PRODUCT: 2 } as const;
 
 /** GPUBufferUsage is a global only once WebGPU is set up (Dawn in Node): read it at call time. */
 function hyperUsage(): GPUBufferUsageFlags {
@@ -251,9 +264,9 @@ export function optimizerHyperBytes(h: OptimizerHyper): Uint32Array {
   }
   const words = new Uint32Array(OPTIMIZER_HYPER_BYTES / 4);
   const floats = new Float32Array(words.buffer);
-  floats[0] = h.lr;
-  words[1] = h.step;
-  floats[2] = h.uProduct;
+  floats[HYPER.LR] = h.lr;
+  words[HYPER.STEP] = h.step;
+  floats[HYPER.U_PRODUCT] = h.uProduct;
   return words;
 }
 
@@ -261,7 +274,11 @@ export function optimizerHyperBytes(h: OptimizerHyper): Uint32Array {
 export function parseOptimizerHyper(bytes: ArrayBuffer): OptimizerHyper {
   const words = new Uint32Array(bytes, 0, 4);
   const floats = new Float32Array(bytes, 0, 4);
-  return { lr: floats[0] ?? NaN, step: words[1] ?? 0, uProduct: floats[2] ?? NaN };
+  return {
+    lr: floats[HYPER.LR] ?? NaN,
+    step: words[HYPER.STEP] ?? 0,
+    uProduct: floats[HYPER.U_PRODUCT] ?? NaN,
+  };
 }
 
 /**
@@ -281,6 +298,31 @@ export function createOptimizerHyper(
     h.uProduct = from.uProduct;
   }
   return engine.createBufferWithData(optimizerHyperBytes(h), hyperUsage(), `optim ${spec.kind} hyper`);
+}
+
+/**
+ * Sets the learning rate of the following steps: one 4-byte queue write (ordered before the
+ * next submission), no recompile.
+ */
+export function writeOptimizerLearningRate(engine: Engine, hyper: GPUBuffer, learningRate: number): void {
+  checkHyper(hyper);
+  if (!Number.isFinite(learningRate))
+    throw new RangeError(`learning rate must be finite, got ${learningRate}`);
+  engine.writeBuffer(hyper, HYPER.LR * 4, new Float32Array([learningRate]));
+}
+
+/** Sets the step count (bias correction) and Nadam's Π u_i, e.g. when restoring saved state. */
+export function writeOptimizerProgress(
+  engine: Engine,
+  hyper: GPUBuffer,
+  progress: { step: number; uProduct: number },
+): void {
+  checkHyper(hyper);
+  if (!Number.isInteger(progress.step) || progress.step < 0 || progress.step > 0xffffffff) {
+    throw new RangeError(`optimizer step must be a u32, got ${progress.step}`);
+  }
+  engine.writeBuffer(hyper, HYPER.STEP * 4, new Uint32Array([progress.step]));
+  engine.writeBuffer(hyper, HYPER.U_PRODUCT * 4, new Float32Array([progress.uProduct]));
 }
 
 /** Copies the hyper buffer to the host (one readback). */

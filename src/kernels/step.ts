@@ -74,6 +74,19 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
 }
 
 /**
+ * Resets the status words to `steps` steps run, no bad step and a snapshot of step `steps`
+ * (the start of an epoch, or a restored snapshot): one queue write.
+ */
+export function writeStatus(engine: Engine, status: GPUBuffer, steps: number): void {
+  checkCount('writeStatus', 'steps', steps);
+  checkSize('writeStatus', 'status', status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
+  const words = new Uint32Array(STATUS_WORDS);
+  words[STATUS.STEPS] = steps;
+  words[STATUS.BACKUP_STEP] = steps;
+  engine.writeBuffer(status, 0, words);
+}
+
+/**
  * One thread of bookkeeping after a step: if any of acc[0 .. slots) is NaN/±Inf and no bad
  * step is recorded, status[BAD_STEP] = status[STEPS] + 1; then status[STEPS] += 1 (unless
  * countStep is false: an evaluate or predict batch) and cursor[0] += batch.
