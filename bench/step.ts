@@ -26,6 +26,7 @@ import type { DispatchTiming } from '../src/gpu/profiler.js';
 import { GpuData } from '../src/graph/dataset.js';
 import { Executor } from '../src/graph/executor.js';
 import { Graph } from '../src/graph/ir.js';
+import * as ops from '../src/graph/ops/index.js';
 import type { PlanStats } from '../src/graph/compile.js';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
@@ -75,7 +76,7 @@ function buildModel(seed: number): Graph {
     );
     const bias = g.param(`dense_${i}/bias`, [fanOut], (n) => new Float32Array(n));
     const last = i === SIZES.length - 1;
-    x = g.dense(`dense_${i}`, x, kernel, bias, { name: last ? 'softmax' : 'relu' });
+    x = ops.dense(g, `dense_${i}`, x, kernel, bias, { name: last ? 'softmax' : 'relu' });
   }
   g.loss(x, 'categorical_crossentropy', 'sparse');
   g.metric(0, 'sparse');

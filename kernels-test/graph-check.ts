@@ -8,6 +8,7 @@ import type { Engine } from '../src/gpu/engine.js';
 import { GpuData } from '../src/graph/dataset.js';
 import { Executor } from '../src/graph/executor.js';
 import type { Graph, Value } from '../src/graph/ir.js';
+import * as ops from '../src/graph/ops/index.js';
 import {
   finiteDifferenceGradients,
   referenceGradients,
@@ -30,12 +31,13 @@ export function param(
 export function dense(g: Graph, name: string, x: Value, units: number, act: string, seed: number): Value {
   const w = param(g, `${name}/kernel`, [x.features, units], seed, Math.sqrt(6 / (x.features + units)));
   const b = param(g, `${name}/bias`, [units], seed + 1, 0.1);
-  return g.dense(name, x, w, b, { name: act } as never);
+  return ops.dense(g, name, x, w, b, { name: act } as never);
 }
 
 export function bn(g: Graph, name: string, x: Value, seed: number): Value {
   const f = x.features;
-  return g.batchNorm(
+  return ops.batchNorm(
+    g,
     name,
     x,
     {

@@ -18,17 +18,19 @@ export {
 export { Tensor, tensor, emptyTensor } from './tensor/tensor.js';
 export type { DType, DTypeLike, TensorData, TensorOptions, TypedArray } from './tensor/tensor.js';
 export * as ops from './tensor/ops.js';
-// The graph scheduler (the layer API of src/model builds on it).
+// The graph scheduler (the layer API of src/model builds on it): the IR, its op records
+// (graphOps.dense(g, ...), the op classes), compiled plans and the executor.
 export { Graph, GraphError } from './graph/ir.js';
+export { Op } from './graph/op.js';
+export * as graphOps from './graph/ops/index.js';
 export type {
   Value,
   Param,
-  Node,
   LossHead,
   MetricHead,
   TargetKind,
   MetricKind,
-  ActivationOp,
+  ActivationAttrs,
 } from './graph/ir.js';
 export { GpuData } from './graph/dataset.js';
 export type { ColumnInput, GpuDataOptions } from './graph/dataset.js';

@@ -19,6 +19,7 @@ import {
 import { writeCursor } from '../../src/kernels/gather.js';
 import { createSegmentTable, planArena } from '../../src/kernels/optim.js';
 import { Graph } from '../../src/graph/ir.js';
+import * as ops from '../../src/graph/ops/index.js';
 import { CaseBuffers } from '../buffers.js';
 import { bn, checkGradients, dense } from '../graph-check.js';
 import { EXACT, expectClose, expectEqual, expectError, uniformF32 } from '../harness.js';
@@ -171,10 +172,12 @@ export const cases: KernelCase[] = [
     async run(engine) {
       const g = new Graph();
       const x = g.input('x', 6);
-      const h1 = g.activation('a1', bn(g, 'bn1', dense(g, 'd1', x, 8, 'linear', 1), 3), { name: 'relu' });
-      const h2 = g.dropout('drop', dense(g, 'd2', h1, 8, 'tanh', 5), 0.25, 99);
-      const r = g.add('res', [h1, h2]);
-      const cat = g.concat('cat', [r, x]);
+      const h1 = ops.activation(g, 'a1', bn(g, 'bn1', dense(g, 'd1', x, 8, 'linear', 1), 3), {
+        name: 'relu',
+      });
+      const h2 = ops.dropout(g, 'drop', dense(g, 'd2', h1, 8, 'tanh', 5), 0.25, 99);
+      const r = ops.add(g, 'res', [h1, h2]);
+      const cat = ops.concat(g, 'cat', [r, x]);
       g.loss(dense(g, 'out', cat, 4, 'softmax', 7), 'categorical_crossentropy', 'sparse');
       await checkGradients(engine, 'graph step', g, 12, 80);
     },

@@ -2,10 +2,10 @@
  * The model's resident GPU memory, shared by all of its plans: the flat arenas (trainable
  * parameters, their gradients, the optimizer state, and the non-trainable state such as
  * batch-norm moving statistics), the optimizer's hyper buffer, the status/cursor words and
- * the GPU accumulators, plus the snapshot copies used to undo a step that went non-finite.
+ * the GPU accumulators (laid out by metric-layout.ts), plus the snapshot copies used to undo
+ * a step that went non-finite.
  */
 import { BufferSlice, type Engine } from '../gpu/engine.js';
-import { STATUS_WORDS } from '../kernels/step.js';
 import {
   ARENA_ALIGN,
   createOptimizerHyper,
@@ -16,73 +16,11 @@ import {
   type ArenaSegment,
   type OptimizerSettings,
 } from '../kernels/optim.js';
-import { aucHistogramWords, CONFUSION_WORDS, type RowErrorKind } from '../kernels/metrics.js';
-import type { Graph, Param, StatMetricHead } from './ir.js';
-import type { VBuf } from './liveness.js';
-
-/**
- * Where the non-accuracy metrics accumulate. f32 sums follow the loss sums in `lossSums`
- * (one word per loss head and row-error kind, shared by mae / mse / rmse of that head); u32
- * counts follow the accuracy counts in `counts`: per loss head with precision, recall or f1
- * one confusion block (TP, FP, FN, TN), per loss head with auc one AUC histogram. Indices
- * are absolute word indices in those buffers. A graph without such metrics adds nothing.
- */
-export interface MetricLayout {
-  sums: { lossIndex: number; kind: RowErrorKind; slot: number }[];
-  confusion: { lossIndex: number; offset: number }[];
-  auc: { lossIndex: number; offset: number }[];
-  /**
-   * The lossSums slot of the regularization penalty (Σ over steps of rows · Σ l1|w| + l2·w²,
-   * the loss Keras reports adds it); absent when no weight has a regularizer.
-   */
-  penaltySlot?: number;
-  /** Words of lossSums and of counts in all. */
-  sumWords: number;
-  countWords: number;
-}
-
-export function metricLayout(graph: Graph): MetricLayout {
-  const layout: MetricLayout = { sums: [], confusion: [], auc: [], sumWords: 0, countWords: 0 };
-  let sumWords = graph.losses.length;
-  let countWords = graph.metrics.length;
-  for (const m of graph.statMetrics) {
-    const { lossIndex } = m;
-    if (m.kind === 'mae' || m.kind === 'mse' || m.kind === 'rmse') {
-      const kind: RowErrorKind = m.kind === 'mae' ? 'abs' : 'squared';
-      if (!layout.sums.some((s) => s.lossIndex === lossIndex && s.kind === kind))
-        layout.sums.push({ lossIndex, kind, slot: sumWords++ });
-    } else if (m.kind === 'auc') {
-      if (!layout.auc.some((a) => a.lossIndex === lossIndex)) {
-        layout.auc.push({ lossIndex, offset: countWords });
-        countWords += aucHistogramWords();
-      }
-    } else if (!layout.confusion.some((c) => c.lossIndex === lossIndex)) {
-      layout.confusion.push({ lossIndex, offset: countWords });
-      countWords += CONFUSION_WORDS;
-    }
-  }
-  const regularized =
-    graph.params.some((p) => p.trainable && (p.l1 > 0 || p.l2 > 0)) ||
-    graph.values.some((v) => v.node.op === 'activityReg');
-  if (regularized) layout.penaltySlot = sumWords++;
-  layout.sumWords = sumWords;
-  layout.countWords = countWords;
-  return layout;
-}
-
-/** The slot (lossSums) or offset (counts) a stat metric reads in `layout`. */
-export function metricSource(layout: MetricLayout, m: StatMetricHead): number {
-  const found =
-    m.kind === 'mae' || m.kind === 'mse' || m.kind === 'rmse'
-      ? layout.sums.find(
-          (s) => s.lossIndex === m.lossIndex && s.kind === (m.kind === 'mae' ? 'abs' : 'squared'),
-        )?.slot
-      : m.kind === 'auc'
-        ? layout.auc.find((a) => a.lossIndex === m.lossIndex)?.offset
-        : layout.confusion.find((c) => c.lossIndex === m.lossIndex)?.offset;
-  if (found === undefined) throw new Error(`internal: metric ${m.name} has no accumulator`);
-  return found;
-}
+import { STATUS_WORDS } from '../kernels/step.js';
+import type { Graph } from './ir.js';
+import { vbuf, type VBuf } from './liveness.js';
+import { metricLayout, type MetricLayout } from './metric-layout.js';
+import type { LowerEnv, Param } from './op.js';
 
 const STORAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -125,7 +63,6 @@ export class ModelArenas {
   private readonly owned: GPUBuffer[] = [];
   private readonly slices = new Map<string, VBuf>();
   private readonly wholes = new Map<GPUBuffer, VBuf>();
-  private nextId = -1_000_000;
   private disposed = false;
 
   constructor(
@@ -138,11 +75,7 @@ export class ModelArenas {
     const arena = planArena(this.trainable.map((p) => ({ length: p.length, l1: p.l1, l2: p.l2 })));
     this.segments = arena.segments;
     this.totalLength = Math.max(ARENA_ALIGN, arena.totalLength);
-    this.written = new Set(
-      graph.values.flatMap((v) =>
-        v.node.op === 'batchNorm' ? [v.node.movingMean, v.node.movingVariance] : [],
-      ),
-    );
+    this.written = new Set(graph.values.flatMap((v) => v.node.stateWrites));
     const layout = (params: readonly Param[]): number => {
       let offset = 0;
       for (const p of params) {
@@ -238,11 +171,24 @@ export class ModelArenas {
     });
   }
 
+  /** The fixed buffers a step of this model reads and writes, for the lowering. */
+  lowerEnv(): LowerEnv {
+    return {
+      param: (p) => this.param(p),
+      grad: (p) => this.grad(p),
+      status: this.whole(this.status),
+      lossSums: this.whole(this.lossSums),
+      counts: this.whole(this.counts),
+      labelFlags: this.whole(this.labelFlags),
+      ...(this.metricLayout.penaltySlot !== undefined ? { penaltySlot: this.metricLayout.penaltySlot } : {}),
+    };
+  }
+
   /** A fixed VBuf for a whole buffer (one per buffer object, whatever its label). */
   whole(buffer: GPUBuffer): VBuf {
     let v = this.wholes.get(buffer);
     if (!v) {
-      v = { id: this.nextId--, bytes: buffer.size, label: buffer.label, fixed: buffer };
+      v = vbuf(buffer.size, buffer.label, buffer);
       this.wholes.set(buffer, v);
     }
     return v;
@@ -257,7 +203,7 @@ export class ModelArenas {
     let v = this.slices.get(key);
     if (!v) {
       const fixed = make();
-      v = { id: this.nextId--, bytes: fixed.size, label: fixed.label, fixed };
+      v = vbuf(fixed.size, fixed.label, fixed);
       this.slices.set(key, v);
     }
     return v;
@@ -321,6 +267,12 @@ export class ModelArenas {
       const { buffer, offset } = this.location(p);
       this.engine.writeBuffer(buffer, offset * 4, Float32Array.from(v));
     }
+  }
+
+  /** Words of lossSums (loss sums, then metric sums) and of counts (see MetricLayout). */
+  get accumulatorWords(): { sums: number; counts: number } {
+    const layout = this.metricLayout;
+    return { sums: Math.max(1, layout.sumWords), counts: Math.max(1, layout.countWords) };
   }
 
   /** Bytes of everything the model keeps resident (arenas, state, snapshots, small buffers). */

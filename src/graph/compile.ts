@@ -1,22 +1,19 @@
 /**
  * A Plan: one step of a model for one batch size and mode, compiled once. Compiling lowers
- * the fused graph to kernel calls, adds the batch gather in front and the optimizer and the
- * step bookkeeping behind, plans the temporaries' memory, and records every dispatch with
- * its pipeline and bind group. Running N steps is then N replays of the same recording:
+ * the fused graph to kernel calls with the batch gather in front and the penalty, optimizer
+ * and step bookkeeping behind (all emitted through one Lowering), plans the temporaries'
+ * memory (liveness.ts), and records every dispatch with its pipeline and bind group. Running N steps is then N replays of the same recording:
  * no buffer, bind group or pipeline is created, nothing is read back.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { profile, type DispatchTiming } from '../gpu/profiler.js';
-import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
-import { encodePenaltyTerms, encodeStepEnd } from '../kernels/step.js';
-import { encodeAccumulateSum } from '../kernels/reduce.js';
-import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
-import type { Mode } from './fusion.js';
-import type { Value } from './ir.js';
-import { lower, type Lowered } from './lowering.js';
 import type { ModelArenas } from './arenas.js';
+import type { GpuData } from './dataset.js';
+import type { Fused } from './fusion.js';
 import { planMemory, type Call, type MemoryPlan, type VBuf } from './liveness.js';
-import type { DataColumn, GpuData } from './dataset.js';
+import { Lowering } from './lowering.js';
+import type { Mode, Value } from './op.js';
+import { emitGather, emitOptimizer, emitStepEnd, emitWeightPenalty } from './stages.js';
 
 export interface PlanOptions {
   mode: Mode;
@@ -53,6 +50,13 @@ export interface PlanStats {
   residentBytes: number;
 }
 
+/** A compiled step's calls (every stage), its fusion and its outputs' buffers (predict, pinned). */
+export interface Lowered {
+  readonly calls: readonly Call[];
+  readonly fused: Fused;
+  readonly outputs: readonly VBuf[];
+}
+
 export class Plan {
   private disposed = false;
 
@@ -62,6 +66,7 @@ export class Plan {
     readonly options: PlanOptions,
     readonly recording: Recording,
     readonly memory: MemoryPlan,
+    /** What compiling produced: the step's calls, its fusion, and the output buffers. */
     readonly lowered: Lowered,
   ) {}
 
@@ -137,38 +142,16 @@ export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOpt
   data.check(graph, mode);
   const outputs =
     options.outputs ?? (mode === 'predict' ? uniqueOutputs(graph.losses.map((h) => h.output)) : []);
-  const env = {
-    param: (p: Parameters<ModelArenas['param']>[0]) => model.param(p),
-    grad: (p: Parameters<ModelArenas['grad']>[0]) => model.grad(p),
-    status: model.whole(model.status),
-    lossSums: model.whole(model.lossSums),
-    counts: model.whole(model.counts),
-    labelFlags: model.whole(model.labelFlags),
-    ...(model.metricLayout.penaltySlot !== undefined ? { penaltySlot: model.metricLayout.penaltySlot } : {}),
-  };
-  const lowered = lower(graph, env, batch, mode, outputs);
-  const calls: Call[] = [...gatherCalls(model, data, lowered, batch), ...lowered.calls];
+  // The step, stage by stage, as one list of calls made the same way (lowering.ts, stages.ts).
+  const L = new Lowering(graph, model.lowerEnv(), batch, mode, outputs);
+  emitGather(L, model, data);
+  const outs = L.lowerGraph();
   // The penalty of the weights this step used, before the optimizer changes them.
-  if (mode !== 'predict') calls.push(...penaltyCalls(model, batch));
-  if (mode === 'train' && model.trainable.length > 0) calls.push(...optimizerCalls(model));
-  const acc = env.lossSums;
-  const status = env.status;
-  const cursor = model.whole(model.cursor);
-  // Only training watches for a non-finite loss (there is a step to undo); evaluate
-  // reports a NaN loss as its result, as Keras does.
-  const slots = mode === 'train' ? graph.losses.length : 0;
-  calls.push({
-    label: 'step end',
-    reads: [acc],
-    writes: [status, cursor],
-    encode: (e, get) =>
-      encodeStepEnd(
-        e,
-        { slots, batch, countStep: mode === 'train' },
-        { acc: get(acc), status: get(status), cursor: get(cursor) },
-      ),
-  });
-  const memory = planMemory(engine, calls, `${mode} b${batch}`, new Set(lowered.outputs.map((v) => v.id)));
+  if (mode !== 'predict') emitWeightPenalty(L, model);
+  if (mode === 'train') emitOptimizer(L, model);
+  emitStepEnd(L, model);
+  const calls = L.calls;
+  const memory = planMemory(engine, calls, `${mode} b${batch}`, new Set(outs.map((v) => v.id)));
   const get = (v: VBuf): GPUBuffer | NonNullable<VBuf['fixed']> => {
     if (v.fixed) return v.fixed;
     const b = memory.assignment.get(v.id);
@@ -184,158 +167,13 @@ export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOpt
     for (const b of memory.buffers) engine.releaseBuffer(b);
     throw e;
   }
-  return new Plan(engine, model, { ...options, outputs }, recording, memory, lowered);
+  return new Plan(engine, model, { ...options, outputs }, recording, memory, {
+    calls,
+    fused: L.fused,
+    outputs: outs,
+  });
 }
 
 function uniqueOutputs(values: readonly Value[]): Value[] {
   return [...new Set(values)];
-}
-
-function gatherCalls(model: ModelArenas, data: GpuData, lowered: Lowered, batch: number): Call[] {
-  const calls: Call[] = [];
-  const perm = model.whole(data.perm);
-  const cursor = model.whole(model.cursor);
-  /** Rows of a u8/f32 column (split over parts, scaled) into out [batch, width] f32. */
-  const gatherRows = (col: DataColumn, out: VBuf, label: string): void => {
-    const parts = col.parts.map((p) => model.whole(p));
-    const spec = {
-      batch,
-      features: col.width,
-      source: col.source === 'u8' ? ('u8' as const) : ('f32' as const),
-      scale: col.scale,
-      offset: col.offset,
-      rowsPerPart: col.rowsPerPart,
-      rows: data.rows,
-    };
-    calls.push({
-      label,
-      reads: [...parts, perm, cursor],
-      writes: [out],
-      encode: (e, get) =>
-        encodeGatherBatch(e, spec, {
-          parts: parts.map((p) => get(p)),
-          perm: get(perm),
-          permLength: data.rows,
-          cursor: get(cursor),
-          out: get(out),
-        }),
-    });
-  };
-  lowered.inputs.forEach((out, i) => {
-    const col = data.inputs[i];
-    if (!col) throw new Error(`internal: data has no input column ${i}`);
-    gatherRows(col, out, `gather input ${i}`);
-  });
-  lowered.targets.forEach((t, i) => {
-    const col = data.targets[i];
-    if (!col) throw new Error(`internal: data has no target column ${i}`);
-    if (t.format === 'f32' && (col.source === 'u8' || col.source === 'f32')) {
-      gatherRows(col, t.buf, `gather target ${i}`); // may be split over bindings, like inputs
-      return;
-    }
-    if (col.parts.length !== 1) {
-      throw new RangeError(
-        `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
-      );
-    }
-    const src = model.whole(col.parts[0] as GPUBuffer);
-    const errors = model.whole(model.labelErrors);
-    const labels =
-      t.format === 'f32'
-        ? { source: col.source, width: col.width, out: 'f32' as const }
-        : { source: col.source, width: 1, out: t.format, classes: classesOf(model, i) };
-    calls.push({
-      label: `gather target ${i}`,
-      reads: [src, perm, cursor],
-      writes: [t.buf, ...(t.format === 'f32' ? [] : [errors])],
-      encode: (e, get) =>
-        encodeGatherLabels(
-          e,
-          { batch, rows: data.rows, labels },
-          {
-            labelSource: get(src),
-            perm: get(perm),
-            permLength: data.rows,
-            cursor: get(cursor),
-            labelsOut: get(t.buf),
-            ...(t.format === 'f32' ? {} : { labelErrors: get(errors) }),
-          },
-        ),
-    });
-  });
-  return calls;
-}
-
-function classesOf(model: ModelArenas, head: number): number {
-  const h = model.graph.losses[head];
-  if (!h) throw new Error(`internal: no loss head ${head}`);
-  return h.output.features;
-}
-
-/** rows · Σ (l1·|w| + l2·w²) over the regularized weights, added to the penalty slot. */
-function penaltyCalls(model: ModelArenas, batch: number): Call[] {
-  const slot = model.metricLayout.penaltySlot;
-  const weights = model.trainable.some((p) => p.l1 > 0 || p.l2 > 0);
-  if (slot === undefined || !weights || !model.segmentTable) return [];
-  const params = model.whole(model.params);
-  const table = model.whole(model.segmentTable);
-  const sums = model.whole(model.lossSums);
-  const total = model.totalLength;
-  const terms: VBuf = { id: -2_000_000, bytes: total * 4, label: 'penalty terms' };
-  return [
-    {
-      label: 'penalty terms',
-      reads: [params, table],
-      writes: [terms],
-      encode: (e, get) =>
-        encodePenaltyTerms(
-          e,
-          { total, rows: batch },
-          { params: get(params), table: get(table), terms: get(terms) },
-        ),
-    },
-    {
-      label: 'penalty sum',
-      reads: [terms, sums],
-      writes: [sums],
-      encode: (e, get) => encodeAccumulateSum(e, get(terms), total, get(sums), slot, 'penalty_sum'),
-    },
-  ];
-}
-
-function optimizerCalls(model: ModelArenas): Call[] {
-  const opt = model.optimizer;
-  if (!opt || !model.hyper || !model.segmentTable) return [];
-  const hyper = model.whole(model.hyper);
-  const params = model.whole(model.params);
-  const grads = model.whole(model.grads);
-  const state = model.optState.map((b) => model.whole(b));
-  const table = model.whole(model.segmentTable);
-  return [
-    {
-      label: 'optimizer advance',
-      reads: [hyper],
-      writes: [hyper],
-      encode: (e, get) => encodeOptimizerAdvance(e, opt.spec, get(hyper)),
-    },
-    {
-      label: 'optimizer update',
-      reads: [grads, hyper, table],
-      writes: [params, ...state],
-      encode: (e, get) =>
-        encodeOptimizerUpdate(
-          e,
-          opt.spec,
-          model.segments,
-          {
-            params: get(params),
-            grads: get(grads),
-            state: state.map((s) => get(s)),
-            hyper: get(hyper),
-            segmentTable: get(table),
-          },
-          model.totalLength,
-        ),
-    },
-  ];
 }

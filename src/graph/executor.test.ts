@@ -9,6 +9,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
 import { NonFiniteLossError, Executor } from './executor.js';
 import { Graph, type Value } from './ir.js';
+import * as ops from './ops/index.js';
 import { referenceForward, type ParamValues } from './reference.js';
 
 let engine: Engine;
@@ -26,7 +27,7 @@ function mlp(sizes: number[], seed = 1): { g: Graph; out: Value } {
     const lim = Math.sqrt(6 / (a + b));
     const w = g.param(`dense_${i}/kernel`, [a, b], uniformF32(a * b, -lim, lim, seed + i));
     const bias = g.param(`dense_${i}/bias`, [b], new Float32Array(b));
-    x = g.dense(`dense_${i}`, x, w, bias, { name: i === sizes.length - 1 ? 'softmax' : 'relu' });
+    x = ops.dense(g, `dense_${i}`, x, w, bias, { name: i === sizes.length - 1 ? 'softmax' : 'relu' });
   }
   g.loss(x, 'categorical_crossentropy', 'sparse');
   g.metric(0, 'sparse');
@@ -144,9 +145,10 @@ describe('executor', () => {
     const g = new Graph();
     const x = g.input('x', 5);
     const w = g.param('d/kernel', [5, 4], uniformF32(20, -0.8, 0.8, 1));
-    const h = g.matmul('d', x, w);
+    const h = ops.matmul(g, 'd', x, w);
     const f = 4;
-    const b = g.batchNorm(
+    const b = ops.batchNorm(
+      g,
       'bn',
       h,
       {
@@ -157,7 +159,7 @@ describe('executor', () => {
       },
       { epsilon: 1e-3, momentum: 0.9 },
     );
-    const out = g.activation('sm', b, { name: 'softmax' });
+    const out = ops.activation(g, 'sm', b, { name: 'softmax' });
     g.loss(out, 'categorical_crossentropy', 'sparse');
     g.metric(0, 'sparse');
     const rows = 12;
@@ -223,7 +225,7 @@ describe('executor', () => {
     const g = new Graph();
     const xin = g.input('x', features);
     const w = g.param('probe/kernel', [features, 1], new Float32Array(features).fill(1 / features));
-    g.loss(g.matmul('probe', xin, w), 'mse', 'dense');
+    g.loss(ops.matmul(g, 'probe', xin, w), 'mse', 'dense');
     const target = Float32Array.from({ length: rows }, (_, r) => r % 251);
     const data = new GpuData(engine, {
       inputs: [{ data: bytes, width: features }],
@@ -244,7 +246,7 @@ describe('executor', () => {
     const g = new Graph();
     const x = g.input('x', 4);
     const w = Float32Array.from([1, -2, 0.5, 3, -1, 0.25, 2, -0.75]); // [4, 2]
-    g.loss(g.matmul('lin', x, g.param('lin/kernel', [4, 2], w)), 'mse', 'dense');
+    g.loss(ops.matmul(g, 'lin', x, g.param('lin/kernel', [4, 2], w)), 'mse', 'dense');
     const rows = 10;
     const pixels = Uint8Array.from({ length: rows * 4 }, (_, i) => (i * 37) % 256);
     const target = new Float32Array(rows * 2);
@@ -352,7 +354,11 @@ describe('executor', () => {
   it('one executor, two datasets (train and validation): each plan reads its own data', async () => {
     const g = new Graph();
     const x = g.input('x', 2);
-    g.loss(g.matmul('probe', x, g.param('probe/kernel', [2, 1], Float32Array.from([1, 1]))), 'mse', 'dense');
+    g.loss(
+      ops.matmul(g, 'probe', x, g.param('probe/kernel', [2, 1], Float32Array.from([1, 1]))),
+      'mse',
+      'dense',
+    );
     const t = new Executor(engine, g, { spec: { kind: 'sgd' }, learningRate: 0 });
     const a = new GpuData(engine, {
       inputs: [{ data: Float32Array.from([1, 1, 1, 1]), width: 2 }],

@@ -40,7 +40,8 @@ import {
   recallFrom,
 } from '../kernels/metrics.js';
 import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead, type Value } from './ir.js';
-import { metricSource, ModelArenas } from './arenas.js';
+import { ModelArenas } from './arenas.js';
+import { metricSource } from './metric-layout.js';
 import { compilePlan, type Plan } from './compile.js';
 
 export interface StepLogs {

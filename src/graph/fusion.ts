@@ -1,36 +1,18 @@
 /**
- * Fusion: groups IR nodes into the kernels that will run them.
- *  - matmul → biasAdd → activation becomes one matmul with a bias + activation epilogue
- *    (when each intermediate has no other consumer);
- *  - softmax feeding only a categorical cross-entropy loss is dropped: the loss runs the fused
- *    softmax + cross-entropy kernel on the logits, and accuracy reads the logits (same argmax);
- *  - in backward (see lowering.ts), a dense group's activation gradient is applied in the
- *    epilogue of the matmul that produces its dY, when that matmul is dY's only producer;
- *  - bias gradients are column sums; weight and input gradients are transposed matmuls.
+ * Fusion: groups IR nodes into the kernels that will run them, from the ops' fusion traits.
+ *  - an op with an epilogue (matmul) absorbs the ops after it that offer an epilogue stage
+ *    (a bias, then an activation), while each intermediate has no other consumer;
+ *  - a categorical cross-entropy on a softmax (softmaxLogits) whose output nothing else
+ *    reads is computed by the fused softmax + cross-entropy kernel on the logits, and
+ *    accuracy reads the logits (same argmax);
+ *  - in backward (ops/dense.ts), a group's activation gradient is applied in the epilogue of
+ *    the matmul that produces its dY, when that matmul is dY's only producer.
  */
 import type { ActivationSpec } from '../../shaders/activations.js';
-import { nodeInputs, type Graph, type LossHead, type Node, type Param, type Value } from './ir.js';
+import type { Graph, LossHead } from './ir.js';
+import type { Group, Mode, Param, Value } from './op.js';
 
-export type Mode = 'train' | 'evaluate' | 'predict';
-
-export interface DenseGroup {
-  kind: 'dense';
-  layer: string;
-  x: Value;
-  w: Param;
-  bias?: Param;
-  activation: ActivationSpec;
-  /** The group's result. */
-  out: Value;
-}
-
-export interface NodeGroup {
-  kind: 'node';
-  node: Exclude<Node, { op: 'matmul' }>;
-  out: Value;
-}
-
-export type Group = DenseGroup | NodeGroup;
+export type { Group, Mode };
 
 export interface Fused {
   /** In topological order; only groups whose result is needed. */
@@ -46,61 +28,52 @@ export interface Fused {
 export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused {
   const uses = new Map<Value, number>();
   const bump = (v: Value): void => void uses.set(v, (uses.get(v) ?? 0) + 1);
-  for (const v of graph.values) for (const x of nodeInputs(v.node)) bump(x);
+  for (const v of graph.values) for (const x of v.node.inputs) bump(x);
   const heads: readonly LossHead[] = mode === 'predict' ? [] : graph.losses;
   const metrics = mode === 'predict' ? [] : graph.metrics;
   for (const h of heads) bump(h.output);
   for (const m of metrics) bump(m.output);
   for (const o of outputs) bump(o);
   const only = (v: Value): boolean => (uses.get(v) ?? 0) === 1;
+  const consumer = (u: Value): Value | undefined => graph.values.find((c) => c.node.inputs.includes(u));
 
-  // Intermediates folded into a dense group (the matmul and bias results it does not store).
+  // Intermediates folded into a group's epilogue (values the group does not store).
   const absorbed = new Set<Value>();
   const groupOf = new Map<Value, Group>();
   const groups: Group[] = [];
   for (const v of graph.values) {
-    const node = v.node;
-    if (node.op === 'matmul') {
-      let out = v;
-      let bias: Param | undefined;
-      let activation: ActivationSpec = { name: 'linear' };
-      const next = (u: Value): Value | undefined => graph.values.find((c) => nodeInputs(c.node).includes(u));
-      const b = only(out) ? next(out) : undefined;
-      if (b?.node.op === 'biasAdd') {
+    if (absorbed.has(v) || groupOf.has(v)) continue;
+    let out = v;
+    let bias: Param | undefined;
+    let activation: ActivationSpec = { name: 'linear' };
+    if (v.node.hasEpilogue) {
+      for (;;) {
+        const next = only(out) ? consumer(out) : undefined;
+        const stage = next?.node.epilogueStage;
+        if (!next || !stage) break;
+        if ('bias' in stage) {
+          if (bias || activation.name !== 'linear') break;
+          bias = stage.bias;
+        } else {
+          if (activation.name !== 'linear') break;
+          activation = stage.activation;
+        }
         absorbed.add(out);
-        bias = b.node.b;
-        out = b;
+        out = next;
       }
-      const a = only(out) ? next(out) : undefined;
-      if (a?.node.op === 'activation' && a.node.activation.name !== 'softmax') {
-        absorbed.add(out);
-        activation = a.node.activation;
-        out = a;
-      }
-      const g: DenseGroup = { kind: 'dense', layer: node.layer, x: node.x, w: node.w, activation, out };
-      if (bias) g.bias = bias;
-      groups.push(g);
-      groupOf.set(out, g);
-    } else if (!absorbed.has(v) && !groupOf.has(v)) {
-      const g: NodeGroup = { kind: 'node', node, out: v };
-      groups.push(g);
-      groupOf.set(v, g);
     }
+    const g: Group = { node: v.node, head: v, activation, out, ...(bias ? { bias } : {}) };
+    groups.push(g);
+    groupOf.set(out, g);
   }
 
   const softmaxLogits = new Map<number, Value>();
   heads.forEach((h, i) => {
-    const node = h.output.node;
+    const logits = h.output.node.softmaxLogits;
     const binaryMetric = metrics.some((m) => m.output === h.output && m.kind === 'binary');
     const otherUses = (uses.get(h.output) ?? 0) - metrics.filter((m) => m.output === h.output).length;
-    if (
-      h.loss === 'categorical_crossentropy' &&
-      node.op === 'activation' &&
-      node.activation.name === 'softmax' &&
-      otherUses === 1 &&
-      !binaryMetric
-    ) {
-      softmaxLogits.set(i, node.x);
+    if (h.loss === 'categorical_crossentropy' && logits && otherUses === 1 && !binaryMetric) {
+      softmaxLogits.set(i, logits);
     }
   });
 
@@ -111,7 +84,7 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
     needed.add(v);
     const g = groupOf.get(v);
     if (!g) throw new Error(`internal: value "${v.name}" has no producing group`);
-    for (const x of groupInputs(g)) need(x);
+    for (const x of g.node.inputs) need(x);
   };
   heads.forEach((h, i) => need(softmaxLogits.get(i) ?? h.output));
   for (const m of metrics) need(logitsFor(m.output, heads, softmaxLogits) ?? m.output);
@@ -129,14 +102,7 @@ export function logitsFor(
   return undefined;
 }
 
-export function groupInputs(g: Group): readonly Value[] {
-  return g.kind === 'dense' ? [g.x] : nodeInputs(g.node);
-}
-
-export function groupParams(g: Group): Param[] {
-  if (g.kind === 'dense') return g.bias ? [g.w, g.bias] : [g.w];
-  const n = g.node;
-  if (n.op === 'batchNorm') return [n.gamma, n.beta];
-  if (n.op === 'biasAdd') return [n.b];
-  return [];
+/** The trainable-or-not parameters whose gradients the group's backward writes. */
+export function groupGradParams(g: Group): readonly Param[] {
+  return g.bias ? [...g.node.gradParams, g.bias] : g.node.gradParams;
 }

@@ -1,9 +1,10 @@
 /**
- * Memory planning. A lowered step is a list of kernel calls over virtual buffers; a virtual
- * buffer is either fixed (a slice of an arena, a dataset, an accumulator) or a temporary
- * whose lifetime is the span of calls from its first to its last use. Temporaries whose
- * lifetimes do not overlap share one GPU buffer (greedy, largest first, best fit), so a
- * step's activations and gradients need about the memory of the widest point of the graph.
+ * Liveness and memory sharing of a step's buffers. A lowered step is a list of kernel calls
+ * over virtual buffers; a virtual buffer is either fixed (a slice of an arena, a dataset, an
+ * accumulator) or a temporary whose lifetime is the span of calls from its first to its
+ * last use. Temporaries whose lifetimes do not overlap share one GPU buffer (greedy, largest
+ * first, best fit), so a step's activations and gradients need about the memory of the
+ * widest point of the graph.
  */
 import type { Bindable, Engine } from '../gpu/engine.js';
 
@@ -14,6 +15,16 @@ export interface VBuf {
   readonly label: string;
   /** Set for buffers the plan does not own (arena slices, data, accumulators). */
   readonly fixed?: Bindable;
+}
+
+let nextId = 0;
+
+/**
+ * A virtual buffer with a fresh id: the one allocator of buffer ids, for the temporaries of
+ * every plan and the fixed buffers of every model alike, so no two VBufs share an id.
+ */
+export function vbuf(bytes: number, label: string, fixed?: Bindable): VBuf {
+  return fixed ? { id: nextId++, bytes, label, fixed } : { id: nextId++, bytes, label };
 }
 
 /** One kernel call of a lowered step. */

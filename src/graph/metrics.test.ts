@@ -16,6 +16,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
 import { Executor } from './executor.js';
 import { Graph, GraphError, type Value } from './ir.js';
+import * as ops from './ops/index.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -97,7 +98,7 @@ function dense(
   const lim = Math.sqrt(6 / (x.features + units));
   const w = g.param(`d${seed}/kernel`, [x.features, units], uniformF32(x.features * units, -lim, lim, seed));
   const b = g.param(`d${seed}/bias`, [units], uniformF32(units, -0.2, 0.2, seed + 1));
-  return g.dense(`d${seed}`, x, w, b, { name: act });
+  return ops.dense(g, `d${seed}`, x, w, b, { name: act });
 }
 
 function binaryLabels(n: number, seed: number): Float32Array {

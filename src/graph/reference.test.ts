@@ -6,7 +6,8 @@
  */
 import { rng } from '../../kernels-test/harness.js';
 import { describe, expect, it } from 'vitest';
-import type { ActivationOp } from './ir.js';
+import type { ActivationAttrs } from './ir.js';
+import * as ops from './ops/index.js';
 import { Graph, type Value } from './ir.js';
 import { dropoutMaskReference, dropoutScale } from '../kernels/dropout.js';
 import type { LossName } from '../kernels/losses.js';
@@ -54,12 +55,12 @@ function dense(
   layer: string,
   x: Value,
   units: number,
-  activation: ActivationOp,
+  activation: ActivationAttrs,
 ): Value {
   const limit = Math.sqrt(6 / (x.features + units));
   const kernel = g.param(`${layer}/kernel`, [x.features, units], (n) => uniform(n, -limit, limit, r));
   const bias = g.param(`${layer}/bias`, [units], (n) => uniform(n, -0.1, 0.1, r));
-  return g.dense(layer, x, kernel, bias, activation);
+  return ops.dense(g, layer, x, kernel, bias, activation);
 }
 
 function classIds(rows: number, classes: number, r: () => number): Float64Array {
@@ -176,8 +177,8 @@ describe('graph reference: gradients against finite differences', () => {
       movingMean: g.param('bn/moving_mean', [3], (n) => uniform(n, -0.5, 0.5, r), { trainable: false }),
       movingVariance: g.param('bn/moving_variance', [3], (n) => uniform(n, 0.5, 2, r), { trainable: false }),
     };
-    const bn = g.batchNorm('bn', h, bnParams, { epsilon: 1e-3, momentum: 0.9 });
-    const a = g.activation('act', bn, { name: 'elu' });
+    const bn = ops.batchNorm(g, 'bn', h, bnParams, { epsilon: 1e-3, momentum: 0.9 });
+    const a = ops.activation(g, 'act', bn, { name: 'elu' });
     const y = dense(g, r, 'dense_2', a, 2, { name: 'linear' });
     g.loss(y, 'mse', 'dense');
     const batch = { inputs: [inputs(7, 4, r)], targets: [Float64Array.from(uniform(14, -1, 1, r))] };
@@ -191,7 +192,7 @@ describe('graph reference: gradients against finite differences', () => {
     const x = g.input('x', 4);
     const h = dense(g, r, 'dense_1', x, 4, { name: 'gelu' });
     const h2 = dense(g, r, 'dense_2', h, 4, { name: 'linear' });
-    const s = g.add('residual', [h, h2]);
+    const s = ops.add(g, 'residual', [h, h2]);
     const y = dense(g, r, 'out', s, 2, { name: 'sigmoid' });
     g.loss(y, 'binary_crossentropy', 'dense');
     const batch = {
@@ -208,7 +209,7 @@ describe('graph reference: gradients against finite differences', () => {
     const b = g.input('b', 2);
     const ha = dense(g, r, 'branch_a', a, 4, { name: 'softplus' });
     const hb = dense(g, r, 'branch_b', b, 3, { name: 'selu' });
-    const c = g.concat('concat', [ha, hb, b]);
+    const c = ops.concat(g, 'concat', [ha, hb, b]);
     const y = dense(g, r, 'out', c, 3, { name: 'softmax' });
     g.loss(y, 'categorical_crossentropy', 'sparse');
     const batch = { inputs: [inputs(6, 3, r), inputs(6, 2, r)], targets: [classIds(6, 3, r)] };
@@ -255,7 +256,7 @@ describe('graph reference: gradients against finite differences', () => {
     const g = new Graph();
     const x = g.input('x', 5);
     const h = dense(g, r, 'dense_1', x, 6, { name: 'relu' });
-    const d = g.dropout('drop', h, 0.4, 1234);
+    const d = ops.dropout(g, 'drop', h, 0.4, 1234);
     const y = dense(g, r, 'out', d, 3, { name: 'softmax' });
     g.loss(y, 'categorical_crossentropy', 'sparse');
     const rows = 6;
@@ -264,7 +265,7 @@ describe('graph reference: gradients against finite differences', () => {
 
     // y = x·mask·fround(1/(1 − rate)) with the kernels' mask for (seed, step, stream).
     const node = d.node;
-    if (node.op !== 'dropout') throw new Error('expected a dropout node');
+    if (!(node instanceof ops.DropoutOp)) throw new Error('expected a dropout node');
     const mask = dropoutMaskReference(1234, TRAIN.step, rows * 6, 0.4, node.stream);
     const hv = forward.values.get(h.id) as Float64Array;
     const expected = hv.map((v, i) => (mask[i] ? v * dropoutScale(0.4) : 0));
@@ -286,54 +287,57 @@ describe('graph reference: gradients against finite differences', () => {
     const g = new Graph();
     const x = g.input('x', 4);
     const w = g.param('shared/kernel', [4, 4], (n) => uniform(n, -0.6, 0.6, r));
-    const h1 = g.activation('act_1', g.matmul('first', x, w), { name: 'tanh' });
-    const h2 = g.matmul('second', h1, w);
+    const h1 = ops.activation(g, 'act_1', ops.matmul(g, 'first', x, w), { name: 'tanh' });
+    const h2 = ops.matmul(g, 'second', h1, w);
     const y = dense(g, r, 'out', h2, 2, { name: 'linear' });
     g.loss(y, 'huber', 'dense', { delta: 0.5 });
     const batch = { inputs: [inputs(5, 4, r)], targets: [Float64Array.from(uniform(10, -1, 1, r))] };
     gradcheck(g, batch, TRAIN);
   });
 
-  const heads: { act: ActivationOp; loss: LossName; target: (n: number, r: () => number) => Float64Array }[] =
-    [
-      {
-        act: { name: 'sigmoid' },
-        loss: 'binary_crossentropy',
-        target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 0 : 1)),
-      },
-      {
-        act: { name: 'linear' },
-        loss: 'binary_crossentropy_logits',
-        target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
-      },
-      { act: { name: 'tanh' }, loss: 'mae', target: (n, r) => Float64Array.from(uniform(n, -1, 1, r)) },
-      {
-        act: { name: 'linear' },
-        loss: 'hinge',
-        target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 0 : 1)),
-      },
-      {
-        act: { name: 'linear' },
-        loss: 'squared_hinge',
-        target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1)),
-      },
-      { act: { name: 'softplus' }, loss: 'msle', target: (n, r) => Float64Array.from(uniform(n, 0, 2, r)) },
-      {
-        act: { name: 'softmax' },
-        loss: 'kl_divergence',
-        target: (n, r) => Float64Array.from(uniform(n, 0.05, 1, r)),
-      },
-      {
-        act: { name: 'sigmoid' },
-        loss: 'categorical_crossentropy',
-        target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
-      },
-      {
-        act: { name: 'hard_sigmoid' },
-        loss: 'mse',
-        target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
-      },
-    ];
+  const heads: {
+    act: ActivationAttrs;
+    loss: LossName;
+    target: (n: number, r: () => number) => Float64Array;
+  }[] = [
+    {
+      act: { name: 'sigmoid' },
+      loss: 'binary_crossentropy',
+      target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 0 : 1)),
+    },
+    {
+      act: { name: 'linear' },
+      loss: 'binary_crossentropy_logits',
+      target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
+    },
+    { act: { name: 'tanh' }, loss: 'mae', target: (n, r) => Float64Array.from(uniform(n, -1, 1, r)) },
+    {
+      act: { name: 'linear' },
+      loss: 'hinge',
+      target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? 0 : 1)),
+    },
+    {
+      act: { name: 'linear' },
+      loss: 'squared_hinge',
+      target: (n, r) => Float64Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1)),
+    },
+    { act: { name: 'softplus' }, loss: 'msle', target: (n, r) => Float64Array.from(uniform(n, 0, 2, r)) },
+    {
+      act: { name: 'softmax' },
+      loss: 'kl_divergence',
+      target: (n, r) => Float64Array.from(uniform(n, 0.05, 1, r)),
+    },
+    {
+      act: { name: 'sigmoid' },
+      loss: 'categorical_crossentropy',
+      target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
+    },
+    {
+      act: { name: 'hard_sigmoid' },
+      loss: 'mse',
+      target: (n, r) => Float64Array.from(uniform(n, 0, 1, r)),
+    },
+  ];
   for (const { act, loss, target } of heads) {
     it(`generic head: ${act.name} output with ${loss}`, () => {
       const r = rng(9);
@@ -372,7 +376,7 @@ describe('graph reference: closed forms', () => {
     const x = g.input('x', nIn);
     const kernel = g.param('k', [nIn, nOut], (n) => uniform(n, -1, 1, r));
     const bias = g.param('b', [nOut], (n) => uniform(n, -1, 1, r));
-    g.loss(g.dense('lin', x, kernel, bias), 'mse', 'dense');
+    g.loss(ops.dense(g, 'lin', x, kernel, bias), 'mse', 'dense');
     const xs = inputs(rows, nIn, r);
     const ys = Float64Array.from(uniform(rows * nOut, -1, 1, r));
     const { forward, grads } = referenceGradients(
@@ -421,7 +425,7 @@ describe('graph reference: closed forms', () => {
     };
     const momentum = 0.8;
     const epsilon = 1e-3;
-    const bn = g.batchNorm('bn', x, p, { epsilon, momentum });
+    const bn = ops.batchNorm(g, 'bn', x, p, { epsilon, momentum });
     g.loss(bn, 'mse', 'dense');
     const rows = 6;
     const xs = inputs(rows, 3, r);
@@ -506,7 +510,7 @@ describe('graph reference: closed forms', () => {
     const g = new Graph();
     const x = g.input('x', 3);
     const k = g.param('k', [3, 2], new Float32Array(6));
-    g.loss(g.matmul('lin', x, k), 'mse', 'dense');
+    g.loss(ops.matmul(g, 'lin', x, k), 'mse', 'dense');
     const params = initialParams(g);
     const ok = { inputs: [new Float64Array(6)], targets: [new Float64Array(4)] };
     expect(referenceForward(g, params, ok, TRAIN).loss).toBe(0);

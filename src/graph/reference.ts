@@ -3,8 +3,10 @@
  * of its heads, the batch-norm moving-statistic update, analytic backprop of the total loss
  * into every trainable parameter, and central finite differences of that loss. It is the
  * oracle the GPU training step is tested against, so every op follows the kernels' float64
- * references (src/kernels/*: activationReference, softmaxReference, batchNormReference,
- * dropoutMaskReference, lossReference, softmaxCrossEntropyReference, correctCountReference).
+ * references (src/kernels/*). Each op's own forward and backward are in its record
+ * (src/graph/ops/: Op.reference, Op.referenceBackward, Op.referencePenalty); this file walks
+ * the graph and adds the heads (lossReference, softmaxCrossEntropyReference,
+ * correctCountReference).
  *
  * Layout: every value is [rows, features] row-major; a [in, out] kernel is row-major with row
  * i = input feature i; rows is fixed by the batch (graph.inputs[0]).
@@ -16,12 +18,10 @@
  * first, CE on probabilities clipped to [ε, 1 − ε] as Keras). A head's loss is the mean of its
  * per-row losses; the total is Σ weight·head loss (no regularization penalty).
  */
-import { activationReference, softmaxGradReference, softmaxReference } from '../kernels/activations.js';
-import { batchNormReference } from '../kernels/batchnorm.js';
-import { dropoutMaskReference, dropoutScale } from '../kernels/dropout.js';
 import { lossReference, softmaxCrossEntropyReference } from '../kernels/losses.js';
 import { correctCountReference } from '../kernels/reduce.js';
-import type { Graph, LossHead, Node, Param, Value } from './ir.js';
+import type { Graph, LossHead } from './ir.js';
+import type { Param, ReferenceBackwardContext, ReferenceForwardContext, Value } from './op.js';
 
 export interface ReferenceBatch {
   /** One per graph.inputs, [rows, features] row-major. */
@@ -69,10 +69,8 @@ export interface ReferenceForward {
 interface Tape {
   rows: number;
   forward: ReferenceForward;
-  /** Per batch-norm output value: the statistics it normalised with (batch or moving). */
-  norms: Map<number, { mean: Float64Array; invStd: Float64Array; train: boolean }>;
-  /** Per dropout output value in train mode: the keep mask. */
-  masks: Map<number, Uint8Array>;
+  /** What each op kept for its backward (statistics, masks), by value. */
+  kept: Map<Value, unknown>;
   /** d loss / d value contributed by the loss heads (weight/rows applied), by Value.id. */
   seeds: Map<number, Float64Array>;
 }
@@ -99,7 +97,6 @@ export function referenceGradients(
 ): { forward: ReferenceForward; grads: Map<number, Float64Array> } {
   const tape = run(graph, params, batch, options);
   const { rows, forward } = tape;
-  const values = forward.values;
   const grads = new Map<number, Float64Array>();
   for (const p of graph.params) if (p.trainable) grads.set(p.id, new Float64Array(p.length));
 
@@ -120,135 +117,12 @@ export function referenceGradients(
   };
   for (const [id, g] of tape.seeds) accumulate(valueById(graph, id), g);
 
+  const R = backwardContext(rows, tape.kept, forward.values, params, accumulate, paramGrad);
   // graph.values is in creation order, a topological order: walk it backwards.
   for (let k = graph.values.length - 1; k >= 0; k--) {
     const v = graph.values[k] as Value;
     const dy = dValues.get(v.id);
-    if (!dy) continue;
-    const node = v.node;
-    switch (node.op) {
-      case 'input':
-        break;
-      case 'matmul': {
-        const x = get(values, node.x);
-        const w = paramValue(params, node.w);
-        const [n, m] = [node.x.features, v.features];
-        // dx = dy·Wᵀ, dW = xᵀ·dy
-        const dx = new Float64Array(rows * n);
-        const dw = new Float64Array(n * m);
-        for (let r = 0; r < rows; r++) {
-          for (let i = 0; i < n; i++) {
-            let s = 0;
-            const xi = at(x, r * n + i);
-            for (let j = 0; j < m; j++) {
-              const d = at(dy, r * m + j);
-              s += d * at(w, i * m + j);
-              dw[i * m + j] = at(dw, i * m + j) + xi * d;
-            }
-            dx[r * n + i] = s;
-          }
-        }
-        paramGrad(node.w, dw);
-        accumulate(node.x, dx);
-        break;
-      }
-      case 'biasAdd': {
-        const f = v.features;
-        const db = new Float64Array(f);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < f; j++) db[j] = at(db, j) + at(dy, r * f + j);
-        paramGrad(node.b, db);
-        accumulate(node.x, dy);
-        break;
-      }
-      case 'activation': {
-        if (node.activation.name === 'softmax') {
-          accumulate(node.x, softmaxGradReference(get(values, v), dy, rows, v.features));
-        } else {
-          const { df } = activationReference(node.activation);
-          const x = get(values, node.x);
-          accumulate(
-            node.x,
-            dy.map((d, i) => d * df(at(x, i))),
-          );
-        }
-        break;
-      }
-      case 'batchNorm': {
-        const norm = tape.norms.get(v.id);
-        if (!norm) throw new Error(`referenceGradients: no statistics saved for "${v.name}"`);
-        const x = get(values, node.x);
-        const gamma = paramValue(params, node.gamma);
-        const f = v.features;
-        if (norm.train) {
-          const spec = { rows, features: f, epsilon: node.epsilon, momentum: node.momentum };
-          const b = batchNormReference(spec, 'backward', {
-            x,
-            dy,
-            gamma,
-            mean: norm.mean,
-            invStd: norm.invStd,
-          });
-          paramGrad(node.gamma, b.dgamma);
-          paramGrad(node.beta, b.dbeta);
-          accumulate(node.x, b.dx);
-        } else {
-          // Inference is affine per feature: y = γ·(x − m)·s + β with constant m, s.
-          const dx = new Float64Array(rows * f);
-          const dgamma = new Float64Array(f);
-          const dbeta = new Float64Array(f);
-          for (let r = 0; r < rows; r++) {
-            for (let j = 0; j < f; j++) {
-              const i = r * f + j;
-              const s = at(norm.invStd, j);
-              dbeta[j] = at(dbeta, j) + at(dy, i);
-              dgamma[j] = at(dgamma, j) + at(dy, i) * (at(x, i) - at(norm.mean, j)) * s;
-              dx[i] = at(dy, i) * at(gamma, j) * s;
-            }
-          }
-          paramGrad(node.gamma, dgamma);
-          paramGrad(node.beta, dbeta);
-          accumulate(node.x, dx);
-        }
-        break;
-      }
-      case 'dropout': {
-        const mask = tape.masks.get(v.id);
-        if (!mask) {
-          accumulate(node.x, dy); // inference: identity
-        } else {
-          const scale = dropoutScale(node.rate);
-          accumulate(
-            node.x,
-            dy.map((d, i) => (mask[i] ? d * scale : 0)),
-          );
-        }
-        break;
-      }
-      case 'concat': {
-        let offset = 0;
-        for (const x of node.xs) {
-          const dx = new Float64Array(rows * x.features);
-          for (let r = 0; r < rows; r++) {
-            for (let j = 0; j < x.features; j++) dx[r * x.features + j] = at(dy, r * v.features + offset + j);
-          }
-          accumulate(x, dx);
-          offset += x.features;
-        }
-        break;
-      }
-      case 'add':
-        for (const x of node.xs) accumulate(x, dy);
-        break;
-      case 'activityReg': {
-        const a = get(forward.values, node.x);
-        const { l1, l2 } = node;
-        accumulate(
-          node.x,
-          dy.map((d, i) => d + (l1 * Math.sign(at(a, i)) + 2 * l2 * at(a, i)) / rows),
-        );
-        break;
-      }
-    }
+    if (dy) v.node.referenceBackward(R, v, dy);
   }
   return { forward, grads };
 }
@@ -313,104 +187,28 @@ function run(graph: Graph, params: ParamValues, batch: ReferenceBatch, options: 
 
   const values = new Map<number, Float64Array>();
   const newState = new Map<number, Float64Array>();
-  const norms: Tape['norms'] = new Map();
-  const masks: Tape['masks'] = new Map();
+  const kept = new Map<Value, unknown>();
   for (const v of graph.values) {
-    if (v.node.op === 'batchNorm') {
-      for (const p of [v.node.movingMean, v.node.movingVariance]) {
-        if (!newState.has(p.id)) newState.set(p.id, Float64Array.from(paramValue(params, p)));
-      }
+    for (const p of v.node.stateWrites) {
+      if (!newState.has(p.id)) newState.set(p.id, Float64Array.from(paramValue(params, p)));
     }
   }
-
-  for (const v of graph.values) {
-    values.set(v.id, forwardNode(v, v.node));
-  }
-
-  function forwardNode(v: Value, node: Node): Float64Array {
-    const f = v.features;
-    switch (node.op) {
-      case 'input':
-        return Float64Array.from(batch.inputs[node.inputIndex] as ArrayLike<number>);
-      case 'matmul': {
-        const x = get(values, node.x);
-        const w = paramValue(params, node.w);
-        const n = node.x.features;
-        const y = new Float64Array(rows * f);
-        for (let r = 0; r < rows; r++) {
-          for (let j = 0; j < f; j++) {
-            let s = 0;
-            for (let i = 0; i < n; i++) s += at(x, r * n + i) * at(w, i * f + j);
-            y[r * f + j] = s;
-          }
-        }
-        return y;
-      }
-      case 'biasAdd': {
-        const b = paramValue(params, node.b);
-        return get(values, node.x).map((x, i) => x + at(b, i % f));
-      }
-      case 'activation': {
-        const x = get(values, node.x);
-        if (node.activation.name === 'softmax') return softmaxReference(x, rows, f);
-        const fn = activationReference(node.activation).f;
-        return x.map((e) => fn(e));
-      }
-      case 'batchNorm': {
-        const spec = { rows, features: f, epsilon: node.epsilon, momentum: node.momentum };
-        const inputs = {
-          x: get(values, node.x),
-          gamma: paramValue(params, node.gamma),
-          beta: paramValue(params, node.beta),
-          // The state as of this node: a moving-stat param shared by two layers updates twice.
-          runningMean: newState.get(node.movingMean.id) as Float64Array,
-          runningVar: newState.get(node.movingVariance.id) as Float64Array,
-        };
-        if (train) {
-          const out = batchNormReference(spec, 'train', inputs);
-          newState.set(node.movingMean.id, out.runningMean);
-          newState.set(node.movingVariance.id, out.runningVar);
-          norms.set(v.id, { mean: out.mean, invStd: out.invStd, train: true });
-          return out.y;
-        }
-        const mean = Float64Array.from(inputs.runningMean);
-        const invStd = inputs.runningVar.map((s2) => 1 / Math.sqrt(s2 + node.epsilon));
-        norms.set(v.id, { mean, invStd, train: false });
-        return batchNormReference(spec, 'inference', inputs).y;
-      }
-      case 'dropout': {
-        const x = get(values, node.x);
-        if (!train) return Float64Array.from(x);
-        const mask = dropoutMaskReference(node.seed, step, rows * f, node.rate, node.stream);
-        masks.set(v.id, mask);
-        const scale = dropoutScale(node.rate);
-        return x.map((e, i) => (mask[i] ? e * scale : 0));
-      }
-      case 'concat': {
-        const y = new Float64Array(rows * f);
-        let offset = 0;
-        for (const xv of node.xs) {
-          const x = get(values, xv);
-          const w = xv.features;
-          for (let r = 0; r < rows; r++) {
-            for (let j = 0; j < w; j++) y[r * f + offset + j] = at(x, r * w + j);
-          }
-          offset += w;
-        }
-        return y;
-      }
-      case 'add': {
-        const y = new Float64Array(rows * f);
-        for (const xv of node.xs) {
-          const x = get(values, xv);
-          for (let i = 0; i < y.length; i++) y[i] = at(y, i) + at(x, i);
-        }
-        return y;
-      }
-      case 'activityReg':
-        return Float64Array.from(get(values, node.x)); // identity; its penalty joins the loss below
-    }
-  }
+  const R: ReferenceForwardContext = {
+    rows,
+    train,
+    step,
+    input: (index) => batch.inputs[index] as ArrayLike<number>,
+    value: (v) => get(values, v),
+    param: (p) => paramValue(params, p),
+    state: (p) => {
+      const s = newState.get(p.id);
+      if (!s) throw new Error(`reference: "${p.name}" is not state a step writes`);
+      return s;
+    },
+    setState: (p, s) => void newState.set(p.id, s),
+    keep: (v, data) => void kept.set(v, data),
+  };
+  for (const v of graph.values) values.set(v.id, v.node.reference(R, v));
 
   // Heads.
   const seeds = new Map<number, Float64Array>();
@@ -433,14 +231,9 @@ function run(graph: Graph, params: ParamValues, batch: ReferenceBatch, options: 
     for (let i = 0; i < seed.length; i++) seed[i] = at(seed, i) + at(grad, i) * scale;
   });
 
-  // Activity regularizers (tf.keras): (l1·Σ|a| + l2·Σa²) / rows, a the regularized value.
-  for (const v of graph.values) {
-    if (v.node.op !== 'activityReg') continue;
-    const a = get(values, v.node.x);
-    let p = 0;
-    for (const x of a) p += v.node.l1 * Math.abs(x) + v.node.l2 * x * x;
-    loss += p / rows;
-  }
+  // Penalties of the ops (activity regularizers: (l1·Σ|a| + l2·Σa²) / rows).
+  const P = backwardContext(rows, kept, values, params);
+  for (const v of graph.values) loss += v.node.referencePenalty(P, v);
 
   const correct = graph.metrics.map((m) => {
     const head = graph.losses[m.lossIndex] as LossHead;
@@ -450,7 +243,7 @@ function run(graph: Graph, params: ParamValues, batch: ReferenceBatch, options: 
     return correctCountReference({ kind: m.kind, rows, cols }, get(values, m.output), labels);
   });
 
-  return { rows, forward: { values, headLosses, loss, correct, newState }, norms, masks, seeds };
+  return { rows, forward: { values, headLosses, loss, correct, newState }, kept, seeds };
 }
 
 /**
@@ -466,18 +259,14 @@ function headLoss(
 ): { rowLosses: Float64Array; grad: Float64Array; gradValue: Value } {
   const out = head.output;
   const cols = out.features;
-  const node = out.node;
-  if (
-    head.loss === 'categorical_crossentropy' &&
-    node.op === 'activation' &&
-    node.activation.name === 'softmax'
-  ) {
+  const logits = out.node.softmaxLogits;
+  if (head.loss === 'categorical_crossentropy' && logits) {
     const r = softmaxCrossEntropyReference(
       { rows, classes: cols, labels: head.target, gradScale: 1 },
-      get(values, node.x),
+      get(values, logits),
       target,
     );
-    return { rowLosses: r.loss, grad: r.dlogits, gradValue: node.x };
+    return { rowLosses: r.loss, grad: r.dlogits, gradValue: logits };
   }
   const dense = head.target === 'sparse' ? oneHot(target, rows, cols) : target;
   const spec = {
@@ -500,6 +289,25 @@ function oneHot(ids: ArrayLike<number>, rows: number, cols: number): Float64Arra
     else out.fill(NaN, r * cols, (r + 1) * cols);
   }
   return out;
+}
+
+/** The reference walker as an op's backward (and penalty) sees it. */
+function backwardContext(
+  rows: number,
+  kept: ReadonlyMap<Value, unknown>,
+  values: ReadonlyMap<number, Float64Array>,
+  params: ParamValues,
+  accumulate: (v: Value, g: ArrayLike<number>) => void = () => undefined,
+  paramGrad: (p: Param, g: ArrayLike<number>) => void = () => undefined,
+): ReferenceBackwardContext {
+  return {
+    rows,
+    value: (v) => get(values, v),
+    param: (p) => paramValue(params, p),
+    kept: (v) => kept.get(v),
+    accumulate,
+    paramGrad,
+  };
 }
 
 // ------------------------------------------------------------------ validation and access
@@ -566,7 +374,7 @@ function at(a: ArrayLike<number>, i: number): number {
   return a[i] ?? NaN;
 }
 
-function get(values: Map<number, Float64Array>, v: Value): Float64Array {
+function get(values: ReadonlyMap<number, Float64Array>, v: Value): Float64Array {
   const x = values.get(v.id);
   if (!x) throw new Error(`reference: value "${v.name}" is read before it is computed`);
   return x;

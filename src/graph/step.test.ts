@@ -8,6 +8,7 @@ import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { Executor } from './executor.js';
 import { Graph } from './ir.js';
+import * as ops from './ops/index.js';
 import { referenceGradients, type ParamValues, type ReferenceBatch } from './reference.js';
 import {
   initialOptimizerHyper,
@@ -34,7 +35,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
   it('with batch norm (train mode) and tanh, dense one-hot targets', async () => {
     const g = new Graph();
     const h = dense(g, 'd1', g.input('x', 7), 6, 'linear', 1);
-    const a = g.activation('act', bn(g, 'bn', h, 5), { name: 'tanh' });
+    const a = ops.activation(g, 'act', bn(g, 'bn', h, 5), { name: 'tanh' });
     g.loss(dense(g, 'd2', a, 3, 'softmax', 3), 'categorical_crossentropy', 'dense');
     await checkGradients(engine, 'batchnorm', g, 12, 20);
   });
@@ -43,7 +44,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const g = new Graph();
     const h1 = dense(g, 'd1', g.input('x', 5), 6, 'tanh', 1);
     const h2 = dense(g, 'd2', h1, 6, 'gelu', 3);
-    const r = g.add('res', [h1, h2]);
+    const r = ops.add(g, 'res', [h1, h2]);
     g.loss(dense(g, 'd3', r, 3, 'softmax', 5), 'categorical_crossentropy', 'sparse');
     await checkGradients(engine, 'residual', g, 9, 30);
   });
@@ -54,7 +55,7 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const b = g.input('deep', 5);
     const d1 = dense(g, 'd1', b, 6, 'relu', 1);
     const d2 = dense(g, 'd2', d1, 4, 'sigmoid', 3);
-    const cat = g.concat('cat', [a, d2, d1]);
+    const cat = ops.concat(g, 'cat', [a, d2, d1]);
     g.loss(dense(g, 'out', cat, 1, 'linear', 5), 'mse', 'dense');
     await checkGradients(engine, 'concat', g, 10, 40);
   });
@@ -63,8 +64,8 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
     const g = new Graph();
     const x = g.input('x', 5);
     const shared = param(g, 'shared/kernel', [5, 5], 9, 0.6);
-    const h1 = g.activation('s1', g.matmul('s1', x, shared), { name: 'relu' });
-    const h2 = g.activation('s2', g.matmul('s2', h1, shared), { name: 'elu' });
+    const h1 = ops.activation(g, 's1', ops.matmul(g, 's1', x, shared), { name: 'relu' });
+    const h2 = ops.activation(g, 's2', ops.matmul(g, 's2', h1, shared), { name: 'elu' });
     g.loss(dense(g, 'cls', h2, 3, 'softmax', 1), 'categorical_crossentropy', 'sparse');
     g.loss(dense(g, 'reg', h1, 2, 'linear', 3), 'mse', 'dense', { weight: 0.3 });
     await checkGradients(engine, 'multi-output', g, 7, 50);
@@ -86,25 +87,31 @@ describe('whole-model gradients (GPU vs float64 reference vs finite differences)
       movingVariance: g.param('fbn/moving_variance', [f], new Float32Array(f).fill(1), { trainable: false }),
     };
     const opts = { epsilon: 1e-3, momentum: 0.9 };
-    const a = g.batchNorm('bn_a', dense(g, 'da', g.input('a', 5), f, 'linear', 5), shared, opts);
-    const b = g.batchNorm('bn_b', dense(g, 'db', g.input('b', 3), f, 'linear', 7), shared, opts);
-    const c = g.batchNorm('fbn', dense(g, 'dc', g.concat('cat', [a, b]), f, 'tanh', 9), frozen, opts);
+    const a = ops.batchNorm(g, 'bn_a', dense(g, 'da', g.input('a', 5), f, 'linear', 5), shared, opts);
+    const b = ops.batchNorm(g, 'bn_b', dense(g, 'db', g.input('b', 3), f, 'linear', 7), shared, opts);
+    const c = ops.batchNorm(
+      g,
+      'fbn',
+      dense(g, 'dc', ops.concat(g, 'cat', [a, b]), f, 'tanh', 9),
+      frozen,
+      opts,
+    );
     g.loss(dense(g, 'out', c, 3, 'softmax', 11), 'categorical_crossentropy', 'sparse');
     await checkGradients(engine, 'shared and frozen batch-norm', g, 8, 90);
   });
 
   it('with activity regularizers (l1 on a hidden layer, l2 on a value read twice)', async () => {
     const g = new Graph();
-    const h = g.activityRegularizer('d1', dense(g, 'd1', g.input('x', 5), 6, 'tanh', 1), { l1: 0.05 });
-    const r = g.activityRegularizer('d2', dense(g, 'd2', h, 6, 'linear', 3), { l2: 0.1 });
-    const s2 = g.add('res', [r, dense(g, 'd3', r, 6, 'relu', 5)]);
+    const h = ops.activityRegularizer(g, 'd1', dense(g, 'd1', g.input('x', 5), 6, 'tanh', 1), { l1: 0.05 });
+    const r = ops.activityRegularizer(g, 'd2', dense(g, 'd2', h, 6, 'linear', 3), { l2: 0.1 });
+    const s2 = ops.add(g, 'res', [r, dense(g, 'd3', r, 6, 'relu', 5)]);
     g.loss(dense(g, 'out', s2, 3, 'softmax', 7), 'categorical_crossentropy', 'sparse');
     await checkGradients(engine, 'activity', g, 8, 95);
   });
 
   it('with dropout: the GPU mask of step 0 is the reference mask', async () => {
     const g = new Graph();
-    const h = g.dropout('drop', dense(g, 'd1', g.input('x', 6), 8, 'relu', 1), 0.3, 1234);
+    const h = ops.dropout(g, 'drop', dense(g, 'd1', g.input('x', 6), 8, 'relu', 1), 0.3, 1234);
     g.loss(dense(g, 'd2', h, 3, 'softmax', 3), 'categorical_crossentropy', 'sparse');
     await checkGradients(engine, 'dropout', g, 8, 60);
   });
@@ -119,7 +126,7 @@ async function runSteps(spec: OptimizerSpec, lr: number): Promise<void> {
   const x = g.input('x', 6);
   const w1 = g.param('d1/kernel', [6, 5], uniformF32(30, -0.7, 0.7, 1), { l2: 0.01 });
   const b1 = param(g, 'd1/bias', [5], 2, 0.1);
-  const h = g.dense('d1', x, w1, b1, { name: 'tanh' });
+  const h = ops.dense(g, 'd1', x, w1, b1, { name: 'tanh' });
   g.loss(dense(g, 'd2', h, 3, 'softmax', 3), 'categorical_crossentropy', 'sparse');
   const rows = 5;
   const steps = 4;
@@ -179,7 +186,7 @@ describe('optimizer steps on the GPU follow the float64 reference step by step',
   it('setLearningRate changes the rate of the next steps without recompiling', async () => {
     const g = new Graph();
     const w = g.param('k', [2, 1], Float32Array.from([1, -1]));
-    g.loss(g.matmul('lin', g.input('x', 2), w), 'mse', 'dense');
+    g.loss(ops.matmul(g, 'lin', g.input('x', 2), w), 'mse', 'dense');
     const data = gpuData(engine, g, {
       inputs: [Float32Array.from([1, 2])],
       targets: [Float32Array.from([1])],

@@ -12,6 +12,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from './dataset.js';
 import { Executor } from './executor.js';
 import { Graph } from './ir.js';
+import * as ops from './ops/index.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ function mlp(): Graph {
     const lim = Math.sqrt(6 / (a + b));
     const kernel = g.param(`dense_${i}/kernel`, [a, b], uniformF32(a * b, -lim, lim, i));
     const bias = g.param(`dense_${i}/bias`, [b], new Float32Array(b));
-    x = g.dense(`dense_${i}`, x, kernel, bias, { name: i === SIZES.length - 1 ? 'softmax' : 'relu' });
+    x = ops.dense(g, `dense_${i}`, x, kernel, bias, { name: i === SIZES.length - 1 ? 'softmax' : 'relu' });
   }
   g.loss(x, 'categorical_crossentropy', 'sparse');
   g.metric(0, 'sparse');
@@ -110,12 +111,12 @@ describe('declared work of a compiled step', () => {
     const g = new Graph();
     const a = g.input('a', 6);
     const b = g.input('b', 5);
-    const h = g.dropout('drop', dense(g, 'd1', a, 8, 'tanh', 1), 0.25, 7);
+    const h = ops.dropout(g, 'drop', dense(g, 'd1', a, 8, 'tanh', 1), 0.25, 7);
     const n = bn(g, 'bn', dense(g, 'd2', b, 8, 'linear', 3), 5);
     const l2 = g.param('d3/kernel', [8, 8], uniformF32(64, -0.4, 0.4, 9), { l1: 0.01, l2: 0.02 });
-    const s = g.add('res', [h, g.activation('act', g.matmul('d3', n, l2), { name: 'elu' })]);
-    const r = g.activityRegularizer('reg', s, { l1: 0.01, l2: 0.01 });
-    const cat = g.concat('cat', [r, a]);
+    const s = ops.add(g, 'res', [h, ops.activation(g, 'act', ops.matmul(g, 'd3', n, l2), { name: 'elu' })]);
+    const r = ops.activityRegularizer(g, 'reg', s, { l1: 0.01, l2: 0.01 });
+    const cat = ops.concat(g, 'cat', [r, a]);
     g.loss(dense(g, 'cls', cat, 3, 'softmax', 11), 'categorical_crossentropy', 'sparse');
     g.loss(dense(g, 'reg_out', cat, 2, 'sigmoid', 13), 'mse', 'dense', { weight: 0.5 });
     g.metric(0, 'sparse');

@@ -7,6 +7,7 @@
  * Flatten) is tracked here only for summaries and checks.
  */
 import type { Graph, Param, Value } from '../graph/ir.js';
+import * as ops from '../graph/ops/index.js';
 import { randomSeed } from '../util/random.js';
 import { resolveInitializer, type Initializer, type InitializerSpec } from './initializers.js';
 import { resolveActivation } from './names.js';
@@ -306,9 +307,9 @@ export class Dense extends Layer {
   toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
     const kernel = param(this.kernel as LayerWeight, params);
     const bias = this.bias ? param(this.bias, params) : undefined;
-    const y = g.dense(this.name, xs[0] as Value, kernel, bias, resolveActivation(this.activation));
+    const y = ops.dense(g, this.name, xs[0] as Value, kernel, bias, resolveActivation(this.activation));
     const act = this.activityRegularizer;
-    return act ? g.activityRegularizer(this.name, y, { l1: act.l1, l2: act.l2 }) : y;
+    return act ? ops.activityRegularizer(g, this.name, y, { l1: act.l1, l2: act.l2 }) : y;
   }
 
   getConfig(): Record<string, unknown> {
@@ -375,7 +376,7 @@ export class Activation extends Layer {
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {
     const a = resolveActivation(this.activation);
-    return a.name === 'linear' ? (xs[0] as Value) : g.activation(this.name, xs[0] as Value, a);
+    return a.name === 'linear' ? (xs[0] as Value) : ops.activation(g, this.name, xs[0] as Value, a);
   }
   getConfig(): Record<string, unknown> {
     return { ...this.baseConfig(), activation: canonicalActivation(this.activation) };
@@ -398,7 +399,7 @@ export class Dropout extends Layer {
     return [...(shapes[0] as readonly number[])];
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {
-    return g.dropout(this.name, xs[0] as Value, this.rate, this.seed >>> 0);
+    return ops.dropout(g, this.name, xs[0] as Value, this.rate, this.seed >>> 0);
   }
   getConfig(): Record<string, unknown> {
     return { ...this.baseConfig(), rate: this.rate, noise_shape: null, seed: null };
@@ -472,7 +473,8 @@ export class BatchNormalization extends Layer {
   }
   toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
     const get = (w: LayerWeight | undefined): Param => param(w as LayerWeight, params);
-    return g.batchNorm(
+    return ops.batchNorm(
+      g,
       this.name,
       xs[0] as Value,
       {
@@ -528,7 +530,7 @@ export class Concatenate extends Merge {
     return [shapes.reduce((s, x) => s + (x[0] as number), 0)];
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {
-    return g.concat(this.name, xs);
+    return ops.concat(g, this.name, xs);
   }
   getConfig(): Record<string, unknown> {
     return { ...this.baseConfig(), axis: -1 };
@@ -555,7 +557,7 @@ export class Add extends Merge {
     return [...(shapes[0] as readonly number[])];
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {
-    return g.add(this.name, xs);
+    return ops.add(g, this.name, xs);
   }
   getConfig(): Record<string, unknown> {
     return this.baseConfig();

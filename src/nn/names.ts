@@ -6,7 +6,7 @@
  * entry. An unknown name fails with the closest valid spelling (edit distance) and the list of
  * valid names; a name Keras knows but this library does not implement yet says so.
  */
-import type { ActivationOp, MetricKind, StatMetricKind, TargetKind } from '../graph/ir.js';
+import type { ActivationAttrs, MetricKind, StatMetricKind, TargetKind } from '../graph/ir.js';
 import type { LossName } from '../kernels/losses.js';
 
 /** 'Hard_Sigmoid', 'hardSigmoid' and 'hard_sigmoid' all become 'hardsigmoid'. */
@@ -99,7 +99,7 @@ function table<T>(entries: readonly (readonly [readonly string[], T])[]): {
 
 // ---------------------------------------------------------------- activations
 
-const ACTIVATION_ENTRIES: readonly (readonly [readonly string[], ActivationOp['name']])[] = [
+const ACTIVATION_ENTRIES: readonly (readonly [readonly string[], ActivationAttrs['name']])[] = [
   [['linear'], 'linear'],
   [['relu'], 'relu'],
   [['elu'], 'elu'],
@@ -139,7 +139,7 @@ const UNSUPPORTED_ACTIVATIONS = new Set(
  * and leaky_relu's slope keep their defaults (1 and 0.2, as Keras); 'gelu' is the exact (erf)
  * form, 'gelu_tanh' the tanh approximation (Keras `gelu(x, approximate=True)`).
  */
-export function resolveActivation(name: string): ActivationOp {
+export function resolveActivation(name: string): ActivationAttrs {
   checkString('activation', name);
   const found = ACTIVATIONS.lookup.get(normalize(name));
   if (found !== undefined) return { name: found };

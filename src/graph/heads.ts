@@ -1,0 +1,163 @@
+/**
+ * The heads of a step: each loss head's per-row loss and the gradient it seeds (the fused
+ * softmax + cross-entropy on logits where fusion chose it, else the generic loss kernel),
+ * summed into its lossSums slot; accuracy counts; and the other metrics (MetricLayout).
+ */
+import { encodeSoftmax } from '../kernels/activations.js';
+import { encodeLoss, encodeSoftmaxCrossEntropy } from '../kernels/losses.js';
+import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
+import { encodeAccumulateSum, encodeCorrectCount, type CorrectCountKind } from '../kernels/reduce.js';
+import { logitsFor, type Fused } from './fusion.js';
+import type { Graph, LossHead } from './ir.js';
+import type { VBuf } from './liveness.js';
+import { metricLayout } from './metric-layout.js';
+import type { LowerContext } from './op.js';
+
+/** How a loss head's targets are gathered for the kernels that read them. */
+export type TargetFormat = 'u32' | 'onehot' | 'f32';
+
+export interface LoweredTarget {
+  buf: VBuf;
+  format: TargetFormat;
+  width: number;
+}
+
+/** The lowering walker as the heads see it (lowering.ts's Lowering). */
+export interface HeadsContext extends LowerContext {
+  readonly graph: Graph;
+  readonly fused: Fused;
+  /** Per loss head: its gathered targets. */
+  readonly targets: readonly LoweredTarget[];
+}
+
+/** The loss heads (per-row loss, its gradient, the sum), then the metric heads. */
+export function lowerHeads(L: HeadsContext): void {
+  const { graph, fused, rows, env, targets } = L;
+  graph.losses.forEach((h, i) => {
+    const target = targets[i];
+    if (!target) throw new Error('internal: target missing');
+    const t = target.buf;
+    const rowLoss = L.temp(1, `loss ${i} rows`);
+    const gradScale = h.weight / rows;
+    const logits = fused.softmaxLogits.get(i);
+    const pred = logits ?? h.output;
+    const p = L.buf(pred);
+    const f = pred.features;
+    const train = L.mode === 'train' && L.needsGrad(pred);
+    const emitLoss = (d: VBuf): void => {
+      if (logits) {
+        const spec = { rows, classes: f, labels: h.target, gradScale };
+        const flags = env.labelFlags;
+        L.emit(`loss ${i} softmax_xent`, [p, t], [rowLoss, d, flags], (e, get) =>
+          encodeSoftmaxCrossEntropy(e, spec, {
+            logits: get(p),
+            labels: get(t),
+            loss: get(rowLoss),
+            dlogits: get(d),
+            flags: get(flags),
+          }),
+        );
+      } else {
+        const spec = {
+          name: h.loss,
+          rows,
+          cols: f,
+          gradScale,
+          ...(h.delta !== undefined ? { delta: h.delta } : {}),
+        };
+        L.emit(`loss ${i} ${h.loss}`, [p, t], [rowLoss, d], (e, get) =>
+          encodeLoss(e, spec, { pred: get(p), target: get(t), loss: get(rowLoss), dpred: get(d) }),
+        );
+      }
+    };
+    if (train) L.contribute(pred, false, emitLoss);
+    else emitLoss(L.temp(f, `loss ${i} gradient (unused)`));
+    const sums = env.lossSums;
+    L.emit(`loss ${i} sum`, [rowLoss, sums], [sums], (e, get) =>
+      encodeAccumulateSum(e, get(rowLoss), rows, get(sums), i, `loss_${i}_sum`),
+    );
+  });
+  graph.metrics.forEach((m, j) => {
+    const target = targets[m.lossIndex];
+    if (!target) throw new Error('internal: metric target missing');
+    const predValue = logitsFor(m.output, graph.losses, fused.softmaxLogits) ?? m.output;
+    const p = L.buf(predValue);
+    const kind: CorrectCountKind =
+      m.kind === 'binary' ? 'binary' : target.format === 'u32' ? 'sparse' : 'dense';
+    const spec = { kind, rows, cols: predValue.features };
+    const counts = env.counts;
+    const t = target.buf;
+    L.emit(`metric ${m.name}`, [p, t, counts], [counts], (e, get) =>
+      encodeCorrectCount(e, spec, { pred: get(p), labels: get(t), counts: get(counts), slot: j }),
+    );
+  });
+  lowerStatMetrics(L);
+}
+
+/**
+ * mae / mse / rmse, precision / recall / f1 and auc (see MetricLayout): per loss head, one
+ * row-error pass plus its sum into an f32 slot per error kind, one confusion count and one
+ * AUC histogram, each only when a metric asks for it. They read the head's output; where
+ * the softmax was fused into the loss (so only the logits exist), a softmax is run first.
+ */
+function lowerStatMetrics(L: HeadsContext): void {
+  const { graph, fused, rows, env, targets } = L;
+  if (graph.statMetrics.length === 0) return;
+  // A function of the graph alone: the arenas sized lossSums and counts from the same.
+  const layout = metricLayout(graph);
+  const probs = new Map<number, VBuf>();
+  const predOf = (lossIndex: number): VBuf => {
+    const h = graph.losses[lossIndex];
+    if (!h) throw new Error('internal: metric head missing');
+    const logits = fused.softmaxLogits.get(lossIndex);
+    if (!logits) return L.buf(h.output);
+    let y = probs.get(lossIndex);
+    if (!y) {
+      const x = L.buf(logits);
+      const out = L.temp(h.output.features, `metrics ${lossIndex} softmax`);
+      const f = h.output.features;
+      L.emit(`metrics ${lossIndex} softmax`, [x], [out], (e, get) =>
+        encodeSoftmax(e, get(x), get(out), rows, f),
+      );
+      probs.set(lossIndex, out);
+      y = out;
+    }
+    return y;
+  };
+  const targetOf = (lossIndex: number): VBuf => {
+    const t = targets[lossIndex];
+    if (t?.format !== 'f32') throw new Error('internal: a metric needs f32 targets');
+    return t.buf;
+  };
+  const cols = (lossIndex: number): number => (graph.losses[lossIndex] as LossHead).output.features;
+  const sums = env.lossSums;
+  const counts = env.counts;
+  for (const s of layout.sums) {
+    const p = predOf(s.lossIndex);
+    const t = targetOf(s.lossIndex);
+    const f = cols(s.lossIndex);
+    const rowErr = L.temp(1, `metrics ${s.lossIndex} ${s.kind} rows`);
+    L.emit(`metrics ${s.lossIndex} ${s.kind} error`, [p, t], [rowErr], (e, get) =>
+      encodeRowError(e, { kind: s.kind, rows, cols: f }, { pred: get(p), target: get(t), out: get(rowErr) }),
+    );
+    L.emit(`metrics ${s.lossIndex} ${s.kind} sum`, [rowErr, sums], [sums], (e, get) =>
+      encodeAccumulateSum(e, get(rowErr), rows, get(sums), s.slot, `metric_${s.kind}_sum`),
+    );
+  }
+  for (const c of layout.confusion) {
+    const p = predOf(c.lossIndex);
+    const t = targetOf(c.lossIndex);
+    const n = rows * cols(c.lossIndex);
+    L.emit(`metrics ${c.lossIndex} confusion`, [p, t, counts], [counts], (e, get) =>
+      encodeConfusion(e, { n }, { pred: get(p), labels: get(t), counts: get(counts), offset: c.offset }),
+    );
+  }
+  for (const a of layout.auc) {
+    const p = predOf(a.lossIndex);
+    const t = targetOf(a.lossIndex);
+    const n = rows * cols(a.lossIndex);
+    L.emit(`metrics ${a.lossIndex} auc`, [p, t, counts], [counts], (e, get) =>
+      encodeAucHistogram(e, { n }, { pred: get(p), labels: get(t), counts: get(counts), offset: a.offset }),
+    );
+  }
+}

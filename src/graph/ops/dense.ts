@@ -1,0 +1,315 @@
+/**
+ * The Dense family: matmul (x · W), biasAdd (x + b), and dense(), which builds matmul →
+ * biasAdd → activation. Fusion folds the bias and the activation into the matmul's epilogue
+ * (one kernel), so the group lowered here is the whole Dense layer:
+ *   forward   y = f(x·W + b), storing z = x·W + b too when f' needs its input;
+ *   backward  dz = dy ⊙ f'  (skipped when the consumer's dX matmul already applied f'),
+ *             dW = xᵀ·dz, db = column sums of dz, dx = dz·Wᵀ, where dx's matmul applies the
+ *             derivative of the activation below in its epilogue when that layer is a Dense
+ *             group whose output has no other gradient contribution.
+ * Layouts: x [rows, in], W [in, out] row-major (row i = input feature i), b [out].
+ */
+import { activationFromY, type ActivationSpec } from '../../../shaders/activations.js';
+import { encodeActivationGrad } from '../../kernels/activations.js';
+import { encodeBinary } from '../../kernels/elementwise.js';
+import { encodeMatmul, type MatmulSpec } from '../../kernels/matmul.js';
+import { encodeSum } from '../../kernels/reduce.js';
+import type { Graph } from '../ir.js';
+import type { VBuf } from '../liveness.js';
+import {
+  GraphError,
+  Op,
+  type ActivationAttrs,
+  type EpilogueStage,
+  type Group,
+  type LowerContext,
+  type Param,
+  type ReferenceBackwardContext,
+  type ReferenceForwardContext,
+  type Value,
+} from '../op.js';
+import { activation } from './activation.js';
+import { at } from './util.js';
+
+/** x · W, W a [in, out] parameter. */
+export class MatmulOp extends Op {
+  readonly kind = 'matmul';
+
+  constructor(
+    layer: string,
+    readonly x: Value,
+    readonly w: Param,
+  ) {
+    super(layer);
+  }
+
+  get inputs(): readonly Value[] {
+    return [this.x];
+  }
+
+  override get params(): readonly Param[] {
+    return [this.w];
+  }
+
+  override get gradParams(): readonly Param[] {
+    return [this.w];
+  }
+
+  shape(): { features: number; name: string } {
+    const { x, w } = this;
+    const [rows, cols] = w.shape;
+    if (w.shape.length !== 2 || rows !== x.features || cols === undefined) {
+      throw new GraphError(
+        `layer "${this.layer}": input "${x.name}" has shape [batch, ${x.features}] but the kernel ` +
+          `"${w.name}" is [${w.shape.join(', ')}]; it needs [${x.features}, units]`,
+      );
+    }
+    return { features: cols, name: `${this.layer}/matmul` };
+  }
+
+  override get hasEpilogue(): boolean {
+    return true;
+  }
+
+  lower(L: LowerContext, g: Group): void {
+    const x = L.buf(this.x);
+    const y = L.temp(g.out.features, g.out.name);
+    const pre =
+      L.mode === 'train' && usesPre(g.activation) ? L.temp(g.out.features, `${this.layer}/z`) : undefined;
+    const w = L.env.param(this.w);
+    const b = g.bias ? L.env.param(g.bias) : undefined;
+    const spec: MatmulSpec = {
+      m: L.rows,
+      n: g.out.features,
+      k: this.x.features,
+      bias: b !== undefined,
+      activation: g.activation,
+      writePreActivation: pre !== undefined,
+    };
+    L.emit(`${this.layer} forward`, [x, w, b], [y, pre], (e, get) =>
+      encodeMatmul(
+        e,
+        spec,
+        {
+          a: get(x),
+          b: get(w),
+          c: get(y),
+          ...(b ? { bias: get(b) } : {}),
+          ...(pre ? { preActivation: get(pre) } : {}),
+        },
+        this.layer,
+      ),
+    );
+    L.define(g.out, y);
+    if (pre) L.keep(g.out, pre);
+  }
+
+  override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
+    const { rows } = L;
+    const out = g.out.features;
+    const inF = this.x.features;
+    const layer = this.layer;
+    let dz = dy;
+    if (g.activation.name !== 'linear' && !L.activationApplied(g.out)) {
+      const fromY = activationFromY(g.activation);
+      const src = fromY ? L.buf(g.out) : (L.kept(g.out) as VBuf);
+      const target = L.temp(out, `d(${layer}/z)`);
+      const act = g.activation;
+      L.emit(`${layer} activation grad`, [src, dy], [target], (e, get) =>
+        encodeActivationGrad(e, act, fromY ? 'y' : 'x', get(src), get(dy), get(target), rows * out),
+      );
+      dz = target;
+    }
+    const x = L.buf(this.x);
+    const dZ = dz;
+    // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n].
+    L.paramGrad(this.w, (dw, accumulate) =>
+      L.emit(`${layer} dW`, [x, dZ, accumulate ? dw : undefined], [dw], (e, get) =>
+        encodeMatmul(
+          e,
+          { m: inF, n: out, k: rows, transA: true, accumulate },
+          { a: get(x), b: get(dZ), c: get(dw) },
+          `${layer}_dW`,
+        ),
+      ),
+    );
+    if (g.bias) columnSumGrad(L, layer, g.bias, dZ, out);
+    // dX = dZ·Wᵀ: A = dZ [rows, out] = [m, k], B = W stored [in, out] = [n, k] (transB).
+    if (!L.needsGrad(this.x)) return;
+    const w = L.env.param(this.w);
+    const prev = L.producer(this.x);
+    const fuseAct =
+      prev !== undefined && prev.activation.name !== 'linear' && L.gradUses(this.x) === 1 ? prev : undefined;
+    L.contribute(this.x, fuseAct === undefined, (dx, accumulate) => {
+      const spec: MatmulSpec = { m: rows, n: inF, k: out, transB: true, accumulate };
+      let source: VBuf | undefined;
+      if (fuseAct) {
+        const fromY = activationFromY(fuseAct.activation);
+        source = fromY ? L.buf(this.x) : L.kept(this.x);
+        spec.gradActivation = { activation: fuseAct.activation, from: fromY ? 'y' : 'x' };
+        L.markActivationApplied(this.x);
+      }
+      const src = source;
+      L.emit(`${layer} dX`, [dZ, w, src, accumulate ? dx : undefined], [dx], (e, get) =>
+        encodeMatmul(
+          e,
+          spec,
+          { a: get(dZ), b: get(w), c: get(dx), ...(src ? { gradSource: get(src) } : {}) },
+          `${layer}_dX`,
+        ),
+      );
+    });
+  }
+
+  reference(R: ReferenceForwardContext, out: Value): Float64Array {
+    const x = R.value(this.x);
+    const w = R.param(this.w);
+    const f = out.features;
+    const n = this.x.features;
+    const y = new Float64Array(R.rows * f);
+    for (let r = 0; r < R.rows; r++) {
+      for (let j = 0; j < f; j++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += at(x, r * n + i) * at(w, i * f + j);
+        y[r * f + j] = s;
+      }
+    }
+    return y;
+  }
+
+  override referenceBackward(R: ReferenceBackwardContext, out: Value, dy: Float64Array): void {
+    const x = R.value(this.x);
+    const w = R.param(this.w);
+    const [n, m] = [this.x.features, out.features];
+    // dx = dy·Wᵀ, dW = xᵀ·dy
+    const dx = new Float64Array(R.rows * n);
+    const dw = new Float64Array(n * m);
+    for (let r = 0; r < R.rows; r++) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const xi = at(x, r * n + i);
+        for (let j = 0; j < m; j++) {
+          const d = at(dy, r * m + j);
+          s += d * at(w, i * m + j);
+          dw[i * m + j] = at(dw, i * m + j) + xi * d;
+        }
+        dx[r * n + i] = s;
+      }
+    }
+    R.paramGrad(this.w, dw);
+    R.accumulate(this.x, dx);
+  }
+}
+
+/** x + b, b a [features] parameter broadcast over rows. */
+export class BiasAddOp extends Op {
+  readonly kind = 'biasAdd';
+
+  constructor(
+    layer: string,
+    readonly x: Value,
+    readonly b: Param,
+  ) {
+    super(layer);
+  }
+
+  get inputs(): readonly Value[] {
+    return [this.x];
+  }
+
+  override get params(): readonly Param[] {
+    return [this.b];
+  }
+
+  override get gradParams(): readonly Param[] {
+    return [this.b];
+  }
+
+  shape(): { features: number; name: string } {
+    const { x, b } = this;
+    if (b.shape.length !== 1 || b.length !== x.features) {
+      throw new GraphError(
+        `layer "${this.layer}": bias "${b.name}" is [${b.shape.join(', ')}] but the value "${x.name}" ` +
+          `has shape [batch, ${x.features}]`,
+      );
+    }
+    return { features: x.features, name: `${this.layer}/bias` };
+  }
+
+  override get epilogueStage(): EpilogueStage {
+    return { bias: this.b };
+  }
+
+  lower(L: LowerContext, g: Group): void {
+    const x = L.buf(this.x);
+    const b = L.env.param(this.b);
+    const f = g.out.features;
+    const rows = L.rows;
+    const y = L.temp(f, g.out.name);
+    L.emit(`${this.layer} bias`, [x, b], [y], (e, get) =>
+      encodeBinary(e, 'add', { buffer: get(x), shape: [rows, f] }, { buffer: get(b), shape: [f] }, get(y), [
+        rows,
+        f,
+      ]),
+    );
+    L.define(g.out, y);
+  }
+
+  override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
+    columnSumGrad(L, this.layer, this.b, dy, g.out.features);
+    if (L.needsGrad(this.x)) L.passThrough(this.x, dy);
+  }
+
+  reference(R: ReferenceForwardContext, out: Value): Float64Array {
+    const b = R.param(this.b);
+    const f = out.features;
+    return R.value(this.x).map((x, i) => x + at(b, i % f));
+  }
+
+  override referenceBackward(R: ReferenceBackwardContext, out: Value, dy: Float64Array): void {
+    const f = out.features;
+    const db = new Float64Array(f);
+    for (let r = 0; r < R.rows; r++) for (let j = 0; j < f; j++) db[j] = at(db, j) + at(dy, r * f + j);
+    R.paramGrad(this.b, db);
+    R.accumulate(this.x, dy);
+  }
+}
+
+/** db = column sums of dz [rows, features] into the bias's gradient. */
+function columnSumGrad(L: LowerContext, layer: string, bias: Param, dz: VBuf, features: number): void {
+  const db = L.paramGradTarget(bias, `${layer} db`);
+  const rows = L.rows;
+  L.emit(`${layer} db`, [dz], [db.buf], (e, get) =>
+    encodeSum(e, get(dz), get(db.buf), { outer: 1, n: rows, inner: features }, 1, `${layer}_db`),
+  );
+  db.finish();
+}
+
+/** True when the activation's derivative needs its input z (kept by the forward pass). */
+function usesPre(act: ActivationSpec): boolean {
+  return act.name !== 'linear' && !activationFromY(act);
+}
+
+// ---------------------------------------------------------------- builders
+
+export function matmul(g: Graph, layer: string, x: Value, w: Param): Value {
+  return g.apply(new MatmulOp(layer, x, w));
+}
+
+export function biasAdd(g: Graph, layer: string, x: Value, b: Param): Value {
+  return g.apply(new BiasAddOp(layer, x, b));
+}
+
+/** A Dense layer: matmul, then bias (optional), then activation (unless linear). */
+export function dense(
+  g: Graph,
+  layer: string,
+  x: Value,
+  kernel: Param,
+  bias: Param | undefined,
+  act: ActivationAttrs = { name: 'linear' },
+): Value {
+  let y = matmul(g, layer, x, kernel);
+  if (bias) y = biasAdd(g, layer, y, bias);
+  return act.name === 'linear' ? y : activation(g, layer, y, act);
+}

@@ -1,0 +1,146 @@
+/**
+ * The stages of a compiled step around the graph's own calls, emitted through the same
+ * Lowering (so the same idiom and the same buffer ids as every other call):
+ *   gather      the batch's input rows and targets, from the dataset at the GPU cursor;
+ *   penalty     rows · Σ (l1·|w| + l2·w²) of the regularized weights, into the penalty slot;
+ *   optimizer   the step counter's advance, then ONE update of every parameter segment;
+ *   step end    the bookkeeping: the first non-finite loss, the step count, the cursor.
+ */
+import type { DataColumn, GpuData } from './dataset.js';
+import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
+import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
+import { encodeAccumulateSum } from '../kernels/reduce.js';
+import { encodePenaltyTerms, encodeStepEnd } from '../kernels/step.js';
+import type { ModelArenas } from './arenas.js';
+import type { VBuf } from './liveness.js';
+import type { Lowering } from './lowering.js';
+
+/** Gathers every input column and every loss head's targets into the step's batch buffers. */
+export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void {
+  const batch = L.rows;
+  const perm = model.whole(data.perm);
+  const cursor = model.whole(model.cursor);
+  /** Rows of a u8/f32 column (split over parts, scaled) into out [batch, width] f32. */
+  const gatherRows = (col: DataColumn, out: VBuf, label: string): void => {
+    const parts = col.parts.map((p) => model.whole(p));
+    const spec = {
+      batch,
+      features: col.width,
+      source: col.source === 'u8' ? ('u8' as const) : ('f32' as const),
+      scale: col.scale,
+      offset: col.offset,
+      rowsPerPart: col.rowsPerPart,
+      rows: data.rows,
+    };
+    L.emit(label, [...parts, perm, cursor], [out], (e, get) =>
+      encodeGatherBatch(e, spec, {
+        parts: parts.map((p) => get(p)),
+        perm: get(perm),
+        permLength: data.rows,
+        cursor: get(cursor),
+        out: get(out),
+      }),
+    );
+  };
+  L.inputs.forEach((out, i) => {
+    const col = data.inputs[i];
+    if (!col) throw new Error(`internal: data has no input column ${i}`);
+    gatherRows(col, out, `gather input ${i}`);
+  });
+  L.targets.forEach((t, i) => {
+    const col = data.targets[i];
+    if (!col) throw new Error(`internal: data has no target column ${i}`);
+    if (t.format === 'f32' && (col.source === 'u8' || col.source === 'f32')) {
+      gatherRows(col, t.buf, `gather target ${i}`); // may be split over bindings, like inputs
+      return;
+    }
+    if (col.parts.length !== 1) {
+      throw new RangeError(
+        `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
+      );
+    }
+    const src = model.whole(col.parts[0] as GPUBuffer);
+    const errors = model.whole(model.labelErrors);
+    const classes = L.graph.losses[i]?.output.features ?? 0;
+    const labels =
+      t.format === 'f32'
+        ? { source: col.source, width: col.width, out: 'f32' as const }
+        : { source: col.source, width: 1, out: t.format, classes };
+    const dense = t.format === 'f32';
+    L.emit(`gather target ${i}`, [src, perm, cursor], [t.buf, dense ? undefined : errors], (e, get) =>
+      encodeGatherLabels(
+        e,
+        { batch, rows: data.rows, labels },
+        {
+          labelSource: get(src),
+          perm: get(perm),
+          permLength: data.rows,
+          cursor: get(cursor),
+          labelsOut: get(t.buf),
+          ...(dense ? {} : { labelErrors: get(errors) }),
+        },
+      ),
+    );
+  });
+}
+
+/** rows · Σ (l1·|w| + l2·w²) over the regularized weights, added to the penalty slot. */
+export function emitWeightPenalty(L: Lowering, model: ModelArenas): void {
+  const slot = model.metricLayout.penaltySlot;
+  const weights = model.trainable.some((p) => p.l1 > 0 || p.l2 > 0);
+  if (slot === undefined || !weights || !model.segmentTable) return;
+  const params = model.whole(model.params);
+  const table = model.whole(model.segmentTable);
+  const sums = model.whole(model.lossSums);
+  const total = model.totalLength;
+  const rows = L.rows;
+  const terms = L.tempBytes(total * 4, 'penalty terms');
+  L.emit('penalty terms', [params, table], [terms], (e, get) =>
+    encodePenaltyTerms(e, { total, rows }, { params: get(params), table: get(table), terms: get(terms) }),
+  );
+  L.emit('penalty sum', [terms, sums], [sums], (e, get) =>
+    encodeAccumulateSum(e, get(terms), total, get(sums), slot, 'penalty_sum'),
+  );
+}
+
+/** Advances the optimizer's step, then updates every trainable parameter in one dispatch. */
+export function emitOptimizer(L: Lowering, model: ModelArenas): void {
+  const opt = model.optimizer;
+  if (!opt || !model.hyper || !model.segmentTable || model.trainable.length === 0) return;
+  const hyper = model.whole(model.hyper);
+  const params = model.whole(model.params);
+  const grads = model.whole(model.grads);
+  const state = model.optState.map((b) => model.whole(b));
+  const table = model.whole(model.segmentTable);
+  L.emit('optimizer advance', [hyper], [hyper], (e, get) => encodeOptimizerAdvance(e, opt.spec, get(hyper)));
+  L.emit('optimizer update', [grads, hyper, table], [params, ...state], (e, get) =>
+    encodeOptimizerUpdate(
+      e,
+      opt.spec,
+      model.segments,
+      {
+        params: get(params),
+        grads: get(grads),
+        state: state.map((s) => get(s)),
+        hyper: get(hyper),
+        segmentTable: get(table),
+      },
+      model.totalLength,
+    ),
+  );
+}
+
+/**
+ * The step's bookkeeping on the GPU. Only training watches for a non-finite loss (there is
+ * a step to undo); evaluate reports a NaN loss as its result, as Keras does.
+ */
+export function emitStepEnd(L: Lowering, model: ModelArenas): void {
+  const acc = model.whole(model.lossSums);
+  const status = model.whole(model.status);
+  const cursor = model.whole(model.cursor);
+  const train = L.mode === 'train';
+  const spec = { slots: train ? L.graph.losses.length : 0, batch: L.rows, countStep: train };
+  L.emit('step end', [acc], [status, cursor], (e, get) =>
+    encodeStepEnd(e, spec, { acc: get(acc), status: get(status), cursor: get(cursor) }),
+  );
+}
