@@ -17,7 +17,6 @@
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { writeCursor } from '../kernels/gather.js';
-import { encodeGuardedCopy, STATUS, STATUS_WORDS, writeStatus } from '../kernels/step.js';
 import {
   optimizerStateNames,
   OPTIMIZER_HYPER_BYTES,
@@ -27,34 +26,16 @@ import {
   type OptimizerHyper,
   type OptimizerSettings,
 } from '../kernels/optim.js';
-import type { GpuData } from './dataset.js';
-import { identity } from './dataset.js';
+import { encodeGuardedCopy, STATUS, writeStatus } from '../kernels/step.js';
 import { createRng } from '../util/random.js';
-import type { Mode } from './fusion.js';
-import {
-  aucFromHistogram,
-  aucHistogramWords,
-  CONFUSION_WORDS,
-  f1From,
-  precisionFrom,
-  recallFrom,
-} from '../kernels/metrics.js';
-import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead, type Value } from './ir.js';
 import { ModelArenas } from './arenas.js';
-import { metricSource } from './metric-layout.js';
 import { compilePlan, type Plan } from './compile.js';
+import { identity, type GpuData } from './dataset.js';
+import type { Graph } from './ir.js';
+import type { Mode, Value } from './op.js';
+import { Readback, stepLogs, type RawLogs, type StepLogs } from './readback.js';
 
-export interface StepLogs {
-  /** Steps of this epoch done when the values were read. */
-  step: number;
-  /** Samples seen so far in this epoch. */
-  samples: number;
-  /** Weighted sum of the heads' mean losses over those samples. */
-  loss: number;
-  headLosses: number[];
-  /** Each metric's value (by name, in the order added; repeated names get a suffix). */
-  metrics: Record<string, number>;
-}
+export type { StepLogs };
 
 export interface EpochOptions {
   batchSize: number;
@@ -89,23 +70,11 @@ export class LabelError extends Error {
   override name = 'LabelError';
 }
 
-const RING_SLOTS = 3;
-
-interface RawLogs {
-  status: Uint32Array;
-  sums: Float32Array;
-  counts: Uint32Array;
-  flags: number;
-  labelErrors: number;
-}
-
 export class Executor {
   readonly model: ModelArenas;
   private readonly plans = new Map<string, Plan>();
   private snapshot: Recording | undefined;
-  private readonly ring: GPUBuffer[] = [];
-  private ringNext = 0;
-  private readonly ringBusy = new Map<GPUBuffer, Promise<unknown>>();
+  private readonly readback: Readback;
   /** Host mirror of status[STEPS]: training steps run since the model was created. */
   private steps = 0;
   private busy: string | undefined;
@@ -120,17 +89,9 @@ export class Executor {
   ) {
     this.model = new ModelArenas(engine, graph, optimizer);
     try {
-      for (let i = 0; i < RING_SLOTS; i++) {
-        this.ring.push(
-          engine.createBuffer({
-            size: this.readbackBytes,
-            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-            label: `readback ring ${i}`,
-          }),
-        );
-      }
+      this.readback = new Readback(engine, this.model);
     } catch (e) {
-      this.dispose();
+      this.model.dispose();
       throw e;
     }
   }
@@ -226,7 +187,7 @@ export class Executor {
         if (options.onProgress && done < full + (rem > 0 ? 1 : 0)) {
           const at = done;
           // The copies are encoded before the next window; only a full ring waits here.
-          const started = this.startRead(await this.nextSlot());
+          const started = this.readback.start(await this.readback.nextSlot());
           // Delivered in step order. A failure seen here is reported (and undone) by the
           // epoch's final read; a callback's own error is rethrown after it.
           const logs = this.readLogs(at, at * batch, undefined, started);
@@ -405,7 +366,7 @@ export class Executor {
     return {
       modelBytes: this.model.bytes,
       planBytes,
-      ringBytes: this.ring.reduce((s, b) => s + b.size, 0),
+      ringBytes: this.readback.bytes,
       plans: this.plans.size,
     };
   }
@@ -508,7 +469,7 @@ export class Executor {
     for (const unhook of this.watched.values()) unhook();
     this.watched.clear();
     this.snapshot?.release();
-    for (const b of this.ring) this.engine.releaseBuffer(b, true);
+    this.readback.dispose();
     this.model.dispose();
   }
 
@@ -536,7 +497,7 @@ export class Executor {
 
   private resetEpoch(): void {
     const m = this.model;
-    const { sums, counts } = this.accumulatorWords;
+    const { sums, counts } = m.accumulatorWords;
     const zero = new Uint32Array(Math.max(4, sums, counts));
     writeCursor(this.engine, m.cursor);
     this.engine.writeBuffer(m.lossSums, 0, zero.subarray(0, sums));
@@ -546,69 +507,13 @@ export class Executor {
     writeStatus(this.engine, m.status, this.steps);
   }
 
-  /** Words of lossSums (loss sums, then metric sums) and of counts (see MetricLayout). */
-  private get accumulatorWords(): { sums: number; counts: number } {
-    const layout = this.model.metricLayout;
-    return { sums: Math.max(1, layout.sumWords), counts: Math.max(1, layout.countWords) };
-  }
-
-  private get readbackBytes(): number {
-    const { sums, counts } = this.accumulatorWords;
-    return 16 + 4 * sums + 4 * counts + 16 + 16;
-  }
-
-  /** The next ring slot, once the read that last used it is done. */
-  private async nextSlot(): Promise<GPUBuffer> {
-    const slot = this.ring[this.ringNext] as GPUBuffer;
-    this.ringNext = (this.ringNext + 1) % this.ring.length;
-    await this.ringBusy.get(slot);
-    return slot;
-  }
-
-  /**
-   * Encodes the copies of status, sums and counts into `slot` NOW (so they see exactly the
-   * steps submitted so far) and resolves when the slot is mapped; nothing waits meanwhile.
-   */
-  private startRead(slot: GPUBuffer): Promise<RawLogs> {
-    const m = this.model;
-    const { sums, counts } = this.accumulatorWords;
-    const read = this.engine
-      .readInto(
-        slot,
-        [
-          { buffer: m.status, size: STATUS_WORDS * 4 },
-          { buffer: m.lossSums, size: sums * 4 },
-          { buffer: m.counts, size: counts * 4 },
-          { buffer: m.labelFlags, size: 16 },
-          { buffer: m.labelErrors, size: 16 },
-        ],
-        'logs',
-      )
-      .then((bytes) => {
-        slot.unmap();
-        const words = new Uint32Array(bytes);
-        return {
-          status: words.slice(0, STATUS_WORDS),
-          sums: new Float32Array(bytes, STATUS_WORDS * 4, sums),
-          counts: words.slice(STATUS_WORDS + sums, STATUS_WORDS + sums + counts),
-          flags: words[STATUS_WORDS + sums + counts] ?? 0,
-          labelErrors: words[STATUS_WORDS + sums + counts + 4] ?? 0,
-        };
-      });
-    this.ringBusy.set(
-      slot,
-      read.catch(() => undefined),
-    );
-    return read;
-  }
-
   private async readLogs(
     step: number,
     samples: number,
     restore?: { epochStart: number; batch: number; data: GpuData; fullPlan: Plan | undefined },
     started?: Promise<RawLogs>,
   ): Promise<StepLogs> {
-    const raw = await (started ?? this.startRead(await this.nextSlot()));
+    const raw = await (started ?? this.readback.read());
     const bad = raw.status[STATUS.BAD_STEP] ?? 0;
     if (bad !== 0 || raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
       const failing = bad > 0 ? bad - 1 : undefined;
@@ -631,47 +536,7 @@ export class Executor {
         `the loss became NaN or infinite${where}.${state}`,
       );
     }
-    const headLosses = this.graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
-    const penaltySlot = this.model.metricLayout.penaltySlot;
-    const penalty = penaltySlot === undefined ? 0 : (raw.sums[penaltySlot] ?? NaN) / samples;
-    // Keras's loss: the weighted head losses plus the regularization penalty.
-    const loss = this.graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), penalty);
-    const metrics: Record<string, number> = {};
-    for (const m of this.graph.allMetrics) {
-      let name = m.name;
-      for (let k = 2; name in metrics; k++) name = `${m.name}_${k}`;
-      metrics[name] = this.metricValue(m, raw, samples);
-    }
-    return { step, samples, loss, headLosses, metrics };
-  }
-
-  /**
-   * A metric's epoch value from the accumulators: accuracy = right / samples (per unit for
-   * binary); mae, mse = Σ per-sample error / samples, rmse = √mse; precision, recall, f1
-   * and auc by Keras's formulas on the epoch's counts (src/kernels/metrics.ts).
-   */
-  private metricValue(m: MetricHead | StatMetricHead, raw: RawLogs, samples: number): number {
-    if (!isStatMetricKind(m.kind)) {
-      const j = this.graph.metrics.indexOf(m as MetricHead);
-      const denom = m.kind === 'binary' ? samples * m.output.features : samples;
-      return (raw.counts[j] ?? 0) / denom;
-    }
-    const at = metricSource(this.model.metricLayout, m as StatMetricHead);
-    switch (m.kind) {
-      case 'mae':
-      case 'mse':
-        return (raw.sums[at] ?? NaN) / samples;
-      case 'rmse':
-        return Math.sqrt((raw.sums[at] ?? NaN) / samples);
-      case 'precision':
-        return precisionFrom(raw.counts.subarray(at, at + CONFUSION_WORDS));
-      case 'recall':
-        return recallFrom(raw.counts.subarray(at, at + CONFUSION_WORDS));
-      case 'f1':
-        return f1From(raw.counts.subarray(at, at + CONFUSION_WORDS));
-      case 'auc':
-        return aucFromHistogram(raw.counts.subarray(at, at + aucHistogramWords()));
-    }
+    return stepLogs(this.model, raw, step, samples);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
 import { GpuData, type ColumnInput } from '../graph/dataset.js';
 import { NonFiniteLossError, Executor, type StepLogs } from '../graph/executor.js';
+import { metricKeys } from '../graph/readback.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
 import type { PlanStats } from '../graph/compile.js';
 import {
@@ -889,12 +890,15 @@ export class LayersModel {
     const logs: Logs = { loss: s.loss };
     const heads = this.compiled?.heads ?? [];
     const several = heads.length > 1;
+    // The graph's metric heads follow the compiled heads' metrics in order (build()).
+    const keys = this.built ? metricKeys(this.built.graph) : [];
+    let k = 0;
     heads.forEach((h, i) => {
       const out = (this.outputs[i] as SymbolicTensor).layer.name;
       if (several) logs[`${out}_loss`] = s.headLosses[i] ?? NaN;
       for (const m of h.metrics) {
         const key = several ? `${out}_${m.name}` : m.name;
-        logs[key] = s.metrics[uniqueMetricKey(heads, i, m.name)] ?? NaN;
+        logs[key] = s.metrics[keys[k++] ?? m.name] ?? NaN;
       }
     });
     return logs;
@@ -932,20 +936,6 @@ export class LayersModel {
       if (!reached.has(i)) throw new TypeError(`input "${i.layer.name}" is not connected to the outputs`);
     }
   }
-}
-
-/** How the graph names a metric (executor's StepLogs.metrics keys: name, name_2, ...). */
-function uniqueMetricKey(heads: Compiled['heads'], head: number, name: string): string {
-  let count = 0;
-  for (let i = 0; i <= head; i++) {
-    for (const m of (heads[i] as Compiled['heads'][number]).metrics) {
-      if (m.name === name) {
-        count++;
-        if (i === head) return count === 1 ? name : `${name}_${count}`;
-      }
-    }
-  }
-  return name;
 }
 
 /** x (unless a GpuData) and y with eager Tensors read back to host arrays. */
