@@ -23,7 +23,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
 
-/** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizer()). */
+/** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizerSpec() in src/kernels/optim.ts). */
 export type ResolvedOptimizer =
   | { kind: 'sgd'; momentum: number; nesterov: boolean }
   | { kind: 'rmsprop'; rho: number; epsilon: number; momentum: number; centered: boolean }

@@ -79,7 +79,7 @@ export type { Initializer, InitializerSpec } from './nn/initializers.js';
 export { regularizers, resolveRegularizer } from './nn/regularizers.js';
 export type { Regularizer, RegularizerSpec } from './nn/regularizers.js';
 export { optimizers, resolveOptimizer } from './nn/optimizers.js';
-export type { OptimizerConfig as KerasOptimizer } from './nn/optimizers.js';
+export type { Optimizer } from './nn/optimizers.js';
 export * as data from './data/index.js';
 export {
   saveModel,

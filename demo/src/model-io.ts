@@ -13,7 +13,7 @@ import {
   removeModel,
   resolveOptimizer,
   saveModel,
-  type KerasOptimizer,
+  type Optimizer,
   type LayersModel,
   type ModelArtifactsInfo,
   type SaveResult,
@@ -225,7 +225,7 @@ export class MlpModelIo extends LitElement {
    * cross-entropy, accuracy; the saved optimizer if the file names one, else Adam), measures
    * its test accuracy, and makes it the current model.
    */
-  private load(name: string, get: () => Promise<{ model: LayersModel; optimizer?: KerasOptimizer }>) {
+  private load(name: string, get: () => Promise<{ model: LayersModel; optimizer?: Optimizer }>) {
     return this.run('load', async () => {
       this.loadStatus = `Loading ${name}…`;
       this.loaded = undefined;

@@ -7,7 +7,7 @@ import {
   layers,
   optimizers,
   sequential,
-  type KerasOptimizer,
+  type Optimizer,
   type Layer,
   type Sequential,
 } from '../../src/index.js';
@@ -92,7 +92,7 @@ export function parseHidden(text: string): number[] {
   return units;
 }
 
-export function makeOptimizer(name: string, learningRate: number): KerasOptimizer {
+export function makeOptimizer(name: string, learningRate: number): Optimizer {
   switch (name) {
     case 'sgd':
       return optimizers.sgd({ learningRate });

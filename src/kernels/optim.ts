@@ -98,16 +98,29 @@ function hyperUsage(): GPUBufferUsageFlags {
 
 // ------------------------------------------------------------ specs
 
-/** Fills in Keras 3's defaults and checks every hyper-parameter's range. */
-export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
-  const inUnit = (name: string, x: number, closedAbove: boolean): number => {
-    if (!Number.isFinite(x) || x < 0 || (closedAbove ? x > 1 : x >= 1)) {
-      throw new RangeError(`${spec.kind}: ${name} must be in [0, 1${closedAbove ? ']' : ')'}, got ${x}`);
+/**
+ * Fills in Keras 3's defaults and checks every hyper-parameter: the one place for both
+ * (src/nn/optimizers.ts builds its Keras-named optimizers on it). Ranges: momentum in
+ * [0, 1] (Keras's check); rho, beta1, beta2 in [0, 1); epsilon and scheduleDecay finite
+ * > 0; nesterov, centered and amsgrad booleans.
+ */
+export function resolveOptimizerSpec(spec: OptimizerSpec): ResolvedOptimizer {
+  const what = spec.kind;
+  const inUnit = (name: string, x: unknown, closedAbove: boolean): number => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (closedAbove ? x > 1 : x >= 1)) {
+      throw new RangeError(`${what}: ${name} must be in [0, 1${closedAbove ? ']' : ')'}, got ${String(x)}`);
     }
     return x;
   };
-  const positive = (name: string, x: number): number => {
-    if (!Number.isFinite(x) || x <= 0) throw new RangeError(`${spec.kind}: ${name} must be > 0, got ${x}`);
+  const positive = (name: string, x: unknown): number => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) {
+      throw new RangeError(`${what}: ${name} must be a finite number > 0, got ${String(x)}`);
+    }
+    return x;
+  };
+  const flag = (name: string, x: unknown): boolean => {
+    if (typeof x !== 'boolean')
+      throw new TypeError(`${what}: ${name} must be true or false, got ${String(x)}`);
     return x;
   };
   switch (spec.kind) {
@@ -115,7 +128,7 @@ export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
       return {
         kind: 'sgd',
         momentum: inUnit('momentum', spec.momentum ?? 0, true),
-        nesterov: spec.nesterov ?? false,
+        nesterov: flag('nesterov', spec.nesterov ?? false),
       };
     case 'rmsprop':
       return {
@@ -123,7 +136,7 @@ export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
         rho: inUnit('rho', spec.rho ?? 0.9, false),
         epsilon: positive('epsilon', spec.epsilon ?? 1e-7),
         momentum: inUnit('momentum', spec.momentum ?? 0, true),
-        centered: spec.centered ?? false,
+        centered: flag('centered', spec.centered ?? false),
       };
     case 'adam':
       return {
@@ -131,7 +144,7 @@ export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
         beta1: inUnit('beta1', spec.beta1 ?? 0.9, false),
         beta2: inUnit('beta2', spec.beta2 ?? 0.999, false),
         epsilon: positive('epsilon', spec.epsilon ?? 1e-7),
-        amsgrad: spec.amsgrad ?? false,
+        amsgrad: flag('amsgrad', spec.amsgrad ?? false),
       };
     case 'nadam':
       return {
@@ -148,9 +161,17 @@ export function resolveOptimizer(spec: OptimizerSpec): ResolvedOptimizer {
   }
 }
 
+/** Checks a learning rate a compile or a factory is given (a schedule may later set 0). */
+export function checkLearningRate(what: string, lr: unknown): number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) {
+    throw new RangeError(`${what}: learningRate must be a finite number > 0, got ${String(lr)}`);
+  }
+  return lr;
+}
+
 /** Names of the state arenas the optimizer needs, in the order encodeOptimizerUpdate() takes them. */
 export function optimizerStateNames(spec: OptimizerSpec): string[] {
-  return stateSlotNames(resolveOptimizer(spec));
+  return stateSlotNames(resolveOptimizerSpec(spec));
 }
 
 /**
@@ -291,7 +312,7 @@ export function createOptimizerHyper(
   learningRate: number,
   from?: { step: number; uProduct: number },
 ): GPUBuffer {
-  resolveOptimizer(spec);
+  resolveOptimizerSpec(spec);
   const h = initialOptimizerHyper(learningRate);
   if (from) {
     h.step = from.step;
@@ -339,7 +360,7 @@ function checkHyper(hyper: Bindable): void {
 /** Encodes t += 1 (and Nadam's Π *= u_t) on the GPU: one single-invocation dispatch. */
 export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: Bindable): void {
   checkHyper(hyper);
-  const o = resolveOptimizer(spec);
+  const o = resolveOptimizerSpec(spec);
   const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
   // The step read and written; Nadam also u_t (5) times the product, read and written.
   const work = o.kind === 'nadam' ? { flops: 6, bytes: 16 } : { flops: 0, bytes: 8 };
@@ -387,7 +408,7 @@ export function encodeOptimizerUpdate(
   },
   totalLength: number,
 ): void {
-  const o = resolveOptimizer(spec);
+  const o = resolveOptimizerSpec(spec);
   const names = stateSlotNames(o);
   const label = updateLabel(o);
   if (b.state.length !== names.length) {
@@ -472,7 +493,7 @@ export function nadamMomentumCoefficient(beta1: number, scheduleDecay: number, t
 
 /** What encodeOptimizerAdvance() does to the hyper buffer, in float64. */
 export function optimizerAdvanceReference(spec: OptimizerSpec, h: OptimizerHyper): OptimizerHyper {
-  const o = resolveOptimizer(spec);
+  const o = resolveOptimizerSpec(spec);
   const step = h.step + 1;
   const uProduct =
     o.kind === 'nadam' ? h.uProduct * nadamMomentumCoefficient(o.beta1, o.scheduleDecay, step) : h.uProduct;
@@ -492,7 +513,7 @@ export function optimizerStepReference(
   state: Float64Array[],
   hyper: OptimizerHyper,
 ): void {
-  const o = resolveOptimizer(spec);
+  const o = resolveOptimizerSpec(spec);
   const slots = stateSlotNames(o).length;
   if (state.length !== slots)
     throw new RangeError(`${o.kind}: needs ${slots} state arrays, got ${state.length}`);

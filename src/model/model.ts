@@ -20,7 +20,7 @@ import {
   type LayerWeight,
 } from '../nn/layers.js';
 import { resolveLoss, resolveMetric, suggest } from '../nn/names.js';
-import { resolveOptimizer, type OptimizerConfig } from '../nn/optimizers.js';
+import { resolveOptimizer, type Optimizer } from '../nn/optimizers.js';
 import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import {
   checkClassIds,
@@ -37,7 +37,7 @@ import { createRng } from '../util/random.js';
 import type { SaveHandler, SaveResult } from './io.js';
 
 export interface CompileArgs {
-  optimizer: string | OptimizerConfig;
+  optimizer: string | Optimizer;
   /** One loss for every output, one per output, or by output name. */
   loss: string | readonly string[] | Readonly<Record<string, string>>;
   metrics?: readonly string[] | Readonly<Record<string, readonly string[]>>;
@@ -62,7 +62,7 @@ export interface FitArgs {
 }
 
 interface Compiled {
-  optimizer: OptimizerConfig;
+  optimizer: Optimizer;
   heads: {
     loss: ReturnType<typeof resolveLoss>;
     weight: number;

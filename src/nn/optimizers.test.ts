@@ -4,8 +4,8 @@
  * serialized Keras / tfjs configs, and range errors.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveOptimizer as resolveKernelOptimizer } from '../kernels/optim.js';
-import { optimizers, resolveOptimizer, type OptimizerConfig } from './optimizers.js';
+import { resolveOptimizerSpec as resolveKernelOptimizer } from '../kernels/optim.js';
+import { optimizers, resolveOptimizer, type Optimizer } from './optimizers.js';
 
 describe('factories', () => {
   it("Keras 3's defaults, class names and configs", () => {
@@ -106,14 +106,14 @@ describe('resolveOptimizer', () => {
     expect(resolveOptimizer('nadam')).toEqual(optimizers.nadam());
   });
 
-  it('an OptimizerConfig is checked again and copied', () => {
+  it('an Optimizer is checked again and copied', () => {
     const a = optimizers.adam({ learningRate: 0.01 });
     const r = resolveOptimizer(a);
     expect(r).toEqual(a);
     expect(r).not.toBe(a);
-    const bad: OptimizerConfig = { ...a, learningRate: -1 };
+    const bad: Optimizer = { ...a, learningRate: -1 };
     expect(() => resolveOptimizer(bad)).toThrow(/learningRate must be a finite number > 0/);
-    const badSpec: OptimizerConfig = { ...a, spec: { kind: 'adam', beta1: 2 } };
+    const badSpec: Optimizer = { ...a, spec: { kind: 'adam', beta1: 2 } };
     expect(() => resolveOptimizer(badSpec)).toThrow(/beta1 must be in \[0, 1\)/);
   });
 

@@ -1,22 +1,24 @@
 /**
- * Keras optimizers for compile(): factories with Keras 3's defaults, name resolution, and
- * the Keras config for saving. The update rules themselves are src/kernels/optim.ts.
+ * Keras optimizers for compile(): factories with Keras's names and options, name resolution,
+ * and the Keras config for saving. Defaults and range checks are the update kernel's
+ * (resolveOptimizerSpec in src/kernels/optim.ts, which also holds the update rules):
  *
  *   sgd      learningRate 0.01,  momentum 0, nesterov false
  *   rmsprop  learningRate 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered false
  *   adam     learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7, amsgrad false
  *   nadam    learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7 (scheduleDecay: see
  *            src/kernels/optim.ts; Keras 3's schedule unless given)
- *
- * Ranges: learningRate finite > 0; momentum in [0, 1] (Keras's check); rho, beta1, beta2 in
- * [0, 1); epsilon finite > 0.
  */
-import type { OptimizerSpec } from '../kernels/optim.js';
+import {
+  checkLearningRate,
+  resolveOptimizerSpec,
+  type OptimizerSettings,
+  type OptimizerSpec,
+} from '../kernels/optim.js';
 import { suggest } from './names.js';
 
-export interface OptimizerConfig {
-  spec: OptimizerSpec;
-  learningRate: number;
+/** A Keras optimizer: what the update kernel runs, with Keras's class name and config. */
+export interface Optimizer extends OptimizerSettings {
   /** Keras's class name: 'SGD', 'RMSprop', 'Adam', 'Nadam'. */
   className: string;
   /** Keras's config keys (learning_rate, beta_1, ...): what model.json's training_config holds. */
@@ -51,7 +53,7 @@ export interface NadamArgs {
   scheduleDecay?: number;
 }
 
-// ---------------------------------------------------------------- checks
+// ---------------------------------------------------------------- factories
 
 function checkKeys(what: string, args: unknown, valid: readonly string[]): void {
   if (typeof args !== 'object' || args === null) throw new TypeError(`${what}: arguments must be an object`);
@@ -66,103 +68,62 @@ function checkKeys(what: string, args: unknown, valid: readonly string[]): void 
   }
 }
 
-function learningRate(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new RangeError(`${what}: learningRate must be a finite number > 0, got ${String(v)}`);
-  }
-  return v;
-}
-
-function unit(what: string, name: string, v: unknown, closedAbove: boolean): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (closedAbove ? v > 1 : v >= 1)) {
-    throw new RangeError(`${what}: ${name} must be in [0, 1${closedAbove ? ']' : ')'}, got ${String(v)}`);
-  }
-  return v;
-}
-
-function positive(what: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new RangeError(`${what}: ${name} must be a finite number > 0, got ${String(v)}`);
-  }
-  return v;
-}
-
-function flag(what: string, name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new TypeError(`${what}: ${name} must be true or false, got ${String(v)}`);
-  return v;
-}
-
-// ---------------------------------------------------------------- factories
-
-function sgd(args: SgdArgs = {}): OptimizerConfig {
-  const what = 'sgd';
-  checkKeys(what, args, ['learningRate', 'momentum', 'nesterov']);
-  const lr = learningRate(what, args.learningRate ?? 0.01);
-  const momentum = unit(what, 'momentum', args.momentum ?? 0, true);
-  const nesterov = flag(what, 'nesterov', args.nesterov ?? false);
+/** The options' keys checked, the spec resolved (defaults, ranges), the learning rate checked. */
+function resolved<K extends OptimizerSpec['kind']>(
+  kind: K,
+  args: object,
+  valid: readonly string[],
+  defaultRate: number,
+): { spec: Extract<ReturnType<typeof resolveOptimizerSpec>, { kind: K }>; lr: number } {
+  checkKeys(kind, args, ['learningRate', ...valid]);
+  const { learningRate, ...rest } = args as { learningRate?: unknown };
+  const spec = resolveOptimizerSpec({ kind, ...rest });
   return {
-    spec: { kind: 'sgd', momentum, nesterov },
-    learningRate: lr,
-    className: 'SGD',
-    config: { learning_rate: lr, momentum, nesterov },
+    spec: spec as Extract<ReturnType<typeof resolveOptimizerSpec>, { kind: K }>,
+    lr: checkLearningRate(kind, learningRate ?? defaultRate),
   };
 }
 
-function rmsprop(args: RmspropArgs = {}): OptimizerConfig {
-  const what = 'rmsprop';
-  checkKeys(what, args, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
-  const lr = learningRate(what, args.learningRate ?? 0.001);
-  const rho = unit(what, 'rho', args.rho ?? 0.9, false);
-  const momentum = unit(what, 'momentum', args.momentum ?? 0, true);
-  const epsilon = positive(what, 'epsilon', args.epsilon ?? 1e-7);
-  const centered = flag(what, 'centered', args.centered ?? false);
+function sgd(args: SgdArgs = {}): Optimizer {
+  const { spec, lr } = resolved('sgd', args, ['momentum', 'nesterov'], 0.01);
+  const { momentum, nesterov } = spec;
+  return { spec, learningRate: lr, className: 'SGD', config: { learning_rate: lr, momentum, nesterov } };
+}
+
+function rmsprop(args: RmspropArgs = {}): Optimizer {
+  const { spec, lr } = resolved('rmsprop', args, ['rho', 'momentum', 'epsilon', 'centered'], 0.001);
+  const { rho, momentum, epsilon, centered } = spec;
   return {
-    spec: { kind: 'rmsprop', rho, momentum, epsilon, centered },
+    spec,
     learningRate: lr,
     className: 'RMSprop',
     config: { learning_rate: lr, rho, momentum, epsilon, centered },
   };
 }
 
-function adam(args: AdamArgs = {}): OptimizerConfig {
-  const what = 'adam';
-  checkKeys(what, args, ['learningRate', 'beta1', 'beta2', 'epsilon', 'amsgrad']);
-  const lr = learningRate(what, args.learningRate ?? 0.001);
-  const beta1 = unit(what, 'beta1', args.beta1 ?? 0.9, false);
-  const beta2 = unit(what, 'beta2', args.beta2 ?? 0.999, false);
-  const epsilon = positive(what, 'epsilon', args.epsilon ?? 1e-7);
-  const amsgrad = flag(what, 'amsgrad', args.amsgrad ?? false);
+function adam(args: AdamArgs = {}): Optimizer {
+  const { spec, lr } = resolved('adam', args, ['beta1', 'beta2', 'epsilon', 'amsgrad'], 0.001);
+  const { beta1, beta2, epsilon, amsgrad } = spec;
   return {
-    spec: { kind: 'adam', beta1, beta2, epsilon, amsgrad },
+    spec,
     learningRate: lr,
     className: 'Adam',
     config: { learning_rate: lr, beta_1: beta1, beta_2: beta2, epsilon, amsgrad },
   };
 }
 
-function nadam(args: NadamArgs = {}): OptimizerConfig {
-  const what = 'nadam';
-  checkKeys(what, args, ['learningRate', 'beta1', 'beta2', 'epsilon', 'scheduleDecay']);
-  const lr = learningRate(what, args.learningRate ?? 0.001);
-  const beta1 = unit(what, 'beta1', args.beta1 ?? 0.9, false);
-  const beta2 = unit(what, 'beta2', args.beta2 ?? 0.999, false);
-  const epsilon = positive(what, 'epsilon', args.epsilon ?? 1e-7);
+function nadam(args: NadamArgs = {}): Optimizer {
+  const { spec, lr } = resolved('nadam', args, ['beta1', 'beta2', 'epsilon', 'scheduleDecay'], 0.001);
+  const { beta1, beta2, epsilon, scheduleDecay } = spec;
   // Keras 3 has no such option: it is kept out of the spec and config unless given.
-  const decay =
-    args.scheduleDecay === undefined
-      ? {}
-      : { scheduleDecay: positive(what, 'scheduleDecay', args.scheduleDecay) };
+  const given = args.scheduleDecay !== undefined;
+  const config: Record<string, number> = { learning_rate: lr, beta_1: beta1, beta_2: beta2, epsilon };
+  if (given) config.schedule_decay = scheduleDecay;
   return {
-    spec: { kind: 'nadam', beta1, beta2, epsilon, ...decay },
+    spec: { kind: 'nadam', beta1, beta2, epsilon, ...(given ? { scheduleDecay } : {}) },
     learningRate: lr,
     className: 'Nadam',
-    config: {
-      learning_rate: lr,
-      beta_1: beta1,
-      beta_2: beta2,
-      epsilon,
-      ...(decay.scheduleDecay === undefined ? {} : { schedule_decay: decay.scheduleDecay }),
-    },
+    config,
   };
 }
 
@@ -173,7 +134,7 @@ export const optimizers = { sgd, rmsprop, adam, nadam };
 
 type Kind = OptimizerSpec['kind'];
 
-const FACTORIES: Readonly<Record<Kind, (args: Record<string, unknown>) => OptimizerConfig>> = {
+const FACTORIES: Readonly<Record<Kind, (args: Record<string, unknown>) => Optimizer>> = {
   sgd: (a) => sgd(a),
   rmsprop: (a) => rmsprop(a),
   adam: (a) => adam(a),
@@ -254,7 +215,7 @@ const ALWAYS_INERT = new Set([
   'is_legacy_optimizer',
 ]);
 
-function fromSerialized(className: string, config: Record<string, unknown>): OptimizerConfig {
+function fromSerialized(className: string, config: Record<string, unknown>): Optimizer {
   const kind = kindOf(className);
   const args: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
@@ -278,13 +239,13 @@ function fromSerialized(className: string, config: Record<string, unknown>): Opt
 }
 
 /**
- * An optimizer from a name ('adam', 'RMSprop': Keras's defaults), an OptimizerConfig (checked
+ * An optimizer from a name ('adam', 'RMSprop': Keras's defaults), an Optimizer (checked
  * again and returned as a fresh object), or a serialized { className, config } (Keras or tfjs
  * training_config).
  */
 export function resolveOptimizer(
-  spec: string | OptimizerConfig | { className: string; config?: Record<string, unknown> },
-): OptimizerConfig {
+  spec: string | Optimizer | { className: string; config?: Record<string, unknown> },
+): Optimizer {
   if (typeof spec === 'string') return FACTORIES[kindOf(spec)]({});
   const value: unknown = spec; // JS callers may pass anything
   if (typeof value !== 'object' || value === null) {
