@@ -42,7 +42,8 @@ export type { OptimizerSettings, OptimizerSpec } from './kernels/optim.js';
 export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';
 // The Keras-style API.
-export { sequential, model, input, LayersModel, Sequential, formatLogs } from './model/model.js';
+export { sequential, model, input, LayersModel, Sequential } from './model/model.js';
+export { formatLogs } from './model/progress.js';
 export type { CompileArgs, CompiledStep, FitArgs, Prediction } from './model/model.js';
 export {
   callbacks,
@@ -58,9 +59,9 @@ export {
   timeBasedDecay,
   stepDecay,
 } from './model/callbacks.js';
-export type { Callback, Logs, TrainParams } from './model/callbacks.js';
-export { DataError } from './model/data.js';
-export type { TensorLike, DataArg } from './model/data.js';
+export type { Callback, Logs, TrainParams, TrainingModel } from './model/callbacks.js';
+export { DataError } from './model/fit-data.js';
+export type { TensorLike, DataArg } from './model/fit-data.js';
 export {
   layers,
   Layer,
@@ -73,7 +74,7 @@ export {
   Concatenate,
   Add,
   InputLayer,
-} from './nn/layers.js';
+} from './nn/layers/index.js';
 export { initializers, resolveInitializer } from './nn/initializers.js';
 export type { Initializer, InitializerSpec } from './nn/initializers.js';
 export { regularizers, resolveRegularizer } from './nn/regularizers.js';
@@ -83,14 +84,13 @@ export type { Optimizer } from './nn/optimizers.js';
 export * as data from './data/index.js';
 export {
   saveModel,
-  loadModel,
   browserFiles,
   listModels,
   removeModel,
   modelToArtifacts,
-  modelFromArtifacts,
   ModelFormatError,
 } from './model/io.js';
+export { loadModel, modelFromArtifacts } from './model/load.js';
 export type {
   SaveResult,
   ModelArtifactsInfo,

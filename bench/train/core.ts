@@ -38,7 +38,7 @@ import type { DispatchTiming } from '../../src/gpu/profiler.js';
 import { GpuData } from '../../src/graph/dataset.js';
 import type { LayersModel } from '../../src/model/model.js';
 import { sequential } from '../../src/model/model.js';
-import { layers } from '../../src/nn/layers.js';
+import { layers } from '../../src/nn/layers/index.js';
 import { optimizers } from '../../src/nn/optimizers.js';
 import {
   CLASSES,

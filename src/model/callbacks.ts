@@ -5,10 +5,23 @@
  * batch logs (onBatchEnd) makes fit() read the running loss every few steps; without it the
  * executor reads once per epoch.
  */
-import type { LayersModel } from './model.js';
 import { nodeFs } from './node-fs.js';
 
 export type Logs = Record<string, number>;
+
+/**
+ * What a callback may use of the model being trained (a LayersModel; callbacks are typed
+ * against this much, so they do not depend on the model class).
+ */
+export interface TrainingModel {
+  /** Set to end fit() after the current submission (EarlyStopping, TerminateOnNaN). */
+  stopTraining: boolean;
+  /** The optimizer's learning rate; setting it takes effect at the next step. */
+  learningRate: number;
+  getWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]>;
+  setWeights(values: readonly (ArrayLike<number> | { data: ArrayLike<number> })[]): Promise<void>;
+  save(url: string): Promise<unknown>;
+}
 
 export interface TrainParams {
   epochs: number;
@@ -21,7 +34,7 @@ export interface TrainParams {
 
 /** Hooks a callback may implement; every one may return a promise, which fit() awaits. */
 export interface Callback {
-  setModel?(model: LayersModel): void;
+  setModel?(model: TrainingModel): void;
   setParams?(params: TrainParams): void;
   onTrainBegin?(logs?: Logs): unknown;
   onTrainEnd?(logs?: Logs): unknown;
@@ -33,15 +46,15 @@ export interface Callback {
 
 /** Base class with the model and the training parameters set by fit(). */
 export class BaseCallback implements Callback {
-  model: LayersModel | undefined;
+  model: TrainingModel | undefined;
   params: TrainParams | undefined;
-  setModel(model: LayersModel): void {
+  setModel(model: TrainingModel): void {
     this.model = model;
   }
   setParams(params: TrainParams): void {
     this.params = params;
   }
-  protected get target(): LayersModel {
+  protected get target(): TrainingModel {
     if (!this.model) throw new Error(`${this.constructor.name} used outside fit()`);
     return this.model;
   }
@@ -60,7 +73,7 @@ export class History extends BaseCallback {
 export class CallbackList {
   constructor(
     private readonly list: readonly Callback[],
-    model: LayersModel,
+    model: TrainingModel,
     params: TrainParams,
   ) {
     for (const c of list) {

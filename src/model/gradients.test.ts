@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
-import { layers } from '../nn/layers.js';
+import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import { GpuData } from '../graph/dataset.js';
 import { LabelError } from '../graph/executor.js';

@@ -20,14 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, uniformF32 } from '../../kernels-test/harness.js';
 import { openPage } from '../../kernels-test/browser/chromium.js';
 import { initEngine } from '../node/index.js';
-import { input, layers } from '../nn/layers.js';
-import type * as LayersModule from '../nn/layers.js';
+import { input, layers } from '../nn/layers/index.js';
+import type * as LayersModule from '../nn/layers/index.js';
 import { model as functional, sequential, type LayersModel, type Prediction } from './model.js';
 import type * as ModelModule from './model.js';
 import {
   listModels,
-  loadModel,
-  modelFromArtifacts,
   ModelFormatError,
   modelToArtifacts,
   removeModel,
@@ -35,6 +33,8 @@ import {
   type ModelArtifacts,
 } from './io.js';
 import type * as IoModule from './io.js';
+import { loadModel, modelFromArtifacts } from './load.js';
+import type * as LoadModule from './load.js';
 
 const PREDICT = { atol: 1e-5, rtol: 0 };
 
@@ -720,6 +720,7 @@ describe('clear errors', () => {
 
 interface BrowserModules {
   io: typeof IoModule;
+  load: typeof LoadModule;
   nn: typeof LayersModule;
   mdl: typeof ModelModule;
 }
@@ -733,8 +734,9 @@ describe('in headless Chromium', () => {
       await session.page.addScriptTag({
         type: 'module',
         content:
-          "import * as io from '/src/model/io.ts'; import * as nn from '/src/nn/layers.ts'; " +
-          "import * as mdl from '/src/model/model.ts'; window.__ioTest = { io, nn, mdl };",
+          "import * as io from '/src/model/io.ts'; import * as load from '/src/model/load.ts'; " +
+          "import * as nn from '/src/nn/layers/index.ts'; import * as mdl from '/src/model/model.ts'; " +
+          'window.__ioTest = { io, load, nn, mdl };',
       });
       await session.page
         .waitForFunction(() => '__ioTest' in window, { timeout: 60_000 })
@@ -752,7 +754,7 @@ describe('in headless Chromium', () => {
     const session = await openIoPage();
     try {
       const r = await session.page.evaluate(async () => {
-        const { io, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
+        const { io, load, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
         const m = mdl.sequential({
           name: 'browser_mlp',
           layers: [
@@ -772,9 +774,9 @@ describe('in headless Chromium', () => {
           JSON.stringify((await io.modelToArtifacts(x)).modelTopology);
 
         const saved = await m.save('indexeddb://browser_mlp');
-        const fromDb = await io.loadModel('indexeddb://browser_mlp');
+        const fromDb = await load.loadModel('indexeddb://browser_mlp');
         let missing = '';
-        await io.loadModel('indexeddb://no_such_model').catch((e: unknown) => {
+        await load.loadModel('indexeddb://no_such_model').catch((e: unknown) => {
           missing = String(e);
         });
 
@@ -793,9 +795,9 @@ describe('in headless Chromium', () => {
         const manifest = JSON.parse(await (files[0] as File).text()) as {
           weightsManifest: { paths: string[] }[];
         };
-        const fromFiles = await io.loadModel(io.browserFiles(files[0] as File, files[1] as File));
+        const fromFiles = await load.loadModel(io.browserFiles(files[0] as File, files[1] as File));
         let wrongFile = '';
-        await io.loadModel(io.browserFiles(files[0] as File)).catch((e: unknown) => {
+        await load.loadModel(io.browserFiles(files[0] as File)).catch((e: unknown) => {
           wrongFile = String(e);
         });
         return {
@@ -831,7 +833,7 @@ describe('in headless Chromium', () => {
     const session = await openIoPage();
     try {
       const r = await session.page.evaluate(async () => {
-        const { io, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
+        const { io, load, nn, mdl } = (window as unknown as { __ioTest: BrowserModules }).__ioTest;
         const mlpOf = (inputs: number, hidden: number) =>
           mdl.sequential({
             layers: [
@@ -866,8 +868,8 @@ describe('in headless Chromium', () => {
         for (const url of ['indexeddb://a', 'file://x', 'indexeddb://']) {
           await io.removeModel(url).catch((e: unknown) => errors.push(String(e)));
         }
-        await io.loadModel('indexeddb://a').catch((e: unknown) => errors.push(String(e)));
-        const stillThere = await io.loadModel('indexeddb://b model');
+        await load.loadModel('indexeddb://a').catch((e: unknown) => errors.push(String(e)));
+        const stillThere = await load.loadModel('indexeddb://b model');
         const plain = (i: Record<string, unknown>) =>
           Object.fromEntries(Object.entries(i).map(([k, v]) => [k, v instanceof Date ? v.getTime() : v]));
         const plainAll = (l: Record<string, Record<string, unknown>>) =>

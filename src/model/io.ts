@@ -14,24 +14,23 @@
  *
  * model.json is tfjs's file: { modelTopology, format, generatedBy, convertedBy,
  * weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] }. This module only
- * moves bytes; src/model/serialize.ts turns models into artifacts and back. Node's fs is
- * reached through a dynamic import, so the module stays browser-safe.
+ * moves bytes; artifacts.ts turns models into artifacts and back, load.ts makes the model.
+ * Node's fs is reached through a dynamic import, so the module stays browser-safe.
  */
-import type { LayersModel } from './model.js';
 import {
-  modelFromArtifacts,
   modelToArtifacts,
   ModelFormatError,
   type ModelArtifacts,
   type ModelArtifactsLike,
+  type SavableModel,
   type WeightSpecLike,
-} from './serialize.js';
+} from './artifacts.js';
 import { isNode, nodeFs } from './node-fs.js';
 
 const FILE_NEEDS_NODE = "file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'";
 
-export type { ModelArtifacts, ModelArtifactsLike, WeightSpec, WeightSpecLike } from './serialize.js';
-export { modelFromArtifacts, modelToArtifacts, ModelFormatError } from './serialize.js';
+export type { ModelArtifacts, ModelArtifactsLike, WeightSpec, WeightSpecLike } from './artifacts.js';
+export { modelToArtifacts, ModelFormatError } from './artifacts.js';
 
 /** Sizes of what was saved (the fields of tfjs's ModelArtifactsInfo). */
 export interface ModelArtifactsInfo {
@@ -72,7 +71,7 @@ export interface ModelJson {
  * `includeOptimizer: true` (a compiled model) also saves the optimizer state (see modelToArtifacts).
  */
 export async function saveModel(
-  model: LayersModel,
+  model: SavableModel,
   target: string | SaveHandler,
   options: { includeOptimizer?: boolean } = {},
 ): Promise<SaveResult> {
@@ -101,20 +100,19 @@ export async function saveModel(
   }
 }
 
-/**
- * Loads a model saved in the TF.js layers format, by this library, tfjs-layers or Keras
- * (through tensorflowjs_converter). The model comes back uncompiled.
- */
-export async function loadModel(source: string | LoadHandler | ModelArtifactsLike): Promise<LayersModel> {
-  if (typeof source === 'string') return modelFromArtifacts(await loadUrl(source));
+/** The artifacts behind a loadModel() source: a URL, a handler with load(), or artifacts. */
+export async function loadArtifacts(
+  source: string | LoadHandler | ModelArtifactsLike,
+): Promise<ModelArtifactsLike> {
+  if (typeof source === 'string') return loadUrl(source);
   if (typeof source !== 'object' || (source as unknown) === null) {
     throw new TypeError(
       'loadModel: the source must be a URL string, a handler with load(), or model artifacts',
     );
   }
   const load = (source as LoadHandler).load;
-  if (typeof load === 'function') return modelFromArtifacts(await load.call(source));
-  return modelFromArtifacts(source as ModelArtifactsLike);
+  if (typeof load === 'function') return load.call(source);
+  return source as ModelArtifactsLike;
 }
 
 async function loadUrl(url: string): Promise<ModelArtifactsLike> {

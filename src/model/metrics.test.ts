@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniformF32 } from '../../kernels-test/harness.js';
 import { initEngine, type Engine } from '../node/index.js';
-import { layers } from '../nn/layers.js';
+import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import { sequential, type Prediction } from './model.js';
 

@@ -10,7 +10,7 @@ import { initEngine, NonFiniteLossError, type Engine } from '../node/index.js';
 import { loadMnist } from '../data/mnist-node.js';
 import { mnist as mnistDatasets } from '../data/node.js';
 import { gpuDataset } from '../data/gpu.js';
-import { layers } from '../nn/layers.js';
+import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import {
   CSVLogger,

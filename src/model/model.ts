@@ -1,48 +1,46 @@
 /**
  * Keras models: `sequential({ layers })` and the functional `model({ inputs, outputs })`,
- * with compile / fit / evaluate / predict / summary / getWeights / setWeights. A compiled
- * model is a Graph (src/graph/ir.ts) trained by an Executor (src/graph/executor.ts): the
- * layers lower themselves into the graph, the loss and metric names become its heads.
+ * with compile / fit / evaluate / predict / getWeights / setWeights / save. A model is a
+ * Topology (topology.ts: its layer calls, summary) that, once compiled, becomes a Graph
+ * (src/graph/ir.ts) run by an Executor (src/graph/executor.ts): the layers add their ops to
+ * the graph, the loss and metric names become its heads. Data goes through fit-data.ts,
+ * weights between host and GPU through weights.ts.
  */
 import { currentEngine } from '../gpu/init.js';
 import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
-import { GpuData, type ColumnInput } from '../graph/dataset.js';
-import { NonFiniteLossError, Executor, type StepLogs } from '../graph/executor.js';
-import { metricKeys } from '../graph/readback.js';
-import { Graph, type Param, type Value } from '../graph/ir.js';
 import type { PlanStats } from '../graph/compile.js';
+import { GpuData } from '../graph/dataset.js';
+import { Executor, NonFiniteLossError, type StepLogs } from '../graph/executor.js';
+import { Graph, type Param, type Value } from '../graph/ir.js';
+import { metricKeys } from '../graph/readback.js';
 import {
   InputLayer,
   input as makeInput,
-  SymbolicTensor,
   type Layer,
   type LayerWeight,
-} from '../nn/layers.js';
-import { resolveLoss, resolveMetric, suggest } from '../nn/names.js';
-import { resolveOptimizer, type Optimizer } from '../nn/optimizers.js';
+  type SymbolicTensor,
+} from '../nn/layers/index.js';
+import { createRng } from '../util/random.js';
 import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
+import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
+
+export type { CompileArgs };
 import {
-  checkClassIds,
-  DataError,
-  perTensor,
-  resolveTensors,
-  sliceColumn,
-  toColumn,
+  checkInt,
+  hostArgs,
+  hostColumns,
+  trainingData,
+  uploadSlice,
   type DataArg,
   type DataInput,
-} from './data.js';
-import { ProgressBar } from './progress.js';
-import { createRng } from '../util/random.js';
-import type { SaveHandler, SaveResult } from './io.js';
-
-export interface CompileArgs {
-  optimizer: string | Optimizer;
-  /** One loss for every output, one per output, or by output name. */
-  loss: string | readonly string[] | Readonly<Record<string, string>>;
-  metrics?: readonly string[] | Readonly<Record<string, readonly string[]>>;
-  lossWeights?: readonly number[] | Readonly<Record<string, number>>;
-}
+  type DataLayout,
+  type HostColumns,
+} from './fit-data.js';
+import { saveModel, type SaveHandler, type SaveResult } from './io.js';
+import { formatLogs, ProgressBar } from './progress.js';
+import { Topology } from './topology.js';
+import { WeightSync, type GpuCopy } from './weights.js';
 
 export interface FitArgs {
   epochs?: number;
@@ -61,19 +59,8 @@ export interface FitArgs {
   stepsPerSubmit?: number;
 }
 
-interface Compiled {
-  optimizer: Optimizer;
-  heads: {
-    loss: ReturnType<typeof resolveLoss>;
-    weight: number;
-    metrics: ReturnType<typeof resolveMetric>[];
-  }[];
-}
-
-interface Built {
+interface Built extends GpuCopy {
   graph: Graph;
-  executor: Executor;
-  params: Map<LayerWeight, Param>;
   outputs: Value[];
 }
 
@@ -97,10 +84,7 @@ export interface Prediction {
   shape: number[];
 }
 
-export class LayersModel {
-  readonly name: string;
-  inputs: SymbolicTensor[];
-  outputs: SymbolicTensor[];
+export class LayersModel extends Topology {
   /**
    * Set to end fit(): by a callback (EarlyStopping, TerminateOnNaN) or a page's Stop button.
    * fit() checks it between GPU submissions (every stepsPerSubmit steps, or at each batch
@@ -117,37 +101,11 @@ export class LayersModel {
   private built: Built | undefined;
   /** The previous compile's graph, kept until its trained weights are copied back. */
   private stale: Built | undefined;
-  /** The host version of each weight that this model's GPU copy holds. */
-  private uploaded = new Map<LayerWeight, number>();
+  /** Host ⇄ GPU of this model's weights (the previous compile's copy until it is pulled). */
+  private readonly weightSync = new WeightSync(() => this.built ?? this.stale);
   private learningRateValue = 0;
   private busy = false;
   private predictCache: GpuData | undefined;
-
-  constructor(args: {
-    inputs: SymbolicTensor | readonly SymbolicTensor[];
-    outputs: SymbolicTensor | readonly SymbolicTensor[];
-    name?: string;
-  }) {
-    this.inputs = Array.isArray(args.inputs)
-      ? [...(args.inputs as readonly SymbolicTensor[])]
-      : [args.inputs as SymbolicTensor];
-    this.outputs = Array.isArray(args.outputs)
-      ? [...(args.outputs as readonly SymbolicTensor[])]
-      : [args.outputs as SymbolicTensor];
-    this.name = args.name ?? 'model';
-    for (const i of this.inputs) {
-      if (!(i.layer instanceof InputLayer))
-        throw new TypeError(`model inputs must come from input(), got the output of "${i.layer.name}"`);
-    }
-    this.checkConnected();
-  }
-
-  /** Every layer, inputs first, in the order the graph runs them. */
-  get layers(): Layer[] {
-    const seen = new Set<Layer>();
-    for (const n of this.nodeOrder()) seen.add(n.output.layer);
-    return [...seen];
-  }
 
   /** The current learning rate (set by compile, schedules and ReduceLROnPlateau). */
   get learningRate(): number {
@@ -162,68 +120,11 @@ export class LayersModel {
   }
 
   compile(args: CompileArgs): void {
-    const optimizer = resolveOptimizer(args.optimizer);
-    const names = this.outputs.map((o) => o.layer.name);
-    const perOutput = <T>(
-      v: T | readonly T[] | Readonly<Record<string, T>> | undefined,
-      what: string,
-      fallback?: T,
-    ): T[] =>
-      names.map((name, i) => {
-        if (v === undefined) {
-          if (fallback === undefined) throw new TypeError(`compile: no ${what} for output "${name}"`);
-          return fallback;
-        }
-        if (Array.isArray(v)) {
-          if (v.length !== names.length) {
-            throw new TypeError(
-              `compile: ${what} has ${v.length} entries for ${names.length} outputs (${names.join(', ')})`,
-            );
-          }
-          return v[i] as T;
-        }
-        if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-          for (const key of Object.keys(v)) {
-            if (!names.includes(key)) {
-              const hint = suggest(key, names);
-              throw new TypeError(
-                `compile: ${what} names output "${key}", which this model does not have` +
-                  `${hint ? `; did you mean "${hint}"?` : ''} Outputs: ${names.join(', ')}`,
-              );
-            }
-          }
-          const r = (v as Readonly<Record<string, T>>)[name];
-          if (r === undefined) {
-            if (fallback === undefined)
-              throw new TypeError(`compile: ${what} has no entry for output "${name}"`);
-            return fallback;
-          }
-          return r;
-        }
-        return v;
-      });
-    const losses = perOutput(args.loss, 'loss');
-    const weights = perOutput(args.lossWeights, 'lossWeights', 1);
-    const metricLists: (readonly string[])[] = Array.isArray(args.metrics)
-      ? names.map(() => args.metrics as readonly string[])
-      : perOutput(
-          args.metrics as Readonly<Record<string, readonly string[]>> | undefined,
-          'metrics',
-          [] as readonly string[],
-        );
-    const heads = losses.map((l, i) => {
-      const loss = resolveLoss(l);
-      const out = this.outputs[i] as SymbolicTensor;
-      const w = weights[i] as number;
-      if (!Number.isFinite(w) || w < 0)
-        throw new RangeError(`compile: loss weight ${w} for "${names[i]}" must be ≥ 0`);
-      return {
-        loss,
-        weight: w,
-        metrics: (metricLists[i] ?? []).map((m) => resolveMetric(m, loss, out.features)),
-      };
-    });
-    this.compiled = { optimizer, heads };
+    this.compiled = resolveCompileArgs(
+      args,
+      this.outputs.map((o) => ({ name: o.layer.name, features: o.features })),
+    );
+    const { optimizer } = this.compiled;
     this.learningRateValue = optimizer.learningRate;
     this.stopTraining = false;
     // The graph is rebuilt lazily by the next fit/evaluate/predict, which first copies the
@@ -262,7 +163,7 @@ export class LayersModel {
 
   /** Every weight, in layer order (Keras order within a layer), read from the GPU if training ran. */
   async getWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
-    await this.syncWeights();
+    await WeightSync.toHost(this.allWeights());
     return this.allWeights().map((w) => ({ name: w.name, shape: [...w.shape], data: w.values.slice() }));
   }
 
@@ -286,58 +187,14 @@ export class LayersModel {
     ws.forEach((w, i) => {
       const v = values[i] as ArrayLike<number> | { data: ArrayLike<number> };
       w.values.set('data' in v && !ArrayBuffer.isView(v) ? v.data : (v as ArrayLike<number>));
-      w.version++;
-      w.owner = undefined; // the host copy is now the newest, for every model sharing it
     });
-    if (this.built) this.upload(this.built);
+    WeightSync.written(ws); // the host copy is now the newest, for every model sharing it
+    if (this.built) this.weightSync.upload(this.built);
     await Promise.resolve();
   }
 
   private allWeights(): LayerWeight[] {
     return this.layers.flatMap((l) => l.weights);
-  }
-
-  /**
-   * Brings the newest values of every weight of this model to the host: from the GPU of the
-   * model that last trained it (this one, or another model sharing the layer).
-   */
-  private async syncWeights(except?: LayersModel): Promise<void> {
-    const owners = new Set<LayersModel>();
-    for (const w of this.allWeights()) {
-      if (w.owner instanceof LayersModel && w.owner !== except) owners.add(w.owner);
-    }
-    for (const m of owners) await m.pullOwn();
-  }
-
-  /** Host ← this model's GPU copy, for the weights it trained since the host was last written. */
-  private async pullOwn(): Promise<void> {
-    const b = this.built ?? this.stale;
-    const mine = [...(b?.params ?? [])].filter(([w]) => w.owner === this);
-    if (!b || mine.length === 0) {
-      for (const [w] of mine) w.owner = undefined;
-      return;
-    }
-    const values = await b.executor.readWeights();
-    for (const [w, p] of mine) {
-      const v = values[p.id];
-      if (v) w.values.set(v);
-      w.version++;
-      w.owner = undefined;
-      this.uploaded.set(w, w.version); // the GPU copy equals the host again
-    }
-  }
-
-  /** Writes into `b`'s GPU copy every weight whose host version it does not hold yet. */
-  private upload(b: Built): void {
-    const byParam: Float32Array[] = [];
-    let any = false;
-    for (const [w, p] of b.params) {
-      if (this.uploaded.get(w) === w.version) continue;
-      byParam[p.id] = w.values;
-      this.uploaded.set(w, w.version);
-      any = true;
-    }
-    if (any) b.executor.writeWeights(byParam);
   }
 
   /**
@@ -350,65 +207,12 @@ export class LayersModel {
     this.stale?.executor.dispose();
     this.built = undefined;
     this.stale = undefined;
-    this.uploaded.clear();
+    this.weightSync.clear();
   }
 
   /** After training: this model's GPU copy is the newest for all its weights. */
   private markTrained(): void {
-    for (const l of this.layers) for (const w of [...l.weights, ...l.constants]) w.owner = this;
-  }
-
-  // ------------------------------------------------------------------ summary
-
-  /** Prints a Keras-style table of layers, output shapes, parameter counts and connections. */
-  summary(print: (line: string) => void = console.log): void {
-    const functional = !(this instanceof Sequential);
-    // One row per layer, in graph order, with this model's calls: a shared layer lists each
-    // call's output shape and inputs; calls are numbered within this model, as Keras does.
-    const order = this.nodeOrder();
-    const callIndex = new Map<SymbolicTensor, number>();
-    const calls = new Map<Layer, { inputs: SymbolicTensor[]; output: SymbolicTensor }[]>();
-    for (const n of order) {
-      const list = calls.get(n.output.layer) ?? [];
-      callIndex.set(n.output, list.length);
-      list.push(n);
-      calls.set(n.output.layer, list);
-    }
-    const rows = [...calls.entries()]
-      .filter(([l]) => functional || !(l instanceof InputLayer))
-      .map(([l, ns]) => {
-        const shapes = [...new Set(ns.map((n) => `(None, ${n.output.shape.join(', ')})`))].join(', ');
-        const connected = ns
-          .flatMap((n) => n.inputs.map((x) => `${x.layer.name}[${callIndex.get(x) ?? 0}][0]`))
-          .join(', ');
-        return [`${l.name} (${l.className})`, shapes, l.countParams().toLocaleString('en-US'), connected];
-      });
-    const headers = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
-    const cols = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2);
-    const line = (cells: readonly string[]): string =>
-      cells
-        .map((c, i) => c.padEnd(cols[i] ?? 0))
-        .join('')
-        .trimEnd();
-    const width = cols.reduce((a, b) => a + b, 0);
-    const total = this.countParams();
-    const trainable = this.layers.reduce((s, l) => s + (l.trainable ? countTrainable(l) : 0), 0);
-    print(`Model: "${this.name}"`);
-    print('_'.repeat(width));
-    print(line(headers));
-    print('='.repeat(width));
-    rows.forEach((r, i) => {
-      print(line(functional ? r : r.slice(0, 3)));
-      print(i === rows.length - 1 ? '='.repeat(width) : '_'.repeat(width));
-    });
-    print(`Total params: ${total.toLocaleString('en-US')}`);
-    print(`Trainable params: ${trainable.toLocaleString('en-US')}`);
-    print(`Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`);
-    print('_'.repeat(width));
-  }
-
-  countParams(): number {
-    return this.layers.reduce((s, l) => s + l.countParams(), 0);
+    this.weightSync.claim(this.layers.flatMap((l) => [...l.weights, ...l.constants]));
   }
 
   // ------------------------------------------------------------------ training
@@ -421,41 +225,9 @@ export class LayersModel {
       const initialEpoch = checkInt('initialEpoch', args.initialEpoch ?? 0, 0);
       const verbose = args.verbose ?? 1;
       const { executor } = await this.build();
-      const split = args.validationSplit ?? 0;
-      if (!(split >= 0 && split < 1)) throw new RangeError(`validationSplit ${split} must be in [0, 1)`);
-      const owned: GpuData[] = [];
+      const data = trainingData(this.engine, this.dataLayout(), x, y, args, 'fit');
       try {
-        let train: GpuData;
-        let val: GpuData | undefined;
-        if (x instanceof GpuData) {
-          if (split > 0)
-            throw new DataError('validationSplit needs host arrays; pass validationData for a GPU dataset');
-          train = x;
-        } else {
-          const cols = this.columns(x, y, 'fit');
-          const rows = cols.rows;
-          const cut = split > 0 ? Math.floor(rows * (1 - split)) : rows;
-          if (split > 0 && (cut === 0 || cut === rows)) {
-            throw new DataError(
-              `validationSplit ${split} of ${rows} rows leaves ${cut} for training and ${rows - cut} for validation`,
-            );
-          }
-          train = this.gpuData(cols, 0, cut, 'train');
-          owned.push(train);
-          if (split > 0) {
-            val = this.gpuData(cols, cut, rows, 'validation');
-            owned.push(val);
-          }
-        }
-        if (args.validationData) {
-          if (val) throw new TypeError('fit: pass validationSplit or validationData, not both');
-          const [vx, vy] = args.validationData;
-          val =
-            vx instanceof GpuData
-              ? vx
-              : this.gpuData(this.columns(vx, vy, 'validationData'), 0, undefined, 'validation');
-          if (!(vx instanceof GpuData)) owned.push(val);
-        }
+        const { train, val } = data;
         const steps = Math.ceil(train.rows / batchSize);
         const history = new History();
         const cbs = new CallbackList([history, ...(args.callbacks ?? [])], this, {
@@ -517,7 +289,7 @@ export class LayersModel {
         await cbs.onTrainEnd();
         return history;
       } finally {
-        for (const d of owned) d.dispose();
+        data.dispose();
       }
     });
   }
@@ -532,8 +304,7 @@ export class LayersModel {
       const [x, y] = await hostArgs(xIn, yIn);
       const { executor } = await this.build();
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
-      const data =
-        x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'evaluate'), 0, undefined, 'evaluate');
+      const data = x instanceof GpuData ? x : this.upload(this.columns(x, y, 'evaluate'), 'evaluate');
       try {
         return this.logsFrom(await executor.evaluate(data, batch));
       } finally {
@@ -596,8 +367,7 @@ export class LayersModel {
     return this.exclusive('trainOnBatch', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
       const { executor } = await this.build();
-      const data =
-        x instanceof GpuData ? x : this.gpuData(this.columns(x, y, 'trainOnBatch'), 0, undefined, 'batch');
+      const data = x instanceof GpuData ? x : this.upload(this.columns(x, y, 'trainOnBatch'), 'batch');
       try {
         this.markTrained();
         return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));
@@ -622,9 +392,7 @@ export class LayersModel {
       const [x, y] = await hostArgs(xIn, yIn);
       const b = await this.build();
       const data =
-        x instanceof GpuData
-          ? x
-          : this.gpuData(this.columns(x, y, 'computeGradients'), 0, undefined, 'gradients');
+        x instanceof GpuData ? x : this.upload(this.columns(x, y, 'computeGradients'), 'gradients');
       try {
         const grads = await b.executor.gradients(data);
         const out: { name: string; shape: number[]; data: Float32Array }[] = [];
@@ -651,7 +419,6 @@ export class LayersModel {
    * Node, 'indexeddb://name' or 'downloads://name' in a browser, or an IO handler.
    */
   async save(url: string | SaveHandler, options: { includeOptimizer?: boolean } = {}): Promise<SaveResult> {
-    const { saveModel } = await import('./io.js');
     return saveModel(this, url, options);
   }
 
@@ -698,7 +465,7 @@ export class LayersModel {
 
   /** Frees the GPU memory of the compiled model (weights stay on the host). */
   async dispose(): Promise<void> {
-    await this.pullOwn();
+    await this.weightSync.pullWeights();
     this.predictCache?.dispose();
     this.predictCache = undefined;
     this.built?.executor.dispose();
@@ -736,17 +503,17 @@ export class LayersModel {
       );
     }
     // Weights another model trained since come to the host, then into our GPU copy.
-    await this.syncWeights(this);
+    await WeightSync.toHost(this.allWeights(), this.weightSync);
     if (this.built) {
-      this.upload(this.built);
+      this.weightSync.upload(this.built);
       return this.built;
     }
     if (this.stale) {
-      await this.pullOwn();
+      await this.weightSync.pullWeights();
       this.stale.executor.dispose();
       this.stale = undefined;
     }
-    this.uploaded.clear();
+    this.weightSync.clear();
     const c = this.compiled;
     const g = new Graph();
     const params = new Map<LayerWeight, Param>();
@@ -778,7 +545,7 @@ export class LayersModel {
       // An uncompiled model (e.g. just loaded) can predict: a forward-only graph, no optimizer.
       const executor = new Executor(this.engine, g);
       this.built = { graph: g, executor, params, outputs };
-      for (const w of params.keys()) this.uploaded.set(w, w.version);
+      this.weightSync.fresh(this.built);
       return this.built;
     }
     c.heads.forEach((h, i) => {
@@ -804,66 +571,39 @@ export class LayersModel {
       this.pendingOptimizerWeights = undefined;
     }
     this.built = { graph: g, executor, params, outputs };
-    for (const w of params.keys()) this.uploaded.set(w, w.version);
+    this.weightSync.fresh(this.built);
     return this.built;
   }
 
-  /** Host columns of (x, y) for the model's inputs and loss heads, checked. */
-  private columns(
-    x: DataArg,
-    y: DataArg | undefined,
-    what: string,
-  ): { inputs: ColumnInput[]; targets: ColumnInput[]; rows: number } {
-    const inNames = this.inputs.map((i) => i.layer.name);
-    const xs = perTensor(x, inNames, `${what}: x`).map((t, i) => {
-      const inp = this.inputs[i] as SymbolicTensor;
-      const col = toColumn(t, inp.features, `${what}: x${this.inputs.length > 1 ? ` "${inNames[i]}"` : ''}`);
-      return { col, width: inp.features };
-    });
-    const rows = xs[0]?.col.rows ?? 0;
-    xs.forEach(({ col }, i) => {
-      if (col.rows !== rows)
-        throw new DataError(
-          `${what}: input "${inNames[i]}" has ${col.rows} rows, "${inNames[0]}" has ${rows}`,
-        );
-    });
-    const inputs: ColumnInput[] = xs.map(({ col, width }) => ({ data: col.values, width }));
-    if (y === undefined) return { inputs, targets: [], rows };
-    const outNames = this.outputs.map((o) => o.layer.name);
+  /** What the model's data must fit: inputs, outputs and (once compiled) the losses' targets. */
+  private dataLayout(): DataLayout {
     const heads = this.compiled?.heads ?? [];
-    const targets = perTensor(y, outNames, `${what}: y`).map((t, i) => {
-      const out = this.outputs[i] as SymbolicTensor;
-      const h = heads[i];
-      const sparse = h?.loss.target === 'sparse';
-      const label = `${what}: y${outNames.length > 1 ? ` "${outNames[i]}"` : ''}`;
-      const col = toColumn(t, sparse ? 1 : out.features, label);
-      if (col.rows !== rows) throw new DataError(`${label} has ${col.rows} rows, x has ${rows}`);
-      if (sparse) return checkClassIds(col, out.features, label);
-      if (h?.loss.loss === 'categorical_crossentropy' && out.features > 1 && col.values.length === rows) {
-        throw new DataError(
-          `${label}: looks like class ids; use sparseCategoricalCrossentropy or toCategorical()`,
-        );
-      }
-      return {
-        data: col.values instanceof Float32Array ? col.values : Float32Array.from(col.values),
-        width: out.features,
-      };
-    });
-    return { inputs, targets, rows };
+    const io = this.ioLayout();
+    return {
+      inputs: io.inputs,
+      outputs: io.outputs.map((o, i) => {
+        const h = heads[i];
+        return {
+          ...o,
+          ...(h
+            ? {
+                targets: h.loss.target === 'sparse' ? ('sparse' as const) : ('dense' as const),
+                loss: h.loss.loss,
+              }
+            : {}),
+        };
+      }),
+    };
   }
 
-  private gpuData(
-    cols: { inputs: ColumnInput[]; targets: ColumnInput[]; rows: number },
-    start: number,
-    end: number | undefined,
-    label: string,
-  ): GpuData {
-    const stop = end ?? cols.rows;
-    return new GpuData(this.engine, {
-      inputs: cols.inputs.map((c) => sliceColumn(c, start, stop)),
-      targets: cols.targets.map((c) => sliceColumn(c, start, stop)),
-      label,
-    });
+  /** Host columns of (x, y) for the model's inputs and loss heads, checked. */
+  private columns(x: DataArg, y: DataArg | undefined, what: string): HostColumns {
+    return hostColumns(this.dataLayout(), x, y, what);
+  }
+
+  /** All rows of the columns on the GPU. */
+  private upload(cols: HostColumns, label: string): GpuData {
+    return uploadSlice(this.engine, cols, 0, cols.rows, label);
   }
 
   /**
@@ -872,16 +612,16 @@ export class LayersModel {
    * it is reused: no buffers, bind groups or plan per call. Larger inputs get a dataset of
    * their own, freed after the call.
    */
-  private predictData(cols: { inputs: ColumnInput[]; targets: ColumnInput[]; rows: number }): GpuData {
+  private predictData(cols: HostColumns): GpuData {
     const bytes = cols.inputs.reduce((s, c) => s + c.data.byteLength, 0);
-    if (bytes > PREDICT_CACHE_BYTES) return this.gpuData(cols, 0, undefined, 'predict');
+    if (bytes > PREDICT_CACHE_BYTES) return this.upload(cols, 'predict');
     if (this.predictCache?.fits(cols.inputs)) {
       this.predictCache.rewrite(cols.inputs);
       return this.predictCache;
     }
     this.predictCache?.dispose();
     this.predictCache = undefined;
-    this.predictCache = this.gpuData(cols, 0, undefined, 'predict (kept)');
+    this.predictCache = this.upload(cols, 'predict (kept)');
     return this.predictCache;
   }
 
@@ -903,70 +643,15 @@ export class LayersModel {
     });
     return logs;
   }
-
-  /** Layer calls in dependency order, from the inputs to the outputs. */
-  private nodeOrder(): { inputs: SymbolicTensor[]; output: SymbolicTensor }[] {
-    const order: { inputs: SymbolicTensor[]; output: SymbolicTensor }[] = [];
-    const done = new Set<SymbolicTensor>();
-    const visit = (t: SymbolicTensor, path: Set<SymbolicTensor>): void => {
-      if (done.has(t)) return;
-      if (path.has(t)) throw new TypeError(`the model's graph has a cycle at "${t.layer.name}"`);
-      const node = t.layer.nodes[t.node];
-      if (!node) throw new Error(`internal: "${t.layer.name}" has no call ${t.node}`);
-      path.add(t);
-      for (const i of node.inputs) visit(i, path);
-      path.delete(t);
-      done.add(t);
-      order.push(node);
-    };
-    for (const o of this.outputs) visit(o, new Set());
-    return order;
-  }
-
-  private checkConnected(): void {
-    const reached = new Set(this.nodeOrder().map((n) => n.output));
-    for (const n of this.nodeOrder()) {
-      if (n.output.layer instanceof InputLayer && !this.inputs.includes(n.output)) {
-        throw new TypeError(
-          `the outputs depend on input "${n.output.layer.name}", which is not in the model's inputs`,
-        );
-      }
-    }
-    for (const i of this.inputs) {
-      if (!reached.has(i)) throw new TypeError(`input "${i.layer.name}" is not connected to the outputs`);
-    }
-  }
-}
-
-/** x (unless a GpuData) and y with eager Tensors read back to host arrays. */
-async function hostArgs(
-  x: DataInput | GpuData,
-  y: DataInput | undefined,
-): Promise<[DataArg | GpuData, DataArg | undefined]> {
-  return [
-    x instanceof GpuData ? x : await resolveTensors(x),
-    y === undefined ? undefined : await resolveTensors(y),
-  ];
-}
-
-function countTrainable(l: Layer): number {
-  return l.weights.filter((w) => w.trainable).reduce((s, w) => s + w.values.length, 0);
-}
-
-function checkInt(what: string, v: number, min: number): number {
-  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${what} ${v} must be an integer ≥ ${min}`);
-  return v;
-}
-
-export function formatLogs(logs: Logs): string {
-  return Object.entries(logs)
-    .map(([k, v]) => `${k}: ${v.toFixed(4)}`)
-    .join(' - ');
 }
 
 /** A stack of layers: `sequential({ layers: [...] })`, `.add(layer)`. */
 export class Sequential extends LayersModel {
   private readonly stack: Layer[] = [];
+
+  override get sequential(): boolean {
+    return true;
+  }
 
   constructor(args: { layers?: readonly Layer[]; name?: string } = {}) {
     const placeholder = makeInput({ shape: [1], name: `${args.name ?? 'sequential'}_placeholder` });

@@ -5,6 +5,13 @@
  */
 import type { Logs } from './callbacks.js';
 
+/** Logs as Keras prints them after an epoch: `loss: 0.3120 - accuracy: 0.9100`. */
+export function formatLogs(logs: Logs): string {
+  return Object.entries(logs)
+    .map(([k, v]) => `${k}: ${v.toFixed(4)}`)
+    .join(' - ');
+}
+
 interface Output {
   isTTY?: boolean;
   write(s: string): unknown;

@@ -8,7 +8,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { takeRows, toCategorical } from '../data/prep.js';
 import { createRng } from '../util/random.js';
 import { sequential } from '../model/model.js';
-import { layers } from '../nn/layers.js';
+import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import { crossValScore } from './crossval.js';
 

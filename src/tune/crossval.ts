@@ -10,10 +10,9 @@
 import { currentEngine } from '../gpu/init.js';
 import { GpuData } from '../graph/dataset.js';
 import type { Callback } from '../model/callbacks.js';
-import { DataError, type DataArg } from '../model/data.js';
+import { DataError, hostColumns, uploadRows, type DataArg, type HostColumns } from '../model/fit-data.js';
 import { LayersModel } from '../model/model.js';
 import { kFold, stratifiedKFold, type Split } from '../data/prep.js';
-import { hostColumns, uploadRows, type HostColumns } from './data.js';
 
 export interface CrossValOptions {
   /** Number of folds, ≥ 2 (default 5). */
@@ -86,7 +85,7 @@ export async function crossValScore(
   const probe = fresh();
   let cols: HostColumns;
   try {
-    cols = hostColumns(probe, x, y, 'crossValScore');
+    cols = hostColumns(probe.ioLayout(), x, y, 'crossValScore');
   } finally {
     await probe.dispose();
   }

@@ -10,7 +10,7 @@ import { createRng } from '../util/random.js';
 import { GpuData } from '../graph/dataset.js';
 import { BaseCallback, EarlyStopping, TerminateOnNaN } from '../model/callbacks.js';
 import { sequential } from '../model/model.js';
-import { layers } from '../nn/layers.js';
+import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import type { HyperParameters } from './hyperparameters.js';
 import { ObjectiveError } from './objective.js';

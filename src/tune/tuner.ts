@@ -16,7 +16,7 @@ import { currentEngine } from '../gpu/init.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import type { GpuData } from '../graph/dataset.js';
 import type { Callback, Logs } from '../model/callbacks.js';
-import type { DataArg } from '../model/data.js';
+import { trainingData, type DataArg, type TrainingData } from '../model/fit-data.js';
 import { LayersModel, type FitArgs } from '../model/model.js';
 import { createRng, type Rng } from '../util/random.js';
 import {
@@ -38,7 +38,6 @@ import {
   type Objective,
   type ObjectiveSpec,
 } from './objective.js';
-import { searchData, type SearchData } from './data.js';
 
 /** The user's model builder: reads hyperparameters from `hp`, returns a compiled model. */
 export type BuildFn = (hp: HyperParameters) => LayersModel;
@@ -208,13 +207,13 @@ export abstract class Tuner {
     if (this.running) throw new Error('search: this tuner is already searching; await it first');
     this.running = true;
     this.stopped = false;
-    let data: SearchData | undefined;
+    let data: TrainingData | undefined;
     try {
       const engine = currentEngine();
       // Discover the space: one build with every hyperparameter at its default.
       const probe = this.checked(this.build(new HyperParameters(this.space)));
       try {
-        data = searchData(engine, probe, x, y, args);
+        data = trainingData(engine, probe.ioLayout(), x, y, args, 'search');
       } finally {
         await probe.dispose();
       }
@@ -264,7 +263,7 @@ export abstract class Tuner {
     return m;
   }
 
-  private async runTrial(plan: TrialPlan, data: SearchData, args: FitArgs): Promise<Trial> {
+  private async runTrial(plan: TrialPlan, data: TrainingData, args: FitArgs): Promise<Trial> {
     const t0 = performance.now();
     const trial: Trial = {
       id: this.trials.length,
