@@ -509,7 +509,7 @@ const specialCases: KernelCase[] = [
       await expectError(
         () => encodeActivation(engine, { name: 'relu' }, a.buffer, b.buffer, 9),
         RangeError,
-        [/buffer x \(32 bytes\) is too small for \[9\]/],
+        [/buffer x \("activations err a"\) has 32 bytes; \[9\] f32 needs 36/],
         'forward past the buffer',
       );
       await expectError(
@@ -536,7 +536,7 @@ const specialCases: KernelCase[] = [
       await expectError(
         () => encodeSoftmax(engine, a.buffer, b.buffer, 3, 3),
         RangeError,
-        [/softmax: buffer x \(32 bytes\) is too small for \[3, 3\]/],
+        [/softmax: buffer x \("activations err a"\) has 32 bytes; \[3, 3\] f32 needs 36/],
         'softmax past the buffer',
       );
       await expectError(

@@ -439,7 +439,7 @@ export const cases: KernelCase[] = [
         await expectError(
           () => encodeDropoutGrad(engine, { n: 8, rate: 0.5, seed: 1, stepWord: 1 }, { dy: x, dx: y, step }),
           RangeError,
-          [/step buffer holds 4 bytes/, /stepWord 1 needs 8/],
+          [/buffer step \("dropout test step"\) has 4 bytes/, /stepWord 1 \(u32\) needs 8/],
           'stepWord past the step buffer',
         );
         await expectError(

@@ -11,12 +11,15 @@ import { ops, tensor, type Engine } from '../../src/index.js';
 import {
   BINARY_REFERENCE,
   binaryReference,
+  encodeBinary,
+  encodeUnary,
   UNARY_REFERENCE,
   unaryReference,
   type BinaryOp,
   type UnaryOp,
 } from '../../src/kernels/elementwise.js';
 import { broadcastShapes } from '../../src/kernels/shape.js';
+import { CaseBuffers } from '../buffers.js';
 import { EXACT, expectClose, expectError, expectEqual, uniformF32, type Tolerance } from '../harness.js';
 import type { KernelCase } from './types.js';
 
@@ -184,6 +187,60 @@ const edgeCases: KernelCase[] = [
       const i = tensor([1, 2, 3, 4, 5, 6], [2, 3], 'i32', { engine });
       await expectError(() => ops.mul(a, i), TypeError, [/needs f32/, /i32/], 'mul f32*i32');
       for (const t of [a, b, i]) t.dispose();
+    },
+  },
+  {
+    name: 'unary and binary kernels refuse a bad count or a buffer smaller than its shape, naming both',
+    async run(engine: Engine) {
+      const bufs = new CaseBuffers(engine);
+      try {
+        const six = bufs.empty(6, 'elementwise test six');
+        const four = bufs.empty(4, 'elementwise test four');
+        const before = engine.stats().dispatches;
+        await expectError(
+          () => encodeUnary(engine, 'neg', six, four, 6),
+          RangeError,
+          [/unary_neg: buffer y \("elementwise test four"\) has 16 bytes; \[6\] f32 needs 24/],
+          'unary y too small',
+        );
+        await expectError(
+          () => encodeUnary(engine, 'exp', six, six, 2.5),
+          RangeError,
+          [/unary_exp: n must be a non-negative integer \(a u32\), got 2\.5/],
+          'unary n 2.5',
+        );
+        await expectError(
+          () =>
+            encodeBinary(
+              engine,
+              'add',
+              { buffer: six, shape: [2, 3] },
+              { buffer: four, shape: [3] },
+              four,
+              [2, 3],
+            ),
+          RangeError,
+          [/binary_add: buffer out \("elementwise test four"\) has 16 bytes; \[2, 3\] f32 needs 24/],
+          'binary out too small',
+        );
+        await expectError(
+          () =>
+            encodeBinary(
+              engine,
+              'mul',
+              { buffer: four, shape: [2, 3] },
+              { buffer: six, shape: [2, 3] },
+              six,
+              [2, 3],
+            ),
+          RangeError,
+          [/binary_mul: buffer a \("elementwise test four"\) has 16 bytes; \[2, 3\] f32 needs 24/],
+          'binary a too small',
+        );
+        expectEqual(engine.stats().dispatches, before, 'dispatches after refused calls');
+      } finally {
+        bufs.release();
+      }
     },
   },
 ];

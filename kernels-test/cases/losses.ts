@@ -753,7 +753,7 @@ const validationCase: KernelCase = {
     await expectError(
       () => encodeLoss(engine, { name: 'mse', rows: 7, cols: 3, gradScale: 1 }, { ...all, target: small }),
       RangeError,
-      [/target f32 \[7, 3\]/, /84 bytes/, /losses test small/],
+      [/buffer target \("losses test small"\) has 8 bytes; \[7, 3\] f32 needs 84/],
       'short target buffer',
     );
     await expectError(
@@ -783,7 +783,7 @@ const validationCase: KernelCase = {
           { ...sm, labels: small },
         ),
       RangeError,
-      [/labels f32 \[4, 10\]/],
+      [/buffer labels \("losses test small"\) has 8 bytes; \[4, 10\] f32 needs 160/],
       'short dense labels',
     );
     await expectError(

@@ -422,7 +422,7 @@ const dactValidationCases: KernelCase[] = [
       await expectError(
         () => encodeMatmul(engine, { m: 3, n: 4, k: 4, ...relu }, { a, b, c, gradSource: small }),
         RangeError,
-        [/gradSource \[3, 4\] needs 48 bytes/, /"small" has 40/],
+        [/buffer gradSource \("small"\) has 40 bytes; \[3, 4\] f32 needs 48/],
         'S too small',
       );
       await expectError(

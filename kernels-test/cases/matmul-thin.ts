@@ -529,14 +529,14 @@ const validationCases: KernelCase[] = [
         [/9x64·64x64/, /thin kernel takes at most 8 rows/],
         'thin tiling for m = 9',
       );
-      for (const t of [
-        { quads: 0, slices: 1 },
-        { quads: 4, slices: 1.5 },
-      ]) {
+      for (const [t, bad] of [
+        [{ quads: 0, slices: 1 }, /quads must be a positive integer \(a u32\), got 0/],
+        [{ quads: 4, slices: 1.5 }, /slices must be a positive integer \(a u32\), got 1\.5/],
+      ] as const) {
         await expectError(
           () => encodeMatmul(engine, at(2), { a, b, c }, 'matmul', t),
           RangeError,
-          [/matmul thin tiling/, /positive integers/],
+          [/matmul thin tiling/, bad],
           `tiling ${JSON.stringify(t)}`,
         );
       }

@@ -518,26 +518,26 @@ const validationCases: KernelCase[] = [
       await expectError(
         () => encodeMatmul(engine, { m: 4, n: 4, k: 3, transA: true }, { a: small, b, c }),
         RangeError,
-        [/\(3x4\)ᵀ·3x4/, /A \[3, 4\] needs 48 bytes/, /"small" has 40/],
+        [/\(3x4\)ᵀ·3x4/, /buffer A \("small"\) has 40 bytes; \[3, 4\] f32 needs 48/],
         'A too small',
       );
       await expectError(
         () => encodeMatmul(engine, { m: 2, n: 5, k: 3, transB: true }, { a, b: small, c }),
         RangeError,
-        [/B \[5, 3\] needs 60 bytes/, /"small" has 40/],
+        [/buffer B \("small"\) has 40 bytes; \[5, 3\] f32 needs 60/],
         'B too small',
       );
       await expectError(
         () => encodeMatmul(engine, { m: 3, n: 4, k: 1 }, { a, b, c: small }),
         RangeError,
-        [/C \[3, 4\] needs 48 bytes/],
+        [/buffer C \("small"\) has 40 bytes; \[3, 4\] f32 needs 48/],
         'C too small',
       );
       const c48 = buf(48, 'C48');
       await expectError(
         () => encodeMatmul(engine, { ...ok, n: 12, k: 1, bias: true }, { a, b, c: c48, bias: small }),
         RangeError,
-        [/bias \[12\] needs 48 bytes/],
+        [/buffer bias \("small"\) has 40 bytes; \[12\] f32 needs 48/],
         'bias too small',
       );
       await expectError(

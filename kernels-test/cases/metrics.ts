@@ -213,7 +213,7 @@ export const cases: KernelCase[] = [
           () =>
             encodeAucHistogram(engine, { n: 4, thresholds: 1 }, { pred: big, labels: big, counts: words }),
           RangeError,
-          [/thresholds 1/],
+          [/thresholds must be an integer ≥ 2 and ≤ 1024, got 1/],
           'one threshold',
         );
       } finally {

@@ -438,13 +438,13 @@ const otherCases: KernelCase[] = [
         await expectError(
           () => writeOptimizerProgress(engine, hyper, { step: -1, uProduct: 1 }),
           RangeError,
-          [/optimizer step must be a u32, got -1/],
+          [/writeOptimizerProgress: step must be a non-negative integer \(a u32\), got -1/],
           'a negative step',
         );
         await expectError(
           () => writeOptimizerLearningRate(engine, hyper, NaN),
           RangeError,
-          [/learning rate must be finite, got NaN/],
+          [/writeOptimizerLearningRate: learningRate must be finite, got NaN/],
           'a NaN rate',
         );
       } finally {
@@ -512,7 +512,7 @@ const otherCases: KernelCase[] = [
       await expectError(
         () => update(ok, { ...bind, grads: small }),
         RangeError,
-        [/grads has 400 bytes/, /needs 768/],
+        [/buffer grads \("optim test small"\) has 400 bytes; \[192\] f32 needs 768/],
         'short gradient arena',
       );
       await expectError(

@@ -458,7 +458,12 @@ const countCases: KernelCase[] = [
     async run(engine: Engine) {
       const small = storage(engine, new Float32Array(6), 'small');
       const out = storage(engine, new Uint32Array(4), 'out');
-      await expectError(() => encodeArgmax(engine, small, out, 2, 0), RangeError, [/cols 0/], 'cols 0');
+      await expectError(
+        () => encodeArgmax(engine, small, out, 2, 0),
+        RangeError,
+        [/cols must be a positive integer \(a u32\), got 0/],
+        'cols 0',
+      );
       await expectError(
         () => encodeArgmax(engine, small, out, 4, 3),
         RangeError,

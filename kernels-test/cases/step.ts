@@ -120,7 +120,7 @@ export const cases: KernelCase[] = [
         await expectError(
           () => writeStatus(engine, status, -1),
           RangeError,
-          [/writeStatus: steps -1 is not an integer/],
+          [/writeStatus: steps must be a non-negative integer \(a u32\), got -1/],
           'negative steps',
         );
       } finally {

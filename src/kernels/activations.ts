@@ -18,6 +18,7 @@ import {
 } from '../../shaders/activations.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkF32Each } from './validate.js';
 
 export { ACTIVATIONS, activationFromY, activationWgsl } from '../../shaders/activations.js';
 export type { Activation, ActivationSpec };
@@ -117,32 +118,8 @@ export function activationReference(spec: ActivationSpec): {
 
 // ------------------------------------------------------------------------------ kernels
 
-const F32 = 4;
-
 function specLabel(spec: ActivationSpec): string {
   return spec.alpha === undefined ? spec.name : `${spec.name}(${spec.alpha})`;
-}
-
-function checkCount(what: string, name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`${what}: ${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-/** Every buffer must hold at least `elements` f32 values. */
-function checkBuffers(
-  what: string,
-  elements: number,
-  shape: string,
-  buffers: Record<string, Bindable>,
-): void {
-  for (const [name, b] of Object.entries(buffers)) {
-    if (b.size < elements * F32) {
-      throw new RangeError(
-        `${what}: buffer ${name} (${b.size} bytes) is too small for ${shape} f32 (${elements * F32} bytes)`,
-      );
-    }
-  }
 }
 
 /** y = f(x) over n f32 elements. x and y may be the same buffer (in place). */
@@ -155,7 +132,7 @@ export function encodeActivation(
 ): void {
   const label = `activation_${specLabel(spec)}`;
   checkCount(label, 'n', n);
-  checkBuffers(label, n, `[${n}]`, { x, y });
+  checkF32Each(label, { x, y }, n, `[${n}]`);
   const inPlace = x === y;
   const pipeline = engine.pipeline(activationShader(spec, inPlace), label);
   const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
@@ -192,7 +169,7 @@ export function encodeActivationGrad(
     );
   }
   checkCount(label, 'n', n);
-  checkBuffers(label, n, `[${n}]`, { input, dy, dx });
+  checkF32Each(label, { [from]: input, dy, dx }, n, `[${n}]`);
   if (input === dx) throw new RangeError(`${label}: the ${from} buffer cannot also be dx`);
   const inPlace = dy === dx;
   if (inPlace && accumulate) throw new RangeError(`${label}: accumulate needs dx separate from dy`);
@@ -253,7 +230,7 @@ export function encodeSoftmax(
 ): void {
   const label = 'softmax';
   const { layout, grid } = softmaxGeometry(engine, label, rows, cols, options);
-  checkBuffers(label, rows * cols, `[${rows}, ${cols}]`, { x, y });
+  checkF32Each(label, { x, y }, rows * cols, `[${rows}, ${cols}]`);
   if (x === y) throw new RangeError(`${label}: x and y must be different buffers`);
   const pipeline = engine.pipeline(softmaxShader(layout), `${label}_t${layout.threadsPerRow}`);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
@@ -275,7 +252,7 @@ export function encodeSoftmaxGrad(
 ): void {
   const label = 'softmax_grad';
   const { layout, grid } = softmaxGeometry(engine, label, rows, cols, options);
-  checkBuffers(label, rows * cols, `[${rows}, ${cols}]`, { y, dy, dx });
+  checkF32Each(label, { y, dy, dx }, rows * cols, `[${rows}, ${cols}]`);
   if (dx === y || dx === dy) throw new RangeError(`${label}: dx must be separate from y and dy`);
   const pipeline = engine.pipeline(softmaxGradShader(layout), `${label}_t${layout.threadsPerRow}`);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);

@@ -20,6 +20,7 @@ import {
 } from '../../shaders/batchnorm.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkF32 } from './validate.js';
 
 export { BN_SAVED, BN_SAVED_ROWS };
 
@@ -163,15 +164,9 @@ export function encodeBatchNormBackward(
 
 function checkSpec(spec: BatchNormSpec, what: string): void {
   const { rows, features, epsilon, momentum } = spec;
-  if (!Number.isSafeInteger(rows) || rows < 1 || rows > 2 ** 24) {
-    throw new RangeError(`${what}: rows must be an integer in [1, 2^24], got ${rows}`);
-  }
-  if (!Number.isSafeInteger(features) || features < 1) {
-    throw new RangeError(`${what}: features must be a positive integer, got ${features}`);
-  }
-  if (rows * features >= 2 ** 32) {
-    throw new RangeError(`${what}: [${rows}, ${features}] has more elements than a u32 index reaches`);
-  }
+  checkCount(what, 'rows', rows, 1, 2 ** 24);
+  checkCount(what, 'features', features, 1);
+  checkCount(what, 'rows × features', rows * features, 1); // elements are indexed by u32
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
     throw new RangeError(`${what}: epsilon must be a positive finite number, got ${epsilon}`);
   }
@@ -192,18 +187,11 @@ function checkSizes<K extends string>(
   perFeature: readonly K[],
   saved: readonly K[] = [],
 ): void {
-  const need = (name: K, bytes: number, shape: string): void => {
-    const size = buffers[name].size;
-    if (size < bytes) {
-      throw new RangeError(`${what}: buffer "${name}" holds ${size} bytes, ${shape} f32 needs ${bytes}`);
-    }
-  };
-  for (const name of full) {
-    need(name, spec.rows * spec.features * 4, `[${spec.rows}, ${spec.features}]`);
-  }
-  for (const name of perFeature) need(name, spec.features * 4, `[${spec.features}]`);
+  const { rows, features } = spec;
+  for (const name of full) checkF32(what, name, buffers[name], rows * features, `[${rows}, ${features}]`);
+  for (const name of perFeature) checkF32(what, name, buffers[name], features, `[${features}]`);
   for (const name of saved) {
-    need(name, BN_SAVED_ROWS * spec.features * 4, `[${BN_SAVED_ROWS}, ${spec.features}]`);
+    checkF32(what, name, buffers[name], BN_SAVED_ROWS * features, `[${BN_SAVED_ROWS}, ${features}]`);
   }
 }
 

@@ -10,6 +10,7 @@
 import { DROPOUT_ELEMENTS_PER_THREAD, dropoutShader } from '../../shaders/dropout.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkF32Each, checkSize } from './validate.js';
 
 export interface DropoutSpec {
   /** Number of f32 elements. */
@@ -57,7 +58,7 @@ export function encodeDropout(
   spec: DropoutSpec,
   b: { x: Bindable; y: Bindable; step: Bindable },
 ): void {
-  encode(engine, spec, b.x, b.y, b.step, 'dropout');
+  encode(engine, spec, 'dropout', ['x', b.x], ['y', b.y], b.step);
 }
 
 /** dx = dy · mask / (1 − rate), the mask recomputed from (seed, stream, step, index). */
@@ -66,35 +67,22 @@ export function encodeDropoutGrad(
   spec: DropoutSpec,
   b: { dy: Bindable; dx: Bindable; step: Bindable },
 ): void {
-  encode(engine, spec, b.dy, b.dx, b.step, 'dropout_grad');
+  encode(engine, spec, 'dropout_grad', ['dy', b.dy], ['dx', b.dx], b.step);
 }
 
+/** The input and the output come with their argument names (x and y, or dy and dx). */
 function encode(
   engine: Engine,
   spec: DropoutSpec,
-  input: Bindable,
-  output: Bindable,
-  step: Bindable,
   label: string,
+  [inputName, input]: readonly [string, Bindable],
+  [outputName, output]: readonly [string, Bindable],
+  step: Bindable,
 ): void {
   checkSpec(spec, label);
-  const bytes = spec.n * 4;
-  for (const [name, buf] of [
-    ['input', input],
-    ['output', output],
-  ] as const) {
-    if (buf.size < bytes) {
-      throw new RangeError(
-        `${label}: ${name} buffer holds ${buf.size} bytes, n = ${spec.n} f32 needs ${bytes}`,
-      );
-    }
-  }
+  checkF32Each(label, { [inputName]: input, [outputName]: output }, spec.n, `[${spec.n}]`);
   const stepWord = spec.stepWord ?? 0;
-  if (step.size < (stepWord + 1) * 4) {
-    throw new RangeError(
-      `${label}: the step buffer holds ${step.size} bytes; stepWord ${stepWord} needs ${(stepWord + 1) * 4}`,
-    );
-  }
+  checkSize(label, 'step', step, (stepWord + 1) * 4, `stepWord ${stepWord} (u32)`);
   if (input === output) {
     throw new RangeError(
       `${label}: input and output must be different buffers (WebGPU forbids the aliasing)`,
@@ -132,18 +120,10 @@ function checkSpec(spec: DropoutSpec, what: string): void {
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`${what}: rate must be in [0, 1), got ${rate}`);
   }
-  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31) {
-    throw new RangeError(`${what}: n must be an integer in [0, 2^31], got ${n}`);
-  }
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new RangeError(`${what}: seed must be a u32 (integer in [0, 2^32)), got ${seed}`);
-  }
-  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) {
-    throw new RangeError(`${what}: stream must be a u32 (integer in [0, 2^32)), got ${stream}`);
-  }
-  if (!Number.isInteger(stepWord) || stepWord < 0 || stepWord >= 2 ** 28) {
-    throw new RangeError(`${what}: stepWord must be a non-negative integer word index, got ${stepWord}`);
-  }
+  checkCount(what, 'n', n, 0, 2 ** 31);
+  checkCount(what, 'seed', seed);
+  checkCount(what, 'stream', stream);
+  checkCount(what, 'stepWord', stepWord, 0, 2 ** 28 - 1);
 }
 
 // ------------------------------------------------------------ the exact reference

@@ -6,6 +6,7 @@ import { binaryShader, unaryShader, type BinaryOp, type UnaryOp } from '../../sh
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { broadcastStrides, formatShape, sizeOf, type Shape } from './shape.js';
+import { checkCount, checkF32, checkF32Each } from './validate.js';
 
 export type { BinaryOp, UnaryOp };
 
@@ -14,11 +15,14 @@ export const MAX_BROADCAST_RANK = 4;
 
 /** y[i] = op(x[i]) for i < n; x and y are f32 buffers. */
 export function encodeUnary(engine: Engine, op: UnaryOp, x: Bindable, y: Bindable, n: number): void {
-  const pipeline = engine.pipeline(unaryShader(op), `unary_${op}`);
-  const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `unary_${op} params`);
+  const label = `unary_${op}`;
+  checkCount(label, 'n', n);
+  checkF32Each(label, { x, y }, n, `[${n}]`);
+  const pipeline = engine.pipeline(unaryShader(op), label);
+  const params = engine.tempUniform(new Uint32Array([n, 0, 0, 0]), `${label} params`);
   // One operation per element; x read and y written once.
   const work = { flops: n, bytes: 8 * n };
-  engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(n, WORKGROUP_1D), `unary_${op}`, work);
+  engine.dispatch(pipeline, [x, y, params], engine.dispatchGrid(n, WORKGROUP_1D), label, work);
 }
 
 /**
@@ -33,7 +37,12 @@ export function encodeBinary(
   out: Bindable,
   outShape: Shape,
 ): void {
+  const what = `binary_${op}`;
   const n = sizeOf(outShape);
+  checkCount(what, `the size of ${formatShape(outShape)}`, n);
+  checkF32(what, 'a', a.buffer, sizeOf(a.shape), formatShape(a.shape));
+  checkF32(what, 'b', b.buffer, sizeOf(b.shape), formatShape(b.shape));
+  checkF32(what, 'out', out, n, formatShape(outShape));
   const same = sameShape(a.shape, outShape) && sameShape(b.shape, outShape);
   if (!same && outShape.length > MAX_BROADCAST_RANK) {
     throw new RangeError(

@@ -13,7 +13,7 @@ import {
 } from '../../shaders/gather.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
-import { checkCount, checkSize } from './validate.js';
+import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export { MAX_GATHER_PARTS };
 export type { GatherSource, LabelOut, LabelSource };
@@ -92,9 +92,8 @@ export function encodeGatherBatch(engine: Engine, spec: GatherSpec, b: GatherBuf
   checkCount(what, 'rowsPerPart', rowsPerPart, 1);
   checkCount(what, 'permLength', b.permLength);
   checkCount(what, 'batch × features', batch * features);
-  if (!Number.isFinite(spec.scale) || !Number.isFinite(offset)) {
-    throw new RangeError(`${what}: scale ${spec.scale} and offset ${offset} must be finite`);
-  }
+  checkFinite(what, 'scale', spec.scale);
+  checkFinite(what, 'offset', offset);
   const partCount = b.parts.length;
   if (partCount < 1 || partCount > MAX_GATHER_PARTS) {
     throw new RangeError(`${what}: ${partCount} dataset parts; 1 to ${MAX_GATHER_PARTS} are supported`);
@@ -102,7 +101,7 @@ export function encodeGatherBatch(engine: Engine, spec: GatherSpec, b: GatherBuf
   const rows = datasetRows(spec, b.parts);
   checkSize(what, 'perm', b.perm, b.permLength * 4, `[${b.permLength}] u32`);
   checkSize(what, 'cursor', b.cursor, 4, 'one u32');
-  checkSize(what, 'out', b.out, batch * features * 4, `[${batch}, ${features}] f32`);
+  checkF32(what, 'out', b.out, batch * features, `[${batch}, ${features}]`);
   const labels = spec.labels;
   if (!labels && (b.labelSource || b.labelsOut || b.labelErrors)) {
     throw new TypeError(`${what}: label buffers were given but spec.labels is not set`);

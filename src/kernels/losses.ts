@@ -15,12 +15,16 @@ import {
 } from '../../shaders/losses.js';
 import { lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export { LOSS_NAMES, lossIsMean };
 export type { LossName };
 
 /** Keras's backend.epsilon(), the default clipping epsilon. */
 export const KERAS_EPSILON = 1e-7;
+
+/** The most rows, cols or classes the loss kernels take. */
+const MAX_COUNT = 2 ** 31 - 1;
 
 export interface SoftmaxCrossEntropySpec {
   rows: number;
@@ -88,25 +92,22 @@ export function encodeSoftmaxCrossEntropy(
 ): void {
   const { rows, classes, labels } = spec;
   const what = `softmaxCrossEntropy [${rows}, ${classes}] (${labels} labels)`;
-  checkCount(rows, 'rows', what);
-  checkCount(classes, 'classes', what);
-  checkFinite(spec.gradScale, 'gradScale', what);
+  checkCount(what, 'rows', rows, 1, MAX_COUNT);
+  checkCount(what, 'classes', classes, 1, MAX_COUNT);
+  checkFinite(what, 'gradScale', spec.gradScale);
   // Checked at run time for untyped callers.
   const mode: string = labels;
   if (mode !== 'dense' && mode !== 'sparse') {
     throw new RangeError(`${what}: labels must be 'dense' or 'sparse', got '${mode}'`);
   }
   const n = rows * classes;
-  checkBuffer(buffers.logits, n, `logits f32 [${rows}, ${classes}]`, what);
-  checkBuffer(
-    buffers.labels,
-    labels === 'dense' ? n : rows,
-    labels === 'dense' ? `labels f32 [${rows}, ${classes}]` : `labels u32 [${rows}]`,
-    what,
-  );
-  checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
-  checkBuffer(buffers.dlogits, n, `dlogits f32 [${rows}, ${classes}]`, what);
-  if (labels === 'sparse') checkBuffer(buffers.flags, 1, 'flags u32 [1]', what);
+  const shape = `[${rows}, ${classes}]`;
+  checkF32(what, 'logits', buffers.logits, n, shape);
+  if (labels === 'dense') checkF32(what, 'labels', buffers.labels, n, shape);
+  else checkSize(what, 'labels', buffers.labels, rows * 4, `[${rows}] u32`);
+  checkF32(what, 'loss', buffers.loss, rows, `[${rows}]`);
+  checkF32(what, 'dlogits', buffers.dlogits, n, shape);
+  if (labels === 'sparse') checkSize(what, 'flags', buffers.flags, 4, 'one u32');
 
   const tpr = lanesPerRow(classes);
   const label = `softmax_xent_${labels}`;
@@ -144,17 +145,18 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   if (!(LOSS_NAMES as readonly string[]).includes(name)) {
     throw new RangeError(`${what}: unknown loss; expected one of ${LOSS_NAMES.join(', ')}`);
   }
-  checkCount(rows, 'rows', what);
-  checkCount(cols, 'cols', what);
-  checkFinite(spec.gradScale, 'gradScale', what);
+  checkCount(what, 'rows', rows, 1, MAX_COUNT);
+  checkCount(what, 'cols', cols, 1, MAX_COUNT);
+  checkFinite(what, 'gradScale', spec.gradScale);
   const { delta, epsilon } = lossParameters(spec, what);
   const n = rows * cols;
-  checkBuffer(buffers.pred, n, `pred f32 [${rows}, ${cols}]`, what);
-  checkBuffer(buffers.target, n, `target f32 [${rows}, ${cols}]`, what);
-  checkBuffer(buffers.loss, rows, `loss f32 [${rows}]`, what);
-  checkBuffer(buffers.dpred, n, `dpred f32 [${rows}, ${cols}]`, what);
+  const shape = `[${rows}, ${cols}]`;
+  checkF32(what, 'pred', buffers.pred, n, shape);
+  checkF32(what, 'target', buffers.target, n, shape);
+  checkF32(what, 'loss', buffers.loss, rows, `[${rows}]`);
+  checkF32(what, 'dpred', buffers.dpred, n, shape);
   const hinge = lossUsesHingeTargets(name);
-  if (hinge && buffers.flag) checkBuffer(buffers.flag, 1, 'flag u32 [1]', what);
+  if (hinge && buffers.flag) checkSize(what, 'flag', buffers.flag, 4, 'one u32');
 
   const tpr = lanesPerRow(cols);
   const label = `loss_${name}`;
@@ -245,25 +247,6 @@ function packParams(u32s: number[], f32s: number[]): Uint32Array {
   words.set(u32s);
   new Float32Array(words.buffer).set(f32s, u32s.length);
   return words;
-}
-
-function checkCount(v: number, name: string, what: string): void {
-  if (!Number.isSafeInteger(v) || v < 1 || v > 0x7fffffff) {
-    throw new RangeError(`${what}: ${name} must be a positive integer, got ${v}`);
-  }
-}
-
-function checkFinite(v: number, name: string, what: string): void {
-  if (!Number.isFinite(v)) throw new RangeError(`${what}: ${name} must be finite, got ${v}`);
-}
-
-function checkBuffer(buffer: Bindable, elements: number, shape: string, what: string): void {
-  const need = elements * 4;
-  if (buffer.size < need) {
-    throw new RangeError(
-      `${what}: ${shape} needs ${need} bytes, buffer "${buffer.label}" holds ${buffer.size}`,
-    );
-  }
 }
 
 // ------------------------------------------------------------ float64 references

@@ -27,6 +27,7 @@ import {
 } from '../../shaders/matmul-thin.js';
 import { bufferOf, type Bindable, type DispatchWork, type Engine } from '../gpu/engine.js';
 import { activationReference } from './activations.js';
+import { checkCount, checkF32 } from './validate.js';
 
 export type { MatmulThinTiling, MatmulTiling };
 
@@ -101,32 +102,27 @@ function variantName(spec: MatmulSpec): string {
  * gradient epilogue mixed with another or with no gradient from its source.
  */
 export function validateMatmulSpec(spec: MatmulSpec): void {
-  for (const dim of ['m', 'n', 'k'] as const) {
-    const v = spec[dim];
-    if (!Number.isSafeInteger(v) || v <= 0) {
-      throw new RangeError(
-        `matmul: ${dim} must be a positive integer, got ${v} (m=${spec.m}, n=${spec.n}, k=${spec.k})`,
-      );
-    }
-  }
-  if (spec.m * spec.n >= 2 ** 32 || spec.m * spec.k >= 2 ** 32 || spec.n * spec.k >= 2 ** 32) {
-    throw new RangeError(`${describeMatmul(spec)}: an operand has 2^32 elements or more`);
-  }
+  const what = describeMatmul(spec);
+  const { m, n, k } = spec;
+  for (const dim of ['m', 'n', 'k'] as const) checkCount(what, dim, spec[dim], 1);
+  // The elements of each operand are indexed by u32.
+  checkCount(what, 'm × k (A)', m * k, 1);
+  checkCount(what, 'k × n (B)', k * n, 1);
+  checkCount(what, 'm × n (C)', m * n, 1);
   const linear = spec.activation === undefined || spec.activation.name === 'linear';
   if (spec.accumulate && (spec.bias || !linear || spec.writePreActivation)) {
-    const what = [
+    const epilogue = [
       spec.bias ? 'bias' : '',
       linear ? '' : `activation '${spec.activation?.name}'`,
       spec.writePreActivation ? 'writePreActivation' : '',
     ].filter((s) => s);
     throw new TypeError(
-      `${describeMatmul(spec)}: accumulate (C += A·B) cannot be combined with ${what.join(', ')}; ` +
+      `${what}: accumulate (C += A·B) cannot be combined with ${epilogue.join(', ')}; ` +
         'apply the epilogue in a separate pass',
     );
   }
   const g = spec.gradActivation;
   if (g !== undefined) {
-    const what = describeMatmul(spec);
     const others = [
       spec.bias ? 'bias' : '',
       linear ? '' : `activation '${spec.activation?.name}'`,
@@ -167,12 +163,9 @@ export function matmulTiling(spec: MatmulSpec): MatmulTiling {
 }
 
 function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
-  const counts = [t.wgX, t.wgY, t.bm, t.bn, t.tk];
-  if (!counts.every((v) => Number.isSafeInteger(v) && v > 0) || t.tk % 4 !== 0) {
-    throw new RangeError(
-      `matmul tiling ${JSON.stringify(t)}: counts must be positive integers, tk a multiple of 4`,
-    );
-  }
+  const what = `matmul tiling ${JSON.stringify(t)}`;
+  for (const key of ['wgX', 'wgY', 'bm', 'bn', 'tk'] as const) checkCount(what, key, t[key], 1);
+  if (t.tk % 4 !== 0) throw new RangeError(`${what}: tk must be a multiple of 4, got ${t.tk}`);
   const threads = t.wgX * t.wgY;
   const bytes = matmulWorkgroupBytes(t, spec.transA ?? false, spec.transB ?? false);
   if (threads > engine.limits.maxComputeInvocationsPerWorkgroup) {
@@ -183,16 +176,6 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   if (bytes > engine.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `matmul tiling needs ${bytes} bytes of workgroup storage, over this adapter's limit`,
-    );
-  }
-}
-
-function checkSize(spec: MatmulSpec, buffer: Bindable, name: string, shape: string, elements: number): void {
-  const bytes = 4 * elements;
-  if (buffer.size < bytes) {
-    throw new RangeError(
-      `${describeMatmul(spec)}: ${name} ${shape} needs ${bytes} bytes, ` +
-        `but buffer "${buffer.label}" has ${buffer.size}`,
     );
   }
 }
@@ -230,8 +213,8 @@ function isThin(t: MatmulTiling | MatmulThinTiling): t is MatmulThinTiling {
 }
 
 function checkThinTiling(engine: Engine, spec: MatmulSpec, t: MatmulThinTiling): void {
-  if (![t.quads, t.slices].every((v) => Number.isSafeInteger(v) && v > 0)) {
-    throw new RangeError(`matmul thin tiling ${JSON.stringify(t)}: counts must be positive integers`);
+  for (const key of ['quads', 'slices'] as const) {
+    checkCount(`matmul thin tiling ${JSON.stringify(t)}`, key, t[key], 1);
   }
   if (spec.m > THIN_MAX_M) {
     throw new RangeError(`${describeMatmul(spec)}: the thin kernel takes at most ${THIN_MAX_M} rows of C`);
@@ -285,12 +268,12 @@ export function encodeMatmul(
   if (!spec.gradActivation && buffers.gradSource) {
     throw new TypeError(`${what}: a gradSource buffer was given but spec.gradActivation is not set`);
   }
-  checkSize(spec, buffers.a, 'A', transA ? `[${k}, ${m}]` : `[${m}, ${k}]`, m * k);
-  checkSize(spec, buffers.b, 'B', transB ? `[${n}, ${k}]` : `[${k}, ${n}]`, k * n);
-  checkSize(spec, buffers.c, 'C', `[${m}, ${n}]`, m * n);
-  if (buffers.bias) checkSize(spec, buffers.bias, 'bias', `[${n}]`, n);
-  if (buffers.preActivation) checkSize(spec, buffers.preActivation, 'preActivation', `[${m}, ${n}]`, m * n);
-  if (buffers.gradSource) checkSize(spec, buffers.gradSource, 'gradSource', `[${m}, ${n}]`, m * n);
+  checkF32(what, 'A', buffers.a, m * k, transA ? `[${k}, ${m}]` : `[${m}, ${k}]`);
+  checkF32(what, 'B', buffers.b, k * n, transB ? `[${n}, ${k}]` : `[${k}, ${n}]`);
+  checkF32(what, 'C', buffers.c, m * n, `[${m}, ${n}]`);
+  if (buffers.bias) checkF32(what, 'bias', buffers.bias, n, `[${n}]`);
+  if (buffers.preActivation) checkF32(what, 'preActivation', buffers.preActivation, m * n, `[${m}, ${n}]`);
+  if (buffers.gradSource) checkF32(what, 'gradSource', buffers.gradSource, m * n, `[${m}, ${n}]`);
   const written = [buffers.c, buffers.preActivation];
   for (const [name, read] of [
     ['A', buffers.a],

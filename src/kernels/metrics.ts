@@ -11,7 +11,7 @@ import {
 } from '../../shaders/metrics.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
-import { checkCount, checkSize } from './validate.js';
+import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export type { RowErrorKind };
 
@@ -27,9 +27,8 @@ export function aucHistogramWords(thresholds = AUC_THRESHOLDS): number {
 }
 
 function checkThresholds(what: string, thresholds: number): void {
-  checkCount(what, 'thresholds', thresholds, 2);
   // The histogram lives in workgroup memory: 2 words per bucket, under 16 KiB.
-  if (thresholds > 1024) throw new RangeError(`${what}: thresholds ${thresholds} is more than 1024`);
+  checkCount(what, 'thresholds', thresholds, 2, 1024);
 }
 
 /**
@@ -49,9 +48,9 @@ export function encodeRowError(
   }
   checkCount(what, 'rows', rows, 1);
   checkCount(what, 'cols', cols, 1);
-  checkSize(what, 'pred', b.pred, rows * cols * 4, `[${rows}, ${cols}] f32`);
-  checkSize(what, 'target', b.target, rows * cols * 4, `[${rows}, ${cols}] f32`);
-  checkSize(what, 'out', b.out, rows * 4, `[${rows}] f32`);
+  checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'target', b.target, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'out', b.out, rows, `[${rows}]`);
   const label = `row_error_${kind}`;
   const pipeline = engine.pipeline(rowErrorShader(kind), label);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
@@ -83,9 +82,9 @@ export function encodeConfusion(
   const threshold = spec.threshold ?? 0.5;
   checkCount(what, 'n', n, 1);
   checkCount(what, 'offset', offset);
-  if (!Number.isFinite(threshold)) throw new RangeError(`${what}: threshold ${threshold} is not finite`);
-  checkSize(what, 'pred', b.pred, n * 4, `[${n}] f32`);
-  checkSize(what, 'labels', b.labels, n * 4, `[${n}] f32`);
+  checkFinite(what, 'threshold', threshold);
+  checkF32(what, 'pred', b.pred, n, `[${n}]`);
+  checkF32(what, 'labels', b.labels, n, `[${n}]`);
   checkSize(what, 'counts', b.counts, (offset + CONFUSION_WORDS) * 4, `words ${offset}..${offset + 3} (u32)`);
   const words = new Uint32Array([n, offset, 0, 0]);
   new Float32Array(words.buffer)[2] = threshold;
@@ -119,8 +118,8 @@ export function encodeAucHistogram(
   checkThresholds(what, thresholds);
   checkCount(what, 'offset', offset);
   const words = aucHistogramWords(thresholds);
-  checkSize(what, 'pred', b.pred, n * 4, `[${n}] f32`);
-  checkSize(what, 'labels', b.labels, n * 4, `[${n}] f32`);
+  checkF32(what, 'pred', b.pred, n, `[${n}]`);
+  checkF32(what, 'labels', b.labels, n, `[${n}]`);
   checkSize(what, 'counts', b.counts, (offset + words) * 4, `words ${offset}..${offset + words - 1} (u32)`);
   const params = new Uint32Array([n, offset, 0, 0]);
   new Float32Array(params.buffer)[2] = thresholds - 1;

@@ -34,6 +34,7 @@ import {
   type ResolvedOptimizer,
 } from '../../shaders/optim.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { checkCount, checkF32Each, checkFinite, checkSize } from './validate.js';
 
 export type { ResolvedOptimizer };
 
@@ -203,17 +204,14 @@ export function planArena(tensors: readonly { length: number; l1?: number; l2?: 
 
 /** Checks a segment list against an arena length; returns the non-empty segments sorted by offset. */
 export function validateSegments(segments: readonly ArenaSegment[], totalLength: number): ArenaSegment[] {
-  if (!Number.isSafeInteger(totalLength) || totalLength <= 0) {
-    throw new RangeError(`optimizer arena length must be a positive integer, got ${totalLength}`);
-  }
+  checkCount('optimizer arena', 'totalLength', totalLength, 1);
   for (const [k, s] of segments.entries()) {
     const what = `segment ${k} {offset ${s.offset}, length ${s.length}}`;
-    if (!Number.isSafeInteger(s.offset) || s.offset < 0 || s.offset % ARENA_ALIGN !== 0) {
-      throw new RangeError(`${what}: offset must be a non-negative multiple of ${ARENA_ALIGN} elements`);
+    checkCount(what, 'offset', s.offset);
+    if (s.offset % ARENA_ALIGN !== 0) {
+      throw new RangeError(`${what}: offset must be a multiple of ${ARENA_ALIGN} elements, got ${s.offset}`);
     }
-    if (!Number.isSafeInteger(s.length) || s.length < 0) {
-      throw new RangeError(`${what}: length must be a non-negative integer`);
-    }
+    checkCount(what, 'length', s.length);
     if (s.offset + s.length > totalLength) {
       throw new RangeError(`${what}: ends at ${s.offset + s.length}, past the arena of ${totalLength}`);
     }
@@ -279,10 +277,8 @@ export function initialOptimizerHyper(learningRate: number): OptimizerHyper {
 
 /** The hyper buffer's 16 bytes for `h`. */
 export function optimizerHyperBytes(h: OptimizerHyper): Uint32Array {
-  if (!Number.isFinite(h.lr)) throw new RangeError(`learning rate must be finite, got ${h.lr}`);
-  if (!Number.isInteger(h.step) || h.step < 0 || h.step > 0xffffffff) {
-    throw new RangeError(`optimizer step must be a u32, got ${h.step}`);
-  }
+  checkFinite('optimizerHyperBytes', 'lr', h.lr);
+  checkCount('optimizerHyperBytes', 'step', h.step);
   const words = new Uint32Array(OPTIMIZER_HYPER_BYTES / 4);
   const floats = new Float32Array(words.buffer);
   floats[HYPER.LR] = h.lr;
@@ -326,9 +322,8 @@ export function createOptimizerHyper(
  * next submission), no recompile.
  */
 export function writeOptimizerLearningRate(engine: Engine, hyper: GPUBuffer, learningRate: number): void {
-  checkHyper(hyper);
-  if (!Number.isFinite(learningRate))
-    throw new RangeError(`learning rate must be finite, got ${learningRate}`);
+  checkHyper('writeOptimizerLearningRate', hyper);
+  checkFinite('writeOptimizerLearningRate', 'learningRate', learningRate);
   engine.writeBuffer(hyper, HYPER.LR * 4, new Float32Array([learningRate]));
 }
 
@@ -338,10 +333,8 @@ export function writeOptimizerProgress(
   hyper: GPUBuffer,
   progress: { step: number; uProduct: number },
 ): void {
-  checkHyper(hyper);
-  if (!Number.isInteger(progress.step) || progress.step < 0 || progress.step > 0xffffffff) {
-    throw new RangeError(`optimizer step must be a u32, got ${progress.step}`);
-  }
+  checkHyper('writeOptimizerProgress', hyper);
+  checkCount('writeOptimizerProgress', 'step', progress.step);
   engine.writeBuffer(hyper, HYPER.STEP * 4, new Uint32Array([progress.step]));
   engine.writeBuffer(hyper, HYPER.U_PRODUCT * 4, new Float32Array([progress.uProduct]));
 }
@@ -351,15 +344,14 @@ export async function readOptimizerHyper(engine: Engine, hyper: GPUBuffer): Prom
   return parseOptimizerHyper(await engine.read(hyper, OPTIMIZER_HYPER_BYTES, 'optim hyper'));
 }
 
-function checkHyper(hyper: Bindable): void {
-  if (hyper.size < OPTIMIZER_HYPER_BYTES) {
-    throw new RangeError(`optimizer hyper buffer has ${hyper.size} bytes, needs ${OPTIMIZER_HYPER_BYTES}`);
-  }
+/** The hyper buffer must hold its OPTIMIZER_HYPER_BYTES. */
+function checkHyper(what: string, hyper: Bindable): void {
+  checkSize(what, 'hyper', hyper, OPTIMIZER_HYPER_BYTES, 'the optimizer hyper state');
 }
 
 /** Encodes t += 1 (and Nadam's Π *= u_t) on the GPU: one single-invocation dispatch. */
 export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: Bindable): void {
-  checkHyper(hyper);
+  checkHyper('optim_advance', hyper);
   const o = resolveOptimizerSpec(spec);
   const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
   // The step read and written; Nadam also u_t (5) times the product, read and written.
@@ -372,10 +364,9 @@ export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hype
  * serves every value.
  */
 export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, learningRate: number): void {
-  checkHyper(hyper);
-  if (!Number.isFinite(learningRate))
-    throw new RangeError(`learning rate must be finite, got ${learningRate}`);
   const label = 'optim_set_lr';
+  checkHyper(label, hyper);
+  checkFinite(label, 'learningRate', learningRate);
   const value = engine.tempUniform(new Float32Array([learningRate, 0, 0, 0]), `${label} value`);
   engine.dispatch(
     engine.pipeline(optimizerSetLearningRateShader(), label),
@@ -416,20 +407,10 @@ export function encodeOptimizerUpdate(
       `${label}: needs ${names.length} state buffer(s) [${names.join(', ')}], got ${b.state.length}`,
     );
   }
-  const bytes = totalLength * 4;
-  const arenas: [string, Bindable][] = [
-    ['params', b.params],
-    ['grads', b.grads],
-    ...b.state.map((s, k): [string, Bindable] => [`state ${names[k] ?? k}`, s]),
-  ];
-  for (const [name, buf] of arenas) {
-    if (buf.size < bytes) {
-      throw new RangeError(
-        `${label}: ${name} has ${buf.size} bytes, the arena of ${totalLength} f32 needs ${bytes}`,
-      );
-    }
-  }
-  checkHyper(b.hyper);
+  const arenas: Record<string, Bindable> = { params: b.params, grads: b.grads };
+  for (const [k, s] of b.state.entries()) arenas[`state ${names[k] ?? k}`] = s;
+  checkF32Each(label, arenas, totalLength, `[${totalLength}]`);
+  checkHyper(label, b.hyper);
   const live = validateSegments(segments, totalLength);
   let table = b.segmentTable;
   if (!table) {

@@ -10,7 +10,7 @@ import {
 } from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, DispatchWork, Engine } from '../gpu/engine.js';
-import { checkCount, checkSize } from './validate.js';
+import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export type { CorrectCountKind };
 
@@ -50,8 +50,8 @@ export function encodeSum(
   checkCount('sum', 'outer', outer);
   checkCount('sum', 'n', n);
   checkCount('sum', 'inner', inner);
-  checkSize('sum', 'x', x, outer * n * inner * 4, `[${outer}, ${n}, ${inner}] f32`);
-  checkSize('sum', 'y', y, outer * inner * 4, `[${outer * inner}] f32`);
+  checkF32('sum', 'x', x, outer * n * inner, `[${outer}, ${n}, ${inner}]`);
+  checkF32('sum', 'y', y, outer * inner, `[${outer * inner}]`);
   sumPasses(engine, x, view, scale, { buffer: y, offset: 0, accumulate: false }, label);
 }
 
@@ -70,7 +70,7 @@ export function encodeAccumulateSum(
 ): void {
   checkCount('accumulateSum', 'n', n);
   checkCount('accumulateSum', 'slot', slot);
-  checkSize('accumulateSum', 'x', x, n * 4, `[${n}] f32`);
+  checkF32('accumulateSum', 'x', x, n, `[${n}]`);
   checkSize('accumulateSum', 'acc', acc, (slot + 1) * 4, `slot ${slot} (f32)`);
   if (n === 0) return;
   const view = { outer: 1, n, inner: 1 };
@@ -191,7 +191,7 @@ function sumParams(
 export function encodeArgmax(engine: Engine, x: Bindable, out: Bindable, rows: number, cols: number): void {
   checkCount('argmax', 'rows', rows);
   checkCount('argmax', 'cols', cols, 1);
-  checkSize('argmax', 'x', x, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkF32('argmax', 'x', x, rows * cols, `[${rows}, ${cols}]`);
   checkSize('argmax', 'out', out, rows * 4, `[${rows}] u32`);
   const pipeline = engine.pipeline(argmaxShader(), 'argmax');
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), 'argmax params');
@@ -240,14 +240,12 @@ export function encodeCorrectCount(
     throw new RangeError(`${what}: rowsValid ${rowsValid} is more than rows ${rows}`);
   }
   const threshold = spec.threshold ?? 0.5;
-  if (!Number.isFinite(threshold)) {
-    throw new RangeError(`${what}: threshold ${threshold} is not a finite number`);
-  }
+  checkFinite(what, 'threshold', threshold);
   const slot = b.slot ?? 0;
   checkCount(what, 'slot', slot);
-  checkSize(what, 'pred', b.pred, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
   if (kind === 'sparse') checkSize(what, 'labels', b.labels, rows * 4, `[${rows}] u32`);
-  else checkSize(what, 'labels', b.labels, rows * cols * 4, `[${rows}, ${cols}] f32`);
+  else checkF32(what, 'labels', b.labels, rows * cols, `[${rows}, ${cols}]`);
   checkSize(what, 'counts', b.counts, (slot + 1) * 4, `slot ${slot} (u32)`);
 
   const words = new Uint32Array([rowsValid, cols, slot, 0]);

@@ -14,7 +14,7 @@ import {
 } from '../../shaders/step.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
-import { checkCount, checkSize } from './validate.js';
+import { checkCount, checkF32, checkF32Each, checkSize } from './validate.js';
 
 export { STATUS, STATUS_WORDS };
 
@@ -43,8 +43,8 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
         `[${spec.dstOffset}, +${spec.width}) of ${spec.dstCols} run past a row`,
     );
   }
-  checkSize(what, 'src', src, spec.rows * spec.srcCols * 4, `[${spec.rows}, ${spec.srcCols}] f32`);
-  checkSize(what, 'dst', dst, spec.rows * spec.dstCols * 4, `[${spec.rows}, ${spec.dstCols}] f32`);
+  checkF32(what, 'src', src, spec.rows * spec.srcCols, `[${spec.rows}, ${spec.srcCols}]`);
+  checkF32(what, 'dst', dst, spec.rows * spec.dstCols, `[${spec.rows}, ${spec.dstCols}]`);
   if (src === dst) throw new RangeError(`${what}: src and dst must be different buffers`);
   const n = spec.rows * spec.width;
   if (n === 0) return;
@@ -99,7 +99,7 @@ export function encodeStepEnd(
   const what = 'stepEnd';
   checkCount(what, 'slots', spec.slots);
   checkCount(what, 'batch', spec.batch);
-  checkSize(what, 'acc', b.acc, Math.max(1, spec.slots) * 4, `[${spec.slots}] f32`);
+  checkF32(what, 'acc', b.acc, Math.max(1, spec.slots), `[${spec.slots}]`);
   checkSize(what, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
   checkSize(what, 'cursor', b.cursor, 4, 'one u32');
   const params = engine.tempUniform(
@@ -159,8 +159,8 @@ export function encodePenaltyTerms(
   const what = 'penaltyTerms';
   checkCount(what, 'total', spec.total, 1);
   checkCount(what, 'rows', spec.rows, 1);
-  checkSize(what, 'params', b.params, spec.total * 4, `[${spec.total}] f32`);
-  checkSize(what, 'terms', b.terms, spec.total * 4, `[${spec.total}] f32`);
+  checkF32(what, 'params', b.params, spec.total, `[${spec.total}]`);
+  checkF32(what, 'terms', b.terms, spec.total, `[${spec.total}]`);
   const params = engine.tempUniform(new Float32Array([spec.rows, 0, 0, 0]), 'penalty_terms params');
   engine.dispatch(
     engine.pipeline(penaltyTermsShader(), 'penalty_terms'),
@@ -183,8 +183,8 @@ export function encodeActivityPenalty(
   const what = 'activityPenalty';
   checkCount(what, 'n', spec.n, 1);
   checkFactors(what, spec);
-  checkSize(what, 'a', b.a, spec.n * 4, `[${spec.n}] f32`);
-  checkSize(what, 'terms', b.terms, spec.n * 4, `[${spec.n}] f32`);
+  checkF32(what, 'a', b.a, spec.n, `[${spec.n}]`);
+  checkF32(what, 'terms', b.terms, spec.n, `[${spec.n}]`);
   const words = new Uint32Array([spec.n, 0, 0, 0]);
   new Float32Array(words.buffer).set([spec.l1, spec.l2], 1);
   engine.dispatch(
@@ -205,7 +205,7 @@ export function encodeActivityGrad(
   const what = 'activityGrad';
   checkCount(what, 'n', spec.n, 1);
   checkFactors(what, spec);
-  for (const [k, v] of Object.entries(b)) checkSize(what, k, v, spec.n * 4, `[${spec.n}] f32`);
+  checkF32Each(what, b, spec.n, `[${spec.n}]`);
   if (b.dx === b.a || b.dx === b.dy) throw new RangeError(`${what}: dx must differ from a and dy`);
   const words = new Uint32Array([spec.n, 0, 0, 0]);
   new Float32Array(words.buffer).set([spec.l1, spec.l2, spec.scale], 1);
