@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { callbacks, GpuData, initEngine, layers, sequential } from '../../src/node/index.js';
 import { adapterFromArgs } from '../../src/node/cli.js';
-import { loadMnist } from '../../src/data/mnist-node.js';
+import { loadMnist } from '../../src/node/mnist.js';
 
 const argv = process.argv.slice(2);
 const { values } = parseArgs({

@@ -32,7 +32,7 @@ import {
   type Tuner,
 } from '../../src/node/index.js';
 import { adapterFromArgs, isMainModule } from '../../src/node/cli.js';
-import { loadMnist } from '../../src/data/mnist-node.js';
+import { loadMnist } from '../../src/node/mnist.js';
 
 export type SearchKind = 'hyperband' | 'random' | 'grid';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dense, GpuData, initEngine, type Engine } from '../../src/node/index.js';
-import { loadMnist } from '../../src/data/mnist-node.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import {
   buildDeepModel,
   DEEP_KINDS,

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
-import { loadMnist } from '../../src/data/mnist-node.js';
+import { loadMnist } from '../../src/node/mnist.js';
 import { buildDeepModel, gradientProfile, l2Norm } from '../src/deep-models.js';
 import { openDemo, trainSmallModel } from './train-tab.js';
 

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { openDemo } from './train-tab.js';
-import { loadMnist } from '../../src/data/mnist-node.js';
+import { loadMnist } from '../../src/node/mnist.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 const TAG = 'mlp-tune';

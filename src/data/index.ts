@@ -1,7 +1,7 @@
 /**
  * Data utilities, browser-safe: the IDX reader, MNIST through fetch, and the scikit-learn /
  * Keras style preparation helpers. Meant to be re-exported as a namespace
- * (`export * as data from './data/index.js'`); the Node MNIST loader is in mnist-node.ts.
+ * (`export * as data from './data/index.js'`); the Node MNIST loader is src/node/mnist.ts.
  */
 export { parseIdx, readIdxHeader, idxByteLength, IdxError } from './idx.js';
 export type { IdxType, IdxData, IdxHeader, IdxTensor, ParseIdxOptions } from './idx.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchMnist, MNIST_FILES, type MnistData } from './mnist.js';
-import { loadMnist, mnistDataDir } from './mnist-node.js';
+import { loadMnist, mnistDataDir } from '../node/mnist.js';
 
 // Published class counts of MNIST's 60,000 training and 10,000 test labels.
 const TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];

