@@ -2,6 +2,73 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layering of src/ (ARCHITECTURE.md), from the bottom: util, shaders, gpu, kernels,
+ * graph, tensor and data, nn, model, tune, node. Each folder's sources (not its tests) may
+ * not import the folders listed for it; nothing but src/node/ imports src/node/ or node:*.
+ * scripts/layering.test.ts proves each rule fires on a deliberate bad import.
+ */
+const SRC = ['gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'model', 'tune', 'node'];
+const above = (...allowed) => SRC.filter((f) => !allowed.includes(f));
+export const LAYERS = {
+  'src/util': SRC,
+  'src/gpu': above(),
+  'src/kernels': above('gpu'),
+  'src/graph': above('gpu', 'kernels'),
+  'src/tensor': above('gpu', 'kernels'),
+  'src/data': above('gpu', 'kernels', 'graph', 'tensor'),
+  'src/nn': above('gpu', 'kernels', 'graph'),
+  'src/model': above('gpu', 'kernels', 'graph', 'tensor', 'data', 'nn'),
+  'src/tune': above('gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'model'),
+};
+export const layerRules = Object.entries(LAYERS).map(([folder, forbidden]) => ({
+  files: [`${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: forbidden.map((f) => `**/${f}/**`),
+            message: `${folder}/ sits below these folders and may not import them (see ARCHITECTURE.md).`,
+          },
+          {
+            group: ['node:*', ...(folder === 'src/util' || folder === 'src/gpu' ? ['**/shaders/**'] : [])],
+            message: `${folder}/ is browser-safe: only src/node/ imports node:* (and only kernels and above use shaders/).`,
+          },
+        ],
+      },
+    ],
+  },
+}));
+
+/** The browser entry never imports src/node/; shaders/ imports only shaders/. */
+export const entryRules = [
+  {
+    files: ['src/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', '**/node/**'], message: 'the browser entry never imports src/node/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['shaders/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../**', 'node:*'], message: 'shaders/ imports only shaders/.' }] },
+      ],
+    },
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/out/', '.gpu/', 'eslint.config.js'] },
   js.configs.recommended,
@@ -24,4 +91,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...layerRules,
+  ...entryRules,
 );
