@@ -5,6 +5,10 @@
  * curves (running values every few batches, train and validation per epoch), samples/s, the
  * final validation and test accuracy, and the model summary. Attributes and properties are
  * listed on the class; README's "Embedding the trainer" section documents them.
+ *
+ * Over 700 lines on purpose: this is one Lit element whose properties, lifecycle, run loop
+ * and templates refer to each other throughout; what stands alone already lives beside it
+ * (trainer-form.ts, trainer-data.ts, trainer-run.ts, trainer-styles.ts, chart.ts).
  */
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import {
