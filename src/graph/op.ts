@@ -181,9 +181,9 @@ export abstract class Op {
   /** The values the op reads. */
   abstract get inputs(): readonly Value[];
 
-  /** Every parameter the op reads. */
+  /** Every parameter the op reads (by default, those it computes gradients for). */
   get params(): readonly Param[] {
-    return [];
+    return this.gradParams;
   }
 
   /** The parameters whose gradients the op's backward writes (if they are trainable). */
@@ -247,5 +247,20 @@ export abstract class Op {
   /** The penalty the op adds to the loss of one batch (activity regularizers). */
   referencePenalty(_R: ReferenceBackwardContext, _out: Value): number {
     return 0;
+  }
+}
+
+/** An op reading one value, with its attributes (most ops: `attrs` holds the rest). */
+export abstract class UnaryOp<A> extends Op {
+  constructor(
+    layer: string,
+    readonly x: Value,
+    readonly attrs: A,
+  ) {
+    super(layer);
+  }
+
+  get inputs(): readonly Value[] {
+    return [this.x];
   }
 }

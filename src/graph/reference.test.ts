@@ -266,7 +266,7 @@ describe('graph reference: gradients against finite differences', () => {
     // y = x·mask·fround(1/(1 − rate)) with the kernels' mask for (seed, step, stream).
     const node = d.node;
     if (!(node instanceof ops.DropoutOp)) throw new Error('expected a dropout node');
-    const mask = dropoutMaskReference(1234, TRAIN.step, rows * 6, 0.4, node.stream);
+    const mask = dropoutMaskReference(1234, TRAIN.step, rows * 6, 0.4, node.attrs.stream);
     const hv = forward.values.get(h.id) as Float64Array;
     const expected = hv.map((v, i) => (mask[i] ? v * dropoutScale(0.4) : 0));
     expect(Array.from(forward.values.get(d.id) as Float64Array)).toEqual(Array.from(expected));

@@ -16,36 +16,24 @@ import {
 } from '../../kernels/activations.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type ActivationAttrs,
-  type EpilogueStage,
-  type Group,
-  type LowerContext,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
+import { GraphError, UnaryOp } from '../op.js';
+import type {
+  ActivationAttrs,
+  EpilogueStage,
+  Group,
+  LowerContext,
+  ReferenceBackwardContext,
+  ReferenceForwardContext,
+  Value,
 } from '../op.js';
 import { at } from './util.js';
 
-export class ActivationOp extends Op {
+/** attrs: the activation (name, and alpha where it has one). */
+export class ActivationOp extends UnaryOp<ActivationAttrs> {
   readonly kind = 'activation';
 
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly activation: ActivationAttrs,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
-
   shape(): { features: number; name: string } {
-    const act = this.activation;
+    const act = this.attrs;
     const names: readonly string[] = [...ACTIVATIONS, 'softmax'];
     if (!names.includes(act.name)) {
       throw new GraphError(
@@ -59,12 +47,12 @@ export class ActivationOp extends Op {
   }
 
   override get epilogueStage(): EpilogueStage | undefined {
-    const act = this.activation;
+    const act = this.attrs;
     return act.name === 'softmax' ? undefined : { activation: act };
   }
 
   override get softmaxLogits(): Value | undefined {
-    return this.activation.name === 'softmax' ? this.x : undefined;
+    return this.attrs.name === 'softmax' ? this.x : undefined;
   }
 
   lower(L: LowerContext, g: Group): void {
@@ -72,7 +60,7 @@ export class ActivationOp extends Op {
     const f = g.out.features;
     const rows = L.rows;
     const y = L.temp(f, g.out.name);
-    const act = this.activation;
+    const act = this.attrs;
     L.emit(`${this.layer} ${act.name}`, [x], [y], (e, get) =>
       act.name === 'softmax'
         ? encodeSoftmax(e, get(x), get(y), rows, f)
@@ -83,7 +71,7 @@ export class ActivationOp extends Op {
 
   override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
     if (!L.needsGrad(this.x)) return;
-    const act = this.activation;
+    const act = this.attrs;
     const y = L.buf(g.out);
     const x = L.buf(this.x);
     const f = g.out.features;
@@ -110,14 +98,14 @@ export class ActivationOp extends Op {
 
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
     const x = R.value(this.x);
-    const act = this.activation;
+    const act = this.attrs;
     if (act.name === 'softmax') return softmaxReference(x, R.rows, out.features);
     const fn = activationReference(act).f;
     return x.map((e) => fn(e));
   }
 
   override referenceBackward(R: ReferenceBackwardContext, out: Value, dy: Float64Array): void {
-    const act = this.activation;
+    const act = this.attrs;
     if (act.name === 'softmax') {
       R.accumulate(this.x, softmaxGradReference(R.value(out), dy, R.rows, out.features));
       return;

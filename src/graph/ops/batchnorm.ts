@@ -14,15 +14,14 @@ import {
 } from '../../kernels/batchnorm.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type Group,
-  type LowerContext,
-  type Param,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
+import { GraphError, UnaryOp } from '../op.js';
+import type {
+  Group,
+  LowerContext,
+  Param,
+  ReferenceBackwardContext,
+  ReferenceForwardContext,
+  Value,
 } from '../op.js';
 import { at } from './util.js';
 
@@ -40,39 +39,27 @@ interface Norm {
   train: boolean;
 }
 
-export class BatchNormOp extends Op {
+/** attrs: γ, β, the moving statistics, and epsilon and momentum. */
+export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; momentum: number }> {
   readonly kind = 'batchNorm';
 
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly p: BatchNormParams,
-    readonly epsilon: number,
-    readonly momentum: number,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
-
   override get params(): readonly Param[] {
-    const { gamma, beta, movingMean, movingVariance } = this.p;
+    const { gamma, beta, movingMean, movingVariance } = this.attrs;
     return [gamma, beta, movingMean, movingVariance];
   }
 
   override get gradParams(): readonly Param[] {
-    return [this.p.gamma, this.p.beta];
+    return [this.attrs.gamma, this.attrs.beta];
   }
 
   override get stateWrites(): readonly Param[] {
-    return [this.p.movingMean, this.p.movingVariance];
+    return [this.attrs.movingMean, this.attrs.movingVariance];
   }
 
   shape(): { features: number; name: string } {
     const { x, layer } = this;
-    for (const [k, param] of Object.entries(this.p) as [string, Param][]) {
+    const { gamma, beta, movingMean, movingVariance, epsilon, momentum } = this.attrs;
+    for (const [k, param] of Object.entries({ gamma, beta, movingMean, movingVariance })) {
       if (param.length !== x.features || param.shape.length !== 1) {
         throw new GraphError(
           `layer "${layer}": ${k} "${param.name}" is [${param.shape.join(', ')}] but the input ` +
@@ -80,26 +67,27 @@ export class BatchNormOp extends Op {
         );
       }
     }
-    if (this.p.movingMean.trainable || this.p.movingVariance.trainable) {
+    if (movingMean.trainable || movingVariance.trainable) {
       throw new GraphError(`layer "${layer}": moving statistics must be non-trainable parameters`);
     }
-    if (!(this.epsilon > 0) || !(this.momentum >= 0 && this.momentum <= 1)) {
+    if (!(epsilon > 0) || !(momentum >= 0 && momentum <= 1)) {
       throw new GraphError(
-        `layer "${layer}": epsilon ${this.epsilon} must be > 0 and momentum ${this.momentum} in [0, 1]`,
+        `layer "${layer}": epsilon ${epsilon} must be > 0 and momentum ${momentum} in [0, 1]`,
       );
     }
     return { features: x.features, name: `${layer}/bn` };
   }
 
   private spec(rows: number): { rows: number; features: number; epsilon: number; momentum: number } {
-    return { rows, features: this.x.features, epsilon: this.epsilon, momentum: this.momentum };
+    const { epsilon, momentum } = this.attrs;
+    return { rows, features: this.x.features, epsilon, momentum };
   }
 
   lower(L: LowerContext, g: Group): void {
     const x = L.buf(this.x);
     const f = g.out.features;
     const y = L.temp(f, g.out.name);
-    const { gamma, beta, movingMean, movingVariance } = this.p;
+    const { gamma, beta, movingMean, movingVariance } = this.attrs;
     const [gm, bt, mean, variance] = [gamma, beta, movingMean, movingVariance].map((p) => L.env.param(p)) as [
       VBuf,
       VBuf,
@@ -140,10 +128,10 @@ export class BatchNormOp extends Op {
   override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
     const x = L.buf(this.x);
     const saved = L.kept(g.out) as VBuf;
-    const gamma = L.env.param(this.p.gamma);
+    const gamma = L.env.param(this.attrs.gamma);
     // A batch-norm layer applied twice shares γ and β: the second gradient is added.
-    const dgTarget = L.paramGradTarget(this.p.gamma, `${this.layer} dgamma`);
-    const dbTarget = L.paramGradTarget(this.p.beta, `${this.layer} dbeta`);
+    const dgTarget = L.paramGradTarget(this.attrs.gamma, `${this.layer} dgamma`);
+    const dbTarget = L.paramGradTarget(this.attrs.beta, `${this.layer} dbeta`);
     const [dg, db] = [dgTarget.buf, dbTarget.buf];
     const spec = this.spec(L.rows);
     const encode = (dx: VBuf): void =>
@@ -166,11 +154,11 @@ export class BatchNormOp extends Op {
 
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
     const spec = this.spec(R.rows);
-    const { movingMean, movingVariance } = this.p;
+    const { movingMean, movingVariance } = this.attrs;
     const inputs = {
       x: R.value(this.x),
-      gamma: R.param(this.p.gamma),
-      beta: R.param(this.p.beta),
+      gamma: R.param(this.attrs.gamma),
+      beta: R.param(this.attrs.beta),
       // The state as of this node: a moving-stat param shared by two layers updates twice.
       runningMean: R.state(movingMean),
       runningVar: R.state(movingVariance),
@@ -183,7 +171,7 @@ export class BatchNormOp extends Op {
       return r.y;
     }
     const mean = Float64Array.from(inputs.runningMean);
-    const invStd = inputs.runningVar.map((s2) => 1 / Math.sqrt(s2 + this.epsilon));
+    const invStd = inputs.runningVar.map((s2) => 1 / Math.sqrt(s2 + this.attrs.epsilon));
     R.keep(out, { mean, invStd, train: false } satisfies Norm);
     return batchNormReference(spec, 'inference', inputs).y;
   }
@@ -192,7 +180,7 @@ export class BatchNormOp extends Op {
     const norm = R.kept(out) as Norm | undefined;
     if (!norm) throw new Error(`referenceGradients: no statistics saved for "${out.name}"`);
     const x = R.value(this.x);
-    const gamma = R.param(this.p.gamma);
+    const gamma = R.param(this.attrs.gamma);
     const f = out.features;
     if (norm.train) {
       const b = batchNormReference(this.spec(R.rows), 'backward', {
@@ -202,8 +190,8 @@ export class BatchNormOp extends Op {
         mean: norm.mean,
         invStd: norm.invStd,
       });
-      R.paramGrad(this.p.gamma, b.dgamma);
-      R.paramGrad(this.p.beta, b.dbeta);
+      R.paramGrad(this.attrs.gamma, b.dgamma);
+      R.paramGrad(this.attrs.beta, b.dbeta);
       R.accumulate(this.x, b.dx);
       return;
     }
@@ -220,8 +208,8 @@ export class BatchNormOp extends Op {
         dx[i] = at(dy, i) * at(gamma, j) * s;
       }
     }
-    R.paramGrad(this.p.gamma, dgamma);
-    R.paramGrad(this.p.beta, dbeta);
+    R.paramGrad(this.attrs.gamma, dgamma);
+    R.paramGrad(this.attrs.beta, dbeta);
     R.accumulate(this.x, dx);
   }
 }
@@ -233,5 +221,5 @@ export function batchNorm(
   p: BatchNormParams,
   options: { epsilon: number; momentum: number },
 ): Value {
-  return g.apply(new BatchNormOp(layer, x, { ...p }, options.epsilon, options.momentum));
+  return g.apply(new BatchNormOp(layer, x, { ...p, epsilon: options.epsilon, momentum: options.momentum }));
 }

@@ -16,47 +16,31 @@ import { encodeMatmul, type MatmulSpec } from '../../kernels/matmul.js';
 import { encodeSum } from '../../kernels/reduce.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type ActivationAttrs,
-  type EpilogueStage,
-  type Group,
-  type LowerContext,
-  type Param,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
+import { GraphError, UnaryOp } from '../op.js';
+import type {
+  ActivationAttrs,
+  EpilogueStage,
+  Group,
+  LowerContext,
+  Param,
+  ReferenceBackwardContext,
+  ReferenceForwardContext,
+  Value,
 } from '../op.js';
 import { activation } from './activation.js';
 import { at } from './util.js';
 
-/** x · W, W a [in, out] parameter. */
-export class MatmulOp extends Op {
+/** x · W; attrs: the kernel W, a [in, out] parameter. */
+export class MatmulOp extends UnaryOp<{ w: Param }> {
   readonly kind = 'matmul';
 
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly w: Param,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
-
-  override get params(): readonly Param[] {
-    return [this.w];
-  }
-
   override get gradParams(): readonly Param[] {
-    return [this.w];
+    return [this.attrs.w];
   }
 
   shape(): { features: number; name: string } {
-    const { x, w } = this;
+    const { x } = this;
+    const { w } = this.attrs;
     const [rows, cols] = w.shape;
     if (w.shape.length !== 2 || rows !== x.features || cols === undefined) {
       throw new GraphError(
@@ -76,7 +60,7 @@ export class MatmulOp extends Op {
     const y = L.temp(g.out.features, g.out.name);
     const pre =
       L.mode === 'train' && usesPre(g.activation) ? L.temp(g.out.features, `${this.layer}/z`) : undefined;
-    const w = L.env.param(this.w);
+    const w = L.env.param(this.attrs.w);
     const b = g.bias ? L.env.param(g.bias) : undefined;
     const spec: MatmulSpec = {
       m: L.rows,
@@ -123,7 +107,7 @@ export class MatmulOp extends Op {
     const x = L.buf(this.x);
     const dZ = dz;
     // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n].
-    L.paramGrad(this.w, (dw, accumulate) =>
+    L.paramGrad(this.attrs.w, (dw, accumulate) =>
       L.emit(`${layer} dW`, [x, dZ, accumulate ? dw : undefined], [dw], (e, get) =>
         encodeMatmul(
           e,
@@ -136,7 +120,7 @@ export class MatmulOp extends Op {
     if (g.bias) columnSumGrad(L, layer, g.bias, dZ, out);
     // dX = dZ·Wᵀ: A = dZ [rows, out] = [m, k], B = W stored [in, out] = [n, k] (transB).
     if (!L.needsGrad(this.x)) return;
-    const w = L.env.param(this.w);
+    const w = L.env.param(this.attrs.w);
     const prev = L.producer(this.x);
     const fuseAct =
       prev !== undefined && prev.activation.name !== 'linear' && L.gradUses(this.x) === 1 ? prev : undefined;
@@ -163,7 +147,7 @@ export class MatmulOp extends Op {
 
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
     const x = R.value(this.x);
-    const w = R.param(this.w);
+    const w = R.param(this.attrs.w);
     const f = out.features;
     const n = this.x.features;
     const y = new Float64Array(R.rows * f);
@@ -179,7 +163,7 @@ export class MatmulOp extends Op {
 
   override referenceBackward(R: ReferenceBackwardContext, out: Value, dy: Float64Array): void {
     const x = R.value(this.x);
-    const w = R.param(this.w);
+    const w = R.param(this.attrs.w);
     const [n, m] = [this.x.features, out.features];
     // dx = dy·Wᵀ, dW = xᵀ·dy
     const dx = new Float64Array(R.rows * n);
@@ -196,37 +180,22 @@ export class MatmulOp extends Op {
         dx[r * n + i] = s;
       }
     }
-    R.paramGrad(this.w, dw);
+    R.paramGrad(this.attrs.w, dw);
     R.accumulate(this.x, dx);
   }
 }
 
-/** x + b, b a [features] parameter broadcast over rows. */
-export class BiasAddOp extends Op {
+/** x + b; attrs: the bias b, a [features] parameter broadcast over rows. */
+export class BiasAddOp extends UnaryOp<{ b: Param }> {
   readonly kind = 'biasAdd';
 
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly b: Param,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
-
-  override get params(): readonly Param[] {
-    return [this.b];
-  }
-
   override get gradParams(): readonly Param[] {
-    return [this.b];
+    return [this.attrs.b];
   }
 
   shape(): { features: number; name: string } {
-    const { x, b } = this;
+    const { x } = this;
+    const { b } = this.attrs;
     if (b.shape.length !== 1 || b.length !== x.features) {
       throw new GraphError(
         `layer "${this.layer}": bias "${b.name}" is [${b.shape.join(', ')}] but the value "${x.name}" ` +
@@ -237,12 +206,12 @@ export class BiasAddOp extends Op {
   }
 
   override get epilogueStage(): EpilogueStage {
-    return { bias: this.b };
+    return { bias: this.attrs.b };
   }
 
   lower(L: LowerContext, g: Group): void {
     const x = L.buf(this.x);
-    const b = L.env.param(this.b);
+    const b = L.env.param(this.attrs.b);
     const f = g.out.features;
     const rows = L.rows;
     const y = L.temp(f, g.out.name);
@@ -256,12 +225,12 @@ export class BiasAddOp extends Op {
   }
 
   override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
-    columnSumGrad(L, this.layer, this.b, dy, g.out.features);
+    columnSumGrad(L, this.layer, this.attrs.b, dy, g.out.features);
     if (L.needsGrad(this.x)) L.passThrough(this.x, dy);
   }
 
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
-    const b = R.param(this.b);
+    const b = R.param(this.attrs.b);
     const f = out.features;
     return R.value(this.x).map((x, i) => x + at(b, i % f));
   }
@@ -270,7 +239,7 @@ export class BiasAddOp extends Op {
     const f = out.features;
     const db = new Float64Array(f);
     for (let r = 0; r < R.rows; r++) for (let j = 0; j < f; j++) db[j] = at(db, j) + at(dy, r * f + j);
-    R.paramGrad(this.b, db);
+    R.paramGrad(this.attrs.b, db);
     R.accumulate(this.x, dy);
   }
 }
@@ -293,11 +262,11 @@ function usesPre(act: ActivationSpec): boolean {
 // ---------------------------------------------------------------- builders
 
 export function matmul(g: Graph, layer: string, x: Value, w: Param): Value {
-  return g.apply(new MatmulOp(layer, x, w));
+  return g.apply(new MatmulOp(layer, x, { w }));
 }
 
 export function biasAdd(g: Graph, layer: string, x: Value, b: Param): Value {
-  return g.apply(new BiasAddOp(layer, x, b));
+  return g.apply(new BiasAddOp(layer, x, { b }));
 }
 
 /** A Dense layer: matmul, then bias (optional), then activation (unless linear). */

@@ -14,35 +14,16 @@ import {
 import { STATUS } from '../../kernels/step.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type Group,
-  type LowerContext,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
-} from '../op.js';
+import { GraphError, UnaryOp } from '../op.js';
+import type { Group, LowerContext, ReferenceBackwardContext, ReferenceForwardContext, Value } from '../op.js';
 
-export class DropoutOp extends Op {
+/** attrs: the drop rate, the mask's seed (u32) and its stream (the graph's dropout count). */
+export class DropoutOp extends UnaryOp<{ rate: number; seed: number; stream: number }> {
   readonly kind = 'dropout';
 
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly rate: number,
-    readonly seed: number,
-    readonly stream: number,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
-
   shape(): { features: number; name: string } {
-    const { rate, seed, layer } = this;
+    const { layer } = this;
+    const { rate, seed } = this.attrs;
     if (!(rate >= 0 && rate < 1))
       throw new GraphError(`layer "${layer}": dropout rate ${rate} must be in [0, 1)`);
     if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) {
@@ -53,12 +34,12 @@ export class DropoutOp extends Op {
 
   /** The kernels' spec for n elements; the step is the status buffer's STEPS word. */
   private spec(n: number): { n: number; rate: number; seed: number; stream: number; stepWord: number } {
-    return { n, rate: this.rate, seed: this.seed, stream: this.stream, stepWord: STATUS.STEPS };
+    return { n, ...this.attrs, stepWord: STATUS.STEPS };
   }
 
   lower(L: LowerContext, g: Group): void {
     const x = L.buf(this.x);
-    if (L.mode !== 'train' || this.rate === 0) {
+    if (L.mode !== 'train' || this.attrs.rate === 0) {
       L.define(g.out, x); // identity: no copy
       return;
     }
@@ -73,7 +54,7 @@ export class DropoutOp extends Op {
 
   override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
     if (!L.needsGrad(this.x)) return;
-    if (this.rate === 0) {
+    if (this.attrs.rate === 0) {
       L.passThrough(this.x, dy);
       return;
     }
@@ -89,9 +70,15 @@ export class DropoutOp extends Op {
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
     const x = R.value(this.x);
     if (!R.train) return Float64Array.from(x);
-    const mask = dropoutMaskReference(this.seed, R.step, R.rows * out.features, this.rate, this.stream);
+    const mask = dropoutMaskReference(
+      this.attrs.seed,
+      R.step,
+      R.rows * out.features,
+      this.attrs.rate,
+      this.attrs.stream,
+    );
     R.keep(out, mask);
-    const scale = dropoutScale(this.rate);
+    const scale = dropoutScale(this.attrs.rate);
     return x.map((e, i) => (mask[i] ? e * scale : 0));
   }
 
@@ -101,7 +88,7 @@ export class DropoutOp extends Op {
       R.accumulate(this.x, dy); // inference: identity
       return;
     }
-    const scale = dropoutScale(this.rate);
+    const scale = dropoutScale(this.attrs.rate);
     R.accumulate(
       this.x,
       dy.map((d, i) => (mask[i] ? d * scale : 0)),
@@ -112,5 +99,5 @@ export class DropoutOp extends Op {
 /** Dropout of `x`; its stream is the number of dropout ops already in the graph. */
 export function dropout(g: Graph, layer: string, x: Value, rate: number, seed: number): Value {
   const stream = g.values.filter((v) => v.node instanceof DropoutOp).length;
-  return g.apply(new DropoutOp(layer, x, rate, seed, stream));
+  return g.apply(new DropoutOp(layer, x, { rate, seed, stream }));
 }

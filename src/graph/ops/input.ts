@@ -2,14 +2,8 @@
  * input: a model input, [batch, features]. It has no kernel of its own: the compiled step's
  * gather fills its buffer from a dataset column before the forward pass (compile.ts).
  */
-import {
-  GraphError,
-  Op,
-  type Group,
-  type LowerContext,
-  type ReferenceForwardContext,
-  type Value,
-} from '../op.js';
+import { GraphError, Op } from '../op.js';
+import type { Group, LowerContext, ReferenceForwardContext, Value } from '../op.js';
 
 export class InputOp extends Op {
   readonly kind = 'input';

@@ -7,15 +7,8 @@ import { encodeBinary } from '../../kernels/elementwise.js';
 import { encodeCopyColumns } from '../../kernels/step.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type Group,
-  type LowerContext,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
-} from '../op.js';
+import { GraphError, Op } from '../op.js';
+import type { Group, LowerContext, ReferenceBackwardContext, ReferenceForwardContext, Value } from '../op.js';
 import { at, wholeCopy } from './util.js';
 
 abstract class MergeOp extends Op {

@@ -9,39 +9,20 @@ import { encodeAccumulateSum } from '../../kernels/reduce.js';
 import { encodeActivityGrad, encodeActivityPenalty } from '../../kernels/step.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
-import {
-  GraphError,
-  Op,
-  type Group,
-  type LowerContext,
-  type ReferenceBackwardContext,
-  type ReferenceForwardContext,
-  type Value,
-} from '../op.js';
+import { GraphError, UnaryOp } from '../op.js';
+import type { Group, LowerContext, ReferenceBackwardContext, ReferenceForwardContext, Value } from '../op.js';
 import { at } from './util.js';
 
-export class ActivityRegOp extends Op {
+/** attrs: the regularizer's factors. */
+export class ActivityRegOp extends UnaryOp<{ l1: number; l2: number }> {
   readonly kind = 'activityReg';
-
-  constructor(
-    layer: string,
-    readonly x: Value,
-    readonly l1: number,
-    readonly l2: number,
-  ) {
-    super(layer);
-  }
-
-  get inputs(): readonly Value[] {
-    return [this.x];
-  }
 
   override get penalized(): boolean {
     return true;
   }
 
   shape(): { features: number; name: string } {
-    const { l1, l2 } = this;
+    const { l1, l2 } = this.attrs;
     if (!(Number.isFinite(l1) && l1 >= 0 && Number.isFinite(l2) && l2 >= 0)) {
       throw new GraphError(
         `layer "${this.layer}": activity regularizer l1 ${l1} and l2 ${l2} must be finite and ≥ 0`,
@@ -58,7 +39,7 @@ export class ActivityRegOp extends Op {
     const n = L.rows * g.out.features;
     const terms = L.temp(g.out.features, `${this.layer} activity terms`);
     const sums = L.env.lossSums;
-    const spec = { n, l1: this.l1, l2: this.l2 };
+    const spec = { n, ...this.attrs };
     L.emit(`${this.layer} activity penalty`, [a], [terms], (e, get) =>
       encodeActivityPenalty(e, spec, { a: get(a), terms: get(terms) }),
     );
@@ -73,7 +54,7 @@ export class ActivityRegOp extends Op {
     const rows = L.rows;
     const n = rows * g.out.features;
     L.contribute(this.x, true, (dx, accumulate) => {
-      const spec = { n, l1: this.l1, l2: this.l2, scale: 1 / rows, accumulate };
+      const spec = { n, ...this.attrs, scale: 1 / rows, accumulate };
       L.emit(`${this.layer} activity grad`, [a, dy, accumulate ? dx : undefined], [dx], (e, get) =>
         encodeActivityGrad(e, spec, { a: get(a), dy: get(dy), dx: get(dx) }),
       );
@@ -86,7 +67,7 @@ export class ActivityRegOp extends Op {
 
   override referenceBackward(R: ReferenceBackwardContext, _out: Value, dy: Float64Array): void {
     const a = R.value(this.x);
-    const { l1, l2 } = this;
+    const { l1, l2 } = this.attrs;
     R.accumulate(
       this.x,
       dy.map((d, i) => d + (l1 * Math.sign(at(a, i)) + 2 * l2 * at(a, i)) / R.rows),
@@ -95,7 +76,8 @@ export class ActivityRegOp extends Op {
 
   override referencePenalty(R: ReferenceBackwardContext): number {
     let p = 0;
-    for (const x of R.value(this.x)) p += this.l1 * Math.abs(x) + this.l2 * x * x;
+    const { l1, l2 } = this.attrs;
+    for (const x of R.value(this.x)) p += l1 * Math.abs(x) + l2 * x * x;
     return p / R.rows;
   }
 }
@@ -107,5 +89,5 @@ export function activityRegularizer(
   x: Value,
   factors: { l1?: number; l2?: number },
 ): Value {
-  return g.apply(new ActivityRegOp(layer, x, factors.l1 ?? 0, factors.l2 ?? 0));
+  return g.apply(new ActivityRegOp(layer, x, { l1: factors.l1 ?? 0, l2: factors.l2 ?? 0 }));
 }
