@@ -18,6 +18,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, uniformF32 } from '../../kernels-test/harness.js';
+import { seededDense } from '../../kernels-test/models.js';
 import { openPage } from '../../kernels-test/browser/chromium.js';
 import { initEngine } from '../node/index.js';
 import { input, layers } from '../nn/layers/index.js';
@@ -636,19 +637,7 @@ describe('clear errors', () => {
   it('includeOptimizer: Adam state saved and restored, so training continues exactly as without the save', async () => {
     const make = (): LayersModel =>
       sequential({
-        layers: [
-          layers.dense({
-            units: 5,
-            activation: 'tanh',
-            inputShape: [3],
-            kernelInitializer: { className: 'GlorotUniform', config: { seed: 11 } },
-          }),
-          layers.dense({
-            units: 2,
-            activation: 'softmax',
-            kernelInitializer: { className: 'GlorotUniform', config: { seed: 12 } },
-          }),
-        ],
+        layers: [seededDense(5, 'tanh', 11, { inputShape: [3] }), seededDense(2, 'softmax', 12)],
       });
     const x = { data: uniformF32(24, -1, 1, 13), shape: [8, 3] };
     const y = Uint8Array.from([0, 1, 1, 0, 1, 0, 0, 1]);

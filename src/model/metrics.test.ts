@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniformF32 } from '../../kernels-test/harness.js';
+import { seededDense } from '../../kernels-test/models.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
@@ -85,19 +86,7 @@ describe('compile metrics end to end', () => {
 
   it("['precision', 'recall', 'f1', 'auc'] on a two-unit sigmoid model: Keras's formulas", async () => {
     const m = sequential({
-      layers: [
-        layers.dense({
-          units: 6,
-          activation: 'tanh',
-          inputShape: [3],
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 21 } },
-        }),
-        layers.dense({
-          units: 2,
-          activation: 'sigmoid',
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 22 } },
-        }),
-      ],
+      layers: [seededDense(6, 'tanh', 21, { inputShape: [3] }), seededDense(2, 'sigmoid', 22)],
     });
     m.compile({
       optimizer: 'adam',

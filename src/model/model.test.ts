@@ -24,6 +24,7 @@ import {
 } from './callbacks.js';
 import { input, model, sequential } from './model.js';
 import { tensor } from '../tensor/tensor.js';
+import { seededDense } from '../../kernels-test/models.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -337,16 +338,8 @@ describe('model API', () => {
     const m = sequential({
       layers: [
         layers.flatten({ inputShape: [28, 28] }),
-        layers.dense({
-          units: 64,
-          activation: 'relu',
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 1 } },
-        }),
-        layers.dense({
-          units: 10,
-          activation: 'softmax',
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 2 } },
-        }),
+        seededDense(64, 'relu', 1),
+        seededDense(10, 'softmax', 2),
       ],
     });
     m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
@@ -368,19 +361,7 @@ describe('model API', () => {
     const { train, test, host } = await mnistDatasets({ trainRows: 1000, testRows: 500 });
     expect([train.rows, test.rows]).toEqual([1000, 500]);
     const m = sequential({
-      layers: [
-        layers.dense({
-          units: 32,
-          activation: 'relu',
-          inputShape: [784],
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 4 } },
-        }),
-        layers.dense({
-          units: 10,
-          activation: 'softmax',
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 5 } },
-        }),
-      ],
+      layers: [seededDense(32, 'relu', 4, { inputShape: [784] }), seededDense(10, 'softmax', 5)],
     });
     m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
     await m.fit(train, undefined, { epochs: 5, batchSize: 32, verbose: 0, seed: 6 });
@@ -484,12 +465,7 @@ describe('model API', () => {
     const build = () => {
       const m = sequential({
         layers: [
-          layers.dense({
-            units: 6,
-            activation: 'tanh',
-            inputShape: [3],
-            kernelInitializer: { className: 'GlorotUniform', config: { seed: 3 } },
-          }),
+          seededDense(6, 'tanh', 3, { inputShape: [3] }),
           layers.dense({ units: 2, kernelInitializer: { className: 'GlorotUniform', config: { seed: 4 } } }),
         ],
       });

@@ -8,9 +8,9 @@ import { initEngine, type Engine } from '../node/index.js';
 import { takeRows, toCategorical } from '../data/prep.js';
 import { createRng } from '../util/random.js';
 import { sequential } from '../model/model.js';
-import { layers } from '../nn/layers/index.js';
 import { optimizers } from '../nn/optimizers.js';
 import { crossValScore } from './crossval.js';
+import { seededDense } from '../../kernels-test/models.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -41,19 +41,7 @@ function blobs() {
 
 const build = () => {
   const m = sequential({
-    layers: [
-      layers.dense({
-        units: 8,
-        activation: 'relu',
-        inputShape: [4],
-        kernelInitializer: { className: 'GlorotUniform', config: { seed: 3 } },
-      }),
-      layers.dense({
-        units: 3,
-        activation: 'softmax',
-        kernelInitializer: { className: 'GlorotUniform', config: { seed: 4 } },
-      }),
-    ],
+    layers: [seededDense(8, 'relu', 3, { inputShape: [4] }), seededDense(3, 'softmax', 4)],
   });
   m.compile({
     optimizer: optimizers.adam({ learningRate: 0.05 }),

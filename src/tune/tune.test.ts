@@ -17,6 +17,7 @@ import { ObjectiveError } from './objective.js';
 import { hyperbandSchedule } from './schedule.js';
 import { gridSearch, hyperband, randomSearch } from './searchers.js';
 import type { Trial, TrialEventDetail } from './tuner.js';
+import { seededDense } from '../../kernels-test/models.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -51,11 +52,7 @@ function mlp(units: number, optimizer: ReturnType<typeof optimizers.adam>, activ
         inputShape: [2],
         kernelInitializer: { className: 'GlorotUniform', config: { seed: 1 } },
       }),
-      layers.dense({
-        units: 2,
-        activation: 'softmax',
-        kernelInitializer: { className: 'GlorotUniform', config: { seed: 2 } },
-      }),
+      seededDense(2, 'softmax', 2),
     ],
   });
   m.compile({ optimizer, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
