@@ -21,8 +21,6 @@ export interface Fused {
   groupOf: Map<Value, Group>;
   /** Loss heads computed by the fused softmax + cross-entropy: head index → logits value. */
   softmaxLogits: Map<number, Value>;
-  /** Number of consumers of each value: nodes, loss heads and metric heads. */
-  uses: Map<Value, number>;
 }
 
 export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused {
@@ -45,24 +43,31 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
     if (absorbed.has(v) || groupOf.has(v)) continue;
     let out = v;
     let bias: Param | undefined;
-    let activation: ActivationSpec = { name: 'linear' };
+    let activation: ActivationSpec | undefined;
     if (v.node.hasEpilogue) {
+      // At most one bias, then at most one activation (a linear one too), in that order.
       for (;;) {
         const next = only(out) ? consumer(out) : undefined;
         const stage = next?.node.epilogueStage;
         if (!next || !stage) break;
         if ('bias' in stage) {
-          if (bias || activation.name !== 'linear') break;
+          if (bias || activation) break;
           bias = stage.bias;
         } else {
-          if (activation.name !== 'linear') break;
+          if (activation) break;
           activation = stage.activation;
         }
         absorbed.add(out);
         out = next;
       }
     }
-    const g: Group = { node: v.node, head: v, activation, out, ...(bias ? { bias } : {}) };
+    const g: Group = {
+      node: v.node,
+      head: v,
+      activation: activation ?? { name: 'linear' },
+      out,
+      ...(bias ? { bias } : {}),
+    };
     groups.push(g);
     groupOf.set(out, g);
   }
@@ -89,7 +94,7 @@ export function fuse(graph: Graph, mode: Mode, outputs: readonly Value[]): Fused
   heads.forEach((h, i) => need(softmaxLogits.get(i) ?? h.output));
   for (const m of metrics) need(logitsFor(m.output, heads, softmaxLogits) ?? m.output);
   for (const o of outputs) need(o);
-  return { groups: groups.filter((g) => needed.has(g.out)), groupOf, softmaxLogits, uses };
+  return { groups: groups.filter((g) => needed.has(g.out)), groupOf, softmaxLogits };
 }
 
 /** The logits standing for a softmax output whose loss was fused, if any. */

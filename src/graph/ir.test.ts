@@ -86,5 +86,19 @@ describe('Graph', () => {
     expect(
       f2.groups.map((gr) => (gr.node.kind === 'matmul' ? `dense${gr.bias ? '+bias' : ''}` : gr.node.kind)),
     ).toEqual(['input', 'dense', 'biasAdd', 'add']);
+    // An epilogue takes one activation: a linear one ends it (matmul + linear, then relu).
+    const g3 = new Graph();
+    const x3 = g3.input('x', 4);
+    const lin = ops.activation(g3, 'lin', ops.matmul(g3, 'd', x3, g3.param('d/kernel', [4, 4], zeros(16))), {
+      name: 'linear',
+    });
+    g3.loss(ops.activation(g3, 'act', lin, { name: 'relu' }), 'mse', 'dense');
+    const f3 = fuse(g3, 'train', []);
+    expect(f3.groups.map((gr) => `${gr.node.kind}:${gr.activation.name}`)).toEqual([
+      'input:linear',
+      'matmul:linear',
+      'activation:linear',
+    ]);
+    expect(f3.groupOf.get(lin)?.node.kind).toBe('matmul');
   });
 });
