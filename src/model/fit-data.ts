@@ -313,6 +313,8 @@ export function trainingData(
   const dispose = (): void => {
     for (const d of owned.splice(0)) d.dispose();
   };
+  // Dataset labels: fit's are 'train' and 'validation', a search's 'search train', ...
+  const label = (part: string): string => (what === 'fit' ? part : `${what} ${part}`);
   try {
     const split = args.validationSplit ?? 0;
     if (!(split >= 0 && split < 1)) throw new RangeError(`validationSplit ${split} must be in [0, 1)`);
@@ -333,10 +335,10 @@ export function trainingData(
           `validationSplit ${split} of ${cols.rows} rows leaves ${cut} for training and ${cols.rows - cut} for validation`,
         );
       }
-      train = uploadSlice(engine, cols, 0, cut, `${what} train`);
+      train = uploadSlice(engine, cols, 0, cut, label('train'));
       owned.push(train);
       if (split > 0) {
-        val = uploadSlice(engine, cols, cut, cols.rows, `${what} validation`);
+        val = uploadSlice(engine, cols, cut, cols.rows, label('validation'));
         owned.push(val);
       }
     }
@@ -346,7 +348,7 @@ export function trainingData(
       else {
         if (vy === undefined) throw new DataError('validationData: y is missing');
         const cols = hostColumns(layout, vx, vy, 'validationData');
-        val = uploadSlice(engine, cols, 0, cols.rows, `${what} validation`);
+        val = uploadSlice(engine, cols, 0, cols.rows, label('validation'));
         owned.push(val);
       }
     }

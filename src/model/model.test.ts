@@ -333,6 +333,28 @@ describe('model API', () => {
     expect(() => sequential({ layers: [layers.dense({ units: 4 })] })).toThrow(/needs inputShape/);
   });
 
+  it('a missing y or a seed that is not an integer is refused before any callback runs; the model stays usable', async () => {
+    const m = sequential({ layers: [seededDense(3, 'softmax', 7, { inputShape: [2] })] });
+    m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const calls: string[] = [];
+    const cb = { onTrainBegin: () => void calls.push('begin'), onEpochEnd: () => void calls.push('epoch') };
+    const before = (await m.getWeights()).map((w) => Array.from(w.data));
+    await expect(m.fit([[1, 2]], undefined, { callbacks: [cb] })).rejects.toThrow(
+      /fit: y is missing \(only a GpuData carries its targets\)/,
+    );
+    await expect(m.fit([[1, 2]], [0], { callbacks: [cb], validationData: [[[1, 2]]] })).rejects.toThrow(
+      /validationData: y is missing/,
+    );
+    await expect(m.fit([[1, 2]], [0], { callbacks: [cb], seed: 1.5 })).rejects.toThrow(
+      /createRng: seed 1.5 must be a safe integer/,
+    );
+    expect(calls).toEqual([]);
+    expect((await m.getWeights()).map((w) => Array.from(w.data))).toEqual(before);
+    const h = await m.fit([[1, 2]], [0], { callbacks: [cb], seed: 3, verbose: 0 });
+    expect(calls).toEqual(['begin', 'epoch']);
+    expect(h.history.loss?.[0]).toBeGreaterThan(0);
+  });
+
   it('MNIST subset: a 784-64-10 model trained 6 epochs on 2,000 images scores over 84% on 1,000 test images (86.2% on lavapipe)', async () => {
     const mnist = await loadMnist({ trainRows: 2000, testRows: 1000 });
     const m = sequential({

@@ -24,8 +24,6 @@ import {
 import { createRng } from '../util/random.js';
 import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
-
-export type { CompileArgs };
 import {
   checkInt,
   hostArgs,
@@ -41,6 +39,8 @@ import { saveModel, type SaveHandler, type SaveResult } from './io.js';
 import { formatLogs, ProgressBar } from './progress.js';
 import { Topology } from './topology.js';
 import { WeightSync, type GpuCopy } from './weights.js';
+
+export type { CompileArgs };
 
 export interface FitArgs {
   epochs?: number;
@@ -239,10 +239,11 @@ export class LayersModel extends Topology {
           doValidation: val !== undefined,
         });
         const wantsBatches = cbs.wantsBatchEnd() || verbose === 1;
+        // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs); a bad
+        // seed is refused here, before any callback runs.
+        const seeds = createRng(args.seed);
         this.stopTraining = false;
         await cbs.onTrainBegin();
-        // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs).
-        const seeds = createRng(args.seed);
         const stopped = (): boolean => this.stopTraining; // set by callbacks during the loop
         const batchCallbacks: Promise<void>[] = [];
         for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
@@ -535,7 +536,10 @@ export class LayersModel extends Topology {
       if (n.output.layer instanceof InputLayer) continue;
       const xs = n.inputs.map((t) => {
         const v = values.get(t);
-        if (!v) throw new Error(`internal: "${t.layer.name}" not lowered before "${n.output.layer.name}"`);
+        if (!v)
+          throw new Error(
+            `internal: "${t.layer.name}" not added to the graph before "${n.output.layer.name}"`,
+          );
         return v;
       });
       values.set(n.output, n.output.layer.toGraph(g, xs, params));
