@@ -17,7 +17,7 @@
  * model, so this module needs no model class.
  */
 import {
-  input,
+  batchShape,
   InputLayer,
   isObject,
   layerFromConfig,
@@ -206,7 +206,7 @@ function sequentialFrom(config: unknown): ModelStructure {
     const { className, config: lc } = layerEntry(entry, `layer ${i} of the Sequential config`);
     if (className === 'InputLayer') {
       if (added > 0) throw new ModelFormatError('Sequential config: an InputLayer may only come first');
-      shape = batchShape(lc, 'InputLayer');
+      shape = InputLayer.fromConfig(lc, String(lc.name)).shape;
       return;
     }
     const layerShape = added === 0 ? (shape ?? batchShape(lc, className, true)) : undefined;
@@ -234,8 +234,7 @@ function functionalFrom(config: unknown): ModelStructure {
     if (names.has(name)) throw new ModelFormatError(`model config: two layers are named "${name}"`);
     names.add(name);
     if (className === 'InputLayer') {
-      const shape = batchShape(lc, 'InputLayer') as number[];
-      tensors.set(key(name, 0), input({ shape, name }));
+      tensors.set(key(name, 0), InputLayer.fromConfig(lc, name).output());
       continue;
     }
     pending.push({
@@ -342,27 +341,4 @@ function tensorRef(r: unknown, what: string): [string, number] {
     );
   }
   return [r[0], r[1] as number];
-}
-
-/** The per-sample shape of batch_input_shape [null, ...] (Keras 3: batch_shape). */
-function batchShape(
-  config: Record<string, unknown>,
-  className: string,
-  optional = false,
-): number[] | undefined {
-  const v = config.batch_input_shape ?? config.batch_shape;
-  if (v === undefined || v === null) {
-    if (optional) return undefined;
-    throw new ModelFormatError(`${className} "${String(config.name)}" has no batch_input_shape`);
-  }
-  if (
-    !Array.isArray(v) ||
-    v.length < 2 ||
-    !v.slice(1).every((d) => Number.isSafeInteger(d) && (d as number) > 0)
-  ) {
-    throw new ModelFormatError(
-      `${className} "${String(config.name)}": batch_input_shape ${JSON.stringify(v)} must be [null, ...positive sizes]`,
-    );
-  }
-  return v.slice(1) as number[];
 }

@@ -110,6 +110,29 @@ function withoutDtype(config: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
+/** The per-sample shape of batch_input_shape [null, ...] (Keras 3: batch_shape). */
+export function batchShape(
+  config: Record<string, unknown>,
+  className: string,
+  optional = false,
+): number[] | undefined {
+  const v = config.batch_input_shape ?? config.batch_shape;
+  if (v === undefined || v === null) {
+    if (optional) return undefined;
+    throw new ModelFormatError(`${className} "${String(config.name)}" has no batch_input_shape`);
+  }
+  if (
+    !Array.isArray(v) ||
+    v.length < 2 ||
+    !v.slice(1).every((d) => Number.isSafeInteger(d) && (d as number) > 0)
+  ) {
+    throw new ModelFormatError(
+      `${className} "${String(config.name)}": batch_input_shape ${JSON.stringify(v)} must be [null, ...positive sizes]`,
+    );
+  }
+  return v.slice(1) as number[];
+}
+
 /** Runs `f`, putting `what` in front of the message of an error that does not name it. */
 export function wrapConfigError<T>(what: string, f: () => T): T {
   try {

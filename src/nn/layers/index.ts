@@ -10,7 +10,7 @@ import { InputLayer, type Layer, type LayerArgs } from './layer.js';
 import { Add, Concatenate } from './merge.js';
 import { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
 
-export { ConfigReader, isObject, ModelFormatError, wrapConfigError } from './config.js';
+export { batchShape, ConfigReader, isObject, ModelFormatError, wrapConfigError } from './config.js';
 export { Activation, Dropout, Flatten } from './core.js';
 export { Dense, type DenseArgs } from './dense.js';
 export {

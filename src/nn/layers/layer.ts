@@ -13,6 +13,7 @@ import { randomSeed } from '../../util/random.js';
 import type { Initializer } from '../initializers.js';
 import { resolveActivation } from '../names.js';
 import type { Regularizer } from '../regularizers.js';
+import { batchShape } from './config.js';
 
 /** A tensor of the model being defined: the output of a layer, [batch, ...shape]. */
 export class SymbolicTensor {
@@ -66,7 +67,7 @@ export interface LayerArgs {
 const counters = new Map<string, number>();
 
 /** Keras-style unique layer names: dense, dense_1, dense_2, ... */
-export function uniqueName(base: string): string {
+function uniqueName(base: string): string {
   const n = counters.get(base) ?? 0;
   counters.set(base, n + 1);
   return n === 0 ? base : `${base}_${n}`;
@@ -236,12 +237,22 @@ export class InputLayer extends Layer {
   getConfig(): Record<string, unknown> {
     return { batch_input_shape: [null, ...this.shape], dtype: 'float32', sparse: false, name: this.name };
   }
+  /** The input layer of a saved config: its name and batch_input_shape (Keras 3: batch_shape). */
+  static fromConfig(config: Record<string, unknown>, name: string): InputLayer {
+    return new InputLayer({ shape: batchShape(config, 'InputLayer') as number[], name });
+  }
+  /** The layer's one output: the model input it stands for. */
+  output(): SymbolicTensor {
+    let t = this.nodes[0]?.output;
+    if (!t) {
+      t = new SymbolicTensor(this.shape, this, 0);
+      this.nodes.push({ inputs: [], output: t });
+    }
+    return t;
+  }
 }
 
 /** A model input: `input({ shape: [784] })`. */
 export function input(args: { shape: number[]; name?: string }): SymbolicTensor {
-  const layer = new InputLayer(args);
-  const t = new SymbolicTensor(layer.shape, layer, 0);
-  layer.nodes.push({ inputs: [], output: t });
-  return t;
+  return new InputLayer(args).output();
 }
