@@ -28,6 +28,9 @@ import { isNan, WORKGROUP_1D } from './common.js';
  */
 export const MAX_LANES_PER_ROW = 32;
 
+/** The bit of flags[0] set when a sparse label is outside [0, classes). */
+export const LABEL_OUT_OF_RANGE = 1;
+
 /**
  * Lanes per row: the row length rounded up to a power of two, at most MAX_LANES_PER_ROW
  * (longer rows take several columns per lane: fewer, shorter reductions).
@@ -194,7 +197,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     loss[row] = select(row_loss, nan_f32(), poisoned);
 #if ${sparse}
     if (!label_ok) {
-      atomicOr(&flags[0], 1u);
+      atomicOr(&flags[0], ${LABEL_OUT_OF_RANGE}u);
     }
 #endif
   }

@@ -2,8 +2,9 @@
  * A Plan: one step of a model for one batch size and mode, compiled once. Compiling lowers
  * the fused graph to kernel calls with the batch gather in front and the penalty, optimizer
  * and step bookkeeping behind (all emitted through one Lowering), plans the temporaries'
- * memory (liveness.ts), and records every dispatch with its pipeline and bind group. Running N steps is then N replays of the same recording:
- * no buffer, bind group or pipeline is created, nothing is read back.
+ * memory (liveness.ts), and records every dispatch with its pipeline and bind group. Running
+ * N steps is then N replays of the same recording: no buffer, bind group or pipeline is
+ * created, nothing is read back.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { profile, type DispatchTiming } from '../gpu/profiler.js';

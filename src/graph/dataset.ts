@@ -9,6 +9,7 @@ import type { Engine } from '../gpu/engine.js';
 import { MAX_GATHER_PARTS, type LabelSource } from '../kernels/gather.js';
 import type { Mode } from './fusion.js';
 import { GraphError, type Graph } from './ir.js';
+import { iota } from '../util/random.js';
 
 export interface DataColumn {
   parts: GPUBuffer[];
@@ -96,7 +97,7 @@ export class GpuData {
       });
       this.perm = this.own(
         engine.createBufferWithData(
-          identity(this.rows),
+          iota(this.rows),
           GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
           `${label} permutation`,
         ),
@@ -200,7 +201,7 @@ export class GpuData {
   /** Sets the order of the next epoch (a permutation of 0 .. rows−1; identity if omitted). */
   setPermutation(perm?: Uint32Array): void {
     if (this.disposed) throw new Error('this dataset was disposed');
-    const p = perm ?? identity(this.rows);
+    const p = perm ?? iota(this.rows);
     if (p.length !== this.rows)
       throw new RangeError(`permutation has ${p.length} entries, the data ${this.rows} rows`);
     this.engine.writeBuffer(this.perm, 0, p);
@@ -238,8 +239,8 @@ export class GpuData {
   }
 
   /**
-   * Runs `hook` when this dataset is disposed (a Executor drops the plans bound to it). Returns
-   * a function that removes the hook (a Executor disposed first).
+   * Runs `hook` when this dataset is disposed (an Executor drops the plans bound to it). Returns
+   * a function that removes the hook (an Executor disposed first).
    */
   onDispose(hook: () => void): () => void {
     this.disposeHooks.push(hook);
@@ -268,10 +269,4 @@ export class GpuData {
     for (const hook of this.disposeHooks.splice(0)) hook();
     for (const b of this.owned) this.engine.releaseBuffer(b);
   }
-}
-
-export function identity(n: number): Uint32Array {
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  return p;
 }

@@ -17,6 +17,7 @@
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { writeCursor } from '../kernels/gather.js';
+import { labelOutOfRange } from '../kernels/losses.js';
 import {
   optimizerStateNames,
   OPTIMIZER_HYPER_BYTES,
@@ -27,10 +28,10 @@ import {
   type OptimizerSettings,
 } from '../kernels/optim.js';
 import { encodeGuardedCopy, STATUS, writeStatus } from '../kernels/step.js';
-import { createRng } from '../util/random.js';
+import { createRng, iota } from '../util/random.js';
 import { ModelArenas } from './arenas.js';
 import { compilePlan, type Plan } from './compile.js';
-import { identity, type GpuData } from './dataset.js';
+import type { GpuData } from './dataset.js';
 import type { Graph } from './ir.js';
 import type { Mode, Value } from './op.js';
 import { Readback, stepLogs, type RawLogs, type StepLogs } from './readback.js';
@@ -515,7 +516,7 @@ export class Executor {
   ): Promise<StepLogs> {
     const raw = await (started ?? this.readback.read());
     const bad = raw.status[STATUS.BAD_STEP] ?? 0;
-    if (bad !== 0 || raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
+    if (bad !== 0 || raw.labelErrors > 0 || labelOutOfRange(raw.flags)) {
       const failing = bad > 0 ? bad - 1 : undefined;
       const restored =
         restore && failing !== undefined ? await this.restoreBefore(failing, raw.status, restore) : false;
@@ -524,7 +525,7 @@ export class Executor {
           ? ` at step ${failing - (restore?.epochStart ?? 0)} of the epoch (step ${failing} overall)`
           : '';
       const state = restored ? ' The weights were restored to their values before that step.' : '';
-      if (raw.labelErrors > 0 || (raw.flags & 1) !== 0) {
+      if (raw.labelErrors > 0 || labelOutOfRange(raw.flags)) {
         throw new LabelError(
           `${raw.labelErrors > 0 ? raw.labelErrors : 'some'} target label(s) are not valid class ids ` +
             `(an integer in [0, classes) for each loss head)${where}.${state}`,
@@ -601,7 +602,7 @@ function checkBatch(b: number): number {
  * from a seed (a reproducible order) or from a fresh one (`true`).
  */
 export function permutation(rows: number, shuffle: boolean | number | undefined): Uint32Array {
-  const p = identity(rows);
+  const p = iota(rows);
   if (shuffle === undefined || shuffle === false) return p;
   return createRng(typeof shuffle === 'number' ? shuffle : undefined).shuffle(p);
 }

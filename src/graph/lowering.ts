@@ -138,10 +138,6 @@ export class Lowering implements HeadsContext {
     return this.uses.get(v) ?? 0;
   }
 
-  gradOf(v: Value): VBuf | undefined {
-    return this.grads.get(v);
-  }
-
   contribute(v: Value, canAccumulate: boolean, write: (dst: VBuf, accumulate: boolean) => void): void {
     const n = (this.received.get(v) ?? 0) + 1;
     this.received.set(v, n);

@@ -181,11 +181,6 @@ export abstract class Op {
   /** The values the op reads. */
   abstract get inputs(): readonly Value[];
 
-  /** Every parameter the op reads (by default, those it computes gradients for). */
-  get params(): readonly Param[] {
-    return this.gradParams;
-  }
-
   /** The parameters whose gradients the op's backward writes (if they are trainable). */
   get gradParams(): readonly Param[] {
     return [];

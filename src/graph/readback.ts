@@ -74,7 +74,8 @@ export class Readback {
 
   private get bytesPerRead(): number {
     const { sums, counts } = this.model.accumulatorWords;
-    return 16 + 4 * sums + 4 * counts + 16 + 16;
+    // status, loss and metric sums, counts, label flags (16 bytes), label errors (16 bytes).
+    return STATUS_WORDS * 4 + 4 * sums + 4 * counts + 16 + 16;
   }
 
   /** The next ring slot, once the read that last used it is done. */

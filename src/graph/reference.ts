@@ -22,6 +22,7 @@ import { lossReference, softmaxCrossEntropyReference } from '../kernels/losses.j
 import { correctCountReference } from '../kernels/reduce.js';
 import type { Graph, LossHead } from './ir.js';
 import type { Param, ReferenceBackwardContext, ReferenceForwardContext, Value } from './op.js';
+import { at } from './ops/util.js';
 
 export interface ReferenceBatch {
   /** One per graph.inputs, [rows, features] row-major. */
@@ -368,10 +369,6 @@ function batchRows(graph: Graph, batch: ReferenceBatch): number {
     }
   });
   return rows;
-}
-
-function at(a: ArrayLike<number>, i: number): number {
-  return a[i] ?? NaN;
 }
 
 function get(values: ReadonlyMap<number, Float64Array>, v: Value): Float64Array {

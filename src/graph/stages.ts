@@ -61,7 +61,9 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
     }
     const src = model.whole(col.parts[0] as GPUBuffer);
     const errors = model.whole(model.labelErrors);
-    const classes = L.graph.losses[i]?.output.features ?? 0;
+    const head = L.graph.losses[i];
+    if (!head) throw new Error(`internal: no loss head ${i}`);
+    const classes = head.output.features;
     const labels =
       t.format === 'f32'
         ? { source: col.source, width: col.width, out: 'f32' as const }

@@ -13,11 +13,16 @@ import {
   lossUsesHingeTargets,
   type LossName,
 } from '../../shaders/losses.js';
-import { lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
+import { LABEL_OUT_OF_RANGE, lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export { LOSS_NAMES, lossIsMean };
+
+/** True when a flags word written by encodeSoftmaxCrossEntropy says a label was out of range. */
+export function labelOutOfRange(flags: number): boolean {
+  return (flags & LABEL_OUT_OF_RANGE) !== 0;
+}
 export type { LossName };
 
 /** Keras's backend.epsilon(), the default clipping epsilon. */

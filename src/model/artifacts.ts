@@ -273,7 +273,7 @@ export function setWeightsFrom(
   return optimizerState.length > 0 ? optimizerState : undefined;
 }
 
-export function concatBuffers(data: ArrayBuffer | readonly ArrayBuffer[] | undefined): ArrayBuffer {
+function concatBuffers(data: ArrayBuffer | readonly ArrayBuffer[] | undefined): ArrayBuffer {
   if (data === undefined) return new ArrayBuffer(0);
   if (data instanceof ArrayBuffer) return data;
   if (!Array.isArray(data)) throw new ModelFormatError('weightData must be an ArrayBuffer or a list of them');

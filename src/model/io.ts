@@ -15,7 +15,8 @@
  * model.json is tfjs's file: { modelTopology, format, generatedBy, convertedBy,
  * weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] }. This module only
  * moves bytes; artifacts.ts turns models into artifacts and back, load.ts makes the model.
- * Node's fs is reached through a dynamic import, so the module stays browser-safe.
+ * Files go through host-fs.ts (Node's fs, registered by the Node entry), so the module
+ * stays browser-safe.
  */
 import {
   modelToArtifacts,

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fixture from '../../test/fixtures/random.json';
-import { createRng, shuffledIndices } from './random.js';
+import { shuffledIndices } from '../data/prep.js';
+import { createRng } from './random.js';
 
 describe('createRng against the reference xoshiro128** (make_random.py)', () => {
   it('gives the reference u32 sequence for each seed, both halves of the seed included', () => {

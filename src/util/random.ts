@@ -105,8 +105,3 @@ export function iota(n: number): Uint32Array {
   for (let i = 0; i < n; i++) out[i] = i;
   return out;
 }
-
-/** 0..n−1 in a random order (seeded when `seed` is given). */
-export function shuffledIndices(n: number, seed?: number): Uint32Array {
-  return createRng(seed).shuffle(iota(n));
-}

@@ -43,11 +43,6 @@ interface Norm {
 export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; momentum: number }> {
   readonly kind = 'batchNorm';
 
-  override get params(): readonly Param[] {
-    const { gamma, beta, movingMean, movingVariance } = this.attrs;
-    return [gamma, beta, movingMean, movingVariance];
-  }
-
   override get gradParams(): readonly Param[] {
     return [this.attrs.gamma, this.attrs.beta];
   }
