@@ -8,6 +8,7 @@
  */
 import { Engine, ENGINE_FEATURES, ENGINE_LIMITS, type AdapterDescription } from './engine.js';
 import { GPUInitError } from './errors.js';
+import { isNode } from '../util/runtime.js';
 
 /** 'auto': hardware if there is one, else software. 'hardware' / 'software': only that kind. */
 export type AdapterChoice = 'auto' | 'hardware' | 'software';
@@ -49,11 +50,8 @@ function adapterSource(): AdapterSource {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (gpu) return browserSource(gpu);
   if (nodeSource) return nodeSource;
-  const inNode =
-    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
-    'string';
   throw new GPUInitError(
-    inNode
+    isNode()
       ? "No WebGPU in this Node process: import from 'webgpu-mlp' (its Node entry) or " +
           "'webgpu-mlp/node', which load Dawn from the 'webgpu' package (npm install webgpu)."
       : 'This browser has no WebGPU (navigator.gpu is undefined). Use Chrome/Edge 113+ ' +

@@ -12,17 +12,13 @@ export interface HostFs {
   stat(path: string): Promise<{ isDirectory(): boolean }>;
 }
 
+import { isNode } from '../util/runtime.js';
+
 let registered: HostFs | undefined;
 
 /** Called by the Node entry with node:fs/promises. */
 export function registerFileSystem(fs: HostFs): void {
   registered = fs;
-}
-
-export function isNode(): boolean {
-  return (
-    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  );
 }
 
 /** The registered file system, or an error saying what `orElse` needs instead. */

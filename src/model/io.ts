@@ -26,7 +26,8 @@ import {
   type SavableModel,
   type WeightSpecLike,
 } from './artifacts.js';
-import { hostFs, isNode } from './host-fs.js';
+import { isNode } from '../util/runtime.js';
+import { hostFs } from './host-fs.js';
 
 const FILE_NEEDS_NODE = "file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'";
 
