@@ -34,7 +34,7 @@ import { compilePlan, type Plan } from './compile.js';
 import type { GpuData } from './dataset.js';
 import type { Graph } from './ir.js';
 import type { Mode, Value } from './op.js';
-import { Readback, stepLogs, type RawLogs, type StepLogs } from './readback.js';
+import { metricKeys, Readback, stepLogs, type RawLogs, type StepLogs } from './readback.js';
 
 export type { StepLogs };
 
@@ -76,6 +76,8 @@ export class Executor {
   private readonly plans = new Map<string, Plan>();
   private snapshot: Recording | undefined;
   private readonly readback: Readback;
+  /** The history key of each metric head (Graph.allMetrics order), named once. */
+  readonly metricKeys: readonly string[];
   /** Host mirror of status[STEPS]: training steps run since the model was created. */
   private steps = 0;
   private busy: string | undefined;
@@ -89,6 +91,7 @@ export class Executor {
     optimizer?: OptimizerSettings,
   ) {
     this.model = new ModelArenas(engine, graph, optimizer);
+    this.metricKeys = metricKeys(graph);
     try {
       this.readback = new Readback(engine, this.model);
     } catch (e) {
@@ -537,7 +540,7 @@ export class Executor {
         `the loss became NaN or infinite${where}.${state}`,
       );
     }
-    return stepLogs(this.model, raw, step, samples);
+    return stepLogs(this.model, this.metricKeys, raw, step, samples);
   }
 
   /**

@@ -149,7 +149,13 @@ export function metricKeys(graph: Graph): string[] {
 }
 
 /** The logs of `samples` rows from a read (after its failure flags were checked). */
-export function stepLogs(model: ModelArenas, raw: RawLogs, step: number, samples: number): StepLogs {
+export function stepLogs(
+  model: ModelArenas,
+  keys: readonly string[],
+  raw: RawLogs,
+  step: number,
+  samples: number,
+): StepLogs {
   const graph = model.graph;
   const headLosses = graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
   const penaltySlot = model.metricLayout.penaltySlot;
@@ -157,7 +163,6 @@ export function stepLogs(model: ModelArenas, raw: RawLogs, step: number, samples
   // Keras's loss: the weighted head losses plus the regularization penalty.
   const loss = graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), penalty);
   const metrics: Record<string, number> = {};
-  const keys = metricKeys(graph);
   graph.allMetrics.forEach((m, k) => {
     metrics[keys[k] as string] = metricValue(model, m, raw, samples);
   });

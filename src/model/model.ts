@@ -13,7 +13,6 @@ import type { PlanStats } from '../graph/compile.js';
 import { GpuData } from '../graph/dataset.js';
 import { Executor, NonFiniteLossError, type StepLogs } from '../graph/executor.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
-import { metricKeys } from '../graph/readback.js';
 import {
   InputLayer,
   input as makeInput,
@@ -635,7 +634,7 @@ export class LayersModel extends Topology {
     const heads = this.compiled?.heads ?? [];
     const several = heads.length > 1;
     // The graph's metric heads follow the compiled heads' metrics in order (build()).
-    const keys = this.built ? metricKeys(this.built.graph) : [];
+    const keys = this.built?.executor.metricKeys ?? [];
     let k = 0;
     heads.forEach((h, i) => {
       const out = (this.outputs[i] as SymbolicTensor).layer.name;
