@@ -61,6 +61,7 @@ export {
 } from './model/callbacks.js';
 export type { Callback, Logs, TrainParams, TrainingModel } from './model/callbacks.js';
 export { DataError } from './model/fit-data.js';
+export { NonFiniteWeightError } from './model/finite.js';
 export type { TensorLike, DataArg } from './model/fit-data.js';
 export {
   layers,
