@@ -19,9 +19,16 @@
  * the GPU owns: the learning rate (rewritten by a schedule without a recompile), the step t
  * and Nadam's running product of momentum coefficients; the advance kernel moves them on
  * before each update, so many steps can be encoded without the host.
+ *
+ * Watched (the compiled training step), the update also records the first step at which it
+ * writes a NaN or ±Inf parameter or state value into the model's status words (shaders/step.ts
+ * STATUS), as step end does for a loss: an overflow (inputs near the f32 limit, a huge
+ * learning rate) can leave the weights or the state non-finite while the loss read back is
+ * still finite, and the step to undo is this one, not the later one whose loss goes NaN.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
+import { BAD_WHAT, STATUS } from './step.js';
 
 /** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizerSpec() in src/kernels/optim.ts). */
 export type ResolvedOptimizer =
@@ -102,6 +109,32 @@ function nadamConstants(o: { beta1: number; scheduleDecay: number }): string {
   );
 }
 
+/** WGSL: NaN or ±Inf (all exponent bits set), on the bits: fast-math drivers fold isnan/isinf away. */
+const NON_FINITE = /* wgsl */ `
+fn non_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}`;
+
+/**
+ * WGSL: the recording of a non-finite write. BAD_STEP (0: none yet) becomes STEPS + 1, the
+ * step being run (step end counts it after this update), unless an earlier step is recorded;
+ * a compare-exchange loop, since many threads may flag at once and the weak exchange may fail
+ * spuriously. Every thread flagging this step sets the WRITE bit; a later step sets nothing.
+ */
+const FLAG_NON_FINITE = /* wgsl */ `
+fn flag_non_finite() {
+  let this_step = atomicLoad(&status[${STATUS.STEPS}]) + 1u;
+  loop {
+    let r = atomicCompareExchangeWeak(&status[${STATUS.BAD_STEP}], 0u, this_step);
+    if (r.exchanged || r.old_value != 0u) {
+      if (r.exchanged || r.old_value == this_step) {
+        atomicOr(&status[${STATUS.BAD_WHAT}], ${BAD_WHAT.WRITE}u);
+      }
+      return;
+    }
+  }
+}`;
+
 /** Drops the blank-line runs left where #if blocks were removed. */
 function tidy(code: string): string {
   return code.replace(/\n\s*\n(\s*\n)+/g, '\n\n');
@@ -135,12 +168,13 @@ function optimizerConstants(o: ResolvedOptimizer): string {
 /**
  * The update of every segment in one dispatch.
  * Bindings: 0 params (read_write), 1 grads (read), 2 segment table (read), 3 hyper (uniform),
- * 4.. the state arenas in stateSlotNames() order (read_write).
+ * 4.. the state arenas in stateSlotNames() order (read_write); `watch`: then the status words
+ * (read_write, atomic u32 here), where a non-finite write is recorded.
  * Segment table: { count, total, 0, 0 } then `count` × { offset, end, l1, l2 } sorted by offset
  * (u32, u32, f32, f32; [offset, end) in elements). Launch: one thread per arena element
  * (`total` of them, 1-D folded into 2-D).
  */
-export function optimizerUpdateShader(o: ResolvedOptimizer): string {
+export function optimizerUpdateShader(o: ResolvedOptimizer, watch: boolean): string {
   const sgd = o.kind === 'sgd';
   const rmsprop = o.kind === 'rmsprop';
   const adam = o.kind === 'adam';
@@ -153,6 +187,7 @@ export function optimizerUpdateShader(o: ResolvedOptimizer): string {
   const states = names
     .map((n, k) => `@group(0) @binding(${4 + k}) var<storage, read_write> ${n}: array<f32>;`)
     .join('\n');
+  const statusBinding = 4 + names.length;
   return tidy(wgsl`
 struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
 struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }
@@ -164,11 +199,18 @@ ${HYPER_STRUCT}
 @group(0) @binding(2) var<storage, read> table: Table;
 @group(0) @binding(3) var<uniform> hyper: Hyper;
 ${states}
+#if ${watch}
+@group(0) @binding(${statusBinding}) var<storage, read_write> status: array<atomic<u32>>;
+#endif
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${optimizerConstants(o)}
 ${flatIndex}
 ${isNan}
+${NON_FINITE}
+#if ${watch}
+${FLAG_NON_FINITE}
+#endif
 #if ${adam || nadam}
 ${ONE_MINUS_POW}
 #endif
@@ -194,12 +236,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let w = params[i];
   // The gradient of loss + l1·Σ|w| + l2·Σw².
   let g = grads[i] + (2.0 * seg.l2) * w + seg.l1 * sign(w);
+  // Set when a state value written is NaN/±Inf (read only when watched).
+  var bad_state = false;
 
 #if ${sgd}
 #if ${momentum}
   // v = momentum·v − lr·g
   let v = MOMENTUM * velocity[i] - lr * g;
   velocity[i] = v;
+  bad_state = non_finite(v);
 #if ${nesterov}
   // w += momentum·v − lr·g (with the new v)
   var w_new = w + (MOMENTUM * v - lr * g);
@@ -217,10 +262,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // S = ρ·S + (1 − ρ)·g²
   let s = RHO * velocity[i] + ONE_MINUS_RHO * (g * g);
   velocity[i] = s;
+  bad_state = non_finite(s);
 #if ${centered}
   // ḡ = ρ·ḡ + (1 − ρ)·g; the denominator is √(S − ḡ² + ε)
   let a = RHO * average_grad[i] + ONE_MINUS_RHO * g;
   average_grad[i] = a;
+  bad_state = bad_state || non_finite(a);
   let denominator = s - a * a + EPSILON;
 #else
   // Keras 3 puts ε inside the root: √(S + ε)
@@ -231,6 +278,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // mom = momentum·mom + increment; w −= mom
   let mo = MOMENTUM * momentum[i] + increment;
   momentum[i] = mo;
+  bad_state = bad_state || non_finite(mo);
   var w_new = w - mo;
 #else
   var w_new = w - increment;
@@ -246,6 +294,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let v_new = v_old + (g * g - v_old) * ONE_MINUS_BETA2;
   m[i] = m_new;
   v[i] = v_new;
+  bad_state = non_finite(m_new) || non_finite(v_new);
 #endif
 
 #if ${adam}
@@ -255,6 +304,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // v̂ = max(v̂, v), a NaN in v kept (max() may drop it)
   let v_hat_new = select(max(v_hat[i], v_new), v_new, is_nan(v_new));
   v_hat[i] = v_hat_new;
+  bad_state = bad_state || non_finite(v_hat_new);
   let v_used = v_hat_new;
 #else
   let v_used = v_new;
@@ -279,6 +329,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // A NaN gradient makes this parameter NaN whatever sqrt/max did with it.
   if (is_nan(g)) { w_new = g; }
   params[i] = w_new;
+#if ${watch}
+  if (bad_state || non_finite(w_new)) { flag_non_finite(); }
+#endif
 }`);
 }
 

@@ -4,7 +4,8 @@
  *                       forward, its backward split, gradient accumulation at a fan-out)
  *   stepEndShader       per-step bookkeeping done by the GPU: the first step whose loss
  *                       accumulators turned non-finite, the step counter, the batch cursor
- *   guardedCopyShader   dst = src unless a non-finite loss was already seen (the snapshot of
+ *                       (the optimizer records a non-finite write in the same words)
+ *   guardedCopyShader   dst = src unless a non-finite step was already seen (the snapshot of
  *                       the weights taken at the start of each window of steps)
  *   penaltyTermsShader  rows · (l1·|w| + l2·w²) per arena element, by segment: the Keras
  *                       regularization penalty of a step, summed afterwards into the loss sums
@@ -14,11 +15,16 @@ import { flatIndex, WORKGROUP_1D } from './common.js';
 /**
  * The status words of a plan (u32), shared by every plan of one model.
  *   STEPS:      steps run so far (also the step word of the dropout masks)
- *   BAD_STEP:   0, or 1 + the step index at which a loss accumulator first became NaN/±Inf
+ *   BAD_STEP:   0, or 1 + the index of the first step at which a loss accumulator became
+ *               NaN/±Inf or the optimizer wrote a NaN/±Inf parameter or state value
  *   BACKUP_STEP the step index at which the last weight snapshot was taken
+ *   BAD_WHAT:   what went non-finite at step BAD_STEP − 1, BAD_WHAT bits (0 while BAD_STEP is 0)
  */
-export const STATUS = { STEPS: 0, BAD_STEP: 1, BACKUP_STEP: 2 } as const;
+export const STATUS = { STEPS: 0, BAD_STEP: 1, BACKUP_STEP: 2, BAD_WHAT: 3 } as const;
 export const STATUS_WORDS = 4;
+
+/** Bits of status[BAD_WHAT]: a loss accumulator; a value the optimizer wrote (shaders/optim.ts). */
+export const BAD_WHAT = { LOSS: 1, WRITE: 2 } as const;
 
 /** Bindings: 0 src (read), 1 dst (read_write), 2 params. One thread per copied element. */
 export function copyColumnsShader(accumulate: boolean): string {
@@ -68,7 +74,11 @@ fn main() {
   for (var i = 0u; i < params.slots; i++) {
     bad = bad || (bitcast<u32>(acc[i]) & 0x7f800000u) == 0x7f800000u;
   }
-  if (bad && status[${STATUS.BAD_STEP}] == 0u) { status[${STATUS.BAD_STEP}] = status[${STATUS.STEPS}] + 1u; }
+  // The optimizer ran before this and may have recorded this same step (a NaN loss makes NaN
+  // gradients): the loss bit is added then, so the loss is named as the cause.
+  let this_step = status[${STATUS.STEPS}] + 1u;
+  if (bad && status[${STATUS.BAD_STEP}] == 0u) { status[${STATUS.BAD_STEP}] = this_step; }
+  if (bad && status[${STATUS.BAD_STEP}] == this_step) { status[${STATUS.BAD_WHAT}] |= ${BAD_WHAT.LOSS}u; }
   // Training steps count (the dropout and NaN step word); evaluate/predict batches do not.
   status[${STATUS.STEPS}] += params.count_step;
   cursor[0] += params.batch;

@@ -16,7 +16,11 @@
  *   6e-8 absolute rounding).
  * - Nadam's Π u_t read back from the GPU: rtol 1e-6 (exp2's 3 + 2|x| ULP at |x| < 1 and one
  *   rounding per step).
- * The step counter and the learning rate read back from the hyper buffer are exact.
+ * The step counter and the learning rate read back from the hyper buffer are exact, and so
+ * are the status words of a watched update (optimizerFlagReference). Where an update
+ * overflows f32 (a gradient of ±3e38, an Inf gradient) the float64 reference does not
+ * overflow the same way (g² is finite in float64), so those elements are checked for a
+ * non-finite write on the bits, and every other element against the reference as above.
  */
 import type { Engine } from '../../src/index.js';
 import {
@@ -27,6 +31,7 @@ import {
   encodeOptimizerUpdate,
   initialOptimizerHyper,
   optimizerAdvanceReference,
+  optimizerFlagReference,
   optimizerHyperBytes,
   optimizerStateNames,
   optimizerStateSlots,
@@ -40,6 +45,7 @@ import {
   type OptimizerHyper,
   type OptimizerSpec,
 } from '../../src/kernels/optim.js';
+import { BAD_WHAT, encodeStepEnd, STATUS, STATUS_WORDS, writeStatus } from '../../src/kernels/step.js';
 import {
   EXACT,
   expectClose,
@@ -173,13 +179,21 @@ class Arena {
     this.refState = Array.from({ length: slots }, () => new Float64Array(total));
   }
 
-  async expectMatches(tol: Tolerance, what: string): Promise<void> {
-    const params = await readF32(this.engine, this.params, this.total, 'optim test params');
-    expectClose(params, this.refParams, tol, `${what}: params`);
+  /** The parameters, then each state arena, as the GPU holds them. */
+  async read(): Promise<Float32Array[]> {
+    const out = [await readF32(this.engine, this.params, this.total, 'optim test params')];
+    for (const buf of this.state) out.push(await readF32(this.engine, buf, this.total, 'optim test state'));
+    return out;
+  }
+
+  /** Every element (but those in `skip`) against the float64 reference. */
+  async expectMatches(tol: Tolerance, what: string, skip: readonly number[] = []): Promise<void> {
+    const keep = (a: ArrayLike<number>): number[] => Array.from(a).filter((_, i) => !skip.includes(i));
+    const [params = new Float32Array(0), ...state] = await this.read();
+    expectClose(keep(params), keep(this.refParams), tol, `${what}: params`);
     const names = optimizerStateNames(this.spec);
-    for (const [k, buf] of this.state.entries()) {
-      const s = await readF32(this.engine, buf, this.total, 'optim test state');
-      expectClose(s, this.refState[k] ?? [], TOL_STATE, `${what}: state ${names[k] ?? k}`);
+    for (const [k, s] of state.entries()) {
+      expectClose(keep(s), keep(this.refState[k] ?? []), TOL_STATE, `${what}: state ${names[k] ?? k}`);
     }
   }
 
@@ -547,4 +561,255 @@ const otherCases: KernelCase[] = [
   },
 ];
 
-export const cases: KernelCase[] = [...variantCases, ...otherCases];
+// ------------------------------------------------------------ watched updates
+
+/** Status words (shaders/step.ts STATUS): [STEPS, BAD_STEP, BACKUP_STEP, BAD_WHAT]. */
+function statusWords(steps: number, badStep = 0, backupStep = 0, badWhat = 0): Uint32Array {
+  const w = new Uint32Array(STATUS_WORDS);
+  w[STATUS.STEPS] = steps;
+  w[STATUS.BAD_STEP] = badStep;
+  w[STATUS.BACKUP_STEP] = backupStep;
+  w[STATUS.BAD_WHAT] = badWhat;
+  return w;
+}
+
+async function expectStatus(
+  engine: Engine,
+  status: GPUBuffer,
+  want: Uint32Array,
+  what: string,
+): Promise<void> {
+  const got = new Uint32Array(await engine.read(status, STATUS_WORDS * 4, 'optim test status'));
+  for (const [name, k] of Object.entries(STATUS)) expectEqual(got[k], want[k], `${what}: status ${name}`);
+}
+
+/** NaN or ±Inf once stored as f32, tested on the bits (independent of any reference). */
+function nonFiniteF32(x: number): boolean {
+  const bits = new Uint32Array(new Float32Array([x]).buffer)[0] ?? 0;
+  return (bits & 0x7f800000) === 0x7f800000;
+}
+
+/** The segment elements where any of `arrays` (parameters, state slots) is non-finite as f32. */
+function nonFiniteElements(
+  segments: readonly ArenaSegment[],
+  arrays: readonly ArrayLike<number>[],
+): number[] {
+  const out: number[] = [];
+  for (const s of segments) {
+    for (let i = s.offset; i < s.offset + s.length; i++) {
+      if (arrays.some((a) => nonFiniteF32(a[i] as number))) out.push(i);
+    }
+  }
+  return out;
+}
+
+/**
+ * Elements of LAYOUT whose finite gradient ±3e38 overflows an update: g² in RMSprop, Adam and
+ * Nadam (their state goes Inf; the parameter may stay finite: lr·g/√Inf = 0), lr·g in SGD at
+ * lr 4. In segments 0, 1 (both workgroups of 256 threads) and 2.
+ */
+const OVERFLOW: readonly [number, number][] = [
+  [5, 3e38],
+  [64 + 250, -3e38],
+  [384, -3e38],
+];
+
+/** An element given an Inf gradient (what an overflowing matmul gives) a step later. */
+const INF_AT = 64 + 17;
+
+/** SGD's update is lr·g: 4 · 3e38 overflows; the others overflow in g² whatever the rate. */
+function watchedRate(spec: OptimizerSpec): number {
+  return spec.kind === 'sgd' ? 4 : 0.01;
+}
+
+/** One advance and one watched update of `arena` with gradients g, and the same in float64. */
+function watchedStep(
+  engine: Engine,
+  arena: Arena,
+  hyper: GPUBuffer,
+  refHyper: OptimizerHyper,
+  g: Float32Array,
+  status: GPUBuffer,
+): OptimizerHyper {
+  const { spec, segments, total } = arena;
+  encodeOptimizerAdvance(engine, spec, hyper);
+  const h = optimizerAdvanceReference(spec, refHyper);
+  const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+  const before = engine.stats().dispatches;
+  encodeOptimizerUpdate(
+    engine,
+    spec,
+    segments,
+    { params: arena.params, grads, state: arena.state, hyper, status },
+    total,
+  );
+  expectEqual(engine.stats().dispatches - before, 1, `${spec.kind}: dispatches of a watched update`);
+  engine.releaseBuffer(grads);
+  optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, h);
+  return h;
+}
+
+const watchedCases: KernelCase[] = [
+  {
+    name: 'optim watched: finite writes leave the status alone; an overflow records its step once, every optimizer',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const overflowAt = OVERFLOW.map(([i]) => i);
+      for (const { label, spec } of VARIANTS) {
+        const lr = watchedRate(spec);
+        const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 61));
+        const hyper = createOptimizerHyper(engine, spec, lr);
+        let refHyper = initialOptimizerHyper(lr);
+        // Step 6 of the model, its snapshot taken at step 5.
+        const refStatus = statusWords(6, 0, 5);
+        const status = engine.createBufferWithData(refStatus, storage(), 'optim test status');
+
+        // Finite gradients (NaN in the padding, never read): nothing recorded.
+        refHyper = watchedStep(engine, arena, hyper, refHyper, gradients(segments, total, 600), status);
+        const finite = nonFiniteElements(segments, [arena.refParams, ...arena.refState]);
+        expectEqual(finite.join(','), '', `${label}: non-finite values in the finite step's reference`);
+        optimizerFlagReference(refStatus, false);
+        await expectStatus(engine, status, refStatus, `${label} finite step`);
+        await arena.expectMatches(TOL_PARAMS, `${label} watched, finite`);
+
+        // Step end counts step 6; step 7 overflows at OVERFLOW: BAD_STEP = 7 + 1, the write bit.
+        refStatus[STATUS.STEPS] = 7;
+        engine.writeBuffer(status, STATUS.STEPS * 4, new Uint32Array([7]));
+        const g = gradients(segments, total, 601);
+        for (const [i, x] of OVERFLOW) g[i] = x;
+        refHyper = watchedStep(engine, arena, hyper, refHyper, g, status);
+        // The test's premise: rounded to f32, the reference is non-finite exactly there too.
+        const ref = nonFiniteElements(segments, [arena.refParams, ...arena.refState]);
+        expectEqual(ref.join(','), overflowAt.join(','), `${label}: overflowing elements of the reference`);
+        optimizerFlagReference(refStatus, true);
+        expectEqual(refStatus.join(','), '7,8,5,2', `${label}: status reference after the overflow`);
+        await expectStatus(engine, status, refStatus, `${label} overflowing step`);
+        const gpu = nonFiniteElements(segments, await arena.read());
+        expectEqual(gpu.join(','), overflowAt.join(','), `${label}: elements written non-finite`);
+        await arena.expectMatches(TOL_PARAMS, `${label} watched, beside the overflow`, overflowAt);
+
+        // Step 8 writes non-finite values again where step 7 left them, and at INF_AT (an Inf
+        // gradient): step 7 stays recorded.
+        refStatus[STATUS.STEPS] = 8;
+        engine.writeBuffer(status, STATUS.STEPS * 4, new Uint32Array([8]));
+        const g8 = gradients(segments, total, 602);
+        g8[INF_AT] = Infinity;
+        refHyper = watchedStep(engine, arena, hyper, refHyper, g8, status);
+        expectHyper(await readOptimizerHyper(engine, hyper), refHyper, `${label} watched, 3 steps`);
+        const bad8 = [...overflowAt, INF_AT].sort((a, b) => a - b);
+        expectEqual(
+          nonFiniteElements(segments, [arena.refParams, ...arena.refState]).join(','),
+          bad8.join(','),
+          `${label}: non-finite elements of the reference a step later`,
+        );
+        expectEqual(
+          nonFiniteElements(segments, await arena.read()).join(','),
+          bad8.join(','),
+          `${label}: elements written non-finite a step later`,
+        );
+        optimizerFlagReference(refStatus, true);
+        expectEqual(refStatus.join(','), '8,8,5,2', `${label}: status reference a step later`);
+        await expectStatus(engine, status, refStatus, `${label} step after the overflow`);
+        await arena.expectMatches(TOL_PARAMS, `${label} watched, a step later`, bad8);
+        await arena.expectZeroPadding(`${label} watched`);
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+        engine.releaseBuffer(status);
+      }
+    },
+  },
+  {
+    name: 'optim watched: 300 threads overflowing at once record one step; an earlier bad step is kept',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const big = segments[1] as ArenaSegment;
+      const inBig = Array.from({ length: big.length }, (_, k) => big.offset + k);
+      for (const spec of [{ kind: 'adam' }, { kind: 'sgd', momentum: 0.9 }] as const) {
+        // A fresh status, and one where a loss went NaN at step 3 (BAD_STEP 4, the loss bit).
+        for (const start of [statusWords(11, 0, 8), statusWords(11, 4, 3, BAD_WHAT.LOSS)]) {
+          const what = `${spec.kind}, status ${start.join(',')}`;
+          const lr = watchedRate(spec);
+          const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 71));
+          const hyper = createOptimizerHyper(engine, spec, lr);
+          const status = engine.createBufferWithData(start, storage(), 'optim test status');
+          const g = gradients(segments, total, 700);
+          for (const i of inBig) g[i] = i % 2 === 0 ? 3e38 : -3e38;
+          watchedStep(engine, arena, hyper, initialOptimizerHyper(lr), g, status);
+          const written = nonFiniteElements(segments, await arena.read());
+          expectEqual(written.join(','), inBig.join(','), `${what}: elements written non-finite`);
+          const want = Uint32Array.from(start);
+          optimizerFlagReference(want, true);
+          await expectStatus(engine, status, want, what);
+          expectEqual(
+            want[STATUS.BAD_STEP],
+            start[STATUS.BAD_STEP] === 0 ? 12 : 4,
+            `${what}: the reference's bad step`,
+          );
+          await arena.expectMatches(TOL_PARAMS, `${what}: the other segments`, inBig);
+          arena.dispose();
+          engine.releaseBuffer(hyper);
+          engine.releaseBuffer(status);
+        }
+      }
+    },
+  },
+  {
+    name: 'optim watched + stepEnd: BAD_WHAT says loss, write or both, for the first bad step only',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const spec: OptimizerSpec = { kind: 'adam' };
+      // Stale words everywhere: writeStatus() must clear all but the step and snapshot step.
+      const status = engine.createBufferWithData(statusWords(99, 98, 97, 3), storage(), 'optim test status');
+      const cursor = engine.createBufferWithData(new Uint32Array(4), storage(), 'optim test cursor');
+      const finiteLoss = engine.createBufferWithData(new Float32Array([0.5]), storage(), 'optim test loss');
+      const nanLoss = engine.createBufferWithData(new Float32Array([NaN]), storage(), 'optim test NaN loss');
+      const stepEnd = (acc: GPUBuffer): void =>
+        encodeStepEnd(engine, { slots: 1, batch: 1 }, { acc, status, cursor });
+      /** Finite gradients but at element 70 (segment 1). */
+      const gradientsWith = (x: number, seed: number): Float32Array => {
+        const g = gradients(segments, total, seed);
+        g[70] = x;
+        return g;
+      };
+      const { WRITE, LOSS } = BAD_WHAT;
+      // Steps run before, gradient at element 70, the step's loss, and the status after the
+      // update and step end (closed form: BAD_STEP = steps + 1 for a bad step).
+      const runs: [string, number, number, GPUBuffer, number[]][] = [
+        ['an overflow with a finite loss', 20, 3e38, finiteLoss, [21, 21, 20, WRITE]],
+        ['a NaN loss (its NaN gradient written)', 30, NaN, nanLoss, [31, 31, 30, WRITE | LOSS]],
+        ['a NaN loss with finite writes', 40, 0.5, nanLoss, [41, 41, 40, LOSS]],
+        ['finite everything', 50, 0.5, finiteLoss, [51, 0, 50, 0]],
+      ];
+      for (const [what, steps, g70, loss, want] of runs) {
+        // Each run from finite state, as the executor's restore leaves it.
+        const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 81));
+        const hyper = createOptimizerHyper(engine, spec, 0.01);
+        writeStatus(engine, status, steps);
+        watchedStep(
+          engine,
+          arena,
+          hyper,
+          initialOptimizerHyper(0.01),
+          gradientsWith(g70, 800 + steps),
+          status,
+        );
+        stepEnd(loss);
+        await expectStatus(engine, status, Uint32Array.from(want), what);
+        // A NaN loss at the next step: a recorded step and its cause stay as they were.
+        stepEnd(nanLoss);
+        const next = Uint32Array.from(want);
+        next[STATUS.STEPS] = steps + 2;
+        if (want[STATUS.BAD_STEP] === 0) {
+          next[STATUS.BAD_STEP] = steps + 2;
+          next[STATUS.BAD_WHAT] = LOSS;
+        }
+        await expectStatus(engine, status, next, `${what}, then a NaN loss`);
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+      }
+      for (const b of [status, cursor, finiteLoss, nanLoss]) engine.releaseBuffer(b);
+    },
+  },
+];
+
+export const cases: KernelCase[] = [...variantCases, ...otherCases, ...watchedCases];

@@ -24,8 +24,12 @@
  * encodeOptimizerUpdate(); both read the step and learning rate from the `hyper` buffer, so
  * any number of steps can be encoded without a readback, and a schedule changes the rate
  * with encodeOptimizerSetLearningRate() (or by writing the buffer) without a recompile.
+ * Given the model's status words, the update also records the first step at which it writes
+ * a NaN or ±Inf (optimizerFlagReference()), so that the compiled step can undo an overflow
+ * whose loss is still finite.
  */
 import { WORKGROUP_1D } from '../../shaders/common.js';
+import { BAD_WHAT, STATUS, STATUS_WORDS } from '../../shaders/step.js';
 import {
   optimizerAdvanceShader,
   optimizerSetLearningRateShader,
@@ -385,6 +389,9 @@ export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, 
  * `totalLength` f32; `hyper` holds the step (already advanced) and the learning rate.
  * `segmentTable` (createSegmentTable() of the same segments and length) saves the upload of
  * a temporary one. Padding elements are neither read as parameters nor written.
+ * `status` (the model's STATUS_WORDS u32, shaders/step.ts): a parameter or state value
+ * written as NaN/±Inf records the step, as optimizerFlagReference() says, in the same
+ * dispatch.
  */
 export function encodeOptimizerUpdate(
   engine: Engine,
@@ -396,6 +403,7 @@ export function encodeOptimizerUpdate(
     state: readonly Bindable[];
     hyper: Bindable;
     segmentTable?: Bindable;
+    status?: Bindable;
   },
   totalLength: number,
 ): void {
@@ -411,6 +419,7 @@ export function encodeOptimizerUpdate(
   for (const [k, s] of b.state.entries()) arenas[`state ${names[k] ?? k}`] = s;
   checkF32Each(label, arenas, totalLength, `[${totalLength}]`);
   checkHyper(label, b.hyper);
+  if (b.status) checkSize(label, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
   const live = validateSegments(segments, totalLength);
   let table = b.segmentTable;
   if (!table) {
@@ -419,16 +428,17 @@ export function encodeOptimizerUpdate(
   }
   // Over the n elements of the segments (padding is skipped): updateFlopsPerElement(o) each;
   // the parameter read and written, the gradient read, each state slot read and written; the
-  // segment table (16-byte header + 16 bytes a segment) read once.
+  // segment table (16-byte header + 16 bytes a segment) read once. The status words are read
+  // and written only by the threads that write a non-finite value: left out.
   const n = live.reduce((sum, s) => sum + s.length, 0);
   const work = {
     flops: updateFlopsPerElement(o) * n,
     bytes: 4 * n * (3 + 2 * names.length) + 16 * (1 + live.length),
   };
-  const pipeline = engine.pipeline(optimizerUpdateShader(o), label);
+  const pipeline = engine.pipeline(optimizerUpdateShader(o, b.status !== undefined), label);
   engine.dispatch(
     pipeline,
-    [b.params, b.grads, table, b.hyper, ...b.state],
+    [b.params, b.grads, table, b.hyper, ...b.state, ...(b.status ? [b.status] : [])],
     engine.dispatchGrid(totalLength, WORKGROUP_1D),
     label,
     work,
@@ -479,6 +489,20 @@ export function optimizerAdvanceReference(spec: OptimizerSpec, h: OptimizerHyper
   const uProduct =
     o.kind === 'nadam' ? h.uProduct * nadamMomentumCoefficient(o.beta1, o.scheduleDecay, step) : h.uProduct;
   return { lr: h.lr, step, uProduct };
+}
+
+/**
+ * What a watched update does to the status words (STATUS_WORDS u32, in place), given whether
+ * it wrote a NaN or ±Inf parameter or state value: the step being run is STEPS + 1 (step end
+ * counts it after the update); BAD_STEP becomes it unless a step is recorded already, and
+ * BAD_WHAT gains the WRITE bit if the recorded step is this one.
+ */
+export function optimizerFlagReference(status: Uint32Array, wroteNonFinite: boolean): void {
+  if (!wroteNonFinite) return;
+  const thisStep = ((status[STATUS.STEPS] ?? 0) + 1) >>> 0;
+  if (status[STATUS.BAD_STEP] === 0) status[STATUS.BAD_STEP] = thisStep;
+  if (status[STATUS.BAD_STEP] === thisStep)
+    status[STATUS.BAD_WHAT] = (status[STATUS.BAD_WHAT] ?? 0) | BAD_WHAT.WRITE;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   activityGradShader,
   activityPenaltyShader,
   copyColumnsShader,
+  BAD_WHAT,
   guardedCopyShader,
   penaltyTermsShader,
   STATUS,
@@ -16,7 +17,7 @@ import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkF32, checkF32Each, checkSize } from './validate.js';
 
-export { STATUS, STATUS_WORDS };
+export { BAD_WHAT, STATUS, STATUS_WORDS };
 
 export interface ColumnCopy {
   rows: number;
@@ -74,8 +75,8 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
 }
 
 /**
- * Resets the status words to `steps` steps run, no bad step and a snapshot of step `steps`
- * (the start of an epoch, or a restored snapshot): one queue write.
+ * Resets the status words to `steps` steps run, no bad step (BAD_WHAT 0 too) and a snapshot
+ * of step `steps` (the start of an epoch, or a restored snapshot): one queue write.
  */
 export function writeStatus(engine: Engine, status: GPUBuffer, steps: number): void {
   checkCount('writeStatus', 'steps', steps);
@@ -88,8 +89,10 @@ export function writeStatus(engine: Engine, status: GPUBuffer, steps: number): v
 
 /**
  * One thread of bookkeeping after a step: if any of acc[0 .. slots) is NaN/±Inf and no bad
- * step is recorded, status[BAD_STEP] = status[STEPS] + 1; then status[STEPS] += 1 (unless
- * countStep is false: an evaluate or predict batch) and cursor[0] += batch.
+ * step is recorded, status[BAD_STEP] = status[STEPS] + 1; if that is this step (recorded now
+ * or by the optimizer's update before), status[BAD_WHAT] |= BAD_WHAT.LOSS. Then
+ * status[STEPS] += 1 (unless countStep is false: an evaluate or predict batch) and
+ * cursor[0] += batch.
  */
 export function encodeStepEnd(
   engine: Engine,
@@ -112,7 +115,7 @@ export function encodeStepEnd(
     [1],
     'step_end',
     // Bit tests only. The slots read; the bad-step and step words read, the step word
-    // written (the bad-step word only on a bad step); the cursor read and written.
+    // written (the bad-step and bad-what words only on a bad step); the cursor read and written.
     { flops: 0, bytes: 4 * (spec.slots + 5) },
   );
 }
