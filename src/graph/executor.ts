@@ -10,10 +10,13 @@
  * partial batch runs its own plan compiled for the remaining rows, so every sample is used
  * once and the loss is averaged over the real rows, as Keras does.
  *
- * A non-finite loss is recorded by the GPU with its step; at the next readback the weights,
- * optimizer state and moving statistics are restored to the snapshot of that window and the
- * steps before the failing one are replayed, so the model is left as it was just before the
- * failing step, and a NonFiniteLossError names the step.
+ * A non-finite loss, or a NaN/±Inf the optimizer writes into a parameter or its state (an
+ * overflow whose loss is still finite: inputs near the f32 limit, a huge learning rate), is
+ * recorded by the GPU with its step; at the next readback the weights, optimizer state and
+ * moving statistics are restored to the snapshot of that window (the GPU skips the snapshots
+ * after a recorded step) and the steps before the failing one are replayed, so the model is
+ * left as it was just before the failing step, and a NonFiniteLossError names the step and
+ * what went non-finite.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
 import { writeCursor } from '../kernels/gather.js';
@@ -27,7 +30,7 @@ import {
   type OptimizerHyper,
   type OptimizerSettings,
 } from '../kernels/optim.js';
-import { encodeGuardedCopy, STATUS, writeStatus } from '../kernels/step.js';
+import { BAD_WHAT, encodeGuardedCopy, STATUS, writeStatus } from '../kernels/step.js';
 import { createRng, iota } from '../util/random.js';
 import { ModelArenas } from './arenas.js';
 import { compilePlan, type Plan } from './compile.js';
@@ -62,6 +65,8 @@ export class NonFiniteLossError extends Error {
     /** Its index within the epoch. */
     readonly epochStep: number,
     message: string,
+    /** What became NaN or ±Inf first at that step: the loss, or a weight or optimizer state value. */
+    readonly what: 'loss' | 'weights' = 'loss',
   ) {
     super(message);
   }
@@ -527,17 +532,27 @@ export class Executor {
         failing !== undefined
           ? ` at step ${failing - (restore?.epochStart ?? 0)} of the epoch (step ${failing} overall)`
           : '';
-      const state = restored ? ' The weights were restored to their values before that step.' : '';
+      const state = restored
+        ? ' The weights and optimizer state were restored to their values before that step.'
+        : '';
       if (raw.labelErrors > 0 || labelOutOfRange(raw.flags)) {
         throw new LabelError(
           `${raw.labelErrors > 0 ? raw.labelErrors : 'some'} target label(s) are not valid class ids ` +
             `(an integer in [0, classes) for each loss head)${where}.${state}`,
         );
       }
+      // A NaN loss makes NaN gradients, so the update flags the same step: the loss is the cause
+      // whenever its bit is set; the update's bit alone is an overflow with a finite loss.
+      const badWhat = raw.status[STATUS.BAD_WHAT] ?? 0;
+      const what = badWhat === BAD_WHAT.WRITE ? 'weights' : 'loss';
       throw new NonFiniteLossError(
         failing ?? -1,
         (failing ?? 0) - (restore?.epochStart ?? 0),
-        `the loss became NaN or infinite${where}.${state}`,
+        what === 'loss'
+          ? `the loss became NaN or infinite${where}.${state}`
+          : `a weight or optimizer state value became NaN or infinite${where}, with a finite loss ` +
+              `(an overflow: inputs too large or a learning rate too high?).${state}`,
+        what,
       );
     }
     return stepLogs(this.model, this.metricKeys, raw, step, samples);

@@ -3,7 +3,8 @@
  * Lowering (so the same idiom and the same buffer ids as every other call):
  *   gather      the batch's input rows and targets, from the dataset at the GPU cursor;
  *   penalty     rows · Σ (l1·|w| + l2·w²) of the regularized weights, into the penalty slot;
- *   optimizer   the step counter's advance, then ONE update of every parameter segment;
+ *   optimizer   the step counter's advance, then ONE update of every parameter segment,
+ *               which records a non-finite parameter or state value it writes;
  *   step end    the bookkeeping: the first non-finite loss, the step count, the cursor.
  */
 import type { DataColumn, GpuData } from './dataset.js';
@@ -105,7 +106,12 @@ export function emitWeightPenalty(L: Lowering, model: ModelArenas): void {
   );
 }
 
-/** Advances the optimizer's step, then updates every trainable parameter in one dispatch. */
+/**
+ * Advances the optimizer's step, then updates every trainable parameter in one dispatch. The
+ * update records a NaN/±Inf it writes in the status words as step `status[STEPS]`: it runs
+ * before step end, which counts the step, so the executor undoes this step and not a later
+ * one whose loss the overflow turned NaN.
+ */
 export function emitOptimizer(L: Lowering, model: ModelArenas): void {
   const opt = model.optimizer;
   if (!opt || !model.hyper || !model.segmentTable || model.trainable.length === 0) return;
@@ -114,8 +120,9 @@ export function emitOptimizer(L: Lowering, model: ModelArenas): void {
   const grads = model.whole(model.grads);
   const state = model.optState.map((b) => model.whole(b));
   const table = model.whole(model.segmentTable);
+  const status = model.whole(model.status);
   L.emit('optimizer advance', [hyper], [hyper], (e, get) => encodeOptimizerAdvance(e, opt.spec, get(hyper)));
-  L.emit('optimizer update', [grads, hyper, table], [params, ...state], (e, get) =>
+  L.emit('optimizer update', [grads, hyper, table, status], [params, ...state, status], (e, get) =>
     encodeOptimizerUpdate(
       e,
       opt.spec,
@@ -126,6 +133,7 @@ export function emitOptimizer(L: Lowering, model: ModelArenas): void {
         state: state.map((s) => get(s)),
         hyper: get(hyper),
         segmentTable: get(table),
+        status: get(status),
       },
       model.totalLength,
     ),

@@ -328,8 +328,10 @@ export class ReduceLROnPlateau extends BaseCallback {
 }
 
 /**
- * Ends training when the loss becomes NaN/Inf. Without it fit() throws NonFiniteLossError;
- * either way the weights are those before the failing step.
+ * Ends training when the loss becomes NaN/Inf, or an update writes a NaN/Inf weight or
+ * optimizer state value (an overflow with a finite loss). Without it fit() throws
+ * NonFiniteLossError; either way the weights and optimizer state are those before the
+ * failing step.
  */
 export class TerminateOnNaN extends BaseCallback {}
 
