@@ -34,6 +34,7 @@ import {
   type DataLayout,
   type HostColumns,
 } from './fit-data.js';
+import { assertFiniteWeight } from './finite.js';
 import { saveModel, type SaveHandler, type SaveResult } from './io.js';
 import { formatLogs, ProgressBar } from './progress.js';
 import { Topology } from './topology.js';
@@ -166,7 +167,10 @@ export class LayersModel extends Topology {
     return this.allWeights().map((w) => ({ name: w.name, shape: [...w.shape], data: w.values.slice() }));
   }
 
-  /** Sets weights in getWeights() order (arrays or { data }); shapes are checked. */
+  /**
+   * Sets weights in getWeights() order (arrays or { data }); counts and shapes are checked,
+   * and NaN/±Inf values refused (NonFiniteWeightError naming the weight), before any is set.
+   */
   async setWeights(values: readonly (ArrayLike<number> | { data: ArrayLike<number> })[]): Promise<void> {
     const ws = this.allWeights();
     if (values.length !== ws.length) {
@@ -291,6 +295,7 @@ export class LayersModel extends Topology {
       } finally {
         data.dispose();
       }
+      assertFiniteWeight('setWeights', w.name, data);
     });
   }
 

@@ -16,6 +16,7 @@ import {
   initEngine,
   layers,
   NonFiniteLossError,
+  NonFiniteWeightError,
   optimizers,
   sequential,
   type Engine,
@@ -266,4 +267,29 @@ describe('overflow with a finite loss', () => {
     const data = Array.isArray(p) ? p[0]?.data : p.data;
     expect(Array.from(data ?? [])).toEqual([1.25, 1.75]);
   });
+});
+
+describe('non-finite weights from the host', () => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    it(`setWeights refuses ${bad} naming the weight and index; nothing is set, fit trains`, async () => {
+      const m = await dense(optimizers.sgd({ learningRate: 0.01 }), [0.5, -0.5], 0.25);
+      const before = await state(m);
+      const kernel = Float32Array.from([1, 2]);
+      const err = await m.setWeights([kernel, Float32Array.from([bad])]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NonFiniteWeightError);
+      expect((err as NonFiniteWeightError).weight).toMatch(/\/bias$/);
+      expect((err as NonFiniteWeightError).index).toBe(0);
+      expect((err as Error).message).toMatch(
+        new RegExp(`setWeights: weight ".*/bias" has ${String(bad)} at index 0 \\(of 1 values\\)`),
+      );
+      expect(await state(m)).toEqual(before); // the valid kernel was not set either
+      // One step of SGD on ((0.5·1 − 0.5·2 + 0.25) − 1)² from the unchanged weights.
+      await m.fit([[1, 2]], [[1]], { epochs: 1, batchSize: 1, verbose: 0 });
+      const g = 2 * (0.5 - 1 + 0.25 - 1);
+      const w = (await m.getWeights()).flatMap((t) => Array.from(t.data));
+      [0.5 - 0.01 * g, -0.5 - 0.01 * g * 2, 0.25 - 0.01 * g].forEach((v, k) =>
+        expect(w[k]).toBeCloseTo(v, 6),
+      );
+    });
+  }
 });
