@@ -89,6 +89,8 @@ export class Executor {
   /** Datasets this executor has plans for, with the removal of its dispose hook on each. */
   private readonly watched = new Map<GpuData, () => void>();
   private disposed = false;
+  /** The rate set last by setLearningRate (undefined: the one the optimizer was built with). */
+  private learningRate: number | undefined;
 
   constructor(
     readonly engine: Engine,
@@ -348,17 +350,20 @@ export class Executor {
   }
 
   /**
-   * Sets the optimizer's learning rate for the following steps (a schedule or a callback
-   * between epochs): one 4-byte write, no plan is recompiled.
+   * Sets the optimizer's learning rate for the following steps: one 4-byte queue write, no
+   * plan is recompiled. Allowed during an epoch (a callback's schedule, Keras's
+   * LearningRateScheduler or a batch callback): queue writes are ordered with submissions, so
+   * the windows already submitted keep the old rate and the next one uses the new. A restored
+   * snapshot keeps the rate set last (putBackSnapshot).
    */
   setLearningRate(learningRate: number): void {
     this.assertUsable();
-    if (this.busy) throw new Error(`setLearningRate: this model is busy with ${this.busy}`);
     if (!this.model.hyper) throw new Error('setLearningRate: this model has no optimizer');
     if (!Number.isFinite(learningRate) || learningRate < 0) {
       throw new RangeError(`learning rate ${learningRate} must be a finite number ≥ 0`);
     }
     writeOptimizerLearningRate(this.engine, this.model.hyper, learningRate);
+    this.learningRate = learningRate;
   }
 
   /** The optimizer's learning rate, step count and Nadam momentum product, read from the GPU. */
@@ -567,7 +572,12 @@ export class Executor {
     const bytes = m.totalLength * 4;
     m.optState.forEach((s, i) => this.engine.copy(m.backup.optState[i] as GPUBuffer, s, bytes));
     this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
-    if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
+    if (m.hyper && m.backup.hyper) {
+      this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
+      // The snapshot holds the rate of its time; a callback may have set another since.
+      if (this.learningRate !== undefined)
+        writeOptimizerLearningRate(this.engine, m.hyper, this.learningRate);
+    }
     this.engine.copy(m.backup.params, m.params, bytes);
     writeStatus(this.engine, m.status, step);
     this.steps = step;

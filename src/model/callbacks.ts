@@ -5,6 +5,7 @@
  * batch logs (onBatchEnd) makes fit() read the running loss every few steps; without it the
  * executor reads once per epoch.
  */
+import { suggest } from '../nn/names.js';
 import { hostFs } from './host-fs.js';
 
 export type Logs = Record<string, number>;
@@ -40,8 +41,76 @@ export interface Callback {
   onTrainEnd?(logs?: Logs): unknown;
   onEpochBegin?(epoch: number, logs?: Logs): unknown;
   onEpochEnd?(epoch: number, logs?: Logs): unknown;
-  /** Called with the running epoch logs every few steps (not every step: see readEvery). */
+  /**
+   * Called with the running epoch logs every few steps (not every step: about 30 times per
+   * epoch, when fit() reads the running loss), with the index of the last batch read.
+   */
   onBatchEnd?(batch: number, logs?: Logs): unknown;
+  /**
+   * Called before the first batch of each epoch, then after each onBatchEnd(b) for batch
+   * b + 1: the same few points of the epoch (the GPU may already be running batch b + 1).
+   */
+  onBatchBegin?(batch: number, logs?: Logs): unknown;
+}
+
+/** The hooks fit() calls, and the two setters: anything else named like a hook is a mistake. */
+const HOOKS = [
+  'setModel',
+  'setParams',
+  'onTrainBegin',
+  'onTrainEnd',
+  'onEpochBegin',
+  'onEpochEnd',
+  'onBatchBegin',
+  'onBatchEnd',
+] as const;
+
+/** Keras's Python hook names (and tfjs's train-batch spellings) → ours. */
+const HOOK_ALIASES: Readonly<Record<string, string>> = {
+  ontrainbatchbegin: 'onBatchBegin',
+  ontrainbatchend: 'onBatchEnd',
+};
+
+/** Every function-valued property of `c`, own or inherited (not Object's). */
+function methodNames(c: object): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = c; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      // Descriptors, not c[k]: a getter (BaseCallback.target) must not run here.
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (k !== 'constructor' && typeof d?.value === 'function') names.add(k);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * fit()'s `callbacks` option: an array of callbacks, or one callback (a convenience). Each
+ * must be an object; a method named like a hook that fit() would never call (Keras's
+ * 'on_epoch_end', a typo such as 'onEpochEnds') is an error naming the hook to use.
+ */
+export function callbackArray(arg: unknown): Callback[] {
+  if (arg === undefined || arg === null) return [];
+  const list: unknown[] = Array.isArray(arg) ? arg : [arg];
+  list.forEach((c, i) => {
+    const where = Array.isArray(arg) ? `callbacks[${i}]` : 'callbacks';
+    if (typeof c !== 'object' || c === null) {
+      throw new TypeError(
+        `fit: ${where} must be a callback object (e.g. { onEpochEnd(epoch, logs) { ... } } or ` +
+          `callbacks.earlyStopping()), got ${c === null ? 'null' : typeof c}`,
+      );
+    }
+    for (const name of methodNames(c)) {
+      if (!/^on[A-Z_]/.test(name) || (HOOKS as readonly string[]).includes(name)) continue;
+      const key = name.toLowerCase().replace(/_/g, '');
+      const hook = HOOK_ALIASES[key] ?? HOOKS.find((h) => h.toLowerCase() === key) ?? suggest(name, HOOKS);
+      throw new TypeError(
+        `fit: ${where} has a method '${name}' that fit() never calls` +
+          `${hook ? `; did you mean '${hook}'?` : ''} Hooks: ${HOOKS.slice(2).join(', ')}`,
+      );
+    }
+  });
+  return list as Callback[];
 }
 
 /** Base class with the model and the training parameters set by fit(). */
@@ -81,9 +150,6 @@ export class CallbackList {
       c.setParams?.(params);
     }
   }
-  wantsBatchEnd(): boolean {
-    return this.list.some((c) => typeof c.onBatchEnd === 'function');
-  }
   terminatesOnNaN(): boolean {
     return this.list.some((c) => c instanceof TerminateOnNaN);
   }
@@ -99,10 +165,16 @@ export class CallbackList {
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.list) await c.onEpochEnd?.(epoch, { ...logs });
   }
+  wantsBatches(): boolean {
+    return this.list.some((c) => typeof c.onBatchEnd === 'function' || typeof c.onBatchBegin === 'function');
+  }
   /**
-   * Runs during the epoch from the executor's progress reads (a GPU window may be in
-   * flight); fit() awaits the returned promise at the end of the epoch.
+   * Run during the epoch from the executor's progress reads (a GPU window may be in
+   * flight), one after the other (fit() chains them; a failure ends the epoch).
    */
+  async onBatchBegin(batch: number, logs: Logs): Promise<void> {
+    for (const c of this.list) await c.onBatchBegin?.(batch, { ...logs });
+  }
   async onBatchEnd(batch: number, logs: Logs): Promise<void> {
     for (const c of this.list) await c.onBatchEnd?.(batch, { ...logs });
   }

@@ -11,7 +11,11 @@ import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
 import type { PlanStats } from '../graph/compile.js';
 import { GpuData } from '../graph/dataset.js';
-import { Executor, NonFiniteLossError, type StepLogs } from '../graph/executor.js';
+import {
+  Executor,
+  NonFiniteLossError,
+  type StepLogs,
+} from '../graph/executor.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
 import {
   InputLayer,
@@ -21,7 +25,7 @@ import {
   type SymbolicTensor,
 } from '../nn/layers/index.js';
 import { createRng } from '../util/random.js';
-import { CallbackList, History, type Callback, type Logs } from './callbacks.js';
+import { callbackArray, CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
 import {
   checkInt,
@@ -50,7 +54,8 @@ export interface FitArgs {
   validationData?: readonly [DataArg | GpuData, DataArg?];
   shuffle?: boolean;
   initialEpoch?: number;
-  callbacks?: readonly Callback[];
+  /** Callbacks, or one callback. */
+  callbacks?: readonly Callback[] | Callback;
   /** 0 silent, 1 progress bar (Node) / progress events, 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
   /** Seed for the shuffles (reproducible runs). */
@@ -73,6 +78,18 @@ export interface CompiledStep {
   profile(): Promise<{ dispatches: DispatchTiming[]; totalMs: number }>;
   /** Encodes `steps` steps (not submitted), each on the next batch. */
   encode(steps?: number): void;
+}
+
+/**
+ * The compiled optimizer as Keras's `model.optimizer`: its learningRate can be read and set,
+ * also from a callback while fit() runs (the next GPU submission uses it).
+ */
+export interface ModelOptimizer {
+  /** Keras's class name: 'SGD', 'RMSprop', 'Adam', 'Nadam'. */
+  readonly className: string;
+  /** Keras's config (learning_rate, beta_1, ...), with the current learning rate. */
+  readonly config: Readonly<Record<string, number | boolean>>;
+  learningRate: number;
 }
 
 /** Host inputs to predict() up to this size reuse one GPU dataset and its compiled step. */
@@ -104,6 +121,7 @@ export class LayersModel extends Topology {
   /** Host ⇄ GPU of this model's weights (the previous compile's copy until it is pulled). */
   private readonly weightSync = new WeightSync(() => this.built ?? this.stale);
   private learningRateValue = 0;
+  private optimizerView: ModelOptimizer | undefined;
   private busy = false;
   private predictCache: GpuData | undefined;
 
@@ -119,6 +137,14 @@ export class LayersModel extends Topology {
     this.built?.executor.setLearningRate(lr);
   }
 
+  /**
+   * The compiled optimizer (undefined before compile): `model.optimizer.learningRate = 1e-4`
+   * changes the rate of the following steps, as in Keras, also from a callback during fit().
+   */
+  get optimizer(): ModelOptimizer | undefined {
+    return this.optimizerView;
+  }
+
   compile(args: CompileArgs): void {
     this.compiled = resolveCompileArgs(
       args,
@@ -126,6 +152,20 @@ export class LayersModel extends Topology {
     );
     const { optimizer } = this.compiled;
     this.learningRateValue = optimizer.learningRate;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's accessors forward to the model
+    const model = this;
+    this.optimizerView = {
+      className: optimizer.className,
+      get config() {
+        return { ...optimizer.config, learning_rate: model.learningRate };
+      },
+      get learningRate() {
+        return model.learningRate;
+      },
+      set learningRate(lr: number) {
+        model.learningRate = lr;
+      },
+    };
     this.stopTraining = false;
     // The graph is rebuilt lazily by the next fit/evaluate/predict, which first copies the
     // weights trained so far back from the old one.
@@ -142,8 +182,8 @@ export class LayersModel extends Topology {
 
   /** The compiled optimizer's Keras class name and config (for saving). */
   get optimizerConfig(): { className: string; config: Record<string, number | boolean> } | undefined {
-    const o = this.compiled?.optimizer;
-    return o ? { className: o.className, config: o.config } : undefined;
+    const o = this.optimizerView;
+    return o ? { className: o.className, config: { ...o.config } } : undefined;
   }
 
   /**
@@ -186,6 +226,7 @@ export class LayersModel extends Topology {
           `setWeights: "${w.name}" [${w.shape.join(', ')}] needs ${w.values.length} values, got ${data.length}`,
         );
       }
+      assertFiniteWeight('setWeights', w.name, data);
     });
     ws.forEach((w, i) => {
       const v = values[i] as ArrayLike<number> | { data: ArrayLike<number> };
@@ -227,13 +268,14 @@ export class LayersModel extends Topology {
       const batchSize = checkInt('batchSize', args.batchSize ?? 32, 1);
       const initialEpoch = checkInt('initialEpoch', args.initialEpoch ?? 0, 0);
       const verbose = args.verbose ?? 1;
+      const callbacks = callbackArray(args.callbacks);
       const { executor } = await this.build();
       const data = trainingData(this.engine, this.dataLayout(), x, y, args, 'fit');
       try {
         const { train, val } = data;
         const steps = Math.ceil(train.rows / batchSize);
         const history = new History();
-        const cbs = new CallbackList([history, ...(args.callbacks ?? [])], this, {
+        const cbs = new CallbackList([history, ...callbacks], this, {
           epochs,
           steps,
           samples: train.rows,
@@ -241,16 +283,31 @@ export class LayersModel extends Topology {
           verbose,
           doValidation: val !== undefined,
         });
-        const wantsBatches = cbs.wantsBatchEnd() || verbose === 1;
+        const wantsBatches = cbs.wantsBatches() || verbose === 1;
         // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs); a bad
         // seed is refused here, before any callback runs.
         const seeds = createRng(args.seed);
         this.stopTraining = false;
         await cbs.onTrainBegin();
-        const stopped = (): boolean => this.stopTraining; // set by callbacks during the loop
-        const batchCallbacks: Promise<void>[] = [];
+        // Batch hooks run one after the other while the GPU trains; the first failure ends
+        // the epoch at the next submission and fit rejects with it.
+        let batchHooks: Promise<void> = Promise.resolve();
+        let batchFailure: { error: unknown } | undefined;
+        const batchHook = (run: () => Promise<void>): void => {
+          batchHooks = batchHooks.then(async () => {
+            if (batchFailure) return;
+            try {
+              await run();
+            } catch (error) {
+              batchFailure = { error };
+            }
+          });
+        };
+        const stopped = (): boolean => this.stopTraining || batchFailure !== undefined;
         for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
           await cbs.onEpochBegin(epoch);
+          await cbs.onBatchBegin(0, {});
+          if (stopped()) break;
           const bar = verbose === 1 ? new ProgressBar(epoch, epochs, steps) : undefined;
           const readEvery = wantsBatches ? Math.max(1, Math.ceil(steps / 30)) : 0;
           let logs: Logs;
@@ -266,13 +323,13 @@ export class LayersModel extends Topology {
                 const l = this.logsFrom(p);
                 bar?.update(p.step, l);
                 if (verbose > 0) this.emit('batch', { epoch, step: p.step, steps, logs: l });
-                if (p.step < steps) batchCallbacks.push(cbs.onBatchEnd(p.step - 1, l));
+                batchHook(() => cbs.onBatchEnd(p.step - 1, l));
+                if (p.step < steps) batchHook(() => cbs.onBatchBegin(p.step, {}));
               },
             });
             logs = this.logsFrom(r);
-            await Promise.all(batchCallbacks.splice(0)); // a failing onBatchEnd fails fit here
           } catch (e) {
-            await Promise.allSettled(batchCallbacks.splice(0));
+            await batchHooks;
             if (e instanceof NonFiniteLossError && cbs.terminatesOnNaN()) {
               bar?.finish({ loss: NaN });
               this.stopTraining = true;
@@ -281,6 +338,8 @@ export class LayersModel extends Topology {
             }
             throw e;
           }
+          await batchHooks;
+          if (batchFailure) throw batchFailure.error;
           if (val) {
             const v = await executor.evaluate(val, batchSize);
             for (const [k, value] of Object.entries(this.logsFrom(v))) logs[`val_${k}`] = value;
@@ -295,7 +354,6 @@ export class LayersModel extends Topology {
       } finally {
         data.dispose();
       }
-      assertFiniteWeight('setWeights', w.name, data);
     });
   }
 
@@ -471,8 +529,7 @@ export class LayersModel extends Topology {
   /** Frees the GPU memory of the compiled model (weights stay on the host). */
   async dispose(): Promise<void> {
     await this.weightSync.pullWeights();
-    this.predictCache?.dispose();
-    this.predictCache = undefined;
+    this.dropPredictCache();
     this.built?.executor.dispose();
     this.stale?.executor.dispose();
     this.built = undefined;
@@ -581,6 +638,11 @@ export class LayersModel extends Topology {
     this.built = { graph: g, executor, params, outputs };
     this.weightSync.fresh(this.built);
     return this.built;
+  }
+
+  private dropPredictCache(): void {
+    this.predictCache?.dispose();
+    this.predictCache = undefined;
   }
 
   /** What the model's data must fit: inputs, outputs and (once compiled) the losses' targets. */

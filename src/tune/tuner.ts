@@ -15,7 +15,7 @@
 import { currentEngine } from '../gpu/init.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import type { GpuData } from '../graph/dataset.js';
-import type { Callback, Logs } from '../model/callbacks.js';
+import { callbackArray, type Callback, type Logs } from '../model/callbacks.js';
 import { trainingData, type DataArg, type TrainingData } from '../model/fit-data.js';
 import { LayersModel, type FitArgs } from '../model/model.js';
 import { createRng, type Rng } from '../util/random.js';
@@ -323,7 +323,7 @@ export abstract class Tuner {
         initialEpoch: trial.initialEpoch,
         validationSplit: 0,
         validationData: data.val ? [data.val] : undefined,
-        callbacks: [tracker, ...(args.callbacks ?? [])],
+        callbacks: [tracker, ...callbackArray(args.callbacks)],
         verbose: args.verbose ?? 0,
       });
       const best = bestEpoch(this.objective, values, epochs);
