@@ -7,13 +7,17 @@ import {
   GPULimitError,
   GPUOperationError,
   initEngine,
+  layers,
   ops,
+  sequential,
   ShaderCompileError,
   tensor,
   emptyTensor,
+  type Callback,
   type Engine,
 } from '../../src/index.js';
-import { EXACT, expectClose, expectEqual, expectError } from '../harness.js';
+import { EXACT, expectClose, expectEqual, expectError, uniformF32 } from '../harness.js';
+import { seededDense } from '../models.js';
 import type { KernelCase } from './types.js';
 
 const BAD_WGSL = [
@@ -243,6 +247,69 @@ export const cases: KernelCase[] = [
       const x = tensor([-1, 2], [2], 'f32', { engine: fresh });
       expectClose(await ops.relu(x).read(), [0, 2], EXACT, 'relu on the new engine');
       fresh.dispose();
+    },
+  },
+  {
+    name: 'a model survives a lost device: fit resumes after initEngine() as if uninterrupted',
+    async run() {
+      const rows = 24;
+      const x = { data: uniformF32(rows * 3, -1, 1, 21), shape: [rows, 3] };
+      const y = { data: uniformF32(rows * 2, -1, 1, 22), shape: [rows, 2] };
+      const fit = { batchSize: 4, seed: 3, verbose: 0 as const };
+      const make = () => {
+        const m = sequential({
+          layers: [
+            seededDense(5, 'relu', 1, { inputShape: [3] }),
+            layers.dropout({ rate: 0.25, seed: 2 }),
+            seededDense(2, 'linear', 2),
+          ],
+        });
+        m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+        return m;
+      };
+      const flat = async (m: ReturnType<typeof make>) =>
+        Float32Array.from((await m.getWeights()).flatMap((w) => [...w.data]));
+      let engine = await initEngine({ log: false });
+      const reference = make();
+      await reference.fit(x, y, { ...fit, epochs: 1 });
+      const afterOne = await flat(reference);
+      await reference.fit(x, y, { ...fit, epochs: 3, initialEpoch: 1 });
+      const afterThree = await flat(reference);
+      await reference.dispose();
+      // Lost mid-epoch (epoch 1, after batch 2) and, on the resumed run, at an epoch end.
+      const m = make();
+      let epoch = 0;
+      const lose: Callback = {
+        onEpochBegin: (e) => {
+          epoch = e;
+        },
+        onBatchEnd: (b) => {
+          if (epoch === 1 && b === 2) engine.device.destroy();
+        },
+      };
+      const first = await expectError(
+        () => m.fit(x, y, { ...fit, epochs: 3, stepsPerSubmit: 1, callbacks: lose }),
+        DeviceLostError,
+        [/as of the end of epoch 1/, /initialEpoch: 1/],
+        'fit on a device lost mid-epoch',
+      );
+      expectEqual(first.resumeEpoch, 1, 'epoch to resume from');
+      expectClose(await flat(m), afterOne, EXACT, 'host weights after the loss: those of epoch 1');
+      await m.dispose(); // never throws on a lost device
+      engine = await initEngine({ log: false });
+      const atEnd: Callback = { onEpochEnd: (e) => (e === 1 ? engine.device.destroy() : undefined) };
+      const second = await expectError(
+        () => m.fit(x, y, { ...fit, epochs: 3, initialEpoch: 1, callbacks: atEnd }),
+        DeviceLostError,
+        [/initialEpoch: 2/],
+        'fit on a device lost at an epoch end',
+      );
+      expectEqual(second.resumeEpoch, 2, 'epoch to resume from');
+      engine = await initEngine({ log: false });
+      await m.fit(x, y, { ...fit, epochs: 3, initialEpoch: 2 });
+      expectClose(await flat(m), afterThree, EXACT, 'resumed weights against the uninterrupted run');
+      await m.dispose();
+      engine.dispose();
     },
   },
 ];

@@ -32,16 +32,29 @@ export class GPUOperationError extends Error {
   }
 }
 
-/** The GPU device was lost; every engine object made from it is unusable. */
+/**
+ * The GPU device was lost; every engine object made from it is unusable. Tensors and datasets
+ * made on it are gone; a model keeps a host copy of its weights and optimizer state (fit
+ * refreshes it at every epoch end) and carries on once initEngine() gave a new engine.
+ */
 export class DeviceLostError extends Error {
   override name = 'DeviceLostError';
   constructor(
     readonly reason: string,
     readonly detail: string,
+    /**
+     * Set when fit() was interrupted: the epoch to pass as initialEpoch to resume (the model
+     * holds the weights and optimizer state of the end of the epoch before it).
+     */
+    readonly resumeEpoch?: number,
   ) {
     super(
       `GPU device was lost (reason: ${reason})${detail ? `: ${detail}` : ''}. ` +
-        'Tensors and models made on it are gone; call initEngine() again to get a working engine.',
+        (resumeEpoch === undefined
+          ? 'Tensors and datasets made on it are gone; call initEngine() again to get a working engine ' +
+            '(models keep their weights).'
+          : `The model kept its weights and optimizer state as of ${resumeEpoch === 0 ? 'the start of fit' : `the end of epoch ${resumeEpoch}`}; ` +
+            `call initEngine() again, then fit with initialEpoch: ${resumeEpoch} to resume.`),
     );
   }
 }

@@ -24,6 +24,7 @@ import { labelOutOfRange } from '../kernels/losses.js';
 import {
   optimizerStateNames,
   OPTIMIZER_HYPER_BYTES,
+  parseOptimizerHyper,
   readOptimizerHyper,
   writeOptimizerLearningRate,
   writeOptimizerProgress,
@@ -57,6 +58,27 @@ export interface EpochOptions {
   shouldStop?: () => boolean;
 }
 
+/** A tensor by name: getWeights(), optimizerWeights(). */
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** What Executor.checkpoint() reads back. */
+export interface Checkpoint {
+  /** By Param.id: the values training writes (undefined for frozen tensors). */
+  params: (Float32Array | undefined)[];
+  /** The optimizer's state tensors (optimizerWeights()), for a model with an optimizer. */
+  optimizer?: NamedTensor[];
+  /** Training steps run (the dropout masks' step word). */
+  steps: number;
+}
+
+/**
+ * A training step went non-finite: its loss (`what` 'loss'), or, with a finite loss, a
+ * parameter or optimizer state value the update wrote ('weights': an overflow).
+ */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
   constructor(
@@ -89,6 +111,8 @@ export class Executor {
   /** Datasets this executor has plans for, with the removal of its dispose hook on each. */
   private readonly watched = new Map<GpuData, () => void>();
   private disposed = false;
+  /** Kept between checkpoint() calls (one per epoch of fit). */
+  private checkpointStaging: GPUBuffer | undefined;
   /** The rate set last by setLearningRate (undefined: the one the optimizer was built with). */
   private learningRate: number | undefined;
 
@@ -396,14 +420,20 @@ export class Executor {
     const opt = m.optimizer;
     if (!opt || !m.hyper) throw new Error('optimizerWeights: this model has no optimizer');
     const h = await readOptimizerHyper(this.engine, m.hyper);
-    const out: { name: string; shape: number[]; data: Float32Array }[] = [
-      { name: 'iterations', shape: [], data: Float32Array.of(h.step) },
-    ];
-    if (opt.spec.kind === 'nadam')
-      out.push({ name: 'u_product', shape: [], data: Float32Array.of(h.uProduct) });
-    const names = optimizerStateNames(opt.spec);
-    for (const [k, buffer] of m.optState.entries()) {
-      const arena = new Float32Array(await this.engine.read(buffer, m.totalLength * 4, 'optimizer state'));
+    const arenas: Float32Array[] = [];
+    for (const buffer of m.optState)
+      arenas.push(new Float32Array(await this.engine.read(buffer, m.totalLength * 4, 'optimizer state')));
+    return this.namedOptimizerState(h, arenas);
+  }
+
+  /** The optimizer's state tensors (optimizerWeights order) from its hyper words and arenas. */
+  private namedOptimizerState(h: OptimizerHyper, arenas: readonly Float32Array[]): NamedTensor[] {
+    const m = this.model;
+    const spec = m.optimizer?.spec;
+    const out: NamedTensor[] = [{ name: 'iterations', shape: [], data: Float32Array.of(h.step) }];
+    if (spec?.kind === 'nadam') out.push({ name: 'u_product', shape: [], data: Float32Array.of(h.uProduct) });
+    const names = spec ? optimizerStateNames(spec) : [];
+    arenas.forEach((arena, k) =>
       m.trainable.forEach((p, i) => {
         const off = m.segments[i]?.offset ?? 0;
         out.push({
@@ -411,9 +441,69 @@ export class Executor {
           shape: [...p.shape],
           data: arena.slice(off, off + p.length),
         });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * What training changed, read back in one readback (a staging buffer kept for it): the
+   * parameters (by Param.id: the trainable ones and the moving statistics; frozen ones are
+   * left undefined, the host has them), the optimizer's state as optimizerWeights() names it,
+   * and the step count. fit() takes one at every epoch end, so that a lost device loses at
+   * most the epoch in flight; it costs one round trip and (2 + optimizer slots) × the
+   * parameter arena in bytes.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    this.assertUsable();
+    const m = this.model;
+    const bytes = m.totalLength * 4;
+    const sources = [
+      { buffer: m.params, size: bytes },
+      { buffer: m.state, size: m.stateLength * 4 },
+      ...(m.hyper ? [{ buffer: m.hyper, size: OPTIMIZER_HYPER_BYTES }] : []),
+      ...m.optState.map((buffer) => ({ buffer, size: bytes })),
+    ];
+    const total = sources.reduce((n, s) => n + s.size, 0);
+    if (!this.checkpointStaging || this.checkpointStaging.size < total) {
+      if (this.checkpointStaging) this.engine.releaseBuffer(this.checkpointStaging);
+      this.checkpointStaging = this.engine.createBuffer({
+        size: total,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: 'checkpoint staging',
       });
     }
-    return out;
+    const staging = this.checkpointStaging;
+    const raw = await this.engine.readInto(staging, sources, 'checkpoint');
+    staging.unmap();
+    const f32 = (offset: number, words: number): Float32Array => new Float32Array(raw, offset, words);
+    const params = f32(0, m.totalLength);
+    const state = f32(bytes, m.stateLength);
+    const values: (Float32Array | undefined)[] = [];
+    for (const p of this.graph.params) {
+      const { buffer, offset } = m.location(p);
+      const from = buffer === m.params ? params : buffer === m.state ? state : undefined;
+      values[p.id] = from?.slice(offset, offset + p.length);
+    }
+    let optimizer: NamedTensor[] | undefined;
+    if (m.hyper && m.optimizer) {
+      const at = bytes + m.stateLength * 4;
+      const hyper = parseOptimizerHyper(raw.slice(at, at + OPTIMIZER_HYPER_BYTES));
+      const arenas = m.optState.map((_, k) => f32(at + OPTIMIZER_HYPER_BYTES + k * bytes, m.totalLength));
+      optimizer = this.namedOptimizerState(hyper, arenas);
+    }
+    return { params: values, ...(optimizer ? { optimizer } : {}), steps: this.steps };
+  }
+
+  /**
+   * Sets the step counter (the dropout masks' step word) after a rebuild from a checkpoint,
+   * so that a resumed run draws the masks an uninterrupted one would.
+   */
+  setSteps(steps: number): void {
+    this.assertUsable();
+    if (this.busy) throw new Error(`setSteps: this model is busy with ${this.busy}`);
+    writeStatus(this.engine, this.model.status, steps);
+    this.steps = steps;
   }
 
   /** Restores state saved by optimizerWeights() (same optimizer kind and parameters). */
@@ -474,6 +564,11 @@ export class Executor {
     this.model.writeParams(values);
   }
 
+  /** Training steps run since the model was created (the dropout masks' step word). */
+  get stepsRun(): number {
+    return this.steps;
+  }
+
   /** Frees every GPU buffer of the model and its plans. */
   dispose(): void {
     if (this.disposed) return;
@@ -483,6 +578,7 @@ export class Executor {
     for (const unhook of this.watched.values()) unhook();
     this.watched.clear();
     this.snapshot?.release();
+    if (this.checkpointStaging) this.engine.releaseBuffer(this.checkpointStaging);
     this.readback.dispose();
     this.model.dispose();
   }

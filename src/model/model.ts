@@ -11,9 +11,12 @@ import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
 import type { PlanStats } from '../graph/compile.js';
 import { GpuData } from '../graph/dataset.js';
+import { DeviceLostError } from '../gpu/errors.js';
 import {
   Executor,
   NonFiniteLossError,
+  type Checkpoint,
+  type NamedTensor,
   type StepLogs,
 } from '../graph/executor.js';
 import { Graph, type Param, type Value } from '../graph/ir.js';
@@ -124,6 +127,16 @@ export class LayersModel extends Topology {
   private optimizerView: ModelOptimizer | undefined;
   private busy = false;
   private predictCache: GpuData | undefined;
+  /**
+   * What the host holds besides the weights, as of fit's last epoch end: the optimizer's state
+   * and step count, and the epoch to resume from after a lost device.
+   */
+  private saved: { optimizer?: NamedTensor[]; steps: number; resumeEpoch: number } | undefined;
+  /**
+   * The optimizer state and step count the next build takes over (the executor was dropped:
+   * dispose, a new engine); compile() forgets them, as it starts a new optimizer.
+   */
+  private carried: { optimizer?: NamedTensor[]; steps: number } | undefined;
 
   /** The current learning rate (set by compile, schedules and ReduceLROnPlateau). */
   get learningRate(): number {
@@ -166,6 +179,8 @@ export class LayersModel extends Topology {
         model.learningRate = lr;
       },
     };
+    this.saved = undefined;
+    this.carried = undefined;
     this.stopTraining = false;
     // The graph is rebuilt lazily by the next fit/evaluate/predict, which first copies the
     // weights trained so far back from the old one.
@@ -271,6 +286,8 @@ export class LayersModel extends Topology {
       const callbacks = callbackArray(args.callbacks);
       const { executor } = await this.build();
       const data = trainingData(this.engine, this.dataLayout(), x, y, args, 'fit');
+      // Until the first epoch ends, a lost device leaves the weights fit started with.
+      let resumeEpoch = initialEpoch;
       try {
         const { train, val } = data;
         const steps = Math.ceil(train.rows / batchSize);
@@ -285,8 +302,10 @@ export class LayersModel extends Topology {
         });
         const wantsBatches = cbs.wantsBatches() || verbose === 1;
         // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs); a bad
-        // seed is refused here, before any callback runs.
+        // seed is refused here, before any callback runs. Epochs before initialEpoch draw
+        // theirs too, so that a resumed fit shuffles as an uninterrupted one.
         const seeds = createRng(args.seed);
+        for (let e = 0; e < initialEpoch; e++) seeds.nextU32();
         this.stopTraining = false;
         await cbs.onTrainBegin();
         // Batch hooks run one after the other while the GPU trains; the first failure ends
@@ -339,6 +358,8 @@ export class LayersModel extends Topology {
             throw e;
           }
           await batchHooks;
+          await this.checkpoint(executor, epoch + 1);
+          resumeEpoch = epoch + 1;
           if (batchFailure) throw batchFailure.error;
           if (val) {
             const v = await executor.evaluate(val, batchSize);
@@ -351,10 +372,35 @@ export class LayersModel extends Topology {
         }
         await cbs.onTrainEnd();
         return history;
+      } catch (e) {
+        throw this.lostDuringFit(e, executor, resumeEpoch);
       } finally {
         data.dispose();
       }
     });
+  }
+
+  /**
+   * At an epoch end: the host takes what the epoch changed (weights, optimizer state, step
+   * count) in one readback, so that a lost device loses at most the epoch in flight.
+   */
+  private async checkpoint(executor: Executor, resumeEpoch: number): Promise<void> {
+    const b = this.built;
+    if (!b || b.executor !== executor) return;
+    const c: Checkpoint = await executor.checkpoint();
+    this.weightSync.took(b, c.params);
+    this.saved = { ...(c.optimizer ? { optimizer: c.optimizer } : {}), steps: c.steps, resumeEpoch };
+  }
+
+  /** A fit's failure on a lost device says from which epoch to resume; others pass through. */
+  private lostDuringFit(e: unknown, executor: Executor, resumeEpoch: number): unknown {
+    if (!executor.engine.isLost) return e;
+    const lost = e instanceof DeviceLostError ? e : undefined;
+    return new DeviceLostError(
+      lost?.reason ?? 'unknown',
+      lost?.detail ?? (e instanceof Error ? e.message : String(e)),
+      resumeEpoch,
+    );
   }
 
   /** Loss and metrics over (x, y): { loss, accuracy, ... }. */
@@ -526,14 +572,12 @@ export class LayersModel extends Topology {
     };
   }
 
-  /** Frees the GPU memory of the compiled model (weights stay on the host). */
+  /**
+   * Frees the GPU memory of the compiled model (weights stay on the host). Never throws on a
+   * lost device: the host keeps the weights of fit's last epoch end.
+   */
   async dispose(): Promise<void> {
-    await this.weightSync.pullWeights();
-    this.dropPredictCache();
-    this.built?.executor.dispose();
-    this.stale?.executor.dispose();
-    this.built = undefined;
-    this.stale = undefined;
+    await this.dropGpuCopies();
   }
 
   // ------------------------------------------------------------------ internals
@@ -564,6 +608,7 @@ export class LayersModel extends Topology {
         'the model must be compiled before fit/evaluate (call model.compile({ optimizer, loss }))',
       );
     }
+    await this.leaveOldEngine();
     // Weights another model trained since come to the host, then into our GPU copy.
     await WeightSync.toHost(this.allWeights(), this.weightSync);
     if (this.built) {
@@ -635,9 +680,48 @@ export class LayersModel extends Topology {
       }
       this.pendingOptimizerWeights = undefined;
     }
+    const carried = this.carried;
+    if (carried) {
+      if (carried.optimizer) executor.setOptimizerWeights(carried.optimizer);
+      executor.setSteps(carried.steps);
+      this.carried = undefined;
+    }
     this.built = { graph: g, executor, params, outputs };
     this.weightSync.fresh(this.built);
     return this.built;
+  }
+
+  /**
+   * After initEngine() made a new engine (the old device lost, or replaced): the GPU copies on
+   * the old one are dropped, and the next build uploads the host's. From a lost device the
+   * host has the weights, optimizer state and step count of fit's last epoch end; from a
+   * working one they are read first.
+   */
+  private async leaveOldEngine(): Promise<void> {
+    const engine = this.engine;
+    if ([this.built, this.stale].some((b) => b && b.executor.engine !== engine)) await this.dropGpuCopies();
+    else if (this.predictCache && this.predictCache.engine !== engine) this.dropPredictCache();
+  }
+
+  /**
+   * Frees the GPU copies; the host keeps what the next build needs to carry on: the weights,
+   * and the optimizer's state and step count (read now, or on a lost device those of fit's
+   * last epoch end, which the host weights also are).
+   */
+  private async dropGpuCopies(): Promise<void> {
+    const from = this.built?.executor;
+    if (from && this.compiled && from.model.optimizer) {
+      if (!from.engine.isLost)
+        this.carried = { optimizer: await from.optimizerWeights(), steps: from.stepsRun };
+      else if (this.saved) this.carried = { ...this.saved };
+    }
+    await this.weightSync.pullWeights(); // no read from a lost device: the host copy stands
+    this.dropPredictCache();
+    this.built?.executor.dispose();
+    this.stale?.executor.dispose();
+    this.built = undefined;
+    this.stale = undefined;
+    this.weightSync.clear();
   }
 
   private dropPredictCache(): void {

@@ -32,22 +32,44 @@ export class WeightSync implements WeightOwner {
     for (const o of owners) await o.pullWeights();
   }
 
-  /** Host ← this GPU copy, for the weights it trained since the host was last written. */
+  /**
+   * Host ← this GPU copy, for the weights it trained since the host was last written. On a
+   * lost device there is nothing to read: the host keeps the values of the last checkpoint
+   * (fit takes one per epoch), which become the newest.
+   */
   async pullWeights(): Promise<void> {
     const b = this.copy();
-    const mine = [...(b?.params ?? [])].filter(([w]) => w.owner === this);
-    if (!b || mine.length === 0) {
-      for (const [w] of mine) w.owner = undefined;
+    if (b?.executor.engine.isLost) {
+      this.release(b);
       return;
     }
-    const values = await b.executor.readWeights();
-    for (const [w, p] of mine) {
+    if (!b || !this.owns(b)) {
+      this.release(b);
+      return;
+    }
+    this.took(b, await b.executor.readWeights());
+  }
+
+  /** Host ← values read from this GPU copy (by Param.id; a checkpoint or readWeights()). */
+  took(b: GpuCopy, values: readonly (Float32Array | undefined)[]): void {
+    for (const [w, p] of b.params) {
+      if (w.owner !== this) continue;
       const v = values[p.id];
       if (v) w.values.set(v);
       w.version++;
       w.owner = undefined;
       this.uploaded.set(w, w.version); // the GPU copy equals the host again
     }
+  }
+
+  private owns(b: GpuCopy): boolean {
+    for (const w of b.params.keys()) if (w.owner === this) return true;
+    return false;
+  }
+
+  /** Gives up ownership without reading: the host values stand. */
+  private release(b: GpuCopy | undefined): void {
+    for (const w of b?.params.keys() ?? []) if (w.owner === this) w.owner = undefined;
   }
 
   /** Writes into `b` every weight whose host version it does not hold yet. */
