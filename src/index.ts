@@ -90,6 +90,7 @@ export {
   removeModel,
   modelToArtifacts,
   ModelFormatError,
+  ModelIOError,
 } from './model/io.js';
 export { loadModel, modelFromArtifacts } from './model/load.js';
 export type {

@@ -17,6 +17,12 @@
  * moves bytes; artifacts.ts turns models into artifacts and back, load.ts makes the model.
  * Files go through host-fs.ts (Node's fs, registered by the Node entry), so the module
  * stays browser-safe.
+ *
+ * When things go wrong: a save that cannot write (a file in the way, no permission, a full
+ * or read-only disk, a blocked or full IndexedDB) rejects at once with a ModelIOError naming
+ * the place, the cause and what is left there; a file:// save writes temporary files and
+ * renames them, so a previous save survives a failed one. A model.json whose weights paths
+ * leave its folder ('..', absolute, a drive or a URL) is refused before any weights are read.
  */
 import {
   modelToArtifacts,
@@ -27,12 +33,38 @@ import {
   type WeightSpecLike,
 } from './artifacts.js';
 import { isNode } from '../util/runtime.js';
-import { hostFs } from './host-fs.js';
+import {
+  errorCode,
+  foreignDrive,
+  fsCause,
+  hostFs,
+  joinPath,
+  makeDirs,
+  removeDirs,
+  statOrUndefined,
+  type HostFs,
+} from './host-fs.js';
 
 const FILE_NEEDS_NODE = "file:// models need Node; in a browser use 'indexeddb://name' or 'downloads://name'";
 
 export type { ModelArtifacts, ModelArtifactsLike, WeightSpec, WeightSpecLike } from './artifacts.js';
 export { modelToArtifacts, ModelFormatError } from './artifacts.js';
+
+/**
+ * A model could not be saved to, or read from, a location: `url` names it ('file://dir',
+ * 'indexeddb://name'), the message the cause and what is left there, `cause` the underlying
+ * error (Node's fs error, the IndexedDB DOMException).
+ */
+export class ModelIOError extends Error {
+  override name = 'ModelIOError';
+  constructor(
+    message: string,
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /** Sizes of what was saved (the fields of tfjs's ModelArtifactsInfo). */
 export interface ModelArtifactsInfo {
@@ -208,8 +240,29 @@ function parseModelJson(text: string, where: string): ModelJson {
         `loadModel: ${where}: each weightsManifest entry needs paths and weights lists`,
       );
     }
+    for (const path of g.paths as unknown[]) checkWeightsPath(path, where);
   }
   return j as ModelJson;
+}
+
+/**
+ * A weights path of a model.json must name a file inside the model's folder: relative and
+ * without '..' ('group1-shard1of1.bin', 'sub/w.bin' and './w.bin' are fine). An absolute
+ * path, a drive letter or a URL (file:, http:, data:) would let a model file read any file
+ * of the host or make requests anywhere. '%2e' counts as '.', as URL resolution reads it.
+ */
+function checkWeightsPath(path: unknown, where: string): void {
+  const refuse = (why: string): ModelFormatError =>
+    new ModelFormatError(
+      `loadModel: ${where}: the weightsManifest path ${JSON.stringify(path)} ${why}; weights files ` +
+        'must be relative paths inside the folder of model.json, e.g. "weights.bin" or "sub/weights.bin"',
+    );
+  if (typeof path !== 'string' || path === '') throw refuse('is not a file name');
+  if (/^[\\/]/.test(path)) throw refuse('is absolute');
+  if (/^[a-z]:/i.test(path)) throw refuse('starts with a drive letter');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) throw refuse('is a URL with a scheme');
+  const segments = path.split(/[\\/]/).map((seg) => seg.replace(/%2e/gi, '.'));
+  if (segments.includes('..')) throw refuse('leaves the folder (a ".." segment)');
 }
 
 function manifestPaths(json: ModelJson): number {
@@ -247,47 +300,112 @@ function key(rest: string, url: string): string {
   return rest;
 }
 
-function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
+/**
+ * file://dir: model.json and weights.bin, each written to a fresh temporary file in `dir`
+ * and then renamed over the old one, so a save that fails (no space, no permission, a
+ * read-only disk) leaves a previous save there whole and removes what it wrote. Only the
+ * second rename failing (after the first succeeded, in the same folder) would leave the new
+ * weights.bin beside the old model.json; the error says so.
+ */
 async function saveFiles(a: ModelArtifacts, dir: string): Promise<SaveResult> {
   if (dir === '') throw new Error("save: 'file://' needs a directory, e.g. file://./my-model");
   const fs = hostFs(FILE_NEEDS_NODE);
-  const base = dir.replace(/\/+$/, '') || '/';
-  const stat = await fs.stat(base).catch((e: unknown) => {
-    if (errorCode(e) === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (stat && !stat.isDirectory())
-    throw new Error(`save: file://${dir} is a file; give a directory (model.json and weights.bin go in it)`);
-  await fs.mkdir(base, { recursive: true });
-  const jsonPath = `${base}/model.json`;
-  await fs.writeFile(`${base}/weights.bin`, new Uint8Array(a.weightData));
-  await fs.writeFile(jsonPath, JSON.stringify(modelJson(a, 'weights.bin')));
+  const where = `file://${dir}`;
+  const fail = (cause: string, left: string, e?: unknown): ModelIOError =>
+    new ModelIOError(`save: cannot write the model to ${where}: ${cause}. ${left}`, where, { cause: e });
+  const drive = foreignDrive(dir);
+  if (drive !== undefined) throw fail(drive, 'Nothing was written.');
+  const base = dir.replace(/(.)[\\/]+$/, '$1');
+  let created: string[]; // the folders made for this save (removed if it fails)
+  try {
+    created = await makeDirs(fs, base);
+  } catch (e) {
+    const hint = (e as Error).message.endsWith('is a file, not a folder')
+      ? ' (model.json and weights.bin go in a folder)'
+      : '';
+    throw fail(`${(e as Error).message}${hint}`, 'Nothing was written.', e);
+  }
+  const jsonPath = joinPath(base, 'model.json');
+  const weightsPath = joinPath(base, 'weights.bin');
+  const tag = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmpWeights = `${weightsPath}.${tag}.tmp`;
+  const tmpJson = `${jsonPath}.${tag}.tmp`;
+  // A failure before the renames leaves what was there before, once the new files are removed.
+  const undo = async (e: unknown, cause: string): Promise<ModelIOError> => {
+    const left = [...(await removeFiles(fs, [tmpWeights, tmpJson])), ...(await removeDirs(fs, created))];
+    const state = created.length > 0 ? 'Nothing was left there' : 'A model saved there before is unchanged';
+    const except = left.length > 0 ? `, except ${left.map((p) => `"${p}"`).join(', ')} (remove it)` : '';
+    return fail(cause, `${state}${except}.`, e);
+  };
+  try {
+    for (const p of [jsonPath, weightsPath]) {
+      if ((await statOrUndefined(fs, p))?.isDirectory()) throw new Error(`"${p}" is a folder`);
+    }
+    await fs.writeFile(tmpWeights, new Uint8Array(a.weightData), { flag: 'wx' });
+    await fs.writeFile(tmpJson, JSON.stringify(modelJson(a, 'weights.bin')), { flag: 'wx' });
+    await fs.rename(tmpWeights, weightsPath);
+  } catch (e) {
+    throw await undo(e, errorCode(e) ? fsCause(e) : (e as Error).message);
+  }
+  try {
+    await fs.rename(tmpJson, jsonPath);
+  } catch (e) {
+    const left = await removeFiles(fs, [tmpJson]);
+    throw fail(
+      fsCause(e),
+      `"${weightsPath}" is the new one but "${jsonPath}" is not: save again` +
+        (left.length > 0 ? `, and remove "${tmpJson}".` : '.'),
+      e,
+    );
+  }
   return { modelArtifactsInfo: info(a), url: `file://${jsonPath}` };
+}
+
+/** Deletes files that may exist; gives those still there. */
+async function removeFiles(fs: HostFs, paths: readonly string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const p of paths) {
+    await fs.unlink(p).catch((e: unknown) => {
+      if (errorCode(e) !== 'ENOENT') left.push(p);
+    });
+  }
+  return left;
 }
 
 async function loadFiles(path: string): Promise<ModelArtifactsLike> {
   const fs = hostFs(FILE_NEEDS_NODE);
-  const notFound = (what: string, e: unknown): Error =>
-    errorCode(e) === 'ENOENT' ? new Error(`loadModel: ${what} not found`, { cause: e }) : (e as Error);
+  const failed = (what: string, e: unknown): Error =>
+    new ModelIOError(
+      errorCode(e) === 'ENOENT'
+        ? `loadModel: ${what} not found`
+        : `loadModel: cannot read ${what}: ${fsCause(e)}`,
+      `file://${path}`,
+      { cause: e },
+    );
+  // A FIFO or device would block readFile forever: only regular files are read.
+  const regular = async (file: string, what: string): Promise<Uint8Array> => {
+    const stat = await fs.stat(file).catch((e: unknown) => {
+      throw failed(what, e);
+    });
+    if (!stat.isFile()) {
+      throw new ModelIOError(`loadModel: ${what} is not a regular file`, `file://${path}`);
+    }
+    return fs.readFile(file).catch((e: unknown) => {
+      throw failed(what, e);
+    });
+  };
   let jsonPath = path;
   const stat = await fs.stat(path).catch((e: unknown) => {
-    throw notFound(`file://${path}`, e);
+    throw failed(`file://${path}`, e);
   });
-  if (stat.isDirectory()) jsonPath = `${path.replace(/\/+$/, '')}/model.json`;
-  const bytes = await fs.readFile(jsonPath).catch((e: unknown) => {
-    throw notFound(`file://${jsonPath}`, e);
-  });
+  if (stat.isDirectory()) jsonPath = joinPath(path.replace(/(.)[\\/]+$/, '$1'), 'model.json');
+  const bytes = await regular(jsonPath, `file://${jsonPath}`);
   const json = parseModelJson(new TextDecoder().decode(bytes), jsonPath);
   const dir = jsonPath.includes('/') ? jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1) : '';
   return artifactsFromJson(json, async (p) => {
-    const file = /^\//.test(p) ? p : `${dir}${p.replace(/^\.\//, '')}`;
-    const data = await fs.readFile(file).catch((e: unknown) => {
-      throw notFound(`weights file ${file} (listed in ${jsonPath})`, e);
-    });
+    // parseModelJson refused absolute paths and '..': the file is inside dir.
+    const file = `${dir}${p.replace(/^\.\//, '')}`;
+    const data = await regular(file, `weights file ${file} (listed in ${jsonPath})`);
     // Node's Buffers may share a larger pool: copy out exactly these bytes.
     return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
   });
@@ -330,10 +448,21 @@ interface IdbInfoRecord extends ModelArtifactsInfo {
   name: string;
 }
 
-function openDatabase(): Promise<IDBDatabase> {
+function idbFactory(): IDBFactory {
   const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (!factory) throw new Error("indexeddb:// needs a browser with IndexedDB; in Node use 'file://dir'");
+  return factory;
+}
+
+/**
+ * Opens the database. Opening it at a newer version waits, without end, for every other
+ * connection (another tab running an older version of this library) to close; that wait is
+ * refused at once ('blocked') instead, and a connection that opens after all is closed.
+ */
+function openDatabase(): Promise<IDBDatabase> {
+  const factory = idbFactory();
   return new Promise((resolve, reject) => {
+    let gaveUp = false;
     const req = factory.open(IDB_DATABASE, IDB_VERSION);
     req.onupgradeneeded = () => {
       const db = req.result;
@@ -352,9 +481,37 @@ function openDatabase(): Promise<IDBDatabase> {
         cursor.continue();
       };
     };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB: the database did not open'));
+    req.onblocked = () => {
+      gaveUp = true;
+      reject(
+        new Error(
+          `the IndexedDB database '${IDB_DATABASE}' is open at an older version in another tab of this site; ` +
+            'close that tab and try again',
+        ),
+      );
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      if (gaveUp) return db.close();
+      // Never block another tab's upgrade in turn.
+      db.onversionchange = () => db.close();
+      resolve(db);
+    };
+    req.onerror = () => reject(req.error ?? new Error('the IndexedDB database did not open'));
   });
+}
+
+/** An IndexedDB failure (a DOMException, mostly) in words, with what to do for the common ones. */
+function idbCause(e: unknown): string {
+  const { name, message } = (e ?? {}) as { name?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(e);
+  const hint =
+    name === 'QuotaExceededError'
+      ? " (this site's storage quota is used up: remove saved models with removeModel(url), see listModels())"
+      : name === 'InvalidStateError' || name === 'SecurityError' || name === 'UnknownError'
+        ? ' (IndexedDB may be unavailable here: a private window, or site storage turned off)'
+        : '';
+  return `${typeof name === 'string' && name !== 'Error' ? `${name}: ` : ''}${text}${hint}`;
 }
 
 /**
@@ -377,8 +534,14 @@ async function inTransaction<T>(
           reject(e instanceof Error ? e : new Error(String(e)));
         }
       };
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB: the transaction failed'));
-      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB: the transaction was aborted'));
+      // A failed request's error is on the request (the event's target); tx.error is set later.
+      tx.onerror = (ev) =>
+        reject(
+          (ev.target as IDBRequest | null)?.error ??
+            tx.error ??
+            new Error('the IndexedDB transaction failed'),
+        );
+      tx.onabort = () => reject(tx.error ?? new Error('the IndexedDB transaction was aborted'));
     });
   } finally {
     db.close();
@@ -391,22 +554,44 @@ function resultOf<T>(req: IDBRequest<T>): () => T {
 }
 
 async function saveIndexedDb(a: ModelArtifacts, name: string): Promise<SaveResult> {
+  idbFactory(); // no IndexedDB at all: that error as it is, not as a failed write
+  const url = `${IDB_SCHEME}${name}`;
   const dateSaved = new Date();
   const modelArtifactsInfo = info(a, dateSaved);
-  await inTransaction('readwrite', (models, infos) => {
-    models.put({ name, artifacts: a, dateSaved } satisfies IdbRecord);
-    infos.put({ name, ...modelArtifactsInfo } satisfies IdbInfoRecord);
-    return () => undefined;
-  });
-  return { modelArtifactsInfo, url: `${IDB_SCHEME}${name}` };
+  try {
+    await inTransaction('readwrite', (models, infos) => {
+      models.put({ name, artifacts: a, dateSaved } satisfies IdbRecord);
+      infos.put({ name, ...modelArtifactsInfo } satisfies IdbInfoRecord);
+      return () => undefined;
+    });
+  } catch (e) {
+    // Both records are written in one transaction, which commits whole or not at all.
+    throw new ModelIOError(
+      `save: cannot write the model to ${url}: ${idbCause(e)}. A model saved there before is unchanged.`,
+      url,
+      { cause: e },
+    );
+  }
+  return { modelArtifactsInfo, url };
 }
 
 async function loadIndexedDb(name: string): Promise<ModelArtifactsLike> {
-  const record = await inTransaction('readonly', (models) =>
-    resultOf(models.get(name) as IDBRequest<IdbRecord | undefined>),
-  );
-  if (!record)
-    throw new Error(`loadModel: no model named '${name}' in IndexedDB (database '${IDB_DATABASE}')`);
+  idbFactory(); // as in saveIndexedDb
+  const url = `${IDB_SCHEME}${name}`;
+  let record: IdbRecord | undefined;
+  try {
+    record = await inTransaction('readonly', (models) =>
+      resultOf(models.get(name) as IDBRequest<IdbRecord | undefined>),
+    );
+  } catch (e) {
+    throw new ModelIOError(`loadModel: cannot read ${url}: ${idbCause(e)}`, url, { cause: e });
+  }
+  if (!record) {
+    throw new ModelIOError(
+      `loadModel: no model named '${name}' in IndexedDB (database '${IDB_DATABASE}')`,
+      url,
+    );
+  }
   return record.artifacts;
 }
 
