@@ -12,6 +12,7 @@
  * (the layer keeps 1/0 constants for its kernel, which are not weights).
  */
 import { isObject, ModelFormatError, type Layer, type LayerWeight } from '../nn/layers/index.js';
+import { assertFiniteWeight } from './finite.js';
 import { GENERATED_BY, topologyJson, type KerasModelJson } from './keras-json.js';
 import type { Topology } from './topology.js';
 
@@ -165,7 +166,9 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bo
 /**
  * Matches the artifacts' weights to the layers' by name (tfjs's order, trainable weights
  * first, and ours, layer by layer, both load) and copies them in; returns the optimizer
- * state saved with includeOptimizer, if any, for the model's next compile.
+ * state saved with includeOptimizer, if any, for the model's next compile. Every check (the
+ * format, the names and shapes, NaN/±Inf in any weight or optimizer state: a
+ * NonFiniteWeightError naming it) comes before the first weight is written.
  */
 export function setWeightsFrom(
   layers: readonly Layer[],
@@ -209,7 +212,9 @@ export function setWeightsFrom(
       }
       if (values.has(spec.name))
         throw new ModelFormatError(`weight "${spec.name}" appears twice in the weight specs`);
-      values.set(spec.name, { spec, data: readF32(data, offset, count) });
+      const v = readF32(data, offset, count);
+      assertFiniteWeight('loadModel', spec.name, v);
+      values.set(spec.name, { spec, data: v });
     } else {
       // Optimizer state (includeOptimizer): kept for the model's next compile.
       const view = new DataView(data, offset, bytes);
@@ -218,11 +223,9 @@ export function setWeightsFrom(
       if (spec.dtype !== 'int32' && spec.dtype !== 'float32') {
         throw new ModelFormatError(`optimizer weight "${spec.name}": dtype '${spec.dtype}' is not supported`);
       }
-      optimizerState.push({
-        name: spec.name,
-        shape: [...spec.shape],
-        data: Float32Array.from({ length: count }, (_, i) => read(i)),
-      });
+      const v = Float32Array.from({ length: count }, (_, i) => read(i));
+      assertFiniteWeight('loadModel: optimizer state (includeOptimizer)', spec.name, v);
+      optimizerState.push({ name: spec.name, shape: [...spec.shape], data: v });
     }
     offset += bytes;
   }

@@ -13,7 +13,8 @@ import { LayersModel, Sequential } from './model.js';
 /**
  * Loads a model saved in the TF.js layers format ('file://dir/model.json', 'indexeddb://name',
  * an http(s) URL, browserFiles(...), a handler with load(), or artifacts). The model comes
- * back uncompiled; optimizer state saved with it is applied at its next compile.
+ * back uncompiled; optimizer state saved with it is applied at its next compile. A NaN or
+ * ±Inf in any weight or optimizer state is a NonFiniteWeightError naming it, and no model.
  */
 export async function loadModel(source: string | LoadHandler | ModelArtifactsLike): Promise<LayersModel> {
   return modelFromArtifacts(await loadArtifacts(source));
