@@ -6,6 +6,7 @@
  * a step that went non-finite.
  */
 import { BufferSlice, type Engine } from '../gpu/engine.js';
+import { GPULimitError } from '../gpu/errors.js';
 import {
   ARENA_ALIGN,
   createOptimizerHyper,
@@ -87,6 +88,21 @@ export class ModelArenas {
     this.metricLayout = metricLayout(graph);
     this.stateLength = layout(this.nonTrainable.filter((p) => this.written.has(p)));
     this.frozenLength = layout(this.nonTrainable.filter((p) => !this.written.has(p)));
+    // Each arena is one storage binding: refuse a model too big for it by its layers, before
+    // anything is allocated (the engine's own check would name only "params arena").
+    checkArenaFits(engine, 'trainable weights', this.totalLength, this.trainable);
+    checkArenaFits(
+      engine,
+      'non-trainable weights a step updates',
+      this.stateLength,
+      this.nonTrainable.filter((p) => this.written.has(p)),
+    );
+    checkArenaFits(
+      engine,
+      'frozen weights',
+      this.frozenLength,
+      this.nonTrainable.filter((p) => !this.written.has(p)),
+    );
     try {
       const bytes = this.totalLength * 4;
       // Gradients and the NaN-restore snapshot serve training only, which needs an optimizer
@@ -290,6 +306,40 @@ export class ModelArenas {
     for (const b of this.owned) this.engine.releaseBuffer(b);
     this.owned.length = 0;
   }
+}
+
+/** "157,000,192 bytes (149.7 MiB)". */
+export function bytesText(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  const size = mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib.toFixed(1)} MiB`;
+  return `${bytes.toLocaleString('en-US')} bytes (${size})`;
+}
+
+/**
+ * Refuses an arena of `length` floats over maxStorageBufferBindingSize (a GPULimitError naming
+ * the largest weights and their layers, the bytes and the limit), before any allocation.
+ */
+function checkArenaFits(engine: Engine, what: string, length: number, params: readonly Param[]): void {
+  const limit = engine.limits.maxStorageBufferBindingSize;
+  const bytes = length * 4;
+  if (bytes <= limit) return;
+  const largest = [...params]
+    .sort((a, b) => b.length - a.length)
+    .slice(0, 2)
+    .map((p) => {
+      const layer = p.name.includes('/') ? p.name.slice(0, p.name.lastIndexOf('/')) : p.name;
+      return `layer "${layer}": "${p.name}" [${p.shape.join(', ')}], ${bytesText(p.length * 4)}`;
+    });
+  throw new GPULimitError(
+    `the model's ${what} need ${bytesText(bytes)} in one GPU storage buffer, over this adapter's ` +
+      `maxStorageBufferBindingSize of ${bytesText(limit)} on "${engine.adapter.name}" ` +
+      `(maxBufferSize ${bytesText(engine.limits.maxBufferSize)}); nothing was allocated. ` +
+      `The largest: ${largest.join('; ')}. Use smaller layers (fewer units, or a smaller input ` +
+      'before the widest Dense), or an adapter with a larger limit.',
+    'maxStorageBufferBindingSize',
+    limit,
+    bytes,
+  );
 }
 
 function align16(bytes: number): number {

@@ -7,8 +7,9 @@
  * created, nothing is read back.
  */
 import type { Engine, Recording } from '../gpu/engine.js';
+import { GPULimitError } from '../gpu/errors.js';
 import { profile, type DispatchTiming } from '../gpu/profiler.js';
-import type { ModelArenas } from './arenas.js';
+import { bytesText, type ModelArenas } from './arenas.js';
 import type { GpuData } from './dataset.js';
 import type { Fused } from './fusion.js';
 import { planMemory, type Call, type MemoryPlan, type VBuf } from './liveness.js';
@@ -152,6 +153,7 @@ export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOpt
   if (mode === 'train') emitOptimizer(L, model);
   emitStepEnd(L, model);
   const calls = L.calls;
+  checkTempsFit(engine, calls, mode, batch);
   const memory = planMemory(engine, calls, `${mode} b${batch}`, new Set(outs.map((v) => v.id)));
   const get = (v: VBuf): GPUBuffer | NonNullable<VBuf['fixed']> => {
     if (v.fixed) return v.fixed;
@@ -173,6 +175,34 @@ export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOpt
     fused: L.fused,
     outputs: outs,
   });
+}
+
+/**
+ * Refuses a step whose largest temporary (an activation or its gradient, [batch, units]) is
+ * over maxStorageBufferBindingSize, naming it, the batch and the batch that would fit; the
+ * engine's own check would name only a shared "temp" buffer and advise splitting data.
+ */
+function checkTempsFit(engine: Engine, calls: readonly Call[], mode: string, batch: number): void {
+  const limit = engine.limits.maxStorageBufferBindingSize;
+  let worst: VBuf | undefined;
+  for (const c of calls)
+    for (const v of [...c.reads, ...c.writes]) if (!v.fixed && v.bytes > (worst?.bytes ?? limit)) worst = v;
+  if (!worst) return;
+  // A temporary over the limit grows with the batch: the weight-sized ones (penalty terms,
+  // gradient scratch) are no larger than the params arena, which ModelArenas checked.
+  const fits = Math.floor((limit / worst.bytes) * batch);
+  const advice =
+    fits >= 1
+      ? `use a batchSize of at most ${fits}, or a smaller layer`
+      : 'use a smaller layer (fewer units)';
+  throw new GPULimitError(
+    `the ${mode} step with batch ${batch} needs "${worst.label}" of ${bytesText(worst.bytes)} in one ` +
+      `GPU storage buffer, over this adapter's maxStorageBufferBindingSize of ${bytesText(limit)} ` +
+      `on "${engine.adapter.name}"; nothing was allocated: ${advice}.`,
+    'maxStorageBufferBindingSize',
+    limit,
+    worst.bytes,
+  );
 }
 
 function uniqueOutputs(values: readonly Value[]): Value[] {

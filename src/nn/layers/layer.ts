@@ -8,6 +8,7 @@
  * Values are [batch, features] on the GPU; a layer's per-sample shape (e.g. [28, 28] before
  * Flatten) is tracked here only for summaries and checks.
  */
+import { currentEngine } from '../../gpu/init.js';
 import type { Graph, Param, Value } from '../../graph/ir.js';
 import { randomSeed } from '../../util/random.js';
 import type { Initializer } from '../initializers.js';
@@ -154,11 +155,12 @@ export abstract class Layer {
     trainable: boolean,
     regularizer?: Regularizer,
   ): LayerWeight {
+    const name = `${this.name}/${suffix}`;
     const w: LayerWeight = {
-      name: `${this.name}/${suffix}`,
+      name,
       shape,
       // Initializers without a seed of their own get a fresh one per weight, as Keras draws.
-      values: init.init(shape, randomSeed()),
+      values: initialValues(this.name, name, shape, () => init.init(shape, randomSeed())),
       trainable,
       ...(regularizer ? { regularizer } : {}),
       version: 0,
@@ -188,6 +190,61 @@ export abstract class Layer {
       ...(this.inputShape ? { batch_input_shape: [null, ...this.inputShape] } : {}),
       dtype: 'float32',
     };
+  }
+}
+
+/** "40,000,000,000 bytes (37.3 GiB)". */
+function bytesText(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  return `${bytes.toLocaleString('en-US')} bytes (${mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib.toFixed(1)} MiB`})`;
+}
+
+/** The current engine's buffer limits, if there is a usable engine. */
+function deviceLimits(): { maxBuffer: number; maxBinding: number; adapter: string } | undefined {
+  try {
+    const e = currentEngine();
+    return {
+      maxBuffer: e.limits.maxBufferSize,
+      maxBinding: e.limits.maxStorageBufferBindingSize,
+      adapter: e.adapter.name,
+    };
+  } catch {
+    return undefined; // no engine yet: layers can be defined before initEngine()
+  }
+}
+
+/**
+ * A weight's initial values from `make`, after checking its size: a weight no GPU buffer of
+ * the current device could hold (over maxBufferSize), or one the host cannot allocate, is
+ * refused with a RangeError naming the layer, the weight's bytes and the device's limits.
+ */
+function initialValues(
+  layer: string,
+  name: string,
+  shape: readonly number[],
+  make: () => Float32Array,
+): Float32Array {
+  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+  const device = deviceLimits();
+  const refuse = (why: string, cause?: unknown): RangeError =>
+    new RangeError(
+      `layer "${layer}": the weight "${name}" [${shape.join(', ')}] needs ${bytesText(bytes)} as float32, ${why}. ` +
+        `A model's trainable weights share one GPU storage buffer of at most maxStorageBufferBindingSize` +
+        (device ? ` (${bytesText(device.maxBinding)} on "${device.adapter}")` : ' (engine.limits)') +
+        ': use a smaller layer (fewer units, or a smaller input to it).',
+      cause === undefined ? undefined : { cause },
+    );
+  if (device && bytes > device.maxBuffer)
+    throw refuse(`over this device's maxBufferSize of ${bytesText(device.maxBuffer)}`);
+  try {
+    return make();
+  } catch (e) {
+    // The engines' words for an array too long or an allocation that failed (V8: "Invalid
+    // typed array length", "Array buffer allocation failed"); an initializer's own
+    // RangeErrors (a bad seed) pass unchanged.
+    if (e instanceof RangeError && /array|allocat|memory/i.test(e.message))
+      throw refuse(`more than one host array can hold (${e.message})`, e);
+    throw e;
   }
 }
 
