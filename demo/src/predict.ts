@@ -346,8 +346,10 @@ export class MlpPredict extends LitElement {
     const state = this.state;
     if (!state || !this.stillCurrent(model)) return;
     try {
-      // One host row: the library keeps its GPU copy and compiled step for small inputs.
-      const p = (await state.use(model, () => model.predict({ data: x, shape: [1, 784] }))) as Prediction;
+      // One host row: the library keeps its GPU copy and compiled step for small inputs. Its
+      // shape is the model's input shape ([784], or [28, 28] for a model that flattens).
+      const shape = [1, ...(model.inputs[0]?.shape ?? [784])];
+      const p = (await state.use(model, () => model.predict({ data: x, shape }))) as Prediction;
       if (!this.stillCurrent(model) || this.drawing !== x) return;
       this.lastProbabilities = p.data.slice(0, CLASSES);
       this.probabilitiesOf = x;

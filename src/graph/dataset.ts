@@ -4,9 +4,16 @@
  * plus the permutation buffer the host rewrites once per epoch. A column larger than the
  * adapter's maxStorageBufferBindingSize is split by rows over several buffers (up to
  * MAX_GATHER_PARTS), each bound separately.
+ *
+ * The targets are summarised on the host as they are uploaded (targetStats: extremes, the
+ * first non-integer), so that labels the loss cannot read (a class id past the output's
+ * units, a binary cross-entropy target of 2) can be refused before any step runs, with the
+ * row: the GPU sees them only as the step runs. targetProblem() words the refusal for host
+ * data and GPU datasets alike; fit-data.ts raises it.
  */
 import type { Engine } from '../gpu/engine.js';
 import { MAX_GATHER_PARTS, type LabelSource } from '../kernels/gather.js';
+import type { LossName } from '../kernels/losses.js';
 import type { Mode } from './fusion.js';
 import { GraphError, type Graph } from './ir.js';
 import { iota } from '../util/random.js';
@@ -41,6 +48,152 @@ export interface GpuDataOptions {
   maxPartBytes?: number;
 }
 
+/**
+ * A target column summarised on the host: its smallest and largest value with the first
+ * (row, column) holding each, and the first value that is not an integer (a class id must
+ * be one) or not finite. Raw values: a dense head applies the column's scale and offset.
+ */
+export interface TargetStats {
+  min: number;
+  minAt: number;
+  max: number;
+  maxAt: number;
+  /** Index of the first value that is not a finite integer, −1 if none. */
+  fractionAt: number;
+  fraction: number;
+  width: number;
+}
+
+/** One pass over a target column [rows, width] (NaN is a fraction, not an extreme). */
+export function targetStats(data: ArrayLike<number>, width: number): TargetStats {
+  const s: TargetStats = {
+    min: Infinity,
+    minAt: -1,
+    max: -Infinity,
+    maxAt: -1,
+    fractionAt: -1,
+    fraction: 0,
+    width,
+  };
+  // u8/u32 hold integers only; f32 and i32 need the full check.
+  const integral = data instanceof Uint8Array || data instanceof Uint32Array || data instanceof Int32Array;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v < s.min) {
+      s.min = v;
+      s.minAt = i;
+    }
+    if (v > s.max) {
+      s.max = v;
+      s.maxAt = i;
+    }
+    if (!integral && s.fractionAt < 0 && !Number.isInteger(v)) {
+      s.fractionAt = i;
+      s.fraction = v;
+    }
+  }
+  return s;
+}
+
+/** What a loss head reads from its target column (the layer names the output in messages). */
+export interface TargetHead {
+  /** The output layer's name. */
+  output: string;
+  units: number;
+  target: 'sparse' | 'dense';
+  loss: LossName;
+}
+
+/** Losses whose targets are probabilities: every value in [0, 1]. */
+const PROBABILITY_TARGETS: ReadonlySet<LossName> = new Set<LossName>([
+  'binary_crossentropy',
+  'binary_crossentropy_logits',
+  'categorical_crossentropy',
+  'kl_divergence',
+]);
+
+/** True when targetProblem() can object to a column for `head` (class ids, probabilities). */
+export function checksTargetRange(head: TargetHead): boolean {
+  return head.target === 'sparse' || PROBABILITY_TARGETS.has(head.loss);
+}
+
+const units = (n: number): string => `${n} unit${n === 1 ? '' : 's'}`;
+
+/**
+ * Why `head` cannot read a target column with these stats (a sentence naming the row, the
+ * value and the valid range), or undefined when it can. Dense targets are taken as
+ * v·scale + offset. Of several problems, the one at the earliest row is reported.
+ */
+export function targetProblem(
+  stats: TargetStats,
+  head: TargetHead,
+  scale = 1,
+  offset = 0,
+): string | undefined {
+  const w = stats.width;
+  const at = (i: number): string =>
+    w === 1 ? `row ${Math.floor(i / w)}` : `row ${Math.floor(i / w)}, column ${i % w}`;
+  const found: { i: number; text: string }[] = [];
+  if (head.target === 'sparse') {
+    const classes = head.units;
+    const range = `a class id in [0, ${classes})`;
+    const out = `the output layer "${head.output}" has ${units(classes)}`;
+    if (stats.fractionAt >= 0)
+      found.push({
+        i: stats.fractionAt,
+        text: `label ${stats.fraction} at ${at(stats.fractionAt)} is not ${range}`,
+      });
+    if (stats.min < 0)
+      found.push({
+        i: stats.minAt,
+        text: `label ${stats.min} at ${at(stats.minAt)} is not ${range} (${out})`,
+      });
+    if (stats.max >= classes) {
+      const more =
+        classes === 1
+          ? '; for two classes use binaryCrossentropy with one sigmoid unit, for more a softmax output of one unit per class'
+          : Number.isInteger(stats.max)
+            ? `; labels up to ${stats.max} need ${units(stats.max + 1)}`
+            : '';
+      found.push({
+        i: stats.maxAt,
+        text: `label ${stats.max} at ${at(stats.maxAt)} is not ${range} (${out}${more})`,
+      });
+    }
+  } else if (PROBABILITY_TARGETS.has(head.loss)) {
+    // Extremes of v·scale + offset: a negative scale swaps them.
+    const lo = scale >= 0 ? { v: stats.min, i: stats.minAt } : { v: stats.max, i: stats.maxAt };
+    const hi = scale >= 0 ? { v: stats.max, i: stats.maxAt } : { v: stats.min, i: stats.minAt };
+    const min = lo.v * scale + offset;
+    const max = hi.v * scale + offset;
+    const name = head.loss === 'binary_crossentropy_logits' ? 'binary_crossentropy' : head.loss;
+    const hint = probabilityHint(min, max, stats.fractionAt < 0 && scale === 1 && offset === 0, head);
+    const say = (v: number, i: number): string =>
+      `target ${v} at ${at(i)} is outside [0, 1]: ${name} takes probabilities as targets${hint}`;
+    if (min < 0) found.push({ i: lo.i, text: say(min, lo.i) });
+    if (max > 1) found.push({ i: hi.i, text: say(max, hi.i) });
+  }
+  found.sort((a, b) => a.i - b.i);
+  return found[0]?.text;
+}
+
+/** The likely intent behind targets outside [0, 1] for a probability loss. */
+function probabilityHint(min: number, max: number, integers: boolean, head: TargetHead): string {
+  if (integers && min === -1 && max === 1)
+    return '; for labels −1/1 map them to 0/1 ((y + 1) / 2), or use the hinge loss';
+  if (integers && head.units === 1) {
+    const k = max - Math.min(0, min) + 1;
+    const ids = min < 0 ? `map the labels to class ids 0..${k - 1} and ` : '';
+    return (
+      `; they look like the class ids of a multi-class problem fed to one sigmoid unit: ` +
+      `${ids}use sparseCategoricalCrossentropy with a softmax output of ${units(k)}`
+    );
+  }
+  if (integers && head.loss === 'categorical_crossentropy')
+    return `; rows must be one-hot (data.toCategorical(ids, ${head.units})) or class probabilities`;
+  return '; scale the targets into [0, 1], or use a regression loss such as meanSquaredError';
+}
+
 function sourceOf(data: ColumnInput['data']): LabelSource {
   if (data instanceof Uint8Array) return 'u8';
   if (data instanceof Float32Array) return 'f32';
@@ -52,6 +205,9 @@ export class GpuData {
   readonly rows: number;
   readonly inputs: DataColumn[] = [];
   readonly targets: DataColumn[] = [];
+  /** Host summaries of the target columns, taken at upload (see targetProblem). */
+  readonly targetStats: TargetStats[] = [];
+  readonly label: string;
   readonly perm: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
   private disposed = false;
@@ -62,6 +218,7 @@ export class GpuData {
     options: GpuDataOptions,
   ) {
     const label = options.label ?? 'data';
+    this.label = label;
     const columns = [...options.inputs, ...(options.targets ?? [])];
     const first = columns[0];
     if (!first) throw new RangeError(`${label}: no columns`);
@@ -94,6 +251,7 @@ export class GpuData {
         const source = sourceOf(c.data);
         const rowsLike = source === 'u8' || source === 'f32';
         this.targets.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, rowsLike));
+        this.targetStats.push(targetStats(c.data, c.width));
       });
       this.perm = this.own(
         engine.createBufferWithData(
@@ -223,7 +381,8 @@ export class GpuData {
     if (mode === 'predict') return;
     if (this.targets.length !== graph.losses.length) {
       throw new GraphError(
-        `the model has ${graph.losses.length} loss head(s); the data has ${this.targets.length} target column(s)`,
+        `the model has ${graph.losses.length} loss head(s); the data has ${this.targets.length} target column(s)` +
+          (this.targets.length === 0 ? ' (a GPU dataset made without targets serves predict only)' : ''),
       );
     }
     graph.losses.forEach((h, i) => {
@@ -236,6 +395,30 @@ export class GpuData {
         );
       }
     });
+  }
+
+  /**
+   * The first target column holding values its loss head cannot read (class ids out of range
+   * or not integers, probabilities outside [0, 1]), as a sentence naming the dataset, column,
+   * row, value and valid range; undefined if none. From the stats taken at upload, so it can
+   * be asked before any step runs (fit-data.ts turns it into a LabelError).
+   */
+  targetProblem(heads: readonly TargetHead[]): string | undefined {
+    for (const [i, head] of heads.entries()) {
+      const stats = this.targetStats[i];
+      const col = this.targets[i];
+      if (!stats || !col || col.width !== (head.target === 'sparse' ? 1 : head.units)) continue;
+      // Class ids are read as they are; dense rows as v·scale + offset (gather kernel).
+      const problem =
+        head.target === 'sparse'
+          ? targetProblem(stats, head)
+          : targetProblem(stats, head, col.scale, col.offset);
+      if (problem) {
+        const column = heads.length > 1 ? `target column ${i} ("${head.output}")` : 'targets';
+        return `GPU dataset "${this.label}", ${column}: ${problem}`;
+      }
+    }
+    return undefined;
   }
 
   /**

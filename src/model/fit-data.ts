@@ -2,13 +2,25 @@
  * The one preparation of a model's data, used by fit, evaluate, predict, the tuners and
  * cross-validation: what they accept as x and y (typed arrays with shapes, nested arrays,
  * eager Tensors, one per input/output or by name), turned into host columns and checked with
- * errors that name the problem (row counts, feature sizes, NaN/Inf, labels that do not match
- * the loss: one-hot width, class ids out of range or not integers), then uploaded once as
- * GPU datasets, with fit's validationSplit (the last rows, as Keras) or validationData.
+ * errors that name the problem and the fix (a missing x or y, row counts, feature sizes, a
+ * shape of another rank than the input's, NaN/Inf, strings, labels that do not match the
+ * loss: class ids for a loss taking rows or the reverse, ids out of range or not integers,
+ * probabilities outside [0, 1]), then uploaded once as GPU datasets, with fit's
+ * validationSplit (the last rows, as Keras) or validationData. A GpuData given to fit is
+ * checked the same way, from the stats its targets got at upload (checkGpuData).
  */
 import type { Engine } from '../gpu/engine.js';
-import { GpuData, type ColumnInput } from '../graph/dataset.js';
+import {
+  checksTargetRange,
+  GpuData,
+  targetProblem,
+  targetStats,
+  type ColumnInput,
+  type TargetHead,
+} from '../graph/dataset.js';
+import { LabelError } from '../graph/executor.js';
 import { takeRows } from '../data/prep.js';
+import type { LossName } from '../kernels/losses.js';
 import { Tensor } from '../tensor/tensor.js';
 
 type Typed =
@@ -27,7 +39,11 @@ function nestedShape(x: unknown, what: string): number[] {
   for (let level: unknown = x; Array.isArray(level); level = level[0]) shape.push(level.length);
   const check = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
-      if (typeof v !== 'number') throw new DataError(`${what}: element ${path} is not a number`);
+      if (typeof v !== 'number') {
+        throw new DataError(
+          `${what}: element ${path} is ${typeof v === 'string' ? `the string "${v}"` : String(v)}, not a number`,
+        );
+      }
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
@@ -84,8 +100,46 @@ function isTyped(x: unknown): x is Typed {
   return ArrayBuffer.isView(x) && !(x instanceof DataView);
 }
 
-/** One TensorLike as a host column whose rows have `width` values. */
-export function toColumn(x: TensorLike, width: number, what: string): HostColumn {
+/** What a column's rows must be, for checks and messages. */
+export interface ColumnExpect {
+  /** The model's per-row shape (an input's [28, 28]): a given shape must have it, not just its size. */
+  shape?: readonly number[];
+  /** Who reads the rows, for messages: 'the input "pixels"'. */
+  reader?: string;
+  /** Why rows have `width` values, for messages: 'the output layer "dense" has 10 units'. */
+  note?: string;
+}
+
+/** A value for messages: its type, or the string itself. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `the string "${v}"`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v === 'object'
+    ? `an object with keys ${Object.keys(v).join(', ') || '(none)'}`
+    : `${typeof v} ${String(v)}`;
+}
+
+/** The first entry of a flat array that is not a number, as a DataError. */
+function checkNumbers(values: readonly unknown[], what: string): void {
+  const i = values.findIndex((v) => typeof v !== 'number');
+  if (i >= 0) throw new DataError(`${what}: element ${i} is ${describe(values[i])}, not a number`);
+}
+
+/** Per-row shapes that agree: equal, or a scalar row for an input of one feature. */
+function sameRowShape(given: readonly number[], model: readonly number[]): boolean {
+  if (given.length === 0) return model.length === 1 && model[0] === 1;
+  return given.length === model.length && given.every((d, i) => d === model[i]);
+}
+
+/**
+ * One TensorLike as a host column whose rows have `width` values. A shape, when the data
+ * carries one (nested arrays, { data, shape }, a Tensor), must match `expect.shape` itself,
+ * not only its size, as Keras checks ranks: [n, 2, 2] is no [n, 4]. A bare typed array or a
+ * flat number[] is taken as rows of `width`.
+ */
+export function toColumn(x: TensorLike, width: number, what: string, expect: ColumnExpect = {}): HostColumn {
+  const note = expect.note ? ` (${expect.note})` : '';
   let flat: Typed | readonly number[];
   let shape: number[] | undefined;
   if (isTyped(x)) flat = x;
@@ -95,9 +149,13 @@ export function toColumn(x: TensorLike, width: number, what: string): HostColumn
     flat = Float32Array.from((x as unknown[]).flat(Infinity) as number[]);
     shape = nested;
   } else if (Array.isArray(x)) {
+    checkNumbers(x, what);
     flat = x as readonly number[];
-  } else {
-    const t = x as { data: Typed | readonly number[]; shape: readonly number[] };
+  } else if (typeof x === 'object' && 'data' in x && 'shape' in x && Array.isArray(x.shape)) {
+    const t = x;
+    if (!isTyped(t.data) && !Array.isArray(t.data))
+      throw new DataError(`${what}: data is ${describe(t.data)}; expected a typed array or numbers`);
+    if (Array.isArray(t.data)) checkNumbers(t.data as readonly unknown[], what);
     flat = t.data;
     shape = [...t.shape];
     const n = shape.reduce((a, b) => a * b, 1);
@@ -106,18 +164,35 @@ export function toColumn(x: TensorLike, width: number, what: string): HostColumn
         `${what}: shape [${shape.join(', ')}] holds ${n} values, the data has ${flat.length}`,
       );
     }
+  } else {
+    throw new DataError(
+      `${what}: got ${describe(x)}; expected a typed array, nested arrays of numbers, { data, shape } or a Tensor`,
+    );
   }
   if (flat.length % width !== 0) {
-    throw new DataError(
-      `${what}: ${flat.length} values are not whole rows of ${width} (the model's ${what.startsWith('y') ? 'output' : 'input'} size)`,
-    );
+    throw new DataError(`${what}: ${flat.length} values are not whole rows of ${width}${note}`);
   }
   const rows = flat.length / width;
   if (shape) {
-    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    const row = shape.slice(1);
+    const per = row.reduce((a, b) => a * b, 1);
     if (shape[0] !== rows || per !== width) {
       throw new DataError(
-        `${what}: shape [${shape.join(', ')}] does not match rows of ${width} values (expected [rows, ${width}] or the layer's input shape)`,
+        `${what}: shape [${shape.join(', ')}] does not match rows of ${width} values${note}` +
+          `: expected [${[rows, ...(expect.shape ?? [width])].join(', ')}]`,
+      );
+    }
+    const want = expect.shape;
+    if (want && !sameRowShape(row, want)) {
+      // Same size, another shape: Keras refuses it rather than reshape silently.
+      const fix =
+        want.length === 1 && row.length > 1
+          ? `reshape x to [${rows}, ${width}], or start the model with a Flatten layer ` +
+            `(layers.flatten({ inputShape: [${row.join(', ')}] }))`
+          : `reshape x to [${[rows, ...want].join(', ')}]`;
+      throw new DataError(
+        `${what}: shape [${shape.join(', ')}] (rows of shape [${row.join(', ')}]), but ` +
+          `${expect.reader ?? 'the model'} takes rows of shape [${want.join(', ')}]: ${fix}`,
       );
     }
   }
@@ -172,18 +247,19 @@ export function perTensor(arg: DataArg, names: readonly string[], what: string):
   });
 }
 
-/** Class ids for a sparse loss: integers in [0, classes). */
-export function checkClassIds(col: HostColumn, classes: number, what: string): ColumnInput {
-  const v = col.values;
-  for (let i = 0; i < v.length; i++) {
-    const c = v[i] as number;
-    if (!Number.isInteger(c) || c < 0 || c >= classes) {
-      throw new DataError(
-        `${what}: label ${c} at row ${i} is not a class id in [0, ${classes}) (the output layer has ${classes} units)`,
-      );
-    }
+/**
+ * A target column as the loss head reads it, checked: class ids (integers in [0, units)) for
+ * a sparse head, rows of values for a dense one (in [0, 1] for a probability loss).
+ */
+export function checkTargets(col: HostColumn, head: TargetHead, what: string): ColumnInput {
+  if (checksTargetRange(head)) {
+    const problem = targetProblem(targetStats(col.values, head.target === 'sparse' ? 1 : head.units), head);
+    if (problem) throw new DataError(`${what}: ${problem}`);
   }
-  return { data: v instanceof Float32Array ? Uint32Array.from(v) : v, width: 1 };
+  const v = col.values;
+  if (head.target === 'sparse')
+    return { data: v instanceof Float32Array ? Uint32Array.from(v) : v, width: 1 };
+  return { data: v instanceof Float32Array ? v : Float32Array.from(v), width: head.units };
 }
 
 /** Rows [start, end) of a column. */
@@ -199,8 +275,30 @@ export function sliceColumn(c: ColumnInput, start: number, end: number): ColumnI
  * values; undefined: decided by the count of values, as before compile in a search).
  */
 export interface DataLayout {
-  inputs: readonly { name: string; features: number }[];
-  outputs: readonly { name: string; features: number; targets?: 'sparse' | 'dense'; loss?: string }[];
+  /** `shape`: the per-row shape (e.g. [28, 28]); data given with a shape must have it. */
+  inputs: readonly { name: string; features: number; shape?: readonly number[] }[];
+  outputs: readonly {
+    name: string;
+    features: number;
+    targets?: 'sparse' | 'dense';
+    loss?: LossName;
+  }[];
+}
+
+/** A head's loss by its Keras name (the graph calls sparse CE categorical on class ids). */
+function kerasLoss(h: TargetHead): string {
+  if (h.target === 'sparse') return 'sparse_categorical_crossentropy';
+  return h.loss === 'binary_crossentropy_logits' ? 'binary_crossentropy' : h.loss;
+}
+
+/** The loss heads of a compiled layout (undefined before compile). */
+function targetHeads(layout: DataLayout): TargetHead[] | undefined {
+  const heads: TargetHead[] = [];
+  for (const o of layout.outputs) {
+    if (!o.targets || !o.loss) return undefined;
+    heads.push({ output: o.name, units: o.features, target: o.targets, loss: o.loss });
+  }
+  return heads;
 }
 
 /** Host columns for the model's inputs and outputs, and their row count. */
@@ -216,6 +314,84 @@ function valueCount(t: TensorLike): number {
   return (t as { data: ArrayLike<number> }).data.length;
 }
 
+/** The distinct strings among y's labels (undefined if there are none). */
+function stringLabels(t: TensorLike): string[] | undefined {
+  const flat: readonly unknown[] = Array.isArray(t)
+    ? (t as unknown[]).flat(Infinity)
+    : !isTyped(t) && typeof t === 'object' && Array.isArray((t as { data?: unknown }).data)
+      ? (t as { data: readonly unknown[] }).data
+      : [];
+  const strings = flat.filter((v): v is string => typeof v === 'string');
+  return strings.length > 0 ? [...new Set(strings)] : undefined;
+}
+
+/** True when every one of y's values is an integer ≥ 0 (class ids rather than rows). */
+function classIdsLike(t: TensorLike): boolean {
+  const flat: ArrayLike<unknown> = isTyped(t)
+    ? t
+    : Array.isArray(t)
+      ? (t as unknown[]).flat(Infinity)
+      : (t as { data: ArrayLike<unknown> }).data;
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * y's shape against the output's, before the values are read, with the likely cause: class
+ * ids for a loss that takes rows (categorical cross-entropy), one-hot rows for one that
+ * takes class ids, strings.
+ */
+function checkTargetShape(
+  t: TensorLike,
+  out: DataLayout['outputs'][number],
+  rows: number,
+  label: string,
+): void {
+  const strings = stringLabels(t);
+  if (strings) {
+    const k = strings.length;
+    const shown = strings
+      .slice(0, 3)
+      .map((c) => `"${c}"`)
+      .join(', ');
+    throw new DataError(
+      `${label}: the labels are strings (${shown}${k > 3 ? ', ...' : ''}: ${k} distinct); a model ` +
+        'trains on numbers. Encode them as class ids, e.g. const classes = [...new Set(y)]; ' +
+        'const ids = y.map((c) => classes.indexOf(c)), then train with ' +
+        `sparseCategoricalCrossentropy and a softmax output of ${unitCount(k)}` +
+        (k === 2 ? ' (or binaryCrossentropy and one sigmoid unit)' : ''),
+    );
+  }
+  const u = out.features;
+  if (u === 1 || out.targets === undefined) return;
+  const n = valueCount(t);
+  const layer = `the output layer "${out.name}" has ${unitCount(u)}`;
+  if (out.targets === 'dense' && n === rows && classIdsLike(t)) {
+    throw new DataError(
+      `${label}: one value per row, but ${layer}: these look like class ids. ` +
+        (out.loss === 'categorical_crossentropy'
+          ? 'Use sparseCategoricalCrossentropy for class ids, or one-hot encode them '
+          : `${out.loss ?? 'this loss'} takes rows of ${u} values: one-hot encode them `) +
+        `(data.toCategorical(y, ${u}))`,
+    );
+  }
+  if (out.targets === 'sparse' && n === rows * u) {
+    throw new DataError(
+      `${label}: rows of ${u} values (one-hot?), but sparse_categorical_crossentropy takes one ` +
+        'class id per row: use categoricalCrossentropy for one-hot rows, or pass the class ids ' +
+        '(the argmax of each row)',
+    );
+  }
+}
+
+/** "1 unit", "10 units". */
+function unitCount(n: number): string {
+  return `${n} unit${n === 1 ? '' : 's'}`;
+}
+
 /** x (and y, when given) as columns shaped by the model's inputs and outputs, checked. */
 export function hostColumns(
   layout: DataLayout,
@@ -225,8 +401,13 @@ export function hostColumns(
 ): HostColumns {
   const inNames = layout.inputs.map((i) => i.name);
   const xs = perTensor(x, inNames, `${what}: x`).map((t, i) => {
-    const features = (layout.inputs[i] as DataLayout['inputs'][number]).features;
-    const col = toColumn(t, features, `${what}: x${inNames.length > 1 ? ` "${inNames[i]}"` : ''}`);
+    const input = layout.inputs[i] as DataLayout['inputs'][number];
+    const features = input.features;
+    const col = toColumn(t, features, `${what}: x${inNames.length > 1 ? ` "${inNames[i]}"` : ''}`, {
+      ...(input.shape ? { shape: input.shape } : {}),
+      reader: `the input "${input.name}"`,
+      note: `the input "${input.name}" takes rows of ${features} values`,
+    });
     return { col, width: features };
   });
   const rows = xs[0]?.col.rows ?? 0;
@@ -235,12 +416,22 @@ export function hostColumns(
       throw new DataError(`${what}: input "${inNames[i]}" has ${col.rows} rows, "${inNames[0]}" has ${rows}`);
   });
   const inputs: ColumnInput[] = xs.map(({ col, width }) => ({ data: col.values, width }));
-  if (y === undefined) return { inputs, targets: [], rows };
+  if (y === undefined) {
+    const heads = targetHeads(layout);
+    if (what !== 'predict' && heads) {
+      throw new DataError(
+        `${what}: y is missing: the model is compiled with the loss ${heads.map(kerasLoss).join(', ')}, ` +
+          `which compares the outputs with targets: call ${what}(x, y)`,
+      );
+    }
+    return { inputs, targets: [], rows };
+  }
   const outNames = layout.outputs.map((o) => o.name);
   const targets = perTensor(y, outNames, `${what}: y`).map((t, i): ColumnInput => {
     const out = layout.outputs[i] as DataLayout['outputs'][number];
     const units = out.features;
     const label = `${what}: y${outNames.length > 1 ? ` "${outNames[i]}"` : ''}`;
+    checkTargetShape(t, out, rows, label);
     let sparse = out.targets === 'sparse';
     if (out.targets === undefined) {
       // Before compile: rows of `units` values, or (for several units) one class id a row.
@@ -253,18 +444,20 @@ export function hostColumns(
         );
       }
     }
-    const col = toColumn(t, sparse ? 1 : units, label);
+    const col = toColumn(t, sparse ? 1 : units, label, {
+      note: sparse
+        ? 'the loss takes one class id per row'
+        : `the output layer "${out.name}" has ${unitCount(units)}`,
+    });
     if (col.rows !== rows) throw new DataError(`${label} has ${col.rows} rows, x has ${rows}`);
-    if (sparse) return checkClassIds(col, units, label);
-    if (out.loss === 'categorical_crossentropy' && units > 1 && col.values.length === rows) {
-      throw new DataError(
-        `${label}: looks like class ids; use sparseCategoricalCrossentropy or toCategorical()`,
-      );
-    }
-    return {
-      data: col.values instanceof Float32Array ? col.values : Float32Array.from(col.values),
-      width: units,
+    const head: TargetHead = {
+      output: out.name,
+      units,
+      target: sparse ? 'sparse' : 'dense',
+      // Before compile no loss is known: only the class-id range is checked.
+      loss: out.loss ?? 'mse',
     };
+    return checkTargets(col, head, label);
   });
   return { inputs, targets, rows };
 }
@@ -325,9 +518,14 @@ export function trainingData(
     if (x instanceof GpuData) {
       if (split > 0)
         throw new DataError('validationSplit needs host arrays; pass validationData for a GPU dataset');
+      checkGpuData(x, layout, what);
       train = x;
     } else {
-      if (y === undefined) throw new DataError(`${what}: y is missing (only a GpuData carries its targets)`);
+      if (y === undefined) {
+        throw new DataError(
+          `${what}: y is missing (only a GpuData carries its targets): pass the targets as ${what}(x, y)`,
+        );
+      }
       const cols = hostColumns(layout, x, y, what);
       const cut = split > 0 ? Math.floor(cols.rows * (1 - split)) : cols.rows;
       if (split > 0 && (cut === 0 || cut === cols.rows)) {
@@ -344,8 +542,10 @@ export function trainingData(
     }
     if (args.validationData) {
       const [vx, vy] = args.validationData;
-      if (vx instanceof GpuData) val = vx;
-      else {
+      if (vx instanceof GpuData) {
+        checkGpuData(vx, layout, 'validationData');
+        val = vx;
+      } else {
         if (vy === undefined) throw new DataError('validationData: y is missing');
         const cols = hostColumns(layout, vx, vy, 'validationData');
         val = uploadSlice(engine, cols, 0, cols.rows, label('validation'));
@@ -359,14 +559,66 @@ export function trainingData(
   }
 }
 
-/** x (unless a GpuData) and y with eager Tensors read back to host arrays. */
+/**
+ * A GPU dataset against a compiled model's layout, before any step: its columns (count and
+ * widths) and the labels its targets held at upload (a LabelError naming the row). A fit's
+ * validation data is checked here, not only when the first epoch ends.
+ */
+export function checkGpuData(data: GpuData, layout: DataLayout, what: string): void {
+  if (data.isDisposed) throw new Error(`${what}: this dataset was disposed`);
+  const has = (n: number, thing: string): string => `${n} ${thing}${n === 1 ? '' : 's'}`;
+  if (data.inputs.length !== layout.inputs.length) {
+    throw new DataError(
+      `${what}: the model has ${has(layout.inputs.length, 'input')}; the GPU dataset "${data.label}" has ${has(data.inputs.length, 'input column')}`,
+    );
+  }
+  layout.inputs.forEach((input, i) => {
+    const w = data.inputs[i]?.width;
+    if (w !== input.features) {
+      throw new DataError(
+        `${what}: the input "${input.name}" takes rows of ${input.features} values; input column ${i} of the GPU dataset "${data.label}" has ${w}`,
+      );
+    }
+  });
+  const heads = targetHeads(layout);
+  if (!heads) return;
+  if (data.targets.length !== heads.length) {
+    throw new DataError(
+      `${what}: the model has ${has(heads.length, 'output')} to train; the GPU dataset "${data.label}" has ${has(data.targets.length, 'target column')}` +
+        (data.targets.length === 0 ? ' (a GPU dataset made without targets serves predict only)' : ''),
+    );
+  }
+  heads.forEach((h, i) => {
+    const w = data.targets[i]?.width;
+    const want = h.target === 'sparse' ? 1 : h.units;
+    if (w !== want) {
+      throw new DataError(
+        `${what}: the output layer "${h.output}" (${h.loss}${h.target === 'sparse' ? ', class ids' : ''}) needs ` +
+          `${h.target === 'sparse' ? 'one class id' : `${want} values`} per row; target column ${i} of the GPU dataset "${data.label}" has ${w}`,
+      );
+    }
+  });
+  const problem = data.targetProblem(heads);
+  if (problem) throw new LabelError(`${what}: ${problem}`);
+}
+
+/** What x may be, for the message when it is missing. */
+const X_FORMS = 'a typed array, nested arrays, { data, shape }, a Tensor or a GpuData (gpuDataset())';
+
+/**
+ * x (unless a GpuData) and y with eager Tensors read back to host arrays. A missing x (null,
+ * undefined) is refused here; a null y counts as no y (the caller says whether it needs one).
+ */
 export async function hostArgs(
-  x: DataInput | GpuData,
-  y: DataInput | undefined,
+  x: DataInput | GpuData | null | undefined,
+  y: DataInput | null | undefined,
 ): Promise<[DataArg | GpuData, DataArg | undefined]> {
+  if (x === null || x === undefined) {
+    throw new DataError(`x is missing (got ${String(x)}): pass the model's inputs as ${X_FORMS}`);
+  }
   return [
     x instanceof GpuData ? x : await resolveTensors(x),
-    y === undefined ? undefined : await resolveTensors(y),
+    y === undefined || y === null ? undefined : await resolveTensors(y),
   ];
 }
 

@@ -31,6 +31,7 @@ import { createRng } from '../util/random.js';
 import { callbackArray, CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
 import {
+  checkGpuData,
   checkInt,
   hostArgs,
   hostColumns,
@@ -413,7 +414,10 @@ export class LayersModel extends Topology {
       const [x, y] = await hostArgs(xIn, yIn);
       const { executor } = await this.build();
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
-      const data = x instanceof GpuData ? x : this.upload(this.columns(x, y, 'evaluate'), 'evaluate');
+      const data =
+        x instanceof GpuData
+          ? this.checked(x, 'evaluate')
+          : this.upload(this.columns(x, y, 'evaluate'), 'evaluate');
       try {
         return this.logsFrom(await executor.evaluate(data, batch));
       } finally {
@@ -476,7 +480,10 @@ export class LayersModel extends Topology {
     return this.exclusive('trainOnBatch', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
       const { executor } = await this.build();
-      const data = x instanceof GpuData ? x : this.upload(this.columns(x, y, 'trainOnBatch'), 'batch');
+      const data =
+        x instanceof GpuData
+          ? this.checked(x, 'trainOnBatch')
+          : this.upload(this.columns(x, y, 'trainOnBatch'), 'batch');
       try {
         this.markTrained();
         return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));
@@ -501,7 +508,9 @@ export class LayersModel extends Topology {
       const [x, y] = await hostArgs(xIn, yIn);
       const b = await this.build();
       const data =
-        x instanceof GpuData ? x : this.upload(this.columns(x, y, 'computeGradients'), 'gradients');
+        x instanceof GpuData
+          ? this.checked(x, 'computeGradients')
+          : this.upload(this.columns(x, y, 'computeGradients'), 'gradients');
       try {
         const grads = await b.executor.gradients(data);
         const out: { name: string; shape: number[]; data: Float32Array }[] = [];
@@ -753,6 +762,15 @@ export class LayersModel extends Topology {
   /** Host columns of (x, y) for the model's inputs and loss heads, checked. */
   private columns(x: DataArg, y: DataArg | undefined, what: string): HostColumns {
     return hostColumns(this.dataLayout(), x, y, what);
+  }
+
+  /**
+   * A GPU dataset checked against the model's inputs and losses before any step: its columns,
+   * and its targets' statistics recorded at upload (class ids in range, a row named).
+   */
+  private checked(data: GpuData, what: string): GpuData {
+    checkGpuData(data, this.dataLayout(), what);
+    return data;
   }
 
   /** All rows of the columns on the GPU. */

@@ -44,9 +44,10 @@ export class Topology {
 
   /** The names and widths of the inputs and outputs (what data must fit, before compile). */
   ioLayout(): DataLayout {
-    const io = (t: SymbolicTensor): { name: string; features: number } => ({
+    const io = (t: SymbolicTensor): { name: string; features: number; shape: readonly number[] } => ({
       name: t.layer.name,
       features: t.features,
+      shape: t.shape,
     });
     return { inputs: this.inputs.map(io), outputs: this.outputs.map(io) };
   }
