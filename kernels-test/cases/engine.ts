@@ -297,7 +297,8 @@ export const cases: KernelCase[] = [
       expectClose(await flat(m), afterOne, EXACT, 'host weights after the loss: those of epoch 1');
       await m.dispose(); // never throws on a lost device
       engine = await initEngine({ log: false });
-      const atEnd: Callback = { onEpochEnd: (e) => (e === 1 ? engine.device.destroy() : undefined) };
+      // Between epochs 1 and 2: after epoch 1's checkpoint (taken after its onEpochEnd).
+      const atEnd: Callback = { onEpochBegin: (e) => (e === 2 ? engine.device.destroy() : undefined) };
       const second = await expectError(
         () => m.fit(x, y, { ...fit, epochs: 3, initialEpoch: 1, callbacks: atEnd }),
         DeviceLostError,

@@ -111,8 +111,6 @@ export class Executor {
   /** Datasets this executor has plans for, with the removal of its dispose hook on each. */
   private readonly watched = new Map<GpuData, () => void>();
   private disposed = false;
-  /** Kept between checkpoint() calls (one per epoch of fit). */
-  private checkpointStaging: GPUBuffer | undefined;
   /** The rate set last by setLearningRate (undefined: the one the optimizer was built with). */
   private learningRate: number | undefined;
 
@@ -447,7 +445,8 @@ export class Executor {
   }
 
   /**
-   * What training changed, read back in one readback (a staging buffer kept for it): the
+   * What training changed, read back in one readback (more only for a model near the device's
+   * largest buffer; the staging is freed after the call): the
    * parameters (by Param.id: the trainable ones and the moving statistics; frozen ones are
    * left undefined, the host has them), the optimizer's state as optimizerWeights() names it,
    * and the step count. fit() takes one at every epoch end, so that a lost device loses at
@@ -464,19 +463,27 @@ export class Executor {
       ...(m.hyper ? [{ buffer: m.hyper, size: OPTIMIZER_HYPER_BYTES }] : []),
       ...m.optState.map((buffer) => ({ buffer, size: bytes })),
     ];
-    const total = sources.reduce((n, s) => n + s.size, 0);
-    if (!this.checkpointStaging || this.checkpointStaging.size < total) {
-      if (this.checkpointStaging) this.engine.releaseBuffer(this.checkpointStaging);
-      this.checkpointStaging = this.engine.createBuffer({
-        size: total,
+    // As few readbacks as the device's largest buffer allows (one, unless the model is near
+    // that size); staging made for the call and freed after it, so it holds no memory between
+    // epochs.
+    const raw = new Uint8Array(sources.reduce((n, src) => n + src.size, 0));
+    let at = 0;
+    for (const group of packBySize(sources, this.engine.limits.maxBufferSize)) {
+      const size = group.reduce((n, src) => n + src.size, 0);
+      const staging = this.engine.createBuffer({
+        size,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
         label: 'checkpoint staging',
       });
+      try {
+        raw.set(new Uint8Array(await this.engine.readInto(staging, group, 'checkpoint')), at);
+        staging.unmap();
+      } finally {
+        this.engine.releaseBuffer(staging);
+      }
+      at += size;
     }
-    const staging = this.checkpointStaging;
-    const raw = await this.engine.readInto(staging, sources, 'checkpoint');
-    staging.unmap();
-    const f32 = (offset: number, words: number): Float32Array => new Float32Array(raw, offset, words);
+    const f32 = (offset: number, words: number): Float32Array => new Float32Array(raw.buffer, offset, words);
     const params = f32(0, m.totalLength);
     const state = f32(bytes, m.stateLength);
     const values: (Float32Array | undefined)[] = [];
@@ -487,9 +494,9 @@ export class Executor {
     }
     let optimizer: NamedTensor[] | undefined;
     if (m.hyper && m.optimizer) {
-      const at = bytes + m.stateLength * 4;
-      const hyper = parseOptimizerHyper(raw.slice(at, at + OPTIMIZER_HYPER_BYTES));
-      const arenas = m.optState.map((_, k) => f32(at + OPTIMIZER_HYPER_BYTES + k * bytes, m.totalLength));
+      const h0 = bytes + m.stateLength * 4;
+      const hyper = parseOptimizerHyper(raw.buffer.slice(h0, h0 + OPTIMIZER_HYPER_BYTES));
+      const arenas = m.optState.map((_, k) => f32(h0 + OPTIMIZER_HYPER_BYTES + k * bytes, m.totalLength));
       optimizer = this.namedOptimizerState(hyper, arenas);
     }
     return { params: values, ...(optimizer ? { optimizer } : {}), steps: this.steps };
@@ -578,7 +585,6 @@ export class Executor {
     for (const unhook of this.watched.values()) unhook();
     this.watched.clear();
     this.snapshot?.release();
-    if (this.checkpointStaging) this.engine.releaseBuffer(this.checkpointStaging);
     this.readback.dispose();
     this.model.dispose();
   }
@@ -714,6 +720,24 @@ function dataId(d: GpuData): number {
 function checkCount(what: string, v: number, min: number): number {
   if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${what} ${v} must be an integer ≥ ${min}`);
   return v;
+}
+
+/**
+ * Consecutive runs of `items` whose sizes add up to at most `limit` each (an item larger than
+ * the limit alone).
+ */
+function packBySize<T extends { size: number }>(items: readonly T[], limit: number): T[][] {
+  const groups: T[][] = [];
+  let sum = Infinity;
+  for (const item of items) {
+    if (sum + item.size > limit) {
+      groups.push([]);
+      sum = 0;
+    }
+    groups[groups.length - 1]?.push(item);
+    sum += item.size;
+  }
+  return groups;
 }
 
 function checkBatch(b: number): number {

@@ -270,6 +270,15 @@ export class LayersModel extends Topology {
     this.weightSync.clear();
   }
 
+  /**
+   * Steps outside fit's epochs (trainOnBatch, a compiled step): no checkpoint follows them, so
+   * fit's last one no longer matches the weights; a lost device then restarts the optimizer.
+   */
+  private trainOutsideFit(): void {
+    this.markTrained();
+    this.saved = undefined;
+  }
+
   /** After training: this model's GPU copy is the newest for all its weights. */
   private markTrained(): void {
     this.weightSync.claim(this.layers.flatMap((l) => [...l.weights, ...l.constants]));
@@ -320,6 +329,10 @@ export class LayersModel extends Topology {
               await run();
             } catch (error) {
               batchFailure = { error };
+            } finally {
+              // A hook that read the weights (getWeights, save) took them to the host; the
+              // GPU trains on, so its copy is the newest again.
+              this.markTrained();
             }
           });
         };
@@ -344,12 +357,13 @@ export class LayersModel extends Topology {
                 bar?.update(p.step, l);
                 if (verbose > 0) this.emit('batch', { epoch, step: p.step, steps, logs: l });
                 batchHook(() => cbs.onBatchEnd(p.step - 1, l));
-                if (p.step < steps) batchHook(() => cbs.onBatchBegin(p.step, {}));
+                if (p.step < steps && !stopped()) batchHook(() => cbs.onBatchBegin(p.step, {}));
               },
             });
             logs = this.logsFrom(r);
           } catch (e) {
             await batchHooks;
+            if (batchFailure) throw batchFailure.error;
             if (e instanceof NonFiniteLossError && cbs.terminatesOnNaN()) {
               bar?.finish({ loss: NaN });
               this.stopTraining = true;
@@ -359,8 +373,6 @@ export class LayersModel extends Topology {
             throw e;
           }
           await batchHooks;
-          await this.checkpoint(executor, epoch + 1);
-          resumeEpoch = epoch + 1;
           if (batchFailure) throw batchFailure.error;
           if (val) {
             const v = await executor.evaluate(val, batchSize);
@@ -370,6 +382,10 @@ export class LayersModel extends Topology {
           if (verbose > 0) this.emit('epoch', { epoch, epochs, logs });
           if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs} - ${formatLogs(logs)}`);
           await cbs.onEpochEnd(epoch, logs);
+          // After the epoch's callbacks (which may restore weights or change the rate): a
+          // loss from here on resumes at the next epoch.
+          await this.checkpoint(executor, epoch + 1);
+          resumeEpoch = epoch + 1;
         }
         await cbs.onTrainEnd();
         return history;
@@ -389,6 +405,7 @@ export class LayersModel extends Topology {
     const b = this.built;
     if (!b || b.executor !== executor) return;
     const c: Checkpoint = await executor.checkpoint();
+    this.markTrained(); // every weight, also those a callback read meanwhile
     this.weightSync.took(b, c.params);
     this.saved = { ...(c.optimizer ? { optimizer: c.optimizer } : {}), steps: c.steps, resumeEpoch };
   }
@@ -485,7 +502,7 @@ export class LayersModel extends Topology {
           ? this.checked(x, 'trainOnBatch')
           : this.upload(this.columns(x, y, 'trainOnBatch'), 'batch');
       try {
-        this.markTrained();
+        this.trainOutsideFit();
         return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
@@ -570,12 +587,12 @@ export class LayersModel extends Topology {
       rewind,
       profile: () => {
         rewind();
-        if (mode === 'train') this.markTrained();
+        if (mode === 'train') this.trainOutsideFit();
         return plan.profile();
       },
       encode: (steps = 1) => {
         idle('encode');
-        if (mode === 'train') this.markTrained();
+        if (mode === 'train') this.trainOutsideFit();
         plan.encode(checkInt('steps', steps, 1));
       },
     };
@@ -719,18 +736,27 @@ export class LayersModel extends Topology {
    */
   private async dropGpuCopies(): Promise<void> {
     const from = this.built?.executor;
-    if (from && this.compiled && from.model.optimizer) {
-      if (!from.engine.isLost)
-        this.carried = { optimizer: await from.optimizerWeights(), steps: from.stepsRun };
-      else if (this.saved) this.carried = { ...this.saved };
+    try {
+      if (from && this.compiled && from.model.optimizer) {
+        if (!from.engine.isLost)
+          this.carried = { optimizer: await from.optimizerWeights(), steps: from.stepsRun };
+        else if (this.saved) this.carried = { ...this.saved };
+      }
+      await this.weightSync.pullWeights(); // no read from a lost device: the host copy stands
+    } catch (e) {
+      // The device was lost during these reads: fall back to fit's last epoch end. Any other
+      // failure is reported, after the GPU memory is freed all the same.
+      if (!from?.engine.isLost) throw e;
+      this.carried = this.saved ? { ...this.saved } : undefined;
+      await this.weightSync.pullWeights();
+    } finally {
+      this.dropPredictCache();
+      this.built?.executor.dispose();
+      this.stale?.executor.dispose();
+      this.built = undefined;
+      this.stale = undefined;
+      this.weightSync.clear();
     }
-    await this.weightSync.pullWeights(); // no read from a lost device: the host copy stands
-    this.dropPredictCache();
-    this.built?.executor.dispose();
-    this.stale?.executor.dispose();
-    this.built = undefined;
-    this.stale = undefined;
-    this.weightSync.clear();
   }
 
   private dropPredictCache(): void {

@@ -42,13 +42,17 @@ async function weights(m: ReturnType<typeof make>): Promise<Float32Array[]> {
   return (await m.getWeights()).map((w) => w.data);
 }
 
-/** The weights after `epochs` epochs without interruption. */
+/** The weights after `epochs` epochs without interruption (computed once per count). */
+const runs = new Map<number, Float32Array[]>();
 async function uninterrupted(epochs: number): Promise<Float32Array[]> {
+  const known = runs.get(epochs);
+  if (known) return known;
   await freshEngine();
   const m = make();
   await m.fit(x, y, { ...FIT, epochs });
   const w = await weights(m);
   await m.dispose();
+  runs.set(epochs, w);
   return w;
 }
 
@@ -62,7 +66,8 @@ describe('a lost device', () => {
     const [two, three] = [await uninterrupted(2), await uninterrupted(3)];
     await freshEngine();
     const m = make();
-    const cb: Callback = { onEpochEnd: (epoch) => (epoch === 1 ? destroy() : undefined) };
+    // Between epochs 1 and 2: after epoch 1's checkpoint (taken after its onEpochEnd).
+    const cb: Callback = { onEpochBegin: (epoch) => (epoch === 2 ? destroy() : undefined) };
     const err = await m.fit(x, y, { ...FIT, epochs: 3, callbacks: cb }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceLostError);
     expect((err as DeviceLostError).resumeEpoch).toBe(2);
@@ -98,6 +103,27 @@ describe('a lost device', () => {
     await expect(m.dispose()).resolves.toBeUndefined();
     await freshEngine();
     await m.fit(x, y, { ...FIT, epochs: 3, initialEpoch: 1 });
+    expect(await weights(m)).toEqual(three);
+    await m.dispose();
+  });
+
+  it("in an epoch's onEpochEnd (before its checkpoint): that epoch is redone on resuming", async () => {
+    const [one, three] = [await uninterrupted(1), await uninterrupted(3)];
+    await freshEngine();
+    const m = make();
+    const cb: Callback = { onEpochEnd: (epoch) => (epoch === 1 ? destroy() : undefined) };
+    const err = await m.fit(x, y, { ...FIT, epochs: 3, callbacks: cb }).catch((e: unknown) => e);
+    expect((err as DeviceLostError).resumeEpoch).toBe(1);
+    expect(await weights(m)).toEqual(one);
+    await freshEngine();
+    const epochs: number[] = [];
+    await m.fit(x, y, {
+      ...FIT,
+      epochs: 3,
+      initialEpoch: 1,
+      callbacks: { onEpochEnd: (e) => epochs.push(e) },
+    });
+    expect(epochs).toEqual([1, 2]); // every epoch's onEpochEnd ran once to completion
     expect(await weights(m)).toEqual(three);
     await m.dispose();
   });
