@@ -375,8 +375,8 @@ export class Executor {
    * Sets the optimizer's learning rate for the following steps: one 4-byte queue write, no
    * plan is recompiled. Allowed during an epoch (a callback's schedule, Keras's
    * LearningRateScheduler or a batch callback): queue writes are ordered with submissions, so
-   * the windows already submitted keep the old rate and the next one uses the new. A restored
-   * snapshot keeps the rate set last (putBackSnapshot).
+   * the windows already submitted keep the old rate and the next one uses the new. A NaN
+   * rollback replays at the rates the steps ran with, then keeps the rate set last.
    */
   setLearningRate(learningRate: number): void {
     this.assertUsable();
@@ -674,12 +674,7 @@ export class Executor {
     const bytes = m.totalLength * 4;
     m.optState.forEach((s, i) => this.engine.copy(m.backup.optState[i] as GPUBuffer, s, bytes));
     this.engine.copy(m.backup.state, m.state, m.stateLength * 4);
-    if (m.hyper && m.backup.hyper) {
-      this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
-      // The snapshot holds the rate of its time; a callback may have set another since.
-      if (this.learningRate !== undefined)
-        writeOptimizerLearningRate(this.engine, m.hyper, this.learningRate);
-    }
+    if (m.hyper && m.backup.hyper) this.engine.copy(m.backup.hyper, m.hyper, OPTIMIZER_HYPER_BYTES);
     this.engine.copy(m.backup.params, m.params, bytes);
     writeStatus(this.engine, m.status, step);
     this.steps = step;
@@ -700,6 +695,10 @@ export class Executor {
     this.putBackSnapshot(from);
     writeCursor(this.engine, m.cursor, (from - r.epochStart) * r.batch);
     if (failing > from) r.fullPlan?.encode(failing - from);
+    // The replay ran at the rate of the snapshot's window, as the steps first did; from here
+    // on the rate set last holds (a callback may have changed it since that window).
+    if (this.learningRate !== undefined && m.hyper)
+      writeOptimizerLearningRate(this.engine, m.hyper, this.learningRate);
     this.steps = failing;
     await this.engine.flush();
     return true;
