@@ -271,6 +271,12 @@ export class Executor {
       try {
         await this.runEpoch(data, { batchSize: data.rows, shuffle: false });
       } catch (e) {
+        // The throwaway update overflowed (a huge learning rate) while the loss, and so the
+        // gradients, stayed finite: readLogs undid the step, the gradients are still there.
+        if (e instanceof NonFiniteLossError && e.what === 'weights') {
+          this.putBackSnapshot(before);
+          return this.model.readGrads();
+        }
         // A non-finite loss was undone by readLogs (steps is back at `before`). A LabelError
         // where the class ids become one-hot rows (no fused softmax: a bad id gives a zero
         // row and a finite loss) leaves the step applied: undo it. Only if the step was

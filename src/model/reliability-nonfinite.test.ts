@@ -208,6 +208,15 @@ describe('overflow with a finite loss', () => {
     await expectNextFitTrains(m);
   });
 
+  it('computeGradients with a learning rate of 1e38: the finite gradients, nothing changed', async () => {
+    const m = await dense(optimizers.sgd({ learningRate: 1e38 }), [0.5, -0.25], 0);
+    const before = await state(m);
+    // One row: ŷ = 0, e = ŷ − y = −5; d(e²)/dw = 2e·x = [−10, −20], d/db = 2e = −10.
+    const grads = await m.computeGradients([[1, 2]], [[5]]);
+    expect(grads.map((g) => Array.from(g.data))).toEqual([[-10, -20], [-10]]);
+    expect(await state(m)).toEqual(before);
+  });
+
   it("Adam's g² overflows (x = 1e20) while the weights stay finite: the state is restored too", async () => {
     const m = await dense(optimizers.adam({ learningRate: 0.001 }), [0, 0.5], 0);
     const before = await state(m);
