@@ -65,11 +65,33 @@ const HOOKS = [
   'onBatchEnd',
 ] as const;
 
-/** Keras's Python hook names (and tfjs's train-batch spellings) → ours. */
-const HOOK_ALIASES: Readonly<Record<string, string>> = {
-  ontrainbatchbegin: 'onBatchBegin',
-  ontrainbatchend: 'onBatchEnd',
+/**
+ * Hook names fit() does not call, with what to use: Keras's train-batch names, and hooks of
+ * evaluate/predict (which take no callbacks here) and tfjs's onYield.
+ */
+const OTHER_HOOKS: Record<string, string> = {
+  ontrainbatchbegin: "did you mean 'onBatchBegin'?",
+  ontrainbatchend: "did you mean 'onBatchEnd'?",
+  onyield: 'fit() yields to the page between GPU submissions by itself; use onBatchEnd.',
 };
+for (const stage of ['test', 'predict'])
+  for (const at of ['begin', 'end', 'batchbegin', 'batchend'])
+    OTHER_HOOKS[`on${stage}${at}`] = 'evaluate and predict take no callbacks.';
+
+/**
+ * What to say of a method named `name` on a callback, if it looks like a hook fit() would not
+ * call: Keras's snake_case names, another capitalization, a typo of a hook, or a hook of
+ * evaluate/predict. Methods of a callback's own (onImprovement) are its business.
+ */
+function misnamedHook(name: string): string | undefined {
+  if ((HOOKS as readonly string[]).includes(name)) return undefined;
+  const key = name.toLowerCase().replace(/_/g, '');
+  const other = OTHER_HOOKS[key];
+  if (other !== undefined) return other;
+  const hook = HOOKS.find((h) => h.toLowerCase() === key) ?? suggest(name, HOOKS);
+  if (hook) return `did you mean '${hook}'?`;
+  return name.startsWith('on_') ? '' : undefined;
+}
 
 /** Every function-valued property of `c`, own or inherited (not Object's). */
 function methodNames(c: object): string[] {
@@ -87,7 +109,8 @@ function methodNames(c: object): string[] {
 /**
  * fit()'s `callbacks` option: an array of callbacks, or one callback (a convenience). Each
  * must be an object; a method named like a hook that fit() would never call (Keras's
- * 'on_epoch_end', a typo such as 'onEpochEnds') is an error naming the hook to use.
+ * 'on_epoch_end', a typo such as 'onEpochEnds', evaluate's 'onTestEnd') is an error naming
+ * the hook to use.
  */
 export function callbackArray(arg: unknown): Callback[] {
   if (arg === undefined || arg === null) return [];
@@ -101,12 +124,11 @@ export function callbackArray(arg: unknown): Callback[] {
       );
     }
     for (const name of methodNames(c)) {
-      if (!/^on[A-Z_]/.test(name) || (HOOKS as readonly string[]).includes(name)) continue;
-      const key = name.toLowerCase().replace(/_/g, '');
-      const hook = HOOK_ALIASES[key] ?? HOOKS.find((h) => h.toLowerCase() === key) ?? suggest(name, HOOKS);
+      const hint = misnamedHook(name);
+      if (hint === undefined) continue;
       throw new TypeError(
-        `fit: ${where} has a method '${name}' that fit() never calls` +
-          `${hook ? `; did you mean '${hook}'?` : ''} Hooks: ${HOOKS.slice(2).join(', ')}`,
+        `fit: ${where} has a method '${name}' that fit() never calls${hint ? `; ${hint}` : '.'} ` +
+          `Hooks: ${HOOKS.slice(2).join(', ')}`,
       );
     }
   });

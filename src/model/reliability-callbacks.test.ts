@@ -210,8 +210,38 @@ describe('the callbacks option', () => {
       /callbacks\[0\] has a method 'onEpochEnds'.*did you mean 'onEpochEnd'\?/,
     );
     await expect(fit({ onTrainBatchEnd: () => undefined })).rejects.toThrow(/did you mean 'onBatchEnd'\?/);
+    await expect(fit({ onTestEnd: () => undefined })).rejects.toThrow(
+      /evaluate and predict take no callbacks/,
+    );
+    await expect(fit({ onYield: () => undefined })).rejects.toThrow(
+      /'onYield' that fit\(\) never calls; .*use onBatchEnd/,
+    );
+    await expect(fit({ on_epoch_ends_soon: () => undefined })).rejects.toThrow(
+      /'on_epoch_ends_soon' that fit\(\) never calls\. Hooks:/,
+    );
     expect(await weights(m)).toEqual(before);
     await trainsAfterwards(m);
+    await m.dispose();
+  });
+
+  it("a callback's own methods that are not hooks (onImprovement) are its business", async () => {
+    const m = make();
+    const improved: number[] = [];
+    const cb = {
+      best: Infinity,
+      onImprovement(epoch: number) {
+        improved.push(epoch);
+      },
+      onEpochEnd(epoch: number, logs?: Record<string, number>) {
+        const loss = logs?.loss ?? Infinity;
+        if (loss < this.best) {
+          this.best = loss;
+          this.onImprovement(epoch);
+        }
+      },
+    };
+    await m.fit(x, y, { epochs: 3, batchSize: 16, verbose: 0, callbacks: cb });
+    expect(improved[0]).toBe(0);
     await m.dispose();
   });
 
@@ -231,6 +261,33 @@ describe('the callbacks option', () => {
     const expected = ['begin 0'];
     for (let b = 0; b < 12; b++) expected.push(`end ${b}`, ...(b < 11 ? [`begin ${b + 1}`] : []));
     expect(events).toEqual(expected);
+    await m.dispose();
+  });
+});
+
+describe('callbacks that read the weights during fit', () => {
+  it('getWeights in every onBatchEnd changes nothing: the final weights match a run without it', async () => {
+    const plain = make();
+    await plain.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0, seed: 9 });
+    const expected = await weights(plain);
+    await plain.dispose();
+    const m = make();
+    let reads = 0;
+    await m.fit(x, y, {
+      epochs: 2,
+      batchSize: 4,
+      verbose: 0,
+      seed: 9,
+      callbacks: {
+        onBatchEnd: async () => {
+          await m.getWeights();
+          reads++;
+        },
+      },
+    });
+    expect(reads).toBe(24);
+    // The host copy after fit is the trained one, and the GPU agrees (predict uses it).
+    expect(await weights(m)).toEqual(expected);
     await m.dispose();
   });
 });
