@@ -29,7 +29,7 @@ import {
   ModelFormatError,
   NonFiniteWeightError,
   optimizers,
-  saveModel,
+  modelToArtifacts,
   sequential,
   type LayersModel,
   type ModelArtifacts,
@@ -185,18 +185,6 @@ function poison(
     offset += 4 * s.shape.reduce((a, b) => a * b, 1);
   }
   throw new Error(`no weight ${name}`);
-}
-
-async function captureArtifacts(m: LayersModel): Promise<ModelArtifacts> {
-  let captured: ModelArtifacts | undefined;
-  await saveModel(m, {
-    save: (a) => {
-      captured = a;
-      return Promise.resolve();
-    },
-  });
-  if (!captured) throw new Error('the save handler was not called');
-  return captured;
 }
 
 // ---------------------------------------------------------------- item 3: saving
@@ -502,7 +490,7 @@ describe('every loader refuses NaN and ±Inf weights, naming the weight', () => 
   it('http(s):// (a fake fetch), browserFiles, artifacts in memory, a load handler and IndexedDB', async () => {
     const m = small();
     const before = await weightBits(m);
-    const a = await captureArtifacts(m);
+    const a = await modelToArtifacts(m);
     const bias = a.weightSpecs[1]?.name as string; // [4]
     const bad: ModelArtifacts = {
       ...a,
@@ -642,7 +630,7 @@ describe('a model.json cannot reach outside its folder', () => {
 
   it('http(s)://: the same paths are refused before any weights request (a fake fetch)', async () => {
     const m = small();
-    const a = await captureArtifacts(m);
+    const a = await modelToArtifacts(m);
     const requested: string[] = [];
     for (const [path, why] of ESCAPES) {
       const json = JSON.stringify({
@@ -662,7 +650,7 @@ describe('a model.json cannot reach outside its folder', () => {
 
   it('relative paths inside the folder (TF.js shards, sub/, ./) load over file:// and http', async () => {
     const m = small();
-    const a = await captureArtifacts(m);
+    const a = await modelToArtifacts(m);
     const bytes = new Uint8Array(a.weightData);
     // Two groups as tensorflowjs_converter shards them: [k1, b1] and [k2, b2].
     const split = 4 * (2 * 4 + 4);
