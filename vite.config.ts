@@ -5,7 +5,10 @@
  *   and benchmark pages, from 127.0.0.1 (a secure context, so navigator.gpu exists);
  * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe),
  *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external) and
- *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external);
+ *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external).
+ *   Not minified and without source maps: an app's bundler minifies it, and until then a
+ *   stack trace names the library's own classes and functions (keepNames keeps them where
+ *   bundling renames a clash, e.g. `Tensor$1`);
  * - vitest runs the Node tests and the Chromium suites (kernels, demo) (projects 'node',
  *   'chromium').
  */
@@ -18,13 +21,16 @@ export default defineConfig({
   build: {
     target: 'es2022',
     outDir: 'dist',
-    sourcemap: true,
+    sourcemap: false,
+    minify: false,
     lib: {
       entry: { index: 'src/index.ts', node: 'src/node/index.ts', trainer: 'demo/src/trainer.ts' },
       formats: ['es'],
     },
-    rollupOptions: {
+    rolldownOptions: {
       external: ['webgpu', /^node:/, 'lit', /^lit\//, 'chart.js'],
+      // JSDoc stays in dist/types; the bundle keeps only legal and /* @__PURE__ */ comments.
+      output: { keepNames: true, comments: { legal: true, annotation: true, jsdoc: false } },
     },
   },
   test: {
