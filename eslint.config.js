@@ -71,7 +71,19 @@ export const entryRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/out/', '.gpu/', 'eslint.config.js'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'bench/out/',
+      '.gpu/',
+      'eslint.config.js',
+      // A consumer's project: scripts/consumer.test.ts copies it out and type-checks it there
+      // against the packed package ('webgpu-mlp' does not resolve inside this repository).
+      'test/consumer/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

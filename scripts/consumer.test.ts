@@ -1,0 +1,199 @@
+/**
+ * The package as a web developer gets it: the library is built into a temporary folder,
+ * `npm pack`ed, and the tarball installed (no dev dependencies) into a new project outside
+ * the repository, with the peers each entry documents (`webgpu` for Node, `lit` and
+ * `chart.js` for `webgpu-mlp/trainer`). Then, in that project:
+ * - a Node script trains y = 3x − 0.5 and predicts (Dawn, via the Node entry);
+ * - strict TypeScript consumers type-check with moduleResolution bundler and node16, with no
+ *   skipLibCheck and no `types` of their own;
+ * - a Vite app importing the library and `webgpu-mlp/trainer` is built, served and run in
+ *   headless Chromium (kernels-test/browser/chromium.ts), where it trains the same line.
+ *
+ * The install runs `npm install --offline`, so it needs no network: the peers are given as
+ * the repository's own node_modules/<name> folders (npm links them; same versions as a
+ * registry install), because the npm cache that `npm ci` fills holds package tarballs but
+ * not the registry metadata that `npm install <name>@<version>` reads, even offline.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { build, preview } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_FLAGS, chromiumPath } from '../kernels-test/browser/chromium.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = join(repo, 'test/consumer');
+const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
+
+/** The packed tarball's bound: the library alone packs to ~240 kB (12.9 MB with the demo). */
+const MAX_PACKED_BYTES = 400_000;
+const MAX_FILES = 150;
+/** y = 3x − 0.5 at x = −0.5, 0, 0.5. */
+const EXPECTED = [-2, -0.5, 1];
+/** Adam at lr 0.1 over 150 full-batch steps converges onto the line; 0.05 is slack for f32. */
+const ATOL = 0.05;
+
+/** A peer as the repository installed it (a folder spec: npm links it, offline). */
+const peer = (name: string): string => join(repo, 'node_modules', name);
+
+/** Each prediction within ATOL of the line (a missing one is NaN and fails). */
+function expectOnLine(predictions: readonly number[] | undefined): void {
+  expect(predictions).toHaveLength(EXPECTED.length);
+  EXPECTED.forEach((e, i) => expect(Math.abs((predictions?.[i] ?? NaN) - e)).toBeLessThanOrEqual(ATOL));
+}
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+}
+
+let work: string;
+let project: string;
+let tarball: { path: string; size: number; unpackedSize: number; entryCount: number; files: string[] };
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'webgpu-mlp-consumer-'));
+  // The library build of `npm run build` (not the demo), into work/pkg/dist.
+  const pkg = join(work, 'pkg');
+  mkdirSync(pkg);
+  cpSync(join(repo, 'package.json'), join(pkg, 'package.json'));
+  cpSync(join(repo, 'README.md'), join(pkg, 'README.md'));
+  const dist = join(pkg, 'dist');
+  run(bin('vite'), ['build', '--logLevel', 'warn', '--outDir', dist, '--emptyOutDir'], repo);
+  run(bin('tsc'), ['-p', 'tsconfig.build.json', '--outDir', join(dist, 'types')], repo);
+  run(bin('tsx'), ['scripts/entry-types.ts', dist], repo);
+
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], pkg)) as [
+    { filename: string; size: number; unpackedSize: number; entryCount: number; files: { path: string }[] },
+  ];
+  const p = packed[0];
+  tarball = { ...p, path: join(work, p.filename), files: p.files.map((f) => f.path) };
+
+  project = join(work, 'app');
+  cpSync(fixtures, project, { recursive: true });
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2),
+  );
+  run(
+    'npm',
+    [
+      'install',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      '--omit=dev',
+      tarball.path,
+      peer('webgpu'),
+      peer('lit'),
+      peer('chart.js'),
+    ],
+    project,
+  );
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed package, installed into a new project', () => {
+  it('holds the library only, under the size bound', () => {
+    expect(tarball.size).toBeLessThan(MAX_PACKED_BYTES);
+    expect(tarball.entryCount).toBeLessThan(MAX_FILES);
+    const stray = tarball.files.filter(
+      (f) =>
+        !/^(package\.json|README\.md|LICENSE|dist\/[\w-]+\.(js|d\.ts)|dist\/types\/.+\.d\.ts)$/.test(f) ||
+        /\.test\.d\.ts$/.test(f),
+    );
+    expect(stray).toEqual([]);
+    // The demo's own modules never ship; the trainer's public types may name a few.
+    const demoTypes = tarball.files.filter((f) => f.startsWith('dist/types/demo/'));
+    expect(demoTypes.every((f) => /\/(trainer[\w-]*|chart|models)\.d\.ts$/.test(f))).toBe(true);
+  });
+
+  it('installs no build-time tools: only the package, @webgpu/types and the peers asked for', () => {
+    const names = readdirSync(join(project, 'node_modules'));
+    for (const tool of ['wgsl-preprocessor', 'vite', 'typescript', 'vitest'])
+      expect(names).not.toContain(tool);
+    expect(names).toContain('@webgpu');
+    expect(statSync(join(project, 'node_modules/webgpu-mlp/dist/index.js')).isFile()).toBe(true);
+  });
+
+  it('trains and predicts in Node through the Dawn entry', () => {
+    const out = run(process.execPath, ['train.mjs'], project);
+    const { predictions } = JSON.parse(out.trim().split('\n').at(-1) ?? '') as { predictions: number[] };
+    expectOnLine(predictions);
+  });
+
+  it.each(['bundler', 'node16'])(
+    'type-checks a strict consumer with moduleResolution %s and no skipLibCheck',
+    (resolution) => {
+      // tsc prints its errors on stdout and exits non-zero; show them in the failure.
+      let errors = '';
+      try {
+        run(
+          process.execPath,
+          [join(repo, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${resolution}.json`],
+          project,
+        );
+      } catch (e) {
+        errors = String((e as { stdout?: string }).stdout ?? e);
+      }
+      expect(errors).toBe('');
+    },
+  );
+
+  it('builds a Vite app with the library and webgpu-mlp/trainer, which trains in Chromium', async () => {
+    const root = join(project, 'app');
+    // The app is one chunk holding the library, Lit and Chart.js: over Vite's 500 kB warning.
+    await build({
+      root,
+      configFile: false,
+      logLevel: 'warn',
+      build: { outDir: join(root, 'dist'), chunkSizeWarningLimit: 2048 },
+    });
+    const server = await preview({
+      root,
+      configFile: false,
+      logLevel: 'warn',
+      build: { outDir: join(root, 'dist') },
+      preview: { host: '127.0.0.1', port: 0 },
+    });
+    const browser = await puppeteer.launch({
+      executablePath: chromiumPath(),
+      headless: true,
+      args: [...CHROMIUM_FLAGS, '--use-webgpu-adapter=swiftshader'],
+    });
+    try {
+      const address = server.httpServer.address();
+      if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${address.port}/`, { waitUntil: 'load' });
+      await page.waitForFunction(() => document.body.dataset.result !== undefined, { timeout: 90_000 });
+      const result = JSON.parse(await page.evaluate(() => document.body.dataset.result ?? '{}')) as {
+        predictions?: number[];
+        trainerDefined?: boolean;
+        error?: string;
+      };
+      expect(pageErrors).toEqual([]);
+      expect(result.error).toBeUndefined();
+      expect(result.trainerDefined).toBe(true);
+      expectOnLine(result.predictions);
+    } finally {
+      await browser.close();
+      await new Promise<void>((resolve, reject) =>
+        server.httpServer.close((e) => (e ? reject(e) : resolve())),
+      );
+    }
+  });
+});
