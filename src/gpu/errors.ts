@@ -3,9 +3,42 @@
  * which shader, which buffer) so that a user can act on the message alone.
  */
 
-/** No usable WebGPU adapter or device could be obtained. */
+/**
+ * Why WebGPU could not be started. One class with a `code`, rather than a subclass per
+ * cause, so that `catch (e) { if (e instanceof GPUInitError) switch (e.code) ... }` covers
+ * every cause, and so that checkWebGPU() can return the same code without throwing.
+ */
+export type GPUInitErrorCode =
+  /** Node: the optional `webgpu` package (Dawn) is not installed or does not load here. */
+  | 'dawn-missing'
+  /** No WebGPU entry point: a browser without navigator.gpu, or Node without the Node entry. */
+  | 'no-webgpu'
+  /** A browser page that is not a secure context (http:// other than localhost): no navigator.gpu. */
+  | 'insecure-context'
+  /** WebGPU is there, but it gave no adapter (of the kind asked for). */
+  | 'no-adapter'
+  /** The adapter refused to create a device. */
+  | 'device-refused'
+  /** initEngine() was given an option value it does not know. */
+  | 'bad-option'
+  /** currentEngine() (or tensor()) was called before initEngine(). */
+  | 'no-engine';
+
+/**
+ * No usable WebGPU adapter or device could be obtained. `code` says why (see
+ * GPUInitErrorCode), `reason` what was found, `advice` what the user can do about it; the
+ * message is the two joined.
+ */
 export class GPUInitError extends Error {
   override name = 'GPUInitError';
+  constructor(
+    readonly code: GPUInitErrorCode,
+    readonly reason: string,
+    readonly advice = '',
+    options?: ErrorOptions,
+  ) {
+    super(advice ? `${reason} ${advice}` : reason, options);
+  }
 }
 
 /** A requested size is over one of the adapter's limits; nothing was created. */

@@ -4,7 +4,9 @@
  * on a machine without a GPU, 'hardware' must fail with an install hint).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { browserSource, describeAdapter, isFallback } from './init.js';
 import { formatCompileMessage } from './errors.js';
 import {
@@ -108,7 +110,9 @@ describe('Node adapter choice (Dawn)', () => {
       // 'auto' fell back, so this machine has no hardware adapter.
       const err = await initEngine({ adapter: 'hardware', log: false }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GPUInitError);
+      expect((err as GPUInitError).code).toBe('no-adapter');
       expect((err as Error).message).toMatch(/No hardware WebGPU adapter.*Vulkan/);
+      expect((err as Error).message).not.toContain('npm run setup');
     } else {
       const hw = await initEngine({ adapter: 'hardware', log: false });
       expect(hw.adapter.isFallback).toBe(false);
@@ -135,6 +139,32 @@ describe('Node adapter choice (Dawn)', () => {
     await expect(initEngine({ adapter: 'gpu' as 'auto', log: false })).rejects.toThrow(
       /'auto', 'hardware' or 'software', got 'gpu'/,
     );
+    await expect(initEngine({ adapter: 'gpu' as 'auto', log: false })).rejects.toMatchObject({
+      code: 'bad-option',
+    });
+  });
+
+  it('reuses one Dawn instance per driver environment, so its limit warnings print once per process', async () => {
+    const a = await dawnSource.find('auto', 'high-performance');
+    const b = await dawnSource.find('auto', 'high-performance');
+    expect(a?.owner).toBeDefined();
+    expect(b?.owner).toBe(a?.owner);
+    // Dawn writes "max...PerPipelineLayout artificially reduced" to the process's stderr from
+    // native code when an instance first enumerates a Vulkan device: count them in a child.
+    const entry = fileURLToPath(new URL('../node/index.ts', import.meta.url));
+    const script =
+      `const { initEngine } = await import(${JSON.stringify(entry)});\n` +
+      'for (let i = 0; i < 3; i++) (await initEngine({ log: false })).dispose();\n' +
+      "console.log('three engines');";
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stdout.trim()).toBe('three engines');
+    for (const limit of ['Uniform', 'Storage']) {
+      const lines = child.stderr.split('\n').filter((l) => l.includes(`maxDynamic${limit}Buffers`));
+      expect([limit, lines.length <= 1]).toEqual([limit, true]);
+    }
   });
 
   it('DEBUG mode prints the WGSL of each new pipeline once, with its label', async () => {

