@@ -76,7 +76,7 @@ export {
 export type { Callback, Logs, TrainParams, TrainingModel } from './model/callbacks.js';
 export { DataError } from './model/fit-data.js';
 export { NonFiniteWeightError } from './model/finite.js';
-export type { TensorLike, DataArg } from './model/fit-data.js';
+export type { TensorLike, TfjsTensorLike, DataArg } from './model/fit-data.js';
 export {
   layers,
   Layer,

@@ -1,11 +1,11 @@
 /**
  * The one preparation of a model's data, used by fit, evaluate, predict, the tuners and
  * cross-validation: what they accept as x and y (typed arrays with shapes, nested arrays,
- * eager Tensors, one per input/output or by name), turned into host columns and checked with
- * errors that name the problem and the fix (a missing x or y, row counts, feature sizes, a
- * shape of another rank than the input's, NaN/Inf, strings, labels that do not match the
- * loss: class ids for a loss taking rows or the reverse, ids out of range or not integers,
- * probabilities outside [0, 1]), then uploaded once as GPU datasets, with fit's
+ * eager Tensors, TF.js tensors, one per input/output or by name), turned into host columns
+ * and checked with errors that name the problem and the fix (a missing x or y, row counts,
+ * feature sizes, a shape of another rank than the input's, NaN/Inf, strings, labels that do
+ * not match the loss: class ids for a loss taking rows or the reverse, ids out of range or not
+ * integers, probabilities outside [0, 1]), then uploaded once as GPU datasets, with fit's
  * validationSplit (the last rows, as Keras) or validationData. A GpuData given to fit is
  * checked the same way, from the stats its targets got at upload (checkGpuData).
  */
@@ -26,12 +26,76 @@ import { Tensor } from '../tensor/tensor.js';
 type Typed =
   Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
 
-/** A batch of rows: a typed array or numbers with a shape, nested arrays, or a bare typed array. */
+/**
+ * A TF.js tensor (tf.Tensor of @tensorflow/tfjs-core), recognised by its shape, dtype and
+ * data()/dataSync() methods: nothing here imports TF.js. Its values are read once, by
+ * data() where the caller is async (fit, evaluate, predict, ...; a GPU backend reads
+ * without blocking), otherwise by dataSync() (a tuner's search, crossValScore).
+ */
+export interface TfjsTensorLike {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly isDisposed?: boolean;
+  data(): Promise<unknown>;
+  dataSync(): unknown;
+}
+
+/**
+ * A batch of rows: a typed array or numbers with a shape, nested arrays, a bare typed array,
+ * or a TF.js tensor.
+ */
 export type TensorLike =
   | { data: Typed | readonly number[]; shape: readonly number[] }
   | readonly (readonly number[])[]
   | readonly number[]
-  | Typed;
+  | Typed
+  | TfjsTensorLike;
+
+/** True for a duck-typed TF.js tensor (and not for { data, shape } or this library's Tensor). */
+export function isTfjsTensor(x: unknown): x is TfjsTensorLike {
+  if (typeof x !== 'object' || x === null || x instanceof Tensor) return false;
+  const t = x as Partial<Record<'shape' | 'dtype' | 'data' | 'dataSync', unknown>>;
+  return (
+    Array.isArray(t.shape) &&
+    typeof t.dtype === 'string' &&
+    (typeof t.data === 'function' || typeof t.dataSync === 'function')
+  );
+}
+
+/** A TF.js tensor's dtype check before reading, and a disposed tensor refused by name. */
+function checkTfjs(t: TfjsTensorLike, what: string): void {
+  if (t.isDisposed === true) {
+    throw new DataError(
+      `${what}: this TF.js tensor (shape [${t.shape.join(', ')}], ${t.dtype}) is disposed ` +
+        '(tf.dispose or tf.tidy freed it); keep it alive until the call resolves, or pass a copy',
+    );
+  }
+  if (t.dtype === 'complex64') {
+    throw new DataError(`${what}: a complex64 TF.js tensor; a model trains on real numbers (tf.real(t))`);
+  }
+}
+
+/**
+ * A TF.js tensor's values with its shape, as { data, shape }: float32, int32 and bool
+ * (Uint8Array, kept u8) as TF.js returns them; a string tensor's strings are passed on for
+ * the checks that name them (labels to encode).
+ */
+function tfjsColumn(t: TfjsTensorLike, values: unknown, what: string): TensorLike {
+  if (!isTyped(values) && !Array.isArray(values)) {
+    throw new DataError(`${what}: the TF.js tensor's data() gave ${describe(values)}, not a typed array`);
+  }
+  return { data: values as Typed, shape: [...t.shape] };
+}
+
+/** A TF.js tensor read synchronously (dataSync); anything else unchanged. */
+function fromTfjsSync(t: TensorLike, what: string): Exclude<TensorLike, TfjsTensorLike> {
+  if (!isTfjsTensor(t)) return t;
+  checkTfjs(t, what);
+  if (typeof t.dataSync !== 'function') {
+    throw new DataError(`${what}: this TF.js tensor has no dataSync(); read it first (await t.data())`);
+  }
+  return tfjsColumn(t, t.dataSync(), what) as Exclude<TensorLike, TfjsTensorLike>;
+}
 
 /** The shape of regular nested arrays, with an error naming the first ragged place. */
 function nestedShape(x: unknown, what: string): number[] {
@@ -64,17 +128,25 @@ export type DataArg = TensorLike | readonly TensorLike[] | Readonly<Record<strin
 export type DataInput =
   TensorLike | Tensor | readonly (TensorLike | Tensor)[] | Readonly<Record<string, TensorLike | Tensor>>;
 
-/** Eager Tensors in x/y read back to host arrays (u8 stays u8); everything else unchanged. */
-export async function resolveTensors(arg: DataInput): Promise<DataArg> {
-  const one = async (t: TensorLike | Tensor): Promise<TensorLike> =>
-    t instanceof Tensor ? { data: (await t.read()) as Typed, shape: [...t.shape] } : t;
-  if (arg instanceof Tensor) return one(arg);
-  if (Array.isArray(arg) && arg.some((a) => a instanceof Tensor)) {
+/**
+ * Eager Tensors in x/y read back to host arrays (u8 stays u8), TF.js tensors read by their
+ * data(); everything else unchanged. `what` names the argument in errors ('x', 'y').
+ */
+export async function resolveTensors(arg: DataInput, what = 'x'): Promise<DataArg> {
+  const one = async (t: TensorLike | Tensor): Promise<TensorLike> => {
+    if (t instanceof Tensor) return { data: (await t.read()) as Typed, shape: [...t.shape] };
+    if (!isTfjsTensor(t)) return t;
+    checkTfjs(t, what);
+    return tfjsColumn(t, typeof t.data === 'function' ? await t.data() : t.dataSync(), what);
+  };
+  const read = (t: unknown): boolean => t instanceof Tensor || isTfjsTensor(t);
+  if (read(arg)) return one(arg as TensorLike | Tensor);
+  if (Array.isArray(arg) && arg.some(read)) {
     return Promise.all((arg as readonly (TensorLike | Tensor)[]).map(one));
   }
   if (!Array.isArray(arg) && !isTyped(arg) && typeof arg === 'object' && !('data' in arg)) {
     const rec = arg as Readonly<Record<string, TensorLike | Tensor>>;
-    if (Object.values(rec).some((v) => v instanceof Tensor)) {
+    if (Object.values(rec).some(read)) {
       const entries = await Promise.all(
         Object.entries(rec).map(async ([k, v]) => [k, await one(v)] as const),
       );
@@ -138,7 +210,13 @@ function sameRowShape(given: readonly number[], model: readonly number[]): boole
  * not only its size, as Keras checks ranks: [n, 2, 2] is no [n, 4]. A bare typed array or a
  * flat number[] is taken as rows of `width`.
  */
-export function toColumn(x: TensorLike, width: number, what: string, expect: ColumnExpect = {}): HostColumn {
+export function toColumn(
+  given: TensorLike,
+  width: number,
+  what: string,
+  expect: ColumnExpect = {},
+): HostColumn {
+  const x = fromTfjsSync(given, what);
   const note = expect.note ? ` (${expect.note})` : '';
   let flat: Typed | readonly number[];
   let shape: number[] | undefined;
@@ -166,7 +244,7 @@ export function toColumn(x: TensorLike, width: number, what: string, expect: Col
     }
   } else {
     throw new DataError(
-      `${what}: got ${describe(x)}; expected a typed array, nested arrays of numbers, { data, shape } or a Tensor`,
+      `${what}: got ${describe(x)}; expected a typed array, nested arrays of numbers, { data, shape }, a Tensor or a TF.js tensor`,
     );
   }
   if (flat.length % width !== 0) {
@@ -427,10 +505,11 @@ export function hostColumns(
     return { inputs, targets: [], rows };
   }
   const outNames = layout.outputs.map((o) => o.name);
-  const targets = perTensor(y, outNames, `${what}: y`).map((t, i): ColumnInput => {
+  const targets = perTensor(y, outNames, `${what}: y`).map((given, i): ColumnInput => {
     const out = layout.outputs[i] as DataLayout['outputs'][number];
     const units = out.features;
     const label = `${what}: y${outNames.length > 1 ? ` "${outNames[i]}"` : ''}`;
+    const t = fromTfjsSync(given, label);
     checkTargetShape(t, out, rows, label);
     let sparse = out.targets === 'sparse';
     if (out.targets === undefined) {
@@ -603,11 +682,13 @@ export function checkGpuData(data: GpuData, layout: DataLayout, what: string): v
 }
 
 /** What x may be, for the message when it is missing. */
-const X_FORMS = 'a typed array, nested arrays, { data, shape }, a Tensor or a GpuData (gpuDataset())';
+const X_FORMS =
+  'a typed array, nested arrays, { data, shape }, a Tensor, a TF.js tensor or a GpuData (gpuDataset())';
 
 /**
- * x (unless a GpuData) and y with eager Tensors read back to host arrays. A missing x (null,
- * undefined) is refused here; a null y counts as no y (the caller says whether it needs one).
+ * x (unless a GpuData) and y with eager Tensors and TF.js tensors read to host arrays. A
+ * missing x (null, undefined) is refused here; a null y counts as no y (the caller says
+ * whether it needs one).
  */
 export async function hostArgs(
   x: DataInput | GpuData | null | undefined,
@@ -618,7 +699,7 @@ export async function hostArgs(
   }
   return [
     x instanceof GpuData ? x : await resolveTensors(x),
-    y === undefined || y === null ? undefined : await resolveTensors(y),
+    y === undefined || y === null ? undefined : await resolveTensors(y, 'y'),
   ];
 }
 
