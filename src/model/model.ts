@@ -44,7 +44,7 @@ import {
 } from './fit-data.js';
 import { assertFiniteWeight } from './finite.js';
 import { saveModel, type SaveHandler, type SaveResult } from './io.js';
-import { formatLogs, ProgressBar } from './progress.js';
+import { FitEvents, formatLogs, ProgressBar } from './progress.js';
 import { Topology } from './topology.js';
 import { WeightSync, type GpuCopy } from './weights.js';
 
@@ -60,7 +60,10 @@ export interface FitArgs {
   initialEpoch?: number;
   /** Callbacks, or one callback. */
   callbacks?: readonly Callback[] | Callback;
-  /** 0 silent, 1 progress bar (Node) / progress events, 2 one line per epoch. */
+  /**
+   * 0 silent; 1 a progress bar in a terminal, else one line per epoch (piped, a browser), and
+   * progress events; 2 one line per epoch.
+   */
   verbose?: 0 | 1 | 2;
   /** Seed for the shuffles (reproducible runs). */
   seed?: number;
@@ -116,8 +119,10 @@ export class LayersModel extends Topology {
    * Progress events of fit() with verbose ≥ 1, for pages and apps (where there is no
    * terminal for the progress bar): 'batch' { epoch, step, steps, logs } a few times per
    * epoch, and 'epoch' { epoch, epochs, logs } at the end of each epoch (validation included).
+   * The running logs are read during an epoch only if a 'batch' listener was added before it
+   * began (or a terminal bar or a batch callback uses them); else its one 'batch' is its last.
    */
-  readonly events = new EventTarget();
+  readonly events = new FitEvents();
   private compiled: Compiled | undefined;
   private built: Built | undefined;
   /** The previous compile's graph, kept until its trained weights are copied back. */
@@ -310,7 +315,6 @@ export class LayersModel extends Topology {
           verbose,
           doValidation: val !== undefined,
         });
-        const wantsBatches = cbs.wantsBatches() || verbose === 1;
         // One shuffle seed per epoch, drawn from the fit's seed (reproducible runs); a bad
         // seed is refused here, before any callback runs. Epochs before initialEpoch draw
         // theirs too, so that a resumed fit shuffles as an uninterrupted one.
@@ -342,6 +346,10 @@ export class LayersModel extends Topology {
           await cbs.onBatchBegin(0, {});
           if (stopped()) break;
           const bar = verbose === 1 ? new ProgressBar(epoch, epochs, steps) : undefined;
+          // Reads during the epoch only for someone who uses them: a bar redrawn in a
+          // terminal, a 'batch' listener, a batch callback (piped output prints per epoch).
+          const wantsBatches =
+            cbs.wantsBatches() || bar?.live === true || (verbose > 0 && this.events.listens('batch'));
           const readEvery = wantsBatches ? Math.max(1, Math.ceil(steps / 30)) : 0;
           let logs: Logs;
           this.markTrained(); // from here on the GPU copy is the newest

@@ -1,7 +1,9 @@
 /**
- * Keras's progress bar for fit(verbose: 1): in a terminal, one line per epoch redrawn as
+ * What fit(verbose: 1) prints, as Keras: in a terminal, one progress bar per epoch redrawn as
  * steps complete ("12/469 ━━━━━━━━━━━━━━━━━━━━ 3s 8ms/step - accuracy: 0.81 - loss: 0.62");
- * elsewhere (a pipe, CI, the browser console) only the finished line.
+ * elsewhere (a pipe, CI, the browser console) only the per-epoch line ("Epoch 1/3 - loss:
+ * 0.6200 - accuracy: 0.8100"). Only a redrawn bar reads the running loss during the epoch, and
+ * model.events tells fit whether any page listens for 'batch' events: no reads nobody uses.
  */
 import type { Logs } from './callbacks.js';
 
@@ -12,26 +14,102 @@ export function formatLogs(logs: Logs): string {
     .join(' - ');
 }
 
-interface Output {
+/** Where the bar is drawn: process.stdout in Node, or nothing (the console) in a browser. */
+export interface ProgressOutput {
   isTTY?: boolean;
   write(s: string): unknown;
 }
 
-function stdout(): Output | undefined {
-  const p = (globalThis as { process?: { stdout?: Output } }).process;
+function stdout(): ProgressOutput | undefined {
+  const p = (globalThis as { process?: { stdout?: ProgressOutput } }).process;
   return p?.stdout;
 }
 
+type Listener = EventListenerOrEventListenerObject;
+
+/**
+ * model.events: an EventTarget that also knows whether anyone listens for a type, which
+ * EventTarget does not tell. fit reads the running logs during an epoch for 'batch' events
+ * only when listens('batch'). The count errs towards listening: a `once` listener counts
+ * until its type is dispatched, one added with an AbortSignal until the signal aborts.
+ */
+export class FitEvents extends EventTarget {
+  /** Per type, the listeners (with their capture flag, as EventTarget keys them). */
+  private readonly added = new Map<string, { listener: Listener; capture: boolean; once: boolean }[]>();
+
+  override addEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
+    super.addEventListener(type, listener, options);
+    if (!listener) return;
+    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    const o = typeof options === 'object' ? options : {};
+    if (o.signal?.aborted) return;
+    const list = this.added.get(type) ?? [];
+    if (!list.some((e) => e.listener === listener && e.capture === capture)) {
+      list.push({ listener, capture, once: o.once === true });
+      this.added.set(type, list);
+    }
+    o.signal?.addEventListener('abort', () => this.forget(type, listener, capture), { once: true });
+  }
+
+  override removeEventListener(
+    type: string,
+    listener: Listener | null,
+    options?: EventListenerOptions | boolean,
+  ): void {
+    super.removeEventListener(type, listener, options);
+    if (listener) {
+      this.forget(type, listener, typeof options === 'boolean' ? options : options?.capture === true);
+    }
+  }
+
+  override dispatchEvent(event: Event): boolean {
+    const r = super.dispatchEvent(event);
+    const list = this.added.get(event.type);
+    if (list)
+      this.added.set(
+        event.type,
+        list.filter((e) => !e.once),
+      );
+    return r;
+  }
+
+  /** True while a listener for `type` is added (and not removed). */
+  listens(type: string): boolean {
+    return (this.added.get(type)?.length ?? 0) > 0;
+  }
+
+  private forget(type: string, listener: Listener, capture: boolean): void {
+    const list = this.added.get(type);
+    if (list)
+      this.added.set(
+        type,
+        list.filter((e) => e.listener !== listener || e.capture !== capture),
+      );
+  }
+}
+
+/**
+ * One epoch's output for verbose 1: a bar redrawn in a terminal (`live`), else the one line
+ * "Epoch 1/3 - loss: ..." printed when the epoch ends.
+ */
 export class ProgressBar {
   private readonly start = performance.now();
-  private readonly out = stdout();
+  /** True in a terminal: update() redraws the bar, so fit reads the logs during the epoch. */
+  readonly live: boolean;
 
   constructor(
     private readonly epoch: number,
     private readonly epochs: number,
     private readonly steps: number,
+    /** null: console.log (a browser). */
+    private readonly out: ProgressOutput | null = stdout() ?? null,
   ) {
-    this.print(`Epoch ${epoch + 1}/${epochs}\n`);
+    this.live = out?.isTTY === true;
+    if (this.live) out?.write(`Epoch ${epoch + 1}/${epochs}\n`);
   }
 
   /** The line for `step` of `steps` done (with ETA while running, total time when done). */
@@ -53,18 +131,17 @@ export class ProgressBar {
   }
 
   update(step: number, logs: Logs): void {
-    if (this.out?.isTTY) this.out.write(`\r${this.line(step, logs, false)}\x1b[K`);
+    if (this.live) this.out?.write(`\r${this.line(step, logs, false)}\x1b[K`);
   }
 
   finish(logs: Logs): void {
-    const line = this.line(this.steps, logs, true);
-    if (this.out) this.out.write(`${this.out.isTTY ? '\r' : ''}${line}${this.out.isTTY ? '\x1b[K' : ''}\n`);
+    if (this.live) {
+      this.out?.write(`\r${this.line(this.steps, logs, true)}\x1b[K\n`);
+      return;
+    }
+    const line = `Epoch ${this.epoch + 1}/${this.epochs} - ${formatLogs(logs)}`;
+    if (this.out) this.out.write(`${line}\n`);
     else console.log(line);
-  }
-
-  private print(s: string): void {
-    if (this.out) this.out.write(s);
-    else console.log(s.trimEnd());
   }
 
   get label(): string {
