@@ -92,6 +92,10 @@ beforeAll(() => {
       '--no-package-lock',
       '--omit=dev',
       tarball.path,
+      // The tarball's one dependency and its optional peers, from the repository's
+      // node_modules: offline, an empty cache that `npm ci` filled lacks the full registry
+      // metadata `npm install <name>` asks for (ENOTCACHED on a fresh CI machine).
+      peer('@webgpu/types'),
       peer('webgpu'),
       peer('lit'),
       peer('chart.js'),
@@ -167,12 +171,15 @@ describe('the packed package, installed into a new project', () => {
       build: { outDir: join(root, 'dist') },
       preview: { host: '127.0.0.1', port: 0 },
     });
-    const browser = await puppeteer.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      args: [...CHROMIUM_FLAGS, '--use-webgpu-adapter=swiftshader'],
-    });
+    // The adapter as the other Chromium suites choose it (kernels-test/browser/chromium.ts).
+    const adapter = process.env.WEBGPU_MLP_CHROME_ADAPTER ?? 'swiftshader';
+    let browser: Awaited<ReturnType<typeof puppeteer.launch>> | undefined;
     try {
+      browser = await puppeteer.launch({
+        executablePath: chromiumPath(),
+        headless: true,
+        args: [...CHROMIUM_FLAGS, ...(adapter === 'default' ? [] : [`--use-webgpu-adapter=${adapter}`])],
+      });
       const address = server.httpServer.address();
       if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
       const page = await browser.newPage();
@@ -190,7 +197,7 @@ describe('the packed package, installed into a new project', () => {
       expect(result.trainerDefined).toBe(true);
       expectOnLine(result.predictions);
     } finally {
-      await browser.close();
+      await browser?.close();
       await new Promise<void>((resolve, reject) =>
         server.httpServer.close((e) => (e ? reject(e) : resolve())),
       );
