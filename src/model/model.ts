@@ -28,6 +28,7 @@ import {
   type SymbolicTensor,
 } from '../nn/layers/index.js';
 import { createRng } from '../util/random.js';
+import { isNode } from '../util/runtime.js';
 import { callbackArray, CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
 import {
@@ -347,9 +348,14 @@ export class LayersModel extends Topology {
           if (stopped()) break;
           const bar = verbose === 1 ? new ProgressBar(epoch, epochs, steps) : undefined;
           // Reads during the epoch only for someone who uses them: a bar redrawn in a
-          // terminal, a 'batch' listener, a batch callback (piped output prints per epoch).
+          // terminal, a 'batch' listener, a batch callback (piped output prints per epoch);
+          // and in a page with verbose ≥ 1, where waiting on them paces the submissions, so
+          // that a Stop button (stopTraining) ends the epoch early instead of after a whole
+          // epoch queued on the GPU.
           const wantsBatches =
-            cbs.wantsBatches() || bar?.live === true || (verbose > 0 && this.events.listens('batch'));
+            cbs.wantsBatches() ||
+            bar?.live === true ||
+            (verbose > 0 && (this.events.listens('batch') || !isNode()));
           const readEvery = wantsBatches ? Math.max(1, Math.ceil(steps / 30)) : 0;
           let logs: Logs;
           this.markTrained(); // from here on the GPU copy is the newest
