@@ -36,6 +36,7 @@ import {
   checkInt,
   hostArgs,
   hostColumns,
+  resolveTensors,
   trainingData,
   uploadSlice,
   type DataArg,
@@ -301,7 +302,17 @@ export class LayersModel extends Topology {
       const verbose = args.verbose ?? 1;
       const callbacks = callbackArray(args.callbacks);
       const { executor } = await this.build();
-      const data = trainingData(this.engine, this.dataLayout(), x, y, args, 'fit');
+      // Validation tensors are read here, asynchronously (a TF.js tensor by data(), which
+      // does not block a GPU backend), before anything is uploaded.
+      const validationData = await resolveValidation(args.validationData);
+      const data = trainingData(
+        this.engine,
+        this.dataLayout(),
+        x,
+        y,
+        { ...args, ...(validationData ? { validationData } : {}) },
+        'fit',
+      );
       // Until the first epoch ends, a lost device leaves the weights fit started with.
       let resumeEpoch = initialEpoch;
       try {
@@ -855,6 +866,17 @@ export class LayersModel extends Topology {
     });
     return logs;
   }
+}
+
+/** fit's validationData with its tensors (eager or TF.js) read to host arrays. */
+async function resolveValidation(
+  v: FitArgs['validationData'],
+): Promise<readonly [DataArg | GpuData, DataArg?] | undefined> {
+  if (!v) return undefined;
+  const [vx, vy] = v;
+  if (vx instanceof GpuData) return v;
+  const x = await resolveTensors(vx, 'validationData: x');
+  return vy === undefined ? [x] : [x, await resolveTensors(vy, 'validationData: y')];
 }
 
 /** A stack of layers: `sequential({ layers: [...] })`, `.add(layer)`. */

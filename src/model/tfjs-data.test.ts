@@ -81,6 +81,30 @@ describe('TF.js tensors as data', () => {
     tf.dispose([x, y]);
   });
 
+  it('fit reads validationData with data(), as x and y: a backend whose dataSync() throws works', async () => {
+    // A GPU backend's dataSync() blocks or fails (TF.js's WebGPU on Dawn has no canvas): a
+    // tensor that only reads asynchronously stands for it.
+    const asyncOnly = (t: tf.Tensor) => ({
+      shape: t.shape,
+      dtype: t.dtype,
+      data: () => t.data(),
+      dataSync: (): never => {
+        throw new Error('dataSync() called');
+      },
+    });
+    const x = tf.tensor2d(xs, [ROWS, 4]);
+    const y = tf.tensor1d(ids, 'int32');
+    const a = classifier('sparseCategoricalCrossentropy');
+    const b = classifier('sparseCategoricalCrossentropy');
+    const ha = await a.fit(asyncOnly(x), asyncOnly(y), {
+      ...FIT,
+      validationData: [asyncOnly(x), asyncOnly(y)],
+    });
+    const hb = await b.fit(xTyped, yTyped, { ...FIT, validationData: [xTyped, yTyped] });
+    expect(ha.history).toEqual(hb.history);
+    expect(await weightBits(a)).toEqual(await weightBits(b));
+  });
+
   it('tf.oneHot labels (int32 rows) for categorical cross-entropy, as toCategorical', async () => {
     const x = tf.tensor2d(xs, [ROWS, 4]);
     const labels = tf.tensor1d(ids, 'int32');
@@ -177,7 +201,7 @@ describe('TF.js tensors as data', () => {
     await expect(m.evaluate(x, goneY)).rejects.toThrow(
       /^y: this TF\.js tensor \(shape \[60\], int32\) is disposed/,
     );
-    // validationData is read synchronously (dataSync), with the same check.
+    // validationData is read by fit before anything is uploaded, with the same check.
     await expect(m.fit(x, y, { ...FIT, validationData: [gone, y] })).rejects.toThrow(
       /^validationData: x: this TF\.js tensor .* is disposed/,
     );
