@@ -27,6 +27,13 @@ function stdout(): ProgressOutput | undefined {
 
 type Listener = EventListenerOrEventListenerObject;
 
+/** One registration FitEvents mirrors: what EventTarget keys a listener by, and `once`. */
+interface Registration {
+  listener: Listener;
+  capture: boolean;
+  once: boolean;
+}
+
 /**
  * model.events: an EventTarget that also knows whether anyone listens for a type, which
  * EventTarget does not tell. fit reads the running logs during an epoch for 'batch' events
@@ -34,8 +41,11 @@ type Listener = EventListenerOrEventListenerObject;
  * until its type is dispatched, one added with an AbortSignal until the signal aborts.
  */
 export class FitEvents extends EventTarget {
-  /** Per type, the listeners (with their capture flag, as EventTarget keys them). */
-  private readonly added = new Map<string, { listener: Listener; capture: boolean; once: boolean }[]>();
+  /**
+   * Per type, the listeners EventTarget holds, one entry per registration it appended (a
+   * duplicate add is ignored by EventTarget, and so here, with its signal).
+   */
+  private readonly added = new Map<string, Registration[]>();
 
   override addEventListener(
     type: string,
@@ -48,11 +58,12 @@ export class FitEvents extends EventTarget {
     const o = typeof options === 'object' ? options : {};
     if (o.signal?.aborted) return;
     const list = this.added.get(type) ?? [];
-    if (!list.some((e) => e.listener === listener && e.capture === capture)) {
-      list.push({ listener, capture, once: o.once === true });
-      this.added.set(type, list);
-    }
-    o.signal?.addEventListener('abort', () => this.forget(type, listener, capture), { once: true });
+    if (list.some((e) => e.listener === listener && e.capture === capture)) return;
+    const entry: Registration = { listener, capture, once: o.once === true };
+    list.push(entry);
+    this.added.set(type, list);
+    // The signal removes this registration only: not one made again after it was removed.
+    o.signal?.addEventListener('abort', () => this.drop(type, (e) => e === entry), { once: true });
   }
 
   override removeEventListener(
@@ -61,19 +72,17 @@ export class FitEvents extends EventTarget {
     options?: EventListenerOptions | boolean,
   ): void {
     super.removeEventListener(type, listener, options);
-    if (listener) {
-      this.forget(type, listener, typeof options === 'boolean' ? options : options?.capture === true);
-    }
+    if (!listener) return;
+    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    this.drop(type, (e) => e.listener === listener && e.capture === capture);
   }
 
   override dispatchEvent(event: Event): boolean {
+    // The `once` registrations this dispatch runs: those present before it (one added by a
+    // listener during the dispatch waits for the next).
+    const fired = (this.added.get(event.type) ?? []).filter((e) => e.once);
     const r = super.dispatchEvent(event);
-    const list = this.added.get(event.type);
-    if (list)
-      this.added.set(
-        event.type,
-        list.filter((e) => !e.once),
-      );
+    this.drop(event.type, (e) => fired.includes(e));
     return r;
   }
 
@@ -82,12 +91,12 @@ export class FitEvents extends EventTarget {
     return (this.added.get(type)?.length ?? 0) > 0;
   }
 
-  private forget(type: string, listener: Listener, capture: boolean): void {
+  private drop(type: string, match: (e: Registration) => boolean): void {
     const list = this.added.get(type);
     if (list)
       this.added.set(
         type,
-        list.filter((e) => e.listener !== listener || e.capture !== capture),
+        list.filter((e) => !match(e)),
       );
   }
 }
