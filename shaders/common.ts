@@ -23,3 +23,28 @@ export const isNan = /* wgsl */ `
 fn is_nan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }`;
+
+/**
+ * WGSL: the segment table of the parameter arena (written by createSegmentTable in
+ * src/kernels/optim.ts): { count, total, 0, 0 } then `count` × { offset, end, l1, l2 } sorted
+ * by offset ([offset, end) in elements, then the segment's L1/L2 factors).
+ */
+export const segmentTable = /* wgsl */ `
+struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
+struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }`;
+
+/**
+ * WGSL: the segment holding arena element i, the last one whose offset is ≤ i (a binary
+ * search; i may still lie in the padding after its end). Needs `table: Table` in scope and
+ * table.count > 0.
+ */
+export const segmentAt = /* wgsl */ `
+fn segment_at(i: u32) -> Segment {
+  var lo = 0u;
+  var hi = table.count;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
+  }
+  return table.segments[lo];
+}`;

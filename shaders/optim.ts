@@ -27,7 +27,7 @@
  * still finite, and the step to undo is this one, not the later one whose loss goes NaN.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
+import { flatIndex, isNan, segmentAt, segmentTable, WORKGROUP_1D } from './common.js';
 import { BAD_WHAT, STATUS } from './step.js';
 
 /** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizerSpec() in src/kernels/optim.ts). */
@@ -189,8 +189,7 @@ export function optimizerUpdateShader(o: ResolvedOptimizer, watch: boolean): str
     .join('\n');
   const statusBinding = 4 + names.length;
   return tidy(wgsl`
-struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
-struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }
+${segmentTable}
 ${HYPER_STRUCT}
 
 // Arenas of table.total f32 elements each.
@@ -206,6 +205,7 @@ ${states}
 const WG: u32 = ${WORKGROUP_1D}u;
 ${optimizerConstants(o)}
 ${flatIndex}
+${segmentAt}
 ${isNan}
 ${NON_FINITE}
 #if ${watch}
@@ -222,14 +222,7 @@ ${NADAM_U}
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= table.total || table.count == 0u) { return; }
-  // The segment holding i: the last one whose offset is <= i.
-  var lo = 0u;
-  var hi = table.count;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
-  }
-  let seg = table.segments[lo];
+  let seg = segment_at(i);
   if (i < seg.offset || i >= seg.end) { return; }  // padding: never written, stays zero
 
   let lr = hyper.lr;

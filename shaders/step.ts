@@ -10,7 +10,7 @@
  *   penaltyTermsShader  rows · (l1·|w| + l2·w²) per arena element, by segment: the Keras
  *                       regularization penalty of a step, summed afterwards into the loss sums
  */
-import { flatIndex, WORKGROUP_1D } from './common.js';
+import { flatIndex, segmentAt, segmentTable, WORKGROUP_1D } from './common.js';
 
 /**
  * The status words of a plan (u32), shared by every plan of one model.
@@ -114,8 +114,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  */
 export function penaltyTermsShader(): string {
   return /* wgsl */ `
-struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
-struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }
+${segmentTable}
 struct Params { rows: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read> table: Table;
@@ -124,6 +123,7 @@ struct Params { rows: f32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
+${segmentAt}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -131,14 +131,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= table.total) { return; }
   var term = 0.0;
   if (table.count > 0u) {
-    // The segment holding i: the last one whose offset is <= i (binary search).
-    var lo = 0u;
-    var hi = table.count;
-    while (hi - lo > 1u) {
-      let mid = (lo + hi) / 2u;
-      if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
-    }
-    let seg = table.segments[lo];
+    let seg = segment_at(i);
     if (i >= seg.offset && i < seg.end) {
       let x = w[i];
       term = params.rows * (seg.l1 * abs(x) + seg.l2 * x * x);
