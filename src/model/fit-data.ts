@@ -22,6 +22,7 @@ import { LabelError } from '../graph/executor.js';
 import { takeRows } from '../data/prep.js';
 import type { LossName } from '../kernels/losses.js';
 import { Tensor } from '../tensor/tensor.js';
+import { firstNonFinite } from './finite.js';
 
 type Typed =
   Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
@@ -278,15 +279,11 @@ export function toColumn(
     flat instanceof Uint8Array || flat instanceof Float32Array || flat instanceof Uint32Array
       ? flat
       : Float32Array.from(flat);
-  if (values instanceof Float32Array) {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] as number;
-      if (!Number.isFinite(v)) {
-        throw new DataError(
-          `${what}: value ${v} at row ${Math.floor(i / width)}, column ${i % width} (NaN and ±Inf are not accepted)`,
-        );
-      }
-    }
+  const bad = values instanceof Float32Array ? firstNonFinite(values) : -1;
+  if (bad >= 0) {
+    throw new DataError(
+      `${what}: value ${String(values[bad])} at row ${Math.floor(bad / width)}, column ${bad % width} (NaN and ±Inf are not accepted)`,
+    );
   }
   return { values, rows, shape: shape ? shape.slice(1) : [width] };
 }

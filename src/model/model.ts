@@ -270,6 +270,11 @@ export class LayersModel extends Topology {
    * current.
    */
   protected discardGraph(): void {
+    this.releaseExecutors();
+  }
+
+  /** Frees the current and the previous compile's executors; the host copies stand. */
+  private releaseExecutors(): void {
     this.built?.executor.dispose();
     this.stale?.executor.dispose();
     this.built = undefined;
@@ -776,11 +781,7 @@ export class LayersModel extends Topology {
       await this.weightSync.pullWeights();
     } finally {
       this.dropPredictCache();
-      this.built?.executor.dispose();
-      this.stale?.executor.dispose();
-      this.built = undefined;
-      this.stale = undefined;
-      this.weightSync.clear();
+      this.releaseExecutors();
     }
   }
 

@@ -27,6 +27,11 @@ function stdout(): ProgressOutput | undefined {
 
 type Listener = EventListenerOrEventListenerObject;
 
+/** The capture flag of addEventListener/removeEventListener options, as EventTarget reads it. */
+function captureOf(options: EventListenerOptions | boolean | undefined): boolean {
+  return typeof options === 'boolean' ? options : options?.capture === true;
+}
+
 /** One registration FitEvents mirrors: what EventTarget keys a listener by, and `once`. */
 interface Registration {
   listener: Listener;
@@ -54,7 +59,7 @@ export class FitEvents extends EventTarget {
   ): void {
     super.addEventListener(type, listener, options);
     if (!listener) return;
-    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    const capture = captureOf(options);
     const o = typeof options === 'object' ? options : {};
     if (o.signal?.aborted) return;
     const list = this.added.get(type) ?? [];
@@ -73,7 +78,7 @@ export class FitEvents extends EventTarget {
   ): void {
     super.removeEventListener(type, listener, options);
     if (!listener) return;
-    const capture = typeof options === 'boolean' ? options : options?.capture === true;
+    const capture = captureOf(options);
     this.drop(type, (e) => e.listener === listener && e.capture === capture);
   }
 
