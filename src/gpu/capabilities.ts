@@ -2,6 +2,8 @@
  * What the engine says about itself and the adapter: the counters tests assert (counts,
  * never times), the adapter's description, and the limits and features it works within.
  */
+import { suggest } from '../util/suggest.js';
+
 /** What a test or benchmark can assert about the engine's activity (counts, never times). */
 export interface EngineCounters {
   /** Buffers currently alive and their total size in bytes. */
@@ -53,6 +55,43 @@ export const ENGINE_LIMITS = [
 ] as const;
 export type EngineLimitName = (typeof ENGINE_LIMITS)[number];
 export type EngineLimits = Readonly<Record<EngineLimitName, number>>;
+
+/**
+ * Limits lower than the adapter's that an engine holds itself to (initEngine({ limits })):
+ * to run on a big GPU as on a smaller one, e.g. a 1 MiB maxStorageBufferBindingSize, so that
+ * a test exercises the code that splits data over several bindings. Only the max* limits.
+ */
+export type LowerLimits = Partial<Record<EngineLimitName, number>>;
+
+/**
+ * `lower` checked against the device's limits: known max* names, positive integers no
+ * higher than the device's (a device cannot be asked for more than its adapter offers).
+ */
+export function checkLowerLimits(lower: LowerLimits, device: EngineLimits, adapterName: string): LowerLimits {
+  const given: unknown = lower;
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new TypeError(`initEngine(): limits must be an object of limit names, got ${String(given)}`);
+  const names = ENGINE_LIMITS.filter((n) => n.startsWith('max'));
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(lower)) {
+    if (!(names as readonly string[]).includes(name)) {
+      const close = suggest(name, names);
+      const why = (ENGINE_LIMITS as readonly string[]).includes(name)
+        ? `'${name}' is an alignment, which cannot be lowered`
+        : `unknown limit '${name}'${close ? `; did you mean '${close}'?` : ''}`;
+      throw new TypeError(`initEngine(): limits: ${why}. Limits that can be lowered: ${names.join(', ')}`);
+    }
+    const max = device[name as EngineLimitName];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+      throw new RangeError(
+        `initEngine(): limits.${name} ${String(value)} must be an integer from 1 to ${max}, ` +
+          `the device's own on "${adapterName}"`,
+      );
+    }
+    out[name] = value;
+  }
+  return out;
+}
 
 /** Optional features the engine asks for when the adapter offers them. */
 export const ENGINE_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;

@@ -12,13 +12,16 @@ import {
   type CompileDiagnostic,
 } from './errors.js';
 import {
+  checkLowerLimits,
   ENGINE_LIMITS,
   type AdapterDescription,
+  type LowerLimits,
   type EngineCounters,
   type EngineLimitName,
   type EngineLimits,
 } from './capabilities.js';
 import {
+  bufferOf,
   BufferSlice,
   Recording,
   type Bindable,
@@ -88,11 +91,12 @@ export class Engine {
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    options: { debug?: boolean; keepAlive?: unknown } = {},
+    options: { debug?: boolean; keepAlive?: unknown; limits?: LowerLimits } = {},
   ) {
     this.debug = options.debug ?? false;
     const limits = {} as Record<EngineLimitName, number>;
     for (const name of ENGINE_LIMITS) limits[name] = device.limits[name];
+    Object.assign(limits, checkLowerLimits(options.limits ?? {}, limits, adapter.name));
     this.limits = Object.freeze(limits);
     this.features = new Set(device.features);
     this.keepAlive = options.keepAlive;
@@ -154,8 +158,9 @@ export class Engine {
     }
     const size = Math.max(4, Math.ceil(req.size / 4) * 4);
     // The binding limit first: it is the one a storage buffer meets in a shader, and the
-    // advice differs (split the data). On some adapters the two limits are equal.
-    if (req.usage & GPUBufferUsage.STORAGE) {
+    // advice differs (split the data). On some adapters the two limits are equal. A buffer
+    // bound only in slices (a big tensor used as data) may exceed it.
+    if (req.usage & GPUBufferUsage.STORAGE && !req.sliced) {
       this.checkLimit(
         'maxStorageBufferBindingSize',
         size,
@@ -180,8 +185,13 @@ export class Engine {
   }
 
   /** Allocates a buffer holding a copy of `data` (its bytes, zero-padded to 4). */
-  createBufferWithData(data: ArrayBufferView, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
-    const buffer = this.createBuffer({ size: data.byteLength, usage, label }, true);
+  createBufferWithData(
+    data: ArrayBufferView,
+    usage: GPUBufferUsageFlags,
+    label: string,
+    options: Pick<BufferRequest, 'sliced'> = {},
+  ): GPUBuffer {
+    const buffer = this.createBuffer({ size: data.byteLength, usage, label, ...options }, true);
     new Uint8Array(buffer.getMappedRange()).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
@@ -369,6 +379,7 @@ export class Engine {
     this.assertUsable();
     const align = this.limits.minStorageBufferOffsetAlignment;
     const entries = buffers.map((b, binding): GPUBindGroupEntry => {
+      this.checkBindingSize(b, binding, label);
       if (!(b instanceof BufferSlice)) return { binding, resource: { buffer: b } };
       if (b.offset % align !== 0) {
         throw new RangeError(
@@ -380,6 +391,31 @@ export class Engine {
     });
     this.counts.bindGroups++;
     return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  }
+
+  /**
+   * A storage binding over maxStorageBufferBindingSize, refused here with the buffer's name
+   * (the device's own error would come later, from a submit). Buffers larger than one binding
+   * (a big tensor, see createBuffer's `sliced`) are bound in slices.
+   */
+  private checkBindingSize(b: Bindable, binding: number, label: string): void {
+    const buffer = bufferOf(b);
+    if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) return;
+    const size = b instanceof BufferSlice ? b.size : buffer.size;
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (size <= limit) return;
+    const what =
+      b instanceof BufferSlice
+        ? `slice "${b.label}" of buffer "${buffer.label}"`
+        : `buffer "${buffer.label}"`;
+    throw new GPULimitError(
+      `${label}: binding ${binding} is ${what}, ${size} bytes (${mib(size)}), over this adapter's ` +
+        `maxStorageBufferBindingSize of ${limit} bytes (${mib(limit)}) on "${this.adapter.name}". ` +
+        'A buffer this large can only be bound in slices (fit, evaluate and predict do so for their data).',
+      'maxStorageBufferBindingSize',
+      limit,
+      size,
+    );
   }
 
   /**

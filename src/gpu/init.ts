@@ -6,7 +6,15 @@
  * `webgpu` package), through an AdapterSource that the Node entry registers, so that this
  * module never imports Node-only code.
  */
-import { Engine, ENGINE_FEATURES, ENGINE_LIMITS, type AdapterDescription } from './engine.js';
+import {
+  Engine,
+  ENGINE_FEATURES,
+  ENGINE_LIMITS,
+  checkLowerLimits,
+  type AdapterDescription,
+  type EngineLimitName,
+  type LowerLimits,
+} from './engine.js';
 import { GPUInitError, type GPUInitErrorCode } from './errors.js';
 import { isNode } from '../util/runtime.js';
 
@@ -21,6 +29,12 @@ export interface InitEngineOptions {
   debug?: boolean;
   /** Where the one-line adapter report goes: a function, true for console.log (default), false for nowhere. */
   log?: boolean | ((line: string) => void);
+  /**
+   * Limits lower than the adapter's to hold the engine to, as if it ran on a smaller GPU:
+   * e.g. { maxStorageBufferBindingSize: 2 ** 20 } makes fit split its data over bindings of
+   * 1 MiB. Only max* limits; each an integer no higher than the adapter's.
+   */
+  limits?: LowerLimits;
 }
 
 /** An adapter found by an AdapterSource, with the object that must outlive its device. */
@@ -204,8 +218,14 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   const { adapter } = found;
   const description = describeAdapter(adapter, source.runtime);
 
-  const requiredLimits: Record<string, number> = {};
+  const requiredLimits: Record<EngineLimitName, number> = {} as Record<EngineLimitName, number>;
   for (const name of ENGINE_LIMITS) requiredLimits[name] = adapter.limits[name];
+  try {
+    // Before the device exists, so that a bad value leaves nothing behind.
+    checkLowerLimits(options.limits ?? {}, requiredLimits, description.name);
+  } catch (e) {
+    throw new GPUInitError('bad-option', (e as Error).message, undefined, { cause: e });
+  }
   const requiredFeatures = ENGINE_FEATURES.filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {
@@ -225,6 +245,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
     keepAlive: found.owner,
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   current = engine;
 

@@ -6,6 +6,11 @@ export interface BufferRequest {
   size: number;
   usage: GPUBufferUsageFlags;
   label: string;
+  /**
+   * A storage buffer that is bound only in slices of at most maxStorageBufferBindingSize (a
+   * tensor larger than one binding): only maxBufferSize limits its size.
+   */
+  sliced?: boolean;
 }
 
 /**

@@ -7,12 +7,28 @@ import { encodeArgmax, encodeSum } from '../kernels/reduce.js';
 import { ACTIVATIONS, encodeActivation, encodeSoftmax, type Activation } from '../kernels/activations.js';
 import { encodeMatmul } from '../kernels/matmul.js';
 import { broadcastShapes, formatShape, sizeOf } from '../kernels/shape.js';
+import { GPULimitError } from '../gpu/errors.js';
 import { emptyTensor, type Tensor } from './tensor.js';
 
+/**
+ * The inputs of an eager op: f32, on one engine, each within one storage binding (a larger
+ * tensor serves as fit/evaluate/predict data, which bind it in slices).
+ */
 function requireF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
     if (t.dtype !== 'f32') {
       throw new TypeError(`${op}(): needs f32 tensors; ${t.describe()} is ${t.dtype}`);
+    }
+    const limit = t.engine.limits.maxStorageBufferBindingSize;
+    if (t.byteLength > limit) {
+      throw new GPULimitError(
+        `${op}(): ${t.describe()} holds ${t.byteLength} bytes, over this adapter's ` +
+          `maxStorageBufferBindingSize of ${limit} bytes: eager ops bind a tensor whole. A tensor ` +
+          'this large serves as data for fit, evaluate and predict (bound in slices), or can be read.',
+        'maxStorageBufferBindingSize',
+        limit,
+        t.byteLength,
+      );
     }
   }
   const [first, ...rest] = ts;

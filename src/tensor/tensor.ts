@@ -179,6 +179,11 @@ export interface TensorOptions {
  * The shape is inferred from nested arrays; for flat data it defaults to [length]. dtype
  * defaults from the typed array (Float64Array and plain numbers give f32). Values are
  * checked for the dtype: integers in range for i32/u32/u8.
+ *
+ * A tensor may be as large as the device's maxBufferSize, even over its
+ * maxStorageBufferBindingSize (e.g. all of MNIST as f32, 188 MB, where one binding holds
+ * 128 MiB): fit, evaluate and predict bind such a tensor in slices, in place; an eager op
+ * given one throws a GPULimitError.
  */
 export function tensor(
   data: TensorData,
@@ -199,7 +204,9 @@ export function tensor(
   const host = convert(values, d, what);
   const engine = options.engine ?? currentEngine();
   const label = options.label ?? `tensor#${nextId++}`;
-  const buffer = engine.createBufferWithData(host, storageUsage(), label);
+  // Up to maxBufferSize: a tensor larger than one binding serves as fit/evaluate/predict
+  // data (bound in slices); eager ops refuse it by name.
+  const buffer = engine.createBufferWithData(host, storageUsage(), label, { sliced: true });
   return new Tensor(engine, buffer, finalShape, d, label);
 }
 
