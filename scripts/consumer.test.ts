@@ -5,7 +5,8 @@
  * `chart.js` for `webgpu-mlp/trainer`). Then, in that project:
  * - a Node script trains y = 3x − 0.5 and predicts (Dawn, via the Node entry);
  * - strict TypeScript consumers type-check with moduleResolution bundler and node16, with no
- *   skipLibCheck and no `types` of their own;
+ *   skipLibCheck and no `types` of their own, under TypeScript 5.x (tsc) and 7.x (tsgo, the
+ *   native port from @typescript/native-preview);
  * - a Vite app importing the library and `webgpu-mlp/trainer` is built, served and run in
  *   headless Chromium (kernels-test/browser/chromium.ts), where it trains the same line.
  *
@@ -137,19 +138,27 @@ describe('the packed package, installed into a new project', () => {
     expectOnLine(predictions);
   });
 
-  it.each(['bundler', 'node16'])(
-    'type-checks a strict consumer with moduleResolution %s and no skipLibCheck',
-    (resolution) => {
-      // tsc prints its errors on stdout and exits non-zero; show them in the failure.
+  it.each([
+    ['tsc', 'bundler'],
+    ['tsc', 'node16'],
+    ['tsgo', 'bundler'],
+    ['tsgo', 'node16'],
+  ] as const)(
+    'type-checks a strict consumer with %s, moduleResolution %s and no skipLibCheck',
+    (compiler, resolution) => {
+      // TypeScript 5.x (tsc) and 7.x (tsgo, the native port) print their errors on stdout and
+      // exit non-zero; show them in the failure. A compiler that cannot start (e.g. tsgo
+      // without its platform binary) fails with stdout empty: its stderr, then.
+      const [cmd, ...args]: [string, ...string[]] =
+        compiler === 'tsc'
+          ? [process.execPath, join(repo, 'node_modules/typescript/bin/tsc')]
+          : [bin('tsgo')];
       let errors = '';
       try {
-        run(
-          process.execPath,
-          [join(repo, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${resolution}.json`],
-          project,
-        );
+        run(cmd, [...args, '-p', `tsconfig.${resolution}.json`], project);
       } catch (e) {
-        errors = String((e as { stdout?: string }).stdout ?? e);
+        const { stdout, stderr } = e as { stdout?: string | null; stderr?: string | null };
+        errors = stdout || stderr || String(e);
       }
       expect(errors).toBe('');
     },
