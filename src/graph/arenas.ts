@@ -5,7 +5,7 @@
  * the GPU accumulators (laid out by metric-layout.ts), plus the snapshot copies used to undo
  * a step that went non-finite.
  */
-import { BufferSlice, type Engine } from '../gpu/engine.js';
+import { BufferSlice, type Bindable, type Engine } from '../gpu/engine.js';
 import { GPULimitError } from '../gpu/errors.js';
 import {
   ARENA_ALIGN,
@@ -63,7 +63,7 @@ export class ModelArenas {
   readonly backup: { params: GPUBuffer; optState: GPUBuffer[]; state: GPUBuffer; hyper?: GPUBuffer };
   private readonly owned: GPUBuffer[] = [];
   private readonly slices = new Map<string, VBuf>();
-  private readonly wholes = new Map<GPUBuffer, VBuf>();
+  private readonly wholes = new Map<Bindable, VBuf>();
   private disposed = false;
 
   constructor(
@@ -200,18 +200,21 @@ export class ModelArenas {
     };
   }
 
-  /** A fixed VBuf for a whole buffer (one per buffer object, whatever its label). */
-  whole(buffer: GPUBuffer): VBuf {
-    let v = this.wholes.get(buffer);
+  /**
+   * A fixed VBuf for a whole buffer or a slice of one (one per object, whatever its label),
+   * e.g. the parts of a dataset.
+   */
+  whole(b: Bindable): VBuf {
+    let v = this.wholes.get(b);
     if (!v) {
-      v = vbuf(buffer.size, buffer.label, buffer);
-      this.wholes.set(buffer, v);
+      v = vbuf(b.size, b.label, b);
+      this.wholes.set(b, v);
     }
     return v;
   }
 
   /** Forgets the VBufs of buffers that are gone (a disposed dataset's). */
-  forget(buffers: readonly GPUBuffer[]): void {
+  forget(buffers: readonly Bindable[]): void {
     for (const b of buffers) this.wholes.delete(b);
   }
 

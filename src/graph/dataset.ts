@@ -11,7 +11,8 @@
  * row: the GPU sees them only as the step runs. targetProblem() words the refusal for host
  * data and GPU datasets alike; fit-data.ts raises it.
  */
-import type { Engine } from '../gpu/engine.js';
+import { BufferSlice, type Bindable, type Engine } from '../gpu/engine.js';
+import { encodeCopyBytes } from '../kernels/colstats.js';
 import { MAX_GATHER_PARTS, type LabelSource } from '../kernels/gather.js';
 import type { LossName } from '../kernels/losses.js';
 import type { Mode } from './fusion.js';
@@ -19,7 +20,8 @@ import { GraphError, type Graph } from './ir.js';
 import { iota } from '../util/random.js';
 
 export interface DataColumn {
-  parts: GPUBuffer[];
+  /** Whole buffers, or slices of one borrowed buffer (a tensor larger than one binding). */
+  parts: Bindable[];
   rowsPerPart: number;
   width: number;
   source: LabelSource;
@@ -39,10 +41,34 @@ export interface ColumnInput {
   offset?: number;
 }
 
+/**
+ * A column already on the GPU (an eager Tensor's buffer), used without a readback: rows
+ * [firstRow, firstRow + rows) of a row-major [*, width] array of `source` values from byte 0
+ * (u8 packed four to a word). From row 0 the buffer is bound in place (in slices when it
+ * exceeds one binding), never written nor freed by the dataset; from a later row (a
+ * validation split) those rows are copied on the GPU into buffers the dataset owns.
+ */
+export interface DeviceColumnInput {
+  buffer: GPUBuffer;
+  source: LabelSource;
+  width: number;
+  rows: number;
+  firstRow?: number;
+  scale?: number;
+  offset?: number;
+}
+
+/** A column of host values, or one already on the GPU. */
+export type AnyColumnInput = ColumnInput | DeviceColumnInput;
+
+export function isDeviceColumn(c: AnyColumnInput): c is DeviceColumnInput {
+  return 'buffer' in c;
+}
+
 export interface GpuDataOptions {
-  inputs: readonly ColumnInput[];
+  inputs: readonly AnyColumnInput[];
   /** One per loss head; omit for predict-only data. */
-  targets?: readonly ColumnInput[];
+  targets?: readonly AnyColumnInput[];
   label?: string;
   /** Split columns at this many bytes per buffer (default: the adapter's binding limit). */
   maxPartBytes?: number;
@@ -194,6 +220,14 @@ function probabilityHint(min: number, max: number, integers: boolean, head: Targ
   return '; scale the targets into [0, 1], or use a regression loss such as meanSquaredError';
 }
 
+function columnSource(c: AnyColumnInput): LabelSource {
+  return isDeviceColumn(c) ? c.source : sourceOf(c.data);
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 function sourceOf(data: ColumnInput['data']): LabelSource {
   if (data instanceof Uint8Array) return 'u8';
   if (data instanceof Float32Array) return 'f32';
@@ -205,11 +239,16 @@ export class GpuData {
   readonly rows: number;
   readonly inputs: DataColumn[] = [];
   readonly targets: DataColumn[] = [];
-  /** Host summaries of the target columns, taken at upload (see targetProblem). */
-  readonly targetStats: TargetStats[] = [];
+  /**
+   * Host summaries of the target columns, taken at upload (see targetProblem); undefined for
+   * a column already on the GPU, whose values the caller checked there.
+   */
+  readonly targetStats: (TargetStats | undefined)[] = [];
   readonly label: string;
   readonly perm: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
+  /** Parts bound in place from buffers this dataset does not own (device columns). */
+  private readonly borrowed: Bindable[] = [];
   private disposed = false;
   private readonly disposeHooks: (() => void)[] = [];
 
@@ -222,9 +261,10 @@ export class GpuData {
     const columns = [...options.inputs, ...(options.targets ?? [])];
     const first = columns[0];
     if (!first) throw new RangeError(`${label}: no columns`);
-    const rowsOf = (c: ColumnInput, what: string): number => {
+    const rowsOf = (c: AnyColumnInput, what: string): number => {
       if (!Number.isSafeInteger(c.width) || c.width <= 0)
         throw new RangeError(`${label} ${what}: width ${c.width} must be a positive integer`);
+      if (isDeviceColumn(c)) return c.rows;
       if (c.data.length % c.width !== 0) {
         throw new RangeError(`${label} ${what}: ${c.data.length} values are not whole rows of ${c.width}`);
       }
@@ -237,7 +277,7 @@ export class GpuData {
         const what = `input ${i}`;
         if (rowsOf(c, what) !== this.rows)
           throw new RangeError(`${label}: ${what} has ${rowsOf(c, what)} rows, input 0 has ${this.rows}`);
-        const source = sourceOf(c.data);
+        const source = columnSource(c);
         if (source !== 'u8' && source !== 'f32')
           throw new TypeError(`${label} ${what}: features must be u8 or f32, got ${source}`);
         this.inputs.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, true));
@@ -248,10 +288,11 @@ export class GpuData {
           throw new RangeError(`${label}: ${what} has ${rowsOf(c, what)} rows, input 0 has ${this.rows}`);
         // u8/f32 target rows (regression, autoencoders) are gathered like features and may be
         // split; class ids must fit one binding (MNIST's are 60 kB).
-        const source = sourceOf(c.data);
+        const source = columnSource(c);
         const rowsLike = source === 'u8' || source === 'f32';
         this.targets.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, rowsLike));
-        this.targetStats.push(targetStats(c.data, c.width));
+        // A device column's values were checked on the GPU before (checkTensorColumns).
+        this.targetStats.push(isDeviceColumn(c) ? undefined : targetStats(c.data, c.width));
       });
       this.perm = this.own(
         engine.createBufferWithData(
@@ -272,19 +313,59 @@ export class GpuData {
   }
 
   private upload(
-    c: ColumnInput,
+    c: AnyColumnInput,
     source: LabelSource,
     label: string,
     maxPart: number | undefined,
     splittable: boolean,
   ): DataColumn {
-    const bytesPerValue = source === 'u8' ? 1 : 4;
-    const rowBytes = c.width * bytesPerValue;
+    const rowBytes = c.width * (source === 'u8' ? 1 : 4);
     const limit = Math.min(maxPart ?? Infinity, this.engine.limits.maxStorageBufferBindingSize);
+    const column = { width: c.width, source, scale: c.scale ?? 1, offset: c.offset ?? 0 };
+    const first = isDeviceColumn(c) ? (c.firstRow ?? 0) : 0;
+    if (isDeviceColumn(c)) {
+      const need = (first + this.rows) * rowBytes;
+      if (need > c.buffer.size) {
+        throw new RangeError(
+          `${label}: rows ${first} to ${first + this.rows} of ${rowBytes} bytes need ${need} bytes; ` +
+            `the buffer "${c.buffer.label}" holds ${c.buffer.size}`,
+        );
+      }
+      if (first === 0) return { ...column, ...this.borrow(c.buffer, rowBytes, label, limit, splittable) };
+    }
     // Parts hold whole rows, and u8 parts whole words (rows · width a multiple of 4).
     let rowsPerPart = Math.max(1, Math.floor(limit / rowBytes));
     if (source === 'u8') while (rowsPerPart > 1 && (rowsPerPart * c.width) % 4 !== 0) rowsPerPart--;
     rowsPerPart = Math.min(rowsPerPart, this.rows);
+    const count = this.partCount(rowsPerPart, rowBytes, label, limit, splittable);
+    const parts: GPUBuffer[] = [];
+    for (let p = 0; p < count; p++) {
+      const start = p * rowsPerPart;
+      const end = Math.min(this.rows, start + rowsPerPart);
+      const name = count > 1 ? `${label} part ${p}` : label;
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST; // COPY_DST: rewrite()
+      if (isDeviceColumn(c)) {
+        // Rows of a tensor past its first (a validation split): a copy on the GPU.
+        const bytes = (end - start) * rowBytes;
+        const part = this.own(this.engine.createBuffer({ size: bytes, usage, label: name }));
+        encodeCopyBytes(this.engine, c.buffer, (first + start) * rowBytes, part, bytes);
+        parts.push(part);
+      } else {
+        const values = c.data.subarray(start * c.width, end * c.width);
+        parts.push(this.own(this.engine.createBufferWithData(values, usage, name)));
+      }
+    }
+    return { ...column, parts, rowsPerPart };
+  }
+
+  /** How many parts of `rowsPerPart` rows the column needs, refusing more than are possible. */
+  private partCount(
+    rowsPerPart: number,
+    rowBytes: number,
+    label: string,
+    limit: number,
+    splittable: boolean,
+  ): number {
     const count = Math.ceil(this.rows / rowsPerPart);
     if (count > 1 && !splittable)
       throw new RangeError(`${label}: ${this.rows * rowBytes} bytes exceed one binding (${limit})`);
@@ -294,22 +375,46 @@ export class GpuData {
           `at most ${MAX_GATHER_PARTS} are supported on this adapter`,
       );
     }
-    const parts: GPUBuffer[] = [];
-    const values = c.data;
-    for (let p = 0; p < count; p++) {
-      const start = p * rowsPerPart * c.width;
-      const end = Math.min(values.length, start + rowsPerPart * c.width);
-      parts.push(
-        this.own(
-          this.engine.createBufferWithData(
-            values.subarray(start, end),
-            GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, // COPY_DST: rewrite()
-            count > 1 ? `${label} part ${p}` : label,
-          ),
-        ),
+    return count;
+  }
+
+  /**
+   * The first `rows` rows of a borrowed buffer as parts bound in place: the buffer itself when
+   * it fits one binding, else slices that start at multiples of the storage offset alignment.
+   */
+  private borrow(
+    buffer: GPUBuffer,
+    rowBytes: number,
+    label: string,
+    limit: number,
+    splittable: boolean,
+  ): { parts: Bindable[]; rowsPerPart: number } {
+    const bytes = this.rows * rowBytes;
+    const word = (n: number): number => Math.min(buffer.size, Math.ceil(n / 4) * 4);
+    if (bytes <= limit) {
+      const part = buffer.size <= limit ? buffer : new BufferSlice(buffer, 0, word(bytes), label);
+      this.borrowed.push(part);
+      return { parts: [part], rowsPerPart: this.rows };
+    }
+    // Each slice's offset (p · rowsPerPart · rowBytes) a multiple of the alignment.
+    const align = this.engine.limits.minStorageBufferOffsetAlignment;
+    const step = align / gcd(rowBytes, align);
+    const rowsPerPart = Math.floor(Math.floor(limit / rowBytes) / step) * step;
+    if (rowsPerPart === 0) {
+      throw new RangeError(
+        `${label}: a slice of whole rows (${rowBytes} bytes each) starting at a multiple of ` +
+          `${align} bytes cannot fit one binding of ${limit} bytes`,
       );
     }
-    return { parts, rowsPerPart, width: c.width, source, scale: c.scale ?? 1, offset: c.offset ?? 0 };
+    const count = this.partCount(rowsPerPart, rowBytes, label, limit, splittable);
+    const parts: Bindable[] = [];
+    for (let p = 0; p < count; p++) {
+      const start = p * rowsPerPart * rowBytes;
+      const size = word(Math.min(this.rows, (p + 1) * rowsPerPart) * rowBytes) - start;
+      parts.push(new BufferSlice(buffer, start, size, `${label} part ${p}`));
+    }
+    this.borrowed.push(...parts);
+    return { parts, rowsPerPart };
   }
 
   /**
@@ -320,6 +425,7 @@ export class GpuData {
   fits(inputs: readonly ColumnInput[]): boolean {
     return (
       !this.disposed &&
+      this.borrowed.length === 0 &&
       this.targets.length === 0 &&
       inputs.length === this.inputs.length &&
       inputs.every((c, i) => {
@@ -340,7 +446,8 @@ export class GpuData {
     if (!this.fits(inputs)) throw new RangeError("rewrite: the inputs do not have this dataset's shape");
     inputs.forEach((c, i) => {
       const col = this.inputs[i] as DataColumn;
-      col.parts.forEach((part, p) => {
+      // fits() holds only for datasets of their own buffers (nothing borrowed, no slices).
+      (col.parts as GPUBuffer[]).forEach((part, p) => {
         const start = p * col.rowsPerPart * col.width;
         const end = Math.min(c.data.length, start + col.rowsPerPart * col.width);
         const values = c.data.subarray(start, end);
@@ -440,6 +547,11 @@ export class GpuData {
   /** The GPU buffers of the dataset (columns and permutation). */
   get buffers(): readonly GPUBuffer[] {
     return this.owned;
+  }
+
+  /** Everything a step binds for this dataset: its own buffers and the borrowed parts. */
+  get bindings(): readonly Bindable[] {
+    return [...this.owned, ...this.borrowed];
   }
 
   get bytes(): number {

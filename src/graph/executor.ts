@@ -163,7 +163,7 @@ export class Executor {
       plan.dispose();
       this.plans.delete(key);
     }
-    this.model.forget(data.buffers);
+    this.model.forget(data.bindings);
     this.watched.delete(data);
   }
 

@@ -7,6 +7,7 @@
  *               which records a non-finite parameter or state value it writes;
  *   step end    the bookkeeping: the first non-finite loss, the step count, the cursor.
  */
+import type { Bindable } from '../gpu/engine.js';
 import type { DataColumn, GpuData } from './dataset.js';
 import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
 import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
@@ -60,7 +61,7 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
         `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
       );
     }
-    const src = model.whole(col.parts[0] as GPUBuffer);
+    const src = model.whole(col.parts[0] as Bindable);
     const errors = model.whole(model.labelErrors);
     const head = L.graph.losses[i];
     if (!head) throw new Error(`internal: no loss head ${i}`);

@@ -9,15 +9,19 @@
  * validationSplit (the last rows, as Keras) or validationData. A GpuData given to fit is
  * checked the same way, from the stats its targets got at upload (checkGpuData).
  */
-import type { Engine } from '../gpu/engine.js';
+import { BufferSlice, type Engine } from '../gpu/engine.js';
 import {
   checksTargetRange,
   GpuData,
   targetProblem,
   targetStats,
+  type AnyColumnInput,
   type ColumnInput,
   type TargetHead,
+  type TargetStats,
 } from '../graph/dataset.js';
+import { decodeColumnStats, encodeColumnStats } from '../kernels/colstats.js';
+import type { LabelSource } from '../kernels/gather.js';
 import { LabelError } from '../graph/executor.js';
 import { takeRows } from '../data/prep.js';
 import type { LossName } from '../kernels/losses.js';
@@ -125,28 +129,38 @@ function nestedShape(x: unknown, what: string): number[] {
 /** x or y for a model with several inputs/outputs: one TensorLike each, or by name. */
 export type DataArg = TensorLike | readonly TensorLike[] | Readonly<Record<string, TensorLike>>;
 
-/** Like DataArg, but eager GPU Tensors are accepted too (read back once). */
+/**
+ * Like DataArg, but eager GPU Tensors are accepted too: fit, evaluate, predict, trainOnBatch
+ * and computeGradients use them in place on the GPU (no readback); elsewhere (a tuner's
+ * search, crossValScore) they are read back once.
+ */
 export type DataInput =
   TensorLike | Tensor | readonly (TensorLike | Tensor)[] | Readonly<Record<string, TensorLike | Tensor>>;
 
+/** One column as given: host data, or an eager Tensor on the GPU. */
+type Given = TensorLike | Tensor;
+
 /**
- * Eager Tensors in x/y read back to host arrays (u8 stays u8), TF.js tensors read by their
- * data(); everything else unchanged. `what` names the argument in errors ('x', 'y').
+ * TF.js tensors in x/y read by their data(); eager Tensors read back to host arrays (u8
+ * stays u8) unless `keep` (then they stay on the GPU, for hostColumns to use in place);
+ * everything else unchanged. `what` names the argument in errors ('x', 'y').
  */
-export async function resolveTensors(arg: DataInput, what = 'x'): Promise<DataArg> {
-  const one = async (t: TensorLike | Tensor): Promise<TensorLike> => {
-    if (t instanceof Tensor) return { data: (await t.read()) as Typed, shape: [...t.shape] };
+export async function resolveTensors(arg: DataInput, what: string, keep: true): Promise<DataInput>;
+export async function resolveTensors(arg: DataInput, what?: string, keep?: false): Promise<DataArg>;
+export async function resolveTensors(arg: DataInput, what = 'x', keep = false): Promise<DataInput> {
+  const one = async (t: Given): Promise<Given> => {
+    if (t instanceof Tensor) return keep ? t : { data: (await t.read()) as Typed, shape: [...t.shape] };
     if (!isTfjsTensor(t)) return t;
     checkTfjs(t, what);
     return tfjsColumn(t, typeof t.data === 'function' ? await t.data() : t.dataSync(), what);
   };
   const read = (t: unknown): boolean => t instanceof Tensor || isTfjsTensor(t);
-  if (read(arg)) return one(arg as TensorLike | Tensor);
+  if (read(arg)) return one(arg as Given);
   if (Array.isArray(arg) && arg.some(read)) {
-    return Promise.all((arg as readonly (TensorLike | Tensor)[]).map(one));
+    return Promise.all((arg as readonly Given[]).map(one));
   }
   if (!Array.isArray(arg) && !isTyped(arg) && typeof arg === 'object' && !('data' in arg)) {
-    const rec = arg as Readonly<Record<string, TensorLike | Tensor>>;
+    const rec = arg as Readonly<Record<string, Given>>;
     if (Object.values(rec).some(read)) {
       const entries = await Promise.all(
         Object.entries(rec).map(async ([k, v]) => [k, await one(v)] as const),
@@ -154,7 +168,7 @@ export async function resolveTensors(arg: DataInput, what = 'x'): Promise<DataAr
       return Object.fromEntries(entries);
     }
   }
-  return arg as DataArg;
+  return arg;
 }
 
 export class DataError extends Error {
@@ -252,56 +266,76 @@ export function toColumn(
     throw new DataError(`${what}: ${flat.length} values are not whole rows of ${width}${note}`);
   }
   const rows = flat.length / width;
-  if (shape) {
-    const row = shape.slice(1);
-    const per = row.reduce((a, b) => a * b, 1);
-    if (shape[0] !== rows || per !== width) {
-      throw new DataError(
-        `${what}: shape [${shape.join(', ')}] does not match rows of ${width} values${note}` +
-          `: expected [${[rows, ...(expect.shape ?? [width])].join(', ')}]`,
-      );
-    }
-    const want = expect.shape;
-    if (want && !sameRowShape(row, want)) {
-      // Same size, another shape: Keras refuses it rather than reshape silently.
-      const fix =
-        want.length === 1 && row.length > 1
-          ? `reshape x to [${rows}, ${width}], or start the model with a Flatten layer ` +
-            `(layers.flatten({ inputShape: [${row.join(', ')}] }))`
-          : `reshape x to [${[rows, ...want].join(', ')}]`;
-      throw new DataError(
-        `${what}: shape [${shape.join(', ')}] (rows of shape [${row.join(', ')}]), but ` +
-          `${expect.reader ?? 'the model'} takes rows of shape [${want.join(', ')}]: ${fix}`,
-      );
-    }
-  }
+  if (shape) checkRowShape(shape, rows, width, what, expect);
   const values: HostColumn['values'] =
     flat instanceof Uint8Array || flat instanceof Float32Array || flat instanceof Uint32Array
       ? flat
       : Float32Array.from(flat);
   const bad = values instanceof Float32Array ? firstNonFinite(values) : -1;
-  if (bad >= 0) {
-    throw new DataError(
-      `${what}: value ${String(values[bad])} at row ${Math.floor(bad / width)}, column ${bad % width} (NaN and ±Inf are not accepted)`,
-    );
-  }
+  if (bad >= 0) throw nonFiniteError(values[bad] as number, bad, width, what);
   return { values, rows, shape: shape ? shape.slice(1) : [width] };
 }
 
-/** x/y as one TensorLike per model input/output, in order. */
-export function perTensor(arg: DataArg, names: readonly string[], what: string): TensorLike[] {
+/** x holding NaN or ±Inf at flat index `at`. */
+function nonFiniteError(value: number, at: number, width: number, what: string): DataError {
+  return new DataError(
+    `${what}: value ${String(value)} at row ${Math.floor(at / width)}, column ${at % width} (NaN and ±Inf are not accepted)`,
+  );
+}
+
+/**
+ * A column's shape [rows, ...row] against rows of `width` values and, when known, the
+ * model's per-row shape (Keras checks ranks: [n, 2, 2] is no [n, 4]).
+ */
+function checkRowShape(
+  shape: readonly number[],
+  rows: number,
+  width: number,
+  what: string,
+  expect: ColumnExpect,
+): void {
+  const note = expect.note ? ` (${expect.note})` : '';
+  const row = shape.slice(1);
+  const per = row.reduce((a, b) => a * b, 1);
+  if (shape[0] !== rows || per !== width) {
+    throw new DataError(
+      `${what}: shape [${shape.join(', ')}] does not match rows of ${width} values${note}` +
+        `: expected [${[rows, ...(expect.shape ?? [width])].join(', ')}]`,
+    );
+  }
+  const want = expect.shape;
+  if (want && !sameRowShape(row, want)) {
+    // Same size, another shape: Keras refuses it rather than reshape silently.
+    const fix =
+      want.length === 1 && row.length > 1
+        ? `reshape x to [${rows}, ${width}], or start the model with a Flatten layer ` +
+          `(layers.flatten({ inputShape: [${row.join(', ')}] }))`
+        : `reshape x to [${[rows, ...want].join(', ')}]`;
+    throw new DataError(
+      `${what}: shape [${shape.join(', ')}] (rows of shape [${row.join(', ')}]), but ` +
+        `${expect.reader ?? 'the model'} takes rows of shape [${want.join(', ')}]: ${fix}`,
+    );
+  }
+}
+
+/** x/y as one TensorLike (or eager Tensor) per model input/output, in order. */
+export function perTensor(arg: DataInput, names: readonly string[], what: string): Given[] {
+  if (arg instanceof Tensor) {
+    if (names.length === 1) return [arg];
+    throw new DataError(`${what}: the model has ${names.length} (${names.join(', ')}); pass one array each`);
+  }
   if (names.length === 1) {
     if (Array.isArray(arg) && arg.length === 1 && !Array.isArray(arg[0]) && typeof arg[0] === 'object') {
-      return [arg[0] as TensorLike];
+      return [arg[0] as Given];
     }
     if (!Array.isArray(arg) && !isTyped(arg) && typeof arg === 'object' && !('data' in arg)) {
-      const byName = arg as Readonly<Record<string, TensorLike>>;
+      const byName = arg as Readonly<Record<string, Given>>;
       const v = byName[names[0] as string];
       if (!v)
         throw new DataError(`${what}: no entry for "${names[0]}"; got ${Object.keys(byName).join(', ')}`);
       return [v];
     }
-    return [arg as TensorLike];
+    return [arg as Given];
   }
   if (Array.isArray(arg)) {
     if (arg.length !== names.length) {
@@ -309,12 +343,12 @@ export function perTensor(arg: DataArg, names: readonly string[], what: string):
         `${what}: the model has ${names.length} (${names.join(', ')}); got ${arg.length} arrays`,
       );
     }
-    return arg as TensorLike[];
+    return arg as Given[];
   }
   if (isTyped(arg) || 'data' in (arg as object)) {
     throw new DataError(`${what}: the model has ${names.length} (${names.join(', ')}); pass one array each`);
   }
-  const byName = arg as Readonly<Record<string, TensorLike>>;
+  const byName = arg as Readonly<Record<string, Given>>;
   return names.map((n) => {
     const v = byName[n];
     if (!v) throw new DataError(`${what}: no entry for "${n}"; got ${Object.keys(byName).join(', ')}`);
@@ -376,21 +410,61 @@ function targetHeads(layout: DataLayout): TargetHead[] | undefined {
   return heads;
 }
 
-/** Host columns for the model's inputs and outputs, and their row count. */
-export interface HostColumns {
-  inputs: ColumnInput[];
-  targets: ColumnInput[];
+/** Host columns (or, where eager Tensors were given, GPU ones) for the model's inputs and outputs. */
+export interface HostColumns<C = ColumnInput> {
+  inputs: C[];
+  targets: C[];
   rows: number;
 }
 
-function valueCount(t: TensorLike): number {
+/**
+ * An eager Tensor given as one of x's or y's columns: used on the GPU where it is (never read
+ * back), checked there by checkTensorColumns() before any upload or step.
+ */
+export interface TensorColumn {
+  tensor: Tensor;
+  width: number;
+  rows: number;
+  /** Names the column in messages: 'fit: x', 'fit: y "out"'. */
+  what: string;
+  /** A target column's loss head (x columns have none). */
+  head?: TargetHead;
+}
+
+/** A column of host values, or an eager Tensor used in place. */
+export type Column = ColumnInput | TensorColumn;
+
+export function isTensorColumn(c: Column): c is TensorColumn {
+  return 'tensor' in c;
+}
+
+/** An eager Tensor as a column of rows of `width` values, its shape checked as host data's. */
+function tensorColumn(t: Tensor, width: number, what: string, expect: ColumnExpect): TensorColumn {
+  if (t.isDisposed) {
+    throw new DataError(`${what}: ${t.describe()} was disposed; keep it alive until the call resolves`);
+  }
+  const rows = t.shape[0] ?? 1;
+  const shape = t.rank === 0 ? [1] : t.shape;
+  if (t.size % width !== 0) {
+    throw new DataError(
+      `${what}: ${t.describe()} holds ${t.size} values, not whole rows of ${width}` +
+        (expect.note ? ` (${expect.note})` : ''),
+    );
+  }
+  checkRowShape(shape, t.size / width, width, what, expect);
+  return { tensor: t, width, rows, what };
+}
+
+function valueCount(t: TensorLike | Tensor): number {
+  if (t instanceof Tensor) return t.size;
   if (ArrayBuffer.isView(t)) return (t as unknown as ArrayLike<number>).length;
   if (Array.isArray(t)) return (t as unknown[]).flat(Infinity).length;
   return (t as { data: ArrayLike<number> }).data.length;
 }
 
 /** The distinct strings among y's labels (undefined if there are none). */
-function stringLabels(t: TensorLike): string[] | undefined {
+function stringLabels(t: TensorLike | Tensor): string[] | undefined {
+  if (t instanceof Tensor) return undefined;
   const flat: readonly unknown[] = Array.isArray(t)
     ? (t as unknown[]).flat(Infinity)
     : !isTyped(t) && typeof t === 'object' && Array.isArray((t as { data?: unknown }).data)
@@ -420,7 +494,7 @@ function classIdsLike(t: TensorLike): boolean {
  * takes class ids, strings.
  */
 function checkTargetShape(
-  t: TensorLike,
+  t: TensorLike | Tensor,
   out: DataLayout['outputs'][number],
   rows: number,
   label: string,
@@ -443,15 +517,9 @@ function checkTargetShape(
   const u = out.features;
   if (u === 1 || out.targets === undefined) return;
   const n = valueCount(t);
-  const layer = `the output layer "${out.name}" has ${unitCount(u)}`;
-  if (out.targets === 'dense' && n === rows && classIdsLike(t)) {
-    throw new DataError(
-      `${label}: one value per row, but ${layer}: these look like class ids. ` +
-        (out.loss === 'categorical_crossentropy'
-          ? 'Use sparseCategoricalCrossentropy for class ids, or one-hot encode them '
-          : `${out.loss ?? 'this loss'} takes rows of ${u} values: one-hot encode them `) +
-        `(data.toCategorical(y, ${u}))`,
-    );
+  // A Tensor's values are on the GPU: its shape says enough.
+  if (out.targets === 'dense' && n === rows && (t instanceof Tensor || classIdsLike(t))) {
+    throw classIdsError(out, label, !(t instanceof Tensor));
   }
   if (out.targets === 'sparse' && n === rows * u) {
     throw new DataError(
@@ -462,35 +530,73 @@ function checkTargetShape(
   }
 }
 
+/** One value per row that look like class ids, for an output that takes rows of values. */
+function classIdsError(out: DataLayout['outputs'][number], label: string, seen: boolean): DataError {
+  const u = out.features;
+  return new DataError(
+    `${label}: one value per row, but the output layer "${out.name}" has ${unitCount(u)}: ` +
+      (seen ? 'these look like class ids. ' : 'class ids? ') +
+      (out.loss === 'categorical_crossentropy'
+        ? 'Use sparseCategoricalCrossentropy for class ids, or one-hot encode them '
+        : `${out.loss ?? 'this loss'} takes rows of ${u} values: one-hot encode them `) +
+      `(data.toCategorical(y, ${u}))`,
+  );
+}
+
 /** "1 unit", "10 units". */
 function unitCount(n: number): string {
   return `${n} unit${n === 1 ? '' : 's'}`;
 }
 
-/** x (and y, when given) as columns shaped by the model's inputs and outputs, checked. */
+/**
+ * x (and y, when given) as columns shaped by the model's inputs and outputs, checked. Host
+ * data becomes host columns; an eager Tensor stays on the GPU as a TensorColumn, whose shape
+ * is checked here and whose values checkTensorColumns() checks on the GPU.
+ */
 export function hostColumns(
   layout: DataLayout,
   x: DataArg,
   y: DataArg | undefined,
   what: string,
-): HostColumns {
+): HostColumns;
+export function hostColumns(
+  layout: DataLayout,
+  x: DataInput,
+  y: DataInput | undefined,
+  what: string,
+): HostColumns<Column>;
+export function hostColumns(
+  layout: DataLayout,
+  x: DataInput,
+  y: DataInput | undefined,
+  what: string,
+): HostColumns<Column> {
   const inNames = layout.inputs.map((i) => i.name);
-  const xs = perTensor(x, inNames, `${what}: x`).map((t, i) => {
+  const xs = perTensor(x, inNames, `${what}: x`).map((t, i): { col: Column; rows: number } => {
     const input = layout.inputs[i] as DataLayout['inputs'][number];
     const features = input.features;
-    const col = toColumn(t, features, `${what}: x${inNames.length > 1 ? ` "${inNames[i]}"` : ''}`, {
+    const label = `${what}: x${inNames.length > 1 ? ` "${inNames[i]}"` : ''}`;
+    const expect = {
       ...(input.shape ? { shape: input.shape } : {}),
       reader: `the input "${input.name}"`,
       note: `the input "${input.name}" takes rows of ${features} values`,
-    });
-    return { col, width: features };
+    };
+    if (t instanceof Tensor) {
+      if (t.dtype !== 'f32' && t.dtype !== 'u8') {
+        throw new DataError(`${label}: ${t.describe()}: features must be f32 or u8 (cast the values first)`);
+      }
+      const col = tensorColumn(t, features, label, expect);
+      return { col, rows: col.rows };
+    }
+    const col = toColumn(t, features, label, expect);
+    return { col: { data: col.values, width: features }, rows: col.rows };
   });
-  const rows = xs[0]?.col.rows ?? 0;
-  xs.forEach(({ col }, i) => {
-    if (col.rows !== rows)
-      throw new DataError(`${what}: input "${inNames[i]}" has ${col.rows} rows, "${inNames[0]}" has ${rows}`);
+  const rows = xs[0]?.rows ?? 0;
+  xs.forEach((c, i) => {
+    if (c.rows !== rows)
+      throw new DataError(`${what}: input "${inNames[i]}" has ${c.rows} rows, "${inNames[0]}" has ${rows}`);
   });
-  const inputs: ColumnInput[] = xs.map(({ col, width }) => ({ data: col.values, width }));
+  const inputs = xs.map((c) => c.col);
   if (y === undefined) {
     const heads = targetHeads(layout);
     if (what !== 'predict' && heads) {
@@ -502,11 +608,11 @@ export function hostColumns(
     return { inputs, targets: [], rows };
   }
   const outNames = layout.outputs.map((o) => o.name);
-  const targets = perTensor(y, outNames, `${what}: y`).map((given, i): ColumnInput => {
+  const targets = perTensor(y, outNames, `${what}: y`).map((given, i): Column => {
     const out = layout.outputs[i] as DataLayout['outputs'][number];
     const units = out.features;
     const label = `${what}: y${outNames.length > 1 ? ` "${outNames[i]}"` : ''}`;
-    const t = fromTfjsSync(given, label);
+    const t = given instanceof Tensor ? given : fromTfjsSync(given, label);
     checkTargetShape(t, out, rows, label);
     let sparse = out.targets === 'sparse';
     if (out.targets === undefined) {
@@ -520,12 +626,12 @@ export function hostColumns(
         );
       }
     }
-    const col = toColumn(t, sparse ? 1 : units, label, {
+    const width = sparse ? 1 : units;
+    const expect = {
       note: sparse
         ? 'the loss takes one class id per row'
         : `the output layer "${out.name}" has ${unitCount(units)}`,
-    });
-    if (col.rows !== rows) throw new DataError(`${label} has ${col.rows} rows, x has ${rows}`);
+    };
     const head: TargetHead = {
       output: out.name,
       units,
@@ -533,22 +639,104 @@ export function hostColumns(
       // Before compile no loss is known: only the class-id range is checked.
       loss: out.loss ?? 'mse',
     };
-    return checkTargets(col, head, label);
+    const col =
+      t instanceof Tensor ? tensorColumn(t, width, label, expect) : toColumn(t, width, label, expect);
+    if (col.rows !== rows) throw new DataError(`${label} has ${col.rows} rows, x has ${rows}`);
+    return t instanceof Tensor
+      ? { ...(col as TensorColumn), head }
+      : checkTargets(col as HostColumn, head, label);
   });
   return { inputs, targets, rows };
 }
 
-/** Rows [start, end) of the columns on the GPU. */
+/** A Tensor's dtype as the dataset names its element type. */
+function tensorSource(t: Tensor): LabelSource {
+  return t.dtype;
+}
+
+/**
+ * The values of the columns that are eager Tensors, checked on the GPU as toColumn() and
+ * checkTargets() check host data: x without NaN/±Inf, targets the loss can read (class ids
+ * in range, probabilities in [0, 1], no class ids where rows of values are taken). One
+ * summary pass per column and one readback for all of them; nothing when there are none.
+ */
+export async function checkTensorColumns(engine: Engine, cols: HostColumns<Column>): Promise<void> {
+  const tensors = [...cols.inputs, ...cols.targets].filter(isTensorColumn);
+  if (tensors.length === 0) return;
+  for (const c of tensors) {
+    if (c.tensor.isDisposed)
+      throw new DataError(
+        `${c.what}: ${c.tensor.describe()} was disposed; keep it alive until the call resolves`,
+      );
+    if (c.tensor.engine !== engine) {
+      throw new DataError(
+        `${c.what}: ${c.tensor.describe()} lives on another engine than the model's (made before ` +
+          'initEngine() was called again, or on a lost device): make it again with tensor() on this engine',
+      );
+    }
+  }
+  const SLOT = Math.max(256, engine.limits.minStorageBufferOffsetAlignment);
+  const out = engine.createBuffer({
+    size: SLOT * tensors.length,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    label: 'tensor column stats',
+  });
+  try {
+    tensors.forEach((c, i) => {
+      const spec = { source: tensorSource(c.tensor), start: 0, end: c.rows * c.width };
+      encodeColumnStats(engine, spec, c.tensor.buffer, new BufferSlice(out, i * SLOT, 32, `stats ${i}`));
+    });
+    const words = new Uint32Array(await engine.read(out, SLOT * tensors.length, 'tensor column stats'));
+    tensors.forEach((c, i) => {
+      const st = decodeColumnStats(
+        words.subarray((i * SLOT) / 4, (i * SLOT) / 4 + 8),
+        tensorSource(c.tensor),
+      );
+      if (!c.head) {
+        if (st.nonFiniteAt >= 0) throw nonFiniteError(st.nonFinite, st.nonFiniteAt, c.width, c.what);
+        return;
+      }
+      if (!checksTargetRange(c.head)) return;
+      const stats: TargetStats = {
+        min: st.min,
+        minAt: st.minAt,
+        max: st.max,
+        maxAt: st.maxAt,
+        fractionAt: st.fractionAt,
+        fraction: st.fraction,
+        width: c.width,
+      };
+      const problem = targetProblem(stats, c.head);
+      if (problem) throw new DataError(`${c.what}: ${problem}`);
+    });
+  } finally {
+    engine.releaseBuffer(out);
+  }
+}
+
+/** A column's rows [start, end) as GpuData takes it: a host slice, or the Tensor's rows in place. */
+function sliceOf(c: Column, start: number, end: number): AnyColumnInput {
+  if (!isTensorColumn(c)) return sliceColumn(c, start, end);
+  return {
+    buffer: c.tensor.buffer,
+    source: tensorSource(c.tensor),
+    width: c.width,
+    rows: end - start,
+    firstRow: start,
+  };
+}
+
+/** Rows [start, end) of the columns on the GPU (Tensor columns bound in place from row 0). */
 export function uploadSlice(
   engine: Engine,
-  c: HostColumns,
+  c: HostColumns<Column>,
   start: number,
   end: number,
   label: string,
 ): GpuData {
   return new GpuData(engine, {
-    inputs: c.inputs.map((col) => sliceColumn(col, start, end)),
-    targets: c.targets.map((col) => sliceColumn(col, start, end)),
+    inputs: c.inputs.map((col) => sliceOf(col, start, end)),
+    targets: c.targets.map((col) => sliceOf(col, start, end)),
     label,
   });
 }
@@ -567,17 +755,19 @@ export interface TrainingData {
 }
 
 /**
- * x/y (host arrays, or a GpuData with y undefined) and fit's validationSplit / validationData
- * as GPU datasets made once. validationSplit takes the last rows, as Keras does.
+ * x/y (host arrays or eager Tensors, or a GpuData with y undefined) and fit's validationSplit /
+ * validationData as GPU datasets made once. validationSplit takes the last rows, as Keras
+ * does: of a Tensor, the training rows are bound in place and the validation rows copied on
+ * the GPU.
  */
-export function trainingData(
+export async function trainingData(
   engine: Engine,
   layout: DataLayout,
-  x: DataArg | GpuData,
-  y: DataArg | undefined,
-  args: { validationSplit?: number; validationData?: readonly [DataArg | GpuData, DataArg?] },
+  x: DataInput | GpuData,
+  y: DataInput | undefined,
+  args: { validationSplit?: number; validationData?: readonly [DataInput | GpuData, DataInput?] },
   what: string,
-): TrainingData {
+): Promise<TrainingData> {
   const owned: GpuData[] = [];
   const dispose = (): void => {
     for (const d of owned.splice(0)) d.dispose();
@@ -603,6 +793,7 @@ export function trainingData(
         );
       }
       const cols = hostColumns(layout, x, y, what);
+      await checkTensorColumns(engine, cols);
       const cut = split > 0 ? Math.floor(cols.rows * (1 - split)) : cols.rows;
       if (split > 0 && (cut === 0 || cut === cols.rows)) {
         throw new DataError(
@@ -624,6 +815,7 @@ export function trainingData(
       } else {
         if (vy === undefined) throw new DataError('validationData: y is missing');
         const cols = hostColumns(layout, vx, vy, 'validationData');
+        await checkTensorColumns(engine, cols);
         val = uploadSlice(engine, cols, 0, cols.rows, label('validation'));
         owned.push(val);
       }
@@ -683,20 +875,20 @@ const X_FORMS =
   'a typed array, nested arrays, { data, shape }, a Tensor, a TF.js tensor or a GpuData (gpuDataset())';
 
 /**
- * x (unless a GpuData) and y with eager Tensors and TF.js tensors read to host arrays. A
- * missing x (null, undefined) is refused here; a null y counts as no y (the caller says
- * whether it needs one).
+ * x (unless a GpuData) and y with TF.js tensors read to host arrays; eager Tensors stay on
+ * the GPU (hostColumns uses them in place). A missing x (null, undefined) is refused here; a
+ * null y counts as no y (the caller says whether it needs one).
  */
 export async function hostArgs(
   x: DataInput | GpuData | null | undefined,
   y: DataInput | null | undefined,
-): Promise<[DataArg | GpuData, DataArg | undefined]> {
+): Promise<[DataInput | GpuData, DataInput | undefined]> {
   if (x === null || x === undefined) {
     throw new DataError(`x is missing (got ${String(x)}): pass the model's inputs as ${X_FORMS}`);
   }
   return [
-    x instanceof GpuData ? x : await resolveTensors(x),
-    y === undefined || y === null ? undefined : await resolveTensors(y, 'y'),
+    x instanceof GpuData ? x : await resolveTensors(x, 'x', true),
+    y === undefined || y === null ? undefined : await resolveTensors(y, 'y', true),
   ];
 }
 

@@ -10,7 +10,7 @@ import { currentEngine } from '../gpu/init.js';
 import type { Engine } from '../gpu/engine.js';
 import type { DispatchTiming } from '../gpu/profiler.js';
 import type { PlanStats } from '../graph/compile.js';
-import { GpuData } from '../graph/dataset.js';
+import { GpuData, type ColumnInput } from '../graph/dataset.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import {
   Executor,
@@ -34,12 +34,14 @@ import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-a
 import {
   checkGpuData,
   checkInt,
+  checkTensorColumns,
   hostArgs,
   hostColumns,
+  isTensorColumn,
   resolveTensors,
   trainingData,
   uploadSlice,
-  type DataArg,
+  type Column,
   type DataInput,
   type DataLayout,
   type HostColumns,
@@ -56,8 +58,8 @@ export interface FitArgs {
   epochs?: number;
   batchSize?: number;
   validationSplit?: number;
-  /** (x, y) host arrays, or [gpuData] / [gpuData, undefined] for a GPU dataset. */
-  validationData?: readonly [DataArg | GpuData, DataArg?];
+  /** (x, y) host arrays or eager Tensors, or [gpuData] / [gpuData, undefined] for a GPU dataset. */
+  validationData?: readonly [DataInput | GpuData, DataInput?];
   shuffle?: boolean;
   initialEpoch?: number;
   /** Callbacks, or one callback. */
@@ -307,10 +309,10 @@ export class LayersModel extends Topology {
       const verbose = args.verbose ?? 1;
       const callbacks = callbackArray(args.callbacks);
       const { executor } = await this.build();
-      // Validation tensors are read here, asynchronously (a TF.js tensor by data(), which
-      // does not block a GPU backend), before anything is uploaded.
+      // Validation TF.js tensors are read here, asynchronously (by data(), which does not
+      // block a GPU backend), before anything is uploaded; eager Tensors stay on the GPU.
       const validationData = await resolveValidation(args.validationData);
-      const data = trainingData(
+      const data = await trainingData(
         this.engine,
         this.dataLayout(),
         x,
@@ -464,7 +466,7 @@ export class LayersModel extends Topology {
       const data =
         x instanceof GpuData
           ? this.checked(x, 'evaluate')
-          : this.upload(this.columns(x, y, 'evaluate'), 'evaluate');
+          : this.upload(await this.columns(x, y, 'evaluate'), 'evaluate');
       try {
         return this.logsFrom(await executor.evaluate(data, batch));
       } finally {
@@ -482,7 +484,7 @@ export class LayersModel extends Topology {
       const [x] = await hostArgs(xIn, undefined);
       const b = await this.build(true);
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
-      const data = x instanceof GpuData ? x : this.predictData(this.columns(x, undefined, 'predict'));
+      const data = x instanceof GpuData ? x : this.predictData(await this.columns(x, undefined, 'predict'));
       const owned = !(x instanceof GpuData) && data !== this.predictCache;
       try {
         const outs = await b.executor.predict(data, batch, b.outputs);
@@ -530,7 +532,7 @@ export class LayersModel extends Topology {
       const data =
         x instanceof GpuData
           ? this.checked(x, 'trainOnBatch')
-          : this.upload(this.columns(x, y, 'trainOnBatch'), 'batch');
+          : this.upload(await this.columns(x, y, 'trainOnBatch'), 'batch');
       try {
         this.trainOutsideFit();
         return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));
@@ -557,7 +559,7 @@ export class LayersModel extends Topology {
       const data =
         x instanceof GpuData
           ? this.checked(x, 'computeGradients')
-          : this.upload(this.columns(x, y, 'computeGradients'), 'gradients');
+          : this.upload(await this.columns(x, y, 'computeGradients'), 'gradients');
       try {
         const grads = await b.executor.gradients(data);
         const out: { name: string; shape: number[]; data: Float32Array }[] = [];
@@ -811,9 +813,14 @@ export class LayersModel extends Topology {
     };
   }
 
-  /** Host columns of (x, y) for the model's inputs and loss heads, checked. */
-  private columns(x: DataArg, y: DataArg | undefined, what: string): HostColumns {
-    return hostColumns(this.dataLayout(), x, y, what);
+  /**
+   * Columns of (x, y) for the model's inputs and loss heads, checked: host data on the host,
+   * eager Tensors on the GPU where they are.
+   */
+  private async columns(x: DataInput, y: DataInput | undefined, what: string): Promise<HostColumns<Column>> {
+    const cols = hostColumns(this.dataLayout(), x, y, what);
+    await checkTensorColumns(this.engine, cols);
+    return cols;
   }
 
   /**
@@ -826,7 +833,7 @@ export class LayersModel extends Topology {
   }
 
   /** All rows of the columns on the GPU. */
-  private upload(cols: HostColumns, label: string): GpuData {
+  private upload(cols: HostColumns<Column>, label: string): GpuData {
     return uploadSlice(this.engine, cols, 0, cols.rows, label);
   }
 
@@ -836,11 +843,14 @@ export class LayersModel extends Topology {
    * it is reused: no buffers, bind groups or plan per call. Larger inputs get a dataset of
    * their own, freed after the call.
    */
-  private predictData(cols: HostColumns): GpuData {
-    const bytes = cols.inputs.reduce((s, c) => s + c.data.byteLength, 0);
+  private predictData(cols: HostColumns<Column>): GpuData {
+    const host = cols.inputs.filter((c): c is ColumnInput => !isTensorColumn(c));
+    // Tensors are bound where they are: nothing to copy into a kept dataset.
+    if (host.length < cols.inputs.length) return this.upload(cols, 'predict');
+    const bytes = host.reduce((s, c) => s + c.data.byteLength, 0);
     if (bytes > PREDICT_CACHE_BYTES) return this.upload(cols, 'predict');
-    if (this.predictCache?.fits(cols.inputs)) {
-      this.predictCache.rewrite(cols.inputs);
+    if (this.predictCache?.fits(host)) {
+      this.predictCache.rewrite(host);
       return this.predictCache;
     }
     this.predictCache?.dispose();
@@ -869,15 +879,15 @@ export class LayersModel extends Topology {
   }
 }
 
-/** fit's validationData with its tensors (eager or TF.js) read to host arrays. */
+/** fit's validationData with its TF.js tensors read to host arrays (eager Tensors kept). */
 async function resolveValidation(
   v: FitArgs['validationData'],
-): Promise<readonly [DataArg | GpuData, DataArg?] | undefined> {
+): Promise<readonly [DataInput | GpuData, DataInput?] | undefined> {
   if (!v) return undefined;
   const [vx, vy] = v;
   if (vx instanceof GpuData) return v;
-  const x = await resolveTensors(vx, 'validationData: x');
-  return vy === undefined ? [x] : [x, await resolveTensors(vy, 'validationData: y')];
+  const x = await resolveTensors(vx, 'validationData: x', true);
+  return vy === undefined ? [x] : [x, await resolveTensors(vy, 'validationData: y', true)];
 }
 
 /** A stack of layers: `sequential({ layers: [...] })`, `.add(layer)`. */

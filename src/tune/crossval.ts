@@ -10,7 +10,14 @@
 import { currentEngine } from '../gpu/init.js';
 import { GpuData } from '../graph/dataset.js';
 import type { Callback } from '../model/callbacks.js';
-import { DataError, hostColumns, uploadRows, type DataArg, type HostColumns } from '../model/fit-data.js';
+import {
+  DataError,
+  hostColumns,
+  resolveTensors,
+  uploadRows,
+  type DataInput,
+  type HostColumns,
+} from '../model/fit-data.js';
 import { LayersModel } from '../model/model.js';
 import { kFold, stratifiedKFold, type Split } from '../data/prep.js';
 
@@ -63,12 +70,13 @@ function rowClasses(c: HostColumns): Float64Array {
 
 /**
  * Scores of a model on k folds: `build()` returns a new compiled model each call (seed its
- * initializers for reproducible scores); x and y as model.fit takes host arrays.
+ * initializers for reproducible scores); x and y as model.fit takes them (eager and TF.js
+ * tensors are read back once: folds take rows in any order).
  */
 export async function crossValScore(
   build: () => LayersModel,
-  x: DataArg,
-  y: DataArg,
+  xIn: DataInput,
+  yIn: DataInput,
   options: CrossValOptions = {},
 ): Promise<CrossValResult> {
   const engine = currentEngine();
@@ -80,8 +88,10 @@ export async function crossValScore(
     if (!m.isCompiled) throw new TypeError('build() must compile the model it returns');
     return m;
   };
-  if ((x as unknown) instanceof GpuData)
+  if ((xIn as unknown) instanceof GpuData)
     throw new DataError('crossValScore needs host arrays to cut folds from, not a GpuData');
+  const x = await resolveTensors(xIn, 'x');
+  const y = await resolveTensors(yIn, 'y');
   const probe = fresh();
   let cols: HostColumns;
   try {

@@ -16,7 +16,7 @@ import { currentEngine } from '../gpu/init.js';
 import { DeviceLostError } from '../gpu/errors.js';
 import type { GpuData } from '../graph/dataset.js';
 import { callbackArray, type Callback, type Logs } from '../model/callbacks.js';
-import { trainingData, type DataArg, type TrainingData } from '../model/fit-data.js';
+import { trainingData, type DataInput, type TrainingData } from '../model/fit-data.js';
 import { LayersModel, type FitArgs } from '../model/model.js';
 import { createRng, type Rng } from '../util/random.js';
 import {
@@ -203,7 +203,7 @@ export abstract class Tuner {
    * validationData, callbacks, seed, shuffle, verbose: 0 by default here). Host data is
    * uploaded once; validationSplit makes two GPU datasets once (the last rows validate).
    */
-  async search(x: DataArg | GpuData, y: DataArg | undefined, args: FitArgs = {}): Promise<Trial[]> {
+  async search(x: DataInput | GpuData, y: DataInput | undefined, args: FitArgs = {}): Promise<Trial[]> {
     if (this.running) throw new Error('search: this tuner is already searching; await it first');
     this.running = true;
     this.stopped = false;
@@ -213,7 +213,7 @@ export abstract class Tuner {
       // Discover the space: one build with every hyperparameter at its default.
       const probe = this.checked(this.build(new HyperParameters(this.space)));
       try {
-        data = trainingData(engine, probe.ioLayout(), x, y, args, 'search');
+        data = await trainingData(engine, probe.ioLayout(), x, y, args, 'search');
       } finally {
         await probe.dispose();
       }
