@@ -74,6 +74,7 @@ export function checkLowerLimits(lower: LowerLimits, device: EngineLimits, adapt
   const names = ENGINE_LIMITS.filter((n) => n.startsWith('max'));
   const out: Record<string, number> = {};
   for (const [name, value] of Object.entries(lower)) {
+    if (value === undefined) continue;
     if (!(names as readonly string[]).includes(name)) {
       const close = suggest(name, names);
       const why = (ENGINE_LIMITS as readonly string[]).includes(name)
@@ -82,9 +83,11 @@ export function checkLowerLimits(lower: LowerLimits, device: EngineLimits, adapt
       throw new TypeError(`initEngine(): limits: ${why}. Limits that can be lowered: ${names.join(', ')}`);
     }
     const max = device[name as EngineLimitName];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    // A binding must hold two aligned slices for data split over bindings to make progress.
+    const min = name === 'maxStorageBufferBindingSize' ? 2 * device.minStorageBufferOffsetAlignment : 1;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
       throw new RangeError(
-        `initEngine(): limits.${name} ${String(value)} must be an integer from 1 to ${max}, ` +
+        `initEngine(): limits.${name} ${String(value)} must be an integer from ${min} to ${max}, ` +
           `the device's own on "${adapterName}"`,
       );
     }
