@@ -6,7 +6,7 @@
  *   so that a consumer's compiler (TypeScript 5.x) knows GPUDevice, GPUBufferUsageFlags, ...
  *   without adding @webgpu/types to its own `types` or turning on skipLibCheck. TypeScript 6+
  *   declares WebGPU in its DOM lib, where that reference would declare every GPU type twice:
- *   package.json's `types@>=6` export conditions send it to dist/types/** directly;
+ *   package.json's `types@>=6.0.0-0` export conditions send it to dist/types/** directly;
  * - rewrites `import("lit-html")` / `import("lit-element")` in declarations to `import("lit")`:
  *   tsc names the module where an inferred type (render()'s TemplateResult) is declared, but
  *   a consumer depends on `lit` only, and under pnpm or a linked install lit's own
