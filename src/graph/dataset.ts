@@ -12,7 +12,7 @@
  * data and GPU datasets alike; fit-data.ts raises it.
  */
 import { BufferSlice, type Bindable, type Engine } from '../gpu/engine.js';
-import { encodeCopyBytes } from '../kernels/colstats.js';
+import { encodeCopyBytes, type ColumnStats } from '../kernels/colstats.js';
 import { MAX_GATHER_PARTS, type LabelSource } from '../kernels/gather.js';
 import type { LossName } from '../kernels/losses.js';
 import type { Mode } from './fusion.js';
@@ -56,6 +56,10 @@ export interface DeviceColumnInput {
   firstRow?: number;
   scale?: number;
   offset?: number;
+  /** A target column's summary over these rows (taken on the GPU), as targetStats() gives. */
+  stats?: TargetStats;
+  /** Keeps the buffer alive while bound in place (Tensor.borrow); returns the release. */
+  borrow?: () => () => void;
 }
 
 /** A column of host values, or one already on the GPU. */
@@ -79,14 +83,7 @@ export interface GpuDataOptions {
  * (row, column) holding each, and the first value that is not an integer (a class id must
  * be one) or not finite. Raw values: a dense head applies the column's scale and offset.
  */
-export interface TargetStats {
-  min: number;
-  minAt: number;
-  max: number;
-  maxAt: number;
-  /** Index of the first value that is not a finite integer, −1 if none. */
-  fractionAt: number;
-  fraction: number;
+export interface TargetStats extends Omit<ColumnStats, 'nonFiniteAt' | 'nonFinite'> {
   width: number;
 }
 
@@ -240,8 +237,8 @@ export class GpuData {
   readonly inputs: DataColumn[] = [];
   readonly targets: DataColumn[] = [];
   /**
-   * Host summaries of the target columns, taken at upload (see targetProblem); undefined for
-   * a column already on the GPU, whose values the caller checked there.
+   * Summaries of the target columns (see targetProblem): taken on the host at upload, or
+   * given with a column already on the GPU (undefined if its caller gave none).
    */
   readonly targetStats: (TargetStats | undefined)[] = [];
   readonly label: string;
@@ -249,6 +246,8 @@ export class GpuData {
   private readonly owned: GPUBuffer[] = [];
   /** Parts bound in place from buffers this dataset does not own (device columns). */
   private readonly borrowed: Bindable[] = [];
+  /** Releases of the borrowed buffers' owners (Tensor.borrow), called by dispose(). */
+  private readonly releases: (() => void)[] = [];
   private disposed = false;
   private readonly disposeHooks: (() => void)[] = [];
 
@@ -291,8 +290,7 @@ export class GpuData {
         const source = columnSource(c);
         const rowsLike = source === 'u8' || source === 'f32';
         this.targets.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, rowsLike));
-        // A device column's values were checked on the GPU before (checkTensorColumns).
-        this.targetStats.push(isDeviceColumn(c) ? undefined : targetStats(c.data, c.width));
+        this.targetStats.push(isDeviceColumn(c) ? c.stats : targetStats(c.data, c.width));
       });
       this.perm = this.own(
         engine.createBufferWithData(
@@ -331,7 +329,11 @@ export class GpuData {
             `the buffer "${c.buffer.label}" holds ${c.buffer.size}`,
         );
       }
-      if (first === 0) return { ...column, ...this.borrow(c.buffer, rowBytes, label, limit, splittable) };
+      if (first === 0) {
+        const parts = this.borrow(c.buffer, rowBytes, label, limit, splittable);
+        if (c.borrow) this.releases.push(c.borrow());
+        return { ...column, ...parts };
+      }
     }
     // Parts hold whole rows, and u8 parts whole words (rows · width a multiple of 4).
     let rowsPerPart = Math.max(1, Math.floor(limit / rowBytes));
@@ -563,5 +565,6 @@ export class GpuData {
     this.disposed = true;
     for (const hook of this.disposeHooks.splice(0)) hook();
     for (const b of this.owned) this.engine.releaseBuffer(b);
+    for (const release of this.releases.splice(0)) release();
   }
 }

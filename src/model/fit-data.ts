@@ -20,7 +20,7 @@ import {
   type TargetHead,
   type TargetStats,
 } from '../graph/dataset.js';
-import { decodeColumnStats, encodeColumnStats } from '../kernels/colstats.js';
+import { decodeColumnStats, encodeColumnStats, type ColumnStats } from '../kernels/colstats.js';
 import type { LabelSource } from '../kernels/gather.js';
 import { LabelError } from '../graph/executor.js';
 import { takeRows } from '../data/prep.js';
@@ -429,6 +429,8 @@ export interface TensorColumn {
   what: string;
   /** A target column's loss head (x columns have none). */
   head?: TargetHead;
+  /** A target's summaries by row range ('start:end'), from checkTensorColumns. */
+  stats?: Map<string, TargetStats>;
 }
 
 /** A column of host values, or an eager Tensor used in place. */
@@ -656,13 +658,17 @@ function tensorSource(t: Tensor): LabelSource {
 
 /**
  * The values of the columns that are eager Tensors, checked on the GPU as toColumn() and
- * checkTargets() check host data: x without NaN/±Inf, targets the loss can read (class ids
- * in range, probabilities in [0, 1], no class ids where rows of values are taken). One
- * summary pass per column and one readback for all of them; nothing when there are none.
+ * checkTargets() check host data: no NaN/±Inf (x and y), targets the loss can read (class
+ * ids in range, probabilities in [0, 1]). One summary pass per column (per row range for a
+ * target: `cuts` are the row counts where a split will cut it, so that each slice's dataset
+ * gets its own summary) and one readback for all; nothing when no column can fail (u8 x).
  */
-export async function checkTensorColumns(engine: Engine, cols: HostColumns<Column>): Promise<void> {
+export async function checkTensorColumns(
+  engine: Engine,
+  cols: HostColumns<Column>,
+  cuts: readonly number[] = [],
+): Promise<void> {
   const tensors = [...cols.inputs, ...cols.targets].filter(isTensorColumn);
-  if (tensors.length === 0) return;
   for (const c of tensors) {
     if (c.tensor.isDisposed)
       throw new DataError(
@@ -675,54 +681,90 @@ export async function checkTensorColumns(engine: Engine, cols: HostColumns<Colum
       );
     }
   }
+  // What to summarise: f32 x whole (u8 holds no NaN); each target per row range.
+  const bounds = [0, ...cuts.filter((r) => r > 0 && r < cols.rows), cols.rows];
+  const jobs: { c: TensorColumn; start: number; end: number }[] = [];
+  for (const c of tensors) {
+    if (!c.head && c.tensor.dtype === 'u8') continue;
+    if (!c.head) jobs.push({ c, start: 0, end: c.rows });
+    else
+      for (let i = 1; i < bounds.length; i++)
+        jobs.push({ c, start: bounds[i - 1] ?? 0, end: bounds[i] ?? 0 });
+  }
+  if (jobs.length === 0) return;
   const SLOT = Math.max(256, engine.limits.minStorageBufferOffsetAlignment);
   const out = engine.createBuffer({
-    size: SLOT * tensors.length,
+    size: SLOT * jobs.length,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     label: 'tensor column stats',
+    sliced: true, // bound 32 bytes at a time
   });
+  let words: Uint32Array;
   try {
-    tensors.forEach((c, i) => {
-      const spec = { source: tensorSource(c.tensor), start: 0, end: c.rows * c.width };
+    jobs.forEach(({ c, start, end }, i) => {
+      const spec = { source: tensorSource(c.tensor), start: start * c.width, end: end * c.width };
       encodeColumnStats(engine, spec, c.tensor.buffer, new BufferSlice(out, i * SLOT, 32, `stats ${i}`));
     });
-    const words = new Uint32Array(await engine.read(out, SLOT * tensors.length, 'tensor column stats'));
-    tensors.forEach((c, i) => {
-      const st = decodeColumnStats(
-        words.subarray((i * SLOT) / 4, (i * SLOT) / 4 + 8),
-        tensorSource(c.tensor),
-      );
-      if (!c.head) {
-        if (st.nonFiniteAt >= 0) throw nonFiniteError(st.nonFinite, st.nonFiniteAt, c.width, c.what);
-        return;
-      }
-      if (!checksTargetRange(c.head)) return;
-      const stats: TargetStats = {
-        min: st.min,
-        minAt: st.minAt,
-        max: st.max,
-        maxAt: st.maxAt,
-        fractionAt: st.fractionAt,
-        fraction: st.fraction,
-        width: c.width,
-      };
-      const problem = targetProblem(stats, c.head);
-      if (problem) throw new DataError(`${c.what}: ${problem}`);
-    });
+    words = new Uint32Array(await engine.read(out, SLOT * jobs.length, 'tensor column stats'));
   } finally {
     engine.releaseBuffer(out);
   }
+  const summaries = new Map<TensorColumn, { start: number; end: number; stats: ColumnStats }[]>();
+  jobs.forEach(({ c, start, end }, i) => {
+    const stats = decodeColumnStats(words.subarray((i * SLOT) / 4), tensorSource(c.tensor));
+    summaries.set(c, [...(summaries.get(c) ?? []), { start, end, stats }]);
+  });
+  // Columns in order (x before y), each as the host path checks it: non-finite first.
+  for (const [c, parts] of summaries) {
+    const all = joinStats(parts, c.width);
+    if (all.nonFiniteAt >= 0) throw nonFiniteError(all.nonFinite, all.nonFiniteAt, c.width, c.what);
+    if (!c.head) continue;
+    if (checksTargetRange(c.head)) {
+      const problem = targetProblem({ ...all, width: c.width }, c.head);
+      if (problem) throw new DataError(`${c.what}: ${problem}`);
+    }
+    c.stats = new Map(parts.map((p) => [`${p.start}:${p.end}`, { ...p.stats, width: c.width }]));
+  }
+}
+
+/** The summary of consecutive row ranges as one (indices from the first range's start). */
+function joinStats(parts: readonly { start: number; stats: ColumnStats }[], width: number): ColumnStats {
+  const all: ColumnStats = {
+    min: Infinity,
+    minAt: -1,
+    max: -Infinity,
+    maxAt: -1,
+    fractionAt: -1,
+    fraction: 0,
+    nonFiniteAt: -1,
+    nonFinite: 0,
+  };
+  const first = parts[0]?.start ?? 0;
+  for (const { start, stats: s } of parts) {
+    const at = (i: number): number => (start - first) * width + i;
+    // Ties keep the earlier range's index: the first occurrence, as one pass would find.
+    if (s.minAt >= 0 && (all.minAt < 0 || s.min < all.min)) [all.min, all.minAt] = [s.min, at(s.minAt)];
+    if (s.maxAt >= 0 && (all.maxAt < 0 || s.max > all.max)) [all.max, all.maxAt] = [s.max, at(s.maxAt)];
+    if (all.fractionAt < 0 && s.fractionAt >= 0)
+      [all.fraction, all.fractionAt] = [s.fraction, at(s.fractionAt)];
+    if (all.nonFiniteAt < 0 && s.nonFiniteAt >= 0)
+      [all.nonFinite, all.nonFiniteAt] = [s.nonFinite, at(s.nonFiniteAt)];
+  }
+  return all;
 }
 
 /** A column's rows [start, end) as GpuData takes it: a host slice, or the Tensor's rows in place. */
 function sliceOf(c: Column, start: number, end: number): AnyColumnInput {
   if (!isTensorColumn(c)) return sliceColumn(c, start, end);
+  const stats = c.stats?.get(`${start}:${end}`);
   return {
     buffer: c.tensor.buffer,
     source: tensorSource(c.tensor),
     width: c.width,
     rows: end - start,
     firstRow: start,
+    borrow: () => c.tensor.borrow(),
+    ...(stats ? { stats } : {}),
   };
 }
 
@@ -793,13 +835,13 @@ export async function trainingData(
         );
       }
       const cols = hostColumns(layout, x, y, what);
-      await checkTensorColumns(engine, cols);
       const cut = split > 0 ? Math.floor(cols.rows * (1 - split)) : cols.rows;
       if (split > 0 && (cut === 0 || cut === cols.rows)) {
         throw new DataError(
           `validationSplit ${split} of ${cols.rows} rows leaves ${cut} for training and ${cols.rows - cut} for validation`,
         );
       }
+      await checkTensorColumns(engine, cols, [cut]);
       train = uploadSlice(engine, cols, 0, cut, label('train'));
       owned.push(train);
       if (split > 0) {

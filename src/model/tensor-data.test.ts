@@ -9,11 +9,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededDense } from '../../kernels-test/models.js';
+import { checkLowerLimits } from '../gpu/capabilities.js';
 import { GPUInitError, GPULimitError } from '../gpu/errors.js';
 import { initEngine, type Engine } from '../node/index.js';
 import * as ops from '../tensor/ops.js';
 import { tensor } from '../tensor/tensor.js';
-import { DataError } from './fit-data.js';
+import type { GpuData } from '../graph/dataset.js';
+import { LabelError } from '../graph/executor.js';
+import { checkGpuData, DataError, trainingData } from './fit-data.js';
 import { sequential, type LayersModel } from './model.js';
 
 const ADAPTER = (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto';
@@ -64,6 +67,13 @@ async function fitHost(args: object = {}): Promise<{ m: LayersModel; history: Re
   return { m, history: h.history };
 }
 
+/** `f`'s result and the readbacks it made on `e`. */
+async function counted<T>(f: () => Promise<T>, e: Engine = engine): Promise<[T, number]> {
+  const before = e.stats().readbacks;
+  const result = await f();
+  return [result, e.stats().readbacks - before];
+}
+
 describe('eager Tensors as data, used in place', () => {
   it('fit on Tensors: the same weights and logs as host arrays, no readback of the data', async () => {
     const host = await fitHost({ validationSplit: 0.25 });
@@ -91,18 +101,34 @@ describe('eager Tensors as data, used in place', () => {
     const { m } = await fitHost();
     const x = tensor(X, [ROWS, FEATURES]);
     const y = tensor(Y, [ROWS], 'i32');
-    const logs = await m.evaluate(x, y, { batchSize: 50 });
-    expect(logs).toEqual(await m.evaluate(X, Y, { batchSize: 50 }));
-    expect(await m.predict(x)).toEqual(await m.predict(X));
+    // Each call: the host call's result, with one readback more (the tensors' summary).
+    const same = async <T>(onTensor: () => Promise<T>, onHost: () => Promise<T>): Promise<void> => {
+      const [t, tReads] = await counted(onTensor);
+      const [h, hReads] = await counted(onHost);
+      expect(t).toEqual(h);
+      expect(tReads).toBe(hReads + 1);
+    };
+    await same(
+      () => m.evaluate(x, y, { batchSize: 50 }),
+      () => m.evaluate(X, Y, { batchSize: 50 }),
+    );
+    await same(
+      () => m.predict(x),
+      () => m.predict(X),
+    );
     const xs = tensor(X.subarray(0, 40 * FEATURES), [40, FEATURES]);
     const ys = tensor(Y.subarray(0, 40), [40], 'u32');
-    expect(await m.computeGradients(xs, ys)).toEqual(
-      await m.computeGradients(X.subarray(0, 40 * FEATURES), Y.subarray(0, 40)),
+    const x40 = X.subarray(0, 40 * FEATURES);
+    const y40 = Y.subarray(0, 40);
+    await same(
+      () => m.computeGradients(xs, ys),
+      () => m.computeGradients(x40, y40),
     );
     const other = await fitHost();
-    expect(await m.trainOnBatch(xs, ys)).toEqual(
-      await other.m.trainOnBatch(X.subarray(0, 40 * FEATURES), Y.subarray(0, 40)),
-    );
+    const [a, aReads] = await counted(() => m.trainOnBatch(xs, ys));
+    const [b, bReads] = await counted(() => other.m.trainOnBatch(x40, y40));
+    expect(a).toEqual(b);
+    expect(aReads).toBe(bReads + 1);
     expect(await bits(m)).toEqual(await bits(other.m));
     for (const t of [x, y, xs, ys]) t.dispose();
   });
@@ -113,8 +139,14 @@ describe('eager Tensors as data, used in place', () => {
     const m = model();
     const x = tensor(X_U8, [ROWS, FEATURES]);
     const y = tensor(Y, [ROWS], 'u32');
-    const hm = await m.fit(x, Y, { ...FIT, validationData: [x, y] });
+    const [hm, reads] = await counted(() => m.fit(x, Y, { ...FIT, validationData: [x, y] }));
+    const [, hostReads] = await counted(() => model().fit(X_U8, Y, { ...FIT, validationData: [X_U8, Y] }));
     expect(hm.history).toEqual(hv.history);
+    // u8 x holds no NaN: only validation y is summarised (one readback), x never read.
+    expect(reads).toBe(hostReads + 1);
+    const [, predictReads] = await counted(() => m.predict(x));
+    const [, hostPredictReads] = await counted(() => m.predict(X_U8));
+    expect(predictReads).toBe(hostPredictReads);
     expect(await bits(m)).toEqual(await bits(host));
     x.dispose();
     y.dispose();
@@ -130,7 +162,11 @@ describe('eager Tensors as data, used in place', () => {
     const hh = await host.fit(xs, ys, { ...FIT, batchSize: 4, validationSplit: 0.3 });
     const m = build();
     const x = tensor(xs, [rows, 3]);
-    const th = await m.fit(x, ys, { ...FIT, batchSize: 4, validationSplit: 0.3 });
+    const [th, reads] = await counted(() => m.fit(x, ys, { ...FIT, batchSize: 4, validationSplit: 0.3 }));
+    const [, hostReads] = await counted(() =>
+      build().fit(xs, ys, { ...FIT, batchSize: 4, validationSplit: 0.3 }),
+    );
+    expect(reads).toBe(hostReads); // a u8 x alone needs no summary
     expect(th.history).toEqual(hh.history);
     expect(th.history.val_loss?.every(Number.isFinite)).toBe(true);
     expect(await bits(m)).toEqual(await bits(host));
@@ -150,17 +186,35 @@ describe('eager Tensors as data, used in place', () => {
     const fraction = Float32Array.from(Y);
     fraction[9] = 1.5;
     cases.push([X, fraction]);
-    for (const [xv, yv] of cases) {
-      const hostErr = await m.fit(xv, yv, { verbose: 0 }).catch((e: unknown) => e);
+    const infinite = Float32Array.from(Y);
+    infinite[4] = Infinity;
+    cases.push([X, infinite]);
+    const live = engine.stats().liveBuffers;
+    const sameRefusal = async (
+      on: LayersModel,
+      xv: Float32Array,
+      yv: Float32Array | Uint32Array,
+    ): Promise<void> => {
+      const hostErr = await on.fit(xv, yv, { verbose: 0, validationSplit: 0.5 }).catch((e: unknown) => e);
       const x = tensor(xv, [ROWS, FEATURES]);
       const y = tensor(yv, [ROWS]);
-      const err = await m.fit(x, y, { verbose: 0 }).catch((e: unknown) => e);
+      const err = await on.fit(x, y, { verbose: 0, validationSplit: 0.5 }).catch((e: unknown) => e);
       expect(hostErr).toBeInstanceOf(DataError);
       expect(err).toBeInstanceOf(DataError);
       expect((err as Error).message).toBe((hostErr as Error).message);
       x.dispose();
       y.dispose();
+    };
+    for (const [xv, yv] of cases) await sameRefusal(m, xv, yv);
+    // Dense targets: NaN in y (MSE takes any finite value; BCE skips NaN in its range check).
+    const nanY = Float32Array.from({ length: ROWS }, (_, r) => (r === 444 ? NaN : (Y[r] ?? 0) / 2));
+    for (const loss of ['meanSquaredError', 'binaryCrossentropy']) {
+      const one = sequential({ layers: [seededDense(1, 'sigmoid', 4, { inputShape: [FEATURES] })] });
+      one.compile({ optimizer: 'sgd', loss });
+      await sameRefusal(one, X, nanY);
+      await one.dispose();
     }
+    expect(engine.stats().liveBuffers).toBe(live);
     expect(await bits(m)).toEqual(before);
     await m.fit(tensor(X, [ROWS, FEATURES]), Y, { verbose: 0 });
     expect(await bits(m)).not.toEqual(before); // usable: a good fit after the refusals trains
@@ -191,7 +245,68 @@ describe('eager Tensors as data, used in place', () => {
     ints.dispose();
     oneHot.dispose();
   });
+
+  it('a Tensor disposed during fit stays alive until the fit ends, then is freed', async () => {
+    const host = await fitHost();
+    await host.m.dispose();
+    const live = engine.stats().liveBuffers;
+    const m = model();
+    const x = tensor(X, [ROWS, FEATURES]);
+    const y = tensor(Y, [ROWS], 'u32');
+    let disposedAt = -1;
+    const h = await m.fit(x, y, {
+      ...FIT,
+      callbacks: {
+        onEpochEnd: (epoch: number) => {
+          if (epoch > 0) return;
+          x.dispose();
+          y.dispose();
+          disposedAt = epoch;
+        },
+      },
+    });
+    expect(disposedAt).toBe(0);
+    expect(h.history).toEqual(host.history); // the second epoch trained on the same data
+    expect(x.isDisposed && y.isDisposed).toBe(true);
+    await m.dispose();
+    expect(engine.stats().liveBuffers).toBe(live); // both tensors' buffers freed after the fit
+  });
+
+  it('targets given without a loss (a search) carry their summary to the loss checked later', async () => {
+    const bad = Float32Array.from(Y); // class ids 0..2: not probabilities for BCE
+    const y = tensor(bad, [ROWS, 1]);
+    const x = tensor(X, [ROWS, FEATURES]);
+    const noLoss = { inputs: [{ name: 'x', features: FEATURES }], outputs: [{ name: 'out', features: 1 }] };
+    const data = await trainingData(engine, noLoss, x, y, { validationSplit: 0.5 }, 'search');
+    const bce = {
+      ...noLoss,
+      outputs: [
+        { name: 'out', features: 1, targets: 'dense' as const, loss: 'binary_crossentropy' as const },
+      ],
+    };
+    const host = await trainingData(engine, noLoss, X, bad, { validationSplit: 0.5 }, 'search');
+    for (const part of ['train', 'val'] as const) {
+      const fromHost = () => checkGpuData(host[part] as GpuData, bce, 'fit');
+      const fromTensor = () => checkGpuData(data[part] as GpuData, bce, 'fit');
+      expect(fromHost).toThrow(LabelError);
+      expect(fromTensor).toThrow(LabelError);
+      expect(catchMessage(fromTensor)).toBe(catchMessage(fromHost));
+    }
+    data.dispose();
+    host.dispose();
+    x.dispose();
+    y.dispose();
+  });
 });
+
+function catchMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '(no error)';
+}
 
 describe('an engine held to a small binding size (initEngine limits)', () => {
   let small: Engine;
@@ -216,9 +331,15 @@ describe('an engine held to a small binding size (initEngine limits)', () => {
       initEngine({ adapter: ADAPTER, log: false, limits: { maxStorageBufferBindingSize: tooHigh } }),
     ).rejects.toThrow(
       new RegExp(
-        `limits\\.maxStorageBufferBindingSize ${tooHigh} must be an integer from 1 to ${tooHigh - 1}`,
+        `limits\\.maxStorageBufferBindingSize ${tooHigh} must be an integer from \\d+ to ${tooHigh - 1}`,
       ),
     );
+    // A binding must hold two aligned slices; undefined limits are left as they are.
+    const align = engine.limits.minStorageBufferOffsetAlignment;
+    await expect(
+      initEngine({ adapter: ADAPTER, log: false, limits: { maxStorageBufferBindingSize: align } }),
+    ).rejects.toThrow(`must be an integer from ${2 * align} to`);
+    expect(checkLowerLimits({ maxBufferSize: undefined }, engine.limits, 'adapter')).toEqual({});
     const typo = await initEngine({
       adapter: ADAPTER,
       log: false,
@@ -254,12 +375,20 @@ describe('an engine held to a small binding size (initEngine limits)', () => {
     const x = tensor(X, [ROWS, FEATURES]);
     const y = tensor(Y, [ROWS], 'u32');
     const m = model();
-    const h = await m.fit(x, y, { ...FIT, validationSplit: 0.25 });
+    const [h, reads] = await counted(() => m.fit(x, y, { ...FIT, validationSplit: 0.25 }), small);
     expect(h.history).toEqual(reference.history);
     expect(await bits(m)).toEqual(reference.weights);
-    // Host arrays are split into buffers of their own on this engine: the same again.
-    const host = await fitHost({ validationSplit: 0.25 });
+    // Host arrays are split into buffers of their own on this engine: the same again, with
+    // one readback fewer (no summary): the tensors were not read back.
+    const [host, hostReads] = await counted(() => fitHost({ validationSplit: 0.25 }), small);
     expect(await bits(host.m)).toEqual(reference.weights);
+    expect(reads).toBe(hostReads + 1);
+    // A tensor of the first engine is refused by name.
+    const elsewhere = tensor(X, [ROWS, FEATURES], 'f32', { engine });
+    await expect(m.fit(elsewhere, Y, { verbose: 0 })).rejects.toThrow(
+      /fit: x: Tensor ".*" \[600, 8\] f32 lives on another engine than the model's/,
+    );
+    elsewhere.dispose();
     // evaluate and predict bind all 600 rows (3 slices).
     expect(await m.evaluate(x, y)).toEqual(await m.evaluate(X, Y));
     expect(await m.predict(x)).toEqual(await m.predict(X));

@@ -72,6 +72,10 @@ export class Tensor<D extends DType = DType> {
   readonly size: number;
   readonly label: string;
   #buffer: GPUBuffer | null;
+  /** Datasets binding this tensor's buffer in place (fit, evaluate, predict in flight). */
+  #borrows = 0;
+  /** dispose() was called while borrowed: the buffer goes when the last borrow ends. */
+  #released = false;
 
   /** Wraps a buffer this tensor will own. Use tensor() to make one from host data. */
   constructor(
@@ -97,12 +101,12 @@ export class Tensor<D extends DType = DType> {
   }
 
   get isDisposed(): boolean {
-    return this.#buffer === null;
+    return this.#buffer === null || this.#released;
   }
 
   /** The GPU buffer, for kernels. Throws if the tensor was disposed or its device lost. */
   get buffer(): GPUBuffer {
-    if (!this.#buffer) {
+    if (!this.#buffer || this.#released) {
       throw new Error(`${this.describe()} was disposed; it cannot be used or read`);
     }
     this.engine.assertUsable();
@@ -115,11 +119,38 @@ export class Tensor<D extends DType = DType> {
     return typedArray(this.dtype, bytes) as TypedArrayFor<D>;
   }
 
-  /** Frees the GPU buffer. Safe to call twice. */
+  /**
+   * Frees the GPU buffer. Safe to call twice. While a fit, evaluate or predict binds this
+   * tensor in place, the buffer is freed when that call ends; the tensor counts as disposed
+   * at once.
+   */
   dispose(): void {
     if (!this.#buffer) return;
+    if (this.#borrows > 0) {
+      this.#released = true;
+      return;
+    }
     if (!this.engine.isLost) this.engine.releaseBuffer(this.#buffer);
     this.#buffer = null;
+  }
+
+  /**
+   * Keeps the buffer alive until the returned function is called (once), even if dispose()
+   * comes first: for a dataset that binds it in place.
+   */
+  borrow(): () => void {
+    void this.buffer; // throws if disposed
+    this.#borrows++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#borrows--;
+      if (this.#borrows === 0 && this.#released) {
+        this.#released = false;
+        this.dispose();
+      }
+    };
   }
 
   describe(): string {
