@@ -73,7 +73,7 @@ export function checkLowerLimits(lower: LowerLimits, device: EngineLimits, adapt
     throw new TypeError(`initEngine(): limits must be an object of limit names, got ${String(given)}`);
   const names = ENGINE_LIMITS.filter((n) => n.startsWith('max'));
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(lower)) {
+  for (const [name, value] of Object.entries(lower) as [string, number | undefined][]) {
     if (value === undefined) continue;
     if (!(names as readonly string[]).includes(name)) {
       const close = suggest(name, names);

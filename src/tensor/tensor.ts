@@ -106,6 +106,10 @@ export class Tensor<D extends DType = DType> {
 
   /** The GPU buffer, for kernels. Throws if the tensor was disposed or its device lost. */
   get buffer(): GPUBuffer {
+    return this.#live();
+  }
+
+  #live(): GPUBuffer {
     if (!this.#buffer || this.#released) {
       throw new Error(`${this.describe()} was disposed; it cannot be used or read`);
     }
@@ -139,7 +143,7 @@ export class Tensor<D extends DType = DType> {
    * comes first: for a dataset that binds it in place.
    */
   borrow(): () => void {
-    void this.buffer; // throws if disposed
+    this.#live(); // throws if disposed
     this.#borrows++;
     let done = false;
     return () => {
