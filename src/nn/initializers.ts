@@ -26,6 +26,7 @@
  * weight). The generator is src/util/random.ts (xoshiro128**), normals by Box–Muller;
  * values are drawn in float64 and rounded once to f32.
  */
+import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import { suggest } from './names.js';
 
@@ -330,7 +331,12 @@ export function resolveInitializer(spec: InitializerSpec): Initializer {
     );
   }
   if (isInitializer(spec)) return spec;
-  const { className, config = {} } = spec as { className: unknown; config?: Record<string, unknown> };
+  // Keras JSON's class_name or tfjs's className.
+  const { className, config = {} } = readOptions<{ className: unknown; config?: Record<string, unknown> }>(
+    'initializer',
+    spec,
+    { className: true, config: true },
+  );
   if (typeof className !== 'string') {
     throw new TypeError(`initializer object needs a className string, got ${String(className)}`);
   }
@@ -348,36 +354,171 @@ export function resolveInitializer(spec: InitializerSpec): Initializer {
 
 // ---------------------------------------------------------------- factories
 
-type SeedArgs = { seed?: Seed };
-type UniformArgs = { minval?: number; maxval?: number; seed?: Seed };
-type NormalArgs = { mean?: number; stddev?: number; seed?: Seed };
-type VarianceScalingArgs = { scale?: number; mode?: string; distribution?: string; seed?: Seed };
+export interface SeedArgs {
+  /** An integer: the same seed gives the same values on every call. */
+  seed?: number | null;
+}
+export interface ConstantArgs {
+  value?: number;
+}
+export interface UniformArgs extends SeedArgs {
+  minval?: number;
+  maxval?: number;
+}
+export interface NormalArgs extends SeedArgs {
+  mean?: number;
+  stddev?: number;
+}
+export interface VarianceScalingArgs extends SeedArgs {
+  scale?: number;
+  /** 'fan_in' | 'fan_out' | 'fan_avg' (tfjs: 'fanIn', ...). */
+  mode?: string;
+  /** 'uniform' | 'truncated_normal' | 'untruncated_normal' (Keras 2: 'normal'). */
+  distribution?: string;
+}
+
+const SEED_KEYS: Readonly<Record<keyof SeedArgs, true>> = { seed: true };
+const CONSTANT_KEYS: Readonly<Record<keyof ConstantArgs, true>> = { value: true };
+const UNIFORM_KEYS: Readonly<Record<keyof UniformArgs, true>> = { minval: true, maxval: true, seed: true };
+const NORMAL_KEYS: Readonly<Record<keyof NormalArgs, true>> = { mean: true, stddev: true, seed: true };
+const VS_ARG_KEYS: Readonly<Record<keyof VarianceScalingArgs, true>> = {
+  scale: true,
+  mode: true,
+  distribution: true,
+  seed: true,
+};
 
 function kind(className: string): Kind {
   return KINDS.find((k) => k.className === className) as Kind;
 }
 
 /**
- * Factories in tfjs-layers style: `initializers.heUniform({ seed: 1 })`,
- * `initializers.randomUniform({ minval: -0.5, maxval: 0.5 })`.
+ * Options as the caller gave them: an object (either spelling, unknown keys refused) or
+ * Keras's positional values (`RandomUniform(-0.5, 0.5)`), matched in order to `positional`.
+ */
+function args<T extends object>(
+  what: string,
+  given: readonly unknown[],
+  keys: Readonly<Record<keyof T & string, true>>,
+  positional: readonly (keyof T & string)[],
+): Config {
+  const [first] = given;
+  if (first === undefined || (typeof first === 'object' && first !== null && !Array.isArray(first))) {
+    if (given.length > 1) throw new TypeError(`${what}: give the options in one object`);
+    return { ...readOptions<Config>(what, first, Object.keys(keys)) };
+  }
+  if (given.length > positional.length) {
+    throw new TypeError(
+      `${what}: takes at most ${positional.length} positional arguments (${positional.join(', ')}), got ${given.length}`,
+    );
+  }
+  const out: Config = {};
+  given.forEach((v, i) => {
+    if (v !== undefined) out[positional[i] as string] = v;
+  });
+  return out;
+}
+
+type Positional<A, P extends unknown[]> = ((args?: Spelled<A>) => Initializer) &
+  ((...values: P) => Initializer);
+
+const zerosF = (): Initializer => zeros();
+const onesF = (): Initializer => ones();
+const constantF: Positional<ConstantArgs, [value?: number]> = (...a: unknown[]) =>
+  constant(args<ConstantArgs>('initializers.constant', a, CONSTANT_KEYS, ['value']));
+const randomUniformF: Positional<UniformArgs, [minval?: number, maxval?: number, seed?: number | null]> = (
+  ...a: unknown[]
+) =>
+  randomUniform(
+    args<UniformArgs>('initializers.randomUniform', a, UNIFORM_KEYS, ['minval', 'maxval', 'seed']),
+  );
+const randomNormalF: Positional<NormalArgs, [mean?: number, stddev?: number, seed?: number | null]> = (
+  ...a: unknown[]
+) =>
+  randomNormal(
+    args<NormalArgs>('initializers.randomNormal', a, NORMAL_KEYS, ['mean', 'stddev', 'seed']),
+    false,
+  );
+const truncatedNormalF: Positional<NormalArgs, [mean?: number, stddev?: number, seed?: number | null]> = (
+  ...a: unknown[]
+) =>
+  randomNormal(
+    args<NormalArgs>('initializers.truncatedNormal', a, NORMAL_KEYS, ['mean', 'stddev', 'seed']),
+    true,
+  );
+const varianceScalingF: Positional<
+  VarianceScalingArgs,
+  [scale?: number, mode?: string, distribution?: string, seed?: number | null]
+> = (...a: unknown[]) =>
+  varianceScaling(
+    'VarianceScaling',
+    args<VarianceScalingArgs>('initializers.varianceScaling', a, VS_ARG_KEYS, [
+      'scale',
+      'mode',
+      'distribution',
+      'seed',
+    ]),
+  );
+/** A fixed variance-scaling initializer: `heUniform()`, `heUniform({ seed: 1 })`, `HeUniform(1)`. */
+function seeded(className: string, factory: string): Positional<SeedArgs, [seed?: number | null]> {
+  return (...a: unknown[]) =>
+    kind(className).make(args<SeedArgs>(`initializers.${factory}`, a, SEED_KEYS, ['seed']));
+}
+const glorotUniformF = seeded('GlorotUniform', 'glorotUniform');
+const glorotNormalF = seeded('GlorotNormal', 'glorotNormal');
+const heUniformF = seeded('HeUniform', 'heUniform');
+const heNormalF = seeded('HeNormal', 'heNormal');
+const lecunUniformF = seeded('LecunUniform', 'lecunUniform');
+const lecunNormalF = seeded('LecunNormal', 'lecunNormal');
+
+/**
+ * Factories in tfjs-layers style (`initializers.heUniform({ seed: 1 })`,
+ * `initializers.randomUniform({ minval: -0.5, maxval: 0.5 })`), under Keras's class names too
+ * (`initializers.RandomUniform(-0.5, 0.5)`, `initializers.HeUniform()`) and Keras's
+ * snake_case function names (`initializers.he_uniform()`). Options in either spelling,
+ * unknown keys refused; Keras's positional arguments in Keras's order.
  */
 export const initializers = {
-  zeros: (): Initializer => zeros(),
-  ones: (): Initializer => ones(),
-  constant: (args: { value?: number } = {}): Initializer => constant({ ...args }),
-  randomUniform: (args: UniformArgs = {}): Initializer => randomUniform({ ...args }),
-  randomNormal: (args: NormalArgs = {}): Initializer => randomNormal({ ...args }, false),
-  truncatedNormal: (args: NormalArgs = {}): Initializer => randomNormal({ ...args }, true),
-  varianceScaling: (args: VarianceScalingArgs = {}): Initializer =>
-    varianceScaling('VarianceScaling', { ...args }),
-  glorotUniform: (args: SeedArgs = {}): Initializer => kind('GlorotUniform').make({ ...args }),
-  glorotNormal: (args: SeedArgs = {}): Initializer => kind('GlorotNormal').make({ ...args }),
-  heUniform: (args: SeedArgs = {}): Initializer => kind('HeUniform').make({ ...args }),
-  heNormal: (args: SeedArgs = {}): Initializer => kind('HeNormal').make({ ...args }),
-  lecunUniform: (args: SeedArgs = {}): Initializer => kind('LecunUniform').make({ ...args }),
-  lecunNormal: (args: SeedArgs = {}): Initializer => kind('LecunNormal').make({ ...args }),
+  zeros: zerosF,
+  ones: onesF,
+  constant: constantF,
+  randomUniform: randomUniformF,
+  randomNormal: randomNormalF,
+  truncatedNormal: truncatedNormalF,
+  varianceScaling: varianceScalingF,
+  glorotUniform: glorotUniformF,
+  glorotNormal: glorotNormalF,
+  heUniform: heUniformF,
+  heNormal: heNormalF,
+  lecunUniform: lecunUniformF,
+  lecunNormal: lecunNormalF,
   /** tfjs spelling of lecunUniform. */
-  leCunUniform: (args: SeedArgs = {}): Initializer => kind('LecunUniform').make({ ...args }),
+  leCunUniform: lecunUniformF,
   /** tfjs spelling of lecunNormal. */
-  leCunNormal: (args: SeedArgs = {}): Initializer => kind('LecunNormal').make({ ...args }),
+  leCunNormal: lecunNormalF,
+  // Keras's class names.
+  Zeros: zerosF,
+  Ones: onesF,
+  Constant: constantF,
+  RandomUniform: randomUniformF,
+  RandomNormal: randomNormalF,
+  TruncatedNormal: truncatedNormalF,
+  VarianceScaling: varianceScalingF,
+  GlorotUniform: glorotUniformF,
+  GlorotNormal: glorotNormalF,
+  HeUniform: heUniformF,
+  HeNormal: heNormalF,
+  LecunUniform: lecunUniformF,
+  LecunNormal: lecunNormalF,
+  // Keras's snake_case function names.
+  random_uniform: randomUniformF,
+  random_normal: randomNormalF,
+  truncated_normal: truncatedNormalF,
+  variance_scaling: varianceScalingF,
+  glorot_uniform: glorotUniformF,
+  glorot_normal: glorotNormalF,
+  he_uniform: heUniformF,
+  he_normal: heNormalF,
+  lecun_uniform: lecunUniformF,
+  lecun_normal: lecunNormalF,
 };

@@ -92,7 +92,7 @@ describe('resolveRegularizer', () => {
   });
 
   it('negative, NaN and infinite factors, unknown names and keys are errors', () => {
-    expect(() => regularizers.l2(-0.1)).toThrow(/l2\(\): l2 must be a finite number ≥ 0, got -0.1/);
+    expect(() => regularizers.l2(-0.1)).toThrow(/regularizers\.l2: l2 must be a finite number ≥ 0, got -0.1/);
     expect(() => regularizers.l1(Number.NaN)).toThrow(RangeError);
     expect(() => regularizers.l1l2({ l1: Infinity })).toThrow(/l1 must be a finite number ≥ 0, got Infinity/);
     expect(() => resolveRegularizer({ l2: -1 })).toThrow(RangeError);
@@ -106,7 +106,7 @@ describe('resolveRegularizer', () => {
     );
     expect(() => resolveRegularizer('elastic')).toThrow(/^unknown regularizer 'elastic'\. Valid/);
     expect(() => resolveRegularizer({})).toThrow(/needs at least one factor/);
-    expect(() => resolveRegularizer({ l3: 1 } as never)).toThrow(/unknown key 'l3'/);
+    expect(() => resolveRegularizer({ l3: 1 } as never)).toThrow(/unknown option 'l3'; did you mean 'l1'\?/);
     expect(() => resolveRegularizer({ className: 'L2', config: { factor: 1 } })).toThrow(
       /unknown config key 'factor'/,
     );

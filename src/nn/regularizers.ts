@@ -14,6 +14,7 @@
  * so a model.json meant for tfjs should write { class_name: 'L1L2', config: { l1, l2 } }
  * with both factors.
  */
+import { readOptions } from '../util/options.js';
 import { suggest } from './names.js';
 
 export interface Regularizer {
@@ -91,12 +92,17 @@ export function resolveRegularizer(spec: RegularizerSpec | undefined | null): Re
     const both = (given === 'L1' && spec.l2 !== 0) || (given === 'L2' && spec.l1 !== 0);
     return make(both ? 'L1L2' : given, spec.l1, spec.l2);
   }
-  if ('className' in spec) {
-    const given: unknown = spec.className;
+  if ('className' in spec || 'class_name' in spec) {
+    // Keras JSON's class_name or tfjs's className.
+    const o = readOptions<{ className: unknown; config?: Record<string, unknown> }>('regularizer', spec, {
+      className: true,
+      config: true,
+    });
+    const given: unknown = o.className;
     if (typeof given !== 'string')
       throw new TypeError(`regularizer className must be a string, got ${String(given)}`);
     const className = classOf(given);
-    const config = spec.config ?? {};
+    const config = o.config ?? {};
     for (const key of Object.keys(config)) {
       if (key !== 'l1' && key !== 'l2') {
         throw new Error(`regularizer ${className}: unknown config key '${key}'; valid: l1, l2`);
@@ -111,10 +117,7 @@ export function resolveRegularizer(spec: RegularizerSpec | undefined | null): Re
       factor(`regularizer ${className}`, 'l2', l2),
     );
   }
-  const { l1, l2 } = spec as { l1?: unknown; l2?: unknown };
-  for (const key of Object.keys(spec)) {
-    if (key !== 'l1' && key !== 'l2') throw new Error(`regularizer: unknown key '${key}'; valid: l1, l2`);
-  }
+  const { l1, l2 } = readOptions<{ l1?: unknown; l2?: unknown }>('regularizer', spec, { l1: true, l2: true });
   if (l1 === undefined && l2 === undefined)
     throw new Error('regularizer: { l1, l2 } needs at least one factor');
   const className = l2 === undefined ? 'L1' : l1 === undefined ? 'L2' : 'L1L2';
@@ -133,26 +136,84 @@ export function penalty(reg: Pick<Regularizer, 'l1' | 'l2'>, values: ArrayLike<n
   return (reg.l1 !== 0 ? reg.l1 * abs : 0) + (reg.l2 !== 0 ? reg.l2 * sq : 0);
 }
 
-function factorArg(
-  what: string,
-  key: 'l1' | 'l2',
-  arg: number | { l1?: number; l2?: number } | undefined,
-): number {
-  const v = typeof arg === 'object' ? arg[key] : arg;
-  return factor(what, key, v ?? DEFAULT_FACTOR);
+/** Regularizer factors, as an options object. */
+export interface L1Args {
+  l1?: number;
+}
+export interface L2Args {
+  l2?: number;
+}
+export interface L1L2Args {
+  l1?: number;
+  l2?: number;
 }
 
 /**
+ * Factors from Keras's positional values (`l1_l2(0.01, 0.001)`) or an options object
+ * (`{ l1, l2 }`, unknown keys refused), a missing one being `fallback`.
+ */
+function factors(
+  what: string,
+  given: readonly unknown[],
+  keys: readonly ('l1' | 'l2')[],
+  fallback: number,
+): { l1: number; l2: number } {
+  const [first] = given;
+  let o: Record<string, unknown> = {};
+  if (typeof first === 'object' && first !== null) {
+    if (given.length > 1) throw new TypeError(`${what}: give the factors in one object`);
+    o = readOptions<Record<string, unknown>>(what, first, keys);
+  } else {
+    if (given.length > keys.length) {
+      throw new TypeError(
+        `${what}: takes at most ${keys.length} factors (${keys.join(', ')}), got ${given.length}`,
+      );
+    }
+    given.forEach((v, i) => {
+      if (v !== undefined) o[keys[i] as string] = v;
+    });
+  }
+  return {
+    l1: keys.includes('l1') ? factor(what, 'l1', o.l1 ?? fallback) : 0,
+    l2: keys.includes('l2') ? factor(what, 'l2', o.l2 ?? fallback) : 0,
+  };
+}
+
+type L1Factory = (arg?: number | L1Args) => Regularizer;
+type L2Factory = (arg?: number | L2Args) => Regularizer;
+type L1L2Factory = ((args?: L1L2Args) => Regularizer) & ((l1?: number, l2?: number) => Regularizer);
+
+const l1: L1Factory = (...a: unknown[]) => {
+  const f = factors('regularizers.l1', a, ['l1'], DEFAULT_FACTOR);
+  return make('L1', f.l1, 0);
+};
+const l2: L2Factory = (...a: unknown[]) => {
+  const f = factors('regularizers.l2', a, ['l2'], DEFAULT_FACTOR);
+  return make('L2', 0, f.l2);
+};
+/** tf.keras 2's l1_l2 function and tfjs's l1l2: a missing factor is 0.01. */
+const l1l2: L1L2Factory = (...a: unknown[]) => {
+  const f = factors('regularizers.l1l2', a, ['l1', 'l2'], DEFAULT_FACTOR);
+  return make('L1L2', f.l1, f.l2);
+};
+/** Keras 3's L1L2 class: a missing factor is 0. */
+const L1L2: L1L2Factory = (...a: unknown[]) => {
+  const f = factors('regularizers.L1L2', a, ['l1', 'l2'], 0);
+  return make('L1L2', f.l1, f.l2);
+};
+
+/**
  * Factories: `regularizers.l2(0.001)` (Keras) or `regularizers.l2({ l2: 0.001 })` (tfjs);
- * `regularizers.l1l2({ l1, l2 })`, a missing factor being 0.01 as in tfjs and tf.keras 2.
+ * `regularizers.l1l2({ l1, l2 })` / `l1_l2(l1, l2)`, a missing factor being 0.01 as in tfjs
+ * and tf.keras 2; Keras's class names `L1(0.01)`, `L2(0.01)` (default 0.01) and `L1L2`
+ * (Keras 3's class: a missing factor is 0).
  */
 export const regularizers = {
-  l1: (arg?: number | { l1?: number }): Regularizer => make('L1', factorArg('l1()', 'l1', arg), 0),
-  l2: (arg?: number | { l2?: number }): Regularizer => make('L2', 0, factorArg('l2()', 'l2', arg)),
-  l1l2: (args: { l1?: number; l2?: number } = {}): Regularizer =>
-    make(
-      'L1L2',
-      factor('l1l2()', 'l1', args.l1 ?? DEFAULT_FACTOR),
-      factor('l1l2()', 'l2', args.l2 ?? DEFAULT_FACTOR),
-    ),
+  l1,
+  l2,
+  l1l2,
+  l1_l2: l1l2,
+  L1: l1,
+  L2: l2,
+  L1L2,
 };
