@@ -4,6 +4,8 @@ import * as ops from '../../graph/ops/index.js';
 import { resolveInitializer, type Initializer, type InitializerSpec } from '../initializers.js';
 import { resolveActivation } from '../names.js';
 import { resolveRegularizer, type Regularizer, type RegularizerSpec } from '../regularizers.js';
+import type { Spelled } from '../../util/options.js';
+import { readLayerArgs, type LayerArgs, type LayerKeys } from './args.js';
 import type { ConfigReader } from './config.js';
 import {
   canonicalActivation,
@@ -11,12 +13,13 @@ import {
   Layer,
   param,
   regularizerConfig,
-  type LayerArgs,
   type LayerWeight,
 } from './layer.js';
 
 export interface DenseArgs extends LayerArgs {
+  /** A positive integer: the output features. */
   units: number;
+  /** An activation name in either spelling; 'linear' (none) by default. */
   activation?: string;
   useBias?: boolean;
   kernelInitializer?: InitializerSpec;
@@ -25,6 +28,27 @@ export interface DenseArgs extends LayerArgs {
   biasRegularizer?: RegularizerSpec;
   activityRegularizer?: RegularizerSpec;
 }
+
+/** Dense's own options; Keras's constraints and LoRA are not implemented here. */
+const DENSE_KEYS: LayerKeys<DenseArgs> = {
+  keys: {
+    units: true,
+    activation: true,
+    useBias: true,
+    kernelInitializer: true,
+    biasInitializer: true,
+    kernelRegularizer: true,
+    biasRegularizer: true,
+    activityRegularizer: true,
+  },
+  notSupported: {
+    kernelConstraint: {},
+    biasConstraint: {},
+    loraRank: {},
+    loraAlpha: {},
+    quantizationConfig: {},
+  },
+};
 
 export class Dense extends Layer {
   readonly className = 'Dense';
@@ -40,14 +64,28 @@ export class Dense extends Layer {
   kernel: LayerWeight | undefined;
   bias: LayerWeight | undefined;
 
-  constructor(args: DenseArgs) {
+  constructor(given: Spelled<DenseArgs>) {
+    const args = readLayerArgs<DenseArgs>('layers.dense', given, DENSE_KEYS);
     super(args, 'dense');
     if (!Number.isSafeInteger(args.units) || args.units <= 0) {
-      throw new RangeError(`layer "${this.name}": units must be a positive integer, got ${args.units}`);
+      throw new RangeError(
+        `layer "${this.name}": units must be a positive integer, got ${JSON.stringify(args.units)}`,
+      );
     }
     this.units = args.units;
+    const activation: unknown = args.activation; // JS callers may pass anything
+    if (activation !== undefined && activation !== null && typeof activation !== 'string') {
+      throw new TypeError(
+        `layer "${this.name}": activation must be a name such as 'relu', got ${JSON.stringify(activation)}`,
+      );
+    }
     this.activation = args.activation ?? 'linear';
     resolveActivation(this.activation); // unknown names fail here, with a suggestion
+    if (args.useBias !== undefined && typeof args.useBias !== 'boolean') {
+      throw new TypeError(
+        `layer "${this.name}": useBias must be true or false, got ${JSON.stringify(args.useBias)}`,
+      );
+    }
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = resolveInitializer(args.kernelInitializer ?? 'glorotUniform');
     this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros');
@@ -89,7 +127,7 @@ export class Dense extends Layer {
     }
   }
 
-  outputShape(): number[] {
+  computeOutputShape(): number[] {
     return [this.units];
   }
 

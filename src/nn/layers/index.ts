@@ -3,15 +3,32 @@
  * registry that rebuilds a layer from its saved Keras config (each class's fromConfig). A
  * new layer is a class with toGraph / getConfig / fromConfig plus its lines here.
  */
+import type { Spelled } from '../../util/options.js';
+import { withPositional, type LayerArgs } from './args.js';
 import { ConfigReader, isObject, ModelFormatError, wrapConfigError } from './config.js';
-import { Activation, Dropout, Flatten } from './core.js';
+import {
+  Activation,
+  Dropout,
+  Flatten,
+  type ActivationArgs,
+  type DropoutArgs,
+  type FlattenArgs,
+} from './core.js';
 import { Dense, type DenseArgs } from './dense.js';
-import { InputLayer, type Layer, type LayerArgs } from './layer.js';
-import { Add, Concatenate } from './merge.js';
+import { InputLayer, type InputLayerArgs, type Layer } from './layer.js';
+import { Add, Concatenate, type ConcatenateArgs } from './merge.js';
 import { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
 
 export { batchShape, ConfigReader, isObject, ModelFormatError, wrapConfigError } from './config.js';
-export { Activation, Dropout, Flatten } from './core.js';
+export { LAYER_KEYS, readLayerArgs, resolveInputShape, type NotSupported } from './args.js';
+export {
+  Activation,
+  Dropout,
+  Flatten,
+  type ActivationArgs,
+  type DropoutArgs,
+  type FlattenArgs,
+} from './core.js';
 export { Dense, type DenseArgs } from './dense.js';
 export {
   canonicalActivation,
@@ -19,25 +36,84 @@ export {
   InputLayer,
   Layer,
   SymbolicTensor,
+  type InputLayerArgs,
   type LayerArgs,
   type LayerNode,
   type LayerWeight,
   type WeightOwner,
 } from './layer.js';
-export { Add, Concatenate } from './merge.js';
+export { Add, Concatenate, type ConcatenateArgs } from './merge.js';
 export { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
 
-/** The layer factories: `layers.dense({ units: 10 })`. */
+/** Options after a positional argument: the factory's options less that argument. */
+type Rest<T, K extends keyof T> = Spelled<Omit<T, K>>;
+
+/**
+ * Dense: `layers.dense({ units: 64, activation: 'relu' })`, or Keras's positional forms
+ * `layers.dense(64, { activation: 'relu' })` and `layers.dense(64, 'relu')` (Keras's
+ * Dense(units, activation=None, ...)). Options in either spelling (`input_dim`, `inputDim`).
+ */
+function dense(args: Spelled<DenseArgs>): Dense;
+function dense(units: number, args?: Rest<DenseArgs, 'units'>): Dense;
+function dense(units: number, activation: string, args?: Rest<DenseArgs, 'units' | 'activation'>): Dense;
+function dense(first: unknown, second?: unknown, third?: unknown): Dense {
+  const what = 'layers.dense';
+  if (typeof first !== 'number') {
+    if (second !== undefined) {
+      throw new TypeError(
+        `${what}: give the units first (layers.dense(64, { ... })) or all options in one object`,
+      );
+    }
+    return new Dense(first as Spelled<DenseArgs>);
+  }
+  if (typeof second === 'string') {
+    const rest = withPositional(what, 'activation', second, third);
+    return new Dense(withPositional(what, 'units', first, rest));
+  }
+  if (third !== undefined) throw new TypeError(`${what}: unexpected third argument after the options`);
+  return new Dense(withPositional(what, 'units', first, second));
+}
+
+/** Dropout: `layers.dropout(0.2)`, `layers.dropout(0.2, { seed: 1 })` or `layers.dropout({ rate: 0.2 })`. */
+function dropout(args: Spelled<DropoutArgs>): Dropout;
+function dropout(rate: number, args?: Rest<DropoutArgs, 'rate'>): Dropout;
+function dropout(first: unknown, second?: unknown): Dropout {
+  if (typeof first !== 'number') {
+    if (second !== undefined)
+      throw new TypeError('layers.dropout: give the rate first or all options in one object');
+    return new Dropout(first as Spelled<DropoutArgs>);
+  }
+  return new Dropout(withPositional('layers.dropout', 'rate', first, second));
+}
+
+/** Activation: `layers.activation('relu')` or `layers.activation({ activation: 'relu' })`. */
+function activation(args: Spelled<ActivationArgs>): Activation;
+function activation(name: string, args?: Rest<ActivationArgs, 'activation'>): Activation;
+function activation(first: unknown, second?: unknown): Activation {
+  if (typeof first !== 'string') {
+    if (second !== undefined) {
+      throw new TypeError('layers.activation: give the activation first or all options in one object');
+    }
+    return new Activation(first as Spelled<ActivationArgs>);
+  }
+  return new Activation(withPositional('layers.activation', 'activation', first, second));
+}
+
+/**
+ * The layer factories, Keras's layers in tfjs-layers' names: options in camelCase or Keras's
+ * snake_case, unknown options refused by name, Keras's positional first arguments accepted.
+ */
 export const layers = {
-  dense: (args: DenseArgs): Dense => new Dense(args),
-  flatten: (args: LayerArgs = {}): Flatten => new Flatten(args),
-  activation: (args: LayerArgs & { activation: string }): Activation => new Activation(args),
-  dropout: (args: LayerArgs & { rate: number; seed?: number }): Dropout => new Dropout(args),
-  batchNormalization: (args: BatchNormalizationArgs = {}): BatchNormalization => new BatchNormalization(args),
-  concatenate: (args: LayerArgs = {}): Concatenate => new Concatenate(args),
-  add: (args: LayerArgs = {}): Add => new Add(args),
-  inputLayer: (args: { inputShape: number[]; name?: string }): InputLayer =>
-    new InputLayer({ shape: args.inputShape, ...(args.name ? { name: args.name } : {}) }),
+  dense,
+  flatten: (args: Spelled<FlattenArgs> = {}): Flatten => new Flatten(args),
+  activation,
+  dropout,
+  batchNormalization: (args: Spelled<BatchNormalizationArgs> = {}): BatchNormalization =>
+    new BatchNormalization(args),
+  concatenate: (args: Spelled<ConcatenateArgs> = {}): Concatenate => new Concatenate(args),
+  add: (args: Spelled<LayerArgs> = {}): Add => new Add(args),
+  /** `layers.inputLayer({ inputShape: [8] })` (Keras 2, tfjs) or `{ shape: [8] }` (Keras 3). */
+  inputLayer: (args: Spelled<InputLayerArgs>): InputLayer => new InputLayer(args),
 };
 
 /** Each saved layer class this library reads: its class's fromConfig. */

@@ -14,7 +14,11 @@ import { randomSeed } from '../../util/random.js';
 import type { Initializer } from '../initializers.js';
 import { resolveActivation } from '../names.js';
 import type { Regularizer } from '../regularizers.js';
+import { readOptions, type Spelled } from '../../util/options.js';
+import { checkDtype, resolveInputShape, withPositional, type LayerArgs, type NotSupported } from './args.js';
 import { batchShape } from './config.js';
+
+export type { LayerArgs } from './args.js';
 
 /** A tensor of the model being defined: the output of a layer, [batch, ...shape]. */
 export class SymbolicTensor {
@@ -58,13 +62,6 @@ export interface WeightOwner {
   pullWeights(): Promise<void>;
 }
 
-export interface LayerArgs {
-  name?: string;
-  /** Per-sample input shape of the first layer of a sequential model. */
-  inputShape?: number[];
-  trainable?: boolean;
-}
-
 const counters = new Map<string, number>();
 
 /** Keras-style unique layer names: dense, dense_1, dense_2, ... */
@@ -91,15 +88,14 @@ export abstract class Layer {
   protected built = false;
   abstract readonly className: string;
 
+  /**
+   * `args` as the subclass read them (readLayerArgs: camelCase, unknown keys refused); the
+   * input shape may come as inputShape, batchInputShape or inputDim.
+   */
   constructor(args: LayerArgs, base: string) {
     this.name = args.name ?? uniqueName(base);
     this.trainable = args.trainable ?? true;
-    this.inputShape = args.inputShape ? [...args.inputShape] : undefined;
-    if (this.inputShape && !this.inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-      throw new RangeError(
-        `layer "${this.name}": inputShape [${this.inputShape.join(', ')}] must be positive integers`,
-      );
-    }
+    this.inputShape = resolveInputShape(`layer "${this.name}"`, args);
   }
 
   /** Calls the layer on tensors of the model being defined. */
@@ -115,7 +111,7 @@ export abstract class Layer {
     } else {
       this.checkBuiltFor(xs.map((x) => x.shape));
     }
-    const out = new SymbolicTensor(this.outputShape(xs.map((x) => x.shape)), this, this.nodes.length);
+    const out = new SymbolicTensor(this.computeOutputShape(xs.map((x) => x.shape)), this, this.nodes.length);
     this.nodes.push({ inputs: xs, output: out });
     return out;
   }
@@ -136,7 +132,28 @@ export abstract class Layer {
     this.checkBuiltFor(shapes);
   }
 
-  abstract outputShape(shapes: readonly (readonly number[])[]): number[];
+  /** The per-sample output shape for per-sample input shapes (tfjs's computeOutputShape). */
+  abstract computeOutputShape(shapes: readonly (readonly number[])[]): number[];
+
+  /**
+   * Keras's `layer.output_shape`: [null, ...per-sample shape] of the layer's output (e.g.
+   * [null, 300]). An Error before the layer is built (called on an input), as in Keras.
+   */
+  get outputShape(): (number | null)[] {
+    const out = this.nodes[0]?.output;
+    if (!out) {
+      throw new Error(
+        `layer "${this.name}" has never been called and thus has no defined output shape; ` +
+          'add it to a model with an input shape (or call apply()) first',
+      );
+    }
+    return [null, ...out.shape];
+  }
+
+  /** Whether the layer has its weights (it was called on an input). */
+  get isBuilt(): boolean {
+    return this.built;
+  }
 
   /** Adds the layer's ops to `g`; `params` maps this model's weights to graph parameters. */
   abstract toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value;
@@ -144,8 +161,50 @@ export abstract class Layer {
   /** Keras config (snake_case keys, as Keras and tfjs-layers serialize them). */
   abstract getConfig(): Record<string, unknown>;
 
+  /** The number of values in the layer's weights (trainable or not), as Keras counts them. */
   countParams(): number {
     return this.weights.reduce((s, w) => s + w.values.length, 0);
+  }
+
+  /**
+   * Keras's `layer.get_weights()`: the layer's weights in Keras order (Dense: kernel
+   * [in, units], bias [units]) with the values the model has now, read back from the GPU
+   * copy of whichever model trained them (the WeightOwner of each weight), as
+   * model.getWeights() does. Copies: changing them changes nothing.
+   */
+  async getWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
+    const owners = new Set<WeightOwner>();
+    for (const w of this.weights) if (w.owner) owners.add(w.owner);
+    for (const o of owners) await o.pullWeights();
+    return this.weights.map((w) => ({ name: w.name, shape: [...w.shape], data: w.values.slice() }));
+  }
+
+  /**
+   * Keras's `layer.set_weights(values)`: values in getWeights() order, as arrays or
+   * { data, shape? }. Counts, lengths, shapes (when given) and finiteness are checked for all
+   * before any is set. The host copies become the newest for every model using the layer: a
+   * model uploads them to its GPU copy before it next runs (fit, evaluate, predict).
+   */
+  async setWeights(
+    values: readonly (ArrayLike<number> | { data: ArrayLike<number>; shape?: readonly number[] })[],
+  ): Promise<void> {
+    const what = `layer "${this.name}": setWeights`;
+    if (!Array.isArray(values)) throw new TypeError(`${what}: values must be a list, one per weight`);
+    const ws = this.weights;
+    if (values.length !== ws.length) {
+      throw new RangeError(
+        `${what}: the layer has ${ws.length} weights (${ws.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ') || 'none: it is not built or has no weights'}), got ${values.length}`,
+      );
+    }
+    const data = ws.map((w, i) => weightData(what, w, values[i]));
+    ws.forEach((w, i) => {
+      w.values.set(data[i] as ArrayLike<number>);
+      // The host copy is now the newest, for every model sharing the layer (as the model's
+      // setWeights marks it): a model re-uploads a weight whose version moved.
+      w.version++;
+      w.owner = undefined;
+    });
+    await Promise.resolve();
   }
 
   protected addWeight(
@@ -191,6 +250,41 @@ export abstract class Layer {
       dtype: 'float32',
     };
   }
+}
+
+/** One setWeights value checked against its weight: length, shape if given, finite. */
+function weightData(what: string, w: LayerWeight, v: unknown): ArrayLike<number> {
+  const isData = typeof v === 'object' && v !== null && 'data' in v && !ArrayBuffer.isView(v);
+  const given: unknown = isData ? v.data : v;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    !('length' in given) ||
+    typeof given.length !== 'number'
+  ) {
+    throw new TypeError(`${what}: "${w.name}" needs an array of numbers, got ${String(given)}`);
+  }
+  const data = given as ArrayLike<number>;
+  const shape = isData && 'shape' in v ? v.shape : undefined;
+  if (shape !== undefined && JSON.stringify(shape) !== JSON.stringify(w.shape)) {
+    throw new RangeError(
+      `${what}: "${w.name}" has shape [${w.shape.join(', ')}], got values of shape ${JSON.stringify(shape)}`,
+    );
+  }
+  if (data.length !== w.values.length) {
+    throw new RangeError(
+      `${what}: "${w.name}" [${w.shape.join(', ')}] needs ${w.values.length} values, got ${data.length}`,
+    );
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(
+        `${what}: weight "${w.name}" has ${String(data[i])} at index ${i} (of ${data.length} values); ` +
+          'weights must be finite. Nothing was changed.',
+      );
+    }
+  }
+  return data;
 }
 
 /** "40,000,000,000 bytes (37.3 GiB)". */
@@ -272,21 +366,91 @@ export function canonicalActivation(name: string): string {
 
 // ---------------------------------------------------------------- input
 
+/** InputLayer's options: Keras 3's shape / batch_shape, Keras 2's input_shape / batch_input_shape. */
+export interface InputLayerArgs {
+  shape?: readonly number[];
+  inputShape?: readonly number[];
+  batchShape?: readonly (number | null)[];
+  batchInputShape?: readonly (number | null)[];
+  name?: string;
+  dtype?: 'float32';
+}
+
+const INPUT_KEYS: Readonly<Record<keyof InputLayerArgs, true>> = {
+  shape: true,
+  inputShape: true,
+  batchShape: true,
+  batchInputShape: true,
+  name: true,
+  dtype: true,
+};
+
+/** InputLayer / input() options Keras has and this library does not. */
+const INPUT_NOT_SUPPORTED: Readonly<Record<string, NotSupported>> = {
+  batchSize: { hint: 'models here take any batch size; give the batch size to fit()' },
+  sparse: { ok: [false] },
+  ragged: { ok: [false] },
+  optional: { ok: [false] },
+  inputTensor: {},
+  tensor: {},
+};
+
+/** The per-sample shape of InputLayer / input() options, read in either spelling. */
+function readInputShape(what: string, given: unknown): { shape: number[]; name?: string } {
+  const valid = [...Object.keys(INPUT_KEYS), ...Object.keys(INPUT_NOT_SUPPORTED)];
+  const o = readOptions<Record<string, unknown>>(what, given, valid);
+  for (const [key, rule] of Object.entries(INPUT_NOT_SUPPORTED)) {
+    const v = o[key];
+    if (v === undefined || v === null || (rule.ok ?? []).includes(v)) continue;
+    throw new TypeError(
+      `${what}: option '${key}' (${JSON.stringify(v)}) is not supported by this library` +
+        (rule.hint ? `; ${rule.hint}` : ''),
+    );
+  }
+  checkDtype(what, o.dtype);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+    throw new TypeError(`${what}: name must be a non-empty string, got ${JSON.stringify(o.name)}`);
+  }
+  // shape and inputShape are the same thing here (Keras 3 renamed it); so are the batch forms.
+  if (
+    o.shape !== undefined &&
+    o.inputShape !== undefined &&
+    JSON.stringify(o.shape) !== JSON.stringify(o.inputShape)
+  ) {
+    throw new RangeError(
+      `${what}: shape and inputShape disagree (${JSON.stringify(o.shape)} and ${JSON.stringify(o.inputShape)}); give one of them`,
+    );
+  }
+  if (o.batchShape !== undefined && o.batchInputShape !== undefined) {
+    throw new RangeError(`${what}: batchShape and batchInputShape are the same option; give one of them`);
+  }
+  const shape = resolveInputShape(
+    what,
+    { inputShape: o.shape ?? o.inputShape, batchInputShape: o.batchShape ?? o.batchInputShape },
+    {
+      inputShape: o.shape !== undefined ? 'shape' : 'inputShape',
+      batchInputShape: o.batchShape !== undefined ? 'batchShape' : 'batchInputShape',
+    },
+  );
+  if (!shape) throw new TypeError(`${what}: needs a shape (e.g. { shape: [784] })`);
+  return { shape, ...(typeof o.name === 'string' ? { name: o.name } : {}) };
+}
+
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
   readonly shape: number[];
-  constructor(args: { shape: number[]; name?: string }) {
-    super({ name: args.name ?? uniqueName('input') }, 'input');
-    if (!args.shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-      throw new RangeError(
-        `input "${this.name}": shape [${args.shape.join(', ')}] must be positive integers`,
-      );
-    }
-    this.shape = [...args.shape];
+  /** { shape } (Keras 3), { inputShape } (Keras 2, tfjs) or the batch forms [null, ...]. */
+  constructor(args: Spelled<InputLayerArgs>) {
+    const { shape, name } = readInputShape('layers.inputLayer', args);
+    super({ name: name ?? uniqueName('input') }, 'input');
+    this.shape = shape;
     this.built = true;
   }
-  outputShape(): number[] {
+  computeOutputShape(): number[] {
     return this.shape;
+  }
+  override get outputShape(): (number | null)[] {
+    return [null, ...this.shape];
   }
   toGraph(): Value {
     throw new Error('internal: the model adds an InputLayer to the graph itself');
@@ -309,7 +473,20 @@ export class InputLayer extends Layer {
   }
 }
 
-/** A model input: `input({ shape: [784] })`. */
-export function input(args: { shape: number[]; name?: string }): SymbolicTensor {
-  return new InputLayer(args).output();
+/**
+ * A model input: `input({ shape: [784] })`, or Keras's positional shape `input([784])`,
+ * `input([5], { name: 'wide_input' })`.
+ */
+export function input(
+  shapeOrArgs: readonly number[] | Spelled<InputLayerArgs>,
+  args?: Spelled<Omit<InputLayerArgs, 'shape'>>,
+): SymbolicTensor {
+  const options = Array.isArray(shapeOrArgs)
+    ? withPositional('input', 'shape', shapeOrArgs, args)
+    : shapeOrArgs;
+  if (!Array.isArray(shapeOrArgs) && args !== undefined) {
+    throw new TypeError('input: give the options once: input({ shape, name }) or input(shape, { name })');
+  }
+  const { shape, name } = readInputShape('input', options);
+  return new InputLayer({ shape, ...(name ? { name } : {}) }).output();
 }

@@ -1,8 +1,15 @@
 /** The merge layers of functional models: Concatenate (last axis) and Add. */
 import type { Graph, Value } from '../../graph/ir.js';
 import * as ops from '../../graph/ops/index.js';
+import type { Spelled } from '../../util/options.js';
+import { readLayerArgs, type LayerArgs } from './args.js';
 import type { ConfigReader } from './config.js';
-import { Layer, type LayerArgs } from './layer.js';
+import { Layer } from './layer.js';
+
+export interface ConcatenateArgs extends LayerArgs {
+  /** Only the last axis: -1 (or 1 for flat [batch, features] inputs). */
+  axis?: number;
+}
 
 abstract class Merge extends Layer {
   protected override checkInputs(shapes: readonly (readonly number[])[]): void {
@@ -20,10 +27,17 @@ abstract class Merge extends Layer {
 
 export class Concatenate extends Merge {
   readonly className = 'Concatenate';
-  constructor(args: LayerArgs = {}) {
-    super(args, 'concatenate');
+  constructor(args: Spelled<ConcatenateArgs> = {}) {
+    const a = readLayerArgs<ConcatenateArgs>('layers.concatenate', args, { keys: { axis: true } });
+    super(a, 'concatenate');
+    // Inputs are flat [batch, features] here: axis -1 and axis 1 are the same, the last.
+    if (a.axis !== undefined && a.axis !== -1 && a.axis !== 1) {
+      throw new RangeError(
+        `layers.concatenate: axis ${JSON.stringify(a.axis)} is not supported; only the last axis (-1)`,
+      );
+    }
   }
-  outputShape(shapes: readonly (readonly number[])[]): number[] {
+  computeOutputShape(shapes: readonly (readonly number[])[]): number[] {
     return [shapes.reduce((s, x) => s + (x[0] as number), 0)];
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {
@@ -40,8 +54,8 @@ export class Concatenate extends Merge {
 
 export class Add extends Merge {
   readonly className = 'Add';
-  constructor(args: LayerArgs = {}) {
-    super(args, 'add');
+  constructor(args: Spelled<LayerArgs> = {}) {
+    super(readLayerArgs<LayerArgs>('layers.add', args, { keys: {} }), 'add');
   }
   protected override checkInputs(shapes: readonly (readonly number[])[]): void {
     super.checkInputs(shapes);
@@ -54,7 +68,7 @@ export class Add extends Merge {
       }
     }
   }
-  outputShape(shapes: readonly (readonly number[])[]): number[] {
+  computeOutputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
   toGraph(g: Graph, xs: readonly Value[]): Value {

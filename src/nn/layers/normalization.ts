@@ -3,7 +3,9 @@ import type { Graph, Param, Value } from '../../graph/ir.js';
 import * as ops from '../../graph/ops/index.js';
 import { resolveInitializer, type Initializer, type InitializerSpec } from '../initializers.js';
 import { ModelFormatError, type ConfigReader } from './config.js';
-import { initializerConfig, Layer, param, type LayerArgs, type LayerWeight } from './layer.js';
+import type { Spelled } from '../../util/options.js';
+import { readLayerArgs, type LayerArgs, type LayerKeys } from './args.js';
+import { initializerConfig, Layer, param, type LayerWeight } from './layer.js';
 
 export interface BatchNormalizationArgs extends LayerArgs {
   momentum?: number;
@@ -15,6 +17,34 @@ export interface BatchNormalizationArgs extends LayerArgs {
   movingMeanInitializer?: InitializerSpec;
   movingVarianceInitializer?: InitializerSpec;
 }
+
+/** BatchNormalization's own options; what Keras has beyond them is refused unless off. */
+const BN_KEYS: LayerKeys<BatchNormalizationArgs> = {
+  keys: {
+    momentum: true,
+    epsilon: true,
+    center: true,
+    scale: true,
+    betaInitializer: true,
+    gammaInitializer: true,
+    movingMeanInitializer: true,
+    movingVarianceInitializer: true,
+  },
+  notSupported: {
+    axis: { ok: [-1, [-1]], hint: 'only the last axis (-1)' },
+    betaRegularizer: {},
+    gammaRegularizer: {},
+    betaConstraint: {},
+    gammaConstraint: {},
+    synchronized: { ok: [false] },
+    renorm: { ok: [false] },
+    renormClipping: {},
+    renormMomentum: { ok: [0.99] },
+    fused: { ok: [true, false] },
+    virtualBatchSize: {},
+    adjustment: {},
+  },
+};
 
 export class BatchNormalization extends Layer {
   readonly className = 'BatchNormalization';
@@ -28,14 +58,26 @@ export class BatchNormalization extends Layer {
   movingMean: LayerWeight | undefined;
   movingVariance: LayerWeight | undefined;
 
-  constructor(args: BatchNormalizationArgs = {}) {
+  constructor(given: Spelled<BatchNormalizationArgs> = {}) {
+    const args = readLayerArgs<BatchNormalizationArgs>('layers.batchNormalization', given, BN_KEYS);
     super(args, 'batch_normalization');
     this.momentum = args.momentum ?? 0.99;
     this.epsilon = args.epsilon ?? 1e-3;
-    if (!(this.momentum >= 0 && this.momentum <= 1) || !(this.epsilon > 0)) {
+    if (
+      typeof this.momentum !== 'number' ||
+      typeof this.epsilon !== 'number' ||
+      !(this.momentum >= 0 && this.momentum <= 1) ||
+      !(this.epsilon > 0)
+    ) {
       throw new RangeError(
         `layer "${this.name}": momentum ${this.momentum} must be in [0, 1] and epsilon ${this.epsilon} > 0`,
       );
+    }
+    for (const k of ['center', 'scale'] as const) {
+      if (args[k] !== undefined && typeof args[k] !== 'boolean')
+        throw new TypeError(
+          `layer "${this.name}": ${k} must be true or false, got ${JSON.stringify(args[k])}`,
+        );
     }
     this.center = args.center ?? true;
     this.scale = args.scale ?? true;
@@ -67,7 +109,7 @@ export class BatchNormalization extends Layer {
     this.movingMean = this.addWeight('moving_mean', [f], this.inits.movingMean, false);
     this.movingVariance = this.addWeight('moving_variance', [f], this.inits.movingVariance, false);
   }
-  outputShape(shapes: readonly (readonly number[])[]): number[] {
+  computeOutputShape(shapes: readonly (readonly number[])[]): number[] {
     return [...(shapes[0] as readonly number[])];
   }
   toGraph(g: Graph, xs: readonly Value[], params: ReadonlyMap<LayerWeight, Param>): Value {
