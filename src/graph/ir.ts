@@ -101,6 +101,26 @@ export class Graph {
   /** Every metric head in the order added: the order of the logs and of name suffixes. */
   readonly allMetrics: (MetricHead | StatMetricHead)[] = [];
   private nextId = 0;
+  private frozenDepth = 0;
+
+  /**
+   * True while a frozen layer (Keras `layer.trainable = false`) adds its ops: a batch norm
+   * added then runs in inference mode also in training steps (moving statistics, left
+   * unchanged), as Keras ≥ 2.1 runs a frozen BatchNormalization.
+   */
+  get inFrozenLayer(): boolean {
+    return this.frozenDepth > 0;
+  }
+
+  /** Runs `add` (a layer adding its ops) as a frozen layer: see inFrozenLayer. */
+  frozenLayer<T>(add: () => T): T {
+    this.frozenDepth++;
+    try {
+      return add();
+    } finally {
+      this.frozenDepth--;
+    }
+  }
 
   input(layer: string, features: number): Value {
     const v = this.apply(new InputOp(layer, this.inputs.length, features));

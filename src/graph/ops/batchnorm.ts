@@ -4,6 +4,11 @@
  * (moving·momentum + batch·(1 − momentum), Keras 3, biased batch variance). Training
  * normalises with the batch statistics and keeps them (BN_SAVED_ROWS rows) for backward;
  * evaluate and predict use the moving statistics.
+ *
+ * A batch norm of a frozen layer (attrs.training false; Keras's `trainable = false`, which
+ * since Keras 2.1 also means inference mode) uses the moving statistics in training steps
+ * too and never updates them: it is the affine map y = γ·(x − m)/√(v + ε) + β, whose input
+ * gradient is dy·γ/√(v + ε).
  */
 import {
   batchNormReference,
@@ -12,6 +17,7 @@ import {
   encodeBatchNormInference,
   encodeBatchNormTrain,
 } from '../../kernels/batchnorm.js';
+import { encodeBinary } from '../../kernels/elementwise.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
 import { GraphError, UnaryOp } from '../op.js';
@@ -39,8 +45,13 @@ interface Norm {
   train: boolean;
 }
 
-/** attrs: γ, β, the moving statistics, and epsilon and momentum. */
-export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; momentum: number }> {
+/**
+ * attrs: γ, β, the moving statistics, epsilon and momentum, and training: false for a frozen
+ * layer's batch norm (inference mode in every step).
+ */
+export class BatchNormOp extends UnaryOp<
+  BatchNormParams & { epsilon: number; momentum: number; training: boolean }
+> {
   readonly kind = 'batchNorm';
 
   override get gradParams(): readonly Param[] {
@@ -48,7 +59,7 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
   }
 
   override get stateWrites(): readonly Param[] {
-    return [this.attrs.movingMean, this.attrs.movingVariance];
+    return this.attrs.training ? [this.attrs.movingMean, this.attrs.movingVariance] : [];
   }
 
   shape(): { features: number; name: string } {
@@ -64,6 +75,9 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
     }
     if (movingMean.trainable || movingVariance.trainable) {
       throw new GraphError(`layer "${layer}": moving statistics must be non-trainable parameters`);
+    }
+    if (!this.attrs.training && (gamma.trainable || beta.trainable)) {
+      throw new GraphError(`layer "${layer}": a frozen batch norm needs non-trainable γ and β`);
     }
     if (!(epsilon > 0) || !(momentum >= 0 && momentum <= 1)) {
       throw new GraphError(
@@ -91,7 +105,7 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
     ];
     const spec = this.spec(L.rows);
     const label = `${this.layer} batchnorm`;
-    if (L.mode === 'train') {
+    if (L.mode === 'train' && this.attrs.training) {
       const s = L.tempBytes(BN_SAVED_ROWS * f * 4, `${this.layer} saved`);
       L.keep(g.out, s);
       L.emit(label, [x, gm, bt, mean, variance], [y, s, mean, variance], (e, get) =>
@@ -121,6 +135,10 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
   }
 
   override lowerBackward(L: LowerContext, g: Group, dy: VBuf): void {
+    if (!this.attrs.training) {
+      this.lowerFrozenBackward(L, g, dy);
+      return;
+    }
     const x = L.buf(this.x);
     const saved = L.kept(g.out) as VBuf;
     const gamma = L.env.param(this.attrs.gamma);
@@ -147,6 +165,40 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
     dbTarget.finish();
   }
 
+  /**
+   * A frozen batch norm's backward: dx = dy·γ/√(v + ε), by the inference kernel itself run on
+   * dy with a zero mean and shift (z = m − m: exact zeros for the finite moving mean). γ and
+   * β are frozen: no gradient of theirs is kept.
+   */
+  private lowerFrozenBackward(L: LowerContext, g: Group, dy: VBuf): void {
+    if (!L.needsGrad(this.x)) return;
+    const f = g.out.features;
+    const { gamma, movingMean, movingVariance } = this.attrs;
+    const [gm, mean, variance] = [gamma, movingMean, movingVariance].map((p) => L.env.param(p)) as [
+      VBuf,
+      VBuf,
+      VBuf,
+    ];
+    const zero = L.tempBytes(f * 4, `${this.layer} zeros`);
+    L.emit(`${this.layer} zeros`, [mean], [zero], (e, get) => {
+      const m = { buffer: get(mean), shape: [f] };
+      encodeBinary(e, 'sub', m, m, get(zero), [f]);
+    });
+    const spec = this.spec(L.rows);
+    L.contribute(this.x, false, (dx) =>
+      L.emit(`${this.layer} frozen batchnorm grad`, [dy, gm, zero, variance], [dx], (e, get) =>
+        encodeBatchNormInference(e, spec, {
+          x: get(dy),
+          gamma: get(gm),
+          beta: get(zero),
+          runningMean: get(zero),
+          runningVar: get(variance),
+          y: get(dx),
+        }),
+      ),
+    );
+  }
+
   reference(R: ReferenceForwardContext, out: Value): Float64Array {
     const spec = this.spec(R.rows);
     const { movingMean, movingVariance } = this.attrs;
@@ -158,7 +210,7 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
       runningMean: R.state(movingMean),
       runningVar: R.state(movingVariance),
     };
-    if (R.train) {
+    if (R.train && this.attrs.training) {
       const r = batchNormReference(spec, 'train', inputs);
       R.setState(movingMean, r.runningMean);
       R.setState(movingVariance, r.runningVar);
@@ -209,12 +261,23 @@ export class BatchNormOp extends UnaryOp<BatchNormParams & { epsilon: number; mo
   }
 }
 
+/**
+ * A batch norm; `training` false (default: whether a frozen layer is adding it, see
+ * Graph.inFrozenLayer) runs it in inference mode in training steps too.
+ */
 export function batchNorm(
   g: Graph,
   layer: string,
   x: Value,
   p: BatchNormParams,
-  options: { epsilon: number; momentum: number },
+  options: { epsilon: number; momentum: number; training?: boolean },
 ): Value {
-  return g.apply(new BatchNormOp(layer, x, { ...p, epsilon: options.epsilon, momentum: options.momentum }));
+  return g.apply(
+    new BatchNormOp(layer, x, {
+      ...p,
+      epsilon: options.epsilon,
+      momentum: options.momentum,
+      training: options.training ?? !g.inFrozenLayer,
+    }),
+  );
 }
