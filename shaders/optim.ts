@@ -14,6 +14,11 @@
  * the gradient of the penalty Keras adds to the loss: l2(λ) adds λ·Σw², so g += 2λ·w;
  * l1(λ) adds λ·Σ|w|, so g += λ·sign(w) (sign(0) = 0, as TensorFlow's gradient of |w|).
  *
+ * Keras's options common to every optimizer (Keras 2's time `decay`, Keras 3's `clipnorm`,
+ * `global_clipnorm`, `clipvalue` and decoupled `weight_decay`: ResolvedCommon) transform the
+ * rate, the gradient and the weight in the same update; the two norm clips read squared
+ * norms one small dispatch before it computes (optimizerNormsShader()).
+ *
  * Hyper-parameters Keras fixes at construction (momentum, ρ, β1, β2, ε) are WGSL constants,
  * written as exact f32 bit patterns. What changes between steps lives in the `hyper` buffer
  * the GPU owns: the learning rate (rewritten by a schedule without a recompile), the step t
@@ -30,12 +35,38 @@ import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, segmentAt, segmentTable, WORKGROUP_1D } from './common.js';
 import { BAD_WHAT, STATUS } from './step.js';
 
+/**
+ * The options every Keras optimizer takes besides its rule, each present only when active
+ * (> 0), applied in this order inside the update:
+ *   decay           Keras 2's time decay of the rate: lr_t = lr / (1 + decay·(t − 1)), t − 1
+ *                   the updates done before this one (optimizer_v2's `_decayed_lr`);
+ *   clipnorm        per segment (Keras: per variable) g ← g·c / max(‖g‖, c);
+ *   globalClipnorm  every segment g ← g·c / max(‖(all g)‖, c) (a NaN/±Inf norm: all NaN);
+ *   clipvalue       g ← clip(g, −c, c);
+ *   weightDecay     Keras 3's decoupled decay before the rule: w ← w − w·wd·lr_t;
+ * g being the gradient with the l1/l2 penalty's (what Keras clips). At most one clip.
+ */
+export interface ResolvedCommon {
+  decay?: number;
+  clipnorm?: number;
+  globalClipnorm?: number;
+  clipvalue?: number;
+  weightDecay?: number;
+}
+
 /** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizerSpec() in src/kernels/optim.ts). */
-export type ResolvedOptimizer =
+export type ResolvedOptimizer = (
   | { kind: 'sgd'; momentum: number; nesterov: boolean }
   | { kind: 'rmsprop'; rho: number; epsilon: number; momentum: number; centered: boolean }
   | { kind: 'adam'; beta1: number; beta2: number; epsilon: number; amsgrad: boolean }
-  | { kind: 'nadam'; beta1: number; beta2: number; epsilon: number; scheduleDecay: number };
+  | { kind: 'nadam'; beta1: number; beta2: number; epsilon: number; scheduleDecay: number }
+) &
+  ResolvedCommon;
+
+/** Whether the update reads per-segment squared gradient norms (optimizerNormsShader()). */
+export function needsNorms(o: ResolvedCommon): boolean {
+  return (o.clipnorm ?? 0) > 0 || (o.globalClipnorm ?? 0) > 0;
+}
 
 /**
  * The names of the state arenas, in binding order (bindings 4, 5, 6 of the update kernel).
@@ -140,7 +171,34 @@ function tidy(code: string): string {
   return code.replace(/\n\s*\n(\s*\n)+/g, '\n\n');
 }
 
+/** The common options' constants (ResolvedCommon), those active. */
+function commonConstants(o: ResolvedCommon): string {
+  const out: string[] = [];
+  if (o.decay) out.push(constF32('DECAY', o.decay));
+  if (o.clipnorm) out.push(constF32('CLIPNORM', o.clipnorm));
+  if (o.globalClipnorm) out.push(constF32('GLOBAL_CLIPNORM', o.globalClipnorm));
+  if (o.clipvalue) out.push(constF32('CLIPVALUE', o.clipvalue));
+  if (o.weightDecay) out.push(constF32('WEIGHT_DECAY', o.weightDecay));
+  return out.join('\n');
+}
+
+/** WGSL: the index of the segment holding arena element i (segment_at's search, by index). */
+const SEGMENT_INDEX_AT = /* wgsl */ `
+fn segment_index_at(i: u32) -> u32 {
+  var lo = 0u;
+  var hi = table.count;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
+  }
+  return lo;
+}`;
+
 function optimizerConstants(o: ResolvedOptimizer): string {
+  return [ruleConstants(o), commonConstants(o)].filter((c) => c !== '').join('\n');
+}
+
+function ruleConstants(o: ResolvedOptimizer): string {
   switch (o.kind) {
     case 'sgd':
       return constF32('MOMENTUM', o.momentum);
@@ -168,8 +226,10 @@ function optimizerConstants(o: ResolvedOptimizer): string {
 /**
  * The update of every segment in one dispatch.
  * Bindings: 0 params (read_write), 1 grads (read), 2 segment table (read), 3 hyper (uniform),
- * 4.. the state arenas in stateSlotNames() order (read_write); `watch`: then the status words
- * (read_write, atomic u32 here), where a non-finite write is recorded.
+ * 4.. the state arenas in stateSlotNames() order (read_write); with clipnorm or
+ * globalClipnorm (needsNorms()) then the squared norms (read: one f32 a segment, table order,
+ * from optimizerNormsShader()); `watch`: then the status words (read_write, atomic u32
+ * here), where a non-finite write is recorded.
  * Segment table: { count, total, 0, 0 } then `count` × { offset, end, l1, l2 } sorted by offset
  * (u32, u32, f32, f32; [offset, end) in elements). Launch: one thread per arena element
  * (`total` of them, 1-D folded into 2-D).
@@ -187,7 +247,14 @@ export function optimizerUpdateShader(o: ResolvedOptimizer, watch: boolean): str
   const states = names
     .map((n, k) => `@group(0) @binding(${4 + k}) var<storage, read_write> ${n}: array<f32>;`)
     .join('\n');
-  const statusBinding = 4 + names.length;
+  const decay = (o.decay ?? 0) > 0;
+  const clipnorm = (o.clipnorm ?? 0) > 0;
+  const globalClipnorm = (o.globalClipnorm ?? 0) > 0;
+  const clipvalue = (o.clipvalue ?? 0) > 0;
+  const weightDecay = (o.weightDecay ?? 0) > 0;
+  const norms = needsNorms(o);
+  const normsBinding = 4 + names.length;
+  const statusBinding = normsBinding + (norms ? 1 : 0);
   return tidy(wgsl`
 ${segmentTable}
 ${HYPER_STRUCT}
@@ -198,6 +265,9 @@ ${HYPER_STRUCT}
 @group(0) @binding(2) var<storage, read> table: Table;
 @group(0) @binding(3) var<uniform> hyper: Hyper;
 ${states}
+#if ${norms}
+@group(0) @binding(${normsBinding}) var<storage, read> norms: array<f32>;
+#endif
 #if ${watch}
 @group(0) @binding(${statusBinding}) var<storage, read_write> status: array<atomic<u32>>;
 #endif
@@ -208,6 +278,9 @@ ${flatIndex}
 ${segmentAt}
 ${isNan}
 ${NON_FINITE}
+#if ${clipnorm}
+${SEGMENT_INDEX_AT}
+#endif
 #if ${watch}
 ${FLAG_NON_FINITE}
 #endif
@@ -225,10 +298,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let seg = segment_at(i);
   if (i < seg.offset || i >= seg.end) { return; }  // padding: never written, stays zero
 
+#if ${decay}
+  // Keras 2's time decay: lr / (1 + decay·iterations), iterations = t − 1 updates done before
+  let lr = hyper.lr / (1.0 + DECAY * f32(hyper.step - 1u));
+#else
   let lr = hyper.lr;
-  let w = params[i];
+#endif
+  let w_old = params[i];
   // The gradient of loss + l1·Σ|w| + l2·Σw².
-  let g = grads[i] + (2.0 * seg.l2) * w + seg.l1 * sign(w);
+  var g = grads[i] + (2.0 * seg.l2) * w_old + seg.l1 * sign(w_old);
+#if ${clipnorm}
+  // g·c / max(‖g‖, c) over this segment (a NaN norm makes it NaN)
+  let sq = norms[segment_index_at(i)];
+  g = select(g * (CLIPNORM / max(sqrt(sq), CLIPNORM)), sq, is_nan(sq));
+#endif
+#if ${globalClipnorm}
+  // g·c / max(‖all g‖, c); a NaN or ±Inf global norm makes every gradient NaN (Keras's scale)
+  var total = 0.0;
+  for (var k = 0u; k < table.count; k++) { total += norms[k]; }
+  // NaN from the non-finite total itself (a quiet-NaN bit on ±Inf), not a constant WGSL refuses
+  let nan_value = bitcast<f32>(bitcast<u32>(total) | 0x00400000u);
+  g = select(g * (GLOBAL_CLIPNORM / max(sqrt(total), GLOBAL_CLIPNORM)), nan_value, non_finite(total));
+#endif
+#if ${clipvalue}
+  // clip(g, −c, c), a NaN kept
+  g = select(clamp(g, -CLIPVALUE, CLIPVALUE), g, is_nan(g));
+#endif
+#if ${weightDecay}
+  // Keras 3's decoupled weight decay before the rule: w − w·wd·lr
+  let w = w_old - w_old * WEIGHT_DECAY * lr;
+#else
+  let w = w_old;
+#endif
   // Set when a state value written is NaN/±Inf (read only when watched).
   var bad_state = false;
 
@@ -326,6 +427,51 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (bad_state || non_finite(w_new)) { flag_non_finite(); }
 #endif
 }`);
+}
+
+/**
+ * The squared L2 norm of each segment's gradient (with the l1/l2 penalty's, as the update
+ * forms it), for clipnorm and globalClipnorm: one workgroup a segment, each thread summing a
+ * strided share in f32, then a tree in workgroup memory.
+ * Bindings: 0 params (read), 1 grads (read), 2 segment table (read), 3 norms (read_write: one
+ * f32 a segment, table order). Launch: table.count workgroups (1-D folded into 2-D).
+ */
+export function optimizerNormsShader(): string {
+  return /* wgsl */ `
+${segmentTable}
+
+@group(0) @binding(0) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<storage, read> grads: array<f32>;
+@group(0) @binding(2) var<storage, read> table: Table;
+@group(0) @binding(3) var<storage, read_write> norms: array<f32>;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let k = wid.x + wid.y * nwg.x;
+  var acc = 0.0;
+  if (k < table.count) {
+    let seg = table.segments[k];
+    for (var i = seg.offset + lid; i < seg.end; i += WG) {
+      let w = params[i];
+      let g = grads[i] + (2.0 * seg.l2) * w + seg.l1 * sign(w);
+      acc += g * g;
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && k < table.count) { norms[k] = partial[0]; }
+}`;
 }
 
 /**

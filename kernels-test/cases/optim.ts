@@ -27,12 +27,15 @@ import {
   createOptimizerHyper,
   createSegmentTable,
   encodeOptimizerAdvance,
+  encodeOptimizerNorms,
   encodeOptimizerSetLearningRate,
   encodeOptimizerUpdate,
   initialOptimizerHyper,
   optimizerAdvanceReference,
   optimizerFlagReference,
   optimizerHyperBytes,
+  optimizerNeedsNorms,
+  optimizerNormsBytes,
   optimizerStateNames,
   optimizerStateSlots,
   optimizerStepReference,
@@ -115,6 +118,53 @@ const VARIANTS: Variant[] = [
     label: 'nadam tf.keras 2 schedule',
     spec: { kind: 'nadam', scheduleDecay: 0.004, beta2: 0.99 },
     lrs: [0.01, 0.03, 0.01, 0.005, 0.01],
+  },
+];
+
+/**
+ * Keras's options every optimizer takes (Keras 2's time decay, Keras 3's clips and decoupled
+ * weight decay), alone and mixed, on the same segments. Gradients in [-1, 1) give the
+ * segments norms of about 1.5 (7 elements), 10 (300) and under 1 (1), so clipnorm 1 clips
+ * two of three, global clipnorm 2 clips all, 100 none. A NaN spreads over a segment (clipnorm)
+ * or everything (global clipnorm) here, as in Keras: not in the NaN case of VARIANTS.
+ */
+const COMMON_VARIANTS: Variant[] = [
+  { label: 'sgd decay', spec: { kind: 'sgd', decay: 0.3 }, lrs: [0.1, 0.1, 0.05, 0.1, 0.1] },
+  {
+    label: 'sgd momentum decay clipnorm',
+    spec: { kind: 'sgd', momentum: 0.9, decay: 0.01, clipnorm: 1 },
+    lrs: [0.05, 0.05, 0.01, 0.03, 0.02],
+  },
+  { label: 'sgd clipvalue', spec: { kind: 'sgd', clipvalue: 0.3 }, lrs: [0.1, 0.05, 0.02, 0.1, 0.07] },
+  {
+    label: 'sgd weight decay',
+    spec: { kind: 'sgd', weightDecay: 0.5, nesterov: true, momentum: 0.5 },
+    lrs: [0.1, 0.05, 0.1, 0.1, 0.07],
+  },
+  {
+    label: 'rmsprop global clipnorm',
+    spec: { kind: 'rmsprop', globalClipnorm: 2, centered: true },
+    lrs: [0.01, 0.005, 0.02, 0.01, 0.003],
+  },
+  {
+    label: 'adam global clipnorm 100 (no clip)',
+    spec: { kind: 'adam', globalClipnorm: 100 },
+    lrs: [0.01, 0.02, 0.005, 0.01, 0.05],
+  },
+  {
+    label: 'adamw (weight decay 0.004)',
+    spec: { kind: 'adam', weightDecay: 0.004 },
+    lrs: [0.01, 0.02, 0.005, 0.01, 0.05],
+  },
+  {
+    label: 'adam amsgrad weight decay clipnorm decay',
+    spec: { kind: 'adam', amsgrad: true, weightDecay: 0.3, clipnorm: 1, decay: 0.2 },
+    lrs: [0.05, 0.05, 0.03, 0.02, 0.05],
+  },
+  {
+    label: 'nadam clipvalue weight decay',
+    spec: { kind: 'nadam', clipvalue: 0.2, weightDecay: 0.1 },
+    lrs: [0.01, 0.005, 0.02, 0.01, 0.01],
   },
 ];
 
@@ -222,7 +272,7 @@ function expectHyper(actual: OptimizerHyper, expected: OptimizerHyper, what: str
   expectClose([actual.uProduct], [expected.uProduct], TOL_U_PRODUCT, `${what}: Nadam u product`);
 }
 
-const variantCases: KernelCase[] = VARIANTS.map(({ label, spec, lrs }) => ({
+const variantCases: KernelCase[] = [...VARIANTS, ...COMMON_VARIANTS].map(({ label, spec, lrs }) => ({
   name: `optim ${label}: ${STEPS} steps on segments of 7, 300 and 1 with l1/l2 against float64`,
   async run(engine: Engine) {
     const { segments, totalLength: total } = LAYOUT;
@@ -251,7 +301,9 @@ const variantCases: KernelCase[] = VARIANTS.map(({ label, spec, lrs }) => ({
         total,
       );
       const after = engine.stats();
-      expectEqual(after.dispatches - before.dispatches, 1, `${what}: dispatches of the update`);
+      // With a norm clip, the norms' dispatch first.
+      const dispatches = optimizerNeedsNorms(spec) ? 2 : 1;
+      expectEqual(after.dispatches - before.dispatches, dispatches, `${what}: dispatches of the update`);
       if (step === 0) pipelinesAfterFirstStep = after.pipelines;
       else
         expectEqual(after.pipelines, pipelinesAfterFirstStep, `${what}: pipelines after a new learning rate`);
@@ -812,4 +864,158 @@ const watchedCases: KernelCase[] = [
   },
 ];
 
-export const cases: KernelCase[] = [...variantCases, ...otherCases, ...watchedCases];
+/** Every segment's squared gradient norm in float64 (with the penalty's gradient). */
+function referenceNorms(
+  segments: readonly ArenaSegment[],
+  params: ArrayLike<number>,
+  grads: ArrayLike<number>,
+): Float64Array {
+  const live = segments.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
+  return Float64Array.from(live, (s) => {
+    let sum = 0;
+    for (let i = s.offset; i < s.offset + s.length; i++) {
+      const w = params[i] as number;
+      const g = (grads[i] as number) + 2 * s.l2 * w + s.l1 * Math.sign(w);
+      sum += g * g;
+    }
+    return sum;
+  });
+}
+
+const commonCases: KernelCase[] = [
+  {
+    name: 'optim norms: squared gradient norms of segments of 1 to 5000 elements (an empty one skipped) against float64',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = planArena([
+        { length: 7, l1: 0.01, l2: 0 },
+        { length: 5000, l1: 0, l2: 0.05 },
+        { length: 0, l1: 0, l2: 0 },
+        { length: 1, l1: 0.02, l2: 0.03 },
+        { length: 256, l1: 0, l2: 0 },
+      ]);
+      const p = initialParams(segments, total, 41);
+      const g = gradients(segments, total, 42);
+      const params = engine.createBufferWithData(p, storage(), 'optim test params');
+      const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+      const norms = engine.createBuffer({
+        size: optimizerNormsBytes(segments),
+        usage: storage(),
+        label: 'norms',
+      });
+      encodeOptimizerNorms(engine, segments, { params, grads, norms }, total);
+      const got = (await readF32(engine, norms, 4, 'optim test norms')).subarray(0, 4);
+      // f32 sums of ≤ 20 terms a thread, then a tree of 256: relative error ≈ 1e-7·log2.
+      expectClose(got, referenceNorms(segments, p, g), { atol: 0, rtol: 2e-6 }, 'squared norms');
+      for (const b of [params, grads, norms]) engine.releaseBuffer(b);
+    },
+  },
+  {
+    name: "optim clips and NaN: clipnorm spreads a NaN over its segment, global clipnorm over all (Keras's scale)",
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const nanAt = 64 + 123; // in segment 1
+      for (const spec of [
+        { kind: 'sgd', clipnorm: 1 },
+        { kind: 'adam', globalClipnorm: 2 },
+        { kind: 'sgd', clipvalue: 0.5 },
+      ] as OptimizerSpec[]) {
+        const arena = new Arena(engine, spec, segments, total, initialParams(segments, total, 51));
+        const hyper = createOptimizerHyper(engine, spec, 0.01);
+        const g = gradients(segments, total, 52);
+        g[nanAt] = NaN;
+        const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+        encodeOptimizerAdvance(engine, spec, hyper);
+        encodeOptimizerUpdate(
+          engine,
+          spec,
+          segments,
+          { params: arena.params, grads, state: arena.state, hyper },
+          total,
+        );
+        const w = await readF32(engine, arena.params, total, 'optim test params');
+        optimizerStepReference(spec, segments, arena.refParams, g, arena.refState, {
+          lr: Math.fround(0.01),
+          step: 1,
+          uProduct: 1,
+        });
+        for (const s of segments) {
+          for (let i = s.offset; i < s.offset + s.length; i++) {
+            const expectNaN = Number.isNaN(arena.refParams[i]);
+            if (Number.isNaN(w[i]) !== expectNaN) {
+              throw new KernelMismatchError(
+                `${JSON.stringify(spec)}: params[${i}] = ${w[i]}, expected ${expectNaN ? 'NaN' : 'a number'}`,
+              );
+            }
+          }
+        }
+        const nanCount = arena.refParams.filter((x) => Number.isNaN(x)).length;
+        const expected = spec.clipnorm ? 300 : spec.globalClipnorm ? 308 : 1;
+        expectEqual(nanCount, expected, `${JSON.stringify(spec)}: NaN parameters in the reference`);
+        arena.dispose();
+        engine.releaseBuffer(hyper);
+        engine.releaseBuffer(grads);
+      }
+    },
+  },
+  {
+    name: 'optim norms in a caller-given buffer: one update dispatch, the same result as a temporary',
+    async run(engine: Engine) {
+      const { segments, totalLength: total } = LAYOUT;
+      const spec: OptimizerSpec = { kind: 'adam', clipnorm: 0.7, weightDecay: 0.1 };
+      const p = initialParams(segments, total, 61);
+      const g = gradients(segments, total, 62);
+      const a = new Arena(engine, spec, segments, total, p);
+      const b = new Arena(engine, spec, segments, total, p);
+      const hyperA = createOptimizerHyper(engine, spec, 0.02);
+      const hyperB = createOptimizerHyper(engine, spec, 0.02);
+      const grads = engine.createBufferWithData(g, storage(), 'optim test grads');
+      const norms = engine.createBuffer({
+        size: optimizerNormsBytes(segments),
+        usage: storage(),
+        label: 'norms',
+      });
+      encodeOptimizerAdvance(engine, spec, hyperA);
+      encodeOptimizerAdvance(engine, spec, hyperB);
+      encodeOptimizerUpdate(
+        engine,
+        spec,
+        segments,
+        { params: a.params, grads, state: a.state, hyper: hyperA },
+        total,
+      );
+      encodeOptimizerNorms(engine, segments, { params: b.params, grads, norms }, total);
+      const before = engine.stats();
+      encodeOptimizerUpdate(
+        engine,
+        spec,
+        segments,
+        { params: b.params, grads, state: b.state, hyper: hyperB, norms },
+        total,
+      );
+      expectEqual(engine.stats().dispatches - before.dispatches, 1, 'dispatches with norms given');
+      const [pa = new Float32Array(0)] = await a.read();
+      const [pb = new Float32Array(0)] = await b.read();
+      expectClose(pb, pa, EXACT, 'params: norms given vs temporary');
+      const small = engine.createBuffer({ size: 4, usage: storage(), label: 'small norms' });
+      await expectError(
+        () =>
+          encodeOptimizerUpdate(
+            engine,
+            spec,
+            segments,
+            { params: b.params, grads, state: b.state, hyper: hyperB, norms: small },
+            total,
+          ),
+        RangeError,
+        [/norms/],
+        'a norms buffer too small',
+      );
+      engine.releaseBuffer(small);
+      a.dispose();
+      b.dispose();
+      for (const x of [hyperA, hyperB, grads, norms]) engine.releaseBuffer(x);
+    },
+  },
+];
+
+export const cases: KernelCase[] = [...variantCases, ...otherCases, ...commonCases, ...watchedCases];

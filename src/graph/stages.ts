@@ -4,13 +4,20 @@
  *   gather      the batch's input rows and targets, from the dataset at the GPU cursor;
  *   penalty     rows · Σ (l1·|w| + l2·w²) of the regularized weights, into the penalty slot;
  *   optimizer   the step counter's advance, then ONE update of every parameter segment,
- *               which records a non-finite parameter or state value it writes;
+ *               which records a non-finite parameter or state value it writes (with
+ *               clipnorm or global_clipnorm, one dispatch of the gradients' norms before);
  *   step end    the bookkeeping: the first non-finite loss, the step count, the cursor.
  */
 import type { Bindable } from '../gpu/engine.js';
 import type { DataColumn, GpuData } from './dataset.js';
 import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
-import { encodeOptimizerAdvance, encodeOptimizerUpdate } from '../kernels/optim.js';
+import {
+  encodeOptimizerAdvance,
+  encodeOptimizerNorms,
+  encodeOptimizerUpdate,
+  optimizerNeedsNorms,
+  optimizerNormsBytes,
+} from '../kernels/optim.js';
 import { encodeAccumulateSum } from '../kernels/reduce.js';
 import { encodePenaltyTerms, encodeStepEnd } from '../kernels/step.js';
 import type { ModelArenas } from './arenas.js';
@@ -108,7 +115,9 @@ export function emitWeightPenalty(L: Lowering, model: ModelArenas): void {
 }
 
 /**
- * Advances the optimizer's step, then updates every trainable parameter in one dispatch. The
+ * Advances the optimizer's step, then updates every trainable parameter in one dispatch
+ * (preceded, for clipnorm or globalClipnorm, by one of the squared gradient norms into a
+ * step-local buffer the plan allocates at compile time, as every temporary). The
  * update records a NaN/±Inf it writes in the status words as step `status[STEPS]`: it runs
  * before step end, which counts the step, so the executor undoes this step and not a later
  * one whose loss the overflow turned NaN.
@@ -123,7 +132,20 @@ export function emitOptimizer(L: Lowering, model: ModelArenas): void {
   const table = model.whole(model.segmentTable);
   const status = model.whole(model.status);
   L.emit('optimizer advance', [hyper], [hyper], (e, get) => encodeOptimizerAdvance(e, opt.spec, get(hyper)));
-  L.emit('optimizer update', [grads, hyper, table, status], [params, ...state, status], (e, get) =>
+  const norms = optimizerNeedsNorms(opt.spec)
+    ? L.tempBytes(optimizerNormsBytes(model.segments), 'optimizer norms')
+    : undefined;
+  if (norms) {
+    L.emit('optimizer norms', [params, grads, table], [norms], (e, get) =>
+      encodeOptimizerNorms(
+        e,
+        model.segments,
+        { params: get(params), grads: get(grads), norms: get(norms), segmentTable: get(table) },
+        model.totalLength,
+      ),
+    );
+  }
+  L.emit('optimizer update', [grads, hyper, table, status, norms], [params, ...state, status], (e, get) =>
     encodeOptimizerUpdate(
       e,
       opt.spec,
@@ -135,6 +157,7 @@ export function emitOptimizer(L: Lowering, model: ModelArenas): void {
         hyper: get(hyper),
         segmentTable: get(table),
         status: get(status),
+        ...(norms ? { norms: get(norms) } : {}),
       },
       model.totalLength,
     ),

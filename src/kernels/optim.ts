@@ -31,16 +31,19 @@
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import { BAD_WHAT, STATUS, STATUS_WORDS } from '../../shaders/step.js';
 import {
+  needsNorms,
   optimizerAdvanceShader,
+  optimizerNormsShader,
   optimizerSetLearningRateShader,
   optimizerUpdateShader,
   stateSlotNames,
+  type ResolvedCommon,
   type ResolvedOptimizer,
 } from '../../shaders/optim.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkF32Each, checkFinite, checkSize } from './validate.js';
 
-export type { ResolvedOptimizer };
+export type { ResolvedCommon, ResolvedOptimizer };
 
 /**
  * One weight tensor's place in the arenas (element units): [offset, offset + length), offset
@@ -54,7 +57,20 @@ export interface ArenaSegment {
   l2: number;
 }
 
-export type OptimizerSpec =
+/**
+ * Options every optimizer takes (0 or absent: off; see ResolvedCommon in shaders/optim.ts):
+ * Keras 2's time `decay` of the rate, Keras 3's `clipnorm` / `globalClipnorm` / `clipvalue`
+ * (at most one) and decoupled `weightDecay`.
+ */
+export interface OptimizerCommon {
+  decay?: number;
+  clipnorm?: number;
+  globalClipnorm?: number;
+  clipvalue?: number;
+  weightDecay?: number;
+}
+
+export type OptimizerSpec = (
   | { kind: 'sgd'; momentum?: number; nesterov?: boolean }
   | { kind: 'rmsprop'; rho?: number; epsilon?: number; momentum?: number; centered?: boolean }
   | { kind: 'adam'; beta1?: number; beta2?: number; epsilon?: number; amsgrad?: boolean }
@@ -65,7 +81,9 @@ export type OptimizerSpec =
       epsilon?: number;
       /** d in u_t = β1(1 − 0.5·0.96^(d·t)): 1 (default) is Keras 3, 0.004 tf.keras 2. */
       scheduleDecay?: number;
-    };
+    }
+) &
+  OptimizerCommon;
 
 /**
  * An optimizer as the update kernel runs it: the update rule with its hyperparameters, and
@@ -107,9 +125,41 @@ function hyperUsage(): GPUBufferUsageFlags {
  * Fills in Keras 3's defaults and checks every hyper-parameter: the one place for both
  * (src/nn/optimizers.ts builds its Keras-named optimizers on it). Ranges: momentum in
  * [0, 1] (Keras's check); rho, beta1, beta2 in [0, 1); epsilon and scheduleDecay finite
- * > 0; nesterov, centered and amsgrad booleans.
+ * > 0; nesterov, centered and amsgrad booleans; decay, clipnorm, globalClipnorm, clipvalue
+ * and weightDecay finite >= 0 (null or absent: off; 0 is off too, as Keras's `if clipnorm`),
+ * at most one of the three clips given (Keras 3's rule). The common options appear in the
+ * result only when > 0.
  */
 export function resolveOptimizerSpec(spec: OptimizerSpec): ResolvedOptimizer {
+  return { ...resolveRule(spec), ...resolveCommon(spec) };
+}
+
+const COMMON_KEYS = ['decay', 'clipnorm', 'globalClipnorm', 'clipvalue', 'weightDecay'] as const;
+const CLIP_KEYS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
+
+function resolveCommon(spec: OptimizerSpec): ResolvedCommon {
+  const what = spec.kind;
+  const given = spec as unknown as Record<string, unknown>;
+  const clips = CLIP_KEYS.filter((k) => given[k] !== undefined && given[k] !== null);
+  if (clips.length > 1) {
+    throw new RangeError(
+      `${what}: only one of clipnorm, clipvalue and globalClipnorm can be set, got ` +
+        clips.map((k) => `${k} ${String(given[k])}`).join(' and '),
+    );
+  }
+  const out: ResolvedCommon = {};
+  for (const key of COMMON_KEYS) {
+    const x = given[key];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
+      throw new RangeError(`${what}: ${key} must be a finite number >= 0, got ${String(x)}`);
+    }
+    if (x > 0) out[key] = x;
+  }
+  return out;
+}
+
+function resolveRule(spec: OptimizerSpec): ResolvedOptimizer {
   const what = spec.kind;
   const inUnit = (name: string, x: unknown, closedAbove: boolean): number => {
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (closedAbove ? x > 1 : x >= 1)) {
@@ -381,6 +431,52 @@ export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, 
   );
 }
 
+// ------------------------------------------------------------ norms
+
+/** Whether the update of `spec` reads squared gradient norms (clipnorm or globalClipnorm). */
+export function optimizerNeedsNorms(spec: OptimizerSpec): boolean {
+  return needsNorms(resolveOptimizerSpec(spec));
+}
+
+/** Bytes of the norms buffer for these segments: one f32 a non-empty segment (at least 16). */
+export function optimizerNormsBytes(segments: readonly ArenaSegment[]): number {
+  const live = segments.filter((s) => s.length > 0).length;
+  return Math.max(16, Math.ceil((4 * live) / 16) * 16);
+}
+
+/**
+ * Encodes ONE dispatch writing, for each non-empty segment (in offset order), the squared L2
+ * norm of its gradient with the l1/l2 penalty's (what the update clips): what clipnorm and
+ * globalClipnorm read. `norms` holds optimizerNormsBytes(segments).
+ */
+export function encodeOptimizerNorms(
+  engine: Engine,
+  segments: readonly ArenaSegment[],
+  b: { params: Bindable; grads: Bindable; norms: Bindable; segmentTable?: Bindable },
+  totalLength: number,
+): void {
+  const label = 'optim_norms';
+  checkF32Each(label, { params: b.params, grads: b.grads }, totalLength, `[${totalLength}]`);
+  checkSize(label, 'norms', b.norms, optimizerNormsBytes(segments), 'one f32 a segment');
+  const live = validateSegments(segments, totalLength);
+  let table = b.segmentTable;
+  if (!table) {
+    table = createSegmentTable(engine, segments, totalLength);
+    engine.releaseBuffer(table, true);
+  }
+  // Over the n elements: the regularized gradient 5 and its square added 2; the parameter
+  // and gradient read; the table read, the norms written.
+  const n = live.reduce((sum, s) => sum + s.length, 0);
+  const work = { flops: 7 * n, bytes: 8 * n + 16 * (1 + live.length) + 4 * live.length };
+  engine.dispatch(
+    engine.pipeline(optimizerNormsShader(), label),
+    [b.params, b.grads, table, b.norms],
+    engine.dispatchGrid(Math.max(live.length, 1) * WORKGROUP_1D, WORKGROUP_1D),
+    label,
+    work,
+  );
+}
+
 // ------------------------------------------------------------ update
 
 /**
@@ -391,7 +487,9 @@ export function encodeOptimizerSetLearningRate(engine: Engine, hyper: Bindable, 
  * a temporary one. Padding elements are neither read as parameters nor written.
  * `status` (the model's STATUS_WORDS u32, shaders/step.ts): a parameter or state value
  * written as NaN/±Inf records the step, as optimizerFlagReference() says, in the same
- * dispatch.
+ * dispatch. With clipnorm or globalClipnorm the update reads `norms` (encodeOptimizerNorms()
+ * of the same gradients, encoded before); without one given, a temporary one is filled here
+ * first (two dispatches).
  */
 export function encodeOptimizerUpdate(
   engine: Engine,
@@ -404,6 +502,7 @@ export function encodeOptimizerUpdate(
     hyper: Bindable;
     segmentTable?: Bindable;
     status?: Bindable;
+    norms?: Bindable;
   },
   totalLength: number,
 ): void {
@@ -426,6 +525,20 @@ export function encodeOptimizerUpdate(
     table = createSegmentTable(engine, segments, totalLength);
     engine.releaseBuffer(table, true);
   }
+  let norms = b.norms;
+  if (needsNorms(o) && !norms) {
+    const bytes = optimizerNormsBytes(segments);
+    norms = engine.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE, label: `${label} norms` });
+    engine.releaseBuffer(norms, true);
+    encodeOptimizerNorms(
+      engine,
+      segments,
+      { params: b.params, grads: b.grads, norms, segmentTable: table },
+      totalLength,
+    );
+  } else if (norms && needsNorms(o)) {
+    checkSize(label, 'norms', norms, optimizerNormsBytes(segments), 'one f32 a segment');
+  }
   // Over the n elements of the segments (padding is skipped): updateFlopsPerElement(o) each;
   // the parameter read and written, the gradient read, each state slot read and written; the
   // segment table (16-byte header + 16 bytes a segment) read once. The status words are read
@@ -433,12 +546,20 @@ export function encodeOptimizerUpdate(
   const n = live.reduce((sum, s) => sum + s.length, 0);
   const work = {
     flops: updateFlopsPerElement(o) * n,
-    bytes: 4 * n * (3 + 2 * names.length) + 16 * (1 + live.length),
+    bytes: 4 * n * (3 + 2 * names.length) + 16 * (1 + live.length) + (needsNorms(o) ? 4 * live.length : 0),
   };
   const pipeline = engine.pipeline(optimizerUpdateShader(o, b.status !== undefined), label);
   engine.dispatch(
     pipeline,
-    [b.params, b.grads, table, b.hyper, ...b.state, ...(b.status ? [b.status] : [])],
+    [
+      b.params,
+      b.grads,
+      table,
+      b.hyper,
+      ...b.state,
+      ...(needsNorms(o) && norms ? [norms] : []),
+      ...(b.status ? [b.status] : []),
+    ],
     engine.dispatchGrid(totalLength, WORKGROUP_1D),
     label,
     work,
@@ -450,9 +571,21 @@ export function encodeOptimizerUpdate(
  * the regularized gradient g + 2l2·w + l1·sign(w) 5, then SGD w − lr·g 2 (momentum 4,
  * Nesterov 7); RMSprop S 4, ε 1, lr·g/√ 3, w − 1 (centered + ḡ 3 and − ḡ² 2; momentum + 2);
  * Adam m 3, v 4, w − α·m/(√v + ε) 5 (AMSGrad + max 1); Nadam m, v 7, m̂ 5, v̂ 1, w 5.
+ * The common options: decay 3 (lr / (1 + d·(t − 1)), per thread), clipnorm 4 (√, max, ÷, ×),
+ * globalClipnorm 4 + one add a segment, clipvalue 1, weightDecay 3.
  * Per-step scalars (α, Nadam's u_t, 1 − β2^t, 2·l2) are left out.
  */
 function updateFlopsPerElement(o: ResolvedOptimizer): number {
+  const common =
+    (o.decay ? 3 : 0) +
+    (o.clipnorm ? 4 : 0) +
+    (o.globalClipnorm ? 4 : 0) +
+    (o.clipvalue ? 1 : 0) +
+    (o.weightDecay ? 3 : 0);
+  return common + ruleFlopsPerElement(o);
+}
+
+function ruleFlopsPerElement(o: ResolvedOptimizer): number {
   const grad = 5;
   switch (o.kind) {
     case 'sgd':
@@ -472,6 +605,11 @@ function updateLabel(o: ResolvedOptimizer): string {
   if (o.kind === 'sgd' && o.nesterov && o.momentum > 0) flags.push('nesterov');
   if (o.kind === 'rmsprop' && o.centered) flags.push('centered');
   if (o.kind === 'adam' && o.amsgrad) flags.push('amsgrad');
+  if (o.decay) flags.push('decay');
+  if (o.clipnorm) flags.push('clipnorm');
+  if (o.globalClipnorm) flags.push('global_clipnorm');
+  if (o.clipvalue) flags.push('clipvalue');
+  if (o.weightDecay) flags.push('weight_decay');
   return ['optim', o.kind, ...flags].join('_');
 }
 
@@ -508,7 +646,12 @@ export function optimizerFlagReference(status: Uint32Array, wroteNonFinite: bool
 /**
  * One update in float64, in place on `params` and `state` (optimizerStateNames() order),
  * with the hyper values the GPU would read (already advanced: hyper.step = t ≥ 1).
- * Elements outside the segments are not touched.
+ * Elements outside the segments are not touched. The common options as Keras writes them:
+ * lr_t = lr / (1 + decay·(t − 1)) (Keras 2's `_decayed_lr`, iterations = t − 1); the
+ * gradient clipped (keras/src/optimizers/base_optimizer.py `_clip_gradients`: per variable
+ * g·c/max(‖g‖, c), all by c/max(global norm, c) — NaN for a non-finite global norm —, or
+ * clip(g, −c, c)); then w ← w − w·weightDecay·lr_t (`_apply_weight_decay`, before the
+ * update step); then the rule with lr_t.
  */
 export function optimizerStepReference(
   spec: OptimizerSpec,
@@ -522,16 +665,47 @@ export function optimizerStepReference(
   const slots = stateSlotNames(o).length;
   if (state.length !== slots)
     throw new RangeError(`${o.kind}: needs ${slots} state arrays, got ${state.length}`);
-  const { lr } = hyper;
   const t = hyper.step;
-  if ((o.kind === 'adam' || o.kind === 'nadam') && t < 1) {
+  if ((o.kind === 'adam' || o.kind === 'nadam' || o.decay) && t < 1) {
     throw new RangeError(`${o.kind}: step ${t}: advance the hyper state before the first update`);
   }
+  const lr = o.decay ? hyper.lr / (1 + o.decay * (t - 1)) : hyper.lr;
   const [s0 = new Float64Array(0), s1 = new Float64Array(0), s2 = new Float64Array(0)] = state;
-  for (const seg of validateSegments(segments, params.length)) {
+  const live = validateSegments(segments, params.length);
+  // The gradients with the penalty's, clipped as Keras clips them, before any weight moves.
+  const clipped = new Map<ArenaSegment, Float64Array>();
+  for (const seg of live) {
+    const g = new Float64Array(seg.length);
+    for (let j = 0; j < seg.length; j++) {
+      const w = params[seg.offset + j] as number;
+      g[j] = (grads[seg.offset + j] as number) + 2 * seg.l2 * w + seg.l1 * Math.sign(w);
+    }
+    clipped.set(seg, g);
+  }
+  const sumSq = (g: Float64Array): number => g.reduce((a, x) => a + x * x, 0);
+  if (o.clipnorm) {
+    const c = o.clipnorm;
+    for (const g of clipped.values()) {
+      const norm = Math.sqrt(sumSq(g));
+      for (let j = 0; j < g.length; j++) g[j] = ((g[j] as number) * c) / Math.max(norm, c);
+    }
+  } else if (o.globalClipnorm) {
+    const c = o.globalClipnorm;
+    const norm = Math.sqrt([...clipped.values()].reduce((a, g) => a + sumSq(g), 0));
+    const scale = Number.isFinite(norm) ? c / Math.max(norm, c) : NaN;
+    for (const g of clipped.values()) for (let j = 0; j < g.length; j++) g[j] = (g[j] as number) * scale;
+  } else if (o.clipvalue) {
+    const c = o.clipvalue;
+    for (const g of clipped.values()) {
+      for (let j = 0; j < g.length; j++) g[j] = Math.min(Math.max(g[j] as number, -c), c);
+    }
+  }
+  for (const seg of live) {
+    const gs = clipped.get(seg) as Float64Array;
     for (let i = seg.offset; i < seg.offset + seg.length; i++) {
-      const w = params[i] as number;
-      const g = (grads[i] as number) + 2 * seg.l2 * w + seg.l1 * Math.sign(w);
+      const wOld = params[i] as number;
+      const w = o.weightDecay ? wOld - wOld * o.weightDecay * lr : wOld;
+      const g = gs[i - seg.offset] as number;
       switch (o.kind) {
         case 'sgd': {
           if (o.momentum > 0) {
