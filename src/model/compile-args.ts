@@ -1,10 +1,57 @@
 /**
- * compile()'s arguments resolved: the optimizer, and per model output its loss (Keras and
- * tfjs names), loss weight and metrics, given as one for every output, a list, or a record
- * by output name (an unknown name is an error with a suggestion).
+ * compile()'s arguments read (either spelling, unknown keys refused) and resolved: the
+ * optimizer, and per model output its loss (Keras and tfjs names), loss weight and metrics,
+ * given as one for every output, a list, or a record by output name (an unknown name is an
+ * error with a suggestion). Also the refusal of the Keras options this library does not
+ * have yet or at all, shared by the model's methods.
  */
 import { resolveLoss, resolveMetric, suggest } from '../nn/names.js';
 import { resolveOptimizer, type Optimizer } from '../nn/optimizers.js';
+import { camelCase, readOptions, type Spelled } from '../util/options.js';
+
+/**
+ * Keras options of the model's methods that are coming (class and sample weights): refused
+ * with "not supported yet", not as unknown. Keys in camelCase.
+ */
+const NOT_YET: Readonly<Record<string, string>> = {
+  classWeight: 'class weights',
+  sampleWeight: 'sample weights',
+  weightedMetrics: 'weighted metrics (they weight by sample weights)',
+};
+
+/** Keras options with no equivalent here, and why. Keys in camelCase. */
+const NO_EQUIVALENT: Readonly<Record<string, string>> = {
+  runEagerly: 'every step runs as compiled GPU work; there is no eager mode',
+  jitCompile: 'every step is compiled for the GPU already',
+  stepsPerExecution: "fit's stepsPerSubmit sets the steps per GPU submission",
+  autoScaleLoss: 'training runs in float32 only',
+  stepsPerEpoch: 'an epoch is one pass over x (make a smaller dataset for shorter epochs)',
+  validationSteps: 'validation runs over all of the validation data',
+  steps: 'the call runs over all of x',
+  workers: 'data is on the GPU; there are no loader workers',
+  useMultiprocessing: 'data is on the GPU; there are no loader workers',
+  maxQueueSize: 'data is on the GPU; there is no loader queue',
+};
+
+/**
+ * Refuses, before readOptions, the Keras options of `what` that are not supported yet (or
+ * have no equivalent), with a message saying so rather than "unknown option".
+ */
+export function refuseKerasOnly(what: string, given: unknown): void {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return;
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    const camel = camelCase(key);
+    const soon = NOT_YET[camel];
+    if (soon !== undefined) {
+      throw new Error(
+        `${what}: '${key}' is not supported yet (${soon}); train without it for now, or balance the data (e.g. resample the rare classes)`,
+      );
+    }
+    const why = NO_EQUIVALENT[camel];
+    if (why !== undefined) throw new Error(`${what}: Keras's '${key}' has no equivalent here: ${why}`);
+  }
+}
 
 export interface CompileArgs {
   optimizer: string | Optimizer;
@@ -24,12 +71,31 @@ export interface Compiled {
   }[];
 }
 
-/** compile(args) for a model with these outputs (names and widths). */
+const COMPILE_KEYS: Readonly<Record<keyof CompileArgs, true>> = {
+  optimizer: true,
+  loss: true,
+  metrics: true,
+  lossWeights: true,
+};
+
+/** compile()'s options as given (either spelling) as CompileArgs; bad keys refused. */
+export function readCompileArgs(given: Spelled<CompileArgs>): CompileArgs {
+  refuseKerasOnly('compile', given);
+  const args = readOptions<Partial<CompileArgs>>('compile', given, COMPILE_KEYS);
+  if (args.optimizer === undefined) throw new TypeError("compile: no optimizer (e.g. { optimizer: 'adam' })");
+  if (args.loss === undefined) throw new TypeError("compile: no loss (e.g. { loss: 'mse' })");
+  return args as CompileArgs;
+}
+
+/**
+ * compile(args) for a model with these outputs (names and widths); `optimizer`, when given,
+ * is used instead of resolving args.optimizer again (a model built after compile).
+ */
 export function resolveCompileArgs(
   args: CompileArgs,
   outputs: readonly { name: string; features: number }[],
+  optimizer: Optimizer = resolveOptimizer(args.optimizer),
 ): Compiled {
-  const optimizer = resolveOptimizer(args.optimizer);
   const names = outputs.map((o) => o.name);
   const perOutput = <T>(
     v: T | readonly T[] | Readonly<Record<string, T>> | undefined,

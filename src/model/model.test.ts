@@ -82,7 +82,7 @@ describe('model API', () => {
     expect(w?.data[0]).toBeCloseTo(1.5, 6);
     expect(w?.data[1]).toBeCloseTo(-0.2, 6);
     expect(b?.data[0]).toBeCloseTo(0.3, 6);
-    expect(w?.name).toBe(`${m.layers[1]?.name}/kernel`);
+    expect(w?.name).toBe(`${m.layers[0]?.name}/kernel`);
     // evaluate / predict with the new weights: ŷ = [1.5 − 0.4 + 0.3, 4.5 − 0.8 + 0.3] = [1.4, 4.0].
     const p = await m.predict({ data: Float32Array.from([1, 2, 3, 4]), shape: [2, 2] });
     expect(Array.isArray(p)).toBe(false);
@@ -209,7 +209,7 @@ describe('model API', () => {
     const xd = Array.from({ length: rows }, (_, i) => [i / rows, 0.5, -0.5, 1]);
     const ym = Array.from({ length: rows }, (_, i) => i % 2);
     const ya = Array.from({ length: rows }, (_, i) => [i / rows]);
-    const ev = await m.evaluate({ wide: xw, deep: xd }, [ym, ya], { batchSize: 5 });
+    const ev = await m.evaluate({ wide: xw, deep: xd }, [ym, ya], { batchSize: 5, returnDict: true });
     expect(Object.keys(ev).sort()).toEqual(['aux_loss', 'loss', 'main_accuracy', 'main_loss']);
     expect(ev.loss).toBeCloseTo((ev.main_loss ?? NaN) + 0.25 * (ev.aux_loss ?? NaN), 5);
     const events: string[] = [];
@@ -330,7 +330,10 @@ describe('model API', () => {
     cat.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
     await expect(cat.fit([[1, 2]], [[0, 1]])).rejects.toThrow(/2 values are not whole rows of 3/);
     expect(() => layers.dense({ units: 4, activation: 'rleu' })).toThrow(/did you mean 'relu'/);
-    expect(() => sequential({ layers: [layers.dense({ units: 4 })] })).toThrow(/needs inputShape/);
+    // Without an input shape a Sequential is built by its first data (see keras-api.test.ts).
+    expect(() => sequential({ layers: [layers.dense({ units: 4 })] }).summary()).toThrow(
+      /not yet been built/,
+    );
   });
 
   it('a missing y or a seed that is not an integer is refused before any callback runs; the model stays usable', async () => {

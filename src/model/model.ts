@@ -27,10 +27,18 @@ import {
   type LayerWeight,
   type SymbolicTensor,
 } from '../nn/layers/index.js';
+import { Tensor } from '../tensor/tensor.js';
+import { readOptions, type Spelled } from '../util/options.js';
 import { createRng } from '../util/random.js';
 import { isNode } from '../util/runtime.js';
 import { callbackArray, CallbackList, History, type Callback, type Logs } from './callbacks.js';
-import { resolveCompileArgs, type CompileArgs, type Compiled } from './compile-args.js';
+import {
+  readCompileArgs,
+  refuseKerasOnly,
+  resolveCompileArgs,
+  type CompileArgs,
+  type Compiled,
+} from './compile-args.js';
 import {
   checkGpuData,
   checkInt,
@@ -38,6 +46,7 @@ import {
   hostArgs,
   hostColumns,
   isTensorColumn,
+  isTfjsTensor,
   resolveTensors,
   trainingData,
   uploadSlice,
@@ -49,30 +58,195 @@ import {
 import { assertFiniteWeight } from './finite.js';
 import { saveModel, type SaveHandler, type SaveResult } from './io.js';
 import { FitEvents, formatLogs, ProgressBar } from './progress.js';
-import { Topology } from './topology.js';
+import { notBuiltMessage, Topology, type TopologyArgs } from './topology.js';
 import { WeightSync, type GpuCopy } from './weights.js';
 
 export type { CompileArgs };
 
+/**
+ * fit's options, in tfjs's camelCase or Keras's snake_case (`batch_size`, `validation_split`);
+ * an unknown option is an error naming the closest valid one.
+ */
 export interface FitArgs {
   epochs?: number;
   batchSize?: number;
   validationSplit?: number;
   /** (x, y) host arrays or eager Tensors, or [gpuData] / [gpuData, undefined] for a GPU dataset. */
   validationData?: readonly [DataInput | GpuData, DataInput?];
+  /**
+   * Keras's validation_freq: validate every n epochs (an integer: after epochs n, 2n, ...,
+   * counted from 1), or after the epochs listed (counted from 1). Default 1: every epoch.
+   */
+  validationFreq?: number | readonly number[];
+  /** Rows per validation batch (default batchSize). */
+  validationBatchSize?: number;
   shuffle?: boolean;
   initialEpoch?: number;
   /** Callbacks, or one callback. */
   callbacks?: readonly Callback[] | Callback;
   /**
-   * 0 silent; 1 a progress bar in a terminal, else one line per epoch (piped, a browser), and
-   * progress events; 2 one line per epoch.
+   * 0 silent; 1 (or Keras's 'auto', the default) a progress bar in a terminal, else one line
+   * per epoch (piped, a browser), and progress events; 2 one line per epoch.
    */
-  verbose?: 0 | 1 | 2;
+  verbose?: 0 | 1 | 2 | 'auto';
   /** Seed for the shuffles (reproducible runs). */
   seed?: number;
   /** Steps per GPU submission (default 32). */
   stepsPerSubmit?: number;
+}
+
+/** Every fit option (camelCase), for readOptions here and in callers passing FitArgs on (tuners). */
+export const FIT_KEYS: Readonly<Record<keyof FitArgs, true>> = {
+  epochs: true,
+  batchSize: true,
+  validationSplit: true,
+  validationData: true,
+  validationFreq: true,
+  validationBatchSize: true,
+  shuffle: true,
+  initialEpoch: true,
+  callbacks: true,
+  verbose: true,
+  seed: true,
+  stepsPerSubmit: true,
+};
+
+/**
+ * evaluate's and testOnBatch's options. `verbose` 0 (the default here; Keras's is 'auto')
+ * prints nothing, 1, 2 or 'auto' print the logs in one line once done. `returnDict` (Keras's
+ * return_dict) gives the logs as a plain object instead of the list.
+ */
+export interface EvaluateArgs {
+  batchSize?: number;
+  verbose?: 0 | 1 | 2 | 'auto';
+  returnDict?: boolean;
+}
+
+const EVALUATE_KEYS: Readonly<Record<keyof EvaluateArgs, true>> = {
+  batchSize: true,
+  verbose: true,
+  returnDict: true,
+};
+
+/** predict's and predictClasses' options (verbose 1, 2 or 'auto': one line once done). */
+export interface PredictArgs {
+  batchSize?: number;
+  verbose?: 0 | 1 | 2 | 'auto';
+}
+
+const PREDICT_KEYS: Readonly<Record<keyof PredictArgs, true>> = { batchSize: true, verbose: true };
+
+/** trainOnBatch's options (Keras's return_dict). */
+export interface OnBatchArgs {
+  returnDict?: boolean;
+}
+
+const ON_BATCH_KEYS: Readonly<Record<keyof OnBatchArgs, true>> = { returnDict: true };
+
+/** save's options (Keras's include_optimizer). */
+export interface SaveArgs {
+  includeOptimizer?: boolean;
+}
+
+const SAVE_KEYS: Readonly<Record<keyof SaveArgs, true>> = { includeOptimizer: true };
+
+/**
+ * What evaluate, testOnBatch and trainOnBatch give: the values as a list in Keras's order
+ * (loss, the compiled metrics in compile order, then the other logs, per-output losses, by
+ * name), so that `const [loss, acc] = await model.evaluate(x, y)` reads as Keras's
+ * `loss, acc = model.evaluate(x, y)`; and each value by name too (`result.loss`,
+ * `result.accuracy`, as non-index properties). Unlike Keras, a model without metrics gives a
+ * list of one value, not a bare number (`const [mse] = ...` or `.loss`).
+ */
+export type EvaluateResult = number[] & Logs;
+
+/** Options that ask for Keras's return_dict (then the plain logs object is returned). */
+type DictOption = { returnDict: true } | { return_dict: true };
+
+/** Keras's verbose for evaluate/predict: 0 silent (default here), else one line once done. */
+function checkVerbose(what: string, v: unknown, fallback: 0 | 1): 0 | 1 | 2 {
+  if (v === undefined) return fallback;
+  if (v === 'auto') return 1;
+  if (v === 0 || v === 1 || v === 2) return v;
+  throw new RangeError(`${what}: verbose must be 0, 1, 2 or 'auto', got ${String(v)}`);
+}
+
+/** Keras's validation_freq as a test of a 0-based epoch. */
+function validationSchedule(v: FitArgs['validationFreq']): (epoch: number) => boolean {
+  if (v === undefined) return () => true;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new RangeError(`fit: validationFreq ${v} must be an integer ≥ 1 (validate every n epochs)`);
+    return (epoch) => (epoch + 1) % v === 0;
+  }
+  if (!Array.isArray(v)) {
+    throw new TypeError(
+      `fit: validationFreq must be an integer or a list of epochs (counted from 1), got ${typeof v}`,
+    );
+  }
+  const list = v as readonly unknown[];
+  const bad = list.find((e) => typeof e !== 'number' || !Number.isSafeInteger(e) || e < 1);
+  if (bad !== undefined)
+    throw new RangeError(`fit: validationFreq lists epoch ${String(bad)}; epochs are integers ≥ 1`);
+  const epochs = new Set(list as readonly number[]);
+  return (epoch) => epochs.has(epoch + 1);
+}
+
+/** The logs as Keras's list (see EvaluateResult), named values kept as properties. */
+function listed(logs: Logs, metricKeys: readonly string[]): EvaluateResult {
+  const order = ['loss', ...metricKeys.filter((k) => k !== 'loss' && k in logs)];
+  const rest = Object.keys(logs)
+    .filter((k) => !order.includes(k))
+    .sort();
+  const out = [...order, ...rest].map((k) => logs[k] as number) as EvaluateResult;
+  for (const [k, v] of Object.entries(logs)) out[k] = v;
+  return out;
+}
+
+/**
+ * The per-sample input shape of x for a Sequential built by its first data (Keras builds
+ * from the data's shape): from the shape x carries (nested arrays, { data, shape }, a
+ * Tensor, a GpuData's column width). A flat array carries none: refused.
+ */
+function dataInputShape(x: DataInput | GpuData, what: string): number[] {
+  const refuse = (why: string): Error =>
+    new TypeError(
+      `${what}: the model has no input shape yet and ${why}; give x a shape ({ data, shape: [rows, features] } or nested rows), ` +
+        'call model.build([null, features]) first, or give the first layer an inputShape',
+    );
+  if (x instanceof GpuData) {
+    const c = x.inputs[0];
+    if (x.inputs.length !== 1 || !c) throw refuse(`the GPU dataset has ${x.inputs.length} input columns`);
+    return [c.width];
+  }
+  let one: unknown = x;
+  if (Array.isArray(one) && one.length === 1 && typeof one[0] === 'object' && !Array.isArray(one[0]))
+    one = one[0];
+  else if (
+    typeof one === 'object' &&
+    one !== null &&
+    !Array.isArray(one) &&
+    !ArrayBuffer.isView(one) &&
+    !(one instanceof Tensor) &&
+    !isTfjsTensor(one) &&
+    !('data' in one)
+  ) {
+    const values = Object.values(one);
+    if (values.length !== 1) throw refuse(`x names ${values.length} inputs`);
+    one = values[0];
+  }
+  let shape: readonly number[] | undefined;
+  if (one instanceof Tensor || isTfjsTensor(one)) shape = one.shape;
+  else if (typeof one === 'object' && one !== null && 'shape' in one && Array.isArray(one.shape))
+    shape = one.shape as number[];
+  else if (Array.isArray(one) && Array.isArray(one[0])) {
+    const dims: number[] = [];
+    for (let level: unknown = one; Array.isArray(level); level = level[0]) dims.push(level.length);
+    shape = dims;
+  }
+  if (!shape) throw refuse('x is a flat array, whose rows have no shape');
+  if (shape.length < 2) throw refuse(`x has shape [${shape.join(', ')}], without a per-row shape`);
+  return shape.slice(1);
 }
 
 interface Built extends GpuCopy {
@@ -128,6 +302,12 @@ export class LayersModel extends Topology {
    */
   readonly events = new FitEvents();
   private compiled: Compiled | undefined;
+  /** compile()'s options as read (the model may be built after compile). */
+  private compileArgs: CompileArgs | undefined;
+  private compiledOptimizer: Compiled['optimizer'] | undefined;
+  /** Each layer's `trainable` as of compile(), which the training graph follows (as Keras). */
+  private trainableAtCompile: Map<Layer, boolean> | undefined;
+  private warnedTrainable = false;
   private built: Built | undefined;
   /** The previous compile's graph, kept until its trained weights are copied back. */
   private stale: Built | undefined;
@@ -168,12 +348,27 @@ export class LayersModel extends Topology {
     return this.optimizerView;
   }
 
-  compile(args: CompileArgs): void {
-    this.compiled = resolveCompileArgs(
+  /**
+   * Sets the optimizer, loss(es), metrics and loss weights (either spelling: `loss_weights`).
+   * A Sequential not built yet can be compiled: the losses and metrics are resolved against
+   * its outputs when it is built. The layers' `trainable` flags are taken now: as in Keras,
+   * changing one after compile() takes effect at the next compile().
+   */
+  compile(given: Spelled<CompileArgs>): void {
+    const args = readCompileArgs(given);
+    const compiled = resolveCompileArgs(
       args,
-      this.outputs.map((o) => ({ name: o.layer.name, features: o.features })),
+      this.isBuilt
+        ? this.outputs.map((o) => ({ name: o.layer.name, features: o.features }))
+        : // Checked now against the last layer's name; resolved again once built.
+          [{ name: this.layers.at(-1)?.name ?? this.name, features: 1 }],
     );
-    const { optimizer } = this.compiled;
+    const { optimizer } = compiled;
+    this.compileArgs = args;
+    this.compiled = this.isBuilt ? compiled : undefined;
+    this.compiledOptimizer = optimizer;
+    this.trainableAtCompile = new Map(this.layers.map((l) => [l, l.trainable]));
+    this.warnedTrainable = false;
     this.learningRateValue = optimizer.learningRate;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's accessors forward to the model
     const model = this;
@@ -202,7 +397,62 @@ export class LayersModel extends Topology {
   }
 
   get isCompiled(): boolean {
-    return this.compiled !== undefined;
+    return this.compileArgs !== undefined;
+  }
+
+  /**
+   * Builds a model without input shape (a Sequential of layers without inputShape) for
+   * inputs of `inputShape`: Keras's `model.build([null, 784])`, with the batch dimension
+   * first (null, undefined or -1), or the per-sample shape alone (`build([784])`). A built
+   * model's shape must match.
+   */
+  build(inputShape: readonly (number | null | undefined)[]): void {
+    if (!Array.isArray(inputShape))
+      throw new TypeError('build: inputShape must be an array, e.g. model.build([null, 784])');
+    const dims = inputShape as readonly (number | null | undefined)[];
+    const first = dims[0];
+    const sample = (first === null || first === undefined || first === -1 ? dims.slice(1) : dims).map((d) => {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d <= 0) {
+        throw new RangeError(
+          `build: inputShape [${dims.map(String).join(', ')}] needs positive integers after the batch dimension (null)`,
+        );
+      }
+      return d;
+    });
+    if (sample.length === 0) throw new RangeError('build: inputShape has no per-sample dimensions');
+    if (this.isBuilt) {
+      const have = (this.inputs[0] as SymbolicTensor).shape;
+      if (this.inputs.length !== 1 || have.join() !== sample.join()) {
+        throw new RangeError(
+          `build: the model is built for inputs [null, ${have.join(', ')}], not [null, ${sample.join(', ')}]`,
+        );
+      }
+      return;
+    }
+    this.buildFor(sample);
+    this.resolveDeferredCompile();
+  }
+
+  /** For a Sequential built late: its layers applied to inputs of this per-sample shape. */
+  protected buildFor(_shape: readonly number[]): void {
+    throw new Error('internal: only a Sequential model is built late');
+  }
+
+  /** compile()'s losses and metrics resolved against the outputs of a model built after it. */
+  private resolveDeferredCompile(): void {
+    if (this.compileArgs && !this.compiled) {
+      this.compiled = resolveCompileArgs(
+        this.compileArgs,
+        this.outputs.map((o) => ({ name: o.layer.name, features: o.features })),
+        this.compiledOptimizer,
+      );
+    }
+  }
+
+  /** A model without input shape built from the first data it is given (Keras does the same). */
+  private buildFromData(x: DataInput | GpuData, what: string): void {
+    if (this.isBuilt) return;
+    this.build([null, ...dataInputShape(x, what)]);
   }
 
   /** The compiled optimizer's Keras class name and config (for saving). */
@@ -219,8 +469,9 @@ export class LayersModel extends Topology {
 
   /** The optimizer's state tensors (iterations, moments...), after compile. */
   async getOptimizerWeights(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
-    if (!this.compiled) throw new Error('getOptimizerWeights: the model is not compiled');
-    const b = await this.build();
+    if (!this.compileArgs) throw new Error('getOptimizerWeights: the model is not compiled');
+    if (!this.isBuilt) return [];
+    const b = await this.buildGraph();
     return b.executor.optimizerWeights();
   }
 
@@ -295,20 +546,37 @@ export class LayersModel extends Topology {
 
   /** After training: this model's GPU copy is the newest for all its weights. */
   private markTrained(): void {
+    // Weights set on the host meanwhile (layer.setWeights in a callback) reach the GPU first.
+    if (this.built) this.weightSync.upload(this.built);
     this.weightSync.claim(this.layers.flatMap((l) => [...l.weights, ...l.constants]));
   }
 
   // ------------------------------------------------------------------ training
 
-  async fit(xIn: DataInput | GpuData, yIn: DataInput | undefined, args: FitArgs = {}): Promise<History> {
+  /**
+   * Trains on (x, y). Options in either spelling (`{ batch_size: 128, validation_split: 0.2 }`
+   * or `{ batchSize: 128, validationSplit: 0.2 }`); an unknown one is an error naming the
+   * closest valid one, and Keras's class_weight / sample_weight are refused (not supported
+   * yet). A Sequential without input shape is built from x first.
+   */
+  async fit(
+    xIn: DataInput | GpuData,
+    yIn: DataInput | undefined,
+    given: Spelled<FitArgs> = {},
+  ): Promise<History> {
+    refuseKerasOnly('fit', given);
+    const args = readOptions<FitArgs>('fit', given, FIT_KEYS);
     return this.exclusive('fit', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
       const epochs = checkInt('epochs', args.epochs ?? 1, 1);
       const batchSize = checkInt('batchSize', args.batchSize ?? 32, 1);
+      const validationBatch = checkInt('validationBatchSize', args.validationBatchSize ?? batchSize, 1);
       const initialEpoch = checkInt('initialEpoch', args.initialEpoch ?? 0, 0);
-      const verbose = args.verbose ?? 1;
+      const verbose = checkVerbose('fit', args.verbose, 1);
+      const validateAfter = validationSchedule(args.validationFreq);
       const callbacks = callbackArray(args.callbacks);
-      const { executor } = await this.build();
+      this.buildFromData(x, 'fit');
+      const { executor } = await this.buildGraph();
       // Validation TF.js tensors are read here, asynchronously (by data(), which does not
       // block a GPU backend), before anything is uploaded; eager Tensors stay on the GPU.
       const validationData = await resolveValidation(args.validationData);
@@ -406,8 +674,8 @@ export class LayersModel extends Topology {
           }
           await batchHooks;
           if (batchFailure) throw batchFailure.error;
-          if (val) {
-            const v = await executor.evaluate(val, batchSize);
+          if (val && validateAfter(epoch)) {
+            const v = await executor.evaluate(val, validationBatch);
             for (const [k, value] of Object.entries(this.logsFrom(v))) logs[`val_${k}`] = value;
           }
           bar?.finish(logs);
@@ -453,36 +721,84 @@ export class LayersModel extends Topology {
     );
   }
 
-  /** Loss and metrics over (x, y): { loss, accuracy, ... }. */
+  /**
+   * Loss and metrics over (x, y), as Keras: a list in Keras's order, `const [loss, acc] =
+   * await model.evaluate(x, y)`, whose values are also named (`.loss`, `.accuracy`); with
+   * `{ returnDict: true }` (`return_dict`) the plain object { loss, accuracy, ... }.
+   */
+  evaluate(
+    xIn: DataInput | GpuData,
+    yIn: DataInput | undefined,
+    args: Spelled<EvaluateArgs> & DictOption,
+  ): Promise<Logs>;
+  evaluate(xIn: DataInput | GpuData, yIn?: DataInput, args?: Spelled<EvaluateArgs>): Promise<EvaluateResult>;
   async evaluate(
     xIn: DataInput | GpuData,
     yIn?: DataInput,
-    args: { batchSize?: number } = {},
-  ): Promise<Logs> {
-    return this.exclusive('evaluate', async () => {
+    given: Spelled<EvaluateArgs> = {},
+  ): Promise<Logs | EvaluateResult> {
+    return this.evaluateAs('evaluate', xIn, yIn, given, undefined);
+  }
+
+  /** evaluate and testOnBatch (`batch`: all rows as one batch). */
+  private async evaluateAs(
+    what: string,
+    xIn: DataInput | GpuData,
+    yIn: DataInput | undefined,
+    given: unknown,
+    oneBatch: true | undefined,
+  ): Promise<Logs | EvaluateResult> {
+    refuseKerasOnly(what, given);
+    const args = readOptions<EvaluateArgs>(
+      what,
+      given,
+      oneBatch ? ['returnDict'] : (Object.keys(EVALUATE_KEYS) as (keyof EvaluateArgs)[]),
+    );
+    const verbose = checkVerbose(what, args.verbose, 0);
+    const logs = await this.exclusive(what, async () => {
       const [x, y] = await hostArgs(xIn, yIn);
-      const { executor } = await this.build();
-      const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
+      this.buildFromData(x, what);
+      const { executor } = await this.buildGraph();
       const data =
-        x instanceof GpuData
-          ? this.checked(x, 'evaluate')
-          : this.upload(await this.columns(x, y, 'evaluate'), 'evaluate');
+        x instanceof GpuData ? this.checked(x, what) : this.upload(await this.columns(x, y, what), what);
+      const batch = oneBatch ? data.rows : checkInt('batchSize', args.batchSize ?? 32, 1);
       try {
         return this.logsFrom(await executor.evaluate(data, batch));
       } finally {
         if (!(x instanceof GpuData)) data.dispose();
       }
     });
+    if (verbose > 0) console.log(formatLogs(logs));
+    return this.result(logs, args.returnDict);
+  }
+
+  /** Keras's return value: the list (see EvaluateResult), or the plain logs for returnDict. */
+  private result(logs: Logs, returnDict: unknown): Logs | EvaluateResult {
+    if (returnDict !== undefined && typeof returnDict !== 'boolean')
+      throw new TypeError(`returnDict must be true or false, got ${String(returnDict)}`);
+    if (returnDict === true) return logs;
+    const heads = this.compiled?.heads ?? [];
+    const several = heads.length > 1;
+    const metricKeys = heads.flatMap((h, i) =>
+      h.metrics.map((m) =>
+        several ? `${(this.outputs[i] as SymbolicTensor).layer.name}_${m.name}` : m.name,
+      ),
+    );
+    return listed(logs, metricKeys);
   }
 
   /** The outputs for x: one Prediction, or one per output for a multi-output model. */
   async predict(
     xIn: DataInput | GpuData,
-    args: { batchSize?: number } = {},
+    given: Spelled<PredictArgs> = {},
   ): Promise<Prediction | Prediction[]> {
-    return this.exclusive('predict', async () => {
+    refuseKerasOnly('predict', given);
+    const args = readOptions<PredictArgs>('predict', given, PREDICT_KEYS);
+    const verbose = checkVerbose('predict', args.verbose, 0);
+    const out = await this.exclusive('predict', async () => {
       const [x] = await hostArgs(xIn, undefined);
-      const b = await this.build(true);
+      this.buildFromData(x, 'predict');
+      const b = await this.buildGraph(true);
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data = x instanceof GpuData ? x : this.predictData(await this.columns(x, undefined, 'predict'));
       const owned = !(x instanceof GpuData) && data !== this.predictCache;
@@ -497,11 +813,18 @@ export class LayersModel extends Topology {
         if (owned) data.dispose();
       }
     });
+    if (verbose > 0) {
+      const rows = (Array.isArray(out) ? out[0] : out)?.shape[0] ?? 0;
+      console.log(`predict: ${rows} row${rows === 1 ? '' : 's'}`);
+    }
+    return out;
   }
 
   /** Class ids: argmax of each row, or (one output unit) probability > 0.5. */
-  async predictClasses(x: DataInput | GpuData, args: { batchSize?: number } = {}): Promise<Uint32Array> {
-    if (this.outputs.length > 1) {
+  async predictClasses(x: DataInput | GpuData, given: Spelled<PredictArgs> = {}): Promise<Uint32Array> {
+    refuseKerasOnly('predictClasses', given);
+    const args = readOptions<PredictArgs>('predictClasses', given, PREDICT_KEYS);
+    if (this.isBuilt && this.outputs.length > 1) {
       throw new Error(
         `predictClasses: the model has ${this.outputs.length} outputs; use predict() and pick one`,
       );
@@ -524,11 +847,31 @@ export class LayersModel extends Topology {
     return out;
   }
 
-  /** One training step on this batch (the hand-written loop of the course). */
-  async trainOnBatch(xIn: DataInput | GpuData, yIn?: DataInput): Promise<Logs> {
-    return this.exclusive('trainOnBatch', async () => {
+  /**
+   * One training step on this batch (the hand-written loop of the course). Its loss and
+   * metrics as evaluate gives them: a list, also named; `{ returnDict: true }` the object.
+   */
+  trainOnBatch(
+    xIn: DataInput | GpuData,
+    yIn: DataInput | undefined,
+    args: Spelled<OnBatchArgs> & DictOption,
+  ): Promise<Logs>;
+  trainOnBatch(
+    xIn: DataInput | GpuData,
+    yIn?: DataInput,
+    args?: Spelled<OnBatchArgs>,
+  ): Promise<EvaluateResult>;
+  async trainOnBatch(
+    xIn: DataInput | GpuData,
+    yIn?: DataInput,
+    given: Spelled<OnBatchArgs> = {},
+  ): Promise<Logs | EvaluateResult> {
+    refuseKerasOnly('trainOnBatch', given);
+    const args = readOptions<OnBatchArgs>('trainOnBatch', given, ON_BATCH_KEYS);
+    const logs = await this.exclusive('trainOnBatch', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
-      const { executor } = await this.build();
+      this.buildFromData(x, 'trainOnBatch');
+      const { executor } = await this.buildGraph();
       const data =
         x instanceof GpuData
           ? this.checked(x, 'trainOnBatch')
@@ -540,6 +883,7 @@ export class LayersModel extends Topology {
         if (!(x instanceof GpuData)) data.dispose();
       }
     });
+    return this.result(logs, args.returnDict);
   }
 
   /**
@@ -555,7 +899,8 @@ export class LayersModel extends Topology {
   ): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
     return this.exclusive('computeGradients', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
-      const b = await this.build();
+      this.buildFromData(x, 'computeGradients');
+      const b = await this.buildGraph();
       const data =
         x instanceof GpuData
           ? this.checked(x, 'computeGradients')
@@ -575,17 +920,29 @@ export class LayersModel extends Topology {
     });
   }
 
-  /** Loss and metrics of one batch, without training. */
-  testOnBatch(x: DataInput | GpuData, y?: DataInput): Promise<Logs> {
-    const rows = x instanceof GpuData ? x.rows : undefined;
-    return this.evaluate(x, y, rows ? { batchSize: rows } : { batchSize: 2 ** 30 });
+  /** Loss and metrics of one batch, without training: as evaluate, all rows as one batch. */
+  testOnBatch(
+    x: DataInput | GpuData,
+    y: DataInput | undefined,
+    args: Spelled<OnBatchArgs> & DictOption,
+  ): Promise<Logs>;
+  testOnBatch(x: DataInput | GpuData, y?: DataInput, args?: Spelled<OnBatchArgs>): Promise<EvaluateResult>;
+  testOnBatch(
+    x: DataInput | GpuData,
+    y?: DataInput,
+    given: Spelled<OnBatchArgs> = {},
+  ): Promise<Logs | EvaluateResult> {
+    return this.evaluateAs('testOnBatch', x, y, given, true);
   }
 
   /**
    * Saves the model in the TF.js layers format (model.json + weights.bin): 'file://dir' in
-   * Node, 'indexeddb://name' or 'downloads://name' in a browser, or an IO handler.
+   * Node, 'indexeddb://name' or 'downloads://name' in a browser, or an IO handler. Options:
+   * `{ includeOptimizer }` (`include_optimizer`).
    */
-  async save(url: string | SaveHandler, options: { includeOptimizer?: boolean } = {}): Promise<SaveResult> {
+  async save(url: string | SaveHandler, given: Spelled<SaveArgs> = {}): Promise<SaveResult> {
+    const options = readOptions<SaveArgs>('save', given, SAVE_KEYS);
+    if (!this.isBuilt) throw new Error(notBuiltMessage('save'));
     return saveModel(this, url, options);
   }
 
@@ -604,7 +961,8 @@ export class LayersModel extends Topology {
     const batch = checkInt('batchSize', batchSize, 1);
     if (!(data instanceof GpuData))
       throw new TypeError('compiledStep: data must be a GpuData (gpuDataset())');
-    const b = await this.exclusive('compiledStep', () => this.build(mode === 'predict'));
+    if (!this.isBuilt) throw new Error(notBuiltMessage('compiledStep'));
+    const b = await this.exclusive('compiledStep', () => this.buildGraph(mode === 'predict'));
     const plan = b.executor.plan(mode, batch, data, mode === 'predict' ? b.outputs : undefined);
     const idle = (what: string): void => {
       if (this.busy)
@@ -660,8 +1018,8 @@ export class LayersModel extends Topology {
   }
 
   /** Builds the graph and the executor for the compiled model (once per compile). */
-  private async build(forPredict = false): Promise<Built> {
-    if (!this.compiled && !forPredict) {
+  private async buildGraph(forPredict = false): Promise<Built> {
+    if (!this.compileArgs && !forPredict) {
       throw new Error(
         'the model must be compiled before fit/evaluate (call model.compile({ optimizer, loss }))',
       );
@@ -679,16 +1037,18 @@ export class LayersModel extends Topology {
       this.stale = undefined;
     }
     this.weightSync.clear();
+    this.resolveDeferredCompile();
     const c = this.compiled;
     const g = new Graph();
     const params = new Map<LayerWeight, Param>();
+    const trainable = this.trainableFlags(c !== undefined);
     for (const l of this.layers) {
       for (const w of [...l.weights, ...l.constants]) {
         const reg = w.regularizer;
         params.set(
           w,
           g.param(w.name, w.shape, w.values, {
-            trainable: l.trainable && w.trainable,
+            trainable: trainable(l) && w.trainable,
             ...(reg ? { l1: reg.l1, l2: reg.l2 } : {}),
           }),
         );
@@ -706,7 +1066,11 @@ export class LayersModel extends Topology {
           );
         return v;
       });
-      values.set(n.output, n.output.layer.toGraph(g, xs, params));
+      const layer = n.output.layer;
+      values.set(
+        n.output,
+        trainable(layer) ? layer.toGraph(g, xs, params) : g.frozenLayer(() => layer.toGraph(g, xs, params)),
+      );
     }
     const outputs = this.outputs.map((o) => values.get(o) as Value);
     if (!c) {
@@ -747,6 +1111,26 @@ export class LayersModel extends Topology {
     this.built = { graph: g, executor, params, outputs };
     this.weightSync.fresh(this.built);
     return this.built;
+  }
+
+  /**
+   * Whether each layer trains in the graph being built: as of compile() for a compiled model
+   * (Keras: "the trainable attribute values at the time the model is compiled should be
+   * preserved ... until compile is called again"), with a note once per compile when a flag
+   * changed since; the current flags for a forward-only graph.
+   */
+  private trainableFlags(compiled: boolean): (l: Layer) => boolean {
+    const at = compiled ? this.trainableAtCompile : undefined;
+    if (!at) return (l) => l.trainable;
+    const changed = this.layers.filter((l) => at.has(l) && at.get(l) !== l.trainable);
+    if (changed.length > 0 && !this.warnedTrainable) {
+      this.warnedTrainable = true;
+      console.warn(
+        `${this.name}: trainable changed after compile() for ${changed.map((l) => `"${l.name}"`).join(', ')}; ` +
+          'as in Keras, it takes effect at the next compile()',
+      );
+    }
+    return (l) => at.get(l) ?? l.trainable;
   }
 
   /**
@@ -890,18 +1274,65 @@ async function resolveValidation(
   return vy === undefined ? [x] : [x, await resolveTensors(vy, 'validationData: y', true)];
 }
 
-/** A stack of layers: `sequential({ layers: [...] })`, `.add(layer)`. */
+/** Keras's Sequential(layers=..., name=...) as one options object. */
+export interface SequentialArgs {
+  layers?: readonly Layer[];
+  name?: string;
+}
+
+/**
+ * A stack of layers: `sequential({ layers: [...] })`, `.add(layer)`. Without an input shape
+ * on its first layer (Keras's `Sequential([Dense(n), Dense(1)])`) it is built by its first
+ * data (fit, evaluate, predict, trainOnBatch, testOnBatch) or by `build([null, features])`;
+ * until then it has no inputs, outputs or weights, and summary() says it is not built, as in
+ * Keras. Its `layers` are the stack, without an input layer, as Keras lists them.
+ */
 export class Sequential extends LayersModel {
   private readonly stack: Layer[] = [];
+  /** True once the stack has an input (an input shape given, or built from data). */
+  private hasInput = false;
 
   override get sequential(): boolean {
     return true;
   }
 
-  constructor(args: { layers?: readonly Layer[]; name?: string } = {}) {
+  /**
+   * Keras's Sequential(layers, name=...): `new Sequential([dense1, dense2])`, with options as
+   * a second argument ({ name }), or one options object ({ layers, name }).
+   */
+  constructor(layersOrArgs: readonly Layer[] | SequentialArgs = {}, options: { name?: string } = {}) {
+    const args = Array.isArray(layersOrArgs)
+      ? {
+          layers: layersOrArgs as readonly Layer[],
+          ...readOptions<{ name?: string }>('sequential', options, { name: true }),
+        }
+      : readOptions<SequentialArgs>('sequential', layersOrArgs, { layers: true, name: true });
+    const list: unknown = args.layers; // from plain JavaScript, anything
+    if (list !== undefined && !Array.isArray(list))
+      throw new TypeError(`sequential: layers must be an array of layers, got ${typeof list}`);
     const placeholder = makeInput({ shape: [1], name: `${args.name ?? 'sequential'}_placeholder` });
     super({ inputs: placeholder, outputs: placeholder, name: args.name ?? 'sequential' });
     for (const l of args.layers ?? []) this.add(l);
+  }
+
+  override get isBuilt(): boolean {
+    return this.hasInput;
+  }
+
+  override get layers(): Layer[] {
+    return this.stack.filter((l) => !(l instanceof InputLayer));
+  }
+
+  override get inputs(): SymbolicTensor[] {
+    if (!this.hasInput)
+      throw new Error(`Sequential model "${this.name}" has no defined inputs yet (it is not built)`);
+    return super.inputs;
+  }
+
+  override get outputs(): SymbolicTensor[] {
+    if (!this.hasInput)
+      throw new Error(`Sequential model "${this.name}" has no defined outputs yet (it is not built)`);
+    return super.outputs;
   }
 
   add(layer: Layer): void {
@@ -909,34 +1340,50 @@ export class Sequential extends LayersModel {
     this.discardGraph();
     if (this.stack.length === 0) {
       const shape = layer instanceof InputLayer ? layer.shape : layer.inputShape;
-      if (!shape) {
-        throw new TypeError(
-          `the first layer of a sequential model needs inputShape (e.g. layers.dense({ units: 10, inputShape: [784] })); "${layer.name}" has none`,
-        );
-      }
-      const x = makeInput({ shape, name: `${this.name}_input` });
-      this.inputs = [x];
-      this.outputs = [x];
-      if (layer instanceof InputLayer) {
-        this.stack.push(layer);
-        return;
-      }
+      this.stack.push(layer);
+      if (shape) this.buildFor(shape);
+      return;
     }
-    const out = layer.apply(this.outputs[0] as SymbolicTensor);
-    this.outputs = [out];
+    if (layer instanceof InputLayer)
+      throw new TypeError(
+        `add: an InputLayer ("${layer.name}") can only be the first layer of a Sequential model`,
+      );
+    // Only the first layer's input shape sets the model's input: a later one must agree with
+    // what it will be given (never silently dropped).
+    const declared = layer.inputShape;
+    const given = this.hasInput ? (this.outputs[0] as SymbolicTensor).shape : undefined;
+    if (declared && (!given || declared.join() !== given.join())) {
+      throw new TypeError(
+        `add: layer "${layer.name}" declares an input shape [${declared.join(', ')}], but ` +
+          (given
+            ? `it follows a layer whose output has shape [${given.join(', ')}]`
+            : 'only the first layer of a Sequential model sets its input shape') +
+          ': give inputShape (or input_dim) to the first layer only',
+      );
+    }
     this.stack.push(layer);
+    if (this.hasInput) this.setEndpoints(this.inputs, [layer.apply(this.outputs[0] as SymbolicTensor)]);
+  }
+
+  /** Applies the stack to an input of this per-sample shape. */
+  protected override buildFor(shape: readonly number[]): void {
+    const x = makeInput({ shape: [...shape], name: `${this.name}_input` });
+    let out = x;
+    for (const l of this.stack) if (!(l instanceof InputLayer)) out = l.apply(out);
+    this.setEndpoints([x], [out]);
+    this.hasInput = true;
   }
 }
 
-export function sequential(args: { layers?: readonly Layer[]; name?: string } = {}): Sequential {
-  return new Sequential(args);
+/** Keras's Sequential: `sequential([l1, l2])`, `sequential([l1], { name })` or `sequential({ layers, name })`. */
+export function sequential(
+  layersOrArgs: readonly Layer[] | SequentialArgs = {},
+  options: { name?: string } = {},
+): Sequential {
+  return new Sequential(layersOrArgs, options);
 }
 
-export function model(args: {
-  inputs: SymbolicTensor | readonly SymbolicTensor[];
-  outputs: SymbolicTensor | readonly SymbolicTensor[];
-  name?: string;
-}): LayersModel {
+export function model(args: TopologyArgs): LayersModel {
   return new LayersModel(args);
 }
 
