@@ -5,14 +5,28 @@
 import { currentEngine } from '../gpu/init.js';
 import type { Engine } from '../gpu/engine.js';
 import { GpuData, type ColumnInput } from '../graph/dataset.js';
+import { readOptions } from '../util/options.js';
 import { MNIST_FEATURES, fetchMnist, type FetchMnistOptions, type MnistData } from './mnist.js';
 
 /** A GPU dataset from typed arrays: one column per model input and one per output. */
 export function gpuDataset(
-  columns: { inputs: readonly ColumnInput[]; targets?: readonly ColumnInput[]; label?: string },
+  given: { inputs: readonly ColumnInput[]; targets?: readonly ColumnInput[]; label?: string },
   engine: Engine = currentEngine(),
 ): GpuData {
-  return new GpuData(engine, columns);
+  type Columns = typeof given;
+  const columns = readOptions<Columns>('gpuDataset', given, { inputs: true, targets: true, label: true });
+  const column = (c: ColumnInput, i: number): ColumnInput =>
+    readOptions<ColumnInput>(`gpuDataset: column ${i}`, c, {
+      data: true,
+      width: true,
+      scale: true,
+      offset: true,
+    });
+  return new GpuData(engine, {
+    ...columns,
+    inputs: columns.inputs.map(column),
+    ...(columns.targets ? { targets: columns.targets.map(column) } : {}),
+  });
 }
 
 export interface MnistDatasets {

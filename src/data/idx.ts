@@ -6,6 +6,7 @@
  *
  * Browser-safe: pure TypeScript on bytes.
  */
+import { readOptions } from '../util/options.js';
 
 export type IdxType = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -89,7 +90,8 @@ export function idxByteLength(header: IdxHeader, rows?: number): number {
 }
 
 /** Parses an IDX file. Multi-byte values are converted from big-endian to native numbers. */
-export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): IdxTensor {
+export function parseIdx(bytes: Uint8Array, given: ParseIdxOptions = {}): IdxTensor {
+  const options = readOptions<ParseIdxOptions>('parseIdx', given, { rows: true, name: true });
   const what = options.name ?? 'IDX';
   const header = readIdxHeader(bytes, what);
   const shape = header.shape.slice();

