@@ -136,7 +136,7 @@ export async function runTune(engine: Engine, options: TuneOptions = {}): Promis
     const seconds = (performance.now() - t0) / 1000;
     print('');
     tuner.resultsSummary(10, print);
-    const [best] = tuner.getBestHyperparameters(1);
+    const best = tuner.getBestHyperparameters(1)[0]?.values;
     const bestTrial = tuner.ranked()[0];
     if (!best || !bestTrial) throw new Error('no trial completed');
     print('');

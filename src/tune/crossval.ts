@@ -19,10 +19,17 @@ import {
   type HostColumns,
 } from '../model/fit-data.js';
 import { LayersModel } from '../model/model.js';
-import { kFold, stratifiedKFold, type Split } from '../data/prep.js';
+import { KFold, kFold, StratifiedKFold, stratifiedKFold, type Split } from '../data/prep.js';
+import { readOptions, type Spelled } from '../util/options.js';
 
 export interface CrossValOptions {
-  /** Number of folds, ≥ 2 (default 5). */
+  /**
+   * scikit-learn's cv: a number of folds, a splitter (kFold({ ... }) / stratifiedKFold({ n_splits,
+   * shuffle, random_state })), or the folds themselves ({ train, test } row indices).
+   * A splitter's own shuffle and seed cut the folds; `seed` still seeds fit.
+   */
+  cv?: number | KFold | StratifiedKFold | readonly Split[];
+  /** Number of folds, ≥ 2 (default 5); scikit-learn's n_splits. */
   folds?: number;
   /** StratifiedKFold on the class of each row (class ids, one-hot rows, or 0/1 targets). Default false. */
   stratified?: boolean;
@@ -35,9 +42,55 @@ export interface CrossValOptions {
   batchSize?: number;
   /** The log of model.evaluate on the test fold to report: 'accuracy' (default), 'loss', any metric. */
   scoring?: string;
-  callbacks?: readonly Callback[];
+  callbacks?: readonly Callback[] | Callback;
   /** fit's verbose (default 0). */
   verbose?: 0 | 1 | 2;
+}
+
+const CROSS_VAL_KEYS: Readonly<Record<keyof CrossValOptions, true>> = {
+  cv: true,
+  folds: true,
+  stratified: true,
+  shuffle: true,
+  seed: true,
+  epochs: true,
+  batchSize: true,
+  scoring: true,
+  callbacks: true,
+  verbose: true,
+};
+
+/** The folds a cv option asks for (undefined: cut them from folds / stratified / shuffle). */
+function foldsOfCv(cv: unknown, rows: number, classes: () => Float64Array): Split[] | undefined {
+  if (cv === undefined || typeof cv === 'number') return undefined;
+  if (cv instanceof KFold) return cv.split(rows);
+  if (cv instanceof StratifiedKFold) return cv.split(classes());
+  if (Array.isArray(cv)) {
+    (cv as unknown[]).forEach((f, i) => {
+      const ok =
+        typeof f === 'object' &&
+        f !== null &&
+        'train' in f &&
+        'test' in f &&
+        [f.train, f.test].every((a) => Array.isArray(a) || ArrayBuffer.isView(a));
+      if (!ok) throw new TypeError(`crossValScore: cv[${i}] must be a fold { train, test } of row indices`);
+      for (const a of [f.train, f.test] as ArrayLike<number>[]) {
+        for (let k = 0; k < a.length; k++) {
+          const r = a[k] as number;
+          if (!Number.isSafeInteger(r) || r < 0 || r >= rows)
+            throw new RangeError(`crossValScore: cv[${i}] holds row ${r}, not a row index in [0, ${rows})`);
+        }
+      }
+    });
+    if (cv.length < 1) throw new RangeError('crossValScore: cv holds no folds');
+    return (cv as { train: ArrayLike<number>; test: ArrayLike<number> }[]).map((f) => ({
+      train: Uint32Array.from(f.train),
+      test: Uint32Array.from(f.test),
+    }));
+  }
+  throw new TypeError(
+    `crossValScore: cv must be a number of folds, kFold({...}), stratifiedKFold({...}) or a list of folds, got ${String(cv)}`,
+  );
 }
 
 export interface CrossValResult {
@@ -77,10 +130,27 @@ export async function crossValScore(
   build: () => LayersModel,
   xIn: DataInput,
   yIn: DataInput,
-  options: CrossValOptions = {},
+  given: Spelled<CrossValOptions> & {
+    n_splits?: number;
+    nSplits?: number;
+    random_state?: number;
+    randomState?: number;
+  } = {},
 ): Promise<CrossValResult> {
+  const options = readOptions<CrossValOptions>('crossValScore', given, CROSS_VAL_KEYS, {
+    aliases: { n_splits: 'folds', nSplits: 'folds', random_state: 'seed', randomState: 'seed' },
+  });
+  if (typeof options.cv === 'number' && options.folds !== undefined)
+    throw new TypeError('crossValScore: cv and folds are the same option; give it once');
+  if (options.cv !== undefined && typeof options.cv !== 'number') {
+    const clash = (['folds', 'stratified', 'shuffle'] as const).filter((k) => options[k] !== undefined);
+    if (clash.length)
+      throw new TypeError(
+        `crossValScore: ${clash.join(', ')} cut the folds, which cv gives already; set them on the splitter (kFold / stratifiedKFold)`,
+      );
+  }
   const engine = currentEngine();
-  const folds = options.folds ?? 5;
+  const folds = typeof options.cv === 'number' ? options.cv : (options.folds ?? 5);
   const scoring = options.scoring ?? 'accuracy';
   const fresh = (): LayersModel => {
     const m = build();
@@ -99,12 +169,16 @@ export async function crossValScore(
   } finally {
     await probe.dispose();
   }
+  const shuffle = options.shuffle ?? true;
   const split = {
     folds,
-    shuffle: options.shuffle ?? true,
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    shuffle,
+    // The seed also seeds fit: without shuffle it just does not cut the folds.
+    ...(options.seed !== undefined && shuffle ? { seed: options.seed } : {}),
   };
-  const splits = options.stratified ? stratifiedKFold(rowClasses(cols), split) : kFold(cols.rows, split);
+  const splits =
+    foldsOfCv(options.cv, cols.rows, () => rowClasses(cols)) ??
+    (options.stratified ? stratifiedKFold(rowClasses(cols), split) : kFold(cols.rows, split));
   const scores: number[] = [];
   for (const [f, { train, test }] of splits.entries()) {
     const model = fresh();
@@ -125,7 +199,9 @@ export async function crossValScore(
         const score = logs[scoring];
         if (score === undefined) {
           throw new DataError(
-            `crossValScore: scoring "${scoring}" is not in model.evaluate's logs (${Object.keys(logs).join(', ')})`,
+            `crossValScore: scoring "${scoring}" is not in model.evaluate's logs (${Object.keys(logs)
+              .filter((k) => !/^\d+$/.test(k))
+              .join(', ')})`,
           );
         }
         scores.push(score);

@@ -6,6 +6,7 @@
  * get the values a searcher picked. Every call also records the definition, so a name asked
  * for with two different definitions is an error.
  */
+import { readOptions, type Spelled } from '../util/options.js';
 import type { Rng } from '../util/random.js';
 
 export type HpValue = number | string | boolean;
@@ -15,9 +16,17 @@ export type Sampling = 'linear' | 'log';
 
 /** One hyperparameter as `hp` recorded it. */
 export type HpDefinition =
-  | { kind: 'int' | 'float'; name: string; min: number; max: number; step?: number; sampling: Sampling }
-  | { kind: 'choice'; name: string; values: readonly HpValue[] }
-  | { kind: 'boolean'; name: string }
+  | {
+      kind: 'int' | 'float';
+      name: string;
+      min: number;
+      max: number;
+      step?: number;
+      sampling: Sampling;
+      default?: number;
+    }
+  | { kind: 'choice'; name: string; values: readonly HpValue[]; default?: HpValue }
+  | { kind: 'boolean'; name: string; default?: boolean }
   | { kind: 'fixed'; name: string; value: HpValue };
 
 export interface NumberOptions {
@@ -30,6 +39,41 @@ export interface NumberOptions {
   sampling?: Sampling;
   /** Shorthand for sampling: 'log'. */
   log?: boolean;
+  /** The value while discovering the space and when a trial gives none (default: min). */
+  default?: number;
+}
+
+/** hp.int / hp.float with every argument named, as Keras Tuner's keywords. */
+export interface RangeOptions extends NumberOptions {
+  minValue: number;
+  maxValue: number;
+}
+
+/** hp.choice's options beside the values. */
+export interface ChoiceOptions<T extends HpValue = HpValue> {
+  /**
+   * Whether the values are ordered (Keras Tuner: only its Bayesian oracle reads it; grid,
+   * random and Hyperband search do not, here as there).
+   */
+  ordered?: boolean;
+  /** The value while discovering the space (default: the first value). */
+  default?: T;
+}
+
+/** hp.choice with every argument named. */
+export interface ChoiceArgs<T extends HpValue = HpValue> extends ChoiceOptions<T> {
+  values: readonly T[];
+}
+
+/** hp.boolean's options. */
+export interface BooleanOptions {
+  /** The value while discovering the space (default false). */
+  default?: boolean;
+}
+
+/** hp.fixed with its value named. */
+export interface FixedArgs<T extends HpValue = HpValue> {
+  value: T;
 }
 
 /** A mistake in how the search space is defined; a search stops on it. */
@@ -41,14 +85,15 @@ export class HyperParameterError extends Error {
 export const MAX_GRID = 1_000_000;
 
 function show(d: HpDefinition): string {
+  const dflt = d.kind !== 'fixed' && d.default !== undefined ? `, default ${JSON.stringify(d.default)}` : '';
   switch (d.kind) {
     case 'int':
     case 'float':
-      return `${d.kind}(${d.min}, ${d.max}${d.step !== undefined ? `, step ${d.step}` : ''}${d.sampling === 'log' ? ', log' : ''})`;
+      return `${d.kind}(${d.min}, ${d.max}${d.step !== undefined ? `, step ${d.step}` : ''}${d.sampling === 'log' ? ', log' : ''}${dflt})`;
     case 'choice':
-      return `choice(${d.values.map((v) => JSON.stringify(v)).join(', ')})`;
+      return `choice(${d.values.map((v) => JSON.stringify(v)).join(', ')}${dflt})`;
     case 'boolean':
-      return 'boolean';
+      return `boolean${dflt ? `(${dflt.slice(2)})` : ''}`;
     case 'fixed':
       return `fixed(${JSON.stringify(d.value)})`;
   }
@@ -77,6 +122,8 @@ function checkNumberDef(d: HpDefinition & { kind: 'int' | 'float' }): void {
         `${what}: with log sampling, step is a factor and must be > 1, got ${d.step}`,
       );
   }
+  if (d.default !== undefined && (!isNum(d.default) || d.default < d.min || d.default > d.max))
+    throw new HyperParameterError(`${what}: default ${d.default} must be ${kind} in [${d.min}, ${d.max}]`);
 }
 
 function checkValue(v: unknown, what: string): asserts v is HpValue {
@@ -175,16 +222,19 @@ export function sampleValue(d: HpDefinition, rng: Rng): HpValue {
   return values[rng.int(values.length)] as HpValue;
 }
 
-/** The value used while discovering the space: min, the first choice, false, or the fixed value. */
+/**
+ * The value used while discovering the space: the given default, else min, the first choice,
+ * false, or the fixed value (Keras Tuner's defaults).
+ */
 export function defaultValue(d: HpDefinition): HpValue {
   switch (d.kind) {
     case 'int':
     case 'float':
-      return d.min;
+      return d.default ?? d.min;
     case 'choice':
-      return d.values[0] as HpValue;
+      return d.default ?? (d.values[0] as HpValue);
     case 'boolean':
-      return false;
+      return d.default ?? false;
     case 'fixed':
       return d.value;
   }
@@ -269,54 +319,179 @@ export class HyperParameters {
     this.current = { ...values };
   }
 
+  /**
+   * Keras Tuner's capitalised names, so deck code reads the same: hp.Int, hp.Float,
+   * hp.Choice, hp.Boolean, hp.Fixed are hp.int, ... under another name.
+   */
+  readonly Int: HyperParameters['int'] = (name: string, ...args: unknown[]) =>
+    this.value(numberDef('int', name, args)) as number;
+  readonly Float: HyperParameters['float'] = (name: string, ...args: unknown[]) =>
+    this.value(numberDef('float', name, args)) as number;
+  readonly Choice: HyperParameters['choice'] = (name: string, ...args: unknown[]) =>
+    this.choiceOf(name, args) as never;
+  readonly Boolean: HyperParameters['boolean'] = (name: string, ...args: unknown[]) =>
+    this.booleanOf(name, args);
+  readonly Fixed: HyperParameters['fixed'] = (name: string, ...args: unknown[]) =>
+    this.fixedOf(name, args) as never;
+
   /** The values asked for in this trial (a copy). */
   get values(): HpValues {
     return { ...this.read };
   }
 
-  /** A value already asked for in this trial. */
+  /**
+   * A value of this trial: one build() asked for, or, on the hyperparameters a tuner returns
+   * (getBestHyperparameters), one of the trial's values (Keras Tuner's hp.get).
+   */
   get(name: string): HpValue {
     const v = this.read[name];
     if (v === undefined) throw new HyperParameterError(`hyperparameter '${name}' has not been defined`);
     return v;
   }
 
-  /** An integer in [min, max]: min, min + step, ... (step 1 by default). */
-  int(name: string, min: number, max: number, step: number | NumberOptions = {}): number {
-    const o = typeof step === 'number' ? { step } : step;
-    const d = numberDef('int', name, min, max, o);
-    return this.value(d) as number;
+  /**
+   * Hyperparameters holding `values` as if build() had asked for them (values, get): what
+   * tuner.getBestHyperparameters() returns, and what build(hp) receives to rebuild that model.
+   */
+  static of(values: HpValues, space: SearchSpace = new SearchSpace()): HyperParameters {
+    const hp = new HyperParameters(space, values);
+    Object.assign(hp.read, values);
+    return hp;
   }
 
-  /** A float in [min, max]: continuous, or on a grid with `step`; `log: true` samples log(value). */
-  float(name: string, min: number, max: number, step: number | NumberOptions = {}): number {
-    const o = typeof step === 'number' ? { step } : step;
-    return this.value(numberDef('float', name, min, max, o)) as number;
+  /** JSON.stringify(hp) gives the values. */
+  toJSON(): HpValues {
+    return this.values;
   }
 
-  /** One of `values` (the first while discovering the space). */
-  choice<T extends HpValue>(name: string, values: readonly T[]): T {
+  /**
+   * An integer in [min, max]: min, min + step, ... (step 1 by default). Keras Tuner's
+   * arguments, positional or named: `hp.int('units', 32, 512, 32)`,
+   * `hp.int('units', 32, 512, { step: 32 })`, `hp.Int('units', { min_value: 32, max_value:
+   * 512, step: 32 })`, and after step `sampling` and `default`.
+   */
+  int(name: string, options: Spelled<RangeOptions>): number;
+  int(name: string, minValue: number, maxValue: number, options?: Spelled<NumberOptions>): number;
+  int(
+    name: string,
+    minValue: number,
+    maxValue: number,
+    step: number | null | undefined,
+    options?: Spelled<NumberOptions>,
+  ): number;
+  int(
+    name: string,
+    minValue: number,
+    maxValue: number,
+    step: number | null | undefined,
+    sampling: Sampling | null | undefined,
+    defaultValue?: number | null,
+  ): number;
+  int(name: string, ...args: unknown[]): number {
+    return this.value(numberDef('int', name, args)) as number;
+  }
+
+  /**
+   * A float in [min, max]: continuous, or on a grid with `step`; `sampling: 'log'` (or
+   * `log: true`) samples log(value). Arguments as hp.int's.
+   */
+  float(name: string, options: Spelled<RangeOptions>): number;
+  float(name: string, minValue: number, maxValue: number, options?: Spelled<NumberOptions>): number;
+  float(
+    name: string,
+    minValue: number,
+    maxValue: number,
+    step: number | null | undefined,
+    options?: Spelled<NumberOptions>,
+  ): number;
+  float(
+    name: string,
+    minValue: number,
+    maxValue: number,
+    step: number | null | undefined,
+    sampling: Sampling | null | undefined,
+    defaultValue?: number | null,
+  ): number;
+  float(name: string, ...args: unknown[]): number {
+    return this.value(numberDef('float', name, args)) as number;
+  }
+
+  /**
+   * One of `values` (the first, or `default`, while discovering the space):
+   * `hp.choice('learning_rate', [1e-2, 1e-3])`, `hp.Choice('learning_rate', { values: [...] })`,
+   * with Keras Tuner's `ordered` and `default` after the values.
+   */
+  choice<T extends HpValue>(name: string, options: Spelled<ChoiceArgs<T>>): T;
+  choice<T extends HpValue>(name: string, values: readonly T[], options?: Spelled<ChoiceOptions<T>>): T;
+  choice<T extends HpValue>(
+    name: string,
+    values: readonly T[],
+    ordered: boolean | null | undefined,
+    defaultValue?: T | null,
+  ): T;
+  choice(name: string, ...args: unknown[]): HpValue {
+    return this.choiceOf(name, args);
+  }
+
+  private choiceOf(name: string, args: unknown[]): HpValue {
     const what = `hp.choice('${name}')`;
-    const list: unknown = values;
+    const o = hpArgs<ChoiceArgs>(what, ['values', 'ordered', 'default'], args);
+    const list: unknown = o.values;
     if (!Array.isArray(list) || list.length === 0)
       throw new HyperParameterError(`${what}: needs a non-empty list of values`);
+    const values = list as HpValue[];
     values.forEach((v, i) => {
       checkValue(v, what);
       if (values.indexOf(v) !== i)
         throw new HyperParameterError(`${what}: ${JSON.stringify(v)} is listed twice`);
     });
-    return this.value({ kind: 'choice', name: checkName(name), values: [...values] }) as T;
+    const ordered: unknown = o.ordered;
+    if (ordered !== undefined && typeof ordered !== 'boolean')
+      throw new HyperParameterError(`${what}: ordered must be true or false, got ${String(ordered)}`);
+    if (o.default !== undefined && !values.includes(o.default))
+      throw new HyperParameterError(
+        `${what}: default ${JSON.stringify(o.default)} is not one of the values ${JSON.stringify(values)}`,
+      );
+    return this.value({
+      kind: 'choice',
+      name: checkName(name),
+      values: [...values],
+      ...(o.default !== undefined ? { default: o.default } : {}),
+    });
   }
 
-  /** true or false (false while discovering the space). */
-  boolean(name: string): boolean {
-    return this.value({ kind: 'boolean', name: checkName(name) }) as boolean;
+  /** true or false (false, or `default`, while discovering the space). */
+  boolean(name: string, options?: Spelled<BooleanOptions>): boolean;
+  boolean(name: string, defaultValue: boolean | null | undefined): boolean;
+  boolean(name: string, ...args: unknown[]): boolean {
+    return this.booleanOf(name, args);
   }
 
-  /** A constant, recorded with the trial's values (Keras Tuner's hp.Fixed). */
-  fixed<T extends HpValue>(name: string, value: T): T {
-    checkValue(value, `hp.fixed('${name}')`);
-    return this.value({ kind: 'fixed', name: checkName(name), value }) as T;
+  private booleanOf(name: string, args: unknown[]): boolean {
+    const what = `hp.boolean('${name}')`;
+    const o = hpArgs<BooleanOptions>(what, ['default'], args);
+    const dflt: unknown = o.default;
+    if (dflt !== undefined && typeof dflt !== 'boolean')
+      throw new HyperParameterError(`${what}: default must be true or false, got ${String(dflt)}`);
+    return this.value({
+      kind: 'boolean',
+      name: checkName(name),
+      ...(dflt !== undefined ? { default: dflt } : {}),
+    }) as boolean;
+  }
+
+  /** A constant, recorded with the trial's values (Keras Tuner's hp.Fixed): `hp.fixed('batch', 64)`. */
+  fixed<T extends HpValue>(name: string, value: T | Spelled<FixedArgs<T>>): T;
+  fixed(name: string, ...args: unknown[]): HpValue {
+    return this.fixedOf(name, args);
+  }
+
+  private fixedOf(name: string, args: unknown[]): HpValue {
+    const what = `hp.fixed('${name}')`;
+    const o = hpArgs<FixedArgs>(what, ['value'], args);
+    if (!('value' in o)) throw new HyperParameterError(`${what}: needs a value`);
+    checkValue(o.value, what);
+    return this.value({ kind: 'fixed', name: checkName(name), value: o.value });
   }
 
   private value(d: HpDefinition): HpValue {
@@ -337,28 +512,111 @@ function checkName(name: unknown): string {
   return name;
 }
 
+/** Keras Tuner's conditional scopes: not supported (a build reads the parent's value instead). */
+const CONDITIONAL_KEYS = ['parentName', 'parentValues'] as const;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The arguments of an hp method after the name, as Keras Tuner takes them: positional in
+ * Keras Tuner's order (`positional`, null or undefined for one not given), then at most one
+ * object of named options, in either spelling. A name given both ways is an error, as in
+ * Python; so are Keras Tuner's parent_name / parent_values.
+ */
+function hpArgs<T extends object>(
+  what: string,
+  positional: readonly (keyof T & string)[],
+  args: unknown[],
+): T {
+  const out: Record<string, unknown> = {};
+  let last = args.length;
+  while (last > 0 && args[last - 1] === undefined) last--;
+  for (let i = 0; i < last; i++) {
+    const a = args[i];
+    if (isPlainObject(a)) {
+      if (i !== last - 1) throw new TypeError(`${what}: the options object must be the last argument`);
+      let named: Record<string, unknown>;
+      try {
+        named = readOptions<Record<string, unknown>>(what, a, [
+          ...positional,
+          ...CONDITIONAL_KEYS,
+          ...extraKeys(positional),
+        ]);
+      } catch (e) {
+        throw new HyperParameterError(e instanceof Error ? e.message : String(e));
+      }
+      for (const k of CONDITIONAL_KEYS) {
+        if (named[k] !== undefined)
+          throw new HyperParameterError(
+            `${what}: Keras Tuner's parent_name / parent_values (conditional hyperparameters) are not supported; ` +
+              "ask for the hyperparameter inside an `if` on the parent's value instead (build(hp) records only what it reads)",
+          );
+      }
+      for (const [k, v] of Object.entries(named)) {
+        if (k in out)
+          throw new HyperParameterError(`${what}: '${k}' is given both positionally and as an option`);
+        out[k] = v;
+      }
+      continue;
+    }
+    const key = positional[i];
+    if (key === undefined)
+      throw new HyperParameterError(
+        `${what}: too many arguments (${last}); Keras Tuner's order is ${positional.join(', ')}, then an options object`,
+      );
+    if (a !== null && a !== undefined) out[key] = a;
+  }
+  return out as T;
+}
+
+/** Named options beside the positional ones: our `log` shorthand for numbers. */
+function extraKeys(positional: readonly string[]): string[] {
+  return positional.includes('sampling') ? ['log'] : [];
+}
+
 function numberDef(
   kind: 'int' | 'float',
   name: string,
-  min: number,
-  max: number,
-  o: NumberOptions,
+  args: unknown[],
 ): HpDefinition & { kind: 'int' | 'float' } {
-  if (o.log !== undefined && o.sampling !== undefined && o.log !== (o.sampling === 'log'))
-    throw new HyperParameterError(`hp.${kind}('${name}'): log ${o.log} contradicts sampling '${o.sampling}'`);
-  const given: unknown = o.log ? 'log' : (o.sampling ?? 'linear');
-  if (given !== 'linear' && given !== 'log')
+  const what = `hp.${kind}('${name}')`;
+  const o = hpArgs<Partial<RangeOptions>>(
+    what,
+    ['minValue', 'maxValue', 'step', 'sampling', 'default'],
+    args,
+  );
+  if (o.minValue === undefined || o.maxValue === undefined)
     throw new HyperParameterError(
-      `hp.${kind}('${name}'): sampling must be 'linear' or 'log', got ${String(given)}`,
+      `${what}: needs min_value and max_value (hp.${kind}(name, min, max, step))`,
     );
+  for (const k of ['minValue', 'maxValue', 'step', 'default'] as const) {
+    const v: unknown = o[k];
+    if (v !== undefined && typeof v !== 'number')
+      throw new HyperParameterError(`${what}: ${k} must be a number, got ${typeof v} ${String(v)}`);
+  }
+  const log: unknown = o.log;
+  if (log !== undefined && typeof log !== 'boolean')
+    throw new HyperParameterError(`${what}: log must be true or false, got ${String(log)}`);
+  const sampling0: unknown = o.sampling;
+  if (log !== undefined && sampling0 !== undefined && log !== (sampling0 === 'log'))
+    throw new HyperParameterError(`${what}: log ${log} contradicts sampling '${o.sampling}'`);
+  const given: unknown = log ? 'log' : (o.sampling ?? 'linear');
+  const note = given === 'reverse_log' ? " (Keras Tuner's reverse_log is not supported)" : '';
+  if (given !== 'linear' && given !== 'log')
+    throw new HyperParameterError(`${what}: sampling must be 'linear' or 'log', got ${String(given)}${note}`);
   const sampling: Sampling = given;
   const d = {
     kind,
     name: checkName(name),
-    min,
-    max,
+    min: o.minValue,
+    max: o.maxValue,
     sampling,
     ...(o.step !== undefined ? { step: o.step } : {}),
+    ...(o.default !== undefined ? { default: o.default } : {}),
   };
   checkNumberDef(d);
   return d;

@@ -3,14 +3,39 @@
  * Hyperband tuners (Keras Tuner's API in camelCase) and scikit-learn's cross_val_score.
  */
 export { HyperParameters, SearchSpace, HyperParameterError } from './hyperparameters.js';
-export type { HpValue, HpValues, HpDefinition, NumberOptions, Sampling } from './hyperparameters.js';
+export type {
+  HpValue,
+  HpValues,
+  HpDefinition,
+  NumberOptions,
+  RangeOptions,
+  ChoiceOptions,
+  ChoiceArgs,
+  BooleanOptions,
+  FixedArgs,
+  Sampling,
+} from './hyperparameters.js';
 export { resolveObjective, inferDirection, ObjectiveError } from './objective.js';
 export type { Objective, ObjectiveSpec, Direction } from './objective.js';
 export { hyperbandSchedule, hyperbandBrackets, scheduleTotals, formatSchedule } from './schedule.js';
 export type { HyperbandBracket, HyperbandRound } from './schedule.js';
 export { Tuner } from './tuner.js';
-export type { BuildFn, Trial, TrialStatus, TrialPlan, TunerOptions, TrialEventDetail } from './tuner.js';
+export type {
+  BuildFn,
+  HyperModel,
+  Hypermodel,
+  Trial,
+  TrialStatus,
+  TrialPlan,
+  TunerOptions,
+  TrialEventDetail,
+} from './tuner.js';
 export { GridSearch, RandomSearch, Hyperband, gridSearch, randomSearch, hyperband } from './searchers.js';
-export type { GridSearchOptions, RandomSearchOptions, HyperbandOptions } from './searchers.js';
+export type {
+  GridSearchOptions,
+  RandomSearchOptions,
+  HyperbandOptions,
+  WithHypermodel,
+} from './searchers.js';
 export { crossValScore } from './crossval.js';
 export type { CrossValOptions, CrossValResult } from './crossval.js';

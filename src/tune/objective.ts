@@ -5,6 +5,7 @@
  * scores a trial (MetricHistory.get_best_value: nanmin / nanmax over the epochs).
  */
 import type { Logs } from '../model/callbacks.js';
+import { readOptions } from '../util/options.js';
 
 export type Direction = 'min' | 'max';
 
@@ -55,6 +56,13 @@ export function resolveObjective(spec: ObjectiveSpec): Objective {
     }
     return { name: spec, direction };
   }
+  let read: Objective;
+  try {
+    read = readOptions<Objective>('objective', spec, { name: true, direction: true });
+  } catch (e) {
+    throw new ObjectiveError(e instanceof Error ? e.message : String(e));
+  }
+  spec = read;
   if (typeof spec.name !== 'string' || spec.name === '')
     throw new ObjectiveError('objective: name must be a non-empty string');
   const direction: unknown = spec.direction;
@@ -72,9 +80,28 @@ export function better(o: Objective, a: number | undefined, b: number | undefine
   return o.direction === 'min' ? a < b : a > b;
 }
 
-/** The objective's value in one epoch's logs, or an error naming the logs there are. */
+/**
+ * Keras 2's short metric name and Keras 3's long one for the same log ('val_acc' ↔
+ * 'val_accuracy', 'acc' ↔ 'accuracy'), or undefined.
+ */
+function accAlias(name: string): string | undefined {
+  if (/(^|_)acc$/.test(name)) return `${name}uracy`;
+  if (/(^|_)accuracy$/.test(name)) return name.slice(0, -'uracy'.length);
+  return undefined;
+}
+
+/** The objective's value in one epoch's logs, under its name or its acc/accuracy twin. */
+export function objectiveLog(o: Objective, logs: Logs): number | undefined {
+  const alias = accAlias(o.name);
+  return logs[o.name] ?? (alias === undefined ? undefined : logs[alias]);
+}
+
+/**
+ * The objective's value in one epoch's logs (under its name or its acc/accuracy twin), or an
+ * error naming the logs there are.
+ */
 export function objectiveValue(o: Objective, logs: Logs, hasValidation: boolean): number {
-  const v = logs[o.name];
+  const v = objectiveLog(o, logs);
   if (v !== undefined) return v;
   const hint =
     o.name.startsWith('val_') && !hasValidation ? '; pass validationData or validationSplit to search()' : '';

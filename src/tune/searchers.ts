@@ -7,7 +7,11 @@
 import type { FitArgs } from '../model/model.js';
 import { gridOf, type HpDefinition, type HpValues } from './hyperparameters.js';
 import { formatSchedule, hyperbandSchedule, scheduleTotals, type HyperbandBracket } from './schedule.js';
-import { Tuner, type BuildFn, type Trial, type TrialPlan, type TunerOptions } from './tuner.js';
+import type { Spelled } from '../util/options.js';
+import { Tuner, type Hypermodel, type Trial, type TrialPlan, type TunerOptions } from './tuner.js';
+
+/** A searcher's options with the hypermodel among them (Keras Tuner's all-keyword call). */
+export type WithHypermodel<T> = Spelled<T> & { hypermodel: Hypermodel };
 
 function checkTrials(n: number, who: string): number {
   if (!Number.isSafeInteger(n) || n < 1)
@@ -37,10 +41,12 @@ export class GridSearch extends Tuner {
   private readonly maxTrials: number;
   private warned = new Set<string>();
 
-  constructor(build: BuildFn, options: GridSearchOptions) {
-    super(build, options);
-    this.maxTrials =
-      options.maxTrials === undefined ? Infinity : checkTrials(options.maxTrials, 'gridSearch');
+  constructor(hypermodel: Hypermodel, options: Spelled<GridSearchOptions>);
+  constructor(options: WithHypermodel<GridSearchOptions>);
+  constructor(hypermodel: unknown, options?: unknown) {
+    super(hypermodel, options, 'gridSearch', ['maxTrials']);
+    const o = this.config as GridSearchOptions;
+    this.maxTrials = o.maxTrials === undefined ? Infinity : checkTrials(o.maxTrials, 'gridSearch');
   }
 
   get totalTrials(): number {
@@ -85,8 +91,8 @@ export class GridSearch extends Tuner {
 }
 
 export interface RandomSearchOptions extends TunerOptions {
-  /** Trials to run (fewer if the space has fewer configurations). */
-  maxTrials: number;
+  /** Trials to run (fewer if the space has fewer configurations); default 10, as Keras Tuner. */
+  maxTrials?: number;
 }
 
 /**
@@ -97,9 +103,11 @@ export class RandomSearch extends Tuner {
   private readonly maxTrials: number;
   private exhausted = false;
 
-  constructor(build: BuildFn, options: RandomSearchOptions) {
-    super(build, options);
-    this.maxTrials = checkTrials(options.maxTrials, 'randomSearch');
+  constructor(hypermodel: Hypermodel, options: Spelled<RandomSearchOptions>);
+  constructor(options: WithHypermodel<RandomSearchOptions>);
+  constructor(hypermodel: unknown, options?: unknown) {
+    super(hypermodel, options, 'randomSearch', ['maxTrials']);
+    this.maxTrials = checkTrials((this.config as RandomSearchOptions).maxTrials ?? 10, 'randomSearch');
   }
 
   get totalTrials(): number {
@@ -123,8 +131,8 @@ export class RandomSearch extends Tuner {
 }
 
 export interface HyperbandOptions extends TunerOptions {
-  /** Most epochs one model trains (the last round of every bracket). */
-  maxEpochs: number;
+  /** Most epochs one model trains (the last round of every bracket); default 100, as Keras Tuner. */
+  maxEpochs?: number;
   /** Reduction factor of trials and growth factor of epochs between rounds (default 3). */
   factor?: number;
   /** Times to run the whole schedule (default 1). */
@@ -164,12 +172,15 @@ export class Hyperband extends Tuner {
   /** Set when no untried configuration is left to draw. */
   private exhausted = false;
 
-  constructor(build: BuildFn, options: HyperbandOptions) {
-    super(build, options);
-    this.maxEpochs = options.maxEpochs;
-    this.factor = options.factor ?? 3;
+  constructor(hypermodel: Hypermodel, options: Spelled<HyperbandOptions>);
+  constructor(options: WithHypermodel<HyperbandOptions>);
+  constructor(hypermodel: unknown, options?: unknown) {
+    super(hypermodel, options, 'hyperband', ['maxEpochs', 'factor', 'hyperbandIterations']);
+    const o = this.config as HyperbandOptions;
+    this.maxEpochs = o.maxEpochs ?? 100;
+    this.factor = o.factor ?? 3;
     this.schedule = hyperbandSchedule(this.maxEpochs, this.factor);
-    this.iterations = options.hyperbandIterations ?? 1;
+    this.iterations = o.hyperbandIterations ?? 1;
     if (!Number.isSafeInteger(this.iterations) || this.iterations < 1)
       throw new RangeError(`hyperband: hyperbandIterations ${this.iterations} must be an integer ≥ 1`);
   }
@@ -271,16 +282,22 @@ export class Hyperband extends Tuner {
 }
 
 /** Grid search over every configuration of build(hp)'s space. */
-export function gridSearch(build: BuildFn, options: GridSearchOptions): GridSearch {
-  return new GridSearch(build, options);
+export function gridSearch(hypermodel: Hypermodel, options: Spelled<GridSearchOptions>): GridSearch;
+export function gridSearch(options: WithHypermodel<GridSearchOptions>): GridSearch;
+export function gridSearch(hypermodel: unknown, options?: unknown): GridSearch {
+  return new GridSearch(hypermodel as Hypermodel, options as GridSearchOptions);
 }
 
-/** Random search: options.maxTrials seeded draws. */
-export function randomSearch(build: BuildFn, options: RandomSearchOptions): RandomSearch {
-  return new RandomSearch(build, options);
+/** Random search: options.maxTrials seeded draws (default 10). */
+export function randomSearch(hypermodel: Hypermodel, options: Spelled<RandomSearchOptions>): RandomSearch;
+export function randomSearch(options: WithHypermodel<RandomSearchOptions>): RandomSearch;
+export function randomSearch(hypermodel: unknown, options?: unknown): RandomSearch {
+  return new RandomSearch(hypermodel as Hypermodel, options as RandomSearchOptions);
 }
 
-/** Keras Tuner's Hyperband (maxEpochs, factor 3, hyperbandIterations 1). */
-export function hyperband(build: BuildFn, options: HyperbandOptions): Hyperband {
-  return new Hyperband(build, options);
+/** Keras Tuner's Hyperband (maxEpochs 100, factor 3, hyperbandIterations 1 by default). */
+export function hyperband(hypermodel: Hypermodel, options: Spelled<HyperbandOptions>): Hyperband;
+export function hyperband(options: WithHypermodel<HyperbandOptions>): Hyperband;
+export function hyperband(hypermodel: unknown, options?: unknown): Hyperband {
+  return new Hyperband(hypermodel as Hypermodel, options as HyperbandOptions);
 }

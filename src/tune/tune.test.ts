@@ -108,7 +108,7 @@ describe('grid search', () => {
     }
     // One relu unit gets at most 3 of the 4 XOR clusters; 16 units at 0.05 separate them.
     const best = tuner.trials[5] as Trial;
-    expect(tuner.getBestHyperparameters()).toEqual([{ units: 16, learning_rate: 0.05 }]);
+    expect(tuner.getBestHyperparameters().map((h) => h.values)).toEqual([{ units: 16, learning_rate: 0.05 }]);
     expect(best.score).toBeGreaterThanOrEqual(0.98);
     for (const t of tuner.trials.slice(0, 3)) expect(t.score).toBeLessThanOrEqual(0.8);
     // 1e-6 and 1e-4 move each weight by at most ~160 · lr in 160 Adam steps: no time to learn XOR.
@@ -139,6 +139,24 @@ describe('grid search', () => {
     });
     expect(engine.stats().pipelines).toBe(pipelines);
     expect(memory()).toEqual(before);
+  });
+
+  it('validation_freq: a trial is scored on the epochs that validated, the others skipped', async () => {
+    const build = (hp: HyperParameters) => mlp(hp.choice('units', [8]), optimizers.sgd(0.1), 'relu');
+    const tuner = gridSearch(build, { objective: 'val_loss', verbose: 0 });
+    await tuner.search(train.x, train.y, {
+      epochs: 4,
+      batch_size: 32,
+      validation_split: 0.25,
+      validation_freq: 2,
+      seed: 1,
+    });
+    const trial = tuner.trials[0];
+    expect(trial?.status).toBe('completed');
+    expect(trial?.epochs).toBe(4);
+    // Keras: validation after epochs 2 and 4 (counted from 1) only.
+    expect(trial?.history.val_loss?.length).toBe(2);
+    expect(trial?.score).toBe(Math.min(...(trial?.history.val_loss ?? [])));
   });
 
   it('records failed trials (a build that throws, a NaN loss) with the reason and goes on', async () => {
@@ -484,5 +502,39 @@ describe('hyperband', () => {
     await expect(tuner.getBestModels(3)).rejects.toThrow(/keepModels: 3/);
     trainData.dispose();
     valData.dispose();
+  });
+});
+
+describe("deck 001's Keras Tuner code, mechanically translated", () => {
+  it('Hyperband(...snake_case) → search(x, y, { epochs, validation_split, callbacks }) → best_hps.get → hypermodel.build', async () => {
+    const modelBuilder = (hp: HyperParameters) =>
+      mlp(
+        hp.Int('units', { min_value: 1, max_value: 16, step: 15 }),
+        optimizers.adam({ learningRate: 0.05 }),
+      );
+    const lines: string[] = [];
+    const tuner = hyperband(modelBuilder, {
+      objective: 'val_accuracy',
+      max_epochs: 3,
+      factor: 3,
+      print: (l) => lines.push(l),
+    });
+    const es = new EarlyStopping({ monitor: 'val_loss', patience: 5 });
+    await expect(tuner.search(train.x, train.y, { epoch: 3 } as never)).rejects.toThrow(
+      /search: unknown option 'epoch'; did you mean 'epochs'\?/,
+    );
+    await tuner.search(train.x, train.y, { epochs: 50, validation_split: 0.2, callbacks: [es], seed: 1 });
+    expect(tuner.trials.length).toBeGreaterThan(0);
+    // validation_split ran: every completed trial scored on val_accuracy.
+    for (const t of tuner.trials.filter((t) => t.status === 'completed'))
+      expect(t.history.val_accuracy?.length).toBe(t.epochs);
+    const [bestHps] = tuner.getBestHyperparameters({ num_trials: 1 });
+    expect([1, 16]).toContain(bestHps?.get('units'));
+    const best = tuner.hypermodel.build(bestHps as HyperParameters);
+    try {
+      expect(best.countParams()).toBe(bestHps?.get('units') === 16 ? 16 * 3 + 17 * 2 : 1 * 3 + 2 * 2);
+    } finally {
+      await best.dispose();
+    }
   });
 });

@@ -18,6 +18,7 @@ import type { GpuData } from '../graph/dataset.js';
 import { callbackArray, type Callback, type Logs } from '../model/callbacks.js';
 import { trainingData, type DataInput, type TrainingData } from '../model/fit-data.js';
 import { LayersModel, type FitArgs } from '../model/model.js';
+import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import {
   gridOf,
@@ -32,6 +33,7 @@ import {
 import {
   better,
   bestEpoch,
+  objectiveLog,
   objectiveValue,
   ObjectiveError,
   resolveObjective,
@@ -41,6 +43,14 @@ import {
 
 /** The user's model builder: reads hyperparameters from `hp`, returns a compiled model. */
 export type BuildFn = (hp: HyperParameters) => LayersModel;
+
+/** Keras Tuner's HyperModel: an object whose build(hp) returns a compiled model. */
+export interface HyperModel {
+  build(hp: HyperParameters): LayersModel;
+}
+
+/** What a tuner searches over: a build(hp) function or a HyperModel. */
+export type Hypermodel = BuildFn | HyperModel;
 
 export type TrialStatus = 'completed' | 'failed';
 
@@ -96,6 +106,79 @@ export interface TunerOptions {
   verbose?: 0 | 1;
   /** Where lines go (default console.log). */
   print?: (line: string) => void;
+  /**
+   * Keras Tuner's directory / project_name / overwrite: accepted so deck code runs, with a
+   * note (once per directory) that trials stay in memory: nothing is written there and no
+   * earlier search is resumed.
+   */
+  directory?: string;
+  projectName?: string;
+  overwrite?: boolean;
+}
+
+/** The keys of TunerOptions (readOptions' list). */
+const TUNER_KEYS: Readonly<Record<keyof TunerOptions, true>> = {
+  objective: true,
+  seed: true,
+  keepModels: true,
+  verbose: true,
+  print: true,
+  directory: true,
+  projectName: true,
+  overwrite: true,
+};
+
+/** Keras Tuner's constructor options that this library does not have, and why. */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  executionsPerTrial: 'each trial trains one model (Keras Tuner averages several)',
+  hyperparameters: 'the space is what build(hp) asks for; fix a value with hp.fixed in build',
+  tuneNewEntries: 'the space is what build(hp) asks for',
+  allowNewEntries: 'the space is what build(hp) asks for',
+  maxRetriesPerTrial: 'a failed trial is recorded with its reason and the search goes on',
+  maxConsecutiveFailedTrials: 'a failed trial is recorded with its reason and the search goes on',
+  distributionStrategy: 'one GPU trains one trial at a time',
+  maxModelSize: 'no model size limit is checked',
+  optimizer: 'build(hp) compiles the model with its optimizer',
+  loss: 'build(hp) compiles the model with its loss',
+  metrics: 'build(hp) compiles the model with its metrics',
+  logger: 'trials are reported on tuner.events',
+  tunerId: 'one tuner runs in one process',
+};
+
+/** fit()'s options, which search() passes to every trial's fit (readOptions' list). */
+const FIT_KEYS: Readonly<Record<keyof FitArgs, true>> = {
+  epochs: true,
+  batchSize: true,
+  validationSplit: true,
+  validationData: true,
+  validationFreq: true,
+  validationBatchSize: true,
+  shuffle: true,
+  initialEpoch: true,
+  callbacks: true,
+  verbose: true,
+  seed: true,
+  stepsPerSubmit: true,
+};
+
+/** Directories already noted (once per process each). */
+const notedDirectories = new Set<string>();
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A count argument given positionally or as Keras's keyword ({ num_trials: 1 }). */
+function readCount(what: string, key: string, given: unknown, dflt: number): number {
+  const v: unknown = isPlainObject(given)
+    ? readOptions<Record<string, unknown>>(what, given, [key])[key]
+    : given;
+  const n = v ?? dflt;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`${what}: ${key} must be an integer ≥ 0, got ${String(n)}`);
+  return n;
 }
 
 /** Detail of the 'trial' events on tuner.events. */
@@ -129,22 +212,80 @@ export abstract class Tuner {
   private stopped = false;
   /** The model of the trial running now. */
   private current: LayersModel | undefined;
+  /** The user's build(hp). */
+  protected readonly build: BuildFn;
+  /**
+   * The options as read (camelCase keys): TunerOptions and the searcher's own (`keys`), in
+   * either spelling, an unknown key refused with the closest valid one.
+   */
+  protected readonly config: Readonly<TunerOptions & Record<string, unknown>>;
 
-  constructor(
-    protected readonly build: BuildFn,
-    options: TunerOptions,
-  ) {
-    if (typeof build !== 'function') throw new TypeError('the first argument must be a build(hp) function');
-    const given: unknown = options;
+  /**
+   * `hypermodel`: build(hp) or a HyperModel; `options` in either spelling. Keras Tuner's
+   * all-keyword form works too: one object holding `hypermodel` and the options.
+   * Searchers pass their name (`what`, for messages) and their own option keys.
+   */
+  constructor(hypermodel: unknown, options?: unknown, what = 'tuner', keys: readonly string[] = []) {
+    let given = options;
+    let model = hypermodel;
+    if (given === undefined && isPlainObject(hypermodel) && typeof hypermodel.build !== 'function') {
+      given = hypermodel;
+      model = hypermodel.hypermodel ?? hypermodel.hyperModel;
+    }
     if (typeof given !== 'object' || given === null)
-      throw new TypeError('the second argument must be the options, e.g. { objective: "val_accuracy" }');
-    this.objective = resolveObjective(options.objective);
-    this.keepModels = options.keepModels ?? 1;
+      throw new TypeError(
+        `${what}: the second argument must be the options, e.g. { objective: "val_accuracy" }`,
+      );
+    const o = readOptions<TunerOptions & Record<string, unknown>>(
+      what,
+      given,
+      [
+        ...Object.keys(TUNER_KEYS),
+        ...keys,
+        ...Object.keys(UNSUPPORTED),
+        ...(given === hypermodel ? ['hypermodel'] : []),
+      ],
+      { aliases: { hyper_model: 'hypermodel', hyperModel: 'hypermodel' } },
+    );
+    for (const k of Object.keys(UNSUPPORTED)) {
+      if (o[k] !== undefined)
+        throw new TypeError(`${what}: Keras Tuner's option '${k}' is not supported here: ${UNSUPPORTED[k]}`);
+    }
+    this.build = buildOf(model, what);
+    this.config = o;
+    this.objective = resolveObjective(o.objective);
+    this.keepModels = o.keepModels ?? 1;
     if (!Number.isSafeInteger(this.keepModels) || this.keepModels < 0)
       throw new RangeError(`keepModels ${this.keepModels} must be an integer ≥ 0`);
-    this.rng = createRng(options.seed);
-    this.print = options.print ?? console.log;
-    this.verbose = options.verbose ?? 1;
+    this.rng = createRng(o.seed);
+    this.print = o.print ?? console.log;
+    const verbose: unknown = o.verbose ?? 1;
+    if (verbose !== 0 && verbose !== 1)
+      throw new RangeError(`${what}: verbose must be 0 or 1, got ${String(verbose)}`);
+    this.verbose = verbose;
+    this.noteDirectory(what, o);
+  }
+
+  /** Keras Tuner's directory / project_name: a note that nothing is saved there. */
+  private noteDirectory(what: string, o: TunerOptions): void {
+    const { directory, projectName, overwrite } = o;
+    for (const [k, v] of [
+      ['directory', directory],
+      ['projectName', projectName],
+    ] as const) {
+      if (v !== undefined && typeof v !== 'string')
+        throw new TypeError(`${what}: ${k} must be a string, got ${typeof v}`);
+    }
+    if (overwrite !== undefined && typeof overwrite !== 'boolean')
+      throw new TypeError(`${what}: overwrite must be true or false, got ${typeof overwrite}`);
+    if (directory === undefined && projectName === undefined && overwrite === undefined) return;
+    const where = [directory, projectName].filter((p) => p !== undefined).join('/') || '(no directory)';
+    if (notedDirectories.has(where)) return;
+    notedDirectories.add(where);
+    (o.print ?? console.warn)(
+      `${what}: trials are kept in memory; nothing is written to ${where} and no earlier search there is ` +
+        'resumed (Keras Tuner saves and reloads trials there)',
+    );
   }
 
   // ------------------------------------------------------------ the searcher's part
@@ -203,7 +344,12 @@ export abstract class Tuner {
    * validationData, callbacks, seed, shuffle, verbose: 0 by default here). Host data is
    * uploaded once; validationSplit makes two GPU datasets once (the last rows validate).
    */
-  async search(x: DataInput | GpuData, y: DataInput | undefined, args: FitArgs = {}): Promise<Trial[]> {
+  async search(
+    x: DataInput | GpuData,
+    y: DataInput | undefined,
+    options: Spelled<FitArgs> = {},
+  ): Promise<Trial[]> {
+    const args = readOptions<FitArgs>('search', options, FIT_KEYS);
     if (this.running) throw new Error('search: this tuner is already searching; await it first');
     this.running = true;
     this.stopped = false;
@@ -305,8 +451,14 @@ export abstract class Tuner {
         onEpochEnd: async (epoch: number, logs: Logs = {}) => {
           trial.epochs++;
           for (const [k, v] of Object.entries(logs)) (trial.history[k] ??= []).push(v);
+          // An epoch that did not validate (validationFreq) has no val_ objective: no score.
+          const unvalidated =
+            this.objective.name.startsWith('val_') &&
+            data.val !== undefined &&
+            !Object.keys(logs).some((k) => k.startsWith('val_'));
+          if (unvalidated) return;
           // TerminateOnNaN ends the epoch with { loss: NaN } only: no objective to read.
-          const nanStop = logs[this.objective.name] === undefined && Number.isNaN(logs.loss);
+          const nanStop = objectiveLog(this.objective, logs) === undefined && Number.isNaN(logs.loss);
           const v = nanStop ? NaN : objectiveValue(this.objective, logs, data.val !== undefined);
           const previous = bestEpoch(this.objective, values, epochs)?.score;
           values.push(v);
@@ -386,18 +538,35 @@ export abstract class Tuner {
 
   // ------------------------------------------------------------ results
 
-  /** The hyperparameters of the n best trials, best first. */
-  getBestHyperparameters(n = 1): HpValues[] {
+  /**
+   * The hyperparameters of the `numTrials` best trials, best first (Keras Tuner's
+   * get_best_hyperparameters(num_trials=1)): each one's `values` and `get(name)` give the
+   * trial's values, and build(hp) given one rebuilds that model (`tuner.hypermodel.build`).
+   */
+  getBestHyperparameters(numTrials: number | Spelled<{ numTrials: number }> = 1): HyperParameters[] {
+    const n = readCount('getBestHyperparameters', 'numTrials', numTrials, 1);
     return this.ranked()
       .slice(0, n)
-      .map((t) => ({ ...t.hyperparameters }));
+      .map((t) => HyperParameters.of(t.hyperparameters, this.space));
+  }
+
+  /**
+   * Keras Tuner's tuner.hypermodel: build(hp) makes a new compiled, untrained model from
+   * hyperparameters (those getBestHyperparameters returns, or a record of values).
+   */
+  get hypermodel(): { build(hp: HyperParameters | HpValues): LayersModel } {
+    return {
+      build: (hp) =>
+        this.checked(this.build(hp instanceof HyperParameters ? hp : HyperParameters.of(hp, this.space))),
+    };
   }
 
   /**
    * The n best models, rebuilt with their hyperparameters and given the weights of their best
    * epoch (kept on the host; no retraining). Compiled; the caller disposes them.
    */
-  async getBestModels(n = 1): Promise<LayersModel[]> {
+  async getBestModels(numModels: number | Spelled<{ numModels: number }> = 1): Promise<LayersModel[]> {
+    const n = readCount('getBestModels', 'numModels', numModels, 1);
     const best = this.ranked().slice(0, n);
     const out: LayersModel[] = [];
     for (const t of best) {
@@ -422,7 +591,11 @@ export abstract class Tuner {
   }
 
   /** A table of the n best trials (best first), then the failed ones with their reason. */
-  resultsSummary(n = 10, print: (line: string) => void = console.log): void {
+  resultsSummary(
+    numTrials: number | Spelled<{ numTrials: number }> = 10,
+    print: (line: string) => void = console.log,
+  ): void {
+    const n = readCount('resultsSummary', 'numTrials', numTrials, 10);
     const names = this.space.definitions.map((d) => d.name);
     const completed = this.ranked().slice(0, n);
     const failed = this.trials.filter((t) => t.status === 'failed');
@@ -482,6 +655,18 @@ export abstract class Tuner {
       `${t.seconds.toFixed(1)} s; best so far ${best?.score?.toFixed(4)} (trial ${best?.id})`
     );
   }
+}
+
+/** The build function of a hypermodel: build(hp) itself, or a HyperModel's build method. */
+function buildOf(hypermodel: unknown, what: string): BuildFn {
+  if (typeof hypermodel === 'function') return hypermodel as BuildFn;
+  if (typeof hypermodel === 'object' && hypermodel !== null) {
+    const m = hypermodel as Partial<HyperModel>;
+    if (typeof m.build === 'function') return (hp) => (m as HyperModel).build(hp);
+  }
+  throw new TypeError(
+    `${what}: the first argument must be a build(hp) function or a HyperModel with build(hp), got ${String(hypermodel)}`,
+  );
 }
 
 /** A hyperparameter value for tables: integers as they are, other numbers to 4 significant digits. */
