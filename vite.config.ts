@@ -45,6 +45,7 @@ export default defineConfig({
             'scripts/**/*.test.ts',
             'bench/**/*.test.ts',
             'demo/**/*.test.ts',
+            'test/course/**/*.test.ts',
           ],
           exclude: ['kernels-test/browser/**', 'demo/test/**'],
           testTimeout: 120_000,

@@ -52,13 +52,25 @@ export { Executor, NonFiniteLossError, LabelError, permutation } from './graph/e
 export type { EpochOptions, StepLogs } from './graph/executor.js';
 export { Plan, compilePlan } from './graph/compile.js';
 export type { PlanStats, PlanOptions } from './graph/compile.js';
-export type { OptimizerSettings, OptimizerSpec } from './kernels/optim.js';
+export type { OptimizerCommon, OptimizerSettings, OptimizerSpec } from './kernels/optim.js';
 export { BufferSlice, Recording } from './gpu/engine.js';
 export type { Bindable } from './gpu/engine.js';
 // The Keras-style API.
 export { sequential, model, input, LayersModel, Sequential } from './model/model.js';
 export { formatLogs } from './model/progress.js';
-export type { CompileArgs, CompiledStep, FitArgs, Prediction } from './model/model.js';
+export type {
+  CompileArgs,
+  CompiledStep,
+  EvaluateArgs,
+  EvaluateResult,
+  FitArgs,
+  OnBatchArgs,
+  PredictArgs,
+  Prediction,
+  SaveArgs,
+  SequentialArgs,
+} from './model/model.js';
+export type { GetLayerArgs, SummaryArgs, TopologyArgs } from './model/topology.js';
 export {
   callbacks,
   BaseCallback,
@@ -74,6 +86,15 @@ export {
   stepDecay,
 } from './model/callbacks.js';
 export type { Callback, Logs, TrainParams, TrainingModel } from './model/callbacks.js';
+export { metricAlias, logValue } from './model/callbacks.js';
+export type {
+  CSVLoggerOptions,
+  EarlyStoppingArgs,
+  LearningRateSchedulerOptions,
+  ModelCheckpointArgs,
+  ModelCheckpointOptions,
+  ReduceLROnPlateauArgs,
+} from './model/callbacks.js';
 export { DataError } from './model/fit-data.js';
 export { NonFiniteWeightError } from './model/finite.js';
 export type { TensorLike, TfjsTensorLike, DataArg } from './model/fit-data.js';
@@ -91,11 +112,33 @@ export {
   InputLayer,
 } from './nn/layers/index.js';
 export { initializers, resolveInitializer } from './nn/initializers.js';
-export type { Initializer, InitializerSpec } from './nn/initializers.js';
+export type {
+  ConstantArgs,
+  Initializer,
+  InitializerSpec,
+  NormalArgs,
+  SeedArgs,
+  UniformArgs,
+  VarianceScalingArgs,
+} from './nn/initializers.js';
 export { regularizers, resolveRegularizer } from './nn/regularizers.js';
-export type { Regularizer, RegularizerSpec } from './nn/regularizers.js';
+export type { L1Args, L1L2Args, L2Args, Regularizer, RegularizerSpec } from './nn/regularizers.js';
 export { optimizers, resolveOptimizer } from './nn/optimizers.js';
-export type { Optimizer } from './nn/optimizers.js';
+export type {
+  AdamArgs,
+  AdamOptions,
+  CommonOptimizerArgs,
+  NadamArgs,
+  NadamOptions,
+  Optimizer,
+  RmspropArgs,
+  RmspropOptions,
+  SgdArgs,
+  SgdOptions,
+} from './nn/optimizers.js';
+export { readOptions, type Spelled } from './util/options.js';
+/** keras.utils / np_utils: utils.to_categorical(y, num_classes), utils.toCategorical. */
+export * as utils from './data/utils.js';
 export * as data from './data/index.js';
 export {
   saveModel,
