@@ -222,6 +222,14 @@ describe('EarlyStopping decisions (Keras 3 early_stopping_test.py sequences)', (
       [0.9, 0.4, 0.3, 0.35, 0.36, 0.37],
     );
     expect(beat.epochs).toBe(5);
+    // Improving below the baseline never stops (Keras 3's code): the wait counts on, and the
+    // first epoch without improvement once it reaches patience stops.
+    const creeping = await drive(
+      new EarlyStopping({ monitor: 'val_loss', patience: 2, baseline: 0.1 }),
+      'val_loss',
+      [0.9, 0.8, 0.7, 0.6, 0.65, 0.5],
+    );
+    expect(creeping.epochs).toBe(5);
   });
 
   it('min_delta: a change of at most min_delta is no improvement; mode max; start_from_epoch', async () => {

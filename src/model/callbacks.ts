@@ -518,15 +518,11 @@ export class EarlyStopping extends BaseCallback {
       this.best = current;
       this.bestEpoch = epoch;
       if (this.restoreBestWeights) this.bestWeights = (await this.target.getWeights()).map((w) => w.data);
-      // The wait restarts only on beating both the best so far and the baseline.
-      if (this.baseline === undefined || this.watch.improves(current, this.baseline)) {
-        this.wait = 0;
-        return;
-      }
-      // Below the baseline an improvement does not postpone the stop: "if no epoch improves
-      // on baseline, training will run for patience epochs" (Keras's documentation). Keras
-      // 3's code returns here instead, and so trains on while the value improves in steps
-      // too small to reach the baseline.
+      // The wait restarts only on beating both the best so far and the baseline; as in
+      // Keras 3's code, an improving epoch never stops training, even below the baseline
+      // (the wait keeps counting, so the first epoch that does not improve may stop it).
+      if (this.baseline === undefined || this.watch.improves(current, this.baseline)) this.wait = 0;
+      return;
     }
     if (this.wait >= this.patience && epoch > 0) {
       this.stoppedEpoch = epoch;
