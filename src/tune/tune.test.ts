@@ -211,8 +211,8 @@ describe('grid search', () => {
   it('honours callbacks in every trial, scores validationSplit rows, and refuses a missing objective', async () => {
     const build = (hp: HyperParameters) =>
       mlp(hp.int('units', 4, 8, 4), optimizers.adam({ learningRate: 0.05 }));
-    // EarlyStopping with a baseline no epoch can beat stops each trial after `patience` epochs.
-    const stop = new EarlyStopping({ monitor: 'loss', patience: 2, baseline: 0 });
+    // EarlyStopping with a min_delta no epoch can meet stops each trial after 1 + patience epochs.
+    const stop = new EarlyStopping({ monitor: 'loss', patience: 1, min_delta: 1e9 });
     const tuner = gridSearch(build, { objective: 'val_accuracy', verbose: 0 });
     await tuner.search(train.x, train.y, {
       epochs: 6,
