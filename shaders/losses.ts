@@ -289,3 +289,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
 }`;
 }
+
+/**
+ * Sample weights (Keras's sample_weight / class_weight) applied to a loss head's rows in
+ * place: loss[r] *= w[r] and dpred[r, c] *= w[r], so the head's mean over the batch becomes
+ * Σ w·l / rows (Keras's 'sum_over_batch_size'). w·NaN and 0·∞ give NaN, as in Keras.
+ * Bindings: 0 weights f32 [rows], 1 loss f32 [rows], 2 dpred f32 [rows, cols] (row-major),
+ * 3 params { rows, cols }. One thread per dpred element; the thread of column 0 also scales
+ * the row's loss. Launch: ceil(rows·cols / 256) workgroups (folded 2-D).
+ */
+export function weightRowsShader(): string {
+  return /* wgsl */ `
+struct Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 }
+
+@group(0) @binding(0) var<storage, read> weights: array<f32>;
+@group(0) @binding(1) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dpred: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.rows * params.cols) {
+    return;
+  }
+  let r = i / params.cols;
+  let w = weights[r];
+  dpred[i] = dpred[i] * w;
+  if (i % params.cols == 0u) {
+    loss[r] = loss[r] * w;
+  }
+}`;
+}

@@ -11,6 +11,7 @@ import {
   lossIsMean,
   lossShader,
   lossUsesHingeTargets,
+  weightRowsShader,
   type LossName,
 } from '../../shaders/losses.js';
 import { LABEL_OUT_OF_RANGE, lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
@@ -213,6 +214,66 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   const work = { flops: LOSS_FLOPS[name] * n, bytes: 4 * (3 * n + rows + (hinge ? 1 : 0)) };
   engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label, work);
   if (temporary) engine.releaseBuffer(temporary);
+}
+
+export interface WeightRowsBuffers {
+  /** f32 [rows]: each row's weight. */
+  weights: Bindable;
+  /** f32 [rows]: the rows' losses, scaled in place. */
+  loss: Bindable;
+  /** f32 [rows, cols]: the loss's gradient, each row scaled in place. */
+  dpred: Bindable;
+}
+
+/**
+ * Applies per-row sample weights to a loss head's output in place (shaders/losses.ts
+ * weightRowsShader): loss[r] *= w[r], dpred[r, :] *= w[r]. Run after encodeLoss or
+ * encodeSoftmaxCrossEntropy, so the head's sum over rows becomes Σ w·l.
+ */
+export function encodeWeightRows(
+  engine: Engine,
+  spec: { rows: number; cols: number },
+  buffers: WeightRowsBuffers,
+): void {
+  const { rows, cols } = spec;
+  const what = `weightRows [${rows}, ${cols}]`;
+  checkCount(what, 'rows', rows, 1, MAX_COUNT);
+  checkCount(what, 'cols', cols, 1, MAX_COUNT);
+  const n = rows * cols;
+  if (n > MAX_COUNT) throw new RangeError(`${what}: rows·cols ${n} exceeds ${MAX_COUNT}`);
+  checkF32(what, 'weights', buffers.weights, rows, `[${rows}]`);
+  checkF32(what, 'loss', buffers.loss, rows, `[${rows}]`);
+  checkF32(what, 'dpred', buffers.dpred, n, `[${rows}, ${cols}]`);
+  const label = 'loss_weight_rows';
+  const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
+  // One multiply per gradient element and per row loss; weights read, loss and dpred read
+  // and written.
+  const work = { flops: n + rows, bytes: 4 * (rows + 2 * rows + 2 * n) };
+  engine.dispatch(
+    engine.pipeline(weightRowsShader(), label),
+    [buffers.weights, buffers.loss, buffers.dpred, params],
+    engine.dispatchGrid(n, WORKGROUP_1D),
+    label,
+    work,
+  );
+}
+
+/** Float64 reference of encodeWeightRows: the weighted copies of loss [rows] and dpred [rows, cols]. */
+export function weightRowsReference(
+  spec: { rows: number; cols: number },
+  weights: ArrayLike<number>,
+  loss: ArrayLike<number>,
+  dpred: ArrayLike<number>,
+): { loss: Float64Array; dpred: Float64Array } {
+  const { rows, cols } = spec;
+  const l = new Float64Array(rows);
+  const d = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const w = weights[r] ?? NaN;
+    l[r] = (loss[r] ?? NaN) * w;
+    for (let j = 0; j < cols; j++) d[r * cols + j] = (dpred[r * cols + j] ?? NaN) * w;
+  }
+  return { loss: l, dpred: d };
 }
 
 /**
