@@ -145,7 +145,7 @@ export function compilePlan(engine: Engine, model: ModelArenas, options: PlanOpt
   const outputs =
     options.outputs ?? (mode === 'predict' ? uniqueOutputs(graph.losses.map((h) => h.output)) : []);
   // The step, stage by stage, as one list of calls made the same way (lowering.ts, stages.ts).
-  const L = new Lowering(graph, model.lowerEnv(), batch, mode, outputs);
+  const L = new Lowering(graph, model.lowerEnv(), batch, mode, outputs, data.weights !== undefined);
   emitGather(L, model, data);
   const outs = L.lowerGraph();
   // The penalty of the weights this step used, before the optimizer changes them.

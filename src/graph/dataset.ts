@@ -73,6 +73,12 @@ export interface GpuDataOptions {
   inputs: readonly AnyColumnInput[];
   /** One per loss head; omit for predict-only data. */
   targets?: readonly AnyColumnInput[];
+  /**
+   * Per-row sample weights, f32 [rows] (Keras's sample_weight, or class_weight looked up by
+   * each row's class): training and evaluate steps scale each row's loss (and gradient) by
+   * its weight; metrics and predict ignore them.
+   */
+  weights?: ColumnInput;
   label?: string;
   /** Split columns at this many bytes per buffer (default: the adapter's binding limit). */
   maxPartBytes?: number;
@@ -241,6 +247,8 @@ export class GpuData {
    * given with a column already on the GPU (undefined if its caller gave none).
    */
   readonly targetStats: (TargetStats | undefined)[] = [];
+  /** The per-row sample weights (f32, width 1), when given. */
+  readonly weights: DataColumn | undefined;
   readonly label: string;
   readonly perm: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
@@ -292,6 +300,14 @@ export class GpuData {
         this.targets.push(this.upload(c, source, `${label} ${what}`, options.maxPartBytes, rowsLike));
         this.targetStats.push(isDeviceColumn(c) ? c.stats : targetStats(c.data, c.width));
       });
+      const w = options.weights;
+      if (w) {
+        if (!(w.data instanceof Float32Array) || w.width !== 1)
+          throw new TypeError(`${label} weights: one f32 value per row expected`);
+        if (w.data.length !== this.rows)
+          throw new RangeError(`${label}: weights have ${w.data.length} rows, input 0 has ${this.rows}`);
+      }
+      this.weights = w ? this.upload(w, 'f32', `${label} weights`, options.maxPartBytes, true) : undefined;
       this.perm = this.own(
         engine.createBufferWithData(
           iota(this.rows),

@@ -4,7 +4,7 @@
  * summed into its lossSums slot; accuracy counts; and the other metrics (MetricLayout).
  */
 import { encodeSoftmax } from '../kernels/activations.js';
-import { encodeLoss, encodeSoftmaxCrossEntropy } from '../kernels/losses.js';
+import { encodeLoss, encodeSoftmaxCrossEntropy, encodeWeightRows } from '../kernels/losses.js';
 import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
 import { encodeAccumulateSum, encodeCorrectCount, type CorrectCountKind } from '../kernels/reduce.js';
 import { logitsFor, type Fused } from './fusion.js';
@@ -28,11 +28,16 @@ export interface HeadsContext extends LowerContext {
   readonly fused: Fused;
   /** Per loss head: its gathered targets. */
   readonly targets: readonly LoweredTarget[];
+  /** Weighted data (train/evaluate): the batch's sample weights [rows]. */
+  readonly weights: VBuf | undefined;
 }
 
-/** The loss heads (per-row loss, its gradient, the sum), then the metric heads. */
+/**
+ * The loss heads (per-row loss, its gradient, with sample weights both scaled by the row's
+ * weight, then the sum), then the metric heads (never weighted, as Keras's `metrics`).
+ */
 export function lowerHeads(L: HeadsContext): void {
-  const { graph, fused, rows, env, targets } = L;
+  const { graph, fused, rows, env, targets, weights } = L;
   graph.losses.forEach((h, i) => {
     const target = targets[i];
     if (!target) throw new Error('internal: target missing');
@@ -67,6 +72,16 @@ export function lowerHeads(L: HeadsContext): void {
         };
         L.emit(`loss ${i} ${h.loss}`, [p, t], [rowLoss, d], (e, get) =>
           encodeLoss(e, spec, { pred: get(p), target: get(t), loss: get(rowLoss), dpred: get(d) }),
+        );
+      }
+      // Σ w·l / rows after the sum below: Keras's 'sum_over_batch_size' of weighted losses.
+      if (weights) {
+        L.emit(`loss ${i} sample weights`, [weights, rowLoss, d], [rowLoss, d], (e, get) =>
+          encodeWeightRows(
+            e,
+            { rows, cols: f },
+            { weights: get(weights), loss: get(rowLoss), dpred: get(d) },
+          ),
         );
       }
     };

@@ -26,6 +26,8 @@ export class Lowering implements HeadsContext {
   readonly inputs: VBuf[];
   /** Per loss head (train/evaluate): its targets and how to gather them. */
   readonly targets: LoweredTarget[];
+  /** Weighted data (train/evaluate): the batch's sample weights [rows] (heads.ts applies them). */
+  readonly weights: VBuf | undefined;
   private readonly value = new Map<Value, VBuf>();
   private readonly keptBufs = new Map<Value, VBuf>();
   private readonly grads = new Map<Value, VBuf>();
@@ -41,6 +43,8 @@ export class Lowering implements HeadsContext {
     readonly rows: number,
     readonly mode: Mode,
     readonly outputs: readonly Value[] = [],
+    /** The data carries sample weights (train and evaluate apply them; predict has no loss). */
+    weighted = false,
   ) {
     this.fused = fuse(graph, mode, outputs);
     this.inputs = graph.inputs.map((v) => {
@@ -56,6 +60,7 @@ export class Lowering implements HeadsContext {
             const width = format === 'u32' ? 1 : h.output.features;
             return { buf: this.temp(width, `target ${i}`), format, width };
           });
+    this.weights = mode !== 'predict' && weighted ? this.temp(1, 'sample weights') : undefined;
   }
 
   /**

@@ -24,7 +24,10 @@ import type { ModelArenas } from './arenas.js';
 import type { VBuf } from './liveness.js';
 import type { Lowering } from './lowering.js';
 
-/** Gathers every input column and every loss head's targets into the step's batch buffers. */
+/**
+ * Gathers every input column, the sample weights (of weighted data) and every loss
+ * head's targets into the step's batch buffers.
+ */
 export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void {
   const batch = L.rows;
   const perm = model.whole(data.perm);
@@ -56,6 +59,10 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
     if (!col) throw new Error(`internal: data has no input column ${i}`);
     gatherRows(col, out, `gather input ${i}`);
   });
+  if (L.weights) {
+    if (!data.weights) throw new Error('internal: data has no weights column');
+    gatherRows(data.weights, L.weights, 'gather sample weights');
+  }
   L.targets.forEach((t, i) => {
     const col = data.targets[i];
     if (!col) throw new Error(`internal: data has no target column ${i}`);
