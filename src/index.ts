@@ -66,11 +66,13 @@ export type {
   FitArgs,
   OnBatchArgs,
   PredictArgs,
+  TrainOnBatchArgs,
   Prediction,
   SaveArgs,
   SequentialArgs,
 } from './model/model.js';
 export type { GetLayerArgs, SummaryArgs, TopologyArgs } from './model/topology.js';
+export type { ClassWeightInput, SampleWeightInput } from './model/sample-weights.js';
 export {
   callbacks,
   BaseCallback,

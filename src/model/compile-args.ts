@@ -10,14 +10,17 @@ import { resolveOptimizer, type Optimizer } from '../nn/optimizers.js';
 import { camelCase, readOptions, type Spelled } from '../util/options.js';
 
 /**
- * Keras options of the model's methods that are coming (class and sample weights): refused
- * with "not supported yet", not as unknown. Keys in camelCase.
+ * Keras options of the model's methods that are coming: refused with "not supported yet", not
+ * as unknown. Keys in camelCase. Sample and class weights are taken by WEIGHTED_CALLS only.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
-  classWeight: 'class weights',
-  sampleWeight: 'sample weights',
+  classWeight: 'class weights outside fit and trainOnBatch',
+  sampleWeight: 'sample weights outside fit and trainOnBatch',
   weightedMetrics: 'weighted metrics (they weight by sample weights)',
 };
+
+/** The methods that take sampleWeight / classWeight (their own options list them). */
+const WEIGHTED_CALLS: ReadonlySet<string> = new Set(['fit', 'trainOnBatch', 'search']);
 
 /** Keras options with no equivalent here, and why. Keys in camelCase. */
 const NO_EQUIVALENT: Readonly<Record<string, string>> = {
@@ -42,6 +45,7 @@ export function refuseKerasOnly(what: string, given: unknown): void {
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined) continue;
     const camel = camelCase(key);
+    if ((camel === 'sampleWeight' || camel === 'classWeight') && WEIGHTED_CALLS.has(what)) continue;
     const soon = NOT_YET[camel];
     if (soon !== undefined) {
       throw new Error(

@@ -27,6 +27,8 @@ import { takeRows } from '../data/prep.js';
 import type { LossName } from '../kernels/losses.js';
 import { Tensor } from '../tensor/tensor.js';
 import { firstNonFinite } from './finite.js';
+import { DataError } from './data-error.js';
+import { rowWeights, type WeightArgs } from './sample-weights.js';
 
 type Typed =
   Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
@@ -171,9 +173,7 @@ export async function resolveTensors(arg: DataInput, what = 'x', keep = false): 
   return arg;
 }
 
-export class DataError extends Error {
-  override name = 'DataError';
-}
+export { DataError };
 
 /** Rows × width values of one column, kept u8 when given as u8 (4× less GPU memory). */
 export interface HostColumn {
@@ -768,17 +768,22 @@ function sliceOf(c: Column, start: number, end: number): AnyColumnInput {
   };
 }
 
-/** Rows [start, end) of the columns on the GPU (Tensor columns bound in place from row 0). */
+/**
+ * Rows [start, end) of the columns on the GPU (Tensor columns bound in place from row 0),
+ * with rows [start, end) of `weights` (one per row of c) as the dataset's sample weights.
+ */
 export function uploadSlice(
   engine: Engine,
   c: HostColumns<Column>,
   start: number,
   end: number,
   label: string,
+  weights?: Float32Array,
 ): GpuData {
   return new GpuData(engine, {
     inputs: c.inputs.map((col) => sliceOf(col, start, end)),
     targets: c.targets.map((col) => sliceOf(col, start, end)),
+    ...(weights ? { weights: { data: weights.subarray(start, end), width: 1 } } : {}),
     label,
   });
 }
@@ -807,7 +812,10 @@ export async function trainingData(
   layout: DataLayout,
   x: DataInput | GpuData,
   y: DataInput | undefined,
-  args: { validationSplit?: number; validationData?: readonly [DataInput | GpuData, DataInput?] },
+  args: {
+    validationSplit?: number;
+    validationData?: readonly [DataInput | GpuData, DataInput?];
+  } & WeightArgs,
   what: string,
 ): Promise<TrainingData> {
   const owned: GpuData[] = [];
@@ -826,6 +834,12 @@ export async function trainingData(
     if (x instanceof GpuData) {
       if (split > 0)
         throw new DataError('validationSplit needs host arrays; pass validationData for a GPU dataset');
+      if (args.sampleWeight !== undefined || args.classWeight !== undefined) {
+        throw new DataError(
+          `${what}: sampleWeight and classWeight need x and y as arrays or Tensors; a GpuData carries ` +
+            'its own columns (make it with gpuDataset() from the arrays and pass them with their weights)',
+        );
+      }
       checkGpuData(x, layout, what);
       train = x;
     } else {
@@ -841,11 +855,15 @@ export async function trainingData(
           `validationSplit ${split} of ${cols.rows} rows leaves ${cut} for training and ${cols.rows - cut} for validation`,
         );
       }
+      const weighted = rowWeights(args, cols, layout, what);
       await checkTensorColumns(engine, cols, [cut]);
-      train = uploadSlice(engine, cols, 0, cut, label('train'));
+      train = uploadSlice(engine, cols, 0, cut, label('train'), weighted?.weights);
       owned.push(train);
       if (split > 0) {
-        val = uploadSlice(engine, cols, cut, cols.rows, label('validation'));
+        // Keras splits sample_weight with x and y (its validation loss is weighted);
+        // class_weight weights training only.
+        const valWeights = weighted?.sampleWeight ? weighted.weights : undefined;
+        val = uploadSlice(engine, cols, cut, cols.rows, label('validation'), valWeights);
         owned.push(val);
       }
     }

@@ -42,6 +42,7 @@ import {
 import {
   checkGpuData,
   checkInt,
+  DataError,
   checkTensorColumns,
   hostArgs,
   hostColumns,
@@ -57,6 +58,12 @@ import {
 } from './fit-data.js';
 import { assertFiniteWeight } from './finite.js';
 import { saveModel, type SaveHandler, type SaveResult } from './io.js';
+import {
+  rowWeights,
+  type ClassWeightInput,
+  type SampleWeightInput,
+  type WeightArgs,
+} from './sample-weights.js';
 import { FitEvents, formatLogs, ProgressBar } from './progress.js';
 import { notBuiltMessage, Topology, type TopologyArgs } from './topology.js';
 import { WeightSync, type GpuCopy } from './weights.js';
@@ -93,6 +100,17 @@ export interface FitArgs {
   seed?: number;
   /** Steps per GPU submission (default 32). */
   stepsPerSubmit?: number;
+  /**
+   * Keras's sample_weight: one weight (finite, ≥ 0) per row of x; each row's loss counts
+   * w times (a batch's loss is Σ w·l / rows). validationSplit splits it with x and y.
+   * Compiled metrics stay unweighted.
+   */
+  sampleWeight?: SampleWeightInput;
+  /**
+   * Keras's class_weight: { classId: weight }, each row weighted by its class's weight
+   * (classes not listed: 1), in training only. Single-output models; not with sampleWeight.
+   */
+  classWeight?: ClassWeightInput;
 }
 
 /** Every fit option (camelCase), for readOptions here and in callers passing FitArgs on (tuners). */
@@ -109,6 +127,8 @@ export const FIT_KEYS: Readonly<Record<keyof FitArgs, true>> = {
   verbose: true,
   seed: true,
   stepsPerSubmit: true,
+  sampleWeight: true,
+  classWeight: true,
 };
 
 /**
@@ -141,7 +161,14 @@ export interface OnBatchArgs {
   returnDict?: boolean;
 }
 
-const ON_BATCH_KEYS: Readonly<Record<keyof OnBatchArgs, true>> = { returnDict: true };
+/** trainOnBatch's options: OnBatchArgs and the batch's sampleWeight or classWeight (see FitArgs). */
+export interface TrainOnBatchArgs extends OnBatchArgs, WeightArgs {}
+
+const TRAIN_ON_BATCH_KEYS: Readonly<Record<keyof TrainOnBatchArgs, true>> = {
+  returnDict: true,
+  sampleWeight: true,
+  classWeight: true,
+};
 
 /** save's options (Keras's include_optimizer). */
 export interface SaveArgs {
@@ -556,8 +583,8 @@ export class LayersModel extends Topology {
   /**
    * Trains on (x, y). Options in either spelling (`{ batch_size: 128, validation_split: 0.2 }`
    * or `{ batchSize: 128, validationSplit: 0.2 }`); an unknown one is an error naming the
-   * closest valid one, and Keras's class_weight / sample_weight are refused (not supported
-   * yet). A Sequential without input shape is built from x first.
+   * closest valid one. `sampleWeight` / `classWeight` weight each row's loss as Keras's
+   * sample_weight / class_weight do. A Sequential without input shape is built from x first.
    */
   async fit(
     xIn: DataInput | GpuData,
@@ -854,28 +881,37 @@ export class LayersModel extends Topology {
   trainOnBatch(
     xIn: DataInput | GpuData,
     yIn: DataInput | undefined,
-    args: Spelled<OnBatchArgs> & DictOption,
+    args: Spelled<TrainOnBatchArgs> & DictOption,
   ): Promise<Logs>;
   trainOnBatch(
     xIn: DataInput | GpuData,
     yIn?: DataInput,
-    args?: Spelled<OnBatchArgs>,
+    args?: Spelled<TrainOnBatchArgs>,
   ): Promise<EvaluateResult>;
   async trainOnBatch(
     xIn: DataInput | GpuData,
     yIn?: DataInput,
-    given: Spelled<OnBatchArgs> = {},
+    given: Spelled<TrainOnBatchArgs> = {},
   ): Promise<Logs | EvaluateResult> {
     refuseKerasOnly('trainOnBatch', given);
-    const args = readOptions<OnBatchArgs>('trainOnBatch', given, ON_BATCH_KEYS);
+    const args = readOptions<TrainOnBatchArgs>('trainOnBatch', given, TRAIN_ON_BATCH_KEYS);
     const logs = await this.exclusive('trainOnBatch', async () => {
       const [x, y] = await hostArgs(xIn, yIn);
       this.buildFromData(x, 'trainOnBatch');
       const { executor } = await this.buildGraph();
-      const data =
-        x instanceof GpuData
-          ? this.checked(x, 'trainOnBatch')
-          : this.upload(await this.columns(x, y, 'trainOnBatch'), 'batch');
+      const weighted = args.sampleWeight !== undefined || args.classWeight !== undefined;
+      if (x instanceof GpuData && weighted) {
+        throw new DataError(
+          'trainOnBatch: sampleWeight and classWeight need x and y as arrays or Tensors, not a GpuData',
+        );
+      }
+      let data: GpuData;
+      if (x instanceof GpuData) data = this.checked(x, 'trainOnBatch');
+      else {
+        const cols = await this.columns(x, y, 'trainOnBatch');
+        const w = rowWeights(args, cols, this.dataLayout(), 'trainOnBatch');
+        data = uploadSlice(this.engine, cols, 0, cols.rows, 'batch', w?.weights);
+      }
       try {
         this.trainOutsideFit();
         return this.logsFrom(await executor.trainEpoch(data, { batchSize: data.rows }));

@@ -17,7 +17,7 @@ import { DeviceLostError } from '../gpu/errors.js';
 import type { GpuData } from '../graph/dataset.js';
 import { callbackArray, type Callback, type Logs } from '../model/callbacks.js';
 import { trainingData, type DataInput, type TrainingData } from '../model/fit-data.js';
-import { LayersModel, type FitArgs } from '../model/model.js';
+import { FIT_KEYS, LayersModel, type FitArgs } from '../model/model.js';
 import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import {
@@ -143,22 +143,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   metrics: 'build(hp) compiles the model with its metrics',
   logger: 'trials are reported on tuner.events',
   tunerId: 'one tuner runs in one process',
-};
-
-/** fit()'s options, which search() passes to every trial's fit (readOptions' list). */
-const FIT_KEYS: Readonly<Record<keyof FitArgs, true>> = {
-  epochs: true,
-  batchSize: true,
-  validationSplit: true,
-  validationData: true,
-  validationFreq: true,
-  validationBatchSize: true,
-  shuffle: true,
-  initialEpoch: true,
-  callbacks: true,
-  verbose: true,
-  seed: true,
-  stepsPerSubmit: true,
 };
 
 /** Directories already noted (once per process each). */
@@ -475,6 +459,9 @@ export abstract class Tuner {
         initialEpoch: trial.initialEpoch,
         validationSplit: 0,
         validationData: data.val ? [data.val] : undefined,
+        // Already in data.train (and data.val, split with it), as trainingData made them.
+        sampleWeight: undefined,
+        classWeight: undefined,
         callbacks: [tracker, ...callbackArray(args.callbacks)],
         verbose: args.verbose ?? 0,
       });
