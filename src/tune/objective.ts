@@ -4,7 +4,7 @@
  * higher is better. A trial's score is the best epoch value of that log, as Keras Tuner
  * scores a trial (MetricHistory.get_best_value: nanmin / nanmax over the epochs).
  */
-import type { Logs } from '../model/callbacks.js';
+import { logValue, type Logs } from '../model/callbacks.js';
 import { readOptions } from '../util/options.js';
 
 export type Direction = 'min' | 'max';
@@ -80,20 +80,9 @@ export function better(o: Objective, a: number | undefined, b: number | undefine
   return o.direction === 'min' ? a < b : a > b;
 }
 
-/**
- * Keras 2's short metric name and Keras 3's long one for the same log ('val_acc' ↔
- * 'val_accuracy', 'acc' ↔ 'accuracy'), or undefined.
- */
-function accAlias(name: string): string | undefined {
-  if (/(^|_)acc$/.test(name)) return `${name}uracy`;
-  if (/(^|_)accuracy$/.test(name)) return name.slice(0, -'uracy'.length);
-  return undefined;
-}
-
 /** The objective's value in one epoch's logs, under its name or its acc/accuracy twin. */
 export function objectiveLog(o: Objective, logs: Logs): number | undefined {
-  const alias = accAlias(o.name);
-  return logs[o.name] ?? (alias === undefined ? undefined : logs[alias]);
+  return logValue(logs, o.name);
 }
 
 /**
