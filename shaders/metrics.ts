@@ -3,7 +3,12 @@
  * accumulated on the GPU so that an epoch needs no per-step readback.
  *
  *  - Row errors: one value per row, mean_j |p − t| or mean_j (p − t)², which the caller adds
- *    into an f32 slot with the deterministic sum of reduce.ts (no float atomics).
+ *    into an f32 slot with the deterministic sum of reduce.ts (no float atomics); for a
+ *    weighted metric times the row's sample weight.
+ *  - Confusion cells per row (weighted precision / recall / f1): the row's TP, FP, FN, TN
+ *    counts times its sample weight, [4, rows] f32, summed per cell like the row errors.
+ *  - AUC buckets per row (weighted auc): the row's AUC histogram times its weight,
+ *    [2 · thresholds, rows] f32, summed per bucket likewise.
  *  - Confusion counts at one threshold: TP, FP, FN, TN over every element, as u32 atomics.
  *  - The AUC histogram: Keras's evenly spaced thresholds, counted per bucket (negatives and
  *    positives apart); the host turns the buckets into TP/FP per threshold (suffix sums).
@@ -18,12 +23,14 @@ import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
 export type RowErrorKind = 'abs' | 'squared';
 
 /**
- * Bindings: 0 pred [rows, cols] f32, 1 truth (targets) [rows, cols] f32, 2 out [rows] f32, 3 params.
- * out[r] = (1/cols) Σ_j |pred − truth| ('abs') or (pred − truth)² ('squared'), the per-sample
- * value of Keras's mean_absolute_error / mean_squared_error. A NaN anywhere in the row gives
- * NaN (plain arithmetic propagates it). Launch: one thread per row, folded 2-D.
+ * Bindings: 0 pred [rows, cols] f32, 1 truth (targets) [rows, cols] f32, 2 out [rows] f32,
+ * then (weighted) 3 weights [rows] f32 and params last.
+ * out[r] = w[r] · (1/cols) Σ_j |pred − truth| ('abs') or (pred − truth)² ('squared'), the
+ * per-sample value of Keras's mean_absolute_error / mean_squared_error, times the row's
+ * sample weight when weighted (w = 1 otherwise). A NaN anywhere in the row gives NaN (plain
+ * arithmetic propagates it). Launch: one thread per row, folded 2-D.
  */
-export function rowErrorShader(kind: RowErrorKind): string {
+export function rowErrorShader(kind: RowErrorKind, weighted = false): string {
   const squared = kind === 'squared';
   return wgsl`
 struct Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 }
@@ -31,7 +38,12 @@ struct Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<storage, read> pred: array<f32>;
 @group(0) @binding(1) var<storage, read> truth: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${weighted}
+@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#else
 @group(0) @binding(3) var<uniform> params: Params;
+#endif
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
@@ -51,7 +63,63 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     acc += abs(e);
 #endif
   }
+#if ${weighted}
+  out[row] = weights[row] * (acc / f32(cols));
+#else
   out[row] = acc / f32(cols);
+#endif
+}`;
+}
+
+/**
+ * Bindings: 0 pred [rows, cols] f32, 1 labels [rows, cols] f32, 2 out [4, rows] f32, then
+ * (weighted) 3 weights [rows] f32 and params last.
+ * The confusion cells of each row, for weighted precision / recall / f1: out[c·rows + r] =
+ * w[r] · (the number of the row's elements in cell c: 0 TP, 1 FP, 2 FN, 3 TN), positives as
+ * in confusionShader. Keras broadcasts a sample weight over the row's units, so summing each
+ * cell over rows gives its weighted count. Launch: one thread per row, folded 2-D.
+ */
+export function confusionRowsShader(weighted: boolean): string {
+  return wgsl`
+struct Params { rows: u32, cols: u32, threshold: f32, _pad: u32 }
+
+@group(0) @binding(0) var<storage, read> pred: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${weighted}
+@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#else
+@group(0) @binding(3) var<uniform> params: Params;
+#endif
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+${isNan}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = flat_index(gid, nwg);
+  let rows = params.rows;
+  if (row >= rows) { return; }
+  let cols = params.cols;
+  // TP, FP, FN, TN of this row (integers, exact in f32 below 2^24 columns).
+  var cells = vec4f(0.0);
+  for (var j = 0u; j < cols; j++) {
+    let p = pred[row * cols + j];
+    let l = labels[row * cols + j];
+    let p_on = !is_nan(p) && p > params.threshold;
+    let l_on = is_nan(l) || l != 0.0;
+    let cell = select(select(3u, 2u, l_on), select(1u, 0u, l_on), p_on);
+    cells[cell] += 1.0;
+  }
+#if ${weighted}
+  cells *= weights[row];
+#endif
+  out[row] = cells.x;
+  out[rows + row] = cells.y;
+  out[2u * rows + row] = cells.z;
+  out[3u * rows + row] = cells.w;
 }`;
 }
 
@@ -147,5 +215,68 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       atomicAdd(&counts[params.offset + b], total);
     }
   }
+}`;
+}
+
+/**
+ * Bindings: 0 pred [rows, cols] f32, 1 labels [rows, cols] f32, 2 out [2·thresholds, rows]
+ * f32, then (weighted) 3 weights [rows] f32 and params last.
+ * The AUC histogram of each row for weighted auc: out[(2·bucket + positive)·rows + r] =
+ * w[r] · (the number of row r's elements in that bucket and class), buckets and positivity
+ * as aucHistogramShader's. Summing each word over the rows gives Keras's weighted AUC
+ * counts (a sample weight broadcast over the row's units). No atomics: one thread per
+ * (bucket, row) scans the row, neighbouring threads taking neighbouring rows (their writes
+ * are adjacent). Launch: thresholds · rows threads, folded 2-D.
+ */
+export function aucRowsShader(weighted: boolean): string {
+  return wgsl`
+struct Params { rows: u32, cols: u32, scale: f32, thresholds: u32 }
+
+@group(0) @binding(0) var<storage, read> pred: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${weighted}
+@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#else
+@group(0) @binding(3) var<uniform> params: Params;
+#endif
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+${isNan}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = flat_index(gid, nwg);
+  let rows = params.rows;
+  if (t >= params.thresholds * rows) { return; }
+  let bucket = t / rows;
+  let row = t - bucket * rows;
+  let cols = params.cols;
+  var negatives = 0.0;
+  var positives = 0.0;
+  for (var j = 0u; j < cols; j++) {
+    var p = pred[row * cols + j];
+    if (is_nan(p)) { p = 0.0; }
+    p = clamp(p, 0.0, 1.0);
+    // scale = thresholds − 1, as aucHistogramShader.
+    let b = u32(max(ceil(p * params.scale) - 1.0, 0.0));
+    if (b == bucket) {
+      let l = labels[row * cols + j];
+      if (is_nan(l) || l != 0.0) {
+        positives += 1.0;
+      } else {
+        negatives += 1.0;
+      }
+    }
+  }
+#if ${weighted}
+  let w = weights[row];
+  negatives *= w;
+  positives *= w;
+#endif
+  out[2u * bucket * rows + row] = negatives;
+  out[(2u * bucket + 1u) * rows + row] = positives;
 }`;
 }

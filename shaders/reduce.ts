@@ -219,3 +219,67 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
 }`;
 }
+
+/**
+ * Bindings: 0 pred [rows, cols] f32, 1 labels (as correctCountShader), 2 out [rows] f32,
+ * then (weighted) 3 weights [rows] f32 and params last.
+ * The per-sample accuracy of each row, times its sample weight when weighted (1 otherwise),
+ * for a weighted accuracy metric (Σ w·v / Σ w, Keras's MeanMetricWrapper with
+ * sample_weight): 'sparse' and 'dense' 1 when the row's prediction is right (the rules of
+ * correctCountShader), else 0; 'binary' the fraction of the row's units right (Keras 3's
+ * binary_accuracy takes the mean over the last axis). Launch: one thread per row, folded 2-D.
+ */
+export function rowCorrectShader(kind: CorrectCountKind, weighted: boolean): string {
+  const sparse = kind === 'sparse';
+  const dense = kind === 'dense';
+  const binary = kind === 'binary';
+  return wgsl`
+struct Params { rows: u32, cols: u32, threshold: f32, _pad: u32 }
+
+@group(0) @binding(0) var<storage, read> pred: array<f32>;
+#if ${sparse}
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+#else
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+#endif
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#if ${weighted}
+@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#else
+@group(0) @binding(3) var<uniform> params: Params;
+#endif
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+${isNan}
+${binary ? '' : argmaxFn('pred', 'pred')}
+${dense ? argmaxFn('label', 'labels') : ''}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = flat_index(gid, nwg);
+  if (row >= params.rows) { return; }
+  let cols = params.cols;
+  var v = 0.0;
+#if ${sparse}
+  v = select(0.0, 1.0, argmax_pred(row * cols, cols) == labels[row]);
+#elif ${dense}
+  v = select(0.0, 1.0, argmax_pred(row * cols, cols) == argmax_label(row * cols, cols));
+#elif ${binary}
+  var right = 0u;
+  for (var j = 0u; j < cols; j++) {
+    let p = pred[row * cols + j];
+    let l = labels[row * cols + j];
+    let p_on = !is_nan(p) && p > params.threshold;
+    right += select(0u, 1u, !is_nan(l) && l == select(0.0, 1.0, p_on));
+  }
+  v = f32(right) / f32(cols);
+#endif
+#if ${weighted}
+  out[row] = weights[row] * v;
+#else
+  out[row] = v;
+#endif
+}`;
+}

@@ -6,15 +6,21 @@
  * Tolerances: a row error of c columns is c differences (1 rounding each; a square adds one
  * and doubles the relative error of the difference), c − 1 adds in one chain and a division:
  * relative error ≤ (2c + 3) · 2^-24 against the row's own value, whose terms are all ≥ 0,
- * so no cancellation hides an error; rtol = (2c + 3) · 2^-24. Counts are integers: exact.
+ * so no cancellation hides an error; rtol = (2c + 3) · 2^-24, one more rounding for a
+ * weight's multiply. Counts are integers: exact; weighted confusion cells and AUC buckets
+ * per row are an integer below 2^24 times the weight: one rounding.
  */
 import type { Engine } from '../../src/index.js';
 import {
   aucHistogramReference,
   aucHistogramWords,
+  aucRowsReference,
   confusionReference,
+  confusionRowsReference,
   encodeAucHistogram,
+  encodeAucRows,
   encodeConfusion,
+  encodeConfusionRows,
   encodeRowError,
   rowErrorReference,
   type RowErrorKind,
@@ -45,21 +51,41 @@ function labelsFor(n: number, seed: number): Float32Array {
   );
 }
 
-async function rowErrorCase(engine: Engine, kind: RowErrorKind, rows: number, cols: number): Promise<void> {
+async function rowErrorCase(
+  engine: Engine,
+  kind: RowErrorKind,
+  rows: number,
+  cols: number,
+  weighted = false,
+): Promise<void> {
   const pred = uniformF32(rows * cols, -3, 3, 11 + cols);
   const target = uniformF32(rows * cols, -2, 2, 23 + cols);
   pred[cols] = NaN; // row 1 must be NaN
+  const weights = Float32Array.from({ length: rows }, (_, r) => (r % 4 === 2 ? 0 : 0.25 + (r % 7)));
   const p = storage(engine, pred, 'pred');
   const t = storage(engine, target, 'target');
-  const out = storage(engine, new Float32Array(rows).fill(-7), 'out');
+  const w = storage(engine, weights, 'weights');
+  // A sentinel word after the rows catches a stray write.
+  const out = storage(engine, new Float32Array(rows + 1).fill(-7), 'out');
   try {
-    encodeRowError(engine, { kind, rows, cols }, { pred: p, target: t, out });
-    const got = await readF32(engine, out, rows);
-    const want = rowErrorReference(kind, pred, target, rows, cols);
+    encodeRowError(
+      engine,
+      { kind, rows, cols },
+      { pred: p, target: t, out, ...(weighted ? { weights: w } : {}) },
+    );
+    const got = await readF32(engine, out, rows + 1);
+    const want = rowErrorReference(kind, pred, target, rows, cols, weighted ? weights : undefined);
     expectEqual(Number.isNaN(want[1]), true, 'reference row 1 is NaN');
-    expectClose(got, want, { atol: 0, rtol: (2 * cols + 3) * EPS32 }, `row error ${kind} [${rows}, ${cols}]`);
+    expectEqual(got[rows], -7, 'sentinel after the rows');
+    const rtol = (2 * cols + 3 + (weighted ? 1 : 0)) * EPS32;
+    expectClose(
+      got.subarray(0, rows),
+      want,
+      { atol: 0, rtol },
+      `row error ${kind} [${rows}, ${cols}] weighted=${weighted}`,
+    );
   } finally {
-    for (const b of [p, t, out]) engine.releaseBuffer(b);
+    for (const b of [p, t, w, out]) engine.releaseBuffer(b);
   }
 }
 
@@ -70,6 +96,111 @@ export const cases: KernelCase[] = [
       for (const kind of ['abs', 'squared'] as const) {
         await rowErrorCase(engine, kind, 300, 1);
         await rowErrorCase(engine, kind, 37, 7);
+        await rowErrorCase(engine, kind, 37, 7, true);
+      }
+    },
+  },
+  {
+    name: 'metrics: confusion cells per row, weighted and not; cell sums equal the confusion counts',
+    async run(engine) {
+      const rows = 301;
+      const cols = 5;
+      const n = rows * cols;
+      const pred = uniformF32(n, 0, 1, 15);
+      pred[0] = 0.5; // not above
+      pred[1] = NaN; // never above
+      const labels = labelsFor(n, 21);
+      const weights = Float32Array.from({ length: rows }, (_, r) => (r % 6 === 0 ? 0 : 0.5 + (r % 4) * 1.25));
+      const p = storage(engine, pred, 'pred');
+      const l = storage(engine, labels, 'labels');
+      const w = storage(engine, weights, 'weights');
+      const out = storage(engine, new Float32Array(4 * rows + 1).fill(-3), 'cells');
+      try {
+        for (const weighted of [false, true]) {
+          encodeConfusionRows(
+            engine,
+            { rows, cols },
+            { pred: p, labels: l, out, ...(weighted ? { weights: w } : {}) },
+          );
+          const got = await readF32(engine, out, 4 * rows + 1);
+          const want = confusionRowsReference(pred, labels, rows, cols, weighted ? weights : undefined);
+          expectClose(
+            got.subarray(0, 4 * rows),
+            want,
+            { atol: 0, rtol: EPS32 },
+            `confusion rows weighted=${weighted}`,
+          );
+          expectEqual(got[4 * rows], -3, 'sentinel after the cells');
+          if (!weighted) {
+            // Independent of the per-row reference: each cell's sum over rows is the count.
+            const counts = confusionReference(pred, labels, n);
+            const sums = [0, 1, 2, 3].map((c) =>
+              want.subarray(c * rows, (c + 1) * rows).reduce((s, v) => s + v, 0),
+            );
+            expectClose(sums, counts, EXACT, 'cell sums are the confusion counts');
+          }
+        }
+      } finally {
+        for (const b of [p, l, w, out]) engine.releaseBuffer(b);
+      }
+    },
+  },
+  {
+    name: 'metrics: AUC buckets per row (edges, clipping, NaN), weighted and not; bucket sums equal the histogram',
+    async run(engine) {
+      const rows = 67;
+      const cols = 4;
+      const n = rows * cols;
+      const pred = uniformF32(n, 0, 1, 61);
+      const r = rng(5);
+      for (let i = 0; i < 40; i++) pred[8 + i] = Math.fround(Math.floor(r() * 200) / 199); // bucket edges
+      pred[0] = -0.25;
+      pred[1] = 1.5;
+      pred[2] = NaN;
+      pred[3] = 0;
+      const labels = labelsFor(n, 17);
+      const weights = Float32Array.from({ length: rows }, (_, k) => (k % 5 === 1 ? 0 : 0.75 + (k % 3)));
+      for (const thresholds of [200, 3]) {
+        const words = aucHistogramWords(thresholds);
+        const p = storage(engine, pred, 'pred');
+        const l = storage(engine, labels, 'labels');
+        const w = storage(engine, weights, 'weights');
+        const out = storage(engine, new Float32Array(words * rows + 1).fill(-9), 'buckets');
+        try {
+          for (const weighted of [false, true]) {
+            encodeAucRows(
+              engine,
+              { rows, cols, thresholds },
+              { pred: p, labels: l, out, ...(weighted ? { weights: w } : {}) },
+            );
+            const got = await readF32(engine, out, words * rows + 1);
+            const want = aucRowsReference(
+              pred,
+              labels,
+              rows,
+              cols,
+              weighted ? weights : undefined,
+              thresholds,
+            );
+            expectClose(
+              got.subarray(0, words * rows),
+              want,
+              { atol: 0, rtol: EPS32 },
+              `auc rows ${thresholds} weighted=${weighted}`,
+            );
+            expectEqual(got[words * rows], -9, 'sentinel after the buckets');
+            if (!weighted) {
+              // Independent of the per-row reference: each word's sum over rows is the histogram.
+              const h = aucHistogramReference(pred, labels, n, thresholds);
+              const sums = Array.from({ length: words }, (_, k) =>
+                want.subarray(k * rows, (k + 1) * rows).reduce((s, v) => s + v, 0),
+              );
+              expectClose(sums, h, EXACT, `bucket sums are the histogram (${thresholds})`);
+            }
+          }
+        } finally {
+          for (const b of [p, l, w, out]) engine.releaseBuffer(b);
+        }
       }
     },
   },

@@ -11,15 +11,20 @@
  * sumRoundingDepth(n) computes the total from the pass geometry (n ≤ 64: ≤ 19; 256: 67;
  * a 5000-row column: 41, where one chain would be 5000; 1,000,003 values: 101). The bound
  * uses Σ|x|, so cancellation cannot hide an error. Accumulation adds one rounding per call.
- * Argmax and the counts are integers: exact.
+ * Argmax and the counts are integers: exact. Row accuracies (weighted accuracy metrics): 0
+ * or 1 exactly, a binary row's right/cols one division, times the weight one multiply:
+ * rtol 2 · 2^-24.
  */
 import { ops, tensor, type Engine } from '../../src/index.js';
 import {
   argmaxReference,
   correctCountReference,
   encodeAccumulateSum,
+  encodeAccumulateSums,
   encodeArgmax,
   encodeCorrectCount,
+  encodeRowCorrect,
+  rowCorrectReference,
   sumReference,
   sumRoundingDepth,
   type CorrectCountSpec,
@@ -236,6 +241,48 @@ const accumulateCases: KernelCase[] = [
       for (const u of [acc, b, withNan]) engine.releaseBuffer(u);
     },
   },
+  {
+    name: 'reduce accumulateSums: [outer, n] rows into consecutive slots; neighbours untouched',
+    async run(engine: Engine) {
+      const initial = Float32Array.from([9, 1.5, -2, 0.25, 4, 11]);
+      const acc = storage(engine, initial, 'acc');
+      const inputs: GPUBuffer[] = [];
+      try {
+        for (const n of [5, 300, 20_001]) {
+          const x = uniformF32(4 * n, -2, 2, 40 + n);
+          const b = storage(engine, x, `x [4, ${n}]`);
+          inputs.push(b);
+          encodeAccumulateSums(engine, b, { outer: 4, n }, acc, 1);
+        }
+        const got = await readF32(engine, acc, 6);
+        const want = Array.from(initial);
+        const abs = Array.from(initial, Math.abs);
+        let depth = 0;
+        for (const n of [5, 300, 20_001]) {
+          const x = uniformF32(4 * n, -2, 2, 40 + n);
+          const s = sumReference(x, { outer: 4, n, inner: 1 }, 1);
+          const a = sumReference(Float32Array.from(x, Math.abs), { outer: 4, n, inner: 1 }, 1);
+          for (let o = 0; o < 4; o++) {
+            want[1 + o] = (want[1 + o] ?? NaN) + (s[o] ?? NaN);
+            abs[1 + o] = (abs[1 + o] ?? NaN) + (a[o] ?? NaN);
+          }
+          depth = Math.max(depth, sumRoundingDepth(n));
+        }
+        const atol = Math.max(...abs) * (depth + 3) * EPS32;
+        expectClose(got.subarray(1, 5), want.slice(1, 5), { atol, rtol: 0 }, 'four slots');
+        expectClose([got[0] ?? NaN, got[5] ?? NaN], [9, 11], EXACT, 'slots 0 and 5 untouched');
+        const one = inputs[0] as GPUBuffer;
+        await expectError(
+          () => encodeAccumulateSums(engine, one, { outer: 4, n: 5 }, acc, 3),
+          RangeError,
+          [/slots 3\.\.6/],
+          'acc too small',
+        );
+      } finally {
+        for (const b of [acc, ...inputs]) engine.releaseBuffer(b);
+      }
+    },
+  },
 ];
 
 const argmaxCases: KernelCase[] = [
@@ -305,6 +352,101 @@ function classificationData(rows: number, cols: number, seed: number) {
   sparse.forEach((c, row) => (dense[row * cols + c] = 1));
   return { pred, sparse, dense };
 }
+
+const rowCorrectCases: KernelCase[] = [
+  {
+    name: 'reduce rowCorrect: per-row accuracy (sparse, dense, binary) times sample weights; stray writes caught',
+    async run(engine: Engine) {
+      // Rows as the hand-made correctCount case, then random rows: 4 + 293 rows × 3 classes.
+      const rows = 297;
+      const cols = 3;
+      const pred = uniformF32(rows * cols, 0, 1, 31);
+      pred.set([0.1, 0.7, 0.2, 0.5, 0.5, 0, 0.2, 0.3, 0.9, 0, NaN, 1]);
+      const r = rng(8);
+      const sparse = Uint32Array.from({ length: rows }, (_, i) =>
+        i < 4 ? ([1, 1, 2, 1][i] ?? 0) : Math.floor(r() * 3),
+      );
+      const dense = Float32Array.from({ length: rows * cols }, (_, i) =>
+        sparse[Math.floor(i / cols)] === i % cols ? 1 : 0,
+      );
+      const binary = Float32Array.from({ length: rows * cols }, (_, i) =>
+        i % 31 === 7 ? 0.5 : r() < 0.5 ? 1 : 0,
+      );
+      const weights = Float32Array.from({ length: rows }, (_, i) => (i % 5 === 0 ? 0 : 0.1 + 3 * r()));
+      const p = storage(engine, pred, 'pred');
+      const w = storage(engine, weights, 'weights');
+      const labelBufs = {
+        sparse: storage(engine, sparse, 'sparse labels'),
+        dense: storage(engine, dense, 'dense labels'),
+        binary: storage(engine, binary, 'binary labels'),
+      };
+      const labelData = { sparse, dense, binary };
+      // One sentinel word past the rows catches a stray write.
+      const out = storage(engine, new Float32Array(rows + 1).fill(-5), 'out');
+      try {
+        for (const kind of ['sparse', 'dense', 'binary'] as const) {
+          for (const weighted of [false, true]) {
+            encodeRowCorrect(
+              engine,
+              { kind, rows, cols },
+              { pred: p, labels: labelBufs[kind], out, ...(weighted ? { weights: w } : {}) },
+            );
+            const got = await readF32(engine, out, rows + 1);
+            const want = rowCorrectReference(
+              { kind, rows, cols },
+              pred,
+              labelData[kind],
+              weighted ? weights : undefined,
+            );
+            expectClose(
+              got.subarray(0, rows),
+              want,
+              { atol: 0, rtol: 2 * EPS32 },
+              `rowCorrect ${kind} weighted=${weighted}`,
+            );
+            expectEqual(got[rows], -5, 'sentinel after the rows');
+            if (!weighted) {
+              // Independent of the reference: the rows' sum is correctCount's count (binary: per unit).
+              const total = want.reduce((s, v) => s + v, 0) * (kind === 'binary' ? cols : 1);
+              const count = correctCountReference({ kind, rows, cols }, pred, labelData[kind]);
+              expectClose(
+                [total],
+                [count],
+                { atol: 1e-9, rtol: 1e-12 },
+                `rowCorrect ${kind} sums to the count`,
+              );
+            }
+          }
+        }
+        // The hand-made rows: sparse right, wrong (tie → 0), right, right.
+        expectClose(
+          rowCorrectReference({ kind: 'sparse', rows: 4, cols }, pred, sparse),
+          [1, 0, 1, 1],
+          EXACT,
+          'hand-made sparse rows',
+        );
+        const short = storage(engine, new Float32Array(rows - 1), 'short weights');
+        try {
+          await expectError(
+            () =>
+              encodeRowCorrect(
+                engine,
+                { kind: 'dense', rows, cols },
+                { pred: p, labels: labelBufs.dense, out, weights: short },
+              ),
+            RangeError,
+            [/weights/, new RegExp(`\\[${rows}\\]`)],
+            'weights of the wrong size',
+          );
+        } finally {
+          engine.releaseBuffer(short);
+        }
+      } finally {
+        for (const b of [p, w, out, ...Object.values(labelBufs)]) engine.releaseBuffer(b);
+      }
+    },
+  },
+];
 
 const countCases: KernelCase[] = [
   {
@@ -503,4 +645,10 @@ const countCases: KernelCase[] = [
   },
 ];
 
-export const cases: KernelCase[] = [...sumCases, ...accumulateCases, ...argmaxCases, ...countCases];
+export const cases: KernelCase[] = [
+  ...sumCases,
+  ...accumulateCases,
+  ...argmaxCases,
+  ...countCases,
+  ...rowCorrectCases,
+];

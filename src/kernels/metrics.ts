@@ -5,6 +5,8 @@
  */
 import {
   aucHistogramShader,
+  aucRowsShader,
+  confusionRowsShader,
   confusionShader,
   rowErrorShader,
   type RowErrorKind,
@@ -34,12 +36,13 @@ function checkThresholds(what: string, thresholds: number): void {
 /**
  * out[r] = mean over the row of |pred − target| ('abs') or (pred − target)² ('squared'), for
  * pred and target [rows, cols] f32 and out [rows] f32: the per-sample values of Keras's
- * mean_absolute_error and mean_squared_error.
+ * mean_absolute_error and mean_squared_error; with `weights` [rows] f32, each times its
+ * row's sample weight (a weighted metric's numerator terms).
  */
 export function encodeRowError(
   engine: Engine,
   spec: { kind: RowErrorKind; rows: number; cols: number },
-  b: { pred: Bindable; target: Bindable; out: Bindable },
+  b: { pred: Bindable; target: Bindable; out: Bindable; weights?: Bindable },
 ): void {
   const { kind, rows, cols } = spec;
   const what = `rowError(${kind})`;
@@ -51,17 +54,71 @@ export function encodeRowError(
   checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
   checkF32(what, 'target', b.target, rows * cols, `[${rows}, ${cols}]`);
   checkF32(what, 'out', b.out, rows, `[${rows}]`);
-  const label = `row_error_${kind}`;
-  const pipeline = engine.pipeline(rowErrorShader(kind), label);
+  if (b.weights) checkF32(what, 'weights', b.weights, rows, `[${rows}]`);
+  const weighted = b.weights !== undefined;
+  const label = `row_error_${kind}${weighted ? '_weighted' : ''}`;
+  const pipeline = engine.pipeline(rowErrorShader(kind, weighted), label);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
   engine.dispatch(
     pipeline,
-    [b.pred, b.target, b.out, params],
+    [b.pred, b.target, b.out, ...(b.weights ? [b.weights] : []), params],
     engine.dispatchGrid(rows, WORKGROUP_1D),
     label,
-    // Subtract, abs or square, add per element (the per-row mean left out); pred and target
-    // read, out written.
-    { flops: 3 * rows * cols, bytes: 4 * (2 * rows * cols + rows) },
+    // Subtract, abs or square, add per element (the per-row mean left out) and the weight's
+    // multiply per row; pred, target (and weights) read, out written.
+    {
+      flops: 3 * rows * cols + (weighted ? rows : 0),
+      bytes: 4 * (2 * rows * cols + rows + (weighted ? rows : 0)),
+    },
+  );
+}
+
+/** Words of encodeConfusionRows' output per row: TP, FP, FN, TN. */
+export const CONFUSION_CELLS = 4;
+
+/**
+ * out[c·rows + r] = w[r] · (the number of row r's elements in confusion cell c: 0 TP, 1 FP,
+ * 2 FN, 3 TN), for pred and labels [rows, cols] f32, out [4, rows] f32 and the optional
+ * `weights` [rows] f32 (else w = 1); positives as in encodeConfusion. Summing each cell
+ * over the rows gives the weighted confusion counts of Keras's weighted precision, recall
+ * and f1 (a sample weight broadcast over the row's units).
+ */
+export function encodeConfusionRows(
+  engine: Engine,
+  spec: { rows: number; cols: number; threshold?: number },
+  b: { pred: Bindable; labels: Bindable; out: Bindable; weights?: Bindable },
+): void {
+  const what = 'confusionRows';
+  const { rows, cols } = spec;
+  const threshold = spec.threshold ?? 0.5;
+  checkCount(what, 'rows', rows, 1);
+  checkCount(what, 'cols', cols, 1);
+  checkFinite(what, 'threshold', threshold);
+  checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'labels', b.labels, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'out', b.out, CONFUSION_CELLS * rows, `[${CONFUSION_CELLS}, ${rows}]`);
+  if (b.weights) checkF32(what, 'weights', b.weights, rows, `[${rows}]`);
+  const weighted = b.weights !== undefined;
+  const words = new Uint32Array([rows, cols, 0, 0]);
+  new Float32Array(words.buffer)[2] = threshold;
+  const label = `confusion_rows${weighted ? '_weighted' : ''}`;
+  engine.dispatch(
+    engine.pipeline(confusionRowsShader(weighted), label),
+    [
+      b.pred,
+      b.labels,
+      b.out,
+      ...(b.weights ? [b.weights] : []),
+      engine.tempUniform(words, `${label} params`),
+    ],
+    engine.dispatchGrid(rows, WORKGROUP_1D),
+    label,
+    // Two comparisons and an add per element, 4 multiplies per row when weighted; pred,
+    // labels (and weights) read, the 4 cells of each row written.
+    {
+      flops: 3 * rows * cols + (weighted ? CONFUSION_CELLS * rows : 0),
+      bytes: 4 * (2 * rows * cols + CONFUSION_CELLS * rows + (weighted ? rows : 0)),
+    },
   );
 }
 
@@ -136,15 +193,63 @@ export function encodeAucHistogram(
   );
 }
 
+/**
+ * out[(2·bucket + positive)·rows + r] = w[r] · (row r's elements in that AUC bucket and
+ * class), buckets as encodeAucHistogram's, for pred and labels [rows, cols] f32, out
+ * [2·thresholds, rows] f32 and the optional `weights` [rows] f32 (else w = 1). Summing each
+ * word over the rows gives the weighted histogram of Keras's weighted AUC.
+ */
+export function encodeAucRows(
+  engine: Engine,
+  spec: { rows: number; cols: number; thresholds?: number },
+  b: { pred: Bindable; labels: Bindable; out: Bindable; weights?: Bindable },
+): void {
+  const what = 'aucRows';
+  const { rows, cols } = spec;
+  const thresholds = spec.thresholds ?? AUC_THRESHOLDS;
+  checkCount(what, 'rows', rows, 1);
+  checkCount(what, 'cols', cols, 1);
+  checkThresholds(what, thresholds);
+  const words = aucHistogramWords(thresholds);
+  checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'labels', b.labels, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'out', b.out, words * rows, `[${words}, ${rows}]`);
+  if (b.weights) checkF32(what, 'weights', b.weights, rows, `[${rows}]`);
+  const weighted = b.weights !== undefined;
+  const params = new Uint32Array([rows, cols, 0, thresholds]);
+  new Float32Array(params.buffer)[2] = thresholds - 1;
+  const label = `auc_rows${weighted ? '_weighted' : ''}`;
+  engine.dispatch(
+    engine.pipeline(aucRowsShader(weighted), label),
+    [
+      b.pred,
+      b.labels,
+      b.out,
+      ...(b.weights ? [b.weights] : []),
+      engine.tempUniform(params, `${label} params`),
+    ],
+    engine.dispatchGrid(thresholds * rows, WORKGROUP_1D),
+    label,
+    // Each (bucket, row) thread recomputes the bucket of every element of its row (clamp,
+    // scale, ceil, subtract, max, compare): 7 per element per bucket; pred and labels read
+    // once per bucket (cache hits after the first), the words written.
+    {
+      flops: 7 * thresholds * rows * cols + (weighted ? words * rows : 0),
+      bytes: 4 * (2 * rows * cols + words * rows + (weighted ? rows : 0)),
+    },
+  );
+}
+
 // ------------------------------------------------------------ references
 
-/** Float64 reference of encodeRowError. */
+/** Float64 reference of encodeRowError (`weights`: each row times its weight). */
 export function rowErrorReference(
   kind: RowErrorKind,
   pred: ArrayLike<number>,
   target: ArrayLike<number>,
   rows: number,
   cols: number,
+  weights?: ArrayLike<number>,
 ): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -153,7 +258,7 @@ export function rowErrorReference(
       const e = (pred[r * cols + j] ?? NaN) - (target[r * cols + j] ?? NaN);
       acc += kind === 'abs' ? Math.abs(e) : e * e;
     }
-    out[r] = acc / cols;
+    out[r] = (weights ? (weights[r] ?? NaN) : 1) * (acc / cols);
   }
   return out;
 }
@@ -177,6 +282,29 @@ export function confusionReference(
   return c;
 }
 
+/** Reference of encodeConfusionRows: [4, rows], cell c of row r at c·rows + r. */
+export function confusionRowsReference(
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  weights?: ArrayLike<number>,
+  threshold = 0.5,
+): Float64Array {
+  const out = new Float64Array(CONFUSION_CELLS * rows);
+  for (let r = 0; r < rows; r++) {
+    const c = confusionReference(
+      Array.from({ length: cols }, (_, j) => pred[r * cols + j] ?? NaN),
+      Array.from({ length: cols }, (_, j) => labels[r * cols + j] ?? NaN),
+      cols,
+      threshold,
+    );
+    const w = weights ? (weights[r] ?? NaN) : 1;
+    c.forEach((n, k) => (out[k * rows + r] = w * n));
+  }
+  return out;
+}
+
 /** Reference of encodeAucHistogram (the bucket computed in f32 as the kernel does). */
 export function aucHistogramReference(
   pred: ArrayLike<number>,
@@ -194,6 +322,30 @@ export function aucHistogramReference(
     h[k] = (h[k] ?? 0) + 1;
   }
   return h;
+}
+
+/** Reference of encodeAucRows: [2·thresholds, rows], word k of row r at k·rows + r. */
+export function aucRowsReference(
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  weights?: ArrayLike<number>,
+  thresholds = AUC_THRESHOLDS,
+): Float64Array {
+  const words = aucHistogramWords(thresholds);
+  const out = new Float64Array(words * rows);
+  for (let r = 0; r < rows; r++) {
+    const h = aucHistogramReference(
+      Array.from({ length: cols }, (_, j) => pred[r * cols + j] ?? NaN),
+      Array.from({ length: cols }, (_, j) => labels[r * cols + j] ?? NaN),
+      cols,
+      thresholds,
+    );
+    const w = weights ? (weights[r] ?? NaN) : 1;
+    h.forEach((n, k) => (out[k * rows + r] = w * n));
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ host formulas (Keras)

@@ -6,6 +6,7 @@ import {
   argmaxShader,
   correctCountShader,
   partialSumShader,
+  rowCorrectShader,
   type CorrectCountKind,
 } from '../../shaders/reduce.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
@@ -75,6 +76,29 @@ export function encodeAccumulateSum(
   if (n === 0) return;
   const view = { outer: 1, n, inner: 1 };
   sumPasses(engine, x, view, 1, { buffer: acc, offset: slot, accumulate: true }, label);
+}
+
+/**
+ * acc[slot + o] += Σ_k x[o·n + k] for o < outer: encodeAccumulateSum of `outer` consecutive
+ * [n] vectors of x [outer, n] into consecutive slots, in the same dispatches (the four
+ * weighted confusion cells of a batch, for one).
+ */
+export function encodeAccumulateSums(
+  engine: Engine,
+  x: Bindable,
+  view: { outer: number; n: number },
+  acc: Bindable,
+  slot: number,
+  label = 'accumulate_sums',
+): void {
+  const { outer, n } = view;
+  checkCount('accumulateSums', 'outer', outer);
+  checkCount('accumulateSums', 'n', n);
+  checkCount('accumulateSums', 'slot', slot);
+  checkF32('accumulateSums', 'x', x, outer * n, `[${outer}, ${n}]`);
+  checkSize('accumulateSums', 'acc', acc, (slot + outer) * 4, `slots ${slot}..${slot + outer - 1} (f32)`);
+  if (n === 0 || outer === 0) return;
+  sumPasses(engine, x, { outer, n, inner: 1 }, 1, { buffer: acc, offset: slot, accumulate: true }, label);
 }
 
 /**
@@ -270,6 +294,57 @@ export function encodeCorrectCount(
   );
 }
 
+/**
+ * out[r] = w[r] · (row r's per-sample accuracy) for a weighted accuracy metric: 'sparse' and
+ * 'dense' 1 or 0 by the rules of encodeCorrectCount, 'binary' the fraction of the row's
+ * units right (Keras 3's binary_accuracy, a mean over the last axis). pred f32 [rows, cols],
+ * labels as encodeCorrectCount's, out f32 [rows], `weights` f32 [rows] (else w = 1).
+ */
+export function encodeRowCorrect(
+  engine: Engine,
+  spec: { kind: CorrectCountKind; rows: number; cols: number; threshold?: number },
+  b: { pred: Bindable; labels: Bindable; out: Bindable; weights?: Bindable },
+): void {
+  const { kind, rows, cols } = spec;
+  const what = `rowCorrect(${kind})`;
+  if (!['sparse', 'dense', 'binary'].includes(kind)) {
+    throw new TypeError(`rowCorrect: unknown kind '${kind}'; expected sparse, dense or binary`);
+  }
+  checkCount(what, 'rows', rows, 1);
+  checkCount(what, 'cols', cols, 1);
+  const threshold = spec.threshold ?? 0.5;
+  checkFinite(what, 'threshold', threshold);
+  checkF32(what, 'pred', b.pred, rows * cols, `[${rows}, ${cols}]`);
+  if (kind === 'sparse') checkSize(what, 'labels', b.labels, rows * 4, `[${rows}] u32`);
+  else checkF32(what, 'labels', b.labels, rows * cols, `[${rows}, ${cols}]`);
+  checkF32(what, 'out', b.out, rows, `[${rows}]`);
+  if (b.weights) checkF32(what, 'weights', b.weights, rows, `[${rows}]`);
+  const weighted = b.weights !== undefined;
+  const words = new Uint32Array([rows, cols, 0, 0]);
+  new Float32Array(words.buffer)[2] = threshold;
+  const label = `row_correct_${kind}${weighted ? '_weighted' : ''}`;
+  const values = rows * cols;
+  // As encodeCorrectCount's comparisons, plus the binary mean's divide and the weight's
+  // multiply per row; pred, labels (and weights) read, out written.
+  const work = {
+    flops: (kind === 'sparse' ? values : 2 * values) + (kind === 'binary' ? rows : 0) + (weighted ? rows : 0),
+    bytes: 4 * (values + (kind === 'sparse' ? rows : values) + rows + (weighted ? rows : 0)),
+  };
+  engine.dispatch(
+    engine.pipeline(rowCorrectShader(kind, weighted), label),
+    [
+      b.pred,
+      b.labels,
+      b.out,
+      ...(b.weights ? [b.weights] : []),
+      engine.tempUniform(words, `${label} params`),
+    ],
+    engine.dispatchGrid(rows, WORKGROUP_1D),
+    label,
+    work,
+  );
+}
+
 // ------------------------------------------------------------ references
 
 /** Float64 reference: sum over the middle axis of [outer, n, inner], times scale. */
@@ -331,4 +406,32 @@ export function correctCountReference(
     if (predicted === expected) count++;
   }
   return count;
+}
+
+/** Reference of encodeRowCorrect: each row's accuracy (see there) times its weight. */
+export function rowCorrectReference(
+  spec: { kind: CorrectCountKind; rows: number; cols: number; threshold?: number },
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): Float64Array {
+  const { kind, rows, cols } = spec;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const rowPred = Array.from({ length: cols }, (_, j) => pred[r * cols + j] ?? NaN);
+    const rowLabels =
+      kind === 'sparse'
+        ? [labels[r] ?? NaN]
+        : Array.from({ length: cols }, (_, j) => labels[r * cols + j] ?? NaN);
+    const one = {
+      kind,
+      rows: 1,
+      cols,
+      ...(spec.threshold !== undefined ? { threshold: spec.threshold } : {}),
+    };
+    const right = correctCountReference(one, rowPred, rowLabels);
+    const v = kind === 'binary' ? right / cols : right;
+    out[r] = (weights ? (weights[r] ?? NaN) : 1) * v;
+  }
+  return out;
 }
