@@ -76,7 +76,7 @@ export interface GpuDataOptions {
   /**
    * Per-row sample weights, f32 [rows] (Keras's sample_weight, or class_weight looked up by
    * each row's class): training and evaluate steps scale each row's loss (and gradient) by
-   * its weight; metrics and predict ignore them.
+   * its weight, and the weighted metrics weight by it; metrics and predict ignore them.
    */
   weights?: ColumnInput;
   label?: string;

@@ -195,6 +195,7 @@ export class Executor {
     const readEvery = checkCount('readEvery', options.readEvery ?? 0, 0);
     const full = Math.floor(data.rows / batch);
     const rem = data.rows % batch;
+    const weighted = data.weights !== undefined;
     const fullPlan = full > 0 ? this.plan('train', batch, data) : undefined;
     const remPlan = rem > 0 ? this.plan('train', rem, data) : undefined;
     const snapshot = this.snapshotRecording();
@@ -223,7 +224,7 @@ export class Executor {
           const started = this.readback.start(await this.readback.nextSlot());
           // Delivered in step order. A failure seen here is reported (and undone) by the
           // epoch's final read; a callback's own error is rethrown after it.
-          const logs = this.readLogs(at, at * batch, undefined, started);
+          const logs = this.readLogs(at, at * batch, weighted, undefined, started);
           logs.catch(() => undefined);
           progress = progress.then(() =>
             logs.then(
@@ -243,7 +244,7 @@ export class Executor {
     if (!stopped) remPlan?.encode(1, snapshot);
     const steps = stopped ? done : full + (rem > 0 ? 1 : 0);
     await progress;
-    const logs = await this.readLogs(steps, stopped ? done * batch : data.rows, {
+    const logs = await this.readLogs(steps, stopped ? done * batch : data.rows, weighted, {
       epochStart,
       batch,
       data,
@@ -304,7 +305,7 @@ export class Executor {
     this.resetEpoch();
     if (full > 0) this.plan('evaluate', batch, data).encode(full);
     if (rem > 0) this.plan('evaluate', rem, data).encode(1);
-    return this.readLogs(full + (rem > 0 ? 1 : 0), data.rows);
+    return this.readLogs(full + (rem > 0 ? 1 : 0), data.rows, data.weights !== undefined);
   }
 
   /** The model's outputs (default: each loss head's) for every row of `data`, [rows, features] each. */
@@ -629,9 +630,11 @@ export class Executor {
     writeStatus(this.engine, m.status, this.steps);
   }
 
+  /** `weighted`: the data carries sample weights (the weighted metrics divide by their sum). */
   private async readLogs(
     step: number,
     samples: number,
+    weighted: boolean,
     restore?: { epochStart: number; batch: number; data: GpuData; fullPlan: Plan | undefined },
     started?: Promise<RawLogs>,
   ): Promise<StepLogs> {
@@ -668,7 +671,7 @@ export class Executor {
         what,
       );
     }
-    return stepLogs(this.model, this.metricKeys, raw, step, samples);
+    return stepLogs(this.model, this.metricKeys, raw, step, samples, weighted);
   }
 
   /**

@@ -1,16 +1,30 @@
 /**
  * The heads of a step: each loss head's per-row loss and the gradient it seeds (the fused
  * softmax + cross-entropy on logits where fusion chose it, else the generic loss kernel),
- * summed into its lossSums slot; accuracy counts; and the other metrics (MetricLayout).
+ * summed into its lossSums slot; accuracy counts; the other metrics (MetricLayout); and the
+ * weighted metrics (Keras's weighted_metrics).
  */
+import type { Bindable } from '../gpu/engine.js';
 import { encodeSoftmax } from '../kernels/activations.js';
 import { encodeLoss, encodeSoftmaxCrossEntropy, encodeWeightRows } from '../kernels/losses.js';
-import { encodeAucHistogram, encodeConfusion, encodeRowError } from '../kernels/metrics.js';
-import { encodeAccumulateSum, encodeCorrectCount, type CorrectCountKind } from '../kernels/reduce.js';
+import {
+  encodeAucHistogram,
+  encodeAucRows,
+  encodeConfusion,
+  encodeConfusionRows,
+  encodeRowError,
+} from '../kernels/metrics.js';
+import {
+  encodeAccumulateSum,
+  encodeAccumulateSums,
+  encodeCorrectCount,
+  encodeRowCorrect,
+  type CorrectCountKind,
+} from '../kernels/reduce.js';
 import { logitsFor, type Fused } from './fusion.js';
 import type { Graph, LossHead } from './ir.js';
 import type { VBuf } from './liveness.js';
-import { metricLayout } from './metric-layout.js';
+import { metricLayout, weightedWords, type MetricLayout } from './metric-layout.js';
 import type { LowerContext } from './op.js';
 
 /** How a loss head's targets are gathered for the kernels that read them. */
@@ -34,7 +48,8 @@ export interface HeadsContext extends LowerContext {
 
 /**
  * The loss heads (per-row loss, its gradient, with sample weights both scaled by the row's
- * weight, then the sum), then the metric heads (never weighted, as Keras's `metrics`).
+ * weight, then the sum), then the metric heads (never weighted, as Keras's `metrics`), then
+ * the weighted metric heads (Keras's `weighted_metrics`).
  */
 export function lowerHeads(L: HeadsContext): void {
   const { graph, fused, rows, env, targets, weights } = L;
@@ -106,45 +121,66 @@ export function lowerHeads(L: HeadsContext): void {
       encodeCorrectCount(e, spec, { pred: get(p), labels: get(t), counts: get(counts), slot: j }),
     );
   });
-  lowerStatMetrics(L);
+  // A function of the graph alone: the arenas sized lossSums and counts from the same.
+  const layout = metricLayout(graph);
+  const inputs = metricInputs(L);
+  lowerStatMetrics(L, layout, inputs);
+  lowerWeightedMetrics(L, layout, inputs);
+}
+
+/** What the stat and weighted metrics of a loss head read (see metricInputs). */
+interface MetricInputs {
+  /** The head's output (its probabilities: softmax run once where the loss was fused). */
+  predOf: (lossIndex: number) => VBuf;
+  /** The head's f32 targets. */
+  targetOf: (lossIndex: number) => VBuf;
+  cols: (lossIndex: number) => number;
+}
+
+/**
+ * The metrics' inputs per loss head. They read the head's output; where the softmax was
+ * fused into the loss (so only the logits exist), a softmax is run first, once per head.
+ */
+function metricInputs(L: HeadsContext): MetricInputs {
+  const { graph, fused, rows, targets } = L;
+  const probs = new Map<number, VBuf>();
+  return {
+    predOf: (lossIndex) => {
+      const h = graph.losses[lossIndex];
+      if (!h) throw new Error('internal: metric head missing');
+      const logits = fused.softmaxLogits.get(lossIndex);
+      if (!logits) return L.buf(h.output);
+      let y = probs.get(lossIndex);
+      if (!y) {
+        const x = L.buf(logits);
+        const out = L.temp(h.output.features, `metrics ${lossIndex} softmax`);
+        const f = h.output.features;
+        L.emit(`metrics ${lossIndex} softmax`, [x], [out], (e, get) =>
+          encodeSoftmax(e, get(x), get(out), rows, f),
+        );
+        probs.set(lossIndex, out);
+        y = out;
+      }
+      return y;
+    },
+    targetOf: (lossIndex) => {
+      const t = targets[lossIndex];
+      if (t?.format !== 'f32') throw new Error('internal: a metric needs f32 targets');
+      return t.buf;
+    },
+    cols: (lossIndex) => (graph.losses[lossIndex] as LossHead).output.features,
+  };
 }
 
 /**
  * mae / mse / rmse, precision / recall / f1 and auc (see MetricLayout): per loss head, one
  * row-error pass plus its sum into an f32 slot per error kind, one confusion count and one
- * AUC histogram, each only when a metric asks for it. They read the head's output; where
- * the softmax was fused into the loss (so only the logits exist), a softmax is run first.
+ * AUC histogram, each only when a metric asks for it.
  */
-function lowerStatMetrics(L: HeadsContext): void {
-  const { graph, fused, rows, env, targets } = L;
+function lowerStatMetrics(L: HeadsContext, layout: MetricLayout, inputs: MetricInputs): void {
+  const { graph, rows, env } = L;
   if (graph.statMetrics.length === 0) return;
-  // A function of the graph alone: the arenas sized lossSums and counts from the same.
-  const layout = metricLayout(graph);
-  const probs = new Map<number, VBuf>();
-  const predOf = (lossIndex: number): VBuf => {
-    const h = graph.losses[lossIndex];
-    if (!h) throw new Error('internal: metric head missing');
-    const logits = fused.softmaxLogits.get(lossIndex);
-    if (!logits) return L.buf(h.output);
-    let y = probs.get(lossIndex);
-    if (!y) {
-      const x = L.buf(logits);
-      const out = L.temp(h.output.features, `metrics ${lossIndex} softmax`);
-      const f = h.output.features;
-      L.emit(`metrics ${lossIndex} softmax`, [x], [out], (e, get) =>
-        encodeSoftmax(e, get(x), get(out), rows, f),
-      );
-      probs.set(lossIndex, out);
-      y = out;
-    }
-    return y;
-  };
-  const targetOf = (lossIndex: number): VBuf => {
-    const t = targets[lossIndex];
-    if (t?.format !== 'f32') throw new Error('internal: a metric needs f32 targets');
-    return t.buf;
-  };
-  const cols = (lossIndex: number): number => (graph.losses[lossIndex] as LossHead).output.features;
+  const { predOf, targetOf, cols } = inputs;
   const sums = env.lossSums;
   const counts = env.counts;
   for (const s of layout.sums) {
@@ -173,6 +209,94 @@ function lowerStatMetrics(L: HeadsContext): void {
     const n = rows * cols(a.lossIndex);
     L.emit(`metrics ${a.lossIndex} auc`, [p, t, counts], [counts], (e, get) =>
       encodeAucHistogram(e, { n }, { pred: get(p), labels: get(t), counts: get(counts), offset: a.offset }),
+    );
+  }
+}
+
+/**
+ * The weighted metrics (see MetricLayout.weighted): per loss head and per-row value, one
+ * kernel writing w·v for each row (the row's accuracy, error, confusion cells or AUC
+ * buckets; w = 1 for data without weights) and its sum into the value's slots; then, for
+ * weighted data, Σ w into weightSumSlot. The epoch's value is Σ w·v / Σ w (readback.ts).
+ */
+function lowerWeightedMetrics(L: HeadsContext, layout: MetricLayout, inputs: MetricInputs): void {
+  const { graph, fused, rows, env, targets, weights } = L;
+  if (graph.weightedMetrics.length === 0) return;
+  const { predOf, targetOf, cols } = inputs;
+  const sums = env.lossSums;
+  const w = weights ? [weights] : [];
+  const withWeights = (get: (b: VBuf) => Bindable): { weights?: Bindable } =>
+    weights ? { weights: get(weights) } : {};
+  for (const { lossIndex, value, slot } of layout.weighted) {
+    const f = cols(lossIndex);
+    const name = `weighted metrics ${lossIndex} ${value}`;
+    const cells = weightedWords(value);
+    const perRow = L.temp(cells, `${name} rows`);
+    if (value === 'abs' || value === 'squared') {
+      const p = predOf(lossIndex);
+      const t = targetOf(lossIndex);
+      L.emit(name, [p, t, ...w], [perRow], (e, get) =>
+        encodeRowError(
+          e,
+          { kind: value, rows, cols: f },
+          { pred: get(p), target: get(t), out: get(perRow), ...withWeights(get) },
+        ),
+      );
+    } else if (value === 'auc') {
+      const p = predOf(lossIndex);
+      const t = targetOf(lossIndex);
+      L.emit(name, [p, t, ...w], [perRow], (e, get) =>
+        encodeAucRows(
+          e,
+          { rows, cols: f },
+          { pred: get(p), labels: get(t), out: get(perRow), ...withWeights(get) },
+        ),
+      );
+    } else if (value === 'confusion') {
+      const p = predOf(lossIndex);
+      const t = targetOf(lossIndex);
+      L.emit(name, [p, t, ...w], [perRow], (e, get) =>
+        encodeConfusionRows(
+          e,
+          { rows, cols: f },
+          { pred: get(p), labels: get(t), out: get(perRow), ...withWeights(get) },
+        ),
+      );
+    } else {
+      const target = targets[lossIndex];
+      if (!target) throw new Error('internal: metric target missing');
+      const h = graph.losses[lossIndex] as LossHead;
+      // Argmax is the same on the logits of a fused softmax; a threshold needs probabilities.
+      const p =
+        value === 'binary'
+          ? predOf(lossIndex)
+          : L.buf(logitsFor(h.output, graph.losses, fused.softmaxLogits) ?? h.output);
+      const kind: CorrectCountKind =
+        value === 'binary' ? 'binary' : target.format === 'u32' ? 'sparse' : 'dense';
+      const t = target.buf;
+      L.emit(name, [p, t, ...w], [perRow], (e, get) =>
+        encodeRowCorrect(
+          e,
+          { kind, rows, cols: f },
+          { pred: get(p), labels: get(t), out: get(perRow), ...withWeights(get) },
+        ),
+      );
+    }
+    L.emit(`${name} sum`, [perRow, sums], [sums], (e, get) =>
+      encodeAccumulateSums(
+        e,
+        get(perRow),
+        { outer: cells, n: rows },
+        get(sums),
+        slot,
+        `weighted_${value}_sum`,
+      ),
+    );
+  }
+  const weightSlot = layout.weightSumSlot;
+  if (weights && weightSlot !== undefined) {
+    L.emit('weighted metrics weight sum', [weights, sums], [sums], (e, get) =>
+      encodeAccumulateSum(e, get(weights), rows, get(sums), weightSlot, 'weight_sum'),
     );
   }
 }

@@ -88,6 +88,23 @@ export interface StatMetricHead {
   name: string;
 }
 
+/** The kinds a weighted metric can be: every metric kind. */
+export type WeightedMetricKind = MetricKind | StatMetricKind;
+
+/**
+ * A metric weighted by each row's sample weight (Keras's weighted_metrics): Σ w·v / Σ w over
+ * the epoch's rows, with v the row's accuracy or error (precision / recall / f1: weighted
+ * confusion counts; auc: a weighted bucket histogram). Data without weights gives every row
+ * weight 1.
+ */
+export interface WeightedMetricHead {
+  output: Value;
+  lossIndex: number;
+  kind: WeightedMetricKind;
+  name: string;
+  weighted: true;
+}
+
 /** Builds a graph: ops through apply(), parameters, inputs and heads, each checked as added. */
 export class Graph {
   readonly values: Value[] = [];
@@ -98,8 +115,10 @@ export class Graph {
   readonly metrics: MetricHead[] = [];
   /** The other metrics (mae, precision, auc...), in the order added. */
   readonly statMetrics: StatMetricHead[] = [];
+  /** The weighted metrics (Keras's weighted_metrics), in the order added. */
+  readonly weightedMetrics: WeightedMetricHead[] = [];
   /** Every metric head in the order added: the order of the logs and of name suffixes. */
-  readonly allMetrics: (MetricHead | StatMetricHead)[] = [];
+  readonly allMetrics: (MetricHead | StatMetricHead | WeightedMetricHead)[] = [];
   private nextId = 0;
   private frozenDepth = 0;
 
@@ -214,16 +233,36 @@ export class Graph {
   /**
    * A metric on loss head `lossIndex`'s output and targets. `name` is the history key
    * (default 'accuracy', or Keras's name for the other kinds: 'mae', 'f1_score', ...).
+   * `weighted`: weighted by the rows' sample weights (Keras's weighted_metrics).
    */
-  metric(lossIndex: number, kind: MetricKind | StatMetricKind, name?: string): void {
-    if (isStatMetricKind(kind)) {
-      this.statMetric(lossIndex, kind, name ?? STAT_DEFAULT_NAME[kind]);
-      return;
+  metric(
+    lossIndex: number,
+    kind: MetricKind | StatMetricKind,
+    name?: string,
+    options: { weighted?: boolean } = {},
+  ): void {
+    const stat = isStatMetricKind(kind);
+    const key = name ?? (stat ? STAT_DEFAULT_NAME[kind] : 'accuracy');
+    const head = stat
+      ? this.statMetricHead(lossIndex, kind, key)
+      : this.accuracyMetricHead(lossIndex, kind, key);
+    if (options.weighted) {
+      const m: WeightedMetricHead = { output: head.output, lossIndex, kind, name: key, weighted: true };
+      this.weightedMetrics.push(m);
+      this.allMetrics.push(m);
+    } else if (stat) {
+      const m: StatMetricHead = { output: head.output, lossIndex, kind, name: key };
+      this.statMetrics.push(m);
+      this.allMetrics.push(m);
+    } else {
+      const m: MetricHead = { output: head.output, lossIndex, kind, name: key };
+      this.metrics.push(m);
+      this.allMetrics.push(m);
     }
-    this.accuracyMetric(lossIndex, kind, name ?? 'accuracy');
   }
 
-  private statMetric(lossIndex: number, kind: StatMetricKind, name: string): void {
+  /** The loss head a stat metric reads, checked. */
+  private statMetricHead(lossIndex: number, kind: StatMetricKind, name: string): LossHead {
     const head = this.losses[lossIndex];
     if (!head) throw new GraphError(`metric ${name}: no loss #${lossIndex}`);
     if (head.target === 'sparse') {
@@ -232,12 +271,11 @@ export class Graph {
           `"${head.output.name}" are class ids; use one-hot targets (categorical_crossentropy)`,
       );
     }
-    const m: StatMetricHead = { output: head.output, lossIndex, kind, name };
-    this.statMetrics.push(m);
-    this.allMetrics.push(m);
+    return head;
   }
 
-  private accuracyMetric(lossIndex: number, kind: MetricKind, name: string): void {
+  /** The loss head an accuracy metric reads, checked. */
+  private accuracyMetricHead(lossIndex: number, kind: MetricKind, name: string): LossHead {
     const head = this.losses[lossIndex];
     if (!head) throw new GraphError(`metric ${name}: no loss #${lossIndex}`);
     if (!['sparse', 'dense', 'binary'].includes(kind)) {
@@ -251,9 +289,7 @@ export class Graph {
     if (kind === 'sparse' && head.target !== 'sparse') {
       throw new GraphError(`metric ${name}: sparse accuracy needs class-id targets on "${head.output.name}"`);
     }
-    const m: MetricHead = { output: head.output, lossIndex, kind, name };
-    this.metrics.push(m);
-    this.allMetrics.push(m);
+    return head;
   }
 
   private value(node: Op, features: number, name: string): Value {

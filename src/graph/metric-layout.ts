@@ -4,7 +4,36 @@
  * back (readback.ts); both take the layout from here, a function of the graph alone.
  */
 import { aucHistogramWords, CONFUSION_WORDS, type RowErrorKind } from '../kernels/metrics.js';
-import type { Graph, StatMetricHead } from './ir.js';
+import type { Graph, MetricKind, StatMetricHead, WeightedMetricHead } from './ir.js';
+
+/**
+ * What a weighted metric's numerator sums per row (times the row's weight): an accuracy
+ * flavour's per-sample accuracy, a row error, the four confusion cells (4 slots), or the
+ * AUC bucket histogram (aucHistogramWords() slots).
+ */
+export type WeightedValue = MetricKind | 'abs' | 'squared' | 'confusion' | 'auc';
+
+/** lossSums words of a weighted value. */
+export function weightedWords(value: WeightedValue): number {
+  return value === 'confusion' ? CONFUSION_WORDS : value === 'auc' ? aucHistogramWords() : 1;
+}
+
+/** The per-row value behind a weighted metric of this kind. */
+export function weightedValueOf(m: WeightedMetricHead): WeightedValue {
+  switch (m.kind) {
+    case 'mae':
+      return 'abs';
+    case 'mse':
+    case 'rmse':
+      return 'squared';
+    case 'precision':
+    case 'recall':
+    case 'f1':
+      return 'confusion';
+    default:
+      return m.kind;
+  }
+}
 
 /**
  * Where the non-accuracy metrics accumulate. f32 sums follow the loss sums in `lossSums`
@@ -22,13 +51,29 @@ export interface MetricLayout {
    * the loss Keras reports adds it); absent when no weight has a regularizer.
    */
   penaltySlot?: number;
+  /**
+   * Weighted metrics (after the penalty): per loss head and WeightedValue one lossSums slot
+   * (confusion: 4, TP FP FN TN; auc: the histogram) of Σ w·v over the epoch's rows, shared
+   * by the metrics that read it; and `weightSumSlot`, Σ w over the rows of weighted data
+   * (data without weights leaves it alone: its Σ w is the row count). Absent without
+   * weighted metrics.
+   */
+  weighted: { lossIndex: number; value: WeightedValue; slot: number }[];
+  weightSumSlot?: number;
   /** Words of lossSums and of counts in all. */
   sumWords: number;
   countWords: number;
 }
 
 export function metricLayout(graph: Graph): MetricLayout {
-  const layout: MetricLayout = { sums: [], confusion: [], auc: [], sumWords: 0, countWords: 0 };
+  const layout: MetricLayout = {
+    sums: [],
+    confusion: [],
+    auc: [],
+    weighted: [],
+    sumWords: 0,
+    countWords: 0,
+  };
   let sumWords = graph.losses.length;
   let countWords = graph.metrics.length;
   for (const m of graph.statMetrics) {
@@ -51,6 +96,14 @@ export function metricLayout(graph: Graph): MetricLayout {
     graph.params.some((p) => p.trainable && (p.l1 > 0 || p.l2 > 0)) ||
     graph.values.some((v) => v.node.penalized);
   if (regularized) layout.penaltySlot = sumWords++;
+  for (const m of graph.weightedMetrics) {
+    const { lossIndex } = m;
+    const value = weightedValueOf(m);
+    if (layout.weighted.some((w) => w.lossIndex === lossIndex && w.value === value)) continue;
+    layout.weighted.push({ lossIndex, value, slot: sumWords });
+    sumWords += weightedWords(value);
+  }
+  if (graph.weightedMetrics.length > 0) layout.weightSumSlot = sumWords++;
   layout.sumWords = sumWords;
   layout.countWords = countWords;
   return layout;
@@ -67,5 +120,13 @@ export function metricSource(layout: MetricLayout, m: StatMetricHead): number {
         ? layout.auc.find((a) => a.lossIndex === m.lossIndex)?.offset
         : layout.confusion.find((c) => c.lossIndex === m.lossIndex)?.offset;
   if (found === undefined) throw new Error(`internal: metric ${m.name} has no accumulator`);
+  return found;
+}
+
+/** The first lossSums slot a weighted metric reads in `layout`. */
+export function weightedSource(layout: MetricLayout, m: WeightedMetricHead): number {
+  const value = weightedValueOf(m);
+  const found = layout.weighted.find((w) => w.lossIndex === m.lossIndex && w.value === value)?.slot;
+  if (found === undefined) throw new Error(`internal: weighted metric ${m.name} has no accumulator`);
   return found;
 }

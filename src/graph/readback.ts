@@ -15,8 +15,14 @@ import {
 } from '../kernels/metrics.js';
 import { STATUS_WORDS } from '../kernels/step.js';
 import type { ModelArenas } from './arenas.js';
-import { isStatMetricKind, type Graph, type MetricHead, type StatMetricHead } from './ir.js';
-import { metricSource } from './metric-layout.js';
+import {
+  isStatMetricKind,
+  type Graph,
+  type MetricHead,
+  type StatMetricHead,
+  type WeightedMetricHead,
+} from './ir.js';
+import { metricSource, weightedSource } from './metric-layout.js';
 
 export interface StepLogs {
   /** Steps of this epoch done when the values were read. */
@@ -148,13 +154,17 @@ export function metricKeys(graph: Graph): string[] {
   });
 }
 
-/** The logs of `samples` rows from a read (after its failure flags were checked). */
+/**
+ * The logs of `samples` rows from a read (after its failure flags were checked); `weighted`:
+ * the rows carried sample weights (else each weighs 1 in the weighted metrics).
+ */
 export function stepLogs(
   model: ModelArenas,
   keys: readonly string[],
   raw: RawLogs,
   step: number,
   samples: number,
+  weighted = false,
 ): StepLogs {
   const graph = model.graph;
   const headLosses = graph.losses.map((_, i) => (raw.sums[i] ?? NaN) / samples);
@@ -163,8 +173,11 @@ export function stepLogs(
   // Keras's loss: the weighted head losses plus the regularization penalty.
   const loss = graph.losses.reduce((s, h, i) => s + h.weight * (headLosses[i] ?? NaN), penalty);
   const metrics: Record<string, number> = {};
+  const weightSlot = model.metricLayout.weightSumSlot;
+  const weightSum = weighted && weightSlot !== undefined ? (raw.sums[weightSlot] ?? NaN) : samples;
   graph.allMetrics.forEach((m, k) => {
-    metrics[keys[k] as string] = metricValue(model, m, raw, samples);
+    metrics[keys[k] as string] =
+      'weighted' in m ? weightedValue(model, m, raw, weightSum) : metricValue(model, m, raw, samples);
   });
   return { step, samples, loss, headLosses, metrics };
 }
@@ -200,5 +213,39 @@ function metricValue(
       return f1From(raw.counts.subarray(at, at + CONFUSION_WORDS));
     case 'auc':
       return aucFromHistogram(raw.counts.subarray(at, at + aucHistogramWords()));
+  }
+}
+
+/** tf.math.divide_no_nan, as Keras's Mean.result() divides by Σ w: 0 where Σ w is 0. */
+function divideNoNan(a: number, b: number): number {
+  return b === 0 ? 0 : a / b;
+}
+
+/**
+ * A weighted metric's epoch value from the accumulators (Keras's metrics given
+ * sample_weight): accuracy, mae, mse = Σ w·v / Σ w, rmse = √(weighted mse); precision,
+ * recall, f1 and auc by the formulas of the unweighted ones on the weighted confusion
+ * counts and AUC histogram.
+ */
+function weightedValue(model: ModelArenas, m: WeightedMetricHead, raw: RawLogs, weightSum: number): number {
+  const at = weightedSource(model.metricLayout, m);
+  const total = raw.sums[at] ?? NaN;
+  switch (m.kind) {
+    case 'sparse':
+    case 'dense':
+    case 'binary':
+    case 'mae':
+    case 'mse':
+      return divideNoNan(total, weightSum);
+    case 'rmse':
+      return Math.sqrt(divideNoNan(total, weightSum));
+    case 'precision':
+      return precisionFrom(raw.sums.subarray(at, at + CONFUSION_WORDS));
+    case 'recall':
+      return recallFrom(raw.sums.subarray(at, at + CONFUSION_WORDS));
+    case 'f1':
+      return f1From(raw.sums.subarray(at, at + CONFUSION_WORDS));
+    case 'auc':
+      return aucFromHistogram(raw.sums.subarray(at, at + aucHistogramWords()));
   }
 }
