@@ -1,9 +1,9 @@
 /**
  * compile()'s arguments read (either spelling, unknown keys refused) and resolved: the
- * optimizer, and per model output its loss (Keras and tfjs names), loss weight and metrics,
- * given as one for every output, a list, or a record by output name (an unknown name is an
- * error with a suggestion). Also the refusal of the Keras options this library does not
- * have yet or at all, shared by the model's methods.
+ * optimizer, and per model output its loss (Keras and tfjs names), loss weight, metrics and
+ * weighted metrics, given as one for every output, a list, or a record by output name (an
+ * unknown name is an error with a suggestion). Also the refusal of the Keras options this
+ * library does not have yet or at all, shared by the model's methods.
  */
 import { resolveLoss, resolveMetric, suggest } from '../nn/names.js';
 import { resolveOptimizer, type Optimizer } from '../nn/optimizers.js';
@@ -11,16 +11,22 @@ import { camelCase, readOptions, type Spelled } from '../util/options.js';
 
 /**
  * Keras options of the model's methods that are coming: refused with "not supported yet", not
- * as unknown. Keys in camelCase. Sample and class weights are taken by WEIGHTED_CALLS only.
+ * as unknown. Keys in camelCase. Sample and class weights are taken by the methods of
+ * WEIGHTED_CALLS only.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
   classWeight: 'class weights outside fit and trainOnBatch',
-  sampleWeight: 'sample weights outside fit and trainOnBatch',
-  weightedMetrics: 'weighted metrics (they weight by sample weights)',
+  sampleWeight: 'sample weights outside fit, trainOnBatch, evaluate and testOnBatch',
 };
 
 /** The methods that take sampleWeight / classWeight (their own options list them). */
-const WEIGHTED_CALLS: ReadonlySet<string> = new Set(['fit', 'trainOnBatch', 'search']);
+const WEIGHTED_CALLS: Readonly<Record<'sampleWeight' | 'classWeight', ReadonlySet<string>>> = {
+  sampleWeight: new Set(['fit', 'trainOnBatch', 'search', 'evaluate', 'testOnBatch']),
+  classWeight: new Set(['fit', 'trainOnBatch', 'search']),
+};
+
+/** Methods Keras gives sample_weight but no class_weight (Keras 3's evaluate, test_on_batch). */
+const NO_CLASS_WEIGHT: ReadonlySet<string> = new Set(['evaluate', 'testOnBatch']);
 
 /** Keras options with no equivalent here, and why. Keys in camelCase. */
 const NO_EQUIVALENT: Readonly<Record<string, string>> = {
@@ -45,7 +51,13 @@ export function refuseKerasOnly(what: string, given: unknown): void {
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined) continue;
     const camel = camelCase(key);
-    if ((camel === 'sampleWeight' || camel === 'classWeight') && WEIGHTED_CALLS.has(what)) continue;
+    if ((camel === 'sampleWeight' || camel === 'classWeight') && WEIGHTED_CALLS[camel].has(what)) continue;
+    if (camel === 'classWeight' && NO_CLASS_WEIGHT.has(what)) {
+      throw new Error(
+        `${what}: '${key}' is not an option of Keras's ${what === 'evaluate' ? 'evaluate' : 'test_on_batch'}; ` +
+          "pass sampleWeight with each row's class weight instead",
+      );
+    }
     const soon = NOT_YET[camel];
     if (soon !== undefined) {
       throw new Error(
@@ -62,6 +74,12 @@ export interface CompileArgs {
   /** One loss for every output, one per output, or by output name. */
   loss: string | readonly string[] | Readonly<Record<string, string>>;
   metrics?: readonly string[] | Readonly<Record<string, readonly string[]>>;
+  /**
+   * Keras's weighted_metrics, in the forms of `metrics`: computed with the rows' sample
+   * weights (sampleWeight, or classWeight made per-row), Σ w·v / Σ w; `metrics` stay
+   * unweighted. Without weights they equal their unweighted values.
+   */
+  weightedMetrics?: readonly string[] | Readonly<Record<string, readonly string[]>>;
   lossWeights?: readonly number[] | Readonly<Record<string, number>>;
 }
 
@@ -72,6 +90,8 @@ export interface Compiled {
     loss: ReturnType<typeof resolveLoss>;
     weight: number;
     metrics: ReturnType<typeof resolveMetric>[];
+    /** weightedMetrics, resolved as metrics. */
+    weightedMetrics: ReturnType<typeof resolveMetric>[];
   }[];
 }
 
@@ -79,6 +99,7 @@ const COMPILE_KEYS: Readonly<Record<keyof CompileArgs, true>> = {
   optimizer: true,
   loss: true,
   metrics: true,
+  weightedMetrics: true,
   lossWeights: true,
 };
 
@@ -141,13 +162,20 @@ export function resolveCompileArgs(
     });
   const losses = perOutput(args.loss, 'loss');
   const weights = perOutput(args.lossWeights, 'lossWeights', 1);
-  const metricLists: (readonly string[])[] = Array.isArray(args.metrics)
-    ? names.map(() => args.metrics as readonly string[])
-    : perOutput(
-        args.metrics as Readonly<Record<string, readonly string[]>> | undefined,
-        'metrics',
-        [] as readonly string[],
-      );
+  const lists = (v: CompileArgs['metrics'], what: string): (readonly string[])[] => {
+    const raw: unknown = v; // checked at run time for untyped callers
+    if (raw !== undefined && (typeof raw !== 'object' || raw === null))
+      throw new TypeError(`compile: ${what} must be a list of metric names or a record by output name`);
+    return Array.isArray(v)
+      ? names.map(() => v as readonly string[])
+      : perOutput(
+          v as Readonly<Record<string, readonly string[]>> | undefined,
+          what,
+          [] as readonly string[],
+        );
+  };
+  const metricLists = lists(args.metrics, 'metrics');
+  const weightedLists = lists(args.weightedMetrics, 'weightedMetrics');
   const heads = losses.map((l, i) => {
     const loss = resolveLoss(l);
     const out = outputs[i] as { features: number };
@@ -158,7 +186,62 @@ export function resolveCompileArgs(
       loss,
       weight: w,
       metrics: (metricLists[i] ?? []).map((m) => resolveMetric(m, loss, out.features)),
+      weightedMetrics: (weightedLists[i] ?? []).map((m) => resolveMetric(m, loss, out.features)),
     };
   });
   return { optimizer, heads };
+}
+
+/**
+ * The log key of each weighted metric (per head, in compile order), as Keras 3's
+ * CompileMetrics.result() names them: the metric's name (with the output's name as prefix
+ * for several outputs) unless an unweighted metric (or an earlier weighted one) has that key
+ * already, then `weighted_<name>` (prefixed likewise), with `_1`, `_2`, ... for repeats.
+ */
+export function weightedMetricKeys(heads: Compiled['heads'], outputNames: readonly string[]): string[][] {
+  const several = heads.length > 1;
+  const key = (i: number, name: string): string => (several ? `${outputNames[i] ?? i}_${name}` : name);
+  const used = new Map<string, number>();
+  heads.forEach((h, i) => {
+    for (const m of h.metrics) used.set(key(i, m.name), 1);
+  });
+  return heads.map((h, i) =>
+    h.weightedMetrics.map((m) => {
+      const plain = key(i, m.name);
+      if (!used.has(plain)) {
+        used.set(plain, 1);
+        return plain;
+      }
+      const weighted = key(i, `weighted_${m.name}`);
+      const n = used.get(weighted);
+      used.set(weighted, (n ?? 0) + 1);
+      return n === undefined ? weighted : `${weighted}_${n}`;
+    }),
+  );
+}
+
+/**
+ * The order of Keras 3's evaluate list (Trainer._flatten_metrics_in_order) for these logs:
+ * 'loss', then the compiled metrics' plain names that are log keys (metrics, then weighted
+ * metrics, in compile order: for one output these are its keys), then `<output>_loss` per
+ * output in output order (several outputs), then every other key sorted.
+ */
+export function kerasLogOrder(
+  logs: Readonly<Record<string, number>>,
+  heads: Compiled['heads'],
+  outputNames: readonly string[],
+): string[] {
+  const named = [
+    'loss',
+    ...heads.flatMap((h) => h.metrics.map((m) => m.name)),
+    ...heads.flatMap((h) => h.weightedMetrics.map((m) => m.name)),
+    ...(heads.length > 1 ? outputNames.map((o) => `${o}_loss`) : []),
+  ];
+  // Keras lists a name twice when both lists have it (the same value twice, and the
+  // weighted_ key among the rest); here each key comes once.
+  const order = [...new Set(named)].filter((k) => k in logs);
+  const rest = Object.keys(logs)
+    .filter((k) => !order.includes(k))
+    .sort();
+  return [...order, ...rest];
 }

@@ -33,9 +33,11 @@ import { createRng } from '../util/random.js';
 import { isNode } from '../util/runtime.js';
 import { callbackArray, CallbackList, History, type Callback, type Logs } from './callbacks.js';
 import {
+  kerasLogOrder,
   readCompileArgs,
   refuseKerasOnly,
   resolveCompileArgs,
+  weightedMetricKeys,
   type CompileArgs,
   type Compiled,
 } from './compile-args.js';
@@ -103,7 +105,7 @@ export interface FitArgs {
   /**
    * Keras's sample_weight: one weight (finite, ≥ 0) per row of x; each row's loss counts
    * w times (a batch's loss is Σ w·l / rows). validationSplit splits it with x and y.
-   * Compiled metrics stay unweighted.
+   * `metrics` stay unweighted; `weightedMetrics` are weighted (as are classWeight's).
    */
   sampleWeight?: SampleWeightInput;
   /**
@@ -145,18 +147,25 @@ export interface EvaluateArgs {
 const EVALUATE_KEYS: Readonly<Record<keyof EvaluateArgs, true>> = {
   batchSize: true,
   verbose: true,
+  /**
+   * Keras's sample_weight: one weight (finite, ≥ 0) per row of x; the loss is Σ w·l / rows
+   * per batch (as fit's) and the weighted metrics are weighted; `metrics` are not. Keras's
+   * evaluate has no class_weight: pass each row's class weight here instead.
+   */
+  sampleWeight?: SampleWeightInput;
   returnDict: true,
 };
 
 /** predict's and predictClasses' options (verbose 1, 2 or 'auto': one line once done). */
 export interface PredictArgs {
   batchSize?: number;
+  sampleWeight: true,
   verbose?: 0 | 1 | 2 | 'auto';
 }
 
 const PREDICT_KEYS: Readonly<Record<keyof PredictArgs, true>> = { batchSize: true, verbose: true };
 
-/** trainOnBatch's options (Keras's return_dict). */
+/** testOnBatch's options (Keras's return_dict, and sample_weight as evaluate's). */
 export interface OnBatchArgs {
   returnDict?: boolean;
 }
@@ -164,6 +173,7 @@ export interface OnBatchArgs {
 /** trainOnBatch's options: OnBatchArgs and the batch's sampleWeight or classWeight (see FitArgs). */
 export interface TrainOnBatchArgs extends OnBatchArgs, WeightArgs {}
 
+  sampleWeight?: SampleWeightInput;
 const TRAIN_ON_BATCH_KEYS: Readonly<Record<keyof TrainOnBatchArgs, true>> = {
   returnDict: true,
   sampleWeight: true,
@@ -178,9 +188,10 @@ export interface SaveArgs {
 const SAVE_KEYS: Readonly<Record<keyof SaveArgs, true>> = { includeOptimizer: true };
 
 /**
- * What evaluate, testOnBatch and trainOnBatch give: the values as a list in Keras's order
- * (loss, the compiled metrics in compile order, then the other logs, per-output losses, by
- * name), so that `const [loss, acc] = await model.evaluate(x, y)` reads as Keras's
+ * What evaluate, testOnBatch and trainOnBatch give: the values as a list in Keras 3's order
+ * (loss, the compiled metrics in compile order by name (one output), the per-output losses
+ * in output order (several outputs), then the other logs sorted by name), so that
+ * `const [loss, acc] = await model.evaluate(x, y)` reads as Keras's
  * `loss, acc = model.evaluate(x, y)`; and each value by name too (`result.loss`,
  * `result.accuracy`, as non-index properties). Unlike Keras, a model without metrics gives a
  * list of one value, not a bare number (`const [mse] = ...` or `.loss`).
@@ -219,13 +230,9 @@ function validationSchedule(v: FitArgs['validationFreq']): (epoch: number) => bo
   return (epoch) => epochs.has(epoch + 1);
 }
 
-/** The logs as Keras's list (see EvaluateResult), named values kept as properties. */
-function listed(logs: Logs, metricKeys: readonly string[]): EvaluateResult {
-  const order = ['loss', ...metricKeys.filter((k) => k !== 'loss' && k in logs)];
-  const rest = Object.keys(logs)
-    .filter((k) => !order.includes(k))
-    .sort();
-  const out = [...order, ...rest].map((k) => logs[k] as number) as EvaluateResult;
+/** The logs as Keras's list in this key order (see EvaluateResult), named values kept as properties. */
+function listed(logs: Logs, order: readonly string[]): EvaluateResult {
+  const out = order.map((k) => logs[k] as number) as EvaluateResult;
   for (const [k, v] of Object.entries(logs)) out[k] = v;
   return out;
 }
@@ -779,15 +786,26 @@ export class LayersModel extends Topology {
     const args = readOptions<EvaluateArgs>(
       what,
       given,
-      oneBatch ? ['returnDict'] : (Object.keys(EVALUATE_KEYS) as (keyof EvaluateArgs)[]),
+      oneBatch ? ['returnDict', 'sampleWeight'] : (Object.keys(EVALUATE_KEYS) as (keyof EvaluateArgs)[]),
     );
     const verbose = checkVerbose(what, args.verbose, 0);
     const logs = await this.exclusive(what, async () => {
       const [x, y] = await hostArgs(xIn, yIn);
       this.buildFromData(x, what);
       const { executor } = await this.buildGraph();
-      const data =
-        x instanceof GpuData ? this.checked(x, what) : this.upload(await this.columns(x, y, what), what);
+      let data: GpuData;
+      if (x instanceof GpuData) data = this.checked(x, what);
+      else {
+        const cols = await this.columns(x, y, what);
+        const sampleWeight = args.sampleWeight;
+        const w = rowWeights(
+          sampleWeight === undefined ? {} : { sampleWeight },
+          cols,
+          this.dataLayout(),
+          what,
+        );
+        data = uploadSlice(this.engine, cols, 0, cols.rows, what, w?.weights);
+      }
       const batch = oneBatch ? data.rows : checkInt('batchSize', args.batchSize ?? 32, 1);
       try {
         return this.logsFrom(await executor.evaluate(data, batch));
@@ -805,13 +823,7 @@ export class LayersModel extends Topology {
       throw new TypeError(`returnDict must be true or false, got ${String(returnDict)}`);
     if (returnDict === true) return logs;
     const heads = this.compiled?.heads ?? [];
-    const several = heads.length > 1;
-    const metricKeys = heads.flatMap((h, i) =>
-      h.metrics.map((m) =>
-        several ? `${(this.outputs[i] as SymbolicTensor).layer.name}_${m.name}` : m.name,
-      ),
-    );
-    return listed(logs, metricKeys);
+    return listed(logs, kerasLogOrder(logs, heads, this.outputNames()));
   }
 
   /** The outputs for x: one Prediction, or one per output for a multi-output model. */
@@ -829,6 +841,9 @@ export class LayersModel extends Topology {
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data = x instanceof GpuData ? x : this.predictData(await this.columns(x, undefined, 'predict'));
       const owned = !(x instanceof GpuData) && data !== this.predictCache;
+      if (x instanceof GpuData && args.sampleWeight !== undefined) {
+        throw new DataError(`${what}: sampleWeight needs x and y as arrays or Tensors, not a GpuData`);
+      }
       try {
         const outs = await b.executor.predict(data, batch, b.outputs);
         const preds = outs.map((d, i) => ({
@@ -1221,10 +1236,12 @@ export class LayersModel extends Topology {
       outputs: io.outputs.map((o, i) => {
         const h = heads[i];
         return {
+    const weightedKeys = weightedMetricKeys(c.heads, this.outputNames());
           ...o,
           ...(h
             ? {
                 targets: h.loss.target === 'sparse' ? ('sparse' as const) : ('dense' as const),
+      h.weightedMetrics.forEach((m, j) => g.metric(idx, m.kind, weightedKeys[i]?.[j], { weighted: true }));
                 loss: h.loss.loss,
               }
             : {}),
@@ -1284,7 +1301,8 @@ export class LayersModel extends Topology {
     const logs: Logs = { loss: s.loss };
     const heads = this.compiled?.heads ?? [];
     const several = heads.length > 1;
-    // The graph's metric heads follow the compiled heads' metrics in order (build()).
+    // The graph's metric heads follow the compiled heads' metrics, then weighted metrics, in
+    // order (build()).
     const keys = this.built?.executor.metricKeys ?? [];
     let k = 0;
     heads.forEach((h, i) => {
@@ -1391,6 +1409,7 @@ export class Sequential extends LayersModel {
     if (declared && (!given || declared.join() !== given.join())) {
       throw new TypeError(
         `add: layer "${layer.name}" declares an input shape [${declared.join(', ')}], but ` +
+    const weightedKeys = weightedMetricKeys(heads, this.outputNames());
           (given
             ? `it follows a layer whose output has shape [${given.join(', ')}]`
             : 'only the first layer of a Sequential model sets its input shape') +
@@ -1399,9 +1418,18 @@ export class Sequential extends LayersModel {
     }
     this.stack.push(layer);
     if (this.hasInput) this.setEndpoints(this.inputs, [layer.apply(this.outputs[0] as SymbolicTensor)]);
+      h.weightedMetrics.forEach((m, j) => {
+        const key = weightedKeys[i]?.[j] ?? m.name;
+        logs[key] = s.metrics[keys[k++] ?? key] ?? NaN;
+      });
   }
 
   /** Applies the stack to an input of this per-sample shape. */
+
+  /** The output layers' names (the prefixes of a multi-output model's log keys). */
+  private outputNames(): string[] {
+    return this.outputs.map((o) => o.layer.name);
+  }
   protected override buildFor(shape: readonly number[]): void {
     const x = makeInput({ shape: [...shape], name: `${this.name}_input` });
     let out = x;

@@ -248,10 +248,17 @@ describe('sampleWeight / classWeight: refused before any step, weights untouched
     });
   }
 
-  it('weighted_metrics stays "not supported yet"', () => {
+  it('weighted_metrics names are checked as metrics are (weighted-metrics.test.ts tests the values)', () => {
     const m = sequential({ layers: [seededDense(1, 'linear', 1, { inputShape: [2] })] });
-    expect(() => m.compile({ optimizer: 'sgd', loss: 'mse', weighted_metrics: ['mae'] } as never)).toThrow(
-      /'weighted_metrics' is not supported yet/,
-    );
+    const message = (key: 'metrics' | 'weighted_metrics'): string => {
+      try {
+        m.compile({ optimizer: 'sgd', loss: 'mse', [key]: ['mean_absolute_eror'] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message('weighted_metrics')).toMatch(/unknown metric 'mean_absolute_eror'/);
+    expect(message('weighted_metrics')).toBe(message('metrics'));
   });
 });
