@@ -306,7 +306,12 @@ function layerEntry(
   return { className: entry.class_name, config: entry.config, name, inbound: entry.inbound_nodes };
 }
 
-/** inbound_nodes: per call, the [layer, node] of each input (Keras 2 / tfjs list form). */
+/**
+ * inbound_nodes: per call, the [layer, node] of each input: Keras 2 / tfjs's list form
+ * [[layer, node, tensor, kwargs], ...], or Keras 3's { args, kwargs } whose args hold keras
+ * tensors ({ class_name: '__keras_tensor__', config: { keras_history } }), possibly in a list
+ * (a merge layer's one argument).
+ */
 function inboundNodes(v: unknown, layer: string): [string, number][][] {
   if (!Array.isArray(v)) {
     throw new ModelFormatError(
@@ -314,14 +319,41 @@ function inboundNodes(v: unknown, layer: string): [string, number][][] {
     );
   }
   return v.map((call: unknown) => {
+    if (isObject(call) && Array.isArray(call.args)) return keras3Call(call, layer);
     if (!Array.isArray(call)) {
       throw new ModelFormatError(
-        `model config: layer "${layer}": inbound node ${JSON.stringify(call)} is not a list ` +
-          '(the Keras 3 { args, kwargs } form is not supported; save with tf.keras 2 or tfjs)',
+        `model config: layer "${layer}": inbound node ${JSON.stringify(call)} is neither a list nor Keras 3's { args, kwargs }`,
       );
     }
     return call.map((r: unknown) => tensorRef(r, `layer "${layer}" inbound_nodes`));
   });
+}
+
+/** The keras tensors of a Keras 3 call, in order; other arguments must be absent. */
+function keras3Call(call: Record<string, unknown>, layer: string): [string, number][] {
+  const refs: [string, number][] = [];
+  const walk = (a: unknown): void => {
+    if (Array.isArray(a)) {
+      a.forEach(walk);
+    } else if (isObject(a) && a.class_name === '__keras_tensor__' && isObject(a.config)) {
+      refs.push(tensorRef(a.config.keras_history, `layer "${layer}" inbound_nodes`));
+    } else {
+      throw new ModelFormatError(
+        `model config: layer "${layer}" is called with ${JSON.stringify(a)}, which is not a tensor; only tensor arguments are supported`,
+      );
+    }
+  };
+  walk(call.args);
+  if (isObject(call.kwargs)) {
+    for (const [k, val] of Object.entries(call.kwargs)) {
+      if (isObject(val) && val.class_name === '__keras_tensor__') {
+        throw new ModelFormatError(
+          `model config: layer "${layer}" takes a tensor as its keyword argument '${k}', which is not supported`,
+        );
+      }
+    }
+  }
+  return refs;
 }
 
 function tensorRef(r: unknown, what: string): [string, number] {

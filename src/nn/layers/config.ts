@@ -103,10 +103,14 @@ export class ConfigReader {
   }
 }
 
-/** Keras 3 initializer configs may carry a dtype; ours are always float32. */
+/**
+ * Keras 3 initializer configs may carry a dtype (ours are always float32) and, from 3.15,
+ * VarianceScaling's fan axes, null for the usual fans (set ones stay, and are refused).
+ */
 function withoutDtype(config: Record<string, unknown>): Record<string, unknown> {
   const rest = { ...config };
   delete rest.dtype;
+  for (const k of ['input_axes', 'output_axes']) if (rest[k] === null) delete rest[k];
   return rest;
 }
 
