@@ -28,7 +28,20 @@ export default defineConfig({
       formats: ['es'],
     },
     rolldownOptions: {
-      external: ['webgpu', /^node:/, 'lit', /^lit\//, 'chart.js'],
+      // Keras files' HDF5 and zip libraries (loaded lazily: an app's bundler splits them off)
+      // and the optional picture packages stay the app's dependencies.
+      external: [
+        'webgpu',
+        /^node:/,
+        'lit',
+        /^lit\//,
+        'chart.js',
+        'h5wasm',
+        'fflate',
+        '@viz-js/viz',
+        'vega',
+        'vega-lite',
+      ],
       // JSDoc stays in dist/types; the bundle keeps only legal and /* @__PURE__ */ comments.
       output: { keepNames: true, comments: { legal: true, annotation: true, jsdoc: false } },
     },

@@ -163,3 +163,6 @@ export type {
 } from './model/io.js';
 // Hyperparameter search (grid, random, Hyperband) and cross-validation.
 export * from './tune/index.js';
+export type { LoadModelArgs } from './model/load.js';
+export type { KerasFileSource } from './model/keras-io.js';
+export { H5FormatError } from './keras/h5.js';

@@ -626,6 +626,17 @@ export class ModelCheckpoint extends BaseCallback {
     this.verbose = checkVerbose(who, o.verbose ?? 0);
     this.saveBestOnly = checkBool(who, 'saveBestOnly', o.saveBestOnly ?? false);
     this.saveWeightsOnly = checkBool(who, 'saveWeightsOnly', o.saveWeightsOnly ?? false);
+    // Keras 3: weights-only checkpoints are .weights.h5 files, whole models .keras or .h5 (or here, TF.js URLs).
+    if (this.saveWeightsOnly && !/\.weights\.h5$/i.test(filepath)) {
+      throw new TypeError(
+        `${who}: with saveWeightsOnly the filepath must end in .weights.h5 (as Keras 3 requires), got "${filepath}"`,
+      );
+    }
+    if (!this.saveWeightsOnly && /\.weights\.h5$/i.test(filepath)) {
+      throw new TypeError(
+        `${who}: "${filepath}" is a weights file name; pass saveWeightsOnly: true, or end it in .keras or .h5`,
+      );
+    }
     this.mode = checkMode(who, o.mode ?? 'auto');
     const saveFreq: unknown = o.saveFreq; // Keras also takes a batch count
     if (saveFreq !== undefined && saveFreq !== 'epoch') {

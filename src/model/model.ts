@@ -60,6 +60,11 @@ import {
 } from './fit-data.js';
 import { assertFiniteWeight } from './finite.js';
 import { saveModel, type SaveHandler, type SaveResult } from './io.js';
+import { kerasH5Bytes, kerasWeightsBytes, kerasZipBytes, type KerasCompileSettings } from '../keras/files.js';
+import { keras3LegacyConfig, kerasLayerOrder } from '../keras/keras3.js';
+import { resolveLoss } from '../nn/names.js';
+import { kerasPathKind, writeKerasBytes, type KerasFileSource } from './keras-io.js';
+import { loadKerasWeightsInto } from './keras-weights.js';
 import {
   rowWeights,
   type ClassWeightInput,
@@ -142,24 +147,24 @@ export interface EvaluateArgs {
   batchSize?: number;
   verbose?: 0 | 1 | 2 | 'auto';
   returnDict?: boolean;
-}
-
-const EVALUATE_KEYS: Readonly<Record<keyof EvaluateArgs, true>> = {
-  batchSize: true,
-  verbose: true,
   /**
    * Keras's sample_weight: one weight (finite, ≥ 0) per row of x; the loss is Σ w·l / rows
    * per batch (as fit's) and the weighted metrics are weighted; `metrics` are not. Keras's
    * evaluate has no class_weight: pass each row's class weight here instead.
    */
   sampleWeight?: SampleWeightInput;
+}
+
+const EVALUATE_KEYS: Readonly<Record<keyof EvaluateArgs, true>> = {
+  batchSize: true,
+  verbose: true,
   returnDict: true,
+  sampleWeight: true,
 };
 
 /** predict's and predictClasses' options (verbose 1, 2 or 'auto': one line once done). */
 export interface PredictArgs {
   batchSize?: number;
-  sampleWeight: true,
   verbose?: 0 | 1 | 2 | 'auto';
 }
 
@@ -168,12 +173,12 @@ const PREDICT_KEYS: Readonly<Record<keyof PredictArgs, true>> = { batchSize: tru
 /** testOnBatch's options (Keras's return_dict, and sample_weight as evaluate's). */
 export interface OnBatchArgs {
   returnDict?: boolean;
+  sampleWeight?: SampleWeightInput;
 }
 
 /** trainOnBatch's options: OnBatchArgs and the batch's sampleWeight or classWeight (see FitArgs). */
 export interface TrainOnBatchArgs extends OnBatchArgs, WeightArgs {}
 
-  sampleWeight?: SampleWeightInput;
 const TRAIN_ON_BATCH_KEYS: Readonly<Record<keyof TrainOnBatchArgs, true>> = {
   returnDict: true,
   sampleWeight: true,
@@ -489,6 +494,46 @@ export class LayersModel extends Topology {
     this.build([null, ...dataInputShape(x, what)]);
   }
 
+  /**
+   * compile()'s loss, metrics and loss weights as Keras's compile_config names them (snake_case
+   * names, per-output settings by output name), for Keras's files; undefined when not compiled.
+   */
+  get kerasCompileConfig(): KerasCompileSettings | undefined {
+    const a = this.compileArgs;
+    if (!a) return undefined;
+    const outputs = this.outputs.map((t) => t.layer.name);
+    const byOutput = <T, U>(
+      v: T | readonly T[] | Readonly<Record<string, T>>,
+      f: (x: T) => U,
+    ): U | Record<string, U> => {
+      if (Array.isArray(v))
+        return Object.fromEntries(outputs.map((o, i) => [o, f((v as readonly T[])[i] as T)]));
+      if (typeof v === 'object' && v !== null)
+        return Object.fromEntries(Object.entries(v as Record<string, T>).map(([k, x]) => [k, f(x)]));
+      return f(v);
+    };
+    // Keras's metric names are snake_case ('categorical_accuracy'); 'AUC' and 'mae' stay as they are.
+    const metric = (m: string): string =>
+      /^[a-z]+[A-Z]/.test(m) ? m.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : m;
+    const metrics = (list: readonly string[]): string[] => list.map(metric);
+    return {
+      loss: byOutput(a.loss, (l: string) => resolveLoss(l).name),
+      metrics:
+        a.metrics === undefined
+          ? null
+          : Array.isArray(a.metrics)
+            ? metrics(a.metrics as readonly string[]) // one list for every output
+            : byOutput(a.metrics as Readonly<Record<string, readonly string[]>>, metrics),
+      weightedMetrics:
+        a.weightedMetrics === undefined
+          ? null
+          : Array.isArray(a.weightedMetrics)
+            ? metrics(a.weightedMetrics as readonly string[])
+            : byOutput(a.weightedMetrics as Readonly<Record<string, readonly string[]>>, metrics),
+      lossWeights: a.lossWeights === undefined ? null : byOutput(a.lossWeights, (w: number) => w),
+    };
+  }
+
   /** The compiled optimizer's Keras class name and config (for saving). */
   get optimizerConfig(): { className: string; config: Record<string, number | boolean> } | undefined {
     const o = this.optimizerView;
@@ -791,6 +836,9 @@ export class LayersModel extends Topology {
     const verbose = checkVerbose(what, args.verbose, 0);
     const logs = await this.exclusive(what, async () => {
       const [x, y] = await hostArgs(xIn, yIn);
+      if (x instanceof GpuData && args.sampleWeight !== undefined) {
+        throw new DataError(`${what}: sampleWeight needs x and y as arrays or Tensors, not a GpuData`);
+      }
       this.buildFromData(x, what);
       const { executor } = await this.buildGraph();
       let data: GpuData;
@@ -841,9 +889,6 @@ export class LayersModel extends Topology {
       const batch = checkInt('batchSize', args.batchSize ?? 32, 1);
       const data = x instanceof GpuData ? x : this.predictData(await this.columns(x, undefined, 'predict'));
       const owned = !(x instanceof GpuData) && data !== this.predictCache;
-      if (x instanceof GpuData && args.sampleWeight !== undefined) {
-        throw new DataError(`${what}: sampleWeight needs x and y as arrays or Tensors, not a GpuData`);
-      }
       try {
         const outs = await b.executor.predict(data, batch, b.outputs);
         const preds = outs.map((d, i) => ({
@@ -987,14 +1032,74 @@ export class LayersModel extends Topology {
   }
 
   /**
-   * Saves the model in the TF.js layers format (model.json + weights.bin): 'file://dir' in
-   * Node, 'indexeddb://name' or 'downloads://name' in a browser, or an IO handler. Options:
-   * `{ includeOptimizer }` (`include_optimizer`).
+   * Saves the model. The format follows the destination:
+   * - `'x.keras'`: Keras 3's file (config, weights, compile settings and optimizer state), and
+   *   `'x.h5'`: the legacy HDF5 file, both readable by Python Keras; a Node path, `file://`
+   *   path, or `downloads://name.keras` in a browser;
+   * - the TF.js layers format (model.json + weights.bin): `'file://dir'` in Node,
+   *   `'indexeddb://name'` or `'downloads://name'` in a browser, or an IO handler.
+   * Options: `{ includeOptimizer }` (`include_optimizer`; Keras files include it by default,
+   * as Keras does; TF.js files do not).
    */
   async save(url: string | SaveHandler, given: Spelled<SaveArgs> = {}): Promise<SaveResult> {
     const options = readOptions<SaveArgs>('save', given, SAVE_KEYS);
     if (!this.isBuilt) throw new Error(notBuiltMessage('save'));
-    return saveModel(this, url, options);
+    const kind = typeof url === 'string' ? kerasPathKind(url) : undefined;
+    if (typeof url !== 'string' || kind === undefined) return saveModel(this, url, options);
+    if (kind === 'weights') {
+      throw new Error(
+        `save: '${url}' names a weights file; use model.saveWeights('${url}') (model.save writes .keras or .h5)`,
+      );
+    }
+    const withOptimizer = options.includeOptimizer !== false;
+    const view = withOptimizer ? this : this.withoutOptimizer();
+    const bytes =
+      kind === 'keras' ? await kerasZipBytes(view) : await kerasH5Bytes(view, keras3LegacyConfig(this));
+    const path = await writeKerasBytes(url, bytes, 'save');
+    return {
+      url: path,
+      modelArtifactsInfo: {
+        dateSaved: new Date(),
+        modelTopologyType: 'JSON',
+        // One file holds everything: its size is given as the weights' bytes.
+        modelTopologyBytes: 0,
+        weightSpecsBytes: 0,
+        weightDataBytes: bytes.byteLength,
+      },
+    };
+  }
+
+  /** This model as saving sees it, without its optimizer and compile settings. */
+  private withoutOptimizer(): this {
+    return Object.create(this, {
+      kerasCompileConfig: { value: undefined },
+      optimizerConfig: { value: undefined },
+    }) as this;
+  }
+
+  /**
+   * Saves the weights alone as Keras 3's `save_weights` does: `'x.weights.h5'` (a Node path,
+   * `file://` path, or `downloads://name.weights.h5` in a browser), with the optimizer's state
+   * when the model is compiled. Python Keras reads it with `model.load_weights`.
+   */
+  async saveWeights(path: string): Promise<string> {
+    if (typeof path !== 'string' || kerasPathKind(path) !== 'weights') {
+      throw new Error(
+        `saveWeights: the file name must end in .weights.h5 (as Keras 3 requires), got ${JSON.stringify(path)}`,
+      );
+    }
+    if (!this.isBuilt) throw new Error(notBuiltMessage('saveWeights'));
+    return writeKerasBytes(path, await kerasWeightsBytes(this), 'saveWeights');
+  }
+
+  /**
+   * Loads weights saved by `saveWeights` or Keras's `save_weights` (`.weights.h5`), or the
+   * weights of a Keras `.h5` model file, into this model: a path (Node), URL, File/Blob or the
+   * bytes. Every weight is checked (shapes, NaN/±Inf) before the first is written.
+   */
+  async loadWeights(source: KerasFileSource): Promise<void> {
+    if (!this.isBuilt) throw new Error(notBuiltMessage('loadWeights'));
+    await loadKerasWeightsInto(kerasLayerOrder(this), source, 'loadWeights');
   }
 
   /**
@@ -1131,10 +1236,12 @@ export class LayersModel extends Topology {
       this.weightSync.fresh(this.built);
       return this.built;
     }
+    const weightedKeys = weightedMetricKeys(c.heads, this.outputNames());
     c.heads.forEach((h, i) => {
       const out = outputs[i] as Value;
       const idx = g.loss(out, h.loss.loss, h.loss.target, { weight: h.weight });
       for (const m of h.metrics) g.metric(idx, m.kind, m.name);
+      h.weightedMetrics.forEach((m, j) => g.metric(idx, m.kind, weightedKeys[i]?.[j], { weighted: true }));
     });
     const executor = new Executor(this.engine, g, {
       spec: c.optimizer.spec,
@@ -1236,12 +1343,10 @@ export class LayersModel extends Topology {
       outputs: io.outputs.map((o, i) => {
         const h = heads[i];
         return {
-    const weightedKeys = weightedMetricKeys(c.heads, this.outputNames());
           ...o,
           ...(h
             ? {
                 targets: h.loss.target === 'sparse' ? ('sparse' as const) : ('dense' as const),
-      h.weightedMetrics.forEach((m, j) => g.metric(idx, m.kind, weightedKeys[i]?.[j], { weighted: true }));
                 loss: h.loss.loss,
               }
             : {}),
@@ -1304,6 +1409,7 @@ export class LayersModel extends Topology {
     // The graph's metric heads follow the compiled heads' metrics, then weighted metrics, in
     // order (build()).
     const keys = this.built?.executor.metricKeys ?? [];
+    const weightedKeys = weightedMetricKeys(heads, this.outputNames());
     let k = 0;
     heads.forEach((h, i) => {
       const out = (this.outputs[i] as SymbolicTensor).layer.name;
@@ -1312,8 +1418,17 @@ export class LayersModel extends Topology {
         const key = several ? `${out}_${m.name}` : m.name;
         logs[key] = s.metrics[keys[k++] ?? m.name] ?? NaN;
       }
+      h.weightedMetrics.forEach((m, j) => {
+        const key = weightedKeys[i]?.[j] ?? m.name;
+        logs[key] = s.metrics[keys[k++] ?? key] ?? NaN;
+      });
     });
     return logs;
+  }
+
+  /** The output layers' names (the prefixes of a multi-output model's log keys). */
+  private outputNames(): string[] {
+    return this.outputs.map((o) => o.layer.name);
   }
 }
 
@@ -1409,7 +1524,6 @@ export class Sequential extends LayersModel {
     if (declared && (!given || declared.join() !== given.join())) {
       throw new TypeError(
         `add: layer "${layer.name}" declares an input shape [${declared.join(', ')}], but ` +
-    const weightedKeys = weightedMetricKeys(heads, this.outputNames());
           (given
             ? `it follows a layer whose output has shape [${given.join(', ')}]`
             : 'only the first layer of a Sequential model sets its input shape') +
@@ -1418,18 +1532,9 @@ export class Sequential extends LayersModel {
     }
     this.stack.push(layer);
     if (this.hasInput) this.setEndpoints(this.inputs, [layer.apply(this.outputs[0] as SymbolicTensor)]);
-      h.weightedMetrics.forEach((m, j) => {
-        const key = weightedKeys[i]?.[j] ?? m.name;
-        logs[key] = s.metrics[keys[k++] ?? key] ?? NaN;
-      });
   }
 
   /** Applies the stack to an input of this per-sample shape. */
-
-  /** The output layers' names (the prefixes of a multi-output model's log keys). */
-  private outputNames(): string[] {
-    return this.outputs.map((o) => o.layer.name);
-  }
   protected override buildFor(shape: readonly number[]): void {
     const x = makeInput({ shape: [...shape], name: `${this.name}_input` });
     let out = x;

@@ -195,14 +195,23 @@ describe('deck 002', () => {
   );
 
   const saving = slide(2, 'Saving and restoring a model');
-  saving.it(
-    "model.save('my_keras_model.h5') and load_model('my_keras_model.h5'): a clear error (no HDF5 here)",
-    async () => {
-      const m = sequential({ layers: [layers.dense(1, { inputShape: [8] })] });
-      await expect(m.save('my_keras_model.h5')).rejects.toThrow(
-        /unsupported destination 'my_keras_model.h5'/,
-      );
-      await expect(loadModel('my_keras_model.h5')).rejects.toThrow(/unsupported source 'my_keras_model.h5'/);
+  saving.both(
+    "model.save('my_keras_model.h5'), load_model(...): Keras's HDF5 file, compiled again on load",
+    async (s) => {
+      const m = sequential({
+        layers: [layers.dense(30, kw(s, { activation: 'relu', input_shape: [8] })), layers.dense(1)],
+      });
+      m.compile({ loss: 'mse', optimizer: optimizers.SGD(kw(s, { lr: 1e-3 })) });
+      const { x, y } = regression(48, 8);
+      await m.fit(x, y, kw(s, { epochs: 1, verbose: 0 as const }));
+      const file = join(mkdtempSync(join(tmpdir(), 'course-002-h5-')), 'my_keras_model.h5');
+      await m.save(file);
+      const modelNew = await loadModel(file);
+      expect([...single(await modelNew.predict(x)).data]).toEqual([...single(await m.predict(x)).data]);
+      // compile settings come back, so training continues: the loss is the same on both.
+      expect(modelNew.optimizer?.learningRate).toBeCloseTo(1e-3, 9);
+      const [a, b] = [await m.evaluate(x, y), await modelNew.evaluate(x, y)];
+      expect(b[0]).toBe(a[0]);
     },
   );
   saving.both('the model saved to file:// and loaded back predicts the same', async (s) => {
