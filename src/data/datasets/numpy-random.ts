@@ -1,0 +1,89 @@
+/**
+ * numpy's legacy `np.random.RandomState(seed).shuffle(np.arange(n))`, bit for bit: the
+ * permutation Keras's california_housing and boston_housing loaders split by. Getting it
+ * exactly is what makes `loadData({ seed })` give the rows Keras gives.
+ *
+ * - MT19937 (Matsumoto & Nishimura 1998), seeded as numpy's `mt19937_seed` (the reference
+ *   `init_genrand`): key[0] = seed, key[i] = 1812433253·(key[i−1] ⊕ key[i−1] ≫ 30) + i mod 2³².
+ * - `shuffle` (numpy's `_shuffle_raw`): for i = n−1 down to 1, swap x[i] with x[j], j drawn by
+ *   `random_interval(i)`: 32-bit draws masked to the smallest all-ones mask ≥ i, rejected
+ *   while above i (every n here is below 2³²).
+ *
+ * Checked against numpy's own output (test/fixtures/make_datasets.py).
+ */
+
+const N = 624;
+const M = 397;
+const MATRIX_A = 0x9908b0df;
+const UPPER = 0x80000000;
+const LOWER = 0x7fffffff;
+
+/** numpy's legacy MT19937 stream (RandomState's bit generator), 32 bits at a time. */
+export class Mt19937 {
+  private readonly key = new Uint32Array(N);
+  private pos = N;
+
+  /** `seed`: an integer in [0, 2³² − 1], as RandomState requires. */
+  constructor(seed: number) {
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new RangeError(`seed ${seed} must be an integer between 0 and 2**32 - 1 (numpy's RandomState)`);
+    }
+    let s = seed >>> 0;
+    for (let i = 0; i < N; i++) {
+      this.key[i] = s;
+      s = (Math.imul(1812433253, s ^ (s >>> 30)) + i + 1) >>> 0;
+    }
+  }
+
+  /** The next 32-bit output (tempered). */
+  nextUint32(): number {
+    if (this.pos >= N) this.twist();
+    let y = this.key[this.pos++] ?? 0;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+
+  /** Regenerates the 624 words of state. */
+  private twist(): void {
+    const k = this.key;
+    for (let i = 0; i < N; i++) {
+      const y = ((k[i] ?? 0) & UPPER) | ((k[(i + 1) % N] ?? 0) & LOWER);
+      k[i] = (k[(i + M) % N] ?? 0) ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    this.pos = 0;
+  }
+
+  /** numpy's `random_interval(max)`: uniform in [0, max] by masked rejection (max < 2³²). */
+  interval(max: number): number {
+    if (max === 0) return 0;
+    let mask = max;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
+    mask >>>= 0;
+    let v: number;
+    do v = (this.nextUint32() & mask) >>> 0;
+    while (v > max);
+    return v;
+  }
+}
+
+/** `np.random.RandomState(seed).shuffle(np.arange(n))`'s result. */
+export function randomStatePermutation(n: number, seed: number): Uint32Array {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`n ${n} is not a row count`);
+  const rng = new Mt19937(seed);
+  const x = new Uint32Array(n);
+  for (let i = 0; i < n; i++) x[i] = i;
+  for (let i = n - 1; i >= 1; i--) {
+    const j = rng.interval(i);
+    const t = x[i] ?? 0;
+    x[i] = x[j] ?? 0;
+    x[j] = t;
+  }
+  return x;
+}
