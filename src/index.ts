@@ -139,9 +139,23 @@ export type {
   SgdOptions,
 } from './nn/optimizers.js';
 export { readOptions, type Spelled } from './util/options.js';
-/** keras.utils / np_utils: utils.to_categorical(y, num_classes), utils.toCategorical. */
-export * as utils from './data/utils.js';
+/** keras.utils: to_categorical, plot_model / model_to_dot, and plotHistory (learning curves). */
+export * as utils from './utils/index.js';
+export type {
+  HistoryLike,
+  HistoryPlot,
+  ModelPlot,
+  ModelToDotArgs,
+  PlotHistoryArgs,
+  PlotModelArgs,
+  PlotPackageLoaders,
+  PlotPackageName,
+  Rankdir,
+  Splines,
+} from './utils/index.js';
 export * as data from './data/index.js';
+/** keras.datasets: mnist, fashionMnist, californiaHousing, bostonHousing (loadData()). */
+export * as datasets from './data/datasets/index.js';
 export {
   saveModel,
   browserFiles,
@@ -152,10 +166,11 @@ export {
   ModelIOError,
 } from './model/io.js';
 export { loadModel, modelFromArtifacts } from './model/load.js';
+export type { LoadModelArgs } from './model/load.js';
+export type { KerasFileSource } from './model/keras-io.js';
+export { H5FormatError } from './keras/h5.js';
 export type {
   SaveResult,
-/** keras.datasets: mnist, fashionMnist, californiaHousing, bostonHousing (loadData()). */
-export * as datasets from './data/datasets/index.js';
   ModelArtifactsInfo,
   SaveHandler,
   LoadHandler,
@@ -165,6 +180,3 @@ export * as datasets from './data/datasets/index.js';
 } from './model/io.js';
 // Hyperparameter search (grid, random, Hyperband) and cross-validation.
 export * from './tune/index.js';
-export type { LoadModelArgs } from './model/load.js';
-export type { KerasFileSource } from './model/keras-io.js';
-export { H5FormatError } from './keras/h5.js';
