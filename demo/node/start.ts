@@ -1,8 +1,9 @@
 /**
  * npm start: the course's MNIST lab, trained headlessly on the GPU (a software adapter on a
  * machine without one): 784 → 512 relu → BN → dropout → 512 relu → BN → dropout → 10 softmax,
- * Adam, batch 128, a progress bar, then test loss and accuracy, and the model saved in the
- * TF.js layers format.
+ * Adam, batch 128, a progress bar, then test loss and accuracy, the model saved in the
+ * TF.js layers format, and two pictures: the learning curves (history.svg) and the model's
+ * diagram (model.svg), as the course draws them with matplotlib and keras.utils.plot_model.
  *
  *   npm start [-- --epochs 3 --batch-size 128 --optimizer adam|sgd|rmsprop|nadam
  *                 --no-bn --dropout 0.2 --software|--hardware --out out/mnist]
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { callbacks, GpuData, initEngine, layers, sequential } from '../../src/node/index.js';
 import { adapterFromArgs } from '../../src/node/cli.js';
 import { loadMnist } from '../../src/node/mnist.js';
+import { plotHistory, plotModel } from '../../src/utils/index.js';
 
 const argv = process.argv.slice(2);
 const { values } = parseArgs({
@@ -113,6 +115,19 @@ console.log(
   `test loss ${result.loss?.toFixed(4)}, test accuracy ${((result.accuracy ?? NaN) * 100).toFixed(2)}%`,
 );
 console.log(`best model (val_loss) saved to ${values.out}/model.json`);
+// Pictures: optional packages (vega, vega-lite, @viz-js/viz); a missing one is a note, not a
+// failed run, since the model is already trained and saved.
+for (const [what, draw] of [
+  ['learning curves', () => plotHistory(history, { toFile: `${values.out}/history.svg` })],
+  ['model diagram', () => plotModel(model, { toFile: `${values.out}/model.svg`, showShapes: true, dpi: 96 })],
+] as const) {
+  try {
+    const { file } = await draw();
+    console.log(`${what} written to ${file}`);
+  } catch (e) {
+    console.log(`no ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 for (const d of [train, val, test]) d.dispose();
 await model.dispose();
 engine.dispose();
