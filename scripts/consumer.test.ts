@@ -121,7 +121,7 @@ describe('the packed package, installed into a new project', () => {
     expect(stray).toEqual([]);
     // The demo's own modules never ship; the trainer's public types may name a few.
     const demoTypes = tarball.files.filter((f) => f.startsWith('dist/types/demo/'));
-    expect(demoTypes.every((f) => /\/(trainer[\w-]*|chart|models)\.d\.ts$/.test(f))).toBe(true);
+    expect(demoTypes.every((f) => /\/(trainer[\w-]*|chart|models|model-diagram)\.d\.ts$/.test(f))).toBe(true);
   });
 
   it('installs no build-time tools: only the package, @webgpu/types and the peers asked for', () => {

@@ -21,6 +21,7 @@ import {
   type Logs,
 } from '../../src/index.js';
 import './chart.js';
+import './model-diagram.js';
 import type { ChartSeries } from './chart.js';
 import {
   ACTIVATIONS,
@@ -115,6 +116,7 @@ export class MlpTrainer extends LitElement {
     accuracySeries: { state: true },
     summary: { state: true },
     summaryError: { state: true },
+    diagramBuild: { state: true },
     runError: { state: true },
     otherBusy: { state: true },
     now: { state: true },
@@ -156,6 +158,8 @@ export class MlpTrainer extends LitElement {
   declare private accuracySeries: ChartSeries[];
   declare private summary: string;
   declare private summaryError: string | undefined;
+  /** Builds the model the summary shows, for the diagram (model-diagram.ts draws it when opened). */
+  declare private diagramBuild: (() => LayersModel) | undefined;
   declare private runError: string | undefined;
   declare private otherBusy: string | undefined;
   declare private now: number;
@@ -405,6 +409,7 @@ export class MlpTrainer extends LitElement {
         const model = buildMlp(config, features, classes);
         this.summary = summaryText(model);
         this.summaryError = undefined;
+        this.diagramBuild = () => buildMlp(config, features, classes);
         void model.dispose();
       } catch (e) {
         this.summary = '';
@@ -601,6 +606,7 @@ export class MlpTrainer extends LitElement {
               : html`<div class="card">
                   <h3>Model</h3>
                   <pre id="summary">${this.summary}</pre>
+                  <mlp-model-diagram .build=${this.diagramBuild}></mlp-model-diagram>
                 </div>`
           }
         </div>

@@ -2,7 +2,8 @@
  * The demo in headless Chromium (SwiftShader): train a small MLP on an MNIST subset for one
  * epoch from the Train tab, check the accuracy it shows and its curves, then draw a digit
  * on the Predict tab and check the prediction shown against a float64 forward pass of the
- * page's own model weights on the page's own 28×28 input. Screenshots go to out/demo-test/.
+ * page's own model weights on the page's own 28×28 input, and open the Train tab's model
+ * diagram (Graphviz, loaded when opened). Screenshots go to out/demo-test/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -155,5 +156,39 @@ describe('the demo page', () => {
     expect(shown.text).toContain(`this is a ${best}`);
     expect(shown.text).toMatch(/I am \d+(\.\d+)?% confident/);
     await page.screenshot({ path: join(OUT, 'predict.png'), fullPage: true });
+  });
+
+  it("draws the Train tab's model when its Diagram is opened: a Graphviz box per layer, shapes as Keras prints them", async () => {
+    await page.evaluate(() => {
+      location.hash = '#train';
+      const diagram = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector('mlp-model-diagram');
+      const details = diagram?.shadowRoot?.querySelector('details');
+      if (!details) throw new Error('no Diagram fold in the Train tab');
+      details.open = true;
+    });
+    // SMALL_RUN's model is 784 → 32 relu → 10 softmax: two Dense boxes (a Sequential's input
+    // layer is not drawn, as in Keras), joined by one edge.
+    const drawn = await until(() => {
+      const svg = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector('mlp-model-diagram')
+        ?.shadowRoot?.querySelector('#svg svg');
+      if (!svg) return undefined;
+      return {
+        nodes: [...svg.querySelectorAll('g.node')].map((g) =>
+          [...g.querySelectorAll('text')].map((t) => t.textContent).join(''),
+        ),
+        edges: svg.querySelectorAll('g.edge').length,
+      };
+    }, 60_000);
+    expect(drawn.nodes).toEqual([
+      'DenseActivation: reluInput shape: (None, 784)Output shape: (None, 32)',
+      'DenseActivation: softmaxInput shape: (None, 32)Output shape: (None, 10)',
+    ]);
+    expect(drawn.edges).toBe(1);
   });
 });
