@@ -117,21 +117,65 @@ function compileConfig(model: KerasSavable): Record<string, unknown> | undefined
 }
 
 /** The model's trainable weights' names in Keras's order (layer by layer). */
-function trainableNames(layers: readonly Layer[]): string[] {
-  return layers.flatMap((l) => l.weights.filter((w) => w.trainable).map((w) => w.name));
+/**
+ * The weights the optimizer keeps state for, in Keras's order (model.trainable_variables: the
+ * layers in Keras's order, each layer's trainable weights): those of trainable layers, or,
+ * given the state, exactly those it has slots for (layers frozen at compile have none).
+ */
+function trainableNames(layers: readonly Layer[], state?: readonly NamedState[]): string[] {
+  const names = layers.flatMap((l) => l.weights.filter((w) => w.trainable).map((w) => ({ l, name: w.name })));
+  if (!state || !state.some((s) => s.name.includes('/')))
+    return names.filter((w) => w.l.trainable).map((w) => w.name);
+  const slotted = new Set(state.map((s) => s.name.slice(0, s.name.lastIndexOf('/'))));
+  return names.filter((w) => slotted.has(w.name)).map((w) => w.name);
 }
 
 async function optimizerVars(
   model: KerasSavable,
-): Promise<{ name: string; values: { data: H5Array; shape: number[] }[] } | undefined> {
+): Promise<{ name: string; values: { data: H5Array; shape: number[] }[]; trainable: string[] } | undefined> {
   const o = model.optimizerConfig;
   if (!o || !model.kerasCompileConfig) return undefined;
   const state = await model.getOptimizerWeights();
   if (state.length === 0) return undefined; // compiled, never built: Keras has no variables yet either
+  const trainable = trainableNames(kerasLayerOrder(model), state);
   return {
     name: optimizerName(o.className),
-    values: toKeras3Vars(o.className, state, trainableNames(model.layers), Number(o.config.learning_rate)),
+    values: toKeras3Vars(o.className, state, trainable, Number(o.config.learning_rate)),
+    trainable,
   };
+}
+
+/**
+ * Settings Keras keeps as Python floats, some checked with isinstance(x, float) (SGD's
+ * momentum, an optimizer's learning_rate): JSON has one number type, so a whole value such
+ * as 0 is written 0.0, as Python's json writes a float.
+ */
+const FLOAT_KEYS = [
+  'learning_rate',
+  'momentum',
+  'rho',
+  'epsilon',
+  'beta_1',
+  'beta_2',
+  'weight_decay',
+  'clipnorm',
+  'clipvalue',
+  'global_clipnorm',
+  'ema_momentum',
+  'decay',
+  'l1',
+  'l2',
+  'stddev',
+  'mean',
+  'minval',
+  'maxval',
+  'scale',
+];
+const WHOLE_FLOAT = new RegExp(`"(${FLOAT_KEYS.join('|')})":(-?\\d+)(?=[,}\\]])`, 'g');
+
+/** JSON as Python's json.dumps would write Keras's config: floats keep a decimal point. */
+export function pythonJson(value: unknown): string {
+  return JSON.stringify(value).replace(WHOLE_FLOAT, '"$1":$2.0');
 }
 
 function stamp(date: Date): string {
@@ -161,7 +205,7 @@ export async function kerasZipBytes(model: KerasSavable, date = new Date()): Pro
   );
   const weights = await writeH5(tree);
   const { zipSync, strToU8 } = await fflate();
-  const json = (v: unknown): Uint8Array => strToU8(JSON.stringify(v));
+  const json = (v: unknown): Uint8Array => strToU8(pythonJson(v));
   const epoch = new Date(1980, 0, 1);
   return zipSync(
     {
@@ -193,7 +237,7 @@ export async function kerasH5Bytes(
   const root = group();
   root.attrs.keras_version = stringAttr(KERAS_VERSION);
   root.attrs.backend = stringAttr('tensorflow');
-  root.attrs.model_config = stringAttr(JSON.stringify(legacyModelConfig), ASCII);
+  root.attrs.model_config = stringAttr(pythonJson(legacyModelConfig), ASCII);
   const compile = compileConfig(model);
   const o = model.optimizerConfig;
   if (compile && o) {
@@ -203,7 +247,7 @@ export async function kerasH5Bytes(
       class_name: o.className,
       config: optimizerJson(o).config as Record<string, unknown>,
     };
-    root.attrs.training_config = stringAttr(JSON.stringify(training), ASCII);
+    root.attrs.training_config = stringAttr(pythonJson(training), ASCII);
   }
   const mw = groupAt(root, 'model_weights');
   const layers = kerasLayerOrder(model);
@@ -226,12 +270,7 @@ export async function kerasH5Bytes(
   groupAt(mw, 'top_level_model_weights').attrs.weight_names = namesAttr([]);
   const opt = await optimizerVars(model);
   if (opt && o) {
-    const names = optimizerVarPaths(
-      o.className,
-      opt.name,
-      trainableNames(layers).map(path),
-      opt.values.length,
-    );
+    const names = optimizerVarPaths(o.className, opt.name, opt.trainable.map(path), opt.values.length);
     const g = groupAt(root, 'optimizer_weights');
     g.attrs.weight_names = namesAttr(names);
     opt.values.forEach((v, i) => putDataset(g, names[i] as string, v.data, v.shape));
@@ -283,27 +322,36 @@ function optimizerVarPaths(
 
 // ================================================================ loading
 
+/** A file's compile settings, as compile() takes them. */
+export interface KerasCompileParts {
+  optimizer: { className: string; config: Record<string, unknown> };
+  loss: unknown;
+  metrics: unknown;
+  weightedMetrics: unknown;
+  lossWeights: unknown;
+}
+
 /** What a Keras file holds, before a model is made from it. */
 export interface KerasFileParts {
   kind: 'keras' | 'h5' | 'weights';
   /** The model's config, for keras-json.ts's structureFromJson (Keras 3 or Keras 2 style). */
   modelConfig: unknown;
-  /** compile() settings to restore, when the file has them. */
-  compile?: {
-    optimizer: { className: string; config: Record<string, unknown> };
-    loss: unknown;
-    metrics: unknown;
-    weightedMetrics: unknown;
-    lossWeights: unknown;
-  };
+  /**
+   * compile() settings to restore, when the file has them; read only when asked for, so a
+   * model whose settings cannot be honoured still loads uncompiled ({ compile: false }).
+   */
+  compile(): KerasCompileParts | undefined;
   kerasVersion: string | undefined;
   /** Per layer (of the model made from modelConfig), its weights in the layer's order. */
   weights(layers: readonly Layer[]): Map<Layer, { shape: number[]; data: Float32Array }[]>;
   /** The optimizer state for the compiled optimizer (our names), when the file has it. */
   optimizer?(
+    className: string,
     trainable: readonly { name: string; shape: readonly number[] }[],
     slots: readonly string[],
-  ): { state: NamedState[]; learningRate?: number };
+  ): { state: NamedState[] | undefined; learningRate?: number };
+  /** The layers in the order the file lists them (Keras's order, which the optimizer's variables follow). */
+  order(layers: readonly Layer[]): Layer[];
 }
 
 function parseJson(text: string, file: string, what: string): unknown {
@@ -349,17 +397,16 @@ async function readKerasZip(bytes: Uint8Array, file: string): Promise<KerasFileP
   }
   const tree = await readH5(need('model.weights.h5'), `${file} (model.weights.h5)`);
   if (!isObject(config)) throw new ModelFormatError(`${file}: config.json is not an object`);
-  const compile = isObject(config.compile_config)
-    ? compileFromKeras3(config.compile_config, file)
-    : undefined;
+  const compileConfig = config.compile_config;
   return {
     kind: 'keras',
     modelConfig: config,
-    ...(compile ? { compile } : {}),
+    compile: () => (isObject(compileConfig) ? compileFromKeras3(compileConfig, file) : undefined),
     kerasVersion:
       isObject(metadata) && typeof metadata.keras_version === 'string' ? metadata.keras_version : undefined,
     weights: (layers) => keras3Weights(tree, inConfigOrder(config, layers), `${file} (model.weights.h5)`),
-    optimizer: keras3Optimizer(tree, compile?.optimizer.className, `${file} (model.weights.h5)`),
+    optimizer: keras3Optimizer(tree, `${file} (model.weights.h5)`),
+    order: (layers) => inConfigOrder(config, layers),
   };
 }
 
@@ -447,15 +494,11 @@ function keras3Weights(
   return out;
 }
 
-function keras3Optimizer(
-  tree: H5Group,
-  className: string | undefined,
-  file: string,
-): KerasFileParts['optimizer'] {
+function keras3Optimizer(tree: H5Group, file: string): KerasFileParts['optimizer'] {
   const vars = nodeAt(tree, 'optimizer/vars');
-  if (vars?.kind !== 'group' || className === undefined) return undefined;
+  if (vars?.kind !== 'group') return undefined;
   const values = datasetsOf(vars, `${file}: optimizer/vars`);
-  return (trainable, slots) => {
+  return (className, trainable, slots) => {
     try {
       return fromKeras3Vars(className, values, trainable, slots);
     } catch (e) {
@@ -501,18 +544,18 @@ async function readH5Model(bytes: Uint8Array, file: string): Promise<KerasFilePa
   const modelConfig = parseJson(configText, file, 'model_config');
   const version = stringOf(tree.attrs.keras_version);
   const trainingText = stringOf(tree.attrs.training_config);
-  const compile =
-    trainingText !== undefined
-      ? compileFromTraining(parseJson(trainingText, file, 'training_config'), file)
-      : undefined;
   const keras3 = version !== undefined && /^3\./.test(version);
   return {
     kind: 'h5',
     modelConfig,
-    ...(compile ? { compile } : {}),
+    compile: () =>
+      trainingText !== undefined
+        ? compileFromTraining(parseJson(trainingText, file, 'training_config'), file)
+        : undefined,
     kerasVersion: version,
     weights: (layers) => legacyWeights(tree, layers, file),
-    optimizer: legacyOptimizer(tree, compile?.optimizer.className, keras3, file),
+    optimizer: legacyOptimizer(tree, keras3, file),
+    order: (layers) => (isObject(modelConfig) ? inConfigOrder(modelConfig, layers) : [...layers]),
   };
 }
 
@@ -567,14 +610,9 @@ const TF2_SLOTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   },
 };
 
-function legacyOptimizer(
-  tree: H5Group,
-  className: string | undefined,
-  keras3: boolean,
-  file: string,
-): KerasFileParts['optimizer'] {
+function legacyOptimizer(tree: H5Group, keras3: boolean, file: string): KerasFileParts['optimizer'] {
   const g = nodeAt(tree, 'optimizer_weights');
-  if (g?.kind !== 'group' || className === undefined) return undefined;
+  if (g?.kind !== 'group') return undefined;
   const names = listAttr(g, 'weight_names');
   const values = names.map((n) => {
     const d = nodeAt(g, n);
@@ -582,7 +620,7 @@ function legacyOptimizer(
     return { name: n, shape: d.shape, data: d.data };
   });
   if (keras3) {
-    return (trainable, slots) => {
+    return (className, trainable, slots) => {
       try {
         return fromKeras3Vars(className, values, trainable, slots);
       } catch (e) {
@@ -591,11 +629,12 @@ function legacyOptimizer(
     };
   }
   // tf.keras 2: by name ('Adam/iter:0', 'Adam/dense/kernel/m:0', or 2.11+'s 'Adam/m/dense/kernel:0').
-  return (trainable, slots) => {
+  return (className, trainable, slots) => {
     const table = TF2_SLOTS[className.toLowerCase()] ?? {};
     const state: NamedState[] = [];
     const found = new Map<string, NamedState>();
     const own = new Set([className.toLowerCase()]);
+    let uProduct: NamedState | undefined;
     for (const v of values) {
       let parts = v.name.replace(/:\d+$/, '').split('/');
       // OptimizerV2 prefixes the optimizer's name ('Adam/dense/kernel/m'); 2.11+ does not ('m/dense/kernel').
@@ -604,6 +643,9 @@ function legacyOptimizer(
       if (parts.length === 1) {
         if (last === 'iter' || last === 'iterations' || last === 'iteration')
           state.push({ name: 'iterations', shape: [], data: Float32Array.of(Number(v.data[0] ?? 0)) });
+        // Nadam's running product of momentum schedules (OptimizerV2's momentum_cache).
+        if (last === 'momentum_cache' || last === 'u_product')
+          uProduct = { name: 'u_product', shape: [], data: Float32Array.of(Number(v.data[0] ?? 1)) };
         continue; // learning_rate, decay and other hyperparameters
       }
       let slot = table[parts[0] ?? ''];
@@ -621,6 +663,12 @@ function legacyOptimizer(
         shape: v.shape,
         data: Float32Array.from(v.data as ArrayLike<number>),
       });
+    }
+    // Compiled but never trained: tf.keras saved its iteration count alone.
+    if (found.size === 0 && slots.length > 0) return { state: undefined };
+    if (className.toLowerCase() === 'nadam') {
+      if (!uProduct) throw new ModelFormatError(`${file}: optimizer_weights has no Nadam momentum_cache`);
+      state.push(uProduct);
     }
     for (const slot of slots) {
       for (const w of trainable) {
@@ -641,6 +689,11 @@ function optimizerFrom(v: unknown, file: string): { className: string; config: R
     // tf.keras 2.11+ registers its optimizers as 'Custom>Adam'.
     const className = v.class_name.replace(/^Custom>/, '');
     const given = isObject(v.config) ? v.config : {};
+    if (isObject(given.learning_rate)) {
+      throw new ModelFormatError(
+        `${file}: the optimizer's learning rate is a schedule (${String(given.learning_rate.class_name)}), which a saved model cannot carry here; load with { compile: false }, compile with a number and use a LearningRateScheduler callback`,
+      );
+    }
     if (given.use_ema === true)
       throw new ModelFormatError(`${file}: the optimizer uses use_ema=True, which is not supported`);
     if (given.gradient_accumulation_steps !== null && given.gradient_accumulation_steps !== undefined) {
@@ -672,13 +725,34 @@ function optimizerFrom(v: unknown, file: string): { className: string; config: R
   );
 }
 
+/**
+ * A loss or metric's config keys that may only hold their default (anything else would be a
+ * different loss or metric than the name alone gives); name, dtype and fn are descriptive.
+ */
+const DEFAULTS: Readonly<Record<string, readonly unknown[]>> = {
+  reduction: ['sum_over_batch_size', 'auto', null],
+  from_logits: [false],
+  label_smoothing: [0],
+  axis: [-1],
+  ignore_class: [null],
+  threshold: [0.5],
+};
+const DESCRIPTIVE = new Set(['name', 'dtype', 'fn']);
+
 /** A loss or metric as saved (a name, or Keras's serialized object) as a name. */
 function nameOf(v: unknown, what: string, file: string): string {
   if (typeof v === 'string') return v;
   if (isObject(v)) {
     const config = isObject(v.config) ? v.config : {};
-    if (config.from_logits === true)
-      throw new ModelFormatError(`${file}: ${what} uses from_logits=True, which is not supported`);
+    for (const [k, value] of Object.entries(config)) {
+      if (DESCRIPTIVE.has(k)) continue;
+      const allowed = DEFAULTS[k];
+      if (!allowed?.includes(value)) {
+        throw new ModelFormatError(
+          `${file}: ${what} ${String(v.class_name)} has ${k}=${JSON.stringify(value)}, which is not supported (load with { compile: false } and compile it yourself)`,
+        );
+      }
+    }
     // tf.keras 2 wraps metric functions: { class_name: 'MeanMetricWrapper', config: { name: 'accuracy', fn } }.
     if (v.class_name === 'MeanMetricWrapper') {
       if (typeof config.name === 'string') return config.name;
@@ -701,7 +775,7 @@ function mapNames(v: unknown, what: string, file: string): unknown {
   return nameOf(v, what, file);
 }
 
-function compileFromKeras3(c: Record<string, unknown>, file: string): KerasFileParts['compile'] {
+function compileFromKeras3(c: Record<string, unknown>, file: string): KerasCompileParts | undefined {
   if (c.optimizer === undefined || c.optimizer === null || c.loss === undefined || c.loss === null)
     return undefined;
   return {
@@ -713,7 +787,7 @@ function compileFromKeras3(c: Record<string, unknown>, file: string): KerasFileP
   };
 }
 
-function compileFromTraining(t: unknown, file: string): KerasFileParts['compile'] {
+function compileFromTraining(t: unknown, file: string): KerasCompileParts | undefined {
   if (!isObject(t) || t.loss === undefined || t.loss === null) return undefined;
   return {
     optimizer: optimizerFrom(t.optimizer_config, file),

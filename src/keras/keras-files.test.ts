@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   initEngine,
@@ -21,7 +21,6 @@ import {
   sequential,
   type LayersModel,
   type Prediction,
-  type SymbolicTensor,
 } from '../node/index.js';
 import { readH5, writeH5, group, putDataset, type H5Group } from './h5.js';
 
@@ -362,7 +361,7 @@ describe('every layer and optimizer the library has, through both formats', () =
   function everything(dropout = true): LayersModel {
     const a = input({ shape: [2, 3] });
     const b = input({ shape: [4] });
-    const flat = layers.flatten().apply(a) as SymbolicTensor;
+    const flat = layers.flatten().apply(a);
     const d1 = layers
       .dense(4, {
         activation: 'selu',
@@ -370,18 +369,14 @@ describe('every layer and optimizer the library has, through both formats', () =
         kernelRegularizer: { className: 'L1L2', config: { l1: 0.001, l2: 0.01 } },
         biasInitializer: { className: 'Constant', config: { value: 0.1 } },
       })
-      .apply(flat) as SymbolicTensor;
-    const d2 = layers
-      .dense(4, { useBias: false, kernelInitializer: 'lecunUniform' })
-      .apply(b) as SymbolicTensor;
-    const sum = layers.add().apply([d1, d2]) as SymbolicTensor;
-    const act = layers.activation('tanh').apply(sum) as SymbolicTensor;
-    const bn = layers
-      .batchNormalization({ momentum: 0.9, epsilon: 0.01, center: false })
-      .apply(act) as SymbolicTensor;
-    const drop = dropout ? (layers.dropout({ rate: 0.1, seed: 7 }).apply(bn) as SymbolicTensor) : bn;
-    const cat = layers.concatenate().apply([drop, d2]) as SymbolicTensor;
-    const out = layers.dense(2, { activation: 'softmax', name: 'out' }).apply(cat) as SymbolicTensor;
+      .apply(flat);
+    const d2 = layers.dense(4, { useBias: false, kernelInitializer: 'lecunUniform' }).apply(b);
+    const sum = layers.add().apply([d1, d2]);
+    const act = layers.activation('tanh').apply(sum);
+    const bn = layers.batchNormalization({ momentum: 0.9, epsilon: 0.01, center: false }).apply(act);
+    const drop = dropout ? layers.dropout({ rate: 0.1, seed: 7 }).apply(bn) : bn;
+    const cat = layers.concatenate().apply([drop, d2]);
+    const out = layers.dense(2, { activation: 'softmax', name: 'out' }).apply(cat);
     return model({ inputs: [a, b], outputs: out, name: 'everything' });
   }
   const xa = [
@@ -455,4 +450,182 @@ describe('every layer and optimizer the library has, through both formats', () =
       });
     }
   }
+});
+
+describe('what Keras reads that a round trip here cannot show', () => {
+  /** seq_k3.keras with its config.json or weights changed. */
+  async function editedKeras(
+    editConfig: (c: Record<string, unknown>) => void,
+    editWeights?: (t: H5Group) => void,
+  ): Promise<Uint8Array> {
+    const entries = unzipSync(fixture('seq_k3.keras'));
+    const config = JSON.parse(new TextDecoder().decode(entries['config.json'])) as Record<string, unknown>;
+    editConfig(config);
+    entries['config.json'] = new TextEncoder().encode(JSON.stringify(config));
+    if (editWeights) {
+      const tree = await readH5(entries['model.weights.h5'] as Uint8Array, 'w');
+      editWeights(tree);
+      entries['model.weights.h5'] = (await writeH5(tree)) as Uint8Array<ArrayBuffer>;
+    }
+    return zipSync(entries, { level: 0 });
+  }
+  const compileConfig = (c: Record<string, unknown>): Record<string, unknown> =>
+    c.compile_config as Record<string, unknown>;
+
+  it('the optimizer variables follow Keras layer order in a functional model (not ours)', async () => {
+    // Our layer order walks e1 first (depth-first from the outputs); Keras's map_graph orders by
+    // depth from the outputs (d1 4, d2 3, then e1 and d3 at 2 in first-seen order).
+    const inp = input({ shape: [4] });
+    const d1 = layers.dense(4, { name: 'd1' }).apply(inp);
+    const d2 = layers.dense(4, { name: 'd2' }).apply(d1);
+    const d3 = layers.dense(4, { name: 'd3' }).apply(d2);
+    const e1 = layers.dense(4, { name: 'e1' }).apply(inp);
+    const out = layers.dense(2, { name: 'out' }).apply(layers.concatenate({ name: 'cat' }).apply([e1, d3]));
+    const m = model({ inputs: inp, outputs: out });
+    m.compile({ optimizer: 'adam', loss: 'mse' });
+    await m.fit(
+      X,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { epochs: 1, verbose: 0 },
+    );
+    const file = join(tmp, 'order.keras');
+    await m.save(file);
+    const tree = await weightsTreeOfKeras(new Uint8Array(readFileSync(file)));
+    // Keras's trainable order is its layer order, which numbers the groups: dense, dense_1, ...
+    const groups = [...(tree.children.get('layers') as H5Group).children.entries()]
+      .filter(([k]) => k.startsWith('dense'))
+      .sort(([a], [b]) => Number(a.slice(6) || 0) - Number(b.slice(6) || 0))
+      .map(([, g]) => ((g as H5Group).children.get('vars') as H5Group).attrs.name);
+    const names = groups.map((a) => (a?.kind === 'string' ? a.value : ''));
+    expect(names).toEqual(['d1', 'd2', 'e1', 'd3', 'out']);
+    const vars = (tree.children.get('optimizer') as H5Group).children.get('vars') as H5Group;
+    const state = new Map((await m.getOptimizerWeights()).map((s) => [s.name, s.data]));
+    // Adam: iteration, learning_rate, then m, v interleaved per trainable weight in that order.
+    const order = names.flatMap((n) => [`${n}/kernel`, `${n}/bias`]);
+    order.forEach((w, i) => {
+      const m0 = vars.children.get(String(2 + 2 * i));
+      expect(m0?.kind === 'dataset' ? Array.from(m0.data as Float32Array) : [], w).toEqual(
+        Array.from(state.get(`${w}/m`) ?? []),
+      );
+    });
+    await m.dispose();
+  });
+
+  it('a frozen layer: saved without optimizer slots, and the loaded model trains on alike', async () => {
+    const m = sequential([layers.dense(3, { inputShape: [4], name: 'f' }), layers.dense(2, { name: 'g' })]);
+    m.getLayer('f').trainable = false;
+    m.compile({ optimizer: 'adam', loss: 'mse' });
+    await m.fit(
+      X,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { epochs: 2, shuffle: false, verbose: 0 },
+    );
+    const file = join(tmp, 'frozen.keras');
+    await m.save(file);
+    const vars = (await weightsTreeOfKeras(new Uint8Array(readFileSync(file)))).children.get(
+      'optimizer',
+    ) as H5Group;
+    expect((vars.children.get('vars') as H5Group).children.size).toBe(2 + 2 * 2); // g's kernel and bias only
+    const back = await loadModel(file);
+    expect(back.getLayer('f').trainable).toBe(false);
+    await m.fit(
+      X,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { epochs: 1, shuffle: false, verbose: 0 },
+    );
+    await back.fit(
+      X,
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      { epochs: 1, shuffle: false, verbose: 0 },
+    );
+    const [wa, wb] = [await weightsOf(m), await weightsOf(back)];
+    for (const [k, v] of wa) expect(Array.from(wb.get(k) ?? []), k).toEqual(Array.from(v));
+    await m.dispose();
+    await back.dispose();
+  });
+
+  it('floats Keras checks with isinstance(x, float) are written with a decimal point', async () => {
+    const m = sequential([layers.dense(2, { inputShape: [2] })]);
+    m.compile({ optimizer: optimizers.sgd({ learningRate: 1 }), loss: 'mse' });
+    const file = join(tmp, 'sgd.keras');
+    await m.save(file);
+    const text = new TextDecoder().decode(unzipSync(new Uint8Array(readFileSync(file)))['config.json']);
+    expect(text).toContain('"learning_rate":1.0,');
+    expect(text).toContain('"momentum":0.0,');
+    await m.dispose();
+  });
+
+  it('a Keras model compiled but never trained loads, with its learning rate', async () => {
+    const bytes = await editedKeras(
+      () => undefined,
+      (t) => {
+        const vars = (t.children.get('optimizer') as H5Group).children.get('vars') as H5Group;
+        for (const k of [...vars.children.keys()]) if (Number(k) >= 2) vars.children.delete(k);
+      },
+    );
+    const m = await loadModel(bytes);
+    expect(m.pendingOptimizerWeights).toBeUndefined();
+    expect(m.optimizerConfig?.config.learning_rate).toBeCloseTo(0.002, 9);
+    await m.dispose();
+  });
+
+  it('settings that would change the model are refused by name, not dropped', async () => {
+    const smoothing = await editedKeras((c) => {
+      compileConfig(c).loss = {
+        module: 'keras.losses',
+        class_name: 'CategoricalCrossentropy',
+        config: {
+          name: 'categorical_crossentropy',
+          reduction: 'sum_over_batch_size',
+          from_logits: false,
+          label_smoothing: 0.1,
+          axis: -1,
+        },
+        registered_name: null,
+      };
+    });
+    await expect(loadModel(smoothing)).rejects.toThrow(
+      /CategoricalCrossentropy has label_smoothing=0.1, which is not supported/,
+    );
+    const schedule = await editedKeras((c) => {
+      const opt = compileConfig(c).optimizer as { config: Record<string, unknown> };
+      opt.config.learning_rate = {
+        module: 'keras.optimizers.schedules',
+        class_name: 'ExponentialDecay',
+        config: {},
+      };
+    });
+    await expect(loadModel(schedule)).rejects.toThrow(/learning rate is a schedule \(ExponentialDecay\)/);
+    // training=True on a call (dropout at inference) in a functional model.
+    const entries = unzipSync(fixture('func_k3.keras'));
+    const config = JSON.parse(new TextDecoder().decode(entries['config.json'])) as {
+      config: { layers: { name: string; inbound_nodes: { kwargs: unknown }[] }[] };
+    };
+    const shared = config.config.layers.find((l) => l.name === 'shared');
+    if (!shared?.inbound_nodes[0]) throw new Error('fixture: no shared layer');
+    shared.inbound_nodes[0].kwargs = { training: true };
+    entries['config.json'] = new TextEncoder().encode(JSON.stringify(config));
+    await expect(loadModel(zipSync(entries, { level: 0 }))).rejects.toThrow(
+      /layer "shared" is called with training=true, which is not supported/,
+    );
+    // With compile: false the model loads without its compile settings.
+    const plain = await loadModel(smoothing, { compile: false });
+    expect(plain.optimizerConfig).toBeUndefined();
+    await plain.dispose();
+    await expect(loadModel(smoothing, { compile: false, complie: true } as never)).rejects.toThrow(
+      /unknown option 'complie'/,
+    );
+  });
 });

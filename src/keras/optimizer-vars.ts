@@ -74,9 +74,14 @@ export function fromKeras3Vars(
   vars: readonly { data: H5Array; shape: number[] }[],
   trainable: readonly { name: string; shape: readonly number[] }[],
   slots: readonly string[],
-): { state: NamedState[]; learningRate: number } {
+): { state: NamedState[] | undefined; learningRate: number } {
   const { blocks, uProduct } = layout(className);
   const present = blocks.map((b) => b.filter((s) => slots.includes(s)));
+  // Compiled in Keras but never trained: the optimizer was not built, so only iteration and
+  // learning_rate were saved (Keras skips the rest on load, as this does).
+  if (vars.length === 2 && slots.length > 0 && trainable.length > 0) {
+    return { state: undefined, learningRate: Number(vars[1]?.data[0] ?? 0) };
+  }
   const expected = 2 + present.reduce((n, b) => n + b.length * trainable.length, 0) + (uProduct ? 1 : 0);
   if (vars.length !== expected) {
     throw new Error(

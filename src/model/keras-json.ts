@@ -325,8 +325,31 @@ function inboundNodes(v: unknown, layer: string): [string, number][][] {
         `model config: layer "${layer}": inbound node ${JSON.stringify(call)} is neither a list nor Keras 3's { args, kwargs }`,
       );
     }
-    return call.map((r: unknown) => tensorRef(r, `layer "${layer}" inbound_nodes`));
+    return call.map((r: unknown) => {
+      if (Array.isArray(r)) refuseCallKwargs(r[3], layer);
+      return tensorRef(r, `layer "${layer}" inbound_nodes`);
+    });
   });
+}
+
+/**
+ * A call's keyword arguments: only absent or null ones (Keras records mask=None); a set one,
+ * such as training=True on a Dropout (dropout at inference), would change what the layer does,
+ * so it is refused rather than dropped.
+ */
+function refuseCallKwargs(kwargs: unknown, layer: string): void {
+  if (kwargs === undefined || kwargs === null) return;
+  if (!isObject(kwargs)) {
+    throw new ModelFormatError(
+      `model config: layer "${layer}": call arguments ${JSON.stringify(kwargs)} are not a record`,
+    );
+  }
+  for (const [k, v] of Object.entries(kwargs)) {
+    if (v === null) continue;
+    throw new ModelFormatError(
+      `model config: layer "${layer}" is called with ${k}=${JSON.stringify(v)}, which is not supported (only calls without keyword arguments)`,
+    );
+  }
 }
 
 /** The keras tensors of a Keras 3 call, in order; other arguments must be absent. */
@@ -344,15 +367,7 @@ function keras3Call(call: Record<string, unknown>, layer: string): [string, numb
     }
   };
   walk(call.args);
-  if (isObject(call.kwargs)) {
-    for (const [k, val] of Object.entries(call.kwargs)) {
-      if (isObject(val) && val.class_name === '__keras_tensor__') {
-        throw new ModelFormatError(
-          `model config: layer "${layer}" takes a tensor as its keyword argument '${k}', which is not supported`,
-        );
-      }
-    }
-  }
+  refuseCallKwargs(call.kwargs, layer);
   return refs;
 }
 

@@ -63,26 +63,38 @@ function modelOf(s: ModelStructure): LayersModel {
     : wrapConfigError(s.name, () => new LayersModel({ inputs: s.inputs, outputs: s.outputs, name: s.name }));
 }
 
-/** Per-output lists (tf.keras 2 writes metrics as [[...]] per output) as compile takes them. */
+/**
+ * Saved metrics as compile takes them. Keras reads a list with one entry per output as
+ * per-output (an entry: a metric or a list of them; tf.keras 2 writes [[...]] per output), so
+ * for several outputs such a list becomes a record by output name.
+ */
 function perOutput(v: unknown, outputs: readonly string[]): unknown {
-  if (!Array.isArray(v) || !v.every((x) => Array.isArray(x))) return v;
-  if (v.length === 1) return v[0];
+  if (!Array.isArray(v)) return v;
+  if (outputs.length === 1) return v.length === 1 && Array.isArray(v[0]) ? v[0] : v;
   if (v.length !== outputs.length) return v;
-  return Object.fromEntries(outputs.map((o, i) => [o, v[i]]));
+  return Object.fromEntries(outputs.map((o, i) => [o, Array.isArray(v[i]) ? v[i] : [v[i]]]));
 }
 
 /** A model from a Keras file's parts: structure, weights, then compile settings and optimizer state. */
 export function modelFromKerasParts(parts: KerasFileParts, file: string, compile: boolean): LayersModel {
   const model = wrapConfigError(file, () => modelOf(structureFromJson(parts.modelConfig)));
   assignKerasWeights(model.layers, parts.weights(model.layers), file);
-  const c = parts.compile;
-  if (!compile || !c) return model;
-  const trainable = model.layers.flatMap((l) => (l.trainable ? l.weights.filter((w) => w.trainable) : []));
+  if (!compile) return model;
+  const c = parts.compile();
+  if (!c) return model;
+  // The optimizer's variables follow Keras's layer order (the file's), not ours.
+  const trainable = parts
+    .order(model.layers)
+    .flatMap((l) => (l.trainable ? l.weights.filter((w) => w.trainable) : []));
   const config = { ...c.optimizer.config };
   let pending: LayersModel['pendingOptimizerWeights'];
   if (parts.optimizer) {
-    const { state, learningRate } = parts.optimizer(trainable, slotsOf(c.optimizer.className, config));
-    state.forEach((s) => assertFiniteWeight(`loading ${file}: optimizer state`, s.name, s.data));
+    const { state, learningRate } = parts.optimizer(
+      c.optimizer.className,
+      trainable,
+      slotsOf(c.optimizer.className, config),
+    );
+    state?.forEach((s) => assertFiniteWeight(`loading ${file}: optimizer state`, s.name, s.data));
     pending = state;
     if (learningRate !== undefined) config.learning_rate = learningRate;
   }

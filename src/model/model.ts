@@ -522,13 +522,18 @@ export class LayersModel extends Topology {
         a.metrics === undefined
           ? null
           : Array.isArray(a.metrics)
-            ? metrics(a.metrics as readonly string[]) // one list for every output
+            ? // One list for every output: Keras reads a list per output for several outputs.
+              outputs.length === 1
+              ? metrics(a.metrics as readonly string[])
+              : Object.fromEntries(outputs.map((o) => [o, metrics(a.metrics as readonly string[])]))
             : byOutput(a.metrics as Readonly<Record<string, readonly string[]>>, metrics),
       weightedMetrics:
         a.weightedMetrics === undefined
           ? null
           : Array.isArray(a.weightedMetrics)
-            ? metrics(a.weightedMetrics as readonly string[])
+            ? outputs.length === 1
+              ? metrics(a.weightedMetrics as readonly string[])
+              : Object.fromEntries(outputs.map((o) => [o, metrics(a.weightedMetrics as readonly string[])]))
             : byOutput(a.weightedMetrics as Readonly<Record<string, readonly string[]>>, metrics),
       lossWeights: a.lossWeights === undefined ? null : byOutput(a.lossWeights, (w: number) => w),
     };
@@ -1095,7 +1100,8 @@ export class LayersModel extends Topology {
   /**
    * Loads weights saved by `saveWeights` or Keras's `save_weights` (`.weights.h5`), or the
    * weights of a Keras `.h5` model file, into this model: a path (Node), URL, File/Blob or the
-   * bytes. Every weight is checked (shapes, NaN/±Inf) before the first is written.
+   * bytes. Every weight is checked (shapes, NaN/±Inf) before the first is written. The
+   * optimizer state such a file may carry is not restored (load the model for that).
    */
   async loadWeights(source: KerasFileSource): Promise<void> {
     if (!this.isBuilt) throw new Error(notBuiltMessage('loadWeights'));

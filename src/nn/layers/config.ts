@@ -110,7 +110,8 @@ export class ConfigReader {
 function withoutDtype(config: Record<string, unknown>): Record<string, unknown> {
   const rest = { ...config };
   delete rest.dtype;
-  for (const k of ['input_axes', 'output_axes']) if (rest[k] === null) delete rest[k];
+  if (rest.input_axes === null) delete rest.input_axes;
+  if (rest.output_axes === null) delete rest.output_axes;
   return rest;
 }
 
