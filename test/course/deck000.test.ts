@@ -3,7 +3,7 @@
  * MNIST lab (load_data, to_categorical, ModelCheckpoint, load_model and predict one image,
  * the batch-size × optimizer × BN/dropout grid).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, vi } from 'vitest';
@@ -179,8 +179,9 @@ describe('deck 000', () => {
         expect(printed[0]).toMatch(
           new RegExp(`^Epoch 1: val_loss improved from None to \\d+\\.\\d{5}, saving model to ${filepath}$`),
         );
-        // load_model('model.hdf5') (this library's format, at the same path) and predict one image.
-        const loaded = await loadModel(`file://${filepath}`);
+        // load_model('model.hdf5'): Keras's HDF5 file, as the checkpoint wrote it; predict one image.
+        expect([...readFileSync(filepath).subarray(0, 4)]).toEqual([0x89, 0x48, 0x44, 0x46]);
+        const loaded = await loadModel(filepath);
         const bestWeights = weightsAt[improved.at(-1) as number] as Float32Array[];
         const got = (await loaded.getWeights()).map((w) => [...w.data]);
         expect(got).toEqual(bestWeights.map((w) => [...w]));

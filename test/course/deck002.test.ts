@@ -3,11 +3,20 @@
  * layers[1].get_weights(), fit/evaluate/predict_classes), the regression MLP with SGD(lr=),
  * the Wide & Deep functional models (one and two inputs), saving, build_model().
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { data, input, layers, loadModel, model, optimizers, sequential } from '../../src/node/index.js';
+import {
+  data,
+  input,
+  layers,
+  loadModel,
+  model,
+  optimizers,
+  sequential,
+  utils,
+} from '../../src/node/index.js';
 import { argmax, kw, regression, rows, single, slide, uniform, useEngine } from './course.js';
 
 useEngine();
@@ -93,6 +102,45 @@ describe('deck 002', () => {
       const yProba = rows(single(await m.predict(xNew)).data, 10);
       yProba.forEach((r) => expect(r.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5));
       expect([...(await m.predictClasses(xNew))]).toEqual(yProba.map(argmax));
+    },
+  );
+
+  slide(2, 'Visualizing the model').both(
+    'keras.utils.plot_model(model, "my_fashion_mnist_model.png", show_shapes=True): the diagram as SVG (PNG has no renderer here)',
+    async (s) => {
+      const m = fashion(s);
+      const dir = mkdtempSync(join(tmpdir(), 'course-002-plot-'));
+      await expect(
+        utils.plotModel(m, join(dir, 'my_fashion_mnist_model.png'), kw(s, { show_shapes: true })),
+      ).rejects.toThrow(/\.png.*\.svg/);
+      const plot = await utils.plotModel(
+        m,
+        join(dir, 'my_fashion_mnist_model.svg'),
+        kw(s, { show_shapes: true }),
+      );
+      expect(readFileSync(join(dir, 'my_fashion_mnist_model.svg'), 'utf8')).toBe(plot.svg);
+      // One box per layer, with Keras's shape text: Flatten, Dense 300, Dense 100, Dense 10.
+      expect(plot.svg.match(/<g id="node\d+" class="node">/g)).toHaveLength(m.layers.length);
+      for (const shape of ['(None, 28, 28)', '(None, 784)', '(None, 300)', '(None, 100)', '(None, 10)'])
+        expect(plot.svg).toContain(shape);
+    },
+  );
+
+  slide(2, 'Plotting learning curves').both(
+    'pd.DataFrame(history.history).plot(): utils.plotHistory draws loss and accuracy, train against validation',
+    async (s) => {
+      const m = fashion(s);
+      m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'sgd', metrics: ['accuracy'] });
+      const x = { data: uniform(32, 784, 3), shape: [32, 28, 28] };
+      const y = Array.from({ length: 32 }, (_, i) => i % 10);
+      const history = await m.fit(x, y, kw(s, { epochs: 3, validation_split: 0.25, verbose: 0 as const }));
+      const plot = await utils.plotHistory(history);
+      // Two panels (loss, accuracy), each with a training and a validation line of 3 points.
+      for (const title of ['loss', 'accuracy']) expect(plot.svg).toContain(title);
+      const lines = plot.svg.match(/<path[^>]*aria-roledescription="line mark"[^>]*d="M[^"]*"/g) ?? [];
+      expect(lines).toHaveLength(4);
+      for (const l of lines)
+        expect((/d="([^"]*)"/.exec(l)?.[1] ?? '').split(/[ML]/).filter(Boolean)).toHaveLength(3);
     },
   );
 
