@@ -28,7 +28,7 @@ import type { LossName } from '../kernels/losses.js';
 import { Tensor } from '../tensor/tensor.js';
 import { firstNonFinite } from './finite.js';
 import { DataError } from './data-error.js';
-import { rowWeights, type WeightArgs } from './sample-weights.js';
+import { rowWeights, type SampleWeightInput, type WeightArgs } from './sample-weights.js';
 
 type Typed =
   Float32Array | Float64Array | Uint8Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Int8Array;
@@ -814,7 +814,7 @@ export async function trainingData(
   y: DataInput | undefined,
   args: {
     validationSplit?: number;
-    validationData?: readonly [DataInput | GpuData, DataInput?];
+    validationData?: readonly [DataInput | GpuData, DataInput?, SampleWeightInput?];
   } & WeightArgs,
   what: string,
 ): Promise<TrainingData> {
@@ -868,15 +868,23 @@ export async function trainingData(
       }
     }
     if (args.validationData) {
-      const [vx, vy] = args.validationData;
+      // Keras's validation_data=(x, y, sample_weight): the validation loss and weighted metrics weighted.
+      const [vx, vy, vw] = args.validationData;
       if (vx instanceof GpuData) {
+        if (vw !== undefined) {
+          throw new DataError(
+            'validationData: sample weights need x and y as arrays or Tensors; a GpuData carries its own columns',
+          );
+        }
         checkGpuData(vx, layout, 'validationData');
         val = vx;
       } else {
         if (vy === undefined) throw new DataError('validationData: y is missing');
         const cols = hostColumns(layout, vx, vy, 'validationData');
+        const weights =
+          vw === undefined ? undefined : rowWeights({ sampleWeight: vw }, cols, layout, 'validationData');
         await checkTensorColumns(engine, cols);
-        val = uploadSlice(engine, cols, 0, cols.rows, label('validation'));
+        val = uploadSlice(engine, cols, 0, cols.rows, label('validation'), weights?.weights);
         owned.push(val);
       }
     }

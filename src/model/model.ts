@@ -85,8 +85,12 @@ export interface FitArgs {
   epochs?: number;
   batchSize?: number;
   validationSplit?: number;
-  /** (x, y) host arrays or eager Tensors, or [gpuData] / [gpuData, undefined] for a GPU dataset. */
-  validationData?: readonly [DataInput | GpuData, DataInput?];
+  /**
+   * (x, y) host arrays or eager Tensors, or [gpuData] / [gpuData, undefined] for a GPU dataset;
+   * a third element, Keras's (x, y, sample_weight), weights the validation loss and weighted
+   * metrics (one weight per validation row).
+   */
+  validationData?: readonly [DataInput | GpuData, DataInput?, SampleWeightInput?];
   /**
    * Keras's validation_freq: validate every n epochs (an integer: after epochs n, 2n, ...,
    * counted from 1), or after the epochs listed (counted from 1). Default 1: every epoch.
@@ -1441,12 +1445,14 @@ export class LayersModel extends Topology {
 /** fit's validationData with its TF.js tensors read to host arrays (eager Tensors kept). */
 async function resolveValidation(
   v: FitArgs['validationData'],
-): Promise<readonly [DataInput | GpuData, DataInput?] | undefined> {
+): Promise<readonly [DataInput | GpuData, DataInput?, SampleWeightInput?] | undefined> {
   if (!v) return undefined;
-  const [vx, vy] = v;
+  const [vx, vy, vw] = v;
   if (vx instanceof GpuData) return v;
   const x = await resolveTensors(vx, 'validationData: x', true);
-  return vy === undefined ? [x] : [x, await resolveTensors(vy, 'validationData: y', true)];
+  if (vy === undefined) return [x];
+  const y = await resolveTensors(vy, 'validationData: y', true);
+  return vw === undefined ? [x, y] : [x, y, vw];
 }
 
 /** Keras's Sequential(layers=..., name=...) as one options object. */

@@ -122,6 +122,40 @@ describe('weightedMetrics: accuracy', () => {
     expectLogs(plain, { loss: sum(l) / ROWS, accuracy: want.accuracy, weighted_accuracy: want.accuracy });
   });
 
+  it('validationData (x, y, sample_weight) weights the validation loss and weighted metrics', async () => {
+    const m = softmaxModel({ metrics: ['accuracy'], weightedMetrics: ['accuracy'] });
+    const p = await predicted(m);
+    const c = rowCorrect(p);
+    const l = rowXent(p);
+    const h = await m.fit(X, IDS, {
+      batchSize: 8,
+      epochs: 1,
+      verbose: 0,
+      shuffle: false,
+      validation_data: [X, IDS, W],
+    });
+    const v = Object.fromEntries(Object.entries(h.history).map(([k, vs]) => [k, vs[0] as number]));
+    expectLogs(
+      {
+        val_loss: v.val_loss as number,
+        val_accuracy: v.val_accuracy as number,
+        val_weighted_accuracy: v.val_weighted_accuracy as number,
+      },
+      {
+        val_loss: sum(l.map((x, r) => x * (W[r] as number))) / ROWS,
+        val_accuracy: sum(c) / ROWS,
+        val_weighted_accuracy: weightedMean(c, W),
+      },
+    );
+    // Weights of the wrong length are refused naming validationData; the model is unchanged.
+    const before = await m.getWeights();
+    await expect(
+      m.fit(X, IDS, { epochs: 1, verbose: 0, validationData: [X, IDS, W.subarray(1)] }),
+    ).rejects.toThrow(/validationData.*\b36\b.*\b37\b|validationData.*37.*36/);
+    const after = await m.getWeights();
+    after.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(before[i]?.data ?? [])));
+  });
+
   it('classWeight weights the weighted metrics (and not metrics); a weighted metric alone keeps its name', async () => {
     const m = softmaxModel({ weightedMetrics: ['accuracy'] });
     const p = await predicted(m);
