@@ -69,7 +69,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chromium',
-          include: ['kernels-test/browser/**/*.test.ts', 'demo/test/**/*.test.ts'],
+          include: [
+            'kernels-test/browser/**/*.test.ts',
+            'demo/test/**/*.test.ts',
+            'test/browser/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 900_000,
         },
