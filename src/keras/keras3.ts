@@ -194,8 +194,14 @@ function sequentialConfig(model: ModelShape, layers: readonly Layer[]): Record<s
   );
 }
 
-function functionalConfig(model: ModelShape, layers: readonly Layer[]): Record<string, unknown> {
-  // The calls that belong to this model, numbered per layer as Keras renumbers them.
+/**
+ * The calls (nodes) that belong to a model, by their output, and each one's index as Keras
+ * numbers a layer's calls when saving: calls made outside the model do not count.
+ */
+export function modelCalls(
+  model: Pick<ModelShape, 'outputs'>,
+  layers: readonly Layer[],
+): { inModel: Set<SymbolicTensor>; nodeIndex: Map<SymbolicTensor, number> } {
   const inModel = new Set<SymbolicTensor>();
   const visit = (t: SymbolicTensor): void => {
     if (inModel.has(t)) return;
@@ -210,6 +216,11 @@ function functionalConfig(model: ModelShape, layers: readonly Layer[]): Record<s
     let k = 0;
     for (const n of l.nodes) if (inModel.has(n.output)) nodeIndex.set(n.output, k++);
   }
+  return { inModel, nodeIndex };
+}
+
+function functionalConfig(model: ModelShape, layers: readonly Layer[]): Record<string, unknown> {
+  const { inModel, nodeIndex } = modelCalls(model, layers);
   const history = (t: SymbolicTensor): [string, number, number] => [t.layer.name, nodeIndex.get(t) ?? 0, 0];
   const kerasTensor = (t: SymbolicTensor): Record<string, unknown> => ({
     class_name: '__keras_tensor__',

@@ -26,6 +26,7 @@ import {
   type Layer,
   type SymbolicTensor,
 } from '../nn/layers/index.js';
+import { modelCalls } from '../keras/keras3.js';
 import type { Topology } from './topology.js';
 
 /** What this library writes as generatedBy and keras_version. */
@@ -89,22 +90,7 @@ function sequentialJson(model: Topology, layers: readonly Layer[]): KerasModelJs
 }
 
 function functionalJson(model: Topology, layers: readonly Layer[]): KerasModelJson {
-  // The calls (nodes) that belong to this model, numbered per layer as Keras numbers them
-  // when saving: calls made outside the model do not count.
-  const inModel = new Set<SymbolicTensor>();
-  const visit = (t: SymbolicTensor): void => {
-    if (inModel.has(t)) return;
-    inModel.add(t);
-    const node = t.layer.nodes[t.node];
-    if (!node) throw new Error(`internal: "${t.layer.name}" has no call ${t.node}`);
-    node.inputs.forEach(visit);
-  };
-  model.outputs.forEach(visit);
-  const nodeIndex = new Map<SymbolicTensor, number>();
-  for (const l of layers) {
-    let k = 0;
-    for (const n of l.nodes) if (inModel.has(n.output)) nodeIndex.set(n.output, k++);
-  }
+  const { inModel, nodeIndex } = modelCalls(model, layers);
   const ref = (t: SymbolicTensor): [string, number, number] => [t.layer.name, nodeIndex.get(t) ?? 0, 0];
   const entries = layers.map((l): KerasLayerJson => {
     const config = layerConfig(l);
