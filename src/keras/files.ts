@@ -414,12 +414,17 @@ async function readKerasZip(bytes: Uint8Array, file: string): Promise<KerasFileP
 export async function readKerasWeights(
   bytes: Uint8Array,
   file: string,
-): Promise<Pick<KerasFileParts, 'weights'> & { tree: H5Group }> {
+): Promise<Pick<KerasFileParts, 'weights' | 'optimizer'> & { tree: H5Group }> {
   const tree = await readH5(bytes, file);
   if (nodeAt(tree, 'model_weights') && !nodeAt(tree, 'layers')) {
+    // An .h5 model file's weights (its optimizer state goes with loadModel).
     return { tree, weights: (layers) => legacyWeights(tree, layers, file) };
   }
-  return { tree, weights: (layers) => keras3Weights(tree, layers, file) };
+  return {
+    tree,
+    weights: (layers) => keras3Weights(tree, layers, file),
+    optimizer: keras3Optimizer(tree, file),
+  };
 }
 
 /** The layers in the order the file's config lists them (Keras's order, which names the groups). */

@@ -247,6 +247,35 @@ describe('writing Keras files: a loaded file saved again keeps its structure and
     await model.dispose();
   });
 
+  it('loadWeights into a compiled model takes the optimizer state too, as Keras load_weights', async () => {
+    const make = (): LayersModel => {
+      const m = sequential([layers.dense(4, { activation: 'tanh', inputShape: [4] }), layers.dense(3)]);
+      m.compile({ optimizer: optimizers.adam({ learningRate: 0.01 }), loss: 'mse' });
+      return m;
+    };
+    const Y = [
+      [1, 0, 0],
+      [0, 1, 0],
+    ];
+    const a = make();
+    await a.fit(X, Y, { epochs: 3, shuffle: false, verbose: 0 });
+    const file = join(tmp, 'ckpt.weights.h5');
+    await a.saveWeights(file);
+    const b = make();
+    await b.fit(X, Y, { epochs: 1, shuffle: false, verbose: 0 }); // trained (built) before loading
+    await b.loadWeights(file);
+    await a.fit(X, Y, { epochs: 1, shuffle: false, verbose: 0 });
+    await b.fit(X, Y, { epochs: 1, shuffle: false, verbose: 0 });
+    // Two models: their layers have other names, so the weights are compared in order.
+    const [wa, wb] = [await a.getWeights(), await b.getWeights()];
+    wa.forEach((w, i) => expect(Array.from(wb[i]?.data ?? []), w.name).toEqual(Array.from(w.data)));
+    const steps = async (m: LayersModel): Promise<number | undefined> =>
+      (await m.getOptimizerWeights()).find((s) => s.name === 'iterations')?.data[0];
+    expect(await steps(b)).toBe(await steps(a));
+    await a.dispose();
+    await b.dispose();
+  });
+
   it('a model trained here round-trips through .keras and .h5 with the same predictions', async () => {
     const model = sequential([
       layers.dense(6, { activation: 'tanh', inputShape: [4] }),

@@ -2,7 +2,8 @@
  * Keras files' weights into a model's layers, all checked (shape, NaN/±Inf) before the first
  * is written: load.ts (whole models) and LayersModel.loadWeights use it.
  */
-import { readKerasWeights } from '../keras/files.js';
+import { readKerasWeights, slotsOf } from '../keras/files.js';
+import type { NamedState } from '../keras/optimizer-vars.js';
 import { ModelFormatError, type Layer } from '../nn/layers/index.js';
 import { assertFiniteWeight } from './finite.js';
 import { readKerasBytes, type KerasFileSource } from './keras-io.js';
@@ -36,13 +37,27 @@ export function assignKerasWeights(
   for (const [to, from] of writes) to.set(from);
 }
 
-/** Reads a Keras weights file (.weights.h5, or an .h5 model's weights) into `layers`. */
+/**
+ * Reads a Keras weights file (.weights.h5, or an .h5 model's weights) into `layers` (in
+ * Keras's order). With `optimizer` (a compiled model's), also gives the optimizer state the
+ * file carries, as Keras's load_weights restores it: every check (shapes, counts, NaN/±Inf)
+ * comes before the first weight is written.
+ */
 export async function loadKerasWeightsInto(
   layers: readonly Layer[],
   source: KerasFileSource,
   what: string,
-): Promise<void> {
+  optimizer?: { className: string; config: Readonly<Record<string, unknown>> },
+): Promise<NamedState[] | undefined> {
   const { bytes, name } = await readKerasBytes(source, what);
   const w = await readKerasWeights(bytes, name);
-  assignKerasWeights(layers, w.weights(layers), name);
+  const values = w.weights(layers);
+  let state: NamedState[] | undefined;
+  if (optimizer && w.optimizer) {
+    const trainable = layers.flatMap((l) => (l.trainable ? l.weights.filter((x) => x.trainable) : []));
+    state = w.optimizer(optimizer.className, trainable, slotsOf(optimizer.className, optimizer.config)).state;
+    state?.forEach((s) => assertFiniteWeight(`${what} ${name}: optimizer state`, s.name, s.data));
+  }
+  assignKerasWeights(layers, values, name);
+  return state;
 }

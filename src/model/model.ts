@@ -1104,12 +1104,24 @@ export class LayersModel extends Topology {
   /**
    * Loads weights saved by `saveWeights` or Keras's `save_weights` (`.weights.h5`), or the
    * weights of a Keras `.h5` model file, into this model: a path (Node), URL, File/Blob or the
-   * bytes. Every weight is checked (shapes, NaN/±Inf) before the first is written. The
-   * optimizer state such a file may carry is not restored (load the model for that).
+   * bytes. Every weight is checked (shapes, NaN/±Inf) before the first is written. A
+   * compiled model also takes the optimizer state a `.weights.h5` carries (step count,
+   * moments), as Keras's load_weights does, so training continues from it.
    */
   async loadWeights(source: KerasFileSource): Promise<void> {
     if (!this.isBuilt) throw new Error(notBuiltMessage('loadWeights'));
-    await loadKerasWeightsInto(kerasLayerOrder(this), source, 'loadWeights');
+    const o = this.optimizerView;
+    const state = await loadKerasWeightsInto(
+      kerasLayerOrder(this),
+      source,
+      'loadWeights',
+      o ? { className: o.className, config: o.config } : undefined,
+    );
+    if (state) {
+      // Every weight is on the host now: the next step builds afresh and applies the state.
+      this.releaseExecutors();
+      this.pendingOptimizerWeights = state;
+    }
   }
 
   /**
