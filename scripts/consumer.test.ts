@@ -93,10 +93,12 @@ beforeAll(() => {
       '--no-package-lock',
       '--omit=dev',
       tarball.path,
-      // The tarball's one dependency and its optional peers, from the repository's
+      // The tarball's dependencies and its optional peers, from the repository's
       // node_modules: offline, an empty cache that `npm ci` filled lacks the full registry
       // metadata `npm install <name>` asks for (ENOTCACHED on a fresh CI machine).
       peer('@webgpu/types'),
+      peer('h5wasm'),
+      peer('fflate'),
       peer('webgpu'),
       peer('lit'),
       peer('chart.js'),
@@ -124,11 +126,11 @@ describe('the packed package, installed into a new project', () => {
     expect(demoTypes.every((f) => /\/(trainer[\w-]*|chart|models|model-diagram)\.d\.ts$/.test(f))).toBe(true);
   });
 
-  it('installs no build-time tools: only the package, @webgpu/types and the peers asked for', () => {
+  it('installs no build-time tools: only the package, its dependencies and the peers asked for', () => {
     const names = readdirSync(join(project, 'node_modules'));
     for (const tool of ['wgsl-preprocessor', 'vite', 'typescript', 'vitest'])
       expect(names).not.toContain(tool);
-    expect(names).toContain('@webgpu');
+    for (const dependency of ['@webgpu', 'h5wasm', 'fflate']) expect(names).toContain(dependency);
     expect(statSync(join(project, 'node_modules/webgpu-mlp/dist/index.js')).isFile()).toBe(true);
   });
 
