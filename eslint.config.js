@@ -4,12 +4,25 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layering of src/ (ARCHITECTURE.md), from the bottom: util, gpu, shaders, kernels,
- * graph, tensor and data, nn, keras (Keras's file formats), model, tune and utils (Keras's
- * utilities: pictures), node. Each folder's sources (not its tests) may
+ * graph, tensor and data, nn, keras (Keras's file formats), model, tune, sklearn (scikit-learn
+ * style estimators and searches) and utils (Keras's utilities: pictures), node. Each folder's sources (not its tests) may
  * not import the folders listed for it; nothing but src/node/ imports src/node/ or node:*.
  * scripts/layering.test.ts proves each rule fires on a deliberate bad import.
  */
-const SRC = ['gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'keras', 'model', 'tune', 'utils', 'node'];
+const SRC = [
+  'gpu',
+  'kernels',
+  'graph',
+  'tensor',
+  'data',
+  'nn',
+  'keras',
+  'model',
+  'tune',
+  'sklearn',
+  'utils',
+  'node',
+];
 /** The folders of SRC that `folder` may not import: all but itself and those it builds on. */
 const above = (folder, ...allowed) => SRC.filter((f) => f !== folder && !allowed.includes(f));
 export const LAYERS = {
@@ -23,6 +36,18 @@ export const LAYERS = {
   'src/keras': above('keras', 'nn'),
   'src/model': above('model', 'gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'keras'),
   'src/tune': above('tune', 'gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'keras', 'model'),
+  'src/sklearn': above(
+    'sklearn',
+    'gpu',
+    'kernels',
+    'graph',
+    'tensor',
+    'data',
+    'nn',
+    'keras',
+    'model',
+    'tune',
+  ),
   'src/utils': above('utils', 'gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'keras', 'model', 'tune'),
 };
 export const layerRules = Object.entries(LAYERS).map(([folder, forbidden]) => ({

@@ -41,6 +41,7 @@ const FOLDERS = [
   'keras',
   'model',
   'tune',
+  'sklearn',
   'utils',
   'node',
 ];
