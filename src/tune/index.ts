@@ -1,6 +1,7 @@
 /**
  * Hyperparameter search and cross-validation: the `hp` search space, grid / random /
- * Hyperband tuners (Keras Tuner's API in camelCase) and scikit-learn's cross_val_score.
+ * Hyperband / Bayesian-optimization tuners (Keras Tuner's API in camelCase) and
+ * scikit-learn's cross_val_score.
  */
 export { HyperParameters, SearchSpace, HyperParameterError } from './hyperparameters.js';
 export type {
@@ -37,5 +38,15 @@ export type {
   HyperbandOptions,
   WithHypermodel,
 } from './searchers.js';
+export {
+  BayesianOptimization,
+  BayesianOracle,
+  GaussianProcess,
+  bayesianOptimization,
+  fitGaussianProcess,
+  encodeValue,
+  decodeValue,
+} from './bayesian.js';
+export type { BayesianOptimizationOptions, Observation, OracleSettings } from './bayesian.js';
 export { crossValScore } from './crossval.js';
 export type { CrossValOptions, CrossValResult } from './crossval.js';
