@@ -1,0 +1,23 @@
+/**
+ * scikit-learn style preprocessing, pipelines, splitters and metrics, browser-safe.
+ * Meant to be re-exported as a namespace (`export * as sklearn from './sklearn/index.js'`):
+ * its StandardScaler and MinMaxScaler take rows (number[][]), data's take flat arrays.
+ */
+export type { Matrix, Labels, Estimator, Transformer, Splitter } from './types.js';
+export { StandardScaler, MinMaxScaler, LabelEncoder, OneHotEncoder } from './preprocessing.js';
+export type { OneHotEncoderOptions, Table } from './preprocessing.js';
+export { Pipeline, makePipeline } from './pipeline.js';
+export type { Step } from './pipeline.js';
+export { ShuffleSplit, asSplitter } from './split.js';
+export type { ShuffleSplitOptions } from './split.js';
+export {
+  accuracyScore,
+  f1Score,
+  rocAucScore,
+  meanSquaredError,
+  meanAbsoluteError,
+  r2Score,
+  scorer,
+  SCORER_NAMES,
+} from './metrics.js';
+export type { Scorer, ScorerName } from './metrics.js';

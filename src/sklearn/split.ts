@@ -1,0 +1,119 @@
+/**
+ * Cross-validation splitters with scikit-learn's protocol, `for (const [train, test] of
+ * cv.split(X, y))`: ShuffleSplit, and asSplitter() for data/prep.ts's KFold and
+ * StratifiedKFold (whose split gives { train, test } Uint32Arrays).
+ */
+import { KFold, StratifiedKFold } from '../data/prep.js';
+import { readOptions, type Spelled } from '../util/options.js';
+import { createRng } from '../util/random.js';
+import type { Labels, Matrix, Splitter } from './types.js';
+
+function rowsOf(x: Matrix | number, who: string): number {
+  const n = typeof x === 'number' ? x : x.length;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${who}: need at least one row, got ${n}`);
+  return n;
+}
+
+export interface ShuffleSplitOptions {
+  /** Number of re-shuffles (default 10). */
+  nSplits?: number;
+  /** A fraction in (0, 1) or a row count ≥ 1 (default 0.1, or the rest after trainSize). */
+  testSize?: number;
+  /** A fraction in (0, 1) or a row count ≥ 1 (default: the rest after testSize). */
+  trainSize?: number;
+  /** Seeds the shuffles: every split() call then gives the same splits (default: random). */
+  randomState?: number;
+}
+
+/** A size as a fraction in (0, 1) or a count in [1, n); undefined stays undefined. */
+function readSize(
+  v: number | undefined,
+  n: number,
+  name: string,
+  round: (x: number) => number,
+): number | undefined {
+  if (v === undefined) return undefined;
+  if (Number.isInteger(v) && v >= 1 && v < n) return v;
+  if (v > 0 && v < 1) return round(v * n);
+  throw new RangeError(`ShuffleSplit: ${name} ${v} must be a fraction in (0, 1) or a row count in [1, ${n})`);
+}
+
+/**
+ * scikit-learn's ShuffleSplit: each split is a fresh permutation of the rows, the first
+ * nTest of it the test set and the next nTrain the train set (both in permutation order).
+ * nTest = ⌈testSize·n⌉, nTrain = ⌊trainSize·n⌋ for fractions, as scikit-learn rounds them.
+ * The draws are the library's seeded generator, not numpy's, so the rows differ from
+ * scikit-learn's for the same seed; the sizes are the same.
+ */
+export class ShuffleSplit implements Splitter {
+  readonly nSplits: number;
+  readonly testSize: number | undefined;
+  readonly trainSize: number | undefined;
+  readonly randomState: number | undefined;
+
+  constructor(options: Spelled<ShuffleSplitOptions> = {}) {
+    const o = readOptions<ShuffleSplitOptions>(
+      'ShuffleSplit',
+      options,
+      { nSplits: true, testSize: true, trainSize: true, randomState: true },
+      { aliases: { seed: 'randomState' } },
+    );
+    this.nSplits = o.nSplits ?? 10;
+    if (!Number.isSafeInteger(this.nSplits) || this.nSplits < 1)
+      throw new RangeError(`ShuffleSplit: nSplits ${this.nSplits} must be an integer ≥ 1`);
+    this.testSize = o.testSize;
+    this.trainSize = o.trainSize;
+    this.randomState = o.randomState;
+  }
+
+  getNSplits(): number {
+    return this.nSplits;
+  }
+
+  /** [train, test] row indices of each split; X is only counted, y is not read. */
+  split(x: Matrix | number): [number[], number[]][] {
+    const n = rowsOf(x, 'ShuffleSplit.split');
+    const { nTrain, nTest } = this.sizes(n);
+    const rng = createRng(this.randomState);
+    const out: [number[], number[]][] = [];
+    for (let s = 0; s < this.nSplits; s++) {
+      const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+      out.push([order.slice(nTest, nTest + nTrain), order.slice(0, nTest)]);
+    }
+    return out;
+  }
+
+  /** scikit-learn's _validate_shuffle_split. */
+  private sizes(n: number): { nTrain: number; nTest: number } {
+    const defaultTest = this.trainSize === undefined ? 0.1 : undefined;
+    const test = readSize(this.testSize ?? defaultTest, n, 'testSize', Math.ceil);
+    const train = readSize(this.trainSize, n, 'trainSize', Math.floor);
+    const nTest = test ?? n - (train as number);
+    const nTrain = train ?? n - nTest;
+    if (nTrain + nTest > n)
+      throw new RangeError(`ShuffleSplit: train (${nTrain}) and test (${nTest}) rows exceed the ${n} rows`);
+    if (nTrain === 0 || nTest === 0)
+      throw new RangeError(`ShuffleSplit: with ${n} rows the train or test set would be empty`);
+    return { nTrain, nTest };
+  }
+}
+
+/**
+ * data/prep.ts's KFold or StratifiedKFold as a Splitter of [train, test] number arrays.
+ * StratifiedKFold's labels may be strings here: classes are told apart by value only.
+ */
+export function asSplitter(cv: KFold | StratifiedKFold): Splitter {
+  const pairs = (folds: { train: Uint32Array; test: Uint32Array }[]): [number[], number[]][] =>
+    folds.map(({ train, test }) => [Array.from(train), Array.from(test)]);
+  if (cv instanceof KFold) {
+    return { getNSplits: () => cv.getNSplits(), split: (x) => pairs(cv.split(rowsOf(x, 'KFold.split'))) };
+  }
+  return {
+    getNSplits: () => cv.getNSplits(),
+    split: (_x: Matrix | number, y?: Labels) => {
+      if (y === undefined) throw new TypeError('StratifiedKFold.split: give the class labels y');
+      const codes = new Map<number | string, number>();
+      return pairs(cv.split(y.map((v) => codes.get(v) ?? (codes.set(v, codes.size), codes.size - 1))));
+    },
+  };
+}
