@@ -180,3 +180,5 @@ export type {
 } from './model/io.js';
 // Hyperparameter search (grid, random, Hyperband) and cross-validation.
 export * from './tune/index.js';
+/** scikit-learn style: KerasClassifier / KerasRegressor, Pipeline, encoders, GridSearchCV, ... */
+export * as sklearn from './sklearn/index.js';

@@ -1,5 +1,6 @@
 /**
- * scikit-learn style preprocessing, pipelines, splitters and metrics, browser-safe.
+ * scikit-learn style preprocessing, pipelines, splitters, metrics, Keras estimator wrappers
+ * and cross-validated searches, browser-safe.
  * Meant to be re-exported as a namespace (`export * as sklearn from './sklearn/index.js'`):
  * its StandardScaler and MinMaxScaler take rows (number[][]), data's take flat arrays.
  */
@@ -21,3 +22,27 @@ export {
   SCORER_NAMES,
 } from './metrics.js';
 export type { Scorer, ScorerName } from './metrics.js';
+export { KerasClassifier, KerasRegressor } from './wrappers.js';
+export type { KerasBuildFn, KerasMeta, KerasWrapperOptions } from './wrappers.js';
+export {
+  crossValScore,
+  crossValidate,
+  GridSearchCV,
+  RandomizedSearchCV,
+  uniform,
+  logUniform,
+  randint,
+  parameterGrid,
+} from './model-selection.js';
+export type {
+  CrossValidateOptions,
+  CrossValidateResult,
+  CvResults,
+  Distribution,
+  ParamGrid,
+  ParamDistributions,
+  RandomizedSearchOptions,
+  SearchOptions,
+  ScorerFn,
+  Fold,
+} from './model-selection.js';

@@ -50,6 +50,11 @@ export class Pipeline implements Transformer {
   }
 
   /** Steps by name (scikit-learn's named_steps). */
+  /** The last step's estimatorType ('classifier' / 'regressor'), as scikit-learn's Pipeline reports it. */
+  get estimatorType(): unknown {
+    return (this.last[1] as { estimatorType?: unknown }).estimatorType;
+  }
+
   get namedSteps(): Record<string, Step> {
     return Object.fromEntries(this.stepList);
   }

@@ -1,0 +1,517 @@
+/**
+ * scikit-learn's model selection for estimators: cross_val_score, cross_validate,
+ * GridSearchCV and RandomizedSearchCV (error_score=nan, refit=True, population std, ranks
+ * by method='min'). Folds are cut once per search and shared by every candidate.
+ *
+ * cv: a number k (KFold(k) without shuffle, or StratifiedKFold(k) for a classifier, as
+ * scikit-learn), a splitter with split(X, y) (types.ts's Splitter, or src/data's KFold /
+ * StratifiedKFold), or the folds as [train, test] index pairs. scoring: undefined (the
+ * estimator's score), a name of metrics.ts's scorer ('accuracy', 'f1', 'roc_auc', 'r2',
+ * 'neg_mean_squared_error', 'neg_mean_absolute_error'), a Scorer, or a function
+ * (estimator, X, y) → score.
+ */
+import { crossValScore as crossValScoreBuild, type CrossValResult } from '../tune/crossval.js';
+import { KFold, kFold, StratifiedKFold, stratifiedKFold, type Split } from '../data/prep.js';
+import type { LayersModel } from '../model/model.js';
+import type { DataInput } from '../model/fit-data.js';
+import { createRng, type Rng } from '../util/random.js';
+import { sortedClasses } from './wrappers.js';
+import { scorer, type Scorer } from './metrics.js';
+import type { Estimator, Labels, Matrix, Splitter } from './types.js';
+
+type Target = Labels | readonly number[];
+export type Fold = [number[], number[]];
+export type ScorerFn = (estimator: Estimator, x: Matrix, y: Target) => number | Promise<number>;
+export type Cv = number | Splitter | KFold | StratifiedKFold | readonly Fold[];
+
+export interface CvOptions {
+  cv?: Cv;
+  scoring?: string | Scorer | ScorerFn;
+  /** 0 silent; ≥ 1 prints the number of fits (searches). */
+  verbose?: number;
+}
+
+/** scikit-learn's is_classifier: `estimatorType` (or `_estimator_type`) is 'classifier'. */
+export function isClassifier(e: Estimator): boolean {
+  const t = e as { estimatorType?: unknown; _estimator_type?: unknown };
+  return t.estimatorType === 'classifier' || t._estimator_type === 'classifier';
+}
+
+function toFolds(splits: Split[]): Fold[] {
+  return splits.map((s) => [Array.from(s.train), Array.from(s.test)]);
+}
+
+/** The folds `cv` gives for (X, y). */
+export function resolveCv(
+  who: string,
+  cv: Cv | undefined,
+  estimator: Estimator,
+  x: Matrix,
+  y?: Target,
+): Fold[] {
+  const n = x.length;
+  const ids = (): number[] => {
+    if (!y) throw new TypeError(`${who}: stratified folds need y`);
+    const classes = sortedClasses(who, y as Labels);
+    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
+    return (y as Labels).map((v) => index.get(v) as number);
+  };
+  let folds: Fold[];
+  if (cv === undefined || typeof cv === 'number') {
+    const k = cv ?? 5;
+    folds = toFolds(
+      isClassifier(estimator) && y ? stratifiedKFold(ids(), { folds: k }) : kFold(n, { folds: k }),
+    );
+  } else if (cv instanceof KFold) folds = toFolds(cv.split(n));
+  else if (cv instanceof StratifiedKFold) folds = toFolds(cv.split(ids()));
+  else if (Array.isArray(cv)) folds = (cv as readonly Fold[]).map(([a, b]) => [Array.from(a), Array.from(b)]);
+  else if (typeof (cv as Splitter).split === 'function')
+    folds = [...(cv as Splitter).split(x, y)].map(([a, b]) => [Array.from(a), Array.from(b)]);
+  else
+    throw new TypeError(`${who}: cv must be a number of folds, a splitter or a list of [train, test] folds`);
+  if (folds.length === 0) throw new RangeError(`${who}: cv gives no folds`);
+  folds.forEach(([train, test], f) => {
+    for (const i of [...train, ...test])
+      if (!Number.isSafeInteger(i) || i < 0 || i >= n)
+        throw new RangeError(`${who}: fold ${f} holds row ${i}, not a row index in [0, ${n})`);
+  });
+  return folds;
+}
+
+function meanOf(a: readonly number[]): number {
+  return a.reduce((s, v) => s + v, 0) / a.length;
+}
+
+function stdOf(a: readonly number[]): number {
+  const m = meanOf(a);
+  return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / a.length);
+}
+
+/** A scorer function: the estimator's own score (undefined), a scoring name (metrics.ts's scorer), a Scorer or a function. */
+export function resolveScoring(who: string, scoring: string | Scorer | ScorerFn | undefined): ScorerFn {
+  if (typeof scoring === 'function') return scoring;
+  if (scoring === undefined)
+    return (e, x, y) => {
+      if (!e.score) throw new TypeError(`${who}: the estimator has no score(); give scoring`);
+      return e.score(x, y);
+    };
+  const s = typeof scoring === 'string' ? scorer(scoring) : scoring;
+  return (e, x, y) => s.score(e, x, y);
+}
+
+function rows<T>(a: readonly T[], idx: readonly number[]): T[] {
+  return idx.map((i) => a[i] as T);
+}
+
+async function disposeOf(e: Estimator): Promise<void> {
+  const d = (e as { dispose?: () => unknown }).dispose;
+  if (typeof d === 'function') await d.call(e);
+}
+
+interface FoldResult {
+  test: number;
+  train?: number;
+  fitTime: number;
+  scoreTime: number;
+}
+
+/** Fits a clone (with params) on the fold's training rows and scores it; a failed fit scores NaN with a warning. */
+async function fitAndScore(
+  who: string,
+  estimator: Estimator,
+  params: Record<string, unknown>,
+  x: Matrix,
+  y: Target | undefined,
+  [train, test]: Fold,
+  score: ScorerFn,
+  withTrain: boolean,
+): Promise<FoldResult> {
+  const e = estimator.clone().setParams(params);
+  const xt = rows(x, train);
+  const yt = y ? rows<number | string>(y, train) : undefined;
+  const t0 = performance.now();
+  try {
+    await e.fit(xt, yt);
+  } catch (err) {
+    console.warn(`${who}: a fit failed, its score is NaN (error_score=nan): ${String(err)}`);
+    await disposeOf(e);
+    return {
+      test: NaN,
+      ...(withTrain ? { train: NaN } : {}),
+      fitTime: (performance.now() - t0) / 1000,
+      scoreTime: 0,
+    };
+  }
+  const t1 = performance.now();
+  try {
+    const yTest = y ? rows<number | string>(y, test) : [];
+    const testScore = await score(e, rows(x, test), yTest);
+    const t2 = performance.now();
+    const trainScore = withTrain ? await score(e, xt, yt ?? []) : undefined;
+    return {
+      test: testScore,
+      ...(trainScore !== undefined ? { train: trainScore } : {}),
+      fitTime: (t1 - t0) / 1000,
+      scoreTime: (t2 - t1) / 1000,
+    };
+  } finally {
+    await disposeOf(e);
+  }
+}
+
+export interface CrossValidateOptions extends CvOptions {
+  /** Also score each fold's training rows (scikit-learn's return_train_score). */
+  returnTrainScore?: boolean;
+}
+
+export interface CrossValidateResult {
+  test_score: Float64Array;
+  /** Seconds. */
+  fit_time: Float64Array;
+  score_time: Float64Array;
+  train_score?: Float64Array;
+}
+
+/** scikit-learn's cross_validate: per fold, a clone fitted on the training rows and scored on the test rows. */
+export async function crossValidate(
+  estimator: Estimator,
+  x: Matrix,
+  y?: Target,
+  options: CrossValidateOptions = {},
+): Promise<CrossValidateResult> {
+  const who = 'crossValidate';
+  const folds = resolveCv(who, options.cv, estimator, x, y);
+  const score = resolveScoring(who, options.scoring);
+  const withTrain = options.returnTrainScore ?? false;
+  const out: FoldResult[] = [];
+  for (const fold of folds) out.push(await fitAndScore(who, estimator, {}, x, y, fold, score, withTrain));
+  return {
+    test_score: Float64Array.from(out, (r) => r.test),
+    fit_time: Float64Array.from(out, (r) => r.fitTime),
+    score_time: Float64Array.from(out, (r) => r.scoreTime),
+    ...(withTrain ? { train_score: Float64Array.from(out, (r) => r.train ?? NaN) } : {}),
+  };
+}
+
+/**
+ * scikit-learn's cross_val_score for an estimator: the test score of each fold. Given a build
+ * function instead (src/tune's crossValScore), it runs that one and returns its result.
+ */
+export function crossValScore(
+  build: () => LayersModel,
+  x: DataInput,
+  y: DataInput,
+  options?: Parameters<typeof crossValScoreBuild>[3],
+): Promise<CrossValResult>;
+export function crossValScore(
+  estimator: Estimator,
+  x: Matrix,
+  y?: Target,
+  options?: CvOptions,
+): Promise<Float64Array>;
+export async function crossValScore(
+  a: Estimator | (() => LayersModel),
+  x: Matrix | DataInput,
+  y?: Target | DataInput,
+  options: object = {},
+): Promise<Float64Array | CrossValResult> {
+  if (typeof a === 'function') return crossValScoreBuild(a, x, y as DataInput, options);
+  return (await crossValidate(a, x as Matrix, y as Target | undefined, options)).test_score;
+}
+
+// ---------------------------------------------------------------------------------------
+// Searches
+
+/** A distribution RandomizedSearchCV samples from. */
+export interface Distribution {
+  readonly kind: string;
+  rvs(rng: Rng): number;
+}
+
+function checkRange(who: string, lo: number, hi: number): void {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi))
+    throw new RangeError(`${who}(${lo}, ${hi}): need finite lo < hi`);
+}
+
+/** Uniform on [lo, hi). Note: scipy's uniform(loc, scale) is [loc, loc + scale]; this takes the bounds. */
+export function uniform(lo: number, hi: number): Distribution {
+  checkRange('uniform', lo, hi);
+  return { kind: 'uniform', rvs: (rng) => lo + (hi - lo) * rng.next() };
+}
+
+/** Log-uniform on [lo, hi), 0 < lo (scipy's loguniform(a, b)). */
+export function logUniform(lo: number, hi: number): Distribution {
+  checkRange('logUniform', lo, hi);
+  if (lo <= 0) throw new RangeError(`logUniform(${lo}, ${hi}): lo must be > 0`);
+  const a = Math.log(lo);
+  const b = Math.log(hi);
+  return { kind: 'logUniform', rvs: (rng) => Math.exp(a + (b - a) * rng.next()) };
+}
+
+/** Integers lo, ..., hi − 1, equally likely (scipy's randint(low, high)). */
+export function randint(lo: number, hi: number): Distribution {
+  checkRange('randint', lo, hi);
+  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi))
+    throw new RangeError(`randint(${lo}, ${hi}): need integers`);
+  return { kind: 'randint', rvs: (rng) => lo + rng.int(hi - lo) };
+}
+
+function isDistribution(v: unknown): v is Distribution {
+  return typeof v === 'object' && v !== null && typeof (v as Distribution).rvs === 'function';
+}
+
+/** Checks every name against the estimator's parameters (and Keras wrappers' model__ / fit__ routing). */
+function checkNames(who: string, estimator: Estimator, names: Iterable<string>): void {
+  const known = Object.keys(estimator.getParams(true));
+  const set = new Set(known);
+  for (const name of names) {
+    if (set.has(name)) continue;
+    // A Keras wrapper (alone, or a pipeline step "step__model") routes model__x / fit__x.
+    const routed = /^(.*?)(model|fit)__\w/.exec(name);
+    if (
+      routed &&
+      set.has(`${routed[1] ?? ''}model`) &&
+      typeof estimator.getParams(true)[`${routed[1] ?? ''}model`] === 'function'
+    )
+      continue;
+    throw new TypeError(
+      `${who}: "${name}" is not a parameter of the estimator; its parameters: ${known.join(', ')}`,
+    );
+  }
+}
+
+export interface SearchOptions extends CvOptions {
+  /** Refit the best candidate on all of X, y as bestEstimator (default true). */
+  refit?: boolean;
+}
+
+export interface CvResults {
+  params: Record<string, unknown>[];
+  mean_test_score: Float64Array;
+  std_test_score: Float64Array;
+  rank_test_score: Int32Array;
+  mean_fit_time: Float64Array;
+  std_fit_time: Float64Array;
+  mean_score_time: Float64Array;
+  std_score_time: Float64Array;
+  /** split0_test_score, ...; param_<name> columns. */
+  [column: string]: unknown;
+}
+
+/** Ranks by descending mean, ties sharing the lowest rank; NaN means rank after all others. */
+export function rankMin(means: ArrayLike<number>): Int32Array {
+  const v = Array.from(means);
+  const ranks = new Int32Array(v.length);
+  const finite = v.filter((m) => !Number.isNaN(m));
+  v.forEach((m, i) => {
+    ranks[i] = Number.isNaN(m) ? finite.length + 1 : 1 + finite.filter((o) => o > m).length;
+  });
+  return ranks;
+}
+
+/** What GridSearchCV and RandomizedSearchCV share: run candidates over shared folds, rank, refit. */
+abstract class BaseSearchCV {
+  bestParams: Record<string, unknown> | undefined;
+  bestScore: number | undefined;
+  bestIndex: number | undefined;
+  bestEstimator: Estimator | undefined;
+  cvResults: CvResults | undefined;
+  nSplits: number | undefined;
+
+  constructor(
+    readonly estimator: Estimator,
+    readonly options: SearchOptions,
+  ) {}
+
+  protected abstract candidates(): Record<string, unknown>[];
+
+  async fit(x: Matrix, y?: Target): Promise<this> {
+    const who = this.constructor.name;
+    const cands = this.candidates();
+    const folds = resolveCv(who, this.options.cv, this.estimator, x, y);
+    const score = resolveScoring(who, this.options.scoring);
+    if ((this.options.verbose ?? 0) > 0)
+      console.log(
+        `Fitting ${folds.length} folds for each of ${cands.length} candidates, totalling ${folds.length * cands.length} fits`,
+      );
+    const results: FoldResult[][] = [];
+    for (const params of cands) {
+      const per: FoldResult[] = [];
+      for (const fold of folds)
+        per.push(await fitAndScore(who, this.estimator, params, x, y, fold, score, false));
+      results.push(per);
+    }
+    const col = (f: (r: FoldResult) => number, g: (a: number[]) => number): Float64Array =>
+      Float64Array.from(results, (per) => g(per.map(f)));
+    const means = col((r) => r.test, meanOf);
+    const table: CvResults = {
+      params: cands.map((p) => ({ ...p })),
+      mean_test_score: means,
+      std_test_score: col((r) => r.test, stdOf),
+      rank_test_score: rankMin(means),
+      mean_fit_time: col((r) => r.fitTime, meanOf),
+      std_fit_time: col((r) => r.fitTime, stdOf),
+      mean_score_time: col((r) => r.scoreTime, meanOf),
+      std_score_time: col((r) => r.scoreTime, stdOf),
+    };
+    folds.forEach(
+      (_, f) => (table[`split${f}_test_score`] = Float64Array.from(results, (per) => per[f]?.test ?? NaN)),
+    );
+    for (const name of new Set(cands.flatMap((p) => Object.keys(p))))
+      table[`param_${name}`] = cands.map((p) => p[name]);
+    const bad = Array.from(means).flatMap((m, i) => (Number.isFinite(m) ? [] : [i]));
+    if (bad.length)
+      console.warn(
+        `${who}: one or more of the test scores are non-finite (candidates ${bad.join(', ')}); they rank last`,
+      );
+    this.cvResults = table;
+    this.nSplits = folds.length;
+    const best = Array.from(table.rank_test_score).indexOf(1);
+    this.bestIndex = best;
+    this.bestParams = { ...(cands[best] as Record<string, unknown>) };
+    this.bestScore = means[best];
+    if (this.options.refit ?? true) {
+      if (this.bestEstimator) await disposeOf(this.bestEstimator);
+      const e = this.estimator.clone().setParams(this.bestParams);
+      await e.fit(x, y);
+      this.bestEstimator = e;
+    }
+    return this;
+  }
+
+  private fitted(who: string): Estimator {
+    if (!this.bestEstimator) throw new Error(`${who}: not fitted with refit; call fit(X, y) first`);
+    return this.bestEstimator;
+  }
+
+  /** The refitted best estimator's predict. */
+  async predict(x: Matrix): Promise<(number | string)[]> {
+    const e = this.fitted(`${this.constructor.name}.predict`);
+    if (!e.predict) throw new TypeError(`${this.constructor.name}.predict: the estimator has no predict`);
+    return e.predict(x);
+  }
+
+  /** The search's scoring of the refitted best estimator on (X, y). */
+  async score(x: Matrix, y: Target): Promise<number> {
+    return resolveScoring(this.constructor.name, this.options.scoring)(
+      this.fitted(`${this.constructor.name}.score`),
+      x,
+      y,
+    );
+  }
+
+  async dispose(): Promise<void> {
+    if (this.bestEstimator) await disposeOf(this.bestEstimator);
+    this.bestEstimator = undefined;
+  }
+}
+
+export type ParamGrid = Readonly<Record<string, readonly unknown[]>>;
+
+/** scikit-learn's ParameterGrid: each grid's keys sorted, the last key varying fastest. */
+export function parameterGrid(
+  who: string,
+  grid: ParamGrid | readonly ParamGrid[],
+): Record<string, unknown>[] {
+  const grids = Array.isArray(grid) ? (grid as readonly ParamGrid[]) : [grid as ParamGrid];
+  if (grids.length === 0) throw new RangeError(`${who}: the parameter grid is empty`);
+  const out: Record<string, unknown>[] = [];
+  for (const g of grids) {
+    const keys = Object.keys(g).sort();
+    if (keys.length === 0) throw new RangeError(`${who}: the parameter grid is empty`);
+    for (const k of keys) {
+      const vals = g[k];
+      if (!Array.isArray(vals) || vals.length === 0)
+        throw new RangeError(`${who}: parameter "${k}" needs a non-empty list of values`);
+    }
+    let acc: Record<string, unknown>[] = [{}];
+    for (const k of keys)
+      acc = acc.flatMap((p) => (g[k] as readonly unknown[]).map((v) => ({ ...p, [k]: v })));
+    out.push(...acc);
+  }
+  return out;
+}
+
+/** scikit-learn's GridSearchCV: every candidate of the grid, scored by cross-validation. */
+export class GridSearchCV extends BaseSearchCV {
+  private readonly grid: Record<string, unknown>[];
+  constructor(
+    estimator: Estimator,
+    paramGrid: ParamGrid | readonly ParamGrid[],
+    options: SearchOptions = {},
+  ) {
+    super(estimator, options);
+    this.grid = parameterGrid('GridSearchCV', paramGrid);
+    checkNames('GridSearchCV', estimator, new Set(this.grid.flatMap((p) => Object.keys(p))));
+  }
+  protected candidates(): Record<string, unknown>[] {
+    return this.grid;
+  }
+}
+
+export type ParamDistributions = Readonly<Record<string, readonly unknown[] | Distribution>>;
+
+export interface RandomizedSearchOptions extends SearchOptions {
+  /** Candidates to sample (default 10). */
+  nIter?: number;
+  /** Seeds the sampling (scikit-learn's random_state). */
+  randomState?: number;
+}
+
+/**
+ * scikit-learn's RandomizedSearchCV: nIter candidates, each parameter (keys sorted) drawn from
+ * its list (uniformly) or distribution. When every value is a list the candidates are drawn
+ * from the grid without repeats (at most the grid's size), as scikit-learn's ParameterSampler;
+ * the draws themselves follow this library's seeded generator, not numpy's.
+ */
+export class RandomizedSearchCV extends BaseSearchCV {
+  private readonly dists: ParamDistributions;
+  constructor(
+    estimator: Estimator,
+    paramDistributions: ParamDistributions,
+    options: RandomizedSearchOptions = {},
+  ) {
+    super(estimator, options);
+    const who = 'RandomizedSearchCV';
+    const keys = Object.keys(paramDistributions);
+    if (keys.length === 0) throw new RangeError(`${who}: the parameter distributions are empty`);
+    for (const k of keys) {
+      const d = paramDistributions[k];
+      if (!isDistribution(d) && (!Array.isArray(d) || d.length === 0))
+        throw new TypeError(
+          `${who}: parameter "${k}" needs a non-empty list or a distribution (uniform, logUniform, randint)`,
+        );
+    }
+    const n = options.nIter ?? 10;
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${who}: nIter ${n} must be an integer ≥ 1`);
+    checkNames(who, estimator, keys);
+    this.dists = paramDistributions;
+  }
+
+  protected candidates(): Record<string, unknown>[] {
+    const o = this.options as RandomizedSearchOptions;
+    const rng = createRng(o.randomState);
+    const nIter = o.nIter ?? 10;
+    const keys = Object.keys(this.dists).sort();
+    if (keys.every((k) => Array.isArray(this.dists[k]))) {
+      const grid = parameterGrid('RandomizedSearchCV', this.dists as ParamGrid);
+      if (nIter > grid.length)
+        console.warn(
+          `RandomizedSearchCV: the grid has ${grid.length} candidates, fewer than nIter ${nIter}; using ${grid.length}`,
+        );
+      const order = rng.shuffle(Uint32Array.from(grid.keys()));
+      return Array.from(
+        order.subarray(0, Math.min(nIter, grid.length)),
+        (i) => grid[i] as Record<string, unknown>,
+      );
+    }
+    return Array.from({ length: nIter }, () => {
+      const p: Record<string, unknown> = {};
+      for (const k of keys) {
+        const d = this.dists[k] as readonly unknown[] | Distribution;
+        p[k] = isDistribution(d) ? d.rvs(rng) : d[rng.int(d.length)];
+      }
+      return p;
+    });
+  }
+}

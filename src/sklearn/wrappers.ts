@@ -1,0 +1,379 @@
+/**
+ * scikit-learn estimators around Keras models (keras.wrappers.scikit_learn / scikeras):
+ * `new KerasClassifier(buildFn, params)` or `new KerasClassifier({ model: buildFn, ...params })`.
+ *
+ * Parameters. JS cannot list a function's named parameters, so the rule is scikeras's: every
+ * key given at construction (or by setParams) is a parameter; getParams() lists them with the
+ * build function (`model`) and the fit parameters' defaults. fit(X, y) calls
+ * `buildFn(buildParams, meta)` for a new compiled model each time (compiling is the build
+ * function's job, as in Keras's wrapper), where buildParams holds every parameter that is not
+ * a fit parameter, with `model__x` routed to `x` (it wins over a plain `x`), and meta holds
+ * `nFeaturesIn`, `nClasses` and `classes` (scikeras's meta). Fit parameters: `epochs` (1),
+ * `batch_size` (32), `verbose` (0), `validation_split` (0), `callbacks`, `shuffle` (true),
+ * `random_state` (fit's seed), and `fit__x` passed to model.fit as x. camelCase spellings
+ * (batchSize, validationSplit, randomState) are stored in snake_case.
+ *
+ * Classifier targets: labels of any type are encoded as ids into `classes_` (sorted as
+ * numpy's unique: numbers ascending, strings by code unit), then given to Keras as the
+ * compiled loss needs: sparse_categorical_crossentropy → ids; a 1-unit output → 0/1;
+ * otherwise (categorical_crossentropy, ...) → one-hot rows [n, units].
+ */
+import { LayersModel, type Prediction } from '../model/model.js';
+import { flatten, uniqueSorted } from './base.js';
+import { r2Score } from './metrics.js';
+import type { Labels, Matrix } from './types.js';
+
+/** scikeras's meta: what the build function may need to size the model. */
+export interface KerasMeta {
+  nFeaturesIn: number;
+  /** Classifier only: number of classes in y. */
+  nClasses?: number;
+  classes?: readonly (number | string)[];
+}
+
+/** Builds and compiles a new model from the estimator's parameters. */
+export type KerasBuildFn = (
+  params: Record<string, unknown>,
+  meta: KerasMeta,
+) => LayersModel | Promise<LayersModel>;
+
+/** The options object form: `{ model | build_fn | buildFn, ...params }`. */
+export type KerasWrapperOptions = {
+  model?: KerasBuildFn;
+  build_fn?: KerasBuildFn;
+  buildFn?: KerasBuildFn;
+} & Record<string, unknown>;
+
+/** Fit parameters with their defaults (snake_case, as getParams lists them). */
+const FIT_DEFAULTS: Readonly<Record<string, unknown>> = {
+  epochs: 1,
+  batch_size: 32,
+  verbose: 0,
+  validation_split: 0,
+  callbacks: undefined,
+  shuffle: true,
+  random_state: undefined,
+};
+
+const CAMEL_FIT: Readonly<Record<string, string>> = {
+  batchSize: 'batch_size',
+  validationSplit: 'validation_split',
+  randomState: 'random_state',
+};
+
+const BUILD_KEYS = ['model', 'build_fn', 'buildFn'] as const;
+
+/** Whether `name` is a parameter a Keras wrapper accepts: any plain key, or a model__/fit__ routed one. */
+function checkParamName(who: string, name: string): void {
+  if (name === '' || name.startsWith('__') || name.endsWith('__'))
+    throw new TypeError(`${who}: "${name}" is not a parameter name`);
+  const routed = /^(\w+?)__(.+)$/.exec(name);
+  if (routed && routed[1] !== 'model' && routed[1] !== 'fit') {
+    throw new TypeError(
+      `${who}: parameter "${name}": only model__ (build function) and fit__ (model.fit) prefixes route parameters`,
+    );
+  }
+}
+
+function snakeFit(name: string): string {
+  return CAMEL_FIT[name] ?? name;
+}
+
+/** Rows × columns as one row-major Float32Array (base.ts's checks: ragged or non-numeric rows refused). */
+export function matrixInput(who: string, x: Matrix): { data: Float32Array; shape: [number, number] } {
+  const { flat, rows, cols } = flatten(x, who);
+  return { data: Float32Array.from(flat), shape: [rows, cols] };
+}
+
+/** numpy's unique order for the labels (base.ts's uniqueSorted; a mix or NaN is an error). */
+export function sortedClasses(who: string, y: Labels): (number | string)[] {
+  return uniqueSorted<number | string>(y, who);
+}
+
+function firstOutput(p: Prediction | Prediction[]): Prediction {
+  return Array.isArray(p) ? (p[0] as Prediction) : p;
+}
+
+/** What the wrappers share: parameters, building, fitting, cloning. */
+export abstract class BaseKerasWrapper {
+  readonly buildFn: KerasBuildFn;
+  protected params: Record<string, unknown> = {};
+  /** The fitted model (undefined before fit). */
+  model_: LayersModel | undefined;
+  nFeaturesIn_: number | undefined;
+  /** fit's history of the last fit (Keras's History). */
+  history_: unknown;
+  abstract readonly estimatorType: 'classifier' | 'regressor';
+
+  constructor(buildFnOrOptions: KerasBuildFn | KerasWrapperOptions, params: Record<string, unknown> = {}) {
+    const who = new.target.name;
+    let fn: unknown;
+    let rest: Record<string, unknown>;
+    if (typeof buildFnOrOptions === 'function') {
+      fn = buildFnOrOptions;
+      rest = { ...params };
+    } else {
+      const given = BUILD_KEYS.filter((k) => buildFnOrOptions[k] !== undefined);
+      if (given.length !== 1)
+        throw new TypeError(
+          `${who}: give the build function once, as model, build_fn or buildFn${given.length ? ` (got ${given.join(', ')})` : ''}`,
+        );
+      fn = buildFnOrOptions[given[0] as string];
+      rest = Object.fromEntries(
+        Object.entries({ ...buildFnOrOptions, ...params }).filter(
+          ([k]) => !(BUILD_KEYS as readonly string[]).includes(k),
+        ),
+      );
+    }
+    if (typeof fn !== 'function')
+      throw new TypeError(`${who}: the build function must be a function returning a compiled model`);
+    this.buildFn = fn as KerasBuildFn;
+    this.setParams(rest);
+  }
+
+  /** The parameters: `model` (the build function), the fit parameters' values, then every other one. */
+  getParams(_deep = true): Record<string, unknown> {
+    return { model: this.buildFn, ...FIT_DEFAULTS, ...this.params };
+  }
+
+  /** Sets parameters (see the module comment for the names accepted); `model` replaces the build function. */
+  setParams(params: Record<string, unknown>): this {
+    for (const [k, v] of Object.entries(params)) {
+      if ((BUILD_KEYS as readonly string[]).includes(k)) {
+        if (typeof v !== 'function')
+          throw new TypeError(`${this.constructor.name}: ${k} must be a build function`);
+        (this as { buildFn: KerasBuildFn }).buildFn = v as KerasBuildFn;
+        continue;
+      }
+      checkParamName(this.constructor.name, k);
+      this.params[snakeFit(k)] = v;
+    }
+    return this;
+  }
+
+  /** A new unfitted estimator with the same build function and (shallow-copied) parameters. */
+  clone(): this {
+    const Ctor = this.constructor as new (fn: KerasBuildFn, p: Record<string, unknown>) => this;
+    return new Ctor(this.buildFn, { ...this.params });
+  }
+
+  /** Frees the fitted model's GPU memory. */
+  async dispose(): Promise<void> {
+    const m = this.model_;
+    this.model_ = undefined;
+    if (m) await m.dispose();
+  }
+
+  protected fitParam(name: string): unknown {
+    return name in this.params ? this.params[name] : FIT_DEFAULTS[name];
+  }
+
+  /** buildFn's params: every non-fit parameter, model__x routed to x. */
+  protected buildParams(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.params))
+      if (!(k in FIT_DEFAULTS) && !k.includes('__')) out[k] = v;
+    for (const [k, v] of Object.entries(this.params)) if (k.startsWith('model__')) out[k.slice(7)] = v;
+    return out;
+  }
+
+  protected async buildModel(meta: KerasMeta): Promise<LayersModel> {
+    const who = this.constructor.name;
+    const m: unknown = await this.buildFn(this.buildParams(), meta);
+    if (!(m instanceof LayersModel))
+      throw new TypeError(`${who}: the build function must return a model, got ${String(m)}`);
+    if (!m.isCompiled) throw new TypeError(`${who}: the build function must compile the model it returns`);
+    if (!m.isBuilt) m.build([null, meta.nFeaturesIn]);
+    if (m.outputs.length !== 1)
+      throw new TypeError(`${who}: the model must have one output, has ${m.outputs.length}`);
+    return m;
+  }
+
+  /** The compiled loss's Keras name (one output). */
+  protected lossName(m: LayersModel): string {
+    const loss = m.kerasCompileConfig?.loss;
+    if (typeof loss !== 'string')
+      throw new TypeError(
+        `${this.constructor.name}: the model must be compiled with one loss for its one output`,
+      );
+    return loss;
+  }
+
+  protected outputUnits(m: LayersModel): number {
+    return (m.outputs[0]?.shape ?? []).reduce((a, b) => a * b, 1);
+  }
+
+  protected async fitModel(
+    m: LayersModel,
+    x: { data: Float32Array; shape: [number, number] },
+    y: { data: Float32Array | Uint32Array; shape: number[] },
+  ): Promise<void> {
+    const routed: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.params)) if (k.startsWith('fit__')) routed[k.slice(5)] = v;
+    const seed = this.fitParam('random_state');
+    const callbacks = this.fitParam('callbacks');
+    const args: Record<string, unknown> = {
+      epochs: this.fitParam('epochs'),
+      batchSize: this.fitParam('batch_size'),
+      verbose: this.fitParam('verbose'),
+      validationSplit: this.fitParam('validation_split'),
+      shuffle: this.fitParam('shuffle'),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(callbacks !== undefined ? { callbacks } : {}),
+      ...routed,
+    };
+    this.history_ = await m.fit(x, y, args);
+  }
+
+  protected async replaceModel(m: LayersModel, nFeatures: number): Promise<void> {
+    await this.dispose();
+    this.model_ = m;
+    this.nFeaturesIn_ = nFeatures;
+  }
+
+  /** The model's output for X as [rows, units] (row-major). */
+  protected async outputOf(
+    who: string,
+    x: Matrix,
+  ): Promise<{ data: Float32Array; rows: number; units: number }> {
+    const m = this.model_;
+    if (!m) throw new Error(`${who}: this ${this.constructor.name} is not fitted yet; call fit(X, y) first`);
+    const input = matrixInput(who, x);
+    if (input.shape[1] !== this.nFeaturesIn_)
+      throw new TypeError(`${who}: X has ${input.shape[1]} features, fit saw ${this.nFeaturesIn_}`);
+    const p = firstOutput(await m.predict(input));
+    const rows = input.shape[0];
+    return { data: p.data, rows, units: p.data.length / Math.max(rows, 1) };
+  }
+}
+
+/** scikit-learn's classifier over a Keras model (see the module comment). */
+export class KerasClassifier extends BaseKerasWrapper {
+  readonly estimatorType = 'classifier' as const;
+  /** The class labels, sorted; predict gives these. */
+  classes_: (number | string)[] | undefined;
+
+  async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
+    const who = 'KerasClassifier.fit';
+    if (!Array.isArray(y)) throw new TypeError(`${who}: y (one label per row) is required`);
+    const input = matrixInput(who, x);
+    if (y.length !== input.shape[0])
+      throw new RangeError(`${who}: X has ${input.shape[0]} rows, y has ${y.length}`);
+    const classes = sortedClasses(who, y as Labels);
+    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
+    const ids = Uint32Array.from(y as Labels, (v) => index.get(v) as number);
+    const m = await this.buildModel({ nFeaturesIn: input.shape[1], nClasses: classes.length, classes });
+    try {
+      const loss = this.lossName(m);
+      const units = this.outputUnits(m);
+      const n = ids.length;
+      let target: { data: Float32Array | Uint32Array; shape: number[] };
+      if (loss === 'sparse_categorical_crossentropy') {
+        if (units < classes.length)
+          throw new RangeError(`${who}: y has ${classes.length} classes, the model outputs ${units} units`);
+        target = { data: ids, shape: [n] };
+      } else if (units === 1) {
+        if (classes.length > 2)
+          throw new RangeError(`${who}: a 1-unit output takes 2 classes, y has ${classes.length}`);
+        target = { data: Float32Array.from(ids), shape: [n, 1] };
+      } else {
+        if (units !== classes.length)
+          throw new RangeError(
+            `${who}: loss ${loss} takes one-hot targets; y has ${classes.length} classes, the model outputs ${units} units`,
+          );
+        const oneHot = new Float32Array(n * units);
+        ids.forEach((k, r) => (oneHot[r * units + k] = 1));
+        target = { data: oneHot, shape: [n, units] };
+      }
+      await this.fitModel(m, input, target);
+    } catch (e) {
+      await m.dispose();
+      throw e;
+    }
+    await this.replaceModel(m, input.shape[1]);
+    this.classes_ = classes;
+    return this;
+  }
+
+  /** Class probabilities [rows][classes]; a 1-unit sigmoid output p gives [1 − p, p]. */
+  async predictProba(x: Matrix): Promise<number[][]> {
+    const { data, rows, units } = await this.outputOf('KerasClassifier.predictProba', x);
+    const out: number[][] = [];
+    for (let r = 0; r < rows; r++) {
+      if (units === 1) {
+        const p = data[r] as number;
+        out.push([1 - p, p]);
+      } else out.push(Array.from(data.subarray(r * units, (r + 1) * units)));
+    }
+    return out;
+  }
+
+  /** The most probable class of each row (argmax; first on ties; p > 0.5 for one unit). */
+  async predict(x: Matrix): Promise<(number | string)[]> {
+    const proba = await this.predictProba(x);
+    const classes = this.classes_ as (number | string)[];
+    return proba.map((p) => {
+      let best = 0;
+      for (let k = 1; k < p.length; k++) if ((p[k] as number) > (p[best] as number)) best = k;
+      const c = classes[best];
+      if (c === undefined)
+        throw new RangeError(
+          `KerasClassifier.predict: unit ${best} has no class (fit saw ${classes.length})`,
+        );
+      return c;
+    });
+  }
+
+  /** Accuracy of predict(X) against y. */
+  async score(x: Matrix, y: Labels | readonly number[]): Promise<number> {
+    const p = await this.predict(x);
+    if (p.length !== y.length)
+      throw new RangeError(`KerasClassifier.score: X has ${p.length} rows, y has ${y.length}`);
+    let hits = 0;
+    p.forEach((v, i) => (hits += v === y[i] ? 1 : 0));
+    return hits / p.length;
+  }
+}
+
+/** scikit-learn's regressor over a Keras model with one output unit (see the module comment). */
+export class KerasRegressor extends BaseKerasWrapper {
+  readonly estimatorType = 'regressor' as const;
+
+  async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
+    const who = 'KerasRegressor.fit';
+    if (!Array.isArray(y)) throw new TypeError(`${who}: y (one number per row) is required`);
+    const input = matrixInput(who, x);
+    if (y.length !== input.shape[0])
+      throw new RangeError(`${who}: X has ${input.shape[0]} rows, y has ${y.length}`);
+    const bad = (y as readonly unknown[]).findIndex((v) => typeof v !== 'number');
+    if (bad >= 0)
+      throw new TypeError(
+        `${who}: regression targets must be numbers; y[${bad}] is ${JSON.stringify(y[bad])} (use KerasClassifier for labels)`,
+      );
+    const m = await this.buildModel({ nFeaturesIn: input.shape[1] });
+    try {
+      const units = this.outputUnits(m);
+      if (units !== 1) throw new RangeError(`${who}: the model must output 1 unit, outputs ${units}`);
+      await this.fitModel(m, input, {
+        data: Float32Array.from(y as readonly number[]),
+        shape: [y.length, 1],
+      });
+    } catch (e) {
+      await m.dispose();
+      throw e;
+    }
+    await this.replaceModel(m, input.shape[1]);
+    return this;
+  }
+
+  async predict(x: Matrix): Promise<number[]> {
+    const { data } = await this.outputOf('KerasRegressor.predict', x);
+    return Array.from(data);
+  }
+
+  /** R² of predict(X) against y, in float64: 1 − Σ(y − ŷ)² / Σ(y − ȳ)². */
+  async score(x: Matrix, y: Labels | readonly number[]): Promise<number> {
+    const p = await this.predict(x);
+    return r2Score(y as readonly number[], p);
+  }
+}
