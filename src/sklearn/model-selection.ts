@@ -14,6 +14,7 @@ import { crossValScore as crossValScoreBuild, type CrossValResult } from '../tun
 import { KFold, kFold, StratifiedKFold, stratifiedKFold, type Split } from '../data/prep.js';
 import type { LayersModel } from '../model/model.js';
 import type { DataInput } from '../model/fit-data.js';
+import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import { sortedClasses } from './wrappers.js';
 import { scorer, type Scorer } from './metrics.js';
@@ -30,6 +31,11 @@ export interface CvOptions {
   /** 0 silent; ≥ 1 prints the number of fits (searches). */
   verbose?: number;
 }
+
+const CV_KEYS = { cv: true, scoring: true, verbose: true } as const;
+const CROSS_VALIDATE_KEYS = { ...CV_KEYS, returnTrainScore: true } as const;
+const SEARCH_KEYS = { ...CV_KEYS, refit: true } as const;
+const RANDOMIZED_KEYS = { ...SEARCH_KEYS, nIter: true, randomState: true } as const;
 
 /** scikit-learn's is_classifier: `estimatorType` (or `_estimator_type`) is 'classifier'. */
 export function isClassifier(e: Estimator): boolean {
@@ -177,9 +183,10 @@ export async function crossValidate(
   estimator: Estimator,
   x: Matrix,
   y?: Target,
-  options: CrossValidateOptions = {},
+  given: Spelled<CrossValidateOptions> = {},
 ): Promise<CrossValidateResult> {
   const who = 'crossValidate';
+  const options = readOptions<CrossValidateOptions>(who, given, CROSS_VALIDATE_KEYS);
   const folds = resolveCv(who, options.cv, estimator, x, y);
   const score = resolveScoring(who, options.scoring);
   const withTrain = options.returnTrainScore ?? false;
@@ -189,7 +196,7 @@ export async function crossValidate(
     test_score: Float64Array.from(out, (r) => r.test),
     fit_time: Float64Array.from(out, (r) => r.fitTime),
     score_time: Float64Array.from(out, (r) => r.scoreTime),
-    ...(withTrain ? { train_score: Float64Array.from(out, (r) => r.train ?? NaN) } : {}),
+    ...(withTrain ? { train_score: Float64Array.from(out, (r) => Number(r.train)) } : {}),
   };
 }
 
@@ -207,7 +214,7 @@ export function crossValScore(
   estimator: Estimator,
   x: Matrix,
   y?: Target,
-  options?: CvOptions,
+  options?: Spelled<CvOptions>,
 ): Promise<Float64Array>;
 export async function crossValScore(
   a: Estimator | (() => LayersModel),
@@ -216,7 +223,8 @@ export async function crossValScore(
   options: object = {},
 ): Promise<Float64Array | CrossValResult> {
   if (typeof a === 'function') return crossValScoreBuild(a, x, y as DataInput, options);
-  return (await crossValidate(a, x as Matrix, y as Target | undefined, options)).test_score;
+  const o = readOptions<CvOptions>('crossValScore', options, CV_KEYS);
+  return (await crossValidate(a, x as Matrix, y as Target | undefined, o)).test_score;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -318,10 +326,15 @@ abstract class BaseSearchCV {
   cvResults: CvResults | undefined;
   nSplits: number | undefined;
 
+  readonly options: SearchOptions;
+
   constructor(
     readonly estimator: Estimator,
-    readonly options: SearchOptions,
-  ) {}
+    given: Spelled<SearchOptions> | Spelled<RandomizedSearchOptions>,
+    keys: Readonly<Record<string, true>> = SEARCH_KEYS,
+  ) {
+    this.options = readOptions<SearchOptions>(this.constructor.name, given, keys);
+  }
 
   protected abstract candidates(): Record<string, unknown>[];
 
@@ -438,7 +451,7 @@ export class GridSearchCV extends BaseSearchCV {
   constructor(
     estimator: Estimator,
     paramGrid: ParamGrid | readonly ParamGrid[],
-    options: SearchOptions = {},
+    options: Spelled<SearchOptions> = {},
   ) {
     super(estimator, options);
     this.grid = parameterGrid('GridSearchCV', paramGrid);
@@ -469,9 +482,10 @@ export class RandomizedSearchCV extends BaseSearchCV {
   constructor(
     estimator: Estimator,
     paramDistributions: ParamDistributions,
-    options: RandomizedSearchOptions = {},
+    given: Spelled<RandomizedSearchOptions> = {},
   ) {
-    super(estimator, options);
+    super(estimator, given, RANDOMIZED_KEYS);
+    const options = this.options as RandomizedSearchOptions;
     const who = 'RandomizedSearchCV';
     const keys = Object.keys(paramDistributions);
     if (keys.length === 0) throw new RangeError(`${who}: the parameter distributions are empty`);
