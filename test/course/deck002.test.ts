@@ -15,6 +15,7 @@ import {
   model,
   optimizers,
   sequential,
+  sklearn,
   utils,
 } from '../../src/node/index.js';
 import { argmax, kw, regression, rows, single, slide, uniform, useEngine } from './course.js';
@@ -279,6 +280,55 @@ describe('deck 002', () => {
     const modelNew = await loadModel(`file://${dir}`);
     expect([...single(await modelNew.predict(x)).data]).toEqual([...single(await m.predict(x)).data]);
   });
+
+  slide(2, 'Exploring hyperparameter space').both(
+    'keras_reg = KerasRegressor(build_model); GridSearchCV and RandomizedSearchCV over n_hidden, n_neurons, learning_rate',
+    async (s) => {
+      const buildModel = (p: Record<string, unknown>) => {
+        const m = sequential();
+        m.add(layers.inputLayer(kw(s, { input_shape: p.input_shape as number[] })));
+        for (let i = 0; i < (p.n_hidden as number); i++)
+          m.add(layers.dense(p.n_neurons as number, kw(s, { activation: 'relu' })));
+        m.add(layers.dense(1));
+        m.compile({ loss: 'mse', optimizer: optimizers.SGD(kw(s, { lr: p.learning_rate as number })) });
+        return m;
+      };
+      const defaults = { n_hidden: 1, n_neurons: 30, learning_rate: 3e-3, input_shape: [8] };
+      const kerasReg = new sklearn.KerasRegressor(buildModel, { ...defaults, epochs: 2, verbose: 0 });
+      const { x, y } = regression(60, 8);
+      const target = y.map((r) => r[0] as number);
+      const grid = new sklearn.GridSearchCV(kerasReg, { n_hidden: [0, 1], n_neurons: [4, 8] }, { cv: 3 });
+      await grid.fit(x, target);
+      const r = grid.cvResults;
+      if (!r) throw new Error('no cvResults');
+      expect(r.params).toHaveLength(4);
+      // rank 1 is the best mean score, which is bestScore, and its params are bestParams.
+      const best = [...r.mean_test_score].indexOf(Math.max(...r.mean_test_score));
+      expect(r.rank_test_score[best]).toBe(1);
+      expect(grid.bestScore).toBe(r.mean_test_score[best]);
+      expect(grid.bestParams).toEqual(r.params[best]);
+      // The mean is over the three split scores.
+      const splits = [0, 1, 2].map(
+        (i) => (r as unknown as Record<string, Float64Array>)[`split${i}_test_score`]?.[best] ?? NaN,
+      );
+      expect(r.mean_test_score[best]).toBeCloseTo(splits.reduce((a, v) => a + v, 0) / 3, 12);
+      const search = (): InstanceType<typeof sklearn.RandomizedSearchCV> =>
+        new sklearn.RandomizedSearchCV(
+          kerasReg,
+          { n_hidden: [0, 1, 2], n_neurons: [4, 8, 16], learning_rate: sklearn.logUniform(3e-4, 3e-2) },
+          kw(s, { n_iter: 2, cv: 2, random_state: 42, refit: false }),
+        );
+      const [a, b] = [search(), search()];
+      await a.fit(x, target);
+      await b.fit(x, target);
+      expect(a.cvResults?.params).toEqual(b.cvResults?.params);
+      for (const p of a.cvResults?.params ?? []) {
+        expect(p.learning_rate as number).toBeGreaterThanOrEqual(3e-4);
+        expect(p.learning_rate as number).toBeLessThanOrEqual(3e-2);
+      }
+      expect(() => new sklearn.GridSearchCV(kerasReg, { n_hiden: [1] })).toThrow(/n_hiden/);
+    },
+  );
 
   slide(2, 'Exploring hyperparameter space').both(
     'build_model(n_hidden, n_neurons, learning_rate, input_shape) with InputLayer(input_shape=...) and SGD(lr=learning_rate)',

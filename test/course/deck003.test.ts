@@ -14,6 +14,7 @@ import {
   model,
   optimizers,
   sequential,
+  sklearn,
   utils,
   type Callback,
   type LayersModel,
@@ -129,6 +130,73 @@ describe('deck 003', () => {
       results.scores.forEach((v) => expect(v >= 0 && v <= 1).toBe(true));
       // Stratified: each test fold holds 3 rows of each class.
       for (const f of results.folds) expect([...f.test].filter((i) => labels[i] === 1)).toHaveLength(3);
+    },
+  );
+
+  slide(3, 'Scikit-learn Cross Validation').both(
+    'model = KerasClassifier(build_fn=create_model, epochs=150, batch_size=10, verbose=0); results = cross_val_score(model, X, Y, cv=kfold)',
+    async (s) => {
+      const { X, labels } = binary();
+      const createModel = (): LayersModel => {
+        const m = sequential({ layers: [layers.dense(1, 'sigmoid', kw(s, { input_dim: 3 }))] });
+        m.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+        return m;
+      };
+      // 150 epochs in the deck; 3 here, on small data.
+      const model = new sklearn.KerasClassifier(
+        kw(s, { build_fn: createModel, epochs: 3, batch_size: 10, verbose: 0 }),
+      );
+      const kfold = data.stratifiedKFold(kw(s, { n_splits: 10, shuffle: true, random_state: 7 }));
+      const results = await sklearn.crossValScore(model, X, labels, { cv: kfold });
+      expect(results).toHaveLength(10);
+      // Each fold's score is the accuracy of that fold's model on its 6 test rows: k/6.
+      for (const v of results) expect(Math.abs(v * 6 - Math.round(v * 6))).toBeLessThan(1e-9);
+    },
+  );
+
+  slide(3, 'One-hot Encoding').both(
+    'encoder = LabelEncoder(); encoder.fit(Y); encoded_Y = encoder.transform(Y); to_categorical(encoded_Y)',
+    () => {
+      const Y = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica', 'Iris-versicolor', 'Iris-setosa'];
+      const encoder = new sklearn.LabelEncoder();
+      encoder.fit(Y);
+      const encodedY = encoder.transform(Y);
+      expect(encodedY).toEqual([0, 1, 2, 1, 0]);
+      expect(encoder.inverseTransform(encodedY)).toEqual(Y);
+      expect(rows(utils.to_categorical(encodedY), 3)[2]).toEqual([0, 0, 1]);
+      expect(() => encoder.transform(['Iris-unknown'])).toThrow(/previously unseen labels/);
+    },
+  );
+
+  slide(3, 'Scikit-learn Pipeline').both(
+    "estimators = [('standardize', StandardScaler()), ('mlp', KerasClassifier(...))]; pipeline = Pipeline(estimators); cross_val_score(pipeline, X, encoded_Y, cv=kfold)",
+    async (s) => {
+      const { X, labels } = binary();
+      // Far from standardized: a scaler fitted per fold must bring each training fold to mean 0.
+      const Xs = X.map((r) => r.map((v, j) => 100 + 50 * j + 20 * v));
+      const createBaseline = (): LayersModel => {
+        const m = sequential({
+          layers: [layers.dense(4, 'relu', kw(s, { input_dim: 3 })), layers.dense(1, 'sigmoid')],
+        });
+        m.compile({ optimizer: 'adam', loss: 'binary_crossentropy', metrics: ['accuracy'] });
+        return m;
+      };
+      const estimators: [string, sklearn.Estimator][] = [];
+      estimators.push(['standardize', new sklearn.StandardScaler()]);
+      estimators.push([
+        'mlp',
+        new sklearn.KerasClassifier(createBaseline, kw(s, { epochs: 2, batch_size: 5, verbose: 0 })),
+      ]);
+      const pipeline = new sklearn.Pipeline(estimators);
+      const kfold = data.stratifiedKFold(kw(s, { n_splits: 5, shuffle: true, random_state: 7 }));
+      const results = await sklearn.crossValScore(pipeline, Xs, labels, { cv: kfold });
+      expect(results).toHaveLength(5);
+      for (const v of results) expect(v >= 0 && v <= 1).toBe(true);
+      // Fitted on all rows, the pipeline's scaler holds the float64 column means.
+      await pipeline.fit(Xs, labels);
+      const scaler = pipeline.namedSteps.standardize as InstanceType<typeof sklearn.StandardScaler>;
+      const means = [0, 1, 2].map((j) => Xs.reduce((a, r) => a + (r[j] as number), 0) / Xs.length);
+      Array.from(scaler.mean).forEach((m, j) => expect(m).toBeCloseTo(means[j] as number, 3));
     },
   );
 
