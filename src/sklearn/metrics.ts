@@ -175,6 +175,12 @@ export function scorer(name: string): Scorer {
         if (estimator.predictProba === undefined)
           throw new TypeError(`scorer '${key}': the estimator has no predictProba`);
         const proba = await estimator.predictProba(x);
+        const width = proba[0]?.length ?? 0;
+        if (width > 2) {
+          throw new RangeError(
+            `scorer '${key}': predictProba gives ${width} columns; '${key}' needs a classifier with two classes`,
+          );
+        }
         // Binary: the positive (larger) class's column; a single column is that already.
         return fromResponse(
           y,

@@ -22,6 +22,9 @@ import {
 } from './model-selection.js';
 import { KerasClassifier, type KerasMeta } from './wrappers.js';
 import type { Labels, Matrix, Splitter } from './types.js';
+import { makePipeline } from './pipeline.js';
+import { StandardScaler } from './preprocessing.js';
+import { scorer } from './metrics.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -279,6 +282,55 @@ describe('GridSearchCV', () => {
     const after = engine.stats();
     // Every fold's model and the refitted one are freed.
     expect([after.liveBuffers, after.liveBytes]).toEqual([before.liveBuffers, before.liveBytes]);
+  });
+});
+
+describe('review fixes', () => {
+  it('a Pipeline with a Keras model frees every fold model; names match in either spelling', async () => {
+    const build = (_p: Record<string, unknown>, meta: KerasMeta): LayersModel => {
+      const m = sequential({
+        layers: [seededDense(meta.nClasses ?? 2, 'softmax', 1, { inputShape: [meta.nFeaturesIn] })],
+      });
+      m.compile({
+        optimizer: optimizers.sgd({ learningRate: 0.1 }),
+        loss: 'sparse_categorical_crossentropy',
+      });
+      return m;
+    };
+    const { x, y } = data();
+    const xs = x.map((r) => r.slice(1));
+    const before = engine.stats();
+    const pipe = makePipeline(new StandardScaler(), new KerasClassifier(build, { epochs: 1, batch_size: 8 }));
+    // batchSize as camelCase, with_mean as snake_case: setParams takes both, so the search does.
+    const gs = new GridSearchCV(
+      pipe,
+      { kerasclassifier__batchSize: [8, 16], standardscaler__with_mean: [true] },
+      { cv: 2 },
+    );
+    await gs.fit(xs, y);
+    expect(gs.cvResults?.params).toHaveLength(2);
+    await gs.dispose();
+    await pipe.dispose();
+    const after = engine.stats();
+    expect([after.liveBuffers, after.liveBytes]).toEqual([before.liveBuffers, before.liveBytes]);
+  });
+
+  it('roc_auc refuses three classes; a scoring error scores NaN with a warning', async () => {
+    const three = { predictProba: () => [[0.2, 0.3, 0.5]] } as unknown as Parameters<
+      ReturnType<typeof scorer>['score']
+    >[0];
+    await expect(scorer('roc_auc').score(three, [[0, 0]], [1])).rejects.toThrow(/3 columns.*two classes/);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const { x, y } = data();
+    const scores = await crossValScore(new Centroid(), x, y, {
+      cv: 3,
+      scoring: () => {
+        throw new Error('cannot score');
+      },
+    });
+    expect([...scores].every((v) => Number.isNaN(v))).toBe(true);
+    expect(warn.mock.calls.some((c) => /scoring failed.*cannot score/.test(String(c[0])))).toBe(true);
+    warn.mockRestore();
   });
 });
 

@@ -114,6 +114,16 @@ async function disposeOf(e: Estimator): Promise<void> {
   if (typeof d === 'function') await d.call(e);
 }
 
+/** Parameter values that are estimators are cloned per fit, as scikit-learn clones them. */
+function cloneValues(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [
+      k,
+      typeof (v as { clone?: unknown } | null)?.clone === 'function' ? (v as Estimator).clone() : v,
+    ]),
+  );
+}
+
 interface FoldResult {
   test: number;
   train?: number;
@@ -132,7 +142,7 @@ async function fitAndScore(
   score: ScorerFn,
   withTrain: boolean,
 ): Promise<FoldResult> {
-  const e = estimator.clone().setParams(params);
+  const e = estimator.clone().setParams(cloneValues(params));
   const xt = rows(x, train);
   const yt = y ? rows<number | string>(y, train) : undefined;
   const t0 = performance.now();
@@ -149,11 +159,20 @@ async function fitAndScore(
     };
   }
   const t1 = performance.now();
+  // scikit-learn's error_score=nan covers scoring too (e.g. a fold that saw one class only).
+  const scored = async (xs: Matrix, ys: readonly (number | string)[]): Promise<number> => {
+    try {
+      return await score(e, xs, ys);
+    } catch (err) {
+      console.warn(`${who}: scoring failed, the score is NaN (error_score=nan): ${String(err)}`);
+      return NaN;
+    }
+  };
   try {
     const yTest = y ? rows<number | string>(y, test) : [];
-    const testScore = await score(e, rows(x, test), yTest);
+    const testScore = await scored(rows(x, test), yTest);
     const t2 = performance.now();
-    const trainScore = withTrain ? await score(e, xt, yt ?? []) : undefined;
+    const trainScore = withTrain ? await scored(xt, yt ?? []) : undefined;
     return {
       test: testScore,
       ...(trainScore !== undefined ? { train: trainScore } : {}),
@@ -268,20 +287,27 @@ function isDistribution(v: unknown): v is Distribution {
   return typeof v === 'object' && v !== null && typeof (v as Distribution).rvs === 'function';
 }
 
-/** Checks every name against the estimator's parameters (and Keras wrappers' model__ / fit__ routing). */
+/** A parameter name in either spelling, per `__` segment: batchSize and batch_size agree. */
+function canonical(name: string): string {
+  return name
+    .split('__')
+    .map((seg) => seg.replace(/_/g, '').toLowerCase())
+    .join('__');
+}
+
+/**
+ * Checks every name against the estimator's parameters, in either spelling (setParams takes
+ * both), with a pipeline's step__param and a Keras wrapper's model__ / fit__ routing.
+ */
 function checkNames(who: string, estimator: Estimator, names: Iterable<string>): void {
-  const known = Object.keys(estimator.getParams(true));
-  const set = new Set(known);
+  const params = estimator.getParams(true);
+  const known = Object.keys(params);
+  const set = new Set(known.map(canonical));
   for (const name of names) {
-    if (set.has(name)) continue;
+    if (set.has(canonical(name))) continue;
     // A Keras wrapper (alone, or a pipeline step "step__model") routes model__x / fit__x.
     const routed = /^(.*?)(model|fit)__\w/.exec(name);
-    if (
-      routed &&
-      set.has(`${routed[1] ?? ''}model`) &&
-      typeof estimator.getParams(true)[`${routed[1] ?? ''}model`] === 'function'
-    )
-      continue;
+    if (routed && typeof params[`${routed[1] ?? ''}model`] === 'function') continue;
     throw new TypeError(
       `${who}: "${name}" is not a parameter of the estimator; its parameters: ${known.join(', ')}`,
     );
@@ -384,9 +410,15 @@ abstract class BaseSearchCV {
     this.bestParams = { ...(cands[best] as Record<string, unknown>) };
     this.bestScore = means[best];
     if (this.options.refit ?? true) {
+      // Fit the new best first: a refit that fails leaves no disposed estimator behind.
+      const e = this.estimator.clone().setParams(cloneValues(this.bestParams));
+      try {
+        await e.fit(x, y);
+      } catch (err) {
+        await disposeOf(e);
+        throw err;
+      }
       if (this.bestEstimator) await disposeOf(this.bestEstimator);
-      const e = this.estimator.clone().setParams(this.bestParams);
-      await e.fit(x, y);
       this.bestEstimator = e;
     }
     return this;

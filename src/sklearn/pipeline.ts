@@ -49,12 +49,20 @@ export class Pipeline implements Transformer {
     return this.stepList.map(([n, s]) => [n, s]);
   }
 
-  /** Steps by name (scikit-learn's named_steps). */
   /** The last step's estimatorType ('classifier' / 'regressor'), as scikit-learn's Pipeline reports it. */
   get estimatorType(): unknown {
     return (this.last[1] as { estimatorType?: unknown }).estimatorType;
   }
 
+  /** Frees what the steps hold (a Keras wrapper's fitted model on the GPU). */
+  async dispose(): Promise<void> {
+    for (const [, step] of this.stepList) {
+      const d = (step as { dispose?: () => unknown }).dispose;
+      if (typeof d === 'function') await d.call(step);
+    }
+  }
+
+  /** Steps by name (scikit-learn's named_steps). */
   get namedSteps(): Record<string, Step> {
     return Object.fromEntries(this.stepList);
   }

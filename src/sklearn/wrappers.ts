@@ -14,7 +14,7 @@
  * (batchSize, validationSplit, randomState) are stored in snake_case.
  *
  * Classifier targets: labels of any type are encoded as ids into `classes_` (sorted as
- * numpy's unique: numbers ascending, strings by code unit), then given to Keras as the
+ * numpy's unique: numbers ascending, strings by code point), then given to Keras as the
  * compiled loss needs: sparse_categorical_crossentropy → ids; a 1-unit output → 0/1;
  * otherwise (categorical_crossentropy, ...) → one-hot rows [n, units].
  */
