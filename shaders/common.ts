@@ -48,3 +48,14 @@ fn segment_at(i: u32) -> Segment {
   }
   return table.segments[lo];
 }`;
+
+/**
+ * The bindings after a per-row kernel's three buffers: (weighted) 3 weights [rows] f32, then
+ * the params uniform last, at 3 or 4.
+ */
+export function weightsThenParams(weighted: boolean): string {
+  return weighted
+    ? `@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;`
+    : '@group(0) @binding(3) var<uniform> params: Params;';
+}

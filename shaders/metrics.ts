@@ -18,7 +18,7 @@
  * NaN tests use `is_nan` on the bit pattern (common.ts).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
+import { flatIndex, isNan, weightsThenParams, WORKGROUP_1D } from './common.js';
 
 export type RowErrorKind = 'abs' | 'squared';
 
@@ -38,12 +38,7 @@ struct Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<storage, read> pred: array<f32>;
 @group(0) @binding(1) var<storage, read> truth: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${weighted}
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-#else
-@group(0) @binding(3) var<uniform> params: Params;
-#endif
+${weightsThenParams(weighted)}
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
@@ -86,12 +81,7 @@ struct Params { rows: u32, cols: u32, threshold: f32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> pred: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${weighted}
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-#else
-@group(0) @binding(3) var<uniform> params: Params;
-#endif
+${weightsThenParams(weighted)}
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
@@ -235,12 +225,7 @@ struct Params { rows: u32, cols: u32, scale: f32, thresholds: u32 }
 @group(0) @binding(0) var<storage, read> pred: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${weighted}
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-#else
-@group(0) @binding(3) var<uniform> params: Params;
-#endif
+${weightsThenParams(weighted)}
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}

@@ -17,7 +17,7 @@
  * cannot be trusted to a driver's fast-math.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
+import { flatIndex, isNan, weightsThenParams, WORKGROUP_1D } from './common.js';
 
 /**
  * Bindings: 0 x (read), 1 y (read_write), 2 params.
@@ -243,12 +243,7 @@ struct Params { rows: u32, cols: u32, threshold: f32, _pad: u32 }
 @group(0) @binding(1) var<storage, read> labels: array<f32>;
 #endif
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-#if ${weighted}
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-#else
-@group(0) @binding(3) var<uniform> params: Params;
-#endif
+${weightsThenParams(weighted)}
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
