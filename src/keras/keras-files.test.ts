@@ -6,7 +6,7 @@
  * HDF5 structure (groups, attributes with their string types, dtypes, names) and values;
  * bad files are refused naming the file and the part, with nothing half-loaded.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
@@ -346,6 +346,14 @@ describe('bad Keras files: clear errors naming the file and the part, nothing lo
       /neither a .keras file \(zip\) nor an .h5 file/,
     );
     await expect(loadModel(join(tmp, 'missing.keras'))).rejects.toThrow(/missing.keras not found/);
+    // A plain path is read by its bytes, whatever its name: a .keras file named 'best', a model.json.
+    const best = join(tmp, 'best');
+    writeFileSync(best, fixture('seq_k3.keras'));
+    const loaded = await loadModel(best);
+    expectWeights(await weightsOf(loaded), (expected['seq_k3.keras'] as Expected[string]).weights);
+    await loaded.dispose();
+    writeFileSync(join(tmp, 'model.json'), '{"modelTopology": {}}');
+    await expect(loadModel(join(tmp, 'model.json'))).rejects.toThrow(/is JSON, not a Keras file.*file:\/\//);
   });
 
   it('weights of the wrong shape leave the model as it was', async () => {

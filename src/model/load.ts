@@ -9,6 +9,7 @@
 import { readKerasFile, slotsOf, sniffKerasFile, type KerasFileParts } from '../keras/files.js';
 import { isObject, ModelFormatError, wrapConfigError } from '../nn/layers/index.js';
 import { readOptions, type Spelled } from '../util/options.js';
+import { isNode } from '../util/runtime.js';
 import { setWeightsFrom, type ModelArtifactsLike } from './artifacts.js';
 import { assertFiniteWeight } from './finite.js';
 import { loadArtifacts, type LoadHandler } from './io.js';
@@ -39,9 +40,10 @@ export async function loadModel(
   given: Spelled<LoadModelArgs> = {},
 ): Promise<LayersModel> {
   const options = readOptions<LoadModelArgs>('loadModel', given, LOAD_KEYS);
+  // A Keras name, or (Node) a plain path whatever its name: its bytes say which file it is.
   const keras =
     typeof source === 'string'
-      ? kerasPathKind(source) !== undefined
+      ? kerasPathKind(source) !== undefined || (isNode() && !source.includes('://'))
       : source instanceof Uint8Array ||
         source instanceof ArrayBuffer ||
         (typeof Blob !== 'undefined' && source instanceof Blob);
@@ -49,7 +51,7 @@ export async function loadModel(
     return modelFromArtifacts(await loadArtifacts(source as string | LoadHandler | ModelArtifactsLike));
   const { bytes, name } = await readKerasBytes(source as KerasFileSource, 'loadModel');
   if (sniffKerasFile(bytes) === undefined && bytes[0] === 0x7b) {
-    // '{': a TF.js model.json given as bytes or a File.
+    // '{': a TF.js model.json given as a plain path, bytes or a File.
     throw new ModelFormatError(
       `${name} is JSON, not a Keras file: load a TF.js model.json with its weights through loadModel('file://…/model.json') or loadModel(browserFiles(json, weights))`,
     );
