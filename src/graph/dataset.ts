@@ -238,8 +238,18 @@ function sourceOf(data: ColumnInput['data']): LabelSource {
   return 'i32';
 }
 
+/** The key of subset()'s internal options: a view of another dataset's rows. */
+const VIEW = Symbol('view');
+interface ViewSource {
+  parent: GpuData;
+  indices: Uint32Array;
+}
+
 export class GpuData {
+  /** Rows of this dataset: what an epoch steps over. */
   readonly rows: number;
+  /** Rows its columns hold: `rows`, or the parent's for a subset() view. */
+  readonly sourceRows: number;
   readonly inputs: DataColumn[] = [];
   readonly targets: DataColumn[] = [];
   /**
@@ -258,6 +268,11 @@ export class GpuData {
   private readonly releases: (() => void)[] = [];
   private disposed = false;
   private readonly disposeHooks: (() => void)[] = [];
+  /** A view's rows of its parent, in order (subset()); undefined for a dataset of its own. */
+  private readonly indices: Uint32Array | undefined;
+  /** The parent of a view, which disposes its views with itself. */
+  private readonly parent: GpuData | undefined;
+  private readonly views = new Set<GpuData>();
 
   constructor(
     readonly engine: Engine,
@@ -265,6 +280,28 @@ export class GpuData {
   ) {
     const label = options.label ?? 'data';
     this.label = label;
+    const view = (options as { [VIEW]?: ViewSource })[VIEW];
+    if (view) {
+      // Shares the parent's columns; only the permutation (view row → parent row) is its own.
+      const { parent, indices } = view;
+      this.rows = indices.length;
+      this.sourceRows = parent.sourceRows;
+      this.inputs.push(...parent.inputs);
+      this.targets.push(...parent.targets);
+      this.targetStats.push(...parent.targetStats);
+      this.weights = parent.weights;
+      this.borrowed.push(...parent.bindings);
+      this.indices = indices;
+      this.parent = parent;
+      this.perm = this.own(
+        engine.createBufferWithData(
+          indices,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+          `${label} permutation`,
+        ),
+      );
+      return;
+    }
     const columns = [...options.inputs, ...(options.targets ?? [])];
     const first = columns[0];
     if (!first) throw new RangeError(`${label}: no columns`);
@@ -278,6 +315,7 @@ export class GpuData {
       return c.data.length / c.width;
     };
     this.rows = rowsOf(first, 'column 0');
+    this.sourceRows = this.rows;
     if (this.rows === 0) throw new RangeError(`${label}: no rows`);
     try {
       options.inputs.forEach((c, i) => {
@@ -487,7 +525,34 @@ export class GpuData {
     const p = perm ?? iota(this.rows);
     if (p.length !== this.rows)
       throw new RangeError(`permutation has ${p.length} entries, the data ${this.rows} rows`);
-    this.engine.writeBuffer(this.perm, 0, p);
+    const indices = this.indices;
+    this.engine.writeBuffer(this.perm, 0, indices ? p.map((i) => indices[i] as number) : p);
+  }
+
+  /**
+   * A dataset of some of this one's rows, in the order given (repeats allowed), that shares
+   * this one's columns on the GPU: nothing is copied but one u32 per row (its permutation,
+   * which maps its rows to these). A cross-validation fold or a search candidate's training
+   * rows this way costs no upload. fit / evaluate / predict take it as any GpuData;
+   * disposing this dataset disposes its views.
+   */
+  subset(rows: ArrayLike<number>, label = `${this.label} subset`): GpuData {
+    if (this.disposed) throw new Error('this dataset was disposed');
+    if (rows.length === 0) throw new RangeError(`${label}: no rows`);
+    const indices = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i] as number;
+      if (!Number.isSafeInteger(r) || r < 0 || r >= this.rows)
+        throw new RangeError(
+          `${label}: entry ${i} is ${r}, not a row of "${this.label}" (0 to ${this.rows - 1})`,
+        );
+      indices[i] = this.indices ? (this.indices[r] as number) : r;
+    }
+    const root = this.parent ?? this;
+    const options = { inputs: [], label, [VIEW]: { parent: root, indices } };
+    const view = new GpuData(this.engine, options);
+    root.views.add(view);
+    return view;
   }
 
   /** Checks the columns against the model's inputs and loss heads. */
@@ -578,6 +643,8 @@ export class GpuData {
 
   dispose(): void {
     if (this.disposed) return;
+    for (const v of [...this.views]) v.dispose();
+    this.parent?.views.delete(this);
     this.disposed = true;
     for (const hook of this.disposeHooks.splice(0)) hook();
     for (const b of this.owned) this.engine.releaseBuffer(b);

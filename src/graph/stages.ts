@@ -42,7 +42,7 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
       scale: col.scale,
       offset: col.offset,
       rowsPerPart: col.rowsPerPart,
-      rows: data.rows,
+      rows: data.sourceRows,
     };
     L.emit(label, [...parts, perm, cursor], [out], (e, get) =>
       encodeGatherBatch(e, spec, {
@@ -88,7 +88,7 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
     L.emit(`gather target ${i}`, [src, perm, cursor], [t.buf, dense ? undefined : errors], (e, get) =>
       encodeGatherLabels(
         e,
-        { batch, rows: data.rows, labels },
+        { batch, rows: data.sourceRows, labels },
         {
           labelSource: get(src),
           perm: get(perm),
