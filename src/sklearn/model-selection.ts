@@ -1,7 +1,9 @@
 /**
  * scikit-learn's model selection for estimators: cross_val_score, cross_validate,
  * GridSearchCV and RandomizedSearchCV (error_score=nan, refit=True, population std, ranks
- * by method='min'). Folds are cut once per search and shared by every candidate.
+ * by method='min'). Folds are cut once per search and shared by every candidate; a Keras
+ * wrapper's folds are views of rows uploaded once (gpu-rows.ts). stop() ends a search after
+ * the fit running now; verbose 2 and 3 print scikit-learn's line per fit.
  *
  * cv: a number k (KFold(k) without shuffle, or StratifiedKFold(k) for a classifier, as
  * scikit-learn), a splitter with split(X, y) (types.ts's Splitter, or src/data's KFold /
@@ -16,7 +18,8 @@ import type { LayersModel } from '../model/model.js';
 import type { DataInput } from '../model/fit-data.js';
 import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
-import { sortedClasses } from './wrappers.js';
+import { FoldRows, SearchRows } from './gpu-rows.js';
+import { BaseKerasWrapper, sortedClasses } from './wrappers.js';
 import { scorer, type Scorer } from './metrics.js';
 import type { Estimator, Labels, Matrix, Splitter } from './types.js';
 
@@ -131,56 +134,124 @@ interface FoldResult {
   scoreTime: number;
 }
 
-/** Fits a clone (with params) on the fold's training rows and scores it; a failed fit scores NaN with a warning. */
-async function fitAndScore(
-  who: string,
-  estimator: Estimator,
-  params: Record<string, unknown>,
-  x: Matrix,
-  y: Target | undefined,
-  [train, test]: Fold,
-  score: ScorerFn,
-  withTrain: boolean,
-): Promise<FoldResult> {
-  const e = estimator.clone().setParams(cloneValues(params));
-  const xt = rows(x, train);
-  const yt = y ? rows<number | string>(y, train) : undefined;
-  const t0 = performance.now();
-  try {
-    await e.fit(xt, yt);
-  } catch (err) {
-    console.warn(`${who}: a fit failed, its score is NaN (error_score=nan): ${String(err)}`);
-    await disposeOf(e);
-    return {
-      test: NaN,
-      ...(withTrain ? { train: NaN } : {}),
-      fitTime: (performance.now() - t0) / 1000,
-      scoreTime: 0,
-    };
+/**
+ * The data of one cross-validation or search: a Keras wrapper's folds train and score on rows
+ * uploaded once (gpu-rows.ts); any other estimator, and a scoring function of the user's, get
+ * host rows. Also what Stop reaches: the estimator fitting now.
+ */
+class CvRun {
+  private readonly gpu: SearchRows | undefined;
+  current: Estimator | undefined;
+  stopAsked = false;
+
+  constructor(
+    readonly who: string,
+    readonly estimator: Estimator,
+    readonly x: Matrix,
+    readonly y: Target | undefined,
+    readonly score: ScorerFn,
+    /** Whether `score` may be given a wrapper's GPU rows (the library's scorers and score()). */
+    private readonly scoreOnGpu: boolean,
+    readonly verbose: number,
+  ) {
+    this.gpu = estimator instanceof BaseKerasWrapper ? new SearchRows(who, x, y) : undefined;
   }
-  const t1 = performance.now();
-  // scikit-learn's error_score=nan covers scoring too (e.g. a fold that saw one class only).
-  const scored = async (xs: Matrix, ys: readonly (number | string)[]): Promise<number> => {
+
+  /** Datasets uploaded so far (one per target encoding; 0 for host estimators). */
+  get uploads(): number {
+    return this.gpu?.uploads ?? 0;
+  }
+
+  /** X's rows `idx` for a fit (forScore false) or a score. */
+  xOf(idx: readonly number[], forScore: boolean): Matrix {
+    if (this.gpu && (!forScore || this.scoreOnGpu)) return new FoldRows(this.gpu, idx).asMatrix();
+    return rows(this.x, idx);
+  }
+
+  /** Fits a clone (with params) on the fold's training rows and scores it; a failed fit scores NaN with a warning. */
+  async fitAndScore(
+    params: Record<string, unknown>,
+    [train, test]: Fold,
+    withTrain: boolean,
+    progress: { split: number; splits: number },
+  ): Promise<FoldResult> {
+    const { who } = this;
+    const e = this.estimator.clone().setParams(cloneValues(params));
+    this.current = e;
+    const yt = this.y ? rows<number | string>(this.y, train) : undefined;
+    const t0 = performance.now();
     try {
-      return await score(e, xs, ys);
+      await e.fit(this.xOf(train, false), yt);
     } catch (err) {
-      console.warn(`${who}: scoring failed, the score is NaN (error_score=nan): ${String(err)}`);
-      return NaN;
+      console.warn(`${who}: a fit failed, its score is NaN (error_score=nan): ${String(err)}`);
+      await disposeOf(e);
+      this.current = undefined;
+      const fitTime = (performance.now() - t0) / 1000;
+      this.report(params, progress, NaN, withTrain ? NaN : undefined, fitTime);
+      return { test: NaN, ...(withTrain ? { train: NaN } : {}), fitTime, scoreTime: 0 };
     }
-  };
-  try {
-    const yTest = y ? rows<number | string>(y, test) : [];
-    const testScore = await scored(rows(x, test), yTest);
-    const t2 = performance.now();
-    const trainScore = withTrain ? await scored(xt, yt ?? []) : undefined;
-    return {
-      test: testScore,
-      ...(trainScore !== undefined ? { train: trainScore } : {}),
-      fitTime: (t1 - t0) / 1000,
-      scoreTime: (t2 - t1) / 1000,
+    const t1 = performance.now();
+    // scikit-learn's error_score=nan covers scoring too (e.g. a fold that saw one class only).
+    const scored = async (idx: readonly number[]): Promise<number> => {
+      try {
+        return await this.score(e, this.xOf(idx, true), this.y ? rows<number | string>(this.y, idx) : []);
+      } catch (err) {
+        console.warn(`${who}: scoring failed, the score is NaN (error_score=nan): ${String(err)}`);
+        return NaN;
+      }
     };
-  } finally {
-    await disposeOf(e);
+    try {
+      const testScore = await scored(test);
+      const t2 = performance.now();
+      const trainScore = withTrain ? await scored(train) : undefined;
+      const result = {
+        test: testScore,
+        ...(trainScore !== undefined ? { train: trainScore } : {}),
+        fitTime: (t1 - t0) / 1000,
+        scoreTime: (t2 - t1) / 1000,
+      };
+      this.report(params, progress, testScore, trainScore, result.fitTime + result.scoreTime);
+      return result;
+    } finally {
+      this.current = undefined;
+      await disposeOf(e);
+    }
+  }
+
+  /** scikit-learn's verbose > 1 line per fit: "[CV 2/5] END params;, score=0.933 total time=   0.5s". */
+  private report(
+    params: Record<string, unknown>,
+    { split, splits }: { split: number; splits: number },
+    test: number,
+    train: number | undefined,
+    seconds: number,
+  ): void {
+    if (this.verbose <= 1) return;
+    const start = `[CV ${split + 1}/${splits}] END `;
+    const shown = Object.keys(params)
+      .sort()
+      .map((k) => `${k}=${String(params[k])}`)
+      .join(', ');
+    let result = shown + (shown ? ';' : '');
+    if (this.verbose > 2) {
+      const f = (v: number): string => v.toFixed(3);
+      result += train === undefined ? `, score=${f(test)}` : `, score=(train=${f(train)}, test=${f(test)})`;
+    }
+    const time =
+      seconds < 60 ? `${seconds.toFixed(1).padStart(4)}s` : `${(seconds / 60).toFixed(1).padStart(4)}min`;
+    result += ` total time=${time}`;
+    console.log(start + '.'.repeat(Math.max(0, 80 - start.length - result.length)) + result);
+  }
+
+  /** Ends the fit running now (a Keras wrapper stops at its next check). */
+  stop(): void {
+    this.stopAsked = true;
+    const e = this.current as { stopFit?: () => void } | undefined;
+    e?.stopFit?.();
+  }
+
+  dispose(): void {
+    this.gpu?.dispose();
   }
 }
 
@@ -209,8 +280,22 @@ export async function crossValidate(
   const folds = resolveCv(who, options.cv, estimator, x, y);
   const score = resolveScoring(who, options.scoring);
   const withTrain = options.returnTrainScore ?? false;
+  const run = new CvRun(
+    who,
+    estimator,
+    x,
+    y,
+    score,
+    typeof options.scoring !== 'function',
+    options.verbose ?? 0,
+  );
   const out: FoldResult[] = [];
-  for (const fold of folds) out.push(await fitAndScore(who, estimator, {}, x, y, fold, score, withTrain));
+  try {
+    for (const [f, fold] of folds.entries())
+      out.push(await run.fitAndScore({}, fold, withTrain, { split: f, splits: folds.length }));
+  } finally {
+    run.dispose();
+  }
   return {
     test_score: Float64Array.from(out, (r) => r.test),
     fit_time: Float64Array.from(out, (r) => r.fitTime),
@@ -364,22 +449,88 @@ abstract class BaseSearchCV {
 
   protected abstract candidates(): Record<string, unknown>[];
 
+  /** Whether the last fit() ended by stop(): cvResults then holds the candidates finished before it, and no refit ran. */
+  stopped = false;
+  private run: CvRun | undefined;
+
   async fit(x: Matrix, y?: Target): Promise<this> {
     const who = this.constructor.name;
     const cands = this.candidates();
     const folds = resolveCv(who, this.options.cv, this.estimator, x, y);
     const score = resolveScoring(who, this.options.scoring);
-    if ((this.options.verbose ?? 0) > 0)
+    const verbose = this.options.verbose ?? 0;
+    if (verbose > 0)
       console.log(
         `Fitting ${folds.length} folds for each of ${cands.length} candidates, totalling ${folds.length * cands.length} fits`,
       );
-    const results: FoldResult[][] = [];
-    for (const params of cands) {
-      const per: FoldResult[] = [];
-      for (const fold of folds)
-        per.push(await fitAndScore(who, this.estimator, params, x, y, fold, score, false));
-      results.push(per);
+    const scoreOnGpu = typeof this.options.scoring !== 'function';
+    const run = new CvRun(who, this.estimator, x, y, score, scoreOnGpu, verbose);
+    this.run = run;
+    this.stopped = false;
+    try {
+      const results: FoldResult[][] = [];
+      const done: Record<string, unknown>[] = [];
+      for (const params of cands) {
+        const per: FoldResult[] = [];
+        for (const [f, fold] of folds.entries()) {
+          if (run.stopAsked) break;
+          per.push(await run.fitAndScore(params, fold, false, { split: f, splits: folds.length }));
+        }
+        // A candidate stopped part-way has no score: it is left out, as if not reached.
+        if (run.stopAsked) break;
+        results.push(per);
+        done.push(params);
+      }
+      this.stopped = run.stopAsked;
+      this.tabulate(who, done, folds.length, results);
+      if (this.stopped || !(this.options.refit ?? true) || !this.bestParams) return this;
+      // Fit the new best first: a refit that fails leaves no disposed estimator behind.
+      const e = this.estimator.clone().setParams(cloneValues(this.bestParams));
+      run.current = e;
+      try {
+        await e.fit(
+          run.xOf(
+            Array.from({ length: x.length }, (_, i) => i),
+            false,
+          ),
+          y,
+        );
+      } catch (err) {
+        await disposeOf(e);
+        throw err;
+      } finally {
+        run.current = undefined;
+      }
+      if (run.stopAsked) {
+        // Stopped during the refit: a model trained part-way is not the best estimator.
+        this.stopped = true;
+        await disposeOf(e);
+        return this;
+      }
+      if (this.bestEstimator) await disposeOf(this.bestEstimator);
+      this.bestEstimator = e;
+      return this;
+    } finally {
+      this.run = undefined;
+      run.dispose();
     }
+  }
+
+  /**
+   * Ends a running fit() (a page's Stop button): the fit running now stops at its next check,
+   * and fit() resolves with the candidates finished before it (`stopped` true, no refit).
+   */
+  stop(): void {
+    this.run?.stop();
+  }
+
+  /** cvResults and the best candidate from each finished candidate's per-fold results. */
+  private tabulate(
+    who: string,
+    cands: Record<string, unknown>[],
+    splits: number,
+    results: FoldResult[][],
+  ): void {
     const col = (f: (r: FoldResult) => number, g: (a: number[]) => number): Float64Array =>
       Float64Array.from(results, (per) => g(per.map(f)));
     const means = col((r) => r.test, meanOf);
@@ -393,9 +544,8 @@ abstract class BaseSearchCV {
       mean_score_time: col((r) => r.scoreTime, meanOf),
       std_score_time: col((r) => r.scoreTime, stdOf),
     };
-    folds.forEach(
-      (_, f) => (table[`split${f}_test_score`] = Float64Array.from(results, (per) => per[f]?.test ?? NaN)),
-    );
+    for (let f = 0; f < splits; f++)
+      table[`split${f}_test_score`] = Float64Array.from(results, (per) => per[f]?.test ?? NaN);
     for (const name of new Set(cands.flatMap((p) => Object.keys(p))))
       table[`param_${name}`] = cands.map((p) => p[name]);
     const bad = Array.from(means).flatMap((m, i) => (Number.isFinite(m) ? [] : [i]));
@@ -404,24 +554,11 @@ abstract class BaseSearchCV {
         `${who}: one or more of the test scores are non-finite (candidates ${bad.join(', ')}); they rank last`,
       );
     this.cvResults = table;
-    this.nSplits = folds.length;
+    this.nSplits = splits;
     const best = Array.from(table.rank_test_score).indexOf(1);
-    this.bestIndex = best;
-    this.bestParams = { ...(cands[best] as Record<string, unknown>) };
-    this.bestScore = means[best];
-    if (this.options.refit ?? true) {
-      // Fit the new best first: a refit that fails leaves no disposed estimator behind.
-      const e = this.estimator.clone().setParams(cloneValues(this.bestParams));
-      try {
-        await e.fit(x, y);
-      } catch (err) {
-        await disposeOf(e);
-        throw err;
-      }
-      if (this.bestEstimator) await disposeOf(this.bestEstimator);
-      this.bestEstimator = e;
-    }
-    return this;
+    this.bestIndex = best >= 0 ? best : undefined;
+    this.bestParams = best >= 0 ? { ...(cands[best] as Record<string, unknown>) } : undefined;
+    this.bestScore = best >= 0 ? means[best] : undefined;
   }
 
   private fitted(who: string): Estimator {

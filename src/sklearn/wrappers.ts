@@ -18,8 +18,11 @@
  * compiled loss needs: sparse_categorical_crossentropy → ids; a 1-unit output → 0/1;
  * otherwise (categorical_crossentropy, ...) → one-hot rows [n, units].
  */
+import type { GpuData } from '../graph/dataset.js';
+import type { Callback } from '../model/callbacks.js';
 import { LayersModel, type Prediction } from '../model/model.js';
 import { flatten, uniqueSorted } from './base.js';
+import { encodeIds, FoldRows, type TargetKind } from './gpu-rows.js';
 import { r2Score } from './metrics.js';
 import type { Labels, Matrix } from './types.js';
 
@@ -93,6 +96,40 @@ export function sortedClasses(who: string, y: Labels): (number | string)[] {
 function firstOutput(p: Prediction | Prediction[]): Prediction {
   return Array.isArray(p) ? (p[0] as Prediction) : p;
 }
+
+/** X as a fit takes it: host rows, or a search's rows already on the GPU (gpu-rows.ts). */
+interface Design {
+  rows: number;
+  cols: number;
+  host(): { data: Float32Array; shape: [number, number] };
+  fold?: FoldRows;
+}
+
+function designOf(who: string, x: Matrix): Design {
+  if (x instanceof FoldRows) {
+    return {
+      rows: x.indices.length,
+      cols: x.source.cols,
+      host: () => matrixInput(who, x.matrix()),
+      fold: x,
+    };
+  }
+  const input = matrixInput(who, x);
+  return { rows: input.shape[0], cols: input.shape[1], host: () => input };
+}
+
+/** The targets of a fit: how the loss takes them, and the fold's rows on the host. */
+interface TargetSpec {
+  kind: TargetKind;
+  /** One-hot width (1 otherwise). */
+  units: number;
+  host(): { data: Float32Array | Uint32Array; shape: number[] };
+  /** Whether the search's GPU rows encode the same targets (a classifier's fold may lack a class). */
+  gpuOk: boolean;
+}
+
+/** model.fit arguments routed by fit__ that a GPU dataset cannot carry, so the fold goes up as host rows. */
+const HOST_ONLY_FIT = ['validationdata', 'sampleweight', 'classweight'];
 
 /** What the wrappers share: parameters, building, fitting, cloning. */
 export abstract class BaseKerasWrapper {
@@ -203,26 +240,94 @@ export abstract class BaseKerasWrapper {
     return (m.outputs[0]?.shape ?? []).reduce((a, b) => a * b, 1);
   }
 
-  protected async fitModel(
-    m: LayersModel,
-    x: { data: Float32Array; shape: [number, number] },
-    y: { data: Float32Array | Uint32Array; shape: number[] },
-  ): Promise<void> {
+  /** The model being fitted, and whether stopFit() asked it to end. */
+  private fitting: LayersModel | undefined;
+  private stopAsked = false;
+
+  /**
+   * Ends a fit that is running (a search's Stop): the model stops at its next check, as
+   * EarlyStopping would, and fit() returns. A fit that has not begun stops before its first
+   * epoch. The estimator is then fitted on what it saw so far.
+   */
+  stopFit(): void {
+    this.stopAsked = true;
+    if (this.fitting) this.fitting.stopTraining = true;
+  }
+
+  protected async fitModel(m: LayersModel, x: Design, y: TargetSpec): Promise<void> {
     const routed: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this.params)) if (k.startsWith('fit__')) routed[k.slice(5)] = v;
     const seed = this.fitParam('random_state');
-    const callbacks = this.fitParam('callbacks');
+    const given = this.fitParam('callbacks');
+    const stopper: Callback = {
+      onTrainBegin: () => {
+        if (this.stopAsked) m.stopTraining = true;
+      },
+    };
+    const list = given === undefined ? [] : Array.isArray(given) ? (given as unknown[]) : [given];
+    const split = this.fitParam('validation_split');
     const args: Record<string, unknown> = {
       epochs: this.fitParam('epochs'),
       batchSize: this.fitParam('batch_size'),
       verbose: this.fitParam('verbose'),
-      validationSplit: this.fitParam('validation_split'),
+      validationSplit: split,
       shuffle: this.fitParam('shuffle'),
       ...(seed !== undefined ? { seed } : {}),
-      ...(callbacks !== undefined ? { callbacks } : {}),
+      callbacks: [...list, stopper],
       ...routed,
     };
-    this.history_ = await m.fit(x, y, args);
+    this.fitting = m;
+    try {
+      const onGpu = this.foldViews(x, y, split, routed);
+      if (!onGpu) {
+        this.history_ = await m.fit(x.host(), y.host(), args);
+        return;
+      }
+      const { train, val } = onGpu;
+      try {
+        // The same rows, order and validation rows as the host path (fit's last-rows split).
+        this.history_ = await m.fit(train, undefined, {
+          ...args,
+          validationSplit: 0,
+          ...(val ? { validationData: [val] } : {}),
+        });
+      } finally {
+        train.dispose();
+        val?.dispose();
+      }
+    } finally {
+      this.fitting = undefined;
+    }
+  }
+
+  /**
+   * A search's fold as views of its GPU rows (training rows, and the last validation_split of
+   * them as fit would take), or undefined when the fold must go up as host rows: not a
+   * search's fold, a class missing from the fold, routed weights or validation data, or a
+   * split fit would refuse (the host path words that error).
+   */
+  private foldViews(
+    x: Design,
+    y: TargetSpec,
+    split: unknown,
+    routed: Record<string, unknown>,
+  ): { train: GpuData; val: GpuData | undefined } | undefined {
+    const fold = x.fold;
+    if (!fold || !y.gpuOk) return undefined;
+    if (Object.keys(routed).some((k) => HOST_ONLY_FIT.includes(k.replaceAll('_', '').toLowerCase())))
+      return undefined;
+    const fraction = split === undefined ? 0 : Number(split);
+    if (!(fraction >= 0 && fraction < 1)) return undefined;
+    const n = x.rows;
+    const cut = fraction > 0 ? Math.floor(n * (1 - fraction)) : n;
+    if (cut === 0 || (fraction > 0 && cut === n)) return undefined;
+    const train = fold.view(y.kind, y.units, 0, cut);
+    try {
+      return { train, val: cut < n ? fold.view(y.kind, y.units, cut, n) : undefined };
+    } catch (e) {
+      train.dispose();
+      throw e;
+    }
   }
 
   protected async replaceModel(m: LayersModel, nFeatures: number): Promise<void> {
@@ -238,11 +343,19 @@ export abstract class BaseKerasWrapper {
   ): Promise<{ data: Float32Array; rows: number; units: number }> {
     const m = this.model_;
     if (!m) throw new Error(`${who}: this ${this.constructor.name} is not fitted yet; call fit(X, y) first`);
-    const input = matrixInput(who, x);
-    if (input.shape[1] !== this.nFeaturesIn_)
-      throw new TypeError(`${who}: X has ${input.shape[1]} features, fit saw ${this.nFeaturesIn_}`);
-    const p = firstOutput(await m.predict(input));
-    const rows = input.shape[0];
+    const design = designOf(who, x);
+    if (design.cols !== this.nFeaturesIn_)
+      throw new TypeError(`${who}: X has ${design.cols} features, fit saw ${this.nFeaturesIn_}`);
+    const rows = design.rows;
+    let p: Prediction;
+    if (design.fold) {
+      const view = design.fold.view();
+      try {
+        p = firstOutput(await m.predict(view));
+      } finally {
+        view.dispose();
+      }
+    } else p = firstOutput(await m.predict(design.host()));
     return { data: p.data, rows, units: p.data.length / Math.max(rows, 1) };
   }
 }
@@ -256,41 +369,46 @@ export class KerasClassifier extends BaseKerasWrapper {
   async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
     const who = 'KerasClassifier.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one label per row) is required`);
-    const input = matrixInput(who, x);
-    if (y.length !== input.shape[0])
-      throw new RangeError(`${who}: X has ${input.shape[0]} rows, y has ${y.length}`);
+    const input = designOf(who, x);
+    if (y.length !== input.rows) throw new RangeError(`${who}: X has ${input.rows} rows, y has ${y.length}`);
     const classes = sortedClasses(who, y as Labels);
     const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
     const ids = Uint32Array.from(y as Labels, (v) => index.get(v) as number);
-    const m = await this.buildModel({ nFeaturesIn: input.shape[1], nClasses: classes.length, classes });
+    const m = await this.buildModel({ nFeaturesIn: input.cols, nClasses: classes.length, classes });
     try {
       const loss = this.lossName(m);
       const units = this.outputUnits(m);
-      const n = ids.length;
-      let target: { data: Float32Array | Uint32Array; shape: number[] };
+      let kind: Exclude<TargetKind, 'values'>;
       if (loss === 'sparse_categorical_crossentropy') {
         if (units < classes.length)
           throw new RangeError(`${who}: y has ${classes.length} classes, the model outputs ${units} units`);
-        target = { data: ids, shape: [n] };
+        kind = 'ids';
       } else if (units === 1) {
         if (classes.length > 2)
           throw new RangeError(`${who}: a 1-unit output takes 2 classes, y has ${classes.length}`);
-        target = { data: Float32Array.from(ids), shape: [n, 1] };
+        kind = 'binary';
       } else {
         if (units !== classes.length)
           throw new RangeError(
             `${who}: loss ${loss} takes one-hot targets; y has ${classes.length} classes, the model outputs ${units} units`,
           );
-        const oneHot = new Float32Array(n * units);
-        ids.forEach((k, r) => (oneHot[r * units + k] = 1));
-        target = { data: oneHot, shape: [n, units] };
+        kind = 'onehot';
       }
-      await this.fitModel(m, input, target);
+      const all = input.fold?.source.classes(who);
+      await this.fitModel(m, input, {
+        kind,
+        units: kind === 'onehot' ? units : 1,
+        host: () => {
+          const t = encodeIds(kind, ids, units);
+          return { data: t.data, shape: kind === 'ids' ? [ids.length] : [ids.length, t.width] };
+        },
+        gpuOk: all !== undefined && all.length === classes.length && all.every((c, i) => c === classes[i]),
+      });
     } catch (e) {
       await m.dispose();
       throw e;
     }
-    await this.replaceModel(m, input.shape[1]);
+    await this.replaceModel(m, input.cols);
     this.classes_ = classes;
     return this;
   }
@@ -342,27 +460,28 @@ export class KerasRegressor extends BaseKerasWrapper {
   async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
     const who = 'KerasRegressor.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one number per row) is required`);
-    const input = matrixInput(who, x);
-    if (y.length !== input.shape[0])
-      throw new RangeError(`${who}: X has ${input.shape[0]} rows, y has ${y.length}`);
+    const input = designOf(who, x);
+    if (y.length !== input.rows) throw new RangeError(`${who}: X has ${input.rows} rows, y has ${y.length}`);
     const bad = (y as readonly unknown[]).findIndex((v) => typeof v !== 'number');
     if (bad >= 0)
       throw new TypeError(
         `${who}: regression targets must be numbers; y[${bad}] is ${JSON.stringify(y[bad])} (use KerasClassifier for labels)`,
       );
-    const m = await this.buildModel({ nFeaturesIn: input.shape[1] });
+    const m = await this.buildModel({ nFeaturesIn: input.cols });
     try {
       const units = this.outputUnits(m);
       if (units !== 1) throw new RangeError(`${who}: the model must output 1 unit, outputs ${units}`);
       await this.fitModel(m, input, {
-        data: Float32Array.from(y as readonly number[]),
-        shape: [y.length, 1],
+        kind: 'values',
+        units: 1,
+        host: () => ({ data: Float32Array.from(y as readonly number[]), shape: [y.length, 1] }),
+        gpuOk: input.fold !== undefined,
       });
     } catch (e) {
       await m.dispose();
       throw e;
     }
-    await this.replaceModel(m, input.shape[1]);
+    await this.replaceModel(m, input.cols);
     return this;
   }
 
