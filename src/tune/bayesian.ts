@@ -503,6 +503,14 @@ export class BayesianOptimization extends Tuner {
     }
     return { values };
   }
+
+  protected override searcherState(): Record<string, unknown> {
+    return { exhausted: this.exhausted };
+  }
+
+  protected override restoreSearcher(state: Record<string, unknown>): void {
+    this.exhausted = state.exhausted === true;
+  }
 }
 
 /** Keras Tuner's BayesianOptimization: options.maxTrials trials, a Gaussian process after numInitialPoints random ones. */

@@ -48,5 +48,7 @@ export {
   decodeValue,
 } from './bayesian.js';
 export type { BayesianOptimizationOptions, Observation, OracleSettings } from './bayesian.js';
+export { registerTunerStoreHost, indexedDbTunerStore, TUNER_DATABASE } from './store.js';
+export type { TunerStore, TunerStoreHost } from './store.js';
 export { crossValScore } from './crossval.js';
 export type { CrossValOptions, CrossValResult } from './crossval.js';

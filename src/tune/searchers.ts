@@ -5,7 +5,7 @@
  * schedule, see schedule.ts, with successive halving from the kept weights).
  */
 import type { FitArgs } from '../model/model.js';
-import { gridOf, type HpDefinition, type HpValues } from './hyperparameters.js';
+import { gridOf, SearchSpace, type HpDefinition, type HpValues } from './hyperparameters.js';
 import { formatSchedule, hyperbandSchedule, scheduleTotals, type HyperbandBracket } from './schedule.js';
 import type { Spelled } from '../util/options.js';
 import { Tuner, type Hypermodel, type Trial, type TrialPlan, type TunerOptions } from './tuner.js';
@@ -40,6 +40,10 @@ export class GridSearch extends Tuner {
   private skipped = 0;
   private readonly maxTrials: number;
   private warned = new Set<string>();
+  /** How many of the space's hyperparameters the grid was made from (saved with the project). */
+  private gridNames = 0;
+  /** A reloaded project's gridNames: its space also holds the conditional ones, not in the grid. */
+  private restoredGridNames: number | undefined;
 
   constructor(hypermodel: Hypermodel, options: Spelled<GridSearchOptions>);
   constructor(options: WithHypermodel<GridSearchOptions>);
@@ -54,7 +58,11 @@ export class GridSearch extends Tuner {
   }
 
   protected begin(): void {
-    this.grid = gridOf(this.space);
+    const defs = this.space.definitions.slice(0, this.restoredGridNames);
+    const space = new SearchSpace();
+    for (const d of defs) space.register(d);
+    this.grid = gridOf(space);
+    this.gridNames = defs.length;
     if (!this.verbose) return;
     const cut = this.maxTrials < this.grid.length ? `; maxTrials runs the first ${this.maxTrials}` : '';
     this.print(`Grid search: ${this.grid.length} trials (${spaceText(this)})${cut}`);
@@ -78,6 +86,16 @@ export class GridSearch extends Tuner {
       this.skipped = 0;
     }
     return undefined;
+  }
+
+  protected override searcherState(): Record<string, unknown> {
+    return { next: this.next, started: this.started, gridNames: this.gridNames };
+  }
+
+  protected override restoreSearcher(state: Record<string, unknown>): void {
+    this.next = Number(state.next ?? 0);
+    this.started = Number(state.started ?? 0);
+    if (typeof state.gridNames === 'number') this.restoredGridNames = state.gridNames;
   }
 
   protected override newHyperparameter(d: HpDefinition): void {
@@ -127,6 +145,15 @@ export class RandomSearch extends Tuner {
       return undefined;
     }
     return { values };
+  }
+
+  protected override searcherState(): Record<string, unknown> {
+    return { exhausted: this.exhausted };
+  }
+
+  protected override restoreSearcher(state: Record<string, unknown>): void {
+    // maxTrials may grow between runs: a search that stopped at its maxTrials goes on.
+    this.exhausted = state.exhausted === true;
   }
 }
 
@@ -201,7 +228,51 @@ export class Hyperband extends Tuner {
       this.print(`  (epochs ${args.epochs} is ignored: the schedule sets each trial's epochs)`);
   }
 
+  protected override searcherState(): Record<string, unknown> {
+    return {
+      maxEpochs: this.maxEpochs,
+      factor: this.factor,
+      iteration: this.iteration,
+      bracketIndex: this.bracketIndex,
+      roundIndex: this.roundIndex,
+      roundIds: this.roundIds,
+      // The weights are the parents' kept ones, saved with the project.
+      queue: this.queue.map(({ weights: _weights, ...plan }) => plan),
+      toDraw: this.toDraw,
+      finished: this.finished,
+      exhausted: this.exhausted,
+    };
+  }
+
+  protected override restoreSearcher(state: Record<string, unknown>, where: string): void {
+    if (state.maxEpochs !== this.maxEpochs || state.factor !== this.factor)
+      throw new Error(
+        `hyperband: the project ${where} was saved with maxEpochs ${String(state.maxEpochs)} and factor ` +
+          `${String(state.factor)}, not ${this.maxEpochs} and ${this.factor}; ` +
+          'use another directory / projectName, or overwrite: true to start it over',
+      );
+    this.iteration = Number(state.iteration);
+    this.bracketIndex = Number(state.bracketIndex);
+    this.roundIndex = Number(state.roundIndex);
+    this.roundIds = [...(state.roundIds as number[])];
+    this.queue = (state.queue as TrialPlan[]).map((plan) => {
+      const parent = plan.parent === undefined ? undefined : this.trials[plan.parent];
+      const weights = parent && this.weightsOf(parent);
+      if (plan.parent !== undefined && !weights)
+        throw new Error(
+          `hyperband: the project ${where} lacks the weights of trial ${plan.parent}, which continues`,
+        );
+      return weights ? { ...plan, weights } : plan;
+    });
+    this.toDraw = Number(state.toDraw);
+    this.finished = state.finished === true;
+    this.exhausted = state.exhausted === true;
+  }
+
   protected override needsWeights(trial: Trial): boolean {
+    // A queued continuation holds its parent's weights itself; keeping them in the tuner too
+    // (no copy) puts them in a saved project.
+    if (this.queue.some((p) => p.parent === trial.id)) return true;
     const bracket = this.schedule[this.bracketIndex];
     return !!bracket && this.roundIndex < bracket.rounds.length - 1 && this.roundIds.includes(trial.id);
   }

@@ -11,6 +11,10 @@
  * throws, a model that does not fit the data) is recorded with its reason and the search
  * goes on; mistakes in the search itself (the objective missing from the logs, a
  * hyperparameter defined twice differently, a lost device) end it.
+ *
+ * With directory / projectName, each finished trial is saved with the searcher's state
+ * (store.ts), which is taken between trials: a search killed mid-trial resumes from the state
+ * before that trial's plan was drawn, so the same plan is drawn and run again.
  */
 import { currentEngine } from '../gpu/init.js';
 import { DeviceLostError } from '../gpu/errors.js';
@@ -19,7 +23,7 @@ import { callbackArray, type Callback, type Logs } from '../model/callbacks.js';
 import { trainingData, type DataInput, type TrainingData } from '../model/fit-data.js';
 import { FIT_KEYS, LayersModel, type FitArgs } from '../model/model.js';
 import { readOptions, type Spelled } from '../util/options.js';
-import { createRng, type Rng } from '../util/random.js';
+import { randomSeed, type Rng } from '../util/random.js';
 import {
   gridOf,
   HyperParameterError,
@@ -40,6 +44,23 @@ import {
   type Objective,
   type ObjectiveSpec,
 } from './objective.js';
+import {
+  encodeWeights,
+  FORMAT,
+  idList,
+  jsonEncode,
+  openTunerStore,
+  ORACLE_FILE,
+  projectOf,
+  readProject,
+  resumableRng,
+  spaceDifferences,
+  trialFile,
+  weightsFile,
+  type OracleFile,
+  type ResumableRng,
+  type TunerStore,
+} from './store.js';
 
 /** The user's model builder: reads hyperparameters from `hp`, returns a compiled model. */
 export type BuildFn = (hp: HyperParameters) => LayersModel;
@@ -107,12 +128,21 @@ export interface TunerOptions {
   /** Where lines go (default console.log). */
   print?: (line: string) => void;
   /**
-   * Keras Tuner's directory / project_name / overwrite: accepted so deck code runs, with a
-   * note (once per directory) that trials stay in memory: nothing is written there and no
-   * earlier search is resumed.
+   * Keras Tuner's directory / project_name: with either given, the project
+   * `<directory>/<projectName>` (defaults '.' and 'untitled_project', Keras Tuner's) holds the
+   * trials, the searcher's state and the kept weights, saved after every trial and when the
+   * search ends or is stopped: files in Node (oracle.json, trial_<id>.json, weights_<n>.bin),
+   * IndexedDB in a browser. A tuner made later on the same project resumes it: reload() (or
+   * search(), which reloads first) reads it back, finished trials are not run again and count
+   * toward maxTrials, and a trial cut off by a crash runs again. The saved seed and draws
+   * continue, so an interrupted search runs the same trials as an uninterrupted one. Reloading
+   * a project of another searcher, objective or search space is an error.
+   *
+   * With neither given nothing is written (Keras Tuner writes to ./untitled_project by default).
    */
   directory?: string;
   projectName?: string;
+  /** Keras Tuner's overwrite (default false): true deletes the project before the search instead of resuming it. */
   overwrite?: boolean;
 }
 
@@ -144,9 +174,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   logger: 'trials are reported on tuner.events',
   tunerId: 'one tuner runs in one process',
 };
-
-/** Directories already noted (once per process each). */
-const notedDirectories = new Set<string>();
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -186,6 +213,23 @@ export abstract class Tuner {
   /** 'trial' CustomEvents with a TrialEventDetail, as each trial ends. */
   readonly events = new EventTarget();
   protected readonly rng: Rng;
+  /** The same generator as `rng`, with its state for the project file. */
+  private readonly draws: ResumableRng;
+  /** The searcher's name in messages and in the project file ('randomSearch', ...). */
+  private readonly what: string;
+  /** `<directory>/<projectName>` when the tuner saves its project. */
+  private readonly project: { directory: string; projectName: string; overwrite: boolean } | undefined;
+  private store: TunerStore | undefined;
+  /** Set once reload() has read (or cleared) the project. */
+  private opened: Promise<Trial[]> | undefined;
+  /** True when the space came from a saved project (search() checks build(hp) against it). */
+  private restoredSpace = false;
+  /** Trials already in the project's trial files. */
+  private savedTrials = 0;
+  /** Saves of the project so far (names the weights file uniquely). */
+  private saves = 0;
+  /** The project's weights file and the trial ids in it. */
+  private savedWeights: { file: string; ids: string } | undefined;
   protected readonly print: (line: string) => void;
   protected readonly verbose: 0 | 1;
   private readonly keepModels: number;
@@ -241,35 +285,15 @@ export abstract class Tuner {
     this.keepModels = o.keepModels ?? 1;
     if (!Number.isSafeInteger(this.keepModels) || this.keepModels < 0)
       throw new RangeError(`keepModels ${this.keepModels} must be an integer ≥ 0`);
-    this.rng = createRng(o.seed);
+    this.draws = resumableRng(o.seed ?? randomSeed());
+    this.rng = this.draws;
+    this.what = what;
     this.print = o.print ?? console.log;
     const verbose: unknown = o.verbose ?? 1;
     if (verbose !== 0 && verbose !== 1)
       throw new RangeError(`${what}: verbose must be 0 or 1, got ${String(verbose)}`);
     this.verbose = verbose;
-    this.noteDirectory(what, o);
-  }
-
-  /** Keras Tuner's directory / project_name: a note that nothing is saved there. */
-  private noteDirectory(what: string, o: TunerOptions): void {
-    const { directory, projectName, overwrite } = o;
-    for (const [k, v] of [
-      ['directory', directory],
-      ['projectName', projectName],
-    ] as const) {
-      if (v !== undefined && typeof v !== 'string')
-        throw new TypeError(`${what}: ${k} must be a string, got ${typeof v}`);
-    }
-    if (overwrite !== undefined && typeof overwrite !== 'boolean')
-      throw new TypeError(`${what}: overwrite must be true or false, got ${typeof overwrite}`);
-    if (directory === undefined && projectName === undefined && overwrite === undefined) return;
-    const where = [directory, projectName].filter((p) => p !== undefined).join('/') || '(no directory)';
-    if (notedDirectories.has(where)) return;
-    notedDirectories.add(where);
-    (o.print ?? console.warn)(
-      `${what}: trials are kept in memory; nothing is written to ${where} and no earlier search there is ` +
-        'resumed (Keras Tuner saves and reloads trials there)',
-    );
+    this.project = projectOf(what, o);
   }
 
   // ------------------------------------------------------------ the searcher's part
@@ -287,6 +311,13 @@ export abstract class Tuner {
    * Random draws include it from the next trial on; grid search warns.
    */
   protected newHyperparameter?(d: HpDefinition): void;
+  /** The searcher's progress for the project file (JSON values only). */
+  protected searcherState?(): Record<string, unknown>;
+  /**
+   * Continues from searcherState()'s record (the trials and the kept weights are back
+   * already); throws, naming `where`, when the record belongs to other settings.
+   */
+  protected restoreSearcher?(state: Record<string, unknown>, where: string): void;
 
   /**
    * Whether a trial already ran this configuration: one whose build read the same values
@@ -327,6 +358,7 @@ export abstract class Tuner {
    * undefined), and fit's arguments for every trial (epochs, batchSize, validationSplit or
    * validationData, callbacks, seed, shuffle, verbose: 0 by default here). Host data is
    * uploaded once; validationSplit makes two GPU datasets once (the last rows validate).
+   * A tuner with a project reloads it first (see reload()) and continues it.
    */
   async search(
     x: DataInput | GpuData,
@@ -339,10 +371,14 @@ export abstract class Tuner {
     this.stopped = false;
     let data: TrainingData | undefined;
     try {
+      await this.reload();
       const engine = currentEngine();
-      // Discover the space: one build with every hyperparameter at its default.
-      const probe = this.checked(this.build(new HyperParameters(this.space)));
+      // Discover the space: one build with every hyperparameter at its default. A space
+      // reloaded from a project is checked against that build instead.
+      const probeSpace = this.restoredSpace ? new SearchSpace() : this.space;
+      const probe = this.checked(this.build(new HyperParameters(probeSpace)));
       try {
+        if (this.restoredSpace) this.checkSpace(probeSpace);
         data = await trainingData(engine, probe.ioLayout(), x, y, args, 'search');
       } finally {
         await probe.dispose();
@@ -356,6 +392,7 @@ export abstract class Tuner {
         const trial = await this.runTrial(plan, data, args);
         this.trials.push(trial);
         this.prune();
+        await this.save();
         const detail: TrialEventDetail = {
           trial,
           index: this.trials.length - 1 - first,
@@ -364,6 +401,7 @@ export abstract class Tuner {
         if (this.verbose) this.print(this.trialLine(detail));
         this.events.dispatchEvent(new CustomEvent('trial', { detail }));
       }
+      await this.save(); // the searcher's state at the end (exhausted, finished)
       return this.trials.slice(first);
     } finally {
       data?.dispose();
@@ -521,6 +559,99 @@ export abstract class Tuner {
       const t = this.trials[id];
       if (!best.has(id) && !(t && this.needsWeights?.(t))) this.kept.delete(id);
     }
+  }
+
+  // ------------------------------------------------------------ the project (directory / projectName)
+
+  /**
+   * Reads the project `<directory>/<projectName>` back, once (search() calls it first):
+   * the trials, the searcher's state and the kept weights, so that getBestHyperparameters,
+   * getBestModels and resultsSummary include them and search() continues. With overwrite:
+   * true it deletes the project instead. Gives the trials reloaded (none without a project).
+   */
+  reload(): Promise<Trial[]> {
+    this.opened ??= this.open();
+    return this.opened;
+  }
+
+  private async open(): Promise<Trial[]> {
+    const p = this.project;
+    if (!p) return [];
+    const store = await openTunerStore(p.directory, p.projectName, this.what);
+    if (p.overwrite) {
+      await store.clear();
+      this.store = store;
+      return [];
+    }
+    const saved = await readProject(store, this.what, this.objective);
+    if (!saved) {
+      this.store = store;
+      return [];
+    }
+    const { oracle: o, trials, kept } = saved;
+    for (const d of o.space) this.space.register(d);
+    this.restoredSpace = o.space.length > 0;
+    this.trials.push(...trials);
+    this.seen.push(...o.seen);
+    for (const [id, ws] of kept) this.kept.set(id, ws);
+    this.draws.restore(o.rng);
+    this.saves = o.saves;
+    this.savedTrials = trials.length;
+    this.savedWeights = o.weights ? { file: o.weights, ids: idList(this.kept) } : undefined;
+    this.restoreSearcher?.(o.searcher, store.where);
+    this.store = store;
+    if (this.verbose)
+      this.print(
+        `${this.what}: reloaded ${trials.length} trial${trials.length === 1 ? '' : 's'} from ${store.where}`,
+      );
+    return [...trials];
+  }
+
+  /** Refuses a build(hp) whose space is not the project's (`probe`: its defaults' build). */
+  private checkSpace(probe: SearchSpace): void {
+    const diffs = spaceDifferences(this.space, probe);
+    if (diffs.length === 0) return;
+    throw new Error(
+      `${this.what}: the project ${this.store?.where ?? ''} was saved with another search space: ${diffs.join('; ')}; ` +
+        'use another directory / projectName, or overwrite: true to start it over',
+    );
+  }
+
+  /**
+   * Writes what changed since the last save: the new trials' files, the kept weights when
+   * their set changed, then oracle.json, which names them (a crash before it leaves the
+   * previous save whole).
+   */
+  private async save(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    for (let id = this.savedTrials; id < this.trials.length; id++)
+      await store.write(trialFile(id), jsonEncode(this.trials[id]));
+    this.saves++;
+    const ids = idList(this.kept);
+    const old = this.savedWeights;
+    let weights = this.kept.size === 0 ? undefined : old;
+    if (this.kept.size > 0 && old?.ids !== ids) {
+      weights = { file: weightsFile(this.saves), ids };
+      await store.write(weights.file, encodeWeights(this.kept));
+    }
+    const oracle: OracleFile = {
+      format: FORMAT,
+      version: 1,
+      tuner: this.what,
+      objective: { name: this.objective.name, direction: this.objective.direction },
+      space: [...this.space.definitions],
+      rng: this.draws.state(),
+      seen: this.seen,
+      trials: this.trials.length,
+      weights: weights?.file ?? null,
+      saves: this.saves,
+      searcher: this.searcherState?.() ?? {},
+    };
+    await store.write(ORACLE_FILE, jsonEncode(oracle));
+    this.savedTrials = this.trials.length;
+    this.savedWeights = weights;
+    if (old && old.file !== weights?.file) await store.remove(old.file);
   }
 
   // ------------------------------------------------------------ results
