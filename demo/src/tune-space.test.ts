@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { HyperParameters } from '../../src/index.js';
 import {
   buildTrialModel,
+  cvDefaults,
+  cvRows,
   describeConfig,
+  fittingLine,
   formatHp,
+  initialPointsOf,
   parseRates,
+  parseUnits,
   plannedTrials,
   spaceOf,
   tuneDefaults,
+  unitsValues,
   type SpaceSettings,
   type TuneSettings,
 } from './tune-space.js';
@@ -68,6 +74,9 @@ describe('the Tune tab space', () => {
     expect(plannedTrials(settings())).toBe(48);
     expect(plannedTrials(settings({ searcher: 'random', maxTrials: 10 }))).toBe(10);
     expect(plannedTrials(settings({ searcher: 'random', maxTrials: 100 }))).toBe(48);
+    // Bayesian optimization: maxTrials capped by the space too.
+    expect(plannedTrials(settings({ searcher: 'bayesian', maxTrials: 10 }))).toBe(10);
+    expect(plannedTrials(settings({ searcher: 'bayesian', maxTrials: 100 }))).toBe(48);
     // Keras Tuner, max_epochs=10, factor=3: 12 + 4 + 2, 6 + 2, 4 trials.
     expect(plannedTrials(settings({ searcher: 'hyperband', maxEpochs: 10, factor: 3 }))).toBe(30);
     // The software adapter's default, maxEpochs 3: 3 → 1, then 2.
@@ -104,5 +113,50 @@ describe('the Tune tab space', () => {
     expect(describeConfig({ units: 48, learning_rate: 0.001, dropout: 0.2, batch_norm: true })).toBe(
       '784-48-10 relu +BN dropout 0.2, Adam 1e-3',
     );
+  });
+
+  it('starts Bayesian optimization with Keras Tuner’s 3 × the hyperparameters random trials unless told', () => {
+    expect(initialPointsOf(settings({ searcher: 'bayesian' }))).toBe(3 * 2);
+    expect(initialPointsOf(settings({ searcher: 'bayesian', space: { ...COURSE, extras: true } }))).toBe(
+      3 * 4,
+    );
+    expect(initialPointsOf(settings({ searcher: 'bayesian', initialPoints: 2 }))).toBe(2);
+  });
+
+  it('reads the cross-validated grid: the units list, the tuner form’s units range, scikit-learn’s line', () => {
+    expect(parseUnits('16, 64')).toEqual([16, 64]);
+    expect(parseUnits(' 8;32 128 ')).toEqual([8, 32, 128]);
+    expect(() => parseUnits('')).toThrow(/units/);
+    expect(() => parseUnits('16, 2.5')).toThrow(/"2\.5"/);
+    expect(() => parseUnits('0')).toThrow(/"0"/);
+    expect(() => parseUnits('16, 16')).toThrow(/16 is listed twice/);
+    // hp.int(32, 512, step 32): 16 values; the software adapter's 16..64 step 16: 4.
+    expect(unitsValues(COURSE)).toEqual(Array.from({ length: 16 }, (_, i) => 32 * (i + 1)));
+    expect(unitsValues({ ...COURSE, unitsMin: 16, unitsMax: 70, unitsStep: 16 })).toEqual([16, 32, 48, 64]);
+    expect(fittingLine(5, 2)).toBe('Fitting 5 folds for each of 2 candidates, totalling 10 fits');
+    const d = cvDefaults(true);
+    expect([parseUnits(d.units).length, parseRates(d.rates).length, Number(d.folds), Number(d.rows)]).toEqual(
+      [2, 2, 3, 1000],
+    );
+  });
+
+  it('turns cv_results_ columns into one row per candidate', () => {
+    const results = {
+      params: [
+        { learning_rate: 0.01, units: 16 },
+        { learning_rate: 0.001, units: 16 },
+      ],
+      mean_test_score: Float64Array.of(0.75, 0.5),
+      std_test_score: Float64Array.of(0.05, 0),
+      rank_test_score: Int32Array.of(1, 2),
+      mean_fit_time: Float64Array.of(1.5, 2),
+      split0_test_score: Float64Array.of(0.7, 0.5),
+      split1_test_score: Float64Array.of(0.8, 0.5),
+    };
+    expect(cvRows(results, 2)).toEqual([
+      { params: results.params[0], splits: [0.7, 0.8], mean: 0.75, std: 0.05, rank: 1, meanFitTime: 1.5 },
+      { params: results.params[1], splits: [0.5, 0.5], mean: 0.5, std: 0, rank: 2, meanFitTime: 2 },
+    ]);
+    expect(() => cvRows(results, 3)).toThrow(/split2_test_score/);
   });
 });

@@ -2,16 +2,18 @@
  * <mlp-tune>: the course's hyperparameter search on MNIST. The Keras Tuner example's model
  * builder (784 → units relu → 10 softmax, Adam, sparse categorical cross-entropy, accuracy)
  * reads hp.int('units', min, max, step) and hp.choice('learning_rate', [...]) (and, if asked,
- * hp.choice('dropout', [0, 0.2, 0.5]) and hp.boolean('batch_norm')); grid, random or
- * Hyperband search (src/tune) maximises val_accuracy on rows uploaded once. Trials appear as
- * they finish; the best one's model (the weights of its best epoch) can become the demo's
- * current model.
+ * hp.choice('dropout', [0, 0.2, 0.5]) and hp.boolean('batch_norm')); grid, random, Hyperband
+ * or Bayesian optimization (src/tune) maximises val_accuracy on rows uploaded once. Trials
+ * appear as they finish; the best one's model (the weights of its best epoch) can become the
+ * demo's current model. The tab's other mode, scikit-learn's GridSearchCV with k folds over the
+ * same builder, is <mlp-tune-cv> (tune-cv.ts).
  *
- * Over 700 lines on purpose: one Lit element (its fields, the search it runs, the plan and
+ * About 800 lines on purpose: one Lit element (its fields, the search it runs, the plan and
  * trials it renders) that reads best top to bottom; the search itself is src/tune.
  */
 import { css, html, nothing } from 'lit';
 import {
+  bayesianOptimization,
   callbacks,
   gridSearch,
   hyperband,
@@ -36,12 +38,15 @@ import {
   type ExperimentRun,
 } from './experiment.js';
 import { gpuSplit, loadMnist, trainValidation } from './mnist.js';
+import { fmtBytes, type TunerSpace } from './tune-cv.js';
 import type { DemoState } from './state.js';
 import { fmt, panelStyles, pct } from './styles.js';
 import {
+  BETA,
   buildTrialModel,
   describeConfig,
   formatHp,
+  initialPointsOf,
   OBJECTIVE,
   parseRates,
   PATIENCE,
@@ -49,6 +54,7 @@ import {
   SEARCHERS,
   spaceOf,
   tuneDefaults,
+  unitsValues,
   type SearcherKind,
   type SpaceSettings,
   type TuneForm,
@@ -69,6 +75,7 @@ function message(e: unknown): string {
 
 export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> {
   static override properties = {
+    mode: { state: true },
     searcher: { state: true },
     form: { state: true },
     extras: { state: true },
@@ -123,8 +130,17 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         font-weight: 600;
       }
       .charts {
-        grid-template-columns: minmax(320px, 2fr) minmax(280px, 1fr);
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr));
         align-items: start;
+      }
+      .mode {
+        margin: 0 0 0.75rem;
+      }
+      .mode select {
+        max-width: 100%;
+      }
+      [hidden] {
+        display: none !important;
       }
       #tune-best dl {
         display: grid;
@@ -150,6 +166,8 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
     `,
   ];
 
+  /** Keras Tuner's searchers (this element's form), or scikit-learn's GridSearchCV (<mlp-tune-cv>). */
+  declare mode: 'tuner' | 'cv';
   declare searcher: SearcherKind;
   /** The text fields as typed. */
   declare form: TuneForm;
@@ -173,6 +191,7 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
 
   constructor() {
     super();
+    this.mode = 'tuner';
     this.searcher = 'hyperband';
     this.form = tuneDefaults(false);
     this.extras = false;
@@ -207,7 +226,13 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
       epochs: hyperbandSearch ? maxEpochs : intField(f.epochs, 'epochs per trial', 1, 100),
       maxEpochs,
       factor: hyperbandSearch ? intField(f.factor, 'factor', 2, 10) : 3,
-      maxTrials: this.searcher === 'random' ? intField(f.trials, 'trials', 1, 1000) : 1,
+      maxTrials:
+        this.searcher === 'random' || this.searcher === 'bayesian'
+          ? intField(f.trials, 'trials', 1, 1000)
+          : 1,
+      ...(this.searcher === 'bayesian' && f.initialPoints.trim() !== ''
+        ? { initialPoints: intField(f.initialPoints, 'initial random trials', 1, 1000) }
+        : {}),
       seed: intField(f.seed, 'seed', 0, 2 ** 31 - 1),
       space,
     };
@@ -282,6 +307,14 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
     if (cfg.searcher === 'hyperband')
       return hyperband(build, { ...common, maxEpochs: cfg.maxEpochs, factor: cfg.factor });
     if (cfg.searcher === 'random') return randomSearch(build, { ...common, maxTrials: cfg.maxTrials });
+    if (cfg.searcher === 'bayesian') {
+      return bayesianOptimization(build, {
+        ...common,
+        maxTrials: cfg.maxTrials,
+        numInitialPoints: initialPointsOf(cfg),
+        beta: BETA,
+      });
+    }
     return gridSearch(build, common);
   }
 
@@ -421,10 +454,46 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
               This browser's WebGPU adapter is a software one (${this.state?.engine.adapter.name}), so the
               defaults are small: ${Number(d.rows).toLocaleString('en-US')} rows, units
               ${d.unitsMin}–${d.unitsMax} step ${d.unitsStep}, Hyperband with max ${d.maxEpochs} epochs (a GPU
-              would search units 32–512 step 32 on 60,000 rows with max 10 epochs).
+              would search units 32–512 step 32 on 60,000 rows with max 10 epochs); k-fold CV: 4 candidates ×
+              3 folds on 1,000 rows.
             </p>`
           : nothing
       }
+      <div class="row mode">
+        <label for="tune-mode">Search with</label>
+        <select
+          id="tune-mode"
+          @change=${(e: Event) => (this.mode = (e.target as HTMLSelectElement).value as 'tuner' | 'cv')}
+        >
+          <option value="tuner" ?selected=${this.mode === 'tuner'}>
+            Keras Tuner: grid, random, Hyperband or Bayesian optimization
+          </option>
+          <option value="cv" ?selected=${this.mode === 'cv'}>
+            Grid search with k-fold CV (scikit-learn)
+          </option>
+        </select>
+      </div>
+      <mlp-tune-cv
+        id="tune-cv-mode"
+        ?hidden=${this.mode !== 'cv'}
+        .state=${this.state}
+        .source=${this.tunerSpace()}
+      ></mlp-tune-cv>
+      <div id="tune-tuner-mode" ?hidden=${this.mode !== 'tuner'}>${this.renderTuner()}</div>
+      <p class="hint" id="tune-validation">
+        <b>Validation, test, k folds.</b> A search picks the configuration that scored best on its validation
+        rows, and a small validation set is noisy: with 100 validation rows each one is worth 1 point, so the
+        winner's 94% is partly luck and the same model can score 84% on the test set it never saw. k-fold
+        cross-validation scores every candidate on k different held-out folds and averages them, so its mean
+        (± the spread over folds) is a steadier estimate; a test set kept out of the search still gives the
+        final, unbiased number.
+      </p>
+    `;
+  }
+
+  /** The Keras Tuner searchers' form, trials, chart and best trial. */
+  private renderTuner() {
+    return html`
       <div class="card">
         <div class="controls">
           <form class="config" @submit=${(e: Event) => e.preventDefault()}>${this.renderFields()}</form>
@@ -459,9 +528,21 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         best epoch) for factor times more epochs, round after round; later brackets start with fewer
         configurations and more epochs, the last one trains each for the maximum. A trial's score is the best
         ${OBJECTIVE} over its epochs, and the best model is rebuilt with that epoch's weights (kept on the
-        host), not retrained.
+        host), not retrained. Bayesian optimization starts with a few random trials, then fits a Gaussian
+        process to the scores and tries next the configuration with the highest upper confidence bound
+        (predicted ${OBJECTIVE} + ${BETA} × its uncertainty, Keras Tuner's beta).
       </p>
     `;
+  }
+
+  /** The Keras Tuner form's space for the cross-validated grid (undefined while the form does not parse). */
+  private tunerSpace(): TunerSpace | undefined {
+    try {
+      const space = this.settings().space;
+      return { units: unitsValues(space), rates: this.form.rates };
+    } catch {
+      return undefined;
+    }
   }
 
   /** A text field bound to form[key]. */
@@ -487,7 +568,8 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
       </select>
       ${hb ? this.field('tune-max-epochs', 'Max epochs', 'maxEpochs') : nothing}
       ${hb ? this.field('tune-factor', 'Factor', 'factor') : nothing}
-      ${this.searcher === 'random' ? this.field('tune-trials-count', 'Trials', 'trials') : nothing}
+      ${this.searcher === 'random' || this.searcher === 'bayesian' ? this.field('tune-trials-count', 'Trials', 'trials') : nothing}
+      ${this.searcher === 'bayesian' ? this.field('tune-initial-points', 'Random trials first', 'initialPoints') : nothing}
       ${hb ? nothing : this.field('tune-epochs', 'Epochs per trial', 'epochs')}
       ${this.field('tune-seed', 'Seed', 'seed')} ${this.field('tune-units-min', 'Units from', 'unitsMin')}
       ${this.field('tune-units-max', 'Units to', 'unitsMax')}
@@ -532,6 +614,21 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         <b>Random search: ${n} trials</b> drawn (seed ${cfg.seed}) from the ${configs}, ${cfg.epochs}
         epoch${cfg.epochs === 1 ? '' : 's'} each.
       </p>`;
+    }
+    if (cfg.searcher === 'bayesian') {
+      const n = Math.min(cfg.maxTrials, space.size);
+      const first = Math.min(n, initialPointsOf(cfg));
+      return html`<p id="tune-count" data-trials=${n} data-epochs=${n * cfg.epochs} data-initial=${first}>
+          <b>Bayesian optimization: ${n} trials</b> over the ${configs}, ${cfg.epochs}
+          epoch${cfg.epochs === 1 ? '' : 's'} each: the first ${first} drawn at random (seed ${cfg.seed}),
+          then each one where a Gaussian process fitted to the scores so far is most promising.
+        </p>
+        <p class="hint">
+          The process (Matérn 5/2 kernel) predicts each untried configuration's ${OBJECTIVE} as a mean μ and
+          an uncertainty σ; the next trial maximises the upper confidence bound μ + ${BETA}σ (beta ${BETA},
+          Keras Tuner's default), trading a good guess against an unexplored region. No configuration runs
+          twice.
+        </p>`;
     }
     let schedule;
     try {
@@ -720,13 +817,6 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
       ${this.useError ? html`<p class="error" id="tune-use-error" role="alert">${this.useError}</p>` : nothing}
     </div>`;
   }
-}
-
-/** 1234567 → "1.23 MB". */
-function fmtBytes(n: number): string {
-  if (n < 1e3) return `${n} B`;
-  if (n < 1e6) return `${fmt(n / 1e3, 3)} kB`;
-  return `${fmt(n / 1e6, 3)} MB`;
 }
 
 if (!customElements.get('mlp-tune')) customElements.define('mlp-tune', MlpTune);

@@ -31,6 +31,8 @@ const ROWS = 1000;
 const VALIDATION_ROWS = ROWS / 10; // trainValidation: the last 10% validate
 const EPOCHS = 2;
 const BATCH = 32;
+/** The Bayesian and k-fold tests' rows: a quick subset. */
+const CV_ROWS = 300;
 
 let session: ChromiumSession;
 let page: Page;
@@ -39,9 +41,11 @@ const lines: string[] = [];
 /** What the page functions reach through `window` (installed in beforeAll). */
 interface Helpers {
   root(): ShadowRoot | null | undefined;
-  /** Sets an input's (or select's) value as a user would, firing 'input' and 'change'. */
-  set(selector: string, value: string): void;
-  click(selector: string): void;
+  /** <mlp-tune-cv>'s shadow root, inside <mlp-tune>'s. */
+  cv(): ShadowRoot | null | undefined;
+  /** Sets an input's (or select's) value as a user would, firing 'input' and 'change'; in <mlp-tune-cv> with inCv. */
+  set(selector: string, value: string, inCv?: boolean): void;
+  click(selector: string, inCv?: boolean): void;
 }
 type Win = Window & { __t: Helpers };
 
@@ -96,17 +100,19 @@ beforeAll(async () => {
   await page.setViewport({ width: 1280, height: 1100 });
   await page.evaluate((tag) => {
     const root = () => document.querySelector('mlp-demo')?.shadowRoot?.querySelector(tag)?.shadowRoot;
+    const cv = () => root()?.querySelector('mlp-tune-cv')?.shadowRoot;
     (window as unknown as Win).__t = {
       root,
-      set(selector, value) {
-        const el = root()?.querySelector<HTMLInputElement | HTMLSelectElement>(selector);
+      cv,
+      set(selector, value, inCv = false) {
+        const el = (inCv ? cv() : root())?.querySelector<HTMLInputElement | HTMLSelectElement>(selector);
         if (!el) throw new Error(`no ${selector} in <${tag}>`);
         el.value = value;
         el.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
         el.dispatchEvent(new Event('change', { bubbles: true, composed: true }));
       },
-      click(selector) {
-        const el = root()?.querySelector<HTMLElement>(selector);
+      click(selector, inCv = false) {
+        const el = (inCv ? cv() : root())?.querySelector<HTMLElement>(selector);
         if (!el) throw new Error(`no ${selector} in <${tag}>`);
         if ((el as HTMLButtonElement).disabled) throw new Error(`${selector} in <${tag}> is disabled`);
         el.click();
@@ -138,10 +144,15 @@ async function until<T>(fn: () => T, timeout = 60_000): Promise<NonNullable<T>> 
   }
 }
 
-async function setFields(values: Record<string, string>): Promise<void> {
-  await page.evaluate((v: Record<string, string>) => {
-    for (const [selector, value] of Object.entries(v)) (window as unknown as Win).__t.set(selector, value);
-  }, values);
+async function setFields(values: Record<string, string>, inCv = false): Promise<void> {
+  await page.evaluate(
+    (v: Record<string, string>, cv: boolean) => {
+      for (const [selector, value] of Object.entries(v))
+        (window as unknown as Win).__t.set(selector, value, cv);
+    },
+    values,
+    inCv,
+  );
 }
 
 /** Waits until the search ended (Start enabled again, the memory line shown) and reads the panel. */
@@ -508,4 +519,220 @@ describe('the Tune tab', () => {
       `tune: stopped after ${result.rows.length} trials (${result.rows.map((r) => `${r.epochs} epochs`).join(', ')})`,
     );
   }, 60_000);
+
+  it('Bayesian optimization: maxTrials trials, none repeated, the first random ones then the process’s; the best shown is the top trial', async () => {
+    await setFields({ '#tune-searcher': 'bayesian' });
+    // units {8, 16, 24, 32} × learning rate {1e-2, 1e-3}: 8 configurations; 4 trials, 2 random first.
+    await setFields({
+      '#tune-units-min': '8',
+      '#tune-units-max': '32',
+      '#tune-units-step': '8',
+      '#tune-rates': '1e-2, 1e-3',
+      '#tune-trials-count': '4',
+      '#tune-initial-points': '2',
+      '#tune-epochs': '1',
+      '#tune-rows': String(CV_ROWS),
+      '#tune-seed': '1',
+    });
+    await until(() => {
+      const count = (window as unknown as Win).__t.root()?.querySelector('#tune-count');
+      return count?.getAttribute('data-trials') === '4' && count.getAttribute('data-initial') === '2';
+    });
+    await page.evaluate(() => (window as unknown as Win).__t.click('#run-tune'));
+    const result = await searchResult();
+    expect(result.error).toBe('');
+    expect(result.status).toMatch(/^Done: 4 trials \(4 completed, 0 failed\)/);
+    expect(result.log).toContain(
+      'Bayesian optimization: 4 trials over units: 4 × learning_rate: 2, the first 2 random',
+    );
+    const rows = result.rows;
+    expect(rows).toHaveLength(4);
+    expect(rows.map((r) => r.trial).sort()).toEqual([0, 1, 2, 3]);
+    // No configuration twice, each one inside the space.
+    const keys = rows.map((r) => `${r.hp.units}/${r.hp.learning_rate}`);
+    expect(new Set(keys).size).toBe(4);
+    for (const r of rows) {
+      expect([8, 16, 24, 32]).toContain(r.hp.units);
+      expect([1e-2, 1e-3]).toContain(r.hp.learning_rate);
+      expect(r.status).toBe('completed');
+      // An accuracy is a whole count of the 30 validation rows.
+      const v = CV_ROWS / 10;
+      expect(Math.abs(r.score * v - Math.round(r.score * v))).toBeLessThan(1e-4);
+    }
+    // Best first; the summary is the top row.
+    const scores = rows.map((r) => r.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    const top = rows[0] as Row;
+    expect(rows.filter((r) => r.best)).toEqual([top]);
+    expect(result.best).toEqual({ trial: top.trial, score: top.score, hp: top.hp });
+    const [before, after] = result.memory;
+    expect(after).toBe(before);
+    console.log(
+      `tune: bayesian ${[...rows]
+        .sort((a, b) => a.trial - b.trial)
+        .map((r) => `#${r.trial} units ${r.hp.units} lr ${r.hp.learning_rate}: ${r.score}`)
+        .join('; ')}`,
+    );
+  }, 60_000);
+
+  it('grid search with 2-fold CV (scikit-learn): 2 candidates × 2 folds, the cv_results_ table, mean of the splits, rank 1 the higher mean', async () => {
+    await setFields({ '#tune-mode': 'cv' });
+    await until(() => !!(window as unknown as Win).__t.cv()?.querySelector('#run-cv'));
+    await setFields(
+      {
+        '#cv-units': '16',
+        '#cv-rates': '1e-2, 1e-6',
+        '#cv-folds': '2',
+        '#cv-rows': String(CV_ROWS),
+        '#cv-epochs': '1',
+        '#cv-batch': String(BATCH),
+        '#cv-seed': '1',
+      },
+      true,
+    );
+    await until(() => {
+      const count = (window as unknown as Win).__t.cv()?.querySelector('#cv-count');
+      return count?.getAttribute('data-candidates') === '2' && count.getAttribute('data-fits') === '4';
+    });
+    await page.evaluate(() => (window as unknown as Win).__t.click('#run-cv', true));
+    const result = await cvResult();
+    expect(result.error).toBe('');
+    expect(result.status).toMatch(/^Done: 4 fits in/);
+    expect(result.fitting).toBe('Fitting 2 folds for each of 2 candidates, totalling 4 fits');
+    // The callback's onTrainEnd counted every fit (and the refit after them).
+    expect(result.fits).toEqual([4, 4]);
+    // One row per candidate in scikit-learn's grid order (keys sorted, the last fastest).
+    expect(result.rows.map((r) => r.params)).toEqual([
+      { learning_rate: 1e-2, units: 16 },
+      { learning_rate: 1e-6, units: 16 },
+    ]);
+    for (const r of result.rows) {
+      expect(r.splits).toHaveLength(2);
+      const [s0 = NaN, s1 = NaN] = r.splits;
+      for (const v of r.splits) expect(v).toBeGreaterThanOrEqual(0);
+      // mean and population std of the two splits shown.
+      expect(Math.abs(r.mean - (s0 + s1) / 2)).toBeLessThan(1e-12);
+      expect(Math.abs(r.std - Math.abs(s0 - s1) / 2)).toBeLessThan(1e-12);
+    }
+    const [fast, slow] = result.rows as [CvRow, CvRow];
+    // Adam at 1e-6 stays near its random start (see the grid test), 1e-2 learns.
+    expect(fast.mean).toBeGreaterThan(slow.mean);
+    expect([fast.rank, slow.rank]).toEqual([1, 2]);
+    expect(result.bestRows).toEqual([0]);
+    expect(result.best).toEqual({ params: fast.params, score: fast.mean });
+    // The refitted best model is the only thing the search still holds.
+    const [before, after] = result.memory;
+    expect(after).toBeGreaterThan(before);
+    cvBefore = before;
+    console.log(
+      `tune: cv ${result.rows.map((r) => `lr ${String(r.params.learning_rate)}: ${r.splits.join(', ')} → ${r.mean} ± ${r.std}`).join('; ')}; live bytes ${before} → ${after}`,
+    );
+
+    // At 390 px wide the tab scrolls its table, not the page.
+    await page.setViewport({ width: 390, height: 1100 });
+    const widths = await until(() => {
+      const host = (window as unknown as Win).__t.root()?.host;
+      const cvHost = (window as unknown as Win).__t.cv()?.host;
+      return host && cvHost
+        ? { tune: host.scrollWidth, cv: cvHost.scrollWidth, page: host.clientWidth }
+        : undefined;
+    });
+    await page.screenshot({ path: join(OUT, 'tune-cv-390.png'), fullPage: true });
+    await page.setViewport({ width: 1280, height: 1100 });
+    expect(widths.tune).toBeLessThanOrEqual(widths.page);
+    expect(widths.cv).toBeLessThanOrEqual(widths.page);
+    expect(widths.page).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(OUT, 'tune-cv.png'), fullPage: true });
+  }, 60_000);
+
+  it('Stop in the CV mode ends the fit running: fewer fits than planned, it says so, the memory is freed', async () => {
+    // 2 × 2 candidates × 2 folds = 8 fits of 4 epochs.
+    await setFields({ '#cv-units': '16, 32', '#cv-epochs': '4' }, true);
+    await until(
+      () =>
+        (window as unknown as Win).__t.cv()?.querySelector('#cv-count')?.getAttribute('data-fits') === '8',
+    );
+    await page.evaluate(() => (window as unknown as Win).__t.click('#run-cv', true));
+    await until(
+      () =>
+        Number((window as unknown as Win).__t.cv()?.querySelector('#cv-fits')?.getAttribute('data-fits')) >=
+        1,
+    );
+    await page.evaluate(() => (window as unknown as Win).__t.click('#stop-cv', true));
+    const result = await cvResult();
+    expect(result.error).toBe('');
+    const [fits, planned] = result.fits;
+    expect(planned).toBe(8);
+    expect(fits).toBeGreaterThanOrEqual(1);
+    expect(fits).toBeLessThan(planned);
+    expect(result.status).toMatch(new RegExp(`^Stopped after ${fits} of 8 fits`));
+    // A candidate is tabled only with both its folds; the one cut short is left out; no refit.
+    expect(result.rows.length).toBeLessThanOrEqual(Math.floor(fits / 2));
+    const [before, after] = result.memory;
+    // The last search's refitted model was freed when this one started, and nothing is left now.
+    expect(before).toBe(cvBefore);
+    expect(after).toBe(before);
+    console.log(`tune: cv stopped after ${fits} of ${planned} fits, ${result.rows.length} candidates tabled`);
+  }, 60_000);
 });
+
+/** A row of #cv-results. */
+interface CvRow {
+  params: Record<string, unknown>;
+  splits: number[];
+  mean: number;
+  std: number;
+  rank: number;
+}
+
+/** What <mlp-tune-cv> shows once its search ended. */
+interface CvResult {
+  status: string;
+  error: string;
+  fitting: string;
+  /** Fits ended (the refit not counted), of those planned. */
+  fits: [number, number];
+  rows: CvRow[];
+  /** Indices of the highlighted rows. */
+  bestRows: number[];
+  best: { params: Record<string, unknown>; score: number } | undefined;
+  memory: [number, number];
+}
+
+/** Live bytes before the CV search (the memory the next search must find again). */
+let cvBefore = NaN;
+
+/** Waits until the CV search ended (Start enabled, the memory line shown) and reads <mlp-tune-cv>. */
+function cvResult(timeout = 60_000): Promise<CvResult> {
+  return until((): CvResult | undefined => {
+    const root = (window as unknown as Win).__t.cv();
+    const button = root?.querySelector<HTMLButtonElement>('#run-cv');
+    const memory = root?.querySelector('#cv-memory');
+    if (!button || button.disabled || !memory) return undefined;
+    const num = (el: Element | null | undefined, k: string) => Number(el?.getAttribute(`data-${k}`) || NaN);
+    const trs = [...(root?.querySelectorAll('#cv-results tbody tr') ?? [])];
+    const best = root?.querySelector('#cv-best');
+    const fits = root?.querySelector('#cv-fits');
+    return {
+      status: root?.querySelector('#cv-status')?.textContent.trim() ?? '',
+      error: root?.querySelector('#cv-error')?.textContent ?? '',
+      fitting: root?.querySelector('#cv-fitting')?.textContent.trim() ?? '',
+      fits: [num(fits, 'fits'), num(fits, 'planned')],
+      rows: trs.map((tr) => ({
+        params: JSON.parse(tr.getAttribute('data-params') ?? '{}') as Record<string, unknown>,
+        splits: JSON.parse(tr.getAttribute('data-splits') ?? '[]') as number[],
+        mean: num(tr, 'mean'),
+        std: num(tr, 'std'),
+        rank: num(tr, 'rank'),
+      })),
+      bestRows: trs.flatMap((tr, i) => (tr.classList.contains('best') ? [i] : [])),
+      best: best
+        ? {
+            params: JSON.parse(best.getAttribute('data-params') ?? '{}') as Record<string, unknown>,
+            score: num(best, 'score'),
+          }
+        : undefined,
+      memory: [num(memory, 'before'), num(memory, 'after')],
+    };
+  }, timeout);
+}
