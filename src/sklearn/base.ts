@@ -76,6 +76,47 @@ export function uniqueSorted<T extends number | string>(values: Iterable<T>, who
     : all.sort((a, b) => compareCodePoints(a as string, b as string));
 }
 
+/** One-hot rows as y (to_categorical's dummy_y), told apart from labels by their first entry. */
+export type OneHotRows = readonly (readonly number[])[];
+
+export function isOneHotRows(y: readonly unknown[]): y is OneHotRows {
+  return Array.isArray(y[0]);
+}
+
+/**
+ * A classifier's y as Keras 2's scikit-learn wrapper reads it: labels (classes in numpy's
+ * order, ids their indices), or one-hot rows (classes 0 … k−1, ids each row's 1). Rows that
+ * are not one-hot are refused with the row.
+ */
+export function classIds(
+  who: string,
+  y: readonly unknown[],
+): { classes: (number | string)[]; ids: Uint32Array; oneHot: boolean } {
+  if (!isOneHotRows(y)) {
+    const classes = uniqueSorted<number | string>(y as readonly (number | string)[], who);
+    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
+    return {
+      classes,
+      ids: Uint32Array.from(y as (number | string)[], (v) => index.get(v) as number),
+      oneHot: false,
+    };
+  }
+  const k = y[0]?.length ?? 0;
+  if (k < 2) throw new RangeError(`${who}: one-hot rows need at least 2 columns, row 0 has ${k}`);
+  const ids = new Uint32Array(y.length);
+  y.forEach((row, r) => {
+    const ones = Array.isArray(row) ? row.filter((v) => v === 1).length : 0;
+    const zeros = Array.isArray(row) ? row.filter((v) => v === 0).length : 0;
+    if (!Array.isArray(row) || row.length !== k || ones !== 1 || ones + zeros !== k) {
+      throw new TypeError(
+        `${who}: y row ${r} is ${JSON.stringify(row)}, not a one-hot row of ${k}; give class labels or one-hot rows (to_categorical)`,
+      );
+    }
+    ids[r] = row.indexOf(1);
+  });
+  return { classes: Array.from({ length: k }, (_, i) => i), ids, oneHot: true };
+}
+
 /**
  * `params` with camelCase keys (snake_case accepted), each one of `valid`; an unknown one is
  * refused as scikit-learn's set_params refuses it, with the closest valid name.

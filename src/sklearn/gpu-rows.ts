@@ -11,8 +11,8 @@
  */
 import { GpuData } from '../graph/dataset.js';
 import { currentEngine } from '../gpu/init.js';
-import { flatten, uniqueSorted } from './base.js';
-import type { Labels, Matrix } from './types.js';
+import { classIds, flatten } from './base.js';
+import type { Matrix, Target } from './types.js';
 
 /** How a Keras wrapper gives its model the targets (see wrappers.ts). */
 export type TargetKind = 'ids' | 'binary' | 'onehot' | 'values';
@@ -23,14 +23,14 @@ export class SearchRows {
   readonly cols: number;
   /** X row-major, as the wrappers upload it. */
   readonly data: Float32Array;
-  /** The classes of all of y (numpy's unique order), when y holds labels. */
-  private classList: (number | string)[] | undefined;
+  /** The classes of all of y and each row's id (base.ts's classIds), when y holds labels. */
+  private labels: { classes: (number | string)[]; ids: Uint32Array } | undefined;
   private readonly sets = new Map<string, GpuData>();
 
   constructor(
     who: string,
     readonly x: Matrix,
-    readonly y: Labels | readonly number[] | undefined,
+    readonly y: Target | undefined,
   ) {
     const { flat, rows, cols } = flatten(x, who);
     this.rows = rows;
@@ -43,11 +43,15 @@ export class SearchRows {
     return new FoldRows(this, indices);
   }
 
-  /** Sorted classes of the whole y (computed once). */
+  /** The classes of the whole y (computed once), as a classifier's fit reads them. */
   classes(who: string): (number | string)[] {
+    return this.classIds(who).classes;
+  }
+
+  private classIds(who: string): { classes: (number | string)[]; ids: Uint32Array } {
     if (!this.y) throw new TypeError(`${who}: y is required`);
-    this.classList ??= uniqueSorted<number | string>(this.y as Labels, who);
-    return this.classList;
+    this.labels ??= classIds(who, this.y);
+    return this.labels;
   }
 
   /**
@@ -75,10 +79,7 @@ export class SearchRows {
 
   private target(kind: TargetKind, units: number): { data: Float32Array | Uint32Array; width: number } {
     if (kind === 'values') return { data: Float32Array.from(this.y as readonly number[]), width: 1 };
-    const classes = this.classes('search');
-    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
-    const ids = Uint32Array.from(this.y as Labels, (v) => index.get(v) as number);
-    return encodeIds(kind, ids, units);
+    return encodeIds(kind, this.classIds('search').ids, units);
   }
 
   /** The number of datasets uploaded so far (one per target encoding asked for). */

@@ -283,6 +283,27 @@ describe('GridSearchCV', () => {
     // Every fold's model and the refitted one are freed.
     expect([after.liveBuffers, after.liveBytes]).toEqual([before.liveBuffers, before.liveBytes]);
   });
+
+  it("one-hot y: cv as a number is KFold (scikit-learn does not stratify it), scores as the ids'", async () => {
+    const build = (_p: Record<string, unknown>, meta: KerasMeta): LayersModel => {
+      const m = sequential({
+        layers: [seededDense(meta.nClasses ?? 2, 'softmax', 1, { inputShape: [meta.nFeaturesIn] })],
+      });
+      m.compile({ optimizer: optimizers.sgd({ learningRate: 0.3 }), loss: 'categorical_crossentropy' });
+      return m;
+    };
+    const { x, y } = data();
+    const xs = x.map((r) => r.slice(1));
+    const ids = y.map((v) => (v === 'a' ? 0 : 1));
+    const dummy = ids.map((c) => (c ? [0, 1] : [1, 0]));
+    const clf = new KerasClassifier(build, { epochs: 2, batch_size: 8, shuffle: false });
+    const folds = kFold(30, { folds: 3 }).map((f): Fold => [Array.from(f.train), Array.from(f.test)]);
+    const byIds = await crossValScore(clf, xs, ids, { cv: folds });
+    expect(await crossValScore(clf, xs, dummy, { cv: 3 })).toEqual(byIds);
+    await expect(crossValScore(clf, xs, dummy, { cv: stratifiedKFold({ folds: 3 }) })).rejects.toThrow(
+      'crossValidate: StratifiedKFold supports binary and multiclass targets; y holds one-hot rows',
+    );
+  });
 });
 
 describe('review fixes', () => {

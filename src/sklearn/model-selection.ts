@@ -19,11 +19,11 @@ import type { DataInput } from '../model/fit-data.js';
 import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import { FoldRows, SearchRows } from './gpu-rows.js';
-import { BaseKerasWrapper, sortedClasses } from './wrappers.js';
+import { classIds, isOneHotRows } from './base.js';
+import { BaseKerasWrapper } from './wrappers.js';
 import { scorer, type Scorer } from './metrics.js';
-import type { Estimator, Labels, Matrix, Splitter } from './types.js';
+import type { Estimator, Labels, Matrix, Splitter, Target } from './types.js';
 
-type Target = Labels | readonly number[];
 export type Fold = [number[], number[]];
 export type ScorerFn = (estimator: Estimator, x: Matrix, y: Target) => number | Promise<number>;
 export type Cv = number | Splitter | KFold | StratifiedKFold | readonly Fold[];
@@ -59,17 +59,22 @@ export function resolveCv(
   y?: Target,
 ): Fold[] {
   const n = x.length;
+  // scikit-learn's type_of_target: one-hot rows are 'multilabel-indicator', which it does not stratify.
+  const oneHot = y !== undefined && isOneHotRows(y);
   const ids = (): number[] => {
     if (!y) throw new TypeError(`${who}: stratified folds need y`);
-    const classes = sortedClasses(who, y as Labels);
-    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
-    return (y as Labels).map((v) => index.get(v) as number);
+    if (oneHot)
+      throw new TypeError(
+        `${who}: StratifiedKFold supports binary and multiclass targets; y holds one-hot rows ` +
+          '(multilabel-indicator): pass the class labels (e.g. encoded_Y) or KFold',
+      );
+    return Array.from(classIds(who, y).ids);
   };
   let folds: Fold[];
   if (cv === undefined || typeof cv === 'number') {
     const k = cv ?? 5;
     folds = toFolds(
-      isClassifier(estimator) && y ? stratifiedKFold(ids(), { folds: k }) : kFold(n, { folds: k }),
+      isClassifier(estimator) && y && !oneHot ? stratifiedKFold(ids(), { folds: k }) : kFold(n, { folds: k }),
     );
   } else if (cv instanceof KFold) folds = toFolds(cv.split(n));
   else if (cv instanceof StratifiedKFold) folds = toFolds(cv.split(ids()));
@@ -105,7 +110,8 @@ export function resolveScoring(who: string, scoring: string | Scorer | ScorerFn 
       return e.score(x, y);
     };
   const s = typeof scoring === 'string' ? scorer(scoring) : scoring;
-  return (e, x, y) => s.score(e, x, y);
+  // One-hot rows reach the metric as they are, and fail there as scikit-learn's metrics do.
+  return (e, x, y) => s.score(e, x, y as Labels);
 }
 
 function rows<T>(a: readonly T[], idx: readonly number[]): T[] {
@@ -162,6 +168,11 @@ class CvRun {
     return this.gpu?.uploads ?? 0;
   }
 
+  /** y's rows `idx` (labels, targets or one-hot rows). */
+  private yOf(idx: readonly number[]): Target {
+    return rows<unknown>(this.y as readonly unknown[], idx) as Target;
+  }
+
   /** X's rows `idx` for a fit (forScore false) or a score. */
   xOf(idx: readonly number[], forScore: boolean): Matrix {
     if (this.gpu && (!forScore || this.scoreOnGpu)) return new FoldRows(this.gpu, idx).asMatrix();
@@ -178,7 +189,7 @@ class CvRun {
     const { who } = this;
     const e = this.estimator.clone().setParams(cloneValues(params));
     this.current = e;
-    const yt = this.y ? rows<number | string>(this.y, train) : undefined;
+    const yt = this.y ? this.yOf(train) : undefined;
     const t0 = performance.now();
     try {
       await e.fit(this.xOf(train, false), yt);
@@ -194,7 +205,7 @@ class CvRun {
     // scikit-learn's error_score=nan covers scoring too (e.g. a fold that saw one class only).
     const scored = async (idx: readonly number[]): Promise<number> => {
       try {
-        return await this.score(e, this.xOf(idx, true), this.y ? rows<number | string>(this.y, idx) : []);
+        return await this.score(e, this.xOf(idx, true), this.y ? this.yOf(idx) : []);
       } catch (err) {
         console.warn(`${who}: scoring failed, the score is NaN (error_score=nan): ${String(err)}`);
         return NaN;

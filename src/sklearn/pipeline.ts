@@ -6,7 +6,7 @@
  * must fit so the test fold never reaches a scaler's statistics.
  */
 import { suggest } from '../util/suggest.js';
-import type { Estimator, Labels, Matrix, Transformer } from './types.js';
+import type { Estimator, Matrix, Target, Transformer } from './types.js';
 
 /** A step: an estimator, or 'passthrough' (scikit-learn's identity step). */
 export type Step = Estimator | 'passthrough';
@@ -78,7 +78,7 @@ export class Pipeline implements Transformer {
     return xt;
   }
 
-  async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
+  async fit(x: Matrix, y?: Target): Promise<this> {
     let xt = x;
     for (const [, step] of this.stepList.slice(0, -1)) {
       if (isTransformer(step)) xt = step.fitTransform(xt, y);
@@ -89,7 +89,7 @@ export class Pipeline implements Transformer {
   }
 
   /** Every step fitted and applied in turn; the last step must be a transformer too. */
-  fitTransform(x: Matrix, y?: Labels): number[][] {
+  fitTransform(x: Matrix, y?: Target): number[][] {
     let xt = x;
     for (const [name, step] of this.stepList) {
       if (step === 'passthrough') continue;
@@ -139,7 +139,7 @@ export class Pipeline implements Transformer {
     return last.predictProba(this.through(x));
   }
 
-  async score(x: Matrix, y: Labels | readonly number[]): Promise<number> {
+  async score(x: Matrix, y: Target): Promise<number> {
     const last = this.final('score');
     return last.score(this.through(x), y);
   }

@@ -10,24 +10,27 @@ export type Matrix = readonly (readonly number[])[];
 /** Class labels or targets, one per row: scikit-learn's y. */
 export type Labels = readonly (number | string)[];
 
+/** y as an estimator takes it: labels, regression targets, or a classifier's one-hot rows (to_categorical). */
+export type Target = Labels | readonly number[] | readonly (readonly number[])[];
+
 export interface Estimator {
-  fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> | this;
+  fit(x: Matrix, y?: Target): Promise<this> | this;
   getParams(deep?: boolean): Record<string, unknown>;
   setParams(params: Record<string, unknown>): this;
   /** An unfitted copy with the same parameters (scikit-learn's sklearn.base.clone). */
   clone(): Estimator;
   predict?(x: Matrix): Promise<(number | string)[]> | (number | string)[];
   predictProba?(x: Matrix): Promise<number[][]> | number[][];
-  score?(x: Matrix, y: Labels | readonly number[]): Promise<number> | number;
+  score?(x: Matrix, y: Target): Promise<number> | number;
 }
 
 export interface Transformer extends Estimator {
   transform(x: Matrix): number[][];
-  fitTransform(x: Matrix, y?: Labels): number[][];
+  fitTransform(x: Matrix, y?: Target): number[][];
   inverseTransform?(x: Matrix): number[][];
 }
 
 export interface Splitter {
-  split(x: Matrix | number, y?: Labels): Iterable<[number[], number[]]>;
+  split(x: Matrix | number, y?: Target): Iterable<[number[], number[]]>;
   getNSplits(): number;
 }

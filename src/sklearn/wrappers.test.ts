@@ -113,6 +113,32 @@ describe('KerasClassifier', () => {
     await clf.dispose();
   });
 
+  it("one-hot y (to_categorical's dummy_y) as Keras 2's wrapper: classes 0 … k−1, the model fitted on those ids", async () => {
+    const { x, ids } = blobs(3, 10, 9);
+    const dummy = ids.map((c) => [0, 1, 2].map((k) => (k === c ? 1 : 0)));
+    const p = { loss: 'categorical_crossentropy' };
+    const clf = new KerasClassifier(build, { ...p, ...FIT });
+    await clf.fit(x, dummy);
+    expect(clf.classes_).toEqual([0, 1, 2]);
+    const ref = await byHand(p, { nFeaturesIn: 2, nClasses: 3 }, x, {
+      data: Float32Array.from(dummy.flat()),
+      shape: [x.length, 3],
+    });
+    const proba = await clf.predictProba(x);
+    expect(proba.flat()).toEqual(Array.from(ref));
+    const pred = await clf.predict(x);
+    expect(pred).toEqual(proba.map(argmax));
+    const acc = pred.filter((v, i) => v === ids[i]).length / ids.length;
+    expect(await clf.score(x, dummy)).toBe(acc);
+    expect(await clf.score(x, ids)).toBe(acc);
+    await expect(clf.fit(x, [[0, 1, 0], [0.5, 0.5, 0], ...dummy.slice(2)])).rejects.toThrow(
+      'KerasClassifier.fit: y row 1 is [0.5,0.5,0], not a one-hot row of 3; give class labels or one-hot rows (to_categorical)',
+    );
+    expect(clf.classes_).toEqual([0, 1, 2]); // the failed fit kept the fitted model
+    expect((await clf.predictProba(x)).flat()).toEqual(Array.from(ref));
+    await clf.dispose();
+  });
+
   it('binary_crossentropy with one sigmoid unit: 0/1 targets, predictProba [1 − p, p]', async () => {
     const { x, ids } = blobs(2, 15, 7);
     const y = ids.map((c) => (c ? 'yes' : 'no'));

@@ -21,10 +21,10 @@
 import type { GpuData } from '../graph/dataset.js';
 import type { Callback } from '../model/callbacks.js';
 import { LayersModel, type Prediction } from '../model/model.js';
-import { flatten, uniqueSorted } from './base.js';
+import { classIds, flatten, isOneHotRows, uniqueSorted } from './base.js';
 import { encodeIds, FoldRows, type TargetKind } from './gpu-rows.js';
 import { r2Score } from './metrics.js';
-import type { Labels, Matrix } from './types.js';
+import type { Labels, Matrix, Target } from './types.js';
 
 /** scikeras's meta: what the build function may need to size the model. */
 export interface KerasMeta {
@@ -366,14 +366,16 @@ export class KerasClassifier extends BaseKerasWrapper {
   /** The class labels, sorted; predict gives these. */
   classes_: (number | string)[] | undefined;
 
-  async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
+  /**
+   * y: one label per row, or one-hot rows (to_categorical's dummy_y), as Keras 2's wrapper
+   * took them: classes_ are then 0 … k−1 and predict gives those ids.
+   */
+  async fit(x: Matrix, y?: Target): Promise<this> {
     const who = 'KerasClassifier.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one label per row) is required`);
     const input = designOf(who, x);
     if (y.length !== input.rows) throw new RangeError(`${who}: X has ${input.rows} rows, y has ${y.length}`);
-    const classes = sortedClasses(who, y as Labels);
-    const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
-    const ids = Uint32Array.from(y as Labels, (v) => index.get(v) as number);
+    const { classes, ids } = classIds(who, y);
     const m = await this.buildModel({ nFeaturesIn: input.cols, nClasses: classes.length, classes });
     try {
       const loss = this.lossName(m);
@@ -442,13 +444,14 @@ export class KerasClassifier extends BaseKerasWrapper {
     });
   }
 
-  /** Accuracy of predict(X) against y. */
-  async score(x: Matrix, y: Labels | readonly number[]): Promise<number> {
+  /** Accuracy of predict(X) against y (labels, or one-hot rows read as their class ids). */
+  async score(x: Matrix, y: Target): Promise<number> {
+    const who = 'KerasClassifier.score';
     const p = await this.predict(x);
-    if (p.length !== y.length)
-      throw new RangeError(`KerasClassifier.score: X has ${p.length} rows, y has ${y.length}`);
+    if (p.length !== y.length) throw new RangeError(`${who}: X has ${p.length} rows, y has ${y.length}`);
+    const truth: readonly unknown[] = isOneHotRows(y) ? Array.from(classIds(who, y).ids) : y;
     let hits = 0;
-    p.forEach((v, i) => (hits += v === y[i] ? 1 : 0));
+    p.forEach((v, i) => (hits += v === truth[i] ? 1 : 0));
     return hits / p.length;
   }
 }
@@ -457,7 +460,7 @@ export class KerasClassifier extends BaseKerasWrapper {
 export class KerasRegressor extends BaseKerasWrapper {
   readonly estimatorType = 'regressor' as const;
 
-  async fit(x: Matrix, y?: Labels | readonly number[]): Promise<this> {
+  async fit(x: Matrix, y?: Target): Promise<this> {
     const who = 'KerasRegressor.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one number per row) is required`);
     const input = designOf(who, x);
@@ -491,7 +494,7 @@ export class KerasRegressor extends BaseKerasWrapper {
   }
 
   /** R² of predict(X) against y, in float64: 1 − Σ(y − ŷ)² / Σ(y − ȳ)². */
-  async score(x: Matrix, y: Labels | readonly number[]): Promise<number> {
+  async score(x: Matrix, y: Target): Promise<number> {
     const p = await this.predict(x);
     return r2Score(y as readonly number[], p);
   }
