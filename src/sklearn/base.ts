@@ -79,8 +79,15 @@ export function uniqueSorted<T extends number | string>(values: Iterable<T>, who
 /** One-hot rows as y (to_categorical's dummy_y), told apart from labels by their first entry. */
 export type OneHotRows = readonly (readonly number[])[];
 
+/** Rows of two or more columns: one-hot y. Rows of one column are a column of labels (numpy's (n, 1)). */
 export function isOneHotRows(y: readonly unknown[]): y is OneHotRows {
-  return Array.isArray(y[0]);
+  return Array.isArray(y[0]) && (y[0] as unknown[]).length !== 1;
+}
+
+/** y as one value per row: a column of labels (rows of one) unwrapped, anything else as given. */
+export function columnOf<T>(y: readonly T[]): readonly T[] {
+  const first: unknown = y[0];
+  return Array.isArray(first) && first.length === 1 ? y.map((r) => (r as unknown as T[])[0] as T) : y;
 }
 
 /**
@@ -93,11 +100,12 @@ export function classIds(
   y: readonly unknown[],
 ): { classes: (number | string)[]; ids: Uint32Array; oneHot: boolean } {
   if (!isOneHotRows(y)) {
-    const classes = uniqueSorted<number | string>(y as readonly (number | string)[], who);
+    const labels = columnOf(y);
+    const classes = uniqueSorted<number | string>(labels as readonly (number | string)[], who);
     const index = new Map<number | string, number>(classes.map((c, i) => [c, i]));
     return {
       classes,
-      ids: Uint32Array.from(y as (number | string)[], (v) => index.get(v) as number),
+      ids: Uint32Array.from(labels as (number | string)[], (v) => index.get(v) as number),
       oneHot: false,
     };
   }

@@ -10,6 +10,7 @@
  * rows, as before.
  */
 import { GpuData } from '../graph/dataset.js';
+import { firstNonFinite } from '../model/finite.js';
 import { currentEngine } from '../gpu/init.js';
 import { classIds, flatten } from './base.js';
 import type { Matrix, Target } from './types.js';
@@ -36,16 +37,32 @@ export class SearchRows {
     this.rows = rows;
     this.cols = cols;
     this.data = Float32Array.from(flat);
+    this.finite = firstNonFinite(this.data) < 0;
   }
+
+  /**
+   * Whether X holds only finite float32 values. The host path refuses NaN/±Inf per fit (its
+   * error names the row and the fold scores NaN); a GPU dataset would compute with them, so a
+   * search with them keeps to host rows.
+   */
+  readonly finite: boolean;
 
   /** The rows `indices` of this search's X (and y), as a fit or a score takes them. */
   fold(indices: readonly number[]): FoldRows {
     return new FoldRows(this, indices);
   }
 
-  /** The classes of the whole y (computed once), as a classifier's fit reads them. */
-  classes(who: string): (number | string)[] {
-    return this.classIds(who).classes;
+  /**
+   * The classes of the whole y (computed once), as a classifier's fit reads them; undefined
+   * when the whole y cannot be read as labels (a bad label in some test fold only: those folds
+   * then go up as host rows, which fit without it).
+   */
+  classes(who: string): (number | string)[] | undefined {
+    try {
+      return this.classIds(who).classes;
+    } catch {
+      return undefined;
+    }
   }
 
   private classIds(who: string): { classes: (number | string)[]; ids: Uint32Array } {

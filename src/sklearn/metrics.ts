@@ -153,6 +153,13 @@ const METRICS = {
 export type ScorerName = keyof typeof METRICS;
 export const SCORER_NAMES = Object.keys(METRICS) as ScorerName[];
 
+/** The Scorers scorer() made: they read X only through the estimator's own predict / predictProba. */
+const LIBRARY_SCORERS = new WeakSet<Scorer>();
+
+export function isLibraryScorer(s: unknown): boolean {
+  return typeof s === 'object' && s !== null && LIBRARY_SCORERS.has(s as Scorer);
+}
+
 /** scikit-learn's get_scorer: the Scorer of a `scoring` name; an unknown one names the closest. */
 export function scorer(name: string): Scorer {
   if (!(name in METRICS)) {
@@ -166,7 +173,7 @@ export function scorer(name: string): Scorer {
   const { response, metric, sign } = METRICS[key];
   const fromResponse = (yTrue: Values, r: readonly (number | string)[]): number =>
     sign * (metric as (a: Values, b: Values) => number)(yTrue, r);
-  return {
+  const made: Scorer = {
     name: key,
     response,
     fromResponse,
@@ -192,4 +199,6 @@ export function scorer(name: string): Scorer {
       return fromResponse(y, await estimator.predict(x));
     },
   };
+  LIBRARY_SCORERS.add(made);
+  return made;
 }

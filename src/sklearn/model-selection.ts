@@ -20,8 +20,8 @@ import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, type Rng } from '../util/random.js';
 import { FoldRows, SearchRows } from './gpu-rows.js';
 import { classIds, isOneHotRows } from './base.js';
-import { BaseKerasWrapper } from './wrappers.js';
-import { scorer, type Scorer } from './metrics.js';
+import { KerasClassifier, KerasRegressor } from './wrappers.js';
+import { isLibraryScorer, scorer, type Scorer } from './metrics.js';
 import type { Estimator, Labels, Matrix, Splitter, Target } from './types.js';
 
 export type Fold = [number[], number[]];
@@ -138,6 +138,13 @@ interface FoldResult {
   train?: number;
   fitTime: number;
   scoreTime: number;
+  /** stop() came before this fit ended: the model saw part of its epochs. */
+  cut?: boolean;
+}
+
+/** Whether `scoring` reads X only through a wrapper's own methods (so it may be given GPU rows). */
+function gpuScoring(scoring: CvOptions['scoring']): boolean {
+  return scoring === undefined || typeof scoring === 'string' || isLibraryScorer(scoring);
 }
 
 /**
@@ -160,7 +167,10 @@ class CvRun {
     private readonly scoreOnGpu: boolean,
     readonly verbose: number,
   ) {
-    this.gpu = estimator instanceof BaseKerasWrapper ? new SearchRows(who, x, y) : undefined;
+    // The library's own wrappers only: a subclass's fit / predict / score may read X as rows.
+    const own = estimator.constructor === KerasClassifier || estimator.constructor === KerasRegressor;
+    const rows = own ? new SearchRows(who, x, y) : undefined;
+    this.gpu = rows?.finite ? rows : undefined;
   }
 
   /** Datasets uploaded so far (one per target encoding; 0 for host estimators). */
@@ -199,9 +209,16 @@ class CvRun {
       this.current = undefined;
       const fitTime = (performance.now() - t0) / 1000;
       this.report(params, progress, NaN, withTrain ? NaN : undefined, fitTime);
-      return { test: NaN, ...(withTrain ? { train: NaN } : {}), fitTime, scoreTime: 0 };
+      return {
+        test: NaN,
+        ...(withTrain ? { train: NaN } : {}),
+        fitTime,
+        scoreTime: 0,
+        ...(this.stopAsked ? { cut: true } : {}),
+      };
     }
     const t1 = performance.now();
+    const cut = this.stopAsked;
     // scikit-learn's error_score=nan covers scoring too (e.g. a fold that saw one class only).
     const scored = async (idx: readonly number[]): Promise<number> => {
       try {
@@ -220,6 +237,7 @@ class CvRun {
         ...(trainScore !== undefined ? { train: trainScore } : {}),
         fitTime: (t1 - t0) / 1000,
         scoreTime: (t2 - t1) / 1000,
+        ...(cut ? { cut } : {}),
       };
       this.report(params, progress, testScore, trainScore, result.fitTime + result.scoreTime);
       return result;
@@ -229,7 +247,10 @@ class CvRun {
     }
   }
 
-  /** scikit-learn's verbose > 1 line per fit: "[CV 2/5] END params;, score=0.933 total time=   0.5s". */
+  /**
+   * scikit-learn 1.2's line per fit (_fit_and_score): verbose 2 "[CV] END params; total
+   * time=   0.5s", dotted to 80 columns; verbose 3 adds the split ("[CV 2/5]") and the score.
+   */
   private report(
     params: Record<string, unknown>,
     { split, splits }: { split: number; splits: number },
@@ -238,7 +259,7 @@ class CvRun {
     seconds: number,
   ): void {
     if (this.verbose <= 1) return;
-    const start = `[CV ${split + 1}/${splits}] END `;
+    const start = `[CV${this.verbose > 2 ? ` ${split + 1}/${splits}` : ''}] END `;
     const shown = Object.keys(params)
       .sort()
       .map((k) => `${k}=${String(params[k])}`)
@@ -248,8 +269,9 @@ class CvRun {
       const f = (v: number): string => v.toFixed(3);
       result += train === undefined ? `, score=${f(test)}` : `, score=(train=${f(train)}, test=${f(test)})`;
     }
+    // joblib's short_format_time.
     const time =
-      seconds < 60 ? `${seconds.toFixed(1).padStart(4)}s` : `${(seconds / 60).toFixed(1).padStart(4)}min`;
+      seconds > 60 ? `${(seconds / 60).toFixed(1).padStart(4)}min` : ` ${seconds.toFixed(1).padStart(5)}s`;
     result += ` total time=${time}`;
     console.log(start + '.'.repeat(Math.max(0, 80 - start.length - result.length)) + result);
   }
@@ -474,8 +496,15 @@ abstract class BaseSearchCV {
       console.log(
         `Fitting ${folds.length} folds for each of ${cands.length} candidates, totalling ${folds.length * cands.length} fits`,
       );
-    const scoreOnGpu = typeof this.options.scoring !== 'function';
-    const run = new CvRun(who, this.estimator, x, y, score, scoreOnGpu, verbose);
+    // A new search replaces the last one's results, refitted model included (scikit-learn
+    // with refit=False has no best_estimator_): nothing of an earlier X may answer predict().
+    if (this.bestEstimator) await disposeOf(this.bestEstimator);
+    this.bestEstimator = undefined;
+    this.cvResults = undefined;
+    this.bestParams = undefined;
+    this.bestScore = undefined;
+    this.bestIndex = undefined;
+    const run = new CvRun(who, this.estimator, x, y, score, gpuScoring(this.options.scoring), verbose);
     this.run = run;
     this.stopped = false;
     try {
@@ -487,16 +516,21 @@ abstract class BaseSearchCV {
           if (run.stopAsked) break;
           per.push(await run.fitAndScore(params, fold, false, { split: f, splits: folds.length }));
         }
-        // A candidate stopped part-way has no score: it is left out, as if not reached.
+        // A candidate with a fold not reached or cut short has no score: it is left out. One
+        // whose last fit ended before stop() (stopped while scoring) is whole.
+        if (per.length === folds.length && !per.some((r) => r.cut)) {
+          results.push(per);
+          done.push(params);
+        }
         if (run.stopAsked) break;
-        results.push(per);
-        done.push(params);
       }
       this.stopped = run.stopAsked;
       this.tabulate(who, done, folds.length, results);
-      if (this.stopped || !(this.options.refit ?? true) || !this.bestParams) return this;
-      // Fit the new best first: a refit that fails leaves no disposed estimator behind.
-      const e = this.estimator.clone().setParams(cloneValues(this.bestParams));
+      // tabulate() set it: read it back past the narrowing of the reset above.
+      const best = this.bestParams as Record<string, unknown> | undefined;
+      if (this.stopped || !(this.options.refit ?? true) || !best) return this;
+      // A refit that fails leaves no estimator behind (the error says why).
+      const e = this.estimator.clone().setParams(cloneValues(best));
       run.current = e;
       try {
         await e.fit(
@@ -518,7 +552,6 @@ abstract class BaseSearchCV {
         await disposeOf(e);
         return this;
       }
-      if (this.bestEstimator) await disposeOf(this.bestEstimator);
       this.bestEstimator = e;
       return this;
     } finally {

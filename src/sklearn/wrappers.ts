@@ -21,7 +21,7 @@
 import type { GpuData } from '../graph/dataset.js';
 import type { Callback } from '../model/callbacks.js';
 import { LayersModel, type Prediction } from '../model/model.js';
-import { classIds, flatten, isOneHotRows, uniqueSorted } from './base.js';
+import { classIds, columnOf, flatten, isOneHotRows, uniqueSorted } from './base.js';
 import { encodeIds, FoldRows, type TargetKind } from './gpu-rows.js';
 import { r2Score } from './metrics.js';
 import type { Labels, Matrix, Target } from './types.js';
@@ -240,18 +240,31 @@ export abstract class BaseKerasWrapper {
     return (m.outputs[0]?.shape ?? []).reduce((a, b) => a * b, 1);
   }
 
-  /** The model being fitted, and whether stopFit() asked it to end. */
+  /** The model being fitted, whether a fit() is under way, and whether stopFit() asked it to end. */
   private fitting: LayersModel | undefined;
+  private inFit = false;
   private stopAsked = false;
 
   /**
-   * Ends a fit that is running (a search's Stop): the model stops at its next check, as
-   * EarlyStopping would, and fit() returns. A fit that has not begun stops before its first
-   * epoch. The estimator is then fitted on what it saw so far.
+   * Ends the fit() under way (a search's Stop): its model stops at its next check, as
+   * EarlyStopping would, or before its first epoch if it is still being built, and fit()
+   * returns with the estimator fitted on what it saw. Without a fit under way, nothing.
    */
   stopFit(): void {
+    if (!this.inFit) return;
     this.stopAsked = true;
     if (this.fitting) this.fitting.stopTraining = true;
+  }
+
+  /** Runs a fit() body: what stopFit() may reach, and a Stop that ends with it. */
+  protected async runFit<T>(body: () => Promise<T>): Promise<T> {
+    this.inFit = true;
+    try {
+      return await body();
+    } finally {
+      this.inFit = false;
+      this.stopAsked = false;
+    }
   }
 
   protected async fitModel(m: LayersModel, x: Design, y: TargetSpec): Promise<void> {
@@ -264,7 +277,10 @@ export abstract class BaseKerasWrapper {
         if (this.stopAsked) m.stopTraining = true;
       },
     };
-    const list = given === undefined ? [] : Array.isArray(given) ? (given as unknown[]) : [given];
+    const listOf = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    // fit__callbacks joins the callbacks parameter; the stopper stays last.
+    const list = [...listOf(given), ...listOf(routed.callbacks)];
+    delete routed.callbacks;
     const split = this.fitParam('validation_split');
     const args: Record<string, unknown> = {
       epochs: this.fitParam('epochs'),
@@ -371,6 +387,10 @@ export class KerasClassifier extends BaseKerasWrapper {
    * took them: classes_ are then 0 … k−1 and predict gives those ids.
    */
   async fit(x: Matrix, y?: Target): Promise<this> {
+    return this.runFit(() => this.fitOnce(x, y));
+  }
+
+  private async fitOnce(x: Matrix, y?: Target): Promise<this> {
     const who = 'KerasClassifier.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one label per row) is required`);
     const input = designOf(who, x);
@@ -449,7 +469,7 @@ export class KerasClassifier extends BaseKerasWrapper {
     const who = 'KerasClassifier.score';
     const p = await this.predict(x);
     if (p.length !== y.length) throw new RangeError(`${who}: X has ${p.length} rows, y has ${y.length}`);
-    const truth: readonly unknown[] = isOneHotRows(y) ? Array.from(classIds(who, y).ids) : y;
+    const truth: readonly unknown[] = isOneHotRows(y) ? Array.from(classIds(who, y).ids) : columnOf(y);
     let hits = 0;
     p.forEach((v, i) => (hits += v === truth[i] ? 1 : 0));
     return hits / p.length;
@@ -461,8 +481,13 @@ export class KerasRegressor extends BaseKerasWrapper {
   readonly estimatorType = 'regressor' as const;
 
   async fit(x: Matrix, y?: Target): Promise<this> {
+    return this.runFit(() => this.fitOnce(x, y));
+  }
+
+  private async fitOnce(x: Matrix, y?: Target): Promise<this> {
     const who = 'KerasRegressor.fit';
     if (!Array.isArray(y)) throw new TypeError(`${who}: y (one number per row) is required`);
+    y = columnOf<unknown>(y) as Target; // numpy's (n, 1) column, as Keras 2's wrapper took it
     const input = designOf(who, x);
     if (y.length !== input.rows) throw new RangeError(`${who}: X has ${input.rows} rows, y has ${y.length}`);
     const bad = (y as readonly unknown[]).findIndex((v) => typeof v !== 'number');
@@ -496,6 +521,6 @@ export class KerasRegressor extends BaseKerasWrapper {
   /** R² of predict(X) against y, in float64: 1 − Σ(y − ŷ)² / Σ(y − ȳ)². */
   async score(x: Matrix, y: Target): Promise<number> {
     const p = await this.predict(x);
-    return r2Score(y as readonly number[], p);
+    return r2Score(columnOf<unknown>(y) as readonly number[], p);
   }
 }
