@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { errorCode, fsCause } from '../model/host-fs.js';
 import type { TunerStore, TunerStoreHost } from '../tune/store.js';
 
+/** The files a tuner project holds (store.ts's names, and a write's temporary). */
+const PROJECT_FILE = /^(oracle\.json|trial_\d+\.json|weights_\d+\.bin)(\.\d+\.[a-z0-9]+\.part)?$/;
+
 function folderStore(folder: string): TunerStore {
   return {
     where: folder,
@@ -39,7 +42,18 @@ function folderStore(folder: string): TunerStore {
       });
     },
     async clear() {
-      await fs.rm(folder, { recursive: true, force: true });
+      // Only the files a project holds: a folder named by mistake keeps everything else.
+      let names: string[];
+      try {
+        names = await fs.readdir(folder);
+      } catch (e) {
+        if (errorCode(e) === 'ENOENT') return;
+        throw new Error(`cannot read ${folder}: ${fsCause(e)}`, { cause: e });
+      }
+      for (const name of names.filter((n) => PROJECT_FILE.test(n))) await fs.unlink(join(folder, name));
+      await fs.rmdir(folder).catch((e: unknown) => {
+        if (errorCode(e) !== 'ENOTEMPTY' && errorCode(e) !== 'EEXIST') throw e;
+      });
     },
   };
 }

@@ -4,6 +4,8 @@
  * them, tuner options in snake_case, unknown options refused by name with a suggestion.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HyperParameterError, HyperParameters } from './hyperparameters.js';
 import { objectiveValue, resolveObjective } from './objective.js';
@@ -98,14 +100,14 @@ describe("tuners: Keras Tuner's constructor options", () => {
       objective: 'val_accuracy',
       max_epochs: 10,
       factor: 3,
-      directory: 'my_dir',
+      directory: join(tmpdir(), `keras-args-${process.pid}`, 'my_dir'),
       project_name: 'intro_to_kt',
       print: (l) => lines.push(l),
     });
     expect([t.maxEpochs, t.factor]).toEqual([10, 3]);
     // project_name is read (a misspelt option would throw); the project is written by search() only.
     expect(lines).toEqual([]);
-    expect(existsSync('my_dir')).toBe(false);
+    expect(existsSync(join(tmpdir(), `keras-args-${process.pid}`))).toBe(false);
     // Keras Tuner's defaults: Hyperband max_epochs=100, RandomSearch max_trials=10.
     expect(hyperband(build, { objective: 'loss' }).maxEpochs).toBe(100);
     expect(randomSearch(build, { objective: 'loss' }).totalTrials).toBe(1); // empty space: one configuration

@@ -91,6 +91,32 @@ const trialsRun = (t: Tuner): { n: number } => {
 };
 const quiet = { objective: 'val_loss', verbose: 0 } as const;
 
+describe('tuner projects: a trial cut short by stop()', () => {
+  it('is not saved as finished: the resumed search runs it whole, as an uninterrupted one', async () => {
+    const plain = randomSearch(builder({ builds: 0 }), { ...quiet, maxTrials: 4, seed: 3 });
+    const full = await plain.search(data.x, data.y, fit);
+    const project = { directory: tempDir(), projectName: 'cut' };
+    const first = randomSearch(builder({ builds: 0 }), { ...quiet, ...project, maxTrials: 4, seed: 3 });
+    let epochs = 0;
+    // Trial 2 (the third), first of its 2 epochs.
+    const cutter = {
+      onEpochEnd: () => {
+        if (++epochs === 5) first.stop();
+      },
+    };
+    const ran = await first.search(data.x, data.y, { ...fit, callbacks: [cutter] });
+    expect(ran).toHaveLength(3);
+    expect(ran[2]?.epochs).toBe(1); // in memory: recorded with the epoch it finished
+    const files = fs.readdirSync(join(project.directory, 'cut'));
+    expect(files.filter((f) => f.startsWith('trial_')).sort()).toEqual(['trial_0.json', 'trial_1.json']);
+    const second = randomSearch(builder({ builds: 0 }), { ...quiet, ...project, maxTrials: 4 });
+    const resumed = await second.search(data.x, data.y, fit);
+    expect(resumed.map((t) => t.id)).toEqual([2, 3]);
+    expect(values(second.trials)).toEqual(values(full));
+    expect(scores(second.trials)).toEqual(scores(full));
+  });
+});
+
 describe('tuner projects: random search', () => {
   const dir = tempDir();
   const project = { directory: dir, projectName: 'random' };
@@ -277,10 +303,38 @@ describe('tuner project files', () => {
   });
 
   it('a projectName that is not one folder is refused: overwrite would delete more', () => {
-    for (const name of ['.', '..', 'a/b', 'a\\b'])
+    for (const name of ['.', '..', 'a/b', 'a\\b', 'C:'])
       expect(() => randomSearch(builder({ builds: 0 }), { ...quiet, projectName: name })).toThrow(
         `randomSearch: projectName ${JSON.stringify(name)} must name one folder inside directory`,
       );
+  });
+
+  it('overwrite deletes the project files only: a folder named by mistake keeps its other files', async () => {
+    const directory = tempDir();
+    fs.mkdirSync(join(directory, 'notes'));
+    fs.writeFileSync(join(directory, 'notes', 'thesis.txt'), 'keep me');
+    const t = randomSearch(builder({ builds: 0 }), {
+      ...quiet,
+      directory,
+      projectName: 'notes',
+      maxTrials: 1,
+    });
+    await t.search(data.x, data.y, fit);
+    expect(fs.readdirSync(join(directory, 'notes')).sort()).toEqual([
+      'oracle.json',
+      'thesis.txt',
+      'trial_0.json',
+      expect.stringMatching(/^weights_\d+\.bin$/) as unknown as string,
+    ]);
+    const again = randomSearch(builder({ builds: 0 }), {
+      ...quiet,
+      directory,
+      projectName: 'notes',
+      maxTrials: 1,
+      overwrite: true,
+    });
+    await again.reload();
+    expect(fs.readdirSync(join(directory, 'notes'))).toEqual(['thesis.txt']);
   });
 
   it("the generator's saved state continues createRng's sequence", () => {

@@ -16,7 +16,6 @@
 import { createRng, type Rng } from '../util/random.js';
 import type { HpDefinition, HpValues, SearchSpace } from './hyperparameters.js';
 import type { Objective } from './objective.js';
-import type { Trial, TunerOptions } from './tuner.js';
 
 /** One tuner project's files. */
 export interface TunerStore {
@@ -266,7 +265,7 @@ export function decodeWeights(bytes: Uint8Array, where: string): Map<number, Flo
 /** The project a tuner saves to, from directory / projectName / overwrite (none when neither is given). */
 export function projectOf(
   what: string,
-  o: TunerOptions,
+  o: { directory?: string; projectName?: string; overwrite?: boolean },
 ): { directory: string; projectName: string; overwrite: boolean } | undefined {
   const { directory, projectName, overwrite } = o;
   for (const [k, v] of [
@@ -278,11 +277,14 @@ export function projectOf(
   }
   if (overwrite !== undefined && typeof overwrite !== 'boolean')
     throw new TypeError(`${what}: overwrite must be true or false, got ${typeof overwrite}`);
-  // overwrite: true deletes the project's folder: it must be one folder inside `directory`.
-  if (projectName !== undefined && (/[\\/]/.test(projectName) || projectName === '.' || projectName === '..'))
+  // overwrite: true deletes the project's files and folder: it must be one folder inside `directory`.
+  if (
+    projectName !== undefined &&
+    (/[\\/:]/.test(projectName) || projectName === '.' || projectName === '..')
+  )
     throw new TypeError(
       `${what}: projectName ${JSON.stringify(projectName)} must name one folder inside directory ` +
-        "(no '/', '\\', '.' or '..'): overwrite: true deletes that folder",
+        "(no '/', '\\', ':', '.' or '..'): overwrite: true deletes that folder",
     );
   if (directory === undefined && projectName === undefined) return undefined;
   return {
@@ -295,6 +297,13 @@ export function projectOf(
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A trial file as read back: checked for these fields (tuner.ts's Trial is what it holds). */
+export interface SavedTrial {
+  id: number;
+  hyperparameters: Record<string, unknown>;
+  history: Record<string, unknown>;
+}
+
 /**
  * The project's oracle.json, trials and kept weights, or undefined when it has none yet.
  * Refuses, naming the folder or file, a project of another searcher (`what`) or objective,
@@ -304,7 +313,7 @@ export async function readProject(
   store: TunerStore,
   what: string,
   objective: Objective,
-): Promise<{ oracle: OracleFile; trials: Trial[]; kept: Map<number, Float32Array[]> } | undefined> {
+): Promise<{ oracle: OracleFile; trials: SavedTrial[]; kept: Map<number, Float32Array[]> } | undefined> {
   const where = `${store.where}/${ORACLE_FILE}`;
   const bytes = await store.read(ORACLE_FILE);
   if (!bytes) return undefined;
@@ -334,15 +343,15 @@ export async function readProject(
       `${where} lacks some of: the space, the generator state, the trial count, the searcher state`,
     );
   const oracle = o as OracleFile;
-  const trials: Trial[] = [];
+  const trials: SavedTrial[] = [];
   for (let id = 0; id < oracle.trials; id++) {
     const file = `${store.where}/${trialFile(id)}`;
     const t = await store.read(trialFile(id));
     if (!t) throw new Error(`${file} is missing (${ORACLE_FILE} lists ${oracle.trials} trials)`);
-    const trial = jsonDecode(t, file) as Trial;
+    const trial: unknown = jsonDecode(t, file);
     if (!isRecord(trial) || trial.id !== id || !isRecord(trial.hyperparameters) || !isRecord(trial.history))
       throw new Error(`${file} is not trial ${id} (no id, hyperparameters or history)`);
-    trials.push(trial);
+    trials.push(trial as unknown as SavedTrial);
   }
   let kept = new Map<number, Float32Array[]>();
   if (oracle.weights) {

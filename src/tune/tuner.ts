@@ -201,6 +201,15 @@ export interface TrialEventDetail {
   total: number | undefined;
 }
 
+/** The search's progress as a project file records it (Tuner.projectPoint()). */
+interface ProjectPoint {
+  trials: number;
+  space: HpDefinition[];
+  rng: ReturnType<ResumableRng['state']>;
+  seen: number;
+  searcher: Record<string, unknown>;
+}
+
 /** Most draws tried when looking for a configuration not tried yet in a large space. */
 const MAX_COLLISIONS = 1000;
 /** Spaces up to this many configurations are listed to draw among the untried ones. */
@@ -386,13 +395,19 @@ export abstract class Tuner {
       this.begin(args);
       const first = this.trials.length;
       // Stop is checked before asking for a plan: a plan taken is a configuration used up.
+      /** The project as it stood before a trial that stop() cut short (see save()). */
+      let cut: ProjectPoint | undefined;
       while (!this.stopRequested()) {
+        const before = this.store ? this.projectPoint() : undefined;
         const plan = this.nextTrial();
         if (!plan) break;
         const trial = await this.runTrial(plan, data, args);
         this.trials.push(trial);
         this.prune();
-        await this.save();
+        // A trial stop() ended early keeps its partial score here, but the project is saved
+        // as before its draw, so a resumed search runs it whole as an uninterrupted one would.
+        if (this.stopRequested() && before) cut = before;
+        await this.save(cut);
         const detail: TrialEventDetail = {
           trial,
           index: this.trials.length - 1 - first,
@@ -401,7 +416,7 @@ export abstract class Tuner {
         if (this.verbose) this.print(this.trialLine(detail));
         this.events.dispatchEvent(new CustomEvent('trial', { detail }));
       }
-      await this.save(); // the searcher's state at the end (exhausted, finished)
+      await this.save(cut); // the searcher's state at the end (exhausted, finished)
       return this.trials.slice(first);
     } finally {
       data?.dispose();
@@ -588,7 +603,9 @@ export abstract class Tuner {
       this.store = store;
       return [];
     }
-    const { oracle: o, trials, kept } = saved;
+    const { oracle: o, kept } = saved;
+    // The files tuner.ts wrote (readProject checked their id, values and history).
+    const trials = saved.trials as Trial[];
     for (const d of o.space) this.space.register(d);
     this.restoredSpace = o.space.length > 0;
     this.trials.push(...trials);
@@ -622,34 +639,49 @@ export abstract class Tuner {
    * their set changed, then oracle.json, which names them (a crash before it leaves the
    * previous save whole).
    */
-  private async save(): Promise<void> {
+  /** What the project file records of the search's progress, taken before a draw. */
+  private projectPoint(): ProjectPoint {
+    // Copies: the searchers' records hold live arrays that the next draw changes.
+    return structuredClone({
+      trials: this.trials.length,
+      space: [...this.space.definitions],
+      rng: this.draws.state(),
+      seen: this.seen.length,
+      searcher: this.searcherState?.() ?? {},
+    });
+  }
+
+  /** Saves the project: now, or (`at`) as it stood before a trial stop() cut short. */
+  private async save(at?: ProjectPoint): Promise<void> {
     const store = this.store;
     if (!store) return;
-    for (let id = this.savedTrials; id < this.trials.length; id++)
+    const point = at ?? this.projectPoint();
+    for (let id = this.savedTrials; id < point.trials; id++)
       await store.write(trialFile(id), jsonEncode(this.trials[id]));
     this.saves++;
-    const ids = idList(this.kept);
+    const kept = new Map([...this.kept].filter(([id]) => id < point.trials));
+    const ids = idList(kept);
     const old = this.savedWeights;
-    let weights = this.kept.size === 0 ? undefined : old;
-    if (this.kept.size > 0 && old?.ids !== ids) {
+    let weights = kept.size === 0 ? undefined : old;
+    if (kept.size > 0 && old?.ids !== ids) {
       weights = { file: weightsFile(this.saves), ids };
-      await store.write(weights.file, encodeWeights(this.kept));
+      await store.write(weights.file, encodeWeights(kept));
     }
     const oracle: OracleFile = {
       format: FORMAT,
       version: 1,
       tuner: this.what,
       objective: { name: this.objective.name, direction: this.objective.direction },
-      space: [...this.space.definitions],
-      rng: this.draws.state(),
-      seen: this.seen,
-      trials: this.trials.length,
+      space: point.space,
+      rng: point.rng,
+      seen: this.seen.slice(0, point.seen),
+      trials: point.trials,
       weights: weights?.file ?? null,
       saves: this.saves,
-      searcher: this.searcherState?.() ?? {},
+      searcher: point.searcher,
     };
     await store.write(ORACLE_FILE, jsonEncode(oracle));
-    this.savedTrials = this.trials.length;
+    this.savedTrials = point.trials;
     this.savedWeights = weights;
     if (old && old.file !== weights?.file) await store.remove(old.file);
   }

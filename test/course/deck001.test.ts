@@ -3,7 +3,10 @@
  * EarlyStopping on 'val_acc', L1/L2 regularizers on a layer, momentum, Keras Tuner's
  * Hyperband with model_builder(hp).
  */
-import { describe, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
 import {
   EarlyStopping,
   hyperband,
@@ -20,6 +23,17 @@ import {
 import { blobs, kw, seeded, slide, uniform, useEngine } from './course.js';
 
 useEngine();
+
+/** A folder of this run's own for the tuner's project (removed afterwards). */
+const projects: string[] = [];
+const projectFolder = (): string => {
+  const f = mkdtempSync(join(tmpdir(), 'deck001-'));
+  projects.push(f);
+  return f;
+};
+afterAll(() => {
+  for (const f of projects) rmSync(f, { recursive: true, force: true });
+});
 
 describe('deck 001', () => {
   slide(1, 'How do you fix « the vanishing gradient problem »').both(
@@ -155,7 +169,8 @@ describe('deck 001', () => {
           objective: 'val_accuracy',
           max_epochs: 10,
           factor: 3,
-          directory: 'my_dir',
+          // The deck's names, inside a folder of this run's own: the project is saved there.
+          directory: join(projectFolder(), 'my_dir'),
           project_name: 'intro_to_kt',
           print: () => undefined,
         }),
