@@ -185,7 +185,9 @@ export class MlpTuneCv extends ExperimentPanel<ExperimentRun, CvSettings, CvData
       units: parseUnits(f.units),
       learningRates: parseRates(f.rates),
       folds: intField(f.folds, 'folds', 2, 10),
-      rows: intField(f.rows, 'rows', 100, 60_000),
+      // The wrappers take rows as number[][], copied to typed arrays for the upload: 10,000
+      // MNIST rows keep that within a few hundred MB of a tab's memory.
+      rows: intField(f.rows, 'rows', 100, 10_000),
       epochs: intField(f.epochs, 'epochs', 1, 100),
       batchSize: intField(f.batch, 'batch size', 1, 4096),
       seed: intField(f.seed, 'seed', 0, 2 ** 31 - 1),
