@@ -10,7 +10,8 @@
  * zero whatever the gradient arena holds there) and otherwise applies the rule below.
  *
  * The rules follow Keras 3's `update_step` of keras/src/optimizers/{sgd,rmsprop,adam,nadam}.py
- * term for term (the formulas are restated next to each branch). Regularization enters as
+ * term for term (the formulas are restated next to each branch); the `torch_*` kinds follow
+ * PyTorch 1.13's torch/optim/{sgd,adam,adamw,rmsprop}.py the same way (ResolvedTorchRule). Regularization enters as
  * the gradient of the penalty Keras adds to the loss: l2(λ) adds λ·Σw², so g += 2λ·w;
  * l1(λ) adds λ·Σ|w|, so g += λ·sign(w) (sign(0) = 0, as TensorFlow's gradient of |w|).
  *
@@ -54,12 +55,38 @@ export interface ResolvedCommon {
   weightDecay?: number;
 }
 
+/**
+ * PyTorch 1.13's rules (torch/optim/{sgd,adam,adamw,rmsprop}.py, single-tensor path), with
+ * `coupledDecay` PyTorch's `weight_decay` added to the gradient (g += wd·w) by SGD, Adam and
+ * RMSprop. AdamW's decoupled decay w ← w·(1 − lr·wd) is ResolvedCommon's `weightDecay` (the
+ * same w − w·wd·lr); no other common option applies to these kinds.
+ */
+export type ResolvedTorchRule =
+  | { kind: 'torch_sgd'; momentum: number; dampening: number; nesterov: boolean; coupledDecay: number }
+  | {
+      kind: 'torch_adam';
+      beta1: number;
+      beta2: number;
+      epsilon: number;
+      amsgrad: boolean;
+      coupledDecay: number;
+    }
+  | {
+      kind: 'torch_rmsprop';
+      alpha: number;
+      epsilon: number;
+      momentum: number;
+      centered: boolean;
+      coupledDecay: number;
+    };
+
 /** Every hyper-parameter of one optimizer, defaults filled in (see resolveOptimizerSpec() in src/kernels/optim.ts). */
 export type ResolvedOptimizer = (
   | { kind: 'sgd'; momentum: number; nesterov: boolean }
   | { kind: 'rmsprop'; rho: number; epsilon: number; momentum: number; centered: boolean }
   | { kind: 'adam'; beta1: number; beta2: number; epsilon: number; amsgrad: boolean }
   | { kind: 'nadam'; beta1: number; beta2: number; epsilon: number; scheduleDecay: number }
+  | ResolvedTorchRule
 ) &
   ResolvedCommon;
 
@@ -71,7 +98,8 @@ export function needsNorms(o: ResolvedCommon): boolean {
 /**
  * The names of the state arenas, in binding order (bindings 4, 5, 6 of the update kernel).
  * Keras's names: SGD `momentum` (velocity), RMSprop `velocity`, `momentum`,
- * `average_gradient`, Adam/Nadam `momentum` (m), `velocity` (v), `velocity_hat`.
+ * `average_gradient`, Adam/Nadam `momentum` (m), `velocity` (v), `velocity_hat`; the torch
+ * kinds use PyTorch's state keys.
  */
 export function stateSlotNames(o: ResolvedOptimizer): string[] {
   switch (o.kind) {
@@ -83,6 +111,16 @@ export function stateSlotNames(o: ResolvedOptimizer): string[] {
       return o.amsgrad ? ['m', 'v', 'v_hat'] : ['m', 'v'];
     case 'nadam':
       return ['m', 'v'];
+    case 'torch_sgd':
+      return o.momentum > 0 ? ['momentum_buffer'] : [];
+    case 'torch_adam':
+      return o.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
+    case 'torch_rmsprop':
+      return [
+        'square_avg',
+        ...(o.momentum > 0 ? ['momentum_buffer'] : []),
+        ...(o.centered ? ['grad_avg'] : []),
+      ];
   }
 }
 
@@ -194,6 +232,14 @@ fn segment_index_at(i: u32) -> u32 {
   return lo;
 }`;
 
+/**
+ * ln β for one_minus_pow(), finite: β = 0 (PyTorch allows it) gives −1e30, whose 1 − exp(t·ln β)
+ * is 1 = 1 − 0^t for t ≥ 1, where ln 0 = −∞ would be a WGSL constant that no compiler accepts.
+ */
+function lnBeta(beta: number): number {
+  return Math.max(Math.log(beta), -1e30);
+}
+
 function optimizerConstants(o: ResolvedOptimizer): string {
   return [ruleConstants(o), commonConstants(o)].filter((c) => c !== '').join('\n');
 }
@@ -220,6 +266,32 @@ function ruleConstants(o: ResolvedOptimizer): string {
         constF32('EPSILON', o.epsilon),
         ...(o.kind === 'nadam' ? [nadamConstants(o)] : []),
       ].join('\n');
+    case 'torch_sgd':
+      return [
+        constF32('MOMENTUM', o.momentum),
+        constF32('ONE_MINUS_DAMPENING', 1 - o.dampening),
+        constF32('COUPLED_DECAY', o.coupledDecay),
+      ].join('\n');
+    case 'torch_adam':
+      // β and 1 − β rounded to f32 as PyTorch's kernels take them; ln β for the bias correction.
+      return [
+        constF32('BETA1', o.beta1),
+        constF32('BETA2', o.beta2),
+        constF32('ONE_MINUS_BETA1', 1 - o.beta1),
+        constF32('ONE_MINUS_BETA2', 1 - o.beta2),
+        constF32('LN_BETA1', lnBeta(o.beta1)),
+        constF32('LN_BETA2', lnBeta(o.beta2)),
+        constF32('EPSILON', o.epsilon),
+        constF32('COUPLED_DECAY', o.coupledDecay),
+      ].join('\n');
+    case 'torch_rmsprop':
+      return [
+        constF32('ALPHA', o.alpha),
+        constF32('ONE_MINUS_ALPHA', 1 - o.alpha),
+        constF32('EPSILON', o.epsilon),
+        constF32('MOMENTUM', o.momentum),
+        constF32('COUPLED_DECAY', o.coupledDecay),
+      ].join('\n');
   }
 }
 
@@ -243,6 +315,14 @@ export function optimizerUpdateShader(o: ResolvedOptimizer, watch: boolean): str
   const nesterov = sgd && o.nesterov;
   const centered = rmsprop && o.centered;
   const amsgrad = adam && o.amsgrad;
+  const torchSgd = o.kind === 'torch_sgd';
+  const torchAdam = o.kind === 'torch_adam';
+  const torchRmsprop = o.kind === 'torch_rmsprop';
+  const torchMomentum = (torchSgd || torchRmsprop) && o.momentum > 0;
+  const torchNesterov = torchSgd && o.nesterov;
+  const torchCentered = torchRmsprop && o.centered;
+  const torchAmsgrad = torchAdam && o.amsgrad;
+  const coupledDecay = (torchSgd || torchAdam || torchRmsprop) && o.coupledDecay > 0;
   const names = stateSlotNames(o);
   const states = names
     .map((n, k) => `@group(0) @binding(${4 + k}) var<storage, read_write> ${n}: array<f32>;`)
@@ -284,7 +364,7 @@ ${SEGMENT_INDEX_AT}
 #if ${watch}
 ${FLAG_NON_FINITE}
 #endif
-#if ${adam || nadam}
+#if ${adam || nadam || torchAdam}
 ${ONE_MINUS_POW}
 #endif
 #if ${nadam}
@@ -323,6 +403,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #if ${clipvalue}
   // clip(g, −c, c), a NaN kept
   g = select(clamp(g, -CLIPVALUE, CLIPVALUE), g, is_nan(g));
+#endif
+#if ${coupledDecay}
+  // PyTorch's weight_decay: g += wd·w
+  g = g + COUPLED_DECAY * w_old;
 #endif
 #if ${weightDecay}
   // Keras 3's decoupled weight decay before the rule: w − w·wd·lr
@@ -418,6 +502,74 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let v_hat = v_new / one_minus_pow(LN_BETA2, t);
   // w −= lr·m̂ / (√v̂ + ε)
   var w_new = w - m_hat * lr / (sqrt(v_hat) + EPSILON);
+#endif
+
+#if ${torchSgd}
+#if ${torchMomentum}
+  // PyTorch: the buffer starts as g itself at step 1 (no dampening), then
+  // buf = μ·buf + (1 − dampening)·g
+  let buf = select(MOMENTUM * momentum_buffer[i] + ONE_MINUS_DAMPENING * g, g, hyper.step == 1u);
+  momentum_buffer[i] = buf;
+  bad_state = non_finite(buf);
+#if ${torchNesterov}
+  // Nesterov: d = g + μ·buf
+  let d = g + MOMENTUM * buf;
+#else
+  let d = buf;
+#endif
+  var w_new = w - lr * d;
+#else
+  var w_new = w - lr * g;
+#endif
+#endif
+
+#if ${torchAdam}
+  let t = f32(hyper.step);
+  // m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²
+  let m_new = BETA1 * exp_avg[i] + ONE_MINUS_BETA1 * g;
+  let v_new = BETA2 * exp_avg_sq[i] + ONE_MINUS_BETA2 * (g * g);
+  exp_avg[i] = m_new;
+  exp_avg_sq[i] = v_new;
+  bad_state = non_finite(m_new) || non_finite(v_new);
+#if ${torchAmsgrad}
+  // v_max = max(v_max, v), a NaN in v kept (max() may drop it)
+  let v_max = select(max(max_exp_avg_sq[i], v_new), v_new, is_nan(v_new));
+  max_exp_avg_sq[i] = v_max;
+  bad_state = bad_state || non_finite(v_max);
+  let v_used = v_max;
+#else
+  let v_used = v_new;
+#endif
+  // PyTorch puts ε after the bias correction: denom = √v / √(1 − β2^t) + ε;
+  // w −= (lr / (1 − β1^t))·m / denom
+  let denom = sqrt(v_used) / sqrt(one_minus_pow(LN_BETA2, t)) + EPSILON;
+  var w_new = w - (lr / one_minus_pow(LN_BETA1, t)) * (m_new / denom);
+#endif
+
+#if ${torchRmsprop}
+  // sq = α·sq + (1 − α)·g²
+  let sq = ALPHA * square_avg[i] + ONE_MINUS_ALPHA * (g * g);
+  square_avg[i] = sq;
+  bad_state = non_finite(sq);
+#if ${torchCentered}
+  // ḡ = α·ḡ + (1 − α)·g; avg = √(sq − ḡ²) + ε
+  let ga = ALPHA * grad_avg[i] + ONE_MINUS_ALPHA * g;
+  grad_avg[i] = ga;
+  bad_state = bad_state || non_finite(ga);
+  let avg = sqrt(sq - ga * ga) + EPSILON;
+#else
+  // PyTorch puts ε outside the root: √sq + ε
+  let avg = sqrt(sq) + EPSILON;
+#endif
+#if ${torchMomentum}
+  // buf = μ·buf + g / avg; w −= lr·buf
+  let buf = MOMENTUM * momentum_buffer[i] + g / avg;
+  momentum_buffer[i] = buf;
+  bad_state = bad_state || non_finite(buf);
+  var w_new = w - lr * buf;
+#else
+  var w_new = w - lr * (g / avg);
+#endif
 #endif
 
   // A NaN gradient makes this parameter NaN whatever sqrt/max did with it.

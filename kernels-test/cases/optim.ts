@@ -31,14 +31,11 @@ import {
   encodeOptimizerSetLearningRate,
   encodeOptimizerUpdate,
   initialOptimizerHyper,
-  optimizerAdvanceReference,
-  optimizerFlagReference,
   optimizerHyperBytes,
   optimizerNeedsNorms,
   optimizerNormsBytes,
   optimizerStateNames,
   optimizerStateSlots,
-  optimizerStepReference,
   parseOptimizerHyper,
   planArena,
   readOptimizerHyper,
@@ -48,6 +45,11 @@ import {
   type OptimizerHyper,
   type OptimizerSpec,
 } from '../../src/kernels/optim.js';
+import {
+  optimizerAdvanceReference,
+  optimizerFlagReference,
+  optimizerStepReference,
+} from '../../src/kernels/optim-reference.js';
 import { BAD_WHAT, encodeStepEnd, STATUS, STATUS_WORDS, writeStatus } from '../../src/kernels/step.js';
 import {
   EXACT,

@@ -15,13 +15,8 @@ import { Executor } from './executor.js';
 import { Graph } from './ir.js';
 import * as ops from './ops/index.js';
 import { referenceGradients, type ParamValues, type ReferenceBatch } from './reference.js';
-import {
-  initialOptimizerHyper,
-  optimizerAdvanceReference,
-  optimizerStateSlots,
-  optimizerStepReference,
-  type OptimizerSettings,
-} from '../kernels/optim.js';
+import { initialOptimizerHyper, optimizerStateSlots, type OptimizerSettings } from '../kernels/optim.js';
+import { optimizerAdvanceReference, optimizerStepReference } from '../kernels/optim-reference.js';
 
 let engine: Engine;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /**
  * Optimizer updates over a flat parameter arena: the API the graph scheduler builds on, the
- * dispatch of ONE update kernel for all segments, and the float64 reference of one step.
- * The WGSL lives in shaders/optim.ts.
+ * dispatch of ONE update kernel for all segments. The WGSL lives in shaders/optim.ts, the
+ * float64 reference of one step in optim-reference.ts.
  *
  * Semantics are Keras 3's (keras/src/optimizers/sgd.py, rmsprop.py, adam.py, nadam.py, read
  * for this file): per step t = 1, 2, ... with g the gradient of the loss INCLUDING the
@@ -20,6 +20,10 @@
  * used 0.004 (its `schedule_decay`). Defaults: SGD lr-only; RMSprop ρ 0.9, ε 1e-7; Adam and
  * Nadam β1 0.9, β2 0.999, ε 1e-7.
  *
+ * The torch_* kinds (TorchOptimizerSpec) are PyTorch 1.13's SGD, Adam / AdamW and RMSprop
+ * through the same kernel, with PyTorch's numerics (Adam's ε after the bias correction,
+ * RMSprop's outside the root, SGD's buffer starting as g): see torchStepReference().
+ *
  * Per step the host (or the graph) encodes encodeOptimizerAdvance() then
  * encodeOptimizerUpdate(); both read the step and learning rate from the `hyper` buffer, so
  * any number of steps can be encoded without a readback, and a schedule changes the rate
@@ -29,7 +33,7 @@
  * whose loss is still finite.
  */
 import { WORKGROUP_1D } from '../../shaders/common.js';
-import { BAD_WHAT, STATUS, STATUS_WORDS } from '../../shaders/step.js';
+import { STATUS_WORDS } from '../../shaders/step.js';
 import {
   needsNorms,
   optimizerAdvanceShader,
@@ -70,7 +74,10 @@ export interface OptimizerCommon {
   weightDecay?: number;
 }
 
-export type OptimizerSpec = (
+export type OptimizerSpec = KerasOptimizerSpec | TorchOptimizerSpec;
+
+/** Keras 3's rules, each with the common options. */
+export type KerasOptimizerSpec = (
   | { kind: 'sgd'; momentum?: number; nesterov?: boolean }
   | { kind: 'rmsprop'; rho?: number; epsilon?: number; momentum?: number; centered?: boolean }
   | { kind: 'adam'; beta1?: number; beta2?: number; epsilon?: number; amsgrad?: boolean }
@@ -84,6 +91,43 @@ export type OptimizerSpec = (
     }
 ) &
   OptimizerCommon;
+
+/**
+ * PyTorch 1.13's rules (torch.optim.SGD, Adam / AdamW, RMSprop), with PyTorch's defaults:
+ *   torch_sgd      momentum 0, dampening 0, nesterov false, weightDecay 0
+ *   torch_adam     beta1 0.9, beta2 0.999, epsilon 1e-8, amsgrad false; weightDecay 0 coupled
+ *                  (Adam: g += wd·w), or with `decoupled` (AdamW) 0.01 and w ← w·(1 − lr·wd)
+ *   torch_rmsprop  alpha 0.99, epsilon 1e-8, momentum 0, centered false, weightDecay 0
+ * weightDecay is PyTorch's `weight_decay` (coupled: g += wd·w, but AdamW's). Keras's common
+ * options (decay, clipnorm, globalClipnorm, clipvalue) are refused: PyTorch clips gradients
+ * outside the optimizer.
+ */
+export type TorchOptimizerSpec = (
+  | { kind: 'torch_sgd'; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number }
+  | {
+      kind: 'torch_adam';
+      beta1?: number;
+      beta2?: number;
+      epsilon?: number;
+      amsgrad?: boolean;
+      weightDecay?: number;
+      /** AdamW: the decay w ← w·(1 − lr·wd) before the update instead of g += wd·w. */
+      decoupled?: boolean;
+    }
+  | {
+      kind: 'torch_rmsprop';
+      alpha?: number;
+      epsilon?: number;
+      momentum?: number;
+      centered?: boolean;
+      weightDecay?: number;
+    }
+) & { decay?: never; clipnorm?: never; globalClipnorm?: never; clipvalue?: never };
+
+/** The torch_* kinds (PyTorch's rules). */
+export function isTorchOptimizer(spec: { kind: string }): spec is TorchOptimizerSpec {
+  return spec.kind === 'torch_sgd' || spec.kind === 'torch_adam' || spec.kind === 'torch_rmsprop';
+}
 
 /**
  * An optimizer as the update kernel runs it: the update rule with its hyperparameters, and
@@ -128,16 +172,100 @@ function hyperUsage(): GPUBufferUsageFlags {
  * > 0; nesterov, centered and amsgrad booleans; decay, clipnorm, globalClipnorm, clipvalue
  * and weightDecay finite >= 0 (null or absent: off; 0 is off too, as Keras's `if clipnorm`),
  * at most one of the three clips given (Keras 3's rule). The common options appear in the
- * result only when > 0.
+ * result only when > 0. The torch_* kinds get PyTorch's defaults and checks (resolveTorch()).
  */
 export function resolveOptimizerSpec(spec: OptimizerSpec): ResolvedOptimizer {
+  if (isTorchOptimizer(spec)) return resolveTorch(spec);
   return { ...resolveRule(spec), ...resolveCommon(spec) };
+}
+
+/**
+ * PyTorch's defaults and argument checks (torch/optim/*.py __init__), its messages after the
+ * kind: momentum, epsilon, weightDecay, alpha >= 0, betas in [0, 1), Nesterov only with
+ * momentum > 0 and zero dampening; all finite (PyTorch lets ±Inf through: not here). The
+ * result's coupledDecay is PyTorch's weight_decay but AdamW's, which is `weightDecay`.
+ */
+function resolveTorch(spec: TorchOptimizerSpec): ResolvedOptimizer {
+  const what = spec.kind;
+  const given = spec as unknown as Record<string, unknown>;
+  for (const key of ['decay', 'clipnorm', 'globalClipnorm', 'clipvalue'] as const) {
+    if (given[key] !== undefined && given[key] !== null) {
+      throw new TypeError(
+        `${what}: ${key} is a Keras option; PyTorch's optimizers take none (clip or decay the ` +
+          `gradients or the rate outside the optimizer), got ${String(given[key])}`,
+      );
+    }
+  }
+  const value = (name: string, torchName: string, x: unknown, ok: (v: number) => boolean): number => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || !ok(x)) {
+      throw new RangeError(`${what}: Invalid ${torchName}: ${String(x)} (${name})`);
+    }
+    return x;
+  };
+  const nonNegative = (name: string, torchName: string, x: unknown): number =>
+    value(`${name} must be a finite number >= 0`, torchName, x, (v) => v >= 0);
+  const beta = (k: 0 | 1, x: unknown): number =>
+    value(`beta${k + 1} must be in [0, 1)`, `beta parameter at index ${k}`, x, (v) => v >= 0 && v < 1);
+  const flag = (name: string, x: unknown): boolean => {
+    if (typeof x !== 'boolean')
+      throw new TypeError(`${what}: ${name} must be true or false, got ${String(x)}`);
+    return x;
+  };
+  switch (spec.kind) {
+    case 'torch_sgd': {
+      const momentum = nonNegative('momentum', 'momentum value', spec.momentum ?? 0);
+      const dampening = value('dampening must be finite', 'dampening value', spec.dampening ?? 0, () => true);
+      const nesterov = flag('nesterov', spec.nesterov ?? false);
+      const coupledDecay = nonNegative('weightDecay', 'weight_decay value', spec.weightDecay ?? 0);
+      if (nesterov && (momentum <= 0 || dampening !== 0)) {
+        throw new RangeError(
+          `${what}: Nesterov momentum requires a momentum and zero dampening ` +
+            `(got momentum ${momentum}, dampening ${dampening})`,
+        );
+      }
+      return { kind: 'torch_sgd', momentum, dampening, nesterov, coupledDecay };
+    }
+    case 'torch_adam': {
+      const decoupled = flag('decoupled', spec.decoupled ?? false);
+      const resolved = {
+        kind: 'torch_adam' as const,
+        beta1: beta(0, spec.beta1 ?? 0.9),
+        beta2: beta(1, spec.beta2 ?? 0.999),
+        epsilon: nonNegative('epsilon', 'epsilon value', spec.epsilon ?? 1e-8),
+        amsgrad: flag('amsgrad', spec.amsgrad ?? false),
+      };
+      const wd = nonNegative('weightDecay', 'weight_decay value', spec.weightDecay ?? (decoupled ? 0.01 : 0));
+      // AdamW's w·(1 − lr·wd) is Keras's decoupled w − w·wd·lr, the common weightDecay.
+      if (decoupled) return { ...resolved, coupledDecay: 0, ...(wd > 0 ? { weightDecay: wd } : {}) };
+      return { ...resolved, coupledDecay: wd };
+    }
+    case 'torch_rmsprop':
+      return {
+        kind: 'torch_rmsprop',
+        alpha: nonNegative('alpha', 'alpha value', spec.alpha ?? 0.99),
+        epsilon: nonNegative('epsilon', 'epsilon value', spec.epsilon ?? 1e-8),
+        momentum: nonNegative('momentum', 'momentum value', spec.momentum ?? 0),
+        centered: flag('centered', spec.centered ?? false),
+        coupledDecay: nonNegative('weightDecay', 'weight_decay value', spec.weightDecay ?? 0),
+      };
+  }
+}
+
+/**
+ * PyTorch's check of a learning rate (lr >= 0: a zero rate is allowed, unlike
+ * checkLearningRate()), with its message after `what`.
+ */
+export function checkTorchLearningRate(what: string, lr: unknown): number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+    throw new RangeError(`${what}: Invalid learning rate: ${String(lr)} (must be a finite number >= 0)`);
+  }
+  return lr;
 }
 
 const COMMON_KEYS = ['decay', 'clipnorm', 'globalClipnorm', 'clipvalue', 'weightDecay'] as const;
 const CLIP_KEYS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
 
-function resolveCommon(spec: OptimizerSpec): ResolvedCommon {
+function resolveCommon(spec: KerasOptimizerSpec): ResolvedCommon {
   const what = spec.kind;
   const given = spec as unknown as Record<string, unknown>;
   const clips = CLIP_KEYS.filter((k) => given[k] !== undefined && given[k] !== null);
@@ -159,7 +287,7 @@ function resolveCommon(spec: OptimizerSpec): ResolvedCommon {
   return out;
 }
 
-function resolveRule(spec: OptimizerSpec): ResolvedOptimizer {
+function resolveRule(spec: KerasOptimizerSpec): ResolvedOptimizer {
   const what = spec.kind;
   const inUnit = (name: string, x: unknown, closedAbove: boolean): number => {
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (closedAbove ? x > 1 : x >= 1)) {
@@ -231,7 +359,8 @@ export function optimizerStateNames(spec: OptimizerSpec): string[] {
 
 /**
  * How many state arenas the optimizer needs: SGD 0 (1 with momentum); RMSprop 1 (+1 with
- * momentum, +1 centered); Adam 2 (3 with amsgrad); Nadam 2. Zero-filled at the start.
+ * momentum, +1 centered); Adam 2 (3 with amsgrad); Nadam 2; each torch_* kind as its Keras
+ * namesake. Zero-filled at the start.
  */
 export function optimizerStateSlots(spec: OptimizerSpec): number {
   return optimizerStateNames(spec).length;
@@ -363,6 +492,7 @@ export function createOptimizerHyper(
   from?: { step: number; uProduct: number },
 ): GPUBuffer {
   resolveOptimizerSpec(spec);
+  if (isTorchOptimizer(spec)) checkTorchLearningRate(spec.kind, learningRate);
   const h = initialOptimizerHyper(learningRate);
   if (from) {
     h.step = from.step;
@@ -596,174 +726,36 @@ function ruleFlopsPerElement(o: ResolvedOptimizer): number {
       return grad + 12 + (o.amsgrad ? 1 : 0);
     case 'nadam':
       return grad + 18;
+    // PyTorch's g += wd·w 2 when set; SGD buf = μ·buf + (1−d)·g 3 (+ Nesterov's g + μ·buf 2),
+    // w − lr·d 2; Adam m 3, v 4, √v/√bc2 + ε 3 (per-step √bc2 and lr/bc1 left out), m/denom
+    // 1, w − 2 (AMSGrad + max 1); RMSprop sq 4, √ + ε 2, g/avg 1, w − lr·x 2 (centered ḡ 3
+    // and − ḡ² 2; momentum μ·buf + 2).
+    case 'torch_sgd':
+      return grad + coupled(o) + (o.momentum > 0 ? 3 + (o.nesterov ? 2 : 0) : 0) + 2;
+    case 'torch_adam':
+      return grad + coupled(o) + 13 + (o.amsgrad ? 1 : 0);
+    case 'torch_rmsprop':
+      return grad + coupled(o) + 9 + (o.centered ? 5 : 0) + (o.momentum > 0 ? 2 : 0);
   }
+}
+
+function coupled(o: { coupledDecay: number }): number {
+  return o.coupledDecay > 0 ? 2 : 0;
 }
 
 function updateLabel(o: ResolvedOptimizer): string {
   const flags: string[] = [];
-  if ((o.kind === 'sgd' || o.kind === 'rmsprop') && o.momentum > 0) flags.push('momentum');
-  if (o.kind === 'sgd' && o.nesterov && o.momentum > 0) flags.push('nesterov');
-  if (o.kind === 'rmsprop' && o.centered) flags.push('centered');
-  if (o.kind === 'adam' && o.amsgrad) flags.push('amsgrad');
+  const sgd = o.kind === 'sgd' || o.kind === 'torch_sgd';
+  const rmsprop = o.kind === 'rmsprop' || o.kind === 'torch_rmsprop';
+  if ((sgd || rmsprop) && o.momentum > 0) flags.push('momentum');
+  if (sgd && o.nesterov && o.momentum > 0) flags.push('nesterov');
+  if (rmsprop && o.centered) flags.push('centered');
+  if ((o.kind === 'adam' || o.kind === 'torch_adam') && o.amsgrad) flags.push('amsgrad');
+  if ('coupledDecay' in o && o.coupledDecay > 0) flags.push('coupled_decay');
   if (o.decay) flags.push('decay');
   if (o.clipnorm) flags.push('clipnorm');
   if (o.globalClipnorm) flags.push('global_clipnorm');
   if (o.clipvalue) flags.push('clipvalue');
   if (o.weightDecay) flags.push('weight_decay');
   return ['optim', o.kind, ...flags].join('_');
-}
-
-// ------------------------------------------------------------ float64 references
-
-/** Nadam's u_t = β1·(1 − 0.5·0.96^(d·t)). */
-export function nadamMomentumCoefficient(beta1: number, scheduleDecay: number, t: number): number {
-  return beta1 * (1 - 0.5 * Math.pow(0.96, scheduleDecay * t));
-}
-
-/** What encodeOptimizerAdvance() does to the hyper buffer, in float64. */
-export function optimizerAdvanceReference(spec: OptimizerSpec, h: OptimizerHyper): OptimizerHyper {
-  const o = resolveOptimizerSpec(spec);
-  const step = h.step + 1;
-  const uProduct =
-    o.kind === 'nadam' ? h.uProduct * nadamMomentumCoefficient(o.beta1, o.scheduleDecay, step) : h.uProduct;
-  return { lr: h.lr, step, uProduct };
-}
-
-/**
- * What a watched update does to the status words (STATUS_WORDS u32, in place), given whether
- * it wrote a NaN or ±Inf parameter or state value: the step being run is STEPS + 1 (step end
- * counts it after the update); BAD_STEP becomes it unless a step is recorded already, and
- * BAD_WHAT gains the WRITE bit if the recorded step is this one.
- */
-export function optimizerFlagReference(status: Uint32Array, wroteNonFinite: boolean): void {
-  if (!wroteNonFinite) return;
-  const thisStep = ((status[STATUS.STEPS] ?? 0) + 1) >>> 0;
-  if (status[STATUS.BAD_STEP] === 0) status[STATUS.BAD_STEP] = thisStep;
-  if (status[STATUS.BAD_STEP] === thisStep)
-    status[STATUS.BAD_WHAT] = (status[STATUS.BAD_WHAT] ?? 0) | BAD_WHAT.WRITE;
-}
-
-/**
- * One update in float64, in place on `params` and `state` (optimizerStateNames() order),
- * with the hyper values the GPU would read (already advanced: hyper.step = t ≥ 1).
- * Elements outside the segments are not touched. The common options as Keras writes them:
- * lr_t = lr / (1 + decay·(t − 1)) (Keras 2's `_decayed_lr`, iterations = t − 1); the
- * gradient clipped (keras/src/optimizers/base_optimizer.py `_clip_gradients`: per variable
- * g·c/max(‖g‖, c), all by c/max(global norm, c) — NaN for a non-finite global norm —, or
- * clip(g, −c, c)); then w ← w − w·weightDecay·lr_t (`_apply_weight_decay`, before the
- * update step); then the rule with lr_t.
- */
-export function optimizerStepReference(
-  spec: OptimizerSpec,
-  segments: readonly ArenaSegment[],
-  params: Float64Array,
-  grads: ArrayLike<number>,
-  state: Float64Array[],
-  hyper: OptimizerHyper,
-): void {
-  const o = resolveOptimizerSpec(spec);
-  const slots = stateSlotNames(o).length;
-  if (state.length !== slots)
-    throw new RangeError(`${o.kind}: needs ${slots} state arrays, got ${state.length}`);
-  const t = hyper.step;
-  if ((o.kind === 'adam' || o.kind === 'nadam' || o.decay) && t < 1) {
-    throw new RangeError(`${o.kind}: step ${t}: advance the hyper state before the first update`);
-  }
-  const lr = o.decay ? hyper.lr / (1 + o.decay * (t - 1)) : hyper.lr;
-  const [s0 = new Float64Array(0), s1 = new Float64Array(0), s2 = new Float64Array(0)] = state;
-  const live = validateSegments(segments, params.length);
-  // The gradients with the penalty's, clipped as Keras clips them, before any weight moves.
-  const clipped = new Map<ArenaSegment, Float64Array>();
-  for (const seg of live) {
-    const g = new Float64Array(seg.length);
-    for (let j = 0; j < seg.length; j++) {
-      const w = params[seg.offset + j] as number;
-      g[j] = (grads[seg.offset + j] as number) + 2 * seg.l2 * w + seg.l1 * Math.sign(w);
-    }
-    clipped.set(seg, g);
-  }
-  const sumSq = (g: Float64Array): number => g.reduce((a, x) => a + x * x, 0);
-  if (o.clipnorm) {
-    const c = o.clipnorm;
-    for (const g of clipped.values()) {
-      const norm = Math.sqrt(sumSq(g));
-      for (let j = 0; j < g.length; j++) g[j] = ((g[j] as number) * c) / Math.max(norm, c);
-    }
-  } else if (o.globalClipnorm) {
-    const c = o.globalClipnorm;
-    const norm = Math.sqrt([...clipped.values()].reduce((a, g) => a + sumSq(g), 0));
-    const scale = Number.isFinite(norm) ? c / Math.max(norm, c) : NaN;
-    for (const g of clipped.values()) for (let j = 0; j < g.length; j++) g[j] = (g[j] as number) * scale;
-  } else if (o.clipvalue) {
-    const c = o.clipvalue;
-    for (const g of clipped.values()) {
-      for (let j = 0; j < g.length; j++) g[j] = Math.min(Math.max(g[j] as number, -c), c);
-    }
-  }
-  for (const seg of live) {
-    const gs = clipped.get(seg) as Float64Array;
-    for (let i = seg.offset; i < seg.offset + seg.length; i++) {
-      const wOld = params[i] as number;
-      const w = o.weightDecay ? wOld - wOld * o.weightDecay * lr : wOld;
-      const g = gs[i - seg.offset] as number;
-      switch (o.kind) {
-        case 'sgd': {
-          if (o.momentum > 0) {
-            const v = o.momentum * (s0[i] as number) - lr * g;
-            s0[i] = v;
-            params[i] = o.nesterov ? w + o.momentum * v - lr * g : w + v;
-          } else {
-            params[i] = w - lr * g;
-          }
-          break;
-        }
-        case 'rmsprop': {
-          const s = o.rho * (s0[i] as number) + (1 - o.rho) * g * g;
-          s0[i] = s;
-          const avgSlot = o.momentum > 0 ? s2 : s1;
-          let denominator = s + o.epsilon;
-          if (o.centered) {
-            const a = o.rho * (avgSlot[i] as number) + (1 - o.rho) * g;
-            avgSlot[i] = a;
-            denominator = s - a * a + o.epsilon;
-          }
-          const increment = (lr * g) / Math.sqrt(denominator);
-          if (o.momentum > 0) {
-            const mo = o.momentum * (s1[i] as number) + increment;
-            s1[i] = mo;
-            params[i] = w - mo;
-          } else {
-            params[i] = w - increment;
-          }
-          break;
-        }
-        case 'adam': {
-          const m = (s0[i] as number) + (g - (s0[i] as number)) * (1 - o.beta1);
-          let v = (s1[i] as number) + (g * g - (s1[i] as number)) * (1 - o.beta2);
-          s0[i] = m;
-          s1[i] = v;
-          if (o.amsgrad) {
-            const vh = s2[i] as number;
-            v = Number.isNaN(v) || Number.isNaN(vh) ? NaN : Math.max(vh, v);
-            s2[i] = v;
-          }
-          const alpha = (lr * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t));
-          params[i] = w - (m * alpha) / (Math.sqrt(v) + o.epsilon);
-          break;
-        }
-        case 'nadam': {
-          const m = (s0[i] as number) + (g - (s0[i] as number)) * (1 - o.beta1);
-          const v = (s1[i] as number) + (g * g - (s1[i] as number)) * (1 - o.beta2);
-          s0[i] = m;
-          s1[i] = v;
-          const uT = nadamMomentumCoefficient(o.beta1, o.scheduleDecay, t);
-          const uNext = nadamMomentumCoefficient(o.beta1, o.scheduleDecay, t + 1);
-          const mHat = (uNext * m) / (1 - hyper.uProduct * uNext) + ((1 - uT) * g) / (1 - hyper.uProduct);
-          const vHat = v / (1 - Math.pow(o.beta2, t));
-          params[i] = w - (mHat * lr) / (Math.sqrt(vHat) + o.epsilon);
-          break;
-        }
-      }
-    }
-  }
 }

@@ -9,12 +9,8 @@ import { initEngine, type Engine } from '../node/index.js';
 import { sequential } from '../model/model.js';
 import { layers } from './layers/index.js';
 import { optimizers, resolveOptimizer, type Optimizer } from './optimizers.js';
-import {
-  initialOptimizerHyper,
-  optimizerAdvanceReference,
-  optimizerStateSlots,
-  optimizerStepReference,
-} from '../kernels/optim.js';
+import { initialOptimizerHyper, optimizerStateSlots } from '../kernels/optim.js';
+import { optimizerAdvanceReference, optimizerStepReference } from '../kernels/optim-reference.js';
 
 let engine: Engine;
 beforeAll(async () => {

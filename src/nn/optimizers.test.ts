@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resetOptionNotes } from '../util/options.js';
-import { optimizerStepReference, resolveOptimizerSpec as resolveKernelOptimizer } from '../kernels/optim.js';
+import { resolveOptimizerSpec as resolveKernelOptimizer } from '../kernels/optim.js';
+import { optimizerStepReference } from '../kernels/optim-reference.js';
 import { optimizers, resolveOptimizer, type Optimizer } from './optimizers.js';
 
 describe('factories', () => {
