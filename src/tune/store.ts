@@ -13,7 +13,7 @@
  * file is written whole or not at all, so a process killed mid-save leaves the project as
  * the previous oracle.json describes it.
  */
-import { createRng, type Rng } from '../util/random.js';
+import { createRng, type RngState, type SeededRng } from '../util/random.js';
 import type { HpDefinition, HpValues, SearchSpace } from './hyperparameters.js';
 import type { Objective } from './objective.js';
 
@@ -141,14 +141,6 @@ export const weightsFile = (save: number): string => `weights_${save}.bin`;
 export const FORMAT = 'webgpu-mlp tuner project';
 
 /** The state of a tuner's random generator (see resumableRng). */
-export interface RngState {
-  seed: number;
-  /** u32 outputs drawn so far. */
-  draws: number;
-  /** The second normal of a Box–Muller pair, when one is pending. */
-  spare?: number;
-}
-
 /** oracle.json: everything but the trials and the weights. */
 export interface OracleFile {
   format: typeof FORMAT;
@@ -396,78 +388,9 @@ export function idList(kept: ReadonlyMap<number, unknown>): string {
 
 // ------------------------------------------------------------ a generator that can resume
 
-/** A tuner's generator: an Rng whose state can be saved and restored in place. */
-export interface ResumableRng extends Rng {
-  state(): RngState;
-  /** Continues from a saved state (objects holding this generator see the change). */
-  restore(state: RngState): void;
-}
+/** A tuner's generator: createRng's, whose state the project saves (src/util/random.ts). */
+export type ResumableRng = SeededRng;
 
-/**
- * createRng(seed)'s draws, counting the u32 outputs so that the state is (seed, count):
- * restoring replays `count` outputs of a fresh createRng(seed), cheap next to a trial (a
- * Bayesian proposal draws ~4000 u32 per hyperparameter). next() is two u32 outputs and int()
- * one next(), as src/util/random.ts makes them; normal, truncatedNormal and shuffle are
- * built here on next() and int() with random.ts's formulas, so that they count too and the
- * pending Box–Muller value is part of the state.
- */
 export function resumableRng(seed: number): ResumableRng {
-  let inner = createRng(seed);
-  let current = seed;
-  let draws = 0;
-  let spare: number | undefined;
-  const next = (): number => {
-    draws += 2;
-    return inner.next();
-  };
-  const int = (n: number): number => {
-    draws += 2;
-    return inner.int(n);
-  };
-  const normal = (): number => {
-    if (spare !== undefined) {
-      const v = spare;
-      spare = undefined;
-      return v;
-    }
-    const u1 = 1 - next(); // (0, 1]: the log is finite
-    const u2 = next();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  };
-  return {
-    nextU32() {
-      draws++;
-      return inner.nextU32();
-    },
-    next,
-    int,
-    normal,
-    truncatedNormal() {
-      for (;;) {
-        const z = normal();
-        if (Math.abs(z) <= 2) return z;
-      }
-    },
-    shuffle(arr) {
-      for (let i = arr.length - 1; i > 0; i--) {
-        const j = int(i + 1);
-        const t = arr[i] as number;
-        arr[i] = arr[j] as number;
-        arr[j] = t;
-      }
-      return arr;
-    },
-    state: () => ({ seed: current, draws, ...(spare !== undefined ? { spare } : {}) }),
-    restore(s) {
-      if (!Number.isSafeInteger(s.draws) || s.draws < 0)
-        throw new RangeError(`bad generator state: draws ${s.draws}`);
-      inner = createRng(s.seed);
-      for (let i = 0; i < s.draws; i++) inner.nextU32();
-      current = s.seed;
-      draws = s.draws;
-      spare = s.spare;
-    },
-  };
+  return createRng(seed);
 }

@@ -134,8 +134,8 @@ export interface TunerOptions {
    * search ends or is stopped: files in Node (oracle.json, trial_<id>.json, weights_<n>.bin),
    * IndexedDB in a browser. A tuner made later on the same project resumes it: reload() (or
    * search(), which reloads first) reads it back, finished trials are not run again and count
-   * toward maxTrials, and a trial cut off by a crash runs again. The saved seed and draws
-   * continue, so an interrupted search runs the same trials as an uninterrupted one. Reloading
+   * toward maxTrials, and a trial cut off by a crash or by stop() runs again. The saved
+   * generator continues, so an interrupted search runs the same trials as an uninterrupted one. Reloading
    * a project of another searcher, objective or search space is an error.
    *
    * With neither given nothing is written (Keras Tuner writes to ./untitled_project by default).
@@ -611,7 +611,11 @@ export abstract class Tuner {
     this.trials.push(...trials);
     this.seen.push(...o.seen);
     for (const [id, ws] of kept) this.kept.set(id, ws);
-    this.draws.restore(o.rng);
+    try {
+      this.draws.restore(o.rng);
+    } catch (e) {
+      throw new Error(`${store.where}/${ORACLE_FILE}: ${(e as Error).message}`, { cause: e });
+    }
     this.saves = o.saves;
     this.savedTrials = trials.length;
     this.savedWeights = o.weights ? { file: o.weights, ids: idList(this.kept) } : undefined;

@@ -6,8 +6,9 @@
  * xoshiro128** (Blackman & Vigna: 32-bit outputs, period 2^128 − 1), its state filled by
  * splitmix32 from the seed (both 32-bit halves of a safe-integer seed take part, so 1 and
  * 2^32 + 1 differ). Floats take 53 random bits; normals are Box–Muller (both values of a
- * pair are used). The GPU's dropout masks use a counter-based hash instead
- * (shaders/dropout.ts), which needs no state.
+ * pair are used). state() / restore() save and resume it exactly (a tuner's project). The
+ * GPU's dropout masks use a counter-based hash instead (shaders/dropout.ts), which needs no
+ * state.
  */
 
 export interface Rng {
@@ -25,13 +26,26 @@ export interface Rng {
   shuffle<T extends { length: number; [i: number]: number }>(a: T): T;
 }
 
+/** Where a generator is: xoshiro128**'s four state words, and a pending Box–Muller normal. */
+export interface RngState {
+  words: [number, number, number, number];
+  spare?: number;
+}
+
+/** createRng's generator: an Rng whose state can be saved (JSON) and restored in place. */
+export interface SeededRng extends Rng {
+  state(): RngState;
+  /** Continues from a saved state (holders of this generator see the change). */
+  restore(state: RngState): void;
+}
+
 /** A fresh seed from Math.random, for callers that were given none (a safe integer < 2^53). */
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 53);
 }
 
 /** A seeded generator; without a seed, one drawn by randomSeed(). */
-export function createRng(seed?: number): Rng {
+export function createRng(seed?: number): SeededRng {
   if (seed !== undefined && !Number.isSafeInteger(seed)) {
     throw new RangeError(`createRng: seed ${seed} must be a safe integer`);
   }
@@ -95,6 +109,20 @@ export function createRng(seed?: number): Rng {
         arr[j] = t;
       }
       return arr;
+    },
+    state: () => ({ words: [a >>> 0, b >>> 0, c >>> 0, d >>> 0], ...(spare !== undefined ? { spare } : {}) }),
+    restore(st) {
+      // From a file: checked as unknown data, whatever its declared type.
+      const words: unknown = (st as Partial<RngState> | null)?.words;
+      const ok =
+        Array.isArray(words) &&
+        words.length === 4 &&
+        words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) &&
+        words.some((w) => w !== 0) &&
+        (st.spare === undefined || Number.isFinite(st.spare));
+      if (!ok) throw new RangeError(`restore: not a generator state: ${JSON.stringify(st)}`);
+      [a, b, c, d] = words.map((w) => w | 0) as [number, number, number, number];
+      spare = st.spare;
     },
   };
 }
