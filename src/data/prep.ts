@@ -5,6 +5,7 @@
  * row-major [rows, cols] flat arrays, as the GPU dataset takes them.
  */
 
+import { numpyRandomState } from './datasets/numpy-random.js';
 import { readOptions, type Spelled } from '../util/options.js';
 import { createRng, iota, type Rng } from '../util/random.js';
 
@@ -678,8 +679,9 @@ function foldsFrom(testFold: Uint32Array, folds: number): Split[] {
 }
 
 /**
- * scikit-learn's KFold: rows (shuffled first if asked) are cut into `folds` consecutive
- * parts, the first n % folds of them one row larger; each part is the test set once.
+ * scikit-learn's KFold: rows (shuffled first if asked, by numpy's RandomState as scikit-learn
+ * does, so a seed gives its folds) are cut into `folds` consecutive parts, the first n % folds
+ * of them one row larger; each part is the test set once.
  */
 export function kFold(n: number, options?: KFoldArgs): Split[];
 /** A KFold splitter (scikit-learn's KFold(n_splits, shuffle, random_state)), e.g. for crossValScore's cv. */
@@ -693,7 +695,8 @@ export function kFold(a?: number | KFoldArgs, b?: KFoldArgs): Split[] | KFold {
   checkCount(n, who, 'n');
   checkFolds(folds, n, who);
   if (options.seed !== undefined) checkSeed(options.seed, who);
-  const order = options.shuffle ? createRng(options.seed).shuffle(iota(n)) : iota(n);
+  // scikit-learn's draws: numpy's RandomState(random_state).shuffle(np.arange(n)).
+  const order = options.shuffle ? numpyRandomState(options.seed).shuffle(iota(n)) : iota(n);
   const testFold = new Uint32Array(n);
   let start = 0;
   for (let f = 0; f < folds; f++) {
@@ -709,8 +712,8 @@ export function kFold(a?: number | KFoldArgs, b?: KFoldArgs): Split[] | KFold {
  * order of first appearance), are dealt to the folds in turn, which fixes how many rows of
  * each class every fold gets (fold sizes and per-class counts within one of each other).
  * Within a class, rows in their original order take fold 0's share, then fold 1's, ...;
- * with shuffle, that sequence of folds is shuffled per class. Without shuffle the folds are
- * exactly scikit-learn's; with shuffle, only the random draws differ.
+ * with shuffle, that sequence of folds is shuffled per class, by numpy's RandomState as
+ * scikit-learn shuffles it: the folds are scikit-learn's for the same random_state.
  */
 export function stratifiedKFold(labels: ArrayLike<number>, options?: KFoldArgs): Split[];
 /** A StratifiedKFold splitter (scikit-learn's StratifiedKFold(n_splits, shuffle, random_state)). */
@@ -746,7 +749,8 @@ export function stratifiedKFold(a?: ArrayLike<number> | KFoldArgs, b?: KFoldArgs
     );
   }
   // Dealing sorted position j to fold j % folds: class k holds positions [start, start + count).
-  const rng = options.shuffle ? createRng(options.seed) : undefined;
+  // scikit-learn's draws: one RandomState shuffles each class's sequence in turn.
+  const rng = options.shuffle ? numpyRandomState(options.seed) : undefined;
   const sequences: Uint32Array[] = [];
   let start = 0;
   for (const count of counts) {

@@ -17,7 +17,8 @@ import { KFold, kFold, StratifiedKFold, stratifiedKFold, type Split } from '../d
 import type { LayersModel } from '../model/model.js';
 import type { DataInput } from '../model/fit-data.js';
 import { readOptions, type Spelled } from '../util/options.js';
-import { createRng, type Rng } from '../util/random.js';
+import { iota, type Rng } from '../util/random.js';
+import { numpyRandomState } from '../data/datasets/numpy-random.js';
 import { FoldRows, SearchRows } from './gpu-rows.js';
 import { classIds, isOneHotRows } from './base.js';
 import { KerasClassifier, KerasRegressor } from './wrappers.js';
@@ -388,9 +389,8 @@ export function uniform(lo: number, hi: number): Distribution {
 export function logUniform(lo: number, hi: number): Distribution {
   checkRange('logUniform', lo, hi);
   if (lo <= 0) throw new RangeError(`logUniform(${lo}, ${hi}): lo must be > 0`);
-  const a = Math.log(lo);
-  const b = Math.log(hi);
-  return { kind: 'logUniform', rvs: (rng) => Math.exp(a + (b - a) * rng.next()) };
+  // scipy's loguniform ppf, a·(b/a)^u, on the uniform it draws.
+  return { kind: 'logUniform', rvs: (rng) => lo * Math.pow(hi / lo, rng.next()) };
 }
 
 /** Integers lo, ..., hi − 1, equally likely (scipy's randint(low, high)). */
@@ -399,6 +399,33 @@ export function randint(lo: number, hi: number): Distribution {
   if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi))
     throw new RangeError(`randint(${lo}, ${hi}): need integers`);
   return { kind: 'randint', rvs: (rng) => lo + rng.int(hi - lo) };
+}
+
+/**
+ * scikit-learn's sample_without_replacement(method='auto'): `k` distinct indices below `n`, drawn
+ * as it draws them (a permutation's head when 1% < k/n < 99%, else tracking selection below
+ * 20%, reservoir sampling above), so a random_state picks its candidates.
+ */
+export function sampleWithoutReplacement(n: number, k: number, rng: Rng): number[] {
+  const ratio = n === 0 ? 1 : k / n;
+  if (ratio > 0.01 && ratio < 0.99) return Array.from(rng.shuffle(iota(n)).subarray(0, k));
+  if (ratio < 0.2) {
+    const picked = new Set<number>();
+    const out: number[] = [];
+    while (out.length < k) {
+      let j = rng.int(n);
+      while (picked.has(j)) j = rng.int(n);
+      picked.add(j);
+      out.push(j);
+    }
+    return out;
+  }
+  const out = Array.from({ length: k }, (_, i) => i);
+  for (let i = k; i < n; i++) {
+    const j = rng.int(i + 1);
+    if (j < k) out[j] = i;
+  }
+  return out;
 }
 
 function isDistribution(v: unknown): v is Distribution {
@@ -717,7 +744,9 @@ export class RandomizedSearchCV extends BaseSearchCV {
 
   protected candidates(): Record<string, unknown>[] {
     const o = this.options as RandomizedSearchOptions;
-    const rng = createRng(o.randomState);
+    // scikit-learn's ParameterSampler draws from numpy's RandomState(random_state): the same
+    // candidates for the same seed.
+    const rng = numpyRandomState(o.randomState);
     const nIter = o.nIter ?? 10;
     const keys = Object.keys(this.dists).sort();
     if (keys.every((k) => Array.isArray(this.dists[k]))) {
@@ -726,9 +755,7 @@ export class RandomizedSearchCV extends BaseSearchCV {
         console.warn(
           `RandomizedSearchCV: the grid has ${grid.length} candidates, fewer than nIter ${nIter}; using ${grid.length}`,
         );
-      const order = rng.shuffle(Uint32Array.from(grid.keys()));
-      return Array.from(
-        order.subarray(0, Math.min(nIter, grid.length)),
+      return sampleWithoutReplacement(grid.length, Math.min(nIter, grid.length), rng).map(
         (i) => grid[i] as Record<string, unknown>,
       );
     }

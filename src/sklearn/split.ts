@@ -5,7 +5,7 @@
  */
 import { KFold, StratifiedKFold } from '../data/prep.js';
 import { readOptions, type Spelled } from '../util/options.js';
-import { createRng } from '../util/random.js';
+import { numpyRandomState } from '../data/datasets/numpy-random.js';
 import type { Labels, Matrix, Splitter } from './types.js';
 
 function rowsOf(x: Matrix | number, who: string): number {
@@ -74,7 +74,8 @@ export class ShuffleSplit implements Splitter {
   split(x: Matrix | number): [number[], number[]][] {
     const n = rowsOf(x, 'ShuffleSplit.split');
     const { nTrain, nTest } = this.sizes(n);
-    const rng = createRng(this.randomState);
+    // scikit-learn's draws: rng.permutation(n) per split from one RandomState(random_state).
+    const rng = numpyRandomState(this.randomState);
     const out: [number[], number[]][] = [];
     for (let s = 0; s < this.nSplits; s++) {
       const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));

@@ -1,7 +1,9 @@
 /**
- * numpy's legacy `np.random.RandomState(seed).shuffle(np.arange(n))`, bit for bit: the
- * permutation Keras's california_housing and boston_housing loaders split by. Getting it
- * exactly is what makes `loadData({ seed })` give the rows Keras gives.
+ * numpy's legacy `np.random.RandomState(seed)`, bit for bit: the permutation Keras's
+ * california_housing and boston_housing loaders split by (so `loadData({ seed })` gives the
+ * rows Keras gives), and the stream scikit-learn draws from for a `random_state` (so KFold,
+ * StratifiedKFold and ShuffleSplit cut scikit-learn's folds and RandomizedSearchCV samples its
+ * candidates: numpyRandomState()).
  *
  * - MT19937 (Matsumoto & Nishimura 1998), seeded as numpy's `mt19937_seed` (the reference
  *   `init_genrand`): key[0] = seed, key[i] = 1812433253·(key[i−1] ⊕ key[i−1] ≫ 30) + i mod 2³².
@@ -11,6 +13,8 @@
  *
  * Checked against numpy's own output (test/fixtures/make_datasets.py).
  */
+
+import type { Rng } from '../../util/random.js';
 
 const N = 624;
 const M = 397;
@@ -86,4 +90,63 @@ export function randomStatePermutation(n: number, seed: number): Uint32Array {
     x[j] = t;
   }
   return x;
+}
+
+/**
+ * `np.random.RandomState(seed)` as this library's Rng, for the draws scikit-learn makes with a
+ * random_state: next() is random_sample (53 bits from two outputs), int(n) is randint(0, n)
+ * (masked rejection, random_interval), shuffle is RandomState.shuffle, normal is the legacy
+ * polar Box–Muller (gauss, with its saved second value). A seed outside numpy's [0, 2³² − 1]
+ * is taken mod 2³²; none draws one.
+ */
+export function numpyRandomState(seed?: number): Rng {
+  const s = seed === undefined ? Math.floor(Math.random() * 2 ** 32) : ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  const mt = new Mt19937(s);
+  const next = (): number =>
+    ((mt.nextUint32() >>> 5) * 67108864 + (mt.nextUint32() >>> 6)) / 9007199254740992;
+  const int = (n: number): number => {
+    if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32)
+      throw new RangeError(`randint: n ${n} must be in [1, 2**32]`);
+    return mt.interval(n - 1);
+  };
+  let gauss: number | undefined;
+  const normal = (): number => {
+    if (gauss !== undefined) {
+      const g = gauss;
+      gauss = undefined;
+      return g;
+    }
+    let x1: number;
+    let x2: number;
+    let r2: number;
+    do {
+      x1 = 2 * next() - 1;
+      x2 = 2 * next() - 1;
+      r2 = x1 * x1 + x2 * x2;
+    } while (r2 >= 1 || r2 === 0);
+    const f = Math.sqrt((-2 * Math.log(r2)) / r2);
+    gauss = f * x1;
+    return f * x2;
+  };
+  return {
+    nextU32: () => mt.nextUint32(),
+    next,
+    int,
+    normal,
+    truncatedNormal() {
+      for (;;) {
+        const z = normal();
+        if (Math.abs(z) <= 2) return z;
+      }
+    },
+    shuffle(arr) {
+      for (let i = arr.length - 1; i >= 1; i--) {
+        const j = mt.interval(i);
+        const t = arr[i] as number;
+        arr[i] = arr[j] as number;
+        arr[j] = t;
+      }
+      return arr;
+    },
+  };
 }
