@@ -407,6 +407,8 @@ export function randint(lo: number, hi: number): Distribution {
  * 20%, reservoir sampling above), so a random_state picks its candidates.
  */
 export function sampleWithoutReplacement(n: number, k: number, rng: Rng): number[] {
+  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(k) || n < 0 || k < 0 || k > n)
+    throw new RangeError(`sampleWithoutReplacement: need integers 0 ≤ k ≤ n, got n ${n}, k ${k}`);
   const ratio = n === 0 ? 1 : k / n;
   if (ratio > 0.01 && ratio < 0.99) return Array.from(rng.shuffle(iota(n)).subarray(0, k));
   if (ratio < 0.2) {
@@ -714,8 +716,8 @@ export interface RandomizedSearchOptions extends SearchOptions {
 /**
  * scikit-learn's RandomizedSearchCV: nIter candidates, each parameter (keys sorted) drawn from
  * its list (uniformly) or distribution. When every value is a list the candidates are drawn
- * from the grid without repeats (at most the grid's size), as scikit-learn's ParameterSampler;
- * the draws themselves follow this library's seeded generator, not numpy's.
+ * from the grid without repeats (at most the grid's size), as scikit-learn's ParameterSampler,
+ * and the draws are numpy's RandomState(random_state)'s: the same candidates for the same seed.
  */
 export class RandomizedSearchCV extends BaseSearchCV {
   private readonly dists: ParamDistributions;

@@ -26,6 +26,7 @@ interface Fixture {
     randint_0_10: number[];
     randint_0_1000003: number[];
     permutation_9: number[];
+    randint_0_1e10: number[];
     standard_normal: number[];
   }[];
   kfold: { n: number; n_splits: number; random_state: number; test: number[][] }[];
@@ -64,9 +65,20 @@ describe("numpy's RandomState", () => {
       expect(Array.from({ length: 6 }, () => rng.int(10))).toEqual(d.randint_0_10);
       expect(Array.from({ length: 3 }, () => rng.int(1000003))).toEqual(d.randint_0_1000003);
       expect(Array.from(rng.shuffle(Uint32Array.from({ length: 9 }, (_, i) => i)))).toEqual(d.permutation_9);
+      // Ranges over 2³²: numpy's 64-bit masked rejection.
+      expect(Array.from({ length: 3 }, () => rng.int(1e10))).toEqual(d.randint_0_1e10);
       expect(Array.from({ length: 5 }, () => rng.normal())).toEqual(d.standard_normal);
     });
   }
+});
+
+it('refuses seeds and sample sizes numpy and scikit-learn refuse', () => {
+  expect(() => numpyRandomState(1.5)).toThrow('random_state 1.5 must be a safe integer');
+  expect(() => new ShuffleSplit({ randomState: 2 ** 60 })).toThrow('must be a safe integer');
+  expect(() => sampleWithoutReplacement(3, 5, numpyRandomState(0))).toThrow(
+    'sampleWithoutReplacement: need integers 0 ≤ k ≤ n, got n 3, k 5',
+  );
+  expect(sampleWithoutReplacement(0, 0, numpyRandomState(0))).toEqual([]);
 });
 
 describe("scikit-learn's splitters with shuffle and a random_state", () => {

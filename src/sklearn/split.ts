@@ -42,8 +42,8 @@ function readSize(
  * scikit-learn's ShuffleSplit: each split is a fresh permutation of the rows, the first
  * nTest of it the test set and the next nTrain the train set (both in permutation order).
  * nTest = ⌈testSize·n⌉, nTrain = ⌊trainSize·n⌋ for fractions, as scikit-learn rounds them.
- * The draws are the library's seeded generator, not numpy's, so the rows differ from
- * scikit-learn's for the same seed; the sizes are the same.
+ * The draws are numpy's RandomState(random_state)'s, as scikit-learn's: the same rows for the
+ * same seed.
  */
 export class ShuffleSplit implements Splitter {
   readonly nSplits: number;
@@ -64,6 +64,7 @@ export class ShuffleSplit implements Splitter {
     this.testSize = o.testSize;
     this.trainSize = o.trainSize;
     this.randomState = o.randomState;
+    if (this.randomState !== undefined) numpyRandomState(this.randomState); // refuses a bad seed now
   }
 
   getNSplits(): number {

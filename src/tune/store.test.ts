@@ -302,6 +302,19 @@ describe('tuner project files', () => {
     }
   });
 
+  it('a project saved in the first format is refused with what to do', async () => {
+    const directory = tempDir();
+    fs.mkdirSync(join(directory, 'old'));
+    fs.writeFileSync(
+      join(directory, 'old', 'oracle.json'),
+      JSON.stringify({ format: 'webgpu-mlp tuner project', version: 1, rng: { seed: 1, draws: 4 } }),
+    );
+    const t = randomSearch(builder({ builds: 0 }), { ...quiet, directory, projectName: 'old' });
+    await expect(t.reload()).rejects.toThrow(
+      'was saved by an earlier version of this library; start it over with overwrite: true',
+    );
+  });
+
   it('a projectName that is not one folder is refused: overwrite would delete more', () => {
     for (const name of ['.', '..', 'a/b', 'a\\b', 'C:'])
       expect(() => randomSearch(builder({ builds: 0 }), { ...quiet, projectName: name })).toThrow(

@@ -144,7 +144,8 @@ export const FORMAT = 'webgpu-mlp tuner project';
 /** oracle.json: everything but the trials and the weights. */
 export interface OracleFile {
   format: typeof FORMAT;
-  version: 1;
+  /** 2: the generator's state is its words (1, its seed and draw count, is not read). */
+  version: 2;
   /** The searcher ('randomSearch', 'gridSearch', 'hyperband', 'bayesianOptimization'). */
   tuner: string;
   objective: { name: string; direction: string };
@@ -310,8 +311,12 @@ export async function readProject(
   const bytes = await store.read(ORACLE_FILE);
   if (!bytes) return undefined;
   const o = jsonDecode(bytes, where) as Partial<OracleFile>;
-  if (!isRecord(o) || o.format !== FORMAT || o.version !== 1)
-    throw new Error(`${where} is not a tuner project of this library (no format "${FORMAT}", version 1)`);
+  if (isRecord(o) && o.format === FORMAT && (o.version as unknown) === 1)
+    throw new Error(
+      `${where} was saved by an earlier version of this library; start it over with overwrite: true`,
+    );
+  if (!isRecord(o) || o.format !== FORMAT || o.version !== 2)
+    throw new Error(`${where} is not a tuner project of this library (no format "${FORMAT}", version 2)`);
   const differs = (why: string): Error =>
     new Error(
       `${what}: the project ${store.where} was saved by ${why}; ` +

@@ -673,7 +673,7 @@ export abstract class Tuner {
     }
     const oracle: OracleFile = {
       format: FORMAT,
-      version: 1,
+      version: 2,
       tuner: this.what,
       objective: { name: this.objective.name, direction: this.objective.direction },
       space: point.space,

@@ -100,14 +100,23 @@ export function randomStatePermutation(n: number, seed: number): Uint32Array {
  * is taken mod 2³²; none draws one.
  */
 export function numpyRandomState(seed?: number): Rng {
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new RangeError(`random_state ${seed} must be a safe integer`);
   const s = seed === undefined ? Math.floor(Math.random() * 2 ** 32) : ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   const mt = new Mt19937(s);
   const next = (): number =>
     ((mt.nextUint32() >>> 5) * 67108864 + (mt.nextUint32() >>> 6)) / 9007199254740992;
   const int = (n: number): number => {
-    if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32)
-      throw new RangeError(`randint: n ${n} must be in [1, 2**32]`);
-    return mt.interval(n - 1);
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`randint: n ${n} must be a safe integer ≥ 1`);
+    if (n <= 2 ** 32) return mt.interval(n - 1);
+    // numpy's 64-bit masked rejection for wider ranges: high word first (mt19937_next64).
+    const max = BigInt(n - 1);
+    let mask = max;
+    for (let sh = 1n; sh <= 32n; sh *= 2n) mask |= mask >> sh;
+    let v: bigint;
+    do v = ((BigInt(mt.nextUint32()) << 32n) | BigInt(mt.nextUint32())) & mask;
+    while (v > max);
+    return Number(v);
   };
   let gauss: number | undefined;
   const normal = (): number => {
