@@ -324,3 +324,378 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
 }`;
 }
+
+// ------------------------------------------------------------ PyTorch losses
+//
+// PyTorch 1.13's nn losses (torch.nn.functional), as their forward and backward compute them
+// in f32, for input [rows, cols] (rows = the batch N, cols = the features or classes C):
+//
+//   torch_bce              (y − 1)·max(log(1 − x), −100) − y·max(log x, −100),
+//                          gradient (x − y) / max(x·(1 − x), 1e-12); x outside [0, 1] gives
+//                          NaN (PyTorch raises)
+//   torch_bce_with_logits  max(x, 0) − x·y + log1p(exp(−|x|)), gradient sigmoid(x) − y
+//   torch_mse              (x − y)², gradient 2(x − y)
+//   torch_l1               |x − y|, gradient sign(x − y) (0 where x = y)
+//   torch_cross_entropy    w[t]·(logsumexp(x) − x[t]) over logits, gradient w[t]·(softmax − onehot(t))
+//   torch_nll              −w[t]·x[t] over log-probabilities, gradient −w[t] at t, 0 elsewhere
+//
+// t: the class id (i32 bits in a u32 word); w: the optional class weights [cols] (1 without);
+// a row whose id is ignore_index has loss 0 and gradient 0 (NaN where its log_softmax is NaN,
+// as PyTorch's backward gives); an id outside [0, cols) that is not ignore_index makes the
+// row's loss and gradient NaN (PyTorch raises). A NaN input or target gives NaN for its
+// element (CE: for the whole row; NLL: where x[t] is NaN).
+//
+// Reductions: 'none' writes each element's (class losses: each row's) value; 'sum' and 'mean'
+// write one number, reduced by torchReduceShader from per-row partial sums left in scratch.
+// 'mean' divides by rows·cols for the element-wise losses and by Σ w[t] over the kept rows
+// for CE/NLL (the row count without weights), computed first by torchWeightTotalShader into
+// scratch[rows]. The gradient is the one PyTorch's backward gives for an upstream gradient of
+// grad_scale (times grad_output[i] for 'none' when that buffer is bound).
+
+export const TORCH_LOSS_KINDS = [
+  'torch_bce',
+  'torch_bce_with_logits',
+  'torch_cross_entropy',
+  'torch_nll',
+  'torch_mse',
+  'torch_l1',
+] as const;
+export type TorchLossKind = (typeof TORCH_LOSS_KINDS)[number];
+
+export const TORCH_REDUCTIONS = ['mean', 'sum', 'none'] as const;
+export type TorchReduction = (typeof TORCH_REDUCTIONS)[number];
+
+/** CrossEntropyLoss and NLLLoss: class-id targets [rows], one loss per row. */
+export function torchLossIsClassIndexed(kind: TorchLossKind): boolean {
+  return kind === 'torch_cross_entropy' || kind === 'torch_nll';
+}
+
+/** The compile-time choices of torchLossShader. */
+export interface TorchLossVariant {
+  kind: TorchLossKind;
+  reduction: TorchReduction;
+  /** Class weights bound (class-indexed kinds only). */
+  weighted: boolean;
+  /** grad_output bound ('none' only). */
+  gradOutput: boolean;
+}
+
+/** `fn torch_term(p, y) -> vec2f`: (the element's loss, its derivative in p), p and y not NaN. */
+const TORCH_TERMS: Record<Exclude<TorchLossKind, 'torch_cross_entropy' | 'torch_nll'>, string> = {
+  // log x and log(1 − x), the argument near 1 as log1p of an exact difference (as
+  // binary_crossentropy above); 0 gives −100 directly (WGSL's log(0) is not defined).
+  torch_bce: `
+  if (p < 0.0 || p > 1.0) {
+    return vec2f(nan_f32(), nan_f32());
+  }
+  let log_p = select(select(log(p), log1p_small(p - 1.0), p >= 0.5), -100.0, p == 0.0);
+  let log_q = select(select(log(1.0 - p), log1p_small(-p), p <= 0.5), -100.0, p == 1.0);
+  let value = (y - 1.0) * max(log_q, -100.0) - y * max(log_p, -100.0);
+  return vec2f(value, (p - y) / max(p * (1.0 - p), 1e-12));`,
+  torch_bce_with_logits: `
+  let z = exp(-abs(p));
+  let small = z / (1.0 + z);  // sigmoid(−|x|)
+  let grad = select(small - y, (1.0 - y) - small, p >= 0.0);
+  return vec2f(max(p, 0.0) - p * y + log1p_small(z), grad);`,
+  torch_mse: `
+  let e = p - y;
+  return vec2f(e * e, 2.0 * e);`,
+  torch_l1: `
+  let e = p - y;
+  return vec2f(abs(e), sign(e));`,
+};
+
+const TORCH_PARAMS = /* wgsl */ `
+struct Params {
+  rows: u32, cols: u32, tpr: u32,
+  ignore_index: i32,
+  grad_scale: f32,
+  divisor: f32,  // 'mean' of the element-wise losses: rows·cols; otherwise 1
+  _pad0: u32, _pad1: u32,
+}`;
+
+/**
+ * The row pass of a PyTorch loss. Bindings, in order: input f32 [rows, cols]; target (f32
+ * [rows, cols], or u32 [rows] class ids for CE/NLL); out ('none': f32 [rows, cols], or [rows]
+ * for CE/NLL; 'mean'/'sum': scratch f32 [rows + 1], the row partial sums, and for CE/NLL
+ * 'mean' the divisor at [rows]); grad_input f32 [rows, cols]; params; then the class weights
+ * f32 [cols] when weighted, then grad_output ('none', same shape as out) when bound.
+ * Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
+ */
+export function torchLossShader(v: TorchLossVariant): string {
+  const classIds = torchLossIsClassIndexed(v.kind);
+  const ce = v.kind === 'torch_cross_entropy';
+  const nll = v.kind === 'torch_nll';
+  const elementwise = !classIds;
+  const none = v.reduction === 'none';
+  const reduced = !none;
+  const meanOfWeights = classIds && v.reduction === 'mean';
+  const weighted = classIds && v.weighted;
+  const gradOutput = none && v.gradOutput;
+  const termBody = elementwise ? TORCH_TERMS[v.kind as keyof typeof TORCH_TERMS] : '';
+  const log1p = v.kind === 'torch_bce' || v.kind === 'torch_bce_with_logits' ? log1pWgsl : '';
+  const weightBinding = 5;
+  const gradOutputBinding = weighted ? 6 : 5;
+  return wgsl`
+${TORCH_PARAMS}
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+#if ${classIds}
+@group(0) @binding(1) var<storage, read> targets: array<u32>;
+#else
+@group(0) @binding(1) var<storage, read> targets: array<f32>;
+#endif
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad_input: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+#if ${weighted}
+@group(0) @binding(${weightBinding}) var<storage, read> class_weight: array<f32>;
+#endif
+#if ${gradOutput}
+@group(0) @binding(${gradOutputBinding}) var<storage, read> grad_output: array<f32>;
+#endif
+${rowSegments}
+${log1p}
+
+// Below every finite logit; −inf logits stay below it and take no part in the max.
+const LOWEST: f32 = -0x1.fffffep+127f;  // -FLT_MAX
+
+#if ${elementwise}
+fn torch_term(p: f32, y: f32) -> vec2f {
+${termBody}
+}
+#endif
+
+// The upstream gradient of value i of out ('none') or of the reduced loss.
+fn upstream(i: u32) -> f32 {
+#if ${gradOutput}
+  return params.grad_scale * grad_output[i];
+#else
+  return params.grad_scale;
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let tpr = params.tpr;
+  let lane = lid % tpr;
+  let row = row_of(wid, nwg, lid);
+  let live = row < params.rows;
+  let n = params.cols;
+  let base = row * n;
+#if ${meanOfWeights}
+  let divisor = out[params.rows];
+#else
+  let divisor = params.divisor;
+#endif
+#if ${elementwise}
+  var acc = vec4f(0.0);  // (Σ values, NaN count)
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let i = base + j;
+      let p = input[i];
+      let y = targets[i];
+      var t = vec2f(nan_f32(), nan_f32());
+      if (!(is_nan(p) || is_nan(y))) {
+        t = torch_term(p, y);
+      }
+      if (is_nan(t.x)) {
+        acc.y += 1.0;
+      } else {
+        acc.x += t.x;
+      }
+#if ${none}
+      out[i] = t.x;
+#endif
+      grad_input[i] = select(t.y * upstream(i) / divisor, nan_f32(), is_nan(t.y));
+    }
+  }
+#if ${reduced}
+  let sums = segment_sum(lid, acc);
+  if (live && lane == 0u) {
+    out[row] = select(sums.x, nan_f32(), sums.y > 0.0);
+  }
+#endif
+#else
+  // The row's class id, its weight (0 when ignored) and whether it is valid.
+  var id = 0i;
+  if (live) {
+    id = bitcast<i32>(targets[row]);
+  }
+  let ignored = id == params.ignore_index;
+  let id_ok = id >= 0i && u32(id) < n;
+  let bad_id = !ignored && !id_ok;
+  let t = u32(select(0i, id, id_ok));
+  var w = select(1.0, 0.0, ignored);
+#if ${weighted}
+  if (live && id_ok && !ignored) {
+    w = class_weight[t];
+  }
+#endif
+  let factor = w * upstream(row) / divisor;
+#if ${ce}
+  // Pass 1: the row's max over non-NaN logits, and the count of NaN logits.
+  var m = LOWEST;
+  var nans = 0.0;
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let x = input[base + j];
+      if (is_nan(x)) {
+        nans += 1.0;
+      } else {
+        m = max(m, x);
+      }
+    }
+  }
+  let max_nans = segment_max_sum(lid, vec2f(m, nans));
+  let row_max = max_nans.x;
+  let nan_row = max_nans.y > 0.0;
+  // Pass 2: s = Σ exp(x − m).
+  var acc = vec4f(0.0);
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      acc.x += exp(input[base + j] - row_max);
+    }
+  }
+  let s = segment_sum(lid, acc).x;
+  let log_s = log(s);
+  if (live && lane == 0u) {
+    // −log_softmax(x)[t] = (m − x[t]) + log s.
+    var value = 0.0;
+    if (!ignored && id_ok) {
+      value = w * ((row_max - input[base + t]) + log_s);
+    }
+    out[row] = select(value, nan_f32(), bad_id || (nan_row && !ignored));
+  }
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let p = exp(input[base + j] - row_max) / s;
+      let g = select(p, p - 1.0, j == t && id_ok && !ignored);
+      // Ignored rows: 0 even when factor is NaN (a 'mean' whose rows are all ignored).
+      grad_input[base + j] = select(select(g * factor, 0.0, ignored), nan_f32(), bad_id || nan_row);
+    }
+  }
+#endif
+#if ${nll}
+  if (live && lane == 0u) {
+    var value = 0.0;
+    if (!ignored && id_ok) {
+      let x = input[base + t];
+      value = select(-w * x, nan_f32(), is_nan(x));
+    }
+    out[row] = select(value, nan_f32(), bad_id);
+  }
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let g = select(0.0, -factor, j == t && id_ok && !ignored);
+      grad_input[base + j] = select(g, nan_f32(), bad_id);
+    }
+  }
+#endif
+#endif
+}`;
+}
+
+/**
+ * CE/NLL 'mean': scratch[rows] = Σ w[t_r] over the rows whose id is not ignore_index (the
+ * count of those rows without weights); NaN when an id outside [0, cols) is not ignored.
+ * Bindings: 0 targets u32 [rows], 1 scratch f32 [rows + 1], 2 params (as torchLossShader),
+ * then 3 the class weights f32 [cols] when weighted. One workgroup of 256.
+ */
+export function torchWeightTotalShader(weighted: boolean): string {
+  return wgsl`
+${TORCH_PARAMS}
+
+@group(0) @binding(0) var<storage, read> targets: array<u32>;
+@group(0) @binding(1) var<storage, read_write> scratch: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+#if ${weighted}
+@group(0) @binding(3) var<storage, read> class_weight: array<f32>;
+#endif
+
+const WG: u32 = ${WORKGROUP_1D}u;
+var<workgroup> part: array<vec2f, WG>;
+var<private> nan_bits: u32 = 0x7fc00000u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var acc = vec2f(0.0);  // (Σ w, bad ids)
+  for (var r = lid; r < params.rows; r += WG) {
+    let id = bitcast<i32>(targets[r]);
+    if (id != params.ignore_index) {
+      if (id >= 0i && u32(id) < params.cols) {
+#if ${weighted}
+        acc.x += class_weight[u32(id)];
+#else
+        acc.x += 1.0;
+#endif
+      } else {
+        acc.y += 1.0;
+      }
+    }
+  }
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      part[lid] += part[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    scratch[params.rows] = select(part[0].x, bitcast<f32>(nan_bits), part[0].y > 0.0);
+  }
+}`;
+}
+
+/**
+ * 'mean'/'sum': out[0] = Σ scratch[0 .. rows) / divisor, the divisor params.divisor or, for
+ * CE/NLL 'mean' (fromScratch), scratch[rows]. NaN partials give NaN.
+ * Bindings: 0 scratch f32 [rows + 1], 1 out f32 [1], 2 params. One workgroup of 256.
+ */
+export function torchReduceShader(fromScratch: boolean): string {
+  return wgsl`
+${TORCH_PARAMS}
+
+@group(0) @binding(0) var<storage, read_write> scratch: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+const WG: u32 = ${WORKGROUP_1D}u;
+var<workgroup> part: array<vec2f, WG>;
+var<private> nan_bits: u32 = 0x7fc00000u;
+${isNan}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var acc = vec2f(0.0);  // (Σ partials, NaN count)
+  for (var r = lid; r < params.rows; r += WG) {
+    let v = scratch[r];
+    if (is_nan(v)) {
+      acc.y += 1.0;
+    } else {
+      acc.x += v;
+    }
+  }
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      part[lid] += part[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+#if ${fromScratch}
+    let divisor = scratch[params.rows];
+#else
+    let divisor = params.divisor;
+#endif
+    let total = part[0].x / divisor;
+    // 0/0 (a 'mean' over no kept rows) is NaN, as PyTorch's; WGSL leaves it undefined.
+    let zero_by_zero = part[0].x == 0.0 && divisor == 0.0;
+    out[0] = select(total, bitcast<f32>(nan_bits), part[0].y > 0.0 || is_nan(divisor) || zero_by_zero);
+  }
+}`;
+}

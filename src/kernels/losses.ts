@@ -30,7 +30,7 @@ export type { LossName };
 export const KERAS_EPSILON = 1e-7;
 
 /** The most rows, cols or classes the loss kernels take. */
-const MAX_COUNT = 2 ** 31 - 1;
+export const MAX_COUNT = 2 ** 31 - 1;
 
 export interface SoftmaxCrossEntropySpec {
   rows: number;
@@ -308,7 +308,7 @@ function lossParameters(spec: LossSpec, what: string): { delta: number; epsilon:
 }
 
 /** u32 words then f32 words, padded to a multiple of 4 words (16 bytes). */
-function packParams(u32s: number[], f32s: number[]): Uint32Array {
+export function packParams(u32s: number[], f32s: number[]): Uint32Array {
   const words = new Uint32Array(Math.ceil((u32s.length + f32s.length) / 4) * 4);
   words.set(u32s);
   new Float32Array(words.buffer).set(f32s, u32s.length);
