@@ -9,8 +9,8 @@ export { StandardScaler, MinMaxScaler, LabelEncoder, OneHotEncoder } from './pre
 export type { OneHotEncoderOptions, Table } from './preprocessing.js';
 export { Pipeline, makePipeline } from './pipeline.js';
 export type { Step } from './pipeline.js';
-export { ShuffleSplit, asSplitter } from './split.js';
-export type { ShuffleSplitOptions } from './split.js';
+export { ShuffleSplit, asSplitter, trainTestSplit } from './split.js';
+export type { ShuffleSplitOptions, TrainTestSplitOptions } from './split.js';
 export {
   accuracyScore,
   f1Score,

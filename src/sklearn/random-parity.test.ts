@@ -16,7 +16,7 @@ import {
   sampleWithoutReplacement,
   uniform,
 } from './model-selection.js';
-import { ShuffleSplit } from './split.js';
+import { ShuffleSplit, trainTestSplit } from './split.js';
 import type { Estimator } from './types.js';
 
 interface Fixture {
@@ -51,6 +51,19 @@ interface Fixture {
     params: Record<string, unknown>[];
   }[];
   parameter_sampler_spaces: { lists: Record<string, unknown[]> };
+  train_test_split: {
+    X: number[][];
+    y: string[];
+    cases: {
+      test_size: number | null;
+      train_size: number | null;
+      random_state: number;
+      x_train: number[][];
+      x_test: number[][];
+      y_train: string[];
+      y_test: string[];
+    }[];
+  };
 }
 
 const F = JSON.parse(
@@ -101,6 +114,45 @@ describe("scikit-learn's splitters with shuffle and a random_state", () => {
       const s = new ShuffleSplit({ nSplits: f.n_splits, testSize: f.test_size, randomState: f.random_state });
       expect(s.split(f.n)).toEqual(f.splits);
     }
+  });
+});
+
+describe('trainTestSplit', () => {
+  const { X, y, cases } = F.train_test_split;
+
+  it("gives scikit-learn's rows for a random_state", () => {
+    for (const c of cases) {
+      const split = trainTestSplit(X, y, {
+        ...(c.test_size !== null ? { test_size: c.test_size } : {}),
+        ...(c.train_size !== null ? { train_size: c.train_size } : {}),
+        random_state: c.random_state,
+      });
+      expect(split).toEqual([c.x_train, c.x_test, c.y_train, c.y_test]);
+    }
+  });
+
+  it('keeps order without shuffle, keeps class shares with stratify, refuses bad input', () => {
+    expect(trainTestSplit([1, 2, 3, 4, 5], { testSize: 2, shuffle: false })).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    const labels = [...Array(40).keys()].map((i) => (i % 4 === 0 ? 'rare' : 'common'));
+    const rows = labels.map((_, i) => [i]);
+    const [xa, xb, ya, yb] = trainTestSplit(rows, labels, {
+      testSize: 0.25,
+      stratify: labels,
+      randomState: 3,
+    });
+    // 10 of 40 rows are rare and 10 rows test: 2.5 rare expected, so 2 or 3 (the rest train).
+    const rareTest = yb.filter((v) => v === 'rare').length;
+    expect([2, 3]).toContain(rareTest);
+    expect(ya.filter((v) => v === 'rare').length).toBe(10 - rareTest);
+    expect([...xa, ...xb].map((r) => r[0]).sort((a, b) => (a as number) - (b as number))).toEqual([
+      ...Array(40).keys(),
+    ]);
+    xa.forEach((r, i) => expect(labels[r[0] as number]).toBe(ya[i]));
+    expect(() => trainTestSplit([1, 2, 3], [1, 2])).toThrow('trainTestSplit: X has 3 rows, y has 2');
+    expect(() => trainTestSplit([1, 2, 3], { tset_size: 1 } as never)).toThrow(/test_size|testSize/);
   });
 });
 
