@@ -39,6 +39,31 @@ export interface SeededRng extends Rng {
   restore(state: RngState): void;
 }
 
+/** A standard normal conditioned on |z| ≤ 2, by rejection from `normal`: every Rng's truncatedNormal. */
+export function truncatedFrom(normal: () => number): number {
+  for (;;) {
+    const z = normal();
+    if (Math.abs(z) <= 2) return z;
+  }
+}
+
+/**
+ * Fisher–Yates in place, from the last element down, j = int(i + 1) in [0, i]: every Rng's
+ * shuffle (numpy's legacy shuffle too, whose random_interval(i) is such an int).
+ */
+export function shuffleWith<T extends { length: number; [i: number]: number }>(
+  arr: T,
+  int: (n: number) => number,
+): T {
+  for (let i = arr.length - 1; i > 0; i--) {
+    const j = int(i + 1);
+    const t = arr[i] as number;
+    arr[i] = arr[j] as number;
+    arr[j] = t;
+  }
+  return arr;
+}
+
 /** A fresh seed from Math.random, for callers that were given none (a safe integer < 2^53). */
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 53);
@@ -95,21 +120,8 @@ export function createRng(seed?: number): SeededRng {
     next,
     int,
     normal,
-    truncatedNormal() {
-      for (;;) {
-        const z = normal();
-        if (Math.abs(z) <= 2) return z;
-      }
-    },
-    shuffle(arr) {
-      for (let i = arr.length - 1; i > 0; i--) {
-        const j = int(i + 1);
-        const t = arr[i] as number;
-        arr[i] = arr[j] as number;
-        arr[j] = t;
-      }
-      return arr;
-    },
+    truncatedNormal: () => truncatedFrom(normal),
+    shuffle: (arr) => shuffleWith(arr, int),
     state: () => ({ words: [a >>> 0, b >>> 0, c >>> 0, d >>> 0], ...(spare !== undefined ? { spare } : {}) }),
     restore(st) {
       // From a file: checked as unknown data, whatever its declared type.

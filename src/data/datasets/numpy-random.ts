@@ -14,7 +14,7 @@
  * Checked against numpy's own output (test/fixtures/make_datasets.py).
  */
 
-import type { Rng } from '../../util/random.js';
+import { shuffleWith, truncatedFrom, type Rng } from '../../util/random.js';
 
 const N = 624;
 const M = 397;
@@ -80,16 +80,11 @@ export class Mt19937 {
 /** `np.random.RandomState(seed).shuffle(np.arange(n))`'s result. */
 export function randomStatePermutation(n: number, seed: number): Uint32Array {
   if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`n ${n} is not a row count`);
-  const rng = new Mt19937(seed);
-  const x = new Uint32Array(n);
-  for (let i = 0; i < n; i++) x[i] = i;
-  for (let i = n - 1; i >= 1; i--) {
-    const j = rng.interval(i);
-    const t = x[i] ?? 0;
-    x[i] = x[j] ?? 0;
-    x[j] = t;
-  }
-  return x;
+  const rng = new Mt19937(seed); // refuses a seed outside numpy's range
+  return shuffleWith(
+    Uint32Array.from({ length: n }, (_, i) => i),
+    (k) => rng.interval(k - 1),
+  );
 }
 
 /**
@@ -142,20 +137,8 @@ export function numpyRandomState(seed?: number): Rng {
     next,
     int,
     normal,
-    truncatedNormal() {
-      for (;;) {
-        const z = normal();
-        if (Math.abs(z) <= 2) return z;
-      }
-    },
-    shuffle(arr) {
-      for (let i = arr.length - 1; i >= 1; i--) {
-        const j = mt.interval(i);
-        const t = arr[i] as number;
-        arr[i] = arr[j] as number;
-        arr[j] = t;
-      }
-      return arr;
-    },
+    truncatedNormal: () => truncatedFrom(normal),
+    // int(i + 1) is random_interval(i): numpy's legacy shuffle.
+    shuffle: (arr) => shuffleWith(arr, int),
   };
 }
