@@ -1,6 +1,7 @@
 /** Small model pieces the model and tune tests share. */
 import { layers, type Dense } from '../src/nn/layers/index.js';
 import type { DenseArgs } from '../src/nn/layers/dense.js';
+import { createRng } from '../src/util/random.js';
 
 /**
  * layers.dense with a GlorotUniform kernel seeded in its config, so a test's model starts
@@ -18,4 +19,17 @@ export function seededDense(
     ...args,
     kernelInitializer: { className: 'GlorotUniform', config: { seed } },
   });
+}
+
+/** k Gaussian blobs in 3-D, `per` rows each, class c centred at (c, −c, c/2), seeded. */
+export function blobs3(k: number, per: number, seed = 5): { x: number[][]; ids: number[] } {
+  const rng = createRng(seed);
+  const x: number[][] = [];
+  const ids: number[] = [];
+  for (let c = 0; c < k; c++)
+    for (let i = 0; i < per; i++) {
+      x.push([c + 0.8 * rng.normal(), -c + 0.8 * rng.normal(), c / 2 + 0.8 * rng.normal()]);
+      ids.push(c);
+    }
+  return { x, ids };
 }

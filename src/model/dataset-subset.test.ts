@@ -7,27 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import { GpuData } from '../graph/dataset.js';
 import { sequential, type LayersModel } from './model.js';
-import { createRng } from '../util/random.js';
-import { seededDense } from '../../kernels-test/models.js';
+import { blobs3 as blobs, seededDense } from '../../kernels-test/models.js';
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await initEngine({ adapter: (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto', log: false });
 });
 afterAll(() => engine.dispose());
-
-/** k Gaussian blobs in 3-D, `per` rows each. */
-function blobs(k: number, per: number, seed = 5): { x: number[][]; ids: number[] } {
-  const rng = createRng(seed);
-  const x: number[][] = [];
-  const ids: number[] = [];
-  for (let c = 0; c < k; c++)
-    for (let i = 0; i < per; i++) {
-      x.push([c + 0.8 * rng.normal(), -c + 0.8 * rng.normal(), c / 2 + 0.8 * rng.normal()]);
-      ids.push(c);
-    }
-  return { x, ids };
-}
 
 function model(): LayersModel {
   const m = sequential({

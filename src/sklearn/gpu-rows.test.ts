@@ -11,7 +11,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { sequential, type LayersModel } from '../model/model.js';
 import { optimizers } from '../nn/optimizers.js';
 import { createRng } from '../util/random.js';
-import { seededDense } from '../../kernels-test/models.js';
+import { blobs3 as blobs, seededDense } from '../../kernels-test/models.js';
 import { FoldRows, SearchRows } from './gpu-rows.js';
 import { crossValidate, GridSearchCV } from './model-selection.js';
 import { KerasClassifier, KerasRegressor, type KerasMeta } from './wrappers.js';
@@ -22,19 +22,6 @@ beforeAll(async () => {
   engine = await initEngine({ adapter: (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto', log: false });
 });
 afterAll(() => engine.dispose());
-
-/** k Gaussian blobs in 3-D, `per` rows each, class c centred at (c, −c, c/2). */
-function blobs(k: number, per: number, seed = 5): { x: number[][]; ids: number[] } {
-  const rng = createRng(seed);
-  const x: number[][] = [];
-  const ids: number[] = [];
-  for (let c = 0; c < k; c++)
-    for (let i = 0; i < per; i++) {
-      x.push([c + 0.8 * rng.normal(), -c + 0.8 * rng.normal(), c / 2 + 0.8 * rng.normal()]);
-      ids.push(c);
-    }
-  return { x, ids };
-}
 
 function build(p: Record<string, unknown>, meta: KerasMeta): LayersModel {
   const m = sequential({
