@@ -635,8 +635,8 @@ export class Engine {
     await this.throwReportedErrors();
   }
 
-  /** Copies `byteLength` bytes of `buffer` to the host. Counts one readback. */
-  async read(buffer: GPUBuffer, byteLength: number, label: string): Promise<ArrayBuffer> {
+  /** Copies `byteLength` bytes of `buffer` (from byte `offset`) to the host. Counts one readback. */
+  async read(buffer: GPUBuffer, byteLength: number, label: string, offset = 0): Promise<ArrayBuffer> {
     this.assertUsable();
     await this.throwReportedErrors();
     const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
@@ -646,7 +646,7 @@ export class Engine {
       label: `${label} (readback)`,
     });
     this.encoder ??= this.device.createCommandEncoder({ label: 'webgpu-mlp eager' });
-    this.encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
     this.submitPending();
     this.counts.readbacks++;
     try {
