@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
 /**
  * The layering of src/ (ARCHITECTURE.md), from the bottom: util, gpu, shaders, kernels,
  * graph, tensor and data, nn, keras (Keras's file formats), model, tune, sklearn (scikit-learn
- * style estimators and searches) and utils (Keras's utilities: pictures), node. Each folder's sources (not its tests) may
+ * style estimators and searches), utils (Keras's utilities: pictures) and torch (the PyTorch-style
+ * front-end, on gpu and kernels only), node. Each folder's sources (not its tests) may
  * not import the folders listed for it; nothing but src/node/ imports src/node/ or node:*.
  * scripts/layering.test.ts proves each rule fires on a deliberate bad import.
  */
@@ -21,6 +22,7 @@ const SRC = [
   'tune',
   'sklearn',
   'utils',
+  'torch',
   'node',
 ];
 /** The folders of SRC that `folder` may not import: all but itself and those it builds on. */
@@ -49,6 +51,7 @@ export const LAYERS = {
     'tune',
   ),
   'src/utils': above('utils', 'gpu', 'kernels', 'graph', 'tensor', 'data', 'nn', 'keras', 'model', 'tune'),
+  'src/torch': above('torch', 'gpu', 'kernels'),
 };
 export const layerRules = Object.entries(LAYERS).map(([folder, forbidden]) => ({
   files: [`${folder}/**/*.ts`],

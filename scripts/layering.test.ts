@@ -43,6 +43,7 @@ const FOLDERS = [
   'tune',
   'sklearn',
   'utils',
+  'torch',
   'node',
 ];
 

@@ -182,3 +182,5 @@ export type {
 export * from './tune/index.js';
 /** scikit-learn style: KerasClassifier / KerasRegressor, Pipeline, encoders, GridSearchCV, ... */
 export * as sklearn from './sklearn/index.js';
+/** The PyTorch style: tensors with autograd, nn.Module, optim, a compiled hand-written loop. */
+export * as torch from './torch/index.js';
