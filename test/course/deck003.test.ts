@@ -18,6 +18,7 @@ import {
   optimizers,
   sequential,
   sklearn,
+  torch,
   utils,
   type Callback,
   type LayersModel,
@@ -433,6 +434,148 @@ describe('deck 003', () => {
       for (const v of results) expect(Math.abs(v * 15 - Math.round(v * 15))).toBeLessThan(1e-9);
       const mean = results.reduce((a, b) => a + b, 0) / results.length;
       expect(mean).toBeGreaterThan(IRIS_MIN_ACCURACY);
+    },
+  );
+});
+
+/** Float64 y = x·Wᵀ + b over rows, from a Linear's weights read back. */
+async function linearF64(x: number[][], layer: torch.nn.Linear): Promise<number[][]> {
+  const w = await layer.weight.data();
+  const b = layer.bias ? await layer.bias.data() : new Float32Array(layer.outFeatures);
+  return x.map((r) =>
+    Array.from({ length: layer.outFeatures }, (_, o) =>
+      r.reduce((s, v, i) => s + v * (w[o * layer.inFeatures + i] as number), b[o] as number),
+    ),
+  );
+}
+
+const softmaxF64 = (r: number[]) => {
+  const m = Math.max(...r);
+  const e = r.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
+
+describe('deck 003, the PyTorch section', () => {
+  const { nn, optim } = torch;
+
+  slide(3, 'PyTorch Features').it(
+    'x = Variable(torch.randn(1, 10)), prev_h, W_h, W_x: a graph built on the fly, next_h = tanh(W_h·prev_h + W_x·x) and its gradient',
+    async () => {
+      torch.manualSeed(0);
+      const { Variable } = torch.autograd;
+      const x = Variable(torch.randn(1, 10));
+      const prevH = Variable(torch.randn(1, 20));
+      const Wh = Variable(torch.randn(20, 20), { requires_grad: true });
+      const Wx = Variable(torch.randn(20, 10), { requires_grad: true });
+      const nextH = Wh.matmul(prevH.reshape(20, 1))
+        .add(Wx.matmul(x.reshape(10, 1)))
+        .tanh();
+      nextH.sum().backward();
+      // Float64 from the same values: h = tanh(W_h p + W_x x); dL/dW_h = (1 − h²) pᵀ.
+      const [xs, ps, wh, wx] = await Promise.all([x, prevH, Wh, Wx].map((t) => t.data()));
+      const v = (a: ArrayLike<number> | undefined, i: number): number => a?.[i] ?? NaN;
+      const h = Array.from({ length: 20 }, (_, i) => {
+        let z = 0;
+        for (let j = 0; j < 20; j++) z += v(wh, i * 20 + j) * v(ps, j);
+        for (let j = 0; j < 10; j++) z += v(wx, i * 10 + j) * v(xs, j);
+        return Math.tanh(z);
+      });
+      const got = await nextH.data();
+      h.forEach((want, i) => expect(Math.abs(v(got, i) - want)).toBeLessThan(2e-6));
+      const gWh = await Wh.grad?.data();
+      for (let i = 0; i < 20; i++) {
+        for (let j = 0; j < 20; j++) {
+          expect(Math.abs(v(gWh, i * 20 + j) - (1 - v(h, i) ** 2) * v(ps, j))).toBeLessThan(2e-6);
+        }
+      }
+    },
+  );
+
+  slide(3, 'Defining Neural Networks in PyTorch (nn.Sequential)').it(
+    'nn.Sequential(nn.Linear(in_features=64, out_features=128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1)): probabilities of the float64 forward',
+    async () => {
+      const first = new nn.Linear({ in_features: 64, out_features: 128 });
+      const second = new nn.Linear(128, 10);
+      const model = new nn.Sequential(first, new nn.ReLU(), second, new nn.Softmax({ dim: 1 }));
+      expect(model.parameters().reduce((n, p) => n + p.numel(), 0)).toBe(64 * 128 + 128 + 128 * 10 + 10);
+      const X = blobs(5, 64, 2).x;
+      const out = await model(torch.tensor(X)).data();
+      const hidden = (await linearF64(X, first)).map((r) => r.map((v) => Math.max(v, 0)));
+      const want = (await linearF64(hidden, second)).map(softmaxF64).flat();
+      want.forEach((w, i) => expect(Math.abs((out[i] ?? NaN) - w)).toBeLessThan(1e-6));
+    },
+  );
+
+  slide(3, 'Defining Neural Networks in PyTorch (subclassing nn.Module)').it(
+    'class CustomNet(nn.Module): layer1, layer2 and forward: its state_dict names and the float64 forward',
+    async () => {
+      class CustomNet extends nn.Module {
+        layer1 = new nn.Linear(64, 128);
+        layer2 = new nn.Linear(128, 10);
+
+        override forward(x: torch.Tensor): torch.Tensor {
+          const h = new nn.ReLU()(this.layer1(x));
+          return new nn.Softmax(1)(this.layer2(h));
+        }
+      }
+      const model = new CustomNet();
+      expect(Object.keys(model.stateDict())).toEqual([
+        'layer1.weight',
+        'layer1.bias',
+        'layer2.weight',
+        'layer2.bias',
+      ]);
+      const X = blobs(4, 64, 2, 5).x;
+      const out = await model(torch.tensor(X)).data();
+      const hidden = (await linearF64(X, model.layer1)).map((r) => r.map((v) => Math.max(v, 0)));
+      const want = (await linearF64(hidden, model.layer2)).map(softmaxF64).flat();
+      want.forEach((w, i) => expect(Math.abs((out[i] ?? NaN) - w)).toBeLessThan(1e-6));
+    },
+  );
+
+  slide(3, 'Training Neural Networks in PyTorch').it(
+    'loss_fn = nn.BCELoss(); optimizer = optim.Adam(model.parameters(), lr=0.001); the loop of n_epochs = 100 over batches of 10 learns two separable blobs',
+    async () => {
+      torch.manualSeed(3);
+      const { x, y: labels } = blobs(60, 8, 2, 11);
+      const X = torch.tensor(x);
+      const y = torch.tensor(labels.map((c) => [c]));
+      const model = new nn.Sequential(
+        new nn.Linear(8, 12),
+        new nn.ReLU(),
+        new nn.Linear(12, 8),
+        new nn.ReLU(),
+        new nn.Linear(8, 1),
+        new nn.Sigmoid(),
+      );
+      const replayedBefore = torch.tracerOf(X.engine).stats.replayedIterations;
+      const lossFn = new nn.BCELoss(); // binary cross entropy
+      const optimizer = new optim.Adam(model.parameters(), { lr: 0.001 });
+      const nEpochs = 100;
+      const batchSize = 10;
+      let first = NaN;
+      let loss: torch.Tensor | undefined;
+      for (let epoch = 0; epoch < nEpochs; epoch++) {
+        for (let i = 0; i < x.length; i += batchSize) {
+          const Xbatch = X.slice(i, i + batchSize);
+          const yPred = model(Xbatch);
+          const ybatch = y.slice(i, i + batchSize);
+          loss = lossFn(yPred, ybatch);
+          optimizer.zeroGrad();
+          loss.backward();
+          optimizer.step();
+          if (Number.isNaN(first)) first = await loss.item();
+        }
+      }
+      expect(await loss?.item()).toBeLessThan(first / 2);
+      // Every iteration after the first few (the first also holds the ops run before the loop)
+      // replayed the compiled step.
+      const replayed = torch.tracerOf(X.engine).stats.replayedIterations - replayedBefore;
+      expect(replayed).toBeGreaterThanOrEqual(nEpochs * 6 - 3);
+      const p = await torch.noGrad(() => model.eval()(X)).data();
+      const accuracy = labels.filter((c, i) => ((p[i] ?? NaN) > 0.5 ? 1 : 0) === c).length / labels.length;
+      expect(accuracy).toBe(1);
     },
   );
 });
