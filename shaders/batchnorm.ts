@@ -74,7 +74,7 @@ export function batchNormTrainShader(): string {
   return /* wgsl */ `
 struct Params {
   rows: u32, features: u32, epsilon: f32, momentum: f32,
-  one_minus_momentum: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+  one_minus_momentum: f32, running_var_scale: f32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> xs: array<f32>;
@@ -136,7 +136,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     saved[${BN_SAVED.shift} * stride + f] = shift;
     saved[${BN_SAVED.shiftedMean} * stride + f] = mean_d;
     running_mean[f] = params.momentum * running_mean[f] + params.one_minus_momentum * mean;
-    running_var[f] = params.momentum * running_var[f] + params.one_minus_momentum * variance;
+    running_var[f] = params.momentum * running_var[f] +
+      params.one_minus_momentum * (variance * params.running_var_scale);
   }
 
   // Pass 3: y = γ·x̂ + β with x̂ = e·invStd (the backward forms e the same way).

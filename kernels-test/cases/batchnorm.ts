@@ -347,6 +347,8 @@ const SHAPES: [rows: number, features: number][] = [
 const SPECS = (rows: number, features: number): BatchNormSpec[] => [
   { rows, features, ...BATCH_NORM_DEFAULTS },
   { rows, features, epsilon: 1e-5, momentum: 0.9 },
+  // PyTorch's BatchNorm1d: the moving variance takes the unbiased batch variance.
+  { rows, features, epsilon: 1e-5, momentum: 0.9, unbiasedMovingVariance: true },
 ];
 
 export const cases: KernelCase[] = [
@@ -356,7 +358,7 @@ export const cases: KernelCase[] = [
       for (const [k, [rows, features]] of SHAPES.entries()) {
         for (const spec of SPECS(rows, features)) {
           const inp = randomInputs(rows, features, 1300 + 10 * k);
-          const what = `[${rows}, ${features}] eps ${spec.epsilon} momentum ${spec.momentum}`;
+          const what = `[${rows}, ${features}] eps ${spec.epsilon} momentum ${spec.momentum}${spec.unbiasedMovingVariance ? ' unbiased' : ''}`;
           checkTrain(await runTrain(engine, spec, inp), spec, inp, what);
         }
       }

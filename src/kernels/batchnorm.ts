@@ -31,6 +31,12 @@ export interface BatchNormSpec {
   epsilon: number;
   /** Weight of the old moving statistics; Keras default 0.99. */
   momentum: number;
+  /**
+   * Update the moving variance with the unbiased batch variance (× rows / (rows − 1)), as
+   * PyTorch's BatchNorm does; Keras (default false) uses the biased one. The normalisation
+   * itself uses the biased variance either way.
+   */
+  unbiasedMovingVariance?: boolean;
 }
 
 /** Keras 3 BatchNormalization defaults. */
@@ -74,6 +80,7 @@ export function encodeBatchNormTrain(
   floats[2] = spec.epsilon;
   floats[3] = spec.momentum;
   floats[4] = 1 - spec.momentum; // formed in float64, rounded once
+  floats[5] = spec.unbiasedMovingVariance && rows > 1 ? rows / (rows - 1) : 1;
   const pipeline = engine.pipeline(batchNormTrainShader(), label);
   const params = engine.tempUniform(words, `${label} params`);
   // Per element, as the three passes form it: Σ(x − k) 2, Σe and Σe² 5, y 4 (per-feature
@@ -291,7 +298,8 @@ export function batchNormReference(
       for (let r = 0; r < rows; r++) s2 += (at(x, r * features + f) - m) ** 2;
       s2 /= rows;
       runningMean[f] = momentum * at(v.runningMean, f) + (1 - momentum) * m;
-      runningVar[f] = momentum * at(v.runningVar, f) + (1 - momentum) * s2;
+      const unbiased = spec.unbiasedMovingVariance && rows > 1 ? rows / (rows - 1) : 1;
+      runningVar[f] = momentum * at(v.runningVar, f) + (1 - momentum) * s2 * unbiased;
     } else {
       m = at(v.runningMean, f);
       s2 = at(v.runningVar, f);

@@ -686,7 +686,8 @@ export function dropoutDef(
 
 /**
  * nn.BatchNorm1d on [rows, features]. Training: batch statistics (biased variance), running
- * statistics updated in place with PyTorch's momentum (running = (1 − m)·running + m·batch);
+ * statistics updated in place with PyTorch's momentum (running = (1 − m)·running + m·batch,
+ * the variance unbiased there as PyTorch's);
  * evaluation: the running statistics. Inputs: x, weight (γ), bias (β), runningMean, runningVar.
  */
 export function batchNormDef(
@@ -696,7 +697,7 @@ export function batchNormDef(
   momentum: number,
   training: boolean,
 ): OpDef {
-  const spec = { rows, features, epsilon: eps, momentum: 1 - momentum };
+  const spec = { rows, features, epsilon: eps, momentum: 1 - momentum, unbiasedMovingVariance: true };
   return {
     kind: 'batchNorm',
     key: `${rows}x${features}|${eps}|${momentum}|${training ? 'train' : 'eval'}`,

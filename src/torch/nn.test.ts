@@ -668,11 +668,10 @@ describe('Module API', () => {
         1e-6,
         1e-7,
       );
-      // running_var = 0.9·1 + 0.1·var; the module documents that it uses the biased variance
-      // here (PyTorch 1.13 uses the unbiased one, var·n/(n − 1))
+      // running_var = 0.9·1 + 0.1·var with PyTorch's unbiased variance, var·n/(n − 1)
       expectClose(
         await values(bn.runningVar),
-        biasedVar.map((v) => 0.9 + 0.1 * v),
+        biasedVar.map((v) => 0.9 + (0.1 * v * rows) / (rows - 1)),
         'running_var',
         1e-6,
         1e-7,

@@ -427,9 +427,8 @@ export class Dropout extends Module {
 /**
  * Batch normalisation over [batch, features] (nn.BatchNorm1d): weight γ = 1, bias β = 0;
  * running_mean and running_var updated with PyTorch's momentum (default 0.1) in training
- * and used in eval mode. eps defaults to 1e-5. The running variance is updated with the
- * batch's biased variance (PyTorch uses the unbiased one there; the normalisation itself
- * uses the biased variance in both).
+ * and used in eval mode. eps defaults to 1e-5. As in PyTorch, the batch is normalised with
+ * its biased variance and running_var is updated with the unbiased one.
  */
 export class BatchNorm1d extends Module {
   weight: Parameter;
