@@ -29,8 +29,12 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(repo, 'test/consumer');
 const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
 
-/** The packed tarball's bound: the library alone packs to ~240 kB (12.9 MB with the demo). */
-const MAX_PACKED_BYTES = 400_000;
+/**
+ * The packed tarball's bound, against shipping the demo (12.9 MB) or other strays: the
+ * library alone packed to 394 kB before the PyTorch-style front-end and 437 kB with it
+ * (unminified ES modules with their comments, and declarations).
+ */
+const MAX_PACKED_BYTES = 480_000;
 const MAX_FILES = 150;
 /** y = 3x − 0.5 at x = −0.5, 0, 0.5. */
 const EXPECTED = [-2, -0.5, 1];
