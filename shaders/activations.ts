@@ -419,11 +419,12 @@ fn row_sum(lid: u32, lane: u32, v: f32) -> f32 {
 /**
  * Row-wise softmax of x [rows, cols] row-major into y: m = max_j x_j, e_j = exp(x_j − m),
  * y_j = e_j / Σ e. y first holds e_j, then is scaled in place by the thread that wrote it.
+ * With `log`, y_j = x_j − m − log Σ e instead (log_softmax: finite where e_j underflows).
  * A row whose max is NaN or ±Inf (a NaN anywhere, a +Inf, or all −Inf) is all NaN.
  * Bindings: 0 x (read), 1 y (write), 2 params { rows, cols }.
  * Launch: ceil(rows / R) workgroups, folded 2-D (Engine.dispatchGrid(rows, R)).
  */
-export function softmaxShader(layout: RowLayout): string {
+export function softmaxShader(layout: RowLayout, log = false): string {
   return /* wgsl */ `
 struct Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 }
 
@@ -464,7 +465,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (valid) {
     let poison = bitcast<f32>(bits | 0x7fc00000u);  // a quiet NaN (from m: not a constant)
     for (var j = lane; j < cols; j += T) {
-      ys[base + j] = select(ys[base + j] / s, poison, bad);
+      ys[base + j] = select(${log ? 'xs[base + j] - m - log(s)' : 'ys[base + j] / s'}, poison, bad);
     }
   }
 }`;

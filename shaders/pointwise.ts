@@ -4,16 +4,20 @@
  *  - fill: y[i] = value.
  *  - scalar ops y = f(x; p, q): PyTorch's pow(x, p) and its gradient, clamp(x, lo, hi) and
  *    its gradient (1 where lo ≤ x ≤ hi, the bounds included, as torch.clamp's backward).
- *  - copyBlock: rows × cols values from src to dst, each side with its own row stride and
+ *  - copyBlock: rows × cols 32-bit values from src to dst (moved as u32, so int32 data and
+ *    any f32 bit pattern arrive unchanged), each side with its own row stride and
  *    element offset; the source offset may add a u32 read from a storage word times a
  *    scale, so a recorded copy can take the rows [i, i + n) of a tensor for an i written
- *    before each replay. With `accumulate`, dst += instead of =.
+ *    before each replay. With `accumulate`, dst += src in f32 instead.
  * NaN inputs pass through the forward scalar ops (as the elementwise family does).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
 
-/** Ops of one input and two f32 scalars p, q; the gradient ones read dy as their second input. */
+/**
+ * Ops of one input and two f32 scalars p, q; the gradient ones read dy as their second input.
+ * clamp's bounds may be ±Inf (a bound left out).
+ */
 export const SCALAR_OPS = {
   pow: 'torch_pow(x, p)',
   // NaN x gives NaN but for p = 0 (no gradient) and p = 1 (x^0 = 1), as PyTorch's pow_backward.
@@ -89,7 +93,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let dy = dys[i];
   ys[i] = ${SCALAR_OPS[op]};
 #else
-  ys[i] = select(${SCALAR_OPS[op]}, x, is_nan(x) && p != 0.0);
+  ys[i] = select(${SCALAR_OPS[op]}, x, ${op === 'pow' ? 'is_nan(x) && p != 0.0' : 'is_nan(x)'});
 #endif
 }`;
 }
@@ -124,8 +128,8 @@ struct Params {
   src_offset: u32, dst_offset: u32, dyn_scale: u32, _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<${accumulate ? 'f32' : 'u32'}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${accumulate ? 'f32' : 'u32'}>;
 @group(0) @binding(2) var<storage, read> dyn: array<u32>;
 @group(0) @binding(3) var<uniform> params: Params;
 

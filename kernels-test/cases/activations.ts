@@ -696,6 +696,41 @@ const STABILITY_ROWS: number[][] = [
 
 const softmaxCases: KernelCase[] = [
   {
+    // x − m − log Σ exp(x − m): the subtraction rounds once (rtol 2^-23 of |x − m|), log Σ
+    // carries the sum's rounding (≤ cols·2^-24 relative, so as much absolute in its log) and
+    // WGSL's log (2^-21 absolute near 1, 3 ULP elsewhere).
+    name: 'activations log_softmax: shapes and the stability rows against float64 (finite where softmax underflows)',
+    async run(engine: Engine) {
+      const runLog = async (x: Float32Array, rows: number, cols: number) => {
+        const xt = tensor(x, [rows, cols], 'f32', { engine });
+        const yt = emptyTensor(engine, [rows, cols], 'f32', 'activations log_softmax y');
+        encodeSoftmax(engine, xt.buffer, yt.buffer, rows, cols, { log: true });
+        const y = await yt.read();
+        xt.dispose();
+        yt.dispose();
+        return y;
+      };
+      for (const [k, [rows, cols]] of SOFTMAX_SHAPES.entries()) {
+        const x = uniformF32(rows * cols, -30, 30, 4700 + k);
+        const want = softmaxReference(x, rows, cols, true);
+        const tol = { atol: 1e-6 + 1.2e-7 * cols, rtol: 2.4e-7 };
+        expectClose(await runLog(x, rows, cols), want, tol, `log_softmax [${rows}, ${cols}]`);
+      }
+      const rows = STABILITY_ROWS.length;
+      const x = Float32Array.from(STABILITY_ROWS.flat());
+      const want = softmaxReference(x, rows, 6, true);
+      const y = await runLog(x, rows, 6);
+      expectClose(y, want, { atol: 2e-6, rtol: 2.4e-7 }, 'log_softmax stability rows');
+      // [0, 200]: softmax underflows to 0 for the first column; its log is −200, not −Inf.
+      expectClose(
+        await runLog(Float32Array.of(0, 200), 1, 2),
+        [-200, 0],
+        { atol: 0, rtol: 2.4e-7 },
+        'log_softmax [0, 200]',
+      );
+    },
+  },
+  {
     name: 'activations softmax forward: shapes 1x1..3x1000 and thread-per-row variants against float64',
     async run(engine: Engine) {
       for (const [i, [rows, cols]] of SOFTMAX_SHAPES.entries()) {

@@ -121,18 +121,23 @@ function nextF32(v: number, dir: 1 | -1): number {
   return f[0] as number;
 }
 
-/** Bounds of the clamp tests: [lo, hi], and q = +Inf (a lower bound only). */
+/**
+ * Bounds of the clamp tests: [lo, hi]; q = +Inf (a lower bound only: with lo = 0, NaN must
+ * still pass through), p = −Inf (an upper bound only).
+ */
 const CLAMP_BOUNDS: [number, number][] = [
   [-1.25, 0.75],
   [0.5, 0.5],
   [-3, Infinity],
+  [0, Infinity],
+  [-Infinity, 1],
 ];
 
 /** Random values in [-4, 4) after the exact bounds, their f32 neighbours, NaN and ±Inf. */
 function clampInputs(n: number, lo: number, hi: number, seed: number): Float32Array {
   const x = uniformF32(n, -4, 4, seed);
-  const edges = [lo, hi, nextF32(lo, -1), nextF32(lo, 1), NaN, Infinity, -Infinity, 0, -0];
-  if (Number.isFinite(hi)) edges.push(nextF32(hi, -1), nextF32(hi, 1));
+  const edges = [NaN, Infinity, -Infinity, 0, -0, lo, hi];
+  for (const b of [lo, hi]) if (Number.isFinite(b)) edges.push(nextF32(b, -1), nextF32(b, 1));
   x.set(edges.slice(0, n));
   return x;
 }

@@ -194,6 +194,8 @@ export function softmaxThreadsPerRow(cols: number): number {
 }
 
 export interface SoftmaxOptions {
+  /** log_softmax: x − max − log Σ exp(x − max), exact where the softmax underflows. */
+  log?: boolean;
   /** Overrides softmaxThreadsPerRow(cols): a power of two from 1 to 256. */
   threadsPerRow?: number;
   /** Rows per workgroup; default (and at most) 256 / threadsPerRow. */
@@ -228,11 +230,11 @@ export function encodeSoftmax(
   cols: number,
   options: SoftmaxOptions = {},
 ): void {
-  const label = 'softmax';
+  const label = options.log ? 'log_softmax' : 'softmax';
   const { layout, grid } = softmaxGeometry(engine, label, rows, cols, options);
   checkF32Each(label, { x, y }, rows * cols, `[${rows}, ${cols}]`);
   if (x === y) throw new RangeError(`${label}: x and y must be different buffers`);
-  const pipeline = engine.pipeline(softmaxShader(layout), `${label}_t${layout.threadsPerRow}`);
+  const pipeline = engine.pipeline(softmaxShader(layout, options.log), `${label}_t${layout.threadsPerRow}`);
   const params = engine.tempUniform(new Uint32Array([rows, cols, 0, 0]), `${label} params`);
   // Per element: max, subtract, exp, sum, divide. x read and y written once (the kernel
   // stores exp and rescales it in place: the minimum is counted).
@@ -264,10 +266,15 @@ export function encodeSoftmaxGrad(
 // ------------------------------------------------------------------ softmax references
 
 /**
- * Float64 row-wise softmax: exp(x − max) / Σ. A row whose max is NaN or ±Inf (any NaN, a
+ * Float64 row-wise softmax: exp(x − max) / Σ (with `log`, x − max − log Σ). A row whose max is NaN or ±Inf (any NaN, a
  * +Inf, or only −Inf) is all NaN, as the kernel defines it.
  */
-export function softmaxReference(x: ArrayLike<number>, rows: number, cols: number): Float64Array {
+export function softmaxReference(
+  x: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  log = false,
+): Float64Array {
   const out = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -286,7 +293,9 @@ export function softmaxReference(x: ArrayLike<number>, rows: number, cols: numbe
       out[base + j] = e;
       s += e;
     }
-    for (let j = 0; j < cols; j++) out[base + j] = (out[base + j] ?? NaN) / s;
+    for (let j = 0; j < cols; j++) {
+      out[base + j] = log ? (x[base + j] ?? NaN) - m - Math.log(s) : (out[base + j] ?? NaN) / s;
+    }
   }
   return out;
 }

@@ -36,7 +36,9 @@ export function encodeScalarOp(
     );
   }
   checkCount(label, 'n', n);
-  checkFinite(label, 'p', p);
+  // pow's exponent is finite; clamp's bounds may be ±Inf (a bound left out), never NaN.
+  if (op === 'pow' || op === 'pow_grad') checkFinite(label, 'p', p);
+  else if (Number.isNaN(p)) throw new RangeError(`${label}: p must not be NaN`);
   if (Number.isNaN(q)) throw new RangeError(`${label}: q must not be NaN`);
   const grad = scalarOpIsGrad(op);
   if (grad !== (b.dy !== undefined)) {
