@@ -72,6 +72,8 @@ export interface Var {
   readonly gradFn: Node | null;
   /** The storage; throws (naming the tensor) if it was disposed or reused by a compiled step. */
   readonly storage: Storage;
+  /** Throws as `storage` does. */
+  checkUsable(): void;
   describe(): string;
 }
 
@@ -192,7 +194,9 @@ export function isGradEnabled(): boolean {
 
 /**
  * Runs fn without building the graph (torch.no_grad()): its results need no gradient and
- * keep nothing for a backward. A promise returned by fn is awaited inside.
+ * keep nothing for a backward. A promise returned by fn is awaited inside: until it settles
+ * no graph is built anywhere (JavaScript has no per-task state to scope it to fn alone), so
+ * keep an async fn short or use a synchronous one.
  */
 export function noGrad<T>(fn: () => T): T {
   const before = gradEnabled;
@@ -264,7 +268,7 @@ export function runBackward(
   options: BackwardOptions = {},
   /** Overrides leaf.gradTarget() (a compiled backward: the modes the traced one had); no gradWritten(). */
   targetOf?: (leaf: Leaf) => { buf: Bindable; accumulate: boolean },
-): void {
+): Leaf[] {
   const nodes = topological(root);
   for (const n of nodes) {
     if (n.freed) {
@@ -275,6 +279,10 @@ export function runBackward(
       );
     }
   }
+  // Every tensor the pass reads must still be there (not disposed, not reused by a compiled
+  // step): checked before anything is encoded, so a refused backward changes no gradient.
+  root.checkUsable();
+  for (const n of nodes) for (const v of n.inputs) v.checkUsable();
   const temps: Storage[] = [];
   const grads = new Map<Var, { buf: Bindable; written: boolean }>();
   const outputs = new Map<Node, Var>();
@@ -382,6 +390,7 @@ export function runBackward(
   }
   if (!isRecording()) engine.submitPending();
   for (const s of temps) release(engine, s);
+  return [...leafTargets.keys()];
 }
 
 /** dst += src over n f32 values (one dispatch). */

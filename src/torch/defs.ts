@@ -353,7 +353,7 @@ export function activationDef(name: Epilogue, shape: readonly number[]): OpDef {
   };
 }
 
-/** Softmax over the last axis; with `log`, its logarithm (log_softmax). */
+/** Softmax over the last axis; with `log`, log_softmax (x − max − log Σ, one kernel). */
 export function softmaxDef(shape: readonly number[], log: boolean): OpDef {
   const cols = shape[shape.length - 1] ?? 1;
   const rows = cols === 0 ? 0 : sizeOf(shape) / cols;
@@ -363,35 +363,25 @@ export function softmaxDef(shape: readonly number[], log: boolean): OpDef {
     key: shape.join('x'),
     shape,
     forward(engine, [x], out) {
-      if (!log) {
-        encodeSoftmax(engine, (x as Var).storage.buf, out, rows, cols);
-        return undefined;
-      }
-      const s = allocate(engine, n, 'log_softmax probabilities');
-      encodeSoftmax(engine, (x as Var).storage.buf, s.buf, rows, cols);
-      encodeUnary(engine, 'log', s.buf, out, n);
-      return { buffers: [s] };
+      encodeSoftmax(engine, (x as Var).storage.buf, out, rows, cols, { log });
+      return undefined;
     },
-    backward(ctx, dy, _ins, out, saved) {
+    backward(ctx, dy, _ins, out) {
       const e = ctx.engine;
       if (!log) {
         ctx.give(0, false, (dst) => encodeSoftmaxGrad(e, out, dy, dst, rows, cols));
         return;
       }
-      // dx = dy − softmax(x) · Σ_j dy_j per row.
-      const s = (saved as Saved).buffers[0]?.buf as Bindable;
+      // dx = dy − softmax(x) · Σ_j dy_j per row, softmax(x) = exp(log_softmax(x)).
+      const p = ctx.temp(n, 'log_softmax grad probabilities');
+      encodeUnary(e, 'exp', out, p, n);
       const rowSums = ctx.temp(rows, 'log_softmax grad row sums');
       encodeSum(e, dy, rowSums, { outer: rows, n: cols, inner: 1 }, 1, 'torch_log_softmax_rows');
       const t = ctx.temp(n, 'log_softmax grad');
-      encodeBinary(e, 'mul', { buffer: s, shape: [rows, cols] }, { buffer: rowSums, shape: [rows, 1] }, t, [
-        rows,
-        cols,
-      ]);
+      const matrix = [rows, cols];
+      encodeBinary(e, 'mul', { buffer: p, shape: matrix }, { buffer: rowSums, shape: [rows, 1] }, t, matrix);
       ctx.give(0, false, (dst) =>
-        encodeBinary(e, 'sub', { buffer: dy, shape: [rows, cols] }, { buffer: t, shape: [rows, cols] }, dst, [
-          rows,
-          cols,
-        ]),
+        encodeBinary(e, 'sub', { buffer: dy, shape: matrix }, { buffer: t, shape: matrix }, dst, matrix),
       );
     },
   };

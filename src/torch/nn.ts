@@ -32,6 +32,7 @@ import {
   dropoutStep,
   fromValues,
   hostRng,
+  nextDropoutStream,
   Parameter,
   Tensor,
   tracerOf,
@@ -186,6 +187,11 @@ export class Module {
   extraRepr(): string {
     return '';
   }
+
+  /** console.log(model) in Node prints the module's layers, as PyTorch's print(model). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 }
 
 function engineOf(m: Module): Engine {
@@ -300,11 +306,15 @@ export class Linear extends Module {
 
   override forward(x: Tensor): Tensor {
     const input = x.shape.length === 1 ? x.reshape(1, -1) : x;
-    if (input.shape.length !== 2 || input.shape[1] !== this.inFeatures) {
-      const shown =
-        input.shape.length === 2 ? `${input.shape[0]}x${input.shape[1]}` : formatShape(input.shape);
+    if (input.shape.length !== 2) {
       throw new RangeError(
-        `mat1 and mat2 shapes cannot be multiplied (${shown} and ${this.inFeatures}x${this.outFeatures})`,
+        `Linear(${this.inFeatures}, ${this.outFeatures}): expected an input [batch, ${this.inFeatures}] ` +
+          `(or [${this.inFeatures}]), got ${formatShape(x.shape)}; more dimensions are not supported here (flatten() them)`,
+      );
+    }
+    if (input.shape[1] !== this.inFeatures) {
+      throw new RangeError(
+        `mat1 and mat2 shapes cannot be multiplied (${input.shape[0]}x${input.shape[1]} and ${this.inFeatures}x${this.outFeatures})`,
       );
     }
     if (input.dtype !== 'float32')
@@ -396,8 +406,6 @@ export class Flatten extends Module {
   }
 }
 
-let dropoutCalls = 0;
-
 /**
  * Zeroes each element with probability p in training mode and scales the rest by
  * 1/(1 − p); the identity in eval mode. Masks come from a counter-based generator (seeded by
@@ -415,7 +423,7 @@ export class Dropout extends Module {
 
   override forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const stream = dropoutCalls++ % 2 ** 20;
+    const stream = nextDropoutStream();
     return apply(dropoutDef(x.shape, this.p, currentDropoutSeed(), stream, dropoutStep(x.engine)), [x]);
   }
 
@@ -444,12 +452,24 @@ export class BatchNorm1d extends Module {
   ) {
     super();
     checkFeatures('BatchNorm1d', 'num_features', numFeatures);
-    const o = readOptions<Partial<{ eps: number; momentum: number }>>('BatchNorm1d', options, [
+    const o = readOptions<Partial<{ eps: unknown; momentum: unknown }>>('BatchNorm1d', options, [
       'eps',
       'momentum',
     ]);
-    this.eps = o.eps ?? 1e-5;
-    this.momentum = o.momentum ?? 0.1;
+    if (o.momentum === null) {
+      throw new RangeError(
+        'BatchNorm1d: momentum=None (a cumulative moving average) is not supported; give a momentum in (0, 1]',
+      );
+    }
+    const eps = o.eps ?? 1e-5;
+    const momentum = o.momentum ?? 0.1;
+    if (typeof eps !== 'number' || !(eps > 0))
+      throw new RangeError(`BatchNorm1d: eps must be > 0, got ${String(eps)}`);
+    if (typeof momentum !== 'number' || !(momentum > 0 && momentum <= 1)) {
+      throw new RangeError(`BatchNorm1d: momentum must be in (0, 1], got ${String(momentum)}`);
+    }
+    this.eps = eps;
+    this.momentum = momentum;
     const n = [numFeatures];
     this.weight = new Parameter(fromValues(new Float32Array(numFeatures).fill(1), n, 'float32'));
     this.bias = new Parameter(fromValues(new Float32Array(numFeatures), n, 'float32'));

@@ -35,6 +35,12 @@ export interface ParamGroup {
 }
 
 let nextOptimizerId = 1;
+
+/** Frees a collected optimizer's arenas. */
+const arenas = new FinalizationRegistry<{ engine: Engine; buffers: GPUBuffer[] }>(({ engine, buffers }) => {
+  if (engine.isLost) return;
+  for (const b of buffers) engine.releaseBuffer(b, true);
+});
 const adopted = new WeakMap<Parameter, Optimizer>();
 
 /** What every optimizer shares: the arena, zeroGrad(), step(). */
@@ -100,15 +106,21 @@ export abstract class Optimizer implements TracedOptimizer {
     this.state = Array.from({ length: optimizerStateSlots(spec) }, (_, k) => arena(`state ${k}`));
     this.hyper = createOptimizerHyper(engine, spec, lr);
     this.table = createSegmentTable(engine, segments, totalLength);
-    tracerOf(engine).flush();
+    // Compiled iterations bound the parameters' buffers, which are about to move.
+    tracerOf(engine).reset();
     unique.forEach((p, k) => {
       const s = segments[k] as ArenaSegment;
       const bytes = Math.max(4, s.length * 4);
-      p.moveInto(new BufferSlice(this.values, s.offset * 4, bytes, `${what} param ${k}`));
-      p.arenaGrad = new BufferSlice(this.grads, s.offset * 4, bytes, `${what} grad ${k}`);
-      p.arenaGradValid = false;
-      p.gradZeroed = false;
+      p.joinArena(
+        new BufferSlice(this.values, s.offset * 4, bytes, `${what} param ${k}`),
+        new BufferSlice(this.grads, s.offset * 4, bytes, `${what} grad ${k}`),
+      );
       adopted.set(p, this);
+    });
+    // The arenas go when the optimizer does (its parameters keep it alive while they live).
+    arenas.register(this, {
+      engine,
+      buffers: [this.values, this.grads, ...this.state, this.hyper, this.table],
     });
     this.writtenLr = lr;
     this.paramGroups = [{ params: unique, lr, ...extra }];

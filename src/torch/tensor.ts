@@ -17,6 +17,7 @@ import { formatShape, sizeOf } from '../kernels/shape.js';
 import { createRng, type SeededRng } from '../util/random.js';
 import {
   allocate,
+  copyOrAdd,
   isGradEnabled,
   Node,
   release,
@@ -97,6 +98,12 @@ export class Tensor implements Leaf {
   readonly gradFn: Node | null;
   /** Views keep their base alive (and fail with it). */
   readonly #base: Tensor | null;
+  /**
+   * A view of the whole of its base's storage (detach, reshape): it reads the base's storage
+   * each time, so it follows the base into an optimizer's arena and fails when the base is
+   * stale.
+   */
+  readonly #alias: boolean;
   /** A compiled event's output: valid until that event runs again. */
   readonly #slot: { slot: Slot; generation: number } | null;
   #grad: Tensor | null = null;
@@ -120,6 +127,7 @@ export class Tensor implements Leaf {
     this.gradFn = options.gradFn ?? null;
     this.#requiresGrad = options.requiresGrad ?? this.gradFn !== null;
     this.#base = options.base ?? null;
+    this.#alias = this.#base !== null && this.#base.#live().buf === storage.buf;
     this.#slot = options.slot ? { slot: options.slot, generation: options.slot.generation } : null;
     const storages = [storage, ...(this.gradFn?.saved?.buffers ?? [])];
     if (storages.some((s) => s.owned)) collector.register(this, { engine, storages }, this);
@@ -184,7 +192,9 @@ export class Tensor implements Leaf {
   }
 
   get isDisposed(): boolean {
-    return this.#storage === null || (this.#base?.isDisposed ?? false);
+    return (
+      this.#storage === null || (this.#base?.isDisposed ?? false) || (this.#slot?.slot.released ?? false)
+    );
   }
 
   /** The storage, checked: not disposed, not overwritten by a later replay, engine usable. */
@@ -196,12 +206,15 @@ export class Tensor implements Leaf {
     if (!this.#storage || this.#base?.isDisposed) {
       throw new Error(`${this.describe()} was disposed; it cannot be used or read`);
     }
-    if (this.#slot && this.#slot.slot.generation !== this.#slot.generation) {
+    const slot = this.#slot;
+    if (slot && (slot.slot.released || slot.slot.generation !== slot.generation)) {
       throw new Error(
-        `${this.describe()} came from an earlier iteration of a compiled training step (${this.#slot.slot.label}), ` +
-          'whose buffer that op has since reused. Read it (await t.item() / t.data()) or clone() it within its iteration.',
+        `${this.describe()} came from an earlier iteration of a compiled training step (${slot.slot.label}), ` +
+          `whose buffer ${slot.slot.released ? 'was freed with that compiled step' : 'that op has since reused'}. ` +
+          'Read it (await t.item() / t.data()) within its iteration, or keep a copy made with noGrad(() => t.clone()).',
       );
     }
+    if (this.#base && this.#alias) return this.#base.#live();
     this.engine.assertUsable();
     return this.#storage;
   }
@@ -214,6 +227,8 @@ export class Tensor implements Leaf {
   /** Frees the GPU storage now (a view frees nothing). Safe to call twice. */
   dispose(): void {
     if (!this.#storage) return;
+    // A queued replay may bind this buffer: encode it before the buffer goes.
+    if (this.#storage.owned && !this.engine.isLost) tracerOf(this.engine).flush();
     collector.unregister(this);
     release(this.engine, this.#storage);
     for (const s of this.gradFn?.saved?.buffers ?? []) release(this.engine, s);
@@ -223,15 +238,23 @@ export class Tensor implements Leaf {
   }
 
   /**
-   * Moves the values into `slice` (a parameter's place in an optimizer's arena) and keeps
-   * them there from now on; the old storage is freed.
+   * Moves the values into `values` (a parameter's place in an optimizer's arena) and keeps
+   * them there from now on, the old storage freed; views of this tensor follow. A gradient
+   * kept from before moves into `grads`, which holds the gradient from now on.
    */
-  moveInto(slice: BufferSlice): void {
+  joinArena(values: BufferSlice, grads: BufferSlice): void {
     const old = this.storage;
-    copyBinding(this.engine, old.buf, slice, this.elements * 4);
+    copyBinding(this.engine, old.buf, values, this.elements * 4);
     collector.unregister(this);
     release(this.engine, old);
-    this.#storage = { buf: slice, owned: null };
+    this.#storage = { buf: values, owned: null };
+    const kept = this.#grad && !this.#grad.isDisposed ? this.#grad : null;
+    if (kept) copyBinding(this.engine, kept.storage.buf, grads, this.elements * 4);
+    this.arenaGrad = grads;
+    this.arenaGradValid = kept !== null;
+    if (!kept) this.gradZeroed = false;
+    kept?.dispose();
+    this.#grad = null;
   }
 
   // ---------------------------------------------------------------- Leaf
@@ -352,29 +375,37 @@ export class Tensor implements Leaf {
       seed = scalar(this.engine, 1).storage.buf;
     }
     const engine = this.engine;
+    if (!this.gradFn) {
+      // A leaf's own backward: its gradient is the seed.
+      tracerOf(engine).opaque(() => {
+        const target = this.gradTarget();
+        copyOrAdd(engine, seed, target.buf, this.elements, target.accumulate);
+        this.gradWritten();
+      });
+      return;
+    }
     const leaves = reachedLeaves(this);
     const call: BackwardCall<Tensor> = {
       root: this,
       leaves,
       run: (compiled) => {
-        if (!compiled) {
-          runBackward(engine, this, seed, isLeafTensor, options);
-          return;
-        }
+        if (!compiled) return runBackward(engine, this, seed, isLeafTensor, options);
         const modes = compiled.modes;
-        runBackward(engine, compiled.root, seed, isLeafTensor, { retainGraph: true }, (leaf) => ({
+        return runBackward(engine, compiled.root, seed, isLeafTensor, { retainGraph: true }, (leaf) => ({
           buf: leaf.gradTarget().buf,
           accumulate: modes.get(leaf) ?? false,
         }));
       },
-      free: () => {
+      free: (written) => {
         markFreed(this);
-        for (const l of leaves.keys()) l.gradWritten();
+        for (const l of written) l.gradWritten();
       },
     };
     if (gradient || options.retainGraph || [...leaves.keys()].some((l) => !l.arenaGrad)) {
       // Not compilable: run eagerly, and the iteration is not learned.
-      tracerOf(engine).opaque(() => call.run());
+      tracerOf(engine).opaque(() => {
+        call.run();
+      });
       return;
     }
     tracerOf(engine).backward(call);
@@ -444,8 +475,9 @@ export class Tensor implements Leaf {
     if ((min === undefined || min === null) && (max === undefined || max === null)) {
       throw new TypeError("clamp(): at least one of 'min' or 'max' must not be None");
     }
-    const lo = min ?? -F32_MAX;
-    const hi = max ?? F32_MAX;
+    const lo = min ?? -Infinity;
+    const hi = max ?? Infinity;
+    if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError('clamp(): the bounds must not be NaN');
     return apply(scalarDef('clamp', this.shape, lo, hi), [requireFloat(this, 'clamp')]);
   }
 
@@ -531,8 +563,6 @@ export class Parameter extends Tensor {
     return `Parameter of shape ${formatShape(this.shape)}`;
   }
 }
-
-const F32_MAX = 3.4028234663852886e38;
 
 function isLeafTensor(v: Var): v is Leaf {
   return v instanceof Tensor && v.gradFn === null;
@@ -671,10 +701,12 @@ export function tracerOf(engine: Engine): Tracer<Tensor> {
       replayed: (def, inputs, out, node, slot) =>
         new Tensor(engine, out, def.shape, def.dtype ?? dtypeOf(def, inputs), { gradFn: node, slot }),
       feed: (like) => {
-        const s = allocate(engine, like.elements, `torch feed ${formatShape(like.shape)}`);
-        return new Tensor(engine, { buf: s.buf, owned: null }, like.shape, like.dtype, {
+        // The compiled step owns the buffer (and frees it); the tensor does not.
+        const storage = allocate(engine, like.elements, `torch feed ${formatShape(like.shape)}`);
+        const tensor = new Tensor(engine, { buf: storage.buf, owned: null }, like.shape, like.dtype, {
           requiresGrad: like.requiresGrad,
         });
+        return { tensor, storage };
       },
       idOf: (t) => t.id,
       isParameter: (t) => t instanceof Parameter,
@@ -738,7 +770,13 @@ export function apply(def: OpDef, inputs: readonly Tensor[], dtype?: TorchDType)
 
 const scalarCache = new WeakMap<Engine, Map<number, Tensor>>();
 
-/** A cached one-element constant (a scalar operand, backward's seed 1). */
+/** Constants kept per engine; past these, a number operand gets a tensor of its own (freed with it). */
+const MAX_CACHED_SCALARS = 256;
+
+/**
+ * A one-element constant (a number operand, backward's seed 1): cached, so a loop's
+ * constants are the same tensors each iteration (a compiled step binds them).
+ */
 export function scalar(engine: Engine, value: number): Tensor {
   let cache = scalarCache.get(engine);
   if (!cache) {
@@ -746,16 +784,17 @@ export function scalar(engine: Engine, value: number): Tensor {
     scalarCache.set(engine, cache);
   }
   const key = Math.fround(value);
-  let t = cache.get(key);
-  if (!t || t.isDisposed) {
-    const buffer = engine.createBufferWithData(
-      new Float32Array([key, 0, 0, 0]),
-      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-      `torch scalar ${key}`,
-    );
-    t = new Tensor(engine, { buf: buffer, owned: null }, [], 'float32');
-    cache.set(key, t);
-  }
+  const cached = cache.get(key);
+  if (cached && !cached.isDisposed) return cached;
+  const buffer = engine.createBufferWithData(
+    new Float32Array([key, 0, 0, 0]),
+    GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    `torch scalar ${key}`,
+  );
+  if (cache.size >= MAX_CACHED_SCALARS)
+    return new Tensor(engine, { buf: buffer, owned: buffer }, [], 'float32');
+  const t = new Tensor(engine, { buf: buffer, owned: null }, [], 'float32');
+  cache.set(key, t);
   return t;
 }
 
@@ -865,8 +904,14 @@ function sizeArgs(what: string, args: readonly unknown[]): { shape: number[]; op
 
 function filled(what: string, args: readonly unknown[], value: (rng: SeededRng) => number): Tensor {
   const { shape, options } = sizeArgs(what, args);
+  const dtype = options.dtype ? resolveDType(options.dtype) : 'float32';
+  if (dtype === 'int32' && (what === 'rand' || what === 'randn')) {
+    throw new TypeError(
+      `${what}(): random values are float32; dtype '${options.dtype}' is not supported here`,
+    );
+  }
   const data = Float32Array.from({ length: sizeOf(shape) }, () => value(rng));
-  return fromValues(data, shape, 'float32', options);
+  return fromValues(data, shape, dtype, options);
 }
 
 /** torch.zeros(2, 3) or zeros([2, 3], { requiresGrad: true }). */
@@ -906,10 +951,27 @@ export function Variable(
 let rng: SeededRng = createRng();
 let dropoutSeed = rng.nextU32();
 
-/** torch.manual_seed: seeds initialisation (Linear), rand/randn and dropout masks. */
+let seedEpoch = 0;
+let dropoutStreams = 0;
+
+/**
+ * torch.manual_seed: seeds initialisation (Linear), rand / randn and dropout masks (the
+ * same seed gives the same masks again from here).
+ */
 export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed))
+    throw new TypeError(`manualSeed(): the seed must be an integer, got ${seed}`);
   rng = createRng(seed);
   dropoutSeed = rng.nextU32();
+  dropoutStreams = 0;
+  seedEpoch++;
+}
+
+/** The stream of the next eager dropout call (masks differ per call and per step). */
+export function nextDropoutStream(): number {
+  const s = dropoutStreams;
+  dropoutStreams = (dropoutStreams + 1) % 2 ** 20;
+  return s;
 }
 
 /** The front-end's host generator (initialisation). */
@@ -952,33 +1014,53 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 // ---------------------------------------------------------------- the RNG step word
 
-const rngState = new WeakMap<Engine, GPUBuffer>();
+const rngState = new WeakMap<Engine, { buffer: GPUBuffer; epoch: number }>();
 
 /** The engine's dropout step word (u32 word 0), advanced once per training iteration. */
 export function dropoutStep(engine: Engine): GPUBuffer {
-  let b = rngState.get(engine);
-  if (!b) {
-    b = engine.createBuffer({
+  let state = rngState.get(engine);
+  if (!state) {
+    const buffer = engine.createBuffer({
       size: 16,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       label: 'torch dropout step',
     });
-    rngState.set(engine, b);
+    state = { buffer, epoch: seedEpoch };
+    rngState.set(engine, state);
+  } else if (state.epoch !== seedEpoch) {
+    // manualSeed() since the last dropout: the step starts again from 0.
+    tracerOf(engine).flush();
+    engine.writeBuffer(state.buffer, 0, new Uint32Array(4));
+    state.epoch = seedEpoch;
   }
-  return b;
+  return state.buffer;
 }
 
 /** Advances the dropout step (eagerly, or into the recording of a compiled step). */
 export function advanceDropoutStep(engine: Engine): void {
-  const b = rngState.get(engine);
-  if (b) encodeAdvanceCursor(engine, b, 1);
+  const state = rngState.get(engine);
+  if (state) encodeAdvanceCursor(engine, state.buffer, 1);
 }
 
 /** Copies `bytes` from one binding to another (ordered with the pending commands). */
 export function copyBinding(engine: Engine, src: Bindable, dst: Bindable, bytes: number): void {
   const [sb, so] = src instanceof BufferSlice ? [src.buffer, src.offset] : [src, 0];
   const [db, dO] = dst instanceof BufferSlice ? [dst.buffer, dst.offset] : [dst, 0];
-  engine.copy(sb, db, Math.ceil(bytes / 4) * 4, so, dO);
+  const size = Math.ceil(bytes / 4) * 4;
+  if (sb !== db) {
+    engine.copy(sb, db, size, so, dO);
+    return;
+  }
+  if (so === dO) return; // the values are already there
+  // WebGPU copies between two buffers only: through a temporary (e.g. two parameters of one arena).
+  const temp = engine.createBuffer({
+    size,
+    usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    label: 'torch copy',
+  });
+  engine.copy(sb, temp, size, so, 0);
+  engine.copy(temp, db, size, 0, dO);
+  engine.releaseBuffer(temp, true);
 }
 
 /** Reads `bytes` of a binding (a whole buffer or a slice) to the host. */

@@ -47,8 +47,8 @@ export interface TensorHost<T extends Var> {
   execute(def: OpDef, inputs: readonly T[], needsGrad: boolean, dyn?: Bindable, out?: Storage): T;
   /** A tensor over a compiled event's output (stale once the event runs again). */
   replayed(def: OpDef, inputs: readonly T[], out: Storage, node: Node | null, slot: Slot): T;
-  /** A new feed tensor: a persistent buffer of the given shape, owned by the compiled step. */
-  feed(like: T): T;
+  /** A new feed: a tensor over a buffer of like's shape, and that buffer's storage, which the compiled step owns. */
+  feed(like: T): { tensor: T; storage: Storage };
   /** A stable identity for refs (parameters and external tensors). */
   idOf(t: T): number;
   isParameter(t: T): boolean;
@@ -58,6 +58,8 @@ export interface TensorHost<T extends Var> {
 export interface Slot {
   generation: number;
   readonly label: string;
+  /** The compiled step was freed (evicted or reset): its buffers are gone. */
+  released: boolean;
 }
 
 /** An optimizer as the tracer drives it. */
@@ -79,10 +81,11 @@ export interface BackwardCall<T extends Var> {
   /**
    * Runs it eagerly from its root; or, given a root and leaf modes, into a recording (the
    * compiled twin of the graph, leaves written as the modes say, host flags untouched).
+   * Returns the leaves whose gradients it wrote.
    */
-  run(compiled?: { root: T; modes: Map<Leaf, boolean> }): void;
-  /** After a replayed backward: marks the graph freed and the leaves' gradients written. */
-  free(): void;
+  run(compiled?: { root: T; modes: Map<Leaf, boolean> }): Leaf[];
+  /** After a replayed backward: marks the graph freed and the given leaves' gradients written. */
+  free(written: readonly Leaf[]): void;
 }
 
 type Event<T extends Var> =
@@ -112,6 +115,8 @@ interface CompiledEvent {
   slot?: Slot;
   /** Index into the dyn words, for a slice whose start varies. */
   dyn?: number;
+  /** A backward: the leaves its recording writes. */
+  written?: Leaf[];
 }
 
 interface Compiled {
@@ -150,8 +155,13 @@ export class Tracer<T extends Var> {
   private pointer = 0;
   private queue: Recording[] = [];
   private uses = 0;
+  /** The signature of the last iteration, and which iterations followed each one how often. */
+  private last = '';
+  private successors = new Map<string, Map<string, number>>();
   /** False while an iteration runs eagerly after a divergence (or before anything matched). */
   private replaying = false;
+  /** An event of this iteration was replayed (queued or returned a tensor): no switching now. */
+  private committed = false;
   /** This iteration outgrew MAX_EVENTS or ran something a replay cannot: it is not learned. */
   private unlearnable = false;
   readonly stats: TraceStats = { eagerIterations: 0, replayedIterations: 0, compiles: 0, divergences: 0 };
@@ -234,8 +244,9 @@ export class Tracer<T extends Var> {
     const expected = this.expect(sig);
     if (expected?.rec) {
       this.queue.push(expected.rec);
+      this.committed = true;
       this.pointer++;
-      call.free();
+      call.free(expected.written ?? []);
     } else {
       this.diverge();
       call.run();
@@ -289,18 +300,43 @@ export class Tracer<T extends Var> {
   private expect(sig: string): CompiledEvent | undefined {
     if (!this.enabled || isRecording()) return undefined;
     if (this.events.length === 0 && this.pointer === 0) {
-      // A new iteration: the most recently used compiled one starting with this event.
-      let best: Compiled | null = null;
-      for (const c of this.compiled.values()) {
-        if (c.events[0]?.sig === sig && (!best || c.lastUse > best.lastUse)) best = c;
-      }
-      this.active = best;
-      this.replaying = best !== null;
-      if (best) best.lastUse = ++this.uses;
+      this.committed = false;
+      this.active = this.pick(sig);
+      this.replaying = this.active !== null;
     }
     if (!this.replaying || !this.active) return undefined;
-    const e = this.active.events[this.pointer];
+    let e = this.active.events[this.pointer];
+    if (e?.sig !== sig && !this.committed) {
+      // Nothing replayed yet (only zeroGrad): another compiled iteration with the same
+      // beginning may be the one running (the last smaller batch after zeroGrad()).
+      const other = this.pick(sig, this.pointer);
+      if (other) {
+        this.active = other;
+        e = other.events[this.pointer];
+      }
+    }
     return e?.sig === sig ? e : undefined;
+  }
+
+  /**
+   * Of the compiled iterations whose events before `at` are this iteration's so far and whose
+   * event `at` is `sig`: the one that most often came after the last iteration (alternating
+   * branches, a last smaller batch after the full ones), else the most recently completed.
+   */
+  private pick(sig: string, at = 0): Compiled | null {
+    const after = this.successors.get(this.last);
+    let best: Compiled | null = null;
+    let bestCount = -1;
+    for (const c of this.compiled.values()) {
+      if (c.events[at]?.sig !== sig) continue;
+      if (this.events.some((e, j) => j < at && c.events[j]?.sig !== e.sig)) continue;
+      const count = after?.get(c.sig) ?? 0;
+      if (count > bestCount || (count === bestCount && best && c.lastUse > best.lastUse)) {
+        best = c;
+        bestCount = count;
+      }
+    }
+    return best;
   }
 
   /** The recorded bindings hold: each stable external is the same tensor as when recorded. */
@@ -320,6 +356,7 @@ export class Tracer<T extends Var> {
       this.active.dynWords[e.dyn * DYN_STRIDE_WORDS] = def.dynamic.value;
     }
     if (e.rec) this.queue.push(e.rec);
+    this.committed = true;
     const slot = e.slot as Slot;
     slot.generation++;
     const node = needsGrad && e.node ? new Node(e.node.def, inputs, e.node.saved, e.out as Storage) : null;
@@ -348,6 +385,7 @@ export class Tracer<T extends Var> {
 
   private endIteration(eager: boolean): void {
     const events = this.events;
+    const active = this.active;
     this.events = [];
     this.produced = new Map();
     this.pointer = 0;
@@ -355,8 +393,10 @@ export class Tracer<T extends Var> {
     this.replaying = false;
     const unlearnable = this.unlearnable;
     this.unlearnable = false;
+    const sig = !eager && active ? active.sig : events.map((e) => e.sig).join('\n');
+    if (active && !eager) active.lastUse = ++this.uses;
+    this.follow(sig);
     if (!eager || !this.enabled || unlearnable) return;
-    const sig = events.map((e) => e.sig).join('\n');
     if (this.compiled.has(sig)) return;
     const externals = events.map((e) => (e.type === 'op' ? e.externals : []));
     const before = this.seen.get(sig);
@@ -367,6 +407,18 @@ export class Tracer<T extends Var> {
     }
     if (before.uncompilable) return;
     this.compile(sig, events, before.externals);
+  }
+
+  /** Counts that iteration `sig` came after the last one (the choice of the next replay). */
+  private follow(sig: string): void {
+    let after = this.successors.get(this.last);
+    if (!after) {
+      after = new Map();
+      this.successors.set(this.last, after);
+      if (this.successors.size > 64) this.successors.delete(this.successors.keys().next().value as string);
+    }
+    after.set(sig, (after.get(sig) ?? 0) + 1);
+    this.last = sig;
   }
 
   private compile(sig: string, events: Event<T>[], previous: number[][]): void {
@@ -407,7 +459,7 @@ export class Tracer<T extends Var> {
             const f = this.host.feed(t);
             feeds.push({ index: i, storage: f.storage });
             compiled.owned.push(f.storage);
-            return f;
+            return f.tensor;
           });
           let dyn: number | undefined;
           let dynBinding: Bindable | undefined;
@@ -458,16 +510,19 @@ export class Tracer<T extends Var> {
             def,
             out: result.storage,
             node: result.gradFn,
-            slot: { generation: 0, label: `${e.def.kind} #${k}` },
+            slot: { generation: 0, label: `${e.def.kind} #${k}`, released: false },
             ...(dyn !== undefined ? { dyn } : {}),
           });
         } else if (e.type === 'backward') {
           const j = this.indexIn(events, e.call.root, k);
           const root = outs[j as number] as T;
+          let written: Leaf[] = [];
           const rec = engine.record('torch backward', () =>
-            whileRecording(() => e.call.run({ root, modes: e.call.leaves })),
+            whileRecording(() => {
+              written = e.call.run({ root, modes: e.call.leaves });
+            }),
           );
-          compiled.events.push({ sig: e.sig, rec, feeds: [], stable: [] });
+          compiled.events.push({ sig: e.sig, rec, feeds: [], stable: [], written });
         } else if (e.type === 'step') {
           const rec = engine.record('torch step', () =>
             whileRecording(() => e.optimizer.encodeStep(e.zeroFill)),
@@ -501,6 +556,8 @@ export class Tracer<T extends Var> {
   }
 
   private release(c: Compiled): void {
+    // Tensors still holding these buffers fail by name from now on.
+    for (const e of c.events) if (e.slot) e.slot.released = true;
     for (const e of c.events) e.rec?.release();
     for (const s of c.owned) release(this.engine, s);
     if (c.dynBuffer) this.engine.releaseBuffer(c.dynBuffer);
@@ -512,6 +569,8 @@ export class Tracer<T extends Var> {
     for (const c of this.compiled.values()) this.release(c);
     this.compiled.clear();
     this.seen.clear();
+    this.successors.clear();
+    this.last = '';
     this.events = [];
     this.produced = new Map();
     this.pointer = 0;
