@@ -1,7 +1,5 @@
 /**
  * Small kernels the compiled training step needs around the layer kernels:
- *   copyColumnsShader   dst[:, dstOff .. +width] (+)= src[:, srcOff .. +width]  (concatenate
- *                       forward, its backward split, gradient accumulation at a fan-out)
  *   stepEndShader       per-step bookkeeping done by the GPU: the first step whose loss
  *                       accumulators turned non-finite, the step counter, the batch cursor
  *                       (the optimizer records a non-finite write in the same words)
@@ -25,34 +23,6 @@ export const STATUS_WORDS = 4;
 
 /** Bits of status[BAD_WHAT]: a loss accumulator; a value the optimizer wrote (shaders/optim.ts). */
 export const BAD_WHAT = { LOSS: 1, WRITE: 2 } as const;
-
-/** Bindings: 0 src (read), 1 dst (read_write), 2 params. One thread per copied element. */
-export function copyColumnsShader(accumulate: boolean): string {
-  return /* wgsl */ `
-struct Params {
-  rows: u32, width: u32,
-  src_cols: u32, src_off: u32,  // src: [rows, src_cols]; columns src_off .. src_off + width
-  dst_cols: u32, dst_off: u32,  // dst: [rows, dst_cols]; columns dst_off .. dst_off + width
-  _pad0: u32, _pad1: u32,
-}
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
-const WG: u32 = ${WORKGROUP_1D}u;
-${flatIndex}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_index(gid, nwg);
-  if (i >= params.rows * params.width) { return; }
-  let r = i / params.width;
-  let c = i % params.width;
-  let v = src[r * params.src_cols + params.src_off + c];
-  let at = r * params.dst_cols + params.dst_off + c;
-  dst[at] = ${accumulate ? 'dst[at] + v' : 'v'};
-}`;
-}
 
 /**
  * Bindings: 0 acc (f32 loss accumulators, read), 1 status (u32, read_write), 2 cursor (u32),

@@ -170,7 +170,7 @@ describe('declared work of a compiled step', () => {
       /^softmax$/,
       /^activity_penalty$/,
       /^activity_grad/,
-      /^copy_columns/,
+      /^copy_block/,
       /^softmax_xent_sparse$/,
       /^loss_mse$/,
       /^row_error_abs$/,

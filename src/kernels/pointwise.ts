@@ -11,7 +11,7 @@ import {
   scalarOpShader,
   type ScalarOp,
 } from '../../shaders/pointwise.js';
-import type { Bindable, Engine } from '../gpu/engine.js';
+import { bufferOf, type Bindable, type Engine } from '../gpu/engine.js';
 import { checkCount, checkF32, checkF32Each, checkFinite, checkSize } from './validate.js';
 
 export { SCALAR_OPS, scalarOpIsGrad };
@@ -134,6 +134,8 @@ export function encodeCopyBlock(
   checkCount(label, 'dynScale', dynScale);
   checkCount(label, 'dynMax', dynMax);
   if (dynScale > 0 && !b.dyn) throw new TypeError(`${label}: dynScale is set but no dyn buffer was given`);
+  if (bufferOf(b.src) === bufferOf(b.dst))
+    throw new RangeError(`${label}: src and dst must be different buffers`);
   if (rows === 0 || cols === 0) return;
   const end = (side: BlockSide, extra: number) => side.offset + extra + (rows - 1) * side.stride + cols;
   checkF32(label, 'src', b.src, end(src, dynMax * dynScale), `a block of [${rows}, ${cols}]`);

@@ -5,7 +5,6 @@
 import {
   activityGradShader,
   activityPenaltyShader,
-  copyColumnsShader,
   BAD_WHAT,
   guardedCopyShader,
   penaltyTermsShader,
@@ -15,6 +14,7 @@ import {
 } from '../../shaders/step.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
+import { copyBlockReference, encodeCopyBlock, type CopyBlockSpec } from './pointwise.js';
 import { checkCount, checkF32, checkF32Each, checkSize } from './validate.js';
 
 export { BAD_WHAT, STATUS, STATUS_WORDS };
@@ -47,31 +47,19 @@ export function encodeCopyColumns(engine: Engine, spec: ColumnCopy, src: Bindabl
   checkF32(what, 'src', src, spec.rows * spec.srcCols, `[${spec.rows}, ${spec.srcCols}]`);
   checkF32(what, 'dst', dst, spec.rows * spec.dstCols, `[${spec.rows}, ${spec.dstCols}]`);
   if (src === dst) throw new RangeError(`${what}: src and dst must be different buffers`);
-  const n = spec.rows * spec.width;
-  if (n === 0) return;
-  const label = spec.accumulate ? 'copy_columns_acc' : 'copy_columns';
-  const params = engine.tempUniform(
-    new Uint32Array([
-      spec.rows,
-      spec.width,
-      spec.srcCols,
-      spec.srcOffset,
-      spec.dstCols,
-      spec.dstOffset,
-      0,
-      0,
-    ]),
-    `${label} params`,
-  );
-  // The copied columns read and written (dst also read, and one add, when accumulating).
-  const acc = spec.accumulate ? 1 : 0;
-  engine.dispatch(
-    engine.pipeline(copyColumnsShader(spec.accumulate), label),
-    [src, dst, params],
-    engine.dispatchGrid(n, WORKGROUP_1D),
-    label,
-    { flops: acc * n, bytes: 4 * n * (2 + acc) },
-  );
+  // A block copy (src/kernels/pointwise.ts): rows of `width` values at their offsets and strides.
+  encodeCopyBlock(engine, columnBlock(spec), { src, dst });
+}
+
+/** A column copy as the strided block copy it is. */
+function columnBlock(spec: ColumnCopy): CopyBlockSpec {
+  return {
+    rows: spec.rows,
+    cols: spec.width,
+    src: { offset: spec.srcOffset, stride: spec.srcCols },
+    dst: { offset: spec.dstOffset, stride: spec.dstCols },
+    accumulate: spec.accumulate,
+  };
 }
 
 /**
@@ -237,12 +225,5 @@ export function copyColumnsReference(
   src: ArrayLike<number>,
   dst: Float64Array,
 ): Float64Array {
-  for (let r = 0; r < spec.rows; r++) {
-    for (let c = 0; c < spec.width; c++) {
-      const v = src[r * spec.srcCols + spec.srcOffset + c] ?? NaN;
-      const at = r * spec.dstCols + spec.dstOffset + c;
-      dst[at] = spec.accumulate ? (dst[at] ?? NaN) + v : v;
-    }
-  }
-  return dst;
+  return copyBlockReference(columnBlock(spec), src, dst);
 }
