@@ -1,6 +1,7 @@
-/** Small model pieces the model and tune tests share. */
+/** Small model pieces the model, tune and torch tests share. */
 import { layers, type Dense } from '../src/nn/layers/index.js';
 import type { DenseArgs } from '../src/nn/layers/dense.js';
+import { nn } from '../src/torch/index.js';
 import { createRng } from '../src/util/random.js';
 
 /**
@@ -32,4 +33,16 @@ export function blobs3(k: number, per: number, seed = 5): { x: number[][]; ids: 
       ids.push(c);
     }
   return { x, ids };
+}
+
+/** The course deck's Sequential (deck 003, Pima): 8 → 12 → 8 → 1, ReLU, ReLU, Sigmoid. */
+export function deckSequential(): nn.Sequential {
+  return new nn.Sequential(
+    new nn.Linear(8, 12),
+    new nn.ReLU(),
+    new nn.Linear(12, 8),
+    new nn.ReLU(),
+    new nn.Linear(8, 1),
+    new nn.Sigmoid(),
+  );
 }

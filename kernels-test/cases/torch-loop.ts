@@ -12,6 +12,7 @@ import fixture from '../../test/fixtures/torch.json';
 import type { Engine } from '../../src/index.js';
 import { nn, optim, tensor, tracerOf } from '../../src/torch/index.js';
 import { expectClose } from '../harness.js';
+import { deckSequential } from '../models.js';
 import type { KernelCase } from './types.js';
 
 const run = fixture.deck_loop.sequential_60;
@@ -22,14 +23,7 @@ export const cases: KernelCase[] = [
     async run(engine: Engine) {
       const tracer = tracerOf(engine);
       const before = { ...tracer.stats };
-      const model = new nn.Sequential(
-        new nn.Linear(8, 12),
-        new nn.ReLU(),
-        new nn.Linear(12, 8),
-        new nn.ReLU(),
-        new nn.Linear(8, 1),
-        new nn.Sigmoid(),
-      );
+      const model = deckSequential();
       model.loadStateDict(Object.fromEntries(run.initial_state.map((e) => [e.name, e.values])));
       const X = tensor(run.X, { engine });
       const y = tensor(run.y, { engine });

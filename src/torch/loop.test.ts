@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import fixture from '../../test/fixtures/torch.json';
 import { manualSeed, nn, noGrad, optim, tensor, tracerOf, type Tensor } from './index.js';
+import { deckSequential } from '../../kernels-test/models.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -21,18 +22,6 @@ afterAll(() => engine.dispose());
 
 type Run = (typeof fixture.deck_loop)['sequential_60'];
 type StateEntry = Run['initial_state'][number];
-
-/** The deck's Sequential: 8 → 12 → 8 → 1, ReLU, ReLU, Sigmoid. */
-function deckSequential(): nn.Module {
-  return new nn.Sequential(
-    new nn.Linear(8, 12),
-    new nn.ReLU(),
-    new nn.Linear(12, 8),
-    new nn.ReLU(),
-    new nn.Linear(8, 1),
-    new nn.Sigmoid(),
-  );
-}
 
 /** The fixture's CustomNet, subclassed as the deck writes it. */
 class CustomNet extends nn.Module {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import { torch } from '../index.js';
 import fixture from '../../test/fixtures/torch.json';
+import { expectNear, flat, must, values } from '../../kernels-test/torch-checks.js';
 
 type Tensor = torch.Tensor;
 const { nn } = torch;
@@ -21,15 +22,10 @@ afterAll(() => engine.dispose());
 
 /**
  * Float32 on both sides, the same formulas, but other summation orders and the GPU's exp/log:
- * a few ulps. |got − expected| ≤ ATOL + RTOL·|expected|, RTOL ≈ 17 ulps of float32; ATOL for
+ * a few ulps. |got − expected| ≤ atol + rtol·|expected|, rtol ≈ 17 ulps of float32; atol 1e-6 for
  * values that cancel to near zero (gradients of 0 and of tiny magnitudes).
+ * These are expectNear's defaults (kernels-test/torch-checks.ts).
  */
-const RTOL = 2e-6;
-const ATOL = 1e-6;
-
-function flat(v: unknown): number[] {
-  return typeof v === 'number' ? [v] : ((v as unknown[]).flat(Infinity) as number[]);
-}
 
 function shapeOf(v: unknown): number[] {
   const shape: number[] = [];
@@ -39,33 +35,6 @@ function shapeOf(v: unknown): number[] {
     level = level[0] as unknown;
   }
   return shape;
-}
-
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: readonly number[],
-  what: string,
-  rtol = RTOL,
-  atol = ATOL,
-): void {
-  expect(actual.length, `${what}: number of values`).toBe(expected.length);
-  const bad: string[] = [];
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) bad.push(`[${i}] got ${a}, expected ${e}`);
-  }
-  expect(bad, `${what}: values outside |got − expected| ≤ ${atol} + ${rtol}·|expected|`).toEqual([]);
-}
-
-/** The value, or a failure naming what is missing (instead of a non-null assertion). */
-function must<T>(v: T | null | undefined, what: string): T {
-  if (v === null || v === undefined) throw new Error(`${what} is missing`);
-  return v;
-}
-
-async function values(t: Tensor): Promise<number[]> {
-  return Array.from(await t.data());
 }
 
 // ---------------------------------------------------------------- losses
@@ -143,9 +112,9 @@ describe('losses against PyTorch 1.13', () => {
       } else {
         out.backward();
       }
-      expectClose(await out.data(), flat(c.output), 'output');
+      expectNear(await out.data(), flat(c.output), 'output');
       expect(input.grad).not.toBeNull();
-      expectClose(await values(input.grad as Tensor), flat(c.grad), 'input.grad');
+      expectNear(await values(input.grad as Tensor), flat(c.grad), 'input.grad');
     });
   }
 
@@ -154,8 +123,8 @@ describe('losses against PyTorch 1.13', () => {
       const input = torch.tensor(c.input, { requiresGrad: true });
       const out = LOSS_FUNCTIONS[c.loss](input, targetOf(c), lossOptions(c));
       out.backward();
-      expectClose([await out.item()], flat(c.output), `${c.loss} ${c.reduction} ${c.label}: output`);
-      expectClose(
+      expectNear([await out.item()], flat(c.output), `${c.loss} ${c.reduction} ${c.label}: output`);
+      expectNear(
         await values(input.grad as Tensor),
         flat(c.grad),
         `${c.loss} ${c.reduction} ${c.label}: grad`,
@@ -170,7 +139,7 @@ describe('losses against PyTorch 1.13', () => {
     const weight = torch.tensor(c.kwargs.weight as number[]);
     const lossFn = new nn.CrossEntropyLoss({ weight, ignore_index: c.kwargs.ignore_index });
     const out = lossFn(torch.tensor(c.input), targetOf(c));
-    expectClose([await out.item()], flat(c.output), 'output');
+    expectNear([await out.item()], flat(c.output), 'output');
   });
 });
 
@@ -299,7 +268,7 @@ describe("nn.Linear's default initialisation", () => {
     const want = x.flatMap((row) =>
       [0, 1].map((o) => row.reduce((s, v, i) => s + v * (W[o * 3 + i] as number), 0)),
     );
-    expectClose(await values(lin(torch.tensor(x))), want, 'x·Wᵀ', 1e-6, 1e-6);
+    expectNear(await values(lin(torch.tensor(x))), want, 'x·Wᵀ', 1e-6, 1e-6);
   });
 });
 
@@ -407,12 +376,12 @@ describe('Module API', () => {
     expect([...y.shape]).toEqual([5, 2]);
     const [W1, b1, W2, b2] = await Promise.all(net.parameters().map(values));
     const want = mlpOnHost(X53, must(W1, 'W1'), must(b1, 'b1'), must(W2, 'W2'), must(b2, 'b2'), 3, 4, 2);
-    expectClose(await values(y), want, 'net(x)', 1e-6, 1e-6);
+    expectNear(await values(y), want, 'net(x)', 1e-6, 1e-6);
     expect(await values(net.forward(x))).toEqual(await values(y));
     // A 1-D input is one row.
     const row = net(torch.tensor(must(X53[0], 'row 0')));
     expect([...row.shape]).toEqual([2]);
-    expectClose(await values(row), want.slice(0, 2), 'net(x[0])', 1e-6, 1e-6);
+    expectNear(await values(row), want.slice(0, 2), 'net(x[0])', 1e-6, 1e-6);
   });
 
   it('a subclass without forward names the module in its error', () => {
@@ -542,13 +511,7 @@ describe('Module API', () => {
         [3, 6],
       ]),
     );
-    expectClose(
-      await values(bn.runningMean),
-      [0.2, 0.4],
-      'running_mean after one training batch',
-      1e-6,
-      1e-7,
-    );
+    expectNear(await values(bn.runningMean), [0.2, 0.4], 'running_mean after one training batch', 1e-6, 1e-7);
     const y = await values(new nn.Dropout(0.5)(torch.ones([64, 64])));
     expect(y.filter((v) => v === 0).length, 'dropped elements').toBeGreaterThan(0);
   });
@@ -648,7 +611,7 @@ describe('Module API', () => {
       const want = X.flatMap((r) =>
         r.map((v, j) => (v - (mean[j] as number)) / Math.sqrt((biasedVar[j] as number) + eps)),
       );
-      expectClose(y, want, 'y', 1e-5, 1e-6);
+      expectNear(y, want, 'y', 1e-5, 1e-6);
       for (let j = 0; j < cols; j++) {
         const col = y.filter((_, i) => i % cols === j);
         const m = col.reduce((s, v) => s + v, 0) / rows;
@@ -661,7 +624,7 @@ describe('Module API', () => {
         );
       }
       // running_mean = 0.9·0 + 0.1·batch mean
-      expectClose(
+      expectNear(
         await values(bn.runningMean),
         mean.map((m) => 0.1 * m),
         'running_mean',
@@ -669,7 +632,7 @@ describe('Module API', () => {
         1e-7,
       );
       // running_var = 0.9·1 + 0.1·var with PyTorch's unbiased variance, var·n/(n − 1)
-      expectClose(
+      expectNear(
         await values(bn.runningVar),
         biasedVar.map((v) => 0.9 + (0.1 * v * rows) / (rows - 1)),
         'running_var',
@@ -685,7 +648,7 @@ describe('Module API', () => {
       bn(torch.tensor(X));
       const rm = await values(bn.runningMean);
       const rv = await values(bn.runningVar);
-      expectClose(
+      expectNear(
         rm,
         mean.map((m) => 0.5 * m),
         'running_mean, momentum 0.5',
@@ -701,7 +664,7 @@ describe('Module API', () => {
       const want = Z.flatMap((r) =>
         r.map((v, j) => (v - (rm[j] as number)) / Math.sqrt((rv[j] as number) + eps)),
       );
-      expectClose(y, want, 'eval y', 1e-5, 1e-6);
+      expectNear(y, want, 'eval y', 1e-5, 1e-6);
       expect(await values(bn.runningMean)).toEqual(rm);
       expect(await values(bn.runningVar)).toEqual(rv);
     });

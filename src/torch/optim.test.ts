@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import { torch } from '../index.js';
 import fixture from '../../test/fixtures/torch.json';
+import { expectNear, flat, must, values } from '../../kernels-test/torch-checks.js';
 
 type Tensor = torch.Tensor;
 type Parameter = torch.Parameter;
@@ -23,43 +24,11 @@ afterAll(() => engine.dispose());
 /**
  * Both sides run the update in float32 with the same formulas; the GPU's sqrt and division
  * may differ from the CPU's by an ulp or two, and differences carry over the 5 steps:
- * |got − expected| ≤ ATOL + RTOL·|expected|, RTOL = 2e-6 (about 17 ulps). ATOL = 1e-6 for
+ * |got − expected| ≤ atol + rtol·|expected|, rtol = 2e-6 (about 17 ulps). atol = 1e-6 for
  * values that cancel to near zero (SGD's last step leaves a weight at −2.3e-9, the float32
  * residue of −1.5 + 1.5-ish sums, where an ulp of the operands is ~1e-7).
+ * These are expectNear's defaults (kernels-test/torch-checks.ts).
  */
-const RTOL = 2e-6;
-const ATOL = 1e-6;
-
-function flat(v: unknown): number[] {
-  return typeof v === 'number' ? [v] : ((v as unknown[]).flat(Infinity) as number[]);
-}
-
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: readonly number[],
-  what: string,
-  rtol = RTOL,
-  atol = ATOL,
-): void {
-  expect(actual.length, `${what}: number of values`).toBe(expected.length);
-  const bad: string[] = [];
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) bad.push(`[${i}] got ${a}, expected ${e}`);
-  }
-  expect(bad, `${what}: values outside |got − expected| ≤ ${atol} + ${rtol}·|expected|`).toEqual([]);
-}
-
-/** The value, or a failure naming what is missing (instead of a non-null assertion). */
-function must<T>(v: T | null | undefined, what: string): T {
-  if (v === null || v === undefined) throw new Error(`${what} is missing`);
-  return v;
-}
-
-async function values(t: Tensor): Promise<number[]> {
-  return Array.from(await t.data());
-}
 
 // ---------------------------------------------------------------- the fixture's runs
 
@@ -173,8 +142,8 @@ describe('optimizers against PyTorch 1.13: parameters after each of 5 steps', ()
         lossWithGradient(w, b, g).backward();
         opt.step();
         const want = run.steps[k] as WB;
-        expectClose(await w.data(), flat(want.weight), `step ${k + 1}: weight`);
-        expectClose(await b.data(), flat(want.bias), `step ${k + 1}: bias`);
+        expectNear(await w.data(), flat(want.weight), `step ${k + 1}: weight`);
+        expectNear(await b.data(), flat(want.bias), `step ${k + 1}: bias`);
       }
       expect(opt.steps).toBe(OPT.grads.length);
     });
@@ -373,13 +342,13 @@ describe("an optimizer's parameters keep working as tensors", () => {
     expect(await values(must(lin.bias, 'bias').grad as Tensor)).toEqual([2]);
     opt.step();
     const sd = lin.stateDict();
-    expectClose(
+    expectNear(
       await values(must(sd.weight, 'weight')),
       [W0[0] as number, (W0[1] as number) - 0.25 * 2.5],
       'weight',
       1e-7,
       1e-7,
     );
-    expectClose(await values(must(sd.bias, 'bias')), [(b0[0] as number) - 0.5], 'bias', 1e-7, 1e-7);
+    expectNear(await values(must(sd.bias, 'bias')), [(b0[0] as number) - 0.5], 'bias', 1e-7, 1e-7);
   });
 });
