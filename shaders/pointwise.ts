@@ -23,8 +23,8 @@ export const SCALAR_OPS = {
   // NaN x gives NaN but for p = 0 (no gradient) and p = 1 (x^0 = 1), as PyTorch's pow_backward.
   pow_grad:
     'select(dy * select(p * torch_pow(x, p - 1.0), 0.0, p == 0.0), x, is_nan(x) && p != 0.0 && p != 1.0)',
-  clamp: 'min(max(x, p), q)',
-  clamp_grad: 'select(0.0, dy, x >= p && x <= q)',
+  clamp: 'clamp_to(x, p, q)',
+  clamp_grad: 'select(0.0, dy, (!has_lo || x >= p) && (!has_hi || x <= q))',
 } as const;
 export type ScalarOp = keyof typeof SCALAR_OPS;
 
@@ -61,11 +61,15 @@ fn torch_pow(x: f32, p: f32) -> f32 {
   return r;
 }`;
 
-/** Bindings: 0 x, (grad ops: 1 dy,) then y, then params { n, p, q }. */
+/**
+ * Bindings: 0 x, (grad ops: 1 dy,) then y, then params { n, p, q, bounds }: for clamp, bit 0
+ * of bounds says p is a lower bound, bit 1 that q is an upper one (a bound left out is not
+ * passed as ±Inf, which WGSL lets a compiler assume away).
+ */
 export function scalarOpShader(op: ScalarOp): string {
   const grad = scalarOpIsGrad(op);
   return wgsl`
-struct Params { n: u32, p: f32, q: f32, _pad: u32 }
+struct Params { n: u32, p: f32, q: f32, bounds: u32 }
 
 @group(0) @binding(0) var<storage, read> xs: array<f32>;
 #if ${grad}
@@ -82,6 +86,15 @@ ${flatIndex}
 ${isNan}
 ${torchPow}
 
+fn clamp_to(x: f32, p: f32, q: f32) -> f32 {
+  let has_lo = (params.bounds & 1u) != 0u;
+  let has_hi = (params.bounds & 2u) != 0u;
+  var y = x;
+  if (has_lo && y < p) { y = p; }
+  if (has_hi && y > q) { y = q; }
+  return y;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
@@ -89,6 +102,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let x = xs[i];
   let p = params.p;
   let q = params.q;
+  let has_lo = (params.bounds & 1u) != 0u;
+  let has_hi = (params.bounds & 2u) != 0u;
 #if ${grad}
   let dy = dys[i];
   ys[i] = ${SCALAR_OPS[op]};
@@ -119,9 +134,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 /**
  * Bindings: 0 src, 1 dst (read_write), 2 dyn (u32 storage: word 0 scaled by dyn_scale is added
- * to the source offset), 3 params.
+ * to the source offset), 3 params; without `dynamic`, 2 params.
  */
-export function copyBlockShader(accumulate: boolean): string {
+export function copyBlockShader(accumulate: boolean, dynamic = true): string {
   return wgsl`
 struct Params {
   rows: u32, cols: u32, src_stride: u32, dst_stride: u32,
@@ -130,8 +145,12 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> src: array<${accumulate ? 'f32' : 'u32'}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${accumulate ? 'f32' : 'u32'}>;
+#if ${dynamic}
 @group(0) @binding(2) var<storage, read> dyn: array<u32>;
 @group(0) @binding(3) var<uniform> params: Params;
+#else
+@group(0) @binding(2) var<uniform> params: Params;
+#endif
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
@@ -142,7 +161,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= params.rows * params.cols) { return; }
   let r = i / params.cols;
   let c = i % params.cols;
+#if ${dynamic}
   let src_i = params.src_offset + dyn[0] * params.dyn_scale + r * params.src_stride + c;
+#else
+  let src_i = params.src_offset + r * params.src_stride + c;
+#endif
   let dst_i = params.dst_offset + r * params.dst_stride + c;
 #if ${accumulate}
   dst[dst_i] = dst[dst_i] + src[src_i];

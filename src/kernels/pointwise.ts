@@ -49,8 +49,14 @@ export function encodeScalarOp(
   const words = new Uint32Array(4);
   const floats = new Float32Array(words.buffer);
   words[0] = n;
-  floats[1] = p;
-  floats[2] = q;
+  // A clamp bound of ±Inf is "no bound": a flag, and 0 in its place.
+  const [lo, hi] = [Number.isFinite(p) ? p : 0, Number.isFinite(q) ? q : 0];
+  floats[1] = op.startsWith('clamp') ? lo : p;
+  floats[2] = op.startsWith('clamp') ? hi : q;
+  words[3] = (p !== -Infinity ? 1 : 0) | (q !== Infinity ? 2 : 0);
+  if (op.startsWith('clamp') && (p === Infinity || q === -Infinity)) {
+    throw new RangeError(`${label}: the lower bound cannot be +Inf nor the upper one −Inf`);
+  }
   const params = engine.tempUniform(words, `${label} params`);
   // One function a value (pow counts 1, the gradient's products 2); x (and dy) read, y written.
   const work = { flops: grad ? 3 * n : n, bytes: (grad ? 12 : 8) * n };
@@ -108,7 +114,7 @@ export interface CopyBlockSpec {
 /**
  * Copies (or adds) the block src[offset + r·stride + c] to dst[offset + r·stride + c],
  * r < rows, c < cols: a slice along any axis, one part of a concatenation, or its gradient.
- * Without spec.dynScale, `dyn` may be omitted (a zero word is bound).
+ * Without spec.dynScale, `dyn` may be omitted (the kernel variant without it runs).
  */
 export function encodeCopyBlock(
   engine: Engine,
@@ -140,23 +146,20 @@ export function encodeCopyBlock(
   const end = (side: BlockSide, extra: number) => side.offset + extra + (rows - 1) * side.stride + cols;
   checkF32(label, 'src', b.src, end(src, dynMax * dynScale), `a block of [${rows}, ${cols}]`);
   checkF32(label, 'dst', b.dst, end(dst, 0), `a block of [${rows}, ${cols}]`);
-  let dyn = b.dyn;
-  if (dyn) {
-    checkSize(label, 'dyn', dyn, 4, 'one u32');
-  } else {
-    dyn = engine.createBufferWithData(new Uint32Array(4), GPUBufferUsage.STORAGE, `${label} zero`);
-    engine.releaseBuffer(dyn, true);
-  }
+  const dyn = dynScale > 0 ? b.dyn : undefined;
+  if (dyn) checkSize(label, 'dyn', dyn, 4, 'one u32');
   const words = new Uint32Array([rows, cols, src.stride, dst.stride, src.offset, dst.offset, dynScale, 0]);
   const n = rows * cols;
   const acc = spec.accumulate ? 1 : 0;
+  const params = engine.tempUniform(words, `${label} params`);
   engine.dispatch(
-    engine.pipeline(copyBlockShader(spec.accumulate ?? false), label),
-    [b.src, b.dst, dyn, engine.tempUniform(words, `${label} params`)],
+    engine.pipeline(copyBlockShader(spec.accumulate ?? false, dyn !== undefined), label),
+    dyn ? [b.src, b.dst, dyn, params] : [b.src, b.dst, params],
     engine.dispatchGrid(n, WORKGROUP_1D),
     label,
-    // The values read and written (read twice when adding); the add counted when accumulating.
-    { flops: acc * n, bytes: 4 * n * (2 + acc) + 4 },
+    // The values read and written (read twice when adding), and the dyn word if read; the add
+    // counted when accumulating.
+    { flops: acc * n, bytes: 4 * n * (2 + acc) + (dyn ? 4 : 0) },
   );
 }
 

@@ -469,6 +469,23 @@ export function reshapeDef(inShape: readonly number[], shape: readonly number[])
   };
 }
 
+/** A copy of x with storage of its own (clone): its 32-bit values moved as they are. */
+export function cloneDef(shape: readonly number[]): OpDef {
+  const n = sizeOf(shape);
+  return {
+    kind: 'clone',
+    key: shape.join('x'),
+    shape,
+    forward(engine, [x], out) {
+      copyOrAdd(engine, (x as Var).storage.buf, out, n, false);
+      return undefined;
+    },
+    backward(ctx, dy) {
+      passThrough(ctx, 0, dy, n);
+    },
+  };
+}
+
 /** The [outer, d, inner] view of a shape around one axis. */
 function around(shape: readonly number[], axis: number): { outer: number; d: number; inner: number } {
   return { outer: sizeOf(shape.slice(0, axis)), d: shape[axis] ?? 1, inner: sizeOf(shape.slice(axis + 1)) };
@@ -655,6 +672,8 @@ export function dropoutDef(
   seed: number,
   stream: number,
   step: Bindable,
+  /** manualSeed() calls so far: a reseeded loop records its dropout again (the same masks as before). */
+  epoch = 0,
 ): OpDef {
   const n = sizeOf(shape);
   const spec = { n, rate, seed, stream };
@@ -662,7 +681,7 @@ export function dropoutDef(
     kind: 'dropout',
     // The stream is left out: a replayed dropout keeps the stream it was recorded with and
     // draws a new mask each iteration from the step word, which each step() advances.
-    key: `${shape.join('x')}|${rate}|${seed}`,
+    key: `${shape.join('x')}|${rate}|${seed}|${epoch}`,
     shape,
     forward(engine, [x], out) {
       encodeDropout(engine, spec, { x: (x as Var).storage.buf, y: out, step });

@@ -15,6 +15,7 @@ export {
   Parameter,
   rand,
   randn,
+  setDefaultDevice,
   Tensor,
   tensor,
   tracerOf,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../node/index.js';
 import { scalar } from './tensor.js';
 import { MAX_COMPILED } from './trace.js';
-import { manualSeed, nn, optim, tensor, tracerOf, zeros, type Tensor } from './index.js';
+import { manualSeed, nn, optim, Parameter, tensor, tracerOf, zeros, type Tensor } from './index.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -91,12 +91,85 @@ describe('views, state dicts and parameters in an arena', () => {
   });
 });
 
+describe('parameters from tensors, and optimizers beside other loops', () => {
+  it('a Parameter made from a tensor or its view copies it: the tensor stays usable after the optimizer', async () => {
+    const w = tensor([1, 2, 3, 4]);
+    const p = new Parameter(w.reshape(2, 2));
+    const q = new Parameter(w);
+    const opt = new optim.SGD([p, q], { lr: 1 });
+    p.sum().add(q.sum()).backward();
+    opt.step();
+    expect(Array.from(await w.data())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(await p.data())).toEqual([0, 1, 2, 3]);
+    expect(Array.from(await w.reshape(4).data())).toEqual([1, 2, 3, 4]);
+  });
+
+  it("a gradient read before the optimizer stays readable; another model's compiled loop and its tensors are untouched", async () => {
+    manualSeed(6);
+    const a = new nn.Linear(2, 1);
+    const optA = new optim.SGD(a.parameters(), { lr: 0.01 });
+    const x = X();
+    const y = Y();
+    let kept: Tensor | undefined;
+    for (let k = 0; k < 4; k++) kept = iteration(a, optA, x, y);
+    const tracer = tracerOf(engine);
+    const compiled = tracer.compiledCount;
+    const value = await (kept as Tensor).item();
+    // A second model, its gradient read, then its optimizer.
+    const b = new nn.Linear(2, 1);
+    b(x).sum().backward();
+    const g = b.weight.grad as Tensor;
+    const gradValues = Array.from(await g.data());
+    const optB = new optim.SGD(b.parameters(), { lr: 0.01 });
+    expect(Array.from(await g.data())).toEqual(gradValues);
+    expect(Array.from(await (b.weight.grad as Tensor).data())).toEqual(gradValues);
+    // Model a's compiled step and its last loss were not forgotten.
+    expect(tracer.compiledCount).toBe(compiled);
+    expect(await (kept as Tensor).item()).toBe(value);
+    // The next iteration of a also holds b's ops since a's last step (eager); the one after
+    // replays a's compiled step again.
+    iteration(a, optA, x, y);
+    const r0 = tracer.stats.replayedIterations;
+    iteration(a, optA, x, y);
+    expect(tracer.stats.replayedIterations - r0).toBe(1);
+    iteration(b, optB, x, y);
+  });
+
+  it('the same seed gives the same dropout masks in a compiled loop too', async () => {
+    const run = async () => {
+      manualSeed(77);
+      const model = new nn.Sequential(new nn.Linear(2, 16), new nn.Dropout(0.5), new nn.Linear(16, 1));
+      const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+      const x = X();
+      const y = Y();
+      const losses: number[] = [];
+      for (let k = 0; k < 6; k++) losses.push(await iteration(model, opt, x, y).item());
+      return losses;
+    };
+    const first = await run();
+    const second = await run();
+    expect(second).toEqual(first);
+    expect(new Set(first).size).toBeGreaterThan(1);
+  });
+
+  it('clone() copies any dtype; under noGrad it is a tensor of its own', async () => {
+    const ids = tensor([3, -100, 7], { dtype: 'long' });
+    const copy = ids.clone();
+    expect(copy.dtype).toBe('int32');
+    expect(Array.from(await copy.data())).toEqual([3, -100, 7]);
+    const x = tensor([1, 2], { requiresGrad: true });
+    x.clone().mul(3).sum().backward();
+    expect(Array.from(await (x.grad as Tensor).data())).toEqual([3, 3]);
+  });
+});
+
 describe('compiled steps: freed with their tensors refused, and chosen well', () => {
   it('more iteration shapes than MAX_COMPILED: the oldest compiled step is freed and its tensors refused by name', async () => {
     manualSeed(3);
     const model = new nn.Linear(2, 1);
     const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
     const tracer = tracerOf(engine);
+    tracer.reset(); // none of the earlier tests' compiled steps
     const rows = Array.from({ length: 8 }, (_, i) => [i / 8, 1 - i / 8]);
     const Xall = tensor(rows);
     const yall = tensor(rows.map(([a]) => [a as number]));
@@ -125,6 +198,7 @@ describe('compiled steps: freed with their tensors refused, and chosen well', ()
     const model = new nn.Linear(2, 1);
     const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
     const tracer = tracerOf(engine);
+    tracer.reset();
     for (let k = 0; k < 4; k++) {
       // Tensors made anew each iteration: fed into the compiled step's own input buffers.
       await iteration(model, opt, tensor(host), tensor(target)).item();

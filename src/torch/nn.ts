@@ -18,7 +18,6 @@
  * match PyTorch's state_dict ('layer1.weight', or '0.weight' in a Sequential).
  */
 import type { Engine } from '../gpu/engine.js';
-import { currentEngine } from '../gpu/init.js';
 import { BufferSlice } from '../gpu/resources.js';
 import { formatShape, sizeOf } from '../kernels/shape.js';
 import type { TorchReduction, TorchLossKind } from '../kernels/torch-losses.js';
@@ -29,6 +28,8 @@ import {
   apply,
   copyBinding,
   currentDropoutSeed,
+  currentSeedEpoch,
+  defaultEngine,
   dropoutStep,
   fromValues,
   hostRng,
@@ -195,7 +196,7 @@ export class Module {
 }
 
 function engineOf(m: Module): Engine {
-  return m.parameters()[0]?.engine ?? currentEngine();
+  return m.parameters()[0]?.engine ?? defaultEngine();
 }
 
 function valuesOf(
@@ -424,7 +425,10 @@ export class Dropout extends Module {
   override forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const stream = nextDropoutStream();
-    return apply(dropoutDef(x.shape, this.p, currentDropoutSeed(), stream, dropoutStep(x.engine)), [x]);
+    return apply(
+      dropoutDef(x.shape, this.p, currentDropoutSeed(), stream, dropoutStep(x.engine), currentSeedEpoch()),
+      [x],
+    );
   }
 
   override extraRepr(): string {
@@ -458,15 +462,15 @@ export class BatchNorm1d extends Module {
     ]);
     if (o.momentum === null) {
       throw new RangeError(
-        'BatchNorm1d: momentum=None (a cumulative moving average) is not supported; give a momentum in (0, 1]',
+        'BatchNorm1d: momentum=None (a cumulative moving average) is not supported; give a momentum in [0, 1]',
       );
     }
     const eps = o.eps ?? 1e-5;
     const momentum = o.momentum ?? 0.1;
     if (typeof eps !== 'number' || !(eps > 0))
       throw new RangeError(`BatchNorm1d: eps must be > 0, got ${String(eps)}`);
-    if (typeof momentum !== 'number' || !(momentum > 0 && momentum <= 1)) {
-      throw new RangeError(`BatchNorm1d: momentum must be in (0, 1], got ${String(momentum)}`);
+    if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
+      throw new RangeError(`BatchNorm1d: momentum must be in [0, 1], got ${String(momentum)}`);
     }
     this.eps = eps;
     this.momentum = momentum;

@@ -106,8 +106,8 @@ export abstract class Optimizer implements TracedOptimizer {
     this.state = Array.from({ length: optimizerStateSlots(spec) }, (_, k) => arena(`state ${k}`));
     this.hyper = createOptimizerHyper(engine, spec, lr);
     this.table = createSegmentTable(engine, segments, totalLength);
-    // Compiled iterations bound the parameters' buffers, which are about to move.
-    tracerOf(engine).reset();
+    // Compiled iterations that bound the parameters' buffers, which are about to move.
+    tracerOf(engine).forget(unique.map((p) => p.id));
     unique.forEach((p, k) => {
       const s = segments[k] as ArenaSegment;
       const bytes = Math.max(4, s.length * 4);

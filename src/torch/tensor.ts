@@ -33,6 +33,7 @@ import {
   activationDef,
   binaryDef,
   catDef,
+  cloneDef,
   matmulDef,
   reduceDef,
   reshapeDef,
@@ -253,7 +254,7 @@ export class Tensor implements Leaf {
     this.arenaGrad = grads;
     this.arenaGradValid = kept !== null;
     if (!kept) this.gradZeroed = false;
-    kept?.dispose();
+    // The old gradient tensor stays readable for whoever holds it (freed when collected).
     this.#grad = null;
   }
 
@@ -338,7 +339,7 @@ export class Tensor implements Leaf {
 
   /** A copy with its own storage (keeps the graph: the gradient passes through). */
   clone(): Tensor {
-    return this.reshape(...this.shape).add(0);
+    return apply(cloneDef(this.shape), [this], this.dtype);
   }
 
   // ---------------------------------------------------------------- autograd
@@ -372,7 +373,7 @@ export class Tensor implements Leaf {
             'pass backward(gradient) with a tensor of its shape',
         );
       }
-      seed = scalar(this.engine, 1).storage.buf;
+      seed = constant(this.engine, 1).storage.buf;
     }
     const engine = this.engine;
     if (!this.gradFn) {
@@ -552,11 +553,14 @@ export class Tensor implements Leaf {
 
 /** A tensor a Module registers as its parameter (requiresGrad by default). */
 export class Parameter extends Tensor {
+  /**
+   * A parameter holding a copy of t's values (t, and any view of t, stay as they are: the
+   * parameter's own storage moves into an optimizer's arena later).
+   */
   constructor(t: Tensor, requiresGrad = true) {
-    const s = t.storage;
-    super(t.engine, { buf: s.buf, owned: s.owned }, t.shape, t.dtype, { requiresGrad });
-    // The parameter takes the storage over.
-    s.owned = null;
+    const storage = allocate(t.engine, t.elements, `parameter ${formatShape(t.shape)}`);
+    copyBinding(t.engine, t.storage.buf, storage.buf, t.elements * 4);
+    super(t.engine, storage, t.shape, t.dtype, { requiresGrad });
   }
 
   override describe(): string {
@@ -768,39 +772,79 @@ export function apply(def: OpDef, inputs: readonly Tensor[], dtype?: TorchDType)
 
 // ---------------------------------------------------------------- constants
 
-const scalarCache = new WeakMap<Engine, Map<number, Tensor>>();
+const scalarCache = new WeakMap<Engine, { internal: Map<number, Tensor>; user: Map<number, Tensor> }>();
 
-/** Constants kept per engine; past these, a number operand gets a tensor of its own (freed with it). */
+/** Number operands cached per engine; past these, an operand gets a tensor of its own (freed with it). */
 const MAX_CACHED_SCALARS = 256;
 
-/**
- * A one-element constant (a number operand, backward's seed 1): cached, so a loop's
- * constants are the same tensors each iteration (a compiled step binds them).
- */
-export function scalar(engine: Engine, value: number): Tensor {
-  let cache = scalarCache.get(engine);
-  if (!cache) {
-    cache = new Map();
-    scalarCache.set(engine, cache);
-  }
-  const key = Math.fround(value);
-  const cached = cache.get(key);
-  if (cached && !cached.isDisposed) return cached;
+function scalarTensor(engine: Engine, value: number, owned: boolean): Tensor {
   const buffer = engine.createBufferWithData(
-    new Float32Array([key, 0, 0, 0]),
+    new Float32Array([value, 0, 0, 0]),
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    `torch scalar ${key}`,
+    `torch scalar ${value}`,
   );
-  if (cache.size >= MAX_CACHED_SCALARS)
-    return new Tensor(engine, { buf: buffer, owned: buffer }, [], 'float32');
-  const t = new Tensor(engine, { buf: buffer, owned: null }, [], 'float32');
-  cache.set(key, t);
+  return new Tensor(engine, { buf: buffer, owned: owned ? buffer : null }, [], 'float32');
+}
+
+function scalarCaches(engine: Engine): { internal: Map<number, Tensor>; user: Map<number, Tensor> } {
+  let caches = scalarCache.get(engine);
+  if (!caches) {
+    caches = { internal: new Map(), user: new Map() };
+    scalarCache.set(engine, caches);
+  }
+  return caches;
+}
+
+/**
+ * A constant the library itself binds (backward's seed 1, a mean's 1/n, −1): always cached,
+ * so compiled steps can bind it for good (a finite set per model).
+ */
+export function constant(engine: Engine, value: number): Tensor {
+  const { internal } = scalarCaches(engine);
+  const key = Math.fround(value);
+  let t = internal.get(key);
+  if (!t || t.isDisposed) {
+    t = scalarTensor(engine, key, false);
+    internal.set(key, t);
+  }
   return t;
 }
 
-setScalarSource((engine, value) => scalar(engine, value).storage.buf);
+/**
+ * A one-element tensor for a number operand (x.mul(2)): cached up to a bound, so a loop's
+ * constants are the same tensors each iteration; past it a tensor of its own, which a
+ * compiled step treats as an input fed anew each iteration.
+ */
+export function scalar(engine: Engine, value: number): Tensor {
+  const { user } = scalarCaches(engine);
+  const key = Math.fround(value);
+  const cached = user.get(key);
+  if (cached && !cached.isDisposed) return cached;
+  if (user.size >= MAX_CACHED_SCALARS) return scalarTensor(engine, key, true);
+  const t = scalarTensor(engine, key, false);
+  user.set(key, t);
+  return t;
+}
+
+setScalarSource((engine, value) => constant(engine, value).storage.buf);
 
 // ---------------------------------------------------------------- creation
+
+let defaultDevice: Engine | null = null;
+
+/**
+ * torch.set_default_device: where tensors and modules are made when no engine is given
+ * (null: the engine of the last initEngine()).
+ */
+export function setDefaultDevice(engine: Engine | null): void {
+  defaultDevice = engine;
+}
+
+/** The engine new tensors and parameters go to. */
+export function defaultEngine(): Engine {
+  if (defaultDevice && !defaultDevice.isLost) return defaultDevice;
+  return currentEngine();
+}
 
 export interface TensorOptions {
   dtype?: string;
@@ -827,7 +871,7 @@ export function fromValues(
   dtype: TorchDType,
   options: TensorOptions = {},
 ): Tensor {
-  const engine = options.engine ?? currentEngine();
+  const engine = options.engine ?? defaultEngine();
   const n = sizeOf(shape);
   if (values.length !== n) {
     throw new RangeError(
@@ -965,6 +1009,11 @@ export function manualSeed(seed: number): void {
   dropoutSeed = rng.nextU32();
   dropoutStreams = 0;
   seedEpoch++;
+}
+
+/** manualSeed() calls so far (a dropout recorded before a reseed is not replayed after it). */
+export function currentSeedEpoch(): number {
+  return seedEpoch;
 }
 
 /** The stream of the next eager dropout call (masks differ per call and per step). */

@@ -107,8 +107,8 @@ interface CompiledEvent {
   rec: Recording | null;
   /** Input positions fed from tensors made anew each iteration, and their recorded buffers. */
   feeds: { index: number; storage: Storage }[];
-  /** Stable externals: input position → identity the recording binds. */
-  stable: { index: number; id: number }[];
+  /** Stable externals: input position → identity and buffer the recording binds. */
+  stable: { index: number; id: number; buf: Bindable }[];
   def?: OpDef;
   out?: Storage;
   node?: Node | null;
@@ -160,6 +160,8 @@ export class Tracer<T extends Var> {
   private successors = new Map<string, Map<string, number>>();
   /** False while an iteration runs eagerly after a divergence (or before anything matched). */
   private replaying = false;
+  /** Compiled iterations forgotten while being replayed: freed when the iteration ends. */
+  private doomed: Compiled[] = [];
   /** An event of this iteration was replayed (queued or returned a tensor): no switching now. */
   private committed = false;
   /** This iteration outgrew MAX_EVENTS or ran something a replay cannot: it is not learned. */
@@ -199,7 +201,7 @@ export class Tracer<T extends Var> {
     const index = this.events.length;
     let output: T | undefined;
     const expected = this.expect(sig);
-    if (expected && this.matches(expected, externals)) {
+    if (expected && this.matches(expected, inputs, externals)) {
       output = this.replayOp(expected, def, inputs, needsGrad);
     } else {
       this.diverge();
@@ -339,9 +341,14 @@ export class Tracer<T extends Var> {
     return best;
   }
 
-  /** The recorded bindings hold: each stable external is the same tensor as when recorded. */
-  private matches(e: CompiledEvent, externals: readonly number[]): boolean {
-    return e.stable.every(({ index, id }) => externals[index] === id);
+  /**
+   * The recorded bindings hold: each stable external is the same tensor as when recorded,
+   * still over the same buffer (a view of a parameter that moved into an arena is not).
+   */
+  private matches(e: CompiledEvent, inputs: readonly T[], externals: readonly number[]): boolean {
+    return e.stable.every(
+      ({ index, id, buf }) => externals[index] === id && inputs[index]?.storage.buf === buf,
+    );
   }
 
   private replayOp(e: CompiledEvent, def: OpDef, inputs: readonly T[], needsGrad: boolean): T {
@@ -384,6 +391,7 @@ export class Tracer<T extends Var> {
   // ---------------------------------------------------------------- iterations
 
   private endIteration(eager: boolean): void {
+    for (const c of this.doomed.splice(0)) this.release(c);
     const events = this.events;
     const active = this.active;
     this.events = [];
@@ -418,6 +426,7 @@ export class Tracer<T extends Var> {
       if (this.successors.size > 64) this.successors.delete(this.successors.keys().next().value as string);
     }
     after.set(sig, (after.get(sig) ?? 0) + 1);
+    if (after.size > 16) after.delete(after.keys().next().value as string);
     this.last = sig;
   }
 
@@ -453,7 +462,7 @@ export class Tracer<T extends Var> {
             const id = e.externals[i] ?? -1;
             if (id < 0) return t;
             if (previous[k]?.[i] === id) {
-              stable.push({ index: i, id });
+              stable.push({ index: i, id, buf: t.storage.buf });
               return t;
             }
             const f = this.host.feed(t);
@@ -563,14 +572,37 @@ export class Tracer<T extends Var> {
     if (c.dynBuffer) this.engine.releaseBuffer(c.dynBuffer);
   }
 
+  /**
+   * Forgets the compiled iterations that bind any of these parameters (by id): their
+   * buffers are about to move (into an optimizer's arena). One being replayed now runs on
+   * eagerly and is freed when its iteration ends.
+   */
+  forget(parameterIds: readonly number[]): void {
+    if (parameterIds.length === 0 || this.compiled.size === 0) return;
+    this.flush();
+    const uses = new RegExp(`(^|[,:])p(${parameterIds.join('|')})(g|[,:\n]|$)`, 'm');
+    for (const [sig, c] of [...this.compiled]) {
+      if (!uses.test(sig)) continue;
+      this.compiled.delete(sig);
+      if (c === this.active) {
+        this.diverge();
+        this.doomed.push(c);
+      } else {
+        this.release(c);
+      }
+    }
+  }
+
   /** Frees every compiled iteration (the engine's buffers they own). */
   reset(): void {
     this.flush();
-    for (const c of this.compiled.values()) this.release(c);
+    for (const c of [...this.compiled.values(), ...this.doomed.splice(0)]) this.release(c);
     this.compiled.clear();
     this.seen.clear();
     this.successors.clear();
     this.last = '';
+    this.unlearnable = false;
+    this.committed = false;
     this.events = [];
     this.produced = new Map();
     this.pointer = 0;
