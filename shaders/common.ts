@@ -24,29 +24,34 @@ fn is_nan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }`;
 
+/** Elements in a chunk of the parameter arena: segments start at multiples of it. */
+export const ARENA_CHUNK = 64;
+
 /**
  * WGSL: the segment table of the parameter arena (written by createSegmentTable in
- * src/kernels/optim.ts): { count, total, 0, 0 } then `count` × { offset, end, l1, l2 } sorted
- * by offset ([offset, end) in elements, then the segment's L1/L2 factors).
+ * src/kernels/optim.ts): { count, total, 0, 0 }, then `count` × { offset, end, l1, l2 } sorted
+ * by offset ([offset, end) in elements, then the segment's L1/L2 factors), then the chunk map:
+ * for each ARENA_CHUNK-element chunk c of the arena the index of its segment, four to an
+ * entry (offset, end as u32; l1, l2 as the f32 of the index, exact below 2^24).
  */
 export const segmentTable = /* wgsl */ `
 struct Segment { offset: u32, end: u32, l1: f32, l2: f32 }
 struct Table { count: u32, total: u32, _pad0: u32, _pad1: u32, segments: array<Segment> }`;
 
 /**
- * WGSL: the segment holding arena element i, the last one whose offset is ≤ i (a binary
- * search; i may still lie in the padding after its end). Needs `table: Table` in scope and
- * table.count > 0.
+ * WGSL: the segment holding arena element i, the last one whose offset is ≤ i (i may still
+ * lie in the padding after its end), read from the chunk map: segments start at multiples of
+ * ARENA_CHUNK, so every element of a chunk has the same one. Needs `table: Table` in scope
+ * and table.count > 0.
  */
 export const segmentAt = /* wgsl */ `
 fn segment_at(i: u32) -> Segment {
-  var lo = 0u;
-  var hi = table.count;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (table.segments[mid].offset <= i) { lo = mid; } else { hi = mid; }
-  }
-  return table.segments[lo];
+  let c = i / ${ARENA_CHUNK}u;
+  let q = table.segments[table.count + c / 4u];
+  let lane = c % 4u;
+  var k = q.offset;
+  if (lane == 1u) { k = q.end; } else if (lane == 2u) { k = u32(q.l1); } else if (lane == 3u) { k = u32(q.l2); }
+  return table.segments[k];
 }`;
 
 /**

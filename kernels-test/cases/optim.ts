@@ -37,8 +37,10 @@ import {
   optimizerStateNames,
   optimizerStateSlots,
   parseOptimizerHyper,
+  ARENA_ALIGN,
   planArena,
   readOptimizerHyper,
+  segmentTableWords,
   writeOptimizerLearningRate,
   writeOptimizerProgress,
   type ArenaSegment,
@@ -1020,4 +1022,59 @@ const commonCases: KernelCase[] = [
   },
 ];
 
-export const cases: KernelCase[] = [...variantCases, ...otherCases, ...commonCases, ...watchedCases];
+/**
+ * The segment table's chunk map (shaders/common.ts, segment_at) against the binary search it
+ * replaced: for every ARENA_ALIGN-element chunk, the last non-empty segment starting at or
+ * before it. Layouts: planArena's (segments back to back, empty ones among them) and a
+ * hand-made one starting past 0 with gaps. The update cases above run the map on the GPU.
+ */
+const mapCases: KernelCase[] = [
+  {
+    name: 'optim: segment table chunk map equals the binary search over the segments',
+    run() {
+      const layouts: { segments: ArenaSegment[]; total: number }[] = [];
+      const planned = planArena(
+        [5, 0, 64, 700, 1, 0, 129, 3000, 64].map((length, k) => ({ length, l2: k / 10 })),
+      );
+      layouts.push({ segments: planned.segments, total: planned.totalLength });
+      layouts.push({
+        segments: [
+          { offset: 128, length: 10, l1: 0, l2: 0 },
+          { offset: 512, length: 64, l1: 0.5, l2: 0 },
+          { offset: 1024, length: 300, l1: 0, l2: 0.25 },
+        ],
+        total: 1408,
+      });
+      for (const [n, { segments, total }] of layouts.entries()) {
+        const words = segmentTableWords(segments, total);
+        const floats = new Float32Array(words.buffer);
+        const count = words[0] ?? 0;
+        const offsets = Array.from({ length: count }, (_, k) => words[4 + 4 * k] ?? NaN);
+        const chunks = Math.ceil(total / ARENA_ALIGN);
+        for (let c = 0; c < chunks; c++) {
+          // The binary search segment_at used: the last segment whose offset is <= i.
+          let lo = 0;
+          let hi = count;
+          while (hi - lo > 1) {
+            const mid = (lo + hi) >> 1;
+            if ((offsets[mid] ?? NaN) <= c * ARENA_ALIGN) lo = mid;
+            else hi = mid;
+          }
+          const at = 4 + 4 * count + c;
+          const got = c % 4 < 2 ? words[at] : floats[at];
+          if (got !== lo)
+            throw new Error(`layout ${n}: chunk ${c} maps to segment ${got}, the search finds ${lo}`);
+        }
+      }
+      return Promise.resolve();
+    },
+  },
+];
+
+export const cases: KernelCase[] = [
+  ...variantCases,
+  ...otherCases,
+  ...commonCases,
+  ...watchedCases,
+  ...mapCases,
+];

@@ -32,7 +32,7 @@
  * a NaN or ±Inf (optimizerFlagReference()), so that the compiled step can undo an overflow
  * whose loss is still finite.
  */
-import { WORKGROUP_1D } from '../../shaders/common.js';
+import { ARENA_CHUNK, WORKGROUP_1D } from '../../shaders/common.js';
 import { STATUS_WORDS } from '../../shaders/step.js';
 import {
   needsNorms,
@@ -139,8 +139,8 @@ export interface OptimizerSettings {
   learningRate: number;
 }
 
-/** Segment offsets are multiples of this many elements (256 bytes). */
-export const ARENA_ALIGN = 64;
+/** Segment offsets are multiples of this many elements (256 bytes): the chunk of the segment map. */
+export const ARENA_ALIGN = ARENA_CHUNK;
 
 /** The scalars in the hyper buffer (see OPTIMIZER_HYPER_BYTES for the layout). */
 export interface OptimizerHyper {
@@ -419,10 +419,16 @@ export function validateSegments(segments: readonly ArenaSegment[], totalLength:
   return sorted;
 }
 
-/** The segment table's words: { count, total, 0, 0 } then { offset, end, l1 (f32), l2 (f32) } each. */
+/**
+ * The segment table's words (shaders/common.ts, segmentTable): { count, total, 0, 0 }, then
+ * { offset, end, l1 (f32), l2 (f32) } each, then the chunk map: the segment of each
+ * ARENA_ALIGN-element chunk (the last one starting at or before it), four to an entry.
+ */
 export function segmentTableWords(segments: readonly ArenaSegment[], totalLength: number): Uint32Array {
   const sorted = validateSegments(segments, totalLength);
-  const words = new Uint32Array(4 + 4 * Math.max(sorted.length, 1));
+  const entries = Math.max(sorted.length, 1);
+  const chunks = Math.ceil(totalLength / ARENA_ALIGN);
+  const words = new Uint32Array(4 + 4 * entries + 4 * Math.ceil(chunks / 4));
   const floats = new Float32Array(words.buffer);
   words[0] = sorted.length;
   words[1] = totalLength;
@@ -431,6 +437,17 @@ export function segmentTableWords(segments: readonly ArenaSegment[], totalLength
     words[5 + 4 * k] = s.offset + s.length;
     floats[6 + 4 * k] = s.l1;
     floats[7 + 4 * k] = s.l2;
+  }
+  // The map starts right after the segments (entry `count`: with no segment, where the
+  // placeholder entry is, never read then).
+  const map = 4 + 4 * sorted.length;
+  let k = 0;
+  for (let c = 0; c < chunks; c++) {
+    while (k + 1 < sorted.length && (sorted[k + 1] as ArenaSegment).offset <= c * ARENA_ALIGN) k++;
+    const at = map + c;
+    // Lanes 0 and 1 hold u32s, lanes 2 and 3 f32s (the struct's l1 and l2).
+    if (c % 4 < 2) words[at] = k;
+    else floats[at] = k;
   }
   return words;
 }
