@@ -34,23 +34,10 @@ import { writeResultsSection } from './results.js';
 import { median } from './train/core.js';
 import { table } from './train/report.js';
 import { rng } from '../kernels-test/harness.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const positiveInt = (name: string, fallback: number): number => {
-  const v = Number(value(name) ?? fallback);
-  if (!Number.isSafeInteger(v) || v <= 0)
-    throw new RangeError(`${name} must be a positive integer, got ${value(name)}`);
-  return v;
-};
-const batches = (value('--batches') ?? '32,128,1024').split(',').map((s) => {
-  const b = Number(s);
-  if (!Number.isSafeInteger(b) || b <= 0) throw new RangeError(`--batches: "${s}" is not a positive integer`);
-  return b;
-});
+const { args, value, positiveInt, intList } = benchArgs();
+const batches = intList('--batches', '32,128,1024');
 const rows = positiveInt('--rows', 2048);
 const epochs = positiveInt('--epochs', 1);
 const reps = positiveInt('--reps', 5);

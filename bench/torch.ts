@@ -70,26 +70,11 @@ import { rng } from '../kernels-test/harness.js';
 import { loadTfjs } from './tfjs-node.js';
 import { median } from './train/core.js';
 import { table } from './train/report.js';
+import { benchArgs } from './args.js';
 
 // ------------------------------------------------------------------ options
 
-const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const positiveInt = (name: string, fallback: number): number => {
-  const v = Number(value(name) ?? fallback);
-  if (!Number.isSafeInteger(v) || v <= 0)
-    throw new RangeError(`${name} must be a positive integer, got ${value(name)}`);
-  return v;
-};
-const intList = (name: string, fallback: string): number[] =>
-  (value(name) ?? fallback).split(',').map((s) => {
-    const b = Number(s);
-    if (!Number.isSafeInteger(b) || b <= 0) throw new RangeError(`${name}: "${s}" is not a positive integer`);
-    return b;
-  });
+const { args, value, positiveInt, intList } = benchArgs();
 
 type ModelId = 'deck' | 'mlp';
 const models = (value('--models') ?? 'deck,mlp').split(',').map((s) => {
