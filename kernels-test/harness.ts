@@ -149,3 +149,28 @@ export function uniformF32(n: number, lo: number, hi: number, seed: number): Flo
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
+
+/** A sample's size, mean, (biased) variance and standard deviation, minimum and maximum. */
+export function sampleStats(v: ArrayLike<number>): {
+  n: number;
+  mean: number;
+  variance: number;
+  std: number;
+  min: number;
+  max: number;
+} {
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    sum += x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const mean = sum / v.length;
+  let q = 0;
+  for (let i = 0; i < v.length; i++) q += ((v[i] as number) - mean) ** 2;
+  const variance = q / v.length;
+  return { n: v.length, mean, variance, std: Math.sqrt(variance), min, max };
+}

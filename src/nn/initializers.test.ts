@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { computeFans, initializers, resolveInitializer, type Initializer } from './initializers.js';
+import { sampleStats } from '../../kernels-test/harness.js';
 
 /** erf by its Maclaurin series (converges fast for |x| ≤ 2). */
 function erf(x: number): number {
@@ -33,18 +34,7 @@ interface Stats {
 }
 
 function stats(v: Float32Array): Stats {
-  let s = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const x of v) {
-    s += x;
-    if (x < min) min = x;
-    if (x > max) max = x;
-  }
-  const mean = s / v.length;
-  let q = 0;
-  for (const x of v) q += (x - mean) ** 2;
-  return { n: v.length, mean, variance: q / v.length, min, max };
+  return sampleStats(v);
 }
 
 function fraction(v: Float32Array, pred: (x: number) => boolean): number {

@@ -10,6 +10,7 @@ import { initEngine, type Engine } from '../node/index.js';
 import { torch } from '../index.js';
 import fixture from '../../test/fixtures/torch.json';
 import { expectNear, flat, must, values } from '../../kernels-test/torch-checks.js';
+import { sampleStats } from '../../kernels-test/harness.js';
 
 type Tensor = torch.Tensor;
 const { nn } = torch;
@@ -166,18 +167,8 @@ interface InitCase {
 }
 
 function statsOf(v: Float64Array): Stats {
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const x of v) {
-    sum += x;
-    min = Math.min(min, x);
-    max = Math.max(max, x);
-  }
-  const mean = sum / v.length;
-  let ss = 0;
-  for (const x of v) ss += (x - mean) ** 2;
-  return { count: v.length, min, max, mean, std: Math.sqrt(ss / v.length) };
+  const { n, min, max, mean, std } = sampleStats(v);
+  return { count: n, min, max, mean, std };
 }
 
 /**
