@@ -136,13 +136,21 @@ function constF32(name: string, x: number): string {
 }
 
 /**
- * The hyper buffer (16 bytes; storage in the advance kernel, uniform in the update):
+ * The hyper buffer (32 bytes; storage in the advance kernel, uniform in the update):
  *   lr         f32  learning rate of the next update
  *   step       u32  t, the number of updates including the one about to run (0 at creation)
  *   u_product  f32  Nadam: Π u_i for i ≤ t (1 at creation); unused by the other optimizers
+ *   then four f32 the advance kernel derives from t (never read before it has run): the
+ *   bias corrections 1 − β1^t and 1 − β2^t, and Nadam's u_t and u_{t+1}. Each element of the
+ *   update used to compute them itself (two exp and up to two 9-term series an element).
  */
 const HYPER_STRUCT = /* wgsl */ `
-struct Hyper { lr: f32, step: u32, u_product: f32, _pad: u32 }`;
+struct Hyper {
+  lr: f32, step: u32, u_product: f32, _pad: u32,
+  // Written by the advance kernel for step t, once a step rather than once an element:
+  // 1 − β1^t and 1 − β2^t (Adam, Nadam, PyTorch's Adam); Nadam's u_t and u_{t+1}.
+  one_minus_beta1_t: f32, one_minus_beta2_t: f32, u_t: f32, u_next: f32,
+}`;
 
 /**
  * WGSL: 1 − β^t from ln β without cancellation. For |t·ln β| < 0.5 (β near 1, t small:
@@ -364,12 +372,6 @@ ${SEGMENT_INDEX_AT}
 #if ${watch}
 ${FLAG_NON_FINITE}
 #endif
-#if ${adam || nadam || torchAdam}
-${ONE_MINUS_POW}
-#endif
-#if ${nadam}
-${NADAM_U}
-#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -464,7 +466,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
 
 #if ${adam || nadam}
-  let t = f32(hyper.step);
   // m += (g − m)(1 − β1); v += (g² − v)(1 − β2)
   let m_old = m[i];
   let v_old = v[i];
@@ -477,7 +478,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 #if ${adam}
   // α = lr·√(1 − β2^t) / (1 − β1^t)
-  let alpha = lr * sqrt(one_minus_pow(LN_BETA2, t)) / one_minus_pow(LN_BETA1, t);
+  let alpha = lr * sqrt(hyper.one_minus_beta2_t) / hyper.one_minus_beta1_t;
 #if ${amsgrad}
   // v̂ = max(v̂, v), a NaN in v kept (max() may drop it)
   let v_hat_new = select(max(v_hat[i], v_new), v_new, is_nan(v_new));
@@ -493,13 +494,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 #if ${nadam}
   // u_t, u_{t+1}; hyper.u_product = Π u_i for i ≤ t (advanced on the GPU before this update)
-  let u_t = nadam_u(t);
-  let u_next = nadam_u(t + 1.0);
+  let u_t = hyper.u_t;
+  let u_next = hyper.u_next;
   let u_product = hyper.u_product;
   let u_product_next = u_product * u_next;
   // m̂ = u_{t+1}·m / (1 − Π_{t+1}) + (1 − u_t)·g / (1 − Π_t); v̂ = v / (1 − β2^t)
   let m_hat = u_next * m_new / (1.0 - u_product_next) + (1.0 - u_t) * g / (1.0 - u_product);
-  let v_hat = v_new / one_minus_pow(LN_BETA2, t);
+  let v_hat = v_new / hyper.one_minus_beta2_t;
   // w −= lr·m̂ / (√v̂ + ε)
   var w_new = w - m_hat * lr / (sqrt(v_hat) + EPSILON);
 #endif
@@ -524,7 +525,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
 
 #if ${torchAdam}
-  let t = f32(hyper.step);
   // m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²
   let m_new = BETA1 * exp_avg[i] + ONE_MINUS_BETA1 * g;
   let v_new = BETA2 * exp_avg_sq[i] + ONE_MINUS_BETA2 * (g * g);
@@ -542,8 +542,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
   // PyTorch puts ε after the bias correction: denom = √v / √(1 − β2^t) + ε;
   // w −= (lr / (1 − β1^t))·m / denom
-  let denom = sqrt(v_used) / sqrt(one_minus_pow(LN_BETA2, t)) + EPSILON;
-  var w_new = w - (lr / one_minus_pow(LN_BETA1, t)) * (m_new / denom);
+  let denom = sqrt(v_used) / sqrt(hyper.one_minus_beta2_t) + EPSILON;
+  var w_new = w - (lr / hyper.one_minus_beta1_t) * (m_new / denom);
 #endif
 
 #if ${torchRmsprop}
@@ -628,18 +628,23 @@ fn main(
 
 /**
  * Moves the hyper buffer to the next step: t += 1 and, for Nadam, u_product *= u_t (Keras 3
- * does both before its update_step). One invocation.
+ * does both before its update_step); writes the step's bias corrections (Adam, Nadam,
+ * PyTorch's Adam) and Nadam's u_t, u_{t+1}. One invocation.
  * Bindings: 0 hyper (read_write).
  */
 export function optimizerAdvanceShader(o: ResolvedOptimizer): string {
   const nadam = o.kind === 'nadam';
+  const corrected = o.kind === 'adam' || nadam || o.kind === 'torch_adam';
   return tidy(wgsl`
 ${HYPER_STRUCT}
 
 @group(0) @binding(0) var<storage, read_write> hyper: Hyper;
 
+#if ${corrected}
+${corrected ? optimizerConstants(o) : ''}
+${ONE_MINUS_POW}
+#endif
 #if ${nadam}
-${o.kind === 'nadam' ? nadamConstants(o) : ''}
 ${NADAM_U}
 #endif
 
@@ -647,8 +652,15 @@ ${NADAM_U}
 fn main() {
   let t = hyper.step + 1u;
   hyper.step = t;
+#if ${corrected}
+  hyper.one_minus_beta1_t = one_minus_pow(LN_BETA1, f32(t));
+  hyper.one_minus_beta2_t = one_minus_pow(LN_BETA2, f32(t));
+#endif
 #if ${nadam}
-  hyper.u_product = hyper.u_product * nadam_u(f32(t));
+  let u_t = nadam_u(f32(t));
+  hyper.u_t = u_t;
+  hyper.u_next = nadam_u(f32(t) + 1.0);
+  hyper.u_product = hyper.u_product * u_t;
 #endif
 }`);
 }

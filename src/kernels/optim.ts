@@ -152,8 +152,11 @@ export interface OptimizerHyper {
   uProduct: number;
 }
 
-/** Hyper buffer: 16 bytes, { lr: f32, step: u32, u_product: f32, unused: u32 }. */
-export const OPTIMIZER_HYPER_BYTES = 16;
+/**
+ * Hyper buffer: 32 bytes, { lr: f32, step: u32, u_product: f32, unused: u32 }, then four f32
+ * the advance kernel derives from the step for the update (see shaders/optim.ts).
+ */
+export const OPTIMIZER_HYPER_BYTES = 32;
 
 /** Word offsets of the hyper buffer's fields; only this module reads or writes them. */
 const HYPER = { LR: 0, STEP: 1, U_PRODUCT: 2 } as const;
@@ -475,7 +478,7 @@ export function initialOptimizerHyper(learningRate: number): OptimizerHyper {
   return { lr: Math.fround(learningRate), step: 0, uProduct: 1 };
 }
 
-/** The hyper buffer's 16 bytes for `h`. */
+/** The hyper buffer's bytes for `h` (the derived words zero until the next advance). */
 export function optimizerHyperBytes(h: OptimizerHyper): Uint32Array {
   checkFinite('optimizerHyperBytes', 'lr', h.lr);
   checkCount('optimizerHyperBytes', 'step', h.step);
