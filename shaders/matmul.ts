@@ -70,6 +70,13 @@ export interface MatmulVariant {
    * input x (from 'x'). Excludes bias, activation, writePreActivation and accumulate.
    */
   gradActivation?: { activation: ActivationSpec; from: 'x' | 'y' };
+  /**
+   * Also write s[j] = Σ_p op(B)[p, j], the column sums of op(B) (with accumulate, s += them):
+   * the bias gradient Σ_rows dY beside the weight gradient Xᵀ·dY, in the same pass. Only for
+   * transA without transB. The threads of the first tile row sum the B windows they already
+   * hold; the other workgroups do nothing more.
+   */
+  columnSums?: boolean;
 }
 
 /** Workgroup memory the shader declares for `tiling` (both tiles, with their row padding). */
@@ -86,10 +93,17 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean, transB: b
 /**
  * Bindings: 0 a, 1 b (read), 2 c (read_write), 3 params { m, n, k, tiles_n, tiles, k_quads },
  * then bias (if v.bias), then the pre-activation (if v.writePreActivation); or, with
- * v.gradActivation, 4 the gradient source S (read).
+ * v.gradActivation, 4 the gradient source S (read); or, with v.columnSums, 4 the sums [n]
+ * (read_write).
  * Launch: one workgroup per TM×TN tile of C, flattened and folded (see the module comment).
  */
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
+  const sums = v.columnSums ?? false;
+  if (sums && (!v.transA || v.transB || v.bias || v.writePreActivation || v.gradActivation)) {
+    throw new RangeError(
+      'matmul shader: columnSums only with transA, no transB and no epilogue but accumulate',
+    );
+  }
   return wgsl`
 // op(A): [m, k]; A stored ${v.transA ? '[k, m]' : '[m, k]'} row-major.
 // op(B): [k, n]; B stored ${v.transB ? '[n, k]' : '[k, n]'} row-major.  C: [m, n] row-major.
@@ -103,6 +117,9 @@ struct Params {
 
 ${matmulOperandsWgsl(v.vecA, v.vecB)}
 ${matmulEpilogueWgsl(v)}
+#if ${sums}
+${columnSumsWgsl(v.vecC, v.accumulate)}
+#endif
 
 const WG_X = ${t.wgX}u;  // threads along n
 const WG_Y = ${t.wgY}u;  // threads along m
@@ -198,6 +215,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   // acc[bi·BN + bj][i] = row i of block (bi, bj), over its 4 columns.
   var acc: array<mat4x4f, BM * BN>;
+#if ${sums}
+  // The first row of threads of the first tile row also sums its columns of op(B):
+  // col_sum[bj] over the 4 columns of its block column bj. (Uniform per workgroup but ty.)
+  let sums_row = row0 == 0u && ty == 0u;
+  var col_sum: array<vec4f, BN>;
+#endif
 
   for (var k0 = 0u; k0 < params.k; k0 += TK) {
     // Copy the two windows, one vec4 per slot; slot s is (row s / VECS, vec4 s % VECS).
@@ -220,6 +243,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 #endif
     }
     workgroupBarrier();
+
+#if ${sums}
+    if (sums_row) {
+      for (var bj = 0u; bj < BN; bj++) {
+        var part = vec4f(0.0);  // rows past k were loaded as 0
+        for (var kk = 0u; kk < TK; kk++) { part += tile_b[kk * B_STRIDE + tx + WG_X * bj]; }
+        col_sum[bj] += part;
+      }
+    }
+#endif
 
     // A bound the compiler cannot see (it is TK / 4) keeps this loop rolled: lavapipe's LLVM,
     // given TK / 4 copies of the body, spills registers and runs about 1.5x slower (SwiftShader
@@ -270,7 +303,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
+#if ${sums}
+  if (sums_row) {
+    for (var bj = 0u; bj < BN; bj++) { store_sums(col0 + 4u * (tx + WG_X * bj), col_sum[bj]); }
+  }
+#endif
 }`;
+}
+
+/**
+ * WGSL: binding 4, the column sums [n] (read_write), and fn store_sums(col, s: vec4f) writing
+ * (or adding) sums[col .. col + 3], those inside n.
+ */
+function columnSumsWgsl(vecC: boolean, accumulate: boolean): string {
+  const op = accumulate ? '+=' : '=';
+  return wgsl`
+#if ${vecC}
+@group(0) @binding(4) var<storage, read_write> sums: array<vec4f>;  // [n]
+fn store_sums(col: u32, s: vec4f) {
+  if (col < params.n) { sums[col / 4u] ${op} s; }
+}
+#else
+@group(0) @binding(4) var<storage, read_write> sums: array<f32>;  // [n]
+fn store_sums(col: u32, s: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    if (col + j < params.n) { sums[col + j] ${op} s[j]; }
+  }
+}
+#endif`;
 }
 
 /** The part of a variant that selects the epilogue (shared by the tiled and thin shaders). */

@@ -558,11 +558,142 @@ const validationCases: KernelCase[] = [
   },
 ];
 
+/**
+ * The bias gradient in the weight gradient's pass (spec.columnSums, TN only): every tile kind
+ * of matmulTiling, vec4 and scalar C, edge tiles, a C of at most 8 rows (the tiled kernel all
+ * the same), a padded k-step-16 tiling, and accumulation into both outputs.
+ */
+const COLUMN_SUM_SHAPES: [number, number, number][] = [
+  [784, 64, 8], // dW and db of a 784→64 layer at batch 8: vec4 C, k inside one step
+  [65, 33, 17], // scalar C, edge tiles along every axis
+  [40, 20, 9], // a 32-column tile
+  [512, 10, 33], // the 128×16 tile of a 10-wide layer
+  [3, 5, 7], // at most 8 rows of C
+];
+
+/**
+ * Runs `p` (a TN spec) with columnSums into a buffer holding `sums0` (or the sentinel) and a
+ * tail; checks C as check() does, the sums against Σ_p B[p, j] (+ sums0) within
+ * γ_(k+1)·(Σ_p |B[p, j]| + |sums0_j|), the tails, and that it was one dispatch.
+ */
+async function checkColumnSums(
+  engine: Engine,
+  p: Problem,
+  sums0: Float32Array | undefined,
+  tiling?: MatmulTiling,
+): Promise<void> {
+  const { m, n, k } = p.spec;
+  const spec: MatmulSpec = { ...p.spec, columnSums: true };
+  const what = `${describe(spec)} + column sums${tiling ? ` tiling ${JSON.stringify(tiling)}` : ''}`;
+  const withTail = (len: number, init?: Float32Array) => {
+    const data = new Float32Array(len + TAIL).fill(SENTINEL);
+    if (init) data.set(init);
+    return data;
+  };
+  const made = [
+    engine.createBufferWithData(p.a, STORAGE(), 'sums test A'),
+    engine.createBufferWithData(p.b, STORAGE(), 'sums test B'),
+    engine.createBufferWithData(withTail(m * n, p.c0), STORAGE(), 'sums test C'),
+    engine.createBufferWithData(withTail(n, sums0), STORAGE(), 'sums test sums'),
+  ] as const;
+  const [a, b, c, sums] = made;
+  try {
+    const before = engine.stats().dispatches;
+    encodeMatmul(engine, spec, { a, b, c, columnSums: sums }, 'sums_test', tiling);
+    expectEqual(engine.stats().dispatches - before, 1, `${what}: dispatches`);
+    const gotC = new Float32Array(await engine.read(c, 4 * (m * n + TAIL), 'sums test C'));
+    const gotS = new Float32Array(await engine.read(sums, 4 * (n + TAIL), 'sums test sums'));
+    expectTail(gotC, m * n, `${what} C`);
+    expectTail(gotS, n, `${what} sums`);
+    const ref = matmulReference(p.spec, p.a, p.b, undefined, p.c0);
+    expectWithin(gotC.subarray(0, m * n), ref.c, productBound(p), `${what} C`);
+    const expected = new Float64Array(n);
+    const allowed = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let sum = sums0?.[j] ?? 0;
+      let mag = Math.abs(sums0?.[j] ?? 0);
+      for (let q = 0; q < k; q++) {
+        const v = p.b[q * n + j] ?? NaN;
+        sum += v;
+        mag += Math.abs(v);
+      }
+      expected[j] = sum;
+      allowed[j] = gamma(k + 1) * mag;
+    }
+    expectWithin(gotS.subarray(0, n), expected, allowed, `${what} sums`);
+  } finally {
+    for (const buf of made) engine.releaseBuffer(buf);
+  }
+}
+
+const columnSumCases: KernelCase[] = [
+  {
+    name: 'matmul column sums: dW = Xᵀ·dY and db = Σ rows of dY in one TN dispatch, against float64',
+    async run(engine: Engine) {
+      for (const [si, shape] of COLUMN_SUM_SHAPES.entries()) {
+        await checkColumnSums(engine, problem(specFor('TN', shape), 60000 + 10 * si), undefined);
+      }
+      const padded: MatmulTiling = { wgX: 4, wgY: 8, bm: 1, bn: 2, tk: 16, pad: true };
+      await checkColumnSums(engine, problem(specFor('TN', [36, 40, 44]), 60100), undefined, padded);
+      // Accumulating: C += Xᵀ·dY and sums += Σ rows, the second micro-batch of a gradient.
+      for (const [si, shape] of [COLUMN_SUM_SHAPES[0], COLUMN_SUM_SHAPES[1]].entries()) {
+        if (!shape) continue;
+        const p = problem(specFor('TN', shape, { accumulate: true }), 60200 + 10 * si);
+        await checkColumnSums(engine, p, uniformF32(shape[1], -2, 2, 60300 + si));
+      }
+    },
+  },
+  {
+    name: 'matmul column sums: refused with a transpose other than TN, an epilogue or the thin kernel',
+    async run(engine: Engine) {
+      const buf = (floats: number, label: string) =>
+        engine.createBuffer({ size: 4 * floats, usage: STORAGE(), label });
+      const [a, b, c, s] = [buf(16, 'A16'), buf(16, 'B16'), buf(16, 'C16'), buf(4, 'S4')];
+      const before = engine.stats().dispatches;
+      const tn = { m: 4, n: 4, k: 4, transA: true, columnSums: true };
+      for (const [extra, name] of [
+        [{ transA: false }, /an untransposed A/],
+        [{ transB: true }, /transB/],
+        [{ bias: true }, /bias/],
+        [{ activation: { name: 'relu' } as ActivationSpec }, /activation 'relu'/],
+      ] as const) {
+        await expectError(
+          () => encodeMatmul(engine, { ...tn, ...extra }, { a, b, c, columnSums: s, bias: s }),
+          TypeError,
+          [/columnSums/, /cannot be combined with/, name],
+          `columnSums with ${JSON.stringify(extra)}`,
+        );
+      }
+      await expectError(
+        () => encodeMatmul(engine, tn, { a, b, c }),
+        TypeError,
+        [/spec.columnSums is set but no columnSums buffer/],
+        'columnSums without a buffer',
+      );
+      await expectError(
+        () => encodeMatmul(engine, tn, { a, b, c, columnSums: c }),
+        TypeError,
+        [/same buffer "C16"/],
+        'sums aliasing C',
+      );
+      await expectError(
+        () => encodeMatmul(engine, tn, { a, b, c, columnSums: s }, 'sums', { quads: 16, slices: 1 }),
+        TypeError,
+        [/columnSums runs the tiled kernel/],
+        'thin tiling',
+      );
+      expectEqual(engine.stats().dispatches, before, 'dispatches after refused calls');
+      for (const x of [a, b, c, s]) engine.releaseBuffer(x);
+    },
+  },
+];
+
 export const cases: KernelCase[] = [
   ...variantCases,
   ...tilingCases,
   ...epilogueCases,
   ...accumulateCases,
+  ...columnSumCases,
   ...nanCases,
   ...gridCases,
   ...validationCases,

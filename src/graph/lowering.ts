@@ -189,6 +189,10 @@ export class Lowering implements HeadsContext {
     write(this.env.grad(p), accumulate);
   }
 
+  gradsWrittenAlike(p: Param, q: Param): boolean {
+    return p.trainable && q.trainable && this.paramGradWritten.has(p) === this.paramGradWritten.has(q);
+  }
+
   paramGradTarget(p: Param, label: string): { buf: VBuf; finish(): void } {
     const scratch = (): VBuf => this.tempBytes(p.length * 4, label);
     if (!p.trainable) return { buf: scratch(), finish: () => undefined };

@@ -122,6 +122,11 @@ export interface LowerContext {
   /** Writes or accumulates a trainable parameter's gradient (nothing for a frozen one). */
   paramGrad(p: Param, write: (dst: VBuf, accumulate: boolean) => void): void;
   /**
+   * Both parameters trained, and their next paramGrad() both writes or both accumulate: one
+   * kernel may then write the two gradients (a dense layer's dW and db in one pass).
+   */
+  gradsWrittenAlike(p: Param, q: Param): boolean;
+  /**
    * Where a parameter's gradient goes for a kernel that cannot accumulate: its arena slice, or
    * a temporary that finish() adds to it (a shared layer), or scratch for a frozen one.
    */

@@ -47,7 +47,7 @@ function mnistLike(rows: number): GpuData {
 }
 
 /** A matmul dispatch's label ends in its variant and "MxNxK" (src/kernels/matmul.ts). */
-const MATMUL_LABEL = /_(NN|NT|TN|TT)(_dact_\w+)? (\d+)x(\d+)x(\d+)$/;
+const MATMUL_LABEL = /_(NN|NT|TN|TT)(_dact_\w+)?(_sums)? (\d+)x(\d+)x(\d+)$/;
 
 describe('declared work of a compiled step', () => {
   it('784-512-512-10, batch 32, Adam: every dispatch declares work; the matmuls add up to the closed form', async () => {
@@ -58,26 +58,31 @@ describe('declared work of a compiled step', () => {
     expect(dispatches.filter((d) => d.work === undefined).map((d) => d.label)).toEqual([]);
 
     const matmuls = dispatches.filter((d) => MATMUL_LABEL.test(d.label));
-    // Forward 3, dW 3, dX 2 (the first layer's input needs no gradient).
+    // Forward 3, dW 3 (each with its db as column sums), dX 2 (the first layer's input needs
+    // no gradient).
     expect(matmuls.map((d) => d.label.replace(/ .*/, ''))).toEqual([
       'dense_1_NN',
       'dense_2_NN',
       'dense_3_NN',
-      'dense_3_dW_TN',
+      'dense_3_dW_TN_sums',
       'dense_3_dX_NT_dact_relu',
-      'dense_2_dW_TN',
+      'dense_2_dW_TN_sums',
       'dense_2_dX_NT_dact_relu',
-      'dense_1_dW_TN',
+      'dense_1_dW_TN_sums',
     ]);
     const B = BATCH;
     const macs = 784 * 512 + 512 * 512 + 512 * 10; // weights = multiply-adds per row per product
     // Products, 2 flops a multiply-add: forward and dW over all three layers, dX over layers
     // 3 and 2. Epilogues, 1 flop an element: the forward bias adds (every layer) and relus
-    // (layers 1 and 2: the softmax is fused into the loss), and each dX's relu'(y) and product.
+    // (layers 1 and 2: the softmax is fused into the loss), each dX's relu'(y) and product,
+    // and the bias gradients' column sums (B rows added into each bias element).
     const products =
       2 * B * macs /* forward */ + 2 * B * macs /* dW */ + 2 * B * (512 * 10 + 512 * 512); /* dX */
     const epilogues =
-      B * (512 + 512 + 10) /* bias */ + B * (512 + 512) /* relu */ + 2 * B * (512 + 512); /* dact */
+      B * (512 + 512 + 10) /* bias */ +
+      B * (512 + 512) /* relu */ +
+      2 * B * (512 + 512) /* dact */ +
+      B * (512 + 512 + 10); /* db */
     const flops = matmuls.reduce((s, d) => s + (d.work?.flops ?? NaN), 0);
     expect(flops).toBe(products + epilogues);
     expect(products).toBe(6 * B * macs - 2 * B * 784 * 512); // 6·B·macs less layer 1's dX

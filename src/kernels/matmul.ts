@@ -55,6 +55,13 @@ export interface MatmulSpec {
    * activation, writePreActivation or accumulate; f must not be linear.
    */
   gradActivation?: { activation: ActivationSpec; from: 'x' | 'y' };
+  /**
+   * Also write buffers.columnSums[j] = Σ_p op(B)[p, j] (added to it with accumulate): the
+   * bias gradient Σ_rows dY in the pass of the weight gradient Xᵀ·dY, one dispatch fewer.
+   * Only with transA and without transB, bias, activation, writePreActivation or
+   * gradActivation; runs the tiled kernel.
+   */
+  columnSums?: boolean;
 }
 
 export interface MatmulBuffers {
@@ -65,6 +72,8 @@ export interface MatmulBuffers {
   preActivation?: Bindable;
   /** S for spec.gradActivation: [m, n] f32, read only. */
   gradSource?: Bindable;
+  /** The column sums of op(B) for spec.columnSums: [n] f32. */
+  columnSums?: Bindable;
 }
 
 /**
@@ -88,13 +97,14 @@ export function describeMatmul(spec: MatmulSpec): string {
   const a = spec.transA ? `(${k}x${m})ᵀ` : `${m}x${k}`;
   const b = spec.transB ? `(${n}x${k})ᵀ` : `${k}x${n}`;
   const g = spec.gradActivation;
-  return `matmul ${a}·${b}${g ? ` ⊙ ${g.activation.name}'(${g.from})` : ''}`;
+  return `matmul ${a}·${b}${g ? ` ⊙ ${g.activation.name}'(${g.from})` : ''}${spec.columnSums ? ' + Σ rows' : ''}`;
 }
 
 /** "NT", and "NT_dact_relu" with a gradient epilogue (pipeline and dispatch labels). */
 function variantName(spec: MatmulSpec): string {
   const g = spec.gradActivation;
-  return `${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${g ? `_dact_${g.activation.name}` : ''}`;
+  const t = `${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}`;
+  return `${t}${g ? `_dact_${g.activation.name}` : ''}${spec.columnSums ? '_sums' : ''}`;
 }
 
 /**
@@ -120,6 +130,21 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
       `${what}: accumulate (C += A·B) cannot be combined with ${epilogue.join(', ')}; ` +
         'apply the epilogue in a separate pass',
     );
+  }
+  if (spec.columnSums) {
+    const others = [
+      spec.transA ? '' : 'an untransposed A',
+      spec.transB ? 'transB' : '',
+      spec.bias ? 'bias' : '',
+      linear ? '' : `activation '${spec.activation?.name}'`,
+      spec.writePreActivation ? 'writePreActivation' : '',
+      spec.gradActivation ? 'gradActivation' : '',
+    ].filter((s) => s);
+    if (others.length > 0) {
+      throw new TypeError(
+        `${what}: columnSums (the weight and bias gradients Aᵀ·B and Σ rows of B) cannot be combined with ${others.join(', ')}`,
+      );
+    }
   }
   const g = spec.gradActivation;
   if (g !== undefined) {
@@ -189,10 +214,10 @@ export const THIN_MAX_M = MATMUL_THIN_MAX_M;
  * k-slice; shaders/matmul-thin.ts), 'tiled' otherwise. Measured (GPU time of one dispatch,
  * 512 columns, k = 784): on lavapipe the thin kernel takes 0.4 ms at m = 1 and 1.5–2 ms at
  * m = 8, where the tiled one takes 6–12 ms (a 32-row tile whatever m); on SwiftShader
- * 1.6 and 5.7 ms against 60–70 ms.
+ * 1.6 and 5.7 ms against 60–70 ms. columnSums always runs the tiled kernel.
  */
 export function matmulKernelFor(spec: MatmulSpec): 'thin' | 'tiled' {
-  return spec.m <= THIN_MAX_M ? 'thin' : 'tiled';
+  return spec.m <= THIN_MAX_M && !spec.columnSums ? 'thin' : 'tiled';
 }
 
 /**
@@ -268,13 +293,20 @@ export function encodeMatmul(
   if (!spec.gradActivation && buffers.gradSource) {
     throw new TypeError(`${what}: a gradSource buffer was given but spec.gradActivation is not set`);
   }
+  if (spec.columnSums && !buffers.columnSums) {
+    throw new TypeError(`${what}: spec.columnSums is set but no columnSums buffer was given`);
+  }
+  if (!spec.columnSums && buffers.columnSums) {
+    throw new TypeError(`${what}: a columnSums buffer was given but spec.columnSums is not set`);
+  }
   checkF32(what, 'A', buffers.a, m * k, transA ? `[${k}, ${m}]` : `[${m}, ${k}]`);
   checkF32(what, 'B', buffers.b, k * n, transB ? `[${n}, ${k}]` : `[${k}, ${n}]`);
   checkF32(what, 'C', buffers.c, m * n, `[${m}, ${n}]`);
   if (buffers.bias) checkF32(what, 'bias', buffers.bias, n, `[${n}]`);
   if (buffers.preActivation) checkF32(what, 'preActivation', buffers.preActivation, m * n, `[${m}, ${n}]`);
   if (buffers.gradSource) checkF32(what, 'gradSource', buffers.gradSource, m * n, `[${m}, ${n}]`);
-  const written = [buffers.c, buffers.preActivation];
+  if (buffers.columnSums) checkF32(what, 'columnSums', buffers.columnSums, n, `[${n}]`);
+  const written = [buffers.c, buffers.preActivation, buffers.columnSums];
   for (const [name, read] of [
     ['A', buffers.a],
     ['B', buffers.b],
@@ -293,6 +325,9 @@ export function encodeMatmul(
   if (buffers.preActivation === buffers.c) {
     throw new TypeError(`${what}: C and preActivation are the same buffer "${buffers.c.label}"`);
   }
+  if (buffers.columnSums === buffers.c) {
+    throw new TypeError(`${what}: C and columnSums are the same buffer "${buffers.c.label}"`);
+  }
 
   const variant: MatmulVariant = {
     transA,
@@ -305,10 +340,13 @@ export function encodeMatmul(
     writePreActivation: spec.writePreActivation ?? false,
     accumulate: spec.accumulate ?? false,
     gradActivation: spec.gradActivation,
+    columnSums: spec.columnSums ?? false,
   };
   const name = `${label}_${variantName(spec)}`;
   const bindings: Bindable[] = [buffers.a, buffers.b, buffers.c];
-  const extra = [buffers.bias, buffers.preActivation, buffers.gradSource].filter((b) => b !== undefined);
+  const extra = [buffers.bias, buffers.preActivation, buffers.gradSource, buffers.columnSums].filter(
+    (b) => b !== undefined,
+  );
   const chosen =
     tiling ??
     (matmulKernelFor(spec) === 'thin'
@@ -318,6 +356,7 @@ export function encodeMatmul(
   let params: GPUBuffer;
   let groups: number;
   if (isThin(chosen)) {
+    if (spec.columnSums) throw new TypeError(`${what}: columnSums runs the tiled kernel, not the thin one`);
     checkThinTiling(engine, spec, chosen);
     const quadsN = Math.ceil(n / 4);
     groups = Math.ceil(quadsN / chosen.quads);
@@ -356,6 +395,7 @@ export function encodeMatmul(
  * and the multiply (2mn).
  * bytes: A, B and C once (4(mk + kn + mn)), plus the bias (4n), the pre-activation store
  * (4mn), C's old value when accumulating (4mn) and S for gradActivation (4mn).
+ * columnSums adds kn flops (and n more accumulating) and 4n bytes (8n accumulating).
  */
 export function matmulWork(spec: MatmulSpec): DispatchWork {
   const { m, n, k } = spec;
@@ -364,9 +404,10 @@ export function matmulWork(spec: MatmulSpec): DispatchWork {
   const epilogue = (spec.bias ? 1 : 0) + (activation ? 1 : 0) + (spec.accumulate ? 1 : 0);
   const extraMn =
     (spec.writePreActivation ? 1 : 0) + (spec.accumulate ? 1 : 0) + (spec.gradActivation ? 1 : 0);
+  const sums = spec.columnSums ? (spec.accumulate ? 2 : 1) : 0;
   return {
-    flops: 2 * mn * k + mn * (epilogue + (spec.gradActivation ? 2 : 0)),
-    bytes: 4 * (m * k + k * n + mn + (spec.bias ? n : 0) + mn * extraMn),
+    flops: 2 * mn * k + mn * (epilogue + (spec.gradActivation ? 2 : 0)) + (sums ? k * n + (sums - 1) * n : 0),
+    bytes: 4 * (m * k + k * n + mn + (spec.bias ? n : 0) + mn * extraMn + sums * n),
   };
 }
 

@@ -106,18 +106,34 @@ export class MatmulOp extends UnaryOp<{ w: Param }> {
     }
     const x = L.buf(this.x);
     const dZ = dz;
-    // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n].
-    L.paramGrad(this.attrs.w, (dw, accumulate) =>
-      L.emit(`${layer} dW`, [x, dZ, accumulate ? dw : undefined], [dw], (e, get) =>
-        encodeMatmul(
-          e,
-          { m: inF, n: out, k: rows, transA: true, accumulate },
-          { a: get(x), b: get(dZ), c: get(dw) },
-          `${layer}_dW`,
+    // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n];
+    // db = Σ rows of dZ, the column sums of B, in the same pass where both are written alike.
+    const bias = g.bias;
+    const fold = bias !== undefined && L.gradsWrittenAlike(this.attrs.w, bias);
+    L.paramGrad(this.attrs.w, (dw, accumulate) => {
+      const spec: MatmulSpec = { m: inF, n: out, k: rows, transA: true, accumulate };
+      if (!fold) {
+        L.emit(`${layer} dW`, [x, dZ, accumulate ? dw : undefined], [dw], (e, get) =>
+          encodeMatmul(e, spec, { a: get(x), b: get(dZ), c: get(dw) }, `${layer}_dW`),
+        );
+        return;
+      }
+      L.paramGrad(bias, (db) =>
+        L.emit(
+          `${layer} dW, db`,
+          [x, dZ, accumulate ? dw : undefined, accumulate ? db : undefined],
+          [dw, db],
+          (e, get) =>
+            encodeMatmul(
+              e,
+              { ...spec, columnSums: true },
+              { a: get(x), b: get(dZ), c: get(dw), columnSums: get(db) },
+              `${layer}_dW`,
+            ),
         ),
-      ),
-    );
-    if (g.bias) columnSumGrad(L, layer, g.bias, dZ, out);
+      );
+    });
+    if (bias && !fold) columnSumGrad(L, layer, bias, dZ, out);
     // dX = dZ·Wᵀ: A = dZ [rows, out] = [m, k], B = W stored [in, out] = [n, k] (transB).
     if (!L.needsGrad(this.x)) return;
     const w = L.env.param(this.attrs.w);
