@@ -18,6 +18,12 @@
  * (and NaN dense targets) are counted on the bit pattern, and a row holding any gets NaN loss
  * and NaN gradient. A sparse label outside [0, classes) does the same and sets bit 0 of
  * flags[0].
+ *
+ * With counting, the same pass also counts the rows whose argmax of the logits equals the
+ * label (sparse) or the argmax of the target row (dense) into counts[slot]: the accuracy
+ * metric without a kernel of its own. Argmax as the accuracy kernel takes it (reduce.ts):
+ * the row's first NaN if it holds one, else the first index of its maximum (0 when every
+ * value is −inf).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { isNan, WORKGROUP_1D } from './common.js';
@@ -95,27 +101,52 @@ fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
   let total = scratch[lid - lane].xy;
   workgroupBarrier();
   return total;
+}
+
+// (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract as
+// segment_sum. (Bit copies through the f32 scratch: exact for every u32.)
+fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
+  let lane = lid % params.tpr;
+  scratch[lid] = vec4f(bitcast<vec2f>(v), 0.0, 0.0);
+  workgroupBarrier();
+  for (var stride = params.tpr / 2u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) {
+      let a = bitcast<vec2u>(scratch[lid].xy);
+      let b = bitcast<vec2u>(scratch[lid + stride].xy);
+      scratch[lid] = vec4f(bitcast<vec2f>(min(a, b)), 0.0, 0.0);
+    }
+    workgroupBarrier();
+  }
+  let total = bitcast<vec2u>(scratch[lid - lane].xy);
+  workgroupBarrier();
+  return total;
 }`;
 
 /**
  * Bindings: 0 logits f32 [rows, classes], 1 labels (dense: f32 [rows, classes]; sparse:
  * u32 [rows]), 2 loss f32 [rows], 3 dlogits f32 [rows, classes], then sparse only 4 flags
- * (atomic u32 [1]), and last params. Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
+ * (atomic u32 [1]), then params { rows, classes, tpr, grad_scale, slot }, then with `count`
+ * the counts (atomic u32, the right rows added to counts[slot]).
+ * Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
  */
-export function softmaxCrossEntropyShader(labels: 'dense' | 'sparse'): string {
+export function softmaxCrossEntropyShader(labels: 'dense' | 'sparse', count = false): string {
   const dense = labels === 'dense';
   const sparse = !dense;
+  const paramsBinding = dense ? 4 : 5;
   return wgsl`
-struct Params { rows: u32, classes: u32, tpr: u32, grad_scale: f32 }
+struct Params { rows: u32, classes: u32, tpr: u32, grad_scale: f32, slot: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 #if ${dense}
 @group(0) @binding(1) var<storage, read> labels: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
 #else
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> flags: array<atomic<u32>>;
-@group(0) @binding(5) var<uniform> params: Params;
+#endif
+@group(0) @binding(${paramsBinding}) var<uniform> params: Params;
+#if ${count}
+@group(0) @binding(${paramsBinding + 1}) var<storage, read_write> counts: array<atomic<u32>>;
+var<workgroup> hits: atomic<u32>;
 #endif
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
@@ -144,6 +175,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // Pass 1: the row's max over non-NaN logits, and the count of NaN inputs.
   var m = LOWEST;
   var nans = 0.0;
+#if ${count && dense}
+  var label_max = LOWEST;  // and the target's max and NaN count, for its argmax
+  var label_nans = 0.0;
+#endif
   if (live) {
     for (var j = lane; j < n; j += tpr) {
       let x = logits[base + j];
@@ -153,9 +188,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         m = max(m, x);
       }
 #if ${dense}
-      if (is_nan(labels[base + j])) {
+      let y = labels[base + j];
+      if (is_nan(y)) {
         nans += 1.0;
       }
+#if ${count}
+      if (is_nan(y)) {
+        label_nans += 1.0;
+      } else {
+        label_max = max(label_max, y);
+      }
+#endif
 #endif
     }
   }
@@ -201,6 +244,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
 #endif
   }
+
+#if ${count}
+  // The rows argmax gets right. Each lane's first candidate among its columns (they come in
+  // increasing order), then the row's least: the first NaN if the row holds one, else the
+  // first index of the maximum; none (n) when every value is −inf, which argmax takes as 0.
+#if ${dense}
+  let target_max_nans = segment_max_sum(lid, vec2f(label_max, label_nans));
+  let logit_nans = max_nans.y - target_max_nans.y;
+#else
+  let logit_nans = max_nans.y;
+#endif
+  var first = vec2u(n, n);
+  if (live) {
+    for (var j = lane; j < n; j += tpr) {
+      let x = logits[base + j];
+      if (select(x == row_max, is_nan(x), logit_nans > 0.0)) { first.x = j; break; }
+    }
+#if ${dense}
+    for (var j = lane; j < n; j += tpr) {
+      let y = labels[base + j];
+      if (select(y == target_max_nans.x, is_nan(y), target_max_nans.y > 0.0)) { first.y = j; break; }
+    }
+#endif
+  }
+  let least = segment_min_u32(lid, first);
+  let predicted = select(least.x, 0u, least.x >= n);
+#if ${dense}
+  let truth = select(least.y, 0u, least.y >= n);
+#else
+  let truth = label;  // out of range: never equal
+#endif
+  if (live && lane == 0u && predicted == truth) {
+    atomicAdd(&hits, 1u);
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    let total = atomicLoad(&hits);
+    if (total > 0u) {
+      atomicAdd(&counts[params.slot], total);
+    }
+  }
+#endif
 
   // Pass 3: the gradient.
   if (live) {

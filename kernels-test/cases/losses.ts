@@ -50,6 +50,7 @@ import {
   rng,
   type Tolerance,
 } from '../harness.js';
+import { correctCountReference } from '../../src/kernels/reduce.js';
 import type { KernelCase } from './types.js';
 
 const LOSS_TOL: Tolerance = { atol: 2e-6, rtol: 2e-5 };
@@ -955,6 +956,133 @@ const softmaxFlagCase: KernelCase = {
   },
 };
 
+/**
+ * The accuracy count in the loss's pass (spec.countCorrect): the same count as
+ * correctCountReference (the accuracy kernel's rules) on hand-made rows and random ones, the
+ * loss and gradient bit for bit those of the kernel without counting, added into its slot.
+ */
+const softmaxCountCase: KernelCase = {
+  name: 'losses softmax_xent countCorrect: the accuracy count of ties, NaN, ±Inf and bad labels, loss unchanged',
+  async run(engine: Engine) {
+    const cols = 4;
+    // [logits, sparse label, dense target row]: ties to the first index, NaN rows to their
+    // first NaN, all −inf (argmax 0), a label out of range, soft targets with ties and NaN.
+    const rows: [number[], number, number[]][] = [
+      [[1, 3, 3, 2], 1, [0, 0.5, 0.5, 0]],
+      [[1, 3, 3, 2], 2, [0, 0, 1, 0]],
+      [[5, 5, 5, 5], 0, [0.25, 0.25, 0.25, 0.25]],
+      [[-Infinity, -Infinity, -Infinity, -Infinity], 0, [1, 0, 0, 0]],
+      [[-Infinity, -3e38, -Infinity, -3.4e38], 1, [0, 1, 0, 0]],
+      [[1, NaN, 5, NaN], 1, [0, 0, 1, 0]],
+      [[NaN, 1, 2, 3], 3, [0, 0, 0, 1]],
+      [[Infinity, 2, 1, Infinity], 0, [0.5, 0, 0, 0.5]],
+      [[0.1, 0.2, 0.3, 0.4], 7, [0, NaN, 1, 0]],
+      [[0.4, 0.3, 0.2, 0.1], 0, [0.7, 0.1, 0.1, 0.1]],
+      [[-0, 0, -1, -2], 0, [0, 0, 0, 0]],
+    ];
+    const hand = {
+      logits: Float32Array.from(rows.flatMap((r) => r[0])),
+      sparse: Uint32Array.from(rows.map((r) => r[1])),
+      dense: Float32Array.from(rows.flatMap((r) => r[2])),
+      classes: cols,
+    };
+    const r = rng(7100);
+    const random = [3, 10, 257].map((classes, i) => {
+      const n = 37 + 100 * i;
+      // Few distinct values, so ties and right answers are common.
+      const logits = Float32Array.from({ length: n * classes }, () => Math.floor(r() * 4) - 2);
+      const sparse = Uint32Array.from({ length: n }, () => Math.floor(r() * classes));
+      const dense = Float32Array.from({ length: n * classes }, () => Math.floor(r() * 3) / 2);
+      return { logits, sparse, dense, classes };
+    });
+    for (const [pi, p] of [hand, ...random].entries()) {
+      const rowCount = p.logits.length / p.classes;
+      for (const labels of ['sparse', 'dense'] as const) {
+        const target = labels === 'sparse' ? p.sparse : p.dense;
+        const slot = 1 + pi;
+        const before = 5;
+        const spec: SoftmaxCrossEntropySpec = { rows: rowCount, classes: p.classes, labels, gradScale: 0.5 };
+        const what = `${labels} [${rowCount}, ${p.classes}]`;
+        const counts = engine.createBufferWithData(
+          new Uint32Array(slot + 2).fill(before),
+          OUT(),
+          'losses test counts',
+        );
+        const logitsBuf = engine.createBufferWithData(p.logits, IN(), 'losses test logits');
+        const labelsBuf = engine.createBufferWithData(target, IN(), 'losses test labels');
+        const lossBuf = engine.createBuffer({ size: rowCount * 4, usage: OUT(), label: 'losses test loss' });
+        const dBuf = engine.createBuffer({ size: p.logits.length * 4, usage: OUT(), label: 'losses test d' });
+        const flagsBuf = engine.createBufferWithData(new Uint32Array([0]), OUT(), 'losses test flags');
+        const made = [counts, logitsBuf, labelsBuf, lossBuf, dBuf, flagsBuf];
+        try {
+          const dispatches = engine.stats().dispatches;
+          encodeSoftmaxCrossEntropy(
+            engine,
+            { ...spec, countCorrect: { slot } },
+            { logits: logitsBuf, labels: labelsBuf, loss: lossBuf, dlogits: dBuf, flags: flagsBuf, counts },
+          );
+          expectEqual(engine.stats().dispatches - dispatches, 1, `${what}: dispatches`);
+          const got = new Uint32Array(await engine.read(counts, 4 * (slot + 2), 'losses test counts'));
+          const expected = correctCountReference(
+            { kind: labels, rows: rowCount, cols: p.classes },
+            p.logits,
+            target,
+          );
+          expectEqual(got[slot], before + expected, `${what}: count in slot ${slot}`);
+          expectEqual(got[slot - 1], before, `${what}: slot ${slot - 1} untouched`);
+          expectEqual(got[slot + 1], before, `${what}: slot ${slot + 1} untouched`);
+          const loss = await readF32(engine, lossBuf, rowCount, 'losses test loss');
+          const dlogits = await readF32(engine, dBuf, p.logits.length, 'losses test d');
+          const plain = await runSoftmaxXent(engine, spec, p.logits, target);
+          expectClose(loss, plain.loss, EXACT, `${what}: loss as without counting`);
+          expectClose(dlogits, plain.dlogits, EXACT, `${what}: dlogits as without counting`);
+        } finally {
+          for (const b of made) engine.releaseBuffer(b);
+        }
+      }
+    }
+    // The hand-made rows' counts, independently of the reference: sparse rows 0 (label 1),
+    // 2, 3 (all −inf: 0), 4, 5 (NaN at 1), 7, 9 and 10 (−0 and 0 tie: 0); dense rows 0 and 2
+    // (ties to the first), 3, 4, 7, 9 and 10 (an all-zero target: 0), not row 8 (NaN
+    // target: 1, against 3).
+    expectEqual(
+      correctCountReference({ kind: 'sparse', rows: rows.length, cols }, hand.logits, hand.sparse),
+      8,
+      'sparse reference on the hand-made rows',
+    );
+    expectEqual(
+      correctCountReference({ kind: 'dense', rows: rows.length, cols }, hand.logits, hand.dense),
+      7,
+      'dense reference on the hand-made rows',
+    );
+    const big = engine.createBuffer({ size: 64, usage: OUT(), label: 'losses test big' });
+    const sm = { logits: big, labels: big, loss: big, dlogits: big, flags: big };
+    await expectError(
+      () =>
+        encodeSoftmaxCrossEntropy(
+          engine,
+          { rows: 2, classes: 2, labels: 'sparse', gradScale: 1, countCorrect: { slot: 0 } },
+          sm,
+        ),
+      TypeError,
+      [/countCorrect is set but no counts buffer/],
+      'countCorrect without counts',
+    );
+    await expectError(
+      () =>
+        encodeSoftmaxCrossEntropy(
+          engine,
+          { rows: 2, classes: 2, labels: 'sparse', gradScale: 1, countCorrect: { slot: 16 } },
+          { ...sm, counts: big },
+        ),
+      RangeError,
+      [/counts/, /slot 16/],
+      'slot past the counts',
+    );
+    engine.releaseBuffer(big);
+  },
+};
+
 export const cases: KernelCase[] = [
   ...sweepCases,
   finiteDifferenceCase,
@@ -969,4 +1097,5 @@ export const cases: KernelCase[] = [
   softmaxSweepCase,
   softmaxStabilityCase,
   softmaxFlagCase,
+  softmaxCountCase,
 ];

@@ -53,6 +53,14 @@ export interface HeadsContext extends LowerContext {
  */
 export function lowerHeads(L: HeadsContext): void {
   const { graph, fused, rows, env, targets, weights } = L;
+  // Per fused softmax head: the first accuracy metric on its logits, counted by the loss's own
+  // kernel (the same rules and count as the accuracy kernel, one dispatch fewer).
+  const countedBy = new Map<number, number>();
+  graph.metrics.forEach((m, j) => {
+    const logits = fused.softmaxLogits.get(m.lossIndex);
+    const same = logits !== undefined && logitsFor(m.output, graph.losses, fused.softmaxLogits) === logits;
+    if (m.kind !== 'binary' && same && !countedBy.has(m.lossIndex)) countedBy.set(m.lossIndex, j);
+  });
   graph.losses.forEach((h, i) => {
     const target = targets[i];
     if (!target) throw new Error('internal: target missing');
@@ -66,15 +74,24 @@ export function lowerHeads(L: HeadsContext): void {
     const train = L.mode === 'train' && L.needsGrad(pred);
     const emitLoss = (d: VBuf): void => {
       if (logits) {
-        const spec = { rows, classes: f, labels: h.target, gradScale };
-        const flags = env.labelFlags;
-        L.emit(`loss ${i} softmax_xent`, [p, t], [rowLoss, d, flags], (e, get) =>
+        const slot = countedBy.get(i);
+        const spec = {
+          rows,
+          classes: f,
+          labels: h.target,
+          gradScale,
+          ...(slot !== undefined ? { countCorrect: { slot } } : {}),
+        };
+        const { labelFlags: flags, counts } = env;
+        const written = slot !== undefined ? [rowLoss, d, flags, counts] : [rowLoss, d, flags];
+        L.emit(`loss ${i} softmax_xent`, [p, t, ...(slot !== undefined ? [counts] : [])], written, (e, get) =>
           encodeSoftmaxCrossEntropy(e, spec, {
             logits: get(p),
             labels: get(t),
             loss: get(rowLoss),
             dlogits: get(d),
             flags: get(flags),
+            ...(slot !== undefined ? { counts: get(counts) } : {}),
           }),
         );
       } else {
@@ -108,6 +125,7 @@ export function lowerHeads(L: HeadsContext): void {
     );
   });
   graph.metrics.forEach((m, j) => {
+    if (countedBy.get(m.lossIndex) === j) return; // counted by the loss kernel above
     const target = targets[m.lossIndex];
     if (!target) throw new Error('internal: metric target missing');
     const predValue = logitsFor(m.output, graph.losses, fused.softmaxLogits) ?? m.output;

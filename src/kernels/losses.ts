@@ -39,6 +39,12 @@ export interface SoftmaxCrossEntropySpec {
   labels: 'dense' | 'sparse';
   /** Multiplies the gradient (e.g. 1/batch for a mean over the batch); not the loss. */
   gradScale: number;
+  /**
+   * Also count the rows whose argmax of the logits is right (the label; dense: the target
+   * row's argmax) into buffers.counts[slot], as encodeCorrectCount('sparse' or 'dense') does:
+   * the accuracy metric in the loss's own pass.
+   */
+  countCorrect?: { slot: number };
 }
 
 export interface SoftmaxCrossEntropyBuffers {
@@ -50,6 +56,8 @@ export interface SoftmaxCrossEntropyBuffers {
   dlogits: Bindable;
   /** u32 [1]: bit 0 is set (never cleared) when a sparse label is outside [0, classes). */
   flags: Bindable;
+  /** u32 counters for spec.countCorrect (at least slot + 1 of them). */
+  counts?: Bindable;
 }
 
 export interface LossSpec {
@@ -89,7 +97,8 @@ export interface LossBuffers {
  * labels 'dense': f32 [rows, classes] (one-hot or soft targets); 'sparse': u32 [rows] class
  * ids (i32 ids may be passed as their bits: a negative id reads as out of range).
  * A sparse label outside [0, classes) sets bit 0 of flags[0] (atomicOr) and that row's loss
- * and gradient are NaN; so is a row holding a NaN logit or NaN dense target.
+ * and gradient are NaN; so is a row holding a NaN logit or NaN dense target. With
+ * spec.countCorrect, the rows argmax gets right are added to counts[slot].
  */
 export function encodeSoftmaxCrossEntropy(
   engine: Engine,
@@ -114,24 +123,41 @@ export function encodeSoftmaxCrossEntropy(
   checkF32(what, 'loss', buffers.loss, rows, `[${rows}]`);
   checkF32(what, 'dlogits', buffers.dlogits, n, shape);
   if (labels === 'sparse') checkSize(what, 'flags', buffers.flags, 4, 'one u32');
+  const count = spec.countCorrect;
+  if (count) {
+    checkCount(what, 'countCorrect.slot', count.slot);
+    if (!buffers.counts) throw new TypeError(`${what}: countCorrect is set but no counts buffer was given`);
+    checkSize(what, 'counts', buffers.counts, (count.slot + 1) * 4, `slot ${count.slot} (u32)`);
+  } else if (buffers.counts) {
+    throw new TypeError(`${what}: a counts buffer was given but countCorrect is not set`);
+  }
 
   const tpr = lanesPerRow(classes);
-  const label = `softmax_xent_${labels}`;
-  const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels), label);
-  const params = engine.tempUniform(packParams([rows, classes, tpr], [spec.gradScale]), `${label} params`);
-  const bound =
-    labels === 'dense'
-      ? [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, params]
-      : [buffers.logits, buffers.labels, buffers.loss, buffers.dlogits, buffers.flags, params];
+  const label = `softmax_xent_${labels}${count ? '_count' : ''}`;
+  const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels, count !== undefined), label);
+  const words = packParams([rows, classes, tpr], [spec.gradScale]);
+  const params = engine.tempUniform(Uint32Array.of(...words, count?.slot ?? 0, 0, 0, 0), `${label} params`);
+  const bound = [
+    buffers.logits,
+    buffers.labels,
+    buffers.loss,
+    buffers.dlogits,
+    ...(labels === 'dense' ? [] : [buffers.flags]),
+    params,
+    ...(count && buffers.counts ? [buffers.counts] : []),
+  ];
   // Per logit: the max 1, exp(x − m) and its sum 3, the gradient 5 (exp again, · 1/s, − the
   // target, · gradScale); dense adds y·(m − x) and Σy 4 (counted for every class, although the
   // kernel skips y = 0: an upper bound) and target_total·p 1. Per-row terms left out. Logits
   // read, dlogits written, the labels read ([rows] u32 or [rows, classes] f32), the loss
-  // written; the flags atomic (only for a bad label) is not counted.
-  const work =
+  // written; the flags atomic (only for a bad label) is not counted. Counting adds a
+  // comparison a logit (dense: and a target), as encodeCorrectCount declares, and the count
+  // read and written once.
+  const base =
     labels === 'dense'
       ? { flops: 14 * n, bytes: 4 * (3 * n + rows) }
       : { flops: 9 * n, bytes: 4 * (2 * n + 2 * rows) };
+  const work = count ? { flops: base.flops + (labels === 'dense' ? 2 : 1) * n, bytes: base.bytes + 8 } : base;
   engine.dispatch(pipeline, bound, engine.dispatchGrid(rows, WORKGROUP_1D / tpr), label, work);
 }
 
