@@ -24,20 +24,62 @@ export const STATUS_WORDS = 4;
 /** Bits of status[BAD_WHAT]: a loss accumulator; a value the optimizer wrote (shaders/optim.ts). */
 export const BAD_WHAT = { LOSS: 1, WRITE: 2 } as const;
 
+/** Most per-row loss buffers one step end sums (bound after its four bindings). */
+export const STEP_END_MAX_SUMS = 4;
+
 /**
- * Bindings: 0 acc (f32 loss accumulators, read), 1 status (u32, read_write), 2 cursor (u32),
- * 3 params { slots, batch, count_step }. One thread.
+ * Bindings: 0 acc (f32 loss accumulators, read_write), 1 status (u32, read_write), 2 cursor
+ * (u32), 3 params { slots, batch, count_step, sum_rows }, then `sums` per-row loss buffers
+ * [sum_rows] f32: rows h is added into acc[h] first, in the order of the last pass of the
+ * partial-sum kernel (shaders/reduce.ts: four interleaved chains), so the bits are those of
+ * a separate sum dispatch. One thread.
  */
-export function stepEndShader(): string {
+export function stepEndShader(sums = 0): string {
+  if (!Number.isInteger(sums) || sums < 0 || sums > STEP_END_MAX_SUMS) {
+    throw new RangeError(
+      `stepEndShader: sums must be an integer from 0 to ${STEP_END_MAX_SUMS}, got ${sums}`,
+    );
+  }
+  const heads = Array.from({ length: sums }, (_, h) => h);
+  const bindings = heads
+    .map((h) => `@group(0) @binding(${4 + h}) var<storage, read> rows_${h}: array<f32>;`)
+    .join('\n');
+  const sumFns = heads
+    .map(
+      (h) => `
+fn row_sum_${h}(n: u32) -> f32 {
+  var a0 = 0.0;
+  var a1 = 0.0;
+  var a2 = 0.0;
+  var a3 = 0.0;
+  var k = 0u;
+  for (; k < n && n - k > 3u; k += 4u) {
+    a0 += rows_${h}[k];
+    a1 += rows_${h}[k + 1u];
+    a2 += rows_${h}[k + 2u];
+    a3 += rows_${h}[k + 3u];
+  }
+  for (; k < n; k++) {
+    a0 += rows_${h}[k];
+  }
+  return (a0 + a1) + (a2 + a3);
+}`,
+    )
+    .join('\n');
+  const adds = heads.map((h) => `  acc[${h}] = acc[${h}] + row_sum_${h}(params.sum_rows);`).join('\n');
   return /* wgsl */ `
-struct Params { slots: u32, batch: u32, count_step: u32, _pad0: u32 }
-@group(0) @binding(0) var<storage, read> acc: array<f32>;
+struct Params { slots: u32, batch: u32, count_step: u32, sum_rows: u32 }
+@group(0) @binding(0) var<storage, read_write> acc: array<f32>;
 @group(0) @binding(1) var<storage, read_write> status: array<u32>;
 @group(0) @binding(2) var<storage, read_write> cursor: array<u32>;
 @group(0) @binding(3) var<uniform> params: Params;
+${bindings}
+${sumFns}
 
 @compute @workgroup_size(1)
 fn main() {
+  // This step's loss sums, where no sum dispatch of their own added them.
+${adds}
   // A sum that met a NaN or ±Inf stays non-finite, so the first step that sees it is the
   // step that produced it. Tested on the bits: fast-math drivers fold isnan/isinf away.
   var bad = false;

@@ -14,8 +14,10 @@ import {
   encodeGuardedCopy,
   encodeStepEnd,
   STATUS,
+  STEP_END_MAX_SUMS,
   writeStatus,
 } from '../../src/kernels/step.js';
+import { encodeAccumulateSum, SUM_SINGLE_PASS_MAX } from '../../src/kernels/reduce.js';
 import { writeCursor } from '../../src/kernels/gather.js';
 import { createSegmentTable, planArena } from '../../src/kernels/optim.js';
 import { Graph } from '../../src/graph/ir.js';
@@ -86,6 +88,98 @@ export const cases: KernelCase[] = [
         const fresh = b.data(new Uint32Array([0, 0, 0, 0]), 'status 2');
         encodeStepEnd(engine, { slots: 1, batch: 1 }, { acc: inf, status: fresh, cursor });
         expectEqual((await words(fresh, 4))[STATUS.BAD_STEP], 0, 'only the first slot watched');
+      } finally {
+        b.release();
+      }
+    },
+  },
+  {
+    name: 'step stepEnd sums loss rows into their slots bit for bit as a sum dispatch, then watches them',
+    async run(engine) {
+      const b = new CaseBuffers(engine);
+      try {
+        const words = async (buf: GPUBuffer, n: number): Promise<Uint32Array> =>
+          new Uint32Array(await engine.read(buf, n * 4, 'words'));
+        for (const [ni, n] of [1, 3, 7, 32, SUM_SINGLE_PASS_MAX].entries()) {
+          const heads = 1 + (ni % STEP_END_MAX_SUMS);
+          const start = uniformF32(heads, -3, 3, 300 + ni);
+          const rows = Array.from({ length: heads }, (_, h) => uniformF32(n, -1e3, 1e3, 310 + 10 * ni + h));
+          const bufs = rows.map((r, h) => b.data(r, `rows ${h}`));
+          const acc = b.data(start, 'acc');
+          const ref = b.data(start, 'acc by sums');
+          const status = b.data(new Uint32Array([4, 0, 0, 0]), 'status');
+          const cursor = b.data(new Uint32Array([0]), 'cursor');
+          const before = engine.stats().dispatches;
+          // Twice: the second adds to the first's sums (an epoch's accumulators).
+          for (let rep = 0; rep < 2; rep++) {
+            encodeStepEnd(
+              engine,
+              { slots: heads, batch: n, sumRows: n },
+              { acc, status, cursor, sums: bufs },
+            );
+          }
+          expectEqual(engine.stats().dispatches - before, 2, `n ${n}: one dispatch a step end`);
+          for (let rep = 0; rep < 2; rep++) {
+            for (const [h, buf] of bufs.entries()) encodeAccumulateSum(engine, buf, n, ref, h);
+          }
+          const got = await b.read(acc, heads, 'acc');
+          const expected = await b.read(ref, heads, 'acc by sums');
+          expectClose(got, expected, EXACT, `n ${n}, ${heads} heads: the bits of encodeAccumulateSum`);
+          // Independently: the float64 sums, within the four chains' rounding.
+          const f64 = start.map((v, h) => v + 2 * (rows[h]?.reduce((x, y) => x + y, 0) ?? NaN));
+          const mag = rows.map((r) => 2 * r.reduce((x, y) => x + Math.abs(y), 0) + 3);
+          expectClose(
+            got,
+            f64,
+            { atol: Math.max(...mag) * (n / 4 + 4) * 2 ** -23, rtol: 0 },
+            `n ${n}: float64`,
+          );
+          const s = await words(status, 4);
+          expectEqual(s[STATUS.STEPS], 6, `n ${n}: steps 4 + 2`);
+          expectEqual(s[STATUS.BAD_STEP], 0, `n ${n}: finite sums`);
+          expectEqual((await words(cursor, 1))[0], 2 * n, `n ${n}: cursor`);
+        }
+        // A NaN row makes its slot NaN, and the same step end records it.
+        const nanRows = b.data([1, NaN, 2], 'nan rows');
+        const acc = b.data([0, 0], 'acc 2');
+        const status = b.data(new Uint32Array([9, 0, 0, 0]), 'status 2');
+        const cursor = b.data(new Uint32Array([0]), 'cursor 2');
+        encodeStepEnd(engine, { slots: 2, batch: 3, sumRows: 3 }, { acc, status, cursor, sums: [nanRows] });
+        expectEqual(Number.isNaN((await b.read(acc, 2, 'acc 2'))[0]), true, 'the NaN row in slot 0');
+        expectEqual((await words(status, 4))[STATUS.BAD_STEP], 10, 'recorded as step 9 + 1');
+        const before = engine.stats().dispatches;
+        const many = Array.from({ length: STEP_END_MAX_SUMS + 1 }, () => nanRows);
+        await expectError(
+          () =>
+            encodeStepEnd(engine, { slots: 1, batch: 3, sumRows: 3 }, { acc, status, cursor, sums: many }),
+          RangeError,
+          [new RegExp(`at most ${STEP_END_MAX_SUMS} loss sums, got ${STEP_END_MAX_SUMS + 1}`)],
+          'too many sums',
+        );
+        const long = b.data(new Float32Array(SUM_SINGLE_PASS_MAX + 1), 'long rows');
+        await expectError(
+          () =>
+            encodeStepEnd(
+              engine,
+              { slots: 1, batch: 3, sumRows: SUM_SINGLE_PASS_MAX + 1 },
+              { acc, status, cursor, sums: [long] },
+            ),
+          RangeError,
+          [/sumRows 257 must be from 1 to 256/],
+          'too many rows',
+        );
+        await expectError(
+          () =>
+            encodeStepEnd(
+              engine,
+              { slots: 1, batch: 3, sumRows: 4 },
+              { acc, status, cursor, sums: [nanRows] },
+            ),
+          RangeError,
+          [/sums\[0\]/, /\[4\] f32 needs 16/],
+          'rows buffer too small',
+        );
+        expectEqual(engine.stats().dispatches, before, 'dispatches after refused calls');
       } finally {
         b.release();
       }

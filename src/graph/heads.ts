@@ -44,6 +44,12 @@ export interface HeadsContext extends LowerContext {
   readonly targets: readonly LoweredTarget[];
   /** Weighted data (train/evaluate): the batch's sample weights [rows]. */
   readonly weights: VBuf | undefined;
+  /**
+   * Leaves the sum of loss head `slot`'s per-row losses into its lossSums slot to the step
+   * end, one dispatch fewer (see encodeStepEnd); false where it cannot (too many rows or
+   * heads): then the head sums them itself.
+   */
+  deferLossSum(slot: number, rows: VBuf): boolean;
 }
 
 /**
@@ -119,6 +125,7 @@ export function lowerHeads(L: HeadsContext): void {
     };
     if (train) L.contribute(pred, false, emitLoss);
     else emitLoss(L.temp(f, `loss ${i} gradient (unused)`));
+    if (L.deferLossSum(i, rowLoss)) return;
     const sums = env.lossSums;
     L.emit(`loss ${i} sum`, [rowLoss, sums], [sums], (e, get) =>
       encodeAccumulateSum(e, get(rowLoss), rows, get(sums), i, `loss_${i}_sum`),

@@ -11,7 +11,8 @@
  * penalty, optimizer and bookkeeping after) through the same Lowering, so every call of a
  * step is made the same way and every buffer id comes from liveness.ts's vbuf().
  */
-import { encodeCopyColumns } from '../kernels/step.js';
+import { SUM_SINGLE_PASS_MAX } from '../kernels/reduce.js';
+import { encodeCopyColumns, STEP_END_MAX_SUMS } from '../kernels/step.js';
 import { fuse, groupGradParams, type Fused } from './fusion.js';
 import { lowerHeads, type HeadsContext, type LoweredTarget, type TargetFormat } from './heads.js';
 import type { Graph } from './ir.js';
@@ -28,6 +29,8 @@ export class Lowering implements HeadsContext {
   readonly targets: LoweredTarget[];
   /** Weighted data (train/evaluate): the batch's sample weights [rows] (heads.ts applies them). */
   readonly weights: VBuf | undefined;
+  /** Loss heads 0, 1, ...: per-row losses the step end sums into their slots (deferLossSum). */
+  readonly deferredSums: VBuf[] = [];
   private readonly value = new Map<Value, VBuf>();
   private readonly keptBufs = new Map<Value, VBuf>();
   private readonly grads = new Map<Value, VBuf>();
@@ -61,6 +64,13 @@ export class Lowering implements HeadsContext {
             return { buf: this.temp(width, `target ${i}`), format, width };
           });
     this.weights = mode !== 'predict' && weighted ? this.temp(1, 'sample weights') : undefined;
+  }
+
+  deferLossSum(slot: number, rows: VBuf): boolean {
+    const fits = this.rows <= SUM_SINGLE_PASS_MAX && this.deferredSums.length < STEP_END_MAX_SUMS;
+    if (!fits || slot !== this.deferredSums.length) return false;
+    this.deferredSums.push(rows);
+    return true;
   }
 
   /**

@@ -180,8 +180,19 @@ export function emitStepEnd(L: Lowering, model: ModelArenas): void {
   const status = model.whole(model.status);
   const cursor = model.whole(model.cursor);
   const train = L.mode === 'train';
-  const spec = { slots: train ? L.graph.losses.length : 0, batch: L.rows, countStep: train };
-  L.emit('step end', [acc], [status, cursor], (e, get) =>
-    encodeStepEnd(e, spec, { acc: get(acc), status: get(status), cursor: get(cursor) }),
+  const sums = L.deferredSums;
+  const spec = {
+    slots: train ? L.graph.losses.length : 0,
+    batch: L.rows,
+    countStep: train,
+    sumRows: sums.length > 0 ? L.rows : 0,
+  };
+  L.emit('step end', [acc, ...sums], [acc, status, cursor], (e, get) =>
+    encodeStepEnd(e, spec, {
+      acc: get(acc),
+      status: get(status),
+      cursor: get(cursor),
+      sums: sums.map((s) => get(s)),
+    }),
   );
 }

@@ -10,14 +10,16 @@ import {
   penaltyTermsShader,
   STATUS,
   STATUS_WORDS,
+  STEP_END_MAX_SUMS,
   stepEndShader,
 } from '../../shaders/step.js';
 import { WORKGROUP_1D } from '../../shaders/common.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { copyBlockReference, encodeCopyBlock, type CopyBlockSpec } from './pointwise.js';
+import { SUM_SINGLE_PASS_MAX } from './reduce.js';
 import { checkCount, checkF32, checkF32Each, checkSize } from './validate.js';
 
-export { BAD_WHAT, STATUS, STATUS_WORDS };
+export { BAD_WHAT, STATUS, STATUS_WORDS, STEP_END_MAX_SUMS };
 
 export interface ColumnCopy {
   rows: number;
@@ -76,35 +78,56 @@ export function writeStatus(engine: Engine, status: GPUBuffer, steps: number): v
 }
 
 /**
- * One thread of bookkeeping after a step: if any of acc[0 .. slots) is NaN/±Inf and no bad
- * step is recorded, status[BAD_STEP] = status[STEPS] + 1; if that is this step (recorded now
- * or by the optimizer's update before), status[BAD_WHAT] |= BAD_WHAT.LOSS. Then
- * status[STEPS] += 1 (unless countStep is false: an evaluate or predict batch) and
- * cursor[0] += batch.
+ * One thread of bookkeeping after a step: first acc[h] += Σ b.sums[h][0 .. spec.sumRows) for
+ * each per-row loss buffer given (at most STEP_END_MAX_SUMS, sumRows at most
+ * SUM_SINGLE_PASS_MAX: the bits encodeAccumulateSum would give, without its dispatch); then
+ * if any of acc[0 .. slots) is NaN/±Inf and no bad step is recorded, status[BAD_STEP] =
+ * status[STEPS] + 1; if that is this step (recorded now or by the optimizer's update
+ * before), status[BAD_WHAT] |= BAD_WHAT.LOSS. Then status[STEPS] += 1 (unless countStep is
+ * false: an evaluate or predict batch) and cursor[0] += batch.
  */
 export function encodeStepEnd(
   engine: Engine,
-  spec: { slots: number; batch: number; countStep?: boolean },
-  b: { acc: Bindable; status: Bindable; cursor: Bindable },
+  spec: { slots: number; batch: number; countStep?: boolean; sumRows?: number },
+  b: { acc: Bindable; status: Bindable; cursor: Bindable; sums?: readonly Bindable[] },
 ): void {
   const what = 'stepEnd';
   checkCount(what, 'slots', spec.slots);
   checkCount(what, 'batch', spec.batch);
-  checkF32(what, 'acc', b.acc, Math.max(1, spec.slots), `[${spec.slots}]`);
+  const sums = b.sums ?? [];
+  const sumRows = spec.sumRows ?? 0;
+  checkCount(what, 'sumRows', sumRows);
+  if (sums.length > STEP_END_MAX_SUMS) {
+    throw new RangeError(`${what}: at most ${STEP_END_MAX_SUMS} loss sums, got ${sums.length}`);
+  }
+  if (sums.length > 0 && (sumRows < 1 || sumRows > SUM_SINGLE_PASS_MAX)) {
+    throw new RangeError(
+      `${what}: sumRows ${sumRows} must be from 1 to ${SUM_SINGLE_PASS_MAX} (a longer sum takes its own passes)`,
+    );
+  }
+  const words = Math.max(1, spec.slots, sums.length);
+  checkF32(what, 'acc', b.acc, words, `[${words}]`);
   checkSize(what, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
   checkSize(what, 'cursor', b.cursor, 4, 'one u32');
+  for (const [h, rows] of sums.entries()) checkF32(what, `sums[${h}]`, rows, sumRows, `[${sumRows}]`);
   const params = engine.tempUniform(
-    new Uint32Array([spec.slots, spec.batch, spec.countStep === false ? 0 : 1, 0]),
+    new Uint32Array([spec.slots, spec.batch, spec.countStep === false ? 0 : 1, sumRows]),
     'step_end params',
   );
+  const label = sums.length > 0 ? `step_end_sum${sums.length}` : 'step_end';
   engine.dispatch(
-    engine.pipeline(stepEndShader(), 'step_end'),
-    [b.acc, b.status, b.cursor, params],
+    engine.pipeline(stepEndShader(sums.length), label),
+    [b.acc, b.status, b.cursor, params, ...sums],
     [1],
-    'step_end',
-    // Bit tests only. The slots read; the bad-step and step words read, the step word
-    // written (the bad-step and bad-what words only on a bad step); the cursor read and written.
-    { flops: 0, bytes: 4 * (spec.slots + 5) },
+    label,
+    // Bit tests only, and the sums' adds (as a sum pass: a term each, 4 joining the chains
+    // and the slot). The slots read; the bad-step and step words read, the step word
+    // written (the bad-step and bad-what words only on a bad step); the cursor read and
+    // written; each sum's rows read and its slot read and written.
+    {
+      flops: sums.length * (sumRows + 4),
+      bytes: 4 * (spec.slots + 5) + 4 * sums.length * (sumRows + 2),
+    },
   );
 }
 
