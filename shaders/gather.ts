@@ -12,8 +12,8 @@
  * kernel can advance it between steps without the host. Batch rows past the end of the
  * permutation (a partial last batch) and permutation entries ≥ rows are written as zeros.
  *
- * Images and labels are two dispatches: with four parts, one shader would need more than
- * the 8 storage buffers a stage may bind on every adapter.
+ * Images and labels are one dispatch where the images are one part; with more, one shader
+ * would need more than the 8 storage buffers a stage may bind on every adapter.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
@@ -25,25 +25,44 @@ export type GatherSource = 'u8' | 'f32';
 export type LabelSource = 'u8' | 'u32' | 'i32' | 'f32';
 export type LabelOut = 'u32' | 'f32' | 'onehot';
 
-/** WGSL: the batch position -> dataset row step shared by both shaders. */
-const permRow = /* wgsl */ `
+/**
+ * WGSL: the batch position -> dataset row step shared by both shaders, reading the
+ * permutation's length and the row count from the uniform `p`.
+ */
+function permRow(p: string): string {
+  return /* wgsl */ `
 // Dataset row of batch row i, or NO_ROW past the end of the permutation or of the data.
 const NO_ROW: u32 = 0xffffffffu;
 fn batch_row(i: u32) -> u32 {
   let start = cursor[0];
-  if (start >= params.perm_length || i >= params.perm_length - start) { return NO_ROW; }
+  if (start >= ${p}.perm_length || i >= ${p}.perm_length - start) { return NO_ROW; }
   let r = perm[start + i];
-  return select(NO_ROW, r, r < params.rows);
+  return select(NO_ROW, r, r < ${p}.rows);
 }`;
+}
+
+/** The label gather folded into an input gather (gatherShader's `labels`). */
+export interface LabelGatherVariant {
+  source: LabelSource;
+  out: LabelOut;
+  errors: boolean;
+}
 
 /**
  * Bindings: 0 .. parts-1 the dataset parts (u8: array<u32> packed, f32: array<f32>),
  * then perm (u32), cursor (u32, [0] = start), out (f32 [batch, features]), params.
  * out = x · scale + offset. Launch: one thread per output element (folded 2-D).
+ * With `labels` (one part only: the 8 storage buffers every adapter allows), the same
+ * dispatch gathers the batch's labels too, as labelGatherShader does: then bindings 5 label
+ * source, 6 label out, 7 label params, (errors) 8 errors, and threads past the
+ * batch × features inputs each write one label element.
  */
-export function gatherShader(parts: number, source: GatherSource): string {
+export function gatherShader(parts: number, source: GatherSource, labels?: LabelGatherVariant): string {
   const elem = source === 'u8' ? 'u32' : 'f32';
   const u8 = source === 'u8';
+  if (labels && parts !== 1) {
+    throw new RangeError(`gatherShader: labels fold into a gather of one part, not ${parts}`);
+  }
   const decls = Array.from(
     { length: parts },
     (_, p) => `@group(0) @binding(${p}) var<storage, read> part${p}: array<${elem}>;`,
@@ -62,10 +81,11 @@ ${decls}
 @group(0) @binding(${parts + 1}) var<storage, read> cursor: array<u32>;
 @group(0) @binding(${parts + 2}) var<storage, read_write> out: array<f32>;
 @group(0) @binding(${parts + 3}) var<uniform> params: Params;
+${labels ? labelGatherWgsl(labels, parts + 4) : ''}
 
 const WG: u32 = ${WORKGROUP_1D}u;
 ${flatIndex}
-${permRow}
+${permRow('params')}
 
 fn load(part: u32, index: u32) -> ${elem} {
   switch part {
@@ -74,11 +94,8 @@ ${cases}
   }
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = flat_index(gid, nwg);
+fn gather_x(e: u32) {
   let features = params.features;
-  if (e >= params.batch * features) { return; }
   let r = batch_row(e / features);
   var v = 0.0;
   if (r != NO_ROW) {
@@ -92,6 +109,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
   }
   out[e] = v;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = flat_index(gid, nwg);
+  let inputs = params.batch * params.features;
+  if (e < inputs) {
+    gather_x(e);
+#if ${labels !== undefined}
+  } else if (e - inputs < label_elements()) {
+    gather_label(e - inputs);
+#endif
+  }
 }`;
 }
 
@@ -109,6 +139,33 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  * Launch: one thread per output element (folded 2-D). Rows past the permutation give 0.
  */
 export function labelGatherShader(source: LabelSource, outKind: LabelOut, errors: boolean): string {
+  return wgsl`
+@group(0) @binding(1) var<storage, read> perm: array<u32>;
+@group(0) @binding(2) var<storage, read> cursor: array<u32>;
+${labelGatherWgsl({ source, out: outKind, errors }, 0)}
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+${permRow('lparams')}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = flat_index(gid, nwg);
+  if (e < label_elements()) { gather_label(e); }
+}`;
+}
+
+/**
+ * WGSL of the label gather (see labelGatherShader). Bindings: standalone (first = 0) the
+ * label source 0, the output 3, the uniform 4 and errors 5 (perm and cursor, 1 and 2, are
+ * the caller's); folded into an input gather, first, first + 1, first + 2 and first + 3.
+ * Defines
+ *   fn label_elements() -> u32     the output elements, batch × (width or classes)
+ *   fn gather_label(e: u32)        writes output element e (e < label_elements())
+ * and needs batch_row() (permRow) in scope.
+ */
+function labelGatherWgsl(v: LabelGatherVariant, first: number): string {
+  const { source, out: outKind, errors } = v;
   const srcElem = source === 'u8' ? 'u32' : source;
   const outElem = outKind === 'u32' ? 'u32' : 'f32';
   const asValue = outKind === 'f32';
@@ -116,26 +173,25 @@ export function labelGatherShader(source: LabelSource, outKind: LabelOut, errors
   const isU8 = source === 'u8';
   const isI32 = source === 'i32';
   const isF32 = source === 'f32';
+  const standalone = first === 0;
+  const at = standalone
+    ? { labels: 0, out: 3, params: 4, errors: 5 }
+    : { labels: first, out: first + 1, params: first + 2, errors: first + 3 };
   return wgsl`
-struct Params {
+struct LabelParams {
   batch: u32, width: u32, classes: u32, rows: u32,
   perm_length: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> labels: array<${srcElem}>;
-@group(0) @binding(1) var<storage, read> perm: array<u32>;
-@group(0) @binding(2) var<storage, read> cursor: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<${outElem}>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(${at.labels}) var<storage, read> labels: array<${srcElem}>;
+@group(0) @binding(${at.out}) var<storage, read_write> labels_out: array<${outElem}>;
+@group(0) @binding(${at.params}) var<uniform> lparams: LabelParams;
 #if ${errors}
-@group(0) @binding(5) var<storage, read_write> errors: array<atomic<u32>>;
+@group(0) @binding(${at.errors}) var<storage, read_write> errors: array<atomic<u32>>;
 #endif
 
-const WG: u32 = ${WORKGROUP_1D}u;
 const INVALID: u32 = 0xffffffffu;
-${flatIndex}
 ${isNan}
-${permRow}
 
 #if ${asValue}
 fn label_value(index: u32) -> f32 {
@@ -163,34 +219,39 @@ fn label_class(index: u32) -> u32 {
 }
 
 fn out_of_range(c: u32) -> bool {
-  return c == INVALID || (params.classes > 0u && c >= params.classes);
+  return c == INVALID || (lparams.classes > 0u && c >= lparams.classes);
 }
 #endif
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = flat_index(gid, nwg);
+// Output elements a batch row: onehot writes [batch, classes] from a label of width 1.
+fn label_per_row() -> u32 {
 #if ${onehot}
-  // out [batch, classes]; the label has width 1.
-  let per_row = params.classes;
+  return lparams.classes;
 #else
-  let per_row = params.width;
+  return lparams.width;
 #endif
-  if (e >= params.batch * per_row) { return; }
+}
+
+fn label_elements() -> u32 {
+  return lparams.batch * label_per_row();
+}
+
+fn gather_label(e: u32) {
+  let per_row = label_per_row();
   let r = batch_row(e / per_row);
   let j = e % per_row;
   if (r == NO_ROW) {
-    out[e] = ${outElem}(0);
+    labels_out[e] = ${outElem}(0);
     return;
   }
 #if ${asValue}
-  out[e] = label_value(r * params.width + j);
+  labels_out[e] = label_value(r * lparams.width + j);
 #elif ${onehot}
   let c = label_class(r);
-  out[e] = select(0.0, 1.0, c == j);
+  labels_out[e] = select(0.0, 1.0, c == j);
 #else
-  let c = label_class(r * params.width + j);
-  out[e] = c;
+  let c = label_class(r * lparams.width + j);
+  labels_out[e] = c;
 #endif
 #if ${errors}
 #if ${onehot}

@@ -20,6 +20,7 @@ import { tensor, type Engine, type Tensor } from '../../src/index.js';
 import {
   encodeAdvanceCursor,
   encodeGatherBatch,
+  encodeGatherLabels,
   gatherReference,
   INVALID_CLASS,
   type GatherSpec,
@@ -403,7 +404,7 @@ const labelCases: KernelCase[] = [
           data: wideU8,
         },
       ];
-      for (const run of runs) {
+      for (const [runIndex, run] of runs.entries()) {
         const spec: GatherSpec = {
           batch,
           features,
@@ -416,6 +417,7 @@ const labelCases: KernelCase[] = [
         const labelsOut = emptyBuffer(engine, batch * perRow * 4, 'labels out');
         const withErrors = run.labels.out !== 'f32' && !run.uncounted;
         const labelErrors = withErrors ? u32Buffer(engine, [5], 'label errors') : undefined;
+        const before = engine.stats().dispatches;
         encodeGatherBatch(engine, spec, {
           parts: [xPart.buffer],
           perm: permBuf,
@@ -426,8 +428,11 @@ const labelCases: KernelCase[] = [
           labelsOut,
           labelErrors,
         });
+        // One part: the rows and their labels in one dispatch.
+        expectEqual(engine.stats().dispatches - before, 1, `dispatches ${run.name}`);
         const ref = gatherReference(spec, { x, labels: run.data }, perm, 0);
         if (!ref.labels) throw new Error('test setup: no reference labels');
+        expectClose(await readF32(engine, out, batch * features), ref.x, EXACT, `rows beside ${run.name}`);
         const got =
           run.labels.out === 'u32'
             ? await readU32(engine, labelsOut, batch * perRow)
@@ -441,6 +446,21 @@ const labelCases: KernelCase[] = [
             `label errors ${run.name}`,
           );
           engine.releaseBuffer(labelErrors);
+        }
+        if (runIndex % 3 === 0) {
+          // The labels alone (a model's second target): the label shader by itself.
+          const alone = emptyBuffer(engine, batch * perRow * 4, 'labels alone');
+          encodeGatherLabels(
+            engine,
+            { batch, rows, labels: run.labels },
+            { perm: permBuf, permLength: perm.length, cursor, labelSource: run.src.buffer, labelsOut: alone },
+          );
+          const gotAlone =
+            run.labels.out === 'u32'
+              ? await readU32(engine, alone, batch * perRow)
+              : await readF32(engine, alone, batch * perRow);
+          expectClose(gotAlone, ref.labels, EXACT, `labels alone ${run.name}`);
+          engine.releaseBuffer(alone);
         }
         engine.releaseBuffer(labelsOut);
         run.src.dispose();

@@ -208,10 +208,9 @@ describe('declared work: the wrappers a compiled step does not use (src/graph/wo
         { parts: [b0], perm: b1, permLength: 10, cursor: b2, out: b3, labelSource: b4, labelsOut: b5 },
       ),
     );
-    expect(gather).toEqual([
-      { flops: 2 * 20, bytes: 20 * 1 + 20 * 4 + 4 * 4 + 4 }, // u8 in, f32 out, perm, cursor
-      { flops: 0, bytes: 4 * 1 + 4 * 3 * 4 + 4 * 4 + 4 }, // 4 u8 ids, [4, 3] f32, perm, cursor
-    ]);
+    // One dispatch (the rows are one buffer): u8 in, f32 out, the 4 u8 ids, [4, 3] f32, and
+    // the permutation entries and the cursor once.
+    expect(gather).toEqual([{ flops: 2 * 20, bytes: 20 * 1 + 20 * 4 + 4 * 1 + 4 * 3 * 4 + 4 * 4 + 4 }]);
 
     // Per-row losses over [6, 7]: pred and target read, dpred and the 6 row losses written;
     // hinge losses also clear and set a flag in two small passes, and read it.

@@ -39,7 +39,7 @@ function labels(rows: number, classes: number, seed: number): Uint8Array {
 }
 
 describe('compiled step: counts, not times', () => {
-  it('784-512-512-10 with Adam compiles to 14 dispatches; 10 steps create nothing and read nothing', async () => {
+  it('784-512-512-10 with Adam compiles to 13 dispatches; 10 steps create nothing and read nothing', async () => {
     const { g } = mlp([784, 512, 512, 10]);
     const rows = 320;
     const data = new GpuData(engine, {
@@ -48,14 +48,14 @@ describe('compiled step: counts, not times', () => {
     });
     const t = new Executor(engine, g, { spec: { kind: 'adam' }, learningRate: 1e-3 });
     const plan = t.plan('train', 32, data);
-    // gather x, gather labels; 3 matmuls with bias+relu fused (the last linear: its softmax is
+    // gather x with its labels; 3 matmuls with bias+relu fused (the last linear: its softmax is
     // fused into the loss); softmax-xent counting the accuracy too (the step end sums the
     // loss rows);
     // backward: layer 3 dW with db (its column sums), dX (relu' in its epilogue); layer 2 the
     // same; layer 1 dW with db (no dX: the input needs no gradient); optimizer advance + one
     // update for all 6 tensors; step end (loss sum, NaN watch, step counter, cursor)
-    // = 2 + 3 + 1 + 5 + 2 + 1 = 14.
-    expect(plan.stats().dispatchesPerStep).toBe(14);
+    // = 1 + 3 + 1 + 5 + 2 + 1 = 13.
+    expect(plan.stats().dispatchesPerStep).toBe(13);
     expect(plan.stats().dispatches).toContain('step_end_sum1');
     expect(plan.stats().dispatches).toContain('softmax_xent_sparse_count');
     expect(plan.stats().dispatches.filter((l) => l.includes('_TN_sums'))).toHaveLength(3);
@@ -80,9 +80,9 @@ describe('compiled step: counts, not times', () => {
     expect(after.bindGroups - before.bindGroups).toBe(0);
     expect(after.pipelines - before.pipelines).toBe(0);
     expect(after.readbacks - before.readbacks).toBe(1); // the epoch's one read of the logs
-    // 10 steps of 14, plus per window (3) a guarded snapshot of 5 copies: params, Adam's
+    // 10 steps of 13, plus per window (3) a guarded snapshot of 5 copies: params, Adam's
     // two moments, the non-trainable state arena, the optimizer's hyper words.
-    expect(after.dispatches - before.dispatches).toBe(10 * 14 + 3 * 5);
+    expect(after.dispatches - before.dispatches).toBe(10 * 13 + 3 * 5);
     t.dispose();
     data.dispose();
   });

@@ -10,7 +10,7 @@
  */
 import type { Bindable } from '../gpu/engine.js';
 import type { DataColumn, GpuData } from './dataset.js';
-import { encodeGatherBatch, encodeGatherLabels } from '../kernels/gather.js';
+import { encodeGatherBatch, encodeGatherLabels, type GatherLabels } from '../kernels/gather.js';
 import {
   encodeOptimizerAdvance,
   encodeOptimizerNorms,
@@ -26,14 +26,50 @@ import type { Lowering } from './lowering.js';
 
 /**
  * Gathers every input column, the sample weights (of weighted data) and every loss
- * head's targets into the step's batch buffers.
+ * head's targets into the step's batch buffers. The class ids of the first target ride in
+ * the first input's dispatch where that input is one buffer (one dispatch fewer).
  */
 export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void {
   const batch = L.rows;
   const perm = model.whole(data.perm);
   const cursor = model.whole(model.cursor);
+  const errors = model.whole(model.labelErrors);
+  /** A target gathered as labels (class ids, or f32 values of a label buffer). */
+  interface LabelTarget {
+    src: VBuf;
+    out: VBuf;
+    labels: GatherLabels;
+    dense: boolean;
+  }
+  const labelTargets = L.targets.map((t, i): LabelTarget | undefined => {
+    const col = data.targets[i];
+    if (!col) throw new Error(`internal: data has no target column ${i}`);
+    if (t.format === 'f32' && (col.source === 'u8' || col.source === 'f32')) return undefined;
+    if (col.parts.length !== 1) {
+      throw new RangeError(
+        `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
+      );
+    }
+    const head = L.graph.losses[i];
+    if (!head) throw new Error(`internal: no loss head ${i}`);
+    const classes = head.output.features;
+    const dense = t.format === 'f32';
+    const labels: GatherLabels = dense
+      ? { source: col.source, width: col.width, out: 'f32' }
+      : { source: col.source, width: 1, out: t.format, classes };
+    return { src: model.whole(col.parts[0] as Bindable), out: t.buf, labels, dense };
+  });
+  const label = (lt: LabelTarget, get: (v: VBuf) => Bindable) => ({
+    labelSource: get(lt.src),
+    labelsOut: get(lt.out),
+    ...(lt.dense ? {} : { labelErrors: get(errors) }),
+  });
+  const labelWrites = (lt: LabelTarget): (VBuf | undefined)[] => [lt.out, lt.dense ? undefined : errors];
+  const first = labelTargets[0];
+  const input0 = data.inputs[0];
+  const fold = first !== undefined && input0?.parts.length === 1 ? first : undefined;
   /** Rows of a u8/f32 column (split over parts, scaled) into out [batch, width] f32. */
-  const gatherRows = (col: DataColumn, out: VBuf, label: string): void => {
+  const gatherRows = (col: DataColumn, out: VBuf, what: string, with_?: LabelTarget): void => {
     const parts = col.parts.map((p) => model.whole(p));
     const spec = {
       batch,
@@ -43,60 +79,44 @@ export function emitGather(L: Lowering, model: ModelArenas, data: GpuData): void
       offset: col.offset,
       rowsPerPart: col.rowsPerPart,
       rows: data.sourceRows,
+      ...(with_ ? { labels: with_.labels } : {}),
     };
-    L.emit(label, [...parts, perm, cursor], [out], (e, get) =>
+    const reads = [...parts, perm, cursor, ...(with_ ? [with_.src] : [])];
+    L.emit(what, reads, [out, ...(with_ ? labelWrites(with_) : [])], (e, get) =>
       encodeGatherBatch(e, spec, {
         parts: parts.map((p) => get(p)),
         perm: get(perm),
         permLength: data.rows,
         cursor: get(cursor),
         out: get(out),
+        ...(with_ ? label(with_, get) : {}),
       }),
     );
   };
   L.inputs.forEach((out, i) => {
     const col = data.inputs[i];
     if (!col) throw new Error(`internal: data has no input column ${i}`);
-    gatherRows(col, out, `gather input ${i}`);
+    if (i === 0 && fold) gatherRows(col, out, 'gather input 0 and target 0', fold);
+    else gatherRows(col, out, `gather input ${i}`);
   });
   if (L.weights) {
     if (!data.weights) throw new Error('internal: data has no weights column');
     gatherRows(data.weights, L.weights, 'gather sample weights');
   }
   L.targets.forEach((t, i) => {
-    const col = data.targets[i];
-    if (!col) throw new Error(`internal: data has no target column ${i}`);
-    if (t.format === 'f32' && (col.source === 'u8' || col.source === 'f32')) {
+    const lt = labelTargets[i];
+    if (!lt) {
+      const col = data.targets[i];
+      if (!col) throw new Error(`internal: data has no target column ${i}`);
       gatherRows(col, t.buf, `gather target ${i}`); // may be split over bindings, like inputs
       return;
     }
-    if (col.parts.length !== 1) {
-      throw new RangeError(
-        `target column ${i}: class ids split over ${col.parts.length} buffers are not supported`,
-      );
-    }
-    const src = model.whole(col.parts[0] as Bindable);
-    const errors = model.whole(model.labelErrors);
-    const head = L.graph.losses[i];
-    if (!head) throw new Error(`internal: no loss head ${i}`);
-    const classes = head.output.features;
-    const labels =
-      t.format === 'f32'
-        ? { source: col.source, width: col.width, out: 'f32' as const }
-        : { source: col.source, width: 1, out: t.format, classes };
-    const dense = t.format === 'f32';
-    L.emit(`gather target ${i}`, [src, perm, cursor], [t.buf, dense ? undefined : errors], (e, get) =>
+    if (i === 0 && fold) return;
+    L.emit(`gather target ${i}`, [lt.src, perm, cursor], labelWrites(lt), (e, get) =>
       encodeGatherLabels(
         e,
-        { batch, rows: data.sourceRows, labels },
-        {
-          labelSource: get(src),
-          perm: get(perm),
-          permLength: data.rows,
-          cursor: get(cursor),
-          labelsOut: get(t.buf),
-          ...(dense ? {} : { labelErrors: get(errors) }),
-        },
+        { batch, rows: data.sourceRows, labels: lt.labels },
+        { perm: get(perm), permLength: data.rows, cursor: get(cursor), ...label(lt, get) },
       ),
     );
   });

@@ -93,9 +93,13 @@ describe('declared work of a compiled step', () => {
     expect(adam?.work?.bytes).toBe(4 * params * 7 + 16 * (1 + 6));
 
     // The 8-bit input rows read at 1 byte a value, written as f32, + their permutation
-    // entries and the cursor; x·scale + offset per value.
-    expect(dispatches[0]?.label).toBe('gather_u8_x1');
-    expect(dispatches[0]?.work).toEqual({ flops: 2 * B * 784, bytes: B * 784 * (1 + 4) + 4 * B + 4 });
+    // entries and the cursor; x·scale + offset per value. In the same dispatch the class
+    // ids: a byte each read, a u32 each written.
+    expect(dispatches[0]?.label).toBe('gather_u8_x1_labels_u8_u32');
+    expect(dispatches[0]?.work).toEqual({
+      flops: 2 * B * 784,
+      bytes: B * 784 * (1 + 4) + 4 * B + 4 + B * (1 + 4),
+    });
 
     const sum = (key: keyof DispatchWork) => dispatches.reduce((s, d) => s + (d.work?.[key] ?? NaN), 0);
     expect(plan.stats().work).toEqual({ flops: sum('flops'), bytes: sum('bytes') });
@@ -166,7 +170,7 @@ describe('declared work of a compiled step', () => {
     // The kernel families these steps use, so that the model keeps covering them.
     for (const family of [
       /^gather_f32/,
-      /^gather_labels/,
+      /^gather_f32_x1_labels_u32_u32$/,
       /^dropout$/,
       /^dropout_grad$/,
       /^batchnorm_train$/,

@@ -113,20 +113,57 @@ export function encodeGatherBatch(engine: Engine, spec: GatherSpec, b: GatherBuf
   const floats = new Float32Array(words.buffer);
   floats[5] = spec.scale;
   floats[6] = offset;
-  const label = `gather_${source}_x${partCount}`;
   // x·scale + offset per value; batch rows of the source (1 byte a u8 value) read, written as
   // f32, plus the batch's permutation entries and the cursor. An estimate for a partial last
   // batch, whose rows past the permutation read nothing.
   const values = batch * features;
   const work = { flops: 2 * values, bytes: values * (source === 'u8' ? 1 : 4) + 4 * values + 4 * batch + 4 };
+  const x = `gather_${source}_x${partCount}`;
+  const params = (label: string): GPUBuffer => engine.tempUniform(words, `${label} params`);
+  if (!labels || !labelPlan) {
+    engine.dispatch(
+      engine.pipeline(gatherShader(partCount, source), x),
+      [...b.parts, b.perm, b.cursor, b.out, params(x)],
+      engine.dispatchGrid(values, WORKGROUP_1D),
+      x,
+      work,
+    );
+    return;
+  }
+  const l = labelDispatch(engine, batch, labels, labelPlan, rows, b);
+  if (partCount > 1) {
+    // Two dispatches: one shader would bind more than 8 storage buffers.
+    engine.dispatch(
+      engine.pipeline(gatherShader(partCount, source), x),
+      [...b.parts, b.perm, b.cursor, b.out, params(x)],
+      engine.dispatchGrid(values, WORKGROUP_1D),
+      x,
+      work,
+    );
+    engine.dispatch(l.pipeline(), l.buffers, engine.dispatchGrid(l.threads, WORKGROUP_1D), l.label, l.work);
+    return;
+  }
+  // One dispatch: the threads past the batch's inputs gather its labels.
+  const both = `${x}_labels_${labels.source}_${labels.out}`;
+  const variant = { source: labels.source, out: labels.out, errors: labelPlan.errors !== undefined };
   engine.dispatch(
-    engine.pipeline(gatherShader(partCount, source), label),
-    [...b.parts, b.perm, b.cursor, b.out, engine.tempUniform(words, `${label} params`)],
-    engine.dispatchGrid(values, WORKGROUP_1D),
-    label,
-    work,
+    engine.pipeline(gatherShader(1, source, variant), both),
+    [
+      ...b.parts,
+      b.perm,
+      b.cursor,
+      b.out,
+      params(both),
+      l.src,
+      l.out,
+      l.params,
+      ...(l.errors ? [l.errors] : []),
+    ],
+    engine.dispatchGrid(values + l.threads, WORKGROUP_1D),
+    both,
+    // The permutation entries and the cursor are read once for both.
+    { flops: work.flops + l.work.flops, bytes: work.bytes + l.work.bytes - (4 * batch + 4) },
   );
-  if (labels && labelPlan) dispatchLabels(engine, spec.batch, labels, labelPlan, rows, b);
 }
 
 /**
@@ -154,35 +191,51 @@ export function encodeGatherLabels(
   };
   const plan = checkLabels(gather, spec.labels, b, spec.rows);
   if (spec.batch === 0) return;
-  dispatchLabels(engine, spec.batch, spec.labels, plan, spec.rows, b);
+  const l = labelDispatch(engine, spec.batch, spec.labels, plan, spec.rows, b);
+  engine.dispatch(l.pipeline(), l.buffers, engine.dispatchGrid(l.threads, WORKGROUP_1D), l.label, l.work);
 }
 
-function dispatchLabels(
+/** The label gather's pipeline, bindings (standalone order), threads and work. */
+function labelDispatch(
   engine: Engine,
   batch: number,
   labels: GatherLabels,
   plan: { src: Bindable; out: Bindable; errors?: Bindable; perRow: number },
   rows: number,
   b: { perm: Bindable; permLength: number; cursor: Bindable },
-): void {
+): {
+  label: string;
+  /** The standalone label gather's pipeline (made on the first call). */
+  pipeline: () => GPUComputePipeline;
+  buffers: Bindable[];
+  src: Bindable;
+  out: Bindable;
+  params: GPUBuffer;
+  errors?: Bindable;
+  threads: number;
+  work: { flops: number; bytes: number };
+} {
   const { src, out, errors, perRow } = plan;
   const lw = new Uint32Array([batch, labels.width, labels.classes ?? 0, rows, b.permLength, 0, 0, 0]);
-  const ll = `gather_labels_${labels.source}_${labels.out}`;
-  const buffers = [src, b.perm, b.cursor, out, engine.tempUniform(lw, `${ll} params`)];
-  if (errors) buffers.push(errors);
+  const label = `gather_labels_${labels.source}_${labels.out}`;
+  const params = engine.tempUniform(lw, `${label} params`);
   // No arithmetic (conversions and class tests). Reads each batch row's labels (one for
   // one-hot) at their width, the permutation entries and the cursor; writes [batch, perRow]
   // 4-byte values. The error count's atomic (only for a label out of range) is not counted.
   const srcBytes = labels.source === 'u8' ? 1 : 4;
   const read = batch * (labels.out === 'onehot' ? 1 : labels.width) * srcBytes + 4 * batch + 4;
-  const work = { flops: 0, bytes: read + 4 * batch * perRow };
-  engine.dispatch(
-    engine.pipeline(labelGatherShader(labels.source, labels.out, errors !== undefined), ll),
-    buffers,
-    engine.dispatchGrid(batch * perRow, WORKGROUP_1D),
-    ll,
-    work,
-  );
+  return {
+    label,
+    pipeline: () =>
+      engine.pipeline(labelGatherShader(labels.source, labels.out, errors !== undefined), label),
+    buffers: [src, b.perm, b.cursor, out, params, ...(errors ? [errors] : [])],
+    src,
+    out,
+    params,
+    ...(errors ? { errors } : {}),
+    threads: batch * perRow,
+    work: { flops: 0, bytes: read + 4 * batch * perRow },
+  };
 }
 
 /** Points the batch cursor at row `row` of the permutation (one 16-byte queue write). */
