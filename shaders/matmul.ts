@@ -18,8 +18,10 @@
  * A thread's blocks interleave with its neighbours' (block rows WG_Y·4 apart), so neighbouring
  * threads read neighbouring vec4s of workgroup memory and store neighbouring vec4s of C.
  * The k axis is walked TK at a time: the workgroup copies the A and B windows of that step into
- * workgroup memory (each thread moving whole vec4s), then every thread multiplies its rows of
- * the A window by its columns of the B window, 4 k-values per 4×4 matrix product.
+ * workgroup memory (each thread moving whole vec4s; a transposed B's vec4s along k are
+ * stored as four scalars into the [TK, TN] window, so every variant reads B alike), then
+ * every thread multiplies its rows of the A window by its columns of the B window, 4
+ * k-values per 4×4 matrix product.
  *
  * Loads use vec4 where the operand's contiguous dimension is a multiple of 4 (every vec4 is
  * then aligned and either wholly inside the matrix or wholly outside), and four bounds-checked
@@ -80,13 +82,14 @@ export interface MatmulVariant {
 }
 
 /** Workgroup memory the shader declares for `tiling` (both tiles, with their row padding). */
-export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean, transB: boolean): number {
+export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean): number {
   const tm = 4 * t.bm * t.wgY;
   const tn = 4 * t.bn * t.wgX;
   const pad = t.pad ? 1 : 0;
-  // Each tile is the operand's window in its storage layout, rows of vec4.
+  // The A tile is A's window in its storage layout, rows of vec4; the B tile is [TK, TN]
+  // whatever B's layout (a transposed B is transposed as it is stored).
   const aVecs = transA ? t.tk * (tm / 4 + pad) : tm * (t.tk / 4 + pad);
-  const bVecs = transB ? tn * (t.tk / 4 + pad) : t.tk * (tn / 4 + pad);
+  const bVecs = t.tk * (tn / 4 + pad);
   return 16 * (aVecs + bVecs);
 }
 
@@ -144,14 +147,13 @@ const A_VECS = TK / 4u;
 const A_STRIDE = A_VECS + PAD;
 var<workgroup> tile_a: array<vec4f, A_ROWS * A_STRIDE>;
 
-// The B window, [TK, TN] of op(B), likewise in B's storage layout.
-#if ${v.transB}
-const B_ROWS = TN;         // the window is [TN, TK] of B stored [n, k]
-const B_VECS = TK / 4u;
-#else
-const B_ROWS = TK;         // the window is [TK, TN] of B stored [k, n]
+// The B window, [TK, TN] of op(B), as rows of vec4 along n whatever B's storage: a B stored
+// [n, k] (transB) is transposed as it is stored here, so that the product reads every
+// variant's window the same way, neighbouring threads neighbouring vec4s. (Read in its
+// storage layout, the transposed window put neighbouring threads 4 rows apart: an 8-way
+// shared-memory bank conflict on a GPU.)
+const B_ROWS = TK;
 const B_VECS = TN / 4u;
-#endif
 const B_STRIDE = B_VECS + PAD;
 var<workgroup> tile_b: array<vec4f, B_ROWS * B_STRIDE>;
 
@@ -233,15 +235,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       tile_a[r * A_STRIDE + q] = load_a(row0 + r, k0 + 4u * q);
 #endif
     }
+#if ${v.transB}
+    // B stored [n, k]: slot s is column r = s / (TK / 4) of the window and its k-quad q, read
+    // as one vec4 along k (two neighbouring threads read 32 contiguous bytes) and written as
+    // four scalars, one into each of the window's rows 4q .. 4q + 3.
+    for (var s = lid; s < TN * (TK / 4u); s += THREADS) {
+      let r = s / (TK / 4u);
+      let q = s % (TK / 4u);
+      let v = load_b(col0 + r, k0 + 4u * q);
+      let at = 4u * q * B_STRIDE + r / 4u;
+      let lane = r % 4u;
+      tile_b[at][lane] = v.x;
+      tile_b[at + B_STRIDE][lane] = v.y;
+      tile_b[at + 2u * B_STRIDE][lane] = v.z;
+      tile_b[at + 3u * B_STRIDE][lane] = v.w;
+    }
+#else
     for (var s = lid; s < B_ROWS * B_VECS; s += THREADS) {
       let r = s / B_VECS;
       let q = s % B_VECS;
-#if ${v.transB}
-      tile_b[r * B_STRIDE + q] = load_b(col0 + r, k0 + 4u * q);
-#else
       tile_b[r * B_STRIDE + q] = load_b(k0 + r, col0 + 4u * q);
-#endif
     }
+#endif
     workgroupBarrier();
 
 #if ${sums}
@@ -273,15 +288,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
       for (var bj = 0u; bj < BN; bj++) {
         // bk: column j = row 4·kq + j of op(B), over the 4 columns of block column bj.
-#if ${v.transB}
-        let kb = 4u * (tx + WG_X * bj) * B_STRIDE + kq;  // tile_b row c: op(B)[4 kk, c]
-        let bk = transpose(mat4x4f(tile_b[kb], tile_b[kb + B_STRIDE],
-                                   tile_b[kb + 2u * B_STRIDE], tile_b[kb + 3u * B_STRIDE]));
-#else
         let kb = 4u * kq * B_STRIDE + tx + WG_X * bj;  // tile_b row kk: op(B)[kk, 4 columns]
         let bk = mat4x4f(tile_b[kb], tile_b[kb + B_STRIDE],
                          tile_b[kb + 2u * B_STRIDE], tile_b[kb + 3u * B_STRIDE]);
-#endif
         // Column i of bk · at = Σ_j op(B)[kk_j, 4 columns] · op(A)[row_i, kk_j].
         for (var bi = 0u; bi < BM; bi++) {
           acc[bi * BN + bj] += bk * at[bi];

@@ -192,7 +192,7 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   for (const key of ['wgX', 'wgY', 'bm', 'bn', 'tk'] as const) checkCount(what, key, t[key], 1);
   if (t.tk % 4 !== 0) throw new RangeError(`${what}: tk must be a multiple of 4, got ${t.tk}`);
   const threads = t.wgX * t.wgY;
-  const bytes = matmulWorkgroupBytes(t, spec.transA ?? false, spec.transB ?? false);
+  const bytes = matmulWorkgroupBytes(t, spec.transA ?? false);
   if (threads > engine.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(
       `matmul tiling needs ${threads} invocations per workgroup, over this adapter's limit`,
