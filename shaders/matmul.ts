@@ -33,6 +33,7 @@
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { activationFromY, activationWgsl, type ActivationSpec } from './activations.js';
+import { flatIndex, WORKGROUP_1D } from './common.js';
 
 /**
  * Threads and k-step of one workgroup. Each thread computes bm×bn blocks of 4×4 outputs,
@@ -50,6 +51,13 @@ export interface MatmulTiling {
   tk: number;
   /** Pad each row of the workgroup tiles by one vec4 (spreads column reads over memory banks). */
   pad: boolean;
+  /**
+   * Split k into this many chunks (a multiple of tk each): the grid runs every tile once per
+   * chunk, each writing its partial product, and a second kernel (matmulSplitReduceShader)
+   * adds the partials in chunk order and applies the epilogue. For products whose few tiles
+   * would leave most of a GPU idle (a weight gradient, k = the batch). 1 or absent: none.
+   */
+  splitK?: number;
 }
 
 /** Everything that selects a distinct shader. */
@@ -102,6 +110,7 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean): number {
  */
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
   const sums = v.columnSums ?? false;
+  const split = (t.splitK ?? 1) > 1;
   if (sums && (!v.transA || v.transB || v.bias || v.writePreActivation || v.gradActivation)) {
     throw new RangeError(
       'matmul shader: columnSums only with transA, no transB and no epilogue but accumulate',
@@ -110,17 +119,11 @@ export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
   return wgsl`
 // op(A): [m, k]; A stored ${v.transA ? '[k, m]' : '[m, k]'} row-major.
 // op(B): [k, n]; B stored ${v.transB ? '[n, k]' : '[k, n]'} row-major.  C: [m, n] row-major.
-struct Params {
-  m: u32, n: u32, k: u32,
-  tiles_n: u32,  // tiles along n: ceil(n / TN)
-  tiles: u32,    // all tiles of C
-  k_quads: u32,  // TK / 4, as a uniform so the inner k loop stays a loop (see there)
-  _pad0: u32, _pad1: u32,
-}
+${MATMUL_PARAMS}
 
 ${matmulOperandsWgsl(v.vecA, v.vecB)}
-${matmulEpilogueWgsl(v)}
-#if ${sums}
+${matmulEpilogueWgsl(split ? plainEpilogue(v) : v)}
+#if ${sums && !split}
 ${columnSumsWgsl(v.vecC, v.accumulate)}
 #endif
 
@@ -206,8 +209,23 @@ fn load_b(row: u32, col: u32) -> vec4f {
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;  // uniform across the workgroup
+  let flat = wid.x + wid.y * nwg.x;  // uniform across the workgroup
+#if ${split}
+  // Workgroup flat: tile flat % tiles over chunk flat / tiles of k, into that chunk's rows of
+  // the partial buffer (rows_per_split a chunk: C's m, and the column sums' row).
+  let chunk = flat / params.tiles;
+  let tile = flat - chunk * params.tiles;
+  if (chunk >= params.splits) { return; }
+  let k_begin = chunk * params.k_chunk;
+  let out_row0 = chunk * params.rows_per_split;
+#else
+  let tile = flat;
   if (tile >= params.tiles) { return; }
+  let k_begin = 0u;
+  let out_row0 = 0u;
+#endif
+  // k_chunk is a multiple of TK, so a step never reads past its chunk.
+  let k_end = min(params.k, k_begin + params.k_chunk);
   let row0 = (tile / params.tiles_n) * TM;  // this workgroup's first row and column of C
   let col0 = (tile % params.tiles_n) * TN;
   // This thread's blocks interleave with its neighbours': block (bi, bj) holds rows
@@ -224,7 +242,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var col_sum: array<vec4f, BN>;
 #endif
 
-  for (var k0 = 0u; k0 < params.k; k0 += TK) {
+  for (var k0 = k_begin; k0 < k_end; k0 += TK) {
     // Copy the two windows, one vec4 per slot; slot s is (row s / VECS, vec4 s % VECS).
     for (var s = lid; s < A_ROWS * A_VECS; s += THREADS) {
       let r = s / A_VECS;
@@ -308,15 +326,131 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       for (var i = 0u; i < 4u; i++) {
         let row = row0 + 4u * (ty + WG_Y * bi) + i;
         if (row >= params.m) { break; }
-        store_c(row, col, acc[bi * BN + bj][i]);
+        store_c(out_row0 + row, col, acc[bi * BN + bj][i]);
       }
     }
   }
 #if ${sums}
   if (sums_row) {
-    for (var bj = 0u; bj < BN; bj++) { store_sums(col0 + 4u * (tx + WG_X * bj), col_sum[bj]); }
+    for (var bj = 0u; bj < BN; bj++) {
+#if ${split}
+      // This chunk's share of the sums, in the row after its partial product.
+      store_c(out_row0 + params.m, col0 + 4u * (tx + WG_X * bj), col_sum[bj]);
+#else
+      store_sums(col0 + 4u * (tx + WG_X * bj), col_sum[bj]);
+#endif
+    }
   }
 #endif
+}`;
+}
+
+/**
+ * The uniform of the tiled kernel and of the split-k reduction: C's shape; the tile grid;
+ * TK / 4; the k-chunk a split workgroup covers (k itself without a split), the chunks and
+ * the rows a chunk takes in the partial buffer (m, + 1 with column sums).
+ */
+const MATMUL_PARAMS = /* wgsl */ `struct Params {
+  m: u32, n: u32, k: u32,
+  tiles_n: u32,  // tiles along n: ceil(n / TN)
+  tiles: u32,    // all tiles of C
+  k_quads: u32,  // TK / 4, as a uniform so the inner k loop stays a loop (see there)
+  k_chunk: u32, splits: u32, rows_per_split: u32,
+  _pad0: u32, _pad1: u32, _pad2: u32,
+}`;
+
+/** The uniform's words for matmulShader and matmulSplitReduceShader (12 u32). */
+export function matmulParams(p: {
+  m: number;
+  n: number;
+  k: number;
+  tilesN: number;
+  tiles: number;
+  kQuads: number;
+  kChunk: number;
+  splits: number;
+  rowsPerSplit: number;
+}): Uint32Array {
+  return new Uint32Array([
+    p.m,
+    p.n,
+    p.k,
+    p.tilesN,
+    p.tiles,
+    p.kQuads,
+    p.kChunk,
+    p.splits,
+    p.rowsPerSplit,
+    0,
+    0,
+    0,
+  ]);
+}
+
+/** `v` with only a plain store of the product: what a split-k chunk writes. */
+function plainEpilogue(v: MatmulVariant): MatmulVariant {
+  return {
+    ...v,
+    bias: false,
+    activation: undefined,
+    writePreActivation: false,
+    accumulate: false,
+    gradActivation: undefined,
+  };
+}
+
+/**
+ * The second kernel of a split-k product: C = epilogue(Σ_chunks partial[chunk]) in chunk
+ * order (deterministic), and with v.columnSums the sums row likewise into the sums buffer.
+ * Bindings: 0 partial [splits, rows_per_split, n] (read), 2 c and 4.. as the epilogue of
+ * `v` (matmulEpilogueWgsl; with columnSums 4 the sums), 3 params (MATMUL_PARAMS). Binding 1
+ * is not declared. Launch: one thread per 4 columns of a row, rows_per_split rows (folded 2-D).
+ */
+export function matmulSplitReduceShader(v: MatmulVariant): string {
+  const sums = v.columnSums ?? false;
+  return wgsl`
+${MATMUL_PARAMS}
+#if ${v.vecC}
+@group(0) @binding(0) var<storage, read> partial: array<vec4f>;
+#else
+@group(0) @binding(0) var<storage, read> partial: array<f32>;
+#endif
+@group(0) @binding(3) var<uniform> params: Params;
+${matmulEpilogueWgsl(v)}
+#if ${sums}
+${columnSumsWgsl(v.vecC, v.accumulate)}
+#endif
+
+const WG: u32 = ${WORKGROUP_1D}u;
+${flatIndex}
+
+// Columns col .. col + 3 of row \`row\` of chunk \`chunk\`, zero past n.
+fn part(chunk: u32, row: u32, col: u32) -> vec4f {
+  let at = (chunk * params.rows_per_split + row) * params.n + col;
+#if ${v.vecC}
+  return partial[at / 4u];
+#else
+  var q = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (col + j < params.n) { q[j] = partial[at + j]; }
+  }
+  return q;
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = flat_index(gid, nwg);
+  let quads = (params.n + 3u) / 4u;
+  let row = t / quads;
+  if (row >= params.rows_per_split) { return; }
+  let col = 4u * (t - row * quads);
+  var s = part(0u, row, col);
+  for (var c = 1u; c < params.splits; c++) { s += part(c, row, col); }
+#if ${sums}
+  if (row == params.m) { store_sums(col, s); return; }
+#endif
+  store_c(row, col, s);
 }`;
 }
 

@@ -41,6 +41,7 @@
  */
 import type { Engine } from '../../src/index.js';
 import {
+  DEFAULT_TILING,
   encodeMatmul,
   matmulReference,
   type MatmulSpec,
@@ -600,7 +601,8 @@ async function checkColumnSums(
   try {
     const before = engine.stats().dispatches;
     encodeMatmul(engine, spec, { a, b, c, columnSums: sums }, 'sums_test', tiling);
-    expectEqual(engine.stats().dispatches - before, 1, `${what}: dispatches`);
+    const dispatches = (tiling?.splitK ?? 1) > 1 ? 2 : 1; // a split adds its reduction
+    expectEqual(engine.stats().dispatches - before, dispatches, `${what}: dispatches`);
     const gotC = new Float32Array(await engine.read(c, 4 * (m * n + TAIL), 'sums test C'));
     const gotS = new Float32Array(await engine.read(sums, 4 * (n + TAIL), 'sums test sums'));
     expectTail(gotC, m * n, `${what} C`);
@@ -688,12 +690,93 @@ const columnSumCases: KernelCase[] = [
   },
 ];
 
+/**
+ * Split k (tiling.splitK): the chunks' partial products added in order by a second kernel
+ * that applies the epilogue. Any order of the k products stays within the γ_(k+1) bound, so
+ * the same checks hold. Chunks of whole k-steps, the last one short; more chunks asked for
+ * than k-steps; every epilogue; the column sums in the row after each chunk's product.
+ */
+const SPLIT_TILING: MatmulTiling = { ...DEFAULT_TILING, bm: 1, bn: 1, tk: 16 };
+const splitCases: KernelCase[] = [
+  {
+    name: 'matmul split k: 2 to 16 chunks, every variant and epilogue, against float64',
+    async run(engine: Engine) {
+      const runs: {
+        v: Variant;
+        shape: [number, number, number];
+        splitK: number;
+        extra: Partial<MatmulSpec>;
+      }[] = [
+        { v: 'NN', shape: [40, 64, 300], splitK: 4, extra: { bias: true, activation: { name: 'relu' } } },
+        {
+          v: 'NN',
+          shape: [9, 33, 100],
+          splitK: 3,
+          extra: { bias: true, activation: { name: 'gelu' }, writePreActivation: true },
+        },
+        { v: 'NT', shape: [33, 30, 257], splitK: 16, extra: {} },
+        { v: 'NT', shape: [40, 64, 300], splitK: 2, extra: { accumulate: true } },
+        { v: 'TN', shape: [64, 10, 130], splitK: 5, extra: { bias: true, activation: { name: 'sigmoid' } } },
+        { v: 'TT', shape: [12, 16, 64], splitK: 2, extra: {} },
+      ];
+      for (const [ri, r] of runs.entries()) {
+        const before = engine.stats().dispatches;
+        await check(engine, problem(specFor(r.v, r.shape, r.extra), 70000 + 10 * ri), {
+          ...SPLIT_TILING,
+          splitK: r.splitK,
+        });
+        expectEqual(
+          engine.stats().dispatches - before,
+          2,
+          `${r.v} split ${r.splitK}: chunks, then their sum`,
+        );
+      }
+      await checkColumnSums(engine, problem(specFor('TN', [8, 300, 130]), 70100), undefined, {
+        ...SPLIT_TILING,
+        splitK: 2,
+      });
+      const acc = problem(specFor('TN', [65, 33, 70], { accumulate: true }), 70200);
+      await checkColumnSums(engine, acc, uniformF32(33, -2, 2, 70300), { ...SPLIT_TILING, splitK: 3 });
+    },
+  },
+  {
+    name: 'matmul split k: chunks of whole k-steps (one chunk: no split); bad splitK refused',
+    async run(engine: Engine) {
+      // k = 16 is one k-step: 4 chunks asked for make one, the plain product in one dispatch;
+      // k = 40 is three: 8 asked for make three, two dispatches.
+      for (const [k, dispatches] of [
+        [16, 1],
+        [40, 2],
+      ] as const) {
+        const before = engine.stats().dispatches;
+        await check(engine, problem(specFor('NN', [20, 24, k], { bias: true }), 70400 + k), {
+          ...SPLIT_TILING,
+          splitK: k === 16 ? 4 : 8,
+        });
+        expectEqual(engine.stats().dispatches - before, dispatches, `k ${k}: dispatches`);
+      }
+      const [a, b, c] = ['A', 'B', 'C'].map((x) =>
+        engine.createBuffer({ size: 64, usage: STORAGE(), label: x }),
+      );
+      if (!a || !b || !c) throw new Error('test setup: buffers');
+      await expectError(
+        () => encodeMatmul(engine, { m: 4, n: 4, k: 4 }, { a, b, c }, 'x', { ...SPLIT_TILING, splitK: 0 }),
+        RangeError,
+        [/splitK must be a positive integer/],
+        'splitK 0',
+      );
+      for (const buf of [a, b, c]) engine.releaseBuffer(buf);
+    },
+  },
+];
+
 export const cases: KernelCase[] = [
   ...variantCases,
   ...tilingCases,
   ...epilogueCases,
   ...accumulateCases,
   ...columnSumCases,
+  ...splitCases,
   ...nanCases,
   ...gridCases,
   ...validationCases,

@@ -373,24 +373,33 @@ export class Engine {
 
   /**
    * A bind group for group 0 of `pipeline`, binding i = buffers[i] (a whole buffer, or a
-   * slice whose offset is a multiple of minStorageBufferOffsetAlignment).
+   * slice whose offset is a multiple of minStorageBufferOffsetAlignment; undefined leaves
+   * binding i out, for a shader that does not declare that number).
    */
-  bindGroup(pipeline: GPUComputePipeline, buffers: readonly Bindable[], label: string): GPUBindGroup {
+  bindGroup(
+    pipeline: GPUComputePipeline,
+    buffers: readonly (Bindable | undefined)[],
+    label: string,
+  ): GPUBindGroup {
     this.assertUsable();
     const align = this.limits.minStorageBufferOffsetAlignment;
-    const entries = buffers.map((b, binding): GPUBindGroupEntry => {
-      this.checkBindingSize(b, binding, label);
-      if (!(b instanceof BufferSlice)) return { binding, resource: { buffer: b } };
-      if (b.offset % align !== 0) {
-        throw new RangeError(
-          `${label}: binding ${binding} slice "${b.label}" starts at byte ${b.offset}, ` +
-            `not a multiple of this adapter's minStorageBufferOffsetAlignment (${align})`,
-        );
-      }
-      return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
-    });
+    const entries = buffers.flatMap((b, binding): GPUBindGroupEntry[] =>
+      b ? [this.entry(b, binding, align, label)] : [],
+    );
     this.counts.bindGroups++;
     return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  }
+
+  private entry(b: Bindable, binding: number, align: number, label: string): GPUBindGroupEntry {
+    this.checkBindingSize(b, binding, label);
+    if (!(b instanceof BufferSlice)) return { binding, resource: { buffer: b } };
+    if (b.offset % align !== 0) {
+      throw new RangeError(
+        `${label}: binding ${binding} slice "${b.label}" starts at byte ${b.offset}, ` +
+          `not a multiple of this adapter's minStorageBufferOffsetAlignment (${align})`,
+      );
+    }
+    return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
   }
 
   /**
@@ -425,7 +434,7 @@ export class Engine {
    */
   dispatch(
     pipeline: GPUComputePipeline,
-    buffers: readonly Bindable[],
+    buffers: readonly (Bindable | undefined)[],
     workgroups: readonly [number, number?, number?],
     label: string,
     work?: DispatchWork,

@@ -14,11 +14,14 @@ import {
   type ActivationSpec,
 } from '../../shaders/activations.js';
 import {
+  matmulParams,
   matmulShader,
+  matmulSplitReduceShader,
   matmulWorkgroupBytes,
   type MatmulTiling,
   type MatmulVariant,
 } from '../../shaders/matmul.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
 import {
   MATMUL_THIN_MAX_M,
   matmulThinShader,
@@ -179,7 +182,7 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
 /**
  * The tiling encodeMatmul uses for `spec`: DEFAULT_TILING, with one block per thread along a
  * dimension of 32 or less (a 32-row tile for a small batch, a 32-column one for a narrow
- * layer), and a 128×16 tile for a product at most 16 wide (a 10-class output layer), so thin
+ * layer), and a 128×16 tile for a product at most 16 wide (a 10-wide output layer), so thin
  * products do not compute mostly padding.
  */
 export function matmulTiling(spec: MatmulSpec): MatmulTiling {
@@ -191,6 +194,7 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   const what = `matmul tiling ${JSON.stringify(t)}`;
   for (const key of ['wgX', 'wgY', 'bm', 'bn', 'tk'] as const) checkCount(what, key, t[key], 1);
   if (t.tk % 4 !== 0) throw new RangeError(`${what}: tk must be a multiple of 4, got ${t.tk}`);
+  if (t.splitK !== undefined) checkCount(what, 'splitK', t.splitK, 1);
   const threads = t.wgX * t.wgY;
   const bytes = matmulWorkgroupBytes(t, spec.transA ?? false);
   if (threads > engine.limits.maxComputeInvocationsPerWorkgroup) {
@@ -352,40 +356,95 @@ export function encodeMatmul(
     (matmulKernelFor(spec) === 'thin'
       ? matmulThinTiling(spec, engine.adapter.isFallback)
       : matmulTiling(spec));
-  let pipeline: GPUComputePipeline;
-  let params: GPUBuffer;
-  let groups: number;
+  const label0 = `${name} ${m}x${n}x${k}`;
   if (isThin(chosen)) {
     if (spec.columnSums) throw new TypeError(`${what}: columnSums runs the tiled kernel, not the thin one`);
     checkThinTiling(engine, spec, chosen);
     const quadsN = Math.ceil(n / 4);
-    groups = Math.ceil(quadsN / chosen.quads);
-    pipeline = engine.pipeline(
-      matmulThinShader({ ...variant, m, kTail: k % 4 !== 0 }, chosen),
-      `${name}_thin`,
-    );
-    params = engine.tempUniform(
+    const groups = Math.ceil(quadsN / chosen.quads);
+    const params = engine.tempUniform(
       new Uint32Array([m, n, k, quadsN, groups, Math.floor(k / 4), 0, 0]),
       `${name} params`,
     );
-  } else {
-    checkTiling(engine, spec, chosen);
-    const tilesN = Math.ceil(n / (4 * chosen.bn * chosen.wgX));
-    groups = Math.ceil(m / (4 * chosen.bm * chosen.wgY)) * tilesN;
-    pipeline = engine.pipeline(matmulShader(variant, chosen), name);
-    params = engine.tempUniform(
-      new Uint32Array([m, n, k, tilesN, groups, chosen.tk / 4, 0, 0]),
+    engine.dispatch(
+      engine.pipeline(matmulThinShader({ ...variant, m, kTail: k % 4 !== 0 }, chosen), `${name}_thin`),
+      [...bindings, params, ...extra],
+      engine.dispatchGrid(groups, 1),
+      label0,
+      matmulWork(spec),
+    );
+    return;
+  }
+  checkTiling(engine, spec, chosen);
+  const tilesN = Math.ceil(n / (4 * chosen.bn * chosen.wgX));
+  const tiles = Math.ceil(m / (4 * chosen.bm * chosen.wgY)) * tilesN;
+  const kQuads = chosen.tk / 4;
+  // Chunks of whole k-steps: asked for more chunks than k has steps, fewer are made.
+  const kChunk = Math.ceil(Math.ceil(k / (chosen.splitK ?? 1)) / chosen.tk) * chosen.tk;
+  const splits = Math.ceil(k / kChunk);
+  if (splits <= 1) {
+    const params = engine.tempUniform(
+      matmulParams({ m, n, k, tilesN, tiles, kQuads, kChunk: k, splits: 1, rowsPerSplit: m }),
       `${name} params`,
     );
+    engine.dispatch(
+      engine.pipeline(matmulShader(variant, { ...chosen, splitK: 1 }), name),
+      [...bindings, params, ...extra],
+      engine.dispatchGrid(tiles, 1),
+      label0,
+      matmulWork(spec),
+    );
+    return;
   }
-  bindings.push(params, ...extra);
-  engine.dispatch(
-    pipeline,
-    bindings,
-    engine.dispatchGrid(groups, 1),
-    `${name} ${m}x${n}x${k}`,
-    matmulWork(spec),
+  // Split k: each chunk writes its partial product (and its share of the column sums, in one
+  // more row) into a scratch buffer; a second kernel adds them in order and applies the
+  // epilogue.
+  const rowsPerSplit = m + (spec.columnSums ? 1 : 0);
+  const partial = engine.createBuffer({
+    size: 4 * splits * rowsPerSplit * n,
+    usage: GPUBufferUsage.STORAGE,
+    label: `${name} partial products [${splits}, ${rowsPerSplit}, ${n}]`,
+  });
+  const params = engine.tempUniform(
+    matmulParams({ m, n, k, tilesN, tiles, kQuads, kChunk, splits, rowsPerSplit }),
+    `${name} params`,
   );
+  const work = splitWork(spec, splits * rowsPerSplit * n);
+  engine.dispatch(
+    engine.pipeline(matmulShader(variant, { ...chosen, splitK: splits }), `${name}_split`),
+    [buffers.a, buffers.b, partial, params],
+    engine.dispatchGrid(tiles * splits, 1),
+    `${name}_split${splits} ${m}x${n}x${k}`,
+    work.product,
+  );
+  engine.dispatch(
+    engine.pipeline(matmulSplitReduceShader(variant), `${name}_split_reduce`),
+    [partial, undefined, buffers.c, params, ...extra],
+    engine.dispatchGrid(rowsPerSplit * Math.ceil(n / 4), WORKGROUP_1D),
+    `${name}_split_reduce ${m}x${n}x${splits}`,
+    work.reduce,
+  );
+  engine.releaseBuffer(partial);
+}
+
+/**
+ * The work of a split product's two dispatches, `partials` the f32 values of its scratch:
+ * the chunks' products (2mnk, the column sums' kn) write them; the reduction reads them,
+ * adds them ((chunks − 1) a value) and does what the epilogue of matmulWork(spec) does.
+ */
+function splitWork(spec: MatmulSpec, partials: number): { product: DispatchWork; reduce: DispatchWork } {
+  const { m, n, k } = spec;
+  const whole = matmulWork(spec);
+  const productFlops = 2 * m * n * k + (spec.columnSums ? k * n : 0);
+  const operandBytes = 4 * (m * k + k * n);
+  const rows = m + (spec.columnSums ? 1 : 0);
+  return {
+    product: { flops: productFlops, bytes: operandBytes + 4 * partials },
+    reduce: {
+      flops: partials - rows * n + (whole.flops - productFlops),
+      bytes: 4 * partials + (whole.bytes - operandBytes),
+    },
+  };
 }
 
 /**
