@@ -21,6 +21,8 @@ export { Engine, ENGINE_FEATURES, ENGINE_LIMITS } from './gpu/engine.js';
 export { profile } from './gpu/profiler.js';
 export type { Profile, DispatchTiming } from './gpu/profiler.js';
 export type { EngineCounters, AdapterDescription, EngineLimits, DispatchWork } from './gpu/engine.js';
+export { chooseKernelProfile, describeKernelProfile, KERNEL_PROFILES } from './gpu/profile.js';
+export type { KernelProfile, KernelProfileName } from './gpu/profile.js';
 export {
   GPUInitError,
   GPULimitError,

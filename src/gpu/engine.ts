@@ -30,6 +30,7 @@ import {
   type RecordedDispatch,
   type TimedDispatch,
 } from './resources.js';
+import { chooseKernelProfile, type KernelProfile } from './profile.js';
 
 export * from './capabilities.js';
 export * from './resources.js';
@@ -87,13 +88,16 @@ export class Engine {
 
   /** Resolves when the device is lost (never, if it is not). */
   readonly lost: Promise<DeviceLostError>;
+  /** How the kernels are shaped for this adapter (src/gpu/profile.ts). */
+  readonly profile: KernelProfile;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    options: { debug?: boolean; keepAlive?: unknown; limits?: LowerLimits } = {},
+    options: { debug?: boolean; keepAlive?: unknown; limits?: LowerLimits; profile?: KernelProfile } = {},
   ) {
     this.debug = options.debug ?? false;
+    this.profile = options.profile ?? chooseKernelProfile(adapter);
     const limits = {} as Record<EngineLimitName, number>;
     for (const name of ENGINE_LIMITS) limits[name] = device.limits[name];
     Object.assign(limits, checkLowerLimits(options.limits ?? {}, limits, adapter.name));

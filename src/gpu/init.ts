@@ -16,7 +16,15 @@ import {
   type LowerLimits,
 } from './engine.js';
 import { GPUInitError, type GPUInitErrorCode } from './errors.js';
+import {
+  chooseKernelProfile,
+  describeKernelProfile,
+  KERNEL_PROFILES,
+  type KernelProfileName,
+  type ProfileHints,
+} from './profile.js';
 import { isNode } from '../util/runtime.js';
+import { suggest } from '../util/suggest.js';
 
 /** 'auto': hardware if there is one, else software. 'hardware' / 'software': only that kind. */
 export type AdapterChoice = 'auto' | 'hardware' | 'software';
@@ -35,7 +43,15 @@ export interface InitEngineOptions {
    * 1 MiB. Only max* limits; each an integer no higher than the adapter's.
    */
   limits?: LowerLimits;
+  /**
+   * The kernel profile (src/gpu/profile.ts): 'auto' (default) chooses it from the adapter
+   * (a software adapter 'cpu', else by vendor); a name pins it, e.g. to run the GPU
+   * profiles' kernel choices on a software adapter in a test.
+   */
+  kernels?: KernelProfileName | 'auto';
 }
+
+const INIT_OPTIONS = ['adapter', 'powerPreference', 'debug', 'log', 'limits', 'kernels'] as const;
 
 /** An adapter found by an AdapterSource, with the object that must outlive its device. */
 export interface FoundAdapter {
@@ -209,6 +225,7 @@ export async function checkWebGPU(
  * device loss gives a working engine. Fails with a GPUInitError whose `code` says why.
  */
 export async function initEngine(options: InitEngineOptions = {}): Promise<Engine> {
+  checkInitOptions(options);
   const choice = options.adapter ?? 'auto';
   const { source, found } = await findAdapter(
     'initEngine()',
@@ -242,9 +259,13 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
       { cause: e },
     );
   }
+  const asked = options.kernels === 'auto' ? undefined : options.kernels;
+  const info = adapter.info as GPUAdapterInfo & ProfileHints;
+  const hints = { subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize };
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
     keepAlive: found.owner,
+    profile: chooseKernelProfile(description, hints, asked),
     ...(options.limits ? { limits: options.limits } : {}),
   });
   current = engine;
@@ -252,11 +273,40 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   const line =
     `webgpu-mlp: adapter "${description.name}"` +
     ` (${description.isFallback ? 'software fallback' : 'hardware'}, ${description.runtime}` +
-    `${requiredFeatures.length ? `, ${requiredFeatures.join(', ')}` : ''})`;
+    `${requiredFeatures.length ? `, ${requiredFeatures.join(', ')}` : ''}); ` +
+    describeKernelProfile(engine.profile);
   const log = options.log ?? true;
   if (log === true) console.log(line);
   else if (typeof log === 'function') log(line);
   return engine;
+}
+
+/** Unknown option names and bad kernel profiles are errors before any adapter is asked for. */
+function checkInitOptions(options: InitEngineOptions): void {
+  const given: unknown = options;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new GPUInitError('bad-option', `initEngine(): options must be an object, got ${String(given)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if ((INIT_OPTIONS as readonly string[]).includes(key)) continue;
+    const close = suggest(key, INIT_OPTIONS);
+    throw new GPUInitError(
+      'bad-option',
+      `initEngine(): unknown option '${key}'${close ? `; did you mean '${close}'?` : ''}. ` +
+        `Options: ${INIT_OPTIONS.join(', ')}`,
+    );
+  }
+  const kernels: unknown = options.kernels;
+  if (
+    kernels !== undefined &&
+    kernels !== 'auto' &&
+    !(KERNEL_PROFILES as readonly unknown[]).includes(kernels)
+  ) {
+    throw new GPUInitError(
+      'bad-option',
+      `initEngine(): kernels must be 'auto' or one of ${KERNEL_PROFILES.join(', ')}, got ${String(kernels)}`,
+    );
+  }
 }
 
 /** The engine made by the last initEngine() call. */

@@ -29,6 +29,7 @@ import {
   type MatmulThinTiling,
 } from '../../shaders/matmul-thin.js';
 import { bufferOf, type Bindable, type DispatchWork, type Engine } from '../gpu/engine.js';
+import type { KernelProfile } from '../gpu/profile.js';
 import { activationReference } from './activations.js';
 import { checkCount, checkF32 } from './validate.js';
 
@@ -180,14 +181,34 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
 }
 
 /**
- * The tiling encodeMatmul uses for `spec`: DEFAULT_TILING, with one block per thread along a
- * dimension of 32 or less (a 32-row tile for a small batch, a 32-column one for a narrow
- * layer), and a 128×16 tile for a product at most 16 wide (a 10-wide output layer), so thin
- * products do not compute mostly padding.
+ * The tiling encodeMatmul uses for `spec` on an engine with `profile` (src/gpu/profile.ts):
+ * DEFAULT_TILING, with one block per thread along a dimension of 32 or less (a 32-row tile
+ * for a small batch, a 32-column one for a narrow layer), and a 128×16 tile for a product at
+ * most 16 wide (a 10-wide output layer), so thin products do not compute mostly padding.
+ * That is all on a CPU adapter (profile 'cpu', or none given). A GPU profile takes its own
+ * k-step, and where the grid of tiles is smaller than the workgroups that fill the device,
+ * first 32×32 tiles, then a split of k (when each chunk keeps at least 4 k-steps).
  */
-export function matmulTiling(spec: MatmulSpec): MatmulTiling {
-  if (spec.n <= 16 && spec.m > 32) return { ...DEFAULT_TILING, wgX: 4, wgY: 16, bn: 1 };
-  return { ...DEFAULT_TILING, bm: spec.m <= 32 ? 1 : 2, bn: spec.n <= 32 ? 1 : 2 };
+export function matmulTiling(spec: MatmulSpec, profile?: KernelProfile): MatmulTiling {
+  const base: MatmulTiling =
+    spec.n <= 16 && spec.m > 32
+      ? { ...DEFAULT_TILING, wgX: 4, wgY: 16, bn: 1 }
+      : { ...DEFAULT_TILING, bm: spec.m <= 32 ? 1 : 2, bn: spec.n <= 32 ? 1 : 2 };
+  const fill = profile?.fillWorkgroups ?? 0;
+  if (!profile || fill === 0) return base;
+  let t: MatmulTiling = { ...base, tk: profile.matmulTk };
+  if (tileCount(spec, t) < fill && (t.bm > 1 || t.bn > 1)) t = { ...t, bm: 1, bn: 1 };
+  const tiles = tileCount(spec, t);
+  const splits = Math.min(MAX_SPLIT_K, Math.ceil(fill / tiles), Math.floor(spec.k / (4 * t.tk)));
+  return tiles < fill && splits >= 2 ? { ...t, splitK: splits } : t;
+}
+
+/** The most chunks matmulTiling splits k into. */
+export const MAX_SPLIT_K = 16;
+
+/** Tiles of C under tiling `t`. */
+function tileCount(spec: MatmulSpec, t: MatmulTiling): number {
+  return Math.ceil(spec.m / (4 * t.bm * t.wgY)) * Math.ceil(spec.n / (4 * t.bn * t.wgX));
 }
 
 function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
@@ -354,8 +375,8 @@ export function encodeMatmul(
   const chosen =
     tiling ??
     (matmulKernelFor(spec) === 'thin'
-      ? matmulThinTiling(spec, engine.adapter.isFallback)
-      : matmulTiling(spec));
+      ? matmulThinTiling(spec, engine.profile.thin === 'cpu')
+      : matmulTiling(spec, engine.profile));
   const label0 = `${name} ${m}x${n}x${k}`;
   if (isThin(chosen)) {
     if (spec.columnSums) throw new TypeError(`${what}: columnSums runs the tiled kernel, not the thin one`);

@@ -1,0 +1,100 @@
+/**
+ * The kernel profile: how an engine shapes its kernels for the adapter it runs on, chosen
+ * once by initEngine from what the adapter says (fallback or not, vendor, architecture,
+ * subgroup sizes). The kernels read it where a choice depends on the device: the matmul's
+ * tiles and when to split k, the thin matmul's layout.
+ *
+ * What each profile holds comes from two sources. 'cpu' is what was measured on the
+ * software adapters of our machines (lavapipe, SwiftShader): unchanged choices, no split K
+ * (a CPU adapter runs a few workgroups at a time, whatever the grid). The GPU profiles are
+ * the shape of the hardware, not measurements of it: how many workgroups keep its cores
+ * busy (the multiprocessors or compute units of the vendor's current discrete parts, a few
+ * workgroups each; fewer for integrated parts), and a longer k-step. No GPU has run them
+ * yet (bench/RESULTS.md says so); initEngine({ kernels }) pins one for tests and benchmarks.
+ */
+import type { AdapterDescription } from './capabilities.js';
+
+export const KERNEL_PROFILES = ['cpu', 'nvidia', 'amd', 'intel', 'apple', 'gpu'] as const;
+export type KernelProfileName = (typeof KERNEL_PROFILES)[number];
+
+export interface KernelProfile {
+  readonly name: KernelProfileName;
+  /** What chose it: "software adapter", "vendor nvidia", "asked for". */
+  readonly reason: string;
+  /**
+   * Workgroups a matmul should launch to fill the device. A product whose grid of tiles is
+   * smaller takes smaller tiles, then splits k (deterministically). 0: never (CPU adapters).
+   */
+  readonly fillWorkgroups: number;
+  /** k-values per shared-memory step of the tiled matmul (a multiple of 4). */
+  readonly matmulTk: number;
+  /** The thin matmul's layout: one k-slice a thread ('cpu': no barrier) or k-slices. */
+  readonly thin: 'cpu' | 'gpu';
+  /** The adapter's subgroup sizes [min, max] where it offers subgroups and says them. */
+  readonly subgroupSizes?: readonly [number, number];
+}
+
+/** The GPU profiles: [fillWorkgroups, matmulTk]. */
+const GPU_SHAPES: Record<Exclude<KernelProfileName, 'cpu'>, [number, number]> = {
+  // 132 multiprocessors on an H100, 108 on an A100, up to 128 on consumer parts: 2 each.
+  nvidia: [256, 16],
+  // 96–120 compute units on current discrete parts.
+  amd: [192, 16],
+  // Integrated Xe (96 EUs) to Arc (32 Xe cores).
+  intel: [64, 16],
+  // Apple M-series: 8–40 GPU cores.
+  apple: [64, 16],
+  // An adapter that names no vendor we know.
+  gpu: [128, 16],
+};
+
+/** Adapter info beyond the description that the choice reads (subgroup sizes). */
+export interface ProfileHints {
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+}
+
+/**
+ * The profile for `adapter`: 'cpu' for a software adapter, else by vendor (nvidia, amd,
+ * intel, apple; 'gpu' for any other). `asked` pins one (initEngine({ kernels })).
+ */
+export function chooseKernelProfile(
+  adapter: AdapterDescription,
+  hints: ProfileHints = {},
+  asked?: KernelProfileName,
+): KernelProfile {
+  const name = asked ?? profileFor(adapter);
+  const reason = asked
+    ? 'asked for'
+    : name === 'cpu'
+      ? 'software adapter'
+      : name === 'gpu'
+        ? `vendor "${adapter.vendor}" not known`
+        : `vendor ${name}`;
+  const { subgroupMinSize: min, subgroupMaxSize: max } = hints;
+  const subgroupSizes: [number, number] | undefined =
+    typeof min === 'number' && typeof max === 'number' && min > 0 && max >= min ? [min, max] : undefined;
+  const base = subgroupSizes ? { subgroupSizes } : {};
+  if (name === 'cpu') return { name, reason, fillWorkgroups: 0, matmulTk: 8, thin: 'cpu', ...base };
+  const [fillWorkgroups, matmulTk] = GPU_SHAPES[name];
+  return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', ...base };
+}
+
+function profileFor(adapter: AdapterDescription): KernelProfileName {
+  if (adapter.isFallback) return 'cpu';
+  const text = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.name}`.toLowerCase();
+  if (/nvidia|geforce|quadro|tesla/.test(text)) return 'nvidia';
+  if (/\bamd\b|\bati\b|radeon/.test(text)) return 'amd';
+  if (/intel/.test(text)) return 'intel';
+  if (/apple/.test(text)) return 'apple';
+  return 'gpu';
+}
+
+/** "kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32". */
+export function describeKernelProfile(p: KernelProfile): string {
+  const sub = p.subgroupSizes
+    ? `, subgroups ${p.subgroupSizes[0] === p.subgroupSizes[1] ? p.subgroupSizes[0] : p.subgroupSizes.join('–')}`
+    : '';
+  const fill = p.fillWorkgroups > 0 ? `fill ${p.fillWorkgroups} workgroups` : 'no split k';
+  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, thin ${p.thin}${sub}`;
+}
