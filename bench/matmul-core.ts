@@ -9,7 +9,8 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Engine } from '../src/gpu/engine.js';
-import { encodeMatmul } from '../src/kernels/matmul.js';
+import { profile } from '../src/gpu/profiler.js';
+import { encodeMatmul, type MatmulSpec, type MatmulTiling } from '../src/kernels/matmul.js';
 
 export interface MatmulCase {
   group: 'square' | 'mlp';
@@ -27,6 +28,19 @@ export interface MatmulRow extends MatmulCase {
   tfjsGflops: number;
   /** ours / TF.js */
   ratio: number;
+  /** Ours from GPU timestamps (the sum of its dispatches, a split product's two), if asked. */
+  oursGpuGflops?: number;
+  /** Ours's dispatch labels for the product (a split shows "_split"). */
+  oursKernels?: string[];
+}
+
+export interface MatmulBenchOptions {
+  minMs: number;
+  log: (line: string) => void;
+  /** Ours with this tiling instead of the engine's own choice (undefined: its choice). */
+  tiling?: (spec: MatmulSpec) => MatmulTiling | undefined;
+  /** Also time one product of ours with GPU timestamps (needs 'timestamp-query'). */
+  gpuTime?: boolean;
 }
 
 const variant = (transA: boolean, transB: boolean) => `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
@@ -117,8 +131,9 @@ export async function runMatmulBench(
   engine: Engine,
   tf: typeof tfc,
   cases: readonly MatmulCase[],
-  options: { minMs: number; log: (line: string) => void },
+  options: MatmulBenchOptions,
 ): Promise<MatmulRow[]> {
+  const gpuTime = (options.gpuTime ?? false) && engine.features.has('timestamp-query');
   const rows: MatmulRow[] = [];
   for (const [i, c] of cases.entries()) {
     const aData = randomData(c.m * c.k, 2 * i + 1);
@@ -130,10 +145,13 @@ export async function runMatmulBench(
     const b = engine.createBufferWithData(bData, usage, 'bench B');
     const out = engine.createBuffer({ size: c.m * c.n * 4, usage, label: 'bench C' });
     const spec = { m: c.m, n: c.n, k: c.k, transA: c.transA, transB: c.transB };
+    const tiling = options.tiling?.(spec);
+    const product = (): void => encodeMatmul(engine, spec, { a, b, c: out }, 'bench', tiling);
     const oursMs = await timeReps(async (reps) => {
-      for (let r = 0; r < reps; r++) encodeMatmul(engine, spec, { a, b, c: out });
+      for (let r = 0; r < reps; r++) product();
       await engine.read(out, 4, 'bench C');
     }, options.minMs);
+    const timed = gpuTime ? await profile(engine, product) : undefined;
     for (const buf of [a, b, out]) engine.releaseBuffer(buf);
 
     const ta = tf.tensor2d(aData, c.transA ? [c.k, c.m] : [c.m, c.k]);
@@ -159,6 +177,8 @@ export async function runMatmulBench(
       oursGflops: flops / (oursMs * 1e6),
       tfjsGflops: flops / (tfMs * 1e6),
       ratio: tfMs / oursMs,
+      ...(timed && timed.totalMs > 0 ? { oursGpuGflops: flops / (timed.totalMs * 1e6) } : {}),
+      ...(timed ? { oursKernels: timed.dispatches.map((d) => d.label) } : {}),
     };
     rows.push(row);
     options.log(formatRow(row));

@@ -6,13 +6,16 @@
  *
  * The same file is the entry of `npm run bench:bundle` (one ES module for the GPU machine).
  * `--report FILE.json` renders a report from a saved run (e.g. one that came back from the
- * GPU machine) without running anything; with --write-results it goes into RESULTS.md.
+ * GPU machine) without running anything; with --write-results it goes into RESULTS.md. A
+ * run of `npm run bench:gpu` (bench/gpu.ts) renders as its own section, every stage.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
+import { gpuReport, isGpuRun } from './gpu-report.js';
+import { writeResultsSection } from './results.js';
 import { loadTfjs } from './tfjs-node.js';
 import { runTrainBench, type BenchEnv } from './train/core.js';
 import { finishRun, saveJson, type SavedRun } from './train/output.js';
@@ -30,7 +33,7 @@ function dawnVersion(): string {
 }
 if (args.includes('--help')) {
   console.log(
-    `npm run bench -- [options]\n${USAGE}\n  --report FILE.json  render a saved run instead of running`,
+    `npm run bench -- [options]\n${USAGE}\n  --report FILE.json  render a saved run (of npm run bench or bench:gpu) instead of running`,
   );
   process.exit(0);
 }
@@ -38,7 +41,16 @@ if (args.includes('--help')) {
 const given = parseArgs(args); // option errors before anything starts
 const saved = optionValue(args, '--report');
 if (saved) {
-  const run = JSON.parse(readFileSync(saved, 'utf8')) as SavedRun;
+  const parsed: unknown = JSON.parse(readFileSync(saved, 'utf8'));
+  if (isGpuRun(parsed)) {
+    // A run of `npm run bench:gpu`: every stage in one section, by adapter kind.
+    const report = gpuReport(parsed);
+    console.log(report);
+    const kind = parsed.adapter.isFallback ? 'software' : 'hardware';
+    if (args.includes('--write-results')) writeResultsSection(`bench:gpu:${kind}`, report);
+    process.exit(0);
+  }
+  const run = parsed as SavedRun;
   finishRun(run, run.command, run.notes, args);
   process.exit(0);
 }
