@@ -18,8 +18,8 @@
  * A thread's blocks interleave with its neighbours' (block rows WG_Y·4 apart), so neighbouring
  * threads read neighbouring vec4s of workgroup memory and store neighbouring vec4s of C.
  * The k axis is walked TK at a time: the workgroup copies the A and B windows of that step into
- * workgroup memory (each thread moving whole vec4s; a transposed B's vec4s along k are
- * stored as four scalars into the [TK, TN] window, so every variant reads B alike), then
+ * workgroup memory (each thread moving whole vec4s; a transposed B moves in 4×4 blocks,
+ * transposed in registers into the [TK, TN] window, so every variant reads B alike), then
  * every thread multiplies its rows of the A window by its columns of the B window, 4
  * k-values per 4×4 matrix product.
  *
@@ -254,19 +254,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 #endif
     }
 #if ${v.transB}
-    // B stored [n, k]: slot s is column r = s / (TK / 4) of the window and its k-quad q, read
-    // as one vec4 along k (two neighbouring threads read 32 contiguous bytes) and written as
-    // four scalars, one into each of the window's rows 4q .. 4q + 3.
-    for (var s = lid; s < TN * (TK / 4u); s += THREADS) {
-      let r = s / (TK / 4u);
+    // B stored [n, k]: slot s is a 4×4 block, columns 4c .. 4c + 3 of the window by its
+    // k-quad q, read as four vec4s along k and stored transposed as four whole vec4s, one
+    // into each of the window's rows 4q .. 4q + 3. (Whole vec4s: a write of one component
+    // may touch the whole vector, so threads writing neighbouring components would race.)
+    for (var s = lid; s < (TN / 4u) * (TK / 4u); s += THREADS) {
+      let c = s / (TK / 4u);
       let q = s % (TK / 4u);
-      let v = load_b(col0 + r, k0 + 4u * q);
-      let at = 4u * q * B_STRIDE + r / 4u;
-      let lane = r % 4u;
-      tile_b[at][lane] = v.x;
-      tile_b[at + B_STRIDE][lane] = v.y;
-      tile_b[at + 2u * B_STRIDE][lane] = v.z;
-      tile_b[at + 3u * B_STRIDE][lane] = v.w;
+      let kk = k0 + 4u * q;
+      let block = transpose(mat4x4f(load_b(col0 + 4u * c, kk), load_b(col0 + 4u * c + 1u, kk),
+                                    load_b(col0 + 4u * c + 2u, kk), load_b(col0 + 4u * c + 3u, kk)));
+      let at = 4u * q * B_STRIDE + c;
+      tile_b[at] = block[0];
+      tile_b[at + B_STRIDE] = block[1];
+      tile_b[at + 2u * B_STRIDE] = block[2];
+      tile_b[at + 3u * B_STRIDE] = block[3];
     }
 #else
     for (var s = lid; s < B_ROWS * B_VECS; s += THREADS) {
