@@ -54,6 +54,7 @@ export function lanesPerRow(rowLength: number): number {
 export const rowSegments = /* wgsl */ `
 const WG: u32 = ${WORKGROUP_1D}u;
 var<workgroup> scratch: array<vec4f, WG>;
+var<workgroup> scratch_u: array<vec2u, WG>;  // segment_min_u32's (declared, not used, elsewhere)
 // A NaN made at run time: a constant NaN expression is a shader-creation error in WGSL.
 var<private> nan_bits: u32 = 0x7fc00000u;
 ${isNan}
@@ -104,20 +105,19 @@ fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
 }
 
 // (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract as
-// segment_sum. (Bit copies through the f32 scratch: exact for every u32.)
+// segment_sum. (Its own u32 scratch: small integers through f32 would be subnormals, which a
+// driver may flush to zero.)
 fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
   let lane = lid % params.tpr;
-  scratch[lid] = vec4f(bitcast<vec2f>(v), 0.0, 0.0);
+  scratch_u[lid] = v;
   workgroupBarrier();
   for (var stride = params.tpr / 2u; stride > 0u; stride >>= 1u) {
     if (lane < stride) {
-      let a = bitcast<vec2u>(scratch[lid].xy);
-      let b = bitcast<vec2u>(scratch[lid + stride].xy);
-      scratch[lid] = vec4f(bitcast<vec2f>(min(a, b)), 0.0, 0.0);
+      scratch_u[lid] = min(scratch_u[lid], scratch_u[lid + stride]);
     }
     workgroupBarrier();
   }
-  let total = bitcast<vec2u>(scratch[lid - lane].xy);
+  let total = scratch_u[lid - lane];
   workgroupBarrier();
   return total;
 }`;
