@@ -12,7 +12,7 @@
 import { activationFromY, type ActivationSpec } from '../../../shaders/activations.js';
 import { encodeActivationGrad } from '../../kernels/activations.js';
 import { encodeBinary } from '../../kernels/elementwise.js';
-import { encodeMatmul, type MatmulSpec } from '../../kernels/matmul.js';
+import { encodeMatmul, matmulKernelFor, type MatmulSpec } from '../../kernels/matmul.js';
 import { encodeSum } from '../../kernels/reduce.js';
 import type { Graph } from '../ir.js';
 import type { VBuf } from '../liveness.js';
@@ -108,8 +108,11 @@ export class MatmulOp extends UnaryOp<{ w: Param }> {
     const dZ = dz;
     // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n];
     // db = Σ rows of dZ, the column sums of B, in the same pass where both are written alike.
+    // Not for a layer of at most 8 inputs: its dW is the thin kernel's, far faster there
+    // than the tiled one that writes the sums (src/kernels/matmul.ts, matmulKernelFor).
     const bias = g.bias;
-    const fold = bias !== undefined && L.gradsWrittenAlike(this.attrs.w, bias);
+    const tiled = matmulKernelFor({ m: inF, n: out, k: rows, transA: true }) === 'tiled';
+    const fold = bias !== undefined && tiled && L.gradsWrittenAlike(this.attrs.w, bias);
     L.paramGrad(this.attrs.w, (dw, accumulate) => {
       const spec: MatmulSpec = { m: inF, n: out, k: rows, transA: true, accumulate };
       if (!fold) {
