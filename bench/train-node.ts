@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { adapterFromArgs } from '../src/node/cli.js';
+import { KERNEL_PROFILES, type KernelProfileName } from '../src/gpu/profile.js';
 import { initEngine } from '../src/node/index.js';
 import { gpuReport, isGpuRun } from './gpu-report.js';
 import { writeResultsSection } from './results.js';
@@ -57,7 +58,12 @@ if (saved) {
 
 const choice = adapterFromArgs(args);
 const loadBefore = loadavg()[0] ?? NaN;
-const engine = await initEngine({ adapter: choice });
+const kernels = optionValue(args, '--kernels') ?? 'auto';
+if (kernels !== 'auto' && !(KERNEL_PROFILES as readonly string[]).includes(kernels)) {
+  console.error(`--kernels: '${kernels}' is not auto or one of ${KERNEL_PROFILES.join(', ')}`);
+  process.exit(2);
+}
+const engine = await initEngine({ adapter: choice, kernels: kernels as KernelProfileName | 'auto' });
 let options: ReturnType<typeof resolveOptions>;
 try {
   options = resolveOptions(given, !engine.adapter.isFallback);

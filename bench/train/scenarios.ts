@@ -184,7 +184,8 @@ export const USAGE = `options:
   --seed N          data and weight seed (default 1)
   --json FILE       write every figure as JSON
   --write-results   replace this runtime's section of bench/RESULTS.md
-  --software | --hardware   adapter choice (Node)`;
+  --software | --hardware   adapter choice (Node)
+  --kernels PROFILE         the kernel profile (initEngine's kernels; default: the adapter's)`;
 
 /** The defaults: smaller runs on a software adapter, longer ones on a GPU. */
 export function defaultOptions(gpu: boolean): BenchOptions {
@@ -233,6 +234,7 @@ export function parseArgs(args: readonly string[]): Partial<BenchOptions> {
     '--optimizer',
     '--json',
     '--report',
+    '--kernels',
   ]);
   const flags = new Set([
     '--no-profile',

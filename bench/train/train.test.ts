@@ -84,6 +84,8 @@ describe('training benchmark', () => {
       '64',
       '--optimizer',
       'sgd',
+      '--kernels',
+      'cpu', // the counts below are the cpu profile's on any adapter
     ];
     await promisify(execFile)(
       process.execPath,

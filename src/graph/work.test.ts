@@ -16,7 +16,12 @@ import * as ops from './ops/index.js';
 
 let engine: Engine;
 beforeAll(async () => {
-  engine = await initEngine({ adapter: (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto', log: false });
+  // The cpu kernel profile on any adapter: the counts below are its (a GPU profile splits k).
+  engine = await initEngine({
+    adapter: (process.env.WEBGPU_MLP_ADAPTER ?? 'auto') as 'auto',
+    log: false,
+    kernels: 'cpu',
+  });
 });
 afterAll(() => engine.dispose());
 
