@@ -126,7 +126,7 @@ export function gpuReport(run: GpuBenchRun): string {
     lines.push(
       '',
       `**Matmul** (wall: repetitions until ${run.quick ? 'a short run' : '200 ms'}, ended by a readback; GPU: timestamps of one product; ` +
-        `"CPU tiles": the same product with the cpu profile's 64×64 tiles and no split, on this device):`,
+        `"CPU tiles": the same product with the cpu profile's tiled-kernel choice (64×64 tiles, k-step 8, no split; a product of at most 8 rows keeps the engine's thin kernel), on this device):`,
       '',
       ...rowsTable(
         [

@@ -19,7 +19,7 @@
  *                        [--software|--hardware] [--kernels PROFILE]
  *
  * --quick: small sizes that run every stage on a software adapter in about a minute (a test
- * runs it: bench/gpu.test.ts). On the GPU machine: `npm run bench:gpu:bundle`, then
+ * runs it: bench/gpu.test.ts). On the GPU machine: `npm run bench:bundle`, then
  * ../shared/gpu/pack.sh dist/bench/bench-gpu.mjs, then (device tool, carry [".gpu"])
  * `bash .gpu/run.sh bench-gpu.mjs --hardware --json $OUT/gpu.json`; back here,
  * `npm run bench -- --report gpu.json [--write-results]`.
@@ -109,7 +109,8 @@ if (stages.includes('matmul') && tfjs) {
     );
     const log = (l: string): void => console.log(l);
     const profiled = await runMatmulBench(engine, tfjs.tf, cases, { minMs: SIZES.minMs, log, gpuTime: true });
-    // The CPU profile's tiles on this device: what the profile's choices change.
+    // The cpu profile's tiled-kernel choices on this device (64×64 tiles, k-step 8, never
+    // split; products of at most 8 rows keep the engine's thin kernel): what the profile changes.
     const cpuTiles = await runMatmulBench(engine, tfjs.tf, cases, {
       minMs: SIZES.minMs,
       log,

@@ -102,11 +102,14 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean): number {
 }
 
 /**
- * Bindings: 0 a, 1 b (read), 2 c (read_write), 3 params { m, n, k, tiles_n, tiles, k_quads },
+ * Bindings: 0 a, 1 b (read), 2 c (read_write), 3 params (MATMUL_PARAMS: the shape, the tiles, k-steps, chunks),
  * then bias (if v.bias), then the pre-activation (if v.writePreActivation); or, with
  * v.gradActivation, 4 the gradient source S (read); or, with v.columnSums, 4 the sums [n]
  * (read_write).
  * Launch: one workgroup per TM×TN tile of C, flattened and folded (see the module comment).
+ * With t.splitK > 1 (a chunk of k a workgroup): the plain product of each chunk into C =
+ * the partial buffer [splits, rows_per_split, n], the column sums into row m of each
+ * chunk's rows (no sums binding); one workgroup per tile and chunk, tiles × splits.
  */
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
   const sums = v.columnSums ?? false;

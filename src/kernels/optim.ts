@@ -553,13 +553,22 @@ function checkHyper(what: string, hyper: Bindable): void {
   checkSize(what, 'hyper', hyper, OPTIMIZER_HYPER_BYTES, 'the optimizer hyper state');
 }
 
-/** Encodes t += 1 (and Nadam's Π *= u_t) on the GPU: one single-invocation dispatch. */
+/**
+ * Encodes t += 1 (and Nadam's Π *= u_t) on the GPU, and the step's bias corrections 1 − β1^t,
+ * 1 − β2^t (Adam, Nadam, PyTorch's Adam) and Nadam's u_t, u_(t+1) into the hyper buffer for
+ * the update: one single-invocation dispatch.
+ */
 export function encodeOptimizerAdvance(engine: Engine, spec: OptimizerSpec, hyper: Bindable): void {
   checkHyper('optim_advance', hyper);
   const o = resolveOptimizerSpec(spec);
   const label = `optim_advance_${o.kind === 'nadam' ? 'nadam' : 'step'}`;
-  // The step read and written; Nadam also u_t (5) times the product, read and written.
-  const work = o.kind === 'nadam' ? { flops: 6, bytes: 16 } : { flops: 0, bytes: 8 };
+  // The step read and written (8 bytes). Bias corrections: two 1 − β^t, each an exp or a
+  // 9-term series (counted as 20 flops), written (8 bytes). Nadam: u_t and u_(t+1) (5 each),
+  // the product updated (1), written with its old value read (12 bytes).
+  const corrected = o.kind === 'adam' || o.kind === 'nadam' || o.kind === 'torch_adam';
+  const flops = (corrected ? 40 : 0) + (o.kind === 'nadam' ? 11 : 0);
+  const bytes = 8 + (corrected ? 8 : 0) + (o.kind === 'nadam' ? 12 : 0);
+  const work = { flops, bytes };
   engine.dispatch(engine.pipeline(optimizerAdvanceShader(o), label), [hyper], [1], label, work);
 }
 
