@@ -64,3 +64,18 @@ export function weightsThenParams(weighted: boolean): string {
 @group(0) @binding(4) var<uniform> params: Params;`
     : '@group(0) @binding(3) var<uniform> params: Params;';
 }
+
+/**
+ * WGSL statements ending a counting kernel: after a barrier, invocation 0 adds its
+ * workgroup's total (the workgroup atomic `hits`) to counts[params.slot] with one atomic,
+ * if it is not 0. Integer adds: the order does not matter. Needs `lid`, `hits`, `counts`
+ * and `params.slot` in scope; every invocation must reach it (it holds a barrier).
+ */
+export const addWorkgroupHits = /* wgsl */ `
+  workgroupBarrier();
+  if (lid == 0u) {
+    let total = atomicLoad(&hits);
+    if (total > 0u) {
+      atomicAdd(&counts[params.slot], total);
+    }
+  }`;

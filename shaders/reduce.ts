@@ -17,7 +17,7 @@
  * cannot be trusted to a driver's fast-math.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatIndex, isNan, weightsThenParams, WORKGROUP_1D } from './common.js';
+import { addWorkgroupHits, flatIndex, isNan, weightsThenParams, WORKGROUP_1D } from './common.js';
 
 /**
  * Bindings: 0 x (read), 1 y (read_write), 2 params.
@@ -210,13 +210,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (right) {
     atomicAdd(&hits, 1u);
   }
-  workgroupBarrier();
-  if (lid == 0u) {
-    let total = atomicLoad(&hits);
-    if (total > 0u) {
-      atomicAdd(&counts[params.slot], total);
-    }
-  }
+${addWorkgroupHits}
 }`;
 }
 

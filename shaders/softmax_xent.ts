@@ -26,7 +26,7 @@
  * value is −inf).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { isNan, WORKGROUP_1D } from './common.js';
+import { addWorkgroupHits, isNan, WORKGROUP_1D } from './common.js';
 
 /**
  * Most lanes given to one row. Wider segments mean deeper barrier trees and fewer rows per
@@ -278,13 +278,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (live && lane == 0u && predicted == truth) {
     atomicAdd(&hits, 1u);
   }
-  workgroupBarrier();
-  if (lid == 0u) {
-    let total = atomicLoad(&hits);
-    if (total > 0u) {
-      atomicAdd(&counts[params.slot], total);
-    }
-  }
+${addWorkgroupHits}
 #endif
 
   // Pass 3: the gradient.

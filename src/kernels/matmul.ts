@@ -135,34 +135,29 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
         'apply the epilogue in a separate pass',
     );
   }
+  /** Throws when `others` (the parts of the spec a fused feature excludes) is not empty. */
+  const refuse = (feature: string, others: string[]): void => {
+    const set = others.filter((s) => s);
+    if (set.length > 0) throw new TypeError(`${what}: ${feature} cannot be combined with ${set.join(', ')}`);
+  };
   if (spec.columnSums) {
-    const others = [
+    refuse('columnSums (the weight and bias gradients Aᵀ·B and Σ rows of B)', [
       spec.transA ? '' : 'an untransposed A',
       spec.transB ? 'transB' : '',
       spec.bias ? 'bias' : '',
       linear ? '' : `activation '${spec.activation?.name}'`,
       spec.writePreActivation ? 'writePreActivation' : '',
       spec.gradActivation ? 'gradActivation' : '',
-    ].filter((s) => s);
-    if (others.length > 0) {
-      throw new TypeError(
-        `${what}: columnSums (the weight and bias gradients Aᵀ·B and Σ rows of B) cannot be combined with ${others.join(', ')}`,
-      );
-    }
+    ]);
   }
   const g = spec.gradActivation;
   if (g !== undefined) {
-    const others = [
+    refuse("gradActivation (C = A·B ⊙ f'(S))", [
       spec.bias ? 'bias' : '',
       linear ? '' : `activation '${spec.activation?.name}'`,
       spec.writePreActivation ? 'writePreActivation' : '',
       spec.accumulate ? 'accumulate' : '',
-    ].filter((s) => s);
-    if (others.length > 0) {
-      throw new TypeError(
-        `${what}: gradActivation (C = A·B ⊙ f'(S)) cannot be combined with ${others.join(', ')}`,
-      );
-    }
+    ]);
     const from: unknown = g.from;
     if (from !== 'x' && from !== 'y') {
       throw new TypeError(`${what}: gradActivation.from must be 'x' or 'y', got ${String(from)}`);
