@@ -83,12 +83,18 @@ export async function loadMnist(given: LoadMnistOptions = {}): Promise<MnistData
   checkRowsOption(trainRows, 'trainRows');
   checkRowsOption(testRows, 'testRows');
   const dir = options.dir ?? mnistDataDir();
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
+  // Read in parallel; a failure is reported for the first file in this order, whichever
+  // read failed first (Promise.all would report the quickest, a different one run to run).
+  const settled = await Promise.allSettled([
     readIdxFile(join(dir, MNIST_FILES.trainImages), trainRows),
     readIdxFile(join(dir, MNIST_FILES.trainLabels), trainRows),
     readIdxFile(join(dir, MNIST_FILES.testImages), testRows),
     readIdxFile(join(dir, MNIST_FILES.testLabels), testRows),
   ]);
+  const [trainImages, trainLabels, testImages, testLabels] = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  }) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   return {
     train: mnistSplit(trainImages, trainLabels, trainRows, {
       images: join(dir, MNIST_FILES.trainImages),
