@@ -22,7 +22,10 @@ export { profile } from './gpu/profiler.js';
 export type { Profile, DispatchTiming } from './gpu/profiler.js';
 export type { EngineCounters, AdapterDescription, EngineLimits, DispatchWork } from './gpu/engine.js';
 export { chooseKernelProfile, describeKernelProfile, KERNEL_PROFILES } from './gpu/profile.js';
-export type { KernelProfile, KernelProfileName } from './gpu/profile.js';
+export { TUNE_MODES } from './gpu/profile.js';
+export type { KernelProfile, KernelProfileName, TuneMode } from './gpu/profile.js';
+export { registerMatmulTuneStore, tuneMatmul, tunedChoices } from './kernels/tune.js';
+export type { MatmulTuneResult, MatmulTuneStore } from './kernels/tune.js';
 export {
   GPUInitError,
   GPULimitError,

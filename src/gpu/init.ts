@@ -20,8 +20,10 @@ import {
   chooseKernelProfile,
   describeKernelProfile,
   KERNEL_PROFILES,
+  TUNE_MODES,
   type KernelProfileName,
   type ProfileHints,
+  type TuneMode,
 } from './profile.js';
 import { isNode } from '../util/runtime.js';
 import { suggest } from '../util/suggest.js';
@@ -49,9 +51,26 @@ export interface InitEngineOptions {
    * profiles' kernel choices on a software adapter in a test.
    */
   kernels?: KernelProfileName | 'auto';
+  /**
+   * Matmul autotuning (src/kernels/tune.ts): 'off', 'cached' (use the device's cached
+   * choices) or 'on' (also time the products a plan has no choice for, before training).
+   * Default: 'off' on the cpu profile, 'cached' on a GPU's.
+   */
+  tune?: TuneMode;
+  /** Mode 'on': the most ms one round of tuning may take before training (default 3000). */
+  tuneBudgetMs?: number;
 }
 
-const INIT_OPTIONS = ['adapter', 'powerPreference', 'debug', 'log', 'limits', 'kernels'] as const;
+const INIT_OPTIONS = [
+  'adapter',
+  'powerPreference',
+  'debug',
+  'log',
+  'limits',
+  'kernels',
+  'tune',
+  'tuneBudgetMs',
+] as const;
 
 /** An adapter found by an AdapterSource, with the object that must outlive its device. */
 export interface FoundAdapter {
@@ -265,7 +284,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
     keepAlive: found.owner,
-    profile: chooseKernelProfile(description, hints, asked),
+    profile: chooseKernelProfile(description, hints, asked, options.tune, options.tuneBudgetMs),
     ...(options.limits ? { limits: options.limits } : {}),
   });
   current = engine;
@@ -294,6 +313,20 @@ function checkInitOptions(options: InitEngineOptions): void {
       'bad-option',
       `initEngine(): unknown option '${key}'${close ? `; did you mean '${close}'?` : ''}. ` +
         `Options: ${INIT_OPTIONS.join(', ')}`,
+    );
+  }
+  const tune: unknown = options.tune;
+  if (tune !== undefined && !(TUNE_MODES as readonly unknown[]).includes(tune)) {
+    throw new GPUInitError(
+      'bad-option',
+      `initEngine(): tune must be one of ${TUNE_MODES.join(', ')}, got ${String(tune)}`,
+    );
+  }
+  const budget: unknown = options.tuneBudgetMs;
+  if (budget !== undefined && !(typeof budget === 'number' && Number.isFinite(budget) && budget >= 0)) {
+    throw new GPUInitError(
+      'bad-option',
+      `initEngine(): tuneBudgetMs must be a number of ms >= 0, got ${String(budget)}`,
     );
   }
   const kernels: unknown = options.kernels;

@@ -51,14 +51,14 @@ describe('kernel profile choice', () => {
       subgroupMaxSize: 32,
     });
     expect(describeKernelProfile(nv)).toBe(
-      'kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32',
+      'kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32, tune cached',
     );
     const cpu = chooseKernelProfile(adapter('llvmpipe', 'mesa', true), {
       subgroupMinSize: 4,
       subgroupMaxSize: 16,
     });
     expect(describeKernelProfile(cpu)).toBe(
-      'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16',
+      'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16, tune off',
     );
     const odd = chooseKernelProfile(adapter('x', 'y'), { subgroupMinSize: 64, subgroupMaxSize: 32 });
     expect(odd.subgroupSizes).toBeUndefined();
@@ -115,7 +115,7 @@ describe('initEngine({ kernels })', () => {
   let cpuEngine: Engine;
   let gpuEngine: Engine;
   beforeAll(async () => {
-    gpuEngine = await initEngine({ adapter: 'software', log: false, kernels: 'nvidia' });
+    gpuEngine = await initEngine({ adapter: 'software', log: false, kernels: 'nvidia', tune: 'off' });
     cpuEngine = await initEngine({ adapter: 'software', log: false, kernels: 'auto' });
   });
   afterAll(() => {

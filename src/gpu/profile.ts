@@ -17,6 +17,13 @@ import type { AdapterDescription } from './capabilities.js';
 export const KERNEL_PROFILES = ['cpu', 'nvidia', 'amd', 'intel', 'apple', 'gpu'] as const;
 export type KernelProfileName = (typeof KERNEL_PROFILES)[number];
 
+/**
+ * Matmul autotuning (src/kernels/tune.ts): 'off' none; 'cached' choices from the device's
+ * cache; 'on' also times the products a plan has no choice for.
+ */
+export const TUNE_MODES = ['off', 'cached', 'on'] as const;
+export type TuneMode = (typeof TUNE_MODES)[number];
+
 export interface KernelProfile {
   readonly name: KernelProfileName;
   /** What chose it: "software adapter", "vendor nvidia", "asked for". */
@@ -32,7 +39,14 @@ export interface KernelProfile {
   readonly thin: 'cpu' | 'gpu';
   /** The adapter's subgroup sizes [min, max] where it offers subgroups and says them. */
   readonly subgroupSizes?: readonly [number, number];
+  /** Matmul autotuning: by default 'off' on 'cpu' (its choices were measured), else 'cached'. */
+  readonly tune: TuneMode;
+  /** Mode 'on': the most ms one round of tuning takes before training (products left wait). */
+  readonly tuneBudgetMs: number;
 }
+
+/** The default tuneBudgetMs: issue 21's bound for the seed MLP on a GPU. */
+export const TUNE_BUDGET_MS = 3000;
 
 /** The GPU profiles: [fillWorkgroups, matmulTk]. */
 const GPU_SHAPES: Record<Exclude<KernelProfileName, 'cpu'>, [number, number]> = {
@@ -62,6 +76,8 @@ export function chooseKernelProfile(
   adapter: AdapterDescription,
   hints: ProfileHints = {},
   asked?: KernelProfileName,
+  tune?: TuneMode,
+  tuneBudgetMs = TUNE_BUDGET_MS,
 ): KernelProfile {
   const name = asked ?? profileFor(adapter);
   const reason = asked
@@ -74,7 +90,11 @@ export function chooseKernelProfile(
   const { subgroupMinSize: min, subgroupMaxSize: max } = hints;
   const subgroupSizes: [number, number] | undefined =
     typeof min === 'number' && typeof max === 'number' && min > 0 && max >= min ? [min, max] : undefined;
-  const base = subgroupSizes ? { subgroupSizes } : {};
+  const base = {
+    tune: tune ?? (name === 'cpu' ? 'off' : 'cached'),
+    tuneBudgetMs,
+    ...(subgroupSizes ? { subgroupSizes } : {}),
+  };
   if (name === 'cpu') return { name, reason, fillWorkgroups: 0, matmulTk: 8, thin: 'cpu', ...base };
   const [fillWorkgroups, matmulTk] = GPU_SHAPES[name];
   return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', ...base };
@@ -90,11 +110,11 @@ function profileFor(adapter: AdapterDescription): KernelProfileName {
   return 'gpu';
 }
 
-/** "kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32". */
+/** "kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32, tune cached". */
 export function describeKernelProfile(p: KernelProfile): string {
   const sub = p.subgroupSizes
     ? `, subgroups ${p.subgroupSizes[0] === p.subgroupSizes[1] ? p.subgroupSizes[0] : p.subgroupSizes.join('–')}`
     : '';
   const fill = p.fillWorkgroups > 0 ? `fill ${p.fillWorkgroups} workgroups` : 'no split k';
-  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, thin ${p.thin}${sub}`;
+  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, thin ${p.thin}${sub}, tune ${p.tune}`;
 }

@@ -32,6 +32,7 @@ import {
   type OptimizerSettings,
 } from '../kernels/optim.js';
 import { BAD_WHAT, encodeGuardedCopy, STATUS, writeStatus } from '../kernels/step.js';
+import { loadTuning, pendingTunes, tunePending } from '../kernels/tune.js';
 import { createRng, iota } from '../util/random.js';
 import { ModelArenas } from './arenas.js';
 import { compilePlan, type Plan } from './compile.js';
@@ -156,6 +157,24 @@ export class Executor {
     return plan;
   }
 
+  /**
+   * Matmul autotuning (engine.profile.tune, src/kernels/tune.ts) before an epoch's plans run:
+   * the device's cached choices are read first (modes 'cached' and 'on'); in mode 'on' the
+   * products `compile` noted without a choice are timed, and if a choice differs from the
+   * default every plan is dropped, to be compiled again with it.
+   */
+  private async tunePlans(compile: () => void): Promise<void> {
+    const mode = this.engine.profile.tune;
+    if (mode === 'off') return;
+    await loadTuning(this.engine);
+    compile();
+    if (mode !== 'on' || pendingTunes(this.engine).length === 0) return;
+    const { changed } = await tunePending(this.engine);
+    if (!changed) return;
+    for (const p of this.plans.values()) p.dispose();
+    this.plans.clear();
+  }
+
   /** Frees the plans bound to a dataset that is being disposed. */
   private forgetData(data: GpuData): void {
     for (const [key, plan] of this.plans) {
@@ -196,6 +215,10 @@ export class Executor {
     const full = Math.floor(data.rows / batch);
     const rem = data.rows % batch;
     const weighted = data.weights !== undefined;
+    await this.tunePlans(() => {
+      if (full > 0) this.plan('train', batch, data);
+      if (rem > 0) this.plan('train', rem, data);
+    });
     const fullPlan = full > 0 ? this.plan('train', batch, data) : undefined;
     const remPlan = rem > 0 ? this.plan('train', rem, data) : undefined;
     const snapshot = this.snapshotRecording();
