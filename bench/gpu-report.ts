@@ -43,7 +43,7 @@ export interface GpuBenchRun {
   tfjs?: { version: string; adapter: string };
   stages: {
     gaps?: GapResult;
-    matmul?: { profiled: MatmulRow[]; cpuTiles: MatmulRow[] };
+    matmul?: { profiled: MatmulRow[]; cpuTiles: MatmulRow[]; tuned?: MatmulRow[] };
     train?: BenchRun;
     step?: BatchResult[];
   };
@@ -69,6 +69,11 @@ function rowsTable(header: string[], align: string[], rows: string[][]): string[
     `| ${align.join(' | ')} |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
+}
+
+/** A product's dispatches, "TN_split2 + TN_split_reduce", from its GPU-timed labels. */
+function kernelList(r: MatmulRow | undefined): string {
+  return (r?.oursKernels ?? []).map((k) => k.replace(/^bench_/, '').replace(/ .*/, '')).join(' + ') || '–';
 }
 
 /** The RESULTS.md section of a GPU benchmark run. */
@@ -121,12 +126,14 @@ export function gpuReport(run: GpuBenchRun): string {
   const mm = run.stages.matmul;
   if (mm) {
     const cpu = new Map(mm.cpuTiles.map((r) => [r.label, r]));
+    const tuned = new Map((mm.tuned ?? []).map((r) => [r.label, r]));
     const pct = (gflops: number | undefined): string =>
       peak && gflops !== undefined ? `${fmt((100 * gflops) / (peak.tflops * 1000), 1)}%` : '–';
     lines.push(
       '',
       `**Matmul** (wall: repetitions until ${run.quick ? 'a short run' : '200 ms'}, ended by a readback; GPU: timestamps of one product; ` +
-        `"CPU tiles": the same product with the cpu profile's tiled-kernel choice (64×64 tiles, k-step 8, no split; a product of at most 8 rows keeps the engine's thin kernel), on this device):`,
+        `"CPU tiles": the same product with the cpu profile's tiled-kernel choice (64×64 tiles, k-step 8, no split; a product of at most 8 rows keeps the engine's thin kernel), on this device; ` +
+        `"tuned": with the tiling \`tuneMatmul\` chose for it, wall time, and its kernels):`,
       '',
       ...rowsTable(
         [
@@ -145,8 +152,10 @@ export function gpuReport(run: GpuBenchRun): string {
           fmt(r.oursGflops, 1),
           fmt(r.oursGpuGflops, 1),
           pct(r.oursGpuGflops ?? r.oursGflops),
-          (r.oursKernels ?? []).map((k) => k.replace(/^bench_/, '').replace(/ .*/, '')).join(' + ') || '–',
+          kernelList(r),
           fmt(cpu.get(r.label)?.oursGflops, 1),
+          fmt(tuned.get(r.label)?.oursGflops, 1),
+          kernelList(tuned.get(r.label)),
           fmt(r.tfjsGflops, 1),
           `${fmt(r.ratio, 2)}×`,
         ]),

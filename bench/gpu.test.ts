@@ -39,10 +39,12 @@ describe('npm run bench:gpu', () => {
       expect(us).toBeGreaterThan(0);
     }
 
-    // Squares of 128 in NN, NT, TN and the MLP's 9 products at batch 32, twice (the
-    // profile's tiles and the cpu profile's); GPU time where the adapter has timestamps.
+    // Squares of 128 in NN, NT, TN and the MLP's 9 products at batch 32, three times (the
+    // profile's tiles, the cpu profile's, the tuned ones); GPU time where the adapter has
+    // timestamps.
     const mm = saved.stages.matmul;
     expect(mm?.profiled.map((r) => r.label)).toEqual(mm?.cpuTiles.map((r) => r.label));
+    expect(mm?.tuned?.map((r) => r.label)).toEqual(mm?.cpuTiles.map((r) => r.label));
     expect(mm?.profiled).toHaveLength(3 + 9);
     const timestamps = saved.features.includes('timestamp-query');
     for (const r of mm?.profiled ?? []) {

@@ -9,8 +9,9 @@
  *             and that do not (a buffer each), replayed in one compute pass; and the
  *             round trip of one submit
  *   matmul    our products against TF.js's tf.matMul (NN, NT, TN squares; the seed MLP's
- *             products at each batch size), ours with the profile's tiles and with the CPU
- *             profile's (64×64, never split), GPU-timestamp GFLOP/s and % of the f32 peak
+ *             products at each batch size), ours with the profile's tiles, with the CPU
+ *             profile's (64×64, never split) and tuned (each product's candidates timed:
+ *             src/kernels/tune.ts), GPU-timestamp GFLOP/s and % of the f32 peak
  *   train     fit() samples/s against TF.js (the seed MLP and the 20-layer deep one)
  *   step      the compiled step of the seed MLP: host µs to encode a step, dispatches, and
  *             the GPU time of each of its kernels
@@ -31,7 +32,8 @@ import { dirname } from 'node:path';
 import type { Engine } from '../src/gpu/engine.js';
 import { KERNEL_PROFILES, type KernelProfileName } from '../src/gpu/profile.js';
 import { encodeAdvanceCursor } from '../src/kernels/gather.js';
-import { matmulKernelFor, matmulTiling } from '../src/kernels/matmul.js';
+import { matmulKernelFor, matmulTiling, type MatmulTiling } from '../src/kernels/matmul.js';
+import { matmulTuneKey, tuneMatmul } from '../src/kernels/tune.js';
 import { adapterFromArgs } from '../src/node/cli.js';
 import { initEngine } from '../src/node/index.js';
 import { benchArgs } from './args.js';
@@ -117,7 +119,19 @@ if (stages.includes('matmul') && tfjs) {
       gpuTime: true,
       tiling: (spec) => (matmulKernelFor(spec) === 'tiled' ? matmulTiling(spec) : undefined),
     });
-    run.stages.matmul = { profiled, cpuTiles };
+    // Tuned: each product's candidates timed (src/kernels/tune.ts), the winner run like the rest.
+    const tuned = new Map<string, MatmulTiling>();
+    for (const c of cases) {
+      const spec = { m: c.m, n: c.n, k: c.k, transA: c.transA, transB: c.transB };
+      tuned.set(matmulTuneKey(spec), (await tuneMatmul(engine, spec)).chosen);
+    }
+    const tunedRows = await runMatmulBench(engine, tfjs.tf, cases, {
+      minMs: SIZES.minMs,
+      log,
+      gpuTime: true,
+      tiling: (spec) => (matmulKernelFor(spec) === 'tiled' ? tuned.get(matmulTuneKey(spec)) : undefined),
+    });
+    run.stages.matmul = { profiled, cpuTiles, tuned: tunedRows };
   });
 }
 
