@@ -12,6 +12,8 @@
  * - vitest runs the Node tests and the Chromium suites (kernels, demo) (projects 'node',
  *   'chromium').
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { mnistAssets } from './demo/mnist-assets.js';
 
@@ -61,6 +63,8 @@ export default defineConfig({
             'test/course/**/*.test.ts',
           ],
           exclude: ['kernels-test/browser/**', 'demo/test/**'],
+          // The matmul autotuner's cache: never the developer's own (src/node/matmul-tune-store.ts).
+          env: { WEBGPU_MLP_CACHE_DIR: join(tmpdir(), `webgpu-mlp-test-cache-${process.pid}`) },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -143,10 +143,12 @@ export function gpuReport(run: GpuBenchRun): string {
           '% f32 peak',
           'kernels',
           'CPU tiles GFLOP/s',
+          'tuned GFLOP/s',
+          'tuned kernels',
           'TF.js GFLOP/s',
           'ours/TF.js',
         ],
-        ['---', '---:', '---:', '---:', '---', '---:', '---:', '---:'],
+        ['---', '---:', '---:', '---:', '---', '---:', '---:', '---', '---:', '---:'],
         mm.profiled.map((r) => [
           r.label,
           fmt(r.oursGflops, 1),

@@ -67,6 +67,13 @@ describe('npm run bench:gpu', () => {
     expect(step?.encodeUsPerStep).toBeGreaterThan(0);
 
     const report = gpuReport(saved);
+    // Every row of the matmul table has as many cells as its header.
+    const table = report.split('\n').filter((l) => l.startsWith('| ') && l.includes('tuned'));
+    const header = table[0] ?? '';
+    const cells = (l: string): number => l.split('|').length;
+    const rows = report.split('\n').filter((l) => l.startsWith('| NN 128³') || l.startsWith('| TN Xᵀ·dY'));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(cells(r)).toBe(cells(header));
     for (const part of [
       '### GPU benchmark',
       '**Dispatch cost**',

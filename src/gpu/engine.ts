@@ -86,6 +86,11 @@ export class Engine {
   /** While record() runs: where dispatches and new buffers go. */
   private recording: Recording | null = null;
 
+  /** True while a profile() records timestamps (one recording at a time). */
+  get isTiming(): boolean {
+    return this.timestamps !== null;
+  }
+
   /** Resolves when the device is lost (never, if it is not). */
   readonly lost: Promise<DeviceLostError>;
   /** How the kernels are shaped for this adapter (src/gpu/profile.ts). */

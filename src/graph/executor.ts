@@ -102,6 +102,8 @@ export class LabelError extends Error {
 export class Executor {
   readonly model: ModelArenas;
   private readonly plans = new Map<string, Plan>();
+  /** Plans replaced after autotuning changed a choice (tunePlans), freed with the executor. */
+  private readonly retired: Plan[] = [];
   private snapshot: Recording | undefined;
   private readonly readback: Readback;
   /** The history key of each metric head (Graph.allMetrics order), named once. */
@@ -161,7 +163,8 @@ export class Executor {
    * Matmul autotuning (engine.profile.tune, src/kernels/tune.ts) before an epoch's plans run:
    * the device's cached choices are read first (modes 'cached' and 'on'); in mode 'on' the
    * products `compile` noted without a choice are timed, and if a choice differs from the
-   * default every plan is dropped, to be compiled again with it.
+   * default every plan is compiled again on its next use. Choices are per engine; plans
+   * compiled before the cache was read (evaluate or predict before any fit) keep the default.
    */
   private async tunePlans(compile: () => void): Promise<void> {
     const mode = this.engine.profile.tune;
@@ -171,7 +174,9 @@ export class Executor {
     if (mode !== 'on' || pendingTunes(this.engine).length === 0) return;
     const { changed } = await tunePending(this.engine);
     if (!changed) return;
-    for (const p of this.plans.values()) p.dispose();
+    // Compiled again on next use; the old ones are kept until dispose(), since a
+    // compiledStep() taken before may still replay them (they stay valid, untuned).
+    this.retired.push(...this.plans.values());
     this.plans.clear();
   }
 
@@ -610,8 +615,9 @@ export class Executor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const p of this.plans.values()) p.dispose();
+    for (const p of [...this.plans.values(), ...this.retired]) p.dispose();
     this.plans.clear();
+    this.retired.length = 0;
     for (const unhook of this.watched.values()) unhook();
     this.watched.clear();
     this.snapshot?.release();

@@ -13,6 +13,7 @@ import { GpuData } from '../graph/dataset.js';
 import { Executor } from '../graph/executor.js';
 import { Graph } from '../graph/ir.js';
 import * as ops from '../graph/ops/index.js';
+import { profile } from '../gpu/profiler.js';
 import { initEngine, type Engine } from '../node/index.js';
 import { matmulTuneFile, nodeMatmulTuneStore } from '../node/matmul-tune-store.js';
 import { encodeMatmul, matmulReference, type MatmulSpec, type MatmulTiling } from './matmul.js';
@@ -220,6 +221,29 @@ describe('matmul autotuning', () => {
       const ref = b.weights[i] ?? new Float32Array(0);
       expect(w.reduce((m, v, j) => Math.max(m, Math.abs(v - (ref[j] ?? NaN))), 0)).toBeLessThan(1e-5);
     }
+  });
+
+  it('rounds run one at a time, inside a profile() too, and a cache that cannot be written fails nothing', async () => {
+    const failing: MatmulTuneStore = {
+      where: 'failing',
+      load: () => Promise.reject(new Error('cannot read')),
+      save: () => Promise.reject(new Error('cannot write')),
+    };
+    registerMatmulTuneStore(failing);
+    const engine = await engineWith('on');
+    tunedTiling(engine, spec);
+    tunedTiling(engine, { m: 40, n: 64, k: 96 });
+    // Two rounds at once share the products: each is tuned once.
+    const [first, second] = await Promise.all([tunePending(engine), tunePending(engine)]);
+    expect([...first.tuned, ...second.tuned].map((r) => r.key).sort()).toEqual([
+      'NN 40x64x96',
+      'TN 130x40x200',
+    ]);
+    // A user's profile() around training: the tuner times by the wall clock instead.
+    tunedTiling(engine, { m: 50, n: 64, k: 96 });
+    const p = await profile(engine, () => tunePending(engine));
+    expect(p.result.tuned.map((r) => r.key)).toEqual(['NN 50x64x96']);
+    expect(p.result.tuned[0]?.timings.length).toBeGreaterThan(1);
   });
 
   it("Node's store: one JSON file under the cache folder, written whole; a broken file reads as none", async () => {

@@ -27,6 +27,7 @@
  * in memory for the process.
  */
 import type { Engine } from '../gpu/engine.js';
+import { DeviceLostError } from '../gpu/errors.js';
 import { profile } from '../gpu/profiler.js';
 import { matmulWorkgroupBytes } from '../../shaders/matmul.js';
 import {
@@ -97,34 +98,29 @@ export async function tuneMatmul(engine: Engine, spec: MatmulSpec, reps = 3): Pr
   if (!base) return { key, chosen: matmulTiling(plain, engine.profile), timings: [] };
   const { m, n, k } = plain;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const a = engine.createBufferWithData(operand(m * k, 1), usage, 'tune A');
-  const b = engine.createBufferWithData(operand(k * n, 2), usage, 'tune B');
-  const c = engine.createBuffer({ size: 4 * m * n, usage, label: 'tune C' });
-  const timestamps = engine.features.has('timestamp-query');
+  const made: GPUBuffer[] = [];
   try {
+    const a = engine.createBufferWithData(operand(m * k, 1), usage, 'tune A');
+    made.push(a);
+    const b = engine.createBufferWithData(operand(k * n, 2), usage, 'tune B');
+    made.push(b);
+    const c = engine.createBuffer({ size: 4 * m * n, usage, label: 'tune C' });
+    made.push(c);
     const run = (t: MatmulTiling): void => encodeMatmul(engine, plain, { a, b, c }, 'tune', t);
     const timings: { tiling: MatmulTiling; ms: number }[] = [];
     for (const tiling of candidates) {
-      run(tiling); // warm: the pipeline compiles
-      await engine.flush();
-      let ms: number;
-      if (timestamps) {
-        ms =
-          (
-            await profile(engine, () => {
-              for (let r = 0; r < reps; r++) run(tiling);
-            })
-          ).totalMs / reps;
-      } else {
-        const t0 = performance.now();
-        for (let r = 0; r < reps; r++) run(tiling);
-        await engine.flush();
-        ms = (performance.now() - t0) / reps;
+      try {
+        timings.push({ tiling, ms: await timeProduct(engine, () => run(tiling), reps) });
+      } catch (e) {
+        if (e instanceof DeviceLostError) throw e;
+        // A candidate this adapter refuses is no candidate (the default is checked below).
       }
-      timings.push({ tiling, ms });
     }
-    // The default's output, then the candidates fastest first until one agrees with it.
+    // The default's output, then the candidates fastest first until one agrees with it. C is
+    // filled with NaN before each run, so a candidate that leaves part of C unwritten fails.
+    const nan = new Float32Array(m * n).fill(NaN);
     const output = async (t: MatmulTiling): Promise<Float32Array> => {
+      engine.writeBuffer(c, 0, nan);
       run(t);
       return new Float32Array(await engine.read(c, 4 * m * n, 'tune C'));
     };
@@ -142,8 +138,27 @@ export async function tuneMatmul(engine: Engine, spec: MatmulSpec, reps = 3): Pr
     }
     return { key, chosen, timings };
   } finally {
-    for (const buf of [a, b, c]) engine.releaseBuffer(buf);
+    for (const buf of made) engine.releaseBuffer(buf);
   }
+}
+
+/**
+ * ms per product of `reps` runs of `product`: GPU timestamps where the adapter has them and
+ * no other timing is running (a user's profile() around fit), else wall time to completion.
+ */
+async function timeProduct(engine: Engine, product: () => void, reps: number): Promise<number> {
+  product(); // warm: the pipeline compiles
+  await engine.flush();
+  if (engine.features.has('timestamp-query') && !engine.isTiming) {
+    const p = await profile(engine, () => {
+      for (let r = 0; r < reps; r++) product();
+    });
+    return p.totalMs / reps;
+  }
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) product();
+  await engine.flush();
+  return (performance.now() - t0) / reps;
 }
 
 // ------------------------------------------------------------------ per-engine choices
@@ -153,13 +168,15 @@ interface Tuning {
   /** Products noted while plans compiled ('on'), with their spec. */
   pending: Map<string, MatmulSpec>;
   loaded?: Promise<void>;
+  /** The round of tunePending in progress (settled when none is). */
+  running: Promise<void>;
 }
 const tunings = new WeakMap<Engine, Tuning>();
 
 function tuningOf(engine: Engine): Tuning {
   let t = tunings.get(engine);
   if (!t) {
-    t = { choices: new Map(), pending: new Map() };
+    t = { choices: new Map(), pending: new Map(), running: Promise.resolve() };
     tunings.set(engine, t);
   }
   return t;
@@ -199,13 +216,29 @@ export function pendingTunes(engine: Engine): string[] {
 
 /**
  * Times the noted products (mode 'on'), at most until `budgetMs` has passed (the rest stay
- * noted for the next call), keeps the choices and saves them to the store. `changed`: a
- * choice differs from the profile's default, so plans compiled before should be compiled
- * again.
+ * noted for the next call; the budget is checked before each product, so a round can pass
+ * it by one product's tuning), keeps the choices and saves them to the store (a failed save
+ * is ignored: the next run tunes again). A product whose tuning fails keeps the default.
+ * Rounds run one at a time per engine. `changed`: a choice differs from the profile's
+ * default, so plans compiled before should be compiled again.
  */
-export async function tunePending(
+export function tunePending(
   engine: Engine,
   budgetMs = engine.profile.tuneBudgetMs,
+): Promise<{ tuned: MatmulTuneResult[]; changed: boolean }> {
+  // One round at a time per engine (two models training on one engine share its products).
+  const t = tuningOf(engine);
+  const round = t.running.then(() => tuneRound(engine, budgetMs));
+  t.running = round.then(
+    () => undefined,
+    () => undefined,
+  );
+  return round;
+}
+
+async function tuneRound(
+  engine: Engine,
+  budgetMs: number,
 ): Promise<{ tuned: MatmulTuneResult[]; changed: boolean }> {
   await loadTuning(engine);
   const t = tuningOf(engine);
@@ -214,13 +247,22 @@ export async function tunePending(
   let changed = false;
   for (const [key, spec] of [...t.pending]) {
     if (performance.now() - start >= budgetMs) break;
-    const r = await tuneMatmul(engine, spec);
-    t.choices.set(key, r.chosen);
     t.pending.delete(key);
+    let r: MatmulTuneResult;
+    try {
+      r = await tuneMatmul(engine, spec);
+    } catch (e) {
+      if (e instanceof DeviceLostError) throw e;
+      // Tuning is an optimisation: a product it cannot time keeps the default.
+      r = { key, chosen: matmulTiling(spec, engine.profile), timings: [] };
+    }
+    t.choices.set(key, r.chosen);
     tuned.push(r);
     if (JSON.stringify(r.chosen) !== JSON.stringify(matmulTiling(spec, engine.profile))) changed = true;
   }
-  if (tuned.length > 0) await store.save(tuneDeviceKey(engine), Object.fromEntries(t.choices));
+  if (tuned.length > 0) {
+    await store.save(tuneDeviceKey(engine), Object.fromEntries(t.choices)).catch(() => undefined);
+  }
   return { tuned, changed };
 }
 
@@ -252,50 +294,78 @@ function memoryStore(): MatmulTuneStore {
   };
 }
 
-/** IndexedDB (database "webgpu-mlp-kernels", object store "matmul", a record per device). */
+/**
+ * IndexedDB (database "webgpu-mlp-kernels", object store "matmul", a record per device).
+ * Loading never creates the database (a site that never tuned gets none), and gives up
+ * after LOAD_TIMEOUT_MS (a blocked or stuck open reads as no cache).
+ */
 function indexedDbStore(): MatmulTuneStore | undefined {
-  const idb = (globalThis as { indexedDB?: Pick<IDBFactory, 'open'> }).indexedDB;
+  let idb: Pick<IDBFactory, 'open'> | undefined;
+  try {
+    idb = (globalThis as { indexedDB?: Pick<IDBFactory, 'open'> }).indexedDB;
+  } catch {
+    return undefined; // a sandbox whose getter throws
+  }
   if (!idb) return undefined;
+  const factory = idb;
   const request = <T>(r: IDBRequest<T>): Promise<T> =>
     new Promise((resolve, reject) => {
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
     });
-  const open = (): Promise<IDBDatabase> => {
-    const r = idb.open('webgpu-mlp-kernels', 1);
+  const open = (create: boolean): Promise<IDBDatabase> => {
+    const r = factory.open('webgpu-mlp-kernels', 1);
     r.onupgradeneeded = () => {
+      if (!create) {
+        r.transaction?.abort(); // no database yet: loading does not make one
+        return;
+      }
       if (!r.result.objectStoreNames.contains('matmul')) r.result.createObjectStore('matmul');
     };
-    return request(r);
+    const opened = request(r);
+    r.onblocked = () => undefined; // another tab's old version: wait, bounded below
+    return opened;
   };
+  const done = (tx: IDBTransaction): Promise<void> =>
+    new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+    });
   return {
     where: 'IndexedDB "webgpu-mlp-kernels"',
     async load(device) {
-      const db = await open();
-      try {
-        const record: unknown = await request(
-          db.transaction('matmul', 'readonly').objectStore('matmul').get(device),
-        );
-        return record;
-      } finally {
-        db.close();
-      }
+      const read = (async (): Promise<unknown> => {
+        const db = await open(false);
+        try {
+          const record: unknown = await request(
+            db.transaction('matmul', 'readonly').objectStore('matmul').get(device),
+          );
+          return record;
+        } finally {
+          db.close();
+        }
+      })();
+      const timeout = new Promise<undefined>((resolve) =>
+        setTimeout(() => resolve(undefined), LOAD_TIMEOUT_MS),
+      );
+      return Promise.race([read, timeout]);
     },
     async save(device, choices) {
-      const db = await open();
+      const db = await open(true);
       try {
         const tx = db.transaction('matmul', 'readwrite');
         tx.objectStore('matmul').put(choices, device);
-        await new Promise<void>((resolve, reject) => {
-          tx.oncomplete = () => resolve();
-          tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-        });
+        await done(tx);
       } finally {
         db.close();
       }
     },
   };
 }
+
+/** How long a browser's cache read may take before it counts as no cache. */
+const LOAD_TIMEOUT_MS = 2000;
 
 let store: MatmulTuneStore = indexedDbStore() ?? memoryStore();
 

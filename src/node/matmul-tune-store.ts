@@ -27,23 +27,40 @@ async function readAll(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** The store of `file` (matmulTuneFile() when none is given). */
-export function nodeMatmulTuneStore(file = matmulTuneFile()): MatmulTuneStore {
+/**
+ * The store of `file`, or of matmulTuneFile() resolved at each load and save (so the
+ * environment may change after import, and a home folder that cannot be found costs the
+ * cache, not the import).
+ */
+export function nodeMatmulTuneStore(file?: string): MatmulTuneStore {
+  const path = (): string | undefined => {
+    try {
+      return file ?? matmulTuneFile();
+    } catch {
+      return undefined;
+    }
+  };
   return {
-    where: file,
+    get where() {
+      return path() ?? 'no cache folder';
+    },
     async load(device) {
-      return (await readAll(file))[device];
+      const at = path();
+      return at ? (await readAll(at))[device] : undefined;
     },
     async save(device, choices: Record<string, MatmulTiling>) {
-      const all = await readAll(file);
+      const at = path();
+      if (!at) return;
+      const all = await readAll(at);
       all[device] = choices;
-      const part = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
+      const part = `${at}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
       try {
-        await fs.mkdir(dirname(file), { recursive: true });
+        await fs.mkdir(dirname(at), { recursive: true });
         await fs.writeFile(part, JSON.stringify(all, null, 1), { flag: 'wx' });
-        await fs.rename(part, file);
+        await fs.rename(part, at);
       } catch {
-        // A cache that cannot be written costs a re-tune next time, nothing more.
+        // A cache that cannot be written costs a re-tune next time, nothing more. Two
+        // writers at once: the last rename wins, the other's choices are tuned again.
         await fs.unlink(part).catch(() => undefined);
       }
     },
