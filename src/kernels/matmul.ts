@@ -30,7 +30,7 @@ import {
 } from '../../shaders/matmul-thin.js';
 import { bufferOf, type Bindable, type DispatchWork, type Engine } from '../gpu/engine.js';
 import type { KernelProfile } from '../gpu/profile.js';
-import { tunedTiling } from './tune.js';
+import { lookupTiling } from './tune-table.js';
 import { activationReference } from './activations.js';
 import { checkCount, checkF32 } from './validate.js';
 
@@ -372,7 +372,7 @@ export function encodeMatmul(
     tiling ??
     (matmulKernelFor(spec) === 'thin'
       ? matmulThinTiling(spec, engine.profile.thin === 'cpu')
-      : (tunedTiling(engine, spec) ?? matmulTiling(spec, engine.profile)));
+      : (lookupTiling(engine, spec) ?? matmulTiling(spec, engine.profile)));
   const label0 = `${name} ${m}x${n}x${k}`;
   if (isThin(chosen)) {
     if (spec.columnSums) throw new TypeError(`${what}: columnSums runs the tiled kernel, not the thin one`);

@@ -38,11 +38,9 @@ import {
   type MatmulSpec,
   type MatmulTiling,
 } from './matmul.js';
+import { lookupTiling, matmulTuneKey, tuningOf } from './tune-table.js';
 
-/** "TN 784x512x128": the transposes and the shape of a product. */
-export function matmulTuneKey(spec: MatmulSpec): string {
-  return `${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'} ${spec.m}x${spec.n}x${spec.k}`;
-}
+export { matmulTuneKey };
 
 /** The tilings tuneMatmul times for `spec` on `engine`: the profile's choice first. */
 export function matmulCandidates(engine: Engine, spec: MatmulSpec): MatmulTiling[] {
@@ -163,45 +161,12 @@ async function timeProduct(engine: Engine, product: () => void, reps: number): P
 
 // ------------------------------------------------------------------ per-engine choices
 
-interface Tuning {
-  choices: Map<string, MatmulTiling>;
-  /** Products noted while plans compiled ('on'), with their spec. */
-  pending: Map<string, MatmulSpec>;
-  loaded?: Promise<void>;
-  /** The round of tunePending in progress (settled when none is). */
-  running: Promise<void>;
-}
-const tunings = new WeakMap<Engine, Tuning>();
-
-function tuningOf(engine: Engine): Tuning {
-  let t = tunings.get(engine);
-  if (!t) {
-    t = { choices: new Map(), pending: new Map(), running: Promise.resolve() };
-    tunings.set(engine, t);
-  }
-  return t;
-}
-
 /**
  * The tuned tiling for `spec` on `engine`, if any (never in mode 'off', never for the thin
  * kernel's products). In mode 'on' a product without one is noted for tunePending.
  */
 export function tunedTiling(engine: Engine, spec: MatmulSpec): MatmulTiling | undefined {
-  const mode = engine.profile.tune;
-  if (mode === 'off' || matmulKernelFor(spec) !== 'tiled') return undefined;
-  const t = tuningOf(engine);
-  const key = matmulTuneKey(spec);
-  const chosen = t.choices.get(key);
-  if (!chosen && mode === 'on') {
-    t.pending.set(key, {
-      m: spec.m,
-      n: spec.n,
-      k: spec.k,
-      transA: spec.transA ?? false,
-      transB: spec.transB ?? false,
-    });
-  }
-  return chosen;
+  return matmulKernelFor(spec) === 'tiled' ? lookupTiling(engine, spec) : undefined;
 }
 
 /** The choices of `engine` so far, { product: tiling } (for a report, or a test). */
