@@ -1,28 +1,34 @@
 /**
- * Matrix product for a thin C (m ≤ MATMUL_THIN_MAX_M = 8 rows: prediction on one or a few
- * samples, the input gradient of a small batch, the weight gradient of a layer with few
- * inputs), with the same operands, epilogues and bindings as the tiled shader (./matmul.ts),
- * which would compute a 32-row tile for it, mostly padding.
+ * Matrix product without workgroup memory for operands, with the same operands, epilogues and
+ * bindings as the tiled shader (./matmul.ts). Written for a thin C (m ≤ MATMUL_THIN_MAX_M = 8
+ * rows: prediction on one or a few samples, the input gradient of a small batch, the weight
+ * gradient of a layer with few inputs), for which the tiled shader would compute a 32-row
+ * tile, mostly padding. On a CPU adapter it also runs taller products, in row blocks of at
+ * most 8 rows (src/kernels/matmul.ts, matmulKernelFor): there a barrier costs more than the
+ * operand reads that workgroup memory would save.
  *
  *   C[m, n] = act(op(A) · op(B) + bias),   C += op(A) · op(B),   or   C = op(A) · op(B) ⊙ f'(S)
  *
- * Geometry. Each thread owns one column quad of C (4 consecutive columns) for all M rows:
- * M vec4 accumulators. A workgroup of Q·S threads covers Q column quads and splits k into S
- * slices: thread (q, s) sums the k-quads s, s + S, s + 2S, ... (4 k-values each). With S > 1
+ * Geometry. Each thread owns one column quad of C (4 consecutive columns) for the M rows
+ * of its workgroup's row block: M vec4 accumulators. A workgroup of Q·S threads covers Q
+ * column quads and splits k into S slices: thread (q, s) sums the k-quads s, s + S, s + 2S, ... (4 k-values each). With S > 1
  * the S partial sums of every output meet in workgroup memory after ONE barrier, and the
  * workgroup's threads then each add the S partials of one (row, quad) and store it through
  * the epilogue. With S = 1 there is no workgroup memory and no barrier: that is the geometry
  * for CPU adapters, which run a workgroup's invocations as coroutines and pay for every
  * barrier; a GPU wants the slices, for enough threads in flight on a narrow C.
  *
- * No workgroup memory holds operands: every element of B is read exactly once, straight from
- * storage (NN: a vec4 of one B row along n, consecutive threads reading consecutive vec4s;
- * NT, B stored [n, k]: the quad's 4 rows of B, a vec4 along k each), and A's few rows are
- * read by every thread of a slice alike (a broadcast that the caches absorb).
+ * No workgroup memory holds operands: every element of B is read once per row block,
+ * straight from storage (NN: a vec4 of one B row along n, consecutive threads reading
+ * consecutive vec4s; NT, B stored [n, k]: the quad's 4 rows of B, a vec4 along k each), and
+ * the block's rows of A are read by every thread of a slice alike (a broadcast that the
+ * caches absorb).
  *
- * M is a compile-time constant (one shader per m), so the accumulators stay in registers.
- * Workgroups are flattened like the tiled shader's (one per Q column quads, folded into two
- * dimensions past maxComputeWorkgroupsPerDimension).
+ * M is a compile-time constant (one shader per block height), so the accumulators stay in
+ * registers.
+ * Workgroups are flattened like the tiled shader's (one per Q column quads and row block,
+ * the blocks one after another, folded into two dimensions past
+ * maxComputeWorkgroupsPerDimension).
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { matmulEpilogueWgsl, matmulOperandsWgsl, type MatmulVariant } from './matmul.js';
@@ -42,10 +48,21 @@ export interface MatmulThinTiling {
   slices: number;
 }
 
-/** The thin shader's variant: the tiled one's, plus the rows of C and a partial last k-quad. */
+/**
+ * The thin shader's variant: the tiled one's, plus the rows of a row block, whether the last
+ * block is partial, and a partial last k-quad.
+ */
 export interface MatmulThinVariant extends MatmulVariant {
-  /** Rows of C, 1..MATMUL_THIN_MAX_M: the number of accumulators per thread. */
+  /**
+   * Rows of C a workgroup computes (its row block), 1..MATMUL_THIN_MAX_M: the number of
+   * accumulators per thread. C of more rows takes ceil(m / rows) blocks.
+   */
   m: number;
+  /**
+   * C's rows are not a multiple of the block's: the last block reads its missing rows from
+   * C's last row (every read stays in A) and does not store them.
+   */
+  rowTail?: boolean;
   /** k is not a multiple of 4: the last k-quad is read with bounds checks. */
   kTail: boolean;
 }
@@ -57,8 +74,9 @@ export function matmulThinWorkgroupBytes(v: { m: number }, t: MatmulThinTiling):
 
 /**
  * Bindings as matmulShader's: 0 a, 1 b (read), 2 c (read_write), 3 params { m, n, k,
- * quads_n, groups, k_full }, then bias / pre-activation, or the gradient source S.
- * Launch: one workgroup per `quads` column quads of C, flattened and folded.
+ * quads_n, groups, k_full, col_groups }, then bias / pre-activation, or the gradient source S.
+ * Launch: one workgroup per `quads` column quads of C and row block (`col_groups` workgroups
+ * a block, block after block), flattened and folded.
  */
 export function matmulThinShader(v: MatmulThinVariant, t: MatmulThinTiling): string {
   if (!Number.isInteger(v.m) || v.m < 1 || v.m > MATMUL_THIN_MAX_M) {
@@ -74,15 +92,16 @@ export function matmulThinShader(v: MatmulThinVariant, t: MatmulThinTiling): str
 struct Params {
   m: u32, n: u32, k: u32,
   quads_n: u32,  // column quads of C: ceil(n / 4)
-  groups: u32,   // workgroups: ceil(quads_n / Q)
+  groups: u32,   // workgroups: col_groups · ceil(m / M)
   k_full: u32,   // whole k-quads: floor(k / 4)
-  _pad0: u32, _pad1: u32,
+  col_groups: u32,  // workgroups a row block: ceil(quads_n / Q)
+  _pad1: u32,
 }
 
 ${matmulOperandsWgsl(vecA, v.vecB)}
 ${matmulEpilogueWgsl(v)}
 
-const M = ${v.m}u;       // rows of C
+const M = ${v.m}u;       // rows of C a workgroup (a row block)
 const Q = ${t.quads}u;   // column quads per workgroup
 const S = ${t.slices}u;  // k slices per workgroup
 const THREADS = Q * S;
@@ -92,8 +111,14 @@ const THREADS = Q * S;
 var<workgroup> partial: array<vec4f, S * M * Q>;
 #endif
 
-// op(A)[r, 4·kq .. 4·kq + 3]; \`checked\` zeroes k-values past k (the partial last quad).
-fn load_a(r: u32, kq: u32, checked: bool) -> vec4f {
+// op(A)[r0 + r, 4·kq .. 4·kq + 3]; \`checked\` zeroes k-values past k (the partial last
+// quad). A partial last row block reads C's last row for its missing rows.
+fn load_a(r0: u32, rr: u32, kq: u32, checked: bool) -> vec4f {
+#if ${v.rowTail ?? false}
+  let r = min(r0 + rr, params.m - 1u);
+#else
+  let r = r0 + rr;
+#endif
 #if ${vecA}
   return a[r * (params.k / 4u) + kq];
 #else
@@ -153,8 +178,10 @@ fn load_b(quad: u32, kq: u32, checked: bool) -> mat4x4f {
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let group = wid.x + wid.y * nwg.x;  // uniform across the workgroup
-  if (group >= params.groups) { return; }
+  let flat = wid.x + wid.y * nwg.x;  // uniform across the workgroup
+  if (flat >= params.groups) { return; }
+  let r0 = (flat / params.col_groups) * M;  // the row block's first row of C
+  let group = flat % params.col_groups;
   let q = lid % Q;
   let s = lid / Q;
   let quad = group * Q + q;  // this thread's columns: 4·quad .. 4·quad + 3
@@ -165,9 +192,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let bk = load_b(quad, kq, false);
       for (var r = 0u; r < M; r++) {
 #if ${v.transB}
-        acc[r] += load_a(r, kq, false) * bk;  // acc[r][e] += dot(op(A)[r, kq], column e's k-quad)
+        acc[r] += load_a(r0, r, kq, false) * bk;  // acc[r][e] += dot(op(A)[r, kq], column e's k-quad)
 #else
-        acc[r] += bk * load_a(r, kq, false);  // acc[r] += Σ_j op(A)[r, 4·kq + j] · op(B)[4·kq + j, quad]
+        acc[r] += bk * load_a(r0, r, kq, false);  // acc[r] += Σ_j op(A)[r, 4·kq + j] · op(B)[4·kq + j, quad]
 #endif
       }
     }
@@ -177,9 +204,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let bk = load_b(quad, params.k_full, true);
       for (var r = 0u; r < M; r++) {
 #if ${v.transB}
-        acc[r] += load_a(r, params.k_full, true) * bk;
+        acc[r] += load_a(r0, r, params.k_full, true) * bk;
 #else
-        acc[r] += bk * load_a(r, params.k_full, true);
+        acc[r] += bk * load_a(r0, r, params.k_full, true);
 #endif
       }
     }
@@ -198,15 +225,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       z += partial[t * M * Q + o];
     }
     let col_quad = group * Q + o % Q;
-    if (col_quad < params.quads_n) {
-      store_c(o / Q, 4u * col_quad, z);
+    if (col_quad < params.quads_n && r0 + o / Q < params.m) {
+      store_c(r0 + o / Q, 4u * col_quad, z);
     }
   }
 #else
   // One slice: the thread holds whole sums.
   if (quad < params.quads_n) {
     for (var r = 0u; r < M; r++) {
-      store_c(r, 4u * quad, acc[r]);
+#if ${v.rowTail ?? false}
+      if (r0 + r >= params.m) { break; }
+#endif
+      store_c(r0 + r, 4u * quad, acc[r]);
     }
   }
 #endif

@@ -1,10 +1,12 @@
 /**
- * The thin matmul kernel (C of at most THIN_MAX_M = 8 rows; shaders/matmul-thin.ts) against
- * the float64 reference: shapes around the vec4 and scalar paths, A stored transposed, the
- * epilogues, accumulate, the activation-gradient epilogue, its geometries (one k-slice, the
- * CPU adapters' default; several slices reduced in workgroup memory, a GPU's default; fewer
- * threads than outputs), NaN propagation, slices of larger buffers, the dispatch's label and
- * declared work, the choice between the thin and the tiled kernel, and validation.
+ * The thin matmul kernel (shaders/matmul-thin.ts: C of at most THIN_MAX_M = 8 rows, and on a
+ * CPU adapter taller products in row blocks) against the float64 reference: shapes around
+ * the vec4 and scalar paths, A stored transposed, the epilogues, accumulate, the
+ * activation-gradient epilogue, its geometries (one k-slice, the CPU adapters' default;
+ * several slices reduced in workgroup memory, a GPU's default; fewer threads than outputs),
+ * row blocks (whole and a shorter last one, through every path), NaN propagation, slices of
+ * larger buffers, the dispatch's label and declared work, the choice between the thin and the
+ * tiled kernel, and validation.
  *
  * Tolerances are ./matmul.ts's (see its header): each element of the product within
  * γ_(k+1)·(|A|·|B| + |bias| + |C0|), whatever the summation order (the k-slices change it);
@@ -23,6 +25,7 @@ import {
   matmulTiling,
   matmulWork,
   THIN_MAX_M,
+  thinBlockRows,
   type MatmulSpec,
   type MatmulThinTiling,
 } from '../../src/kernels/matmul.js';
@@ -307,22 +310,80 @@ const geometryCases: KernelCase[] = [
   },
 ];
 
+// ------------------------------------------------------------ row blocks
+
+/** The CPU adapters' geometry, whatever this engine's profile. */
+const CPU_THIN: MatmulThinTiling = matmulThinTiling({ m: 1, n: 1, k: 1 }, true);
+
+/**
+ * C taller than 8 rows in row blocks of thinBlockRows(m): 9 (5 + 4), 16 (8 + 8), 20 (7 + 7
+ * + 6), 32 (4 × 8), 130 (16 × 8 + 2). Each variant, vec4 and scalar operands, a partial last
+ * k-quad, every epilogue kind, the CPU geometry and a GPU's (the blocks' partial sums
+ * through workgroup memory).
+ */
+const ROW_BLOCK_RUNS: {
+  v: Variant;
+  shape: Shape;
+  extra: Partial<MatmulSpec>;
+  gpu?: boolean;
+}[] = [
+  { v: 'NN', shape: [9, 64, 784], extra: {} },
+  { v: 'NN', shape: [32, 10, 5], extra: {} },
+  { v: 'NT', shape: [20, 64, 784], extra: {} },
+  { v: 'NT', shape: [130, 130, 5], extra: {} },
+  { v: 'TN', shape: [16, 64, 784], extra: {} },
+  { v: 'TT', shape: [20, 3, 5], extra: {} },
+  {
+    v: 'NN',
+    shape: [32, 130, 784],
+    extra: { bias: true, activation: { name: 'gelu' }, writePreActivation: true },
+  },
+  { v: 'NT', shape: [20, 64, 5], extra: { accumulate: true } },
+  { v: 'NN', shape: [9, 10, 784], extra: { bias: true, activation: { name: 'relu' } }, gpu: true },
+  { v: 'NT', shape: [130, 64, 784], extra: { accumulate: true }, gpu: true },
+];
+
+const DACT_BLOCK_RUNS: [Variant, Shape, 'relu' | 'tanh' | 'gelu', 'x' | 'y', boolean][] = [
+  ['NT', [130, 64, 784], 'relu', 'y', true],
+  ['NN', [20, 130, 5], 'tanh', 'y', false],
+];
+
+const rowBlockCases: KernelCase[] = [
+  {
+    name: `matmul thin row blocks: ${ROW_BLOCK_RUNS.map(({ v, shape }) => `${v} ${shape.join('x')}`).join(', ')}, with epilogues, the gradient epilogue and a GPU geometry, against float64`,
+    async run(engine: Engine) {
+      const blocks = [1, 5, 8, 9, 16, 20, 32, 130].map(thinBlockRows);
+      expectEqual(blocks.join(' '), '1 5 8 5 8 7 8 8', 'rows of a block for m = 1, 5, 8, 9, 16, 20, 32, 130');
+      for (const [ri, { v, shape, extra, gpu }] of ROW_BLOCK_RUNS.entries()) {
+        const spec = specFor(v, shape, extra);
+        await check(engine, problem(spec, 95800 + 10 * ri), gpu ? matmulThinTiling(spec, false) : CPU_THIN);
+      }
+      for (const [ri, [v, shape, name, from, gpu]] of DACT_BLOCK_RUNS.entries()) {
+        const d = dactProblem(v, shape, name, from, 95900 + 10 * ri);
+        await checkDact(engine, d, gpu ? matmulThinTiling(d.p.spec, false) : CPU_THIN);
+      }
+    },
+  },
+];
+
 // ------------------------------------------------------------ NaN
 
 const nanCases: KernelCase[] = [
   {
     name: 'matmul thin NaN: a NaN in A, B, bias, C0 or S gives NaN in exactly the rows/columns it touches, even where relu′ is 0',
     async run(engine: Engine) {
-      const row = 1;
       const col = 7;
       const depth = 3; // in the partial last k-quad when k = 5
       const runs: [Variant, Shape, MatmulThinTiling | undefined][] = [
         ['NN', [4, 64, 784], undefined],
         ['NT', [3, 10, 5], undefined],
         ['NN', [4, 64, 784], matmulThinTiling(specFor('NN', [4, 64, 784]), false)],
+        // Row blocks of 7, 7 and 6 rows: the NaN row is in the second block.
+        ['NN', [20, 64, 784], CPU_THIN],
       ];
       for (const [v, shape, tiling] of runs) {
         const [m, n, k] = shape;
+        const row = m > THIN_MAX_M ? 9 : 1;
         for (const where of ['A', 'B', 'bias', 'C0'] as const) {
           const extra: Partial<MatmulSpec> =
             where === 'C0' ? { accumulate: true } : { bias: true, activation: { name: 'relu' } };
@@ -349,6 +410,7 @@ const nanCases: KernelCase[] = [
         ['NT', [2, 64, 5]],
       ] as [Variant, Shape][]) {
         const [m, n, k] = shape;
+        const row = 1;
         for (const where of ['S', 'A', 'B'] as const) {
           const d = dactProblem(v, shape, 'relu', 'y', 96500);
           const s = d.p.s ?? new Float32Array(0);
@@ -423,7 +485,7 @@ const sliceCases: KernelCase[] = [
         if (!d.pipeline.label.endsWith('_thin')) {
           throw new KernelMismatchError(`pipeline "${d.pipeline.label}" is not the thin kernel's`);
         }
-        const t = matmulThinTiling(spec, engine.adapter.isFallback);
+        const t = matmulThinTiling(spec, engine.profile.thin === 'cpu');
         expectEqual(d.workgroups.join('x'), `${Math.ceil(n / 4 / t.quads)}x1x1`, 'workgroups');
         expectEqual(JSON.stringify(d.work), JSON.stringify(matmulWork(spec)), 'declared work');
         engine.replay(rec, 2);
@@ -456,19 +518,29 @@ const sliceCases: KernelCase[] = [
 
 const selectionCases: KernelCase[] = [
   {
-    name: 'matmul thin is the kernel for m ≤ 8 in every variant and the tiled one from m = 9, which agrees with float64 too',
+    name: "matmul thin is the kernel for m ≤ 8 in every variant; from m = 9 the tiled one, except on a CPU adapter's profile for A not transposed; what encodeMatmul dispatches agrees with float64",
     async run(engine: Engine) {
       expectEqual(THIN_MAX_M, 8, 'THIN_MAX_M');
       for (const v of ['NN', 'NT', 'TN', 'TT'] as const) {
-        for (let m = 1; m <= 12; m++) {
-          const expected = m <= THIN_MAX_M ? 'thin' : 'tiled';
-          expectEqual(matmulKernelFor(specFor(v, [m, 64, 784])), expected, `kernel for ${v} m = ${m}`);
+        for (const m of [1, 2, 7, 8, 9, 12, 33, 1024]) {
+          const spec = specFor(v, [m, 64, 784]);
+          const small = m <= THIN_MAX_M;
+          expectEqual(
+            matmulKernelFor(spec),
+            small ? 'thin' : 'tiled',
+            `kernel for ${v} m = ${m}, no profile`,
+          );
+          expectEqual(matmulKernelFor(spec, { thin: 'gpu' }), small ? 'thin' : 'tiled', `${v} m = ${m}, GPU`);
+          const cpu = small || v[0] === 'N' ? 'thin' : 'tiled';
+          expectEqual(matmulKernelFor(spec, { thin: 'cpu' }), cpu, `kernel for ${v} m = ${m}, CPU adapter`);
+          expectEqual(matmulKernelFor({ ...spec, columnSums: true }, { thin: 'cpu' }), 'tiled', 'columnSums');
         }
       }
-      // What encodeMatmul dispatches at the cut-off and one past it.
+      // What encodeMatmul dispatches on this engine at the cut-off, one past it, and in blocks.
       const usage = STORAGE();
-      for (const [vi, v] of (['NN', 'NT'] as const).entries()) {
-        for (const m of [THIN_MAX_M, THIN_MAX_M + 1]) {
+      const cpu = engine.profile.thin === 'cpu';
+      for (const [vi, v] of (['NN', 'NT', 'TN'] as const).entries()) {
+        for (const m of [THIN_MAX_M, THIN_MAX_M + 1, 33]) {
           const spec = specFor(v, [m, 64, 784]);
           const p = problem(spec, 98000 + 100 * vi + m);
           const a = engine.createBufferWithData(p.a, usage, 'matmul test A');
@@ -478,15 +550,16 @@ const selectionCases: KernelCase[] = [
           const d = rec.dispatches[0];
           rec.release();
           for (const buf of [a, b, c]) engine.releaseBuffer(buf);
-          const thin = m <= THIN_MAX_M;
+          const thin = matmulKernelFor(spec, engine.profile) === 'thin';
+          expectEqual(thin, m <= THIN_MAX_M || (cpu && v !== 'TN'), `${v} m = ${m}: thin on this engine`);
           expectEqual(d?.label, `layer_${v} ${m}x64x784`, 'dispatch label');
           expectEqual(d?.pipeline.label.endsWith('_thin'), thin, `${v} m = ${m}: thin pipeline`);
-          const tiles = matmulTiling(spec);
+          const tiles = matmulTiling(spec, engine.profile);
           const workgroups = thin
-            ? Math.ceil(16 / matmulThinTiling(spec, engine.adapter.isFallback).quads)
+            ? Math.ceil(16 / matmulThinTiling(spec, cpu).quads) * Math.ceil(m / thinBlockRows(m))
             : Math.ceil(m / (4 * tiles.bm * tiles.wgY)) * Math.ceil(64 / (4 * tiles.bn * tiles.wgX));
           expectEqual(d?.workgroups.join('x'), `${workgroups}x1x1`, `${v} m = ${m}: workgroups`);
-          await check(engine, p);
+          await check(engine, p, thin ? matmulThinTiling(spec, cpu) : undefined);
         }
       }
     },
@@ -497,7 +570,7 @@ const selectionCases: KernelCase[] = [
 
 const gridCases: KernelCase[] = [
   {
-    name: 'matmul thin folds more than maxComputeWorkgroupsPerDimension workgroups into two dimensions',
+    name: 'matmul thin folds more than maxComputeWorkgroupsPerDimension workgroups (column quads, row blocks) into two dimensions',
     async run(engine: Engine) {
       // One column quad per workgroup: n = 4·(max + 2) − 1 columns.
       const tiling: MatmulThinTiling = { quads: 1, slices: 1 };
@@ -506,6 +579,9 @@ const gridCases: KernelCase[] = [
       const groups = engine.dispatchGrid(Math.ceil(n / 4), 1);
       if (groups[1] < 2) throw new Error(`expected a folded grid for ${n} columns, got ${groups.join('x')}`);
       await check(engine, problem(specFor('NN', [1, n, 1], { bias: true }), 99000), tiling);
+      // One row block of 8 rows per workgroup past the limit, the last of 5 rows.
+      const m = 8 * (max + 1) + 5;
+      await check(engine, problem(specFor('NT', [m, 3, 2]), 99100), tiling);
     },
   },
 ];
@@ -514,7 +590,7 @@ const gridCases: KernelCase[] = [
 
 const validationCases: KernelCase[] = [
   {
-    name: 'matmul thin validation: more rows than the thin kernel takes, bad counts, too many threads or too much workgroup memory',
+    name: 'matmul thin validation: bad counts, too many threads or too much workgroup memory (a row block of 8 rows)',
     async run(engine: Engine) {
       const buf = (floats: number, label: string) =>
         engine.createBuffer({ size: 4 * floats, usage: STORAGE(), label });
@@ -523,12 +599,6 @@ const validationCases: KernelCase[] = [
       const c = buf(16 * 64, 'C');
       const before = engine.stats().dispatches;
       const at = (m: number): MatmulSpec => ({ m, n: 64, k: 64 });
-      await expectError(
-        () => encodeMatmul(engine, at(9), { a, b, c }, 'matmul', { quads: 16, slices: 1 }),
-        RangeError,
-        [/9x64·64x64/, /thin kernel takes at most 8 rows/],
-        'thin tiling for m = 9',
-      );
       for (const [t, bad] of [
         [{ quads: 0, slices: 1 }, /quads must be a positive integer \(a u32\), got 0/],
         [{ quads: 4, slices: 1.5 }, /slices must be a positive integer \(a u32\), got 1\.5/],
@@ -547,20 +617,21 @@ const validationCases: KernelCase[] = [
         [new RegExp(`needs ${threads} invocations per workgroup`)],
         'too many threads',
       );
-      // One vec4 partial sum per thread and row: 128 bytes a thread at m = 8. Adapters whose
-      // storage limit is 128 bytes times their thread limit or more refuse the threads first.
+      // One vec4 partial sum per thread and row: 128 bytes a thread in a block of 8 rows.
+      // Adapters whose storage limit is 128 bytes times their thread limit or more refuse the
+      // threads first.
       const storage = engine.limits.maxComputeWorkgroupStorageSize;
       const slices = Math.floor(storage / 128) + 1;
       const overThreads = slices > engine.limits.maxComputeInvocationsPerWorkgroup;
       await expectError(
-        () => encodeMatmul(engine, at(8), { a, b, c }, 'matmul', { quads: 1, slices }),
+        () => encodeMatmul(engine, at(16), { a, b, c }, 'matmul', { quads: 1, slices }),
         RangeError,
         [
           overThreads
             ? new RegExp(`needs ${slices} invocations per workgroup`)
             : new RegExp(`needs ${128 * slices} bytes of workgroup storage`),
         ],
-        `${slices} slices at m = 8`,
+        `${slices} slices at m = 16 (blocks of 8 rows)`,
       );
       // The spec's own errors come first, as for the tiled kernel.
       await expectError(
@@ -581,6 +652,7 @@ export const cases: KernelCase[] = [
   ...epilogueCases,
   ...dactCases,
   ...geometryCases,
+  ...rowBlockCases,
   ...nanCases,
   ...sliceCases,
   ...selectionCases,

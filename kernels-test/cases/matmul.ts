@@ -44,6 +44,8 @@ import {
   DEFAULT_TILING,
   encodeMatmul,
   matmulReference,
+  matmulTiling,
+  THIN_MAX_M,
   type MatmulSpec,
   type MatmulThinTiling,
   type MatmulTiling,
@@ -65,7 +67,8 @@ const VARIANTS: Variant[] = ['NN', 'NT', 'TN', 'TT'];
 /**
  * [m, n, k]: ones and odd sizes (scalar loads, edge tiles everywhere), multiples of 4 (vec4
  * paths), several tiles along every axis, and the MLP's products at batch 8 and 32. Shapes of
- * at most THIN_MAX_M (8) rows run the thin kernel (its own cases: ./matmul-thin.ts).
+ * at most THIN_MAX_M (8) rows run the thin kernel (its own cases: ./matmul-thin.ts); runGpu
+ * pins the rest to the tiled kernel, which a CPU adapter's engine keeps for A transposed only.
  */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -151,7 +154,10 @@ export function problem(spec: MatmulSpec, seed: number): Problem {
 
 export const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** Runs the kernel; returns C and the pre-activation, each with the TAIL elements past them. */
+/**
+ * Runs the kernel (`tiling`, else the thin kernel up to THIN_MAX_M rows and the tiled one
+ * from there); returns C and the pre-activation, each with the TAIL elements past them.
+ */
 export async function runGpu(
   engine: Engine,
   p: Problem,
@@ -176,7 +182,9 @@ export async function runGpu(
     const bias = p.bias ? upload(p.bias, 'matmul test bias') : undefined;
     const pre = p.spec.writePreActivation ? upload(withTail(), 'matmul test pre') : undefined;
     const gradSource = p.s ? upload(p.s, 'matmul test S') : undefined;
-    encodeMatmul(engine, p.spec, { a, b, c, bias, preActivation: pre, gradSource }, 'matmul_test', tiling);
+    // The tiled kernel from THIN_MAX_M + 1 rows, whatever the engine's profile would choose.
+    const chosen = tiling ?? (m > THIN_MAX_M ? matmulTiling(p.spec, engine.profile) : undefined);
+    encodeMatmul(engine, p.spec, { a, b, c, bias, preActivation: pre, gradSource }, 'matmul_test', chosen);
     const bytes = 4 * (m * n + TAIL);
     return {
       c: new Float32Array(await engine.read(c, bytes, 'matmul test C')),

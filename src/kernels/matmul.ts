@@ -230,28 +230,49 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
 export const THIN_MAX_M = MATMUL_THIN_MAX_M;
 
 /**
- * The kernel encodeMatmul runs for `spec` without a tiling override: 'thin' for C of at
- * most THIN_MAX_M (8) rows, whatever the transposes (one thread per column quad and
- * k-slice; shaders/matmul-thin.ts), 'tiled' otherwise. Measured (GPU time of one dispatch,
- * 512 columns, k = 784): on lavapipe the thin kernel takes 0.4 ms at m = 1 and 1.5–2 ms at
- * m = 8, where the tiled one takes 6–12 ms (a 32-row tile whatever m); on SwiftShader
- * 1.6 and 5.7 ms against 60–70 ms. columnSums always runs the tiled kernel.
+ * The kernel encodeMatmul runs for `spec` without a tiling override, on an engine whose
+ * kernel profile is `profile` (none: a GPU's choice):
+ * - 'thin' for C of at most THIN_MAX_M (8) rows, whatever the transposes (one thread per
+ *   column quad and k-slice; shaders/matmul-thin.ts). Measured (GPU time of one dispatch,
+ *   512 columns, k = 784): on lavapipe the thin kernel takes 0.4 ms at m = 1 and 1.5–2 ms at
+ *   m = 8, where the tiled one takes 6–12 ms (a 32-row tile whatever m); on SwiftShader 1.6
+ *   and 5.7 ms against 60–70 ms.
+ * - On a CPU adapter (profile thin 'cpu') also every product whose A is not transposed, in
+ *   row blocks of at most 8 rows: it has no barrier, which a CPU adapter runs workgroup by
+ *   workgroup. Measured on SwiftShader (`npm run bench:matmul:chromium`) it runs the MLP's
+ *   forward and input-gradient products at batch 32–1024 and the squares to 1024³ 2–5× as
+ *   fast as the tiled kernel; on lavapipe as fast or faster (2× for the 10-wide layer). With
+ *   A transposed (the weight gradients Xᵀ·dY, which read A by columns) it is slower on
+ *   lavapipe than the tiled kernel, which keeps them.
+ * - 'tiled' otherwise, and always for columnSums.
  */
-export function matmulKernelFor(spec: MatmulSpec): 'thin' | 'tiled' {
-  return spec.m <= THIN_MAX_M && !spec.columnSums ? 'thin' : 'tiled';
+export function matmulKernelFor(spec: MatmulSpec, profile?: Pick<KernelProfile, 'thin'>): 'thin' | 'tiled' {
+  if (spec.columnSums) return 'tiled';
+  if (spec.m <= THIN_MAX_M) return 'thin';
+  return profile?.thin === 'cpu' && !(spec.transA ?? false) ? 'thin' : 'tiled';
 }
 
 /**
- * The thin kernel's geometry for `spec`. On a CPU adapter (`cpu`: engine.adapter.isFallback)
- * 16 column quads and one k-slice: no barrier, which lavapipe and SwiftShader run 20–30%
- * faster than 2–16 slices (the thread count made no difference there). On a GPU 64 threads,
+ * The thin kernel's geometry for `spec`. On a CPU adapter (`cpu`: the profile's thin 'cpu')
+ * 32 column quads and one k-slice: no barrier, which lavapipe and SwiftShader run 20–30%
+ * faster than 2–16 slices. 32 quads rather than 16: on lavapipe 1.3–1.6× as fast at m = 8
+ * and from m = 128 (GPU time, 512 columns), the same on SwiftShader. On a GPU 64 threads,
  * up to 8 column quads and the rest k-slices (a 10-wide C: 4 quads × 16 slices), so that a
  * narrow C or a long k still keeps threads in flight.
  */
 export function matmulThinTiling(spec: MatmulSpec, cpu: boolean): MatmulThinTiling {
-  if (cpu) return { quads: 16, slices: 1 };
+  if (cpu) return { quads: 32, slices: 1 };
   const quads = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(spec.n / 4))));
   return { quads, slices: 64 / quads };
+}
+
+/**
+ * Rows of C a workgroup of the thin kernel computes (its row block): all of them up to
+ * THIN_MAX_M, else the blocks' rows as even as THIN_MAX_M allows (m = 32: 4 blocks of 8;
+ * m = 20: 3 blocks of 7, the last of 6).
+ */
+export function thinBlockRows(m: number): number {
+  return Math.ceil(m / Math.ceil(m / THIN_MAX_M));
 }
 
 function isThin(t: MatmulTiling | MatmulThinTiling): t is MatmulThinTiling {
@@ -262,15 +283,12 @@ function checkThinTiling(engine: Engine, spec: MatmulSpec, t: MatmulThinTiling):
   for (const key of ['quads', 'slices'] as const) {
     checkCount(`matmul thin tiling ${JSON.stringify(t)}`, key, t[key], 1);
   }
-  if (spec.m > THIN_MAX_M) {
-    throw new RangeError(`${describeMatmul(spec)}: the thin kernel takes at most ${THIN_MAX_M} rows of C`);
-  }
   if (t.quads * t.slices > engine.limits.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(
       `matmul thin tiling needs ${t.quads * t.slices} invocations per workgroup, over this adapter's limit`,
     );
   }
-  const bytes = matmulThinWorkgroupBytes(spec, t);
+  const bytes = matmulThinWorkgroupBytes({ m: thinBlockRows(spec.m) }, t);
   if (bytes > engine.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `matmul thin tiling needs ${bytes} bytes of workgroup storage, over this adapter's limit`,
@@ -281,7 +299,7 @@ function checkThinTiling(engine: Engine, spec: MatmulSpec, t: MatmulThinTiling):
 /**
  * Encodes C = act(op(A)·op(B) + bias) (or C += op(A)·op(B)) into the engine's pending work.
  * All buffers hold f32; no output may be an input. The kernel is matmulKernelFor(spec), with
- * matmulThinTiling(spec, engine.adapter.isFallback) or matmulTiling(spec); `tiling`
+ * matmulThinTiling(spec, cpu) or matmulTiling(spec, engine.profile); `tiling`
  * overrides both (for tests and benchmarks): a MatmulTiling runs the tiled kernel, a
  * MatmulThinTiling the thin one. Either way the dispatch is labelled
  * `${label}_${variant} ${m}x${n}x${k}` (e.g. "dense_NN 1x512x784") and declares matmulWork(spec).
@@ -370,7 +388,7 @@ export function encodeMatmul(
   );
   const chosen =
     tiling ??
-    (matmulKernelFor(spec) === 'thin'
+    (matmulKernelFor(spec, engine.profile) === 'thin'
       ? matmulThinTiling(spec, engine.profile.thin === 'cpu')
       : (lookupTiling(engine, spec) ?? matmulTiling(spec, engine.profile)));
   const label0 = `${name} ${m}x${n}x${k}`;
@@ -378,13 +396,16 @@ export function encodeMatmul(
     if (spec.columnSums) throw new TypeError(`${what}: columnSums runs the tiled kernel, not the thin one`);
     checkThinTiling(engine, spec, chosen);
     const quadsN = Math.ceil(n / 4);
-    const groups = Math.ceil(quadsN / chosen.quads);
+    const colGroups = Math.ceil(quadsN / chosen.quads);
+    const rows = thinBlockRows(m);
+    const groups = colGroups * Math.ceil(m / rows);
     const params = engine.tempUniform(
-      new Uint32Array([m, n, k, quadsN, groups, Math.floor(k / 4), 0, 0]),
+      new Uint32Array([m, n, k, quadsN, groups, Math.floor(k / 4), colGroups, 0]),
       `${name} params`,
     );
+    const thinVariant = { ...variant, m: rows, rowTail: m % rows !== 0, kTail: k % 4 !== 0 };
     engine.dispatch(
-      engine.pipeline(matmulThinShader({ ...variant, m, kTail: k % 4 !== 0 }, chosen), `${name}_thin`),
+      engine.pipeline(matmulThinShader(thinVariant, chosen), `${name}_thin`),
       [...bindings, params, ...extra],
       engine.dispatchGrid(groups, 1),
       label0,

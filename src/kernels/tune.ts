@@ -91,7 +91,8 @@ export async function tuneMatmul(engine: Engine, spec: MatmulSpec, reps = 3): Pr
     transB: spec.transB ?? false,
   };
   const key = matmulTuneKey(plain);
-  const candidates = matmulKernelFor(plain) === 'tiled' ? matmulCandidates(engine, plain) : [];
+  const candidates =
+    matmulKernelFor(plain, engine.profile) === 'tiled' ? matmulCandidates(engine, plain) : [];
   const base = candidates[0];
   if (!base) return { key, chosen: matmulTiling(plain, engine.profile), timings: [] };
   const { m, n, k } = plain;
@@ -166,7 +167,7 @@ async function timeProduct(engine: Engine, product: () => void, reps: number): P
  * kernel's products). In mode 'on' a product without one is noted for tunePending.
  */
 export function tunedTiling(engine: Engine, spec: MatmulSpec): MatmulTiling | undefined {
-  return matmulKernelFor(spec) === 'tiled' ? lookupTiling(engine, spec) : undefined;
+  return matmulKernelFor(spec, engine.profile) === 'tiled' ? lookupTiling(engine, spec) : undefined;
 }
 
 /** The choices of `engine` so far, { product: tiling } (for a report, or a test). */
