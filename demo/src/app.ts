@@ -128,6 +128,28 @@ export class MlpDemo extends LitElement {
     history.replaceState(null, '', `#${tab}`);
   }
 
+  /** The tab list's keys (WAI-ARIA tabs, automatic activation): arrows, Home, End. */
+  private readonly onTabKey = (e: KeyboardEvent): void => {
+    const i = TABS.findIndex((t) => t.id === this.tab);
+    const to =
+      e.key === 'ArrowRight'
+        ? (i + 1) % TABS.length
+        : e.key === 'ArrowLeft'
+          ? (i - 1 + TABS.length) % TABS.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? TABS.length - 1
+              : -1;
+    const next = TABS[to];
+    if (!next) return;
+    e.preventDefault();
+    this.select(next.id);
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLButtonElement>(`#tab-${next.id}`)?.focus(),
+    );
+  };
+
   private readonly onTrained = (e: CustomEvent<{ model: LayersModel; description: string }>): void => {
     this.state?.setModel(e.detail.model, e.detail.description);
   };
@@ -158,13 +180,15 @@ export class MlpDemo extends LitElement {
     }
     const state = this.state;
     return html`${header}
-      <nav role="tablist">
+      <nav role="tablist" aria-label="Demo sections" @keydown=${this.onTabKey}>
         ${TABS.map(
           (t) =>
             html`<button
               role="tab"
               id=${`tab-${t.id}`}
               aria-selected=${this.tab === t.id ? 'true' : 'false'}
+              aria-controls=${`panel-${t.id}`}
+              tabindex=${this.tab === t.id ? 0 : -1}
               @click=${() => this.select(t.id)}
             >
               ${t.label}
@@ -172,16 +196,49 @@ export class MlpDemo extends LitElement {
         )}
       </nav>
       <mlp-trainer
+        role="tabpanel"
+        id="panel-train"
+        aria-labelledby="tab-train"
         ?hidden=${this.tab !== 'train'}
         .engine=${s.engine}
         .lock=${state}
         @mlp-trained=${this.onTrained}
       ></mlp-trainer>
-      <mlp-predict ?hidden=${this.tab !== 'predict'} .state=${state}></mlp-predict>
-      <mlp-lab ?hidden=${this.tab !== 'lab'} .state=${state}></mlp-lab>
-      <mlp-vanishing ?hidden=${this.tab !== 'vanishing'} .state=${state}></mlp-vanishing>
-      <mlp-tune ?hidden=${this.tab !== 'tune'} .state=${state}></mlp-tune>
-      <mlp-model-io ?hidden=${this.tab !== 'io'} .state=${state}></mlp-model-io>`;
+      <mlp-predict
+        role="tabpanel"
+        id="panel-predict"
+        aria-labelledby="tab-predict"
+        ?hidden=${this.tab !== 'predict'}
+        .state=${state}
+      ></mlp-predict>
+      <mlp-lab
+        role="tabpanel"
+        id="panel-lab"
+        aria-labelledby="tab-lab"
+        ?hidden=${this.tab !== 'lab'}
+        .state=${state}
+      ></mlp-lab>
+      <mlp-vanishing
+        role="tabpanel"
+        id="panel-vanishing"
+        aria-labelledby="tab-vanishing"
+        ?hidden=${this.tab !== 'vanishing'}
+        .state=${state}
+      ></mlp-vanishing>
+      <mlp-tune
+        role="tabpanel"
+        id="panel-tune"
+        aria-labelledby="tab-tune"
+        ?hidden=${this.tab !== 'tune'}
+        .state=${state}
+      ></mlp-tune>
+      <mlp-model-io
+        role="tabpanel"
+        id="panel-io"
+        aria-labelledby="tab-io"
+        ?hidden=${this.tab !== 'io'}
+        .state=${state}
+      ></mlp-model-io>`;
   }
 }
 

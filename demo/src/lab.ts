@@ -145,7 +145,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         font-weight: normal;
       }
       .charts {
-        grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr));
       }
       .charts #lab-train-loss {
         grid-column: 1 / -1;

@@ -69,7 +69,7 @@ export class MlpModelIo extends LitElement {
     css`
       .cards {
         display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(340px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 340px), 1fr));
         gap: 1rem;
         margin-bottom: 1rem;
       }

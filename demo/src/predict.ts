@@ -100,7 +100,7 @@ export class MlpPredict extends LitElement {
     css`
       .cards {
         display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr));
         gap: 1rem;
         margin-bottom: 1rem;
       }
@@ -127,7 +127,7 @@ export class MlpPredict extends LitElement {
       }
       #grid {
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(66px, 1fr));
+        grid-template-columns: repeat(auto-fill, minmax(min(100%, 66px), 1fr));
         gap: 6px;
       }
       .cell {

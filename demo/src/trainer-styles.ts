@@ -2,6 +2,9 @@
 import { css } from 'lit';
 
 export const trainerStyles = css`
+  :host {
+    container-type: inline-size;
+  }
   .layout {
     display: grid;
     grid-template-columns: minmax(240px, 300px) minmax(0, 1fr);
@@ -11,7 +14,8 @@ export const trainerStyles = css`
   :host([hide-form]) .layout {
     grid-template-columns: minmax(0, 1fr);
   }
-  @media (max-width: 820px) {
+  /* The form above the charts where the element is narrow (a phone, or a narrow column). */
+  @container (max-width: 820px) {
     .layout {
       grid-template-columns: minmax(0, 1fr);
     }
@@ -21,6 +25,7 @@ export const trainerStyles = css`
   }
   .main {
     display: grid;
+    grid-template-columns: minmax(0, 1fr);
     gap: 1rem;
     min-width: 0;
   }
@@ -74,7 +79,7 @@ export const trainerStyles = css`
   }
   .charts {
     display: grid;
-    grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
+    grid-template-columns: repeat(auto-fit, minmax(min(100%, 300px), 1fr));
     gap: 1rem;
   }
   .note {

@@ -109,11 +109,11 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
         margin-right: 0.35rem;
       }
       .charts {
-        grid-template-columns: repeat(auto-fit, minmax(400px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 400px), 1fr));
       }
       .tables {
         display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr));
         gap: 0 2rem;
         align-items: start;
       }
