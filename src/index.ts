@@ -107,6 +107,7 @@ export { NonFiniteWeightError } from './model/finite.js';
 export type { TensorLike, TfjsTensorLike, DataArg } from './model/fit-data.js';
 export {
   layers,
+  clearSession,
   Layer,
   SymbolicTensor,
   Dense,

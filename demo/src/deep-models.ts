@@ -20,7 +20,15 @@
  * The output Dense (glorot_uniform, Keras's default) is the same in all three, so only the
  * hidden stack differs. Browser-safe (the demo's Vanishing gradients tab) and Node-safe.
  */
-import { input, layers, model, sequential, type Layer, type LayersModel } from '../../src/index.js';
+import {
+  clearSession,
+  input,
+  layers,
+  model,
+  sequential,
+  type Layer,
+  type LayersModel,
+} from '../../src/index.js';
 import { makeOptimizer } from './models.js';
 
 export const DEEP_KINDS = ['tanh-uniform', 'relu-he', 'residual-bn'] as const;
@@ -74,6 +82,7 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
       throw new RangeError(`${what} must be a positive integer, got ${v}`);
   }
   const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 0.01 : 0.001);
+  clearSession(); // layer names from dense, as in a fresh Keras session
   const output = (): Layer =>
     layers.dense({
       units: 10,

@@ -4,6 +4,7 @@
  * categorical cross-entropy, accuracy).
  */
 import {
+  clearSession,
   layers,
   optimizers,
   sequential,
@@ -125,6 +126,9 @@ export function buildModel(
   shape: { features?: number; classes?: number; name?: string } = {},
 ): Sequential {
   checkConfig(c);
+  // Each model's layers are named from dense as in a fresh Keras session (the course's
+  // summaries), not dense_124 after a few runs.
+  clearSession();
   const {
     features = 784,
     classes = 10,

@@ -32,6 +32,7 @@ export {
 export { Dense, type DenseArgs } from './dense.js';
 export {
   canonicalActivation,
+  clearSession,
   input,
   InputLayer,
   Layer,

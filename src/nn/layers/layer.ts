@@ -64,7 +64,18 @@ export interface WeightOwner {
 
 const counters = new Map<string, number>();
 
-/** Keras-style unique layer names: dense, dense_1, dense_2, ... */
+/**
+ * Restarts the automatic layer names, as Keras's `keras.backend.clear_session()` does: the
+ * next Dense is `dense` again, then `dense_1`, ... Layers and models made before keep their
+ * names (two models may then both have a `dense`; names are unique within a model as long as
+ * its layers were made after the same call). Nothing else is reset: GPU engines, models and
+ * their weights are untouched.
+ */
+export function clearSession(): void {
+  counters.clear();
+}
+
+/** Keras-style unique layer names: dense, dense_1, dense_2, ... (since the last clearSession). */
 function uniqueName(base: string): string {
   const n = counters.get(base) ?? 0;
   counters.set(base, n + 1);
