@@ -530,10 +530,16 @@ const selectionCases: KernelCase[] = [
             small ? 'thin' : 'tiled',
             `kernel for ${v} m = ${m}, no profile`,
           );
-          expectEqual(matmulKernelFor(spec, { thin: 'gpu' }), small ? 'thin' : 'tiled', `${v} m = ${m}, GPU`);
+          const gpu = { thin: 'gpu', thinTransA: false } as const;
+          expectEqual(matmulKernelFor(spec, gpu), small ? 'thin' : 'tiled', `${v} m = ${m}, GPU`);
+          const lavapipe = { thin: 'cpu', thinTransA: false } as const;
           const cpu = small || v[0] === 'N' ? 'thin' : 'tiled';
-          expectEqual(matmulKernelFor(spec, { thin: 'cpu' }), cpu, `kernel for ${v} m = ${m}, CPU adapter`);
-          expectEqual(matmulKernelFor({ ...spec, columnSums: true }, { thin: 'cpu' }), 'tiled', 'columnSums');
+          expectEqual(matmulKernelFor(spec, lavapipe), cpu, `kernel for ${v} m = ${m}, CPU adapter`);
+          const swiftshader = { thin: 'cpu', thinTransA: true } as const;
+          expectEqual(matmulKernelFor(spec, swiftshader), 'thin', `kernel for ${v} m = ${m}, Aᵀ too`);
+          for (const p of [lavapipe, swiftshader]) {
+            expectEqual(matmulKernelFor({ ...spec, columnSums: true }, p), 'tiled', 'columnSums');
+          }
         }
       }
       // What encodeMatmul dispatches on this engine at the cut-off, one past it, and in blocks.
@@ -551,7 +557,8 @@ const selectionCases: KernelCase[] = [
           rec.release();
           for (const buf of [a, b, c]) engine.releaseBuffer(buf);
           const thin = matmulKernelFor(spec, engine.profile) === 'thin';
-          expectEqual(thin, m <= THIN_MAX_M || (cpu && v !== 'TN'), `${v} m = ${m}: thin on this engine`);
+          const transA = v === 'TN' && !engine.profile.thinTransA;
+          expectEqual(thin, m <= THIN_MAX_M || (cpu && !transA), `${v} m = ${m}: thin on this engine`);
           expectEqual(d?.label, `layer_${v} ${m}x64x784`, 'dispatch label');
           expectEqual(d?.pipeline.label.endsWith('_thin'), thin, `${v} m = ${m}: thin pipeline`);
           const tiles = matmulTiling(spec, engine.profile);

@@ -40,7 +40,11 @@ describe('kernel profile choice', () => {
       expect([p.name, p.reason]).toEqual([name, reason]);
       expect(p.fillWorkgroups === 0).toBe(name === 'cpu');
       expect(p.thin).toBe(name === 'cpu' ? 'cpu' : 'gpu');
+      // SwiftShader runs the thin kernel faster than the tiled one with A transposed too.
+      expect(p.thinTransA).toBe(a.name.startsWith('SwiftShader'));
     }
+    const pinnedCpu = chooseKernelProfile(adapter('google swiftshader', 'google', true), {}, 'cpu');
+    expect([pinnedCpu.thin, pinnedCpu.thinTransA]).toEqual(['cpu', true]);
     const pinned = chooseKernelProfile(cases[0]?.[0] ?? adapter('', ''), {}, 'nvidia');
     expect([pinned.name, pinned.reason, pinned.fillWorkgroups]).toEqual(['nvidia', 'asked for', 256]);
   });
@@ -59,6 +63,9 @@ describe('kernel profile choice', () => {
     });
     expect(describeKernelProfile(cpu)).toBe(
       'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16, tune off',
+    );
+    expect(describeKernelProfile(chooseKernelProfile(adapter('google swiftshader', 'google', true)))).toBe(
+      'kernels cpu (software adapter): no split k, k-step 8, thin cpu (Aᵀ too), tune off',
     );
     const odd = chooseKernelProfile(adapter('x', 'y'), { subgroupMinSize: 64, subgroupMaxSize: 32 });
     expect(odd.subgroupSizes).toBeUndefined();

@@ -35,8 +35,17 @@ export interface KernelProfile {
   readonly fillWorkgroups: number;
   /** k-values per shared-memory step of the tiled matmul (a multiple of 4). */
   readonly matmulTk: number;
-  /** The thin matmul's layout: one k-slice a thread ('cpu': no barrier) or k-slices. */
+  /**
+   * The thin matmul: 'cpu' one k-slice a thread (no barrier), and every product of more than
+   * 8 rows whose A is not transposed (src/kernels/matmul.ts, matmulKernelFor); 'gpu' k-slices,
+   * up to 8 rows only.
+   */
   readonly thin: 'cpu' | 'gpu';
+  /**
+   * With thin 'cpu': products with A transposed take the thin kernel too (SwiftShader, where
+   * it is 1.2–2× as fast as the tiled one; lavapipe, where it is slower, keeps the tiled one).
+   */
+  readonly thinTransA: boolean;
   /** The adapter's subgroup sizes [min, max] where it offers subgroups and says them. */
   readonly subgroupSizes?: readonly [number, number];
   /** Matmul autotuning: by default 'off' on 'cpu' (its choices were measured), else 'cached'. */
@@ -95,9 +104,12 @@ export function chooseKernelProfile(
     tuneBudgetMs,
     ...(subgroupSizes ? { subgroupSizes } : {}),
   };
-  if (name === 'cpu') return { name, reason, fillWorkgroups: 0, matmulTk: 8, thin: 'cpu', ...base };
+  if (name === 'cpu') {
+    const thinTransA = /swiftshader/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.name}`);
+    return { name, reason, fillWorkgroups: 0, matmulTk: 8, thin: 'cpu', thinTransA, ...base };
+  }
   const [fillWorkgroups, matmulTk] = GPU_SHAPES[name];
-  return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', ...base };
+  return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', thinTransA: false, ...base };
 }
 
 function profileFor(adapter: AdapterDescription): KernelProfileName {
@@ -116,5 +128,6 @@ export function describeKernelProfile(p: KernelProfile): string {
     ? `, subgroups ${p.subgroupSizes[0] === p.subgroupSizes[1] ? p.subgroupSizes[0] : p.subgroupSizes.join('–')}`
     : '';
   const fill = p.fillWorkgroups > 0 ? `fill ${p.fillWorkgroups} workgroups` : 'no split k';
-  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, thin ${p.thin}${sub}, tune ${p.tune}`;
+  const thin = `thin ${p.thin}${p.thin === 'cpu' && p.thinTransA ? ' (Aᵀ too)' : ''}`;
+  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, ${thin}${sub}, tune ${p.tune}`;
 }

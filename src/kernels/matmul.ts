@@ -243,13 +243,19 @@ export const THIN_MAX_M = MATMUL_THIN_MAX_M;
  *   forward and input-gradient products at batch 32–1024 and the squares to 1024³ 2–5× as
  *   fast as the tiled kernel; on lavapipe as fast or faster (2× for the 10-wide layer). With
  *   A transposed (the weight gradients Xᵀ·dY, which read A by columns) it is slower on
- *   lavapipe than the tiled kernel, which keeps them.
+ *   lavapipe than the tiled kernel, which keeps them; on SwiftShader 1.2–2× as fast (the
+ *   profile's thinTransA). A training step's weight gradients write the bias gradients too
+ *   (columnSums), so they stay tiled.
  * - 'tiled' otherwise, and always for columnSums.
  */
-export function matmulKernelFor(spec: MatmulSpec, profile?: Pick<KernelProfile, 'thin'>): 'thin' | 'tiled' {
+export function matmulKernelFor(
+  spec: MatmulSpec,
+  profile?: Pick<KernelProfile, 'thin' | 'thinTransA'>,
+): 'thin' | 'tiled' {
   if (spec.columnSums) return 'tiled';
   if (spec.m <= THIN_MAX_M) return 'thin';
-  return profile?.thin === 'cpu' && !(spec.transA ?? false) ? 'thin' : 'tiled';
+  if (profile?.thin !== 'cpu') return 'tiled';
+  return !(spec.transA ?? false) || profile.thinTransA ? 'thin' : 'tiled';
 }
 
 /**

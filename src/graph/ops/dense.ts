@@ -109,8 +109,9 @@ export class MatmulOp extends UnaryOp<{ w: Param }> {
     // dW = Xᵀ·dZ: A = X stored [rows, in] = [k, m] (transA), B = dZ [rows, out] = [k, n];
     // db = Σ rows of dZ, the column sums of B, in the same pass where both are written alike.
     // Not for a layer of at most 8 inputs: its dW is the thin kernel's, far faster there
-    // than the tiled one that writes the sums (src/kernels/matmul.ts, matmulKernelFor; a
-    // product with A transposed takes the thin kernel only up to 8 rows, on every profile).
+    // than the tiled one that writes the sums (src/kernels/matmul.ts, matmulKernelFor, asked
+    // without a profile: up to 8 rows. SwiftShader's profile would run a wider dW thin too,
+    // but folding the sums keeps it in one tiled pass, as elsewhere).
     const bias = g.bias;
     const tiled = matmulKernelFor({ m: inF, n: out, k: rows, transA: true }) === 'tiled';
     const fold = bias !== undefined && tiled && L.gradsWrittenAlike(this.attrs.w, bias);
