@@ -20,16 +20,8 @@
  * The output Dense (glorot_uniform, Keras's default) is the same in all three, so only the
  * hidden stack differs. Browser-safe (the demo's Vanishing gradients tab) and Node-safe.
  */
-import {
-  clearSession,
-  input,
-  layers,
-  model,
-  sequential,
-  type Layer,
-  type LayersModel,
-} from '../../src/index.js';
-import { makeOptimizer } from './models.js';
+import { input, layers, model, sequential, type Layer, type LayersModel } from '../../src/index.js';
+import { layerNamer, makeOptimizer } from './models.js';
 
 export const DEEP_KINDS = ['tanh-uniform', 'relu-he', 'residual-bn'] as const;
 export type DeepKind = (typeof DEEP_KINDS)[number];
@@ -82,9 +74,10 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
       throw new RangeError(`${what} must be a positive integer, got ${v}`);
   }
   const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 0.01 : 0.001);
-  clearSession(); // layer names from dense, as in a fresh Keras session
+  const named = layerNamer(); // dense, dense_1, ... within this model
   const output = (): Layer =>
     layers.dense({
+      name: named('dense'),
       units: 10,
       activation: 'softmax',
       kernelInitializer: { className: 'GlorotUniform', config: { seed: seed + 999 } },
@@ -93,13 +86,17 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
   if (kind === 'residual-bn') {
     const heUniform = (i: number) => ({ className: 'HeUniform', config: { seed: seed + i } });
     const x = input({ shape: [784], name: 'pixels' });
-    let h = layers.dense({ units, activation: 'relu', kernelInitializer: heUniform(0) }).apply(x);
+    const dense = (i: number, activation?: 'relu') =>
+      layers.dense({ name: named('dense'), units, activation, kernelInitializer: heUniform(i) });
+    let h = dense(0, 'relu').apply(x);
     const bnRelu = (t: typeof h) =>
-      layers.activation({ activation: 'relu' }).apply(layers.batchNormalization({ momentum: 0.9 }).apply(t));
+      layers
+        .activation({ name: named('activation'), activation: 'relu' })
+        .apply(layers.batchNormalization({ name: named('batch_normalization'), momentum: 0.9 }).apply(t));
     for (let i = 1; i < depth; i++) {
       // Block i: f(h) = relu(BN(h))·W + b, added to its input (the identity shortcut).
-      const f = layers.dense({ units, kernelInitializer: heUniform(i) }).apply(bnRelu(h));
-      h = layers.add().apply([h, f]);
+      const f = dense(i).apply(bnRelu(h));
+      h = layers.add({ name: named('add') }).apply([h, f]);
     }
     h = bnRelu(h);
     m = model({ inputs: x, outputs: output().apply(h), name: 'residual_bn' });
@@ -107,6 +104,7 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
     const tanh = kind === 'tanh-uniform';
     const hidden = Array.from({ length: depth }, (_, i) =>
       layers.dense({
+        name: named('dense'),
         units,
         activation: tanh ? (options.saturating ?? 'tanh') : 'relu',
         kernelInitializer: tanh

@@ -4,7 +4,6 @@
  * categorical cross-entropy, accuracy).
  */
 import {
-  clearSession,
   layers,
   optimizers,
   sequential,
@@ -126,9 +125,7 @@ export function buildModel(
   shape: { features?: number; classes?: number; name?: string } = {},
 ): Sequential {
   checkConfig(c);
-  // Each model's layers are named from dense as in a fresh Keras session (the course's
-  // summaries), not dense_124 after a few runs.
-  clearSession();
+  const named = layerNamer();
   const {
     features = 784,
     classes = 10,
@@ -140,6 +137,7 @@ export function buildModel(
     const s = seed === undefined ? undefined : seed + i;
     body.push(
       layers.dense({
+        name: named('dense'),
         units,
         ...(c.batchNorm ? {} : { activation: c.activation }),
         kernelInitializer: initializer(c.initializer, s),
@@ -147,9 +145,15 @@ export function buildModel(
       }),
     );
     // BN between the product and the nonlinearity, as the course draws it.
-    if (c.batchNorm) body.push(layers.batchNormalization(), layers.activation({ activation: c.activation }));
+    if (c.batchNorm) {
+      body.push(
+        layers.batchNormalization({ name: named('batch_normalization') }),
+        layers.activation({ name: named('activation'), activation: c.activation }),
+      );
+    }
     if (c.dropout > 0) {
-      body.push(layers.dropout({ rate: c.dropout, ...(s === undefined ? {} : { seed: s + 1000 }) }));
+      const rate = { name: named('dropout'), rate: c.dropout };
+      body.push(layers.dropout({ ...rate, ...(s === undefined ? {} : { seed: s + 1000 }) }));
     }
   });
   const model = sequential({
@@ -157,6 +161,7 @@ export function buildModel(
     layers: [
       ...body,
       layers.dense({
+        name: named('dense'),
         units: classes,
         activation: 'softmax',
         kernelInitializer: initializer('glorot_uniform', seed === undefined ? undefined : seed + 999),
@@ -169,6 +174,21 @@ export function buildModel(
     metrics: ['accuracy'],
   });
   return model;
+}
+
+/**
+ * Keras's automatic layer names (dense, dense_1, ...; batch_normalization, ...) counted within
+ * one model, so each model the demo builds is named as in a fresh Keras session (the course's
+ * summaries), not dense_124 after a few runs. Local, not the library's clearSession(): that
+ * would restart the counters of a page that embeds <mlp-trainer> and builds layers of its own.
+ */
+export function layerNamer(): (base: string) => string {
+  const counts = new Map<string, number>();
+  return (base) => {
+    const n = counts.get(base) ?? 0;
+    counts.set(base, n + 1);
+    return n === 0 ? base : `${base}_${n}`;
+  };
 }
 
 /** Keras's model.summary() as text. */

@@ -4,6 +4,8 @@
  * (the course's 784-300-100-10 has 266,610), and BN's 4 per unit (2 trainable).
  */
 import { describe, expect, it } from 'vitest';
+import { layers } from '../../src/index.js';
+import { buildDeepModel } from './deep-models.js';
 import { DEFAULT_CONFIG } from './models.js';
 import { architecture, buildMlp } from './trainer-model.js';
 
@@ -30,6 +32,31 @@ describe('buildMlp', () => {
     expect(lines.filter((l) => l.includes('(Dropout)'))).toHaveLength(2);
     expect(lines.join('\n')).toContain(`Non-trainable params: ${2 * (16 + 8)}`);
     expect(architecture(c, 4, 3)).toBe('4-16-8-3 relu + BN, dropout 0.2');
+  });
+
+  it("names each model's layers from dense as a fresh Keras session does, leaving the library's own counters alone", () => {
+    const before = layers.dense({ units: 1 }).name; // the page's own layers count on
+    for (let run = 0; run < 2; run++) {
+      const m = buildMlp({ ...DEFAULT_CONFIG, hidden: [16, 8], batchNorm: true, dropout: 0.2 });
+      expect(m.layers.map((l) => l.name)).toEqual([
+        'dense',
+        'batch_normalization',
+        'activation',
+        'dropout',
+        'dense_1',
+        'batch_normalization_1',
+        'activation_1',
+        'dropout_1',
+        'dense_2',
+      ]);
+    }
+    const deep = buildDeepModel('residual-bn', { depth: 3, units: 8 });
+    const names = deep.layers.map((l) => l.name);
+    expect(names.filter((n) => n.startsWith('dense'))).toEqual(['dense', 'dense_1', 'dense_2', 'dense_3']);
+    expect(names.filter((n) => n.startsWith('add'))).toEqual(['add', 'add_1']);
+    const after = layers.dense({ units: 1 }).name;
+    const count = (n: string) => Number(/_(\d+)$/.exec(n)?.[1] ?? 0);
+    expect(count(after)).toBe(count(before) + 1);
   });
 
   it('checks the configuration', () => {
