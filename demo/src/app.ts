@@ -130,6 +130,7 @@ export class MlpDemo extends LitElement {
 
   /** The tab list's keys (WAI-ARIA tabs, automatic activation): arrows, Home, End. */
   private readonly onTabKey = (e: KeyboardEvent): void => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return; // Alt+← is the browser's Back
     const i = TABS.findIndex((t) => t.id === this.tab);
     const to =
       e.key === 'ArrowRight'

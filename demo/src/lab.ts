@@ -419,7 +419,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
                     <input
                       type="checkbox"
                       id=${`pick-${id}`}
-                      aria-label=${id}
+                      aria-label=${`${OPTIMIZER_LABEL[row.optimizer]}${row.bnDropout ? ' + BN + dropout' : ''}, batch ${b}`}
                       .checked=${this.picked.has(id)}
                       ?disabled=${this.running}
                       @change=${(e: Event) => this.toggle(id, (e.target as HTMLInputElement).checked)}

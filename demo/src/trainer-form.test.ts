@@ -4,7 +4,7 @@
  * them) and the checks of what the user typed (each error names its field).
  */
 import { describe, expect, it } from 'vitest';
-import { baseForm, parseForm, type FormAttributes, type FormValues } from './trainer-form.js';
+import { baseForm, fieldErrors, parseForm, type FormAttributes, type FormValues } from './trainer-form.js';
 
 const NO_ATTRIBUTES: FormAttributes = {
   hiddenLayers: undefined,
@@ -91,5 +91,41 @@ describe('parseForm', () => {
 
   it('ignores the training rows for an app’s own data', () => {
     expect(parseForm({ ...form, trainRows: 'n/a' }, undefined, true).trainRows).toBe(0);
+  });
+});
+
+describe('fieldErrors', () => {
+  const form: FormValues = baseForm(NO_ATTRIBUTES, {}, true);
+
+  it('is empty for a form that parses', () => {
+    expect(fieldErrors(form, false)).toEqual({});
+    expect(() => parseForm(form, undefined, false)).not.toThrow();
+  });
+
+  it("reports every invalid field at once, each with parseForm's message for it alone", () => {
+    const bad = { ...form, hiddenLayers: '128, abc', dropout: '1.5', batchSize: '0', trainRows: '5' };
+    const errors = fieldErrors(bad, false);
+    expect(Object.keys(errors).sort()).toEqual(['batchSize', 'dropout', 'hiddenLayers', 'trainRows']);
+    expect(errors.hiddenLayers).toMatch(/hidden layers: "128, abc"/);
+    expect(errors.dropout).toMatch(/dropout rate must be in \[0, 1\), got 1.5/);
+    expect(errors.batchSize).toMatch(/batch size must be a positive integer, got 0/);
+    expect(errors.trainRows).toMatch(/training rows must be an integer from 10 to 60,000, got 5/);
+    // parseForm stops at the first of them.
+    expect(() => parseForm(bad, undefined, false)).toThrow(errors.hiddenLayers);
+    for (const [field, text] of Object.entries({
+      hiddenLayers: '128, abc',
+      dropout: '1.5',
+      batchSize: '0',
+    })) {
+      expect(() => parseForm({ ...form, [field]: text }, undefined, false)).toThrow(
+        errors[field as keyof typeof errors],
+      );
+    }
+  });
+
+  it("skips the training rows for an app's own data", () => {
+    expect(fieldErrors({ ...form, trainRows: 'n/a', epochs: '-1' }, true)).toEqual({
+      epochs: 'epochs must be a positive integer, got -1',
+    });
   });
 });

@@ -105,14 +105,39 @@ export function parseForm(
     ...(seed === undefined ? {} : { seed }),
   };
   checkConfig(config);
-  let trainRows = 0;
-  if (!custom) {
-    trainRows = num(f.trainRows, 'training rows');
-    if (!Number.isSafeInteger(trainRows) || trainRows < 10 || trainRows > MNIST_TRAIN_ROWS) {
-      throw new RangeError(
-        `training rows must be an integer from 10 to ${MNIST_TRAIN_ROWS.toLocaleString('en-US')}, got ${f.trainRows}`,
-      );
-    }
+  return { config, trainRows: custom ? 0 : parseTrainRows(f.trainRows) };
+}
+
+function parseTrainRows(text: string): number {
+  const rows = num(text, 'training rows');
+  if (!Number.isSafeInteger(rows) || rows < 10 || rows > MNIST_TRAIN_ROWS) {
+    throw new RangeError(
+      `training rows must be an integer from 10 to ${MNIST_TRAIN_ROWS.toLocaleString('en-US')}, got ${text}`,
+    );
   }
-  return { config, trainRows };
+  return rows;
+}
+
+/**
+ * Each field's own error, all at once (parseForm stops at the first): every field is checked
+ * alone, the others taken from DEFAULT_CONFIG, with parseForm's messages. Empty when the form
+ * parses. The training rows are not checked for an app's own data (`custom`).
+ */
+export function fieldErrors(f: FormValues, custom: boolean): Partial<Record<FormField, string>> {
+  const errors: Partial<Record<FormField, string>> = {};
+  const check = (field: FormField, change: () => Partial<ModelConfig>): void => {
+    try {
+      checkConfig({ ...DEFAULT_CONFIG, ...change() });
+    } catch (e) {
+      errors[field] = e instanceof Error ? e.message : String(e);
+    }
+  };
+  check('hiddenLayers', () => ({ hidden: parseHidden(f.hiddenLayers) }));
+  check('dropout', () => ({ dropout: num(f.dropout, 'dropout rate') }));
+  check('optimizer', () => ({ optimizer: f.optimizer }));
+  check('learningRate', () => ({ learningRate: num(f.learningRate, 'learning rate') }));
+  check('batchSize', () => ({ batchSize: num(f.batchSize, 'batch size') }));
+  check('epochs', () => ({ epochs: num(f.epochs, 'epochs') }));
+  if (!custom) check('trainRows', () => (parseTrainRows(f.trainRows), {}));
+  return errors;
 }

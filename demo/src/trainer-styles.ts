@@ -34,6 +34,12 @@ export const trainerStyles = css`
     width: 100%;
     box-sizing: border-box;
   }
+  form.config .field-error {
+    grid-column: 1 / -1;
+    margin: -0.2rem 0 0.1rem;
+    font-size: 12px;
+    color: #b00020;
+  }
   form.config .hint {
     grid-column: 1 / -1;
     margin: -0.2rem 0 0.1rem;

@@ -11,6 +11,7 @@
  * (trainer-form.ts, trainer-data.ts, trainer-run.ts, trainer-styles.ts, chart.ts).
  */
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { ifDefined } from 'lit/directives/if-defined.js';
 import {
   currentEngine,
   LabelError,
@@ -40,6 +41,7 @@ import {
   CONFIG_KEY,
   FORM_FIELDS,
   defaultsFor,
+  fieldErrors,
   parseForm,
   type FormAttributes,
   type FormField,
@@ -618,29 +620,40 @@ export class MlpTrainer extends LitElement {
     const f = this.form;
     const busy = this.running !== undefined;
     const custom = this.data !== undefined;
-    const text = (field: FormField, id: string, label: string, mode: 'numeric' | 'decimal' | 'text') =>
-      html`<label for=${id}>${label}</label>
+    const errors = fieldErrors(f, custom);
+    // A field's error sits under it, and the field says so (aria-invalid, aria-describedby).
+    const text = (field: FormField, id: string, label: string, mode: 'numeric' | 'decimal' | 'text') => {
+      const error = errors[field];
+      return html`<label for=${id}>${label}</label>
         <input
           id=${id}
           type="text"
           inputmode=${mode}
           autocomplete="off"
           spellcheck="false"
+          aria-invalid=${error ? 'true' : 'false'}
+          aria-describedby=${ifDefined(error ? `${id}-error` : undefined)}
           .value=${String(f[field])}
           ?disabled=${busy}
           @input=${(e: Event) => this.edit(field, (e.target as HTMLInputElement).value)}
-        />`;
+        />
+        ${error ? html`<p class="field-error" id=${`${id}-error`}>${error}</p>` : nothing}`;
+    };
     const select = (field: FormField, id: string, label: string, options: readonly string[]) => {
       const value = String(f[field]);
       const all = options.includes(value) ? options : [...options, value];
+      const error = errors[field];
       return html`<label for=${id}>${label}</label>
         <select
           id=${id}
+          aria-invalid=${error ? 'true' : 'false'}
+          aria-describedby=${ifDefined(error ? `${id}-error` : undefined)}
           ?disabled=${busy}
           @change=${(e: Event) => this.edit(field, (e.target as HTMLSelectElement).value)}
         >
           ${all.map((o) => html`<option .value=${o} ?selected=${o === value}>${o}</option>`)}
-        </select>`;
+        </select>
+        ${error ? html`<p class="field-error" id=${`${id}-error`}>${error}</p>` : nothing}`;
     };
     const d = defaultsFor(true);
     const engine = this.activeEngine;
@@ -678,9 +691,12 @@ export class MlpTrainer extends LitElement {
 
   private renderRun() {
     const training = this.running !== undefined;
-    const error = this.runError ?? this.configError;
+    // Start waits for every field to be valid. Each error is shown beside its field, and here
+    // only where the form is hidden (hide-form: a bad attribute must still say why).
+    const valid = Object.keys(fieldErrors(this.form, this.data !== undefined)).length === 0;
+    const error = this.runError ?? (valid || this.hideForm ? this.configError : undefined);
     const r = this.results;
-    const canStart = !training && !this.otherBusy && this.activeEngine !== undefined;
+    const canStart = valid && !training && !this.otherBusy && this.activeEngine !== undefined;
     return html`<div class="card">
       <div class="run">
         <div class="buttons">

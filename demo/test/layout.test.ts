@@ -2,9 +2,10 @@
  * The demo's layout in headless Chromium (SwiftShader) at a phone's viewport (390×844) and a
  * projector's (1400×1000): on every tab the document is no wider than the viewport (no
  * horizontal scrolling; a wide table may scroll inside its own box). Each tab's screenshot
- * goes to out/demo-screens/ (ignored by git; look at them). The tab list follows the WAI-ARIA
- * tabs pattern: each tab controls its panel, and the arrow keys, Home and End move between
- * tabs.
+ * goes to out/demo-screens/ (ignored by git; look at them). The Train form shows each invalid
+ * field's error beside it and keeps Start disabled until all are valid; the Lab's checkboxes
+ * are named by their scenarios. The tab list follows the WAI-ARIA tabs pattern: each tab
+ * controls its panel, and the arrow keys, Home and End move between tabs.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,6 +94,86 @@ describe('the demo at a phone and a projector', () => {
       expect(wide, wide.join('\n')).toEqual([]);
     }, 300_000);
   }
+
+  it("Train's form: each invalid field shows its own error beside it, marked aria-invalid; Start waits for all", async () => {
+    await show('train');
+    const type = (values: Record<string, string>) =>
+      page.evaluate(async (v: Record<string, string>) => {
+        const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+        for (const [id, text] of Object.entries(v)) {
+          const input = root?.querySelector<HTMLInputElement>(`#${id}`);
+          if (!input) throw new Error(`no #${id}`);
+          input.value = text;
+          input.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+        }
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const field = (id: string) => {
+          const input = root?.querySelector(`#${id}`);
+          const note = root?.getElementById(input?.getAttribute('aria-describedby') || '-');
+          return {
+            invalid: input?.getAttribute('aria-invalid'),
+            error: note?.textContent.trim() ?? '',
+            // The note follows its field in the form's grid.
+            next: input?.nextElementSibling === note,
+          };
+        };
+        return {
+          hidden: field('hidden-layers'),
+          dropout: field('dropout'),
+          epochs: field('epochs'),
+          start: root?.querySelector<HTMLButtonElement>('#start')?.disabled,
+          alert: root?.querySelector('#error')?.textContent.trim(),
+        };
+      }, values);
+    const bad = await type({ 'hidden-layers': '128, abc', dropout: '1.5' });
+    expect([bad.hidden.invalid, bad.hidden.next]).toEqual(['true', true]);
+    expect(bad.hidden.error).toMatch(/hidden layers: "128, abc"/);
+    expect([bad.dropout.invalid, bad.dropout.next]).toEqual(['true', true]);
+    expect(bad.dropout.error).toMatch(/dropout rate must be in \[0, 1\), got 1.5/);
+    expect(bad.epochs).toEqual({ invalid: 'false', error: '', next: false });
+    expect(bad.start).toBe(true);
+    expect(bad.alert).toBe('');
+    const half = await type({ 'hidden-layers': '128, 64' });
+    expect([half.hidden.invalid, half.dropout.invalid, half.start]).toEqual(['false', 'true', true]);
+    const fixed = await type({ dropout: '0' });
+    expect([fixed.hidden.invalid, fixed.dropout.invalid, fixed.start]).toEqual(['false', 'false', false]);
+    // Without the form (hide-form), a bad attribute's error is shown above the results instead.
+    const formless = await page.evaluate(async () => {
+      const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
+      if (!t?.shadowRoot) throw new Error('no <mlp-trainer>');
+      const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      t.setAttribute('hide-form', '');
+      t.setAttribute('batch-size', '0');
+      await frames();
+      const seen = {
+        start: t.shadowRoot.querySelector<HTMLButtonElement>('#start')?.disabled,
+        alert: t.shadowRoot.querySelector('#error')?.textContent.trim(),
+      };
+      t.removeAttribute('hide-form');
+      t.setAttribute('batch-size', '64');
+      await frames();
+      return { ...seen, startAfter: t.shadowRoot.querySelector<HTMLButtonElement>('#start')?.disabled };
+    });
+    expect(formless.start).toBe(true);
+    expect(formless.alert).toMatch(/batch size must be a positive integer, got 0/);
+    expect(formless.startAfter).toBe(false);
+  });
+
+  it("Lab: each scenario's checkbox has a name that says which scenario it is", async () => {
+    await show('lab');
+    const names = await page.evaluate(() =>
+      [
+        ...(document
+          .querySelector('mlp-demo')
+          ?.shadowRoot?.querySelector('mlp-lab')
+          ?.shadowRoot?.querySelectorAll('#lab-picks input[type=checkbox]') ?? []),
+      ].map((c) => c.getAttribute('aria-label') ?? ''),
+    );
+    const expected = ['SGD', 'SGD + BN + dropout', 'Adam', 'Adam + BN + dropout'].flatMap((s) =>
+      [16, 32, 64].map((b) => `${s}, batch ${b}`),
+    );
+    expect(names).toEqual(expected);
+  });
 
   it('tabs: each controls its panel; arrows, Home and End move the selection and the focus', async () => {
     await show('train');
