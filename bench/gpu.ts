@@ -129,7 +129,8 @@ if (stages.includes('matmul') && tfjs) {
       minMs: SIZES.minMs,
       log,
       gpuTime: true,
-      tiling: (spec) => (matmulKernelFor(spec) === 'tiled' ? tuned.get(matmulTuneKey(spec)) : undefined),
+      tiling: (spec) =>
+        matmulKernelFor(spec, engine.profile) === 'tiled' ? tuned.get(matmulTuneKey(spec)) : undefined,
     });
     run.stages.matmul = { profiled, cpuTiles, tuned: tunedRows };
   });

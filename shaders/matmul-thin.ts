@@ -34,9 +34,9 @@ import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { matmulEpilogueWgsl, matmulOperandsWgsl, type MatmulVariant } from './matmul.js';
 
 /**
- * The most rows of C the thin shader takes: M vec4 accumulators per thread. Up to 8 its time
- * on lavapipe grows in proportion to m; 12 and 16 rows take 2.2x and 2.6x the time of 8
- * (registers run out).
+ * The most rows of a row block (of C, when it has no more): M vec4 accumulators per thread.
+ * Up to 8 its time on lavapipe grows in proportion to m; 12 and 16 rows take 2.2x and 2.6x
+ * the time of 8 (registers run out).
  */
 export const MATMUL_THIN_MAX_M = 8;
 

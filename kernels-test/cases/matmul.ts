@@ -103,7 +103,8 @@ const TT_SHAPES = 6;
  * Shaders compile slowly on SwiftShader (about 0.4 s each), so the epilogue, accumulate and
  * NaN cases share one shape per variant: vec4 C for NN and TN, scalar for NT. The epilogue
  * follows the product whatever the transposes, so each runs on NN (vec4 stores) and NT
- * (scalar stores), and the bias alone on TN too. All three take the tiled kernel (m > 8).
+ * (scalar stores), and the bias alone on TN too. runGpu pins the tiled kernel for all three
+ * (m > 8); the accumulate case's two products in a row run the engine's own choice.
  */
 const EPILOGUE_SHAPES: Record<'NN' | 'NT' | 'TN', [number, number, number]> = {
   NN: [9, 64, 784],

@@ -2,8 +2,9 @@
  * Matrix products C = op(A)·op(B) with a fused epilogue (bias, activation, pre-activation
  * store; or the activation-gradient product C = op(A)·op(B) ⊙ f'(S)) or accumulation into C:
  * validation, kernel and tile choice, dispatch, and the float64 reference. The WGSL lives in
- * shaders/matmul.ts (the tiled kernel) and shaders/matmul-thin.ts (C of at most
- * THIN_MAX_M rows).
+ * shaders/matmul.ts (the tiled kernel) and shaders/matmul-thin.ts (the barrier-free one, in
+ * row blocks of at most THIN_MAX_M rows: C of at most that many rows, and on a CPU adapter
+ * taller products; see matmulKernelFor).
  */
 import {
   activationFromY,

@@ -126,13 +126,18 @@ describe('matmul autotuning', () => {
   it("mode 'on': products are noted while encoding, tuned within the budget, applied and saved", async () => {
     const store = recordingStore();
     registerMatmulTuneStore(store);
-    const engine = await engineWith('on');
+    // The thin kernel's products are never tuned: up to 8 rows, and on a CPU adapter's
+    // profile every product of A untransposed (with Aᵀ too on SwiftShader).
+    const cpu = await engineWith('on');
+    expect(tunedTiling(cpu, { m: 8, n: 64, k: 96 })).toBeUndefined();
+    expect(tunedTiling(cpu, { m: 40, n: 64, k: 96 })).toBeUndefined();
+    expect(pendingTunes(cpu)).toEqual([]);
+    // The tiled kernel's: pinned to a GPU profile, which runs it for every adapter.
+    const engine = await engineWith('on', 'nvidia');
     const other: MatmulSpec = { m: 40, n: 64, k: 96, transA: true };
     expect(tunedTiling(engine, spec)).toBeUndefined();
     expect(tunedTiling(engine, other)).toBeUndefined();
-    // The thin kernel's products are never tuned: up to 8 rows, and on the cpu profile A not transposed.
     expect(tunedTiling(engine, { m: 8, n: 64, k: 96 })).toBeUndefined();
-    expect(tunedTiling(engine, { m: 40, n: 64, k: 96 })).toBeUndefined();
     expect(pendingTunes(engine)).toEqual(['TN 130x40x200', 'TN 40x64x96']);
     // A budget of 0 tunes nothing; the products stay noted.
     expect((await tunePending(engine, 0)).tuned).toEqual([]);
@@ -150,7 +155,7 @@ describe('matmul autotuning', () => {
 
   it("mode 'cached' applies the device's cached choices, skipping entries that are no tiling or too big; 'off' none", async () => {
     const split: MatmulTiling = { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 16, pad: false, splitK: 3 };
-    const probe = await engineWith('cached');
+    const probe = await engineWith('cached', 'nvidia');
     const device = tuneDeviceKey(probe);
     const store = recordingStore({
       [device]: {
@@ -161,7 +166,7 @@ describe('matmul autotuning', () => {
       },
     });
     registerMatmulTuneStore(store);
-    const engine = await engineWith('cached');
+    const engine = await engineWith('cached', 'nvidia');
     await loadTuning(engine);
     expect(tunedChoices(engine)).toEqual({ [matmulTuneKey(spec)]: split });
     expect(tunedTiling(engine, { m: 70, n: 64, k: 96 })).toBeUndefined();
@@ -232,7 +237,7 @@ describe('matmul autotuning', () => {
       save: () => Promise.reject(new Error('cannot write')),
     };
     registerMatmulTuneStore(failing);
-    const engine = await engineWith('on');
+    const engine = await engineWith('on', 'nvidia');
     tunedTiling(engine, spec);
     tunedTiling(engine, { m: 40, n: 64, k: 96, transA: true });
     // Two rounds at once share the products: each is tuned once.

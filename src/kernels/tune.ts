@@ -79,8 +79,9 @@ function operand(n: number, seed: number): Float32Array {
 
 /**
  * Times every candidate of `spec` (its product only) and returns the fastest whose output
- * agrees with the default's. A spec the tiled kernel does not run (at most 8 rows) keeps
- * the default.
+ * agrees with the default's. A spec the tiled kernel does not run on this engine (at most 8
+ * rows; on a CPU adapter also the products matmulKernelFor gives the thin kernel) keeps the
+ * default.
  */
 export async function tuneMatmul(engine: Engine, spec: MatmulSpec, reps = 3): Promise<MatmulTuneResult> {
   const plain: MatmulSpec = {
