@@ -20,6 +20,7 @@ import {
   type ChartConfiguration,
 } from 'chart.js';
 import { css, html, LitElement, type PropertyValues } from 'lit';
+import { chartSvg, download, fileStem } from './export.js';
 
 Chart.register(
   BarController,
@@ -90,6 +91,29 @@ export class MlpChart extends LitElement {
       width: 100%;
       height: 100%;
     }
+    .export {
+      position: absolute;
+      top: 0;
+      right: 0;
+      display: flex;
+      gap: 0.2rem;
+      opacity: 0.55;
+    }
+    .export:hover,
+    .export:focus-within {
+      opacity: 1;
+    }
+    .export button {
+      font:
+        11px system-ui,
+        sans-serif;
+      padding: 0 0.35rem;
+      border: 1px solid #b9c1cf;
+      border-radius: 3px;
+      background: #fff;
+      color: #2456a6;
+      cursor: pointer;
+    }
   `;
 
   declare series: ChartSeries[];
@@ -121,8 +145,42 @@ export class MlpChart extends LitElement {
     return this.series.map((s) => s.points.length);
   }
 
+  /** The chart as drawn, a PNG data: URL (undefined before it is drawn). */
+  toPng(): string | undefined {
+    return this.chart?.toBase64Image('image/png', 1);
+  }
+
+  /** The chart as standalone SVG, drawn from the series (export.ts's chartSvg). */
+  toSvg(): string {
+    return chartSvg({
+      heading: this.heading,
+      xLabel: this.xLabel,
+      yLabel: this.yLabel,
+      logY: this.logY,
+      series: this.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length] })),
+    });
+  }
+
+  private exportAs(format: 'png' | 'svg'): void {
+    const name = `${fileStem(this.heading)}.${format}`;
+    if (format === 'svg') download(name, this.toSvg(), 'image/svg+xml');
+    else {
+      const png = this.toPng();
+      if (png) download(name, png);
+    }
+  }
+
   override render() {
-    return html`<canvas role="img" aria-label=${this.heading || 'chart'}></canvas>`;
+    const what = this.heading || 'chart';
+    return html`<div class="export">
+        <button type="button" aria-label=${`Download ${what} as PNG`} @click=${() => this.exportAs('png')}>
+          PNG
+        </button>
+        <button type="button" aria-label=${`Download ${what} as SVG`} @click=${() => this.exportAs('svg')}>
+          SVG
+        </button>
+      </div>
+      <canvas role="img" aria-label=${what}></canvas>`;
   }
 
   override firstUpdated(): void {

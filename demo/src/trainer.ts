@@ -34,6 +34,7 @@ import {
 } from './models.js';
 import { fmt, panelStyles, pct } from './styles.js';
 import { trainerStyles } from './trainer-styles.js';
+import { download, historyCsv } from './export.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
 import { RunMonitor, type Progress } from './trainer-run.js';
 import {
@@ -42,6 +43,7 @@ import {
   FORM_FIELDS,
   defaultsFor,
   fieldErrors,
+  OVERFIT_PRESET,
   parseForm,
   type FormAttributes,
   type FormField,
@@ -369,6 +371,19 @@ export class MlpTrainer extends LitElement {
     this.edits = edits;
     this.runError = undefined;
     if (this.phase === 'error') this.phase = 'idle';
+  }
+
+  /** Fills the form with OVERFIT_PRESET (the user presses Start). */
+  private overfit(): void {
+    this.edits = { ...this.edits, ...OVERFIT_PRESET };
+    this.lrTyped = true;
+    this.runError = undefined;
+    if (this.phase === 'error') this.phase = 'idle';
+  }
+
+  private downloadHistory(): void {
+    const h = this.trainedHistory;
+    if (h) download('history.csv', historyCsv(h.epoch, h.history), 'text/csv');
   }
 
   /** The error of the form's current values, if any. */
@@ -708,6 +723,24 @@ export class MlpTrainer extends LitElement {
             @click=${() => this.stop()}
           >
             Stop
+          </button>
+          <button
+            id="overfit"
+            class="secondary"
+            title="Few rows, many units, many epochs: watch the validation loss rise"
+            ?disabled=${training || this.hideForm}
+            @click=${() => this.overfit()}
+          >
+            Overfit me
+          </button>
+          <button
+            id="history-csv"
+            class="secondary"
+            title="The last run's history (Keras CSVLogger's columns)"
+            ?disabled=${training || !this.trainedHistory}
+            @click=${() => this.downloadHistory()}
+          >
+            History CSV
           </button>
         </div>
         ${this.renderStatus()}

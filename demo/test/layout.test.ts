@@ -159,6 +159,67 @@ describe('the demo at a phone and a projector', () => {
     expect(formless.startAfter).toBe(false);
   });
 
+  it('Train: "Overfit me" fills the form with its preset; charts export as PNG and SVG; the CSV waits for a run', async () => {
+    await show('train');
+    const got = await page.evaluate(async () => {
+      const t = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
+      const root = t?.shadowRoot;
+      if (!root) throw new Error('no <mlp-trainer>');
+      const value = (id: string) => root.querySelector<HTMLInputElement>(`#${id}`)?.value;
+      const csvBefore = root.querySelector<HTMLButtonElement>('#history-csv')?.disabled;
+      root.querySelector<HTMLButtonElement>('#overfit')?.click();
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const chart = root.querySelector('mlp-chart');
+      // A chart of two series, drawn in the page, exported both ways.
+      const own = document.createElement('mlp-chart');
+      own.heading = 'Two lines';
+      own.series = [
+        {
+          label: 'a',
+          points: [
+            { x: 0, y: 1 },
+            { x: 1, y: 0.5 },
+          ],
+        },
+        {
+          label: 'b',
+          points: [
+            { x: 0, y: 2 },
+            { x: 1, y: 1.5 },
+          ],
+          dashed: true,
+        },
+      ];
+      own.style.width = '300px';
+      document.body.append(own);
+      await own.updateComplete;
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const svg = own.toSvg();
+      const png = own.toPng()?.slice(0, 22);
+      own.remove();
+      return {
+        fields: ['hidden-layers', 'dropout', 'batch-size', 'epochs', 'train-rows', 'learning-rate'].map(
+          value,
+        ),
+        batchNorm: root.querySelector<HTMLInputElement>('#batch-norm')?.checked,
+        start: root.querySelector<HTMLButtonElement>('#start')?.disabled,
+        csvBefore,
+        exportButtons: [...(chart?.shadowRoot?.querySelectorAll('.export button') ?? [])].map((b) =>
+          b.getAttribute('aria-label'),
+        ),
+        heading: chart?.heading,
+        svg,
+        png,
+      };
+    });
+    expect(got.fields).toEqual(['512, 512', '0', '32', '40', '500', '0.001']);
+    expect([got.batchNorm, got.start, got.csvBefore]).toEqual([false, false, true]);
+    expect(got.exportButtons).toEqual([`Download ${got.heading} as PNG`, `Download ${got.heading} as SVG`]);
+    expect(got.png).toBe('data:image/png;base64,');
+    expect(got.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(got.svg.match(/<polyline data-series="[ab]"/g)).toHaveLength(2);
+  });
+
   it("Lab: each scenario's checkbox has a name that says which scenario it is", async () => {
     await show('lab');
     const names = await page.evaluate(() =>

@@ -1,0 +1,147 @@
+/**
+ * What the demo exports: a History as CSV in Keras's CSVLogger layout (read back to the same
+ * numbers), a chart as SVG whose polylines put each point where the axes say (linear and log
+ * y, checked against the mapping computed here), and file names from chart titles.
+ */
+import { describe, expect, it } from 'vitest';
+import { History } from '../../src/model/callbacks.js';
+import { chartSvg, fileStem, historyCsv, SVG_MARGIN } from './export.js';
+
+describe('historyCsv', () => {
+  it("writes CSVLogger's columns (epoch from 0, keys sorted), numbers that read back exactly", () => {
+    const h = new History();
+    const logs = [
+      { loss: 0.1 + 0.2, accuracy: 1 / 3, val_loss: 2 / 3, val_accuracy: 0.5 },
+      { loss: 1e-7, accuracy: 0.9, val_loss: Math.PI, val_accuracy: NaN },
+    ];
+    logs.forEach((l, e) => h.onEpochEnd(e, l));
+    const csv = historyCsv(h.epoch, h.history);
+    const [head, ...rows] = csv.trimEnd().split('\n');
+    expect(head).toBe('epoch,accuracy,loss,val_accuracy,val_loss'); // no alias columns (acc)
+    expect(rows).toHaveLength(2);
+    rows.forEach((row, e) => {
+      const [epoch, accuracy, loss, valAccuracy, valLoss] = row.split(',').map(Number);
+      const l = logs[e];
+      expect([epoch, accuracy, loss, valAccuracy, valLoss]).toEqual([
+        e,
+        l?.accuracy,
+        l?.loss,
+        l?.val_accuracy,
+        l?.val_loss,
+      ]);
+    });
+    expect(csv.endsWith('\n')).toBe(true);
+  });
+
+  it('leaves a value an epoch did not log empty', () => {
+    expect(historyCsv([0, 1], { loss: [1, 0.5], val_loss: [2] })).toBe(
+      'epoch,loss,val_loss\n0,1,2\n1,0.5,\n',
+    );
+  });
+});
+
+describe('chartSvg', () => {
+  const width = 640;
+  const height = 400;
+  const pw = width - SVG_MARGIN.left - SVG_MARGIN.right;
+  const ph = height - SVG_MARGIN.top - SVG_MARGIN.bottom;
+  const polyline = (svg: string, label: string): [number, number][] => {
+    const m = new RegExp(`<polyline data-series="${label}"[^>]* points="([^"]*)"`).exec(svg);
+    if (!m) throw new Error(`no polyline for ${label}`);
+    return (m[1] ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((p) => p.split(',').map(Number) as [number, number]);
+  };
+
+  it('maps points onto the plot area with linear axes over the data range; dashed and thin series', () => {
+    const svg = chartSvg({
+      heading: 'Loss <train & val>',
+      xLabel: 'epoch',
+      yLabel: 'loss',
+      logY: false,
+      series: [
+        {
+          label: 'train',
+          points: [
+            { x: 1, y: 2 },
+            { x: 3, y: 1 },
+            { x: 5, y: 0.5 },
+          ],
+          color: '#1f77b4',
+        },
+        {
+          label: 'val',
+          points: [
+            { x: 1, y: 2.5 },
+            { x: 5, y: 1.5 },
+          ],
+          color: '#d62728',
+          dashed: true,
+          thin: true,
+        },
+      ],
+    });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).toContain('Loss &lt;train &amp; val&gt;');
+    // x over [1, 5], y over [0.5, 2.5].
+    const at = (x: number, y: number): [number, number] => [
+      Number((SVG_MARGIN.left + ((x - 1) / 4) * pw).toFixed(2)),
+      Number((SVG_MARGIN.top + ph - ((y - 0.5) / 2) * ph).toFixed(2)),
+    ];
+    expect(polyline(svg, 'train')).toEqual([at(1, 2), at(3, 1), at(5, 0.5)]);
+    expect(polyline(svg, 'val')).toEqual([at(1, 2.5), at(5, 1.5)]);
+    expect(svg).toMatch(/data-series="val"[^>]*stroke-dasharray="6 4"/);
+    // Markers for the thick series only: 3 circles.
+    expect(svg.match(/<circle /g)).toHaveLength(3);
+  });
+
+  it('on a log axis places decades evenly, labels them 1eN, and leaves out values ≤ 0', () => {
+    const svg = chartSvg({
+      heading: 'norms',
+      xLabel: 'layer',
+      yLabel: '‖g‖',
+      logY: true,
+      series: [
+        {
+          label: 'g',
+          points: [
+            { x: 0, y: 1e-3 },
+            { x: 1, y: 10 },
+            { x: 2, y: 0 },
+            { x: 3, y: 0.1 },
+          ],
+        },
+      ],
+    });
+    const pts = polyline(svg, 'g');
+    expect(pts).toHaveLength(3);
+    const y = (v: number) => Number((SVG_MARGIN.top + ph - ((Math.log10(v) + 3) / 4) * ph).toFixed(2));
+    expect(pts.map((p) => p[1])).toEqual([y(1e-3), y(10), y(0.1)]);
+    for (const label of ['1e-3', '1e-2', '1e-1', '1e0', '1e1']) expect(svg).toContain(`>${label}</text>`);
+  });
+
+  it("draws a bar chart's values (one per category) over the category index", () => {
+    const svg = chartSvg({
+      heading: '',
+      xLabel: '',
+      yLabel: '',
+      logY: false,
+      series: [{ label: 'r', points: [0, 1] }],
+    });
+    expect(polyline(svg, 'r')).toEqual([
+      [SVG_MARGIN.left, SVG_MARGIN.top + ph],
+      [SVG_MARGIN.left + pw, SVG_MARGIN.top],
+    ]);
+  });
+});
+
+describe('fileStem', () => {
+  it('makes a file name from a chart title', () => {
+    expect(fileStem('Validation loss (epoch 0: before training)')).toBe(
+      'validation-loss-epoch-0-before-training',
+    );
+    expect(fileStem('‖∂L/∂W‖')).toBe('l-w');
+    expect(fileStem('‖∂‖')).toBe('chart');
+  });
+});
