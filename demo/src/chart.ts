@@ -50,6 +50,8 @@ export interface ChartSeries {
   dashed?: boolean;
   /** A thin line without point markers (e.g. a running mean drawn under the epoch points). */
   thin?: boolean;
+  /** Points only, drawn large (e.g. the best epoch), no line. */
+  marker?: boolean;
 }
 
 /** A palette that stays readable on white, for up to 12 overlaid series. */
@@ -228,7 +230,8 @@ export class MlpChart extends LitElement {
         backgroundColor: this.kind === 'bar' ? `${color}cc` : color,
         borderDash: s.dashed ? [6, 4] : [],
         borderWidth: this.kind === 'bar' ? 0 : s.thin ? 1 : 2,
-        pointRadius: this.kind === 'bar' || s.thin ? 0 : 2,
+        pointRadius: this.kind === 'bar' || s.thin ? 0 : s.marker ? 7 : 2,
+        ...(s.marker ? { pointStyle: 'rectRot' as const, showLine: false, backgroundColor: '#fff' } : {}),
         tension: 0,
       };
     });

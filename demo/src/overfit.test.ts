@@ -2,14 +2,16 @@
  * The Train tab's "Overfit me" preset does what it promises on MNIST: trained as the tab
  * trains it (the first 500 images, the last 50 validating, seed 1), the training loss falls
  * toward 0 while the validation loss passes its minimum early and then rises, the course's
- * picture of overfitting (the cue for EarlyStopping and dropout).
+ * picture of overfitting (the cue for EarlyStopping and dropout). With the tab's early
+ * stopping the same run ends PATIENCE epochs after its best validation loss and keeps that
+ * epoch's weights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../../src/node/index.js';
 import { loadMnist } from '../../src/node/mnist.js';
 import { gpuSplit, trainValidation } from './mnist.js';
 import { baseForm, OVERFIT_PRESET, parseForm, type FormAttributes } from './trainer-form.js';
-import { buildMlp } from './trainer-model.js';
+import { buildMlp, EARLY_STOPPING_PATIENCE, trainCallbacks } from './trainer-model.js';
 
 const NO_ATTRIBUTES: FormAttributes = {
   hiddenLayers: undefined,
@@ -22,6 +24,7 @@ const NO_ATTRIBUTES: FormAttributes = {
   batchSize: undefined,
   epochs: undefined,
   trainRows: undefined,
+  earlyStopping: false,
 };
 
 let engine: Engine;
@@ -65,6 +68,37 @@ describe('the "Overfit me" preset', () => {
     expect(best + 1).toBeLessThanOrEqual(15); // the turn comes early
     expect(last).toBeGreaterThan(1.15 * (val[best] ?? NaN)); // and the validation loss rises
     for (const v of val.slice(-10)) expect(v).toBeGreaterThan(val[best] ?? NaN);
+    await model.dispose();
+  }, 300_000);
+
+  it("with the tab's early stopping, ends 3 epochs after the best val_loss and keeps that epoch's weights", async () => {
+    const form = { ...baseForm(NO_ATTRIBUTES, {}, true), ...OVERFIT_PRESET, earlyStopping: true };
+    const { config, trainRows } = parseForm(form, 1, false);
+    const mnist = await loadMnist({ trainRows, testRows: 1 });
+    const { train, validation } = trainValidation(mnist.train, trainRows);
+    const val = gpuSplit(engine, validation, 'validation');
+    const model = buildMlp(config);
+    const history = await model.fit(gpuSplit(engine, train, 'train'), undefined, {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      validationData: [val],
+      verbose: 0,
+      seed: 1,
+      callbacks: trainCallbacks(form.earlyStopping),
+    });
+    const losses = history.history.val_loss ?? [];
+    const best = losses.indexOf(Math.min(...losses));
+    // Stopped: the best epoch, then PATIENCE epochs without a better one.
+    expect(losses.length).toBe(best + 1 + EARLY_STOPPING_PATIENCE);
+    expect(losses.length).toBeLessThan(config.epochs);
+    // The weights are the best epoch's: evaluating them gives its validation loss.
+    const logs = (await model.evaluate(val, undefined, { returnDict: true, verbose: 0 })) as Record<
+      string,
+      number
+    >;
+    expect(Math.abs((logs.loss ?? NaN) - (losses[best] ?? NaN))).toBeLessThanOrEqual(
+      1e-5 * (losses[best] ?? NaN),
+    );
     await model.dispose();
   }, 300_000);
 });

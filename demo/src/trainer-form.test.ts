@@ -17,6 +17,7 @@ const NO_ATTRIBUTES: FormAttributes = {
   batchSize: undefined,
   epochs: undefined,
   trainRows: undefined,
+  earlyStopping: false,
 };
 
 describe('baseForm', () => {
@@ -33,7 +34,9 @@ describe('baseForm', () => {
       batchSize: '64',
       epochs: '5',
       trainRows: '60000',
+      earlyStopping: false,
     });
+    expect(baseForm({ ...NO_ATTRIBUTES, earlyStopping: true }, {}, false).earlyStopping).toBe(true);
     const software = baseForm(NO_ATTRIBUTES, {}, true);
     expect([software.trainRows, software.epochs]).toEqual(['5000', '2']);
   });

@@ -16,6 +16,8 @@ export interface FormValues {
   batchSize: string;
   epochs: string;
   trainRows: string;
+  /** Stop when the validation loss stops improving, with the best epoch's weights. */
+  earlyStopping: boolean;
 }
 
 export type FormField = keyof FormValues;
@@ -32,6 +34,7 @@ export interface FormAttributes {
   batchSize: number | string | undefined;
   epochs: number | string | undefined;
   trainRows: number | string | undefined;
+  earlyStopping: boolean;
 }
 
 /** The ModelConfig key behind each field (trainRows is the trainer's own). */
@@ -46,6 +49,7 @@ export const CONFIG_KEY: Record<FormField, keyof ModelConfig | undefined> = {
   batchSize: 'batchSize',
   epochs: 'epochs',
   trainRows: undefined,
+  earlyStopping: undefined,
 };
 
 /** Every field (each one set by the attribute of the same name). */
@@ -95,6 +99,7 @@ export function baseForm(attrs: FormAttributes, config: Partial<ModelConfig>, fa
     batchSize: str(config.batchSize ?? attrs.batchSize, DEFAULT_CONFIG.batchSize),
     epochs: str(config.epochs ?? attrs.epochs, d.epochs),
     trainRows: str(attrs.trainRows, d.trainRows),
+    earlyStopping: attrs.earlyStopping,
   };
 }
 

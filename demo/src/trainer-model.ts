@@ -2,8 +2,27 @@
  * The models <mlp-trainer> trains: the demo's MNIST MLP (models.ts's buildModel), or the
  * same architecture for an app's own data, with its input width and number of classes.
  */
-import type { Sequential } from '../../src/index.js';
+import { EarlyStopping, type Callback, type Sequential } from '../../src/index.js';
 import { buildModel, type ModelConfig } from './models.js';
+
+/** Epochs without a better val_loss before the Train tab's early stopping ends the run. */
+export const EARLY_STOPPING_PATIENCE = 3;
+
+/**
+ * The callbacks of the Train tab's options: with early stopping, Keras's
+ * EarlyStopping(monitor='val_loss', patience=3, restore_best_weights=True).
+ */
+export function trainCallbacks(earlyStopping: boolean): Callback[] {
+  return earlyStopping
+    ? [
+        new EarlyStopping({
+          monitor: 'val_loss',
+          patience: EARLY_STOPPING_PATIENCE,
+          restore_best_weights: true,
+        }),
+      ]
+    : [];
+}
 
 /**
  * The MLP of `c` for `features` inputs and `classes` softmax outputs, compiled with sparse

@@ -91,6 +91,9 @@ export class RunMonitor {
     push(this.points.acc, x, logs.accuracy);
     push(this.points.valLoss, x, logs.val_loss);
     push(this.points.valAcc, x, logs.val_accuracy);
+    // The running means restart with every epoch: a gap, not a line down the epoch's cliff.
+    this.points.lossRun.push({ x, y: NaN });
+    this.points.accRun.push({ x, y: NaN });
     const seconds = (this.last.t - this.epochStart) / 1000;
     this.progress = { ...this.progress, epochRate: seconds > 0 ? this.last.samples / seconds : undefined };
     this.onChange();
@@ -99,17 +102,44 @@ export class RunMonitor {
 
   /** New series arrays (what <mlp-chart> redraws on). */
   lossSeries(): ChartSeries[] {
-    return series(this.points.lossRun, this.points.loss, this.points.valLoss);
+    return series(this.points.lossRun, this.points.loss, this.points.valLoss, 'min');
   }
 
   accuracySeries(): ChartSeries[] {
-    return series(this.points.accRun, this.points.acc, this.points.valAcc);
+    return series(this.points.accRun, this.points.acc, this.points.valAcc, 'max');
   }
 }
 
-function series(running: ChartPoint[], train: ChartPoint[], validation: ChartPoint[]): ChartSeries[] {
-  // Chart.js draws the first series on top: the epoch points over the running line.
+/** The validation point EarlyStopping would call best (the first of equals), if any. */
+export function bestPoint(validation: readonly ChartPoint[], mode: 'min' | 'max'): ChartPoint | undefined {
+  let best: ChartPoint | undefined;
+  for (const p of validation) {
+    if (!Number.isFinite(p.y)) continue;
+    if (!best || (mode === 'min' ? p.y < best.y : p.y > best.y)) best = p;
+  }
+  return best;
+}
+
+function series(
+  running: ChartPoint[],
+  train: ChartPoint[],
+  validation: ChartPoint[],
+  mode: 'min' | 'max',
+): ChartSeries[] {
+  const best = bestPoint(validation, mode);
+  // Chart.js draws the first series on top: the best epoch's marker, then the epoch points,
+  // over the running line.
   return [
+    ...(best
+      ? [
+          {
+            label: `best epoch (${Math.round(best.x)})`,
+            points: [best],
+            color: COLORS.validation,
+            marker: true,
+          },
+        ]
+      : []),
     { label: 'train (epoch)', points: train, color: COLORS.train },
     { label: 'validation (epoch)', points: validation, color: COLORS.validation },
     { label: 'train (running mean)', points: running, color: COLORS.running, thin: true },

@@ -49,7 +49,7 @@ import {
   type FormField,
   type FormValues,
 } from './trainer-form.js';
-import { architecture, buildMlp } from './trainer-model.js';
+import { architecture, buildMlp, EARLY_STOPPING_PATIENCE, trainCallbacks } from './trainer-model.js';
 import { startWebGPU, type WebGPUStatus } from './webgpu.js';
 
 export type { TrainerData, TrainerSplit } from './trainer-data.js';
@@ -97,6 +97,7 @@ export class MlpTrainer extends LitElement {
     activation: { type: String },
     initializer: { type: String },
     batchNorm: { type: Boolean, attribute: 'batch-norm' },
+    earlyStopping: { type: Boolean, attribute: 'early-stopping' },
     dropout: { type: Number },
     optimizer: { type: String },
     learningRate: { type: Number, attribute: 'learning-rate' },
@@ -133,6 +134,7 @@ export class MlpTrainer extends LitElement {
   declare activation: string | undefined;
   declare initializer: string | undefined;
   declare batchNorm: boolean;
+  declare earlyStopping: boolean;
   declare dropout: number | undefined;
   declare optimizer: string | undefined;
   declare learningRate: number | undefined;
@@ -188,6 +190,7 @@ export class MlpTrainer extends LitElement {
     this.activation = undefined;
     this.initializer = undefined;
     this.batchNorm = false;
+    this.earlyStopping = false;
     this.dropout = undefined;
     this.optimizer = undefined;
     this.learningRate = undefined;
@@ -349,6 +352,7 @@ export class MlpTrainer extends LitElement {
       batchSize: this.numberAttribute(this.batchSize, 'batch-size'),
       epochs: this.numberAttribute(this.epochs, 'epochs'),
       trainRows: this.numberAttribute(this.trainRows, 'train-rows'),
+      earlyStopping: this.earlyStopping,
     };
     return { ...baseForm(attrs, this.config, this.fallback), ...this.edits };
   }
@@ -513,7 +517,7 @@ export class MlpTrainer extends LitElement {
         batchSize: config.batchSize,
         validationData: [sets.validation],
         verbose: 1,
-        callbacks: [monitor.callback],
+        callbacks: [monitor.callback, ...trainCallbacks(this.form.earlyStopping)],
         ...(config.seed === undefined ? {} : { seed: config.seed }),
       });
       const epochsRun = history.epoch.length;
@@ -691,6 +695,19 @@ export class MlpTrainer extends LitElement {
       ${text('batchSize', 'batch-size', 'Batch size', 'numeric')}
       ${text('epochs', 'epochs', 'Epochs', 'numeric')}
       ${custom ? nothing : text('trainRows', 'train-rows', 'Training rows', 'numeric')}
+      <label for="early-stopping">Early stopping</label>
+      <input
+        id="early-stopping"
+        type="checkbox"
+        aria-describedby="early-stopping-hint"
+        .checked=${f.earlyStopping}
+        ?disabled=${busy}
+        @change=${(e: Event) => this.edit('earlyStopping', (e.target as HTMLInputElement).checked)}
+      />
+      <p class="hint" id="early-stopping-hint">
+        Stops when val_loss has not improved for ${EARLY_STOPPING_PATIENCE} epochs and restores the best
+        epoch's weights
+      </p>
       ${
         engine?.adapter.isFallback
           ? html`<p class="note" id="fallback-note" style="grid-column: 1 / -1">

@@ -167,6 +167,12 @@ describe('the demo at a phone and a projector', () => {
       if (!root) throw new Error('no <mlp-trainer>');
       const value = (id: string) => root.querySelector<HTMLInputElement>(`#${id}`)?.value;
       const csvBefore = root.querySelector<HTMLButtonElement>('#history-csv')?.disabled;
+      const early = root.querySelector<HTMLInputElement>('#early-stopping');
+      const earlyOff = early?.checked;
+      t.setAttribute('early-stopping', '');
+      await t.updateComplete;
+      const earlyOn = root.querySelector<HTMLInputElement>('#early-stopping')?.checked;
+      t.removeAttribute('early-stopping');
       root.querySelector<HTMLButtonElement>('#overfit')?.click();
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const chart = root.querySelector('mlp-chart');
@@ -204,6 +210,7 @@ describe('the demo at a phone and a projector', () => {
         batchNorm: root.querySelector<HTMLInputElement>('#batch-norm')?.checked,
         start: root.querySelector<HTMLButtonElement>('#start')?.disabled,
         csvBefore,
+        early: [earlyOff, earlyOn],
         exportButtons: [...(chart?.shadowRoot?.querySelectorAll('.export button') ?? [])].map((b) =>
           b.getAttribute('aria-label'),
         ),
@@ -214,6 +221,7 @@ describe('the demo at a phone and a projector', () => {
     });
     expect(got.fields).toEqual(['512, 512', '0', '32', '40', '500', '0.001']);
     expect([got.batchNorm, got.start, got.csvBefore]).toEqual([false, false, true]);
+    expect(got.early).toEqual([false, true]); // the early-stopping attribute sets the checkbox
     expect(got.exportButtons).toEqual([`Download ${got.heading} as PNG`, `Download ${got.heading} as SVG`]);
     expect(got.png).toBe('data:image/png;base64,');
     expect(got.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
