@@ -10,22 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, type Engine } from '../../src/node/index.js';
 import { loadMnist } from '../../src/node/mnist.js';
 import { gpuSplit, trainValidation } from './mnist.js';
-import { baseForm, OVERFIT_PRESET, parseForm, type FormAttributes } from './trainer-form.js';
+import { baseForm, NO_ATTRIBUTES, OVERFIT_PRESET, parseForm } from './trainer-form.js';
 import { buildMlp, EARLY_STOPPING_PATIENCE, trainCallbacks } from './trainer-model.js';
-
-const NO_ATTRIBUTES: FormAttributes = {
-  hiddenLayers: undefined,
-  activation: undefined,
-  initializer: undefined,
-  batchNorm: false,
-  dropout: undefined,
-  optimizer: undefined,
-  learningRate: undefined,
-  batchSize: undefined,
-  epochs: undefined,
-  trainRows: undefined,
-  earlyStopping: false,
-};
 
 let engine: Engine;
 beforeAll(async () => {

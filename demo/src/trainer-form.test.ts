@@ -4,21 +4,14 @@
  * them) and the checks of what the user typed (each error names its field).
  */
 import { describe, expect, it } from 'vitest';
-import { baseForm, fieldErrors, parseForm, type FormAttributes, type FormValues } from './trainer-form.js';
-
-const NO_ATTRIBUTES: FormAttributes = {
-  hiddenLayers: undefined,
-  activation: undefined,
-  initializer: undefined,
-  batchNorm: false,
-  dropout: undefined,
-  optimizer: undefined,
-  learningRate: undefined,
-  batchSize: undefined,
-  epochs: undefined,
-  trainRows: undefined,
-  earlyStopping: false,
-};
+import {
+  baseForm,
+  fieldErrors,
+  NO_ATTRIBUTES,
+  parseForm,
+  type FormAttributes,
+  type FormValues,
+} from './trainer-form.js';
 
 describe('baseForm', () => {
   it('starts from the demo defaults: all of MNIST and 5 epochs on a GPU, 5,000 rows and 2 epochs on a software adapter', () => {

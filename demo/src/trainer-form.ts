@@ -37,6 +37,21 @@ export interface FormAttributes {
   earlyStopping: boolean;
 }
 
+/** No attribute set: every field from the defaults. */
+export const NO_ATTRIBUTES: Readonly<FormAttributes> = {
+  hiddenLayers: undefined,
+  activation: undefined,
+  initializer: undefined,
+  batchNorm: false,
+  dropout: undefined,
+  optimizer: undefined,
+  learningRate: undefined,
+  batchSize: undefined,
+  epochs: undefined,
+  trainRows: undefined,
+  earlyStopping: false,
+};
+
 /** The ModelConfig key behind each field (trainRows is the trainer's own). */
 export const CONFIG_KEY: Record<FormField, keyof ModelConfig | undefined> = {
   hiddenLayers: 'hidden',
