@@ -142,14 +142,28 @@ export class MlpChart extends LitElement {
     this.yMax = undefined;
   }
 
-  /** Points drawn so far, per series (what a test reads to check the curves). */
+  /** Points drawn so far, per series, gaps (NaN) left out (what a test reads to check the curves). */
   get pointCounts(): number[] {
-    return this.series.map((s) => s.points.length);
+    return this.series.map(
+      (s) =>
+        (s.points as (ChartPoint | number)[]).filter((p) => Number.isFinite(typeof p === 'number' ? p : p.y))
+          .length,
+    );
   }
 
-  /** The chart as drawn, a PNG data: URL (undefined before it is drawn). */
+  /** The chart as drawn on white (a slide's background), a PNG data: URL; undefined before it is drawn. */
   toPng(): string | undefined {
-    return this.chart?.toBase64Image('image/png', 1);
+    const drawn = this.chart?.canvas;
+    if (!drawn) return undefined;
+    const canvas = document.createElement('canvas');
+    canvas.width = drawn.width;
+    canvas.height = drawn.height;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return this.chart?.toBase64Image('image/png', 1);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(drawn, 0, 0);
+    return canvas.toDataURL('image/png');
   }
 
   /** The chart as standalone SVG, drawn from the series (export.ts's chartSvg). */
@@ -231,7 +245,9 @@ export class MlpChart extends LitElement {
         borderDash: s.dashed ? [6, 4] : [],
         borderWidth: this.kind === 'bar' ? 0 : s.thin ? 1 : 2,
         pointRadius: this.kind === 'bar' || s.thin ? 0 : s.marker ? 7 : 2,
-        ...(s.marker ? { pointStyle: 'rectRot' as const, showLine: false, backgroundColor: '#fff' } : {}),
+        ...(s.marker
+          ? { pointStyle: 'rectRot' as const, showLine: false, backgroundColor: '#fff', pointHoverRadius: 8 }
+          : {}),
         tension: 0,
       };
     });

@@ -33,9 +33,9 @@ describe('historyCsv', () => {
     expect(csv.endsWith('\n')).toBe(true);
   });
 
-  it('leaves a value an epoch did not log empty', () => {
+  it('writes NA for a value an epoch did not log, as CSVLogger does', () => {
     expect(historyCsv([0, 1], { loss: [1, 0.5], val_loss: [2] })).toBe(
-      'epoch,loss,val_loss\n0,1,2\n1,0.5,\n',
+      'epoch,loss,val_loss\n0,1,2\n1,0.5,NA\n',
     );
   });
 });
@@ -114,7 +114,10 @@ describe('chartSvg', () => {
         },
       ],
     });
-    const pts = polyline(svg, 'g');
+    // The 0 (not drawable on a log axis) breaks the line in two: [1e-3, 10] and [0.1].
+    const pts = [...svg.matchAll(/<polyline data-series="g"[^>]* points="([^"]*)"/g)].flatMap((m) =>
+      (m[1] ?? '').split(' ').map((p) => p.split(',').map(Number)),
+    );
     expect(pts).toHaveLength(3);
     const y = (v: number) => Number((SVG_MARGIN.top + ph - ((Math.log10(v) + 3) / 4) * ph).toFixed(2));
     expect(pts.map((p) => p[1])).toEqual([y(1e-3), y(10), y(0.1)]);
@@ -133,6 +136,50 @@ describe('chartSvg', () => {
       [SVG_MARGIN.left, SVG_MARGIN.top + ph],
       [SVG_MARGIN.left + pw, SVG_MARGIN.top],
     ]);
+  });
+});
+
+describe('chartSvg gaps, markers and narrow log axes', () => {
+  const svg = chartSvg({
+    heading: 'loss',
+    xLabel: 'epoch',
+    yLabel: 'loss',
+    logY: true,
+    series: [
+      { label: 'best', points: [{ x: 2, y: 0.3 }], marker: true },
+      {
+        label: 'run',
+        points: [
+          { x: 0.5, y: 0.5 },
+          { x: 1, y: 0.4 },
+          { x: 1, y: NaN },
+          { x: 1.5, y: 0.35 },
+          { x: 2, y: 0.3 },
+        ],
+        thin: true,
+      },
+    ],
+  });
+
+  it('breaks a polyline at a NaN point (an epoch boundary), not joining across it', () => {
+    const runs = [...svg.matchAll(/<polyline data-series="run"[^>]* points="([^"]*)"/g)].map(
+      (m) => (m[1] ?? '').split(' ').length,
+    );
+    expect(runs).toEqual([2, 2]);
+  });
+
+  it('draws a marker series as a diamond, with no line', () => {
+    expect(svg).not.toMatch(/<polyline data-series="best"/);
+    // The marker at (2, 0.3): the highest x and the lowest y, the plot's bottom right.
+    const x = 640 - SVG_MARGIN.right;
+    const y = 400 - SVG_MARGIN.bottom;
+    expect(svg).toContain(`<path d="M${x.toFixed(2)} ${(y - 7).toFixed(2)}L`);
+  });
+
+  it('labels a log axis without a power of ten in range by its values, not a rounded 1eN', () => {
+    expect(svg).toContain('>0.3</text>');
+    expect(svg).toContain('>0.5</text>');
+    expect(svg).not.toMatch(/>1e-?\d+<\/text>/);
   });
 });
 

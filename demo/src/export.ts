@@ -9,14 +9,14 @@ import type { ChartPoint, ChartSeries } from './chart.js';
 /**
  * A History as CSV, as Keras's CSVLogger writes it: `epoch` (from 0) then the logged keys in
  * sorted order, one row per epoch, numbers in full precision (they read back to the same
- * float64), a value missing from an epoch left empty.
+ * float64), a value missing from an epoch written NA as CSVLogger does.
  */
 export function historyCsv(
   epochs: readonly number[],
   history: Readonly<Record<string, readonly number[]>>,
 ): string {
   const keys = Object.keys(history).sort();
-  const cell = (v: number | undefined): string => (v === undefined ? '' : String(v));
+  const cell = (v: number | undefined): string => (v === undefined ? 'NA' : String(v));
   const rows = epochs.map((e, i) => [String(e), ...keys.map((k) => cell(history[k]?.[i]))].join(','));
   return `${['epoch', ...keys].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
 }
@@ -55,20 +55,28 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 }
 
 /**
- * A line chart as standalone SVG: the series' points as polylines (dashed where the series is)
- * with point markers, linear x, linear or log y (non-positive values left out on a log axis),
- * round ticks, the axis titles, the heading and a legend. Bar charts' series (one y per
- * category) are drawn as lines over the category index.
+ * A line chart as standalone SVG: the series' points as polylines (dashed where the series
+ * is; broken where a point is NaN, a gap) with point markers, a marker series as diamonds,
+ * linear x, linear or log y (non-positive values left out on a log axis), round ticks, the
+ * axis titles, the heading and a legend. Bar charts' series (one y per category) are drawn as
+ * lines over the category index.
  */
 export function chartSvg(c: SvgChart): string {
   const width = c.width ?? 640;
   const height = c.height ?? 400;
   const m = SVG_MARGIN;
-  const lines = c.series.map((s) =>
-    (s.points as readonly (ChartPoint | number)[])
-      .map((p, i): ChartPoint => (typeof p === 'number' ? { x: i, y: p } : p))
-      .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!c.logY || p.y > 0)),
-  );
+  // Each series as runs of drawable points: a NaN point (a gap in the curve) or a value a log
+  // axis cannot show ends a run.
+  const runs = c.series.map((s) => {
+    const out: ChartPoint[][] = [[]];
+    (s.points as readonly (ChartPoint | number)[]).forEach((p, i) => {
+      const q = typeof p === 'number' ? { x: i, y: p } : p;
+      if (Number.isFinite(q.x) && Number.isFinite(q.y) && (!c.logY || q.y > 0)) out.at(-1)?.push(q);
+      else if ((out.at(-1)?.length ?? 0) > 0) out.push([]);
+    });
+    return out.filter((r) => r.length > 0);
+  });
+  const lines = runs.map((r) => r.flat());
   const all = lines.flat();
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => (c.logY ? Math.log10(p.y) : p.y));
@@ -81,7 +89,12 @@ export function chartSvg(c: SvgChart): string {
   const px = (x: number): number => m.left + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.top + ph - (((c.logY ? Math.log10(y) : y) - y0) / (y1 - y0)) * ph;
   const f = (v: number): string => v.toFixed(2);
-  const label = (v: number): string => (c.logY ? `1e${Math.round(Math.log10(v))}` : String(v));
+  const label = (v: number): string => {
+    const e = Math.log10(v);
+    return c.logY && Math.abs(e - Math.round(e)) < 1e-9
+      ? `1e${Math.round(e)}`
+      : String(Number(v.toPrecision(3)));
+  };
   const yTicks = ticks(c.logY ? 10 ** y0 : y0, c.logY ? 10 ** y1 : y1, c.logY);
   const xTicks = ticks(x0, x1, false);
   const out: string[] = [
@@ -103,18 +116,31 @@ export function chartSvg(c: SvgChart): string {
     `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escape(c.xLabel)}</text>`,
     `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escape(c.yLabel)}</text>`,
   );
+  // A marker: a hollow diamond, as the canvas draws it.
+  const diamond = (x: number, y: number, r: number, color: string): string =>
+    `<path d="M${f(x)} ${f(y - r)}L${f(x + r)} ${f(y)}L${f(x)} ${f(y + r)}L${f(x - r)} ${f(y)}Z" fill="#fff" stroke="${color}" stroke-width="2"/>`;
   c.series.forEach((s, i) => {
     const color = s.color ?? '#333';
-    const pts = lines[i] ?? [];
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    out.push(
-      `<polyline data-series="${escape(s.label)}" fill="none" stroke="${color}" stroke-width="${s.thin ? 1 : 2}"${dash} points="${pts.map((p) => `${f(px(p.x))},${f(py(p.y))}`).join(' ')}"/>`,
-    );
-    if (!s.thin)
-      for (const p of pts) out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2" fill="${color}"/>`);
+    if (s.marker) {
+      for (const p of lines[i] ?? []) out.push(diamond(px(p.x), py(p.y), 7, color));
+    } else {
+      for (const run of runs[i] ?? []) {
+        const pts = run.map((p) => `${f(px(p.x))},${f(py(p.y))}`).join(' ');
+        out.push(
+          `<polyline data-series="${escape(s.label)}" fill="none" stroke="${color}" stroke-width="${s.thin ? 1 : 2}"${dash} points="${pts}"/>`,
+        );
+      }
+      if (!s.thin) {
+        for (const p of lines[i] ?? [])
+          out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2" fill="${color}"/>`);
+      }
+    }
     const ly = m.top + 14 + 16 * i;
     out.push(
-      `<line x1="${m.left + pw - 150}" x2="${m.left + pw - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`,
+      s.marker
+        ? diamond(m.left + pw - 138, ly - 4, 5, color)
+        : `<line x1="${m.left + pw - 150}" x2="${m.left + pw - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`,
       `<text x="${m.left + pw - 120}" y="${ly}">${escape(s.label)}</text>`,
     );
   });

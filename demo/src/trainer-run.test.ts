@@ -1,8 +1,9 @@
 /**
  * The Train tab's curves from fit's progress events: each epoch's points at its end, the
  * running means broken at every epoch boundary (a gap, not a line down to the next epoch's
- * first batches), and the best epoch marked where EarlyStopping would put it (lowest
- * val_loss, highest val_accuracy; the first of equals).
+ * first batches), and the best epoch marked: on the loss chart where EarlyStopping(val_loss)
+ * puts it (lowest val_loss, the first of equals), on the accuracy chart the highest
+ * val_accuracy.
  */
 import { describe, expect, it } from 'vitest';
 import type { LayersModel } from '../../src/index.js';
@@ -33,9 +34,17 @@ describe('RunMonitor', () => {
   it('marks the best epoch: lowest val_loss, highest val_accuracy, the first of equals', () => {
     const m = run([0.9, 0.5, 0.7, 0.5], [0.6, 0.8, 0.9, 0.9]);
     const [lossBest, ...loss] = m.lossSeries();
-    expect(lossBest).toMatchObject({ label: 'best epoch (2)', points: [{ x: 2, y: 0.5 }], marker: true });
+    expect(lossBest).toMatchObject({
+      label: 'best val_loss (epoch 2)',
+      points: [{ x: 2, y: 0.5 }],
+      marker: true,
+    });
     const [accBest] = m.accuracySeries();
-    expect(accBest).toMatchObject({ label: 'best epoch (3)', points: [{ x: 3, y: 0.9 }], marker: true });
+    expect(accBest).toMatchObject({
+      label: 'best val_accuracy (epoch 3)',
+      points: [{ x: 3, y: 0.9 }],
+      marker: true,
+    });
     expect(loss.map((s) => s.label)).toEqual(['train (epoch)', 'validation (epoch)', 'train (running mean)']);
     expect(bestPoint([{ x: 1, y: NaN }], 'min')).toBeUndefined();
   });

@@ -133,7 +133,8 @@ function series(
     ...(best
       ? [
           {
-            label: `best epoch (${Math.round(best.x)})`,
+            // x = epoch + 1 at an epoch's end; a run stopped within its epoch ends between.
+            label: `best ${mode === 'min' ? 'val_loss' : 'val_accuracy'} (epoch ${Math.ceil(best.x)})`,
             points: [best],
             color: COLORS.validation,
             marker: true,

@@ -58,6 +58,7 @@ export const trainerStyles = css`
   }
   .run .buttons {
     display: flex;
+    flex-wrap: wrap;
     gap: 0.5rem;
   }
   .run .status {

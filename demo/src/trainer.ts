@@ -14,6 +14,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import {
   currentEngine,
+  EarlyStopping,
   LabelError,
   NonFiniteLossError,
   type Engine,
@@ -458,7 +459,8 @@ export class MlpTrainer extends LitElement {
       this.runError = message(e);
       return;
     }
-    const job = () => this.train(engine, parsed.config, parsed.trainRows);
+    const earlyStopping = this.form.earlyStopping; // taken at Start, as the other settings
+    const job = () => this.train(engine, parsed.config, parsed.trainRows, earlyStopping);
     try {
       await (this.lock ? this.lock.exclusive(WHO, job) : job());
     } catch (e) {
@@ -466,7 +468,12 @@ export class MlpTrainer extends LitElement {
     }
   }
 
-  private async train(engine: Engine, config: ModelConfig, trainRows: number): Promise<void> {
+  private async train(
+    engine: Engine,
+    config: ModelConfig,
+    trainRows: number,
+    earlyStopping: boolean,
+  ): Promise<void> {
     this.stopRequested = false;
     this.phase = 'loading';
     this.results = {};
@@ -512,12 +519,13 @@ export class MlpTrainer extends LitElement {
       monitor.watch(m);
       this.progress = monitor.progress;
       this.phase = 'training';
+      const early = trainCallbacks(earlyStopping);
       const history = await m.fit(sets.train, undefined, {
         epochs: config.epochs,
         batchSize: config.batchSize,
         validationData: [sets.validation],
         verbose: 1,
-        callbacks: [monitor.callback, ...trainCallbacks(this.form.earlyStopping)],
+        callbacks: [monitor.callback, ...early],
         ...(config.seed === undefined ? {} : { seed: config.seed }),
       });
       const epochsRun = history.epoch.length;
@@ -526,7 +534,11 @@ export class MlpTrainer extends LitElement {
         return;
       }
       const h = history.history;
-      const results: Results = { valAccuracy: lastOf(h.val_accuracy), valLoss: lastOf(h.val_loss) };
+      // Early stopping kept the best epoch's weights: show that epoch's validation values,
+      // the ones the model (and the test evaluation below) has.
+      const stop = early.find((c): c is EarlyStopping => c instanceof EarlyStopping);
+      const kept = stop && stop.stoppedEpoch > 0 ? stop.bestEpoch : epochsRun - 1;
+      const results: Results = { valAccuracy: h.val_accuracy?.[kept], valLoss: h.val_loss?.[kept] };
       this.results = results;
       if (sets.test) {
         this.phase = 'evaluating';
@@ -536,8 +548,8 @@ export class MlpTrainer extends LitElement {
       const stopped = this.stopping() && epochsRun < config.epochs;
       const description =
         `trained: ${architecture(config, features, classes)}, ${config.optimizer} ${config.learningRate}, ` +
-        `batch ${config.batchSize}, ${epochsRun} epoch${epochsRun === 1 ? '' : 's'}${stopped ? ' (stopped)' : ''} ` +
-        `on ${sets.label}`;
+        `batch ${config.batchSize}, ${epochsRun} epoch${epochsRun === 1 ? '' : 's'}${stopped ? ' (stopped)' : ''}` +
+        `${kept < epochsRun - 1 ? ` (early stopping: weights of epoch ${kept + 1})` : ''} on ${sets.label}`;
       this.trainedModel = m;
       this.trainedHistory = history;
       handedOut = true;
@@ -741,24 +753,28 @@ export class MlpTrainer extends LitElement {
           >
             Stop
           </button>
-          <button
-            id="overfit"
-            class="secondary"
-            title="Few rows, many units, many epochs: watch the validation loss rise"
-            ?disabled=${training || this.hideForm}
-            @click=${() => this.overfit()}
-          >
-            Overfit me
-          </button>
-          <button
-            id="history-csv"
-            class="secondary"
-            title="The last run's history (Keras CSVLogger's columns)"
-            ?disabled=${training || !this.trainedHistory}
-            @click=${() => this.downloadHistory()}
-          >
-            History CSV
-          </button>
+          ${
+            this.hideForm
+              ? nothing
+              : html`<button
+                    id="overfit"
+                    class="secondary"
+                    title="Few rows, many units, many epochs: watch the validation loss rise"
+                    ?disabled=${training}
+                    @click=${() => this.overfit()}
+                  >
+                    Overfit me
+                  </button>
+                  <button
+                    id="history-csv"
+                    class="secondary"
+                    title="The last run's history (Keras CSVLogger's columns)"
+                    ?disabled=${training || !this.trainedHistory}
+                    @click=${() => this.downloadHistory()}
+                  >
+                    History CSV
+                  </button>`
+          }
         </div>
         ${this.renderStatus()}
       </div>
@@ -851,10 +867,6 @@ export class MlpTrainer extends LitElement {
       ${parts.map((part, i) => html`${i > 0 ? ' · ' : ''}${part}`)}
     </p>`;
   }
-}
-
-function lastOf(values: number[] | undefined): number | undefined {
-  return values?.[values.length - 1];
 }
 
 function message(e: unknown): string {
