@@ -2,7 +2,7 @@
  * The models <mlp-trainer> trains: the demo's MNIST MLP (models.ts's buildModel), or the
  * same architecture for an app's own data, with its input width and number of classes.
  */
-import { EarlyStopping, type Callback, type Sequential } from '../../src/index.js';
+import { EarlyStopping, type Sequential } from '../../src/index.js';
 import { buildModel, type ModelConfig } from './models.js';
 
 /** Epochs without a better val_loss before the Train tab's early stopping ends the run. */
@@ -12,7 +12,7 @@ export const EARLY_STOPPING_PATIENCE = 3;
  * The callbacks of the Train tab's options: with early stopping, Keras's
  * EarlyStopping(monitor='val_loss', patience=3, restore_best_weights=True).
  */
-export function trainCallbacks(earlyStopping: boolean): Callback[] {
+export function trainCallbacks(earlyStopping: boolean): EarlyStopping[] {
   return earlyStopping
     ? [
         new EarlyStopping({

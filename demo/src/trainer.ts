@@ -14,7 +14,6 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import {
   currentEngine,
-  EarlyStopping,
   LabelError,
   NonFiniteLossError,
   type Engine,
@@ -536,7 +535,7 @@ export class MlpTrainer extends LitElement {
       const h = history.history;
       // Early stopping kept the best epoch's weights: show that epoch's validation values,
       // the ones the model (and the test evaluation below) has.
-      const stop = early.find((c): c is EarlyStopping => c instanceof EarlyStopping);
+      const stop = early[0];
       const kept = stop && stop.stoppedEpoch > 0 ? stop.bestEpoch : epochsRun - 1;
       const results: Results = { valAccuracy: h.val_accuracy?.[kept], valLoss: h.val_loss?.[kept] };
       this.results = results;
@@ -596,6 +595,8 @@ export class MlpTrainer extends LitElement {
       </section>`;
     }
     const custom = this.data !== undefined;
+    // Checked once a render: the form shows each error, the run card enables Start by them.
+    const errors = fieldErrors(this.form, custom);
     return html`
       ${
         this.hideForm
@@ -611,9 +612,9 @@ export class MlpTrainer extends LitElement {
               </p>`
       }
       <div class="layout">
-        ${this.hideForm ? nothing : this.renderForm()}
+        ${this.hideForm ? nothing : this.renderForm(errors)}
         <div class="main">
-          ${this.renderRun()}
+          ${this.renderRun(errors)}
           <div class="charts">
             <mlp-chart
               id="loss-chart"
@@ -647,11 +648,10 @@ export class MlpTrainer extends LitElement {
     `;
   }
 
-  private renderForm() {
+  private renderForm(errors: Partial<Record<FormField, string>>) {
     const f = this.form;
     const busy = this.running !== undefined;
     const custom = this.data !== undefined;
-    const errors = fieldErrors(f, custom);
     // A field's error sits under it, and the field says so (aria-invalid, aria-describedby).
     const text = (field: FormField, id: string, label: string, mode: 'numeric' | 'decimal' | 'text') => {
       const error = errors[field];
@@ -733,11 +733,11 @@ export class MlpTrainer extends LitElement {
     </form>`;
   }
 
-  private renderRun() {
+  private renderRun(errors: Partial<Record<FormField, string>>) {
     const training = this.running !== undefined;
     // Start waits for every field to be valid. Each error is shown beside its field, and here
     // only where the form is hidden (hide-form: a bad attribute must still say why).
-    const valid = Object.keys(fieldErrors(this.form, this.data !== undefined)).length === 0;
+    const valid = Object.keys(errors).length === 0;
     const error = this.runError ?? (valid || this.hideForm ? this.configError : undefined);
     const r = this.results;
     const canStart = valid && !training && !this.otherBusy && this.activeEngine !== undefined;
