@@ -18,6 +18,7 @@ import {
   Title,
   Tooltip,
   type ChartConfiguration,
+  type LegendItem,
 } from 'chart.js';
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import { chartSvg, download, fileStem } from './export.js';
@@ -69,6 +70,15 @@ export const PALETTE = [
   '#393b79',
   '#ad494a',
 ];
+
+/** Chart.js's legend entries, each with the style its line series is drawn in (bars keep boxes). */
+function legendLabels(chart: Chart): LegendItem[] {
+  return Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => {
+    const dataset = chart.data.datasets[item.datasetIndex ?? -1] as { pointStyle?: unknown } | undefined;
+    const marker = dataset?.pointStyle === 'rectRot';
+    return { ...item, pointStyle: marker ? 'rectRot' : 'line', lineWidth: marker ? 1.5 : 2 };
+  });
+}
 
 export class MlpChart extends LitElement {
   static override properties = {
@@ -295,7 +305,16 @@ export class MlpChart extends LitElement {
         normalized: true,
         plugins: {
           title: { display: this.heading !== '', text: this.heading },
-          legend: { display: this.series.length > 1, position: 'bottom' },
+          legend: {
+            display: this.series.length > 1,
+            position: 'bottom',
+            // Each entry drawn as its line (dashed ones dashed) or its marker, not as a box.
+            labels: {
+              usePointStyle: this.kind === 'line',
+              pointStyleWidth: 28,
+              generateLabels: legendLabels,
+            },
+          },
           tooltip: { mode: 'nearest', intersect: false },
         },
         scales: {
