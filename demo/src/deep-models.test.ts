@@ -1,9 +1,9 @@
 /**
  * The vanishing-gradients models (deep-models.ts): their structure, the norm helpers against
- * closed forms, and — on the GPU — the kernel-gradient norms of the sequential models on 256
- * MNIST images against a float64 backpropagation written out here, with the pattern the
- * course describes: sigmoid + uniform(±0.5) vanishes toward the input, relu + he_uniform
- * stays flat.
+ * closed forms, and — on the GPU — the kernel-gradient norms of all four models on 256
+ * MNIST images against float64 backpropagation (../test/deep-reference.ts), with the regime
+ * the course describes for each: sigmoid + uniform(±0.5) vanishes toward the input, tanh +
+ * uniform(±0.5) explodes, relu + he_uniform and residual + BN keep the gradient's size.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dense, GpuData, initEngine, type Engine } from '../../src/node/index.js';
@@ -12,10 +12,13 @@ import {
   buildDeepModel,
   DEEP_KINDS,
   gradientProfile,
+  gradientRegime,
   kernelGradientNorms,
   l2Norm,
   type DeepKind,
+  type GradientRegime,
 } from './deep-models.js';
+import { referenceKernelNorms } from '../test/deep-reference.js';
 
 describe('deep models: structure', () => {
   it.each(DEEP_KINDS)('%s has 20 hidden Dense layers of 64 units and a 10-unit output', (kind) => {
@@ -89,86 +92,27 @@ describe('deep models: norm helpers', () => {
     const p = gradientProfile(norms, depth);
     expect(p.perLayer).toBeCloseTo(0.5, 12);
     expect(p.spread).toBeCloseTo(2 ** 18, 6);
+    expect(Math.log2(p.across)).toBeCloseTo(-18, 9); // layer 2 over layer 20: 0.5^18
+  });
+
+  it('gradientRegime judges the change over the whole stack, an order of magnitude either way', () => {
+    const depth = 20;
+    const geometric = (factor: number) =>
+      gradientProfile(
+        Array.from({ length: depth + 1 }, (_, i) => factor ** (depth - (i + 1))),
+        depth,
+      );
+    // 18 steps from layer 20 back to layer 2: 0.88^18 = 0.100 and 1.137^18 = 10.1.
+    expect(gradientRegime(geometric(0.87))).toBe('vanishing');
+    expect(gradientRegime(geometric(0.89))).toBe('stable');
+    expect(gradientRegime(geometric(1))).toBe('stable');
+    expect(gradientRegime(geometric(1.13))).toBe('stable');
+    expect(gradientRegime(geometric(1.14))).toBe('exploding');
+    // The same factor over 4 layers (3 steps) is no regime at all.
+    expect(gradientRegime(gradientProfile([9, 1, 0.5, 0.25, 0.125, 1], 5))).toBe('stable');
+    expect(gradientRegime(gradientProfile([1, 1, 1], 2))).toBeUndefined();
   });
 });
-
-/**
- * Float64 kernel-gradient norms of a sequential deep model (Dense layers, `act` on the hidden
- * ones, softmax output) for mean sparse categorical cross-entropy over the batch.
- */
-function referenceKernelNorms(
-  weights: { shape: number[]; data: Float32Array }[],
-  x: Float64Array,
-  labels: Uint8Array,
-  act: 'tanh' | 'sigmoid' | 'relu',
-): number[] {
-  const n = labels.length;
-  const f = (z: number) =>
-    act === 'tanh' ? Math.tanh(z) : act === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : Math.max(0, z);
-  // f'(z) from the activation's output a (relu: from z > 0, i.e. a > 0).
-  const df = (a: number) => (act === 'tanh' ? 1 - a * a : act === 'sigmoid' ? a * (1 - a) : a > 0 ? 1 : 0);
-  const layers = weights.length / 2;
-  const inputs: { h: Float64Array; width: number }[] = [];
-  let h = x;
-  let width = x.length / n;
-  for (let l = 0; l < layers; l++) {
-    const k = weights[2 * l] as { shape: number[]; data: Float32Array };
-    const b = (weights[2 * l + 1] as { data: Float32Array }).data;
-    const out = k.shape[1] as number;
-    inputs.push({ h, width });
-    const a = new Float64Array(n * out);
-    for (let r = 0; r < n; r++) {
-      const z = Float64Array.from(b);
-      for (let i = 0; i < width; i++) {
-        const v = h[r * width + i] as number;
-        if (v !== 0)
-          for (let j = 0; j < out; j++) z[j] = (z[j] as number) + v * (k.data[i * out + j] as number);
-      }
-      if (l === layers - 1) {
-        const m = Math.max(...z);
-        const e = z.map((v) => Math.exp(v - m));
-        const s = e.reduce((p, q) => p + q, 0);
-        for (let j = 0; j < out; j++) a[r * out + j] = (e[j] as number) / s;
-      } else for (let j = 0; j < out; j++) a[r * out + j] = f(z[j] as number);
-    }
-    h = a;
-    width = out;
-  }
-  // δ of the output logits: (softmax − one-hot) / n.
-  let delta = new Float64Array(n * 10);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < 10; j++)
-      delta[r * 10 + j] = ((h[r * 10 + j] as number) - (labels[r] === j ? 1 : 0)) / n;
-  }
-  const norms: number[] = [];
-  for (let l = layers - 1; l >= 0; l--) {
-    const { h: hin, width: w } = inputs[l] as { h: Float64Array; width: number };
-    const k = (weights[2 * l] as { data: Float32Array }).data;
-    const out = (weights[2 * l] as { shape: number[] }).shape[1] as number;
-    const g = new Float64Array(w * out);
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < w; i++) {
-        const v = hin[r * w + i] as number;
-        if (v !== 0)
-          for (let j = 0; j < out; j++)
-            g[i * out + j] = (g[i * out + j] as number) + v * (delta[r * out + j] as number);
-      }
-    }
-    norms[l] = l2Norm(g);
-    if (l > 0) {
-      const next = new Float64Array(n * w);
-      for (let r = 0; r < n; r++) {
-        for (let i = 0; i < w; i++) {
-          let s = 0;
-          for (let j = 0; j < out; j++) s += (k[i * out + j] as number) * (delta[r * out + j] as number);
-          next[r * w + i] = s * df(hin[r * w + i] as number);
-        }
-      }
-      delta = next;
-    }
-  }
-  return norms;
-}
 
 describe('deep models: gradient norms on the GPU', () => {
   let engine: Engine;
@@ -191,63 +135,40 @@ describe('deep models: gradient norms on the GPU', () => {
     engine.dispose();
   });
 
-  const cases: {
-    label: string;
-    kind: DeepKind;
-    saturating: 'tanh' | 'sigmoid';
-    act: 'tanh' | 'sigmoid' | 'relu';
-  }[] = [
-    { label: 'tanh + uniform(±0.5)', kind: 'tanh-uniform', saturating: 'tanh', act: 'tanh' },
-    { label: 'sigmoid + uniform(±0.5)', kind: 'tanh-uniform', saturating: 'sigmoid', act: 'sigmoid' },
-    { label: 'relu + he_uniform', kind: 'relu-he', saturating: 'tanh', act: 'relu' },
-  ];
+  /** What the course says each model's gradient does at 20 × 64 (before training). */
+  const expected: Record<DeepKind, GradientRegime> = {
+    'sigmoid-uniform': 'vanishing', // σ′ ≤ 1/4
+    'tanh-uniform': 'exploding', // n·Var(w) = 64/12 > 1, units not yet saturated
+    'relu-he': 'stable', // Var(w) = 2 / fan_in
+    'residual-bn': 'stable', // the identity path carries the gradient
+  };
 
-  /** The float64 norms of a fresh model (host weights: no GPU needed). */
-  async function reference(c: (typeof cases)[number]): Promise<number[]> {
-    const m = buildDeepModel(c.kind, { saturating: c.saturating });
-    return referenceKernelNorms(await m.getWeights(), x, labels, c.act);
-  }
-
-  it.each(cases)('$label: kernel-gradient norms match float64 backpropagation', async (c) => {
-    const m = buildDeepModel(c.kind, { saturating: c.saturating });
-    try {
-      const weights = await m.getWeights();
-      const gpu = kernelGradientNorms(await m.computeGradients(probe)).map((g) => g.norm);
-      const ref = referenceKernelNorms(weights, x, labels, c.act);
-      expect(gpu.length).toBe(21);
-      gpu.forEach((v, i) => {
-        const e = ref[i] as number;
-        expect(Math.abs(v - e)).toBeLessThanOrEqual(1e-4 * e);
-      });
-    } finally {
-      await m.dispose();
-    }
-  });
-
-  it("shows the course's pattern: sigmoid vanishes toward the input, relu + he_uniform stays flat", async () => {
-    const [tanh, sigmoid, relu] = await Promise.all(
-      cases.map(async (c) => gradientProfile(await reference(c), 20)),
-    );
-    // σ' ≤ 1/4: the norm shrinks by more than half at each layer back toward the input.
-    expect(sigmoid?.perLayer).toBeLessThan(0.5);
-    expect(sigmoid?.spread).toBeGreaterThan(1e5);
-    // tanh with uniform(±0.5) weights (n·Var(w) = 64/12): a steady factor per layer too.
-    expect(tanh?.spread).toBeGreaterThan(10);
-    expect(relu?.spread).toBeLessThan(3);
-    expect(Math.abs(Math.log(relu?.perLayer ?? NaN))).toBeLessThan(0.05);
-  });
-
-  it('residual + BN gives a finite gradient for each of its 21 Dense kernels', async () => {
-    const m = buildDeepModel('residual-bn');
-    try {
-      const norms = kernelGradientNorms(await m.computeGradients(probe));
-      expect(norms.length).toBe(21);
-      for (const n of norms) {
-        expect(Number.isFinite(n.norm)).toBe(true);
-        expect(n.norm).toBeGreaterThan(0);
+  it.each(DEEP_KINDS)(
+    "%s: kernel-gradient norms match float64 backpropagation, and its regime is the course's",
+    async (kind) => {
+      const m = buildDeepModel(kind);
+      try {
+        const weights = await m.getWeights();
+        const gpu = kernelGradientNorms(await m.computeGradients(probe)).map((g) => g.norm);
+        const ref = referenceKernelNorms(kind, 20, weights, x, labels);
+        expect(gpu.length).toBe(21);
+        gpu.forEach((v, i) => {
+          const e = ref[i] as number;
+          expect(Math.abs(v - e)).toBeLessThanOrEqual(1e-4 * e);
+        });
+        const fromRef = gradientProfile(ref, 20);
+        const fromGpu = gradientProfile(gpu, 20);
+        expect(gradientRegime(fromRef)).toBe(expected[kind]);
+        expect(gradientRegime(fromGpu)).toBe(expected[kind]);
+        // The direction of the per-layer factor, from the reference: sigmoid ×0.44, tanh
+        // ×1.21, relu ×1.009, residual + BN ×1.08 (4.0× over layers 20 → 2).
+        const direction = { vanishing: -1, exploding: 1, stable: 0 }[expected[kind]];
+        if (direction !== 0) expect(Math.sign(Math.log(fromRef.perLayer))).toBe(direction);
+        else expect(Math.abs(Math.log(fromRef.across))).toBeLessThan(Math.log(5));
+        expect(fromGpu.perLayer).toBeCloseTo(fromRef.perLayer, 4);
+      } finally {
+        await m.dispose();
       }
-    } finally {
-      await m.dispose();
-    }
-  });
+    },
+  );
 });

@@ -1,10 +1,13 @@
 /**
- * The course's vanishing-gradients experiment: three deep MLPs on MNIST (784 inputs, 10
+ * The course's vanishing-gradients experiment: four deep MLPs on MNIST (784 inputs, 10
  * softmax outputs, sparse categorical cross-entropy, accuracy), each with `depth` hidden
  * Dense layers of `units` units:
  *
- *   tanh-uniform  Dense(tanh), kernels RandomUniform(−0.5, 0.5): the saturating setup that
- *                 stops learning at 10–20 layers;
+ *   sigmoid-uniform  Dense(sigmoid), kernels RandomUniform(−0.5, 0.5): σ′ ≤ 1/4 shrinks the
+ *                 gradient at every layer back toward the input (vanishing);
+ *   tanh-uniform  Dense(tanh), kernels RandomUniform(−0.5, 0.5): the course's shallow-network
+ *                 setup, which at 20 × 64 grows the gradient toward the input (n·Var(w) = 64/12
+ *                 > 1: exploding) until units saturate;
  *   relu-he       Dense(relu), kernels he_uniform;
  *   residual-bn   functional: h = relu(Dense(x)) maps 784 → units, then depth − 1
  *                 pre-activation blocks h ← h + Dense(relu(BN(h))) at that width (depth
@@ -17,27 +20,29 @@
  *                 steps, so validation (inference mode, moving statistics) would measure a
  *                 model normalised by statistics still near their initial 0 and 1.
  *
- * The output Dense (glorot_uniform, Keras's default) is the same in all three, so only the
+ * The output Dense (glorot_uniform, Keras's default) is the same in all four, so only the
  * hidden stack differs. Browser-safe (the demo's Vanishing gradients tab) and Node-safe.
  */
 import { input, layers, model, sequential, type Layer, type LayersModel } from '../../src/index.js';
 import { layerNamer, makeOptimizer } from './models.js';
 
-export const DEEP_KINDS = ['tanh-uniform', 'relu-he', 'residual-bn'] as const;
+export const DEEP_KINDS = ['sigmoid-uniform', 'tanh-uniform', 'relu-he', 'residual-bn'] as const;
 export type DeepKind = (typeof DEEP_KINDS)[number];
 
 /** What the demo shows for each model: a short label and a colour. */
 export const DEEP_MODEL_INFO: Readonly<Record<DeepKind, { label: string; color: string }>> = {
+  'sigmoid-uniform': { label: 'sigmoid, uniform(±0.5)', color: '#9467bd' },
   'tanh-uniform': { label: 'tanh, uniform(±0.5)', color: '#d62728' },
   'relu-he': { label: 'relu, he_uniform', color: '#1f77b4' },
   'residual-bn': { label: 'residual + BN', color: '#2ca02c' },
 };
 
 /** One line on how the model of `kind` is built. */
-export function describeDeepModel(kind: DeepKind, depth = 20, saturating = 'tanh'): string {
+export function describeDeepModel(kind: DeepKind, depth = 20): string {
   switch (kind) {
+    case 'sigmoid-uniform':
     case 'tanh-uniform':
-      return `Dense(${saturating}) ×${depth}, kernels RandomUniform(−0.5, 0.5)`;
+      return `Dense(${kind === 'tanh-uniform' ? 'tanh' : 'sigmoid'}) ×${depth}, kernels RandomUniform(−0.5, 0.5)`;
     case 'relu-he':
       return `Dense(relu) ×${depth}, kernels he_uniform`;
     case 'residual-bn':
@@ -52,8 +57,6 @@ export interface DeepModelOptions {
   units?: number;
   /** Seed of the kernel initializers (default 1). */
   seed?: number;
-  /** The saturating activation of 'tanh-uniform' (default 'tanh'; 'sigmoid' is the course's σ' ≤ 1/4 case). */
-  saturating?: 'tanh' | 'sigmoid';
   /** 'adam' (default) or 'sgd', 'rmsprop', 'nadam'. */
   optimizer?: string;
   /** Default: Keras's for the optimizer (SGD 0.01, the others 0.001). */
@@ -101,19 +104,19 @@ export function buildDeepModel(kind: DeepKind, options: DeepModelOptions = {}): 
     h = bnRelu(h);
     m = model({ inputs: x, outputs: output().apply(h), name: 'residual_bn' });
   } else {
-    const tanh = kind === 'tanh-uniform';
+    const uniform = kind !== 'relu-he';
     const hidden = Array.from({ length: depth }, (_, i) =>
       layers.dense({
         name: named('dense'),
         units,
-        activation: tanh ? (options.saturating ?? 'tanh') : 'relu',
-        kernelInitializer: tanh
+        activation: kind === 'tanh-uniform' ? 'tanh' : kind === 'sigmoid-uniform' ? 'sigmoid' : 'relu',
+        kernelInitializer: uniform
           ? { className: 'RandomUniform', config: { minval: -0.5, maxval: 0.5, seed: seed + i } }
           : { className: 'HeUniform', config: { seed: seed + i } },
         ...(i === 0 ? { inputShape: [784] } : {}),
       }),
     );
-    m = sequential({ layers: [...hidden, output()], name: tanh ? 'tanh_uniform' : 'relu_he' });
+    m = sequential({ layers: [...hidden, output()], name: kind.replace('-', '_') });
   }
   m.compile({
     optimizer: makeOptimizer(optimizer, learningRate),
@@ -157,14 +160,15 @@ export function kernelGradientNorms(
  * How a model's kernel-gradient norms change across the hidden layers that share a shape
  * (2..depth; layer 1 has 784 input rows, so its norm is larger for that reason alone):
  * `spread` is max/min, `perLayer` the least-squares factor by which the norm grows per
- * layer going back toward the input (> 1: larger near the input; < 1: vanishing there).
+ * layer going back toward the input (> 1: larger near the input; < 1: vanishing there),
+ * and `across` that factor over the whole span, the fitted norm of layer 2 over layer depth's.
  */
 export function gradientProfile(
   norms: readonly number[],
   depth: number,
-): { spread: number; perLayer: number } {
+): { spread: number; perLayer: number; across: number } {
   const hidden = norms.slice(1, depth).filter((n) => n > 0 && Number.isFinite(n));
-  if (hidden.length < 2) return { spread: NaN, perLayer: NaN };
+  if (hidden.length < 2) return { spread: NaN, perLayer: NaN, across: NaN };
   const spread = Math.max(...hidden) / Math.min(...hidden);
   // log(norm) against the layer number: the slope per layer toward the output.
   const xs = hidden.map((_, i) => i);
@@ -177,5 +181,25 @@ export function gradientProfile(
     sxy += (x - mx) * ((ys[i] as number) - my);
     sxx += (x - mx) ** 2;
   });
-  return { spread, perLayer: Math.exp(-sxy / sxx) };
+  const slope = -sxy / sxx;
+  return { spread, perLayer: Math.exp(slope), across: Math.exp(slope * (hidden.length - 1)) };
+}
+
+/** What a model's gradient does going back toward the input. */
+export type GradientRegime = 'vanishing' | 'exploding' | 'stable';
+
+/**
+ * How far (either way) the fitted norm may change from the last hidden layer to layer 2
+ * (gradientProfile's `across`) for gradientRegime to call it stable: an order of magnitude.
+ * Judging the whole stack, not the factor per layer, keeps the label independent of depth:
+ * ×1.08 per layer is ×4 over 20 layers, and ×0.5 per layer only ×0.25 over 4.
+ */
+export const REGIME_RATIO = 10;
+
+/** The regime of a gradient profile; undefined while it is unknown (NaN). */
+export function gradientRegime(profile: { across: number }): GradientRegime | undefined {
+  const { across } = profile;
+  if (!Number.isFinite(across) || across <= 0) return undefined;
+  if (across < 1 / REGIME_RATIO) return 'vanishing';
+  return across > REGIME_RATIO ? 'exploding' : 'stable';
 }

@@ -120,6 +120,16 @@ export function fmt(v: number | undefined, digits = 4): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
+/**
+ * A quantity that can span many decades (a ratio of gradient norms, a learning rate): `digits`
+ * significant digits, in scientific notation outside 1e-3..1e4 (3363634 → "3.36e+6").
+ */
+export function sci(v: number | undefined, digits = 3): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e4 || a < 1e-3) ? v.toExponential(digits - 1) : fmt(v, digits);
+}
+
 /** 0.9731 → "97.31%". */
 export function pct(v: number | undefined, digits = 2): string {
   return v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(digits)}%`;

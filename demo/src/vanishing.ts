@@ -1,8 +1,9 @@
 /**
- * <mlp-vanishing>: the course's vanishing-gradients experiment. Three models with 20 hidden
+ * <mlp-vanishing>: the course's vanishing-gradients experiment. Four models with 20 hidden
  * layers (deep-models.ts) train in turn on the same MNIST rows; before training and after
  * each epoch, the gradient of every Dense kernel on one fixed batch of 256 training rows is
- * computed (without changing the weights) and its L2 norm plotted per layer.
+ * computed (without changing the weights), its L2 norm plotted per layer, and each model
+ * labelled vanishing, exploding or stable from the measured factor (gradientRegime).
  */
 import { css, html, nothing } from 'lit';
 import type { GpuData, LayersModel } from '../../src/index.js';
@@ -21,12 +22,14 @@ import {
   DEEP_MODEL_INFO,
   describeDeepModel,
   gradientProfile,
+  gradientRegime,
   kernelGradientNorms,
+  REGIME_RATIO,
   type DeepKind,
 } from './deep-models.js';
 import { gpuSplit, loadMnist, rowsOf, trainValidation } from './mnist.js';
 import type { DemoState } from './state.js';
-import { fmt, panelStyles, pct } from './styles.js';
+import { fmt, panelStyles, pct, sci } from './styles.js';
 
 const SEED = 1;
 const BATCH = 32;
@@ -38,12 +41,10 @@ interface VanishingSettings {
   units: number;
   depth: number;
   optimizer: 'adam' | 'sgd';
-  saturating: 'tanh' | 'sigmoid';
 }
 
 interface ModelRun extends ExperimentRun {
   kind: DeepKind;
-  /** The label, with model (a)'s activation as chosen. */
   label: string;
   /** Kernel-gradient L2 norms per layer (1..depth, depth + 1 = output): [0] before training, [e] after epoch e. */
   norms: number[][];
@@ -53,7 +54,7 @@ interface ModelRun extends ExperimentRun {
   seconds?: number;
 }
 
-/** The datasets the three models share. */
+/** The datasets the four models share. */
 interface VanishingData {
   train: GpuData;
   validation: GpuData;
@@ -72,8 +73,15 @@ function defaults(fallback: boolean): { rows: string; epochs: string; units: str
     : { rows: '60000', epochs: '5', units: '64', depth: '20' };
 }
 
-function labelOf(kind: DeepKind, saturating: string): string {
-  return kind === 'tanh-uniform' ? `${saturating}, uniform(±0.5)` : DEEP_MODEL_INFO[kind].label;
+/** A profile's regime as a word, its compounded factor in the tooltip. */
+function regimeBadge(profile: ReturnType<typeof gradientProfile>) {
+  const regime = gradientRegime(profile);
+  if (regime === undefined) return html`<span class="regime">—</span>`;
+  return html`<span
+    class="regime ${regime}"
+    title=${`×${sci(profile.across)} from the last hidden layer to layer 2`}
+    >${regime}</span
+  >`;
 }
 
 export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, VanishingData> {
@@ -83,7 +91,6 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
     unitsText: { state: true },
     depthText: { state: true },
     optimizer: { state: true },
-    saturating: { state: true },
   };
 
   static override styles = [
@@ -120,8 +127,26 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
       .scroll {
         overflow-x: auto;
       }
-      #vanishing-results td {
+      /* Two columns per model: the norms take the whole width, the explanation goes below. */
+      .tables > .scroll {
+        grid-column: 1 / -1;
+      }
+      #vanishing-results td,
+      #grad-table td,
+      #grad-table th {
         white-space: nowrap;
+      }
+      .regime {
+        font-weight: 600;
+      }
+      .regime.vanishing {
+        color: #6a3d9a;
+      }
+      .regime.exploding {
+        color: #b2182b;
+      }
+      .regime.stable {
+        color: #1b7837;
       }
       th {
         font-weight: 600;
@@ -150,7 +175,6 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
   declare unitsText: string;
   declare depthText: string;
   declare optimizer: 'adam' | 'sgd';
-  declare saturating: 'tanh' | 'sigmoid';
   protected readonly who = 'Vanishing gradients';
   protected readonly noun = 'models';
 
@@ -162,7 +186,6 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
     this.unitsText = d.units;
     this.depthText = d.depth;
     this.optimizer = 'adam';
-    this.saturating = 'tanh';
   }
 
   /** The depth of the models in `runs` (the tables' layer count). */
@@ -185,13 +208,12 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
       units: intField(this.unitsText, 'units', 2, 1024),
       depth: intField(this.depthText, 'hidden layers', 2, 50),
       optimizer: this.optimizer,
-      saturating: this.saturating,
     };
     return {
       settings,
       runs: DEEP_KINDS.map((kind) => ({
         kind,
-        label: labelOf(kind, settings.saturating),
+        label: DEEP_MODEL_INFO[kind].label,
         status: 'pending',
         norms: [],
         trainCurve: [],
@@ -240,7 +262,6 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
         units: cfg.units,
         seed: SEED,
         optimizer: cfg.optimizer,
-        saturating: cfg.saturating,
       });
     return this.runModel(r, where, build, async (m) => {
       this.status = `${where}: gradients before training…`;
@@ -319,7 +340,7 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
     return html`
       <h2>Vanishing gradients in deep MLPs</h2>
       <p class="lead">
-        The course's experiment: three MLPs with ${this.depthText || '20'} hidden Dense layers of
+        The course's experiment: four MLPs with ${this.depthText || '20'} hidden Dense layers of
         ${this.unitsText || '64'} units (the course's 20 × 64 by default) train in turn on the same MNIST rows
         (Adam or SGD, batch ${BATCH}, sparse categorical cross-entropy). Before training and after each epoch,
         the gradient of every Dense kernel is computed on the same ${PROBE_ROWS} training images — without
@@ -350,29 +371,18 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
               <option value="adam" ?selected=${this.optimizer === 'adam'}>Adam (0.001)</option>
               <option value="sgd" ?selected=${this.optimizer === 'sgd'}>SGD (0.01)</option>
             </select>
-            <label for="vanishing-saturating">First model's activation</label>
-            <select
-              id="vanishing-saturating"
-              ?disabled=${this.running}
-              @change=${(e: Event) =>
-                (this.saturating = (e.target as HTMLSelectElement).value as 'tanh' | 'sigmoid')}
-            >
-              <option value="tanh" ?selected=${this.saturating === 'tanh'}>tanh</option>
-              <option value="sigmoid" ?selected=${this.saturating === 'sigmoid'}>sigmoid</option>
-            </select>
           </form>
           <ul class="models">
             ${DEEP_KINDS.map(
               (k) =>
                 html`<li>
                   <span class="key" style=${`border-color: ${DEEP_MODEL_INFO[k].color}`}></span
-                  ><b>${labelOf(k, this.saturating)}</b>:
-                  ${describeDeepModel(k, Number(this.depthText) || 20, this.saturating)}
+                  ><b>${DEEP_MODEL_INFO[k].label}</b>: ${describeDeepModel(k, Number(this.depthText) || 20)}
                 </li>`,
             )}
           </ul>
         </div>
-        ${this.renderActions('vanishing', 'Train the three models')}
+        ${this.renderActions('vanishing', 'Train the four models')}
       </div>
       <div class="grid charts">
         <mlp-chart
@@ -405,8 +415,10 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
               <p class="hint">
                 Spread: the largest gradient norm over the smallest, layers 2–${this.runDepth}. Factor per
                 layer: how much the norm grows per layer going back toward the input (a least-squares fit over
-                the same layers): ×1 is flat; below 1 the gradient vanishes toward the input, above 1 it
-                explodes.
+                the same layers): ×1 is flat; below 1 the gradient shrinks toward the input, above 1 it grows.
+                Gradient: <b>vanishing</b> when that factor, compounded from layer ${this.runDepth} back to
+                layer 2, shrinks the norm more than ${REGIME_RATIO}×; <b>exploding</b> when it grows it more
+                than ${REGIME_RATIO}×; <b>stable</b> otherwise.
               </p>`
       }
       <div class="tables">
@@ -434,6 +446,7 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
           <th>Val acc</th>
           <th title="max/min of the gradient norms over layers 2–${this.runDepth}">Spread before → after</th>
           <th title="least-squares factor per layer, going toward the input">Factor per layer</th>
+          <th title="from the factor over layers ${this.runDepth} → 2">Gradient before → after</th>
           <th>Time</th>
         </tr>
       </thead>
@@ -452,6 +465,8 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
             data-spread-after=${num(after?.spread)}
             data-factor-before=${num(before.perLayer)}
             data-factor-after=${num(after?.perLayer)}
+            data-regime-before=${gradientRegime(before) ?? ''}
+            data-regime-after=${(after && gradientRegime(after)) ?? ''}
             title=${r.error ?? ''}
           >
             <td>
@@ -460,8 +475,9 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
             <td>${fmt(r.last?.loss)}</td>
             <td>${fmt(r.last?.valLoss)}</td>
             <td>${pct(r.last?.valAccuracy)}</td>
-            <td>${fmt(before.spread, 3)}× → ${fmt(after?.spread, 3)}×</td>
+            <td>${sci(before.spread)}× → ${sci(after?.spread)}×</td>
             <td>×${fmt(before.perLayer, 3)} → ×${fmt(after?.perLayer, 3)}</td>
+            <td>${regimeBadge(before)} → ${after ? regimeBadge(after) : ''}</td>
             <td>
               ${
                 r.status === 'running'
@@ -525,8 +541,10 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
         activation's derivative. A factor a little below or above 1 per layer compounds over 20 layers: the
         first layers then get gradients orders of magnitude smaller (vanishing) or larger (exploding) than the
         last ones, and the network stops learning. The sigmoid's derivative is at most 1/4 (σ′ ≤ 1/4), so each
-        sigmoid layer shrinks it; tanh′ ≤ 1, and it is close to 0 wherever a unit saturates, which large
-        weights such as uniform(−0.5, 0.5) make common.
+        sigmoid layer shrinks it (vanishing). tanh′ ≤ 1, but uniform(−0.5, 0.5) kernels are large for 64 units
+        (64 × Var(w) = 64/12 ≈ 5), so before training each tanh layer multiplies the gradient by more than 1
+        and it explodes toward the input; training then pushes units into saturation, where tanh′ is close to
+        0.
       </p>
       <p>
         The fixes: relu, whose derivative is 1 for every active unit, with he_uniform, which draws kernels

@@ -6,9 +6,11 @@
  *   then deleted.
  * - Lab: two scenarios; their results rows, the overlaid validation-accuracy chart, and the
  *   test accuracy as a whole count of test rows.
- * - Vanishing gradients: the per-layer gradient norms before training against a float64
- *   backpropagation of the same seeded models on the same 256 MNIST images, and the pattern
- *   they show (sigmoid + uniform(±0.5) vanishes toward the input, relu + he_uniform is flat).
+ * - Vanishing gradients: at the tab's 20 × 64, the per-layer gradient norms before training
+ *   against a float64 backpropagation of the same seeded models on the same 256 MNIST
+ *   images, and the regime the tab shows for each (sigmoid + uniform(±0.5) vanishing, tanh +
+ *   uniform(±0.5) exploding, relu + he_uniform and residual + BN stable) with the direction
+ *   of its factor per layer.
  * Screenshots go to out/demo-test/ (io.png, lab.png, vanishing.png).
  */
 import { mkdirSync } from 'node:fs';
@@ -17,7 +19,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { loadMnist } from '../../src/node/mnist.js';
-import { buildDeepModel, gradientProfile, l2Norm } from '../src/deep-models.js';
+import {
+  buildDeepModel,
+  DEEP_KINDS,
+  gradientProfile,
+  gradientRegime,
+  type DeepKind,
+  type GradientRegime,
+} from '../src/deep-models.js';
+import { referenceKernelNorms } from './deep-reference.js';
 import { openDemo, trainSmallModel } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
@@ -33,10 +43,17 @@ const LAB_ROWS = 2000;
 const LAB_TEST_ROWS = 200;
 const LAB_ACCURACY_THRESHOLD = 0.6;
 
-/** Vanishing gradients: 8 hidden layers of 16 units (the panel's probe batch is 256 rows). */
-const DEPTH = 8;
-const UNITS = 16;
+/** Vanishing gradients: the tab's 20 hidden layers of 64 units (its probe batch is 256 rows). */
+const DEPTH = 20;
+const UNITS = 64;
 const PROBE_ROWS = 256;
+/** The course's regime of each model at 20 × 64 (deep-models.test.ts checks the same in Node). */
+const REGIMES: Record<DeepKind, GradientRegime> = {
+  'sigmoid-uniform': 'vanishing',
+  'tanh-uniform': 'exploding',
+  'relu-he': 'stable',
+  'residual-bn': 'stable',
+};
 
 let session: ChromiumSession;
 let page: Page;
@@ -198,84 +215,6 @@ function predictAccuracy(): Promise<number> {
     if (!a || a.model !== demo.state.current?.model || shown !== String(a.accuracy)) return undefined;
     return Number(shown);
   });
-}
-
-/**
- * Float64 L2 norms of the kernel gradients of a sequential MLP (Dense layers with `act` on
- * the hidden ones, softmax output; weights as getWeights gives them: kernel [in, out]
- * row-major, then bias) for the mean sparse categorical cross-entropy over the rows of `x`
- * ([n, 784] row-major). Index l: layer l + 1 from the input.
- */
-function referenceKernelNorms(
-  weights: { shape: number[]; data: Float32Array }[],
-  x: Float64Array,
-  labels: Uint8Array,
-  act: 'sigmoid' | 'relu',
-): number[] {
-  const n = labels.length;
-  const layers: { k: Float32Array; b: Float32Array; fin: number; fout: number }[] = [];
-  for (let i = 0; i < weights.length; i += 2) {
-    const k = weights[i];
-    const b = weights[i + 1];
-    if (!k || !b || k.shape.length !== 2) throw new Error('expected kernel, bias pairs');
-    layers.push({ k: k.data, b: b.data, fin: k.shape[0] ?? 0, fout: k.shape[1] ?? 0 });
-  }
-  // Forward: the input of each layer, and the softmax output.
-  const inputs: Float64Array[] = [];
-  let h = x;
-  layers.forEach(({ k, b, fin, fout }, l) => {
-    inputs.push(h);
-    const a = new Float64Array(n * fout);
-    for (let r = 0; r < n; r++) {
-      const z = Float64Array.from(b);
-      for (let i = 0; i < fin; i++) {
-        const v = h[r * fin + i] ?? 0;
-        if (v !== 0) for (let j = 0; j < fout; j++) z[j] = (z[j] ?? 0) + v * (k[i * fout + j] ?? 0);
-      }
-      if (l === layers.length - 1) {
-        const m = Math.max(...z);
-        const e = z.map((v) => Math.exp(v - m));
-        const s = e.reduce((p, q) => p + q, 0);
-        e.forEach((v, j) => (a[r * fout + j] = v / s));
-      } else {
-        z.forEach((v, j) => (a[r * fout + j] = act === 'relu' ? Math.max(0, v) : 1 / (1 + Math.exp(-v))));
-      }
-    }
-    h = a;
-  });
-  // Backward: δ of the logits is (softmax − one-hot) / n; dW = inputᵀ·δ; δ ← (δ·Wᵀ) ⊙ f′.
-  const classes = layers.at(-1)?.fout ?? 0;
-  let delta = Float64Array.from(
-    h,
-    (p, i) => (p - (labels[Math.floor(i / classes)] === i % classes ? 1 : 0)) / n,
-  );
-  const norms: number[] = [];
-  for (let l = layers.length - 1; l >= 0; l--) {
-    const { k, fin, fout } = layers[l] as (typeof layers)[number];
-    const hin = inputs[l] as Float64Array;
-    const g = new Float64Array(fin * fout);
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < fin; i++) {
-        const v = hin[r * fin + i] ?? 0;
-        if (v !== 0)
-          for (let j = 0; j < fout; j++)
-            g[i * fout + j] = (g[i * fout + j] ?? 0) + v * (delta[r * fout + j] ?? 0);
-      }
-    }
-    norms[l] = l2Norm(g);
-    if (l === 0) break;
-    const next = new Float64Array(n * fin);
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < fin; i++) {
-        let s = 0;
-        for (let j = 0; j < fout; j++) s += (k[i * fout + j] ?? 0) * (delta[r * fout + j] ?? 0);
-        const a = hin[r * fin + i] ?? 0; // this layer's input: the previous layer's activation
-        next[r * fin + i] = s * (act === 'relu' ? (a > 0 ? 1 : 0) : a * (1 - a));
-      }
-    }
-    delta = next;
-  }
-  return norms;
 }
 
 describe('the demo panels', () => {
@@ -524,25 +463,17 @@ describe('the demo panels', () => {
     // 256 images (the first training rows: the panel's probe batch).
     const mnist = await loadMnist({ trainRows: PROBE_ROWS, testRows: 1 });
     const x = Float64Array.from(mnist.train.images, (v) => v / 255);
-    const reference = {
-      'tanh-uniform': referenceKernelNorms(
-        await buildDeepModel('tanh-uniform', {
-          depth: DEPTH,
-          units: UNITS,
-          seed: 1,
-          saturating: 'sigmoid',
-        }).getWeights(),
-        x,
-        mnist.train.labels,
-        'sigmoid',
+    const reference = Object.fromEntries(
+      await Promise.all(
+        DEEP_KINDS.map(async (kind) => {
+          const m = buildDeepModel(kind, { depth: DEPTH, units: UNITS, seed: 1 });
+          return [
+            kind,
+            referenceKernelNorms(kind, DEPTH, await m.getWeights(), x, mnist.train.labels),
+          ] as const;
+        }),
       ),
-      'relu-he': referenceKernelNorms(
-        await buildDeepModel('relu-he', { depth: DEPTH, units: UNITS, seed: 1 }).getWeights(),
-        x,
-        mnist.train.labels,
-        'relu',
-      ),
-    };
+    ) as Record<DeepKind, number[]>;
 
     await showTab('vanishing');
     const tag = 'mlp-vanishing';
@@ -556,7 +487,6 @@ describe('the demo panels', () => {
         h.set(t, '#vanishing-epochs', '1');
         h.set(t, '#vanishing-depth', String(depth));
         h.set(t, '#vanishing-units', String(units));
-        h.set(t, '#vanishing-saturating', 'sigmoid');
       },
       tag,
       DEPTH,
@@ -581,6 +511,7 @@ describe('the demo panels', () => {
           status: tr.getAttribute('data-status') ?? '',
           factorBefore: Number(tr.getAttribute('data-factor-before') ?? NaN),
           spreadBefore: Number(tr.getAttribute('data-spread-before') ?? NaN),
+          regimeBefore: tr.getAttribute('data-regime-before') ?? '',
         })),
         cells: [...(root?.querySelectorAll('#grad-table td[data-model]') ?? [])].map((td) => ({
           kind: td.getAttribute('data-model') ?? '',
@@ -591,7 +522,7 @@ describe('the demo panels', () => {
       };
     }, 150_000);
     expect(result.error).toBe('');
-    const kinds = ['tanh-uniform', 'relu-he', 'residual-bn'];
+    const kinds = DEEP_KINDS;
     expect(result.models.map((m) => [m.kind, m.status])).toEqual(kinds.map((k) => [k, 'done']));
     // One cell per model, layer (1..depth hidden, depth + 1 output) and epoch (0: before, 1: after).
     expect(result.cells.length).toBe(kinds.length * (DEPTH + 1) * 2);
@@ -610,39 +541,35 @@ describe('the demo panels', () => {
         }
       }
     }
-    // Before training: each kernel's gradient norm against float64 backpropagation.
-    for (const [kind, ref] of Object.entries(reference)) {
-      const gpu = norms(kind, 0);
-      gpu.forEach((v, i) => {
+    // Before training: each kernel's gradient norm against float64 backpropagation, and the
+    // regime the table shows against the reference's.
+    const worst: number[] = [];
+    for (const kind of kinds) {
+      const ref = reference[kind];
+      norms(kind, 0).forEach((v, i) => {
         const e = ref[i] ?? NaN;
+        worst.push(Math.abs(v - e) / e);
         expect(Math.abs(v - e)).toBeLessThanOrEqual(1e-4 * e);
       });
-    }
-    // 'tanh-uniform' is the saturating model, here with the sigmoid chosen for it.
-    const sigmoid = gradientProfile(norms('tanh-uniform', 0), DEPTH);
-    const relu = gradientProfile(norms('relu-he', 0), DEPTH);
-    // sigmoid′ ≤ 1/4: with uniform(±0.5) kernels the norm shrinks by more than half per layer
-    // going back toward the input (float64 reference: ×0.26, spread 3.4e3 over layers 2–8).
-    expect(sigmoid.perLayer).toBeLessThan(0.5);
-    expect(sigmoid.spread).toBeGreaterThan(100);
-    // relu + he_uniform keeps it flat (reference: ×1.015, spread 1.63).
-    expect(relu.spread).toBeLessThan(2.5);
-    expect(Math.abs(Math.log(relu.perLayer))).toBeLessThan(0.15);
-    // The results table shows these profiles.
-    for (const [kind, p] of [
-      ['tanh-uniform', sigmoid],
-      ['relu-he', relu],
-    ] as const) {
+      const p = gradientProfile(ref, DEPTH);
+      expect(gradientRegime(p)).toBe(REGIMES[kind]);
       const row = result.models.find((m) => m.kind === kind);
-      expect(row?.factorBefore).toBeCloseTo(p.perLayer, 12);
-      expect(row?.spreadBefore).toBeCloseTo(p.spread, 6);
+      expect(row?.regimeBefore).toBe(REGIMES[kind]);
+      expect(row?.factorBefore).toBeCloseTo(p.perLayer, 4);
+      expect(Math.abs((row?.spreadBefore ?? NaN) / p.spread - 1)).toBeLessThan(1e-3);
+      // The factor's direction: below 1 vanishing (reference ×0.44), above 1 exploding (×1.21);
+      // stable ones change less than 5× from layer 20 to layer 2 (×1.17 and ×4.0).
+      if (REGIMES[kind] === 'vanishing') expect(p.perLayer).toBeLessThan(1);
+      else if (REGIMES[kind] === 'exploding') expect(p.perLayer).toBeGreaterThan(1);
+      else expect(Math.abs(Math.log(p.across))).toBeLessThan(Math.log(5));
     }
     console.log(
-      `vanishing: before training, sigmoid ×${sigmoid.perLayer.toFixed(4)} per layer (spread ${sigmoid.spread.toPrecision(4)}), relu ×${relu.perLayer.toFixed(4)} (spread ${relu.spread.toPrecision(4)}); largest relative difference from float64 ${Math.max(
-        ...Object.entries(reference).flatMap(([kind, ref]) =>
-          norms(kind, 0).map((v, i) => Math.abs(v - (ref[i] ?? NaN)) / (ref[i] ?? NaN)),
-        ),
-      ).toExponential(2)}`,
+      `vanishing: before training, ${kinds
+        .map(
+          (k) =>
+            `${k} ×${gradientProfile(reference[k], DEPTH).perLayer.toFixed(4)} per layer (${REGIMES[k]})`,
+        )
+        .join(', ')}; largest relative difference from float64 ${Math.max(...worst).toExponential(2)}`,
     );
     await page.screenshot({ path: join(OUT, 'vanishing.png'), fullPage: true });
   }, 180_000);
