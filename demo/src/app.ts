@@ -1,6 +1,6 @@
 /**
  * <mlp-demo>: the demo page. Starts WebGPU (or explains why it cannot), then shows the
- * tabs: Train, Predict, Lab, Vanishing gradients, Tune, Save / load.
+ * tabs: Train, Predict, Lab, Vanishing gradients, Playground, Tune, Save / load.
  */
 import { css, html, LitElement, nothing } from 'lit';
 import type { LayersModel } from '../../src/index.js';
@@ -11,6 +11,7 @@ import './trainer.js';
 import './predict.js';
 import './lab.js';
 import './vanishing.js';
+import './playground.js';
 import './tune.js';
 import './model-io.js';
 
@@ -19,6 +20,7 @@ const TABS = [
   { id: 'predict', label: 'Predict' },
   { id: 'lab', label: 'Lab' },
   { id: 'vanishing', label: 'Vanishing gradients' },
+  { id: 'playground', label: 'Playground' },
   { id: 'tune', label: 'Tune' },
   { id: 'io', label: 'Save / load' },
 ] as const;
@@ -226,6 +228,13 @@ export class MlpDemo extends LitElement {
         ?hidden=${this.tab !== 'vanishing'}
         .state=${state}
       ></mlp-vanishing>
+      <mlp-playground
+        role="tabpanel"
+        id="panel-playground"
+        aria-labelledby="tab-playground"
+        ?hidden=${this.tab !== 'playground'}
+        .state=${state}
+      ></mlp-playground>
       <mlp-tune
         role="tabpanel"
         id="panel-tune"

@@ -15,7 +15,7 @@ import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { openDemo, until as untilIn } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-screens');
-const TABS = ['train', 'predict', 'lab', 'vanishing', 'tune', 'io'] as const;
+const TABS = ['train', 'predict', 'lab', 'vanishing', 'playground', 'tune', 'io'] as const;
 const VIEWPORTS = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1400, height: 1000 },

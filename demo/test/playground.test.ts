@@ -1,0 +1,150 @@
+/**
+ * The Playground tab in headless Chromium (SwiftShader), driven as a student would: XOR,
+ * x₁ and x₂ only, one hidden layer of 8 tanh units, learning rate 0.1; Train, then Pause
+ * after 20 epochs or more. The test accuracy it shows must be ≥ 95%; the boundary it drew
+ * must be the model's own predictions at the grid's points (model.predict on those points
+ * as host rows, in the page), and every cell of the boundary canvas must have the colour of
+ * that prediction on the scale (playground-draw.ts). Each hidden unit has its canvas.
+ * Screenshot: out/demo-test/playground.png.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { scaleColor } from '../src/playground-draw.js';
+import { openDemo, until } from './train-tab.js';
+
+const OUT = join(process.cwd(), 'out', 'demo-test');
+const EPOCHS = 20;
+
+let session: ChromiumSession;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  session = await openDemo('/#playground', lines);
+  await until(session.page, () =>
+    document
+      .querySelector('mlp-demo')
+      ?.shadowRoot?.querySelector('mlp-playground')
+      ?.shadowRoot?.querySelector('#pg-train'),
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await session.close();
+});
+
+describe('the Playground tab', () => {
+  it('trains XOR to ≥ 95% and draws the boundary the model predicts', async () => {
+    const { page } = session;
+    // The form, as a user sets it: each control's own change event.
+    await page.evaluate(async () => {
+      const root = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-playground')?.shadowRoot;
+      const set = (id: string, value: string) => {
+        const el = root?.querySelector<HTMLInputElement | HTMLSelectElement>(`#${id}`);
+        if (!el) throw new Error(`no #${id}`);
+        el.value = value;
+        el.dispatchEvent(new Event('change', { bubbles: true, composed: true }));
+      };
+      set('pg-dataset', 'XOR');
+      set('pg-hidden', '8');
+      set('pg-lr', '0.1');
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      root?.querySelector<HTMLButtonElement>('#pg-train')?.click();
+    });
+    // Until the epoch count reaches EPOCHS, or an error shows.
+    const waited = await page.waitForFunction(
+      (n: number) => {
+        const root = document
+          .querySelector('mlp-demo')
+          ?.shadowRoot?.querySelector('mlp-playground')?.shadowRoot;
+        const error = root?.querySelector('#pg-error')?.textContent;
+        if (error) return `error: ${error}`;
+        return Number(root?.querySelector('#pg-numbers')?.getAttribute('data-epoch')) >= n && 'ok';
+      },
+      { timeout: 240_000, polling: 200 },
+      EPOCHS,
+    );
+    expect(await waited.jsonValue(), lines.join('\n')).toBe('ok');
+    await page.evaluate(() =>
+      document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-playground')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#pg-pause')
+        ?.click(),
+    );
+    await until(page, () => {
+      const b = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-playground')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#pg-train');
+      return b && !b.disabled;
+    });
+    const shown = await page.evaluate(async () => {
+      const el = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-playground');
+      const root = el?.shadowRoot;
+      const run = el?.run;
+      const drawn = el?.drawn;
+      if (!el || !root || !run || !drawn) throw new Error('no run or no boundary drawn');
+      const n = run.grid.length / 2;
+      const rows = Array.from({ length: n }, (_, i) => [run.grid[2 * i] ?? NaN, run.grid[2 * i + 1] ?? NaN]);
+      const p = await run.model.predict(rows);
+      const predicted = (Array.isArray(p) ? p[0] : p)?.data ?? new Float32Array();
+      const canvas = root.querySelector<HTMLCanvasElement>('#boundary');
+      const pixels = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+      const numbers = root.querySelector('#pg-numbers');
+      return {
+        epoch: run.epoch,
+        drawnEpoch: drawn.epoch,
+        shownEpoch: Number(numbers?.getAttribute('data-epoch')),
+        valAccuracy: Number(numbers?.getAttribute('data-val-accuracy')),
+        text: numbers?.textContent.replace(/\s+/g, ' ').trim() ?? '',
+        resolution: run.resolution,
+        canvasSize: [canvas?.width, canvas?.height],
+        drawn: Array.from(drawn.boundary),
+        predicted: Array.from(predicted),
+        pixels: Array.from(pixels ?? []),
+        units: root.querySelectorAll('#pg-units canvas').length,
+        settings: {
+          dataset: run.settings.dataset,
+          hidden: run.settings.hidden,
+          lr: run.settings.learningRate,
+        },
+      };
+    });
+    expect(shown.settings).toEqual({ dataset: 'xor', hidden: [8], lr: 0.1 });
+    expect(shown.epoch).toBeGreaterThanOrEqual(EPOCHS);
+    // The numbers and the picture are of the last epoch trained.
+    expect([shown.drawnEpoch, shown.shownEpoch]).toEqual([shown.epoch, shown.epoch]);
+    expect(shown.valAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(shown.text).toMatch(new RegExp(`test accuracy ${(shown.valAccuracy * 100).toFixed(1)}%`));
+    expect(shown.units).toBe(8);
+    // The boundary drawn is the model's prediction at each grid point.
+    const cells = shown.resolution * shown.resolution;
+    expect(shown.drawn.length).toBe(cells);
+    expect(shown.predicted).toEqual(shown.drawn);
+    // And the canvas shows it: one pixel per cell, the scale's colour of that probability.
+    expect(shown.canvasSize).toEqual([shown.resolution, shown.resolution]);
+    let worst = 0;
+    for (let i = 0; i < cells; i++) {
+      const want = scaleColor(shown.predicted[i] ?? NaN);
+      for (let c = 0; c < 3; c++)
+        worst = Math.max(worst, Math.abs((shown.pixels[4 * i + c] ?? -1) - (want[c] ?? NaN)));
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    // XOR's four quadrants: blue (class 1) where x₁·x₂ > 0.
+    const at = (x: number, y: number) =>
+      shown.drawn[
+        Math.floor(((6 - y) / 12) * shown.resolution) * shown.resolution +
+          Math.floor(((x + 6) / 12) * shown.resolution)
+      ] ?? NaN;
+    expect([at(3, 3), at(-3, -3)].every((v) => v > 0.8)).toBe(true);
+    expect([at(3, -3), at(-3, 3)].every((v) => v < 0.2)).toBe(true);
+    console.log(`playground (Chromium): ${shown.text}; largest colour difference ${worst}`);
+    await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
+    expect(lines.filter((l) => /error/i.test(l))).toEqual([]);
+  }, 400_000);
+});
