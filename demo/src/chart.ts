@@ -20,8 +20,8 @@ import {
   type ChartConfiguration,
   type LegendItem,
 } from 'chart.js';
-import { css, html, LitElement, type PropertyValues } from 'lit';
-import { chartSvg, download, fileStem } from './export.js';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { chartSvg, chartTable, download, FADED_OPACITY, fileStem, tableNumber } from './export.js';
 
 Chart.register(
   BarController,
@@ -53,6 +53,10 @@ export interface ChartSeries {
   thin?: boolean;
   /** Points only, drawn large (e.g. the best epoch), no line. */
   marker?: boolean;
+  /** Drawn pale and thin, without points, behind the others (an earlier run, a scenario out of focus). */
+  faded?: boolean;
+  /** The point markers' shape (default circle), to tell series apart beyond colour. */
+  pointStyle?: 'circle' | 'triangle' | 'rect';
 }
 
 /** A palette that stays readable on white, for up to 12 overlaid series. */
@@ -70,6 +74,13 @@ export const PALETTE = [
   '#393b79',
   '#ad494a',
 ];
+
+/** Two hex digits of an alpha in [0, 1]. */
+function alphaHex(alpha: number): string {
+  return Math.round(alpha * 255)
+    .toString(16)
+    .padStart(2, '0');
+}
 
 /** Chart.js's legend entries, each with the style its line series is drawn in (bars keep boxes). */
 function legendLabels(chart: Chart): LegendItem[] {
@@ -91,6 +102,8 @@ export class MlpChart extends LitElement {
     logY: { type: Boolean, attribute: 'log-y' },
     yMin: { type: Number, attribute: 'y-min' },
     yMax: { type: Number, attribute: 'y-max' },
+    hideLegend: { type: Boolean, attribute: 'hide-legend' },
+    showTable: { state: true },
   };
 
   static override styles = css`
@@ -99,9 +112,50 @@ export class MlpChart extends LitElement {
       position: relative;
       min-height: 220px;
     }
+    .plot {
+      position: absolute;
+      inset: 0;
+    }
+    .plot.behind {
+      visibility: hidden;
+    }
     canvas {
       width: 100%;
       height: 100%;
+    }
+    .table {
+      position: absolute;
+      inset: 1.4rem 0 0 0;
+      overflow: auto;
+      background: #fff;
+      font:
+        12px/1.35 system-ui,
+        sans-serif;
+    }
+    .table table {
+      border-collapse: collapse;
+      font-variant-numeric: tabular-nums;
+    }
+    .table caption {
+      text-align: left;
+      font-weight: 600;
+      padding: 0 0.4rem 0.2rem;
+    }
+    .table th,
+    .table td {
+      padding: 0.1rem 0.45rem;
+      border-bottom: 1px solid #e6e9ef;
+      text-align: right;
+      white-space: nowrap;
+    }
+    .table th:first-child,
+    .table td:first-child {
+      text-align: left;
+    }
+    .table thead th {
+      position: sticky;
+      top: 0;
+      background: #fff;
     }
     .export {
       position: absolute;
@@ -114,6 +168,10 @@ export class MlpChart extends LitElement {
     .export:hover,
     .export:focus-within {
       opacity: 1;
+    }
+    .export button[aria-pressed='true'] {
+      background: #2f6fd6;
+      color: #fff;
     }
     .export button {
       font:
@@ -137,6 +195,10 @@ export class MlpChart extends LitElement {
   declare logY: boolean;
   declare yMin: number | undefined;
   declare yMax: number | undefined;
+  /** No legend under the plot (a panel that shows one shared legend for several charts). */
+  declare hideLegend: boolean;
+  /** The data table is shown in place of the plot. */
+  declare showTable: boolean;
   private chart: Chart | undefined;
 
   constructor() {
@@ -150,6 +212,8 @@ export class MlpChart extends LitElement {
     this.logY = false;
     this.yMin = undefined;
     this.yMax = undefined;
+    this.hideLegend = false;
+    this.showTable = false;
   }
 
   /** Points drawn so far, per series, gaps (NaN) left out (what a test reads to check the curves). */
@@ -205,8 +269,46 @@ export class MlpChart extends LitElement {
         <button type="button" aria-label=${`Download ${what} as SVG`} @click=${() => this.exportAs('svg')}>
           SVG
         </button>
+        <button
+          type="button"
+          class="table-toggle"
+          aria-pressed=${this.showTable ? 'true' : 'false'}
+          aria-label=${`Show ${what} as a table`}
+          @click=${() => (this.showTable = !this.showTable)}
+        >
+          Table
+        </button>
       </div>
-      <canvas role="img" aria-label=${what}></canvas>`;
+      <div class=${this.showTable ? 'plot behind' : 'plot'} aria-hidden=${this.showTable ? 'true' : 'false'}>
+        <canvas role="img" aria-label=${what}></canvas>
+      </div>
+      ${this.showTable ? this.renderTable(what) : nothing}`;
+  }
+
+  /** The data-table alternative (chartTable): a scrolling region in the plot's place. */
+  private renderTable(what: string) {
+    const t = chartTable(this.series, this.xLabel, this.kind === 'bar' ? this.categories : undefined);
+    return html`<div class="table" role="region" aria-label=${`${what}: data`} tabindex="0">
+      <table>
+        <caption>
+          ${what}
+        </caption>
+        <thead>
+          <tr>
+            ${t.columns.map((c) => html`<th scope="col">${c}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${t.rows.map(
+            (r) =>
+              html`<tr>
+                <th scope="row">${typeof r.x === 'number' ? tableNumber(r.x) : r.x}</th>
+                ${r.values.map((v) => html`<td>${tableNumber(v)}</td>`)}
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
   }
 
   override firstUpdated(): void {
@@ -246,18 +348,23 @@ export class MlpChart extends LitElement {
 
   private config(): ChartConfiguration {
     const datasets = this.series.map((s, i) => {
-      const color = s.color ?? PALETTE[i % PALETTE.length] ?? '#333';
+      const base = s.color ?? PALETTE[i % PALETTE.length] ?? '#333';
+      // #rrggbb + alpha: a faded series keeps its hue.
+      const color = s.faded && /^#[0-9a-f]{6}$/i.test(base) ? `${base}${alphaHex(FADED_OPACITY)}` : base;
       return {
         label: s.label,
         data: s.points as never,
         borderColor: color,
         backgroundColor: this.kind === 'bar' ? `${color}cc` : color,
         borderDash: s.dashed ? [6, 4] : [],
-        borderWidth: this.kind === 'bar' ? 0 : s.thin ? 1 : 2,
-        pointRadius: this.kind === 'bar' || s.thin ? 0 : s.marker ? 7 : 2,
+        borderWidth: this.kind === 'bar' ? 0 : s.thin ? 1 : s.faded ? 1.5 : 2,
+        pointRadius: this.kind === 'bar' || s.thin || s.faded ? 0 : s.marker ? 7 : s.pointStyle ? 3 : 2,
+        ...(s.pointStyle ? { pointStyle: s.pointStyle } : {}),
         ...(s.marker
           ? { pointStyle: 'rectRot' as const, showLine: false, backgroundColor: '#fff', pointHoverRadius: 8 }
           : {}),
+        // Faded series are drawn first (Chart.js draws higher `order` first), under the others.
+        order: s.faded ? 1 : 0,
         tension: 0,
       };
     });
@@ -306,7 +413,7 @@ export class MlpChart extends LitElement {
         plugins: {
           title: { display: this.heading !== '', text: this.heading },
           legend: {
-            display: this.series.length > 1,
+            display: this.series.length > 1 && !this.hideLegend,
             position: 'bottom',
             // Each entry drawn as its line (dashed ones dashed) or its marker, not as a box.
             labels: {

@@ -1,11 +1,12 @@
 /**
  * What the demo exports: a History as CSV in Keras's CSVLogger layout (read back to the same
  * numbers), a chart as SVG whose polylines put each point where the axes say (linear and log
- * y, checked against the mapping computed here), and file names from chart titles.
+ * y, checked against the mapping computed here), a chart's data table (series joined on x),
+ * and file names from chart titles.
  */
 import { describe, expect, it } from 'vitest';
 import { History } from '../../src/model/callbacks.js';
-import { chartSvg, fileStem, historyCsv, SVG_MARGIN } from './export.js';
+import { chartSvg, chartTable, fileStem, historyCsv, SVG_MARGIN, tableNumber } from './export.js';
 
 describe('historyCsv', () => {
   it("writes CSVLogger's columns (epoch from 0, keys sorted), numbers that read back exactly", () => {
@@ -190,5 +191,59 @@ describe('fileStem', () => {
     );
     expect(fileStem('‖∂L/∂W‖')).toBe('l-w');
     expect(fileStem('‖∂‖')).toBe('chart');
+  });
+});
+
+describe('chartTable', () => {
+  it('joins line series on their x values, ascending, leaving gaps and missing points empty', () => {
+    const t = chartTable(
+      [
+        {
+          label: 'loss',
+          points: [
+            { x: 2, y: 0.5 },
+            { x: 1, y: 0.9 },
+            { x: 1.5, y: NaN },
+          ],
+        },
+        {
+          label: 'val_loss',
+          points: [
+            { x: 1, y: 1.1 },
+            { x: 3, y: 0.7 },
+          ],
+          dashed: true,
+        },
+      ],
+      'epoch',
+    );
+    expect(t.columns).toEqual(['epoch', 'loss', 'val_loss']);
+    expect(t.rows).toEqual([
+      { x: 1, values: [0.9, 1.1] },
+      { x: 2, values: [0.5, undefined] },
+      { x: 3, values: [undefined, 0.7] },
+    ]);
+  });
+
+  it('gives bar series one row per category', () => {
+    const t = chartTable([{ label: 'recall', points: [0.9, NaN, 0.7] }], '', ['0', '1', '2']);
+    expect(t.columns).toEqual(['x', 'recall']);
+    expect(t.rows).toEqual([
+      { x: '0', values: [0.9] },
+      { x: '1', values: [undefined] },
+      { x: '2', values: [0.7] },
+    ]);
+  });
+
+  it('writes 4 significant digits, scientific below 1e-3, whole numbers grouped from 1e4', () => {
+    expect([0.123456, 2.5, 0, 0.00012346, 123456.7, -0.5, undefined].map(tableNumber)).toEqual([
+      '0.1235',
+      '2.5',
+      '0',
+      '1.235e-4',
+      '123,457',
+      '-0.5',
+      '',
+    ]);
   });
 });

@@ -6,6 +6,9 @@
  */
 import type { ChartPoint, ChartSeries } from './chart.js';
 
+/** How opaque a faded series (an earlier run, a scenario out of focus) is drawn. */
+export const FADED_OPACITY = 0.3;
+
 /**
  * A History as CSV, as Keras's CSVLogger writes it: `epoch` (from 0) then the logged keys in
  * sorted order, one row per epoch, numbers in full precision (they read back to the same
@@ -19,6 +22,59 @@ export function historyCsv(
   const cell = (v: number | undefined): string => (v === undefined ? 'NA' : String(v));
   const rows = epochs.map((e, i) => [String(e), ...keys.map((k) => cell(history[k]?.[i]))].join(','));
   return `${['epoch', ...keys].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
+}
+
+/** A chart's numbers as a table: the x column (or the category), then one column per series. */
+export interface ChartTable {
+  columns: string[];
+  /** One row per x value (ascending) or category; a series without a point there is undefined. */
+  rows: { x: number | string; values: (number | undefined)[] }[];
+}
+
+/**
+ * The data-table alternative to a chart: line series joined on their x values (gaps, NaN,
+ * left out), bar series by category.
+ */
+export function chartTable(
+  series: readonly ChartSeries[],
+  xLabel: string,
+  categories?: readonly string[],
+): ChartTable {
+  const columns = [xLabel || 'x', ...series.map((s) => s.label)];
+  if (categories) {
+    return {
+      columns,
+      rows: categories.map((c, i) => ({
+        x: c,
+        values: series.map((s) => {
+          const v = (s.points as (number | ChartPoint)[])[i];
+          const y = typeof v === 'number' ? v : v?.y;
+          return y !== undefined && Number.isFinite(y) ? y : undefined;
+        }),
+      })),
+    };
+  }
+  const byX = new Map<number, (number | undefined)[]>();
+  series.forEach((s, j) => {
+    for (const p of s.points as (number | ChartPoint)[]) {
+      if (typeof p === 'number' || !Number.isFinite(p.y) || !Number.isFinite(p.x)) continue;
+      let row = byX.get(p.x);
+      if (!row) byX.set(p.x, (row = new Array<number | undefined>(series.length).fill(undefined)));
+      row[j] = p.y;
+    }
+  });
+  return {
+    columns,
+    rows: [...byX.entries()].sort((a, b) => a[0] - b[0]).map(([x, values]) => ({ x, values })),
+  };
+}
+
+/** A number in a data table: 4 significant digits, scientific below 1e-3. */
+export function tableNumber(v: number | undefined): string {
+  if (v === undefined) return '';
+  const a = Math.abs(v);
+  if (a !== 0 && a < 1e-3) return v.toExponential(3);
+  return a >= 1e4 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(4)).toString();
 }
 
 export interface SvgChart {
@@ -121,7 +177,7 @@ export function chartSvg(c: SvgChart): string {
     `<path d="M${f(x)} ${f(y - r)}L${f(x + r)} ${f(y)}L${f(x)} ${f(y + r)}L${f(x - r)} ${f(y)}Z" fill="#fff" stroke="${color}" stroke-width="2"/>`;
   c.series.forEach((s, i) => {
     const color = s.color ?? '#333';
-    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const dash = `${s.dashed ? ' stroke-dasharray="6 4"' : ''}${s.faded ? ` stroke-opacity="${FADED_OPACITY}"` : ''}`;
     if (s.marker) {
       for (const p of lines[i] ?? []) out.push(diamond(px(p.x), py(p.y), 7, color));
     } else {
@@ -131,7 +187,7 @@ export function chartSvg(c: SvgChart): string {
           `<polyline data-series="${escape(s.label)}" fill="none" stroke="${color}" stroke-width="${s.thin ? 1 : 2}"${dash} points="${pts}"/>`,
         );
       }
-      if (!s.thin) {
+      if (!s.thin && !s.faded) {
         for (const p of lines[i] ?? [])
           out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2" fill="${color}"/>`);
       }

@@ -4,13 +4,15 @@
  * after 20 epochs or more. The test accuracy it shows must be ≥ 95%; the boundary it drew
  * must be the model's own predictions at the grid's points (model.predict on those points
  * as host rows, in the page), and every cell of the boundary canvas must have the colour of
- * that prediction on the scale (playground-draw.ts). Each hidden unit has its canvas.
+ * that prediction on the scale (playground-draw.ts). Each hidden unit has its canvas, and
+ * the loss chart's data table lists every epoch's two losses.
  * Screenshot: out/demo-test/playground.png.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { tableNumber } from '../src/export.js';
 import { scaleColor } from '../src/playground-draw.js';
 import { openDemo, until } from './train-tab.js';
 
@@ -143,6 +145,31 @@ describe('the Playground tab', () => {
       ] ?? NaN;
     expect([at(3, 3), at(-3, -3)].every((v) => v > 0.8)).toBe(true);
     expect([at(3, -3), at(-3, 3)].every((v) => v < 0.2)).toBe(true);
+    // The loss chart's data table (its Table button) lists the epochs and both losses shown.
+    const table = await page.evaluate(async () => {
+      const el = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-playground');
+      const chart = el?.shadowRoot?.querySelector('#pg-loss');
+      const toggle = chart?.shadowRoot?.querySelector<HTMLButtonElement>('.table-toggle');
+      toggle?.click();
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const root = chart?.shadowRoot;
+      return {
+        pressed: toggle?.getAttribute('aria-pressed'),
+        plotHidden: root?.querySelector('.plot')?.getAttribute('aria-hidden'),
+        head: [...(root?.querySelectorAll('.table thead th') ?? [])].map((th) => th.textContent.trim()),
+        rows: [...(root?.querySelectorAll('.table tbody tr') ?? [])].map((tr) =>
+          [...tr.children].map((c) => c.textContent.trim()),
+        ),
+        history: (el?.history ?? []).map((r) => [r.epoch, r.loss, r.valLoss]),
+      };
+    });
+    expect([table.pressed, table.plotHidden]).toEqual(['true', 'true']);
+    expect(table.head).toEqual(['epoch', 'training loss', 'test loss']);
+    expect(table.rows.length).toBe(shown.epoch);
+    table.rows.forEach((row, i) => {
+      const [epoch, loss, valLoss] = table.history[i] ?? [];
+      expect(row).toEqual([String(epoch), tableNumber(loss), tableNumber(valLoss)]);
+    });
     console.log(`playground (Chromium): ${shown.text}; largest colour difference ${worst}`);
     await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
     expect(lines.filter((l) => /error/i.test(l))).toEqual([]);
