@@ -125,6 +125,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
     testRowsText: { state: true },
     epochsText: { state: true },
     picked: { state: true },
+    focused: { state: true },
   };
 
   static override styles = [
@@ -169,6 +170,41 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
       .swatch span.dashed {
         border-top-style: dashed;
       }
+      .legend {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem 0.4rem;
+        margin: 1rem 0 0;
+        padding: 0;
+        list-style: none;
+      }
+      .legend button {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.35rem;
+        background: #fff;
+        color: #1d2430;
+        border: 1px solid #dde2ea;
+        padding: 0.15rem 0.5rem;
+        font-size: 13px;
+      }
+      .legend button[aria-pressed='true'] {
+        border-color: #2456a6;
+        box-shadow: inset 0 0 0 1px #2456a6;
+        font-weight: 600;
+      }
+      .legend .line {
+        display: inline-block;
+        width: 1.4rem;
+        border-top: 3px solid;
+      }
+      .legend .line.dashed {
+        border-top-style: dashed;
+      }
+      .legend .shape {
+        font-size: 11px;
+        line-height: 1;
+      }
       #lab-results th {
         font-weight: 600;
         white-space: nowrap;
@@ -195,6 +231,8 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
   declare epochsText: string;
   /** Ids of the scenarios to run. */
   declare picked: ReadonlySet<string>;
+  /** The scenario the charts bring forward (the others faded), from the shared legend; none: all alike. */
+  declare focused: string | undefined;
   protected readonly who = 'Lab';
   protected readonly noun = 'scenarios';
 
@@ -206,6 +244,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
     this.testRowsText = d.testRows;
     this.epochsText = d.epochs;
     this.picked = new Set(LAB_SCENARIOS.map((s) => s.id));
+    this.focused = undefined;
   }
 
   protected applyDefaults(fallback: boolean): void {
@@ -321,15 +360,55 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
     });
   }
 
+  /** The runs the charts and the shared legend show. */
+  private shown(): ScenarioRun[] {
+    return this.runs.filter((r) => r.status !== 'skipped');
+  }
+
+  /**
+   * One series per scenario: its colour (optimizer × batch size), dashed without BN +
+   * dropout, triangles for SGD and circles for Adam; with a scenario in focus, the others faded.
+   */
   private series(pick: (r: ScenarioRun) => ChartPoint[]): ChartSeries[] {
-    return this.runs
-      .filter((r) => r.status !== 'skipped')
-      .map((r) => ({
-        label: labelOf(r.scenario),
-        points: pick(r),
-        color: colorOf(r.scenario),
-        dashed: !r.scenario.bnDropout,
-      }));
+    const focus = this.shown().some((r) => r.scenario.id === this.focused) ? this.focused : undefined;
+    return this.shown().map((r) => ({
+      label: labelOf(r.scenario),
+      points: pick(r),
+      color: colorOf(r.scenario),
+      dashed: !r.scenario.bnDropout,
+      pointStyle: r.scenario.optimizer === 'sgd' ? ('triangle' as const) : ('circle' as const),
+      faded: focus !== undefined && r.scenario.id !== focus,
+    }));
+  }
+
+  /** The charts' one legend: a button per scenario that brings it forward (press again for all). */
+  private renderLegend() {
+    const runs = this.shown();
+    if (runs.length < 2) return nothing;
+    return html`<ul
+      class="legend"
+      id="lab-legend"
+      aria-label="Scenarios: press one to bring it forward in the charts"
+    >
+      ${runs.map((r) => {
+        const s = r.scenario;
+        const on = this.focused === s.id;
+        return html`<li>
+          <button
+            type="button"
+            data-scenario=${s.id}
+            aria-pressed=${on ? 'true' : 'false'}
+            @click=${() => (this.focused = on ? undefined : s.id)}
+          >
+            <span class=${s.bnDropout ? 'line' : 'line dashed'} style=${`border-color: ${colorOf(s)}`}></span>
+            <span class="shape" style=${`color: ${colorOf(s)}`} aria-hidden="true"
+              >${s.optimizer === 'sgd' ? '▲' : '●'}</span
+            >
+            ${labelOf(s)}
+          </button>
+        </li>`;
+      })}
+    </ul>`;
   }
 
   override render() {
@@ -368,9 +447,11 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
           `Run ${this.picked.size === LAB_SCENARIOS.length ? 'all 12 scenarios' : `${this.picked.size} scenarios`}`,
         )}
       </div>
+      ${this.renderLegend()}
       <div class="grid charts">
         <mlp-chart
           id="lab-val-accuracy"
+          hide-legend
           heading="Validation accuracy (epoch 0: before training)"
           x-label="epoch"
           y-label="accuracy"
@@ -378,6 +459,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         ></mlp-chart>
         <mlp-chart
           id="lab-val-loss"
+          hide-legend
           heading="Validation loss (epoch 0: before training)"
           x-label="epoch"
           y-label="loss"
@@ -385,6 +467,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         ></mlp-chart>
         <mlp-chart
           id="lab-train-loss"
+          hide-legend
           heading="Training loss (mean over the epoch so far)"
           x-label="epoch"
           y-label="loss"

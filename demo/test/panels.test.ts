@@ -4,8 +4,9 @@
  *   (checked against the stored record: 4 bytes × 25,450 parameters + the topology JSON),
  *   loaded back with bit-identical weights and the same test accuracy on the Predict tab,
  *   then deleted.
- * - Lab: two scenarios; their results rows, the overlaid validation-accuracy chart, and the
- *   test accuracy as a whole count of test rows.
+ * - Lab: two scenarios; their results rows, the overlaid validation-accuracy chart, the
+ *   test accuracy as a whole count of test rows, and the shared legend that brings one
+ *   scenario forward in every chart.
  * - Vanishing gradients: at the tab's 20 × 64, the per-layer gradient norms before training
  *   against a float64 backpropagation of the same seeded models on the same 256 MNIST
  *   images, and the regime the tab shows for each (sigmoid + uniform(±0.5) vanishing, tanh +
@@ -452,6 +453,48 @@ describe('the demo panels', () => {
       expect(Math.abs(y0 * validationRows - Math.round(y0 * validationRows))).toBeLessThan(1e-3);
       expect(row.valAccuracy).toBeGreaterThan(y0);
     });
+    // One shared legend above the charts (none under each); pressing a scenario fades the
+    // others in all three charts, pressing it again brings them all back.
+    const legend = await page.evaluate(async () => {
+      const root = (window as unknown as Win).__h.root('mlp-lab');
+      type Chart = { series: { label: string; faded?: boolean }[]; hideLegend: boolean };
+      const charts = () =>
+        ['#lab-val-accuracy', '#lab-val-loss', '#lab-train-loss'].map(
+          (id) => root?.querySelector(id) as unknown as Chart,
+        );
+      const faded = () => charts().map((c) => c.series.map((s) => s.faded ?? false));
+      const buttons = [...(root?.querySelectorAll<HTMLButtonElement>('#lab-legend button') ?? [])];
+      const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const before = faded();
+      buttons[1]?.click();
+      await frames();
+      const focused = { faded: faded(), pressed: buttons.map((b) => b.getAttribute('aria-pressed')) };
+      buttons[1]?.click();
+      await frames();
+      return {
+        names: buttons.map((b) => b.textContent.replace(/\s+/g, ' ').trim()),
+        hidden: charts().map((c) => c.hideLegend),
+        before,
+        focused,
+        after: faded(),
+      };
+    });
+    expect(legend.names).toEqual(['● Adam b16', '● Adam b32']);
+    expect(legend.hidden).toEqual([true, true, true]);
+    expect(legend.before).toEqual([
+      [false, false],
+      [false, false],
+      [false, false],
+    ]);
+    expect(legend.focused).toEqual({
+      faded: [
+        [true, false],
+        [true, false],
+        [true, false],
+      ],
+      pressed: ['false', 'true'],
+    });
+    expect(legend.after).toEqual(legend.before);
     console.log(
       `lab: ${rows.map((r) => `${r.scenario}: val ${r.valAccuracy}, test ${r.testAccuracy}`).join('; ')}; before training ${series.map((s) => s.points[0]?.y).join(', ')}`,
     );
