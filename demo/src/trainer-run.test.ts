@@ -7,7 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LayersModel } from '../../src/index.js';
-import { bestPoint, RunMonitor } from './trainer-run.js';
+import {
+  bestPoint,
+  EARLIER_RUNS,
+  earlierSeries,
+  rememberRun,
+  RunMonitor,
+  type EarlierRun,
+} from './trainer-run.js';
 
 function run(valLoss: number[], valAcc: number[]): RunMonitor {
   const events = new EventTarget();
@@ -64,5 +71,48 @@ describe('RunMonitor', () => {
       [2, 1 / 3],
       [2, 'gap'],
     ]);
+  });
+});
+
+describe('earlier runs', () => {
+  it("keeps a finished run's validation curves, newest first, at most EARLIER_RUNS", () => {
+    const monitors = [[2, 1.5], [1.8, 1.2, 1.1], [1.9], [1.7, 1.0]].map((vl) =>
+      run(
+        vl,
+        vl.map((v) => 1 - v / 4),
+      ),
+    );
+    let runs: EarlierRun[] = [];
+    monitors.forEach((m, i) => {
+      runs = rememberRun(runs, { number: i + 1, label: `model ${i + 1}`, ...m.validationCurves() });
+    });
+    expect(runs.map((r) => r.number)).toEqual([4, 3, 2].slice(0, EARLIER_RUNS));
+    // The curves are the epoch-end validation points the run's own chart showed.
+    const latest = monitors[3]?.lossSeries().find((s) => s.label === 'validation (epoch)')?.points;
+    expect(runs[0]?.valLoss).toEqual(latest);
+    expect(runs[0]?.valAccuracy).toEqual([
+      { x: 1, y: 1 - 1.7 / 4 },
+      { x: 2, y: 1 - 1.0 / 4 },
+    ]);
+    // A run stopped before its first epoch ended has nothing to compare.
+    expect(rememberRun(runs, { number: 5, label: 'empty', valLoss: [], valAccuracy: [] })).toEqual(runs);
+  });
+
+  it('draws them faded and labelled, each run in its own colour whatever its position', () => {
+    const a: EarlierRun = {
+      number: 1,
+      label: '784-32-10',
+      valLoss: [{ x: 1, y: 2 }],
+      valAccuracy: [{ x: 1, y: 0.5 }],
+    };
+    const b: EarlierRun = { ...a, number: 2, label: '784-64-10' };
+    const loss = earlierSeries([b, a], 'loss');
+    expect(loss.map((s) => [s.label, s.faded, s.points])).toEqual([
+      ['run 2: 784-64-10', true, [{ x: 1, y: 2 }]],
+      ['run 1: 784-32-10', true, [{ x: 1, y: 2 }]],
+    ]);
+    expect(earlierSeries([a], 'accuracy')[0]?.points).toEqual([{ x: 1, y: 0.5 }]);
+    expect(earlierSeries([a], 'loss')[0]?.color).toBe(loss[1]?.color);
+    expect(new Set(loss.map((s) => s.color)).size).toBe(2);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * What <mlp-trainer> shows of a fit() as it runs: the curves (the running epoch means from
  * fit's 'batch' events at x = epoch + step/steps, and each epoch's train and validation
- * values at its end) and the progress line (epoch, samples/s).
+ * values at its end), the progress line (epoch, samples/s), and the earlier runs' validation
+ * curves kept to compare with.
  */
 import type { Callback, LayersModel, Logs } from '../../src/index.js';
 import type { ChartPoint, ChartSeries } from './chart.js';
@@ -108,6 +109,44 @@ export class RunMonitor {
   accuracySeries(): ChartSeries[] {
     return series(this.points.accRun, this.points.acc, this.points.valAcc, 'max');
   }
+
+  /** This run's validation curves so far, to keep as an earlier run (rememberRun). */
+  validationCurves(): { valLoss: ChartPoint[]; valAccuracy: ChartPoint[] } {
+    return { valLoss: [...this.points.valLoss], valAccuracy: [...this.points.valAcc] };
+  }
+}
+
+/** A finished run kept to compare with: its label and validation curves. */
+export interface EarlierRun {
+  /** 1 for the page's first run, and so on. */
+  number: number;
+  label: string;
+  valLoss: ChartPoint[];
+  valAccuracy: ChartPoint[];
+}
+
+/** How many earlier runs the charts keep. */
+export const EARLIER_RUNS = 3;
+/** Their colours, apart from the current run's blues and red. */
+const EARLIER_COLORS = ['#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
+/** `runs` (newest first) with `run` in front, the oldest dropped past `keep`; a run with no epoch is not kept. */
+export function rememberRun(runs: readonly EarlierRun[], run: EarlierRun, keep = EARLIER_RUNS): EarlierRun[] {
+  if (run.valLoss.length === 0 && run.valAccuracy.length === 0) return [...runs];
+  return [run, ...runs].slice(0, keep);
+}
+
+/**
+ * The earlier runs' validation curves, faded under the current run's: one series each,
+ * "run N: <label>", in a colour of its own (by run number, so it keeps it as runs come and go).
+ */
+export function earlierSeries(runs: readonly EarlierRun[], which: 'loss' | 'accuracy'): ChartSeries[] {
+  return runs.map((r) => ({
+    label: `run ${r.number}: ${r.label}`,
+    points: which === 'loss' ? r.valLoss : r.valAccuracy,
+    color: EARLIER_COLORS[(r.number - 1) % EARLIER_COLORS.length],
+    faded: true,
+  }));
 }
 
 /** The validation point EarlyStopping would call best (the first of equals), if any. */

@@ -36,7 +36,7 @@ import { fmt, panelStyles, pct } from './styles.js';
 import { trainerStyles } from './trainer-styles.js';
 import { download, historyCsv } from './export.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
-import { RunMonitor, type Progress } from './trainer-run.js';
+import { earlierSeries, rememberRun, RunMonitor, type EarlierRun, type Progress } from './trainer-run.js';
 import {
   baseForm,
   CONFIG_KEY,
@@ -119,6 +119,7 @@ export class MlpTrainer extends LitElement {
     results: { state: true },
     lossSeries: { state: true },
     accuracySeries: { state: true },
+    earlier: { state: true },
     summary: { state: true },
     summaryError: { state: true },
     diagramBuild: { state: true },
@@ -162,6 +163,8 @@ export class MlpTrainer extends LitElement {
   declare private results: Results;
   declare private lossSeries: ChartSeries[];
   declare private accuracySeries: ChartSeries[];
+  /** Earlier runs of this page, newest first, drawn faded under the current one. */
+  declare private earlier: EarlierRun[];
   declare private summary: string;
   declare private summaryError: string | undefined;
   /** Builds the model the summary shows, for the diagram (model-diagram.ts draws it when opened). */
@@ -172,6 +175,9 @@ export class MlpTrainer extends LitElement {
 
   private trainedModel: LayersModel | undefined;
   private trainedHistory: History | undefined;
+  /** The last finished run, kept as an earlier one when the next starts. */
+  private lastRun: EarlierRun | undefined;
+  private runsStarted = 0;
   /** The model fit() is training now (never handed out yet). */
   private training: LayersModel | undefined;
   private running: Promise<void> | undefined;
@@ -212,6 +218,7 @@ export class MlpTrainer extends LitElement {
     this.results = {};
     this.lossSeries = [];
     this.accuracySeries = [];
+    this.earlier = [];
     this.summary = '';
     this.summaryError = undefined;
     this.runError = undefined;
@@ -385,6 +392,13 @@ export class MlpTrainer extends LitElement {
     if (this.phase === 'error') this.phase = 'idle';
   }
 
+  /** Drops the earlier runs' faded curves (the current run's stay). */
+  private forgetEarlierRuns(): void {
+    this.earlier = [];
+    this.lossSeries = this.lossSeries.filter((x) => !x.faded);
+    this.accuracySeries = this.accuracySeries.filter((x) => !x.faded);
+  }
+
   private downloadHistory(): void {
     const h = this.trainedHistory;
     if (h) download('history.csv', historyCsv(h.epoch, h.history), 'text/csv');
@@ -477,8 +491,11 @@ export class MlpTrainer extends LitElement {
     this.phase = 'loading';
     this.results = {};
     this.progress = undefined;
-    this.lossSeries = [];
-    this.accuracySeries = [];
+    if (this.lastRun) this.earlier = rememberRun(this.earlier, this.lastRun);
+    this.lastRun = undefined;
+    const runNumber = ++this.runsStarted;
+    this.lossSeries = earlierSeries(this.earlier, 'loss');
+    this.accuracySeries = earlierSeries(this.earlier, 'accuracy');
     this.startedAt = performance.now();
     this.now = this.startedAt;
     const clock = setInterval(() => (this.now = performance.now()), 500);
@@ -503,8 +520,8 @@ export class MlpTrainer extends LitElement {
         () => {
           if (this.stopRequested) m.stopTraining = true; // fit() clears it when it begins
           this.progress = monitor.progress;
-          this.lossSeries = monitor.lossSeries();
-          this.accuracySeries = monitor.accuracySeries();
+          this.lossSeries = [...monitor.lossSeries(), ...earlierSeries(this.earlier, 'loss')];
+          this.accuracySeries = [...monitor.accuracySeries(), ...earlierSeries(this.earlier, 'accuracy')];
         },
         (epoch, logs) =>
           this.dispatchEvent(
@@ -551,6 +568,11 @@ export class MlpTrainer extends LitElement {
         `${kept < epochsRun - 1 ? ` (early stopping: weights of epoch ${kept + 1})` : ''} on ${sets.label}`;
       this.trainedModel = m;
       this.trainedHistory = history;
+      this.lastRun = {
+        number: runNumber,
+        label: `${architecture(config, features, classes)}, ${config.optimizer} ${config.learningRate}, batch ${config.batchSize}`,
+        ...monitor.validationCurves(),
+      };
       handedOut = true;
       this.phase = stopped ? 'stopped' : 'done';
       this.dispatchEvent(
@@ -634,6 +656,22 @@ export class MlpTrainer extends LitElement {
               .series=${this.accuracySeries}
             ></mlp-chart>
           </div>
+          ${
+            this.earlier.length === 0
+              ? nothing
+              : html`<p class="note" id="earlier-runs">
+                  Faded: the validation curves of earlier runs
+                  (${this.earlier.map((r) => `run ${r.number}`).join(', ')}), to compare.
+                  <button
+                    type="button"
+                    class="secondary"
+                    id="forget-runs"
+                    @click=${() => this.forgetEarlierRuns()}
+                  >
+                    Forget them
+                  </button>
+                </p>`
+          }
           ${
             this.hideForm
               ? nothing

@@ -79,6 +79,56 @@ describe('the demo page', () => {
     await page.screenshot({ path: join(OUT, 'train.png'), fullPage: true });
   });
 
+  it("keeps the first run's validation curves faded and labelled under the second run's, until forgotten", async () => {
+    type Series = { label: string; faded?: boolean; points: { x: number; y: number }[] };
+    const read = () =>
+      page.evaluate(() => {
+        const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+        const series = (id: string) =>
+          ((root?.querySelector(id) as unknown as { series: Series[] } | null)?.series ?? []).map((x) => ({
+            label: x.label,
+            faded: x.faded ?? false,
+            points: x.points,
+          }));
+        return {
+          loss: series('#loss-chart'),
+          accuracy: series('#accuracy-chart'),
+          note: root?.querySelector('#earlier-runs')?.textContent.replace(/\s+/g, ' ').trim() ?? '',
+        };
+      });
+    const first = await read();
+    const validation = (list: Series[]) => list.find((x) => x.label === 'validation (epoch)')?.points;
+    expect(first.loss.some((x) => x.faded)).toBe(false);
+    await trainSmallModel(page);
+    const second = await read();
+    const label = 'run 1: 784-32-10 relu, adam 0.003, batch 16';
+    for (const [before, after] of [
+      [first.loss, second.loss],
+      [first.accuracy, second.accuracy],
+    ] as const) {
+      const faded = after.filter((x) => x.faded);
+      expect(faded.map((x) => x.label)).toEqual([label]);
+      expect(faded[0]?.points).toEqual(validation(before));
+      // The second run has its own validation curve, not faded.
+      expect(validation(after)).toHaveLength(1);
+    }
+    expect(second.note).toMatch(/earlier runs \(run 1\)/);
+    await page.evaluate(() =>
+      document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#forget-runs')
+        ?.click(),
+    );
+    await until(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      return !root?.querySelector('#earlier-runs');
+    });
+    const forgotten = await read();
+    expect([...forgotten.loss, ...forgotten.accuracy].some((x) => x.faded)).toBe(false);
+    expect(validation(forgotten.loss)).toEqual(validation(second.loss));
+  });
+
   it('draws a digit on the Predict tab: the prediction shown is a float64 forward pass of the model on the drawn input', async () => {
     await page.evaluate(() => {
       location.hash = '#predict';
