@@ -20,7 +20,10 @@ import './digit-canvas.js';
 import { gpuSplit, loadMnist } from './mnist.js';
 import type { DemoState } from './state.js';
 import { fmt, panelStyles, pct } from './styles.js';
+import { firstLayerImages, histogram, kernels, type Histogram, type UnitImage } from './weights-view.js';
 
+/** How many first-layer units the Predict tab draws as images. */
+const UNIT_IMAGES = 32;
 const CLASSES = 10;
 const GRID_CELLS = 48;
 const BATCH = 1024;
@@ -93,6 +96,7 @@ export class MlpPredict extends LitElement {
     status: { state: true },
     error: { state: true },
     drawError: { state: true },
+    learned: { state: true },
   };
 
   static override styles = [
@@ -191,6 +195,27 @@ export class MlpPredict extends LitElement {
         font-size: 1.3rem;
         font-weight: 600;
       }
+      #units {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(52px, 1fr));
+        gap: 4px;
+        max-width: 44rem;
+      }
+      #units canvas {
+        width: 100%;
+        aspect-ratio: 1;
+        image-rendering: pixelated;
+        border-radius: 3px;
+        outline: 1px solid #dde2ea;
+      }
+      .histograms {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(min(100%, 300px), 1fr));
+        gap: 0.75rem;
+      }
+      .histograms mlp-chart {
+        height: 200px;
+      }
     `,
   ];
 
@@ -202,6 +227,8 @@ export class MlpPredict extends LitElement {
   declare status: string;
   declare error: string | undefined;
   declare drawError: string | undefined;
+  /** The current model's first-layer unit images and kernel histograms (read from its weights). */
+  declare learned: { units: UnitImage[]; histograms: { name: string; hist: Histogram }[] } | undefined;
 
   private listening: DemoState | undefined;
   private testData: { rows: number; split: MnistSplit; gpu: GpuData } | undefined;
@@ -224,6 +251,7 @@ export class MlpPredict extends LitElement {
     this.status = '';
     this.error = undefined;
     this.drawError = undefined;
+    this.learned = undefined;
   }
 
   override connectedCallback(): void {
@@ -334,6 +362,13 @@ export class MlpPredict extends LitElement {
       const p = (await state.use(model, () => model.predict(gpu, { batchSize: BATCH }))) as Prediction;
       if (!this.stillCurrent(model)) return;
       this.analysis = analyse(model, this.testData.split, p);
+      const weights = await state.use(model, () => model.getWeights());
+      if (!this.stillCurrent(model)) return;
+      const ks = kernels(weights);
+      this.learned = {
+        units: (ks[0] && firstLayerImages(ks[0], UNIT_IMAGES)) ?? [],
+        histograms: ks.map((k) => ({ name: k.name, hist: histogram(k.data, 30) })),
+      };
       this.status = '';
     } catch (e) {
       if (!this.stillCurrent(model)) return;
@@ -388,7 +423,7 @@ export class MlpPredict extends LitElement {
               This model ${bad}. Train one on the Train tab, or load an MNIST model on the Save / load tab.
             </p>`
           : html`<div class="cards">${this.renderDraw()} ${this.renderConfusion()}</div>
-              ${this.renderGrid()}`
+              ${this.renderGrid()} ${this.renderLearned()}`
       }`;
   }
 
@@ -559,7 +594,66 @@ export class MlpPredict extends LitElement {
     </section>`;
   }
 
+  private drawUnits(): void {
+    for (const u of this.learned?.units ?? []) {
+      const canvas = this.renderRoot.querySelector<HTMLCanvasElement>(`#units canvas[data-unit="${u.unit}"]`);
+      const ctx = canvas?.getContext('2d');
+      if (ctx) ctx.putImageData(new ImageData(new Uint8ClampedArray(u.rgba), 28, 28), 0, 0);
+    }
+  }
+
+  /** What the network learned: the first layer's units as images, and each kernel's histogram. */
+  private renderLearned() {
+    const l = this.learned;
+    if (!l) return nothing;
+    const first = this.state?.current?.model.layers.find(
+      (x) => x.name === l.histograms[0]?.name.split('/')[0],
+    );
+    return html`<section class="card" id="learned">
+      <h3>What the network learned</h3>
+      ${
+        l.units.length === 0
+          ? html`<p class="muted">
+              The first Dense layer does not take the 784 pixels, so it has no images to show.
+            </p>`
+          : html`<p class="muted small">
+                The first ${l.units.length} units of the first Dense layer${first ? ` (${first.name})` : ''}:
+                each unit's 784 input weights as a 28×28 image. Blue: a lit pixel there raises the unit; red:
+                it lowers it; each image scaled by its own largest weight.
+              </p>
+              <div id="units">
+                ${l.units.map(
+                  (u) =>
+                    html`<canvas
+                      width="28"
+                      height="28"
+                      data-unit=${String(u.unit)}
+                      role="img"
+                      aria-label=${`unit ${u.unit + 1}: weights up to ±${fmt(u.maxAbs, 3)}`}
+                    ></canvas>`,
+                )}
+              </div>`
+      }
+      <h3>Weights of each Dense kernel</h3>
+      <div class="histograms">
+        ${l.histograms.map(({ name, hist }) => {
+          const width = (hist.max - hist.min) / hist.counts.length;
+          return html`<mlp-chart
+            kind="bar"
+            data-kernel=${name}
+            heading=${name}
+            x-label="weight"
+            y-label="count"
+            .categories=${hist.counts.map((_, i) => fmt(hist.min + (i + 0.5) * width, 2))}
+            .series=${[{ label: 'weights', points: hist.counts, color: '#2f6fd6' }]}
+          ></mlp-chart>`;
+        })}
+      </div>
+    </section>`;
+  }
+
   override updated(changed: PropertyValues<this>): void {
+    if (changed.has('learned')) this.drawUnits();
     if (!changed.has('analysis') && !changed.has('misclassifiedOnly')) return;
     const a = this.analysis;
     if (!a) return;

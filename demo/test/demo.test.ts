@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
+import { weightColor } from '../src/weights-view.js';
 import { openDemo, trainSmallModel, until as untilIn } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
@@ -209,6 +210,58 @@ describe('the demo page', () => {
     expect(shown.text).toContain(`this is a ${best}`);
     expect(shown.text).toMatch(/I am \d+(\.\d+)?% confident/);
     await page.screenshot({ path: join(OUT, 'predict.png'), fullPage: true });
+  });
+
+  it("shows what the network learned on Predict: the first layer's weights as images, each kernel's histogram", async () => {
+    const shown = await until(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-predict')?.shadowRoot;
+      const canvases = [...(root?.querySelectorAll<HTMLCanvasElement>('#units canvas') ?? [])];
+      const charts = [...(root?.querySelectorAll('#learned mlp-chart') ?? [])] as unknown as (HTMLElement & {
+        series: { points: number[] }[];
+      })[];
+      if (canvases.length === 0 || charts.length === 0) return undefined;
+      const pixels = (c: HTMLCanvasElement | undefined) =>
+        Array.from(c?.getContext('2d')?.getImageData(0, 0, 28, 28).data ?? []);
+      return {
+        units: canvases.length,
+        first: pixels(canvases[0]),
+        fifth: pixels(canvases[4]),
+        charts: charts.map((c) => ({
+          kernel: c.getAttribute('data-kernel'),
+          total: (c.series[0]?.points ?? []).reduce((a, b) => a + b, 0),
+        })),
+      };
+    });
+    // The model's own weights, read in the page.
+    const weights = await page.evaluate(async () => {
+      const el = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-predict');
+      const model = el?.state?.current?.model;
+      const w = (await model?.getWeights()) ?? [];
+      return w
+        .filter((x) => x.name.endsWith('/kernel'))
+        .map((x) => ({ shape: x.shape, data: Array.from(x.data) }));
+    });
+    const first = weights[0];
+    if (!first) throw new Error('no first kernel');
+    const units = first.shape[1] ?? 0;
+    expect(shown.units).toBe(Math.min(32, units));
+    for (const [u, px] of [
+      [0, shown.first],
+      [4, shown.fifth],
+    ] as const) {
+      const column = Array.from({ length: 784 }, (_, i) => first.data[i * units + u] ?? NaN);
+      const maxAbs = Math.max(...column.map(Math.abs));
+      column.forEach((w, i) => {
+        expect(px.slice(4 * i, 4 * i + 4)).toEqual([...weightColor(w / maxAbs), 255]);
+      });
+    }
+    // One histogram per Dense kernel, counting each of its weights once.
+    expect(shown.charts).toEqual(
+      weights.map((k, i) => ({
+        kernel: i === 0 ? 'dense/kernel' : `dense_${i}/kernel`,
+        total: k.data.length,
+      })),
+    );
   });
 
   it("draws the Train tab's model when its Diagram is opened: a Graphviz box per layer, shapes as Keras prints them", async () => {

@@ -1,0 +1,64 @@
+/**
+ * The Predict tab's view of the weights (weights-view.ts) against its definitions: the
+ * red–white–blue scale, each first-layer unit's 784 weights laid out as MNIST's 28×28 rows
+ * and scaled by its own largest |w|, and histograms that count every finite value once.
+ */
+import { describe, expect, it } from 'vitest';
+import { firstLayerImages, histogram, kernels, weightColor } from './weights-view.js';
+
+describe('weights view', () => {
+  it('weightColor: red at −1, white at 0, blue at +1, clamped, NaN white', () => {
+    expect(weightColor(-1)).toEqual([214, 39, 40]);
+    expect(weightColor(0)).toEqual([255, 255, 255]);
+    expect(weightColor(1)).toEqual([31, 119, 180]);
+    expect(weightColor(5)).toEqual(weightColor(1));
+    expect(weightColor(NaN)).toEqual([255, 255, 255]);
+    expect(weightColor(0.5)).toEqual([143, 187, 218]); // halfway to blue: (255 + c) / 2, rounded
+  });
+
+  it("firstLayerImages puts input i of unit u at pixel i, scaled by the unit's largest |w|", () => {
+    const units = 3;
+    const data = new Float32Array(784 * units);
+    // Unit 1: pixel (row 2, col 5) = input 61 is its largest weight (−0.8); pixel 700 is +0.4.
+    data[61 * units + 1] = -0.8;
+    data[700 * units + 1] = 0.4;
+    data[10 * units + 2] = 2; // unit 2 only
+    const images = firstLayerImages({ name: 'dense/kernel', shape: [784, units], data }, 2);
+    expect(images?.map((u) => [u.unit, u.maxAbs])).toEqual([
+      [0, 0],
+      [1, Math.fround(0.8)],
+    ]);
+    const px = (u: number, i: number) => Array.from(images?.[u]?.rgba.subarray(4 * i, 4 * i + 4) ?? []);
+    expect(px(1, 61)).toEqual([...weightColor(-1), 255]);
+    expect(px(1, 700)).toEqual([...weightColor(0.5), 255]);
+    expect(px(1, 10)).toEqual([255, 255, 255, 255]); // unit 2's weight is not unit 1's
+    expect(px(0, 61)).toEqual([255, 255, 255, 255]); // an all-zero unit is white
+    expect(
+      firstLayerImages({ name: 'dense_1/kernel', shape: [32, 10], data: new Float32Array(320) }),
+    ).toBeUndefined();
+  });
+
+  it('histogram: equal bins over the range, the maximum in the last bin, non-finite values left out', () => {
+    const h = histogram([0, 0.1, 0.25, 0.5, 0.99, 1, NaN, Infinity], 4);
+    expect([h.min, h.max]).toEqual([0, 1]);
+    expect(h.counts).toEqual([2, 1, 1, 2]); // [0, .25) [.25, .5) [.5, .75) [.75, 1]
+    expect(histogram([3, 3, 3], 5).counts).toEqual([3, 0, 0, 0, 0]);
+    expect(histogram([NaN], 2)).toEqual({ min: NaN, max: NaN, counts: [0, 0] });
+  });
+
+  it('kernels keeps the 2-D ".../kernel" weights in order', () => {
+    const w = (name: string, shape: number[]) => ({
+      name,
+      shape,
+      data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+    });
+    expect(
+      kernels([
+        w('dense/kernel', [4, 2]),
+        w('dense/bias', [2]),
+        w('batch_normalization/gamma', [2]),
+        w('dense_1/kernel', [2, 1]),
+      ]).map((k) => k.name),
+    ).toEqual(['dense/kernel', 'dense_1/kernel']);
+  });
+});

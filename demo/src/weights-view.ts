@@ -1,0 +1,86 @@
+/**
+ * What a trained MNIST model's weights look like: each first-layer unit's 784 input weights
+ * as a 28×28 image (blue where a lit pixel raises the unit, red where it lowers it, scaled by
+ * the unit's largest |w|), and a histogram of each Dense kernel's weights. Pure: the Predict
+ * tab draws the results, and Node tests check them against their definitions.
+ */
+
+/** A weight as getWeights gives it. */
+export interface NamedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Colour of v in [−1, 1]: red (−1) through white (0) to blue (+1), each channel rounded. */
+export function weightColor(v: number): [number, number, number] {
+  const t = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
+  const neg: [number, number, number] = [214, 39, 40];
+  const pos: [number, number, number] = [31, 119, 180];
+  const end = t < 0 ? neg : pos;
+  const f = Math.abs(t);
+  return [0, 1, 2].map((c) => Math.round(255 + ((end[c] as number) - 255) * f)) as [number, number, number];
+}
+
+/** One first-layer unit's weights as an image. */
+export interface UnitImage {
+  unit: number;
+  /** Its largest |w| (what ±1 of the colour scale stands for). */
+  maxAbs: number;
+  /** RGBA, 28×28, row-major (the pixel order of MNIST's rows). */
+  rgba: Uint8ClampedArray;
+}
+
+/**
+ * The first `count` units of a Dense kernel with 784 inputs ([784, units], row-major: w[i][u]
+ * at i·units + u) as 28×28 images; undefined if the kernel does not take 784 inputs.
+ */
+export function firstLayerImages(kernel: NamedWeight, count = 32): UnitImage[] | undefined {
+  const [inputs, units] = kernel.shape;
+  if (kernel.shape.length !== 2 || inputs !== 784 || units === undefined) return undefined;
+  return Array.from({ length: Math.min(count, units) }, (_, u) => {
+    let maxAbs = 0;
+    for (let i = 0; i < 784; i++) maxAbs = Math.max(maxAbs, Math.abs(kernel.data[i * units + u] as number));
+    const rgba = new Uint8ClampedArray(784 * 4);
+    for (let i = 0; i < 784; i++) {
+      const w = kernel.data[i * units + u] as number;
+      const [r, g, b] = weightColor(maxAbs > 0 ? w / maxAbs : 0);
+      rgba.set([r, g, b, 255], 4 * i);
+    }
+    return { unit: u, maxAbs, rgba };
+  });
+}
+
+/** A histogram: `bins` equal bins from min to max (the last one closed), counts per bin. */
+export interface Histogram {
+  min: number;
+  max: number;
+  counts: number[];
+}
+
+/** The histogram of the finite values of `data` in `bins` bins over their range. */
+export function histogram(data: ArrayLike<number>, bins = 30): Histogram {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  const counts = new Array<number>(bins).fill(0);
+  if (min > max) return { min: NaN, max: NaN, counts };
+  const width = (max - min) / bins;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (!Number.isFinite(v)) continue;
+    const b = width > 0 ? Math.min(bins - 1, Math.floor((v - min) / width)) : 0;
+    counts[b] = (counts[b] as number) + 1;
+  }
+  return { min, max, counts };
+}
+
+/** The Dense kernels (2-D weights named ".../kernel") of a model's weights, in order. */
+export function kernels(weights: readonly NamedWeight[]): NamedWeight[] {
+  return weights.filter((w) => w.shape.length === 2 && w.name.endsWith('/kernel'));
+}
