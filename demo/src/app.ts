@@ -3,7 +3,7 @@
  * tabs: Train, Predict, Lab, Vanishing gradients, Playground, Tune, Save / load.
  */
 import { css, html, LitElement, nothing } from 'lit';
-import type { LayersModel } from '../../src/index.js';
+import type { Engine, LayersModel } from '../../src/index.js';
 import { DemoState } from './state.js';
 import { panelStyles } from './styles.js';
 import { startWebGPU, type WebGPUStatus } from './webgpu.js';
@@ -31,6 +31,7 @@ export class MlpDemo extends LitElement {
     status: { state: true },
     tab: { state: true },
     busy: { state: true },
+    presenting: { type: Boolean, reflect: true },
   };
 
   static override styles = [
@@ -51,6 +52,23 @@ export class MlpDemo extends LitElement {
       header h1 {
         font-size: 1.4rem;
         margin: 0;
+      }
+      /* Presentation mode (a projector): the page's full width, everything 1.35× larger; not on a
+         phone-sized screen, where the panels already stack and there is no room to grow. */
+      :host([presenting]) {
+        max-width: none;
+      }
+      @media (min-width: 720px) {
+        :host([presenting]) .zoom {
+          zoom: 1.35;
+        }
+      }
+      #present {
+        margin-left: auto;
+      }
+      #present[aria-pressed='true'] {
+        background: #2f6fd6;
+        color: #fff;
       }
       .adapter {
         color: #4a5466;
@@ -91,6 +109,8 @@ export class MlpDemo extends LitElement {
   declare status: WebGPUStatus | undefined;
   declare tab: TabId;
   declare busy: string | undefined;
+  /** Presentation mode: larger text and charts for a projector (the attribute \`presenting\`). */
+  declare presenting: boolean;
   /** Set once WebGPU started; the panels share it. */
   state: DemoState | undefined;
 
@@ -99,6 +119,7 @@ export class MlpDemo extends LitElement {
     this.status = undefined;
     this.tab = tabFromHash();
     this.busy = undefined;
+    this.presenting = new URLSearchParams(location.search).has('present');
   }
 
   override connectedCallback(): void {
@@ -170,6 +191,16 @@ export class MlpDemo extends LitElement {
             >`
           : nothing
       }
+      <button
+        type="button"
+        class="secondary"
+        id="present"
+        aria-pressed=${this.presenting ? 'true' : 'false'}
+        title="Larger text and charts, the page's full width (or open the page with ?present)"
+        @click=${() => (this.presenting = !this.presenting)}
+      >
+        Presentation mode
+      </button>
     </header>`;
     if (!s)
       return html`${header}
@@ -183,7 +214,11 @@ export class MlpDemo extends LitElement {
     }
     const state = this.state;
     return html`${header}
-      <nav role="tablist" aria-label="Demo sections" @keydown=${this.onTabKey}>
+      <div class="zoom">${this.renderTabs(s.engine, state)}</div>`;
+  }
+
+  private renderTabs(engine: Engine, state: DemoState | undefined) {
+    return html`<nav role="tablist" aria-label="Demo sections" @keydown=${this.onTabKey}>
         ${TABS.map(
           (t) =>
             html`<button
@@ -203,7 +238,7 @@ export class MlpDemo extends LitElement {
         id="panel-train"
         aria-labelledby="tab-train"
         ?hidden=${this.tab !== 'train'}
-        .engine=${s.engine}
+        .engine=${engine}
         .lock=${state}
         @mlp-trained=${this.onTrained}
       ></mlp-trainer>

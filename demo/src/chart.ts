@@ -104,6 +104,7 @@ export class MlpChart extends LitElement {
     yMax: { type: Number, attribute: 'y-max' },
     hideLegend: { type: Boolean, attribute: 'hide-legend' },
     showTable: { state: true },
+    full: { state: true },
   };
 
   static override styles = css`
@@ -112,9 +113,14 @@ export class MlpChart extends LitElement {
       position: relative;
       min-height: 220px;
     }
+    :host(:fullscreen) {
+      background: #fff;
+      padding: 2rem 1.5rem 1.5rem;
+    }
+    /* Below the buttons' row, so that they never cover the chart's title. */
     .plot {
       position: absolute;
-      inset: 0;
+      inset: 1.3rem 0 0 0;
     }
     .plot.behind {
       visibility: hidden;
@@ -161,6 +167,7 @@ export class MlpChart extends LitElement {
       position: absolute;
       top: 0;
       right: 0;
+      z-index: 1; /* above the plot and the table, which are positioned too */
       display: flex;
       gap: 0.2rem;
       opacity: 0.55;
@@ -199,6 +206,8 @@ export class MlpChart extends LitElement {
   declare hideLegend: boolean;
   /** The data table is shown in place of the plot. */
   declare showTable: boolean;
+  /** The chart fills the screen (its Full screen button); its text is drawn larger. */
+  declare full: boolean;
   private chart: Chart | undefined;
 
   constructor() {
@@ -214,6 +223,7 @@ export class MlpChart extends LitElement {
     this.yMax = undefined;
     this.hideLegend = false;
     this.showTable = false;
+    this.full = false;
   }
 
   /** Points drawn so far, per series, gaps (NaN) left out (what a test reads to check the curves). */
@@ -268,6 +278,15 @@ export class MlpChart extends LitElement {
         </button>
         <button type="button" aria-label=${`Download ${what} as SVG`} @click=${() => this.exportAs('svg')}>
           SVG
+        </button>
+        <button
+          type="button"
+          class="full-toggle"
+          aria-pressed=${this.full ? 'true' : 'false'}
+          aria-label=${this.full ? `Leave full screen` : `Show ${what} full screen`}
+          @click=${() => void this.toggleFullScreen()}
+        >
+          ${this.full ? 'Exit' : 'Full screen'}
         </button>
         <button
           type="button"
@@ -331,14 +350,30 @@ export class MlpChart extends LitElement {
     this.chart.update('none');
   }
 
+  /** Fills the screen with the chart (a projector), or leaves full screen. */
+  private async toggleFullScreen(): Promise<void> {
+    try {
+      if (this.matches(':fullscreen')) await document.exitFullscreen();
+      else await this.requestFullscreen();
+    } catch (e) {
+      console.warn('full screen is not available here', e);
+    }
+  }
+
+  private readonly onFullScreen = (): void => {
+    this.full = this.matches(':fullscreen');
+  };
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.removeEventListener('fullscreenchange', this.onFullScreen);
     this.chart?.destroy();
     this.chart = undefined;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.addEventListener('fullscreenchange', this.onFullScreen);
     // Re-attached after a disconnect (a tab switch that moves the element): draw again.
     if (this.hasUpdated && !this.chart) {
       const canvas = this.renderRoot.querySelector('canvas');
@@ -368,7 +403,9 @@ export class MlpChart extends LitElement {
         tension: 0,
       };
     });
-    const title = (text: string) => ({ display: text !== '', text });
+    // Full screen (a projector): text half as large again.
+    const font = { size: this.full ? 18 : 12 };
+    const title = (text: string) => ({ display: text !== '', text, font });
     const yScale = {
       type: this.logY ? ('logarithmic' as const) : ('linear' as const),
       title: title(this.yLabel),
@@ -379,6 +416,7 @@ export class MlpChart extends LitElement {
       ...(this.logY
         ? {
             ticks: {
+              font,
               callback: (v: number | string, index: number, ticks: { value: number }[]) => {
                 const values = ticks.map((t) => t.value).filter((x) => x > 0);
                 const decades = Math.log10(Math.max(...values) / Math.min(...values));
@@ -399,7 +437,7 @@ export class MlpChart extends LitElement {
               },
             },
           }
-        : {}),
+        : { ticks: { font } }),
     };
     return {
       type: this.kind,
@@ -411,7 +449,11 @@ export class MlpChart extends LitElement {
         parsing: this.kind === 'bar' ? undefined : false,
         normalized: true,
         plugins: {
-          title: { display: this.heading !== '', text: this.heading },
+          title: {
+            display: this.heading !== '',
+            text: this.heading,
+            font: { size: font.size + 2, weight: 'bold' as const },
+          },
           legend: {
             display: this.series.length > 1 && !this.hideLegend,
             position: 'bottom',
@@ -427,8 +469,8 @@ export class MlpChart extends LitElement {
         scales: {
           x:
             this.kind === 'bar'
-              ? { type: 'category', title: title(this.xLabel) }
-              : { type: 'linear', title: title(this.xLabel) },
+              ? { type: 'category', title: title(this.xLabel), ticks: { font } }
+              : { type: 'linear', title: title(this.xLabel), ticks: { font } },
           y: yScale,
         },
       },

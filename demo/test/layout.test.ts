@@ -5,7 +5,9 @@
  * goes to out/demo-screens/ (ignored by git; look at them). The Train form shows each invalid
  * field's error beside it and keeps Start disabled until all are valid; the Lab's checkboxes
  * are named by their scenarios. The tab list follows the WAI-ARIA tabs pattern: each tab
- * controls its panel, and the arrow keys, Home and End move between tabs.
+ * controls its panel, and the arrow keys, Home and End move between tabs. Presentation mode
+ * makes everything 1.35× larger and still fits both viewports; a chart's Full screen button
+ * fills the screen with it.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,30 +72,124 @@ async function overflow(): Promise<{ doc: number; viewport: number; culprits: st
   });
 }
 
+/** Shows every tab in turn; the ones wider than the viewport, with what overflows. Screenshots each as <tab>-<name>.png. */
+async function wideTabs(name: string): Promise<string[]> {
+  const wide: string[] = [];
+  for (const tab of TABS) {
+    await show(tab);
+    const selected = await page.evaluate(
+      (id: string) =>
+        document
+          .querySelector('mlp-demo')
+          ?.shadowRoot?.querySelector(`#tab-${id}`)
+          ?.getAttribute('aria-selected'),
+      tab,
+    );
+    expect(selected, `tab ${tab} selected`).toBe('true');
+    await page.screenshot({ path: join(OUT, `${tab}-${name}.png`), fullPage: true });
+    const o = await overflow();
+    if (o.doc > o.viewport)
+      wide.push(`${tab}: document ${o.doc} px > ${o.viewport} px; ${o.culprits.join(', ')}`);
+  }
+  return wide;
+}
+
 describe('the demo at a phone and a projector', () => {
   for (const vp of VIEWPORTS) {
     it(`${vp.name} ${vp.width}×${vp.height}: no tab is wider than the viewport`, async () => {
       await page.setViewport({ width: vp.width, height: vp.height });
-      const wide: string[] = [];
-      for (const tab of TABS) {
-        await show(tab);
-        const selected = await page.evaluate(
-          (id: string) =>
-            document
-              .querySelector('mlp-demo')
-              ?.shadowRoot?.querySelector(`#tab-${id}`)
-              ?.getAttribute('aria-selected'),
-          tab,
-        );
-        expect(selected, `tab ${tab} selected`).toBe('true');
-        await page.screenshot({ path: join(OUT, `${tab}-${vp.name}.png`), fullPage: true });
-        const o = await overflow();
-        if (o.doc > o.viewport)
-          wide.push(`${tab}: document ${o.doc} px > ${o.viewport} px; ${o.culprits.join(', ')}`);
-      }
-      expect(wide, wide.join('\n')).toEqual([]);
+      expect(await wideTabs(vp.name), 'tabs wider than the viewport').toEqual([]);
     }, 300_000);
   }
+
+  it('presentation mode: 1.35× larger on a wide screen (a phone is no projector), no tab too wide; a chart fills the screen', async () => {
+    await page.setViewport({ width: 1400, height: 1000 });
+    await show('train');
+    const measure = () =>
+      page.evaluate(() => {
+        const demo = document.querySelector('mlp-demo');
+        const trainer = demo?.shadowRoot?.querySelector('mlp-trainer');
+        const h2 = trainer?.shadowRoot?.querySelector('h2');
+        const chart = trainer?.shadowRoot?.querySelector('#loss-chart');
+        return {
+          pressed: demo?.shadowRoot?.querySelector('#present')?.getAttribute('aria-pressed'),
+          attribute: demo?.hasAttribute('presenting'),
+          heading: h2?.getBoundingClientRect().height ?? NaN,
+          chart: chart?.getBoundingClientRect().height ?? NaN,
+        };
+      });
+    const before = await measure();
+    const toggle = async () => {
+      await page.evaluate(() =>
+        document.querySelector('mlp-demo')?.shadowRoot?.querySelector<HTMLButtonElement>('#present')?.click(),
+      );
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    };
+    await toggle();
+    const on = await measure();
+    expect([before.pressed, before.attribute, on.pressed, on.attribute]).toEqual([
+      'false',
+      false,
+      'true',
+      true,
+    ]);
+    expect(on.heading / before.heading).toBeCloseTo(1.35, 1);
+    expect(on.chart / before.chart).toBeCloseTo(1.35, 1);
+    for (const vp of VIEWPORTS) {
+      await page.setViewport({ width: vp.width, height: vp.height });
+      expect(await wideTabs(`${vp.name}-presenting`), `presenting at ${vp.name}`).toEqual([]);
+    }
+    await page.setViewport({ width: 1400, height: 1000 });
+    await toggle();
+    expect((await measure()).attribute).toBe(false);
+    // A chart's Full screen button (a real click: the browser asks for a user's gesture).
+    await show('train');
+    const chartState = () =>
+      page.evaluate(() => {
+        const chart = document
+          .querySelector('mlp-demo')
+          ?.shadowRoot?.querySelector('mlp-trainer')
+          ?.shadowRoot?.querySelector('#loss-chart') as (HTMLElement & { full: boolean }) | null;
+        return {
+          full: chart?.full,
+          matches: chart?.matches(':fullscreen'),
+          pressed: chart?.shadowRoot?.querySelector('.full-toggle')?.getAttribute('aria-pressed'),
+        };
+      });
+    const box = await page.evaluate(() => {
+      const b = document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector('#loss-chart')
+        ?.shadowRoot?.querySelector('.full-toggle');
+      b?.scrollIntoView({ block: 'center' });
+      const r = b?.getBoundingClientRect();
+      return r ? { x: r.x + r.width / 2, y: r.y + r.height / 2 } : undefined;
+    });
+    if (!box) throw new Error('no Full screen button');
+    await page.mouse.click(box.x, box.y);
+    await page
+      .waitForFunction(
+        () =>
+          (
+            document
+              .querySelector('mlp-demo')
+              ?.shadowRoot?.querySelector('mlp-trainer')
+              ?.shadowRoot?.querySelector('#loss-chart') as (HTMLElement & { full: boolean }) | null
+          )?.full === true,
+        { timeout: 10_000 },
+      )
+      .catch((e: unknown) => {
+        throw new Error(
+          `not full screen after the click (${String(e)}); page: ${lines.slice(-5).join(' | ')}`,
+        );
+      });
+    expect(await chartState()).toEqual({ full: true, matches: true, pressed: 'true' });
+    await page.screenshot({ path: join(OUT, 'chart-full-screen.png') });
+    await page.evaluate(() => document.exitFullscreen());
+    await page.waitForFunction(() => document.fullscreenElement === null, { timeout: 10_000 });
+    expect(await chartState()).toEqual({ full: false, matches: false, pressed: 'false' });
+  }, 300_000);
 
   it("Train's form: each invalid field shows its own error beside it, marked aria-invalid; Start waits for all", async () => {
     await show('train');
@@ -222,7 +318,12 @@ describe('the demo at a phone and a projector', () => {
     expect(got.fields).toEqual(['512, 512', '0', '32', '40', '500', '0.001']);
     expect([got.batchNorm, got.start, got.csvBefore]).toEqual([false, false, true]);
     expect(got.early).toEqual([false, true]); // the early-stopping attribute sets the checkbox
-    expect(got.exportButtons).toEqual([`Download ${got.heading} as PNG`, `Download ${got.heading} as SVG`]);
+    expect(got.exportButtons).toEqual([
+      `Download ${got.heading} as PNG`,
+      `Download ${got.heading} as SVG`,
+      `Show ${got.heading} full screen`,
+      `Show ${got.heading} as a table`,
+    ]);
     expect(got.png).toBe('data:image/png;base64,');
     expect(got.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(got.svg.match(/<polyline data-series="[ab]"/g)).toHaveLength(2);
