@@ -9,6 +9,7 @@ import {
   fieldErrors,
   NO_ATTRIBUTES,
   parseForm,
+  parseSchedule,
   type FormAttributes,
   type FormValues,
 } from './trainer-form.js';
@@ -28,6 +29,10 @@ describe('baseForm', () => {
       epochs: '5',
       trainRows: '60000',
       earlyStopping: false,
+      lrSchedule: 'constant',
+      lrDecay: '0.5',
+      lrDrop: '0.5',
+      lrEpochsDrop: '2',
     });
     expect(baseForm({ ...NO_ATTRIBUTES, earlyStopping: true }, {}, false).earlyStopping).toBe(true);
     const software = baseForm(NO_ATTRIBUTES, {}, true);
@@ -123,5 +128,42 @@ describe('fieldErrors', () => {
     expect(fieldErrors({ ...form, trainRows: 'n/a', epochs: '-1' }, true)).toEqual({
       epochs: 'epochs must be a positive integer, got -1',
     });
+  });
+});
+
+describe('learning-rate schedule fields', () => {
+  const form = (over: Partial<FormValues>): FormValues => ({
+    ...baseForm(NO_ATTRIBUTES, {}, false),
+    ...over,
+  });
+
+  it('parses the three schedules, with the attributes as starting values', () => {
+    expect(parseSchedule(form({}))).toEqual({ kind: 'constant' });
+    expect(parseSchedule(form({ lrSchedule: 'time', lrDecay: '0.25' }))).toEqual({
+      kind: 'time',
+      decay: 0.25,
+    });
+    expect(parseSchedule(form({ lrSchedule: 'step', lrDrop: '0.1', lrEpochsDrop: '10' }))).toEqual({
+      kind: 'step',
+      drop: 0.1,
+      epochsDrop: 10,
+    });
+    const attrs = { ...NO_ATTRIBUTES, lrSchedule: 'step', lrDrop: 0.2, lrEpochsDrop: 3 };
+    expect(parseSchedule(baseForm(attrs, {}, false))).toEqual({ kind: 'step', drop: 0.2, epochsDrop: 3 });
+  });
+
+  it("names each bad value beside its own field, and only the chosen schedule's fields", () => {
+    expect(fieldErrors(form({ lrSchedule: 'cosine' }), false)).toEqual({
+      lrSchedule: 'learning-rate schedule must be one of constant, time, step, got "cosine"',
+    });
+    expect(fieldErrors(form({ lrSchedule: 'time', lrDecay: '-1' }), false)).toEqual({
+      lrDecay: 'decay must be ≥ 0, got -1',
+    });
+    expect(fieldErrors(form({ lrSchedule: 'step', lrDrop: '2', lrEpochsDrop: '1.5' }), false)).toEqual({
+      lrDrop: 'drop must be in (0, 1], got 2',
+      lrEpochsDrop: 'epochs per drop must be a whole number ≥ 1, got 1.5',
+    });
+    // A bad decay does not matter while the schedule is constant.
+    expect(fieldErrors(form({ lrDecay: 'abc' }), false)).toEqual({});
   });
 });

@@ -18,6 +18,13 @@ export interface FormValues {
   trainRows: string;
   /** Stop when the validation loss stops improving, with the best epoch's weights. */
   earlyStopping: boolean;
+  /** The learning-rate schedule: 'constant', 'time' (time-based decay) or 'step' (step drop). */
+  lrSchedule: string;
+  /** Time-based decay: lr = lr₀ / (1 + decay · epoch). */
+  lrDecay: string;
+  /** Step drop: lr = lr₀ · drop^floor((1 + epoch) / epochsDrop). */
+  lrDrop: string;
+  lrEpochsDrop: string;
 }
 
 export type FormField = keyof FormValues;
@@ -35,6 +42,10 @@ export interface FormAttributes {
   epochs: number | string | undefined;
   trainRows: number | string | undefined;
   earlyStopping: boolean;
+  lrSchedule: string | undefined;
+  lrDecay: number | string | undefined;
+  lrDrop: number | string | undefined;
+  lrEpochsDrop: number | string | undefined;
 }
 
 /** No attribute set: every field from the defaults. */
@@ -50,6 +61,10 @@ export const NO_ATTRIBUTES: Readonly<FormAttributes> = {
   epochs: undefined,
   trainRows: undefined,
   earlyStopping: false,
+  lrSchedule: undefined,
+  lrDecay: undefined,
+  lrDrop: undefined,
+  lrEpochsDrop: undefined,
 };
 
 /** The ModelConfig key behind each field (trainRows is the trainer's own). */
@@ -65,6 +80,10 @@ export const CONFIG_KEY: Record<FormField, keyof ModelConfig | undefined> = {
   epochs: 'epochs',
   trainRows: undefined,
   earlyStopping: undefined,
+  lrSchedule: undefined,
+  lrDecay: undefined,
+  lrDrop: undefined,
+  lrEpochsDrop: undefined,
 };
 
 /** Every field (each one set by the attribute of the same name). */
@@ -91,6 +110,7 @@ export const OVERFIT_PRESET: Readonly<Partial<FormValues>> = {
   epochs: '40',
   trainRows: '500',
   earlyStopping: false, // the point is to watch the validation loss rise
+  lrSchedule: 'constant',
 };
 
 /** Smaller runs on a software adapter (SwiftShader, lavapipe: the CPU does the GPU's work). */
@@ -117,6 +137,10 @@ export function baseForm(attrs: FormAttributes, config: Partial<ModelConfig>, fa
     epochs: str(config.epochs ?? attrs.epochs, d.epochs),
     trainRows: str(attrs.trainRows, d.trainRows),
     earlyStopping: attrs.earlyStopping,
+    lrSchedule: attrs.lrSchedule ?? 'constant',
+    lrDecay: str(attrs.lrDecay, SCHEDULE_DEFAULTS.decay),
+    lrDrop: str(attrs.lrDrop, SCHEDULE_DEFAULTS.drop),
+    lrEpochsDrop: str(attrs.lrEpochsDrop, SCHEDULE_DEFAULTS.epochsDrop),
   };
 }
 
@@ -180,5 +204,57 @@ export function fieldErrors(f: FormValues, custom: boolean): Partial<Record<Form
   check('batchSize', () => ({ batchSize: num(f.batchSize, 'batch size') }));
   check('epochs', () => ({ epochs: num(f.epochs, 'epochs') }));
   if (!custom) check('trainRows', () => (parseTrainRows(f.trainRows), {}));
+  const scheduleError = (field: FormField, parse: () => unknown): void => {
+    try {
+      parse();
+    } catch (e) {
+      errors[field] = e instanceof Error ? e.message : String(e);
+    }
+  };
+  scheduleError('lrSchedule', () => scheduleKind(f.lrSchedule));
+  if (f.lrSchedule === 'time') scheduleError('lrDecay', () => parseSchedule(f));
+  if (f.lrSchedule === 'step') {
+    scheduleError('lrDrop', () =>
+      parseSchedule({ ...f, lrEpochsDrop: String(SCHEDULE_DEFAULTS.epochsDrop) }),
+    );
+    scheduleError('lrEpochsDrop', () => parseSchedule({ ...f, lrDrop: String(SCHEDULE_DEFAULTS.drop) }));
+  }
   return errors;
+}
+
+/** The course's learning-rate schedules (a LearningRateScheduler callback), or none. */
+export type LrSchedule =
+  { kind: 'constant' } | { kind: 'time'; decay: number } | { kind: 'step'; drop: number; epochsDrop: number };
+
+export const LR_SCHEDULES = ['constant', 'time', 'step'] as const;
+
+/** What the form starts from: visible within a few epochs (the course's example, decay 0.001, is for hundreds). */
+export const SCHEDULE_DEFAULTS = { decay: 0.5, drop: 0.5, epochsDrop: 2 } as const;
+
+function scheduleKind(text: string): LrSchedule['kind'] {
+  if (!(LR_SCHEDULES as readonly string[]).includes(text)) {
+    throw new RangeError(`learning-rate schedule must be one of ${LR_SCHEDULES.join(', ')}, got "${text}"`);
+  }
+  return text as LrSchedule['kind'];
+}
+
+/** The form's schedule (throws a RangeError naming the field). */
+export function parseSchedule(
+  f: Pick<FormValues, 'lrSchedule' | 'lrDecay' | 'lrDrop' | 'lrEpochsDrop'>,
+): LrSchedule {
+  const kind = scheduleKind(f.lrSchedule);
+  if (kind === 'time') {
+    const decay = num(f.lrDecay, 'decay');
+    if (!(decay >= 0) || !Number.isFinite(decay)) throw new RangeError(`decay must be ≥ 0, got ${f.lrDecay}`);
+    return { kind, decay };
+  }
+  if (kind === 'step') {
+    const drop = num(f.lrDrop, 'drop');
+    if (!(drop > 0 && drop <= 1)) throw new RangeError(`drop must be in (0, 1], got ${f.lrDrop}`);
+    const epochsDrop = num(f.lrEpochsDrop, 'epochs per drop');
+    if (!Number.isSafeInteger(epochsDrop) || epochsDrop < 1)
+      throw new RangeError(`epochs per drop must be a whole number ≥ 1, got ${f.lrEpochsDrop}`);
+    return { kind, drop, epochsDrop };
+  }
+  return { kind };
 }

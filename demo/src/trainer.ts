@@ -14,6 +14,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import {
   currentEngine,
+  EarlyStopping,
   LabelError,
   NonFiniteLossError,
   type Engine,
@@ -43,13 +44,22 @@ import {
   FORM_FIELDS,
   defaultsFor,
   fieldErrors,
+  LR_SCHEDULES,
   OVERFIT_PRESET,
   parseForm,
+  parseSchedule,
   type FormAttributes,
+  type LrSchedule,
   type FormField,
   type FormValues,
 } from './trainer-form.js';
-import { architecture, buildMlp, EARLY_STOPPING_PATIENCE, trainCallbacks } from './trainer-model.js';
+import {
+  architecture,
+  buildMlp,
+  EARLY_STOPPING_PATIENCE,
+  scheduleHint,
+  trainCallbacks,
+} from './trainer-model.js';
 import { startWebGPU, type WebGPUStatus } from './webgpu.js';
 
 export type { TrainerData, TrainerSplit } from './trainer-data.js';
@@ -98,6 +108,10 @@ export class MlpTrainer extends LitElement {
     initializer: { type: String },
     batchNorm: { type: Boolean, attribute: 'batch-norm' },
     earlyStopping: { type: Boolean, attribute: 'early-stopping' },
+    lrSchedule: { type: String, attribute: 'lr-schedule' },
+    lrDecay: { type: Number, attribute: 'lr-decay' },
+    lrDrop: { type: Number, attribute: 'lr-drop' },
+    lrEpochsDrop: { type: Number, attribute: 'lr-epochs-drop' },
     dropout: { type: Number },
     optimizer: { type: String },
     learningRate: { type: Number, attribute: 'learning-rate' },
@@ -136,6 +150,10 @@ export class MlpTrainer extends LitElement {
   declare initializer: string | undefined;
   declare batchNorm: boolean;
   declare earlyStopping: boolean;
+  declare lrSchedule: string | undefined;
+  declare lrDecay: number | undefined;
+  declare lrDrop: number | undefined;
+  declare lrEpochsDrop: number | undefined;
   declare dropout: number | undefined;
   declare optimizer: string | undefined;
   declare learningRate: number | undefined;
@@ -197,6 +215,10 @@ export class MlpTrainer extends LitElement {
     this.initializer = undefined;
     this.batchNorm = false;
     this.earlyStopping = false;
+    this.lrSchedule = undefined;
+    this.lrDecay = undefined;
+    this.lrDrop = undefined;
+    this.lrEpochsDrop = undefined;
     this.dropout = undefined;
     this.optimizer = undefined;
     this.learningRate = undefined;
@@ -360,6 +382,10 @@ export class MlpTrainer extends LitElement {
       epochs: this.numberAttribute(this.epochs, 'epochs'),
       trainRows: this.numberAttribute(this.trainRows, 'train-rows'),
       earlyStopping: this.earlyStopping,
+      lrSchedule: this.lrSchedule,
+      lrDecay: this.numberAttribute(this.lrDecay, 'lr-decay'),
+      lrDrop: this.numberAttribute(this.lrDrop, 'lr-drop'),
+      lrEpochsDrop: this.numberAttribute(this.lrEpochsDrop, 'lr-epochs-drop'),
     };
     return { ...baseForm(attrs, this.config, this.fallback), ...this.edits };
   }
@@ -369,8 +395,9 @@ export class MlpTrainer extends LitElement {
     return v !== undefined && Number.isNaN(v) ? (this.getAttribute(attribute) ?? 'NaN') : v;
   }
 
-  private parsed(): { config: ModelConfig; trainRows: number } {
-    return parseForm(this.form, this.config.seed, this.data !== undefined);
+  private parsed(): { config: ModelConfig; trainRows: number; schedule: LrSchedule } {
+    const f = this.form;
+    return { ...parseForm(f, this.config.seed, this.data !== undefined), schedule: parseSchedule(f) };
   }
 
   private edit(field: FormField, value: string | boolean): void {
@@ -465,7 +492,7 @@ export class MlpTrainer extends LitElement {
     this.runError = undefined;
     const engine = await this.resolveEngine();
     if (!engine) return; // #no-webgpu says why
-    let parsed: { config: ModelConfig; trainRows: number };
+    let parsed: { config: ModelConfig; trainRows: number; schedule: LrSchedule };
     try {
       parsed = this.parsed();
     } catch (e) {
@@ -473,7 +500,7 @@ export class MlpTrainer extends LitElement {
       return;
     }
     const earlyStopping = this.form.earlyStopping; // taken at Start, as the other settings
-    const job = () => this.train(engine, parsed.config, parsed.trainRows, earlyStopping);
+    const job = () => this.train(engine, parsed.config, parsed.trainRows, earlyStopping, parsed.schedule);
     try {
       await (this.lock ? this.lock.exclusive(WHO, job) : job());
     } catch (e) {
@@ -486,6 +513,7 @@ export class MlpTrainer extends LitElement {
     config: ModelConfig,
     trainRows: number,
     earlyStopping: boolean,
+    schedule: LrSchedule,
   ): Promise<void> {
     this.stopRequested = false;
     this.phase = 'loading';
@@ -535,13 +563,13 @@ export class MlpTrainer extends LitElement {
       monitor.watch(m);
       this.progress = monitor.progress;
       this.phase = 'training';
-      const early = trainCallbacks(earlyStopping);
+      const callbacks = trainCallbacks(earlyStopping, schedule, config.learningRate);
       const history = await m.fit(sets.train, undefined, {
         epochs: config.epochs,
         batchSize: config.batchSize,
         validationData: [sets.validation],
         verbose: 1,
-        callbacks: [monitor.callback, ...early],
+        callbacks: [monitor.callback, ...callbacks],
         ...(config.seed === undefined ? {} : { seed: config.seed }),
       });
       const epochsRun = history.epoch.length;
@@ -552,7 +580,7 @@ export class MlpTrainer extends LitElement {
       const h = history.history;
       // Early stopping kept the best epoch's weights: show that epoch's validation values,
       // the ones the model (and the test evaluation below) has.
-      const stop = early[0];
+      const stop = callbacks.find((c) => c instanceof EarlyStopping);
       const kept = stop && stop.stoppedEpoch > 0 ? stop.bestEpoch : epochsRun - 1;
       const results: Results = { valAccuracy: h.val_accuracy?.[kept], valLoss: h.val_loss?.[kept] };
       this.results = results;
@@ -758,6 +786,15 @@ export class MlpTrainer extends LitElement {
         Stops when val_loss has not improved for ${EARLY_STOPPING_PATIENCE} epochs and restores the best
         epoch's weights
       </p>
+      ${select('lrSchedule', 'lr-schedule', 'LR schedule', LR_SCHEDULES)}
+      <p class="hint" id="lr-schedule-hint">${scheduleHint(f.lrSchedule)}</p>
+      ${f.lrSchedule === 'time' ? text('lrDecay', 'lr-decay', 'Decay', 'decimal') : nothing}
+      ${
+        f.lrSchedule === 'step'
+          ? html`${text('lrDrop', 'lr-drop', 'Drop', 'decimal')}
+            ${text('lrEpochsDrop', 'lr-epochs-drop', 'Epochs per drop', 'numeric')}`
+          : nothing
+      }
       ${
         engine?.adapter.isFallback
           ? html`<p class="note" id="fallback-note" style="grid-column: 1 / -1">
