@@ -75,6 +75,29 @@ export const PALETTE = [
   '#ad494a',
 ];
 
+/**
+ * A log axis's tick labels: spanning decades, its powers of ten only, as 1e-4 … 1e1 (Chart.js's
+ * default writes 0.00010 and crowds the minor ticks); a narrower one, 3 digits, a label only
+ * where it is an eighth of the axis past the last one labelled.
+ */
+function logTick(v: number | string, index: number, ticks: { value: number }[]): string {
+  const values = ticks.map((t) => t.value).filter((x) => x > 0);
+  const decades = Math.log10(Math.max(...values) / Math.min(...values));
+  if (decades >= 1) {
+    const e = Math.log10(Number(v));
+    return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}` : '';
+  }
+  let last = -Infinity;
+  for (let i = 0; i <= index; i++) {
+    const at = Math.log10(ticks[i]?.value ?? 0);
+    if (at - last >= decades / 8) {
+      last = at;
+      if (i === index) return Number(Number(v).toPrecision(3)).toString();
+    }
+  }
+  return '';
+}
+
 /** Two hex digits of an alpha in [0, 1]. */
 function alphaHex(alpha: number): string {
   return Math.round(alpha * 255)
@@ -100,6 +123,7 @@ export class MlpChart extends LitElement {
     xLabel: { type: String, attribute: 'x-label' },
     yLabel: { type: String, attribute: 'y-label' },
     logY: { type: Boolean, attribute: 'log-y' },
+    logX: { type: Boolean, attribute: 'log-x' },
     yMin: { type: Number, attribute: 'y-min' },
     yMax: { type: Number, attribute: 'y-max' },
     hideLegend: { type: Boolean, attribute: 'hide-legend' },
@@ -200,6 +224,8 @@ export class MlpChart extends LitElement {
   declare xLabel: string;
   declare yLabel: string;
   declare logY: boolean;
+  /** A logarithmic x axis (a learning-rate range test). */
+  declare logX: boolean;
   declare yMin: number | undefined;
   declare yMax: number | undefined;
   /** No legend under the plot (a panel that shows one shared legend for several charts). */
@@ -219,6 +245,7 @@ export class MlpChart extends LitElement {
     this.xLabel = '';
     this.yLabel = '';
     this.logY = false;
+    this.logX = false;
     this.yMin = undefined;
     this.yMax = undefined;
     this.hideLegend = false;
@@ -257,6 +284,7 @@ export class MlpChart extends LitElement {
       xLabel: this.xLabel,
       yLabel: this.yLabel,
       logY: this.logY,
+      logX: this.logX,
       series: this.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length] })),
     });
   }
@@ -413,31 +441,7 @@ export class MlpChart extends LitElement {
       ...(this.yMax === undefined ? {} : { max: this.yMax }),
       // A log axis spanning decades labels its powers of ten only, as 1e-4 … 1e+1 (Chart.js's
       // default writes 0.00010 and crowds the minor ticks); a narrower one, 3 digits.
-      ...(this.logY
-        ? {
-            ticks: {
-              font,
-              callback: (v: number | string, index: number, ticks: { value: number }[]) => {
-                const values = ticks.map((t) => t.value).filter((x) => x > 0);
-                const decades = Math.log10(Math.max(...values) / Math.min(...values));
-                if (decades >= 1) {
-                  const e = Math.log10(Number(v));
-                  return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}` : '';
-                }
-                // Label a tick only if it is an eighth of the axis above the last one labelled.
-                let last = -Infinity;
-                for (let i = 0; i <= index; i++) {
-                  const at = Math.log10(ticks[i]?.value ?? 0);
-                  if (at - last >= decades / 8) {
-                    last = at;
-                    if (i === index) return Number(Number(v).toPrecision(3)).toString();
-                  }
-                }
-                return '';
-              },
-            },
-          }
-        : { ticks: { font } }),
+      ticks: this.logY ? { font, callback: logTick } : { font },
     };
     return {
       type: this.kind,
@@ -470,7 +474,11 @@ export class MlpChart extends LitElement {
           x:
             this.kind === 'bar'
               ? { type: 'category', title: title(this.xLabel), ticks: { font } }
-              : { type: 'linear', title: title(this.xLabel), ticks: { font } },
+              : {
+                  type: this.logX ? 'logarithmic' : 'linear',
+                  title: title(this.xLabel),
+                  ticks: this.logX ? { font, callback: logTick } : { font },
+                },
           y: yScale,
         },
       },

@@ -125,6 +125,33 @@ describe('chartSvg', () => {
     for (const label of ['1e-3', '1e-2', '1e-1', '1e0', '1e1']) expect(svg).toContain(`>${label}</text>`);
   });
 
+  it('on a log x axis (a learning-rate range test) places decades evenly and labels them 1eN', () => {
+    const svg = chartSvg({
+      heading: 'lr',
+      xLabel: 'learning rate',
+      yLabel: 'loss',
+      logY: false,
+      logX: true,
+      series: [
+        {
+          label: 'loss',
+          points: [
+            { x: 1e-4, y: 2 },
+            { x: 1e-2, y: 1 },
+            { x: 1, y: 3 },
+          ],
+        },
+      ],
+    });
+    const pts = [...svg.matchAll(/<polyline data-series="loss"[^>]* points="([^"]*)"/g)].flatMap((m) =>
+      (m[1] ?? '').split(' ').map((p) => p.split(',').map(Number)),
+    );
+    const pw = 640 - SVG_MARGIN.left - SVG_MARGIN.right;
+    const x = (v: number) => Number((SVG_MARGIN.left + ((Math.log10(v) + 4) / 4) * pw).toFixed(2));
+    expect(pts.map((p) => p[0])).toEqual([x(1e-4), x(1e-2), x(1)]);
+    for (const label of ['1e-4', '1e-3', '1e-2', '1e-1', '1e0']) expect(svg).toContain(`>${label}</text>`);
+  });
+
   it("draws a bar chart's values (one per category) over the category index", () => {
     const svg = chartSvg({
       heading: '',

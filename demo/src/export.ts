@@ -82,6 +82,8 @@ export interface SvgChart {
   xLabel: string;
   yLabel: string;
   logY: boolean;
+  /** A logarithmic x axis too (default linear). */
+  logX?: boolean;
   series: readonly ChartSeries[];
   width?: number;
   height?: number;
@@ -113,7 +115,7 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 /**
  * A line chart as standalone SVG: the series' points as polylines (dashed where the series
  * is; broken where a point is NaN, a gap) with point markers, a marker series as diamonds,
- * linear x, linear or log y (non-positive values left out on a log axis), round ticks, the
+ * linear or log x and y (non-positive values left out on a log axis), round ticks, the
  * axis titles, the heading and a legend. Bar charts' series (one y per category) are drawn as
  * lines over the category index.
  */
@@ -127,14 +129,16 @@ export function chartSvg(c: SvgChart): string {
     const out: ChartPoint[][] = [[]];
     (s.points as readonly (ChartPoint | number)[]).forEach((p, i) => {
       const q = typeof p === 'number' ? { x: i, y: p } : p;
-      if (Number.isFinite(q.x) && Number.isFinite(q.y) && (!c.logY || q.y > 0)) out.at(-1)?.push(q);
+      const drawable =
+        Number.isFinite(q.x) && Number.isFinite(q.y) && (!c.logY || q.y > 0) && (!c.logX || q.x > 0);
+      if (drawable) out.at(-1)?.push(q);
       else if ((out.at(-1)?.length ?? 0) > 0) out.push([]);
     });
     return out.filter((r) => r.length > 0);
   });
   const lines = runs.map((r) => r.flat());
   const all = lines.flat();
-  const xs = all.map((p) => p.x);
+  const xs = all.map((p) => (c.logX ? Math.log10(p.x) : p.x));
   const ys = all.map((p) => (c.logY ? Math.log10(p.y) : p.y));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
@@ -142,17 +146,17 @@ export function chartSvg(c: SvgChart): string {
   if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
-  const px = (x: number): number => m.left + ((x - x0) / (x1 - x0)) * pw;
+  const px = (x: number): number => m.left + (((c.logX ? Math.log10(x) : x) - x0) / (x1 - x0)) * pw;
   const py = (y: number): number => m.top + ph - (((c.logY ? Math.log10(y) : y) - y0) / (y1 - y0)) * ph;
   const f = (v: number): string => v.toFixed(2);
-  const label = (v: number): string => {
+  const label = (v: number, log = c.logY): string => {
     const e = Math.log10(v);
-    return c.logY && Math.abs(e - Math.round(e)) < 1e-9
+    return log && Math.abs(e - Math.round(e)) < 1e-9
       ? `1e${Math.round(e)}`
       : String(Number(v.toPrecision(3)));
   };
   const yTicks = ticks(c.logY ? 10 ** y0 : y0, c.logY ? 10 ** y1 : y1, c.logY);
-  const xTicks = ticks(x0, x1, false);
+  const xTicks = ticks(c.logX ? 10 ** x0 : x0, c.logX ? 10 ** x1 : x1, c.logX ?? false);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
@@ -166,7 +170,9 @@ export function chartSvg(c: SvgChart): string {
     );
   }
   for (const t of xTicks) {
-    out.push(`<text x="${f(px(t))}" y="${m.top + ph + 16}" text-anchor="middle">${escape(String(t))}</text>`);
+    out.push(
+      `<text x="${f(px(t))}" y="${m.top + ph + 16}" text-anchor="middle">${escape(c.logX ? label(t, true) : String(t))}</text>`,
+    );
   }
   out.push(
     `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escape(c.xLabel)}</text>`,
