@@ -17,7 +17,9 @@ import {
   EarlyStopping,
   LabelError,
   NonFiniteLossError,
+  permutation,
   type Engine,
+  type GpuData,
   type History,
   type LayersModel,
   type Logs,
@@ -33,9 +35,10 @@ import {
   summaryText,
   type ModelConfig,
 } from './models.js';
-import { fmt, panelStyles, pct } from './styles.js';
+import { fmt, panelStyles, pct, sci } from './styles.js';
 import { trainerStyles } from './trainer-styles.js';
 import { download, historyCsv } from './export.js';
+import { lrRangeTest, type LrPoint, type LrSuggestion } from './lr-finder.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
 import { earlierSeries, rememberRun, RunMonitor, type EarlierRun, type Progress } from './trainer-run.js';
 import {
@@ -98,6 +101,8 @@ interface Results {
 }
 
 const WHO = 'The Train panel';
+/** Batches of the learning-rate range test. */
+const LR_TEST_STEPS = 100;
 /** One WebGPU start shared by every <mlp-trainer> that was given no engine. */
 let selfStart: Promise<WebGPUStatus> | undefined;
 
@@ -134,6 +139,7 @@ export class MlpTrainer extends LitElement {
     lossSeries: { state: true },
     accuracySeries: { state: true },
     earlier: { state: true },
+    lrTest: { state: true },
     summary: { state: true },
     summaryError: { state: true },
     diagramBuild: { state: true },
@@ -183,6 +189,8 @@ export class MlpTrainer extends LitElement {
   declare private accuracySeries: ChartSeries[];
   /** Earlier runs of this page, newest first, drawn faded under the current one. */
   declare private earlier: EarlierRun[];
+  /** The learning-rate range test's points so far, and its suggestion once it ends. */
+  declare private lrTest: { points: LrPoint[]; suggestion?: LrSuggestion; status: string } | undefined;
   declare private summary: string;
   declare private summaryError: string | undefined;
   /** Builds the model the summary shows, for the diagram (model-diagram.ts draws it when opened). */
@@ -241,6 +249,7 @@ export class MlpTrainer extends LitElement {
     this.lossSeries = [];
     this.accuracySeries = [];
     this.earlier = [];
+    this.lrTest = undefined;
     this.summary = '';
     this.summaryError = undefined;
     this.runError = undefined;
@@ -260,7 +269,20 @@ export class MlpTrainer extends LitElement {
 
   /** Trains with the form's configuration; resolves when the run ends (errors are shown in #error). */
   start(): Promise<void> {
-    this.running ??= this.run().finally(() => {
+    return this.launch('train');
+  }
+
+  /**
+   * The learning-rate range test on a fresh model of the form's configuration (lr-finder.ts):
+   * 100 batches at rates rising from 1e-6 to 1, the loss of each drawn against its rate, and a
+   * suggested rate (Use it puts it in the form). Stop ends it.
+   */
+  findLearningRate(): Promise<void> {
+    return this.launch('lr');
+  }
+
+  private launch(what: 'train' | 'lr'): Promise<void> {
+    this.running ??= this.run(what).finally(() => {
       this.running = undefined;
       this.requestUpdate();
     });
@@ -488,7 +510,7 @@ export class MlpTrainer extends LitElement {
 
   // ------------------------------------------------------------------ training
 
-  private async run(): Promise<void> {
+  private async run(what: 'train' | 'lr'): Promise<void> {
     this.runError = undefined;
     const engine = await this.resolveEngine();
     if (!engine) return; // #no-webgpu says why
@@ -500,7 +522,10 @@ export class MlpTrainer extends LitElement {
       return;
     }
     const earlyStopping = this.form.earlyStopping; // taken at Start, as the other settings
-    const job = () => this.train(engine, parsed.config, parsed.trainRows, earlyStopping, parsed.schedule);
+    const job = () =>
+      what === 'lr'
+        ? this.rangeTest(engine, parsed.config, parsed.trainRows)
+        : this.train(engine, parsed.config, parsed.trainRows, earlyStopping, parsed.schedule);
     try {
       await (this.lock ? this.lock.exclusive(WHO, job) : job());
     } catch (e) {
@@ -620,6 +645,61 @@ export class MlpTrainer extends LitElement {
     }
   }
 
+  private async rangeTest(engine: Engine, config: ModelConfig, trainRows: number): Promise<void> {
+    this.stopRequested = false;
+    this.lrTest = { points: [], status: 'Loading the data…' };
+    const views: GpuData[] = [];
+    let model: LayersModel | undefined;
+    try {
+      const source = { data: this.data, mnistUrl: this.mnistUrl || undefined };
+      const sets = await this.datasets.get(engine, source, trainRows, defaultsFor(this.fallback).testRows);
+      const m = buildMlp(config, sets.features, sets.classes);
+      model = m;
+      // LR_TEST_STEPS batches of the form's size, in a seeded shuffle of the training rows
+      // (round again if they run out): zero-copy views of the rows already on the GPU.
+      const rows = sets.train.rows;
+      const order = permutation(rows, config.seed ?? 1);
+      const batch = (k: number): GpuData => {
+        const view = sets.train.subset(
+          Array.from(
+            { length: config.batchSize },
+            (_, i) => order[(k * config.batchSize + i) % rows] as number,
+          ),
+          `lr range test batch ${k}`,
+        );
+        views.push(view);
+        return view;
+      };
+      this.lrTest = {
+        points: [],
+        status: `${LR_TEST_STEPS} batches of ${config.batchSize}, learning rate 1e-6 → 1…`,
+      };
+      const result = await lrRangeTest(
+        m,
+        batch,
+        { steps: LR_TEST_STEPS, minLr: 1e-6, maxLr: 1 },
+        (p) => {
+          this.lrTest = { ...(this.lrTest ?? { status: '' }), points: [...(this.lrTest?.points ?? []), p] };
+        },
+        () => this.stopRequested,
+      );
+      const ended =
+        result.stoppedBy === 'diverged'
+          ? `stopped where the loss diverged (${fmt(result.points.at(-1)?.lr, 2)})`
+          : result.stoppedBy === 'stopped'
+            ? 'stopped'
+            : 'done';
+      this.lrTest = {
+        points: result.points,
+        suggestion: result.suggestion,
+        status: `${result.points.length} batches, ${ended}.`,
+      };
+    } finally {
+      for (const v of views) v.dispose();
+      await model?.dispose();
+    }
+  }
+
   private fail(e: unknown): void {
     // A run that failed says so; a lock held by another panel leaves the last run's state.
     if (this.phase === 'loading' || this.phase === 'training' || this.phase === 'evaluating')
@@ -700,6 +780,7 @@ export class MlpTrainer extends LitElement {
                   </button>
                 </p>`
           }
+          ${this.lrTest ? this.renderLrTest(this.lrTest) : nothing}
           ${
             this.hideForm
               ? nothing
@@ -712,6 +793,69 @@ export class MlpTrainer extends LitElement {
         </div>
       </div>
     `;
+  }
+
+  /** The range test's curve (loss against a log-scale learning rate), its suggestion and Use it. */
+  private renderLrTest(t: { points: LrPoint[]; suggestion?: LrSuggestion; status: string }) {
+    const sg = t.suggestion;
+    const at = sg?.suggested === undefined ? undefined : t.points.find((p) => p.lr === sg.suggested);
+    const series: ChartSeries[] = [
+      ...(at && sg?.suggested !== undefined
+        ? [
+            {
+              label: `suggested ${sci(sg.suggested, 2)}`,
+              points: [{ x: at.lr, y: at.smoothed }],
+              color: '#d62728',
+              marker: true,
+            },
+          ]
+        : []),
+      {
+        label: 'loss (smoothed)',
+        points: t.points.map((p) => ({ x: p.lr, y: p.smoothed })),
+        color: '#1f77b4',
+      },
+      {
+        label: 'loss per batch',
+        points: t.points.map((p) => ({ x: p.lr, y: p.loss })),
+        color: '#9ecae1',
+        thin: true,
+      },
+    ];
+    const use = sg?.suggested === undefined ? undefined : Number(sg.suggested.toPrecision(2));
+    return html`<div class="card" id="lr-test">
+      <mlp-chart
+        id="lr-chart"
+        heading="Learning-rate range test"
+        x-label="learning rate (log scale)"
+        y-label="loss"
+        log-x
+        .series=${series}
+      ></mlp-chart>
+      <p class="status" id="lr-status">${t.status}</p>
+      ${
+        use === undefined
+          ? nothing
+          : html`<p id="lr-suggestion" data-value=${String(use)}>
+              Steepest fall of the loss at <b>${sci(sg?.steepest, 2)}</b>; lowest loss at
+              ${sci(sg?.minimum, 2)}. Suggested learning rate: <b>${sci(use, 2)}</b>
+              <button
+                type="button"
+                class="secondary"
+                id="lr-use"
+                ?disabled=${this.running !== undefined}
+                @click=${() => this.edit('learningRate', String(use))}
+              >
+                Use it
+              </button>
+            </p>`
+      }
+      <p class="hint">
+        A fresh model of the form's configuration takes one step per batch while its learning rate rises from
+        1e-6 to 1. Too small a rate barely moves the loss, too large a one makes it explode; a good rate lies
+        where it falls fastest, about a decade below the lowest point.
+      </p>
+    </div>`;
   }
 
   private renderForm(errors: Partial<Record<FormField, string>>) {
@@ -820,6 +964,15 @@ export class MlpTrainer extends LitElement {
       <div class="run">
         <div class="buttons">
           <button id="start" ?disabled=${!canStart} @click=${() => void this.start()}>Start</button>
+          <button
+            id="lr-find"
+            class="secondary"
+            title="A learning-rate range test: 100 batches at rates from 1e-6 to 1"
+            ?disabled=${!canStart}
+            @click=${() => void this.findLearningRate()}
+          >
+            Find a learning rate
+          </button>
           <button
             id="stop"
             class="secondary"

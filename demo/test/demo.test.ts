@@ -130,6 +130,53 @@ describe('the demo page', () => {
     expect(validation(forgotten.loss)).toEqual(validation(second.loss));
   });
 
+  it('finds a learning rate: the range test draws the loss against rates rising from 1e-6, and Use it fills the form', async () => {
+    // The attributes trainSmallModel set are still on the element: 784-32-10, Adam, batch 16.
+    await page.evaluate(() =>
+      document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>('#lr-find')
+        ?.click(),
+    );
+    const t = await until(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      const suggestion = root?.querySelector('#lr-suggestion')?.getAttribute('data-value');
+      const chart = root?.querySelector('#lr-chart') as unknown as {
+        series: { label: string; points: { x: number; y: number }[] }[];
+      } | null;
+      if (!suggestion || !chart) return undefined;
+      return {
+        suggestion: Number(suggestion),
+        status: root?.querySelector('#lr-status')?.textContent ?? '',
+        smoothed: chart.series.find((x) => x.label === 'loss (smoothed)')?.points ?? [],
+        perBatch: chart.series.find((x) => x.label === 'loss per batch')?.points ?? [],
+      };
+    });
+    const n = t.smoothed.length;
+    expect(n).toBeGreaterThan(20);
+    expect(t.status).toMatch(new RegExp(`^${n} batches`));
+    // Rates rise geometrically from 1e-6 by a factor of 10^(6/99) per batch.
+    t.smoothed.forEach((p, k) => expect(Math.log10(p.x)).toBeCloseTo(-6 + (6 * k) / 99, 9));
+    // The smoothed curve is the bias-corrected moving average (β 0.98) of the per-batch losses.
+    let avg = 0;
+    t.perBatch.forEach((p, k) => {
+      avg = 0.98 * avg + 0.02 * p.y;
+      expect(t.smoothed[k]?.y).toBeCloseTo(avg / (1 - 0.98 ** (k + 1)), 9);
+    });
+    // Adam's loss on MNIST falls well before 1 and the suggestion sits on that fall.
+    expect(t.suggestion).toBeGreaterThan(1e-5);
+    expect(t.suggestion).toBeLessThan(1);
+    const typed = await page.evaluate(async () => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      root?.querySelector<HTMLButtonElement>('#lr-use')?.click();
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return root?.querySelector<HTMLInputElement>('#learning-rate')?.value;
+    });
+    expect(Number(typed)).toBe(t.suggestion);
+    console.log(`demo: range test ${t.status} suggested ${t.suggestion}`);
+  });
+
   it('draws a digit on the Predict tab: the prediction shown is a float64 forward pass of the model on the drawn input', async () => {
     await page.evaluate(() => {
       location.hash = '#predict';
