@@ -4,7 +4,7 @@
  * trial model's shape, and how values are written.
  */
 import { describe, expect, it } from 'vitest';
-import { HyperParameters } from '../../src/index.js';
+import { HyperParameters, type Trial } from '../../src/index.js';
 import {
   buildTrialModel,
   cvDefaults,
@@ -14,6 +14,7 @@ import {
   formatHp,
   initialPointsOf,
   parseRates,
+  trialCurves,
   parseUnits,
   plannedTrials,
   spaceOf,
@@ -158,5 +159,49 @@ describe('the Tune tab space', () => {
       { params: results.params[1], splits: [0.5, 0.5], mean: 0.5, std: 0, rank: 2, meanFitTime: 2 },
     ]);
     expect(() => cvRows(results, 3)).toThrow(/split2_test_score/);
+  });
+
+  it("draws each trial's objective per epoch, a continuation from its parent's epochs, the best in front", () => {
+    const trial = (id: number, initialEpoch: number, val: number[], lr: number): Trial => ({
+      id,
+      hyperparameters: { units: 32, learning_rate: lr },
+      status: val.length ? 'completed' : 'failed',
+      score: val.length ? Math.max(...val) : undefined,
+      bestEpoch: undefined,
+      epochs: val.length,
+      initialEpoch,
+      history: val.length ? { val_accuracy: val, loss: val.map((v) => 1 - v) } : {},
+      seconds: 1,
+    });
+    const a = trial(0, 0, [0.5, 0.7], 1e-2);
+    const b = trial(1, 2, [0.8, 0.9], 1e-3); // a Hyperband continuation of a
+    const failed = trial(2, 0, [], 1e-2);
+    const curves = trialCurves(
+      [a, b, failed],
+      (t) => (t.hyperparameters.learning_rate === 1e-2 ? 'red' : 'blue'),
+      b,
+    );
+    expect(curves.map((c) => [c.label, c.color, c.faded, c.points])).toEqual([
+      [
+        'trial 0: 784-32-10 relu, Adam 1e-2',
+        'red',
+        true,
+        [
+          { x: 1, y: 0.5 },
+          { x: 2, y: 0.7 },
+        ],
+      ],
+      [
+        'trial 1: 784-32-10 relu, Adam 1e-3',
+        'blue',
+        false,
+        [
+          { x: 3, y: 0.8 },
+          { x: 4, y: 0.9 },
+        ],
+      ],
+    ]);
+    // While the search runs (no best yet) none is faded.
+    expect(trialCurves([a, b], () => 'red').map((c) => c.faded)).toEqual([false, false]);
   });
 });

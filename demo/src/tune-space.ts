@@ -11,7 +11,9 @@ import {
   type HpValue,
   type HpValues,
   type Sequential,
+  type Trial,
 } from '../../src/index.js';
+import type { ChartSeries } from './chart.js';
 import { buildModel } from './models.js';
 
 export type SearcherKind = 'hyperband' | 'random' | 'grid' | 'bayesian';
@@ -134,6 +136,27 @@ export function describeConfig(hp: HpValues): string {
   const bn = hp.batch_norm === true ? ' +BN' : '';
   const dropout = typeof hp.dropout === 'number' && hp.dropout > 0 ? ` dropout ${hp.dropout}` : '';
   return `784-${String(hp.units)}-10 relu${bn}${dropout}, Adam ${formatHp(hp.learning_rate)}`;
+}
+
+/**
+ * Each trial's curve of the objective per epoch (x from its initialEpoch + 1, so a Hyperband
+ * continuation picks up where its parent stopped), in `colorOf(trial)`; with a `best` trial,
+ * the others are faded so that it stands out. Trials with no epoch (failed) are left out.
+ */
+export function trialCurves(
+  trials: readonly Trial[],
+  colorOf: (t: Trial) => string,
+  best?: Trial,
+  objective = OBJECTIVE,
+): ChartSeries[] {
+  return trials
+    .filter((t) => (t.history[objective]?.length ?? 0) > 0)
+    .map((t) => ({
+      label: `trial ${t.id}: ${describeConfig(t.hyperparameters)}`,
+      points: (t.history[objective] ?? []).map((y, i) => ({ x: t.initialEpoch + i + 1, y })),
+      color: colorOf(t),
+      faded: best !== undefined && t !== best,
+    }));
 }
 
 /** The settings form's text fields. */

@@ -53,6 +53,7 @@ import {
   plannedTrials,
   SEARCHERS,
   spaceOf,
+  trialCurves,
   tuneDefaults,
   unitsValues,
   type SearcherKind,
@@ -435,6 +436,14 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
     });
   }
 
+  /** trialCurves, coloured by learning rate as the other chart; the best trial in front once the search ended. */
+  private curves(): ChartSeries[] {
+    const rates = this.settingsOfRuns?.space.learningRates ?? [];
+    const colorOf = (t: Trial) =>
+      PALETTE[Math.max(0, rates.indexOf(Number(t.hyperparameters.learning_rate))) % PALETTE.length] ?? '#333';
+    return trialCurves(this.trials, colorOf, this.running ? undefined : this.tuner?.ranked()[0]);
+  }
+
   override render() {
     const d = tuneDefaults(true);
     return html`
@@ -512,6 +521,14 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
           .series=${this.chartSeries()}
         ></mlp-chart>
         ${this.renderBest()}
+        <mlp-chart
+          id="tune-curves"
+          heading=${`Each trial's ${OBJECTIVE} per epoch${this.running ? '' : ' (the best trial in front)'}`}
+          x-label="epoch"
+          y-label=${OBJECTIVE}
+          hide-legend
+          .series=${this.curves()}
+        ></mlp-chart>
       </div>
       ${
         this.log.length

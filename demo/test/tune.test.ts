@@ -90,6 +90,7 @@ interface SearchResult {
   /** GPU live bytes before and after the search. */
   memory: [number, number];
   chart: { label: string; points: { x: number; y: number }[] }[];
+  curves: { label: string; faded: boolean; points: { x: number; y: number }[] }[];
   log: string;
 }
 
@@ -192,6 +193,12 @@ function searchResult(timeout = 60_000): Promise<SearchResult> {
             series: { label: string; points: { x: number; y: number }[] }[];
           } | null
         )?.series.map((s) => ({ label: s.label, points: s.points })) ?? [],
+      curves:
+        (
+          root?.querySelector('#tune-curves') as unknown as {
+            series: { label: string; faded?: boolean; points: { x: number; y: number }[] }[];
+          } | null
+        )?.series.map((s) => ({ label: s.label, faded: s.faded ?? false, points: s.points })) ?? [],
       log: root?.querySelector('#tune-log pre')?.textContent ?? '',
     };
     return result;
@@ -380,6 +387,17 @@ describe('the Tune tab', () => {
         })),
       );
     });
+
+    // Each trial's curve: its val_accuracy at epochs 1 and 2, whose best is the trial's score
+    // at its best epoch; after the search only the best trial is not faded.
+    expect(result.curves).toHaveLength(rows.length);
+    for (const r of rows) {
+      const curve = result.curves.find((c) => c.label.startsWith(`trial ${r.trial}: `));
+      expect(curve?.points.map((p) => p.x)).toEqual([1, 2]);
+      expect(curve?.points[r.bestEpoch - 1]?.y).toBe(r.score); // bestEpoch as shown: from 1
+      expect(Math.max(...(curve?.points ?? []).map((p) => p.y))).toBe(r.score);
+      expect(curve?.faded).toBe(r !== top);
+    }
 
     // Every trial's model and both datasets were freed.
     const [before, after] = result.memory;
