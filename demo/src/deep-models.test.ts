@@ -111,6 +111,11 @@ describe('deep models: norm helpers', () => {
     // The same factor over 4 layers (3 steps) is no regime at all.
     expect(gradientRegime(gradientProfile([9, 1, 0.5, 0.25, 0.125, 1], 5))).toBe('stable');
     expect(gradientRegime(gradientProfile([1, 1, 1], 2))).toBeUndefined();
+    // A norm left out (0: an underflow) keeps the others at their own layers.
+    const gap = Array.from({ length: depth + 1 }, (_, i) => 0.5 ** (depth - (i + 1)));
+    gap[5] = 0;
+    expect(gradientProfile(gap, depth).perLayer).toBeCloseTo(0.5, 12);
+    expect(Math.log2(gradientProfile(gap, depth).across)).toBeCloseTo(-18, 9);
   });
 });
 

@@ -167,11 +167,17 @@ export function gradientProfile(
   norms: readonly number[],
   depth: number,
 ): { spread: number; perLayer: number; across: number } {
-  const hidden = norms.slice(1, depth).filter((n) => n > 0 && Number.isFinite(n));
-  if (hidden.length < 2) return { spread: NaN, perLayer: NaN, across: NaN };
+  // Each usable norm with its own layer number, so that a norm left out (0 after an
+  // underflow, or not finite) does not shift the others along the fit.
+  const layers = norms
+    .slice(1, depth)
+    .map((n, i) => ({ layer: i + 2, n }))
+    .filter(({ n }) => n > 0 && Number.isFinite(n));
+  if (layers.length < 2) return { spread: NaN, perLayer: NaN, across: NaN };
+  const hidden = layers.map(({ n }) => n);
   const spread = Math.max(...hidden) / Math.min(...hidden);
   // log(norm) against the layer number: the slope per layer toward the output.
-  const xs = hidden.map((_, i) => i);
+  const xs = layers.map(({ layer }) => layer);
   const ys = hidden.map((n) => Math.log(n));
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
   const my = ys.reduce((a, b) => a + b, 0) / ys.length;
@@ -182,7 +188,7 @@ export function gradientProfile(
     sxx += (x - mx) ** 2;
   });
   const slope = -sxy / sxx;
-  return { spread, perLayer: Math.exp(slope), across: Math.exp(slope * (hidden.length - 1)) };
+  return { spread, perLayer: Math.exp(slope), across: Math.exp(slope * (depth - 2)) };
 }
 
 /** What a model's gradient does going back toward the input. */
@@ -191,8 +197,8 @@ export type GradientRegime = 'vanishing' | 'exploding' | 'stable';
 /**
  * How far (either way) the fitted norm may change from the last hidden layer to layer 2
  * (gradientProfile's `across`) for gradientRegime to call it stable: an order of magnitude.
- * Judging the whole stack, not the factor per layer, keeps the label independent of depth:
- * ×1.08 per layer is ×4 over 20 layers, and ×0.5 per layer only ×0.25 over 4.
+ * The label judges the whole stack, not the factor per layer, as training does: ×1.08 per
+ * layer is ×4 over 20 layers (stable), and ×0.5 per layer only ×0.25 over 4 (stable too).
  */
 export const REGIME_RATIO = 10;
 
