@@ -112,8 +112,8 @@ describe('lrRangeTest on the GPU', () => {
       // The smoothed loss is the bias-corrected moving average of the losses.
       let avg = 0;
       points.forEach((p, k) => {
-        avg = 0.98 * avg + 0.02 * p.loss;
-        expect(p.smoothed).toBeCloseTo(avg / (1 - 0.98 ** (k + 1)), 10);
+        avg = 0.9 * avg + 0.1 * p.loss;
+        expect(p.smoothed).toBeCloseTo(avg / (1 - 0.9 ** (k + 1)), 10);
       });
     } finally {
       data.dispose();
@@ -125,7 +125,7 @@ describe('lrRangeTest on the GPU', () => {
     const m = softmaxRegression();
     const data = new GpuData(engine, { inputs: [{ data: x, width: 4 }], targets: [{ data: y, width: 1 }] });
     try {
-      // Rates up to 1e4 blow the loss up well before the 8 batches end.
+      // Rates rising to 1e6 over 30 steps blow the loss up well before the last step.
       const { points, stoppedBy } = await lrRangeTest(
         m,
         (k) => data.subset([(k % 8) * 8, (k % 8) * 8 + 1, (k % 8) * 8 + 2]),
@@ -139,9 +139,8 @@ describe('lrRangeTest on the GPU', () => {
       );
       expect(stoppedBy).toBe('diverged');
       expect(points.length).toBeLessThan(30);
-      const last = points.at(-1);
       const lowest = Math.min(...points.map((p) => p.smoothed));
-      if (last) expect(last.smoothed).toBeGreaterThan(4 * lowest);
+      expect(points.at(-1)?.smoothed).toBeGreaterThan(4 * lowest);
       await expect(lrRangeTest(m, () => data, { minLr: 1, maxLr: 0.5 })).rejects.toThrow(/0 < minLr < maxLr/);
     } finally {
       data.dispose();

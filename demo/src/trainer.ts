@@ -203,7 +203,9 @@ export class MlpTrainer extends LitElement {
   private trainedHistory: History | undefined;
   /** The last finished run, kept as an earlier one when the next starts. */
   private lastRun: EarlierRun | undefined;
-  private runsStarted = 0;
+  private runsKept = 0;
+  /** What `running` is doing. */
+  private runningWhat: 'train' | 'lr' = 'train';
   /** The model fit() is training now (never handed out yet). */
   private training: LayersModel | undefined;
   private running: Promise<void> | undefined;
@@ -282,6 +284,12 @@ export class MlpTrainer extends LitElement {
   }
 
   private launch(what: 'train' | 'lr'): Promise<void> {
+    // One job at a time: asking for the other kind while one runs is an error, not a wait.
+    if (this.running && this.runningWhat !== what) {
+      const busy = this.runningWhat === 'lr' ? 'the learning-rate range test' : 'training';
+      return Promise.reject(new Error(`${WHO} is running ${busy}; wait for it or stop it first`));
+    }
+    if (!this.running) this.runningWhat = what;
     this.running ??= this.run(what).finally(() => {
       this.running = undefined;
       this.requestUpdate();
@@ -546,7 +554,6 @@ export class MlpTrainer extends LitElement {
     this.progress = undefined;
     if (this.lastRun) this.earlier = rememberRun(this.earlier, this.lastRun);
     this.lastRun = undefined;
-    const runNumber = ++this.runsStarted;
     this.lossSeries = earlierSeries(this.earlier, 'loss');
     this.accuracySeries = earlierSeries(this.earlier, 'accuracy');
     this.startedAt = performance.now();
@@ -622,7 +629,7 @@ export class MlpTrainer extends LitElement {
       this.trainedModel = m;
       this.trainedHistory = history;
       this.lastRun = {
-        number: runNumber,
+        number: ++this.runsKept,
         label: `${architecture(config, features, classes)}, ${config.optimizer} ${config.learningRate}, batch ${config.batchSize}`,
         ...monitor.validationCurves(),
       };
@@ -694,6 +701,9 @@ export class MlpTrainer extends LitElement {
         suggestion: result.suggestion,
         status: `${result.points.length} batches, ${ended}.`,
       };
+    } catch (e) {
+      this.lrTest = { points: this.lrTest.points, status: `The range test failed: ${message(e)}` };
+      throw e;
     } finally {
       for (const v of views) v.dispose();
       await model?.dispose();
@@ -843,6 +853,7 @@ export class MlpTrainer extends LitElement {
                 type="button"
                 class="secondary"
                 id="lr-use"
+                aria-label=${`Use learning rate ${use}`}
                 ?disabled=${this.running !== undefined}
                 @click=${() => this.edit('learningRate', String(use))}
               >
@@ -880,15 +891,22 @@ export class MlpTrainer extends LitElement {
         />
         ${error ? html`<p class="field-error" id=${`${id}-error`}>${error}</p>` : nothing}`;
     };
-    const select = (field: FormField, id: string, label: string, options: readonly string[]) => {
+    const select = (
+      field: FormField,
+      id: string,
+      label: string,
+      options: readonly string[],
+      hint?: string,
+    ) => {
       const value = String(f[field]);
       const all = options.includes(value) ? options : [...options, value];
       const error = errors[field];
+      const described = [error ? `${id}-error` : '', hint ?? ''].filter((x) => x !== '').join(' ');
       return html`<label for=${id}>${label}</label>
         <select
           id=${id}
           aria-invalid=${error ? 'true' : 'false'}
-          aria-describedby=${ifDefined(error ? `${id}-error` : undefined)}
+          aria-describedby=${ifDefined(described || undefined)}
           ?disabled=${busy}
           @change=${(e: Event) => this.edit(field, (e.target as HTMLSelectElement).value)}
         >
@@ -930,7 +948,7 @@ export class MlpTrainer extends LitElement {
         Stops when val_loss has not improved for ${EARLY_STOPPING_PATIENCE} epochs and restores the best
         epoch's weights
       </p>
-      ${select('lrSchedule', 'lr-schedule', 'LR schedule', LR_SCHEDULES)}
+      ${select('lrSchedule', 'lr-schedule', 'LR schedule', LR_SCHEDULES, 'lr-schedule-hint')}
       <p class="hint" id="lr-schedule-hint">${scheduleHint(f.lrSchedule)}</p>
       ${f.lrSchedule === 'time' ? text('lrDecay', 'lr-decay', 'Decay', 'decimal') : nothing}
       ${

@@ -158,11 +158,11 @@ describe('the demo page', () => {
     expect(t.status).toMatch(new RegExp(`^${n} batches`));
     // Rates rise geometrically from 1e-6 by a factor of 10^(6/99) per batch.
     t.smoothed.forEach((p, k) => expect(Math.log10(p.x)).toBeCloseTo(-6 + (6 * k) / 99, 9));
-    // The smoothed curve is the bias-corrected moving average (β 0.98) of the per-batch losses.
+    // The smoothed curve is the bias-corrected moving average (β 0.9) of the per-batch losses.
     let avg = 0;
     t.perBatch.forEach((p, k) => {
-      avg = 0.98 * avg + 0.02 * p.y;
-      expect(t.smoothed[k]?.y).toBeCloseTo(avg / (1 - 0.98 ** (k + 1)), 9);
+      avg = 0.9 * avg + 0.1 * p.y;
+      expect(t.smoothed[k]?.y).toBeCloseTo(avg / (1 - 0.9 ** (k + 1)), 9);
     });
     // Adam's loss on MNIST falls well before 1 and the suggestion sits on that fall.
     expect(t.suggestion).toBeGreaterThan(1e-5);
