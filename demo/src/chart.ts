@@ -139,7 +139,9 @@ export class MlpChart extends LitElement {
     }
     :host(:fullscreen) {
       background: #fff;
-      padding: 2rem 1.5rem 1.5rem;
+    }
+    :host(:fullscreen) .plot {
+      inset: 2.5rem 1.5rem 1.5rem;
     }
     /* Below the buttons' row, so that they never cover the chart's title. */
     .plot {
@@ -311,10 +313,11 @@ export class MlpChart extends LitElement {
           type="button"
           class="full-toggle"
           aria-pressed=${this.full ? 'true' : 'false'}
-          aria-label=${this.full ? `Leave full screen` : `Show ${what} full screen`}
+          aria-label=${`Show ${what} full screen`}
+          title=${this.full ? 'Press again (or Esc) to leave full screen' : 'Fill the screen with this chart'}
           @click=${() => void this.toggleFullScreen()}
         >
-          ${this.full ? 'Exit' : 'Full screen'}
+          Full screen
         </button>
         <button
           type="button"

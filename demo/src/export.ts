@@ -181,7 +181,12 @@ export function chartSvg(c: SvgChart): string {
   // A marker: a hollow diamond, as the canvas draws it.
   const diamond = (x: number, y: number, r: number, color: string): string =>
     `<path d="M${f(x)} ${f(y - r)}L${f(x + r)} ${f(y)}L${f(x)} ${f(y + r)}L${f(x - r)} ${f(y)}Z" fill="#fff" stroke="${color}" stroke-width="2"/>`;
-  c.series.forEach((s, i) => {
+  // Faded series first, under the others (as the canvas draws them).
+  const order = c.series
+    .map((_, i) => i)
+    .sort((a, b) => Number(c.series[b]?.faded ?? false) - Number(c.series[a]?.faded ?? false));
+  order.forEach((i) => {
+    const s = c.series[i] as ChartSeries;
     const color = s.color ?? '#333';
     const dash = `${s.dashed ? ' stroke-dasharray="6 4"' : ''}${s.faded ? ` stroke-opacity="${FADED_OPACITY}"` : ''}`;
     if (s.marker) {
@@ -195,7 +200,11 @@ export function chartSvg(c: SvgChart): string {
       }
       if (!s.thin && !s.faded) {
         for (const p of lines[i] ?? [])
-          out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2" fill="${color}"/>`);
+          out.push(
+            s.pointStyle === 'triangle'
+              ? `<path d="M${f(px(p.x))} ${f(py(p.y) - 3.5)}L${f(px(p.x) + 3)} ${f(py(p.y) + 2)}L${f(px(p.x) - 3)} ${f(py(p.y) + 2)}Z" fill="${color}"/>`
+              : `<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2" fill="${color}"/>`,
+          );
       }
     }
     const ly = m.top + 14 + 16 * i;

@@ -201,6 +201,7 @@ export class PlaygroundRun {
       );
     } catch (e) {
       for (const d of made) d.dispose();
+      void this.model.dispose();
       throw e;
     }
     [this.trainData, this.testData, this.gridData] = made as [GpuData, GpuData, GpuData];

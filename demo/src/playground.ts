@@ -70,6 +70,7 @@ export class MlpPlayground extends LitElement {
     error: { state: true },
     history: { state: true },
     units: { state: true },
+    run: { state: true },
   };
 
   static override styles = [
@@ -178,7 +179,7 @@ export class MlpPlayground extends LitElement {
   /** Each hidden unit's output over the grid, as last drawn. */
   declare units: UnitMap[][];
   /** The run being trained (or paused); undefined before the first Train and after a change. */
-  run: PlaygroundRun | undefined;
+  declare run: PlaygroundRun | undefined;
   /** The boundary as last drawn: P(class 1) per grid cell (a test compares it with the model's own predictions). */
   drawn: { boundary: Float32Array; epoch: number } | undefined;
   private pauseRequested = false;
@@ -291,7 +292,9 @@ export class MlpPlayground extends LitElement {
     if (this.drawn) drawCells(boundary, this.drawn.boundary, RESOLUTION, (v) => v);
     else drawCells(boundary, new Float32Array(RESOLUTION * RESOLUTION).fill(0.5), RESOLUTION, (v) => v);
     const pts = this.points();
-    if (pts) drawPoints(overlay, SIZE, pts.train, this.showTest ? pts.test : undefined);
+    // Invalid settings make no dataset: no points rather than the last ones.
+    const none = { xy: new Float32Array(0), labels: new Uint8Array(0) };
+    drawPoints(overlay, SIZE, pts?.train ?? none, pts && this.showTest ? pts.test : undefined);
   }
 
   private drawUnits(): void {
@@ -299,7 +302,8 @@ export class MlpPlayground extends LitElement {
       layer.forEach((u, i) => {
         const canvas = this.renderRoot.querySelector<HTMLCanvasElement>(`#unit-${l + 1}-${i + 1}`);
         const maxAbs = Math.max(Math.abs(u.min), Math.abs(u.max));
-        if (canvas) drawCells(canvas, u.values, RESOLUTION, (v) => unitScale(v, this.activation, maxAbs));
+        const activation = this.run?.settings.activation ?? this.activation;
+        if (canvas) drawCells(canvas, u.values, RESOLUTION, (v) => unitScale(v, activation, maxAbs));
       }),
     );
   }

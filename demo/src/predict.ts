@@ -293,6 +293,7 @@ export class MlpPredict extends LitElement {
     this.shown = model;
     this.requestUpdate(); // the heading names the model, even one that does not fit
     this.analysis = undefined;
+    this.learned = undefined;
     this.lastProbabilities = undefined;
     this.error = undefined;
     this.drawError = undefined;
