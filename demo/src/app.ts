@@ -67,30 +67,30 @@ export class MlpDemo extends LitElement {
         margin-left: auto;
       }
       #present[aria-pressed='true'] {
-        background: #2f6fd6;
-        color: #fff;
+        background: var(--_accent);
+        color: var(--_accent-fg);
       }
       .adapter {
-        color: #4a5466;
+        color: var(--_muted);
       }
       nav {
         display: flex;
         flex-wrap: wrap;
         gap: 0.25rem;
-        border-bottom: 1px solid #dde2ea;
+        border-bottom: 1px solid var(--_border);
         margin-bottom: 1rem;
       }
       nav button {
         background: none;
-        color: #2456a6;
+        color: var(--_link);
         border: none;
         border-bottom: 3px solid transparent;
         border-radius: 0;
         padding: 0.4rem 0.8rem;
       }
       nav button[aria-selected='true'] {
-        border-bottom-color: #2f6fd6;
-        color: #1d2430;
+        border-bottom-color: var(--_accent);
+        color: var(--_fg);
         font-weight: 600;
       }
       .no-webgpu {

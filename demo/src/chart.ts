@@ -22,6 +22,7 @@ import {
 } from 'chart.js';
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { chartSvg, chartTable, download, FADED_OPACITY, fileStem, tableNumber } from './export.js';
+import { themeStyles } from './styles.js';
 
 Chart.register(
   BarController,
@@ -129,95 +130,99 @@ export class MlpChart extends LitElement {
     hideLegend: { type: Boolean, attribute: 'hide-legend' },
     showTable: { state: true },
     full: { state: true },
+    dark: { state: true },
   };
 
-  static override styles = css`
-    :host {
-      display: block;
-      position: relative;
-      min-height: 220px;
-    }
-    :host(:fullscreen) {
-      background: #fff;
-    }
-    :host(:fullscreen) .plot {
-      inset: 2.5rem 1.5rem 1.5rem;
-    }
-    /* Below the buttons' row, so that they never cover the chart's title. */
-    .plot {
-      position: absolute;
-      inset: 1.3rem 0 0 0;
-    }
-    .plot.behind {
-      visibility: hidden;
-    }
-    canvas {
-      width: 100%;
-      height: 100%;
-    }
-    .table {
-      position: absolute;
-      inset: 1.4rem 0 0 0;
-      overflow: auto;
-      background: #fff;
-      font:
-        12px/1.35 system-ui,
-        sans-serif;
-    }
-    .table table {
-      border-collapse: collapse;
-      font-variant-numeric: tabular-nums;
-    }
-    .table caption {
-      text-align: left;
-      font-weight: 600;
-      padding: 0 0.4rem 0.2rem;
-    }
-    .table th,
-    .table td {
-      padding: 0.1rem 0.45rem;
-      border-bottom: 1px solid #e6e9ef;
-      text-align: right;
-      white-space: nowrap;
-    }
-    .table th:first-child,
-    .table td:first-child {
-      text-align: left;
-    }
-    .table thead th {
-      position: sticky;
-      top: 0;
-      background: #fff;
-    }
-    .export {
-      position: absolute;
-      top: 0;
-      right: 0;
-      z-index: 1; /* above the plot and the table, which are positioned too */
-      display: flex;
-      gap: 0.2rem;
-      opacity: 0.55;
-    }
-    .export:hover,
-    .export:focus-within {
-      opacity: 1;
-    }
-    .export button[aria-pressed='true'] {
-      background: #2f6fd6;
-      color: #fff;
-    }
-    .export button {
-      font:
-        11px system-ui,
-        sans-serif;
-      padding: 0 0.35rem;
-      border: 1px solid #b9c1cf;
-      border-radius: 3px;
-      background: #fff;
-      color: #2456a6;
-      cursor: pointer;
-    }
-  `;
+  static override styles = [
+    themeStyles,
+    css`
+      :host {
+        display: block;
+        position: relative;
+        min-height: 220px;
+      }
+      :host(:fullscreen) {
+        background: var(--_surface);
+      }
+      :host(:fullscreen) .plot {
+        inset: 2.5rem 1.5rem 1.5rem;
+      }
+      /* Below the buttons' row, so that they never cover the chart's title. */
+      .plot {
+        position: absolute;
+        inset: 1.3rem 0 0 0;
+      }
+      .plot.behind {
+        visibility: hidden;
+      }
+      canvas {
+        width: 100%;
+        height: 100%;
+      }
+      .table {
+        position: absolute;
+        inset: 1.4rem 0 0 0;
+        overflow: auto;
+        background: var(--_surface);
+        font:
+          12px/1.35 system-ui,
+          sans-serif;
+      }
+      .table table {
+        border-collapse: collapse;
+        font-variant-numeric: tabular-nums;
+      }
+      .table caption {
+        text-align: left;
+        font-weight: 600;
+        padding: 0 0.4rem 0.2rem;
+      }
+      .table th,
+      .table td {
+        padding: 0.1rem 0.45rem;
+        border-bottom: 1px solid #e6e9ef;
+        text-align: right;
+        white-space: nowrap;
+      }
+      .table th:first-child,
+      .table td:first-child {
+        text-align: left;
+      }
+      .table thead th {
+        position: sticky;
+        top: 0;
+        background: var(--_surface);
+      }
+      .export {
+        position: absolute;
+        top: 0;
+        right: 0;
+        z-index: 1; /* above the plot and the table, which are positioned too */
+        display: flex;
+        gap: 0.2rem;
+        opacity: 0.55;
+      }
+      .export:hover,
+      .export:focus-within {
+        opacity: 1;
+      }
+      .export button[aria-pressed='true'] {
+        background: var(--_accent);
+        color: var(--_accent-fg);
+      }
+      .export button {
+        font:
+          11px system-ui,
+          sans-serif;
+        padding: 0 0.35rem;
+        border: 1px solid var(--_border-strong);
+        border-radius: 3px;
+        background: var(--_surface);
+        color: var(--_link);
+        cursor: pointer;
+      }
+    `,
+  ];
 
   declare series: ChartSeries[];
   declare categories: string[];
@@ -236,6 +241,13 @@ export class MlpChart extends LitElement {
   declare showTable: boolean;
   /** The chart fills the screen (its Full screen button); its text is drawn larger. */
   declare full: boolean;
+  /** The page prefers a dark scheme (the chart redraws with the theme's colours when it changes). */
+  declare dark: boolean;
+  private readonly darkQuery: MediaQueryList | undefined =
+    'matchMedia' in globalThis ? matchMedia('(prefers-color-scheme: dark)') : undefined;
+  private readonly onScheme = (): void => {
+    this.dark = this.darkQuery?.matches ?? false;
+  };
   private chart: Chart | undefined;
 
   constructor() {
@@ -253,6 +265,7 @@ export class MlpChart extends LitElement {
     this.hideLegend = false;
     this.showTable = false;
     this.full = false;
+    this.dark = this.darkQuery?.matches ?? false;
   }
 
   /** Points drawn so far, per series, gaps (NaN) left out (what a test reads to check the curves). */
@@ -273,7 +286,7 @@ export class MlpChart extends LitElement {
     canvas.height = drawn.height;
     const ctx = canvas.getContext('2d');
     if (!ctx) return this.chart?.toBase64Image('image/png', 1);
-    ctx.fillStyle = '#fff';
+    ctx.fillStyle = this.themed('var(--_surface, #fff)');
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(drawn, 0, 0);
     return canvas.toDataURL('image/png');
@@ -287,7 +300,10 @@ export class MlpChart extends LitElement {
       yLabel: this.yLabel,
       logY: this.logY,
       logX: this.logX,
-      series: this.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length] })),
+      series: this.series.map((s, i) => ({
+        ...s,
+        color: this.themed(s.color ?? this.palette()[i % this.palette().length] ?? '#333'),
+      })),
     });
   }
 
@@ -302,7 +318,7 @@ export class MlpChart extends LitElement {
 
   override render() {
     const what = this.heading || 'chart';
-    return html`<div class="export">
+    return html`<div class="export" part="buttons">
         <button type="button" aria-label=${`Download ${what} as PNG`} @click=${() => this.exportAs('png')}>
           PNG
         </button>
@@ -329,7 +345,11 @@ export class MlpChart extends LitElement {
           Table
         </button>
       </div>
-      <div class=${this.showTable ? 'plot behind' : 'plot'} aria-hidden=${this.showTable ? 'true' : 'false'}>
+      <div
+        class=${this.showTable ? 'plot behind' : 'plot'}
+        part="plot"
+        aria-hidden=${this.showTable ? 'true' : 'false'}
+      >
         <canvas role="img" aria-label=${what}></canvas>
       </div>
       ${this.showTable ? this.renderTable(what) : nothing}`;
@@ -398,6 +418,7 @@ export class MlpChart extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.removeEventListener('fullscreenchange', this.onFullScreen);
+    this.darkQuery?.removeEventListener('change', this.onScheme);
     this.chart?.destroy();
     this.chart = undefined;
   }
@@ -405,6 +426,7 @@ export class MlpChart extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.addEventListener('fullscreenchange', this.onFullScreen);
+    this.darkQuery?.addEventListener('change', this.onScheme);
     // Re-attached after a disconnect (a tab switch that moves the element): draw again.
     if (this.hasUpdated && !this.chart) {
       const canvas = this.renderRoot.querySelector('canvas');
@@ -412,9 +434,35 @@ export class MlpChart extends LitElement {
     }
   }
 
+  /**
+   * A theme value (a custom property, as its computed text) or a series colour: "var(--x, #abc)"
+   * resolves to --x if the page set it, else its fallback.
+   */
+  private themed(value: string): string {
+    const m = /^var\((--[\w-]+)\s*(?:,\s*(.+))?\)$/.exec(value.trim());
+    if (!m) return value;
+    const set = this.isConnected
+      ? getComputedStyle(this)
+          .getPropertyValue(m[1] ?? '')
+          .trim()
+      : '';
+    return set || (m[2] ?? '').trim() || '#333';
+  }
+
+  /** The series colours of a page's --mlp-palette (comma-separated), else PALETTE. */
+  private palette(): readonly string[] {
+    const set = this.isConnected ? getComputedStyle(this).getPropertyValue('--mlp-palette').trim() : '';
+    const colors = set
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    return colors.length > 0 ? colors : PALETTE;
+  }
+
   private config(): ChartConfiguration {
+    const palette = this.palette();
     const datasets = this.series.map((s, i) => {
-      const base = s.color ?? PALETTE[i % PALETTE.length] ?? '#333';
+      const base = this.themed(s.color ?? palette[i % palette.length] ?? '#333');
       // #rrggbb + alpha: a faded series keeps its hue.
       const color = s.faded && /^#[0-9a-f]{6}$/i.test(base) ? `${base}${alphaHex(FADED_OPACITY)}` : base;
       return {
@@ -436,7 +484,10 @@ export class MlpChart extends LitElement {
     });
     // Full screen (a projector): text half as large again.
     const font = { size: this.full ? 18 : 12 };
-    const title = (text: string) => ({ display: text !== '', text, font });
+    // The theme's text and grid colours (light or dark, or the page's own).
+    const text = this.themed('var(--_fg, #666)');
+    const grid = this.themed('var(--_grid, rgba(0, 0, 0, 0.1))');
+    const title = (label: string) => ({ display: label !== '', text: label, font, color: text });
     const yScale = {
       type: this.logY ? ('logarithmic' as const) : ('linear' as const),
       title: title(this.yLabel),
@@ -444,7 +495,8 @@ export class MlpChart extends LitElement {
       ...(this.yMax === undefined ? {} : { max: this.yMax }),
       // A log axis spanning decades labels its powers of ten only, as 1e-4 … 1e+1 (Chart.js's
       // default writes 0.00010 and crowds the minor ticks); a narrower one, 3 digits.
-      ticks: this.logY ? { font, callback: logTick } : { font },
+      ticks: this.logY ? { font, color: text, callback: logTick } : { font, color: text },
+      grid: { color: grid },
     };
     return {
       type: this.kind,
@@ -460,6 +512,7 @@ export class MlpChart extends LitElement {
             display: this.heading !== '',
             text: this.heading,
             font: { size: font.size + 2, weight: 'bold' as const },
+            color: text,
           },
           legend: {
             display: this.series.length > 1 && !this.hideLegend,
@@ -476,11 +529,17 @@ export class MlpChart extends LitElement {
         scales: {
           x:
             this.kind === 'bar'
-              ? { type: 'category', title: title(this.xLabel), ticks: { font } }
+              ? {
+                  type: 'category',
+                  title: title(this.xLabel),
+                  ticks: { font, color: text },
+                  grid: { color: grid },
+                }
               : {
                   type: this.logX ? 'logarithmic' : 'linear',
                   title: title(this.xLabel),
-                  ticks: this.logX ? { font, callback: logTick } : { font },
+                  ticks: this.logX ? { font, color: text, callback: logTick } : { font, color: text },
+                  grid: { color: grid },
                 },
           y: yScale,
         },

@@ -64,7 +64,7 @@ export const experimentStyles = css`
   }
   .note {
     border-left: 3px solid #e0a100;
-    background: #fff9e6;
+    background: var(--_note-bg);
     padding: 0.4rem 0.75rem;
     margin: 0 0 0.75rem;
     max-width: 60rem;
@@ -80,7 +80,7 @@ export const experimentStyles = css`
   }
   tr.pending td,
   tr.skipped td {
-    color: #8a93a3;
+    color: var(--_muted);
   }
   tr.running td {
     background: #f0f5ff;

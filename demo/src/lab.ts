@@ -182,14 +182,14 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         display: inline-flex;
         align-items: center;
         gap: 0.35rem;
-        background: #fff;
-        color: #1d2430;
-        border: 1px solid #dde2ea;
+        background: var(--_surface);
+        color: var(--_fg);
+        border: 1px solid var(--_border);
         padding: 0.15rem 0.5rem;
         font-size: 13px;
       }
       .legend button[aria-pressed='true'] {
-        border-color: #2456a6;
+        border-color: var(--_link);
         box-shadow: inset 0 0 0 1px #2456a6;
         font-weight: 600;
       }
@@ -218,7 +218,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         font-weight: 600;
       }
       .hint {
-        color: #4a5466;
+        color: var(--_muted);
         max-width: 62rem;
         margin: 0.6rem 0 0;
       }

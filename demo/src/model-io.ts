@@ -74,7 +74,7 @@ export class MlpModelIo extends LitElement {
         margin-bottom: 1rem;
       }
       .muted {
-        color: #4a5466;
+        color: var(--_muted);
       }
       #idb-list {
         width: 100%;
@@ -98,8 +98,8 @@ export class MlpModelIo extends LitElement {
         font-size: 13px;
       }
       #idb-list button.delete {
-        border-color: #b00020;
-        color: #b00020;
+        border-color: var(--_error);
+        color: var(--_error);
       }
       .actions-row {
         margin-top: 0.6rem;

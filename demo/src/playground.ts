@@ -92,7 +92,7 @@ export class MlpPlayground extends LitElement {
         margin: 0.4rem 0 0;
       }
       legend {
-        color: #333c4d;
+        color: var(--_muted);
         padding: 0;
         margin-bottom: 0.2rem;
       }
@@ -116,7 +116,7 @@ export class MlpPlayground extends LitElement {
       }
       #boundary {
         border-radius: 4px;
-        outline: 1px solid #dde2ea;
+        outline: 1px solid var(--_border);
       }
       .units {
         display: flex;
@@ -131,13 +131,13 @@ export class MlpPlayground extends LitElement {
       }
       .units .layer > span {
         width: 4.5rem;
-        color: #4a5466;
+        color: var(--_muted);
       }
       .units canvas {
         width: 44px;
         height: 44px;
         border-radius: 3px;
-        outline: 1px solid #dde2ea;
+        outline: 1px solid var(--_border);
         image-rendering: auto;
       }
       .numbers {
@@ -148,7 +148,7 @@ export class MlpPlayground extends LitElement {
         font-weight: 600;
       }
       .hint {
-        color: #4a5466;
+        color: var(--_muted);
         margin: 0.4rem 0 0;
         max-width: 60rem;
       }

@@ -112,11 +112,11 @@ export class MlpPredict extends LitElement {
         border: 1px dashed #b9c1cf;
         border-radius: 8px;
         padding: 1.25rem;
-        background: #fff;
+        background: var(--_surface);
         max-width: 46rem;
       }
       #no-model a {
-        color: #2456a6;
+        color: var(--_link);
       }
       #prediction {
         font-size: 1.25rem;
@@ -127,7 +127,7 @@ export class MlpPredict extends LitElement {
         font-size: 1.6rem;
       }
       .muted {
-        color: #4a5466;
+        color: var(--_muted);
       }
       #grid {
         display: grid;
@@ -156,7 +156,7 @@ export class MlpPredict extends LitElement {
         background: #fff3f3;
       }
       .cell .true {
-        color: #b00020;
+        color: var(--_error);
       }
       .scroll {
         overflow-x: auto;
@@ -173,7 +173,7 @@ export class MlpPredict extends LitElement {
       }
       #confusion th.corner {
         font-weight: normal;
-        color: #4a5466;
+        color: var(--_muted);
         font-size: 11px;
         white-space: nowrap;
       }
@@ -206,7 +206,7 @@ export class MlpPredict extends LitElement {
         aspect-ratio: 1;
         image-rendering: pixelated;
         border-radius: 3px;
-        outline: 1px solid #dde2ea;
+        outline: 1px solid var(--_border);
       }
       .histograms {
         display: grid;

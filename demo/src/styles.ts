@@ -1,13 +1,56 @@
 /** Styles shared by the demo's panels (each panel adopts them in its shadow root). */
 import { css } from 'lit';
 
+/**
+ * The colours every panel and <mlp-trainer> draw with, as CSS custom properties a page can
+ * set on the element (or any ancestor): --mlp-fg, --mlp-muted, --mlp-surface, --mlp-subtle,
+ * --mlp-border, --mlp-border-strong, --mlp-accent, --mlp-accent-fg, --mlp-link, --mlp-error,
+ * --mlp-note-bg, --mlp-note-fg, --mlp-font. Unset, they follow the page's colour scheme:
+ * light, or dark under `prefers-color-scheme: dark`. (The --_ names are the resolved values,
+ * private to the components.)
+ */
+export const themeStyles = css`
+  :host {
+    color-scheme: light dark;
+    --_fg: var(--mlp-fg, #1d2430);
+    --_muted: var(--mlp-muted, #4a5466);
+    --_surface: var(--mlp-surface, #fff);
+    --_subtle: var(--mlp-subtle, #f5f7fa);
+    --_border: var(--mlp-border, #dde2ea);
+    --_border-strong: var(--mlp-border-strong, #b9c1cf);
+    --_accent: var(--mlp-accent, #2f6fd6);
+    --_accent-fg: var(--mlp-accent-fg, #fff);
+    --_link: var(--mlp-link, #2456a6);
+    --_error: var(--mlp-error, #b00020);
+    --_note-bg: var(--mlp-note-bg, #fffaeb);
+    --_note-fg: var(--mlp-note-fg, #5c4a12);
+    --_grid: var(--mlp-grid, rgba(0, 0, 0, 0.1));
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_fg: var(--mlp-fg, #e4e8ef);
+      --_muted: var(--mlp-muted, #a9b3c3);
+      --_surface: var(--mlp-surface, #1b2130);
+      --_subtle: var(--mlp-subtle, #232a3a);
+      --_border: var(--mlp-border, #353e50);
+      --_border-strong: var(--mlp-border-strong, #56617a);
+      --_accent: var(--mlp-accent, #3b7be0);
+      --_accent-fg: var(--mlp-accent-fg, #fff);
+      --_link: var(--mlp-link, #8ab4ff);
+      --_error: var(--mlp-error, #ff8a80);
+      --_note-bg: var(--mlp-note-bg, #3a3220);
+      --_note-fg: var(--mlp-note-fg, #f1dfa8);
+      --_grid: var(--mlp-grid, rgba(255, 255, 255, 0.14));
+    }
+  }
+`;
+
 export const panelStyles = css`
+  ${themeStyles}
   :host {
     display: block;
-    font:
-      14px/1.45 system-ui,
-      sans-serif;
-    color: #1d2430;
+    font: 14px/1.45 var(--mlp-font, system-ui, sans-serif);
+    color: var(--_fg);
   }
   :host([hidden]) {
     display: none;
@@ -22,7 +65,7 @@ export const panelStyles = css`
   }
   p.lead {
     margin: 0 0 0.75rem;
-    color: #4a5466;
+    color: var(--_muted);
     max-width: 60rem;
   }
   .grid {
@@ -31,10 +74,10 @@ export const panelStyles = css`
     gap: 1rem;
   }
   .card {
-    border: 1px solid #dde2ea;
+    border: 1px solid var(--_border);
     border-radius: 8px;
     padding: 0.75rem 1rem;
-    background: #fff;
+    background: var(--_surface);
   }
   form.config {
     display: grid;
@@ -43,13 +86,13 @@ export const panelStyles = css`
     align-items: center;
   }
   label {
-    color: #333c4d;
+    color: var(--_muted);
   }
   input,
   select {
     font: inherit;
     padding: 0.15rem 0.35rem;
-    border: 1px solid #b9c1cf;
+    border: 1px solid var(--_border-strong);
     border-radius: 4px;
     min-width: 0;
   }
@@ -60,14 +103,14 @@ export const panelStyles = css`
     font: inherit;
     padding: 0.3rem 0.9rem;
     border-radius: 5px;
-    border: 1px solid #2456a6;
-    background: #2f6fd6;
-    color: #fff;
+    border: 1px solid var(--_link);
+    background: var(--_accent);
+    color: var(--_accent-fg);
     cursor: pointer;
   }
   button.secondary {
-    background: #fff;
-    color: #2456a6;
+    background: var(--_surface);
+    color: var(--_link);
   }
   button:disabled {
     opacity: 0.5;
@@ -80,11 +123,11 @@ export const panelStyles = css`
     align-items: center;
   }
   .status {
-    color: #4a5466;
+    color: var(--_muted);
     font-variant-numeric: tabular-nums;
   }
   .error {
-    color: #b00020;
+    color: var(--_error);
     white-space: pre-wrap;
   }
   table {
@@ -94,7 +137,7 @@ export const panelStyles = css`
   th,
   td {
     padding: 0.2rem 0.5rem;
-    border-bottom: 1px solid #e6e9ef;
+    border-bottom: 1px solid var(--_border);
     text-align: right;
   }
   th:first-child,
@@ -102,7 +145,7 @@ export const panelStyles = css`
     text-align: left;
   }
   pre {
-    background: #f5f7fa;
+    background: var(--_subtle);
     padding: 0.5rem 0.75rem;
     overflow-x: auto;
     font-size: 12px;

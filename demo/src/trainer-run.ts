@@ -24,7 +24,12 @@ interface BatchDetail {
   logs: Logs;
 }
 
-const COLORS = { running: '#9ecae1', train: '#1f77b4', validation: '#d62728' };
+/** The curves' colours: a page sets --mlp-color-train, --mlp-color-validation, --mlp-color-running. */
+const COLORS = {
+  running: 'var(--mlp-color-running, #9ecae1)',
+  train: 'var(--mlp-color-train, #1f77b4)',
+  validation: 'var(--mlp-color-validation, #d62728)',
+};
 
 export class RunMonitor {
   progress: Progress;

@@ -38,16 +38,16 @@ export const trainerStyles = css`
     grid-column: 1 / -1;
     margin: -0.2rem 0 0.1rem;
     font-size: 12px;
-    color: #b00020;
+    color: var(--_error);
   }
   form.config .hint {
     grid-column: 1 / -1;
     margin: -0.2rem 0 0.1rem;
     font-size: 12px;
-    color: #4a5466;
+    color: var(--_muted);
   }
   input[aria-invalid='true'] {
-    border-color: #b00020;
+    border-color: var(--_error);
     background: #fff6f6;
   }
   .run {
@@ -76,7 +76,7 @@ export const trainerStyles = css`
   }
   .results dt {
     font-size: 12px;
-    color: #4a5466;
+    color: var(--_muted);
   }
   .results dd {
     margin: 0;
@@ -92,10 +92,10 @@ export const trainerStyles = css`
   .note {
     margin: 0.75rem 0 0;
     padding: 0.45rem 0.6rem;
-    border: 1px solid #ecd9a6;
+    border: 1px solid var(--_border);
     border-radius: 6px;
-    background: #fffaeb;
-    color: #5c4a12;
+    background: var(--_note-bg);
+    color: var(--_note-fg);
     font-size: 13px;
   }
   .error {

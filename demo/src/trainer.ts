@@ -755,7 +755,7 @@ export class MlpTrainer extends LitElement {
         ${this.hideForm ? nothing : this.renderForm(errors)}
         <div class="main">
           ${this.renderRun(errors)}
-          <div class="charts">
+          <div class="charts" part="charts">
             <mlp-chart
               id="loss-chart"
               class="card"
@@ -916,7 +916,7 @@ export class MlpTrainer extends LitElement {
     };
     const d = defaultsFor(true);
     const engine = this.activeEngine;
-    return html`<form class="card config" id="config" @submit=${(e: Event) => e.preventDefault()}>
+    return html`<form class="card config" id="config" part="form" @submit=${(e: Event) => e.preventDefault()}>
       ${text('hiddenLayers', 'hidden-layers', 'Hidden layers', 'text')}
       <p class="hint">Units per hidden Dense layer, e.g. 128, 64</p>
       ${select('activation', 'activation', 'Activation', ACTIVATIONS)}
@@ -978,10 +978,12 @@ export class MlpTrainer extends LitElement {
     const error = this.runError ?? (valid || this.hideForm ? this.configError : undefined);
     const r = this.results;
     const canStart = valid && !training && !this.otherBusy && this.activeEngine !== undefined;
-    return html`<div class="card">
+    return html`<div class="card" part="run">
       <div class="run">
         <div class="buttons">
-          <button id="start" ?disabled=${!canStart} @click=${() => void this.start()}>Start</button>
+          <button id="start" part="start" ?disabled=${!canStart} @click=${() => void this.start()}>
+            Start
+          </button>
           <button
             id="lr-find"
             class="secondary"

@@ -110,7 +110,7 @@ export class MlpTuneCv extends ExperimentPanel<ExperimentRun, CvSettings, CvData
         margin: 0.4rem 0 0.75rem;
       }
       .summary dt {
-        color: #4a5466;
+        color: var(--_muted);
       }
       .summary h3 {
         margin-top: 0;
@@ -125,7 +125,7 @@ export class MlpTuneCv extends ExperimentPanel<ExperimentRun, CvSettings, CvData
         margin: 0.5rem 0 0;
       }
       .hint {
-        color: #4a5466;
+        color: var(--_muted);
         max-width: 62rem;
         margin: 0.6rem 0 0;
       }

@@ -121,10 +121,10 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
       #tune-trials td.reason {
         white-space: normal;
         text-align: left;
-        color: #b00020;
+        color: var(--_error);
       }
       tr.failed td {
-        color: #8a93a3;
+        color: var(--_muted);
       }
       tr.best td {
         background: #e8f6ec;
@@ -150,14 +150,14 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         margin: 0.4rem 0 0.75rem;
       }
       #tune-best dt {
-        color: #4a5466;
+        color: var(--_muted);
       }
       #tune-best dd {
         margin: 0;
         font-weight: 600;
       }
       .hint {
-        color: #4a5466;
+        color: var(--_muted);
         max-width: 62rem;
         margin: 0.6rem 0 0;
       }

@@ -103,7 +103,7 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
       .models {
         margin: 0;
         padding-left: 1.1rem;
-        color: #333c4d;
+        color: var(--_muted);
       }
       .models li {
         margin: 0.1rem 0;
@@ -157,13 +157,13 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
       }
       .explain {
         max-width: 62rem;
-        color: #333c4d;
+        color: var(--_muted);
       }
       .explain p {
         margin: 0.4rem 0;
       }
       .hint {
-        color: #4a5466;
+        color: var(--_muted);
         margin: 0.4rem 0 0;
         max-width: 62rem;
       }

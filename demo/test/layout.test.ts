@@ -191,6 +191,75 @@ describe('the demo at a phone and a projector', () => {
     expect(await chartState()).toEqual({ full: false, matches: false, pressed: 'false' });
   }, 300_000);
 
+  it('theming: a dark scheme by default under prefers-color-scheme: dark; custom properties and ::part restyle it', async () => {
+    await page.setViewport({ width: 1400, height: 1000 });
+    await show('train');
+    const read = () =>
+      page.evaluate(() => {
+        const trainer = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer');
+        const root = trainer?.shadowRoot;
+        const card = root?.querySelector('[part="run"]');
+        const start = root?.querySelector('#start');
+        const chart = root?.querySelector('#loss-chart') as unknown as {
+          chart?: {
+            options: { plugins: { title: { color: string } }; scales: { x: { grid: { color: string } } } };
+          };
+        } | null;
+        return {
+          text: trainer ? getComputedStyle(trainer).color : '',
+          card: card ? getComputedStyle(card).backgroundColor : '',
+          start: start ? getComputedStyle(start).backgroundColor : '',
+          startOutline: start ? getComputedStyle(start).outlineColor : '',
+          chartTitle: chart?.chart?.options.plugins.title.color ?? '',
+          chartGrid: chart?.chart?.options.scales.x.grid.color ?? '',
+        };
+      });
+    const light = await read();
+    expect([light.text, light.card, light.start]).toEqual([
+      'rgb(29, 36, 48)',
+      'rgb(255, 255, 255)',
+      'rgb(47, 111, 214)',
+    ]);
+    expect(light.chartTitle).toBe('#1d2430');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    // The charts redraw when the scheme changes (a media query listener): poll a little.
+    let dark = await read();
+    for (let i = 0; i < 50 && dark.chartTitle !== '#e4e8ef'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      dark = await read();
+    }
+    expect(dark.chartTitle).toBe('#e4e8ef');
+    expect([dark.text, dark.card]).toEqual(['rgb(228, 232, 239)', 'rgb(27, 33, 48)']);
+    expect(dark.chartGrid).toBe('rgba(255, 255, 255, 0.14)');
+    await page.screenshot({ path: join(OUT, 'train-dark.png'), fullPage: true });
+    // A page's own colours and parts: --mlp-accent and --mlp-fg on the element, ::part(start).
+    await page.evaluate(async () => {
+      const demoRoot = document.querySelector('mlp-demo')?.shadowRoot;
+      const trainer = demoRoot?.querySelector<HTMLElement>('mlp-trainer');
+      trainer?.style.setProperty('--mlp-accent', 'rgb(200, 0, 100)');
+      trainer?.style.setProperty('--mlp-fg', 'rgb(10, 20, 30)');
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync('mlp-trainer::part(start) { outline: 3px solid rgb(1, 2, 3); }');
+      if (demoRoot) demoRoot.adoptedStyleSheets = [...demoRoot.adoptedStyleSheets, sheet];
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
+    const own = await read();
+    expect([own.text, own.start, own.startOutline]).toEqual([
+      'rgb(10, 20, 30)',
+      'rgb(200, 0, 100)',
+      'rgb(1, 2, 3)',
+    ]);
+    // Back to the light defaults for the tests that follow.
+    await page.evaluate(() => {
+      const demoRoot = document.querySelector('mlp-demo')?.shadowRoot;
+      const trainer = demoRoot?.querySelector<HTMLElement>('mlp-trainer');
+      trainer?.style.removeProperty('--mlp-accent');
+      trainer?.style.removeProperty('--mlp-fg');
+      if (demoRoot) demoRoot.adoptedStyleSheets = demoRoot.adoptedStyleSheets.slice(0, -1);
+    });
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+  });
+
   it("Train's form: each invalid field shows its own error beside it, marked aria-invalid; Start waits for all", async () => {
     await show('train');
     const type = (values: Record<string, string>) =>
