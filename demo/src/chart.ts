@@ -459,6 +459,27 @@ export class MlpChart extends LitElement {
     return colors.length > 0 ? colors : PALETTE;
   }
 
+  /**
+   * The y axis's fixed ends. y-max is a ceiling the data cannot pass (accuracy's 1): the axis
+   * ends there, or a little above when a curve reaches it (so that a 100% curve is not drawn on
+   * the frame; the labels stop at y-max). With no data yet the axis runs from 0 to y-max.
+   */
+  private yRange(): { min?: number; max?: number } {
+    const ys = this.series.flatMap((s) =>
+      (s.points as (ChartPoint | number)[])
+        .map((p) => (typeof p === 'number' ? p : p.y))
+        .filter(Number.isFinite),
+    );
+    const out: { min?: number; max?: number } = {};
+    if (this.yMin !== undefined) out.min = this.yMin;
+    if (this.yMax === undefined) return out;
+    if (ys.length === 0) return { min: this.yMin ?? 0, max: this.yMax };
+    const top = Math.max(...ys);
+    const bottom = Math.min(...ys, this.yMin ?? Infinity);
+    out.max = top >= this.yMax ? this.yMax + 0.03 * Math.max(this.yMax - bottom, 1e-3) : this.yMax;
+    return out;
+  }
+
   private config(): ChartConfiguration {
     const palette = this.palette();
     const datasets = this.series.map((s, i) => {
@@ -491,11 +512,20 @@ export class MlpChart extends LitElement {
     const yScale = {
       type: this.logY ? ('logarithmic' as const) : ('linear' as const),
       title: title(this.yLabel),
-      ...(this.yMin === undefined ? {} : { min: this.yMin }),
-      ...(this.yMax === undefined ? {} : { max: this.yMax }),
+      ...this.yRange(),
       // A log axis spanning decades labels its powers of ten only, as 1e-4 … 1e+1 (Chart.js's
       // default writes 0.00010 and crowds the minor ticks); a narrower one, 3 digits.
-      ticks: this.logY ? { font, color: text, callback: logTick } : { font, color: text },
+      ticks: this.logY
+        ? { font, color: text, callback: logTick }
+        : {
+            font,
+            color: text,
+            // No label above y-max (the axis may run a little past it).
+            callback: (v: number | string) => {
+              const n = Number(v);
+              return this.yMax !== undefined && n > this.yMax + 1e-9 ? '' : String(Number(n.toPrecision(6)));
+            },
+          },
       grid: { color: grid },
     };
     return {

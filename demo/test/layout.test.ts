@@ -260,6 +260,48 @@ describe('the demo at a phone and a projector', () => {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
   });
 
+  it('accuracy axis: 0 to 1 before any point; a curve that reaches 100% gets room above it, labels stop at 1', async () => {
+    await show('train');
+    const axis = (points: { x: number; y: number }[] | undefined) =>
+      page.evaluate(async (pts) => {
+        type Chart = HTMLElement & {
+          series: unknown[];
+          updateComplete: Promise<boolean>;
+          chart?: {
+            options: { scales: { y: { min?: number; max?: number } } };
+            scales: { y: { ticks: { value: number; label: string }[] } };
+          };
+        };
+        const chart = document
+          .querySelector('mlp-demo')
+          ?.shadowRoot?.querySelector('mlp-trainer')
+          ?.shadowRoot?.querySelector('#accuracy-chart') as Chart | null;
+        if (!chart) throw new Error('no accuracy chart');
+        const before = chart.series;
+        if (pts) chart.series = [{ label: 'accuracy', points: pts }];
+        await chart.updateComplete;
+        const y = chart.chart?.options.scales.y;
+        const labelled = (chart.chart?.scales.y.ticks ?? [])
+          .filter((t) => t.label !== '')
+          .map((t) => t.value);
+        chart.series = before;
+        await chart.updateComplete;
+        return { min: y?.min, max: y?.max, top: Math.max(...labelled) };
+      }, points);
+    expect(await axis(undefined)).toMatchObject({ min: 0, max: 1 });
+    const below = await axis([
+      { x: 1, y: 0.9 },
+      { x: 2, y: 0.95 },
+    ]);
+    expect(below.max).toBe(1);
+    const full = await axis([
+      { x: 1, y: 0.9 },
+      { x: 2, y: 1 },
+    ]);
+    expect(full.max).toBeCloseTo(1.003, 9); // 1 + 3% of the 0.9..1 span
+    expect(full.top).toBeLessThanOrEqual(1);
+  });
+
   it("Train's form: each invalid field shows its own error beside it, marked aria-invalid; Start waits for all", async () => {
     await show('train');
     const type = (values: Record<string, string>) =>
