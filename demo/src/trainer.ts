@@ -13,7 +13,6 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import {
-  currentEngine,
   EarlyStopping,
   LabelError,
   NonFiniteLossError,
@@ -63,7 +62,7 @@ import {
   scheduleHint,
   trainCallbacks,
 } from './trainer-model.js';
-import { startWebGPU, type WebGPUStatus } from './webgpu.js';
+import { pageWebGPU, type WebGPUStatus } from './webgpu.js';
 
 export type { TrainerData, TrainerSplit } from './trainer-data.js';
 
@@ -103,8 +102,6 @@ interface Results {
 const WHO = 'The Train panel';
 /** Batches of the learning-rate range test. */
 const LR_TEST_STEPS = 100;
-/** One WebGPU start shared by every <mlp-trainer> that was given no engine. */
-let selfStart: Promise<WebGPUStatus> | undefined;
 
 export class MlpTrainer extends LitElement {
   static override properties = {
@@ -340,14 +337,7 @@ export class MlpTrainer extends LitElement {
   /** The given engine, else the page's current one, else one this element starts. */
   private async resolveEngine(): Promise<Engine | undefined> {
     if (this.activeEngine) return this.activeEngine;
-    try {
-      this.ownEngine = currentEngine();
-      return this.ownEngine;
-    } catch {
-      // no engine on this page yet
-    }
-    selfStart ??= startWebGPU();
-    const status = await selfStart;
+    const status = await pageWebGPU();
     if (this.engine) return this.engine;
     if (status.ok) {
       this.ownEngine = status.engine;

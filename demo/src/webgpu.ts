@@ -4,7 +4,7 @@
  * not served from https:// or localhost, or a `navigator.gpu` that gives no adapter (WebGPU
  * blocked for the GPU or driver); the demo adds a title to each.
  */
-import { checkWebGPU, initEngine, type Engine } from '../../src/index.js';
+import { checkWebGPU, currentEngine, initEngine, type Engine } from '../../src/index.js';
 
 export type WebGPUStatus =
   | { ok: true; engine: Engine }
@@ -49,4 +49,20 @@ export async function startWebGPU(): Promise<WebGPUStatus> {
       detail: `The GPU adapter refused to start: ${e instanceof Error ? e.message : String(e)}`,
     };
   }
+}
+
+let pageStart: Promise<WebGPUStatus> | undefined;
+
+/**
+ * The page's engine for an element given none: the one the page already started, else one
+ * started once and shared by every element that asks (never throws; the status says why not).
+ */
+export function pageWebGPU(): Promise<WebGPUStatus> {
+  try {
+    return Promise.resolve({ ok: true, engine: currentEngine() });
+  } catch {
+    // no engine on this page yet
+  }
+  pageStart ??= startWebGPU();
+  return pageStart;
 }
