@@ -4,7 +4,10 @@
  * features, the hidden layers, activation, L1/L2 and learning rate; Train runs epoch after
  * epoch until Pause, and after each epoch the decision boundary (the model's prediction on
  * a 40 × 40 grid) and each hidden unit's output over the same grid are redrawn, with the
- * training and test loss.
+ * training and test loss. In the demo it shares the demo's state (one job at a time); on
+ * another page (the package's `webgpu-mlp/playground` entry) it trains on its `engine` or the
+ * page's, its attributes (problem, noise, hidden-layers, activation, learning-rate) set the
+ * form, and it fires `mlp-playground-epoch` after each epoch.
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import './chart.js';
@@ -35,7 +38,9 @@ import {
   type Regularization,
   type UnitMap,
 } from './playground-model.js';
-import type { DemoState } from './state.js';
+import { DemoState } from './state.js';
+import { pageWebGPU } from './webgpu.js';
+import type { Engine } from '../../src/index.js';
 import { fmt, panelStyles, pct } from './styles.js';
 
 const LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3];
@@ -55,16 +60,17 @@ interface EpochRecord {
 export class MlpPlayground extends LitElement {
   static override properties = {
     state: { attribute: false },
-    problem: { state: true },
-    noise: { state: true },
+    engine: { attribute: false },
+    problem: { type: String },
+    noise: { type: Number },
     trainShare: { state: true },
     batchText: { state: true },
     features: { state: true },
-    hiddenText: { state: true },
-    activation: { state: true },
+    hiddenText: { type: String, attribute: 'hidden-layers' },
+    activation: { type: String },
     regularization: { state: true },
     regularizationRate: { state: true },
-    learningRate: { state: true },
+    learningRate: { type: Number, attribute: 'learning-rate' },
     showTest: { state: true },
     running: { state: true },
     error: { state: true },
@@ -159,7 +165,10 @@ export class MlpPlayground extends LitElement {
     `,
   ];
 
+  /** The demo's shared state (engine and one-job-at-a-time lock); a page embedding the element leaves it unset. */
   declare state: DemoState | undefined;
+  /** The engine to train on when there is no `state`; without either, the page's engine (started if need be). */
+  declare engine: Engine | undefined;
   declare problem: DatasetKind;
   /** Noise in percent (0..50). */
   declare noise: number;
@@ -183,12 +192,14 @@ export class MlpPlayground extends LitElement {
   /** The boundary as last drawn: P(class 1) per grid cell (a test compares it with the model's own predictions). */
   drawn: { boundary: Float32Array; epoch: number } | undefined;
   private pauseRequested = false;
+  private selfState: DemoState | undefined;
   private listeningTo: DemoState | undefined;
 
   constructor() {
     super();
     const d = PLAYGROUND_DEFAULTS;
     this.state = undefined;
+    this.engine = undefined;
     this.problem = d.dataset;
     this.noise = d.noise * 100;
     this.trainShare = d.trainFraction * 100;
@@ -326,14 +337,29 @@ export class MlpPlayground extends LitElement {
     this.drawData();
   }
 
+  /** The state to train under: the demo's, or the element's own around its engine. */
+  private async ownState(): Promise<DemoState> {
+    if (this.state) return this.state;
+    if (!this.selfState) {
+      let engine = this.engine;
+      if (!engine) {
+        const status = await pageWebGPU();
+        if (!status.ok) throw new Error(`${status.title}. ${status.detail}`);
+        engine = status.engine;
+      }
+      this.selfState = new DemoState(engine);
+    }
+    return this.selfState;
+  }
+
   /** Trains epoch after epoch (or `epochs` of them) until Pause, redrawing after each. */
   async train(epochs = Infinity): Promise<void> {
-    const state = this.state;
-    if (!state || this.running) return;
+    if (this.running) return;
     this.error = '';
     this.pauseRequested = false;
     try {
       const settings = this.settings();
+      const state = await this.ownState();
       await state.exclusive('Playground', async () => {
         this.running = true;
         if (!this.run) {
@@ -354,6 +380,13 @@ export class MlpPlayground extends LitElement {
             },
           ];
           await this.redraw(run);
+          this.dispatchEvent(
+            new CustomEvent('mlp-playground-epoch', {
+              detail: { epoch: run.epoch, logs },
+              bubbles: true,
+              composed: true,
+            }),
+          );
           // Let the page paint (and take a click on Pause) before the next epoch.
           await new Promise((resolve) => requestAnimationFrame(resolve));
         }

@@ -174,4 +174,46 @@ describe('the Playground tab', () => {
     await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
     expect(lines.filter((l) => /error/i.test(l))).toEqual([]);
   }, 400_000);
+
+  it("embeds on its own: attributes set the form, it finds the page's engine, and says each epoch", async () => {
+    const { page } = session;
+    const got = await page.evaluate(async () => {
+      const el = document.createElement('mlp-playground');
+      el.setAttribute('problem', 'xor');
+      el.setAttribute('hidden-layers', '8');
+      el.setAttribute('learning-rate', '0.1');
+      el.setAttribute('noise', '10');
+      document.body.append(el);
+      await el.updateComplete;
+      const epochs: number[] = [];
+      el.addEventListener('mlp-playground-epoch', (e) =>
+        epochs.push((e as CustomEvent<{ epoch: number }>).detail.epoch),
+      );
+      const root = el.shadowRoot;
+      const form = {
+        dataset: root?.querySelector<HTMLSelectElement>('#pg-dataset')?.value,
+        hidden: root?.querySelector<HTMLInputElement>('#pg-hidden')?.value,
+        lr: root?.querySelector<HTMLSelectElement>('#pg-lr')?.value,
+        noise: root?.querySelector<HTMLInputElement>('#pg-noise')?.value,
+      };
+      await el.train(3);
+      const run = el.run;
+      const result = {
+        form,
+        epochs,
+        settings: run
+          ? { dataset: run.settings.dataset, hidden: run.settings.hidden, noise: run.settings.noise }
+          : undefined,
+        error: el.error,
+        shown: root?.querySelector('#pg-numbers')?.getAttribute('data-epoch'),
+      };
+      el.remove();
+      return result;
+    });
+    expect(got.error).toBe('');
+    expect(got.form).toEqual({ dataset: 'XOR', hidden: '8', lr: '0.1', noise: '10' });
+    expect(got.settings).toEqual({ dataset: 'xor', hidden: [8], noise: 0.1 });
+    expect(got.epochs).toEqual([1, 2, 3]);
+    expect(got.shown).toBe('3');
+  });
 });
