@@ -5,7 +5,8 @@
  *   and benchmark pages, from 127.0.0.1 (a secure context, so navigator.gpu exists);
  * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe),
  *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external) and
- *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external).
+ *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external) and
+ *   dist/playground.js (<mlp-playground>, likewise).
  *   Not minified and without source maps: an app's bundler minifies it, and until then a
  *   stack trace names the library's own classes and functions (keepNames keeps them where
  *   bundling renames a clash, e.g. `Tensor$1`);
@@ -26,7 +27,12 @@ export default defineConfig({
     sourcemap: false,
     minify: false,
     lib: {
-      entry: { index: 'src/index.ts', node: 'src/node/index.ts', trainer: 'demo/src/trainer.ts' },
+      entry: {
+        index: 'src/index.ts',
+        node: 'src/node/index.ts',
+        trainer: 'demo/src/trainer.ts',
+        playground: 'demo/src/playground.ts',
+      },
       formats: ['es'],
     },
     rolldownOptions: {
