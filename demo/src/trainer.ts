@@ -38,6 +38,7 @@ import { fmt, panelStyles, pct, sci } from './styles.js';
 import { trainerStyles } from './trainer-styles.js';
 import { download, historyCsv } from './export.js';
 import { lrRangeTest, type LrPoint, type LrSuggestion } from './lr-finder.js';
+import { kernelHistogramsByEpoch, kernels, type KernelEpochs } from './weights-view.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
 import { earlierSeries, rememberRun, RunMonitor, type EarlierRun, type Progress } from './trainer-run.js';
 import {
@@ -137,6 +138,7 @@ export class MlpTrainer extends LitElement {
     accuracySeries: { state: true },
     earlier: { state: true },
     lrTest: { state: true },
+    weightEpochs: { state: true },
     summary: { state: true },
     summaryError: { state: true },
     diagramBuild: { state: true },
@@ -186,6 +188,8 @@ export class MlpTrainer extends LitElement {
   declare private accuracySeries: ChartSeries[];
   /** Earlier runs of this page, newest first, drawn faded under the current one. */
   declare private earlier: EarlierRun[];
+  /** Each Dense kernel's weight histogram per epoch of the current run (0: before training). */
+  declare private weightEpochs: KernelEpochs[];
   /** The learning-rate range test's points so far, and its suggestion once it ends. */
   declare private lrTest: { points: LrPoint[]; suggestion?: LrSuggestion; status: string } | undefined;
   declare private summary: string;
@@ -249,6 +253,7 @@ export class MlpTrainer extends LitElement {
     this.accuracySeries = [];
     this.earlier = [];
     this.lrTest = undefined;
+    this.weightEpochs = [];
     this.summary = '';
     this.summaryError = undefined;
     this.runError = undefined;
@@ -544,6 +549,7 @@ export class MlpTrainer extends LitElement {
     this.progress = undefined;
     if (this.lastRun) this.earlier = rememberRun(this.earlier, this.lastRun);
     this.lastRun = undefined;
+    this.weightEpochs = [];
     this.lossSeries = earlierSeries(this.earlier, 'loss');
     this.accuracySeries = earlierSeries(this.earlier, 'accuracy');
     this.startedAt = performance.now();
@@ -583,6 +589,16 @@ export class MlpTrainer extends LitElement {
           ),
       );
       monitor.watch(m);
+      // The kernels before training and after each epoch (read back at the epoch's end, when
+      // the GPU has finished it), binned for the weights chart.
+      const snapshots = [kernels(await m.getWeights())];
+      this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+      const weightWatch = {
+        onEpochEnd: async () => {
+          snapshots.push(kernels(await m.getWeights()));
+          this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+        },
+      };
       this.progress = monitor.progress;
       this.phase = 'training';
       const callbacks = trainCallbacks(earlyStopping, schedule, config.learningRate);
@@ -591,7 +607,7 @@ export class MlpTrainer extends LitElement {
         batchSize: config.batchSize,
         validationData: [sets.validation],
         verbose: 1,
-        callbacks: [monitor.callback, ...callbacks],
+        callbacks: [monitor.callback, weightWatch, ...callbacks],
         ...(config.seed === undefined ? {} : { seed: config.seed }),
       });
       const epochsRun = history.epoch.length;
@@ -780,7 +796,7 @@ export class MlpTrainer extends LitElement {
                   </button>
                 </p>`
           }
-          ${this.lrTest ? this.renderLrTest(this.lrTest) : nothing}
+          ${this.lrTest ? this.renderLrTest(this.lrTest) : nothing} ${this.renderWeightEpochs()}
           ${
             this.hideForm
               ? nothing
@@ -793,6 +809,38 @@ export class MlpTrainer extends LitElement {
         </div>
       </div>
     `;
+  }
+
+  /** Each kernel's weight distribution per epoch: the latest solid, before training dashed, the rest faded. */
+  private renderWeightEpochs() {
+    if (this.weightEpochs.length === 0) return nothing;
+    return html`<div class="card" id="weight-epochs">
+      <h3>Weights per epoch</h3>
+      <div class="charts">
+        ${this.weightEpochs.map((k) => {
+          const last = k.counts.length - 1;
+          const series: ChartSeries[] = k.counts.map((counts, e) => ({
+            label: e === 0 ? 'before training' : `epoch ${e}`,
+            points: counts.map((y, i) => ({ x: k.centres[i] ?? NaN, y })),
+            color: e === 0 ? '#7f7f7f' : 'var(--mlp-color-train, #1f77b4)',
+            dashed: e === 0,
+            faded: e !== 0 && e !== last,
+            thin: e !== last,
+          }));
+          return html`<mlp-chart
+            data-kernel=${k.name}
+            heading=${k.name}
+            x-label="weight"
+            y-label="count"
+            .series=${series}
+          ></mlp-chart>`;
+        })}
+      </div>
+      <p class="hint">
+        Each Dense kernel's weights, read back at the end of every epoch: how far training moves them from
+        their initial distribution (dashed), the last epoch solid, the ones between faded.
+      </p>
+    </div>`;
   }
 
   /** The range test's curve (loss against a log-scale learning rate), its suggestion and Use it. */

@@ -4,7 +4,13 @@
  * and scaled by its own largest |w|, and histograms that count every finite value once.
  */
 import { describe, expect, it } from 'vitest';
-import { firstLayerImages, histogram, kernels, weightColor } from './weights-view.js';
+import {
+  firstLayerImages,
+  histogram,
+  kernelHistogramsByEpoch,
+  kernels,
+  weightColor,
+} from './weights-view.js';
 
 describe('weights view', () => {
   it('weightColor: red at −1, white at 0, blue at +1, clamped, NaN white', () => {
@@ -60,5 +66,21 @@ describe('weights view', () => {
         w('dense_1/kernel', [2, 1]),
       ]).map((k) => k.name),
     ).toEqual(['dense/kernel', 'dense_1/kernel']);
+  });
+
+  it('kernelHistogramsByEpoch bins every snapshot of a kernel on the same edges', () => {
+    const k = (data: number[]) => [
+      { name: 'dense/kernel', shape: [2, 2], data: Float32Array.from(data) },
+      { name: 'dense/bias', shape: [2], data: Float32Array.of(9, 9) },
+    ];
+    // Epoch 0 spans [0, 1], epoch 1 [0, 3]: shared edges over [0, 3] in 3 bins of 1.
+    const [h] = kernelHistogramsByEpoch([k([0, 0.5, 0.9, 1]), k([0, 1.5, 2.5, 3])], 3);
+    expect(h?.name).toBe('dense/kernel');
+    expect(h?.centres).toEqual([0.5, 1.5, 2.5]);
+    expect(h?.counts).toEqual([
+      [3, 1, 0],
+      [1, 1, 2],
+    ]);
+    expect(kernelHistogramsByEpoch([])).toEqual([]);
   });
 });

@@ -84,3 +84,49 @@ export function histogram(data: ArrayLike<number>, bins = 30): Histogram {
 export function kernels(weights: readonly NamedWeight[]): NamedWeight[] {
   return weights.filter((w) => w.shape.length === 2 && w.name.endsWith('/kernel'));
 }
+
+/** One kernel's weights at each recorded epoch, binned on shared edges so that epochs compare. */
+export interface KernelEpochs {
+  name: string;
+  /** The bin centres. */
+  centres: number[];
+  /** counts[e]: the histogram of snapshot e (epoch 0 = before training). */
+  counts: number[][];
+}
+
+/**
+ * Histograms of each Dense kernel across weight snapshots (snapshots[e] = the model's weights
+ * after epoch e, e = 0 before training), `bins` bins over the range all snapshots span.
+ */
+export function kernelHistogramsByEpoch(
+  snapshots: readonly (readonly NamedWeight[])[],
+  bins = 30,
+): KernelEpochs[] {
+  const first = snapshots[0];
+  if (!first) return [];
+  return kernels(first).map((k) => {
+    const series = snapshots.map((snap) => snap.find((w) => w.name === k.name)?.data ?? new Float32Array());
+    let min = Infinity;
+    let max = -Infinity;
+    for (const data of series) {
+      for (const v of data) {
+        if (!Number.isFinite(v)) continue;
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+    }
+    if (min > max) return { name: k.name, centres: [], counts: series.map(() => []) };
+    const width = (max - min) / bins || 1;
+    const centres = Array.from({ length: bins }, (_, i) => min + (i + 0.5) * width);
+    const counts = series.map((data) => {
+      const c = new Array<number>(bins).fill(0);
+      for (const v of data) {
+        if (!Number.isFinite(v)) continue;
+        const b = Math.min(bins - 1, Math.floor((v - min) / width));
+        c[b] = (c[b] as number) + 1;
+      }
+      return c;
+    });
+    return { name: k.name, centres, counts };
+  });
+}

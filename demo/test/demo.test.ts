@@ -76,6 +76,45 @@ describe('the demo page', () => {
       // The batch-level curve has several points within the one epoch.
       expect(Math.max(...chart.map(([, n]) => n))).toBeGreaterThanOrEqual(3);
     }
+    // Weights per epoch: each kernel before training and after its one epoch, every weight
+    // counted once, and the last histogram's mean within half a bin of the weights' own mean.
+    const weights = await page.evaluate(async () => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      const charts = [
+        ...(root?.querySelectorAll('#weight-epochs mlp-chart') ?? []),
+      ] as unknown as (HTMLElement & {
+        series: { label: string; points: { x: number; y: number }[] }[];
+      })[];
+      const model = (
+        document.querySelector('mlp-demo') as unknown as {
+          state: { current?: { model: { getWeights(): Promise<{ name: string; data: Float32Array }[]> } } };
+        }
+      ).state.current?.model;
+      const kernels = ((await model?.getWeights()) ?? []).filter((w) => w.name.endsWith('/kernel'));
+      return {
+        charts: charts.map((c) => ({
+          kernel: c.getAttribute('data-kernel'),
+          series: c.series.map((x) => ({ label: x.label, points: x.points })),
+        })),
+        kernels: kernels.map((k) => ({
+          name: k.name,
+          n: k.data.length,
+          mean: k.data.reduce((a, b) => a + b, 0) / k.data.length,
+        })),
+      };
+    });
+    expect(weights.charts.map((c) => c.kernel)).toEqual(weights.kernels.map((k) => k.name));
+    weights.charts.forEach((c, i) => {
+      const k = weights.kernels[i];
+      expect(c.series.map((x) => x.label)).toEqual(['before training', 'epoch 1']);
+      for (const x of c.series) expect(x.points.reduce((a, p) => a + p.y, 0)).toBe(k?.n);
+      const last = c.series[1]?.points ?? [];
+      const mean = last.reduce((a, p) => a + p.x * p.y, 0) / (k?.n ?? NaN);
+      const binWidth = (last[1]?.x ?? NaN) - (last[0]?.x ?? NaN);
+      expect(Math.abs(mean - (k?.mean ?? NaN))).toBeLessThanOrEqual(binWidth / 2);
+      // Training moved the weights: the two histograms differ.
+      expect(last.map((p) => p.y)).not.toEqual(c.series[0]?.points.map((p) => p.y));
+    });
     await page.setViewport({ width: 1280, height: 1100 });
     await page.screenshot({ path: join(OUT, 'train.png'), fullPage: true });
   });
