@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { History } from '../../src/model/callbacks.js';
 import { chartSvg, chartTable, fileStem, historyCsv, SVG_MARGIN, tableNumber } from './export.js';
+import { fmt, pct, sci } from './styles.js';
 
 describe('historyCsv', () => {
   it("writes CSVLogger's columns (epoch from 0, keys sorted), numbers that read back exactly", () => {
@@ -272,5 +273,19 @@ describe('chartTable', () => {
       '-0.5',
       '',
     ]);
+  });
+});
+
+describe('number formatting', () => {
+  it('fmt keeps its significant digits (columns line up), whole numbers whole, thousands grouped', () => {
+    expect(
+      [2.3, 2.4612, 0.3, 0.34991, 512, 0, 0.000123456, 999.96, 12345.6, -1.5].map((v) => fmt(v)),
+    ).toEqual(['2.300', '2.461', '0.3000', '0.3499', '512', '0', '0.0001235', '1,000', '12,346', '-1.500']);
+    expect([fmt(undefined), fmt(NaN), fmt(7.26, 3)]).toEqual(['—', '—', '7.26']);
+  });
+
+  it('pct gives a fixed number of decimals, sci switches to exponents outside 1e-3..1e4', () => {
+    expect([pct(0.9731), pct(1), pct(0.5, 1), pct(undefined)]).toEqual(['97.31%', '100.00%', '50.0%', '—']);
+    expect([sci(3363634), sci(0.0004), sci(2.5), sci(0)]).toEqual(['3.36e+6', '4.00e-4', '2.50', '0']);
   });
 });

@@ -156,11 +156,18 @@ export const panelStyles = css`
   }
 `;
 
-/** "1,234" / "12.3" / "0.0123": a short, readable number. */
+/**
+ * A quantity with `digits` significant digits, trailing zeros kept so that a column of them
+ * lines up ("2.300" beside "2.461", not "2.3"): "1,234" from 1000 up, whole numbers as they
+ * are ("512", "0").
+ */
 export function fmt(v: number | undefined, digits = 4): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
-  return Number(v.toPrecision(digits)).toString();
+  if (Number.isInteger(v)) return String(v);
+  const p = v.toPrecision(digits);
+  // toPrecision writes 999.95 at 4 digits as "1000": group it as the larger ones are.
+  return Math.abs(Number(p)) >= 1000 ? Math.round(Number(p)).toLocaleString('en-US') : p;
 }
 
 /**
