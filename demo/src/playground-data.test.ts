@@ -10,7 +10,6 @@ import {
   featureRows,
   gridPoints,
   makeDataset,
-  seededRandom,
   splitTrainTest,
   type PointSet,
 } from './playground-data.js';
@@ -101,15 +100,6 @@ describe('playground datasets', () => {
     expect(() => makeDataset('xor', 1, 0, 1)).toThrow(/points/);
     expect(() => makeDataset('xor', 10, 0.6, 1)).toThrow(/noise/);
     expect(() => makeDataset('moons' as 'xor', 10, 0, 1)).toThrow(/unknown dataset "moons"/);
-  });
-
-  it('seededRandom is uniform on [0, 1)', () => {
-    const r = seededRandom(42);
-    const xs = Array.from({ length: 20000 }, r);
-    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...xs)).toBeLessThan(1);
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(Math.abs(mean - 0.5)).toBeLessThan(4 * Math.sqrt(1 / 12 / xs.length));
   });
 });
 

@@ -2,8 +2,10 @@
  * The Playground tab's 2-D toy problems (the intuition TensorFlow Playground gives): four
  * seeded two-class datasets of points in [−6, 6]², the input features computed from a
  * point's (x₁, x₂), and the grid of points the decision boundary is drawn from.
- * Browser-safe and Node-safe; no GPU here.
+ * Browser-safe and Node-safe; no GPU here. The library's seeded generator (xoshiro128**)
+ * draws the points, so a seed gives the same dataset everywhere.
  */
+import { createRng } from '../../src/util/random.js';
 
 export const DATASETS = ['circles', 'xor', 'gaussians', 'spirals'] as const;
 export type DatasetKind = (typeof DATASETS)[number];
@@ -26,24 +28,6 @@ export interface PointSet {
   labels: Uint8Array;
 }
 
-/** A seeded uniform [0, 1) generator (mulberry32): the same seed gives the same dataset. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A standard normal draw (Box–Muller) from `random`. */
-function normal(random: () => number): number {
-  const u = 1 - random(); // (0, 1]: log(u) is finite
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * `n` points of `kind`, half of each class (the odd one class 1), with Gaussian noise of
  * standard deviation `noise` × RADIUS added to each coordinate (noise in [0, 0.5]):
@@ -59,7 +43,9 @@ export function makeDataset(kind: DatasetKind, n: number, noise: number, seed: n
   if (!(noise >= 0 && noise <= 0.5)) throw new RangeError(`noise must be from 0 to 0.5, got ${noise}`);
   if (!DATASETS.includes(kind))
     throw new RangeError(`unknown dataset "${kind}" (have ${DATASETS.join(', ')})`);
-  const random = seededRandom(seed);
+  const rng = createRng(seed);
+  const random = () => rng.next();
+  const normal = () => rng.normal();
   const xy = new Float32Array(2 * n);
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -86,8 +72,8 @@ export function makeDataset(kind: DatasetKind, n: number, noise: number, seed: n
       }
       case 'gaussians': {
         const c = label === 1 ? 2 : -2;
-        x = c + normal(random);
-        y = c + normal(random);
+        x = c + normal();
+        y = c + normal();
         break;
       }
       case 'spirals': {
@@ -99,8 +85,8 @@ export function makeDataset(kind: DatasetKind, n: number, noise: number, seed: n
         break;
       }
     }
-    xy[2 * i] = x + noise * RADIUS * normal(random);
-    xy[2 * i + 1] = y + noise * RADIUS * normal(random);
+    xy[2 * i] = x + noise * RADIUS * normal();
+    xy[2 * i + 1] = y + noise * RADIUS * normal();
     labels[i] = label;
   }
   return { xy, labels };
@@ -128,9 +114,9 @@ export function splitTrainTest(
   if (!(trainFraction > 0 && trainFraction < 1))
     throw new RangeError(`the training fraction must be between 0 and 1, got ${trainFraction}`);
   const order = Array.from({ length: n }, (_, i) => i);
-  const random = seededRandom(seed ^ 0x5eed);
+  const rng = createRng(seed ^ 0x5eed);
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
+    const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j] as number, order[i] as number];
   }
   const cut = Math.min(n - 1, Math.max(1, Math.round(trainFraction * n)));
