@@ -10,7 +10,7 @@
 import { css, html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
 import type { GpuData, LayersModel, Logs } from '../../src/index.js';
 import type { ChartPoint } from './chart.js';
-import type { DemoState } from './state.js';
+import { BusyWatch, type DemoState } from './state.js';
 import { fmt } from './styles.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
@@ -117,7 +117,6 @@ export abstract class ExperimentPanel<
   private training: LayersModel | undefined;
   private stopRequested = false;
   private defaultsFor: DemoState | undefined;
-  private listeningTo: DemoState | undefined;
 
   /** Who holds the DemoState lock while this panel trains ('Lab'): other panels name it. */
   protected abstract readonly who: string;
@@ -137,6 +136,9 @@ export abstract class ExperimentPanel<
   /** The run's name in messages ('Adam b32 BN+drop'). */
   protected abstract labelOf(r: R): string;
 
+  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
+  protected readonly busyWatch = new BusyWatch(this);
+
   constructor() {
     super();
     this.state = undefined;
@@ -150,34 +152,12 @@ export abstract class ExperimentPanel<
     return this.state?.engine.adapter.isFallback ?? false;
   }
 
-  private readonly onBusy = () => this.requestUpdate();
-
-  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
-  private listen(): void {
-    if (this.listeningTo === this.state) return;
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = this.state;
-    this.listeningTo?.addEventListener('busy', this.onBusy);
-  }
-
   override willUpdate(changed: PropertyValues<this>): void {
     if (!changed.has('state')) return;
-    if (this.isConnected) this.listen();
     if (this.state && this.defaultsFor !== this.state) {
       this.defaultsFor = this.state;
       this.applyDefaults(this.fallback);
     }
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.listen();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = undefined;
   }
 
   /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */

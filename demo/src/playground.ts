@@ -38,7 +38,7 @@ import {
   type Regularization,
   type UnitMap,
 } from './playground-model.js';
-import { DemoState } from './state.js';
+import { BusyWatch, DemoState } from './state.js';
 import { pageWebGPU } from './webgpu.js';
 import type { Engine } from '../../src/index.js';
 import { fmt, panelStyles, pct } from './styles.js';
@@ -193,7 +193,9 @@ export class MlpPlayground extends LitElement {
   drawn: { boundary: Float32Array; epoch: number } | undefined;
   private pauseRequested = false;
   private selfState: DemoState | undefined;
-  private listeningTo: DemoState | undefined;
+
+  /** Re-renders when another panel starts or ends training (the Run button waits for it). */
+  protected readonly busyWatch = new BusyWatch(this);
 
   constructor() {
     super();
@@ -217,30 +219,6 @@ export class MlpPlayground extends LitElement {
     this.units = [];
     this.run = undefined;
     this.drawn = undefined;
-  }
-
-  private readonly onBusy = () => this.requestUpdate();
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.listen();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = undefined;
-  }
-
-  private listen(): void {
-    if (this.listeningTo === this.state) return;
-    this.listeningTo?.removeEventListener('busy', this.onBusy);
-    this.listeningTo = this.state;
-    this.listeningTo?.addEventListener('busy', this.onBusy);
-  }
-
-  override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('state') && this.isConnected) this.listen();
   }
 
   /** The form's settings; throws a RangeError that names the field. */

@@ -3,6 +3,7 @@
  * loaded on the Save / load tab; the Predict tab uses it), and which panel is using the GPU
  * for training (one at a time, so that their samples/s mean something).
  */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Engine, LayersModel } from '../../src/index.js';
 
 export interface CurrentModel {
@@ -89,4 +90,39 @@ export class DemoState extends EventTarget {
 
 function dispose(model: LayersModel): void {
   model.dispose().catch((e: unknown) => console.warn('disposing the replaced model failed', e));
+}
+
+/**
+ * Re-renders a panel when another panel starts or ends training (its Run button waits for
+ * that), following whichever DemoState the panel's `state` holds while it is connected.
+ */
+export class BusyWatch implements ReactiveController {
+  private target: DemoState | undefined;
+  private readonly onBusy = (): void => this.host.requestUpdate();
+
+  constructor(
+    private readonly host: ReactiveControllerHost & HTMLElement & { state: DemoState | undefined },
+  ) {
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    this.follow(this.host.state);
+  }
+
+  /** Before each update: `state` may have changed. */
+  hostUpdate(): void {
+    if (this.host.isConnected) this.follow(this.host.state);
+  }
+
+  hostDisconnected(): void {
+    this.follow(undefined);
+  }
+
+  private follow(state: DemoState | undefined): void {
+    if (this.target === state) return;
+    this.target?.removeEventListener('busy', this.onBusy);
+    this.target = state;
+    this.target?.addEventListener('busy', this.onBusy);
+  }
 }
