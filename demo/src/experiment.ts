@@ -8,9 +8,10 @@
  * settings, its runs, the shared data and how one run trains.
  */
 import { css, html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
-import type { GpuData, LayersModel, Logs } from '../../src/index.js';
+import type { Engine, GpuData, LayersModel, Logs } from '../../src/index.js';
 import type { ChartPoint } from './chart.js';
-import { BusyWatch, type DemoState } from './state.js';
+import { BusyWatch, DemoState } from './state.js';
+import { pageEngine } from './webgpu.js';
 import { fmt } from './styles.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
@@ -99,13 +100,20 @@ export abstract class ExperimentPanel<
   // Typed wide so that the panels declare their own (Lit adds these to them).
   static override properties: PropertyDeclarations = {
     state: { attribute: false },
+    engine: { attribute: false },
+    mnistUrl: { type: String, attribute: 'mnist-url' },
     runs: { state: true },
     running: { state: true },
     status: { state: true },
     error: { state: true },
   };
 
+  /** The demo's shared state; on a page of its own the panel makes one (see connectedCallback). */
   declare state: DemoState | undefined;
+  /** The engine for a panel on a page of its own (default: the page's, started if need be). */
+  declare engine: Engine | undefined;
+  /** Where the MNIST IDX files are (default ./mnist/, relative to the page). */
+  declare mnistUrl: string | undefined;
   /** The current (or last) experiment's runs, in order. */
   declare runs: R[];
   declare running: boolean;
@@ -142,6 +150,8 @@ export abstract class ExperimentPanel<
   constructor() {
     super();
     this.state = undefined;
+    this.engine = undefined;
+    this.mnistUrl = undefined;
     this.runs = [];
     this.running = false;
     this.status = '';
@@ -158,6 +168,28 @@ export abstract class ExperimentPanel<
       this.defaultsFor = this.state;
       this.applyDefaults(this.fallback);
     }
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.standalone().catch((e: unknown) => (this.error = message(e)));
+  }
+
+  /**
+   * A panel on a page of its own (a package entry): once connected with no `state` given, it
+   * makes its own around its `engine` or the page's (started if need be); the demo sets
+   * `state` before the panel connects, so this does nothing there.
+   */
+  private async standalone(): Promise<void> {
+    await Promise.resolve(); // a `state` set right after connecting still wins
+    if (this.hasState()) return;
+    const engine = this.engine ?? (await pageEngine());
+    if (!this.hasState() && this.isConnected) this.state = new DemoState(engine);
+  }
+
+  /** Whether a state is set (a method: TypeScript would narrow the field across awaits). */
+  private hasState(): boolean {
+    return this.state !== undefined;
   }
 
   /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */

@@ -272,7 +272,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
 
   protected async load(cfg: LabSettings, state: DemoState, keep: (d: GpuData) => GpuData): Promise<LabData> {
     this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training and ${cfg.testRows.toLocaleString('en-US')} test images…`;
-    const mnist = await loadMnist(cfg.rows, cfg.testRows);
+    const mnist = await loadMnist(cfg.rows, cfg.testRows, this.mnistUrl);
     const split = trainValidation(mnist.train, cfg.rows, 0.1);
     return {
       train: keep(gpuSplit(state.engine, split.train, 'lab train')),

@@ -11,13 +11,16 @@ export function mnistBaseUrl(): string {
   return new URL('mnist/', document.baseURI).href;
 }
 
-let loaded: { trainRows: number; testRows: number; data: Promise<MnistData> } | undefined;
+let loaded: { url: string; trainRows: number; testRows: number; data: Promise<MnistData> } | undefined;
 
 /**
  * The first `trainRows` training and `testRows` test images (defaults: all 60,000 and
- * 10,000). A second call for no more rows reuses the first download.
+ * 10,000) from the IDX files at `url` (default: the page's ./mnist/; an element's
+ * `mnist-url`). A second call for no more rows from the same place reuses the first download.
  */
-export function loadMnist(trainRows = 60_000, testRows = 10_000): Promise<MnistData> {
+export function loadMnist(trainRows = 60_000, testRows = 10_000, url?: string): Promise<MnistData> {
+  const base = url ? new URL(url.endsWith('/') ? url : `${url}/`, document.baseURI).href : mnistBaseUrl();
+  if (loaded?.url !== base) loaded = undefined;
   if (loaded && loaded.trainRows >= trainRows && loaded.testRows >= testRows) {
     return loaded.data.then((d) => ({ train: head(d.train, trainRows), test: head(d.test, testRows) }));
   }
@@ -25,8 +28,8 @@ export function loadMnist(trainRows = 60_000, testRows = 10_000): Promise<MnistD
     trainRows: Math.max(trainRows, loaded?.trainRows ?? 0),
     testRows: Math.max(testRows, loaded?.testRows ?? 0),
   };
-  const promise = data.fetchMnist(mnistBaseUrl(), want);
-  loaded = { ...want, data: promise };
+  const promise = data.fetchMnist(base, want);
+  loaded = { url: base, ...want, data: promise };
   promise.catch(() => {
     if (loaded?.data === promise) loaded = undefined; // a failed download is retried next time
   });

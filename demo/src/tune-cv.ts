@@ -213,7 +213,7 @@ export class MlpTuneCv extends ExperimentPanel<ExperimentRun, CvSettings, CvData
     this.useError = '';
     this.candidates = [];
     this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
-    const mnist = await loadMnist(cfg.rows, 1);
+    const mnist = await loadMnist(cfg.rows, 1, this.mnistUrl);
     const n = Math.min(cfg.rows, mnist.train.rows);
     const { images, labels } = mnist.train;
     return {

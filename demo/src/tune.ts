@@ -257,7 +257,7 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
     this.used = undefined;
     this.useError = '';
     this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
-    const mnist = await loadMnist(cfg.rows, 1);
+    const mnist = await loadMnist(cfg.rows, 1, this.mnistUrl);
     const split = trainValidation(mnist.train, cfg.rows, 0.1);
     return {
       train: keep(gpuSplit(state.engine, split.train, 'tune train')),
@@ -486,6 +486,7 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         id="tune-cv-mode"
         ?hidden=${this.mode !== 'cv'}
         .state=${this.state}
+        .mnistUrl=${this.mnistUrl}
         .source=${this.tunerSpace()}
       ></mlp-tune-cv>
       <div id="tune-tuner-mode" ?hidden=${this.mode !== 'tuner'}>${this.renderTuner()}</div>

@@ -228,7 +228,7 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
     keep: (d: GpuData) => GpuData,
   ): Promise<VanishingData> {
     this.status = `Loading ${cfg.rows.toLocaleString('en-US')} training images…`;
-    const mnist = await loadMnist(cfg.rows, 1);
+    const mnist = await loadMnist(cfg.rows, 1, this.mnistUrl);
     const split = trainValidation(mnist.train, cfg.rows, 0.1);
     return {
       train: keep(gpuSplit(state.engine, split.train, 'vanishing train')),

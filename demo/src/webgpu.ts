@@ -66,3 +66,10 @@ export function pageWebGPU(): Promise<WebGPUStatus> {
   pageStart ??= startWebGPU();
   return pageStart;
 }
+
+/** pageWebGPU's engine, or an error that says why WebGPU could not start. */
+export async function pageEngine(): Promise<Engine> {
+  const status = await pageWebGPU();
+  if (!status.ok) throw new Error(`${status.title}. ${status.detail}`);
+  return status.engine;
+}

@@ -458,6 +458,18 @@ describe('the demo at a phone and a projector', () => {
 
   it('tabs: each controls its panel; arrows, Home and End move the selection and the focus', async () => {
     await show('train');
+    // Every panel shares the demo's state (one lock): none made its own as a panel on a page
+    // of its own would.
+    const shared = await page.evaluate(() => {
+      const demo = document.querySelector('mlp-demo') as unknown as HTMLElement & { state: unknown };
+      return ['mlp-predict', 'mlp-lab', 'mlp-vanishing', 'mlp-playground', 'mlp-tune', 'mlp-model-io'].map(
+        (tag) => [
+          tag,
+          (demo.shadowRoot?.querySelector(tag) as unknown as { state: unknown } | null)?.state === demo.state,
+        ],
+      );
+    });
+    expect(shared.filter(([, same]) => !same)).toEqual([]);
     const wiring = await page.evaluate(() => {
       const root = document.querySelector('mlp-demo')?.shadowRoot;
       return [...(root?.querySelectorAll('[role=tab]') ?? [])].map((t) => {

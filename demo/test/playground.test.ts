@@ -216,4 +216,62 @@ describe('the Playground tab', () => {
     expect(got.epochs).toEqual([1, 2, 3]);
     expect(got.shown).toBe('3');
   });
+
+  it("a Lab panel on a page of its own makes its own state on the page's engine and trains from its mnist-url", async () => {
+    const { page } = session;
+    const got = await page.evaluate(async () => {
+      type Lab = HTMLElement & {
+        state?: { engine: unknown };
+        picked: ReadonlySet<string>;
+        updateComplete: Promise<boolean>;
+      };
+      const demo = document.querySelector('mlp-demo') as unknown as { state: { engine: unknown } };
+      const lab = document.createElement('mlp-lab') as Lab;
+      lab.setAttribute('mnist-url', 'mnist');
+      document.body.append(lab);
+      for (let i = 0; i < 100 && !lab.state; i++) await new Promise((r) => setTimeout(r, 20));
+      const own = {
+        made: lab.state !== undefined,
+        separate: lab.state !== demo.state,
+        engine: lab.state?.engine === demo.state.engine,
+      };
+      lab.picked = new Set(['adam-b32']);
+      await lab.updateComplete;
+      const root = lab.shadowRoot;
+      const fields: [string, string][] = [
+        ['lab-rows', '1000'],
+        ['lab-test-rows', '100'],
+        ['lab-epochs', '1'],
+        ['lab-hidden', '16'],
+      ];
+      for (const [id, v] of fields) {
+        const input = root?.querySelector<HTMLInputElement>(`#${id}`);
+        if (!input) throw new Error(`no #${id}`);
+        input.value = v;
+        input.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+      }
+      await lab.updateComplete;
+      root?.querySelector<HTMLButtonElement>('#run-lab')?.click();
+      for (let i = 0; i < 600; i++) {
+        const row = root?.querySelector('#lab-results tbody tr[data-scenario="adam-b32"]');
+        const status = row?.getAttribute('data-status');
+        if (status === 'done' || status === 'failed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const row = root?.querySelector('#lab-results tbody tr[data-scenario="adam-b32"]');
+      const result = {
+        own,
+        status: row?.getAttribute('data-status'),
+        test: Number(row?.getAttribute('data-test-accuracy')),
+        error: root?.querySelector('#lab-error')?.textContent ?? '',
+      };
+      lab.remove();
+      return result;
+    });
+    expect(got.own).toEqual({ made: true, separate: true, engine: true });
+    expect(got.error).toBe('');
+    expect(got.status).toBe('done');
+    // 900 rows, one epoch of Adam on 784-16-10: well above chance (0.1).
+    expect(got.test).toBeGreaterThan(0.4);
+  });
 });
