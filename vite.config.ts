@@ -6,7 +6,8 @@
  * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe),
  *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external) and
  *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external) and
- *   dist/playground.js (<mlp-playground>, likewise).
+ *   dist/playground.js, lab.js, vanishing.js and tune.js (<mlp-playground>, <mlp-lab>,
+ *   <mlp-vanishing>, <mlp-tune>, likewise).
  *   Not minified and without source maps: an app's bundler minifies it, and until then a
  *   stack trace names the library's own classes and functions (keepNames keeps them where
  *   bundling renames a clash, e.g. `Tensor$1`);
@@ -32,6 +33,9 @@ export default defineConfig({
         node: 'src/node/index.ts',
         trainer: 'demo/src/trainer.ts',
         playground: 'demo/src/playground.ts',
+        lab: 'demo/src/lab.ts',
+        vanishing: 'demo/src/vanishing.ts',
+        tune: 'demo/src/tune.ts',
       },
       formats: ['es'],
     },

@@ -2,7 +2,7 @@
  * The package as a web developer gets it: the library is built into a temporary folder,
  * `npm pack`ed, and the tarball installed (no dev dependencies) into a new project outside
  * the repository, with the peers each entry documents (`webgpu` for Node, `lit` and
- * `chart.js` for `webgpu-mlp/trainer` and `webgpu-mlp/playground`). Then, in that project:
+ * `chart.js` for the element entries: trainer, playground, lab, vanishing, tune). Then, in that project:
  * - a Node script trains y = 3x − 0.5 and predicts (Dawn, via the Node entry);
  * - strict TypeScript consumers type-check with moduleResolution bundler and node16, with no
  *   skipLibCheck and no `types` of their own, under TypeScript 5.x (tsc) and 7.x (tsgo, the
@@ -32,11 +32,12 @@ const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
 /**
  * The packed tarball's bound, against shipping the demo (12.9 MB) or other strays: the
  * library alone packed to 394 kB before the PyTorch-style front-end and 437 kB with it
- * (unminified ES modules with their comments, and declarations); with <mlp-playground> as a
- * second element entry, 492 kB in 152 files.
+ * (unminified ES modules with their comments, and declarations); with the demo's
+ * <mlp-playground>, <mlp-lab>, <mlp-vanishing> and <mlp-tune> as element entries beside
+ * <mlp-trainer>, 528 kB in 168 files.
  */
-const MAX_PACKED_BYTES = 530_000;
-const MAX_FILES = 165;
+const MAX_PACKED_BYTES = 570_000;
+const MAX_FILES = 185;
 /** y = 3x − 0.5 at x = −0.5, 0, 0.5. */
 const EXPECTED = [-2, -0.5, 1];
 /** Adam at lr 0.1 over 150 full-batch steps converges onto the line; 0.05 is slack for f32. */
@@ -130,7 +131,10 @@ describe('the packed package, installed into a new project', () => {
     const demoTypes = tarball.files.filter((f) => f.startsWith('dist/types/demo/'));
     expect(
       demoTypes.filter(
-        (f) => !/\/(trainer[\w-]*|playground[\w-]*|chart|models|model-diagram|state)\.d\.ts$/.test(f),
+        (f) =>
+          !/\/(trainer[\w-]*|playground[\w-]*|lab|vanishing|deep-models|tune[\w-]*|experiment|chart|models|model-diagram|state)\.d\.ts$/.test(
+            f,
+          ),
       ),
     ).toEqual([]);
   });
@@ -175,7 +179,7 @@ describe('the packed package, installed into a new project', () => {
     },
   );
 
-  it('builds a Vite app with the library, webgpu-mlp/trainer and webgpu-mlp/playground, which trains in Chromium', async () => {
+  it("builds a Vite app with the library and the demo's element entries, which trains in Chromium", async () => {
     const root = join(project, 'app');
     // The app is one chunk holding the library, Lit and Chart.js: over Vite's 500 kB warning.
     await build({
@@ -210,13 +214,13 @@ describe('the packed package, installed into a new project', () => {
       const result = JSON.parse(await page.evaluate(() => document.body.dataset.result ?? '{}')) as {
         predictions?: number[];
         trainerDefined?: boolean;
-        playgroundDefined?: boolean;
+        elementsDefined?: string[];
         error?: string;
       };
       expect(pageErrors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.trainerDefined).toBe(true);
-      expect(result.playgroundDefined).toBe(true);
+      expect(result.elementsDefined).toEqual(['mlp-playground', 'mlp-lab', 'mlp-vanishing', 'mlp-tune']);
       expectOnLine(result.predictions);
     } finally {
       await browser?.close();

@@ -1,7 +1,7 @@
 /**
  * The last step of `npm run build` (and of the consumer test's own build), after `tsc -p tsconfig.build.json` has emitted
  * declarations under dist/types/ (mirroring the source tree):
- * - writes dist/index.d.ts, dist/node.d.ts, dist/trainer.d.ts and dist/playground.d.ts beside the bundles, each
+ * - writes dist/<entry>.d.ts beside each bundle (index, node and the demo's elements), each
  *   re-exporting its entry's declarations under a `/// <reference types="@webgpu/types" />`,
  *   so that a consumer's compiler (TypeScript 5.x) knows GPUDevice, GPUBufferUsageFlags, ...
  *   without adding @webgpu/types to its own `types` or turning on skipLibCheck. TypeScript 6+
@@ -25,6 +25,9 @@ export const ENTRY_TYPES = {
   node: 'src/node/index.d.ts',
   trainer: 'demo/src/trainer.d.ts',
   playground: 'demo/src/playground.d.ts',
+  lab: 'demo/src/lab.d.ts',
+  vanishing: 'demo/src/vanishing.d.ts',
+  tune: 'demo/src/tune.d.ts',
 } as const;
 
 /** Relative module specifiers a declaration file names: `from '…'`, `import '…'`, `import('…')`. */

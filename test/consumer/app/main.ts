@@ -1,23 +1,33 @@
 /**
  * The consumer's Vite page: the library's browser entry trains and predicts, and the
  * `webgpu-mlp/trainer` entry registers <mlp-trainer> (created, not attached: attached, it
- * would load MNIST), and `webgpu-mlp/playground` <mlp-playground>. The outcome lands in
- * <body data-result> for the test to read.
+ * would load MNIST), and the playground, lab, vanishing and tune entries theirs. The outcome
+ * lands in <body data-result> for the test to read.
  */
 import { GPUInitError, initEngine } from 'webgpu-mlp';
 import { MlpTrainer } from 'webgpu-mlp/trainer';
 import { MlpPlayground } from 'webgpu-mlp/playground';
+import { MlpLab } from 'webgpu-mlp/lab';
+import { MlpVanishing } from 'webgpu-mlp/vanishing';
+import { MlpTune } from 'webgpu-mlp/tune';
 import { fitLine } from './fit.js';
 
 async function run(): Promise<object> {
   await initEngine();
   const trainer = document.createElement('mlp-trainer');
-  const playground = document.createElement('mlp-playground');
   return {
     predictions: await fitLine(),
     trainerDefined: customElements.get('mlp-trainer') === MlpTrainer && trainer instanceof MlpTrainer,
-    playgroundDefined:
-      customElements.get('mlp-playground') === MlpPlayground && playground instanceof MlpPlayground,
+    elementsDefined: (
+      [
+        ['mlp-playground', MlpPlayground],
+        ['mlp-lab', MlpLab],
+        ['mlp-vanishing', MlpVanishing],
+        ['mlp-tune', MlpTune],
+      ] as const
+    )
+      .filter(([tag, cls]) => customElements.get(tag) === cls && document.createElement(tag) instanceof cls)
+      .map(([tag]) => tag),
   };
 }
 
