@@ -95,7 +95,7 @@ export class MlpDemo extends LitElement {
       }
       .no-webgpu {
         border: 1px solid #e0b4b4;
-        background: #fff6f6;
+        background: var(--_danger-bg);
         border-radius: 8px;
         padding: 1rem 1.25rem;
         max-width: 46rem;

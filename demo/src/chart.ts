@@ -552,6 +552,7 @@ export class MlpChart extends LitElement {
               usePointStyle: this.kind === 'line',
               pointStyleWidth: 28,
               generateLabels: legendLabels,
+              color: text,
             },
           },
           tooltip: { mode: 'nearest', intersect: false },

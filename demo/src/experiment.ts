@@ -84,7 +84,7 @@ export const experimentStyles = css`
     color: var(--_muted);
   }
   tr.running td {
-    background: #f0f5ff;
+    background: var(--_running-bg);
   }
 `;
 

@@ -214,7 +214,7 @@ export class MlpLab extends ExperimentPanel<ScenarioRun, LabSettings, LabData> {
         text-align: left;
       }
       tr.best td {
-        background: #e8f6ec;
+        background: var(--_highlight-bg);
         font-weight: 600;
       }
       .hint {

@@ -153,7 +153,7 @@ export class MlpPredict extends LitElement {
       }
       .cell.wrong {
         border-color: #d62728;
-        background: #fff3f3;
+        background: var(--_danger-bg);
       }
       .cell .true {
         color: var(--_error);
@@ -169,7 +169,11 @@ export class MlpPredict extends LitElement {
         text-align: center;
         padding: 0.15rem 0.2rem;
         min-width: 1.9rem;
-        border: 1px solid #eef0f4;
+        border: 1px solid var(--_border);
+      }
+      /* A strongly shaded cell: white text on the colour; the others keep the theme's text. */
+      #confusion td.strong {
+        color: #fff;
       }
       #confusion th.corner {
         font-weight: normal;
@@ -511,7 +515,8 @@ export class MlpPredict extends LitElement {
                     const rgb = t === p ? '47, 111, 214' : '214, 39, 40';
                     return html`<td
                       data-count=${String(n)}
-                      style="background: rgba(${rgb}, ${alpha.toFixed(3)}); color: ${alpha > 0.55 ? '#fff' : '#1d2430'}"
+                      class=${alpha > 0.55 ? 'strong' : ''}
+                      style="background: rgba(${rgb}, ${alpha.toFixed(3)})"
                       title="true ${t}, predicted ${p}: ${n}"
                     >
                       ${n}

@@ -5,7 +5,9 @@ import { css } from 'lit';
  * The colours every panel and <mlp-trainer> draw with, as CSS custom properties a page can
  * set on the element (or any ancestor): --mlp-fg, --mlp-muted, --mlp-surface, --mlp-subtle,
  * --mlp-border, --mlp-border-strong, --mlp-accent, --mlp-accent-fg, --mlp-link, --mlp-error,
- * --mlp-note-bg, --mlp-note-fg, --mlp-font. Unset, they follow the page's colour scheme:
+ * --mlp-note-bg, --mlp-note-fg, --mlp-grid, --mlp-highlight-bg (a best row), --mlp-running-bg
+ * (a running row), --mlp-danger-bg (an error's background), --mlp-font. Unset, they follow the
+ * colour scheme the browser asks for (prefers-color-scheme):
  * light, or dark under `prefers-color-scheme: dark`. (The --_ names are the resolved values,
  * private to the components.)
  */
@@ -25,6 +27,12 @@ export const themeStyles = css`
     --_note-bg: var(--mlp-note-bg, #fffaeb);
     --_note-fg: var(--mlp-note-fg, #5c4a12);
     --_grid: var(--mlp-grid, rgba(0, 0, 0, 0.1));
+    --_highlight-bg: var(--mlp-highlight-bg, #e8f6ec);
+    --_running-bg: var(--mlp-running-bg, #f0f5ff);
+    --_danger-bg: var(--mlp-danger-bg, #fff6f6);
+    --_vanishing: #6a3d9a;
+    --_exploding: #b2182b;
+    --_stable: #1b7837;
   }
   @media (prefers-color-scheme: dark) {
     :host {
@@ -34,13 +42,18 @@ export const themeStyles = css`
       --_subtle: var(--mlp-subtle, #232a3a);
       --_border: var(--mlp-border, #353e50);
       --_border-strong: var(--mlp-border-strong, #56617a);
-      --_accent: var(--mlp-accent, #3b7be0);
       --_accent-fg: var(--mlp-accent-fg, #fff);
       --_link: var(--mlp-link, #8ab4ff);
       --_error: var(--mlp-error, #ff8a80);
       --_note-bg: var(--mlp-note-bg, #3a3220);
       --_note-fg: var(--mlp-note-fg, #f1dfa8);
       --_grid: var(--mlp-grid, rgba(255, 255, 255, 0.14));
+      --_highlight-bg: var(--mlp-highlight-bg, #1e3a2a);
+      --_running-bg: var(--mlp-running-bg, #1f2c47);
+      --_danger-bg: var(--mlp-danger-bg, #3d1f24);
+      --_vanishing: #c9a8f0;
+      --_exploding: #ff9a8f;
+      --_stable: #7fd99a;
     }
   }
 `;

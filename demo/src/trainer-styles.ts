@@ -48,7 +48,7 @@ export const trainerStyles = css`
   }
   input[aria-invalid='true'] {
     border-color: var(--_error);
-    background: #fff6f6;
+    background: var(--_danger-bg);
   }
   .run {
     display: flex;
@@ -103,7 +103,7 @@ export const trainerStyles = css`
   }
   .no-webgpu {
     border: 1px solid #e0b4b4;
-    background: #fff6f6;
+    background: var(--_danger-bg);
     border-radius: 8px;
     padding: 1rem 1.25rem;
   }

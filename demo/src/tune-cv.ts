@@ -94,7 +94,7 @@ export class MlpTuneCv extends ExperimentPanel<ExperimentRun, CvSettings, CvData
         white-space: nowrap;
       }
       tr.best td {
-        background: #e8f6ec;
+        background: var(--_highlight-bg);
         font-weight: 600;
       }
       .summary {

@@ -127,7 +127,7 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         color: var(--_muted);
       }
       tr.best td {
-        background: #e8f6ec;
+        background: var(--_highlight-bg);
         font-weight: 600;
       }
       .charts {

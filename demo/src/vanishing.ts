@@ -140,13 +140,13 @@ export class MlpVanishing extends ExperimentPanel<ModelRun, VanishingSettings, V
         font-weight: 600;
       }
       .regime.vanishing {
-        color: #6a3d9a;
+        color: var(--_vanishing);
       }
       .regime.exploding {
-        color: #b2182b;
+        color: var(--_exploding);
       }
       .regime.stable {
-        color: #1b7837;
+        color: var(--_stable);
       }
       th {
         font-weight: 600;
