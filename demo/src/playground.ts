@@ -301,6 +301,13 @@ export class MlpPlayground extends LitElement {
     this.drawData();
   }
 
+  override willUpdate(changed: PropertyValues<this>): void {
+    // An attribute (or property) set after the first render: the run in hand no longer matches
+    // the form, so it ends, as a change in the form does.
+    const settings = ['problem', 'noise', 'hiddenText', 'activation', 'learningRate'] as const;
+    if (this.hasUpdated && !this.running && settings.some((k) => changed.has(k))) void this.reset();
+  }
+
   override updated(changed: PropertyValues<this>): void {
     if (changed.has('units')) this.drawUnits();
     if (changed.has('showTest')) this.drawData();
@@ -335,17 +342,18 @@ export class MlpPlayground extends LitElement {
     if (this.running) return;
     this.error = '';
     this.pauseRequested = false;
+    // Running from here, before the first await: a second click cannot start a second loop.
+    this.running = true;
     try {
       const settings = this.settings();
       const state = await this.ownState();
       await state.exclusive('Playground', async () => {
-        this.running = true;
         if (!this.run) {
           this.run = new PlaygroundRun(state.engine, settings, RESOLUTION);
           this.history = [];
         }
         const run = this.run;
-        for (let i = 0; i < epochs && !this.pauseRequested; i++) {
+        for (let i = 0; i < epochs && !this.pauseRequested && this.isConnected; i++) {
           const logs = await run.trainEpochs(1);
           this.history = [
             ...this.history,
@@ -373,7 +381,15 @@ export class MlpPlayground extends LitElement {
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.running = false;
+      // Removed from the page while training: its run (model and GPU data) goes with it.
+      if (!this.isConnected) void this.reset();
     }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.pauseRequested = true; // a loop in progress ends after its epoch, then frees the run
+    if (!this.running) void this.reset();
   }
 
   /** Pause takes effect at the end of the epoch in progress (a few dozen steps). */
@@ -470,7 +486,16 @@ export class MlpPlayground extends LitElement {
               @change=${(e: Event) => this.changed(() => (this.hiddenText = (e.target as HTMLInputElement).value))}
             />
             ${this.select('pg-activation', 'Activation', this.activation, PLAYGROUND_ACTIVATIONS, String, (v) => (this.activation = v))}
-            ${this.select('pg-lr', 'Learning rate', this.learningRate, LEARNING_RATES, String, (v) => (this.learningRate = v))}
+            ${this.select(
+              'pg-lr',
+              'Learning rate',
+              this.learningRate,
+              LEARNING_RATES.includes(this.learningRate)
+                ? LEARNING_RATES
+                : [...LEARNING_RATES, this.learningRate].sort((x, y) => x - y),
+              String,
+              (v) => (this.learningRate = v),
+            )}
             ${this.select(
               'pg-reg',
               'Regularization',

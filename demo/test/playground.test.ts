@@ -196,7 +196,8 @@ describe('the Playground tab', () => {
         lr: root?.querySelector<HTMLSelectElement>('#pg-lr')?.value,
         noise: root?.querySelector<HTMLInputElement>('#pg-noise')?.value,
       };
-      await el.train(3);
+      // Two quick calls (a double click): the second finds it running and adds no loop.
+      await Promise.all([el.train(3), el.train(3)]);
       const run = el.run;
       const result = {
         form,
@@ -208,9 +209,12 @@ describe('the Playground tab', () => {
         shown: root?.querySelector('#pg-numbers')?.getAttribute('data-epoch'),
       };
       el.remove();
-      return result;
+      // Removed from the page: its run (model, GPU data) is dropped.
+      await new Promise((r) => setTimeout(r, 50));
+      return { ...result, runAfterRemove: el.run === undefined };
     });
     expect(got.error).toBe('');
+    expect(got.runAfterRemove).toBe(true);
     expect(got.form).toEqual({ dataset: 'XOR', hidden: '8', lr: '0.1', noise: '10' });
     expect(got.settings).toEqual({ dataset: 'xor', hidden: [8], noise: 0.1 });
     expect(got.epochs).toEqual([1, 2, 3]);
