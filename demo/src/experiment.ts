@@ -184,7 +184,8 @@ export abstract class ExperimentPanel<
     await Promise.resolve(); // a `state` set right after connecting still wins
     if (this.hasState()) return;
     const engine = this.engine ?? (await pageEngine());
-    if (!this.hasState() && this.isConnected) this.state = new DemoState(engine);
+    // An engine given while the page's was starting wins over it.
+    if (!this.hasState() && this.isConnected) this.state = new DemoState(this.engine ?? engine);
   }
 
   /** Whether a state is set (a method: TypeScript would narrow the field across awaits). */

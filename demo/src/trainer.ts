@@ -763,6 +763,7 @@ export class MlpTrainer extends LitElement {
           ${this.renderRun(errors)}
           <div class="charts" part="charts">
             <mlp-chart
+              exportparts="plot: chart-plot, buttons: chart-buttons"
               id="loss-chart"
               class="card"
               heading="Loss"
@@ -771,6 +772,7 @@ export class MlpTrainer extends LitElement {
               .series=${this.lossSeries}
             ></mlp-chart>
             <mlp-chart
+              exportparts="plot: chart-plot, buttons: chart-buttons"
               id="accuracy-chart"
               class="card"
               heading="Accuracy"

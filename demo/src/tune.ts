@@ -486,6 +486,7 @@ export class MlpTune extends ExperimentPanel<SearchRun, TuneSettings, TuneData> 
         id="tune-cv-mode"
         ?hidden=${this.mode !== 'cv'}
         .state=${this.state}
+        .engine=${this.state?.engine ?? this.engine}
         .mnistUrl=${this.mnistUrl}
         .source=${this.tunerSpace()}
       ></mlp-tune-cv>
