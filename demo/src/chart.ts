@@ -523,7 +523,8 @@ export class MlpChart extends LitElement {
             // No label above y-max (the axis may run a little past it).
             callback: (v: number | string) => {
               const n = Number(v);
-              return this.yMax !== undefined && n > this.yMax + 1e-9 ? '' : String(Number(n.toPrecision(6)));
+              if (this.yMax !== undefined && n > this.yMax + 1e-9) return '';
+              return Math.abs(n) >= 1000 ? n.toLocaleString('en-US') : String(Number(n.toPrecision(6)));
             },
           },
       grid: { color: grid },

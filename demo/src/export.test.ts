@@ -281,7 +281,7 @@ describe('number formatting', () => {
     expect(
       [2.3, 2.4612, 0.3, 0.34991, 512, 0, 0.000123456, 999.96, 12345.6, -1.5].map((v) => fmt(v)),
     ).toEqual(['2.300', '2.461', '0.3000', '0.3499', '512', '0', '0.0001235', '1,000', '12,346', '-1.500']);
-    expect([fmt(undefined), fmt(NaN), fmt(7.26, 3)]).toEqual(['—', '—', '7.26']);
+    expect([fmt(undefined), fmt(NaN), fmt(7.26, 3), fmt(123.4, 2)]).toEqual(['—', '—', '7.26', '123']);
   });
 
   it('pct gives a fixed number of decimals, sci switches to exponents outside 1e-3..1e4', () => {

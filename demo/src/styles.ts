@@ -178,6 +178,8 @@ export function fmt(v: number | undefined, digits = 4): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
   if (Number.isInteger(v)) return String(v);
+  // More integer digits than significant ones (123.4 at 2): toPrecision would write 1.2e+2.
+  if (Math.abs(v) >= 10 ** digits) return String(Math.round(v));
   const p = v.toPrecision(digits);
   // toPrecision writes 999.95 at 4 digits as "1000": group it as the larger ones are.
   return Math.abs(Number(p)) >= 1000 ? Math.round(Number(p)).toLocaleString('en-US') : p;
