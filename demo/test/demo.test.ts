@@ -184,7 +184,9 @@ describe('the demo page', () => {
       const chart = root?.querySelector('#lr-chart') as unknown as {
         series: { label: string; points: { x: number; y: number }[] }[];
       } | null;
-      if (!suggestion || !chart) return undefined;
+      // The run has ended once Use it is enabled (the suggestion shows a moment before).
+      const use = root?.querySelector<HTMLButtonElement>('#lr-use');
+      if (!suggestion || !chart || !use || use.disabled) return undefined;
       return {
         suggestion: Number(suggestion),
         status: root?.querySelector('#lr-status')?.textContent ?? '',
