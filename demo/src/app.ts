@@ -3,6 +3,7 @@
  * tabs: Train, Predict, Lab, Vanishing gradients, Playground, Tune, Save / load.
  */
 import { css, html, LitElement, nothing } from 'lit';
+import { html as staticHtml, literal, type StaticValue } from 'lit/static-html.js';
 import type { Engine, LayersModel } from '../../src/index.js';
 import { DemoState } from './state.js';
 import { panelStyles } from './styles.js';
@@ -25,6 +26,16 @@ const TABS = [
   { id: 'io', label: 'Save / load' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
+
+/** The tabs after Train: each one element, given the demo's state (Train takes an engine and lock). */
+const PANELS: readonly { id: Exclude<TabId, 'train'>; tag: StaticValue }[] = [
+  { id: 'predict', tag: literal`mlp-predict` },
+  { id: 'lab', tag: literal`mlp-lab` },
+  { id: 'vanishing', tag: literal`mlp-vanishing` },
+  { id: 'playground', tag: literal`mlp-playground` },
+  { id: 'tune', tag: literal`mlp-tune` },
+  { id: 'io', tag: literal`mlp-model-io` },
+];
 
 export class MlpDemo extends LitElement {
   static override properties = {
@@ -242,48 +253,16 @@ export class MlpDemo extends LitElement {
         .lock=${state}
         @mlp-trained=${this.onTrained}
       ></mlp-trainer>
-      <mlp-predict
-        role="tabpanel"
-        id="panel-predict"
-        aria-labelledby="tab-predict"
-        ?hidden=${this.tab !== 'predict'}
-        .state=${state}
-      ></mlp-predict>
-      <mlp-lab
-        role="tabpanel"
-        id="panel-lab"
-        aria-labelledby="tab-lab"
-        ?hidden=${this.tab !== 'lab'}
-        .state=${state}
-      ></mlp-lab>
-      <mlp-vanishing
-        role="tabpanel"
-        id="panel-vanishing"
-        aria-labelledby="tab-vanishing"
-        ?hidden=${this.tab !== 'vanishing'}
-        .state=${state}
-      ></mlp-vanishing>
-      <mlp-playground
-        role="tabpanel"
-        id="panel-playground"
-        aria-labelledby="tab-playground"
-        ?hidden=${this.tab !== 'playground'}
-        .state=${state}
-      ></mlp-playground>
-      <mlp-tune
-        role="tabpanel"
-        id="panel-tune"
-        aria-labelledby="tab-tune"
-        ?hidden=${this.tab !== 'tune'}
-        .state=${state}
-      ></mlp-tune>
-      <mlp-model-io
-        role="tabpanel"
-        id="panel-io"
-        aria-labelledby="tab-io"
-        ?hidden=${this.tab !== 'io'}
-        .state=${state}
-      ></mlp-model-io>`;
+      ${PANELS.map(
+        (p) =>
+          staticHtml`<${p.tag}
+            role="tabpanel"
+            id=${`panel-${p.id}`}
+            aria-labelledby=${`tab-${p.id}`}
+            ?hidden=${this.tab !== p.id}
+            .state=${state}
+          ></${p.tag}>`,
+      )}`;
   }
 }
 
