@@ -60,24 +60,36 @@ export interface Histogram {
 
 /** The histogram of the finite values of `data` in `bins` bins over their range. */
 export function histogram(data: ArrayLike<number>, bins = 30): Histogram {
+  const { min, max } = finiteRange([data]);
+  if (min > max) return { min: NaN, max: NaN, counts: new Array<number>(bins).fill(0) };
+  return { min, max, counts: binCounts(data, min, (max - min) / bins, bins) };
+}
+
+/** The smallest and largest finite value over `arrays` (min > max when there is none). */
+function finiteRange(arrays: readonly ArrayLike<number>[]): { min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (!Number.isFinite(v)) continue;
-    min = Math.min(min, v);
-    max = Math.max(max, v);
+  for (const data of arrays) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      if (!Number.isFinite(v)) continue;
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
   }
+  return { min, max };
+}
+
+/** Counts of the finite values of `data` in `bins` bins of `width` from `min` (the last one closed). */
+function binCounts(data: ArrayLike<number>, min: number, width: number, bins: number): number[] {
   const counts = new Array<number>(bins).fill(0);
-  if (min > max) return { min: NaN, max: NaN, counts };
-  const width = (max - min) / bins;
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number;
     if (!Number.isFinite(v)) continue;
     const b = width > 0 ? Math.min(bins - 1, Math.floor((v - min) / width)) : 0;
     counts[b] = (counts[b] as number) + 1;
   }
-  return { min, max, counts };
+  return counts;
 }
 
 /** The Dense kernels (2-D weights named ".../kernel") of a model's weights, in order. */
@@ -106,27 +118,11 @@ export function kernelHistogramsByEpoch(
   if (!first) return [];
   return kernels(first).map((k) => {
     const series = snapshots.map((snap) => snap.find((w) => w.name === k.name)?.data ?? new Float32Array());
-    let min = Infinity;
-    let max = -Infinity;
-    for (const data of series) {
-      for (const v of data) {
-        if (!Number.isFinite(v)) continue;
-        min = Math.min(min, v);
-        max = Math.max(max, v);
-      }
-    }
+    const { min, max } = finiteRange(series);
     if (min > max) return { name: k.name, centres: [], counts: series.map(() => []) };
     const width = (max - min) / bins || 1;
     const centres = Array.from({ length: bins }, (_, i) => min + (i + 0.5) * width);
-    const counts = series.map((data) => {
-      const c = new Array<number>(bins).fill(0);
-      for (const v of data) {
-        if (!Number.isFinite(v)) continue;
-        const b = Math.min(bins - 1, Math.floor((v - min) / width));
-        c[b] = (c[b] as number) + 1;
-      }
-      return c;
-    });
+    const counts = series.map((data) => binCounts(data, min, width, bins));
     return { name: k.name, centres, counts };
   });
 }
