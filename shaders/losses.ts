@@ -36,7 +36,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { log1pWgsl } from './activations.js';
 import { flatIndex, isNan, WORKGROUP_1D } from './common.js';
-import { rowSegments } from './softmax_xent.js';
+import { rowEnable, rowSegmentsWgsl, type RowReduction } from './softmax_xent.js';
 
 export const LOSS_NAMES = [
   'mse',
@@ -128,12 +128,12 @@ struct Params {
  * hingeTargetCheckShader (u32 [1], nonzero: keep the targets as they are).
  * Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
  */
-export function lossShader(name: LossName): string {
+export function lossShader(name: LossName, reduction: RowReduction = 'workgroup'): string {
   const categorical = name === 'categorical_crossentropy';
   const hingeTargets = lossUsesHingeTargets(name);
   const termBody = categorical ? '' : TERMS[name];
   const log1p = name === 'binary_crossentropy' || name === 'binary_crossentropy_logits' ? log1pWgsl : '';
-  return wgsl`
+  return wgsl`${rowEnable(reduction)}
 ${PARAMS}
 
 @group(0) @binding(0) var<storage, read> pred: array<f32>;
@@ -144,7 +144,7 @@ ${PARAMS}
 #if ${hingeTargets}
 @group(0) @binding(5) var<storage, read> not_binary: array<u32>;
 #endif
-${rowSegments}
+${rowSegmentsWgsl(reduction)}
 ${log1p}
 
 fn target_at(i: u32) -> f32 {
@@ -422,7 +422,7 @@ struct Params {
  * f32 [cols] when weighted, then grad_output ('none', same shape as out) when bound.
  * Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
  */
-export function torchLossShader(v: TorchLossVariant): string {
+export function torchLossShader(v: TorchLossVariant, reduction: RowReduction = 'workgroup'): string {
   const classIds = torchLossIsClassIndexed(v.kind);
   const ce = v.kind === 'torch_cross_entropy';
   const nll = v.kind === 'torch_nll';
@@ -436,7 +436,7 @@ export function torchLossShader(v: TorchLossVariant): string {
   const log1p = v.kind === 'torch_bce' || v.kind === 'torch_bce_with_logits' ? log1pWgsl : '';
   const weightBinding = 5;
   const gradOutputBinding = weighted ? 6 : 5;
-  return wgsl`
+  return wgsl`${rowEnable(reduction)}
 ${TORCH_PARAMS}
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
@@ -454,7 +454,7 @@ ${TORCH_PARAMS}
 #if ${gradOutput}
 @group(0) @binding(${gradOutputBinding}) var<storage, read> grad_output: array<f32>;
 #endif
-${rowSegments}
+${rowSegmentsWgsl(reduction)}
 ${log1p}
 
 // Below every finite logit; −inf logits stay below it and take no part in the max.

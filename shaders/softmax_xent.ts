@@ -48,13 +48,31 @@ export function lanesPerRow(rowLength: number): number {
 }
 
 /**
+ * How a row kernel reduces over the lanes of a row: 'workgroup', a tree in workgroup memory
+ * with a barrier per level (every adapter); 'subgroup', butterflies of subgroup shuffles
+ * with no workgroup memory and no barrier, where a row's lanes fit in one subgroup (the
+ * adapter has the 'subgroups' feature; src/kernels/losses.ts, rowLayout, chooses).
+ */
+export type RowReduction = 'workgroup' | 'subgroup';
+
+/**
  * WGSL shared by the row-loss kernels: the row geometry, segmented reductions over the lanes
  * of one row, and a runtime NaN. Needs `params.tpr` (lanes per row) in scope.
+ *
+ * With subgroups, a row's tpr lanes (tpr a power of two no larger than the subgroup) must be
+ * consecutive lanes of one subgroup, so that a shuffle by XOR of d < tpr stays within the
+ * row: that holds where subgroup lane = local_invocation_index mod subgroup size, which WGSL
+ * does not promise, so initEngine checks it on the device before any kernel relies on it
+ * (src/gpu/subgroups.ts). (Slots handed out per subgroup by a workgroup atomic would not
+ * need it, but SwiftShader returns the same old value to every subgroup's atomicAdd.)
+ * The butterfly adds the same pairs in the same order as the tree (lane 0's sum is bit for
+ * bit the tree's; every lane gets that sum, since a + b = b + a exactly), so both paths
+ * agree wherever tpr does.
  */
-export const rowSegments = /* wgsl */ `
+export function rowSegmentsWgsl(reduction: RowReduction): string {
+  const sub = reduction === 'subgroup';
+  return wgsl`
 const WG: u32 = ${WORKGROUP_1D}u;
-var<workgroup> scratch: array<vec4f, WG>;
-var<workgroup> scratch_u: array<vec2u, WG>;  // segment_min_u32's (declared, not used, elsewhere)
 // A NaN made at run time: a constant NaN expression is a shader-creation error in WGSL.
 var<private> nan_bits: u32 = 0x7fc00000u;
 ${isNan}
@@ -64,10 +82,42 @@ fn nan_f32() -> f32 {
 }
 
 // The row owned by this lane (may be past the last row: such lanes still take part in every
-// barrier, and skip all memory access).
+// reduction, and skip all memory access).
 fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * (WG / params.tpr) + lid / params.tpr;
 }
+#if ${sub}
+// Σ v over the lanes of this lane's row, returned to all of them. Every invocation of the
+// workgroup must call it (a shuffle needs its partner).
+fn segment_sum(lid: u32, v: vec4f) -> vec4f {
+  var s = v;
+  for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
+    s += subgroupShuffleXor(s, d);
+  }
+  return s;
+}
+
+// (max v.x, Σ v.y) over the lanes of this lane's row; same contract as segment_sum.
+fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
+  var s = v;
+  for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
+    let o = subgroupShuffleXor(s, d);
+    s = vec2f(max(s.x, o.x), s.y + o.y);
+  }
+  return s;
+}
+
+// (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract.
+fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
+  var s = v;
+  for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
+    s = min(s, subgroupShuffleXor(s, d));
+  }
+  return s;
+}
+#else
+var<workgroup> scratch: array<vec4f, WG>;
+var<workgroup> scratch_u: array<vec2u, WG>;  // segment_min_u32's (declared, not used, elsewhere)
 
 // Σ v over the lanes of this lane's row, returned to all of them. Every invocation of the
 // workgroup must call it (it holds barriers).
@@ -120,7 +170,14 @@ fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
   let total = scratch_u[lid - lane];
   workgroupBarrier();
   return total;
-}`;
+}
+#endif`;
+}
+
+/** The `enable` a row kernel's module starts with (subgroups), or nothing. */
+export function rowEnable(reduction: RowReduction): string {
+  return reduction === 'subgroup' ? 'enable subgroups;\n' : '';
+}
 
 /**
  * Bindings: 0 logits f32 [rows, classes], 1 labels (dense: f32 [rows, classes]; sparse:
@@ -129,11 +186,15 @@ fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
  * the counts (atomic u32, the right rows added to counts[slot]).
  * Launch: ceil(rows / (256 / tpr)) workgroups (folded 2-D).
  */
-export function softmaxCrossEntropyShader(labels: 'dense' | 'sparse', count = false): string {
+export function softmaxCrossEntropyShader(
+  labels: 'dense' | 'sparse',
+  count = false,
+  reduction: RowReduction = 'workgroup',
+): string {
   const dense = labels === 'dense';
   const sparse = !dense;
   const paramsBinding = dense ? 4 : 5;
-  return wgsl`
+  return wgsl`${rowEnable(reduction)}
 struct Params { rows: u32, classes: u32, tpr: u32, grad_scale: f32, slot: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -150,7 +211,7 @@ var<workgroup> hits: atomic<u32>;
 #endif
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
-${rowSegments}
+${rowSegmentsWgsl(reduction)}
 
 // Below every finite logit; −inf logits stay below it and take no part in the max.
 const LOWEST: f32 = -0x1.fffffep+127f;  // -FLT_MAX

@@ -223,19 +223,24 @@ const SHAPES: [number, number][] = [
 ];
 
 const randomCases: KernelCase[] = TORCH_LOSS_KINDS.map((kind, k) => ({
-  name: `losses-torch ${kind}: random shapes, every reduction, against float64`,
+  name: `losses-torch ${kind}: random shapes, every reduction, each row reduction, against float64`,
   async run(engine: Engine) {
+    // The workgroup tree, and the subgroup butterfly where the engine has subgroups.
+    const rowReductions =
+      engine.profile.subgroupLanes > 0 ? (['workgroup', 'subgroup'] as const) : (['workgroup'] as const);
     for (const [s, [rows, cols]] of SHAPES.entries()) {
-      for (const reduction of TORCH_REDUCTIONS) {
+      for (const [reduction, rowReduction] of TORCH_REDUCTIONS.flatMap((r) =>
+        rowReductions.map((w) => [r, w] as const),
+      )) {
         const seed = 1000 * k + 10 * s;
         const base = randomInputs(kind, rows, cols, seed);
         const variants: Inputs[] = [{ ...base, weight: undefined }];
         if (base.weight) variants.push(base);
         for (const [v, x] of variants.entries()) {
-          const spec: TorchLossSpec = { kind, rows, cols, reduction, gradScale: 0.75 };
+          const spec: TorchLossSpec = { kind, rows, cols, reduction, gradScale: 0.75, rowReduction };
           if (reduction === 'none') x.gradOutput = uniformF32(outputCount(spec), -2, 2, seed + 7);
           else delete x.gradOutput;
-          const what = `${kind} [${rows}, ${cols}] ${reduction}${v ? ' weighted' : ''}`;
+          const what = `${kind} [${rows}, ${cols}] ${reduction}${v ? ' weighted' : ''} (${rowReduction} rows)`;
           const ref = torchLossReference(spec, x.input, x.target, x);
           const gpu = await runTorchLoss(engine, spec, x);
           expectClose(gpu.output, ref.output, TOL_GPU_REF, `${what}: loss`);

@@ -26,6 +26,7 @@
  * - NaN/flag/finiteness checks are exact.
  */
 import type { Engine } from '../../src/index.js';
+import { lanesPerRow } from '../../shaders/softmax_xent.js';
 import {
   clipBounds,
   encodeLoss,
@@ -35,10 +36,12 @@ import {
   lossIsMean,
   lossReference,
   lossRowReference,
+  rowLayout,
   softmaxCrossEntropyReference,
   softmaxCrossEntropyRow,
   type LossName,
   type LossSpec,
+  type RowReduction,
   type SoftmaxCrossEntropySpec,
 } from '../../src/kernels/losses.js';
 import {
@@ -997,12 +1000,20 @@ const softmaxCountCase: KernelCase = {
     });
     for (const [pi, p] of [hand, ...random].entries()) {
       const rowCount = p.logits.length / p.classes;
-      for (const labels of ['sparse', 'dense'] as const) {
+      for (const [labels, rowReduction] of (['sparse', 'dense'] as const).flatMap((l) =>
+        rowPaths(engine).map((r) => [l, r] as const),
+      )) {
         const target = labels === 'sparse' ? p.sparse : p.dense;
         const slot = 1 + pi;
         const before = 5;
-        const spec: SoftmaxCrossEntropySpec = { rows: rowCount, classes: p.classes, labels, gradScale: 0.5 };
-        const what = `${labels} [${rowCount}, ${p.classes}]`;
+        const spec: SoftmaxCrossEntropySpec = {
+          rows: rowCount,
+          classes: p.classes,
+          labels,
+          gradScale: 0.5,
+          rowReduction,
+        };
+        const what = `${labels} [${rowCount}, ${p.classes}] (${rowReduction} reduction)`;
         const counts = engine.createBufferWithData(
           new Uint32Array(slot + 2).fill(before),
           OUT(),
@@ -1083,6 +1094,112 @@ const softmaxCountCase: KernelCase = {
   },
 };
 
+/** The row reductions this engine can run: the workgroup tree, and subgroups where it has them. */
+function rowPaths(engine: Engine): RowReduction[] {
+  return engine.profile.subgroupLanes > 0 ? ['workgroup', 'subgroup'] : ['workgroup'];
+}
+
+/**
+ * The two row reductions (shaders/softmax_xent.ts, rowSegmentsWgsl): the workgroup tree and,
+ * where the engine has subgroups, the subgroup butterfly, for softmax-CE and every Keras
+ * loss, rows of 1 to 257 values (tpr 1 to 32; a subgroup path caps it at the subgroup size)
+ * and 300 rows (a partial last workgroup). Each against float64; where both paths give a row
+ * the same lanes, bit for bit the same (the butterfly adds the tree's pairs in its order).
+ * Without subgroups, asking for them is refused, naming the adapter.
+ */
+const rowReductionCase: KernelCase = {
+  name: 'losses row reductions: subgroup and workgroup paths against float64, bit for bit where lanes agree',
+  async run(engine: Engine) {
+    const lanes = engine.profile.subgroupLanes;
+    const rows = 300;
+    for (const [s, cols] of [1, 3, 4, 8, 10, 33, 257].entries()) {
+      const same = lanes > 0 && lanesPerRow(cols) <= lanes;
+      const layouts = rowPaths(engine).map((r) => rowLayout(engine, cols, r, 'test'));
+      expectEqual(
+        layouts.map((l) => `${l.reduction} ${l.tpr}`).join(', '),
+        rowPaths(engine)
+          .map((r) => `${r} ${r === 'subgroup' ? Math.min(lanesPerRow(cols), lanes) : lanesPerRow(cols)}`)
+          .join(', '),
+        `lanes per row of ${cols} values`,
+      );
+      const { logits, ids, targets } = softmaxData(rows, cols, 5200 + s, 'soft');
+      for (const labels of ['dense', 'sparse'] as const) {
+        const input = labels === 'dense' ? targets : ids;
+        const outputs: Float32Array[][] = [];
+        for (const rowReduction of rowPaths(engine)) {
+          const spec: SoftmaxCrossEntropySpec = {
+            rows,
+            classes: cols,
+            labels,
+            gradScale: 1 / rows,
+            rowReduction,
+          };
+          const got = await runSoftmaxXent(engine, spec, logits, input);
+          const ref = softmaxCrossEntropyReference(spec, logits, input);
+          const what = `softmax-CE ${labels} [${rows}, ${cols}] (${rowReduction})`;
+          expectClose(got.loss, ref.loss, LOSS_TOL, `${what} loss`);
+          expectClose(
+            got.dlogits,
+            ref.dlogits,
+            gradTolerance(ref.dlogits, spec.gradScale),
+            `${what} dlogits`,
+          );
+          outputs.push([got.loss, got.dlogits]);
+        }
+        if (same) expectSamePaths(outputs, `softmax-CE ${labels} [${rows}, ${cols}]`);
+      }
+      for (const name of LOSS_NAMES) {
+        const outputs: Float32Array[][] = [];
+        for (const rowReduction of rowPaths(engine)) {
+          const spec: LossSpec = { name, rows, cols, gradScale: 0.5, rowReduction };
+          const { pred, target } = lossData(spec, 5300 + s, 'real');
+          const got = await runLoss(engine, spec, pred, target);
+          const ref = lossReference(spec, pred, target);
+          const what = `${name} [${rows}, ${cols}] (${rowReduction})`;
+          expectClose(got.loss, ref.loss, LOSS_TOL, `${what} loss`);
+          expectClose(got.dpred, ref.dpred, gradTolerance(ref.dpred, lossUnit(spec)), `${what} dpred`);
+          outputs.push([got.loss, got.dpred]);
+        }
+        if (same) expectSamePaths(outputs, `${name} [${rows}, ${cols}]`);
+      }
+    }
+    if (lanes === 0) {
+      const big = engine.createBuffer({ size: 64, usage: OUT(), label: 'losses test big' });
+      await expectError(
+        () =>
+          encodeSoftmaxCrossEntropy(
+            engine,
+            { rows: 2, classes: 2, labels: 'sparse', gradScale: 1, rowReduction: 'subgroup' },
+            { logits: big, labels: big, loss: big, dlogits: big, flags: big },
+          ),
+        RangeError,
+        [/rowReduction 'subgroup'/, new RegExp(`adapter "${escapeRegExp(engine.adapter.name)}"`)],
+        'subgroup reduction on an engine without subgroups',
+      );
+      engine.releaseBuffer(big);
+    }
+    await expectError(
+      () => rowLayout(engine, 3, 'warp' as RowReduction, 'softmax test'),
+      RangeError,
+      [/softmax test: rowReduction must be 'subgroup' or 'workgroup', got 'warp'/],
+      'an unknown row reduction',
+    );
+  },
+};
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Both paths' outputs (workgroup first), bit for bit. */
+function expectSamePaths(outputs: Float32Array[][], what: string): void {
+  const [tree, butterfly] = outputs;
+  if (!tree || !butterfly) throw new KernelMismatchError(`${what}: expected the outputs of two paths`);
+  for (const [i, t] of tree.entries()) {
+    expectClose(butterfly[i] ?? new Float32Array(0), t, EXACT, `${what}: output ${i}, subgroup as workgroup`);
+  }
+}
+
 export const cases: KernelCase[] = [
   ...sweepCases,
   finiteDifferenceCase,
@@ -1098,4 +1215,5 @@ export const cases: KernelCase[] = [
   softmaxStabilityCase,
   softmaxFlagCase,
   softmaxCountCase,
+  rowReductionCase,
 ];

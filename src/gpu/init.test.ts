@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { browserSource, describeAdapter, isFallback } from './init.js';
 import { formatCompileMessage } from './errors.js';
+import { contiguousSubgroupSize, PROBE_WORKGROUP, subgroupLayoutSize } from './subgroups.js';
+import { WORKGROUP_1D } from '../../shaders/common.js';
 import {
   dawnSource,
   ENGINE_FEATURES,
@@ -135,6 +137,22 @@ describe('Node adapter choice (Dawn)', () => {
     engine.dispose();
   });
 
+  it('uses subgroups for row reductions only where the device lays them out contiguously, unless told not to', async () => {
+    const engine = await initEngine({ adapter: 'software', log: false });
+    // The probe itself, run again on this device: lane = index mod size, or 0.
+    const size = await contiguousSubgroupSize(engine.device);
+    const sizes = engine.profile.subgroupSizes;
+    if (!engine.features.has('subgroups')) expect(size).toBe(0);
+    expect(engine.profile.subgroupLanes).toBe(size > 0 && sizes ? Math.min(sizes[0], 32) : 0);
+    engine.dispose();
+    const off = await initEngine({ adapter: 'software', log: false, subgroups: false });
+    expect(off.profile.subgroupLanes).toBe(0);
+    off.dispose();
+    await expect(initEngine({ log: false, subgroups: 'yes' as unknown as boolean })).rejects.toThrow(
+      /subgroups must be true or false, got yes/,
+    );
+  });
+
   it('rejects an unknown adapter choice', async () => {
     await expect(initEngine({ adapter: 'gpu' as 'auto', log: false })).rejects.toThrow(
       /'auto', 'hardware' or 'software', got 'gpu'/,
@@ -182,6 +200,66 @@ describe('Node adapter choice (Dawn)', () => {
       spy.mockRestore();
       engine.dispose();
     }
+  });
+});
+
+describe('subgroupLayoutSize', () => {
+  const words = (n: number, lane: (i: number) => number, size: (i: number) => number) =>
+    Uint32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? lane(k / 2) : size((k - 1) / 2)));
+  it("probes the row kernels' own workgroup size", () => {
+    expect(PROBE_WORKGROUP).toBe(WORKGROUP_1D);
+  });
+  it('takes a layout where every lane is the index mod one power-of-two size from 4 to 128', () => {
+    for (const s of [4, 8, 32, 64, 128])
+      expect(
+        subgroupLayoutSize(
+          words(
+            256,
+            (i) => i % s,
+            () => s,
+          ),
+        ),
+      ).toBe(s);
+  });
+  it('refuses lanes out of index order, mixed sizes, and sizes WGSL does not allow', () => {
+    // Interleaved subgroups: invocations 0, 2, 4, ... in one, 1, 3, 5, ... in the other.
+    expect(
+      subgroupLayoutSize(
+        words(
+          256,
+          (i) => Math.floor(i / 2) % 8,
+          () => 8,
+        ),
+      ),
+    ).toBe(0);
+    expect(
+      subgroupLayoutSize(
+        words(
+          256,
+          (i) => (i < 128 ? i % 8 : i % 16),
+          (i) => (i < 128 ? 8 : 16),
+        ),
+      ),
+    ).toBe(0);
+    expect(
+      subgroupLayoutSize(
+        words(
+          256,
+          (i) => i % 2,
+          () => 2,
+        ),
+      ),
+    ).toBe(0);
+    expect(
+      subgroupLayoutSize(
+        words(
+          256,
+          (i) => i % 12,
+          () => 12,
+        ),
+      ),
+    ).toBe(0);
+    expect(subgroupLayoutSize(new Uint32Array(0))).toBe(0);
   });
 });
 

@@ -25,6 +25,7 @@ import {
   type ProfileHints,
   type TuneMode,
 } from './profile.js';
+import { contiguousSubgroupSize } from './subgroups.js';
 import { isNode } from '../util/runtime.js';
 import { suggest } from '../util/suggest.js';
 
@@ -59,6 +60,13 @@ export interface InitEngineOptions {
   tune?: TuneMode;
   /** Mode 'on': the most ms one round of tuning may take before training (default 3000). */
   tuneBudgetMs?: number;
+  /**
+   * Whether kernels may use subgroup operations where the device has the 'subgroups'
+   * feature (default true): the loss kernels then reduce each row with subgroup shuffles
+   * instead of a tree in workgroup memory. false keeps the tree (the same results where a
+   * row takes the same lanes); the feature is still requested.
+   */
+  subgroups?: boolean;
 }
 
 const INIT_OPTIONS = [
@@ -70,6 +78,7 @@ const INIT_OPTIONS = [
   'kernels',
   'tune',
   'tuneBudgetMs',
+  'subgroups',
 ] as const;
 
 /** An adapter found by an AdapterSource, with the object that must outlive its device. */
@@ -280,7 +289,12 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   }
   const asked = options.kernels === 'auto' ? undefined : options.kernels;
   const info = adapter.info as GPUAdapterInfo & ProfileHints;
-  const hints = { subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize };
+  const hints = {
+    subgroupMinSize: info.subgroupMinSize,
+    subgroupMaxSize: info.subgroupMaxSize,
+    // Only where the device lays its subgroups out as the row kernels assume (checked here).
+    subgroups: options.subgroups !== false && (await contiguousSubgroupSize(device)) > 0,
+  };
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
     keepAlive: found.owner,
@@ -327,6 +341,13 @@ function checkInitOptions(options: InitEngineOptions): void {
     throw new GPUInitError(
       'bad-option',
       `initEngine(): tuneBudgetMs must be a number of ms >= 0, got ${String(budget)}`,
+    );
+  }
+  const subgroups: unknown = options.subgroups;
+  if (subgroups !== undefined && typeof subgroups !== 'boolean') {
+    throw new GPUInitError(
+      'bad-option',
+      `initEngine(): subgroups must be true or false, got ${String(subgroups)}`,
     );
   }
   const kernels: unknown = options.kernels;

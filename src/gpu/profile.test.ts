@@ -53,17 +53,30 @@ describe('kernel profile choice', () => {
     const nv = chooseKernelProfile(adapter('NVIDIA H100', 'nvidia'), {
       subgroupMinSize: 32,
       subgroupMaxSize: 32,
+      subgroups: true,
     });
     expect(describeKernelProfile(nv)).toBe(
-      'kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32, tune cached',
+      'kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32 (row reductions), tune cached',
     );
+    expect(nv.subgroupLanes).toBe(32);
     const cpu = chooseKernelProfile(adapter('llvmpipe', 'mesa', true), {
       subgroupMinSize: 4,
       subgroupMaxSize: 16,
     });
+    // Sizes said, but no 'subgroups' feature on the device (or initEngine({ subgroups: false })).
     expect(describeKernelProfile(cpu)).toBe(
-      'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16, tune off',
+      'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16 (unused), tune off',
     );
+    expect(cpu.subgroupLanes).toBe(0);
+    // A row takes at most 32 lanes, whatever the subgroup; sizes that WGSL does not allow
+    // (not a power of two, below 4) are not used.
+    const wide = (min: number, max: number) =>
+      chooseKernelProfile(adapter('AMD', 'amd'), {
+        subgroupMinSize: min,
+        subgroupMaxSize: max,
+        subgroups: true,
+      }).subgroupLanes;
+    expect([wide(64, 64), wide(8, 32), wide(4, 4), wide(2, 2), wide(12, 16)]).toEqual([32, 8, 4, 0, 0]);
     expect(describeKernelProfile(chooseKernelProfile(adapter('google swiftshader', 'google', true)))).toBe(
       'kernels cpu (software adapter): no split k, k-step 8, thin cpu (Aᵀ too), tune off',
     );

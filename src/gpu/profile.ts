@@ -48,6 +48,12 @@ export interface KernelProfile {
   readonly thinTransA: boolean;
   /** The adapter's subgroup sizes [min, max] where it offers subgroups and says them. */
   readonly subgroupSizes?: readonly [number, number];
+  /**
+   * The most lanes of a row that the row kernels (losses) reduce with subgroup shuffles
+   * instead of a workgroup-memory tree: the adapter's smallest subgroup size (at most 32),
+   * where ProfileHints.subgroups says they may be used. 0: the tree everywhere.
+   */
+  readonly subgroupLanes: number;
   /** Matmul autotuning: by default 'off' on 'cpu' (its choices were measured), else 'cached'. */
   readonly tune: TuneMode;
   /** Mode 'on': the most ms one round of tuning takes before training (products left wait). */
@@ -75,6 +81,11 @@ const GPU_SHAPES: Record<Exclude<KernelProfileName, 'cpu'>, [number, number]> = 
 export interface ProfileHints {
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /**
+   * Kernels may use the device's subgroups: it has the feature, lays them out as the row
+   * kernels need (src/gpu/subgroups.ts), and initEngine({ subgroups }) is not false.
+   */
+  subgroups?: boolean;
 }
 
 /**
@@ -99,9 +110,15 @@ export function chooseKernelProfile(
   const { subgroupMinSize: min, subgroupMaxSize: max } = hints;
   const subgroupSizes: [number, number] | undefined =
     typeof min === 'number' && typeof max === 'number' && min > 0 && max >= min ? [min, max] : undefined;
+  // Subgroup sizes are powers of two from 4 to 128 (WGSL); a row takes at most 32 lanes.
+  const subgroupLanes =
+    hints.subgroups === true && subgroupSizes && isPowerOfTwo(subgroupSizes[0]) && subgroupSizes[0] >= 4
+      ? Math.min(subgroupSizes[0], 32)
+      : 0;
   const base = {
     tune: tune ?? (name === 'cpu' ? 'off' : 'cached'),
     tuneBudgetMs,
+    subgroupLanes,
     ...(subgroupSizes ? { subgroupSizes } : {}),
   };
   if (name === 'cpu') {
@@ -110,6 +127,10 @@ export function chooseKernelProfile(
   }
   const [fillWorkgroups, matmulTk] = GPU_SHAPES[name];
   return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', thinTransA: false, ...base };
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
 function profileFor(adapter: AdapterDescription): KernelProfileName {
@@ -122,10 +143,15 @@ function profileFor(adapter: AdapterDescription): KernelProfileName {
   return 'gpu';
 }
 
-/** "kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32, tune cached". */
+/**
+ * "kernels nvidia (vendor nvidia): fill 256 workgroups, k-step 16, thin gpu, subgroups 32
+ * (row reductions), tune cached".
+ */
 export function describeKernelProfile(p: KernelProfile): string {
-  const sub = p.subgroupSizes
-    ? `, subgroups ${p.subgroupSizes[0] === p.subgroupSizes[1] ? p.subgroupSizes[0] : p.subgroupSizes.join('–')}`
+  const sizes = p.subgroupSizes;
+  const sub = sizes
+    ? `, subgroups ${sizes[0] === sizes[1] ? sizes[0] : sizes.join('–')}` +
+      (p.subgroupLanes > 0 ? ` (row reductions)` : ' (unused)')
     : '';
   const fill = p.fillWorkgroups > 0 ? `fill ${p.fillWorkgroups} workgroups` : 'no split k';
   const thin = `thin ${p.thin}${p.thin === 'cpu' && p.thinTransA ? ' (Aᵀ too)' : ''}`;

@@ -62,7 +62,9 @@ describe('compiled step: counts, not times', () => {
     // = 1 + 3 + 1 + 5 + 2 + 1 = 13.
     expect(plan.stats().dispatchesPerStep).toBe(13);
     expect(plan.stats().dispatches).toContain('step_end_sum1');
-    expect(plan.stats().dispatches).toContain('softmax_xent_sparse_count');
+    // The loss reduces its rows with subgroups where the engine has them (the label says so).
+    const sg = engine.profile.subgroupLanes > 0 ? '_sg' : '';
+    expect(plan.stats().dispatches).toContain(`softmax_xent_sparse_count${sg}`);
     expect(plan.stats().dispatches.filter((l) => l.includes('_TN_sums'))).toHaveLength(3);
     expect(plan.stats().dispatches.filter((l) => l.includes('_dact_relu'))).toHaveLength(2);
     // Liveness sharing: temporaries take less than one buffer each would (activations,

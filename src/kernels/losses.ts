@@ -14,11 +14,46 @@ import {
   weightRowsShader,
   type LossName,
 } from '../../shaders/losses.js';
-import { LABEL_OUT_OF_RANGE, lanesPerRow, softmaxCrossEntropyShader } from '../../shaders/softmax_xent.js';
+import {
+  LABEL_OUT_OF_RANGE,
+  lanesPerRow,
+  softmaxCrossEntropyShader,
+  type RowReduction,
+} from '../../shaders/softmax_xent.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
 import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export { LOSS_NAMES, lossIsMean };
+export type { RowReduction };
+
+/**
+ * How a row kernel (the losses) lays out and reduces a row of `rowLength` values on
+ * `engine`: lanes per row (tpr) and the reduction. 'subgroup' where the engine's profile
+ * allows it (subgroupLanes > 0), its rows then taking at most that many lanes (each lane
+ * more columns); else 'workgroup'. `asked` pins one; 'subgroup' on an engine without
+ * subgroups is an error.
+ */
+export function rowLayout(
+  engine: Engine,
+  rowLength: number,
+  asked: RowReduction | undefined,
+  what: string,
+): { tpr: number; reduction: RowReduction } {
+  const lanes = engine.profile.subgroupLanes;
+  const given: unknown = asked;
+  if (given !== undefined && given !== 'subgroup' && given !== 'workgroup') {
+    throw new RangeError(`${what}: rowReduction must be 'subgroup' or 'workgroup', got '${String(given)}'`);
+  }
+  if (asked === 'subgroup' && lanes === 0) {
+    throw new RangeError(
+      `${what}: rowReduction 'subgroup' asked for, but this engine uses no subgroups ` +
+        `(adapter "${engine.adapter.name}": no 'subgroups' feature or sizes, or initEngine({ subgroups: false }))`,
+    );
+  }
+  const reduction = asked ?? (lanes > 0 ? 'subgroup' : 'workgroup');
+  const tpr = lanesPerRow(rowLength);
+  return { tpr: reduction === 'subgroup' ? Math.min(tpr, lanes) : tpr, reduction };
+}
 
 /** True when a flags word written by encodeSoftmaxCrossEntropy says a label was out of range. */
 export function labelOutOfRange(flags: number): boolean {
@@ -45,6 +80,8 @@ export interface SoftmaxCrossEntropySpec {
    * the accuracy metric in the loss's own pass.
    */
   countCorrect?: { slot: number };
+  /** Pins how a row is reduced (tests); by default rowLayout's choice for the engine. */
+  rowReduction?: RowReduction;
 }
 
 export interface SoftmaxCrossEntropyBuffers {
@@ -70,6 +107,8 @@ export interface LossSpec {
   delta?: number;
   /** Clipping epsilon, default 1e-7 as Keras. */
   epsilon?: number;
+  /** Pins how a row is reduced (tests); by default rowLayout's choice for the engine. */
+  rowReduction?: RowReduction;
 }
 
 export interface LossBuffers {
@@ -132,9 +171,9 @@ export function encodeSoftmaxCrossEntropy(
     throw new TypeError(`${what}: a counts buffer was given but countCorrect is not set`);
   }
 
-  const tpr = lanesPerRow(classes);
-  const label = `softmax_xent_${labels}${count ? '_count' : ''}`;
-  const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels, count !== undefined), label);
+  const { tpr, reduction } = rowLayout(engine, classes, spec.rowReduction, what);
+  const label = `softmax_xent_${labels}${count ? '_count' : ''}${reduction === 'subgroup' ? '_sg' : ''}`;
+  const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels, count !== undefined, reduction), label);
   const words = packParams([rows, classes, tpr], [spec.gradScale]);
   const params = engine.tempUniform(Uint32Array.of(...words, count?.slot ?? 0, 0, 0, 0), `${label} params`);
   const bound = [
@@ -190,8 +229,8 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   const hinge = lossUsesHingeTargets(name);
   if (hinge && buffers.flag) checkSize(what, 'flag', buffers.flag, 4, 'one u32');
 
-  const tpr = lanesPerRow(cols);
-  const label = `loss_${name}`;
+  const { tpr, reduction } = rowLayout(engine, cols, spec.rowReduction, what);
+  const label = `loss_${name}${reduction === 'subgroup' ? '_sg' : ''}`;
   const eps = Math.fround(epsilon);
   const params = engine.tempUniform(
     packParams(
@@ -234,7 +273,7 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
     );
     bound.push(flag);
   }
-  const pipeline = engine.pipeline(lossShader(name), label);
+  const pipeline = engine.pipeline(lossShader(name, reduction), label);
   // LOSS_FLOPS per element; pred and target read, dpred written, the row losses written (and
   // the hinge flag read).
   const work = { flops: LOSS_FLOPS[name] * n, bytes: 4 * (3 * n + rows + (hinge ? 1 : 0)) };

@@ -15,9 +15,8 @@ import {
   type TorchLossKind,
   type TorchReduction,
 } from '../../shaders/losses.js';
-import { lanesPerRow } from '../../shaders/softmax_xent.js';
 import type { Bindable, Engine } from '../gpu/engine.js';
-import { MAX_COUNT, packParams } from './losses.js';
+import { MAX_COUNT, packParams, rowLayout, type RowReduction } from './losses.js';
 import { checkCount, checkF32, checkFinite, checkSize } from './validate.js';
 
 export { TORCH_LOSS_KINDS, TORCH_REDUCTIONS, torchLossIsClassIndexed };
@@ -46,6 +45,8 @@ export interface TorchLossSpec {
   gradScale?: number;
   /** torch_cross_entropy / torch_nll only: the class id whose rows count nothing, default −100. */
   ignoreIndex?: number;
+  /** Pins how a row is reduced (tests); by default rowLayout's choice for the engine. */
+  rowReduction?: RowReduction;
 }
 
 export interface TorchLossBuffers {
@@ -145,8 +146,9 @@ export function encodeTorchLoss(engine: Engine, spec: TorchLossSpec, buffers: To
   const weighted = buffers.weight !== undefined;
   const meanOfWeights = classIds && reduction === 'mean';
   const divisor = !classIds && reduction === 'mean' ? Math.fround(n) : 1;
-  const tpr = lanesPerRow(cols);
-  const label = `loss_${kind}_${reduction}`;
+  const row = rowLayout(engine, cols, spec.rowReduction, what);
+  const tpr = row.tpr;
+  const label = `loss_${kind}_${reduction}${row.reduction === 'subgroup' ? '_sg' : ''}`;
   const words = packParams([rows, cols, tpr, r.ignoreIndex >>> 0], [r.gradScale, divisor]);
   const params = engine.tempUniform(words, `${label} params`);
 
@@ -176,7 +178,7 @@ export function encodeTorchLoss(engine: Engine, spec: TorchLossSpec, buffers: To
 
   const variant = { kind, reduction, weighted, gradOutput: buffers.gradOutput !== undefined };
   const pipeline = engine.pipeline(
-    torchLossShader(variant),
+    torchLossShader(variant, row.reduction),
     `${label}${weighted ? '_weighted' : ''}${variant.gradOutput ? '_grad_output' : ''}`,
   );
   const bound: Bindable[] = [
