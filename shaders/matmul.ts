@@ -58,6 +58,13 @@ export interface MatmulTiling {
    * would leave most of a GPU idle (a weight gradient, k = the batch). 1 or absent: none.
    */
   splitK?: number;
+  /**
+   * Register prefetch: each thread loads its slots of the next step's windows from storage
+   * into registers before the current step's products, and stores them into workgroup
+   * memory after the step's second barrier, so the loads' latency overlaps the arithmetic
+   * (a GPU's; a CPU adapter gains nothing). Costs the registers of its slots. Default false.
+   */
+  prefetch?: boolean;
 }
 
 /** Everything that selects a distinct shader. */
@@ -114,6 +121,7 @@ export function matmulWorkgroupBytes(t: MatmulTiling, transA: boolean): number {
 export function matmulShader(v: MatmulVariant, t: MatmulTiling): string {
   const sums = v.columnSums ?? false;
   const split = (t.splitK ?? 1) > 1;
+  const prefetch = t.prefetch ?? false;
   if (sums && (!v.transA || v.transB || v.bias || v.writePreActivation || v.gradActivation)) {
     throw new RangeError(
       'matmul shader: columnSums only with transA, no transB and no epilogue but accumulate',
@@ -209,6 +217,64 @@ fn load_b(row: u32, col: u32) -> vec4f {
 #endif
 }
 
+// The windows in slots, one vec4 (A; B stored [k, n]) or one 4×4 block (B stored [n, k]) a
+// slot: window_x(s, ...) reads slot s of the step at k0 from storage, put_x(s, ...) stores it
+// into workgroup memory. Slot s of A is (row s / A_VECS, vec4 s % A_VECS) of its window.
+const A_SLOTS = A_ROWS * A_VECS;
+
+fn window_a(s: u32, k0: u32, row0: u32) -> vec4f {
+  let r = s / A_VECS;
+  let q = s % A_VECS;
+#if ${v.transA}
+  return load_a(k0 + r, row0 + 4u * q);
+#else
+  return load_a(row0 + r, k0 + 4u * q);
+#endif
+}
+
+fn put_a(s: u32, value: vec4f) {
+  tile_a[(s / A_VECS) * A_STRIDE + s % A_VECS] = value;
+}
+#if ${v.transB}
+// B stored [n, k]: slot s is a 4×4 block, columns 4c .. 4c + 3 of the window by its k-quad
+// q, read as four vec4s along k and stored transposed as four whole vec4s, one into each of
+// the window's rows 4q .. 4q + 3. (Whole vec4s: a write of one component may touch the whole
+// vector, so threads writing neighbouring components would race.)
+const B_SLOTS = (TN / 4u) * (TK / 4u);
+alias BSlot = mat4x4f;
+
+fn window_b(s: u32, k0: u32, col0: u32) -> mat4x4f {
+  let c = s / (TK / 4u);
+  let kk = k0 + 4u * (s % (TK / 4u));
+  return transpose(mat4x4f(load_b(col0 + 4u * c, kk), load_b(col0 + 4u * c + 1u, kk),
+                           load_b(col0 + 4u * c + 2u, kk), load_b(col0 + 4u * c + 3u, kk)));
+}
+
+fn put_b(s: u32, block: mat4x4f) {
+  let at = 4u * (s % (TK / 4u)) * B_STRIDE + s / (TK / 4u);
+  tile_b[at] = block[0];
+  tile_b[at + B_STRIDE] = block[1];
+  tile_b[at + 2u * B_STRIDE] = block[2];
+  tile_b[at + 3u * B_STRIDE] = block[3];
+}
+#else
+const B_SLOTS = B_ROWS * B_VECS;
+alias BSlot = vec4f;
+
+fn window_b(s: u32, k0: u32, col0: u32) -> vec4f {
+  return load_b(k0 + s / B_VECS, col0 + 4u * (s % B_VECS));
+}
+
+fn put_b(s: u32, value: vec4f) {
+  tile_b[(s / B_VECS) * B_STRIDE + s % B_VECS] = value;
+}
+#endif
+#if ${prefetch}
+// A thread's slots: lid, lid + THREADS, ... (A_PER and B_PER of them at most).
+const A_PER = (A_SLOTS + THREADS - 1u) / THREADS;
+const B_PER = (B_SLOTS + THREADS - 1u) / THREADS;
+#endif
+
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -245,42 +311,47 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var col_sum: array<vec4f, BN>;
 #endif
 
+#if ${prefetch}
+  var next_a: array<vec4f, A_PER>;
+  var next_b: array<BSlot, B_PER>;
+  for (var u = 0u; u < A_PER; u++) {
+    let s = lid + u * THREADS;
+    if (s < A_SLOTS) { next_a[u] = window_a(s, k_begin, row0); }
+  }
+  for (var u = 0u; u < B_PER; u++) {
+    let s = lid + u * THREADS;
+    if (s < B_SLOTS) { next_b[u] = window_b(s, k_begin, col0); }
+  }
+#endif
   for (var k0 = k_begin; k0 < k_end; k0 += TK) {
-    // Copy the two windows, one vec4 per slot; slot s is (row s / VECS, vec4 s % VECS).
-    for (var s = lid; s < A_ROWS * A_VECS; s += THREADS) {
-      let r = s / A_VECS;
-      let q = s % A_VECS;
-#if ${v.transA}
-      tile_a[r * A_STRIDE + q] = load_a(k0 + r, row0 + 4u * q);
-#else
-      tile_a[r * A_STRIDE + q] = load_a(row0 + r, k0 + 4u * q);
-#endif
+#if ${prefetch}
+    // This step's windows, fetched into registers before the previous step's products.
+    for (var u = 0u; u < A_PER; u++) {
+      let s = lid + u * THREADS;
+      if (s < A_SLOTS) { put_a(s, next_a[u]); }
     }
-#if ${v.transB}
-    // B stored [n, k]: slot s is a 4×4 block, columns 4c .. 4c + 3 of the window by its
-    // k-quad q, read as four vec4s along k and stored transposed as four whole vec4s, one
-    // into each of the window's rows 4q .. 4q + 3. (Whole vec4s: a write of one component
-    // may touch the whole vector, so threads writing neighbouring components would race.)
-    for (var s = lid; s < (TN / 4u) * (TK / 4u); s += THREADS) {
-      let c = s / (TK / 4u);
-      let q = s % (TK / 4u);
-      let kk = k0 + 4u * q;
-      let block = transpose(mat4x4f(load_b(col0 + 4u * c, kk), load_b(col0 + 4u * c + 1u, kk),
-                                    load_b(col0 + 4u * c + 2u, kk), load_b(col0 + 4u * c + 3u, kk)));
-      let at = 4u * q * B_STRIDE + c;
-      tile_b[at] = block[0];
-      tile_b[at + B_STRIDE] = block[1];
-      tile_b[at + 2u * B_STRIDE] = block[2];
-      tile_b[at + 3u * B_STRIDE] = block[3];
+    for (var u = 0u; u < B_PER; u++) {
+      let s = lid + u * THREADS;
+      if (s < B_SLOTS) { put_b(s, next_b[u]); }
     }
-#else
-    for (var s = lid; s < B_ROWS * B_VECS; s += THREADS) {
-      let r = s / B_VECS;
-      let q = s % B_VECS;
-      tile_b[r * B_STRIDE + q] = load_b(k0 + r, col0 + 4u * q);
-    }
-#endif
     workgroupBarrier();
+    // The next step's, while this one's products run (k0 + TK is uniform).
+    if (k0 + TK < k_end) {
+      for (var u = 0u; u < A_PER; u++) {
+        let s = lid + u * THREADS;
+        if (s < A_SLOTS) { next_a[u] = window_a(s, k0 + TK, row0); }
+      }
+      for (var u = 0u; u < B_PER; u++) {
+        let s = lid + u * THREADS;
+        if (s < B_SLOTS) { next_b[u] = window_b(s, k0 + TK, col0); }
+      }
+    }
+#else
+    // Copy the two windows, slot by slot.
+    for (var s = lid; s < A_SLOTS; s += THREADS) { put_a(s, window_a(s, k0, row0)); }
+    for (var s = lid; s < B_SLOTS; s += THREADS) { put_b(s, window_b(s, k0, col0)); }
+    workgroupBarrier();
+#endif
 
 #if ${sums}
     if (sums_row) {

@@ -5,7 +5,12 @@
  * notes); the derivative's own error per activation is stated below (OwnError).
  */
 import type { Engine } from '../../src/index.js';
-import { encodeMatmul, matmulReference } from '../../src/kernels/matmul.js';
+import {
+  DEFAULT_TILING,
+  encodeMatmul,
+  matmulReference,
+  type MatmulTiling,
+} from '../../src/kernels/matmul.js';
 import {
   ACTIVATIONS,
   activationFromY,
@@ -144,11 +149,17 @@ function expectDact(
   expectWithin(c, expected, allowed, `${what} C = A·B ⊙ f'(x) against float64`);
 }
 
-async function checkDact(engine: Engine, p: Problem, x: Float32Array, own: OwnError): Promise<Float32Array> {
-  const what = describe(p.spec);
+async function checkDact(
+  engine: Engine,
+  p: Problem,
+  x: Float32Array,
+  own: OwnError,
+  tiling?: MatmulTiling,
+): Promise<Float32Array> {
+  const what = `${describe(p.spec)}${tiling ? ` tiling ${JSON.stringify(tiling)}` : ''}`;
   const g = p.spec.gradActivation;
   if (!g) throw new Error(`${what}: not a gradActivation problem`);
-  const got = (await runGpu(engine, p)).c;
+  const got = (await runGpu(engine, p, tiling)).c;
   const mn = p.spec.m * p.spec.n;
   expectTail(got, mn, `${what} C`);
   const c = got.subarray(0, mn);
@@ -167,6 +178,22 @@ const dactCases: KernelCase[] = DACT_CASES.map(({ activation, from, runs, own },
     }
   },
 }));
+
+/** The activation-gradient epilogue on the tiled kernel with register prefetch (tiling.prefetch). */
+const dactPrefetchCase: KernelCase = {
+  name: "matmul dact with register prefetch: tanh'(x) on the tiled kernel's edge tiles against float64",
+  async run(engine: Engine) {
+    const tiling: MatmulTiling = { ...DEFAULT_TILING, tk: 16, prefetch: true };
+    for (const [ri, [v, shape, activation, from]] of (
+      [['NT', DACT.odd, { name: 'tanh' }, 'x']] as const
+    ).entries()) {
+      const own = DACT_CASES.find((c) => c.activation.name === activation.name)?.own;
+      if (!own) throw new Error(`no error model for ${activation.name}`);
+      const { p, x } = dactProblem(v, shape, activation, from, 65000 + 10 * ri);
+      await checkDact(engine, p, x, own, tiling);
+    }
+  },
+};
 
 const dactNanCases: KernelCase[] = [
   {
@@ -439,6 +466,7 @@ const dactValidationCases: KernelCase[] = [
 
 export const cases: KernelCase[] = [
   ...dactCases,
+  dactPrefetchCase,
   ...dactNanCases,
   ...dactSliceCases,
   ...dactReferenceCases,

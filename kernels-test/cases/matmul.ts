@@ -779,6 +779,65 @@ const splitCases: KernelCase[] = [
   },
 ];
 
+/**
+ * Register prefetch (tiling.prefetch): the next k-step's windows loaded into registers while
+ * this step's products run. Every variant and epilogue, edge tiles, one k-step (nothing to
+ * prefetch) and many with a short last one, a tiling whose slots do not divide its threads
+ * (some threads hold one slot fewer), and prefetch with split k and with the column sums.
+ */
+const PREFETCH_TILINGS: MatmulTiling[] = [
+  { ...DEFAULT_TILING, tk: 16, prefetch: true },
+  // 8 threads, TM 24, TN 16, k-step 12: 72 A slots, 48 B slots (NN) or 12 blocks (NT).
+  { wgX: 4, wgY: 2, bm: 3, bn: 1, tk: 12, pad: true, prefetch: true },
+];
+const prefetchCases: KernelCase[] = [
+  {
+    name: 'matmul register prefetch: every variant and epilogue, edge tiles, split k and column sums, against float64',
+    async run(engine: Engine) {
+      // Each prefetch shader takes lavapipe 3–5 s to compile: the runs share them out.
+      const [wide, odd] = PREFETCH_TILINGS;
+      if (!wide || !odd) throw new Error('two prefetch tilings expected');
+      const runs: {
+        v: Variant;
+        shape: [number, number, number];
+        extra: Partial<MatmulSpec>;
+        t: MatmulTiling;
+      }[] = [
+        { v: 'NN', shape: [70, 66, 100], extra: { bias: true, activation: { name: 'relu' } }, t: wide },
+        {
+          v: 'NT',
+          shape: [65, 33, 41],
+          extra: { bias: true, activation: { name: 'gelu' }, writePreActivation: true },
+          t: wide,
+        },
+        { v: 'TN', shape: [40, 36, 130], extra: { bias: true, activation: { name: 'sigmoid' } }, t: wide },
+        { v: 'TT', shape: [12, 20, 50], extra: {}, t: wide },
+        { v: 'NN', shape: [33, 17, 12], extra: {}, t: odd }, // one k-step: nothing to prefetch
+        { v: 'NT', shape: [9, 64, 29], extra: { accumulate: true }, t: odd }, // 12 blocks, 8 threads
+        { v: 'NN', shape: [40, 64, 300], extra: { bias: true }, t: { ...wide, splitK: 3 } },
+      ];
+      for (const [ri, r] of runs.entries()) {
+        await check(engine, problem(specFor(r.v, r.shape, r.extra), 80000 + 10 * ri), r.t);
+      }
+      const acc = problem(specFor('TN', [65, 33, 70], { accumulate: true }), 80700);
+      await checkColumnSums(engine, acc, uniformF32(33, -2, 2, 80800), { ...wide, splitK: 2 });
+      const buf = (label: string) => engine.createBuffer({ size: 4 * 256, usage: STORAGE(), label });
+      const [a, b, c] = [buf('A'), buf('B'), buf('C')];
+      await expectError(
+        () =>
+          encodeMatmul(engine, specFor('NN', [16, 16, 16]), { a, b, c }, 'prefetch_test', {
+            ...wide,
+            prefetch: 'yes' as unknown as boolean,
+          }),
+        RangeError,
+        [/prefetch must be true or false, got yes/],
+        'a prefetch that is not a boolean',
+      );
+      for (const x of [a, b, c]) engine.releaseBuffer(x);
+    },
+  },
+];
+
 export const cases: KernelCase[] = [
   ...variantCases,
   ...tilingCases,
@@ -786,6 +845,7 @@ export const cases: KernelCase[] = [
   ...accumulateCases,
   ...columnSumCases,
   ...splitCases,
+  ...prefetchCases,
   ...nanCases,
   ...gridCases,
   ...validationCases,

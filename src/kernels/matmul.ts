@@ -213,6 +213,10 @@ function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   for (const key of ['wgX', 'wgY', 'bm', 'bn', 'tk'] as const) checkCount(what, key, t[key], 1);
   if (t.tk % 4 !== 0) throw new RangeError(`${what}: tk must be a multiple of 4, got ${t.tk}`);
   if (t.splitK !== undefined) checkCount(what, 'splitK', t.splitK, 1);
+  const prefetch: unknown = t.prefetch;
+  if (prefetch !== undefined && typeof prefetch !== 'boolean') {
+    throw new RangeError(`${what}: prefetch must be true or false, got ${String(prefetch)}`);
+  }
   const threads = t.wgX * t.wgY;
   const bytes = matmulWorkgroupBytes(t, spec.transA ?? false);
   if (threads > engine.limits.maxComputeInvocationsPerWorkgroup) {

@@ -105,17 +105,25 @@ describe('matmul autotuning', () => {
     const engine = await engineWith('on', 'nvidia');
     const candidates = matmulCandidates(engine, spec);
     // The nvidia profile's own choice, 64×64 and 32×32 tiles at k-steps 8 and 16, a split of 2
-    // (⌊200 / 64⌋ = 3 ≥ 2; not 4 or 8).
+    // (⌊200 / 64⌋ = 3 ≥ 2; not 4 or 8), then register prefetch of the profile's own and of
+    // 64×64 tiles at k-step 16.
     // The profile's own: 32×32 tiles (10 of them), k split min(⌈256/10⌉, ⌊200/64⌋) = 3 ways.
     expect(candidates[0]).toEqual({ wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 16, pad: false, splitK: 3 });
-    expect(candidates.map((t) => `${t.bm}${t.bn}/${t.tk}/${t.splitK ?? 1}`)).toEqual([
+    const short = (t: MatmulTiling) =>
+      `${t.bm}${t.bn}/${t.tk}/${t.splitK ?? 1}${t.prefetch ? ' prefetch' : ''}`;
+    expect(candidates.map(short)).toEqual([
       '11/16/3',
       '22/8/1',
       '22/16/1',
       '11/8/1',
       '11/16/1',
       '11/16/2',
+      '11/16/3 prefetch',
+      '22/16/1 prefetch',
     ]);
+    // A CPU profile times no prefetch (its adapters gain nothing from it).
+    const cpu = await engineWith('on');
+    expect(matmulCandidates(cpu, spec).some((t) => t.prefetch)).toBe(false);
     const r = await tuneMatmul(engine, spec);
     expect(r.key).toBe('TN 130x40x200');
     expect(r.timings.map((t) => t.tiling)).toEqual(candidates);
@@ -153,7 +161,7 @@ describe('matmul autotuning', () => {
     expect(labels).toHaveLength((chosen?.splitK ?? 1) > 1 ? 2 : 1);
   });
 
-  it("mode 'cached' applies the device's cached choices, skipping entries that are no tiling or too big; 'off' none", async () => {
+  it("mode 'cached' applies the device's cached choices (prefetch too), skipping entries that are no tiling or too big; 'off' none", async () => {
     const split: MatmulTiling = { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 16, pad: false, splitK: 3 };
     const probe = await engineWith('cached', 'nvidia');
     const device = tuneDeviceKey(probe);
@@ -163,13 +171,19 @@ describe('matmul autotuning', () => {
         'NN 40x64x96': { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 6, pad: false }, // tk not a multiple of 4
         'NN 50x64x96': { wgX: 64, wgY: 64, bm: 1, bn: 1, tk: 8, pad: false }, // 4,096 threads
         'NN 60x64x96': 'fast',
+        'NN 80x64x96': { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 8, pad: false, prefetch: 'yes' },
+        'NN 90x64x96': { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 8, pad: false, prefetch: true },
       },
     });
     registerMatmulTuneStore(store);
     const engine = await engineWith('cached', 'nvidia');
     await loadTuning(engine);
-    expect(tunedChoices(engine)).toEqual({ [matmulTuneKey(spec)]: split });
+    expect(tunedChoices(engine)).toEqual({
+      [matmulTuneKey(spec)]: split,
+      'NN 90x64x96': { wgX: 8, wgY: 8, bm: 1, bn: 1, tk: 8, pad: false, prefetch: true },
+    });
     expect(tunedTiling(engine, { m: 70, n: 64, k: 96 })).toBeUndefined();
+    expect(tunedTiling(engine, { m: 80, n: 64, k: 96 })).toBeUndefined(); // prefetch not a boolean
     expect(pendingTunes(engine)).toEqual([]); // 'cached' times nothing
     const labels = await checkProduct(engine, spec);
     expect(labels.map((l) => l.replace(/ .*/, ''))).toEqual(['matmul_TN_split3', 'matmul_TN_split_reduce']);

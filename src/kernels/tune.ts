@@ -51,9 +51,18 @@ export function matmulCandidates(engine: Engine, spec: MatmulSpec): MatmulTiling
   for (const splitK of [2, 4, 8]) {
     if (Math.floor(spec.k / (4 * 16)) >= splitK) list.push({ ...small, tk: 16, splitK });
   }
+  // Register prefetch of the next k-step (a GPU hides its loads' latency behind the products;
+  // a CPU adapter, whose profile does not tune, would gain nothing).
+  if (engine.profile.name !== 'cpu') {
+    list.push({ ...base, prefetch: true }, { ...wide, tk: 16, prefetch: true });
+  }
   const seen = new Set<string>();
   return list.filter((t) => {
-    const key = JSON.stringify({ ...t, splitK: (t.splitK ?? 1) > 1 ? t.splitK : 1 });
+    const key = JSON.stringify({
+      ...t,
+      splitK: (t.splitK ?? 1) > 1 ? t.splitK : 1,
+      prefetch: t.prefetch ?? false,
+    });
     if (seen.has(key)) return false;
     seen.add(key);
     return fits(engine, t);
@@ -351,6 +360,7 @@ function asTiling(x: unknown): MatmulTiling | undefined {
   if (!['wgX', 'wgY', 'bm', 'bn', 'tk'].every((k) => count(t[k])) || typeof t.pad !== 'boolean')
     return undefined;
   if ((t.tk as number) % 4 !== 0 || (t.splitK !== undefined && !count(t.splitK))) return undefined;
+  if (t.prefetch !== undefined && typeof t.prefetch !== 'boolean') return undefined;
   const tiling: MatmulTiling = {
     wgX: t.wgX as number,
     wgY: t.wgY as number,
@@ -359,7 +369,11 @@ function asTiling(x: unknown): MatmulTiling | undefined {
     tk: t.tk as number,
     pad: t.pad,
   };
-  return t.splitK !== undefined ? { ...tiling, splitK: t.splitK } : tiling;
+  return {
+    ...tiling,
+    ...(t.splitK !== undefined ? { splitK: t.splitK } : {}),
+    ...(t.prefetch === true ? { prefetch: true } : {}),
+  };
 }
 
 /** The tiling's threads and workgroup memory within the engine's limits (for either transpose). */
