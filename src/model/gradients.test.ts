@@ -9,7 +9,8 @@ import { optimizers } from '../nn/optimizers.js';
 import { GpuData } from '../graph/dataset.js';
 import { LabelError } from '../graph/executor.js';
 import { CustomCallback } from './callbacks.js';
-import { sequential } from './model.js';
+import { model, sequential, type Prediction } from './model.js';
+import { input } from '../nn/layers/index.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -276,3 +277,179 @@ describe('stopTraining within an epoch', () => {
     await m.dispose();
   });
 });
+
+describe('calls on the model from fit callbacks between epochs (as Keras allows)', () => {
+  const dims = { n: 48, d: 7, h: 9, k: 4 };
+  const make = () => {
+    const m = sequential({
+      layers: [
+        layers.dense({
+          units: dims.h,
+          activation: 'relu',
+          inputShape: [dims.d],
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 13 } },
+        }),
+        layers.dense({
+          units: dims.k,
+          activation: 'softmax',
+          kernelInitializer: { className: 'GlorotUniform', config: { seed: 14 } },
+        }),
+      ],
+    });
+    m.compile({ optimizer: optimizers.adam({ learningRate: 0.02 }), loss: 'sparseCategoricalCrossentropy' });
+    return m;
+  };
+  const rnd = stream(21);
+  const x = Float32Array.from({ length: dims.n * dims.d }, rnd);
+  const y = Array.from({ length: dims.n }, (_, i) => (i * 5 + 1) % dims.k);
+  const labels = Float32Array.from(y);
+  const fitArgs = { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 } as const;
+
+  /** Float64 relu(x·W1 + b1) and softmax(h·W2 + b2) for all rows. */
+  function forward(w: Float32Array[]): { hidden: Float64Array; probs: Float64Array } {
+    const [W1, b1, W2, b2] = w as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const { n, d, h, k } = dims;
+    const hidden = new Float64Array(n * h);
+    const probs = new Float64Array(n * k);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < h; j++) {
+        let s = b1[j] as number;
+        for (let i = 0; i < d; i++) s += (x[r * d + i] as number) * (W1[i * h + j] as number);
+        hidden[r * h + j] = Math.max(0, s);
+      }
+      const z = Array.from({ length: k }, (_, c) => {
+        let s = b2[c] as number;
+        for (let j = 0; j < h; j++) s += (hidden[r * h + j] as number) * (W2[j * k + c] as number);
+        return s;
+      });
+      const m = Math.max(...z);
+      const sum = z.reduce((a, v) => a + Math.exp(v - m), 0);
+      z.forEach((v, c) => (probs[r * k + c] = Math.exp(v - m) / sum));
+    }
+    return { hidden, probs };
+  }
+
+  it('onEpochEnd may await computeGradients, predict and evaluate; the training is as without them', async () => {
+    const m = make();
+    const seen: { weights: Float32Array[]; grads: Float32Array[]; probs: Float32Array; loss: number }[] = [];
+    const started: Promise<unknown>[] = [];
+    const history = await m.fit(x, labels, {
+      ...fitArgs,
+      callbacks: [
+        new CustomCallback({
+          onEpochEnd: async () => {
+            const weights = (await m.getWeights()).map((w) => w.data);
+            const grads = (await m.computeGradients(x, labels)).map((g) => g.data);
+            const probs = (await m.predict(x)) as Prediction;
+            const logs = (await m.evaluate(x, labels, { returnDict: true })) as Record<string, number>;
+            seen.push({ weights, grads, probs: probs.data, loss: logs.loss ?? NaN });
+            // Started and not awaited: fit waits for it before it trains on.
+            started.push(m.predict(x));
+          },
+        }),
+      ],
+    });
+    expect(seen).toHaveLength(3);
+    for (const s of seen) {
+      const ref = referenceGradients(Float64Array.from(x), y, toRecord(s.weights), dims, 0);
+      const [gW1, gb1, gW2, gb2] = s.grads as [Float32Array, Float32Array, Float32Array, Float32Array];
+      expect(maxRelError(gW1, ref.W1)).toBeLessThan(1e-4);
+      expect(maxRelError(gb1, ref.b1)).toBeLessThan(1e-4);
+      expect(maxRelError(gW2, ref.W2)).toBeLessThan(1e-4);
+      expect(maxRelError(gb2, ref.b2)).toBeLessThan(1e-4);
+      expect(maxRelError(s.probs, forward(s.weights).probs)).toBeLessThan(1e-5);
+      expect(Math.abs(s.loss - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    }
+    expect(await Promise.all(started)).toHaveLength(3);
+
+    // The same fit without the calls: the same losses and weights, bit for bit.
+    const twin = make();
+    const plain = await twin.fit(x, labels, fitArgs);
+    expect(history.history.loss).toEqual(plain.history.loss);
+    const a = await m.getWeights();
+    const b = await twin.getWeights();
+    a.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(b[i]?.data ?? [])));
+    await m.dispose();
+    await twin.dispose();
+  });
+
+  it('a batch hook calling predict, or a callback calling fit, is refused by name; the model stays usable', async () => {
+    const m = make();
+    await expect(
+      m.fit(x, labels, {
+        ...fitArgs,
+        callbacks: [
+          new CustomCallback({
+            onBatchEnd: async () => {
+              await m.predict(x);
+            },
+          }),
+        ],
+      }),
+    ).rejects.toThrow(/predict: this model is already running .*between epochs: onEpochBegin, onEpochEnd/);
+    await expect(
+      m.fit(x, labels, {
+        ...fitArgs,
+        callbacks: [
+          new CustomCallback({
+            onEpochEnd: async () => {
+              await m.fit(x, labels, fitArgs);
+            },
+          }),
+        ],
+      }),
+    ).rejects.toThrow(/fit: this model is already running fit\/evaluate\/predict; await it first$/);
+    const weights = (await m.getWeights()).map((w) => w.data);
+    const probs = ((await m.predict(x)) as Prediction).data;
+    expect(maxRelError(probs, forward(weights).probs)).toBeLessThan(1e-5);
+    await m.dispose();
+  });
+
+  it('layer.output: a model of the inner outputs shares the weights, also during fit', async () => {
+    const m = make();
+    const features = model({ inputs: m.inputs, outputs: m.layers.map((l) => l.output) });
+    const check = async (): Promise<void> => {
+      const weights = (await m.getWeights()).map((w) => w.data);
+      const ref = forward(weights);
+      const [hidden, probs] = (await features.predict(x)) as Prediction[];
+      expect(maxRelError(hidden?.data ?? new Float32Array(0), ref.hidden)).toBeLessThan(1e-5);
+      expect(maxRelError(probs?.data ?? new Float32Array(0), ref.probs)).toBeLessThan(1e-5);
+    };
+    await check();
+    let calls = 0;
+    await m.fit(x, labels, {
+      ...fitArgs,
+      callbacks: [
+        new CustomCallback({
+          onEpochEnd: async () => {
+            await check();
+            calls++;
+          },
+        }),
+      ],
+    });
+    expect(calls).toBe(3);
+    await check();
+    const [first] = m.layers;
+    expect(first?.input).toBe(m.inputs[0]);
+    expect(() => layers.dense({ units: 2 }).output).toThrow(
+      /"dense_\d+" has never been called, so it has no output/,
+    );
+    const twice = layers.dense({ units: 2 });
+    twice.apply(input({ shape: [3] }));
+    twice.apply(input({ shape: [3] }));
+    expect(() => twice.output).toThrow(/has been called 2 times, so it has 2 outputs/);
+    await m.dispose();
+    await features.dispose();
+  });
+});
+
+function toRecord(w: Float32Array[]): {
+  W1: Float32Array;
+  b1: Float32Array;
+  W2: Float32Array;
+  b2: Float32Array;
+} {
+  const [W1, b1, W2, b2] = w as [Float32Array, Float32Array, Float32Array, Float32Array];
+  return { W1, b1, W2, b2 };
+}

@@ -220,7 +220,7 @@ function functionalFrom(config: unknown): ModelStructure {
     if (names.has(name)) throw new ModelFormatError(`model config: two layers are named "${name}"`);
     names.add(name);
     if (className === 'InputLayer') {
-      tensors.set(key(name, 0), InputLayer.fromConfig(lc, name).output());
+      tensors.set(key(name, 0), InputLayer.fromConfig(lc, name).output);
       continue;
     }
     pending.push({

@@ -174,6 +174,9 @@ export interface PredictArgs {
 
 const PREDICT_KEYS: Readonly<Record<keyof PredictArgs, true>> = { batchSize: true, verbose: true };
 
+/** What a fit callback may call on its model between epochs (Model.betweenEpochs). */
+const NESTABLE = ['predict', 'evaluate', 'testOnBatch', 'computeGradients'] as const;
+
 /** testOnBatch's options (Keras's return_dict, and sample_weight as evaluate's). */
 export interface OnBatchArgs {
   returnDict?: boolean;
@@ -359,6 +362,13 @@ export class LayersModel extends Topology {
   private learningRateValue = 0;
   private optimizerView: ModelOptimizer | undefined;
   private busy = false;
+  /**
+   * fit is awaiting an epoch-level callback (onTrainBegin/End, onEpochBegin/End): the GPU is
+   * idle, so the callback may call predict, evaluate, computeGradients and their OnBatch
+   * forms on this model, as Keras allows (NESTABLE); one at a time, and fit waits for it.
+   */
+  private betweenEpochs = false;
+  private nested: Promise<void> | undefined;
   private predictCache: GpuData | undefined;
   /**
    * What the host holds besides the weights, as of fit's last epoch end: the optimizer's state
@@ -696,7 +706,7 @@ export class LayersModel extends Topology {
         const seeds = createRng(args.seed);
         for (let e = 0; e < initialEpoch; e++) seeds.nextU32();
         this.stopTraining = false;
-        await cbs.onTrainBegin();
+        await this.betweenEpochsCall(() => cbs.onTrainBegin());
         // Batch hooks run one after the other while the GPU trains; the first failure ends
         // the epoch at the next submission and fit rejects with it.
         let batchHooks: Promise<void> = Promise.resolve();
@@ -717,7 +727,7 @@ export class LayersModel extends Topology {
         };
         const stopped = (): boolean => this.stopTraining || batchFailure !== undefined;
         for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
-          await cbs.onEpochBegin(epoch);
+          await this.betweenEpochsCall(() => cbs.onEpochBegin(epoch));
           await cbs.onBatchBegin(0, {});
           if (stopped()) break;
           const bar = verbose === 1 ? new ProgressBar(epoch, epochs, steps) : undefined;
@@ -755,7 +765,7 @@ export class LayersModel extends Topology {
             if (e instanceof NonFiniteLossError && cbs.terminatesOnNaN()) {
               bar?.finish({ loss: NaN });
               this.stopTraining = true;
-              await cbs.onEpochEnd(epoch, { loss: NaN });
+              await this.betweenEpochsCall(() => cbs.onEpochEnd(epoch, { loss: NaN }));
               break;
             }
             throw e;
@@ -769,13 +779,13 @@ export class LayersModel extends Topology {
           bar?.finish(logs);
           if (verbose > 0) this.emit('epoch', { epoch, epochs, logs });
           if (verbose === 2) console.log(`Epoch ${epoch + 1}/${epochs} - ${formatLogs(logs)}`);
-          await cbs.onEpochEnd(epoch, logs);
+          await this.betweenEpochsCall(() => cbs.onEpochEnd(epoch, logs));
           // After the epoch's callbacks (which may restore weights or change the rate): a
           // loss from here on resumes at the next epoch.
           await this.checkpoint(executor, epoch + 1);
           resumeEpoch = epoch + 1;
         }
-        await cbs.onTrainEnd();
+        await this.betweenEpochsCall(() => cbs.onTrainEnd());
         return history;
       } catch (e) {
         throw this.lostDuringFit(e, executor, resumeEpoch);
@@ -1181,13 +1191,50 @@ export class LayersModel extends Topology {
   }
 
   private async exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
-    if (this.busy)
-      throw new Error(`${what}: this model is already running fit/evaluate/predict; await it first`);
+    if (this.busy) {
+      const nestable = (NESTABLE as readonly string[]).includes(what);
+      if (!nestable || !this.betweenEpochs || this.nested) {
+        throw new Error(
+          `${what}: this model is already running fit/evaluate/predict; await it first` +
+            (nestable && !this.nested
+              ? ` (a fit callback may call ${what} between epochs: onEpochBegin, onEpochEnd, ` +
+                'onTrainBegin, onTrainEnd; not from a batch hook, which runs while the GPU trains)'
+              : ''),
+        );
+      }
+      const call = run();
+      const settled: Promise<void> = call.then(
+        () => this.endNested(settled),
+        () => this.endNested(settled),
+      );
+      this.nested = settled;
+      return call;
+    }
     this.busy = true;
     try {
       return await run();
     } finally {
       this.busy = false;
+    }
+  }
+
+  private endNested(call: Promise<void>): void {
+    if (this.nested === call) this.nested = undefined;
+  }
+
+  /**
+   * Runs a fit callback between epochs: while it runs, it may call NESTABLE methods on this
+   * model; one it started without awaiting is waited for before fit goes on.
+   */
+  private async betweenEpochsCall(call: () => Promise<void>): Promise<void> {
+    this.betweenEpochs = true;
+    try {
+      await call();
+    } finally {
+      this.betweenEpochs = false;
+      const nested = this.nested;
+      this.nested = undefined;
+      await nested;
     }
   }
 

@@ -161,6 +161,39 @@ export abstract class Layer {
     return [null, ...out.shape];
   }
 
+  /**
+   * Keras's `layer.output`: the symbolic tensor of the layer's call in a model, e.g. to build
+   * a model of another's inner outputs, `model({ inputs: m.inputs, outputs:
+   * m.layers.map((l) => l.output) })`, which shares its weights. An Error for a layer never
+   * called, or called more than once (as Keras: which call would it be?).
+   */
+  get output(): SymbolicTensor {
+    return this.onlyNode('output').output;
+  }
+
+  /** Keras's `layer.input`: the symbolic tensor(s) of the layer's call (one, or a list for merges). */
+  get input(): SymbolicTensor | SymbolicTensor[] {
+    const inputs = this.onlyNode('input').inputs;
+    return inputs.length === 1 && inputs[0] ? inputs[0] : [...inputs];
+  }
+
+  private onlyNode(what: 'input' | 'output'): LayerNode {
+    const [node, ...more] = this.nodes;
+    if (!node) {
+      throw new Error(
+        `layer "${this.name}" has never been called, so it has no ${what}; add it to a model with an ` +
+          'input shape (or call apply()) first',
+      );
+    }
+    if (more.length > 0) {
+      throw new Error(
+        `layer "${this.name}" has been called ${this.nodes.length} times, so it has ${this.nodes.length} ` +
+          `${what}s; take the one you mean from the symbolic tensor apply() returned`,
+      );
+    }
+    return node;
+  }
+
   /** Whether the layer has its weights (it was called on an input). */
   get isBuilt(): boolean {
     return this.built;
@@ -473,8 +506,12 @@ export class InputLayer extends Layer {
   static fromConfig(config: Record<string, unknown>, name: string): InputLayer {
     return new InputLayer({ shape: batchShape(config, 'InputLayer') as number[], name });
   }
-  /** The layer's one output: the model input it stands for. */
-  output(): SymbolicTensor {
+  /** Keras's InputLayer.input: the same tensor as its output. */
+  override get input(): SymbolicTensor {
+    return this.output;
+  }
+  /** The layer's one output: the model input it stands for (made on first use). */
+  override get output(): SymbolicTensor {
     let t = this.nodes[0]?.output;
     if (!t) {
       t = new SymbolicTensor(this.shape, this, 0);
@@ -499,5 +536,5 @@ export function input(
     throw new TypeError('input: give the options once: input({ shape, name }) or input(shape, { name })');
   }
   const { shape, name } = readInputShape('input', options);
-  return new InputLayer({ shape, ...(name ? { name } : {}) }).output();
+  return new InputLayer({ shape, ...(name ? { name } : {}) }).output;
 }
