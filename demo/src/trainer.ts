@@ -39,6 +39,7 @@ import { trainerStyles } from './trainer-styles.js';
 import { download, historyCsv } from './export.js';
 import { lrRangeTest, type LrPoint, type LrSuggestion } from './lr-finder.js';
 import { kernelHistogramsByEpoch, kernels, type KernelEpochs } from './weights-view.js';
+import { InsideWatch, PROBE_ROWS } from './inside-view.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
 import { earlierSeries, rememberRun, RunMonitor, type EarlierRun, type Progress } from './trainer-run.js';
 import {
@@ -139,6 +140,7 @@ export class MlpTrainer extends LitElement {
     earlier: { state: true },
     lrTest: { state: true },
     weightEpochs: { state: true },
+    insideEpochs: { state: true },
     summary: { state: true },
     summaryError: { state: true },
     diagramBuild: { state: true },
@@ -190,6 +192,8 @@ export class MlpTrainer extends LitElement {
   declare private earlier: EarlierRun[];
   /** Each Dense kernel's weight histogram per epoch of the current run (0: before training). */
   declare private weightEpochs: KernelEpochs[];
+  /** Each hidden layer's activations and each kernel's log₁₀|gradient| per epoch (inside-view.ts). */
+  declare private insideEpochs: { activations: KernelEpochs[]; gradients: KernelEpochs[] };
   /** The learning-rate range test's points so far, and its suggestion once it ends. */
   declare private lrTest: { points: LrPoint[]; suggestion?: LrSuggestion; status: string } | undefined;
   declare private summary: string;
@@ -254,6 +258,7 @@ export class MlpTrainer extends LitElement {
     this.earlier = [];
     this.lrTest = undefined;
     this.weightEpochs = [];
+    this.insideEpochs = { activations: [], gradients: [] };
     this.summary = '';
     this.summaryError = undefined;
     this.runError = undefined;
@@ -550,6 +555,7 @@ export class MlpTrainer extends LitElement {
     if (this.lastRun) this.earlier = rememberRun(this.earlier, this.lastRun);
     this.lastRun = undefined;
     this.weightEpochs = [];
+    this.insideEpochs = { activations: [], gradients: [] };
     this.lossSeries = earlierSeries(this.earlier, 'loss');
     this.accuracySeries = earlierSeries(this.earlier, 'accuracy');
     this.startedAt = performance.now();
@@ -557,6 +563,7 @@ export class MlpTrainer extends LitElement {
     const clock = setInterval(() => (this.now = performance.now()), 500);
     let model: LayersModel | undefined;
     let handedOut = false;
+    let inside: { watch: InsideWatch; probe: GpuData } | undefined;
     try {
       const source = { data: this.data, mnistUrl: this.mnistUrl || undefined };
       const sets = await this.datasets.get(engine, source, trainRows, defaultsFor(this.fallback).testRows);
@@ -593,10 +600,22 @@ export class MlpTrainer extends LitElement {
       // the GPU has finished it), binned for the weights chart.
       const snapshots = [kernels(await m.getWeights())];
       this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+      // Activations and gradients on the first validation rows, read at the same moments (the
+      // library lets an epoch-end callback call predict and computeGradients).
+      const probe = sets.validation.subset(
+        Array.from({ length: Math.min(PROBE_ROWS, sets.validation.rows) }, (_, i) => i),
+        'inside-the-network probe',
+      );
+      const watch = new InsideWatch(m, probe);
+      inside = { watch, probe };
+      await watch.record();
+      this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
       const weightWatch = {
         onEpochEnd: async () => {
           snapshots.push(kernels(await m.getWeights()));
           this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+          await watch.record();
+          this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
         },
       };
       this.progress = monitor.progress;
@@ -652,6 +671,10 @@ export class MlpTrainer extends LitElement {
       clearInterval(clock);
       this.now = performance.now();
       this.training = undefined;
+      if (inside) {
+        await inside.watch.dispose();
+        inside.probe.dispose();
+      }
       // A model never handed out is ours to free; a handed-out one belongs to the app now.
       if (model && !handedOut) await model.dispose();
       if (!this.isConnected) this.datasets.dispose();
@@ -798,7 +821,7 @@ export class MlpTrainer extends LitElement {
                   </button>
                 </p>`
           }
-          ${this.lrTest ? this.renderLrTest(this.lrTest) : nothing} ${this.renderWeightEpochs()}
+          ${this.lrTest ? this.renderLrTest(this.lrTest) : nothing} ${this.renderEpochHistograms()}
           ${
             this.hideForm
               ? nothing
@@ -813,13 +836,43 @@ export class MlpTrainer extends LitElement {
     `;
   }
 
-  /** Each kernel's weight distribution per epoch: the latest solid, before training dashed, the rest faded. */
-  private renderWeightEpochs() {
-    if (this.weightEpochs.length === 0) return nothing;
-    return html`<div class="card" id="weight-epochs">
-      <h3>Weights per epoch</h3>
+  /** Each kernel's weights, each hidden layer's activations and each kernel's gradient per epoch. */
+  private renderEpochHistograms() {
+    const { activations, gradients } = this.insideEpochs;
+    return html`${this.epochCard(
+      'weight-epochs',
+      'Weights per epoch',
+      this.weightEpochs,
+      'weight',
+      `Each Dense kernel's weights, read back at the end of every epoch: how far training moves them from
+      their initial distribution (dashed), the last epoch solid, the ones between faded.`,
+    )}
+    ${this.epochCard(
+      'activation-epochs',
+      'Activations per epoch',
+      activations,
+      'activation',
+      `Each hidden layer's outputs on the first ${PROBE_ROWS} validation rows, before training and after each
+      epoch: saturated units pile up at the ends of tanh and sigmoid, dead relu units at 0.`,
+    )}
+    ${this.epochCard(
+      'gradient-epochs',
+      'Gradients per epoch',
+      gradients,
+      'log₁₀ |∂loss/∂w|',
+      `The gradient of each Dense kernel on the same rows, on a log scale (10⁻¹⁰ and below, zero included, in
+      the first bin: MNIST's blank border pixels give their weights no gradient at all). A layer whose
+      gradients sit decades to the left of the others' learns that much more slowly.`,
+    )}`;
+  }
+
+  /** One card of per-epoch histograms: the latest solid, before training dashed, the rest faded. */
+  private epochCard(id: string, heading: string, items: KernelEpochs[], xLabel: string, hint: string) {
+    if (items.length === 0) return nothing;
+    return html`<div class="card" id=${id}>
+      <h3>${heading}</h3>
       <div class="charts">
-        ${this.weightEpochs.map((k) => {
+        ${items.map((k) => {
           const last = k.counts.length - 1;
           const series: ChartSeries[] = k.counts.map((counts, e) => ({
             label: e === 0 ? 'before training' : `epoch ${e}`,
@@ -832,16 +885,13 @@ export class MlpTrainer extends LitElement {
           return html`<mlp-chart
             data-kernel=${k.name}
             heading=${k.name}
-            x-label="weight"
+            x-label=${xLabel}
             y-label="count"
             .series=${series}
           ></mlp-chart>`;
         })}
       </div>
-      <p class="hint">
-        Each Dense kernel's weights, read back at the end of every epoch: how far training moves them from
-        their initial distribution (dashed), the last epoch solid, the ones between faded.
-      </p>
+      <p class="hint">${hint}</p>
     </div>`;
   }
 

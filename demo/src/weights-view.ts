@@ -97,7 +97,7 @@ export function kernels(weights: readonly NamedWeight[]): NamedWeight[] {
   return weights.filter((w) => w.shape.length === 2 && w.name.endsWith('/kernel'));
 }
 
-/** One kernel's weights at each recorded epoch, binned on shared edges so that epochs compare. */
+/** One kernel's (or layer's) values at each recorded epoch, binned on shared edges so that epochs compare. */
 export interface KernelEpochs {
   name: string;
   /** The bin centres. */
@@ -114,9 +114,23 @@ export function kernelHistogramsByEpoch(
   snapshots: readonly (readonly NamedWeight[])[],
   bins = 30,
 ): KernelEpochs[] {
+  return histogramsByEpoch(
+    snapshots.map((s) => kernels(s)),
+    bins,
+  );
+}
+
+/**
+ * Histograms of each named array across snapshots (the names of the first one, looked up by
+ * name in the others), `bins` bins over the range all snapshots of that name span.
+ */
+export function histogramsByEpoch(
+  snapshots: readonly (readonly { name: string; data: ArrayLike<number> }[])[],
+  bins = 30,
+): KernelEpochs[] {
   const first = snapshots[0];
   if (!first) return [];
-  return kernels(first).map((k) => {
+  return first.map((k) => {
     const series = snapshots.map((snap) => snap.find((w) => w.name === k.name)?.data ?? new Float32Array());
     const { min, max } = finiteRange(series);
     if (min > max) return { name: k.name, centres: [], counts: series.map(() => []) };

@@ -115,6 +115,30 @@ describe('the demo page', () => {
       // Training moved the weights: the two histograms differ.
       expect(last.map((p) => p.y)).not.toEqual(c.series[0]?.points.map((p) => p.y));
     });
+    // Activations (the one hidden layer's 32 relu units on the first 128 validation rows) and
+    // each kernel's log10|gradient|, before training and after the epoch: every value once.
+    const inside = await page.evaluate(() => {
+      const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
+      const read = (id: string) =>
+        (
+          [...(root?.querySelectorAll(`${id} mlp-chart`) ?? [])] as unknown as (HTMLElement & {
+            series: { label: string; points: { x: number; y: number }[] }[];
+          })[]
+        ).map((c) => ({
+          name: c.getAttribute('data-kernel'),
+          labels: c.series.map((x) => x.label),
+          totals: c.series.map((x) => x.points.reduce((a, p) => a + p.y, 0)),
+          counts: c.series.map((x) => x.points.map((p) => p.y)),
+        }));
+      return { activations: read('#activation-epochs'), gradients: read('#gradient-epochs') };
+    });
+    expect(inside.activations.map((a) => [a.name, a.labels, a.totals])).toEqual([
+      ['dense', ['before training', 'epoch 1'], [128 * 32, 128 * 32]],
+    ]);
+    expect(inside.gradients.map((g) => [g.name, g.labels, g.totals])).toEqual(
+      weights.kernels.map((k) => [k.name, ['before training', 'epoch 1'], [k.n, k.n]]),
+    );
+    for (const g of inside.gradients) expect(g.counts[1]).not.toEqual(g.counts[0]);
     await page.setViewport({ width: 1280, height: 1100 });
     await page.screenshot({ path: join(OUT, 'train.png'), fullPage: true });
   });
