@@ -6,8 +6,8 @@
  * - `vite build` (npm run build) builds the library: dist/index.js (browser-safe),
  *   dist/node.js (Node entry, with Dawn from the `webgpu` package left external) and
  *   dist/trainer.js (the <mlp-trainer> web component, with Lit and Chart.js external) and
- *   dist/playground.js, lab.js, vanishing.js and tune.js (<mlp-playground>, <mlp-lab>,
- *   <mlp-vanishing>, <mlp-tune>, likewise).
+ *   dist/playground.js, lab.js, vanishing.js, tune.js and predict.js (<mlp-playground>,
+ *   <mlp-lab>, <mlp-vanishing>, <mlp-tune>, <mlp-predict>, likewise).
  *   Not minified and without source maps: an app's bundler minifies it, and until then a
  *   stack trace names the library's own classes and functions (keepNames keeps them where
  *   bundling renames a clash, e.g. `Tensor$1`);
@@ -33,6 +33,7 @@ export default defineConfig({
         node: 'src/node/index.ts',
         trainer: 'demo/src/trainer.ts',
         playground: 'demo/src/playground.ts',
+        predict: 'demo/src/predict.ts',
         lab: 'demo/src/lab.ts',
         vanishing: 'demo/src/vanishing.ts',
         tune: 'demo/src/tune.ts',

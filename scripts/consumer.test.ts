@@ -2,7 +2,7 @@
  * The package as a web developer gets it: the library is built into a temporary folder,
  * `npm pack`ed, and the tarball installed (no dev dependencies) into a new project outside
  * the repository, with the peers each entry documents (`webgpu` for Node, `lit` and
- * `chart.js` for the element entries: trainer, playground, lab, vanishing, tune). Then, in that project:
+ * `chart.js` for the element entries: trainer, playground, lab, vanishing, tune, predict). Then, in that project:
  * - a Node script trains y = 3x − 0.5 and predicts (Dawn, via the Node entry);
  * - strict TypeScript consumers type-check with moduleResolution bundler and node16, with no
  *   skipLibCheck and no `types` of their own, under TypeScript 5.x (tsc) and 7.x (tsgo, the
@@ -34,7 +34,7 @@ const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
  * library alone packed to 394 kB before the PyTorch-style front-end and 437 kB with it
  * (unminified ES modules with their comments, and declarations); with the demo's
  * <mlp-playground>, <mlp-lab>, <mlp-vanishing> and <mlp-tune> as element entries beside
- * <mlp-trainer>, 528 kB in 168 files.
+ * <mlp-trainer>, 528 kB in 168 files; with <mlp-predict> too, 547 kB in 176.
  */
 const MAX_PACKED_BYTES = 570_000;
 const MAX_FILES = 185;
@@ -132,7 +132,7 @@ describe('the packed package, installed into a new project', () => {
     expect(
       demoTypes.filter(
         (f) =>
-          !/\/(trainer[\w-]*|playground[\w-]*|lab|vanishing|deep-models|tune[\w-]*|experiment|chart|models|model-diagram|state)\.d\.ts$/.test(
+          !/\/(trainer[\w-]*|playground[\w-]*|lab|vanishing|deep-models|tune[\w-]*|predict|digit-canvas|weights-view|experiment|chart|models|model-diagram|state)\.d\.ts$/.test(
             f,
           ),
       ),
@@ -220,7 +220,13 @@ describe('the packed package, installed into a new project', () => {
       expect(pageErrors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.trainerDefined).toBe(true);
-      expect(result.elementsDefined).toEqual(['mlp-playground', 'mlp-lab', 'mlp-vanishing', 'mlp-tune']);
+      expect(result.elementsDefined).toEqual([
+        'mlp-playground',
+        'mlp-lab',
+        'mlp-vanishing',
+        'mlp-tune',
+        'mlp-predict',
+      ]);
       expectOnLine(result.predictions);
     } finally {
       await browser?.close();

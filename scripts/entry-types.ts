@@ -28,6 +28,7 @@ export const ENTRY_TYPES = {
   lab: 'demo/src/lab.d.ts',
   vanishing: 'demo/src/vanishing.d.ts',
   tune: 'demo/src/tune.d.ts',
+  predict: 'demo/src/predict.d.ts',
 } as const;
 
 /** Relative module specifiers a declaration file names: `from '…'`, `import '…'`, `import('…')`. */

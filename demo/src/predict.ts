@@ -6,19 +6,26 @@
  * One prediction runs at a time (LayersModel.predict refuses a second): a drawing that
  * arrives meanwhile waits, and only the newest one is kept.
  *
+ * On a page of its own (the `webgpu-mlp/predict` entry) the page gives it the model: the
+ * `model` property (a trained MNIST LayersModel, which stays the page's: never disposed
+ * here) and optionally `model-description`, `engine` and `mnist-url`. It fires
+ * `mlp-prediction` (detail { digit, confidence, probabilities }) for each drawing predicted
+ * and `mlp-evaluated` (detail { accuracy, rows }) once the test set is.
+ *
  * For tests: #test-accuracy[data-value] (0..1); #confusion td[data-count] (rows: true class);
  * #grid .cell[data-true][data-predicted][data-confidence]; #prediction[data-class]
  * [data-confidence] and data-current="true" once they are of the newest drawing and the
  * current model (a stroke's intermediate frames are predicted too).
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { GpuData, LayersModel, Prediction } from '../../src/index.js';
+import type { Engine, GpuData, LayersModel, Prediction } from '../../src/index.js';
 import type { MnistSplit } from '../../src/data/mnist.js';
 import './chart.js';
 import type { ChartSeries } from './chart.js';
 import './digit-canvas.js';
 import { gpuSplit, loadMnist } from './mnist.js';
-import type { DemoState } from './state.js';
+import { DemoState } from './state.js';
+import { pageEngine } from './webgpu.js';
 import { fmt, panelStyles, pct } from './styles.js';
 import { firstLayerImages, histogram, kernels, type Histogram, type UnitImage } from './weights-view.js';
 
@@ -87,9 +94,26 @@ function analyse(model: LayersModel, test: MnistSplit, p: Prediction): Analysis 
   return { model, test, predicted, confidence, confusion, accuracy: correct / rows, sumError };
 }
 
+/** `mlp-prediction`'s detail: a drawing's predicted digit, its probability, and all ten. */
+export interface MlpPredictionDetail {
+  digit: number;
+  confidence: number;
+  probabilities: Float32Array;
+}
+
+/** `mlp-evaluated`'s detail: the model's accuracy on the test rows it predicted. */
+export interface MlpEvaluatedDetail {
+  accuracy: number;
+  rows: number;
+}
+
 export class MlpPredict extends LitElement {
   static override properties = {
     state: { attribute: false },
+    model: { attribute: false },
+    modelDescription: { type: String, attribute: 'model-description' },
+    engine: { attribute: false },
+    mnistUrl: { type: String, attribute: 'mnist-url' },
     lastProbabilities: { attribute: false },
     analysis: { state: true },
     misclassifiedOnly: { state: true },
@@ -223,7 +247,19 @@ export class MlpPredict extends LitElement {
     `,
   ];
 
+  /** The demo's shared state; on a page of its own the element makes one (see `model`). */
   declare state: DemoState | undefined;
+  /**
+   * On a page of its own: the MNIST model to show (one input of 784, ten outputs), the page's
+   * to keep and dispose. Ignored when the demo gives `state` (its current model is shown).
+   */
+  declare model: LayersModel | undefined;
+  /** What the heading says of `model` (default "the page's model"). */
+  declare modelDescription: string | undefined;
+  /** The engine for an element on a page of its own (default: the page's, started if need be). */
+  declare engine: Engine | undefined;
+  /** Where the MNIST IDX files are (default ./mnist/, relative to the page). */
+  declare mnistUrl: string | undefined;
   /** The probabilities of the last drawing, for the current model. */
   declare lastProbabilities: Float32Array | undefined;
   declare analysis: Analysis | undefined;
@@ -235,6 +271,8 @@ export class MlpPredict extends LitElement {
   declare learned: { units: UnitImage[]; histograms: { name: string; hist: Histogram }[] } | undefined;
 
   private listening: DemoState | undefined;
+  /** The state this element made for itself (no `state` given), which shows `model`. */
+  private own: DemoState | undefined;
   private testData: { rows: number; split: MnistSplit; gpu: GpuData } | undefined;
   /** The prediction running now, if any; work waiting: the test set, and the newest drawing. */
   private worker: Promise<void> | undefined;
@@ -249,6 +287,10 @@ export class MlpPredict extends LitElement {
   constructor() {
     super();
     this.state = undefined;
+    this.model = undefined;
+    this.modelDescription = undefined;
+    this.engine = undefined;
+    this.mnistUrl = undefined;
     this.lastProbabilities = undefined;
     this.analysis = undefined;
     this.misclassifiedOnly = false;
@@ -261,6 +303,38 @@ export class MlpPredict extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.hasUpdated) this.listen();
+    this.standalone().catch((e: unknown) => (this.error = e instanceof Error ? e.message : String(e)));
+  }
+
+  /**
+   * On a page of its own (no `state` given once connected): a state around `engine` or the
+   * page's, showing `model`. The demo sets `state` before connecting, so this does nothing there.
+   */
+  private async standalone(): Promise<void> {
+    await Promise.resolve(); // a `state` set right after connecting still wins
+    if (this.hasState()) return;
+    const engine = this.engine ?? (await pageEngine());
+    if (this.hasState() || !this.isConnected) return;
+    this.own = new DemoState(this.engine ?? engine);
+    this.state = this.own;
+    this.showModel();
+  }
+
+  /** Whether a state is set (a method: TypeScript would narrow the field across awaits). */
+  private hasState(): boolean {
+    return this.state !== undefined;
+  }
+
+  /** The own state's current model follows `model` (borrowed: the page disposes it). */
+  private showModel(): void {
+    const own = this.own;
+    if (!own || own !== this.state) return;
+    const description = this.modelDescription ?? "the page's model";
+    if (!this.model) {
+      if (own.current) own.clearModel();
+    } else if (own.current?.model !== this.model || own.current.description !== description) {
+      own.setModel(this.model, description, { borrowed: true });
+    }
   }
 
   override disconnectedCallback(): void {
@@ -277,6 +351,7 @@ export class MlpPredict extends LitElement {
 
   override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('state')) this.listen();
+    if (changed.has('model') || changed.has('modelDescription')) this.showModel();
   }
 
   private listen(): void {
@@ -356,7 +431,7 @@ export class MlpPredict extends LitElement {
     try {
       if (!this.testData || this.testData.rows !== rows) {
         this.status = 'Loading the MNIST test set…';
-        const { test } = await loadMnist(1, rows);
+        const { test } = await loadMnist(1, rows, this.mnistUrl || undefined);
         this.testData?.gpu.dispose();
         this.testData = { rows, split: test, gpu: gpuSplit(engine, test, 'mnist test (predict)') };
       }
@@ -367,6 +442,13 @@ export class MlpPredict extends LitElement {
       const p = (await state.use(model, () => model.predict(gpu, { batchSize: BATCH }))) as Prediction;
       if (!this.stillCurrent(model)) return;
       this.analysis = analyse(model, this.testData.split, p);
+      this.dispatchEvent(
+        new CustomEvent<MlpEvaluatedDetail>('mlp-evaluated', {
+          detail: { accuracy: this.analysis.accuracy, rows },
+          bubbles: true,
+          composed: true,
+        }),
+      );
       const weights = await state.use(model, () => model.getWeights());
       if (!this.stillCurrent(model)) return;
       const ks = kernels(weights);
@@ -391,9 +473,18 @@ export class MlpPredict extends LitElement {
       const shape = [1, ...(model.inputs[0]?.shape ?? [784])];
       const p = (await state.use(model, () => model.predict({ data: x, shape }))) as Prediction;
       if (!this.stillCurrent(model) || this.drawing !== x) return;
-      this.lastProbabilities = p.data.slice(0, CLASSES);
+      const probabilities = p.data.slice(0, CLASSES);
+      this.lastProbabilities = probabilities;
       this.probabilitiesOf = x;
       this.drawError = undefined;
+      const digit = argmax(probabilities, 0, CLASSES);
+      this.dispatchEvent(
+        new CustomEvent<MlpPredictionDetail>('mlp-prediction', {
+          detail: { digit, confidence: probabilities[digit] as number, probabilities: probabilities.slice() },
+          bubbles: true,
+          composed: true,
+        }),
+      );
     } catch (e) {
       if (!this.stillCurrent(model)) return;
       this.drawError = `Prediction failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -412,11 +503,18 @@ export class MlpPredict extends LitElement {
       return html`<h2>Predict</h2>
         <div id="no-model">
           <p><b>No model yet.</b></p>
-          <p>
-            Train one on the <a href="#train">Train</a> tab, or load a saved one on the
-            <a href="#io">Save / load</a> tab; then come back to see how it does on the test digits and to
-            draw your own.
-          </p>
+          ${
+            this.own
+              ? html`<p>
+                  Give this element a trained MNIST model (its <code>model</code> property) to see how it does
+                  on the test digits and to draw your own.
+                </p>`
+              : html`<p>
+                  Train one on the <a href="#train">Train</a> tab, or load a saved one on the
+                  <a href="#io">Save / load</a> tab; then come back to see how it does on the test digits and
+                  to draw your own.
+                </p>`
+          }
         </div>`;
     }
     const bad = misfit(current.model);
@@ -425,7 +523,8 @@ export class MlpPredict extends LitElement {
       ${
         bad
           ? html`<p class="error" id="model-error" role="alert">
-              This model ${bad}. Train one on the Train tab, or load an MNIST model on the Save / load tab.
+              This model ${bad}.
+              ${this.own ? 'Give the element an MNIST model.' : 'Train one on the Train tab, or load an MNIST model on the Save / load tab.'}
             </p>`
           : html`<div class="cards">${this.renderDraw()} ${this.renderConfusion()}</div>
               ${this.renderGrid()} ${this.renderLearned()}`

@@ -70,4 +70,21 @@ describe('DemoState', () => {
     await expect(use).rejects.toThrow('predict failed');
     expect(a.disposed).toBe(1);
   });
+
+  it('never disposes a borrowed model (one the page owns); clearModel() leaves no current model', () => {
+    const state = new DemoState(NO_ENGINE);
+    const page = fakeModel();
+    const owned = fakeModel();
+    let events = 0;
+    state.addEventListener('model', () => events++);
+    state.setModel(page, 'the page', { borrowed: true });
+    state.setModel(owned, 'trained here');
+    expect(page.disposed).toBe(0);
+    state.setModel(page, 'the page again', { borrowed: true });
+    expect(owned.disposed).toBe(1);
+    state.clearModel();
+    expect(state.current).toBeUndefined();
+    expect(page.disposed).toBe(0);
+    expect(events).toBe(4);
+  });
 });

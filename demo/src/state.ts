@@ -20,6 +20,8 @@ export class DemoState extends EventTarget {
   /** Jobs running on each model (use()), and the replaced models that wait for them to end. */
   private readonly users = new Map<LayersModel, number>();
   private readonly retired = new Set<LayersModel>();
+  /** Models the page owns (an embedded panel's `model`): never disposed here. */
+  private readonly borrowed = new WeakSet<LayersModel>();
 
   constructor(engine: Engine) {
     super();
@@ -32,13 +34,24 @@ export class DemoState extends EventTarget {
 
   /**
    * Makes `model` the current one. The previous one is disposed (unless it is the same
-   * model), once no use() of it runs: another panel may be predicting with it or saving it.
+   * model, or borrowed: a model the page owns), once no use() of it runs: another panel may
+   * be predicting with it or saving it.
    */
-  setModel(model: LayersModel, description: string): void {
+  setModel(model: LayersModel, description: string, options: { borrowed?: boolean } = {}): void {
+    if (options.borrowed) this.borrowed.add(model);
+    this.replace({ model, description });
+  }
+
+  /** No current model (the previous one is disposed as by setModel). */
+  clearModel(): void {
+    this.replace(undefined);
+  }
+
+  private replace(next: CurrentModel | undefined): void {
     const previous = this.currentModel?.model;
-    this.currentModel = { model, description };
-    this.retired.delete(model);
-    if (previous && previous !== model) {
+    this.currentModel = next;
+    if (next) this.retired.delete(next.model);
+    if (previous && previous !== next?.model && !this.borrowed.has(previous)) {
       if (this.users.has(previous)) this.retired.add(previous);
       else dispose(previous);
     }

@@ -322,6 +322,80 @@ describe('the demo page', () => {
     expect(shown.text).toContain(`this is a ${best}`);
     expect(shown.text).toMatch(/I am \d+(\.\d+)?% confident/);
     await page.screenshot({ path: join(OUT, 'predict.png'), fullPage: true });
+
+    // The same model given to a <mlp-predict> of its own (webgpu-mlp/predict): it makes its own
+    // state on the page's engine, evaluates the test set as the tab did, and predicts the same
+    // drawing as the float64 pass, saying both in its events.
+    const own = await page.evaluate(async (drawn: number[]) => {
+      type Predict = HTMLElement & {
+        model?: unknown;
+        state?: { engine: unknown };
+        updateComplete: Promise<boolean>;
+      };
+      const demo = document.querySelector('mlp-demo') as unknown as {
+        state: { engine: unknown; current?: { model: unknown } };
+        shadowRoot: ShadowRoot;
+      };
+      const el = document.createElement('mlp-predict') as Predict;
+      el.setAttribute('mnist-url', 'mnist');
+      el.setAttribute('model-description', 'my MNIST model');
+      el.model = demo.state.current?.model;
+      const evaluated = new Promise<{ accuracy: number; rows: number }>((resolve) =>
+        el.addEventListener(
+          'mlp-evaluated',
+          (e) => resolve((e as CustomEvent<{ accuracy: number; rows: number }>).detail),
+          {
+            once: true,
+          },
+        ),
+      );
+      document.body.append(el);
+      const test = await evaluated;
+      await el.updateComplete;
+      const root = el.shadowRoot;
+      const predicted = new Promise<{ digit: number; confidence: number; probabilities: number[] }>(
+        (resolve) =>
+          el.addEventListener(
+            'mlp-prediction',
+            (e) => {
+              const d = (e as CustomEvent<{ digit: number; confidence: number; probabilities: Float32Array }>)
+                .detail;
+              resolve({
+                digit: d.digit,
+                confidence: d.confidence,
+                probabilities: Array.from(d.probabilities),
+              });
+            },
+            { once: true },
+          ),
+      );
+      root
+        ?.querySelector('digit-canvas')
+        ?.dispatchEvent(new CustomEvent('digit-input', { detail: Float32Array.from(drawn) }));
+      const drawing = await predicted;
+      const tabAccuracy = demo.shadowRoot
+        .querySelector('mlp-predict')
+        ?.shadowRoot?.querySelector('#test-accuracy')
+        ?.getAttribute('data-value');
+      const result = {
+        test,
+        tabAccuracy: Number(tabAccuracy),
+        drawing,
+        ownState: el.state !== undefined && el.state !== (demo.state as unknown),
+        sameEngine: el.state?.engine === demo.state.engine,
+        heading: root?.querySelector('#model-description')?.textContent,
+      };
+      el.remove();
+      return result;
+    }, input);
+    expect(own.ownState).toBe(true);
+    expect(own.sameEngine).toBe(true);
+    expect(own.heading).toBe('my MNIST model');
+    expect(own.test.accuracy).toBe(own.tabAccuracy);
+    expect(own.test.rows).toBe(1000);
+    expect(own.drawing.digit).toBe(best);
+    own.drawing.probabilities.forEach((q, c) => expect(q).toBeCloseTo(p[c] ?? NaN, 4));
+    expect(own.drawing.confidence).toBe(own.drawing.probabilities[best]);
   });
 
   it("shows what the network learned on Predict: the first layer's weights as images, each kernel's histogram", async () => {

@@ -1,7 +1,7 @@
 /**
  * The consumer's Vite page: the library's browser entry trains and predicts, and the
  * `webgpu-mlp/trainer` entry registers <mlp-trainer> (created, not attached: attached, it
- * would load MNIST), and the playground, lab, vanishing and tune entries theirs. The outcome
+ * would load MNIST), and the playground, lab, vanishing, tune and predict entries theirs. The outcome
  * lands in <body data-result> for the test to read.
  */
 import { GPUInitError, initEngine } from 'webgpu-mlp';
@@ -10,6 +10,7 @@ import { MlpPlayground } from 'webgpu-mlp/playground';
 import { MlpLab } from 'webgpu-mlp/lab';
 import { MlpVanishing } from 'webgpu-mlp/vanishing';
 import { MlpTune } from 'webgpu-mlp/tune';
+import { MlpPredict } from 'webgpu-mlp/predict';
 import { fitLine } from './fit.js';
 
 async function run(): Promise<object> {
@@ -24,6 +25,7 @@ async function run(): Promise<object> {
         ['mlp-lab', MlpLab],
         ['mlp-vanishing', MlpVanishing],
         ['mlp-tune', MlpTune],
+        ['mlp-predict', MlpPredict],
       ] as const
     )
       .filter(([tag, cls]) => customElements.get(tag) === cls && document.createElement(tag) instanceof cls)
