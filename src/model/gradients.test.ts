@@ -9,7 +9,7 @@ import { optimizers } from '../nn/optimizers.js';
 import { GpuData } from '../graph/dataset.js';
 import { LabelError } from '../graph/executor.js';
 import { CustomCallback } from './callbacks.js';
-import { model, sequential, type Prediction } from './model.js';
+import { model, sequential, type LayersModel, type Prediction } from './model.js';
 import { input } from '../nn/layers/index.js';
 
 let engine: Engine;
@@ -96,6 +96,15 @@ function referenceGradients(
   return { W1, b1, W2, b2, loss };
 }
 
+/** Both models' weights, bit for bit; then both are disposed. */
+async function expectSameWeightsThenDispose(m: LayersModel, twin: LayersModel): Promise<void> {
+  const a = await m.getWeights();
+  const b = await twin.getWeights();
+  a.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(b[i]?.data ?? [])));
+  await m.dispose();
+  await twin.dispose();
+}
+
 function maxRelError(got: Float32Array, want: Float64Array): number {
   const scale = Math.max(...Array.from(want, Math.abs), 1e-12);
   let worst = 0;
@@ -175,11 +184,7 @@ describe('computeGradients', () => {
     await twin.setWeights(weights);
     await m.trainOnBatch(x, labels);
     await twin.trainOnBatch(x, labels);
-    const a = await m.getWeights();
-    const b = await twin.getWeights();
-    a.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(b[i]?.data ?? [])));
-    await m.dispose();
-    await twin.dispose();
+    await expectSameWeightsThenDispose(m, twin);
   });
 
   it('keeps batch-norm moving statistics; trains nothing for an uncompiled model (clear error)', async () => {
@@ -366,11 +371,7 @@ describe('calls on the model from fit callbacks between epochs (as Keras allows)
     const twin = make();
     const plain = await twin.fit(x, labels, fitArgs);
     expect(history.history.loss).toEqual(plain.history.loss);
-    const a = await m.getWeights();
-    const b = await twin.getWeights();
-    a.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(b[i]?.data ?? [])));
-    await m.dispose();
-    await twin.dispose();
+    await expectSameWeightsThenDispose(m, twin);
   });
 
   it('a batch hook calling predict, or a callback calling fit, is refused by name; the model stays usable', async () => {
