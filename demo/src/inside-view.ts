@@ -11,7 +11,7 @@
  * histogram sits decades to the left of the others learns that much more slowly.
  */
 import { model, type GpuData, type Layer, type LayersModel, type Prediction } from '../../src/index.js';
-import { histogramsByEpoch, kernels, type KernelEpochs } from './weights-view.js';
+import { EpochHistograms, kernels, type KernelEpochs } from './weights-view.js';
 
 /** The probe: this many validation rows (the first ones). */
 export const PROBE_ROWS = 128;
@@ -60,13 +60,12 @@ export function logMagnitudeCentres(): number[] {
 /**
  * Watches a model through one fit: `record()` before it, and `callback` in fit's callbacks,
  * reads the activations and kernel gradients on `probe` (rows with their labels) each time.
- * Keeps the probe's activations per epoch (PROBE_ROWS × units each) and the gradients as
- * counts only. `dispose()` frees the activations model (the probe is the caller's).
+ * Keeps counts only (EpochHistograms for the activations, fixed log bins for the gradients). `dispose()` frees the activations model (the probe is the caller's).
  */
 export class InsideWatch {
   private readonly features: LayersModel | undefined;
   private readonly names: string[];
-  private readonly activationSnapshots: { name: string; data: Float32Array }[][] = [];
+  private readonly activationCounts = new EpochHistograms();
   private readonly gradientCounts = new Map<string, number[][]>();
 
   constructor(
@@ -91,9 +90,7 @@ export class InsideWatch {
     if (this.features) {
       const out = await this.features.predict(this.probe, { batchSize: this.probe.rows });
       const list: Prediction[] = Array.isArray(out) ? out : [out];
-      this.activationSnapshots.push(
-        list.map((p, i) => ({ name: this.names[i] ?? `output ${i}`, data: p.data })),
-      );
+      this.activationCounts.add(list.map((p, i) => ({ name: this.names[i] ?? `output ${i}`, data: p.data })));
     }
     const grads = kernels(await this.trained.computeGradients(this.probe));
     for (const g of grads) {
@@ -105,7 +102,7 @@ export class InsideWatch {
 
   /** Each hidden layer's activations per reading, on bins shared by all readings. */
   activations(bins = 30): KernelEpochs[] {
-    return histogramsByEpoch(this.activationSnapshots, bins);
+    return this.activationCounts.histograms(bins);
   }
 
   /** Each Dense kernel's log₁₀|gradient| per reading (LOG_GRADIENT_RANGE). */

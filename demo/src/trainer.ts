@@ -38,7 +38,7 @@ import { fmt, panelStyles, pct, sci } from './styles.js';
 import { trainerStyles } from './trainer-styles.js';
 import { download, historyCsv } from './export.js';
 import { lrRangeTest, type LrPoint, type LrSuggestion } from './lr-finder.js';
-import { kernelHistogramsByEpoch, kernels, type KernelEpochs } from './weights-view.js';
+import { EpochHistograms, kernels, type KernelEpochs } from './weights-view.js';
 import { InsideWatch, PROBE_ROWS } from './inside-view.js';
 import { TrainerDatasets, type TrainerData } from './trainer-data.js';
 import { earlierSeries, rememberRun, RunMonitor, type EarlierRun, type Progress } from './trainer-run.js';
@@ -598,8 +598,9 @@ export class MlpTrainer extends LitElement {
       monitor.watch(m);
       // The kernels before training and after each epoch (read back at the epoch's end, when
       // the GPU has finished it), binned for the weights chart.
-      const snapshots = [kernels(await m.getWeights())];
-      this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+      const weightCounts = new EpochHistograms();
+      weightCounts.add(kernels(await m.getWeights()));
+      this.weightEpochs = weightCounts.histograms();
       // Activations and gradients on the first validation rows, read at the same moments (the
       // library lets an epoch-end callback call predict and computeGradients).
       const probe = sets.validation.subset(
@@ -612,8 +613,8 @@ export class MlpTrainer extends LitElement {
       this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
       const weightWatch = {
         onEpochEnd: async () => {
-          snapshots.push(kernels(await m.getWeights()));
-          this.weightEpochs = kernelHistogramsByEpoch(snapshots);
+          weightCounts.add(kernels(await m.getWeights()));
+          this.weightEpochs = weightCounts.histograms();
           await watch.record();
           this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
         },

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import {
   firstLayerImages,
   histogram,
-  kernelHistogramsByEpoch,
+  EpochHistograms,
+  FINE_BINS,
+  histogramsByEpoch,
   kernels,
   weightColor,
 } from './weights-view.js';
@@ -68,19 +70,65 @@ describe('weights view', () => {
     ).toEqual(['dense/kernel', 'dense_1/kernel']);
   });
 
-  it('kernelHistogramsByEpoch bins every snapshot of a kernel on the same edges', () => {
+  it('histogramsByEpoch bins every snapshot of an array on the same edges', () => {
     const k = (data: number[]) => [
-      { name: 'dense/kernel', shape: [2, 2], data: Float32Array.from(data) },
-      { name: 'dense/bias', shape: [2], data: Float32Array.of(9, 9) },
+      { name: 'dense/kernel', data: Float32Array.from(data) },
+      { name: 'dense/bias', data: Float32Array.of(9, 9) },
     ];
     // Epoch 0 spans [0, 1], epoch 1 [0, 3]: shared edges over [0, 3] in 3 bins of 1.
-    const [h] = kernelHistogramsByEpoch([k([0, 0.5, 0.9, 1]), k([0, 1.5, 2.5, 3])], 3);
+    const [h] = histogramsByEpoch([k([0, 0.5, 0.9, 1]), k([0, 1.5, 2.5, 3])], 3);
     expect(h?.name).toBe('dense/kernel');
     expect(h?.centres).toEqual([0.5, 1.5, 2.5]);
     expect(h?.counts).toEqual([
       [3, 1, 0],
       [1, 1, 2],
     ]);
-    expect(kernelHistogramsByEpoch([])).toEqual([]);
+    expect(histogramsByEpoch([])).toEqual([]);
+  });
+
+  it('EpochHistograms keeps counts only, and re-bins them where histogramsByEpoch puts the values', () => {
+    // Away from the shared edges (0, 1, 2, 3 over [0, 3]): the same counts as the exact binning.
+    const k = (data: number[]) => [{ name: 'dense/kernel', data: Float32Array.from(data) }];
+    const few = new EpochHistograms();
+    few.add(k([0, 0.5, 0.9, 1.2]));
+    few.add(k([0, 1.5, 2.5, 3]));
+    expect(few.histograms(3)).toEqual(histogramsByEpoch([k([0, 0.5, 0.9, 1.2]), k([0, 1.5, 2.5, 3])], 3));
+    expect(few.histograms(3)[0]?.counts).toEqual([
+      [3, 1, 0],
+      [1, 1, 2],
+    ]);
+    // Random snapshots that drift and widen, as weights do: every value counted once, and a
+    // bin differs from the exact one only by values within a fine bin of a shared edge.
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    const snapshots = Array.from({ length: 5 }, (_, e) => [
+      { name: 'a', data: Float32Array.from({ length: 5000 }, () => (1 + e) * rnd() * rnd() + 0.1 * e) },
+      { name: 'b', data: Float32Array.from({ length: 300 }, () => 0.05 * rnd()) },
+    ]);
+    const kept = new EpochHistograms();
+    for (const s of snapshots) kept.add(s);
+    const got = kept.histograms(30);
+    const exact = histogramsByEpoch(snapshots, 30);
+    expect(got.map((h) => h.name)).toEqual(['a', 'b']);
+    expect(got.map((h) => h.centres)).toEqual(exact.map((h) => h.centres));
+    got.forEach((h, a) => {
+      const centres = h.centres;
+      const width = (centres[1] ?? NaN) - (centres[0] ?? NaN);
+      const edges = Array.from({ length: 29 }, (_, i) => (centres[0] ?? NaN) - width / 2 + (i + 1) * width);
+      h.counts.forEach((counts, e) => {
+        const data = snapshots[e]?.[a]?.data ?? new Float32Array();
+        const want = exact[a]?.counts[e] ?? [];
+        expect(counts.reduce((x, y) => x + y, 0)).toBe(data.length);
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const v of data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+        const fine = (hi - lo) / FINE_BINS;
+        const nearEdge = [...data].filter((v) => edges.some((x) => Math.abs(v - x) <= fine)).length;
+        expect(nearEdge).toBeLessThan(data.length / 20);
+        const moved = counts.reduce((x, c, i) => x + Math.abs(c - (want[i] ?? 0)), 0);
+        expect(moved).toBeLessThanOrEqual(2 * nearEdge);
+      });
+    });
+    expect(new EpochHistograms().histograms()).toEqual([]);
   });
 });
