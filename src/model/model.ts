@@ -368,7 +368,13 @@ export class LayersModel extends Topology {
    * forms on this model, as Keras allows (NESTABLE); one at a time, and fit waits for it.
    */
   private betweenEpochs = false;
+  /**
+   * The last of the calls made between epochs (each waits for the one before); it never
+   * rejects (the caller of each call gets its error).
+   */
   private nested: Promise<void> | undefined;
+  /** What holds `busy`: 'fit', 'predict', ... */
+  private running: string | undefined;
   private predictCache: GpuData | undefined;
   /**
    * What the host holds besides the weights, as of fit's last epoch end: the optimizer's state
@@ -1193,16 +1199,19 @@ export class LayersModel extends Topology {
   private async exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
     if (this.busy) {
       const nestable = (NESTABLE as readonly string[]).includes(what);
-      if (!nestable || !this.betweenEpochs || this.nested) {
+      if (!nestable || !this.betweenEpochs) {
         throw new Error(
           `${what}: this model is already running fit/evaluate/predict; await it first` +
-            (nestable && !this.nested
+            (nestable && this.running === 'fit'
               ? ` (a fit callback may call ${what} between epochs: onEpochBegin, onEpochEnd, ` +
                 'onTrainBegin, onTrainEnd; not from a batch hook, which runs while the GPU trains)'
               : ''),
         );
       }
-      const call = run();
+      // Calls made between epochs run one after another, in the order made (a callback's
+      // Promise.all, or a page's call that came in meanwhile); fit waits for the last.
+      const before = this.nested ?? Promise.resolve();
+      const call = before.then(run);
       const settled: Promise<void> = call.then(
         () => this.endNested(settled),
         () => this.endNested(settled),
@@ -1211,10 +1220,12 @@ export class LayersModel extends Topology {
       return call;
     }
     this.busy = true;
+    this.running = what;
     try {
       return await run();
     } finally {
       this.busy = false;
+      this.running = undefined;
     }
   }
 
@@ -1223,8 +1234,9 @@ export class LayersModel extends Topology {
   }
 
   /**
-   * Runs a fit callback between epochs: while it runs, it may call NESTABLE methods on this
-   * model; one it started without awaiting is waited for before fit goes on.
+   * Runs a fit callback between epochs: while it runs, NESTABLE methods may be called on this
+   * model; those it started without awaiting are waited for before fit goes on (their errors
+   * reach their callers' promises, not fit).
    */
   private async betweenEpochsCall(call: () => Promise<void>): Promise<void> {
     this.betweenEpochs = true;
