@@ -31,7 +31,7 @@
  * log(1 + exp(−|x|)) of the logits form) go through log1p_small (shaders/activations.ts):
  * WGSL's log is only 2^-21 absolute there, which is most of a tiny loss.
  *
- * Row layout and reductions: see rowSegments in shaders/softmax_xent.ts.
+ * Row layout and reductions: see rowSegmentsWgsl in shaders/softmax_xent.ts.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { log1pWgsl } from './activations.js';

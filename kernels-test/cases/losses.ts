@@ -26,7 +26,6 @@
  * - NaN/flag/finiteness checks are exact.
  */
 import type { Engine } from '../../src/index.js';
-import { lanesPerRow } from '../../shaders/softmax_xent.js';
 import {
   clipBounds,
   encodeLoss,
@@ -1112,13 +1111,24 @@ const rowReductionCase: KernelCase = {
   async run(engine: Engine) {
     const lanes = engine.profile.subgroupLanes;
     const rows = 300;
-    for (const [s, cols] of [1, 3, 4, 8, 10, 33, 257].entries()) {
-      const same = lanes > 0 && lanesPerRow(cols) <= lanes;
+    // Row lengths and the tree's lanes for them: the row rounded up to a power of two, at
+    // most 32; the butterfly's are that, at most the subgroup size.
+    const tree: [number, number][] = [
+      [1, 1],
+      [3, 4],
+      [4, 4],
+      [8, 8],
+      [10, 16],
+      [33, 32],
+      [257, 32],
+    ];
+    for (const [s, [cols, treeLanes]] of tree.entries()) {
+      const same = lanes > 0 && treeLanes <= lanes;
       const layouts = rowPaths(engine).map((r) => rowLayout(engine, cols, r, 'test'));
       expectEqual(
         layouts.map((l) => `${l.reduction} ${l.tpr}`).join(', '),
         rowPaths(engine)
-          .map((r) => `${r} ${r === 'subgroup' ? Math.min(lanesPerRow(cols), lanes) : lanesPerRow(cols)}`)
+          .map((r) => `${r} ${r === 'subgroup' ? Math.min(treeLanes, lanes) : treeLanes}`)
           .join(', '),
         `lanes per row of ${cols} values`,
       );

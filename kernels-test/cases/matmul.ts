@@ -833,6 +833,16 @@ const prefetchCases: KernelCase[] = [
         [/prefetch must be true or false, got yes/],
         'a prefetch that is not a boolean',
       );
+      await expectError(
+        () =>
+          encodeMatmul(engine, specFor('NN', [16, 16, 16]), { a, b, c }, 'prefetch_test', {
+            ...wide,
+            prefetchh: true,
+          } as MatmulTiling),
+        RangeError,
+        [/unknown key 'prefetchh'; did you mean 'prefetch'\?/],
+        'a misspelt tiling key',
+      );
       for (const x of [a, b, c]) engine.releaseBuffer(x);
     },
   },

@@ -26,12 +26,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_
 /**
  * The subgroup size when every invocation's lane is its index mod that size (the layout the
  * row kernels need); 0 when the layout differs, or the probe cannot run (no 'subgroups'
- * feature, a compile or validation error). Errors are reported, never thrown.
+ * feature, a compile or validation error, a failed read). Never throws: on any failure the
+ * engine keeps the workgroup-memory reductions.
  */
 export async function contiguousSubgroupSize(device: GPUDevice): Promise<number> {
   if (!device.features.has('subgroups')) return 0;
   const bytes = 8 * PROBE_WORKGROUP;
   const usage = GPUBufferUsage;
+  // Everything the probe makes and submits inside one validation scope, so that no error of
+  // its own reaches the device's uncaptured-error handler.
+  device.pushErrorScope('validation');
   const out = device.createBuffer({
     size: bytes,
     usage: usage.STORAGE | usage.COPY_SRC,
@@ -42,17 +46,13 @@ export async function contiguousSubgroupSize(device: GPUDevice): Promise<number>
     usage: usage.MAP_READ | usage.COPY_DST,
     label: 'subgroup probe staging',
   });
+  let scoped = true;
   try {
-    device.pushErrorScope('validation');
-    let pipeline: GPUComputePipeline | undefined;
-    try {
-      const module = device.createShaderModule({ code: PROBE, label: 'subgroup probe' });
-      pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    } finally {
-      const error = await device.popErrorScope();
-      if (error) pipeline = undefined;
-    }
-    if (!pipeline) return 0;
+    const module = device.createShaderModule({ code: PROBE, label: 'subgroup probe' });
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+    });
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -62,6 +62,8 @@ export async function contiguousSubgroupSize(device: GPUDevice): Promise<number>
     pass.end();
     encoder.copyBufferToBuffer(out, 0, staging, 0, bytes);
     device.queue.submit([encoder.finish()]);
+    scoped = false;
+    if (await device.popErrorScope()) return 0;
     await staging.mapAsync(GPUMapMode.READ);
     const words = new Uint32Array(staging.getMappedRange().slice(0));
     staging.unmap();
@@ -69,6 +71,7 @@ export async function contiguousSubgroupSize(device: GPUDevice): Promise<number>
   } catch {
     return 0;
   } finally {
+    if (scoped) await device.popErrorScope().catch(() => null);
     out.destroy();
     staging.destroy();
   }

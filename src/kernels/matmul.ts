@@ -34,6 +34,7 @@ import type { KernelProfile } from '../gpu/profile.js';
 import { lookupTiling } from './tune-table.js';
 import { activationReference } from './activations.js';
 import { checkCount, checkF32 } from './validate.js';
+import { suggest } from '../util/suggest.js';
 
 export type { MatmulThinTiling, MatmulTiling };
 
@@ -208,8 +209,16 @@ function tileCount(spec: MatmulSpec, t: MatmulTiling): number {
   return Math.ceil(spec.m / (4 * t.bm * t.wgY)) * Math.ceil(spec.n / (4 * t.bn * t.wgX));
 }
 
+/** The keys of a MatmulTiling (any other is a mistake, e.g. a misspelt prefetch). */
+const TILING_KEYS = ['wgX', 'wgY', 'bm', 'bn', 'tk', 'pad', 'splitK', 'prefetch'] as const;
+
 function checkTiling(engine: Engine, spec: MatmulSpec, t: MatmulTiling): void {
   const what = `matmul tiling ${JSON.stringify(t)}`;
+  for (const key of Object.keys(t)) {
+    if ((TILING_KEYS as readonly string[]).includes(key)) continue;
+    const close = suggest(key, TILING_KEYS);
+    throw new RangeError(`${what}: unknown key '${key}'${close ? `; did you mean '${close}'?` : ''}`);
+  }
   for (const key of ['wgX', 'wgY', 'bm', 'bn', 'tk'] as const) checkCount(what, key, t[key], 1);
   if (t.tk % 4 !== 0) throw new RangeError(`${what}: tk must be a multiple of 4, got ${t.tk}`);
   if (t.splitK !== undefined) checkCount(what, 'splitK', t.splitK, 1);
