@@ -86,5 +86,9 @@ describe('DemoState', () => {
     expect(state.current).toBeUndefined();
     expect(page.disposed).toBe(0);
     expect(events).toBe(4);
+    // Set again without `borrowed`: the state owns it now.
+    state.setModel(page, 'handed over');
+    state.clearModel();
+    expect(page.disposed).toBe(1);
   });
 });

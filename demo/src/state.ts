@@ -39,6 +39,7 @@ export class DemoState extends EventTarget {
    */
   setModel(model: LayersModel, description: string, options: { borrowed?: boolean } = {}): void {
     if (options.borrowed) this.borrowed.add(model);
+    else this.borrowed.delete(model);
     this.replace({ model, description });
   }
 

@@ -193,7 +193,7 @@ export class MlpTrainer extends LitElement {
   /** Each Dense kernel's weight histogram per epoch of the current run (0: before training). */
   declare private weightEpochs: KernelEpochs[];
   /** Each hidden layer's activations and each kernel's log₁₀|gradient| per epoch (inside-view.ts). */
-  declare private insideEpochs: { activations: KernelEpochs[]; gradients: KernelEpochs[] };
+  declare private insideEpochs: { activations: KernelEpochs[]; gradients: KernelEpochs[]; error?: string };
   /** The learning-rate range test's points so far, and its suggestion once it ends. */
   declare private lrTest: { points: LrPoint[]; suggestion?: LrSuggestion; status: string } | undefined;
   declare private summary: string;
@@ -563,7 +563,8 @@ export class MlpTrainer extends LitElement {
     const clock = setInterval(() => (this.now = performance.now()), 500);
     let model: LayersModel | undefined;
     let handedOut = false;
-    let inside: { watch: InsideWatch; probe: GpuData } | undefined;
+    let probe: GpuData | undefined;
+    let watch: InsideWatch | undefined;
     try {
       const source = { data: this.data, mnistUrl: this.mnistUrl || undefined };
       const sets = await this.datasets.get(engine, source, trainRows, defaultsFor(this.fallback).testRows);
@@ -603,20 +604,33 @@ export class MlpTrainer extends LitElement {
       this.weightEpochs = weightCounts.histograms();
       // Activations and gradients on the first validation rows, read at the same moments (the
       // library lets an epoch-end callback call predict and computeGradients).
-      const probe = sets.validation.subset(
+      probe = sets.validation.subset(
         Array.from({ length: Math.min(PROBE_ROWS, sets.validation.rows) }, (_, i) => i),
         'inside-the-network probe',
       );
-      const watch = new InsideWatch(m, probe);
-      inside = { watch, probe };
-      await watch.record();
-      this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
+      const inside = new InsideWatch(m, probe);
+      watch = inside;
+      // A reading that fails (a non-finite loss on the probe, say) says so in its card and
+      // ends the readings; the training goes on.
+      const readInside = async (): Promise<void> => {
+        if (this.insideEpochs.error !== undefined) return;
+        try {
+          await inside.record();
+          this.insideEpochs = { activations: inside.activations(), gradients: inside.gradients() };
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          this.insideEpochs = {
+            ...this.insideEpochs,
+            error: `Reading activations and gradients failed: ${why}`,
+          };
+        }
+      };
+      await readInside();
       const weightWatch = {
         onEpochEnd: async () => {
           weightCounts.add(kernels(await m.getWeights()));
           this.weightEpochs = weightCounts.histograms();
-          await watch.record();
-          this.insideEpochs = { activations: watch.activations(), gradients: watch.gradients() };
+          await readInside();
         },
       };
       this.progress = monitor.progress;
@@ -672,10 +686,8 @@ export class MlpTrainer extends LitElement {
       clearInterval(clock);
       this.now = performance.now();
       this.training = undefined;
-      if (inside) {
-        await inside.watch.dispose();
-        inside.probe.dispose();
-      }
+      await watch?.dispose().catch((e: unknown) => console.warn('disposing the activations model failed', e));
+      probe?.dispose();
       // A model never handed out is ours to free; a handed-out one belongs to the app now.
       if (model && !handedOut) await model.dispose();
       if (!this.isConnected) this.datasets.dispose();
@@ -839,8 +851,13 @@ export class MlpTrainer extends LitElement {
 
   /** Each kernel's weights, each hidden layer's activations and each kernel's gradient per epoch. */
   private renderEpochHistograms() {
-    const { activations, gradients } = this.insideEpochs;
-    return html`${this.epochCard(
+    const { activations, gradients, error } = this.insideEpochs;
+    return html`${
+      error
+        ? html`<div class="card" id="inside-error"><p class="error" role="alert">${error}</p></div>`
+        : nothing
+    }
+    ${this.epochCard(
       'weight-epochs',
       'Weights per epoch',
       this.weightEpochs,
