@@ -787,4 +787,8 @@ declare global {
   interface HTMLElementTagNameMap {
     'mlp-predict': MlpPredict;
   }
+  interface HTMLElementEventMap {
+    'mlp-prediction': CustomEvent<MlpPredictionDetail>;
+    'mlp-evaluated': CustomEvent<MlpEvaluatedDetail>;
+  }
 }

@@ -16,6 +16,12 @@ import { fitLine } from './fit.js';
 async function run(): Promise<object> {
   await initEngine();
   const trainer = document.createElement('mlp-trainer');
+  // The elements' events are typed for a consumer (a strict tsc checks this file).
+  const predict = document.createElement('mlp-predict');
+  predict.addEventListener('mlp-prediction', (e) =>
+    console.log(e.detail.digit, e.detail.probabilities.length),
+  );
+  predict.addEventListener('mlp-evaluated', (e) => console.log(e.detail.accuracy.toFixed(4)));
   return {
     predictions: await fitLine(),
     trainerDefined: customElements.get('mlp-trainer') === MlpTrainer && trainer instanceof MlpTrainer,
