@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import type { ChromiumSession } from '../../kernels-test/browser/chromium.js';
 import { weightColor } from '../src/weights-view.js';
-import { openDemo, trainSmallModel, until as untilIn } from './train-tab.js';
+import { clickInTrainer, openDemo, trainSmallModel, until as untilIn } from './train-tab.js';
 
 const OUT = join(process.cwd(), 'out', 'demo-test');
 /**
@@ -177,13 +177,7 @@ describe('the demo page', () => {
       expect(validation(after)).toHaveLength(1);
     }
     expect(second.note).toMatch(/earlier runs \(run 1\)/);
-    await page.evaluate(() =>
-      document
-        .querySelector('mlp-demo')
-        ?.shadowRoot?.querySelector('mlp-trainer')
-        ?.shadowRoot?.querySelector<HTMLButtonElement>('#forget-runs')
-        ?.click(),
-    );
+    await clickInTrainer(page, 'forget-runs');
     await until(() => {
       const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
       return !root?.querySelector('#earlier-runs');
@@ -195,13 +189,7 @@ describe('the demo page', () => {
 
   it('finds a learning rate: the range test draws the loss against rates rising from 1e-6, and Use it fills the form', async () => {
     // The attributes trainSmallModel set are still on the element: 784-32-10, Adam, batch 16.
-    await page.evaluate(() =>
-      document
-        .querySelector('mlp-demo')
-        ?.shadowRoot?.querySelector('mlp-trainer')
-        ?.shadowRoot?.querySelector<HTMLButtonElement>('#lr-find')
-        ?.click(),
-    );
+    await clickInTrainer(page, 'lr-find');
     const t = await until(() => {
       const root = document.querySelector('mlp-demo')?.shadowRoot?.querySelector('mlp-trainer')?.shadowRoot;
       const suggestion = root?.querySelector('#lr-suggestion')?.getAttribute('data-value');

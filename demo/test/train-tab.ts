@@ -75,12 +75,19 @@ export async function trainSmallModel(page: Page): Promise<string> {
       ?.shadowRoot?.querySelector<HTMLButtonElement>('#start');
     return b && !b.disabled;
   });
-  await page.evaluate(() =>
-    document
-      .querySelector('mlp-demo')
-      ?.shadowRoot?.querySelector('mlp-trainer')
-      ?.shadowRoot?.querySelector<HTMLButtonElement>('#start')
-      ?.click(),
-  );
+  await clickInTrainer(page, 'start');
   return trained;
+}
+
+/** Clicks the button #`id` of the demo's <mlp-trainer> (nothing if it is not there). */
+export async function clickInTrainer(page: Page, id: string): Promise<void> {
+  await page.evaluate(
+    (buttonId: string) =>
+      document
+        .querySelector('mlp-demo')
+        ?.shadowRoot?.querySelector('mlp-trainer')
+        ?.shadowRoot?.querySelector<HTMLButtonElement>(`#${buttonId}`)
+        ?.click(),
+    id,
+  );
 }

@@ -27,6 +27,38 @@ function stream(seed: number): () => number {
   };
 }
 
+type Dims = { n: number; d: number; h: number; k: number };
+type MlpWeights = { W1: Float32Array; b1: Float32Array; W2: Float32Array; b2: Float32Array };
+
+/** Float64 z1 = x·W1 + b1, hidden = relu(z1) and softmax(hidden·W2 + b2), row-major [in, out]. */
+function forwardPass(
+  x: ArrayLike<number>,
+  w: MlpWeights,
+  dims: Dims,
+): { z1: Float64Array; hidden: Float64Array; probs: Float64Array } {
+  const { n, d, h, k } = dims;
+  const z1 = new Float64Array(n * h);
+  const hidden = new Float64Array(n * h);
+  const probs = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < h; j++) {
+      let s = w.b1[j] as number;
+      for (let i = 0; i < d; i++) s += (x[r * d + i] as number) * (w.W1[i * h + j] as number);
+      z1[r * h + j] = s;
+      hidden[r * h + j] = Math.max(0, s);
+    }
+    const z = Array.from({ length: k }, (_, c) => {
+      let s = w.b2[c] as number;
+      for (let j = 0; j < h; j++) s += (hidden[r * h + j] as number) * (w.W2[j * k + c] as number);
+      return s;
+    });
+    const m = Math.max(...z);
+    const sum = z.reduce((a, v) => a + Math.exp(v - m), 0);
+    z.forEach((v, c) => (probs[r * k + c] = Math.exp(v - m) / sum));
+  }
+  return { z1, hidden, probs };
+}
+
 /**
  * Float64 gradients of mean sparse categorical cross-entropy + l2·ΣW1² for
  * x → relu(x·W1 + b1) → softmax(h·W2 + b2), row-major weights [in, out].
@@ -34,36 +66,18 @@ function stream(seed: number): () => number {
 function referenceGradients(
   x: Float64Array,
   y: readonly number[],
-  w: { W1: Float32Array; b1: Float32Array; W2: Float32Array; b2: Float32Array },
-  dims: { n: number; d: number; h: number; k: number },
+  w: MlpWeights,
+  dims: Dims,
   l2: number,
 ): { W1: Float64Array; b1: Float64Array; W2: Float64Array; b2: Float64Array; loss: number } {
   const { n, d, h, k } = dims;
-  const z1 = new Float64Array(n * h);
-  const a1 = new Float64Array(n * h);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < h; j++) {
-      let s = w.b1[j] as number;
-      for (let i = 0; i < d; i++) s += (x[r * d + i] as number) * (w.W1[i * h + j] as number);
-      z1[r * h + j] = s;
-      a1[r * h + j] = Math.max(0, s);
-    }
-  }
+  const { z1, hidden: a1, probs } = forwardPass(x, w, dims);
   const dz2 = new Float64Array(n * k);
   let loss = 0;
   for (let r = 0; r < n; r++) {
-    const z = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      let s = w.b2[c] as number;
-      for (let j = 0; j < h; j++) s += (a1[r * h + j] as number) * (w.W2[j * k + c] as number);
-      z[c] = s;
-    }
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const sum = e.reduce((a, b) => a + b, 0);
     const label = y[r] as number;
-    loss -= Math.log((e[label] as number) / sum) / n;
-    for (let c = 0; c < k; c++) dz2[r * k + c] = ((e[c] as number) / sum - (c === label ? 1 : 0)) / n;
+    loss -= Math.log(probs[r * k + label] as number) / n;
+    for (let c = 0; c < k; c++) dz2[r * k + c] = ((probs[r * k + c] as number) - (c === label ? 1 : 0)) / n;
   }
   const W2 = new Float64Array(h * k);
   const b2 = new Float64Array(k);
@@ -96,6 +110,37 @@ function referenceGradients(
   return { W1, b1, W2, b2, loss };
 }
 
+/**
+ * x → Dense(h, relu) → Dense(k, softmax) with seeded Glorot kernels (seeds[0], seeds[1]),
+ * compiled with Adam at `learningRate` and sparse categorical cross-entropy; `first` adds
+ * options to the first layer (a regularizer, a bias initializer).
+ */
+function reluSoftmaxMlp(
+  dims: Dims,
+  seeds: [number, number],
+  learningRate: number,
+  first: Record<string, unknown> = {},
+): LayersModel {
+  const m = sequential({
+    layers: [
+      layers.dense({
+        units: dims.h,
+        activation: 'relu',
+        inputShape: [dims.d],
+        kernelInitializer: { className: 'GlorotUniform', config: { seed: seeds[0] } },
+        ...first,
+      }),
+      layers.dense({
+        units: dims.k,
+        activation: 'softmax',
+        kernelInitializer: { className: 'GlorotUniform', config: { seed: seeds[1] } },
+      }),
+    ],
+  });
+  m.compile({ optimizer: optimizers.adam({ learningRate }), loss: 'sparseCategoricalCrossentropy' });
+  return m;
+}
+
 /** Both models' weights, bit for bit; then both are disposed. */
 async function expectSameWeightsThenDispose(m: LayersModel, twin: LayersModel): Promise<void> {
   const a = await m.getWeights();
@@ -116,30 +161,11 @@ describe('computeGradients', () => {
   it('equals a float64 backpropagation (relu MLP, softmax CE, l2) and changes no weight or optimizer state', async () => {
     const dims = { n: 24, d: 7, h: 9, k: 4 };
     const l2 = 0.01;
-    const make = () => {
-      const m = sequential({
-        layers: [
-          layers.dense({
-            units: dims.h,
-            activation: 'relu',
-            inputShape: [dims.d],
-            kernelRegularizer: { className: 'L2', config: { l2 } },
-            kernelInitializer: { className: 'GlorotUniform', config: { seed: 3 } },
-            biasInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: 0.1, seed: 4 } },
-          }),
-          layers.dense({
-            units: dims.k,
-            activation: 'softmax',
-            kernelInitializer: { className: 'GlorotUniform', config: { seed: 5 } },
-          }),
-        ],
+    const make = () =>
+      reluSoftmaxMlp(dims, [3, 5], 0.01, {
+        kernelRegularizer: { className: 'L2', config: { l2 } },
+        biasInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: 0.1, seed: 4 } },
       });
-      m.compile({
-        optimizer: optimizers.adam({ learningRate: 0.01 }),
-        loss: 'sparseCategoricalCrossentropy',
-      });
-      return m;
-    };
     const rnd = stream(11);
     const x = Float32Array.from({ length: dims.n * dims.d }, rnd);
     const y = Array.from({ length: dims.n }, (_, i) => (i * 7 + 3) % dims.k);
@@ -285,54 +311,15 @@ describe('stopTraining within an epoch', () => {
 
 describe('calls on the model from fit callbacks between epochs (as Keras allows)', () => {
   const dims = { n: 48, d: 7, h: 9, k: 4 };
-  const make = () => {
-    const m = sequential({
-      layers: [
-        layers.dense({
-          units: dims.h,
-          activation: 'relu',
-          inputShape: [dims.d],
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 13 } },
-        }),
-        layers.dense({
-          units: dims.k,
-          activation: 'softmax',
-          kernelInitializer: { className: 'GlorotUniform', config: { seed: 14 } },
-        }),
-      ],
-    });
-    m.compile({ optimizer: optimizers.adam({ learningRate: 0.02 }), loss: 'sparseCategoricalCrossentropy' });
-    return m;
-  };
+  const make = () => reluSoftmaxMlp(dims, [13, 14], 0.02);
   const rnd = stream(21);
   const x = Float32Array.from({ length: dims.n * dims.d }, rnd);
   const y = Array.from({ length: dims.n }, (_, i) => (i * 5 + 1) % dims.k);
   const labels = Float32Array.from(y);
   const fitArgs = { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 } as const;
 
-  /** Float64 relu(x·W1 + b1) and softmax(h·W2 + b2) for all rows. */
-  function forward(w: Float32Array[]): { hidden: Float64Array; probs: Float64Array } {
-    const [W1, b1, W2, b2] = w as [Float32Array, Float32Array, Float32Array, Float32Array];
-    const { n, d, h, k } = dims;
-    const hidden = new Float64Array(n * h);
-    const probs = new Float64Array(n * k);
-    for (let r = 0; r < n; r++) {
-      for (let j = 0; j < h; j++) {
-        let s = b1[j] as number;
-        for (let i = 0; i < d; i++) s += (x[r * d + i] as number) * (W1[i * h + j] as number);
-        hidden[r * h + j] = Math.max(0, s);
-      }
-      const z = Array.from({ length: k }, (_, c) => {
-        let s = b2[c] as number;
-        for (let j = 0; j < h; j++) s += (hidden[r * h + j] as number) * (W2[j * k + c] as number);
-        return s;
-      });
-      const m = Math.max(...z);
-      const sum = z.reduce((a, v) => a + Math.exp(v - m), 0);
-      z.forEach((v, c) => (probs[r * k + c] = Math.exp(v - m) / sum));
-    }
-    return { hidden, probs };
-  }
+  /** Float64 relu(x·W1 + b1) and softmax(h·W2 + b2) for all rows, with weights in getWeights() order. */
+  const forward = (w: Float32Array[]) => forwardPass(x, toRecord(w), dims);
 
   it('onEpochEnd may await computeGradients, predict and evaluate; the training is as without them', async () => {
     const m = make();
@@ -452,12 +439,7 @@ describe('calls on the model from fit callbacks between epochs (as Keras allows)
   });
 });
 
-function toRecord(w: Float32Array[]): {
-  W1: Float32Array;
-  b1: Float32Array;
-  W2: Float32Array;
-  b2: Float32Array;
-} {
+function toRecord(w: Float32Array[]): MlpWeights {
   const [W1, b1, W2, b2] = w as [Float32Array, Float32Array, Float32Array, Float32Array];
   return { W1, b1, W2, b2 };
 }
