@@ -194,6 +194,8 @@ export class MlpTrainer extends LitElement {
   declare private weightEpochs: KernelEpochs[];
   /** Each hidden layer's activations and each kernel's log₁₀|gradient| per epoch (inside-view.ts). */
   declare private insideEpochs: { activations: KernelEpochs[]; gradients: KernelEpochs[]; error?: string };
+  /** The chart series of each KernelEpochs shown (epochSeries). */
+  private readonly seriesOf = new WeakMap<KernelEpochs, ChartSeries[]>();
   /** The learning-rate range test's points so far, and its suggestion once it ends. */
   declare private lrTest: { points: LrPoint[]; suggestion?: LrSuggestion; status: string } | undefined;
   declare private summary: string;
@@ -891,15 +893,7 @@ export class MlpTrainer extends LitElement {
       <h3>${heading}</h3>
       <div class="charts">
         ${items.map((k) => {
-          const last = k.counts.length - 1;
-          const series: ChartSeries[] = k.counts.map((counts, e) => ({
-            label: e === 0 ? 'before training' : `epoch ${e}`,
-            points: counts.map((y, i) => ({ x: k.centres[i] ?? NaN, y })),
-            color: e === 0 ? '#7f7f7f' : 'var(--mlp-color-train, #1f77b4)',
-            dashed: e === 0,
-            faded: e !== 0 && e !== last,
-            thin: e !== last,
-          }));
+          const series = this.epochSeries(k);
           return html`<mlp-chart
             data-kernel=${k.name}
             heading=${k.name}
@@ -911,6 +905,27 @@ export class MlpTrainer extends LitElement {
       </div>
       <p class="hint">${hint}</p>
     </div>`;
+  }
+
+  /**
+   * One array's histograms as chart series, made once per KernelEpochs (a new one comes each
+   * epoch): the trainer re-renders twice a second while it trains, and a chart given a new
+   * series array redraws.
+   */
+  private epochSeries(k: KernelEpochs): ChartSeries[] {
+    const known = this.seriesOf.get(k);
+    if (known) return known;
+    const last = k.counts.length - 1;
+    const series: ChartSeries[] = k.counts.map((counts, e) => ({
+      label: e === 0 ? 'before training' : `epoch ${e}`,
+      points: counts.map((y, i) => ({ x: k.centres[i] ?? NaN, y })),
+      color: e === 0 ? '#7f7f7f' : 'var(--mlp-color-train, #1f77b4)',
+      dashed: e === 0,
+      faded: e !== 0 && e !== last,
+      thin: e !== last,
+    }));
+    this.seriesOf.set(k, series);
+    return series;
   }
 
   /** The range test's curve (loss against a log-scale learning rate), its suggestion and Use it. */
