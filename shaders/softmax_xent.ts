@@ -63,8 +63,8 @@ export type RowReduction = 'workgroup' | 'subgroup';
  * consecutive lanes of one subgroup, so that a shuffle by XOR of d < tpr stays within the
  * row: that holds where subgroup lane = local_invocation_index mod subgroup size, which WGSL
  * does not promise, so initEngine checks it on the device before any kernel relies on it
- * (src/gpu/subgroups.ts), and each butterfly checks its partners (a wrong layout gives NaN
- * sums, never silently wrong ones). (Slots handed out per subgroup by a workgroup atomic would not
+ * (src/gpu/subgroups.ts), and each kernel checks its lanes' partners once (a wrong layout
+ * gives NaN sums, never silently wrong ones). (Slots handed out per subgroup by a workgroup atomic would not
  * need it, but SwiftShader returns the same old value to every subgroup's atomicAdd.)
  * The butterfly adds the same pairs in the same order as the tree (lane 0's sum is bit for
  * bit the tree's; every lane gets that sum, since a + b = b + a exactly), so both paths
@@ -85,40 +85,44 @@ fn nan_f32() -> f32 {
 // The row owned by this lane (may be past the last row: such lanes still take part in every
 // reduction, and skip all memory access).
 fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+#if ${sub}
+  check_lanes(lid);
+#endif
   return (wid.x + wid.y * nwg.x) * (WG / params.tpr) + lid / params.tpr;
 }
 #if ${sub}
-// Σ v over the lanes of this lane's row, returned to all of them. Every invocation of the
-// workgroup must call it (a shuffle needs its partner).
 // A guard on the layout initEngine checked (one pipeline: a driver could lay out another's
-// subgroups otherwise): a partner that is not invocation lid ^ d would sum another row's
-// values, so the sums turn NaN instead, which fit reports as a non-finite loss.
-fn partner_ok(lid: u32, d: u32) -> bool {
-  return subgroupShuffleXor(lid, d) == (lid ^ d);
+// subgroups otherwise): if a partner of this lane's butterflies is not invocation lid ^ d,
+// it would sum another row's values, so the sums turn NaN instead, which fit reports as a
+// non-finite loss. Checked once a kernel, by row_of (every lane calls it first, in uniform
+// control flow, as a shuffle must be).
+var<private> lanes_ok: bool = true;
+
+fn check_lanes(lid: u32) {
+  for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
+    let same = subgroupShuffleXor(lid, d) == (lid ^ d);
+    lanes_ok = lanes_ok && same;
+  }
 }
 
+// Σ v over the lanes of this lane's row, returned to all of them. Every invocation of the
+// workgroup must call it (a shuffle needs its partner).
 fn segment_sum(lid: u32, v: vec4f) -> vec4f {
   var s = v;
-  var ok = true;
   for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
     s += subgroupShuffleXor(s, d);
-    let same = partner_ok(lid, d);  // called by every lane (not behind &&: a shuffle)
-    ok = ok && same;
   }
-  return select(vec4f(nan_f32()), s, ok);
+  return select(vec4f(nan_f32()), s, lanes_ok);
 }
 
 // (max v.x, Σ v.y) over the lanes of this lane's row; same contract as segment_sum.
 fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
   var s = v;
-  var ok = true;
   for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
     let o = subgroupShuffleXor(s, d);
     s = vec2f(max(s.x, o.x), s.y + o.y);
-    let same = partner_ok(lid, d);
-    ok = ok && same;
   }
-  return select(vec2f(nan_f32()), s, ok);
+  return select(vec2f(nan_f32()), s, lanes_ok);
 }
 
 // (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract.

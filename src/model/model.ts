@@ -1212,11 +1212,10 @@ export class LayersModel extends Topology {
       // Promise.all, or a page's call that came in meanwhile); fit waits for the last.
       const before = this.nested ?? Promise.resolve();
       const call = before.then(run);
-      const settled: Promise<void> = call.then(
-        () => this.endNested(settled),
-        () => this.endNested(settled),
+      this.nested = call.then(
+        () => undefined,
+        () => undefined,
       );
-      this.nested = settled;
       return call;
     }
     this.busy = true;
@@ -1227,10 +1226,6 @@ export class LayersModel extends Topology {
       this.busy = false;
       this.running = undefined;
     }
-  }
-
-  private endNested(call: Promise<void>): void {
-    if (this.nested === call) this.nested = undefined;
   }
 
   /**
