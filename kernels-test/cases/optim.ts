@@ -568,6 +568,12 @@ const otherCases: KernelCase[] = [
         'segment past the arena',
       );
       await expectError(
+        () => encodeOptimizerUpdate(engine, adam, ok, bind, total - 2),
+        RangeError,
+        [/totalLength must be a multiple of 4/, /got 190/],
+        'arena length not a multiple of 4',
+      );
+      await expectError(
         () => update([{ offset: 0, length: 10, l1: -1, l2: 0 }]),
         RangeError,
         [/l1/, /-1/],

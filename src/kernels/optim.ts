@@ -641,9 +641,9 @@ export function encodeOptimizerNorms(
 /**
  * Encodes ONE dispatch that applies one optimizer step to every segment of the arenas.
  * `params`, `grads` and each of `state` (optimizerStateNames(spec) order) hold at least
- * `totalLength` f32; `hyper` holds the step (already advanced) and the learning rate.
- * `segmentTable` (createSegmentTable() of the same segments and length) saves the upload of
- * a temporary one. Padding elements are neither read as parameters nor written.
+ * `totalLength` f32, a multiple of 4 (planArena()'s are); `hyper` holds the step (already
+ * advanced) and the learning rate. `segmentTable` (createSegmentTable() of the same segments
+ * and length) saves the upload of a temporary one. Padding elements keep their values.
  * `status` (the model's STATUS_WORDS u32, shaders/step.ts): a parameter or state value
  * written as NaN/±Inf records the step, as optimizerFlagReference() says, in the same
  * dispatch. With clipnorm or globalClipnorm the update reads `norms` (encodeOptimizerNorms()
@@ -675,6 +675,12 @@ export function encodeOptimizerUpdate(
   }
   const arenas: Record<string, Bindable> = { params: b.params, grads: b.grads };
   for (const [k, s] of b.state.entries()) arenas[`state ${names[k] ?? k}`] = s;
+  if (!(totalLength % 4 === 0)) {
+    throw new RangeError(
+      `${label}: totalLength must be a multiple of 4 elements (a thread updates four; ` +
+        `planArena() pads to ${ARENA_ALIGN}), got ${totalLength}`,
+    );
+  }
   checkF32Each(label, arenas, totalLength, `[${totalLength}]`);
   checkHyper(label, b.hyper);
   if (b.status) checkSize(label, 'status', b.status, STATUS_WORDS * 4, `[${STATUS_WORDS}] u32`);
@@ -719,7 +725,7 @@ export function encodeOptimizerUpdate(
       ...(needsNorms(o) && norms ? [norms] : []),
       ...(b.status ? [b.status] : []),
     ],
-    engine.dispatchGrid(totalLength, WORKGROUP_1D),
+    engine.dispatchGrid(totalLength / 4, WORKGROUP_1D),
     label,
     work,
   );
