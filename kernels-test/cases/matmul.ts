@@ -575,6 +575,8 @@ const validationCases: KernelCase[] = [
  */
 const COLUMN_SUM_SHAPES: [number, number, number][] = [
   [784, 64, 8], // dW and db of a 784→64 layer at batch 8: vec4 C, k inside one step
+  [300, 68, 37], // a CPU profile's 128×64 weight-gradient tile: edge tiles, vec4 C
+  [257, 70, 17], // the same, scalar C, one row into the third tile
   [65, 33, 17], // scalar C, edge tiles along every axis
   [40, 20, 9], // a 32-column tile
   [512, 10, 33], // the 128×16 tile of a 10-wide layer

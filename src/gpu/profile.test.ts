@@ -13,7 +13,7 @@ import * as ops from '../graph/ops/index.js';
 import { matmulTiling, type MatmulSpec } from '../kernels/matmul.js';
 import { GPUInitError, initEngine, type Engine } from '../node/index.js';
 import type { AdapterDescription } from './capabilities.js';
-import { chooseKernelProfile, describeKernelProfile } from './profile.js';
+import { chooseKernelProfile, describeKernelProfile, type KernelProfile } from './profile.js';
 
 const adapter = (name: string, vendor: string, isFallback = false): AdapterDescription => ({
   name,
@@ -65,7 +65,7 @@ describe('kernel profile choice', () => {
     });
     // Sizes said, but no 'subgroups' feature on the device (or initEngine({ subgroups: false })).
     expect(describeKernelProfile(cpu)).toBe(
-      'kernels cpu (software adapter): no split k, k-step 8, thin cpu, subgroups 4–16 (unused), tune off',
+      'kernels cpu (software adapter): no split k, k-step 8, Xᵀ·dY 128×64 k-step 16, thin cpu, subgroups 4–16 (unused), tune off',
     );
     expect(cpu.subgroupLanes).toBe(0);
     // A row takes at most 32 lanes, whatever the subgroup; sizes that WGSL does not allow
@@ -78,7 +78,7 @@ describe('kernel profile choice', () => {
       }).subgroupLanes;
     expect([wide(64, 64), wide(8, 32), wide(4, 4), wide(2, 2), wide(12, 16)]).toEqual([32, 8, 4, 0, 0]);
     expect(describeKernelProfile(chooseKernelProfile(adapter('google swiftshader', 'google', true)))).toBe(
-      'kernels cpu (software adapter): no split k, k-step 8, thin cpu (Aᵀ too), tune off',
+      'kernels cpu (software adapter): no split k, k-step 8, Xᵀ·dY 128×64 k-step 8, thin cpu (Aᵀ too), tune off',
     );
     const odd = chooseKernelProfile(adapter('x', 'y'), { subgroupMinSize: 64, subgroupMaxSize: 32 });
     expect(odd.subgroupSizes).toBeUndefined();
@@ -98,14 +98,30 @@ describe('matmul geometry per profile', () => {
     ['dX 2', { m: 128, n: 512, k: 512, transB: true }],
   ];
 
-  it('cpu keeps the measured choices: 64×64 tiles (32 along a side of 32 or less, 128×16 for ≤ 16 columns), k-step 8, no split', () => {
+  it('cpu keeps the measured choices: 64×64 tiles (32 along a side of 32 or less, 128×16 for ≤ 16 columns), k-step 8, no split; 128×64 for a large weight gradient', () => {
     for (const [what, spec] of products) {
       const t = matmulTiling(spec, cpu);
-      expect(t, what).toEqual(matmulTiling(spec));
       expect(t.splitK, what).toBeUndefined();
+      if (what === 'dW 1') continue;
+      expect(t, what).toEqual(matmulTiling(spec));
       expect(t.tk, what).toBe(8);
     }
     expect(matmulTiling({ m: 128, n: 10, k: 512 }, cpu)).toMatchObject({ wgX: 4, wgY: 16, bm: 2, bn: 1 });
+    // Xᵀ·dY of at least 256 rows and more than 16 columns: 4×2 blocks of 8×8 threads, k-step
+    // 16 (8 on SwiftShader); not below 256 rows, for 16 columns or fewer, nor with B transposed.
+    const swiftShader = chooseKernelProfile(adapter('SwiftShader Device', 'google', true));
+    const gradient = (spec: MatmulSpec, p: KernelProfile) => {
+      const t = matmulTiling(spec, p);
+      return [t.bm, t.bn, t.tk, t.wgX, t.wgY];
+    };
+    expect(gradient({ m: 784, n: 512, k: 128, transA: true }, cpu)).toEqual([4, 2, 16, 8, 8]);
+    expect(gradient({ m: 256, n: 17, k: 3, transA: true }, cpu)).toEqual([4, 2, 16, 8, 8]);
+    expect(gradient({ m: 784, n: 512, k: 32, transA: true }, swiftShader)).toEqual([4, 2, 8, 8, 8]);
+    expect(gradient({ m: 255, n: 512, k: 128, transA: true }, cpu)).toEqual([2, 2, 8, 8, 8]);
+    expect(gradient({ m: 784, n: 16, k: 128, transA: true }, cpu)).toEqual([2, 1, 8, 4, 16]);
+    expect(gradient({ m: 784, n: 512, k: 128, transA: true, transB: true }, cpu)).toEqual([2, 2, 8, 8, 8]);
+    expect(gradient({ m: 784, n: 512, k: 128 }, cpu)).toEqual([2, 2, 8, 8, 8]);
+    expect(nvidia.weightGradient).toBeUndefined();
   });
 
   it('a GPU profile takes 32×32 tiles where 64×64 leave it idle, then splits k', () => {
@@ -150,7 +166,7 @@ describe('initEngine({ kernels })', () => {
     const e = await initEngine({ adapter: 'software', log: (l) => lines.push(l) });
     e.dispose();
     expect(lines[0]).toMatch(
-      /^webgpu-mlp: adapter ".+" \(software fallback, node-dawn.*\); kernels cpu \(software adapter\): no split k, k-step 8, thin cpu/,
+      /^webgpu-mlp: adapter ".+" \(software fallback, node-dawn.*\); kernels cpu \(software adapter\): no split k, k-step 8, Xᵀ·dY 128×64 k-step \d+, thin cpu/,
     );
     await expect(initEngine({ adapter: 'software', kernels: 'nvidea' as 'nvidia' })).rejects.toThrow(
       /kernels must be 'auto' or one of cpu, nvidia, amd, intel, apple, gpu, got nvidea/,

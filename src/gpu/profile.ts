@@ -46,6 +46,14 @@ export interface KernelProfile {
    * it is 1.2–2× as fast as the tiled one; lavapipe, where it is slower, keeps the tiled one).
    */
   readonly thinTransA: boolean;
+  /**
+   * The tiled matmul's blocks per thread (bm × bn blocks of 4×4 outputs, 8×8 threads) and
+   * k-step for a weight gradient Xᵀ·dY (A transposed, B not) of at least WEIGHT_GRADIENT_MIN_M
+   * rows and more than 16 columns (src/kernels/matmul.ts, matmulTiling); none: as any other
+   * product. 'cpu': 4×2 blocks, a 128×64 tile (k-step 16 on lavapipe; 8 on SwiftShader, whose
+   * shader compile time grows with the workgroup memory declared).
+   */
+  readonly weightGradient?: { readonly bm: number; readonly bn: number; readonly tk: number };
   /** The adapter's subgroup sizes [min, max] where it offers subgroups and says them. */
   readonly subgroupSizes?: readonly [number, number];
   /**
@@ -59,6 +67,9 @@ export interface KernelProfile {
   /** Mode 'on': the most ms one round of tuning takes before training (products left wait). */
   readonly tuneBudgetMs: number;
 }
+
+/** The fewest rows (the layer's inputs) of a weight gradient that takes profile.weightGradient. */
+export const WEIGHT_GRADIENT_MIN_M = 256;
 
 /** The default tuneBudgetMs: issue 21's bound for the seed MLP on a GPU. */
 export const TUNE_BUDGET_MS = 3000;
@@ -122,8 +133,18 @@ export function chooseKernelProfile(
     ...(subgroupSizes ? { subgroupSizes } : {}),
   };
   if (name === 'cpu') {
-    const thinTransA = /swiftshader/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.name}`);
-    return { name, reason, fillWorkgroups: 0, matmulTk: 8, thin: 'cpu', thinTransA, ...base };
+    const swiftShader = /swiftshader/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.name}`);
+    const weightGradient = { bm: 4, bn: 2, tk: swiftShader ? 8 : 16 };
+    return {
+      name,
+      reason,
+      fillWorkgroups: 0,
+      matmulTk: 8,
+      thin: 'cpu',
+      thinTransA: swiftShader,
+      weightGradient,
+      ...base,
+    };
   }
   const [fillWorkgroups, matmulTk] = GPU_SHAPES[name];
   return { name, reason, fillWorkgroups, matmulTk, thin: 'gpu', thinTransA: false, ...base };
@@ -155,5 +176,7 @@ export function describeKernelProfile(p: KernelProfile): string {
     : '';
   const fill = p.fillWorkgroups > 0 ? `fill ${p.fillWorkgroups} workgroups` : 'no split k';
   const thin = `thin ${p.thin}${p.thin === 'cpu' && p.thinTransA ? ' (Aᵀ too)' : ''}`;
-  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}, ${thin}${sub}, tune ${p.tune}`;
+  const g = p.weightGradient;
+  const gradient = g ? `, Xᵀ·dY ${32 * g.bm}×${32 * g.bn} k-step ${g.tk}` : '';
+  return `kernels ${p.name} (${p.reason}): ${fill}, k-step ${p.matmulTk}${gradient}, ${thin}${sub}, tune ${p.tune}`;
 }
