@@ -648,9 +648,14 @@ const columnSumCases: KernelCase[] = [
       }
       const padded: MatmulTiling = { wgX: 4, wgY: 8, bm: 1, bn: 2, tk: 16, pad: true };
       await checkColumnSums(engine, problem(specFor('TN', [36, 40, 44]), 60100), undefined, padded);
-      // Accumulating: C += Xᵀ·dY and sums += Σ rows, the second micro-batch of a gradient.
-      for (const [si, shape] of [COLUMN_SUM_SHAPES[0], COLUMN_SUM_SHAPES[1]].entries()) {
-        if (!shape) continue;
+      // Accumulating: C += Xᵀ·dY and sums += Σ rows, the second micro-batch of a gradient
+      // (vec4 C, scalar C, and a CPU profile's weight-gradient tile with a scalar C).
+      const accumulated: [number, number, number][] = [
+        [784, 64, 8],
+        [65, 33, 17],
+        [257, 70, 17],
+      ];
+      for (const [si, shape] of accumulated.entries()) {
         const p = problem(specFor('TN', shape, { accumulate: true }), 60200 + 10 * si);
         await checkColumnSums(engine, p, uniformF32(shape[1], -2, 2, 60300 + si));
       }
