@@ -395,7 +395,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i0 = 4u * i;
   if (i0 >= table.total || table.count == 0u) { return; }
   let seg = segment_at(i0);
-  if (i0 < seg.offset || i0 >= seg.end) { return; }  // padding: never written, stays zero
+  if (i0 < seg.offset || i0 >= seg.end) { return; }  // wholly padding: not touched, stays zero
   // The lanes inside the segment; the others (padding after its end) are written back as read.
   let live = vec4u(i0) + vec4u(0u, 1u, 2u, 3u) < vec4u(seg.end);
 

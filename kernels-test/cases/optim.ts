@@ -190,7 +190,7 @@ function initialParams(segments: readonly ArenaSegment[], total: number, seed: n
   return p;
 }
 
-/** Gradients uniform in [-1, 1) inside the segments and NaN in the padding, which must never be read. */
+/** Gradients uniform in [-1, 1) inside the segments and NaN in the padding, which must never enter an update. */
 function gradients(segments: readonly ArenaSegment[], total: number, seed: number): Float32Array {
   const g = new Float32Array(total).fill(NaN);
   const r = rng(seed);
@@ -726,7 +726,7 @@ const watchedCases: KernelCase[] = [
         const refStatus = statusWords(6, 0, 5);
         const status = engine.createBufferWithData(refStatus, storage(), 'optim test status');
 
-        // Finite gradients (NaN in the padding, never read): nothing recorded.
+        // Finite gradients (NaN in the padding, masked where read): nothing recorded.
         refHyper = watchedStep(engine, arena, hyper, refHyper, gradients(segments, total, 600), status);
         const finite = nonFiniteElements(segments, [arena.refParams, ...arena.refState]);
         expectEqual(finite.join(','), '', `${label}: non-finite values in the finite step's reference`);

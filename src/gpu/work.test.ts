@@ -126,7 +126,7 @@ describe('declared work: matmul', () => {
 });
 
 describe('declared work: optimizer update', () => {
-  // Three tensors with padding between them: the padding is neither read nor written.
+  // Three tensors with padding between them: the padding does not count as work.
   const { segments, totalLength } = planArena([{ length: 100 }, { length: 7, l2: 0.01 }, { length: 300 }]);
   const n = 100 + 7 + 300;
   const table = 16 * (1 + 3); // header + one 16-byte entry per segment

@@ -183,10 +183,9 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
  * DEFAULT_TILING, with one block per thread along a dimension of 32 or less (a 32-row tile
  * for a small batch, a 32-column one for a narrow layer), and a 128×16 tile for a product at
  * most 16 wide (a 10-wide output layer), so thin products do not compute mostly padding.
- * A profile's weightGradient tiling replaces all this for a large weight gradient
- * (isWeightGradient; 'cpu' has one). That is all on a CPU adapter (profile 'cpu', or none
- * given). A GPU profile takes its own
- * k-step, and where the grid of tiles is smaller than the workgroups that fill the device,
+ * That is all without a profile. A profile's weightGradient tiling replaces it for a large
+ * weight gradient (isWeightGradient; 'cpu' has one), and otherwise 'cpu' keeps it. A GPU
+ * profile takes its own k-step, and where the grid of tiles is smaller than the workgroups that fill the device,
  * first 32×32 tiles, then a split of k (when each chunk keeps at least 4 k-steps).
  */
 export function matmulTiling(spec: MatmulSpec, profile?: KernelProfile): MatmulTiling {

@@ -704,7 +704,8 @@ export function encodeOptimizerUpdate(
   } else if (norms && needsNorms(o)) {
     checkSize(label, 'norms', norms, optimizerNormsBytes(segments), 'one f32 a segment');
   }
-  // Over the n elements of the segments (padding is skipped): updateFlopsPerElement(o) each;
+  // Over the n elements of the segments (the padding lanes of a segment's last vector, read
+  // and written back as they were, are left out): updateFlopsPerElement(o) each;
   // the parameter read and written, the gradient read, each state slot read and written; the
   // segment table (16-byte header + 16 bytes a segment) read once. The status words are read
   // and written only by the threads that write a non-finite value: left out.
