@@ -5,7 +5,7 @@
  * targets where it has one. Works on a run that stopped early (the stages it has).
  */
 import type { AdapterDescription } from '../src/gpu/capabilities.js';
-import type { KernelProfile } from '../src/gpu/profile.js';
+import { describeKernelProfile, type KernelProfile } from '../src/gpu/profile.js';
 import type { MatmulRow } from './matmul-core.js';
 import type { BatchResult } from './step-core.js';
 import type { BenchRun } from './train/core.js';
@@ -86,7 +86,7 @@ export function gpuReport(run: GpuBenchRun): string {
     `\`${run.command}\`, ${run.date}${run.quick ? ' (--quick: sizes for a test, not for reading)' : ''}` +
       `${run.complete ? '' : ' — the run stopped before its end; the stages below are those it finished'}. ` +
       `Adapter: vendor "${a.vendor}", architecture "${a.architecture}", ${a.isFallback ? 'software' : 'hardware'}; ` +
-      `${run.profile.name} kernel profile (${run.profile.reason}: ${run.profile.fillWorkgroups > 0 ? `fill ${run.profile.fillWorkgroups} workgroups` : 'no split k'}, k-step ${run.profile.matmulTk}). ` +
+      `${describeKernelProfile(run.profile).replace(/^kernels /, 'Kernel profile ')}. ` +
       `Features: ${run.features.join(', ') || 'none'}. ` +
       `Limits: ${[
         'maxComputeWorkgroupStorageSize',
@@ -132,7 +132,7 @@ export function gpuReport(run: GpuBenchRun): string {
     lines.push(
       '',
       `**Matmul** (wall: repetitions until ${run.quick ? 'a short run' : '200 ms'}, ended by a readback; GPU: timestamps of one product; ` +
-        `"CPU tiles": the same product with the cpu profile's tiled-kernel choice (64×64 tiles, k-step 8, no split; a product of at most 8 rows keeps the engine's thin kernel), on this device; ` +
+        `"CPU tiles": the same product with the tiled kernel's choice without a profile (64×64 tiles, k-step 8, no split: the cpu profile's but for its 128×64 weight-gradient tiles; a product of at most 8 rows keeps the engine's thin kernel), on this device; ` +
         `"tuned": with the tiling \`tuneMatmul\` chose for it, wall time, and its kernels):`,
       '',
       ...rowsTable(

@@ -9,8 +9,8 @@
  *             and that do not (a buffer each), replayed in one compute pass; and the
  *             round trip of one submit
  *   matmul    our products against TF.js's tf.matMul (NN, NT, TN squares; the seed MLP's
- *             products at each batch size), ours with the profile's tiles, with the CPU
- *             profile's (64×64, never split) and tuned (each product's candidates timed:
+ *             products at each batch size), ours with the profile's tiles, with the default
+ *             ones (64×64, never split) and tuned (each product's candidates timed:
  *             src/kernels/tune.ts), GPU-timestamp GFLOP/s and % of the f32 peak
  *   train     fit() samples/s against TF.js (the seed MLP and the 20-layer deep one)
  *   step      the compiled step of the seed MLP: host µs to encode a step, dispatches, and
@@ -111,8 +111,9 @@ if (stages.includes('matmul') && tfjs) {
     );
     const log = (l: string): void => console.log(l);
     const profiled = await runMatmulBench(engine, tfjs.tf, cases, { minMs: SIZES.minMs, log, gpuTime: true });
-    // The cpu profile's tiled-kernel choices on this device (64×64 tiles, k-step 8, never
-    // split; products of at most 8 rows keep the engine's thin kernel): what the profile changes.
+    // The tiled kernel's choices without a profile on this device (64×64 tiles, k-step 8, never
+    // split: the cpu profile's but for its weight-gradient tiles; products of at most 8 rows
+    // keep the engine's thin kernel): what the profile changes.
     const cpuTiles = await runMatmulBench(engine, tfjs.tf, cases, {
       minMs: SIZES.minMs,
       log,
