@@ -31,14 +31,14 @@ export type { RowReduction };
  * `engine`: lanes per row (tpr) and the reduction. 'subgroup' where the engine's profile
  * allows it (subgroupLanes > 0), its rows then taking at most that many lanes (each lane
  * more columns); else 'workgroup'. `asked` pins one; 'subgroup' on an engine without
- * subgroups is an error.
+ * subgroups is an error. `suffix` ends the kernel's dispatch label: '_sg' with subgroups.
  */
 export function rowLayout(
   engine: Engine,
   rowLength: number,
   asked: RowReduction | undefined,
   what: string,
-): { tpr: number; reduction: RowReduction } {
+): { tpr: number; reduction: RowReduction; suffix: '_sg' | '' } {
   const lanes = engine.profile.subgroupLanes;
   const given: unknown = asked;
   if (given !== undefined && given !== 'subgroup' && given !== 'workgroup') {
@@ -52,7 +52,8 @@ export function rowLayout(
   }
   const reduction = asked ?? (lanes > 0 ? 'subgroup' : 'workgroup');
   const tpr = lanesPerRow(rowLength);
-  return { tpr: reduction === 'subgroup' ? Math.min(tpr, lanes) : tpr, reduction };
+  const subgroup = reduction === 'subgroup';
+  return { tpr: subgroup ? Math.min(tpr, lanes) : tpr, reduction, suffix: subgroup ? '_sg' : '' };
 }
 
 /** True when a flags word written by encodeSoftmaxCrossEntropy says a label was out of range. */
@@ -171,8 +172,8 @@ export function encodeSoftmaxCrossEntropy(
     throw new TypeError(`${what}: a counts buffer was given but countCorrect is not set`);
   }
 
-  const { tpr, reduction } = rowLayout(engine, classes, spec.rowReduction, what);
-  const label = `softmax_xent_${labels}${count ? '_count' : ''}${reduction === 'subgroup' ? '_sg' : ''}`;
+  const { tpr, reduction, suffix } = rowLayout(engine, classes, spec.rowReduction, what);
+  const label = `softmax_xent_${labels}${count ? '_count' : ''}${suffix}`;
   const pipeline = engine.pipeline(softmaxCrossEntropyShader(labels, count !== undefined, reduction), label);
   const words = packParams([rows, classes, tpr], [spec.gradScale]);
   const params = engine.tempUniform(Uint32Array.of(...words, count?.slot ?? 0, 0, 0, 0), `${label} params`);
@@ -229,8 +230,8 @@ export function encodeLoss(engine: Engine, spec: LossSpec, buffers: LossBuffers)
   const hinge = lossUsesHingeTargets(name);
   if (hinge && buffers.flag) checkSize(what, 'flag', buffers.flag, 4, 'one u32');
 
-  const { tpr, reduction } = rowLayout(engine, cols, spec.rowReduction, what);
-  const label = `loss_${name}${reduction === 'subgroup' ? '_sg' : ''}`;
+  const { tpr, reduction, suffix } = rowLayout(engine, cols, spec.rowReduction, what);
+  const label = `loss_${name}${suffix}`;
   const eps = Math.fround(epsilon);
   const params = engine.tempUniform(
     packParams(

@@ -148,7 +148,7 @@ export function encodeTorchLoss(engine: Engine, spec: TorchLossSpec, buffers: To
   const divisor = !classIds && reduction === 'mean' ? Math.fround(n) : 1;
   const row = rowLayout(engine, cols, spec.rowReduction, what);
   const tpr = row.tpr;
-  const label = `loss_${kind}_${reduction}${row.reduction === 'subgroup' ? '_sg' : ''}`;
+  const label = `loss_${kind}_${reduction}${row.suffix}`;
   const words = packParams([rows, cols, tpr, r.ignoreIndex >>> 0], [r.gradScale, divisor]);
   const params = engine.tempUniform(words, `${label} params`);
 
