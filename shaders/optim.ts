@@ -7,7 +7,7 @@
  * elements (256 bytes) and the padding between segments is zero. The update launches one
  * thread per four arena elements, read and written as one vec4f: a software adapter runs a
  * vector as one SIMD operation where four threads cost four lanes and their overhead (lavapipe:
- * Adam 2.2x faster than one element a thread). A chunk of 64 holds whole vectors, so the four
+ * Adam 2.6x as fast as one element a thread). A chunk of 64 holds whole vectors, so the four
  * share a segment, which the thread reads from the segment table's chunk map. Padding is left
  * as it was (zero, whatever the gradient arena holds there): a vector wholly in padding is
  * skipped, and the padding lanes of a segment's last vector are written back as read.
