@@ -35,6 +35,12 @@ import { chooseKernelProfile, type KernelProfile } from './profile.js';
 export * from './capabilities.js';
 export * from './resources.js';
 
+/**
+ * Awaits a promise of the device (a buffer mapping, the queue's work done): the runtime's way
+ * of waiting where it differs from `await` (Node's software adapters, src/node/poll.ts).
+ */
+export type GpuWait = <T>(p: Promise<T>) => Promise<T>;
+
 interface PipelineEntry {
   pipeline: GPUComputePipeline;
   /** Set once compilation is known to have failed; later uses throw it at once. */
@@ -99,9 +105,16 @@ export class Engine {
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    options: { debug?: boolean; keepAlive?: unknown; limits?: LowerLimits; profile?: KernelProfile } = {},
+    options: {
+      debug?: boolean;
+      keepAlive?: unknown;
+      limits?: LowerLimits;
+      profile?: KernelProfile;
+      wait?: GpuWait;
+    } = {},
   ) {
     this.debug = options.debug ?? false;
+    this.wait = options.wait;
     this.profile = options.profile ?? chooseKernelProfile(adapter);
     const limits = {} as Record<EngineLimitName, number>;
     for (const name of ENGINE_LIMITS) limits[name] = device.limits[name];
@@ -127,6 +140,9 @@ export class Engine {
    * it here ties its lifetime to the engine's.
    */
   private readonly keepAlive: unknown;
+
+  /** How a GPU promise is awaited (FoundAdapter.wait); none: as it is. */
+  private readonly wait: GpuWait | undefined;
 
   /** A snapshot of the counters. */
   stats(): EngineCounters {
@@ -680,10 +696,11 @@ export class Engine {
   /** Waits for `p`, rejecting with a DeviceLostError if the device is lost meanwhile. */
   private guard<T>(p: Promise<T>): Promise<T> {
     this.assertUsable();
+    const waited = this.wait ? this.wait(p) : p;
     return new Promise<T>((resolve, reject) => {
       const onLost = (e: Error) => reject(e);
       this.pendingRejects.add(onLost);
-      p.then(
+      waited.then(
         (v) => {
           this.pendingRejects.delete(onLost);
           resolve(v);

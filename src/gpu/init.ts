@@ -13,6 +13,7 @@ import {
   checkLowerLimits,
   type AdapterDescription,
   type EngineLimitName,
+  type GpuWait,
   type LowerLimits,
 } from './engine.js';
 import { GPUInitError, type GPUInitErrorCode } from './errors.js';
@@ -85,6 +86,8 @@ const INIT_OPTIONS = [
 export interface FoundAdapter {
   adapter: GPUAdapter;
   owner?: unknown;
+  /** How the engine awaits the adapter's promises (Node's software adapters: src/node/poll.ts). */
+  wait?: GpuWait;
 }
 
 /** Where adapters come from in one runtime. */
@@ -298,6 +301,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   const engine = new Engine(device, description, {
     debug: options.debug ?? debugFromEnvironment(),
     keepAlive: found.owner,
+    ...(found.wait ? { wait: found.wait } : {}),
     profile: chooseKernelProfile(description, hints, asked, options.tune, options.tuneBudgetMs),
     ...(options.limits ? { limits: options.limits } : {}),
   });

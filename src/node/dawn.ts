@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import type { AdapterChoice, AdapterSource, FoundAdapter } from '../gpu/init.js';
 import { isFallback } from '../gpu/init.js';
 import { GPUInitError } from '../gpu/errors.js';
+import { politeWait } from './poll.js';
 
 /** What the `webgpu` package exports. */
 export interface DawnModule {
@@ -94,7 +95,9 @@ async function request(dawn: Dawn, options: GPURequestAdapterOptions): Promise<F
     dawn.instances.set(key, gpu);
   }
   const adapter = await gpu.requestAdapter(options);
-  return adapter ? { adapter, owner: gpu } : null;
+  if (!adapter) return null;
+  // A software adapter's work runs on the CPU cores that Dawn's polling would spin (poll.ts).
+  return isFallback(adapter) ? { adapter, owner: gpu, wait: politeWait } : { adapter, owner: gpu };
 }
 
 /** The software ICD files present on this machine, in order of preference. */
