@@ -8,7 +8,7 @@
  * GPU works. On a software adapter (lavapipe, SwiftShader) that core is the GPU's own: on a
  * 2-core machine the main thread took 80–90% of a core while the driver's two threads got
  * about 45% each, and the seed MLP trained at about 1,900 samples/s at batch 128; with the
- * polls spaced 1 ms apart, 6–14% against 72–85% each and 3,100–3,600 samples/s.
+ * polls spaced 1 ms apart, 6–16% against 72–85% each and 2,700–3,600 samples/s.
  *
  * politeWait(p) opens a waiting window, or joins the one open: for its first SPIN_MS Dawn
  * polls at its own pace (a short wait, such as predicting one row, keeps its latency), then
