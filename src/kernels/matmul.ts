@@ -185,8 +185,9 @@ export function validateMatmulSpec(spec: MatmulSpec): void {
  * most 16 wide (a 10-wide output layer), so thin products do not compute mostly padding.
  * That is all without a profile. A profile's weightGradient tiling replaces it for a large
  * weight gradient (isWeightGradient; 'cpu' has one), and otherwise 'cpu' keeps it. A GPU
- * profile takes its own k-step, and where the grid of tiles is smaller than the workgroups that fill the device,
- * first 32×32 tiles, then a split of k (when each chunk keeps at least 4 k-steps).
+ * profile takes its own k-step, and where the grid of tiles is smaller than the workgroups
+ * that fill the device, first 32×32 tiles, then a split of k (when each chunk keeps at least
+ * 4 k-steps).
  */
 export function matmulTiling(spec: MatmulSpec, profile?: KernelProfile): MatmulTiling {
   const g = profile?.weightGradient;
@@ -206,13 +207,13 @@ export function matmulTiling(spec: MatmulSpec, profile?: KernelProfile): MatmulT
 
 /**
  * A weight gradient Xᵀ·dY that a profile's weightGradient tiling takes: A transposed, B
- * not, at least WEIGHT_GRADIENT_MIN_M rows, more than 16 columns. On lavapipe (GPU time of
- * one dispatch with column sums) 4×2 blocks in k-steps of 16 take 784×512 at k = 32 and 128
- * and 512×512 at k = 32 in 70–80% of the time of the default 2×2 blocks in k-steps of 8;
- * on SwiftShader (Dawn in Node, k-step 8) 512×512 at k = 128 in 65%, 784×512 at k = 32 in
- * 85%. Not below 256 rows, where a 128-row tile is mostly edge (100 rows: 15% slower), nor
- * for the forward and input-gradient products, where the thin kernel stays faster (tiled
- * 4×2: 7.2 against 8.1 GFLOP/s at 128×512×784 on lavapipe).
+ * not, at least WEIGHT_GRADIENT_MIN_M rows, more than 16 columns. On lavapipe (wall time of
+ * repeated dispatches with column sums) 4×2 blocks in k-steps of 16 take 784×512 at k = 32
+ * and 128 and 512×512 at k = 32 in 70–80% of the time of the default 2×2 blocks in k-steps
+ * of 8; on SwiftShader (Dawn in Node, k-step 8) 512×512 at k = 128 in 65%, 784×512 at
+ * k = 32 in 85%. Not below 256 rows, where a 128-row tile is mostly edge (100 rows: 15%
+ * slower), nor for the forward and input-gradient products, where the thin kernel stays
+ * faster (tiled 4×2: 14.2 against 12.8 ms at 128×512×784 on lavapipe).
  */
 function isWeightGradient(spec: MatmulSpec): boolean {
   return (spec.transA ?? false) && !(spec.transB ?? false) && spec.m >= WEIGHT_GRADIENT_MIN_M && spec.n > 16;
