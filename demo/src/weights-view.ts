@@ -151,11 +151,9 @@ export class EpochHistograms {
       if (first) this.names.push(name);
       const list = this.fine.get(name) ?? (first ? [] : undefined);
       if (!list) continue;
-      const { min, max } = finiteRange([data]);
-      const width = (max - min) / FINE_BINS || 1;
-      const counts =
-        min > max ? new Uint32Array(0) : Uint32Array.from(binCounts(data, min, width, FINE_BINS));
-      list.push({ min, max, counts });
+      // No finite value: NaN bounds and zero counts, which histograms() passes over.
+      const h = histogram(data, FINE_BINS);
+      list.push({ min: h.min, max: h.max, counts: Uint32Array.from(h.counts) });
       this.fine.set(name, list);
     }
   }
@@ -164,14 +162,15 @@ export class EpochHistograms {
   histograms(bins = 30): KernelEpochs[] {
     return this.names.map((name) => {
       const list = this.fine.get(name) ?? [];
-      const min = Math.min(...list.filter((f) => f.min <= f.max).map((f) => f.min));
-      const max = Math.max(...list.filter((f) => f.min <= f.max).map((f) => f.max));
+      const valid = list.filter((f) => f.min <= f.max);
+      const min = Math.min(...valid.map((f) => f.min));
+      const max = Math.max(...valid.map((f) => f.max));
       if (!(min <= max)) return { name, centres: [], counts: list.map(() => []) };
       const width = (max - min) / bins || 1;
       const centres = Array.from({ length: bins }, (_, i) => min + (i + 0.5) * width);
       const counts = list.map((f) => {
         const out = new Array<number>(bins).fill(0);
-        const fineWidth = (f.max - f.min) / FINE_BINS || 1;
+        const fineWidth = (f.max - f.min) / FINE_BINS;
         f.counts.forEach((n, i) => {
           if (n === 0) return;
           const centre = f.max > f.min ? f.min + (i + 0.5) * fineWidth : f.min;
