@@ -10,8 +10,7 @@
 import { css, html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
 import type { Engine, GpuData, LayersModel, Logs } from '../../src/index.js';
 import type { ChartPoint } from './chart.js';
-import { BusyWatch, DemoState } from './state.js';
-import { pageEngine } from './webgpu.js';
+import { BusyWatch, DemoState, standaloneState } from './state.js';
 import { fmt } from './styles.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'stopped' | 'skipped' | 'failed';
@@ -181,16 +180,8 @@ export abstract class ExperimentPanel<
    * `state` before the panel connects, so this does nothing there.
    */
   private async standalone(): Promise<void> {
-    await Promise.resolve(); // a `state` set right after connecting still wins
-    if (this.hasState()) return;
-    const engine = this.engine ?? (await pageEngine());
-    // An engine given while the page's was starting wins over it.
-    if (!this.hasState() && this.isConnected) this.state = new DemoState(this.engine ?? engine);
-  }
-
-  /** Whether a state is set (a method: TypeScript would narrow the field across awaits). */
-  private hasState(): boolean {
-    return this.state !== undefined;
+    const own = await standaloneState(this);
+    if (own) this.state = own;
   }
 
   /** Whether Stop was pressed (a method: TypeScript would narrow the field across awaits). */

@@ -24,8 +24,7 @@ import './chart.js';
 import type { ChartSeries } from './chart.js';
 import './digit-canvas.js';
 import { gpuSplit, loadMnist } from './mnist.js';
-import { DemoState } from './state.js';
-import { pageEngine } from './webgpu.js';
+import { DemoState, standaloneState } from './state.js';
 import { fmt, panelStyles, pct } from './styles.js';
 import { firstLayerImages, histogram, kernels, type Histogram, type UnitImage } from './weights-view.js';
 
@@ -311,18 +310,11 @@ export class MlpPredict extends LitElement {
    * page's, showing `model`. The demo sets `state` before connecting, so this does nothing there.
    */
   private async standalone(): Promise<void> {
-    await Promise.resolve(); // a `state` set right after connecting still wins
-    if (this.hasState()) return;
-    const engine = this.engine ?? (await pageEngine());
-    if (this.hasState() || !this.isConnected) return;
-    this.own = new DemoState(this.engine ?? engine);
-    this.state = this.own;
+    const own = await standaloneState(this);
+    if (!own) return;
+    this.own = own;
+    this.state = own;
     this.showModel();
-  }
-
-  /** Whether a state is set (a method: TypeScript would narrow the field across awaits). */
-  private hasState(): boolean {
-    return this.state !== undefined;
   }
 
   /** The own state's current model follows `model` (borrowed: the page disposes it). */

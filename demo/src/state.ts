@@ -5,6 +5,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { Engine, LayersModel } from '../../src/index.js';
+import { pageEngine } from './webgpu.js';
 
 export interface CurrentModel {
   model: LayersModel;
@@ -139,4 +140,25 @@ export class BusyWatch implements ReactiveController {
     this.target = state;
     this.target?.addEventListener('busy', this.onBusy);
   }
+}
+
+/**
+ * The state a standalone element (a package entry on a page of its own) makes for itself once
+ * connected with no `state` given: a DemoState around the element's `engine` or the page's
+ * (started if need be). undefined where a state was set meanwhile (the demo sets it before
+ * connecting; one set right after connecting still wins) or the element has left the page.
+ * An engine given while the page's was starting wins over it.
+ */
+export async function standaloneState(el: {
+  readonly state: DemoState | undefined;
+  readonly engine: Engine | undefined;
+  readonly isConnected: boolean;
+}): Promise<DemoState | undefined> {
+  // A function, not the field: TypeScript would narrow the field across the awaits.
+  const hasState = (): boolean => el.state !== undefined;
+  await Promise.resolve();
+  if (hasState()) return undefined;
+  const engine = el.engine ?? (await pageEngine());
+  if (hasState() || !el.isConnected) return undefined;
+  return new DemoState(el.engine ?? engine);
 }
