@@ -83,7 +83,8 @@ fn nan_f32() -> f32 {
 }
 
 // The row owned by this lane (may be past the last row: such lanes still take part in every
-// reduction, and skip all memory access).
+// reduction, and skip all memory access). With subgroups it also checks the lanes' layout
+// (check_lanes below), once a kernel, as every lane calls it first.
 fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
 #if ${sub}
   check_lanes(lid);
@@ -125,7 +126,9 @@ fn segment_max_sum(lid: u32, v: vec2f) -> vec2f {
   return select(vec2f(nan_f32()), s, lanes_ok);
 }
 
-// (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract.
+// (min v.x, min v.y) of u32 values over the lanes of this lane's row; same contract. Not
+// guarded by lanes_ok: its one use, the accuracy count, runs in the same kernel as the
+// row's max and sums, whose NaN already reports a broken layout as a non-finite loss.
 fn segment_min_u32(lid: u32, v: vec2u) -> vec2u {
   var s = v;
   for (var d = params.tpr / 2u; d > 0u; d >>= 1u) {
