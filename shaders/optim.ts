@@ -441,9 +441,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #if ${sgd}
 #if ${momentum}
   // v = momentum·v − lr·g
-  let velocity_old = velocity[i];
-  let v = MOMENTUM * velocity_old - lr * g;
-  velocity[i] = select(velocity_old, v, live);
+  let v = MOMENTUM * velocity[i] - lr * g;
+  velocity[i] = select(velocity[i], v, live);
   bad_state = non_finite4(v);
 #if ${nesterov}
   // w += momentum·v − lr·g (with the new v)
@@ -460,15 +459,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 #if ${rmsprop}
   // S = ρ·S + (1 − ρ)·g²
-  let velocity_old = velocity[i];
-  let s = RHO * velocity_old + ONE_MINUS_RHO * (g * g);
-  velocity[i] = select(velocity_old, s, live);
+  let s = RHO * velocity[i] + ONE_MINUS_RHO * (g * g);
+  velocity[i] = select(velocity[i], s, live);
   bad_state = non_finite4(s);
 #if ${centered}
   // ḡ = ρ·ḡ + (1 − ρ)·g; the denominator is √(S − ḡ² + ε)
-  let average_grad_old = average_grad[i];
-  let a = RHO * average_grad_old + ONE_MINUS_RHO * g;
-  average_grad[i] = select(average_grad_old, a, live);
+  let a = RHO * average_grad[i] + ONE_MINUS_RHO * g;
+  average_grad[i] = select(average_grad[i], a, live);
   bad_state = bad_state | non_finite4(a);
   let denominator = s - a * a + EPSILON;
 #else
@@ -478,9 +475,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let increment = lr * g / sqrt(denominator);
 #if ${momentum}
   // mom = momentum·mom + increment; w −= mom
-  let momentum_old = momentum[i];
-  let mo = MOMENTUM * momentum_old + increment;
-  momentum[i] = select(momentum_old, mo, live);
+  let mo = MOMENTUM * momentum[i] + increment;
+  momentum[i] = select(momentum[i], mo, live);
   bad_state = bad_state | non_finite4(mo);
   var w_new = w - mo;
 #else
@@ -494,8 +490,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let v_old = v[i];
   let m_new = m_old + (g - m_old) * ONE_MINUS_BETA1;
   let v_new = v_old + (g * g - v_old) * ONE_MINUS_BETA2;
-  m[i] = select(m_old, m_new, live);
-  v[i] = select(v_old, v_new, live);
+  m[i] = select(m[i], m_new, live);
+  v[i] = select(v[i], v_new, live);
   bad_state = non_finite4(m_new) | non_finite4(v_new);
 #endif
 
@@ -504,9 +500,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let alpha = lr * sqrt(hyper.one_minus_beta2_t) / hyper.one_minus_beta1_t;
 #if ${amsgrad}
   // v̂ = max(v̂, v), a NaN in v kept (max() may drop it)
-  let v_hat_old = v_hat[i];
-  let v_hat_new = select(max(v_hat_old, v_new), v_new, is_nan4(v_new));
-  v_hat[i] = select(v_hat_old, v_hat_new, live);
+  let v_hat_new = select(max(v_hat[i], v_new), v_new, is_nan4(v_new));
+  v_hat[i] = select(v_hat[i], v_hat_new, live);
   bad_state = bad_state | non_finite4(v_hat_new);
   let v_used = v_hat_new;
 #else
@@ -533,9 +528,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #if ${torchMomentum}
   // PyTorch: the buffer starts as g itself at step 1 (no dampening), then
   // buf = μ·buf + (1 − dampening)·g
-  let momentum_buffer_old = momentum_buffer[i];
-  let buf = select(MOMENTUM * momentum_buffer_old + ONE_MINUS_DAMPENING * g, g, hyper.step == 1u);
-  momentum_buffer[i] = select(momentum_buffer_old, buf, live);
+  let buf = select(MOMENTUM * momentum_buffer[i] + ONE_MINUS_DAMPENING * g, g, hyper.step == 1u);
+  momentum_buffer[i] = select(momentum_buffer[i], buf, live);
   bad_state = non_finite4(buf);
 #if ${torchNesterov}
   // Nesterov: d = g + μ·buf
@@ -551,18 +545,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 #if ${torchAdam}
   // m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²
-  let exp_avg_old = exp_avg[i];
-  let m_new = BETA1 * exp_avg_old + ONE_MINUS_BETA1 * g;
-  let exp_avg_sq_old = exp_avg_sq[i];
-  let v_new = BETA2 * exp_avg_sq_old + ONE_MINUS_BETA2 * (g * g);
-  exp_avg[i] = select(exp_avg_old, m_new, live);
-  exp_avg_sq[i] = select(exp_avg_sq_old, v_new, live);
+  let m_new = BETA1 * exp_avg[i] + ONE_MINUS_BETA1 * g;
+  let v_new = BETA2 * exp_avg_sq[i] + ONE_MINUS_BETA2 * (g * g);
+  exp_avg[i] = select(exp_avg[i], m_new, live);
+  exp_avg_sq[i] = select(exp_avg_sq[i], v_new, live);
   bad_state = non_finite4(m_new) | non_finite4(v_new);
 #if ${torchAmsgrad}
   // v_max = max(v_max, v), a NaN in v kept (max() may drop it)
-  let max_exp_avg_sq_old = max_exp_avg_sq[i];
-  let v_max = select(max(max_exp_avg_sq_old, v_new), v_new, is_nan4(v_new));
-  max_exp_avg_sq[i] = select(max_exp_avg_sq_old, v_max, live);
+  let v_max = select(max(max_exp_avg_sq[i], v_new), v_new, is_nan4(v_new));
+  max_exp_avg_sq[i] = select(max_exp_avg_sq[i], v_max, live);
   bad_state = bad_state | non_finite4(v_max);
   let v_used = v_max;
 #else
@@ -576,15 +567,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 #if ${torchRmsprop}
   // sq = α·sq + (1 − α)·g²
-  let square_avg_old = square_avg[i];
-  let sq = ALPHA * square_avg_old + ONE_MINUS_ALPHA * (g * g);
-  square_avg[i] = select(square_avg_old, sq, live);
+  let sq = ALPHA * square_avg[i] + ONE_MINUS_ALPHA * (g * g);
+  square_avg[i] = select(square_avg[i], sq, live);
   bad_state = non_finite4(sq);
 #if ${torchCentered}
   // ḡ = α·ḡ + (1 − α)·g; avg = √(sq − ḡ²) + ε
-  let grad_avg_old = grad_avg[i];
-  let ga = ALPHA * grad_avg_old + ONE_MINUS_ALPHA * g;
-  grad_avg[i] = select(grad_avg_old, ga, live);
+  let ga = ALPHA * grad_avg[i] + ONE_MINUS_ALPHA * g;
+  grad_avg[i] = select(grad_avg[i], ga, live);
   bad_state = bad_state | non_finite4(ga);
   let avg = sqrt(sq - ga * ga) + EPSILON;
 #else
@@ -593,9 +582,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
 #if ${torchMomentum}
   // buf = μ·buf + g / avg; w −= lr·buf
-  let momentum_buffer_old = momentum_buffer[i];
-  let buf = MOMENTUM * momentum_buffer_old + g / avg;
-  momentum_buffer[i] = select(momentum_buffer_old, buf, live);
+  let buf = MOMENTUM * momentum_buffer[i] + g / avg;
+  momentum_buffer[i] = select(momentum_buffer[i], buf, live);
   bad_state = bad_state | non_finite4(buf);
   var w_new = w - lr * buf;
 #else
